@@ -1,0 +1,7 @@
+/**
+ * The iface layer of smolnet (work in progress).
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The net layer of smolnet (work in progress).
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The phy layer of smolnet (work in progress).
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The socket layer of smolnet (work in progress).
+ *
+ * @module
+ */
+
+export {};

@@ -1,0 +1,7 @@
+/**
+ * The storage layer of smolnet (work in progress).
+ *
+ * @module
+ */
+
+export {};
