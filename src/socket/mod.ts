@@ -1,7 +1,15 @@
 /**
- * The socket layer of smolnet (work in progress).
+ * Sans-IO sockets: state machines that the Interface feeds with parsed packets and asks for
+ * packets to send. They never read a clock and never await.
+ *
+ * @example
+ * ```ts
+ * import { TokenBucket } from "@smol/net/socket";
+ * const limiter = new TokenBucket({ burst: 10, interval: 1000 });
+ * console.log(limiter.allow(0)); // true
+ * ```
  *
  * @module
  */
 
-export {};
+export * from "./context.ts";

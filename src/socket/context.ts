@@ -1,0 +1,100 @@
+/**
+ * What a socket gets from the interface on every call: the time, randomness, the path MTU and
+ * shared limiters. Built by the Interface once per poll; sockets never keep it.
+ *
+ * @module
+ */
+
+import type { Rng } from "../rand.ts";
+import type { Duration, Instant } from "../time.ts";
+
+/**
+ * A token bucket: at most `burst` events at once, refilled at `burst` per `interval`.
+ *
+ * @example
+ * ```ts
+ * import { TokenBucket } from "@smol/net/socket";
+ *
+ * const limiter = new TokenBucket({ burst: 2, interval: 1000 });
+ * console.log(limiter.allow(0), limiter.allow(0), limiter.allow(0)); // true true false
+ * console.log(limiter.allow(1000)); // true
+ * ```
+ */
+export class TokenBucket {
+  #tokens: number;
+  #last: Instant;
+  readonly #burst: number;
+  readonly #interval: Duration;
+
+  /**
+   * Creates a full bucket.
+   *
+   * @param options `burst`: the bucket size; `interval`: the time to refill it completely.
+   */
+  constructor(options: { burst: number; interval: Duration }) {
+    if (!(options.burst >= 0) || !(options.interval > 0)) {
+      throw new RangeError(`Invalid token bucket ${options.burst}/${options.interval}`);
+    }
+    this.#burst = options.burst;
+    this.#interval = options.interval;
+    this.#tokens = options.burst;
+    this.#last = Number.NEGATIVE_INFINITY;
+  }
+
+  /**
+   * Takes one token if there is one.
+   *
+   * @param now The current instant.
+   * @returns `true` when the event is allowed.
+   *
+   * @example
+   * ```ts
+   * import { TokenBucket } from "@smol/net/socket";
+   * console.log(new TokenBucket({ burst: 1, interval: 10 }).allow(0)); // true
+   * ```
+   */
+  allow(now: Instant): boolean {
+    if (this.#last === Number.NEGATIVE_INFINITY) this.#last = now;
+    const refill = ((now - this.#last) / this.#interval) * this.#burst;
+    if (refill > 0) {
+      this.#tokens = Math.min(this.#burst, this.#tokens + refill);
+      this.#last = now;
+    }
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return true;
+    }
+    return false;
+  }
+}
+
+/**
+ * The per-poll context an Interface passes to every socket call.
+ *
+ * @example
+ * ```ts
+ * import type { SocketContext } from "@smol/net/socket";
+ * import { TokenBucket } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ *
+ * const cx: SocketContext = {
+ *   now: 0,
+ *   random: new Rng(1),
+ *   ipMtu: 1500,
+ *   isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1000, interval: 1000 }),
+ * };
+ * ```
+ */
+export interface SocketContext {
+  /** The current instant. */
+  readonly now: Instant;
+  /** The interface's seeded generator. */
+  readonly random: Rng;
+  /** The largest IP packet (header included, no link header) the device takes. */
+  readonly ipMtu: number;
+  /** 16 secret random bytes for RFC 6528 initial sequence numbers. */
+  readonly isnSecret: Uint8Array;
+  /** The interface-wide limit on TCP challenge ACKs (RFC 5961 §7). */
+  readonly challengeAckLimiter: TokenBucket;
+}
