@@ -1,0 +1,315 @@
+/**
+ * {@linkcode PacketBuffer}: a FIFO of datagrams with metadata, for UDP, ICMP and raw sockets.
+ *
+ * It is bounded twice: by the number of datagrams (slots) and by the payload bytes. Payloads are
+ * stored back to back in one byte ring, and a payload is never split: when it does not fit before
+ * the physical end of the ring, the rest of the ring is skipped (padding, freed together with the
+ * datagram) and the payload starts at 0.
+ *
+ * @module
+ */
+
+/** Shared zero-length view for empty payloads (so none is allocated). */
+const EMPTY = new Uint8Array(0);
+
+/** Per-slot numbers in `#layout`: payload offset, payload size, padding skipped before it. */
+const SLOT = { OFFSET: 0, SIZE: 1, PAD: 2, STRIDE: 3 } as const;
+
+/** Throws a `RangeError` unless `value` is a non-negative safe integer. */
+function checkCount(what: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`Invalid ${what} ${value}: must be a non-negative integer`);
+  }
+}
+
+/**
+ * The bounds of a {@linkcode PacketBuffer}.
+ *
+ * @example
+ * ```ts
+ * import { PacketBuffer, type PacketBufferOptions } from "@smol/net/storage";
+ * const opts: PacketBufferOptions = { slots: 16, bytes: 16 * 1500 };
+ * console.log(new PacketBuffer<number>(opts).capacity); // 16
+ * ```
+ */
+export interface PacketBufferOptions {
+  /** The most datagrams held at once. */
+  readonly slots: number;
+  /** The most payload bytes held at once (padding included, see {@linkcode PacketBuffer}). */
+  readonly bytes: number;
+}
+
+/**
+ * A datagram taken from (or looked at in) a {@linkcode PacketBuffer}.
+ *
+ * @typeParam M The metadata type stored with each datagram.
+ *
+ * @example
+ * ```ts
+ * import { PacketBuffer, type PacketBufferEntry } from "@smol/net/storage";
+ * const buf = new PacketBuffer<string>({ slots: 1, bytes: 4 });
+ * buf.enqueue(1, "a")?.set([1]);
+ * const entry: PacketBufferEntry<string> | null = buf.dequeue();
+ * console.log(entry?.meta, entry?.payload); // a Uint8Array(1) [ 1 ]
+ * ```
+ */
+export interface PacketBufferEntry<M> {
+  /** The metadata given to `enqueue`. */
+  readonly meta: M;
+  /** The payload: a view into the buffer, valid until the next `enqueue` or `clear`. */
+  readonly payload: Uint8Array;
+}
+
+/**
+ * A ring of datagrams with per-datagram metadata `M` (for example the remote endpoint).
+ *
+ * The payload bytes are allocated on the first non-empty {@linkcode PacketBuffer.enqueue}.
+ * Zero-length datagrams are allowed and take a slot but no bytes.
+ *
+ * @typeParam M The metadata type stored with each datagram.
+ *
+ * @example
+ * ```ts
+ * import { PacketBuffer } from "@smol/net/storage";
+ *
+ * const buf = new PacketBuffer<{ port: number }>({ slots: 4, bytes: 64 });
+ * buf.enqueue(3, { port: 53 })?.set([1, 2, 3]);
+ * const d = buf.dequeue();
+ * console.log(d?.meta.port, d?.payload); // 53 Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ */
+export class PacketBuffer<M> {
+  #slots: number;
+  #bytes: number;
+  #metas: (M | undefined)[];
+  /** `SLOT.STRIDE` numbers per slot, see `SLOT`. */
+  #layout: Float64Array;
+  /** Slot index of the oldest datagram. */
+  #head = 0;
+  #count = 0;
+  #storage: Uint8Array | null = null;
+  /** Physical index where the oldest datagram's padding (or payload) starts; 0 when no bytes are used. */
+  #read = 0;
+  /** Payload and padding bytes in use. */
+  #used = 0;
+
+  /**
+   * Creates an empty buffer.
+   *
+   * @param opts The slot count and byte capacity; either may be 0.
+   * @throws {RangeError} When a bound is not a non-negative integer.
+   */
+  constructor(opts: PacketBufferOptions) {
+    checkCount("slot count", opts.slots);
+    checkCount("byte capacity", opts.bytes);
+    this.#slots = opts.slots;
+    this.#bytes = opts.bytes;
+    this.#metas = new Array<M | undefined>(opts.slots).fill(undefined);
+    this.#layout = new Float64Array(SLOT.STRIDE * opts.slots);
+  }
+
+  /**
+   * The most datagrams held at once.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * console.log(new PacketBuffer({ slots: 8, bytes: 1024 }).capacity); // 8
+   * ```
+   */
+  get capacity(): number {
+    return this.#slots;
+  }
+
+  /**
+   * The most payload bytes held at once; a datagram larger than this never fits.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * console.log(new PacketBuffer({ slots: 8, bytes: 1024 }).byteCapacity); // 1024
+   * ```
+   */
+  get byteCapacity(): number {
+    return this.#bytes;
+  }
+
+  /**
+   * The number of datagrams held.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * const buf = new PacketBuffer<null>({ slots: 8, bytes: 1024 });
+   * buf.enqueue(10, null);
+   * console.log(buf.length); // 1
+   * ```
+   */
+  get length(): number {
+    return this.#count;
+  }
+
+  /**
+   * Whether no datagram is held.
+   *
+   * @returns `true` when `length` is 0.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * console.log(new PacketBuffer({ slots: 1, bytes: 1 }).isEmpty()); // true
+   * ```
+   */
+  isEmpty(): boolean {
+    return this.#count === 0;
+  }
+
+  /**
+   * Whether every slot is taken. When it is not, an `enqueue` may still be refused for lack of
+   * payload bytes.
+   *
+   * @returns `true` when `length` equals `capacity`.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * const buf = new PacketBuffer<null>({ slots: 1, bytes: 16 });
+   * buf.enqueue(0, null);
+   * console.log(buf.isFull()); // true
+   * ```
+   */
+  isFull(): boolean {
+    return this.#count === this.#slots;
+  }
+
+  /**
+   * Reserves room for a datagram of `size` bytes with metadata `meta` and returns the region to
+   * fill. The datagram counts as held at once.
+   *
+   * @param size The payload length in bytes (0 is allowed).
+   * @param meta The metadata to keep with it.
+   * @returns A writable view of exactly `size` bytes, or `null` when no slot is free, the payload
+   *   bytes do not fit, or `size > byteCapacity` (never fits).
+   * @throws {RangeError} When `size` is not a non-negative integer.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * const buf = new PacketBuffer<string>({ slots: 4, bytes: 8 });
+   * console.log(buf.enqueue(6, "a")?.length, buf.enqueue(6, "b")); // 6 null
+   * ```
+   */
+  enqueue(size: number, meta: M): Uint8Array | null {
+    checkCount("size", size);
+    if (this.#count === this.#slots || size > this.#bytes) return null;
+    let offset = 0;
+    let pad = 0;
+    if (size > 0) {
+      const cap = this.#bytes;
+      const free = cap - this.#used;
+      let write = this.#read + this.#used;
+      if (write >= cap) write -= cap;
+      const tail = cap - write;
+      // `tail` exceeds `free` only when the used bytes already wrap; then `free` is contiguous.
+      if (size <= tail && size <= free) {
+        offset = write;
+      } else if (tail + size <= free) {
+        pad = tail;
+      } else {
+        return null;
+      }
+      this.#used += pad + size;
+    }
+    let slot = this.#head + this.#count;
+    if (slot >= this.#slots) slot -= this.#slots;
+    this.#metas[slot] = meta;
+    const l = this.#layout;
+    const at = SLOT.STRIDE * slot;
+    l[at + SLOT.OFFSET] = offset;
+    l[at + SLOT.SIZE] = size;
+    l[at + SLOT.PAD] = pad;
+    this.#count++;
+    if (size === 0) return EMPTY;
+    this.#storage ??= new Uint8Array(this.#bytes);
+    return this.#storage.subarray(offset, offset + size);
+  }
+
+  /**
+   * Takes the oldest datagram.
+   *
+   * @returns Its metadata and payload, or `null` when empty. The payload stays valid until the
+   *   next `enqueue` or `clear`.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * const buf = new PacketBuffer<number>({ slots: 4, bytes: 8 });
+   * buf.enqueue(2, 1)?.set([10, 11]);
+   * console.log(buf.dequeue(), buf.dequeue()); // { meta: 1, payload: Uint8Array(2) [ 10, 11 ] } null
+   * ```
+   */
+  dequeue(): PacketBufferEntry<M> | null {
+    if (this.#count === 0) return null;
+    const slot = this.#head;
+    const entry = this.#entry(slot);
+    const at = SLOT.STRIDE * slot;
+    const size = this.#layout[at + SLOT.SIZE]!;
+    if (size > 0) {
+      this.#used -= this.#layout[at + SLOT.PAD]! + size;
+      const end = this.#layout[at + SLOT.OFFSET]! + size;
+      this.#read = end === this.#bytes ? 0 : end;
+    }
+    // Zero-length datagrams hold no bytes; restarting at 0 keeps the next payloads contiguous.
+    if (this.#used === 0) this.#read = 0;
+    this.#metas[slot] = undefined;
+    this.#head = slot + 1 === this.#slots ? 0 : slot + 1;
+    this.#count--;
+    return entry;
+  }
+
+  /**
+   * Looks at the oldest datagram without taking it.
+   *
+   * @returns Its metadata and payload, or `null` when empty.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * const buf = new PacketBuffer<string>({ slots: 4, bytes: 8 });
+   * buf.enqueue(1, "x");
+   * console.log(buf.peek()?.meta, buf.length); // x 1
+   * ```
+   */
+  peek(): PacketBufferEntry<M> | null {
+    return this.#count === 0 ? null : this.#entry(this.#head);
+  }
+
+  /**
+   * Drops every datagram. The payload memory is kept.
+   *
+   * @example
+   * ```ts
+   * import { PacketBuffer } from "@smol/net/storage";
+   * const buf = new PacketBuffer<null>({ slots: 4, bytes: 8 });
+   * buf.enqueue(4, null);
+   * buf.clear();
+   * console.log(buf.isEmpty()); // true
+   * ```
+   */
+  clear(): void {
+    this.#metas.fill(undefined);
+    this.#head = 0;
+    this.#count = 0;
+    this.#read = 0;
+    this.#used = 0;
+  }
+
+  /** The entry held in `slot`. */
+  #entry(slot: number): PacketBufferEntry<M> {
+    const at = SLOT.STRIDE * slot;
+    const size = this.#layout[at + SLOT.SIZE]!;
+    const offset = this.#layout[at + SLOT.OFFSET]!;
+    const payload = size === 0 ? EMPTY : this.#storage!.subarray(offset, offset + size);
+    return { meta: this.#metas[slot] as M, payload };
+  }
+}
