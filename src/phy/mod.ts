@@ -1,7 +1,86 @@
 /**
- * The phy layer of smolnet (work in progress).
+ * The phy layer: the {@linkcode Device} contract between the stack and a network device, the
+ * in-memory devices ({@linkcode linkPair}, {@linkcode Loopback}) and wrappers that compose around
+ * any device: {@linkcode PcapWriter} (captures Wireshark opens), {@linkcode FaultInjector}
+ * (seeded loss, duplication, reordering, corruption, delay, size and rate limits) and
+ * {@linkcode Tracer} (a callback per frame).
+ *
+ * A device is synchronous and clock-free: `receive(now)` lends the next frame, `transmit(now,
+ * len)` lends a buffer to fill and `commit()` sends it. Queues are preallocated and reused, so
+ * nothing is allocated per frame. Devices fed from outside implement {@linkcode ReadinessHook};
+ * devices that hold frames until later implement {@linkcode DeadlineSource}; wrappers forward
+ * both.
+ *
+ * @example Compose wrappers around one end of a link
+ * ```ts
+ * import { FaultInjector, linkPair, MemorySink, PcapWriter, Tracer } from "@smol/net/phy";
+ *
+ * const [left, right] = linkPair();
+ * const sink = new MemorySink();
+ * const lines: string[] = [];
+ * const dev = new PcapWriter(
+ *   new FaultInjector(new Tracer(left, (e) => lines.push(`${e.direction} ${e.format()}`)), {
+ *     seed: 42,
+ *     dropRate: 0.01,
+ *     tx: { delay: 5 },
+ *   }),
+ *   sink,
+ * );
+ *
+ * dev.transmit(0, 4)!.set([0x45, 0, 0, 4]); // not a real packet: the link does not care
+ * dev.commit(); // captured now, held 5 ms by the injector
+ * console.log(dev.nextDeadline()); // 5
+ * dev.receive(5); // releases it through the tracer onto the link
+ * console.log(lines); // [ "tx ip 4 bytes 45000004" ]
+ * console.log(right.receive(5)); // Uint8Array(4) [ 69, 0, 0, 4 ]
+ * ```
  *
  * @module
  */
 
-export {};
+export {
+  checksumAll,
+  checksumNone,
+  deviceDeadline,
+  ETHERNET_HEADER_LEN,
+  hasReadinessHook,
+  ipMtu,
+  Medium,
+} from "./device.ts";
+export type {
+  ChecksumCapabilities,
+  DeadlineSource,
+  Device,
+  DeviceCapabilities,
+  ReadinessHook,
+} from "./device.ts";
+export { FrameQueue, LinkDevice, linkPair } from "./link.ts";
+export type { LinkOptions, LinkStats } from "./link.ts";
+export { Loopback } from "./loopback.ts";
+export type { LoopbackOptions } from "./loopback.ts";
+export {
+  fileSink,
+  MemorySink,
+  PCAP_GLOBAL_HEADER_LEN,
+  PCAP_RECORD_HEADER_LEN,
+  pcapGlobalHeader,
+  PcapLinkType,
+  PcapWriter,
+  writePcapRecord,
+} from "./pcap_writer.ts";
+export type {
+  PcapFileSink,
+  PcapRecordOptions,
+  PcapSink,
+  PcapWriterOptions,
+} from "./pcap_writer.ts";
+export { FaultInjector } from "./fault_injector.ts";
+export type {
+  FaultConfig,
+  FaultCounters,
+  FaultInjectorOptions,
+  FaultStats,
+} from "./fault_injector.ts";
+export { formatHex, stderrTracer, Tracer } from "./tracer.ts";
+export type { FrameFormatter, TraceEvent, TracerOptions } from "./tracer.ts";
+export type { Duration, Instant } from "../time.ts";

@@ -1,0 +1,300 @@
+/**
+ * The device contract: how the core moves whole frames (Ethernet medium) or whole IP packets (IP
+ * medium) in and out of a network device, synchronously and without a clock.
+ *
+ * ## Receive
+ * `receive(now)` returns the next received frame or `null`. The returned bytes stay valid until
+ * the next `receive` call on the same device; the device may then reuse the buffer, so a caller
+ * that needs the bytes longer copies them. The caller may modify the bytes in place.
+ *
+ * ## Transmit
+ * `transmit(now, len)` returns a writable buffer of exactly `len` bytes, or `null` when the device
+ * has no room right now (the caller keeps its data and retries on a later poll) or when `len` is
+ * larger than `capabilities.mtu` (the device counts that and returns `null`). The caller fills the
+ * whole buffer and calls `commit()` once; only then is the frame sent. A `transmit` not followed by
+ * `commit` before the next `transmit` is discarded, and a `commit` without a pending `transmit` does
+ * nothing. `canTransmit(now)` answers "would `transmit` find room?" without reserving anything.
+ *
+ * ## Allocation
+ * Devices allocate nothing per frame on the hot path: queues are preallocated slot arrays of
+ * MTU-sized buffers that are reused, and the buffers handed out are views of those slots.
+ *
+ * ## Optional hooks
+ * Devices fed from outside the core (a link peer, a host adapter) also implement
+ * {@linkcode ReadinessHook} so the async layer can sleep until a frame arrives, and devices that
+ * hold frames until a later time (the fault injector) implement {@linkcode DeadlineSource}.
+ *
+ * @module
+ */
+
+import { NEVER } from "../time.ts";
+import type { Instant } from "../time.ts";
+
+/**
+ * What a device carries: Ethernet frames or bare IP packets.
+ *
+ * @example
+ * ```ts
+ * import { Medium } from "@smol/net/phy";
+ * console.log(Medium.Ethernet); // ethernet
+ * ```
+ */
+export const Medium = { Ethernet: "ethernet", Ip: "ip" } as const;
+
+/**
+ * One of the values of {@linkcode Medium}.
+ *
+ * @example
+ * ```ts
+ * import type { Medium } from "@smol/net/phy";
+ * const m: Medium = "ip";
+ * ```
+ */
+export type Medium = typeof Medium[keyof typeof Medium];
+
+/**
+ * The length of an Ethernet II header (two addresses and the EtherType). The MTU of an
+ * Ethernet-medium device includes it: a 1514-byte Ethernet MTU carries 1500-byte IP packets.
+ *
+ * @example
+ * ```ts
+ * import { ETHERNET_HEADER_LEN } from "@smol/net/phy";
+ * console.log(1514 - ETHERNET_HEADER_LEN); // 1500
+ * ```
+ */
+export const ETHERNET_HEADER_LEN = 14;
+
+/**
+ * Which checksums the stack computes on emit and verifies on parse in software. `true` means
+ * "compute / verify"; `false` means the device guarantees integrity (a loopback) or offloads it.
+ *
+ * @example
+ * ```ts
+ * import type { ChecksumCapabilities } from "@smol/net/phy";
+ * const caps: ChecksumCapabilities = { ipv4: true, udp: true, tcp: true, icmpv4: true, icmpv6: true };
+ * ```
+ */
+export interface ChecksumCapabilities {
+  /** IPv4 header checksum. */
+  ipv4: boolean;
+  /** UDP checksum (IPv4 and IPv6). */
+  udp: boolean;
+  /** TCP checksum (IPv4 and IPv6). */
+  tcp: boolean;
+  /** ICMPv4 checksum. */
+  icmpv4: boolean;
+  /** ICMPv6 checksum. */
+  icmpv6: boolean;
+}
+
+/**
+ * What a device carries and how big a frame may be.
+ *
+ * @example
+ * ```ts
+ * import { checksumAll, Medium } from "@smol/net/phy";
+ * import type { DeviceCapabilities } from "@smol/net/phy";
+ *
+ * const caps: DeviceCapabilities = {
+ *   medium: Medium.Ethernet,
+ *   mtu: 1514,
+ *   checksum: checksumAll(),
+ *   maxBurstSize: null,
+ * };
+ * ```
+ */
+export interface DeviceCapabilities {
+  /** Ethernet frames or bare IP packets. */
+  readonly medium: Medium;
+  /** The largest frame the device takes, in bytes; for Ethernet it includes the 14-byte header. */
+  readonly mtu: number;
+  /** Which checksums the stack must compute and verify. */
+  readonly checksum: ChecksumCapabilities;
+  /** At most this many frames per poll in a burst, or `null` for no limit. */
+  readonly maxBurstSize: number | null;
+}
+
+/**
+ * A network device as the core sees it. See the module documentation for the exact buffer
+ * lifetimes.
+ *
+ * @example Send one frame and receive it back
+ * ```ts
+ * import { Loopback } from "@smol/net/phy";
+ * import type { Device } from "@smol/net/phy";
+ *
+ * const dev: Device = new Loopback();
+ * const buf = dev.transmit(0, 3);
+ * if (buf !== null) {
+ *   buf.set([1, 2, 3]);
+ *   dev.commit();
+ * }
+ * console.log(dev.receive(0)); // Uint8Array(3) [ 1, 2, 3 ]
+ * ```
+ */
+export interface Device {
+  /** Medium, MTU, checksum and burst capabilities; constant for the device's lifetime. */
+  readonly capabilities: DeviceCapabilities;
+  /**
+   * The next received frame, valid until the next `receive` call, or `null` when none is ready.
+   *
+   * @param now The current instant.
+   * @returns The frame or `null`.
+   */
+  receive(now: Instant): Uint8Array | null;
+  /**
+   * Whether a `transmit` would find room now.
+   *
+   * @param now The current instant.
+   * @returns `true` when a frame of up to `mtu` bytes can be sent.
+   */
+  canTransmit(now: Instant): boolean;
+  /**
+   * A buffer of exactly `len` bytes to fill, or `null` when the device is full or `len > mtu`.
+   *
+   * @param now The current instant.
+   * @param len The frame length in bytes.
+   * @returns The buffer or `null`.
+   */
+  transmit(now: Instant, len: number): Uint8Array | null;
+  /** Sends the buffer returned by the last `transmit`; call once after each `transmit`. */
+  commit(): void;
+}
+
+/**
+ * A device that can tell the async layer when a frame arrives, so the loop can sleep in between.
+ *
+ * @example
+ * ```ts
+ * import { linkPair } from "@smol/net/phy";
+ * import type { ReadinessHook } from "@smol/net/phy";
+ *
+ * const [, b] = linkPair();
+ * const hook: ReadinessHook = b;
+ * hook.onReadable(() => console.log("frame pending"));
+ * ```
+ */
+export interface ReadinessHook {
+  /**
+   * Registers the callback run when a frame becomes pending on a device that had none (edge
+   * triggered). It runs synchronously inside the sender's `commit`: it must be cheap and must not
+   * call back into any device (schedule the work instead). A new registration replaces the old.
+   *
+   * @param callback Runs once per empty-to-non-empty transition.
+   */
+  onReadable(callback: () => void): void;
+}
+
+/**
+ * A device that holds frames until a later instant and says when the next one is due.
+ *
+ * @example
+ * ```ts
+ * import { FaultInjector, linkPair } from "@smol/net/phy";
+ * import type { DeadlineSource } from "@smol/net/phy";
+ *
+ * const src: DeadlineSource = new FaultInjector(linkPair()[0], { delay: 10 });
+ * console.log(src.nextDeadline()); // Infinity
+ * ```
+ */
+export interface DeadlineSource {
+  /**
+   * When the device next needs a call (to release a held frame), `NEVER` when it holds nothing.
+   * A deadline at or before the current instant means "call now".
+   *
+   * @returns The instant.
+   */
+  nextDeadline(): Instant;
+}
+
+/**
+ * Capabilities that make the stack compute and verify every checksum in software.
+ *
+ * @returns A fresh capabilities object with every field `true`.
+ *
+ * @example
+ * ```ts
+ * import { checksumAll } from "@smol/net/phy";
+ * console.log(checksumAll().tcp); // true
+ * ```
+ */
+export function checksumAll(): ChecksumCapabilities {
+  return { ipv4: true, udp: true, tcp: true, icmpv4: true, icmpv6: true };
+}
+
+/**
+ * Capabilities for a device that guarantees integrity: the stack neither computes nor verifies.
+ *
+ * @returns A fresh capabilities object with every field `false`.
+ *
+ * @example
+ * ```ts
+ * import { checksumNone } from "@smol/net/phy";
+ * console.log(checksumNone().udp); // false
+ * ```
+ */
+export function checksumNone(): ChecksumCapabilities {
+  return { ipv4: false, udp: false, tcp: false, icmpv4: false, icmpv6: false };
+}
+
+/**
+ * The largest IP packet a device carries: the MTU, less the Ethernet header on Ethernet medium.
+ *
+ * @param capabilities The device's capabilities.
+ * @returns The IP MTU in bytes.
+ *
+ * @example
+ * ```ts
+ * import { ipMtu, linkPair, Medium } from "@smol/net/phy";
+ * console.log(ipMtu(linkPair({ medium: Medium.Ethernet })[0].capabilities)); // 1500
+ * ```
+ */
+export function ipMtu(capabilities: DeviceCapabilities): number {
+  return capabilities.medium === Medium.Ethernet
+    ? capabilities.mtu - ETHERNET_HEADER_LEN
+    : capabilities.mtu;
+}
+
+/**
+ * Whether a device implements {@linkcode ReadinessHook}.
+ *
+ * @param device Any device.
+ * @returns `true` when `device.onReadable` is a function.
+ *
+ * @example
+ * ```ts
+ * import { hasReadinessHook, linkPair } from "@smol/net/phy";
+ * console.log(hasReadinessHook(linkPair()[0])); // true
+ * ```
+ */
+export function hasReadinessHook(device: Device): device is Device & ReadinessHook {
+  return typeof (device as Partial<ReadinessHook>).onReadable === "function";
+}
+
+/**
+ * The device's {@linkcode DeadlineSource.nextDeadline}, or `NEVER` when it has none.
+ *
+ * @param device Any device.
+ * @returns When the device next needs a call.
+ *
+ * @example
+ * ```ts
+ * import { deviceDeadline, Loopback } from "@smol/net/phy";
+ * console.log(deviceDeadline(new Loopback())); // Infinity
+ * ```
+ */
+export function deviceDeadline(device: Device): Instant {
+  const d = device as Partial<DeadlineSource>;
+  return typeof d.nextDeadline === "function" ? d.nextDeadline() : NEVER;
+}
+
+/**
+ * Throws a `RangeError` unless `value` is an integer in `[min, max]`.
+ *
+ * @internal
+ */
+export function checkInt(name: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`Invalid ${name} ${value}: expected an integer in [${min}, ${max}]`);
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * A loopback device: every committed frame comes back on `receive`, in order.
+ *
+ * @module
+ */
+
+import { checkInt, checksumNone, Medium } from "./device.ts";
+import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
+import { checkLen, FrameQueue, newLinkCounters } from "./link.ts";
+import type { LinkStats } from "./link.ts";
+import type { Instant } from "../time.ts";
+
+/**
+ * Options for {@linkcode Loopback}.
+ *
+ * @example
+ * ```ts
+ * import { Loopback, Medium } from "@smol/net/phy";
+ * import type { LoopbackOptions } from "@smol/net/phy";
+ * const opts: LoopbackOptions = { medium: Medium.Ethernet, mtu: 1514 };
+ * const lo = new Loopback(opts);
+ * ```
+ */
+export interface LoopbackOptions {
+  /** Medium; default IP. */
+  medium?: Medium;
+  /** MTU in bytes; default 65535. */
+  mtu?: number;
+  /** Frames held before `transmit` returns `null`; default 64. */
+  queueLen?: number;
+}
+
+/**
+ * A device whose transmitted frames are received by itself. Integrity is guaranteed, so its
+ * capabilities ask for no checksums. Slot buffers are allocated on first use and then reused.
+ *
+ * @example
+ * ```ts
+ * import { Loopback } from "@smol/net/phy";
+ *
+ * const lo = new Loopback();
+ * lo.transmit(0, 2)!.set([4, 2]);
+ * lo.commit();
+ * console.log(lo.receive(0), lo.receive(0)); // Uint8Array(2) [ 4, 2 ] null
+ * ```
+ */
+export class Loopback implements Device, ReadinessHook {
+  /** Medium, MTU and (no) checksum capabilities. */
+  readonly capabilities: DeviceCapabilities;
+  readonly #queue: FrameQueue;
+  #pendingLen = -1;
+  #onReadable: (() => void) | null = null;
+  readonly #stats = newLinkCounters();
+
+  /**
+   * Creates an empty loopback.
+   *
+   * @param options Medium, MTU and queue length.
+   * @throws {RangeError} When the MTU or queue length is not a positive integer.
+   */
+  constructor(options: LoopbackOptions = {}) {
+    const mtu = options.mtu ?? 65535;
+    const queueLen = options.queueLen ?? 64;
+    checkInt("MTU", mtu, 1, 1 << 24);
+    checkInt("queue length", queueLen, 1, 1 << 20);
+    this.capabilities = Object.freeze({
+      medium: options.medium ?? Medium.Ip,
+      mtu,
+      checksum: Object.freeze(checksumNone()),
+      maxBurstSize: null,
+    });
+    this.#queue = new FrameQueue(queueLen, mtu);
+  }
+
+  /** Counters; the object is live (updated in place). */
+  get stats(): LinkStats {
+    return this.#stats;
+  }
+
+  /** Frames waiting to be received. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * The oldest committed frame not yet received, valid until the next `receive`, or `null`.
+   *
+   * @param _now The current instant (unused).
+   * @returns The frame or `null`.
+   *
+   * @example
+   * ```ts
+   * import { Loopback } from "@smol/net/phy";
+   * console.log(new Loopback().receive(0)); // null
+   * ```
+   */
+  receive(_now: Instant): Uint8Array | null {
+    const frame = this.#queue.pop();
+    if (frame === null) return null;
+    this.#stats.framesReceived++;
+    this.#stats.bytesReceived += frame.length;
+    return frame;
+  }
+
+  /**
+   * Whether the queue has room.
+   *
+   * @param _now The current instant (unused).
+   * @returns `true` when a `transmit` of up to `mtu` bytes would succeed.
+   *
+   * @example
+   * ```ts
+   * import { Loopback } from "@smol/net/phy";
+   * console.log(new Loopback().canTransmit(0)); // true
+   * ```
+   */
+  canTransmit(_now: Instant): boolean {
+    return !this.#queue.isFull();
+  }
+
+  /**
+   * A buffer of exactly `len` bytes, or `null` when the queue is full (counted in
+   * `dropsQueueFull`) or `len > mtu` (counted in `dropsTooBig`).
+   *
+   * @param _now The current instant (unused).
+   * @param len The frame length.
+   * @returns The buffer to fill, then `commit`.
+   *
+   * @example
+   * ```ts
+   * import { Loopback } from "@smol/net/phy";
+   * const lo = new Loopback({ queueLen: 1 });
+   * lo.transmit(0, 1);
+   * lo.commit();
+   * console.log(lo.transmit(0, 1), lo.stats.dropsQueueFull); // null 1
+   * ```
+   */
+  transmit(_now: Instant, len: number): Uint8Array | null {
+    this.#pendingLen = -1;
+    if (len > this.capabilities.mtu) {
+      this.#stats.dropsTooBig++;
+      return null;
+    }
+    checkLen(len);
+    const buf = this.#queue.reserve(len);
+    if (buf === null) {
+      this.#stats.dropsQueueFull++;
+      return null;
+    }
+    this.#pendingLen = len;
+    return buf;
+  }
+
+  /**
+   * Queues the frame of the last `transmit` for `receive`.
+   *
+   * @example
+   * ```ts
+   * import { Loopback } from "@smol/net/phy";
+   * const lo = new Loopback();
+   * lo.transmit(0, 1);
+   * lo.commit();
+   * console.log(lo.pending); // 1
+   * ```
+   */
+  commit(): void {
+    const len = this.#pendingLen;
+    if (len < 0) return;
+    this.#pendingLen = -1;
+    const wasEmpty = this.#queue.isEmpty();
+    this.#queue.commit();
+    this.#stats.framesSent++;
+    this.#stats.bytesSent += len;
+    if (wasEmpty && this.#onReadable !== null) this.#onReadable();
+  }
+
+  /**
+   * Registers the callback run when a frame is queued while none was pending (edge triggered).
+   * It runs synchronously inside `commit`: keep it cheap and do not call into the device from
+   * it. A new registration replaces the old one.
+   *
+   * @param callback The wake-up function.
+   *
+   * @example
+   * ```ts
+   * import { Loopback } from "@smol/net/phy";
+   * const lo = new Loopback();
+   * lo.onReadable(() => console.log("readable"));
+   * lo.transmit(0, 1);
+   * lo.commit(); // prints "readable"
+   * ```
+   */
+  onReadable(callback: () => void): void {
+    this.#onReadable = callback;
+  }
+}

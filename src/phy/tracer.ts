@@ -1,0 +1,292 @@
+/**
+ * {@linkcode Tracer}: a device wrapper that reports every received and transmitted frame to a
+ * callback, and {@linkcode stderrTracer}, which prints one line per frame.
+ *
+ * @module
+ */
+
+import type {
+  DeadlineSource,
+  Device,
+  DeviceCapabilities,
+  Medium,
+  ReadinessHook,
+} from "./device.ts";
+import { deviceDeadline, hasReadinessHook } from "./device.ts";
+import type { Instant } from "../time.ts";
+
+/**
+ * Renders a frame as one line of text.
+ *
+ * @example
+ * ```ts
+ * import type { FrameFormatter } from "@smol/net/phy";
+ * const lengthOnly: FrameFormatter = (frame, medium) => `${medium} ${frame.length} bytes`;
+ * ```
+ */
+export type FrameFormatter = (frame: Uint8Array, medium: Medium) => string;
+
+/**
+ * One frame seen by a {@linkcode Tracer}. The tracer reuses a single event object: the event and
+ * its `frame` are valid only during the `onFrame` call (copy what you keep).
+ *
+ * @example
+ * ```ts
+ * import type { TraceEvent } from "@smol/net/phy";
+ * const log = (e: TraceEvent): void => console.log(e.now, e.direction, e.frame.length);
+ * ```
+ */
+export interface TraceEvent {
+  /** `rx` for a received frame, `tx` for a transmitted one. */
+  readonly direction: "rx" | "tx";
+  /** The `now` given to `receive` / `transmit`. */
+  readonly now: Instant;
+  /** The frame bytes (for `tx`, as filled by the caller just before `commit`). */
+  readonly frame: Uint8Array;
+  /** The device's medium. */
+  readonly medium: Medium;
+  /**
+   * The frame rendered by the tracer's `formatFrame`.
+   *
+   * @returns One line of text.
+   */
+  format(): string;
+}
+
+/**
+ * Options for {@linkcode Tracer}.
+ *
+ * @example
+ * ```ts
+ * import type { TracerOptions } from "@smol/net/phy";
+ * const opts: TracerOptions = { formatFrame: (f) => `${f.length}` };
+ * ```
+ */
+export interface TracerOptions {
+  /** How `event.format()` renders a frame; default {@linkcode formatHex}. */
+  formatFrame?: FrameFormatter;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+const HEX_BYTES = 64;
+
+/**
+ * The default frame formatter: medium, length and the first 64 bytes in hex.
+ *
+ * @param frame The frame.
+ * @param medium The device's medium.
+ * @returns One line, such as `ip 3 bytes 450000`.
+ *
+ * @example
+ * ```ts
+ * import { formatHex } from "@smol/net/phy";
+ * console.log(formatHex(new Uint8Array([0x45, 0, 0]), "ip")); // ip 3 bytes 450000
+ * ```
+ */
+export function formatHex(frame: Uint8Array, medium: Medium): string {
+  const n = frame.length < HEX_BYTES ? frame.length : HEX_BYTES;
+  let hex = "";
+  for (let i = 0; i < n; i++) hex += HEX[frame[i]!]!;
+  return `${medium} ${frame.length} bytes ${hex}${frame.length > n ? "…" : ""}`;
+}
+
+/** The reused event object. */
+class Event implements TraceEvent {
+  direction: "rx" | "tx" = "rx";
+  now: Instant = 0;
+  frame: Uint8Array = new Uint8Array(0);
+  readonly medium: Medium;
+  readonly #format: FrameFormatter;
+
+  constructor(medium: Medium, format: FrameFormatter) {
+    this.medium = medium;
+    this.#format = format;
+  }
+
+  format(): string {
+    return this.#format(this.frame, this.medium);
+  }
+}
+
+/**
+ * A device wrapper that calls `onFrame` for every frame: received ones as `receive` returns them,
+ * transmitted ones at `commit` (once filled, before the inner device sends them). Readiness and
+ * deadlines are forwarded to the inner device. The callback must not call into the device.
+ *
+ * @example
+ * ```ts
+ * import { Loopback, Tracer } from "@smol/net/phy";
+ *
+ * const dev = new Tracer(new Loopback(), (e) => console.log(e.direction, e.format()));
+ * dev.transmit(0, 2)!.set([1, 2]); // nothing yet
+ * dev.commit(); // tx ip 2 bytes 0102
+ * dev.receive(0); // rx ip 2 bytes 0102
+ * ```
+ */
+export class Tracer implements Device, ReadinessHook, DeadlineSource {
+  readonly #inner: Device;
+  readonly #onFrame: (event: TraceEvent) => void;
+  readonly #event: Event;
+  #pending: Uint8Array | null = null;
+  #pendingNow: Instant = 0;
+
+  /**
+   * Wraps `inner`.
+   *
+   * @param inner The device to observe.
+   * @param onFrame Called once per frame with the reused event.
+   * @param options The frame formatter behind `event.format()`.
+   */
+  constructor(inner: Device, onFrame: (event: TraceEvent) => void, options: TracerOptions = {}) {
+    this.#inner = inner;
+    this.#onFrame = onFrame;
+    this.#event = new Event(inner.capabilities.medium, options.formatFrame ?? formatHex);
+  }
+
+  /** The inner device's capabilities. */
+  get capabilities(): DeviceCapabilities {
+    return this.#inner.capabilities;
+  }
+
+  /**
+   * The inner device's next frame, reported as `rx`.
+   *
+   * @param now The current instant.
+   * @returns The frame or `null`.
+   *
+   * @example
+   * ```ts
+   * import { Loopback, Tracer } from "@smol/net/phy";
+   * console.log(new Tracer(new Loopback(), () => {}).receive(0)); // null
+   * ```
+   */
+  receive(now: Instant): Uint8Array | null {
+    const frame = this.#inner.receive(now);
+    if (frame !== null) this.#emit("rx", now, frame);
+    return frame;
+  }
+
+  /**
+   * The inner device's `canTransmit`.
+   *
+   * @param now The current instant.
+   * @returns Whether a `transmit` would find room.
+   *
+   * @example
+   * ```ts
+   * import { Loopback, Tracer } from "@smol/net/phy";
+   * console.log(new Tracer(new Loopback(), () => {}).canTransmit(0)); // true
+   * ```
+   */
+  canTransmit(now: Instant): boolean {
+    return this.#inner.canTransmit(now);
+  }
+
+  /**
+   * The inner device's buffer; the frame is reported at `commit`.
+   *
+   * @param now The current instant.
+   * @param len The frame length.
+   * @returns The buffer or `null`.
+   *
+   * @example
+   * ```ts
+   * import { Loopback, Tracer } from "@smol/net/phy";
+   * console.log(new Tracer(new Loopback(), () => {}).transmit(0, 4)?.length); // 4
+   * ```
+   */
+  transmit(now: Instant, len: number): Uint8Array | null {
+    const buf = this.#inner.transmit(now, len);
+    this.#pending = buf;
+    this.#pendingNow = now;
+    return buf;
+  }
+
+  /**
+   * Reports the filled frame as `tx`, then commits it to the inner device.
+   *
+   * @example
+   * ```ts
+   * import { Loopback, Tracer } from "@smol/net/phy";
+   * let seen = 0;
+   * const dev = new Tracer(new Loopback(), () => seen++);
+   * dev.transmit(0, 1);
+   * dev.commit();
+   * console.log(seen); // 1
+   * ```
+   */
+  commit(): void {
+    const buf = this.#pending;
+    if (buf === null) return;
+    this.#pending = null;
+    this.#emit("tx", this.#pendingNow, buf);
+    this.#inner.commit();
+  }
+
+  /**
+   * Forwards to the inner device's readiness hook.
+   *
+   * @param callback The wake-up function.
+   * @throws {TypeError} When the inner device has no readiness hook.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, Tracer } from "@smol/net/phy";
+   * new Tracer(linkPair()[0], () => {}).onReadable(() => {});
+   * ```
+   */
+  onReadable(callback: () => void): void {
+    if (!hasReadinessHook(this.#inner)) {
+      throw new TypeError("Inner device has no readiness hook");
+    }
+    this.#inner.onReadable(callback);
+  }
+
+  /**
+   * The inner device's next deadline, `NEVER` when it has none.
+   *
+   * @returns The instant.
+   *
+   * @example
+   * ```ts
+   * import { Loopback, Tracer } from "@smol/net/phy";
+   * console.log(new Tracer(new Loopback(), () => {}).nextDeadline()); // Infinity
+   * ```
+   */
+  nextDeadline(): Instant {
+    return deviceDeadline(this.#inner);
+  }
+
+  #emit(direction: "rx" | "tx", now: Instant, frame: Uint8Array): void {
+    const e = this.#event;
+    e.direction = direction;
+    e.now = now;
+    e.frame = frame;
+    this.#onFrame(e);
+  }
+}
+
+/**
+ * A {@linkcode Tracer} that writes `"<now> rx|tx <line>"` to standard error for every frame.
+ *
+ * @param inner The device to observe.
+ * @param options The frame formatter.
+ * @returns The tracer.
+ *
+ * @example
+ * ```ts
+ * import { Loopback, stderrTracer } from "@smol/net/phy";
+ *
+ * const dev = stderrTracer(new Loopback());
+ * dev.transmit(5, 1)!.set([0x60]);
+ * dev.commit(); // stderr: 5 tx ip 1 bytes 60
+ * ```
+ */
+export function stderrTracer(inner: Device, options: TracerOptions = {}): Tracer {
+  const encoder = new TextEncoder();
+  return new Tracer(inner, (e) => {
+    const bytes = encoder.encode(`${e.now} ${e.direction} ${e.format()}\n`);
+    let off = 0;
+    while (off < bytes.length) off += Deno.stderr.writeSync(bytes.subarray(off));
+  }, options);
+}
