@@ -3,8 +3,8 @@
  *
  * It is bounded twice: by the number of datagrams (slots) and by the payload bytes. Payloads are
  * stored back to back in one byte ring, and a payload is never split: when it does not fit before
- * the physical end of the ring, the rest of the ring is skipped (padding, freed together with the
- * datagram) and the payload starts at 0.
+ * the physical end of the ring, the rest of the ring is skipped and the payload starts at 0. The
+ * skipped bytes (padding) are freed together with the datagram in front of them.
  *
  * @module
  */
@@ -12,8 +12,8 @@
 /** Shared zero-length view for empty payloads (so none is allocated). */
 const EMPTY = new Uint8Array(0);
 
-/** Per-slot numbers in `#layout`: payload offset, payload size, padding skipped before it. */
-const SLOT = { OFFSET: 0, SIZE: 1, PAD: 2, STRIDE: 3 } as const;
+/** Per-slot numbers in `#layout`: payload offset, payload size, padding skipped after it. */
+const SLOT = { OFFSET: 0, SIZE: 1, TRAIL: 2, STRIDE: 3 } as const;
 
 /** Throws a `RangeError` unless `value` is a non-negative safe integer. */
 function checkCount(what: string, value: number): void {
@@ -88,10 +88,12 @@ export class PacketBuffer<M> {
   #head = 0;
   #count = 0;
   #storage: Uint8Array | null = null;
-  /** Physical index where the oldest datagram's padding (or payload) starts; 0 when no bytes are used. */
+  /** Physical index where the oldest non-empty payload starts; 0 when no bytes are used. */
   #read = 0;
-  /** Payload and padding bytes in use. */
+  /** Payload and padding bytes in use: the circular range starting at `#read`. */
   #used = 0;
+  /** Slot of the newest non-empty datagram; meaningful while `#used > 0`. */
+  #lastData = 0;
 
   /**
    * Creates an empty buffer.
@@ -202,8 +204,10 @@ export class PacketBuffer<M> {
   enqueue(size: number, meta: M): Uint8Array | null {
     checkCount("size", size);
     if (this.#count === this.#slots || size > this.#bytes) return null;
+    let slot = this.#head + this.#count;
+    if (slot >= this.#slots) slot -= this.#slots;
+    const l = this.#layout;
     let offset = 0;
-    let pad = 0;
     if (size > 0) {
       const cap = this.#bytes;
       const free = cap - this.#used;
@@ -213,21 +217,21 @@ export class PacketBuffer<M> {
       // `tail` exceeds `free` only when the used bytes already wrap; then `free` is contiguous.
       if (size <= tail && size <= free) {
         offset = write;
+        this.#used += size;
       } else if (tail + size <= free) {
-        pad = tail;
+        // Skip to 0; the skipped tail is freed with the datagram that ends where it starts.
+        l[SLOT.STRIDE * this.#lastData + SLOT.TRAIL] = tail;
+        this.#used += tail + size;
       } else {
         return null;
       }
-      this.#used += pad + size;
+      this.#lastData = slot;
     }
-    let slot = this.#head + this.#count;
-    if (slot >= this.#slots) slot -= this.#slots;
     this.#metas[slot] = meta;
-    const l = this.#layout;
     const at = SLOT.STRIDE * slot;
     l[at + SLOT.OFFSET] = offset;
     l[at + SLOT.SIZE] = size;
-    l[at + SLOT.PAD] = pad;
+    l[at + SLOT.TRAIL] = 0;
     this.#count++;
     if (size === 0) return EMPTY;
     this.#storage ??= new Uint8Array(this.#bytes);
@@ -255,8 +259,9 @@ export class PacketBuffer<M> {
     const at = SLOT.STRIDE * slot;
     const size = this.#layout[at + SLOT.SIZE]!;
     if (size > 0) {
-      this.#used -= this.#layout[at + SLOT.PAD]! + size;
-      const end = this.#layout[at + SLOT.OFFSET]! + size;
+      const trail = this.#layout[at + SLOT.TRAIL]!;
+      this.#used -= size + trail;
+      const end = this.#layout[at + SLOT.OFFSET]! + size + trail;
       this.#read = end === this.#bytes ? 0 : end;
     }
     // Zero-length datagrams hold no bytes; restarting at 0 keeps the next payloads contiguous.
