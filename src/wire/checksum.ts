@@ -87,7 +87,7 @@ export function checksumFinish(sum: number): number {
  * import { internetChecksum } from "@smol/net/wire";
  * // An IPv4 header whose checksum field (bytes 10–11) is already correct sums to zero.
  * const hdr = new Uint8Array([
- *   0x45, 0, 0, 0x1c, 0, 0, 0x40, 0, 0x40, 0x01, 0xf6, 0xdf, 192, 0, 2, 1, 192, 0, 2, 2,
+ *   0x45, 0, 0, 0x1c, 0, 0, 0x40, 0, 0x40, 0x01, 0xb6, 0xdd, 192, 0, 2, 1, 192, 0, 2, 2,
  * ]);
  * console.log(internetChecksum(hdr)); // 0
  * ```
