@@ -1,7 +1,29 @@
 /**
- * The iface layer of smolnet (work in progress).
+ * The iface layer: the {@linkcode Interface} that polls a device and serves a
+ * {@linkcode SocketSet}, with its neighbor cache (ARP/NDP), routes, IP fragment reassembly, ICMP
+ * and drop counters. The core is driven by `poll(now, device, sockets)` and never reads a clock.
+ *
+ * @example Demultiplexing and ephemeral ports
+ * ```ts
+ * import { Rng, SocketSet } from "@smol/net/iface";
+ * import { UdpSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ *
+ * const sockets = new SocketSet();
+ * const udp = new UdpSocket();
+ * sockets.add(udp);
+ * const port = sockets.allocatePort("udp", new Rng(1));
+ * sockets.indexUdp(udp, { addr: Ipv4Address.UNSPECIFIED, port });
+ * console.log(sockets.findUdp(Ipv4Address.parse("192.0.2.1"), port) === udp); // true
+ * ```
  *
  * @module
  */
 
-export {};
+export { Rng } from "../rand.ts";
+export * from "./counters.ts";
+export * from "./errors.ts";
+export * from "./neighbor.ts";
+export * from "./reassembly.ts";
+export * from "./route.ts";
+export * from "./socket_set.ts";

@@ -1,0 +1,726 @@
+/**
+ * {@linkcode SocketSet}: the sockets an interface serves, with handles and hashed
+ * demultiplexing (TCP by 4-tuple, listeners and UDP by local endpoint with a wildcard-address
+ * fallback, ICMP by echo identifier), plus the RFC 6056 ephemeral port allocator.
+ *
+ * @module
+ */
+
+import type { IpAddress, IpEndpoint } from "../wire/address.ts";
+import { Ipv4Address, Ipv6Address } from "../wire/address.ts";
+import { IcmpSocket } from "../socket/icmp.ts";
+import { RawSocket } from "../socket/raw.ts";
+import { UdpSocket } from "../socket/udp.ts";
+import type { Rng } from "../rand.ts";
+import { NetError } from "./errors.ts";
+import type { TcpListenSocket, TcpSocket } from "./tcp_api.ts";
+
+/**
+ * A number naming a socket in a {@linkcode SocketSet}. Handles are never reused by a set.
+ *
+ * @example
+ * ```ts
+ * import { SocketSet } from "@smol/net/iface";
+ * import { UdpSocket } from "@smol/net/socket";
+ * const handle = new SocketSet().add(new UdpSocket());
+ * console.log(typeof handle); // number
+ * ```
+ */
+export type SocketHandle = number;
+
+/**
+ * Any socket a {@linkcode SocketSet} holds.
+ *
+ * @example
+ * ```ts
+ * import type { AnySocket } from "@smol/net/iface";
+ * import { UdpSocket } from "@smol/net/socket";
+ * const s: AnySocket = new UdpSocket();
+ * ```
+ */
+export type AnySocket = TcpSocket | TcpListenSocket | UdpSocket | IcmpSocket | RawSocket;
+
+/**
+ * The transport protocols that have ports.
+ *
+ * @example
+ * ```ts
+ * import type { PortProtocol } from "@smol/net/iface";
+ * const p: PortProtocol = "tcp";
+ * ```
+ */
+export type PortProtocol = "tcp" | "udp";
+
+/** First port of the RFC 6335 dynamic range, where RFC 6056 ephemeral ports come from. */
+export const EPHEMERAL_PORT_MIN = 49152;
+/** Last ephemeral port. */
+export const EPHEMERAL_PORT_MAX = 65535;
+const EPHEMERAL_COUNT = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
+
+const K_TCP = 0, K_LISTEN = 1, K_UDP = 2, K_ICMP = 3, K_RAW = 4;
+const I_NONE = 0, I_TUPLE = 1, I_LISTEN = 2, I_UDP = 3, I_ICMP = 4;
+
+class Entry {
+  readonly handle: SocketHandle;
+  readonly socket: AnySocket;
+  readonly kind: number;
+  pos = 0;
+  index = I_NONE;
+  hash = 0;
+  lAddr: IpAddress = Ipv4Address.UNSPECIFIED;
+  lPort = 0;
+  rAddr: IpAddress = Ipv4Address.UNSPECIFIED;
+  rPort = 0;
+  child = false;
+  constructor(handle: SocketHandle, socket: AnySocket, kind: number) {
+    this.handle = handle;
+    this.socket = socket;
+    this.kind = kind;
+  }
+}
+
+function mix(h: number, w: number): number {
+  return Math.imul(h ^ w, 0x01000193) >>> 0;
+}
+
+function tupleHash(la: IpAddress, lp: number, ra: IpAddress, rp: number): number {
+  return mix(mix(mix(la.hash(), ra.hash()), lp), rp);
+}
+
+function endpointHash(a: IpAddress, p: number): number {
+  return mix(a.hash(), p | 0x10000);
+}
+
+function unspecifiedOf(version: 4 | 6): IpAddress {
+  return version === 4 ? Ipv4Address.UNSPECIFIED : Ipv6Address.UNSPECIFIED;
+}
+
+function checkPort(port: number): void {
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new NetError("EINVAL", `Invalid port ${port}`);
+  }
+}
+
+/**
+ * The sockets an interface serves. Add sockets to get handles; bind, listen and connect them
+ * through the interface (`bindUdp`, `listenTcp`, `connectTcp`), which indexes them here so that
+ * ingress finds them by hash rather than by a scan.
+ *
+ * @example
+ * ```ts
+ * import { SocketSet } from "@smol/net/iface";
+ * import { UdpSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ *
+ * const sockets = new SocketSet();
+ * const udp = new UdpSocket();
+ * const handle = sockets.add(udp);
+ * sockets.indexUdp(udp, { addr: Ipv4Address.UNSPECIFIED, port: 53 });
+ * console.log(sockets.findUdp(Ipv4Address.parse("192.0.2.1"), 53) === udp, sockets.get(handle) === udp); // true true
+ * ```
+ */
+export class SocketSet {
+  #nextHandle = 1;
+  readonly #byHandle = new Map<SocketHandle, Entry>();
+  readonly #bySocket = new Map<AnySocket, Entry>();
+  readonly #list: Entry[] = [];
+  readonly #tuples = new Map<number, Entry[]>();
+  readonly #listeners = new Map<number, Entry[]>();
+  readonly #udp = new Map<number, Entry[]>();
+  readonly #icmp = new Map<number, Entry>();
+  readonly #raw: RawSocket[] = [];
+  readonly #tcpPorts = new Uint16Array(65536);
+  readonly #udpPorts = new Uint16Array(65536);
+
+  /** The number of sockets. */
+  get size(): number {
+    return this.#list.length;
+  }
+
+  /**
+   * Adds a socket.
+   *
+   * @param socket The socket.
+   * @returns Its handle.
+   * @throws {TypeError} When the socket is already in the set.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { IcmpSocket } from "@smol/net/socket";
+   * const set = new SocketSet();
+   * set.add(new IcmpSocket());
+   * console.log(set.size); // 1
+   * ```
+   */
+  add(socket: AnySocket): SocketHandle {
+    if (this.#bySocket.has(socket)) throw new TypeError("Socket is already in the set");
+    const kind = socket instanceof UdpSocket
+      ? K_UDP
+      : socket instanceof IcmpSocket
+      ? K_ICMP
+      : socket instanceof RawSocket
+      ? K_RAW
+      : "onSyn" in socket
+      ? K_LISTEN
+      : K_TCP;
+    const e = new Entry(this.#nextHandle++, socket, kind);
+    e.pos = this.#list.length;
+    this.#list.push(e);
+    this.#byHandle.set(e.handle, e);
+    this.#bySocket.set(socket, e);
+    if (kind === K_RAW) this.#raw.push(socket as RawSocket);
+    return e.handle;
+  }
+
+  /**
+   * The socket for `handle`.
+   *
+   * @param handle A handle from {@linkcode SocketSet.add}.
+   * @returns The socket, or `undefined` when removed.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(new SocketSet().get(1)); // undefined
+   * ```
+   */
+  get(handle: SocketHandle): AnySocket | undefined {
+    return this.#byHandle.get(handle)?.socket;
+  }
+
+  /**
+   * The handle of a socket in the set.
+   *
+   * @param socket The socket.
+   * @returns The handle, or `undefined` when not in the set.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * console.log(set.handleOf(s) === undefined, set.handleOf(s) ?? set.add(s)); // true 1
+   * ```
+   */
+  handleOf(socket: AnySocket): SocketHandle | undefined {
+    return this.#bySocket.get(socket)?.handle;
+  }
+
+  /**
+   * Removes a socket and frees its ports and index entries.
+   *
+   * @param handle The handle.
+   * @returns The socket, or `undefined` when it was not in the set (for example a listener's
+   * child that the interface already reaped).
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * const set = new SocketSet();
+   * const h = set.add(new UdpSocket());
+   * set.remove(h);
+   * console.log(set.size); // 0
+   * ```
+   */
+  remove(handle: SocketHandle): AnySocket | undefined {
+    const e = this.#byHandle.get(handle);
+    if (e === undefined) return undefined;
+    this.#unindexEntry(e);
+    this.#byHandle.delete(handle);
+    this.#bySocket.delete(e.socket);
+    const last = this.#list.pop()!;
+    if (last !== e) {
+      last.pos = e.pos;
+      this.#list[e.pos] = last;
+    }
+    if (e.kind === K_RAW) this.#raw.splice(this.#raw.indexOf(e.socket as RawSocket), 1);
+    return e.socket;
+  }
+
+  /**
+   * The socket at dense position `i` (0 ≤ i < size), for iteration without allocation. Positions
+   * change when a socket is removed.
+   *
+   * @param i The position.
+   * @returns The socket.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * set.add(s);
+   * console.log(set.at(0) === s); // true
+   * ```
+   */
+  at(i: number): AnySocket {
+    const e = this.#list[i];
+    if (e === undefined) throw new RangeError(`Invalid socket position ${i}`);
+    return e.socket;
+  }
+
+  /**
+   * Iterates over `[handle, socket]` pairs.
+   *
+   * @returns The iterator.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * const set = new SocketSet();
+   * set.add(new UdpSocket());
+   * console.log([...set].length); // 1
+   * ```
+   */
+  *[Symbol.iterator](): IterableIterator<[SocketHandle, AnySocket]> {
+    for (const e of [...this.#list]) yield [e.handle, e.socket];
+  }
+
+  /** The raw sockets, for the interface's ingress (do not modify). */
+  get rawSockets(): readonly RawSocket[] {
+    return this.#raw;
+  }
+
+  /**
+   * The TCP socket connected on this 4-tuple.
+   *
+   * @param localAddr Our address.
+   * @param localPort Our port.
+   * @param remoteAddr The peer's address.
+   * @param remotePort The peer's port.
+   * @returns The socket, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const a = Ipv4Address.parse("192.0.2.1");
+   * console.log(new SocketSet().findTcp(a, 80, a, 1234)); // null
+   * ```
+   */
+  findTcp(
+    localAddr: IpAddress,
+    localPort: number,
+    remoteAddr: IpAddress,
+    remotePort: number,
+  ): TcpSocket | null {
+    const bucket = this.#tuples.get(tupleHash(localAddr, localPort, remoteAddr, remotePort));
+    if (bucket === undefined) return null;
+    for (let i = 0; i < bucket.length; i++) {
+      const e = bucket[i]!;
+      if (
+        e.lPort === localPort && e.rPort === remotePort && e.lAddr.equals(localAddr) &&
+        e.rAddr.equals(remoteAddr)
+      ) return e.socket as TcpSocket;
+    }
+    return null;
+  }
+
+  /**
+   * The TCP listener for a local endpoint: bound to exactly `addr`, else to the unspecified
+   * address of its family.
+   *
+   * @param addr The destination address of a SYN.
+   * @param port The destination port.
+   * @returns A `TcpListenSocket`, a `TcpSocket` in LISTEN, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { Ipv6Address } from "@smol/net/wire";
+   * console.log(new SocketSet().findTcpListener(Ipv6Address.LOOPBACK, 80)); // null
+   * ```
+   */
+  findTcpListener(addr: IpAddress, port: number): TcpListenSocket | TcpSocket | null {
+    return (this.#findEndpoint(this.#listeners, addr, port)?.socket ?? null) as
+      | TcpListenSocket
+      | TcpSocket
+      | null;
+  }
+
+  /**
+   * The UDP socket for a local endpoint: bound to exactly `addr`, else to the unspecified
+   * address of its family.
+   *
+   * @param addr The destination address of a datagram.
+   * @param port The destination port.
+   * @returns The socket, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * console.log(new SocketSet().findUdp(Ipv4Address.parse("192.0.2.1"), 53)); // null
+   * ```
+   */
+  findUdp(addr: IpAddress, port: number): UdpSocket | null {
+    return (this.#findEndpoint(this.#udp, addr, port)?.socket ?? null) as UdpSocket | null;
+  }
+
+  /**
+   * The ICMP socket bound to an echo identifier.
+   *
+   * @param ident The identifier.
+   * @returns The socket, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(new SocketSet().findIcmp(1)); // null
+   * ```
+   */
+  findIcmp(ident: number): IcmpSocket | null {
+    return (this.#icmp.get(ident)?.socket ?? null) as IcmpSocket | null;
+  }
+
+  #findEndpoint(map: Map<number, Entry[]>, addr: IpAddress, port: number): Entry | null {
+    let bucket = map.get(endpointHash(addr, port));
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length; i++) {
+        const e = bucket[i]!;
+        if (e.lPort === port && e.lAddr.equals(addr)) return e;
+      }
+    }
+    const any = unspecifiedOf(addr.version);
+    bucket = map.get(endpointHash(any, port));
+    if (bucket !== undefined) {
+      for (let i = 0; i < bucket.length; i++) {
+        const e = bucket[i]!;
+        if (e.lPort === port && e.lAddr.equals(any)) return e;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Whether a port is used by any TCP 4-tuple or listener, or by any UDP socket.
+   *
+   * @param protocol `"tcp"` or `"udp"`.
+   * @param port The port.
+   * @returns `true` when in use.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(new SocketSet().portInUse("tcp", 80)); // false
+   * ```
+   */
+  portInUse(protocol: PortProtocol, port: number): boolean {
+    return (protocol === "tcp" ? this.#tcpPorts : this.#udpPorts)[port]! !== 0;
+  }
+
+  /**
+   * Picks a free ephemeral port (RFC 6056 §3.3.2: a random start in 49152–65535, then the next
+   * free one), never colliding with a port in use by the protocol.
+   *
+   * @param protocol `"tcp"` or `"udp"`.
+   * @param rng The interface's generator.
+   * @returns The port.
+   * @throws {NetError} `EADDRNOTAVAIL` when every ephemeral port is in use.
+   *
+   * @example
+   * ```ts
+   * import { Rng, SocketSet } from "@smol/net/iface";
+   * const p = new SocketSet().allocatePort("udp", new Rng(1));
+   * console.log(p >= 49152 && p <= 65535); // true
+   * ```
+   */
+  allocatePort(protocol: PortProtocol, rng: Rng): number {
+    const use = protocol === "tcp" ? this.#tcpPorts : this.#udpPorts;
+    const start = rng.below(EPHEMERAL_COUNT);
+    for (let i = 0; i < EPHEMERAL_COUNT; i++) {
+      const port = EPHEMERAL_PORT_MIN + ((start + i) % EPHEMERAL_COUNT);
+      if (use[port] === 0) return port;
+    }
+    throw new NetError(
+      "EADDRNOTAVAIL",
+      `No free ${protocol.toUpperCase()} ephemeral port in ${EPHEMERAL_PORT_MIN}-${EPHEMERAL_PORT_MAX}`,
+    );
+  }
+
+  /**
+   * Indexes a TCP socket under its 4-tuple (the interface does this in `connectTcp` and for
+   * listener children).
+   *
+   * @param socket A TCP socket in the set.
+   * @param local Our endpoint.
+   * @param remote The peer's endpoint.
+   * @throws {NetError} `EADDRINUSE` when the 4-tuple is taken; `EINVAL` when the socket is not
+   * in the set or is already indexed.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * const set = new SocketSet();
+   * console.log(typeof set.indexTcp); // function
+   * ```
+   */
+  indexTcp(socket: TcpSocket, local: IpEndpoint, remote: IpEndpoint): void {
+    const e = this.#entryForIndex(socket, K_TCP);
+    checkPort(local.port);
+    checkPort(remote.port);
+    if (this.findTcp(local.addr, local.port, remote.addr, remote.port) !== null) {
+      throw new NetError(
+        "EADDRINUSE",
+        `TCP 4-tuple ${fmt(local.addr, local.port)} ${fmt(remote.addr, remote.port)} is in use`,
+      );
+    }
+    e.lAddr = local.addr;
+    e.lPort = local.port;
+    e.rAddr = remote.addr;
+    e.rPort = remote.port;
+    e.hash = tupleHash(local.addr, local.port, remote.addr, remote.port);
+    e.index = I_TUPLE;
+    pushBucket(this.#tuples, e);
+    this.#tcpPorts[local.port]!++;
+  }
+
+  /**
+   * Indexes a listener (a `TcpListenSocket`, or a `TcpSocket` in LISTEN) by its local endpoint.
+   *
+   * @param socket The listener, in the set.
+   * @param local The endpoint; an unspecified address listens on every address of its family.
+   * @throws {NetError} `EADDRINUSE` when a listener or connection overlaps that endpoint.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(typeof new SocketSet().indexTcpListener); // function
+   * ```
+   */
+  indexTcpListener(socket: TcpListenSocket | TcpSocket, local: IpEndpoint): void {
+    const e = this.#entryForIndex(socket, -1);
+    if (e.kind !== K_TCP && e.kind !== K_LISTEN) {
+      throw new NetError("EINVAL", "Only TCP sockets can listen");
+    }
+    checkPort(local.port);
+    if (this.#overlaps(this.#listeners, local.addr, local.port)) {
+      throw new NetError("EADDRINUSE", `TCP endpoint ${fmt(local.addr, local.port)} is in use`);
+    }
+    this.#indexEndpoint(this.#listeners, e, local, I_LISTEN);
+    this.#tcpPorts[local.port]!++;
+  }
+
+  /**
+   * Indexes a UDP socket by its local endpoint.
+   *
+   * @param socket The socket, in the set.
+   * @param local The endpoint; an unspecified address receives for every address of its family.
+   * @throws {NetError} `EADDRINUSE` when another UDP socket overlaps that endpoint.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * set.add(s);
+   * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 9 });
+   * console.log(set.portInUse("udp", 9)); // true
+   * ```
+   */
+  indexUdp(socket: UdpSocket, local: IpEndpoint): void {
+    const e = this.#entryForIndex(socket, K_UDP);
+    checkPort(local.port);
+    if (this.#overlaps(this.#udp, local.addr, local.port)) {
+      throw new NetError("EADDRINUSE", `UDP endpoint ${fmt(local.addr, local.port)} is in use`);
+    }
+    this.#indexEndpoint(this.#udp, e, local, I_UDP);
+    this.#udpPorts[local.port]!++;
+  }
+
+  /**
+   * Indexes an ICMP socket by its echo identifier.
+   *
+   * @param socket The socket, in the set.
+   * @param ident The identifier.
+   * @throws {NetError} `EADDRINUSE` when another socket has that identifier.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { IcmpSocket } from "@smol/net/socket";
+   * const set = new SocketSet(), s = new IcmpSocket();
+   * set.add(s);
+   * set.indexIcmp(s, 7);
+   * console.log(set.findIcmp(7) === s); // true
+   * ```
+   */
+  indexIcmp(socket: IcmpSocket, ident: number): void {
+    const e = this.#entryForIndex(socket, K_ICMP);
+    if (this.#icmp.has(ident)) {
+      throw new NetError("EADDRINUSE", `ICMP echo identifier ${ident} is in use`);
+    }
+    e.lPort = ident;
+    e.index = I_ICMP;
+    this.#icmp.set(ident, e);
+  }
+
+  /**
+   * Removes a socket from whichever index holds it and frees its port (the socket stays in the
+   * set). The interface calls this when a TCP socket reaches CLOSED.
+   *
+   * @param socket The socket.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * set.add(s);
+   * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 9 });
+   * set.unindex(s);
+   * console.log(set.portInUse("udp", 9)); // false
+   * ```
+   */
+  unindex(socket: AnySocket): void {
+    const e = this.#bySocket.get(socket);
+    if (e !== undefined) this.#unindexEntry(e);
+  }
+
+  /**
+   * Whether a socket is indexed (connected, listening or bound).
+   *
+   * @param socket The socket.
+   * @returns `true` when ingress can find it.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * console.log(new SocketSet().isIndexed(new UdpSocket())); // false
+   * ```
+   */
+  isIndexed(socket: AnySocket): boolean {
+    return (this.#bySocket.get(socket)?.index ?? I_NONE) !== I_NONE;
+  }
+
+  /**
+   * Marks a TCP socket as a listener's child that the interface added: it is removed from the
+   * set when it reaches CLOSED, unless {@linkcode SocketSet.adopt} was called first.
+   *
+   * @param socket The child.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(typeof new SocketSet().markChild); // function
+   * ```
+   */
+  markChild(socket: TcpSocket): void {
+    const e = this.#bySocket.get(socket);
+    if (e !== undefined) e.child = true;
+  }
+
+  /**
+   * Hands an accepted child over to the user: it is no longer reaped automatically.
+   *
+   * @param socket The child.
+   * @returns Its handle, or `undefined` when it is no longer in the set.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(typeof new SocketSet().adopt); // function
+   * ```
+   */
+  adopt(socket: TcpSocket): SocketHandle | undefined {
+    const e = this.#bySocket.get(socket);
+    if (e === undefined) return undefined;
+    e.child = false;
+    return e.handle;
+  }
+
+  /**
+   * Whether a socket is an unadopted listener child.
+   *
+   * @param socket The socket.
+   * @returns `true` for a child the interface will reap.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * console.log(new SocketSet().isChild(new UdpSocket())); // false
+   * ```
+   */
+  isChild(socket: AnySocket): boolean {
+    return this.#bySocket.get(socket)?.child ?? false;
+  }
+
+  #entryForIndex(socket: AnySocket, kind: number): Entry {
+    const e = this.#bySocket.get(socket);
+    if (e === undefined) throw new NetError("EINVAL", "Socket is not in the set");
+    if (kind >= 0 && e.kind !== kind) {
+      throw new NetError("EINVAL", "Wrong socket kind for this index");
+    }
+    if (e.index !== I_NONE) throw new NetError("EINVAL", "Socket is already bound");
+    return e;
+  }
+
+  /** Same port and (same address, or either side the unspecified address of the family). */
+  #overlaps(map: Map<number, Entry[]>, addr: IpAddress, port: number): boolean {
+    const use = map === this.#udp ? this.#udpPorts : this.#tcpPorts;
+    if (use[port] === 0) return false;
+    if (addr.isUnspecified) {
+      for (const bucket of map.values()) {
+        for (const e of bucket) {
+          if (e.lPort === port && e.lAddr.version === addr.version) return true;
+        }
+      }
+      return false;
+    }
+    return this.#findEndpoint(map, addr, port) !== null;
+  }
+
+  #indexEndpoint(map: Map<number, Entry[]>, e: Entry, local: IpEndpoint, index: number): void {
+    e.lAddr = local.addr;
+    e.lPort = local.port;
+    e.hash = endpointHash(local.addr, local.port);
+    e.index = index;
+    pushBucket(map, e);
+  }
+
+  #unindexEntry(e: Entry): void {
+    switch (e.index) {
+      case I_TUPLE:
+        removeBucket(this.#tuples, e);
+        this.#tcpPorts[e.lPort]!--;
+        break;
+      case I_LISTEN:
+        removeBucket(this.#listeners, e);
+        this.#tcpPorts[e.lPort]!--;
+        break;
+      case I_UDP:
+        removeBucket(this.#udp, e);
+        this.#udpPorts[e.lPort]!--;
+        break;
+      case I_ICMP:
+        this.#icmp.delete(e.lPort);
+        break;
+    }
+    e.index = I_NONE;
+  }
+}
+
+function pushBucket(map: Map<number, Entry[]>, e: Entry): void {
+  const bucket = map.get(e.hash);
+  if (bucket === undefined) map.set(e.hash, [e]);
+  else bucket.push(e);
+}
+
+function removeBucket(map: Map<number, Entry[]>, e: Entry): void {
+  const bucket = map.get(e.hash);
+  if (bucket === undefined) return;
+  const i = bucket.indexOf(e);
+  if (i >= 0) bucket.splice(i, 1);
+  if (bucket.length === 0) map.delete(e.hash);
+}
+
+function fmt(addr: IpAddress, port: number): string {
+  return addr.version === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+}
