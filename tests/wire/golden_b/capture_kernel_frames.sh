@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run as root: creates namespaces smolnet-gold-b1/b2 (veth of the same names), makes the traffic
-# listed in kernel_frames.ts, captures it to /tmp/smolnet-gold-b/cap.pcap and deletes the namespaces.
-# Frames were then picked by number from `tshark -r /tmp/smolnet-gold-b/cap.pcap -x`.
+# listed in kernel_frames.ts, captures it to /tmp/smolnet-gold-b/cap.pcap and deletes the
+# namespaces. Then select_kernel_frames.py picks the golden frames out of the capture.
 # Produces kernel golden frames for smolnet UDP/ICMPv4/ICMPv6/NDP/MLD tests.
 set -euo pipefail
 A=smolnet-gold-b1; B=smolnet-gold-b2; D=/tmp/smolnet-gold-b
@@ -13,6 +13,7 @@ ip link add $A netns $A address 02:00:00:00:b1:01 type veth peer name $B netns $
 a() { ip netns exec $A "$@"; }; b() { ip netns exec $B "$@"; }
 a sysctl -qw net.ipv6.conf.$A.accept_ra=1 net.ipv6.conf.$A.router_solicitations=1
 b sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+a ethtool -K $A tx off >/dev/null; b ethtool -K $B tx off >/dev/null
 a ip link set lo up; b ip link set lo up
 a ip addr add 198.51.100.1/25 dev $A; b ip addr add 198.51.100.2/25 dev $B
 a ip -6 addr add 2001:db8:b::1/64 dev $A; b ip -6 addr add 2001:db8:b::2/64 dev $B
