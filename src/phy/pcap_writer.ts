@@ -331,6 +331,8 @@ export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
   readonly #tx: boolean;
   readonly #snaplen: number;
   readonly #scratch: Uint8Array;
+  /** The last record view handed to the sink, reused when the next record has its length. */
+  #recordView: Uint8Array = new Uint8Array(0);
   #pending: Uint8Array | null = null;
   #pendingNow: Instant = 0;
 
@@ -483,6 +485,11 @@ export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
 
   #record(now: Instant, frame: Uint8Array): void {
     const n = writeRecord(this.#scratch, frame, now, this.#snaplen);
-    this.#sink.write(this.#scratch.subarray(0, n));
+    let view = this.#recordView;
+    if (view.length !== n) {
+      view = this.#scratch.subarray(0, n);
+      this.#recordView = view;
+    }
+    this.#sink.write(view);
   }
 }
