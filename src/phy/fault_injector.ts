@@ -399,8 +399,10 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
     }
     lane.main.release();
     lane.held.release();
-    // Pull while a frame and its duplicate fit, so nothing pulled is lost to a full queue.
-    while (lane.main.length + 2 <= lane.main.capacity) {
+    // Pull while a frame (and its possible duplicate) fits, so nothing pulled is lost to a full
+    // queue; frames left in the inner device wait there.
+    const need = lane.duplicateRate > 0 && lane.main.capacity > 1 ? 2 : 1;
+    while (lane.main.length + need <= lane.main.capacity) {
       const frame = inner.receive(now);
       if (frame === null) break;
       if (!this.#admitRx(now, frame)) continue;
@@ -462,9 +464,6 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
       if (len > this.#inner.capabilities.mtu) {
         lane.c.tooBig++;
         return null;
-      }
-      if ((len >>> 0) !== len) {
-        throw new RangeError(`Invalid frame length ${len}: expected a non-negative integer`);
       }
       buf = lane.main.reserve(len);
     } else {

@@ -113,6 +113,7 @@ export class FrameQueue {
    *
    * @param len The frame length, at most `frameSize`.
    * @returns The view to fill, or `null` when the queue is full or `len > frameSize`.
+   * @throws {RangeError} When `len` is negative or not an integer.
    *
    * @example
    * ```ts
@@ -121,6 +122,9 @@ export class FrameQueue {
    * ```
    */
   reserve(len: number): Uint8Array | null {
+    if ((len >>> 0) !== len) {
+      throw new RangeError(`Invalid frame length ${len}: expected a non-negative integer`);
+    }
     if (len > this.#frameSize || this.isFull()) return null;
     let i = this.#head + this.#count + (this.#lent ? 1 : 0);
     if (i >= this.#capacity) i -= this.#capacity;
@@ -470,7 +474,6 @@ export class LinkDevice implements Device, ReadinessHook {
       this.#stats.dropsTooBig++;
       return null;
     }
-    checkLen(len);
     const peer = this.#peer;
     const buf = peer === null ? null : peer.#rx.reserve(len);
     if (buf === null) {
@@ -571,15 +574,4 @@ export function linkPair(options: LinkOptions = {}): [LinkDevice, LinkDevice] {
   const b = new LinkDevice(caps(), queueLen);
   LinkDevice.connect(a, b);
   return [a, b];
-}
-
-/**
- * Throws a `RangeError` for a negative or fractional frame length.
- *
- * @internal
- */
-export function checkLen(len: number): void {
-  if ((len >>> 0) !== len) {
-    throw new RangeError(`Invalid frame length ${len}: expected a non-negative integer`);
-  }
 }

@@ -339,3 +339,13 @@ Deno.test("FaultInjector forwards readiness to the inner device", () => {
   send(b, 0, 1);
   assert.equal(wakes, 1);
 });
+
+Deno.test("FaultInjector with a one-frame queue still delivers delayed frames", () => {
+  const [a, b] = linkPair();
+  const dev = new FaultInjector(a, { delay: 2, queueLen: 1 });
+  for (let i = 0; i < 3; i++) assert.ok(send(b, 0, i));
+  const got: number[] = [];
+  for (let t = 0; t < 10; t++) for (const f of drain(dev, t)) got.push(indexOf(f));
+  assert.deepEqual(got, [0, 1, 2]);
+  assert.throws(() => dev.transmit(0, -1), RangeError);
+});
