@@ -1,0 +1,155 @@
+/**
+ * Options of a {@linkcode TcpSocket} and their defaults.
+ *
+ * @module
+ */
+
+import type { Duration } from "../../time.ts";
+import type { RttOptions } from "./rtt.ts";
+
+/**
+ * Keep-alive tuning (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): after `idle` ms without hearing from
+ * the peer, send a probe every `interval` ms; after `count` unanswered probes the connection
+ * fails with `"timedOut"`.
+ *
+ * @example
+ * ```ts
+ * import type { KeepAliveOptions } from "@smol/net/socket";
+ * const ka: KeepAliveOptions = { idle: 7_200_000, interval: 75_000, count: 9 };
+ * ```
+ */
+export interface KeepAliveOptions {
+  /** Idle time before the first probe, in ms. */
+  readonly idle: Duration;
+  /** Time between probes, in ms. */
+  readonly interval: Duration;
+  /** Unanswered probes before giving up. */
+  readonly count: number;
+}
+
+/**
+ * Options of a {@linkcode TcpSocket}; every field is optional.
+ *
+ * @example
+ * ```ts
+ * import { TcpSocket, type TcpSocketOptions } from "@smol/net/socket";
+ * const opts: TcpSocketOptions = { rxBufferSize: 256 * 1024, congestion: "cubic", noDelay: true };
+ * const sock = new TcpSocket(opts);
+ * console.log(sock.recvCapacity); // 262144
+ * ```
+ */
+export interface TcpSocketOptions {
+  /** Receive buffer size in bytes (default 65536); also sets the window scale shift. */
+  rxBufferSize?: number;
+  /** Send buffer size in bytes (default 65536). */
+  txBufferSize?: number;
+  /** Congestion control algorithm (default `"newreno"`). */
+  congestion?: "newreno" | "cubic";
+  /** Disable Nagle's algorithm (default `false`, i.e. Nagle on). */
+  noDelay?: boolean;
+  /** Keep-alive probing, or `null` (default) for none. */
+  keepAlive?: KeepAliveOptions | null;
+  /** RFC 5482 user timeout in ms: fail when sent data stays unacknowledged this long. Default `null`. */
+  userTimeout?: Duration | null;
+  /** Give up an opening handshake after this many ms (default 75000). */
+  connectTimeout?: Duration;
+  /** RFC 6298 retransmission timer tuning. */
+  rto?: RttOptions;
+  /** TIME-WAIT duration, 2×MSL, in ms (default 60000). */
+  timeWait?: Duration;
+  /** Delayed ACK bound in ms (default 40); 0 acknowledges every segment at once. */
+  delayedAck?: Duration;
+  /** Offer/accept SACK (RFC 2018), default `true`. */
+  sack?: boolean;
+  /** Offer/accept timestamps (RFC 7323), default `true`. */
+  timestamps?: boolean;
+  /** Offer/accept window scaling (RFC 7323), default `true`. */
+  windowScale?: boolean;
+  /** The MSS to announce; `null` (default) derives it from the interface MTU. */
+  mss?: number | null;
+  /** Consecutive retransmission timeouts before failing with `"timedOut"` (default 15). */
+  maxRetransmissions?: number;
+  /**
+   * For tests and simulations only: force the initial sequence number instead of the RFC 6528
+   * one (e.g. just below 2^32 to exercise the sequence wrap). Default `null`.
+   */
+  initialSequenceNumber?: number | null;
+  /**
+   * For tests only: the offset added to the millisecond clock for TSval (RFC 7323 §5.4); `null`
+   * (default) draws a random one.
+   */
+  timestampOffset?: number | null;
+}
+
+/** Options with every default applied (internal). */
+export interface ResolvedTcpOptions {
+  rxBufferSize: number;
+  txBufferSize: number;
+  congestion: "newreno" | "cubic";
+  noDelay: boolean;
+  keepAlive: KeepAliveOptions | null;
+  userTimeout: Duration | null;
+  connectTimeout: Duration;
+  rto: RttOptions;
+  timeWait: Duration;
+  delayedAck: Duration;
+  sack: boolean;
+  timestamps: boolean;
+  windowScale: boolean;
+  mss: number | null;
+  maxRetransmissions: number;
+  initialSequenceNumber: number | null;
+  timestampOffset: number | null;
+}
+
+function checkPositiveInt(what: string, v: number): number {
+  if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`Invalid ${what} ${v}`);
+  return v;
+}
+
+function checkDuration(what: string, v: number): number {
+  if (!(v >= 0)) throw new RangeError(`Invalid ${what} ${v}`);
+  return v;
+}
+
+/** Validates a keep-alive setting. */
+export function checkKeepAlive(ka: KeepAliveOptions | null): KeepAliveOptions | null {
+  if (ka === null) return null;
+  if (!(ka.idle > 0) || !(ka.interval > 0) || !Number.isSafeInteger(ka.count) || ka.count < 1) {
+    throw new RangeError(`Invalid keep-alive ${ka.idle}/${ka.interval}/${ka.count}`);
+  }
+  return { idle: ka.idle, interval: ka.interval, count: ka.count };
+}
+
+/** Applies defaults and validates; throws `RangeError` for bad values. */
+export function resolveOptions(o: TcpSocketOptions = {}): ResolvedTcpOptions {
+  const mss = o.mss ?? null;
+  if (mss !== null && (!Number.isSafeInteger(mss) || mss < 64 || mss > 65535)) {
+    throw new RangeError(`Invalid MSS ${mss}`);
+  }
+  const congestion = o.congestion ?? "newreno";
+  if (congestion !== "newreno" && congestion !== "cubic") {
+    throw new RangeError(`Invalid congestion control "${congestion}"`);
+  }
+  const isn = o.initialSequenceNumber ?? null;
+  const tsOff = o.timestampOffset ?? null;
+  return {
+    rxBufferSize: checkPositiveInt("receive buffer size", o.rxBufferSize ?? 65536),
+    txBufferSize: checkPositiveInt("send buffer size", o.txBufferSize ?? 65536),
+    congestion,
+    noDelay: o.noDelay ?? false,
+    keepAlive: checkKeepAlive(o.keepAlive ?? null),
+    userTimeout: o.userTimeout === undefined || o.userTimeout === null ? null : checkDuration("user timeout", o.userTimeout),
+    connectTimeout: checkDuration("connect timeout", o.connectTimeout ?? 75_000),
+    rto: o.rto ?? {},
+    timeWait: checkDuration("TIME-WAIT duration", o.timeWait ?? 60_000),
+    delayedAck: checkDuration("delayed ACK", o.delayedAck ?? 40),
+    sack: o.sack ?? true,
+    timestamps: o.timestamps ?? true,
+    windowScale: o.windowScale ?? true,
+    mss,
+    maxRetransmissions: checkPositiveInt("retransmission limit", o.maxRetransmissions ?? 15),
+    initialSequenceNumber: isn === null ? null : isn >>> 0,
+    timestampOffset: tsOff === null ? null : tsOff >>> 0,
+  };
+}

@@ -1,0 +1,363 @@
+/**
+ * The state of one TCP connection (the TCB of RFC 9293 §3.3.1) and the small helpers the
+ * receive path, the send path and the socket share. Internal: the public face is `TcpSocket`.
+ *
+ * @module
+ */
+
+import { Assembler } from "../../storage/assembler.ts";
+import { RingBuffer } from "../../storage/ring_buffer.ts";
+import { type Instant, NEVER } from "../../time.ts";
+import type { IpEndpoint } from "../../wire/address.ts";
+import { type SackBlock, TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
+import { TokenBucket } from "../context.ts";
+import type { KeepAliveOptions, ResolvedTcpOptions } from "./config.ts";
+import { type CongestionController, createCongestionController } from "./congestion.ts";
+import { RttEstimator } from "./rtt.ts";
+import { Scoreboard } from "./sack.ts";
+import { seqAdd, seqSub } from "./seq.ts";
+import { type TcpError, TcpState } from "./state.ts";
+import { newCounters, type TcpCounters } from "./stats.ts";
+import { TcpTimers } from "./timers.ts";
+
+/** The listener side of a child connection (see `listener.ts`). */
+export interface ParentHooks {
+  /** Called after every state change of the child. */
+  childStateChanged(child: unknown, from: TcpState, to: TcpState): void;
+}
+
+/** No payload. */
+export const EMPTY: Uint8Array = new Uint8Array(0);
+/** No SACK blocks. */
+export const NO_BLOCKS: readonly SackBlock[] = Object.freeze([]) as readonly SackBlock[];
+
+/** RFC 9293 §3.7.1: the MSS to assume when the peer sends none (IPv4; 1220 for IPv6). */
+export const DEFAULT_MSS_V4 = 536;
+/** RFC 8200 §5 minimum MTU 1280 − 40 − 20. */
+export const DEFAULT_MSS_V6 = 1220;
+/** The smallest payload per segment we ever use, whatever the peer announces. */
+export const MIN_MSS = 64;
+/** NOP NOP TS: the bytes timestamps take in every segment. */
+export const TS_OPTION_LEN = 12;
+/** Per-connection challenge ACK limit (RFC 5961 §7): this many per second. */
+export const CHALLENGE_ACK_BURST = 10;
+
+/** What `dispatch` decided to send (the plan is built first and committed only on success). */
+export const Plan = {
+  None: 0,
+  Rst: 1,
+  Syn: 2,
+  Data: 3,
+  Probe: 4,
+  Ack: 5,
+} as const;
+/** One of {@linkcode Plan}. */
+export type Plan = typeof Plan[keyof typeof Plan];
+
+/** The transmission control block. Fields are public to the tcp folder only. */
+export class TcpConn {
+  readonly o: ResolvedTcpOptions;
+  owner: unknown = null;
+  parent: ParentHooks | null = null;
+  state: TcpState = TcpState.Closed;
+  error: TcpError | null = null;
+  local: IpEndpoint | null = null;
+  remote: IpEndpoint | null = null;
+  /** For a passive open: the endpoint to listen on again after RST in SYN-RECEIVED. */
+  listenOn: IpEndpoint | null = null;
+  activeOpen = false;
+
+  // Send sequence space (RFC 9293 §3.3.1) plus SND.MAX, the highest sequence number sent.
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  sndMax = 0;
+  synAcked = false;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  maxSndWnd = 0;
+  /** The peer's window shift, applied to its window fields. */
+  sndShift = 0;
+  /** Our window shift, applied to the windows we announce. */
+  rcvShift = 0;
+  /** Payload bytes per segment we send (options deducted, floor {@linkcode MIN_MSS}). */
+  sndMss = DEFAULT_MSS_V4;
+  /** The MSS we announce. */
+  ourMss = DEFAULT_MSS_V4;
+  /** The largest payload seen from the peer: "a full-sized segment" for delayed ACKs. */
+  rcvMss = DEFAULT_MSS_V4;
+  finQueued = false;
+  rstPending = false;
+  readonly tx: RingBuffer;
+
+  // Receive sequence space.
+  irs = 0;
+  rcvNxt = 0;
+  readonly rx: RingBuffer;
+  readonly asm: Assembler = new Assembler(32);
+  finRcvd = false;
+  finHeld = false;
+  finHeldSeq = 0;
+  /** RCV.NXT + RCV.WND as last announced: never moved left (RFC 9293 §3.8.6.2.2). */
+  rcvAdvRight = 0;
+  lastAckSent = 0;
+  synWindow = 0;
+  /** Left edges of the latest out-of-order segments, most recent first (RFC 2018 §4). */
+  readonly sackRecent: Uint32Array = new Uint32Array(4);
+  sackRecentCount = 0;
+
+  // Negotiated options.
+  wsOn = false;
+  tsOn = false;
+  sackOn = false;
+  tsRecent = 0;
+  tsRecentAge: Instant = 0;
+  tsOffset = 0;
+
+  // RTT, congestion and loss recovery.
+  readonly rtt: RttEstimator;
+  readonly cc: CongestionController;
+  readonly sb: Scoreboard = new Scoreboard();
+  rttSeq = 0;
+  rttTime: Instant = NEVER;
+  dupAcks = 0;
+  inRecovery = false;
+  recover = 0;
+  highRxt = 0;
+  forceRetransmit = false;
+  rtoCount = 0;
+  smallEnd = 0;
+  smallOut = false;
+  lastSend: Instant = Number.NEGATIVE_INFINITY;
+  lastRecv: Instant = 0;
+  /** Since when we have been waiting for the peer to acknowledge (RFC 5482 user timeout). */
+  waitSince: Instant = NEVER;
+  noDelay: boolean;
+  keepAlive: KeepAliveOptions | null;
+  kaProbes = 0;
+  userTimeout: number | null;
+  persistShift = 0;
+  persistProbes = 0;
+  ackNow = false;
+
+  readonly timers: TcpTimers = new TcpTimers();
+  readonly counters: TcpCounters = newCounters();
+  limiter: TokenBucket | null = null;
+
+  // The current dispatch plan.
+  pKind: Plan = Plan.None;
+  pSeq = 0;
+  pLen = 0;
+  pFin = false;
+  pRto = false;
+  pHole = false;
+  pIdle = false;
+  pKeepAlive = false;
+
+  constructor(o: ResolvedTcpOptions) {
+    this.o = o;
+    this.tx = new RingBuffer(o.txBufferSize);
+    this.rx = new RingBuffer(o.rxBufferSize);
+    this.rtt = new RttEstimator(o.rto);
+    this.cc = createCongestionController(o.congestion, DEFAULT_MSS_V4);
+    this.noDelay = o.noDelay;
+    this.keepAlive = o.keepAlive;
+    this.userTimeout = o.userTimeout;
+    let shift = 0;
+    while (shift < 14 && o.rxBufferSize >>> shift > 65535) shift++;
+    this.rcvShift = o.windowScale ? shift : 0;
+  }
+
+  /** Sequence number of the first byte in the send buffer. */
+  txBase(): number {
+    return this.synAcked ? this.sndUna : seqAdd(this.iss, 1);
+  }
+
+  /** Sequence number just past the last queued byte (where our FIN goes). */
+  txEnd(): number {
+    return seqAdd(this.txBase(), this.tx.length);
+  }
+
+  /** Changes state and tells the parent listener, if any. */
+  setState(s: TcpState): void {
+    const from = this.state;
+    if (from === s) return;
+    this.state = s;
+    if (this.parent !== null) this.parent.childStateChanged(this.owner, from, s);
+  }
+
+  /** Ends the connection: CLOSED, timers off, send side dropped; `error` says why. */
+  closeWith(error: TcpError | null): void {
+    if (error !== null && this.error === null) this.error = error;
+    this.timers.clear();
+    this.tx.clear();
+    this.finQueued = false;
+    this.ackNow = false;
+    this.setState(TcpState.Closed);
+  }
+
+  /** RFC 9293 §3.10.7.4: TIME-WAIT for 2×MSL. */
+  enterTimeWait(now: Instant): void {
+    this.timers.clear();
+    this.timers.timeWait = now + this.o.timeWait;
+    this.setState(TcpState.TimeWait);
+  }
+
+  /** Our TSval for `now` (RFC 7323 §5.4: a millisecond clock plus a per-connection offset). */
+  tsVal(now: Instant): number {
+    return (Math.floor(now) + this.tsOffset) >>> 0;
+  }
+
+  /** The receive window to announce now, in bytes, with receiver SWS avoidance. */
+  windowToAdvertise(): number {
+    const free = this.rx.window;
+    let current = seqSub(this.rcvAdvRight, this.rcvNxt);
+    if (current < 0) current = 0;
+    let win = current;
+    // RFC 9293 §3.8.6.2.2: move the right edge only by min(buffer/2, MSS) or more.
+    const half = this.rx.capacity >>> 1;
+    const threshold = half < this.ourMss ? half : this.ourMss;
+    if (free - current >= threshold) win = free;
+    const max = 65535 * 2 ** this.rcvShift;
+    return win > max ? max : win;
+  }
+
+  /** The 16-bit window field for `win` bytes (scaled; rounded up only when the buffer has room). */
+  windowField(win: number): number {
+    const unit = 2 ** this.rcvShift;
+    let f = Math.ceil(win / unit);
+    if (f * unit > this.rx.window) f = Math.floor(win / unit);
+    return f > 65535 ? 65535 : f;
+  }
+
+  /** Records that an ACK carrying RCV.NXT and window field `field` has left. */
+  noteAckSent(field: number): void {
+    this.lastAckSent = this.rcvNxt;
+    const right = seqAdd(this.rcvNxt, field * 2 ** this.rcvShift);
+    if (seqSub(right, this.rcvAdvRight) > 0) this.rcvAdvRight = right;
+    this.timers.delayedAck = NEVER;
+    this.ackNow = false;
+    this.counters.segmentsOut++;
+  }
+
+  /** SACK blocks to report (RFC 2018 §4): the newest first, at most 3 with timestamps, else 4. */
+  sackBlocks(): readonly SackBlock[] {
+    if (!this.sackOn || this.asm.isEmpty()) return NO_BLOCKS;
+    const max = this.tsOn ? 3 : 4;
+    const out: SackBlock[] = [];
+    for (let k = 0; k < this.sackRecentCount && out.length < max; k++) {
+      const off = seqSub(this.sackRecent[k]!, this.rcvNxt);
+      if (off <= 0) continue;
+      for (const [s, e] of this.asm.ranges()) {
+        if (off >= s && off < e) {
+          pushBlock(out, seqAdd(this.rcvNxt, s), seqAdd(this.rcvNxt, e));
+          break;
+        }
+      }
+    }
+    for (const [s, e] of this.asm.ranges()) {
+      if (out.length >= max) break;
+      pushBlock(out, seqAdd(this.rcvNxt, s), seqAdd(this.rcvNxt, e));
+    }
+    return out;
+  }
+
+  /** Remembers the left edge of an out-of-order segment for SACK block ordering. */
+  noteOutOfOrder(seq: number): void {
+    const r = this.sackRecent;
+    r.copyWithin(1, 0, 3);
+    r[0] = seq;
+    if (this.sackRecentCount < 4) this.sackRecentCount++;
+  }
+
+  /**
+   * A segment from this connection: ports, sequence numbers, window, timestamps. `flags` must
+   * include ACK except for a bare RST or our first SYN. Does not change state.
+   */
+  segment(now: Instant, flags: number, seq: number, payload: Uint8Array): TcpRepr {
+    const syn = (flags & TcpFlags.SYN) !== 0;
+    const hasAck = (flags & TcpFlags.ACK) !== 0;
+    let window = 0;
+    if (syn) {
+      const free = this.rx.window;
+      window = free > 65535 ? 65535 : free; // RFC 7323 §2.2: SYN windows are never scaled
+    } else if (hasAck) {
+      window = this.windowField(this.windowToAdvertise());
+    }
+    const synAck = syn && hasAck;
+    return {
+      srcPort: this.local!.port,
+      dstPort: this.remote!.port,
+      seq,
+      ack: hasAck ? this.rcvNxt : 0,
+      flags,
+      window,
+      urgent: 0,
+      mss: syn ? this.ourMss : null,
+      windowScale: syn && (synAck ? this.wsOn : this.o.windowScale) ? this.rcvShift : null,
+      sackPermitted: syn && (synAck ? this.sackOn : this.o.sack),
+      sackBlocks: !syn && hasAck ? this.sackBlocks() : NO_BLOCKS,
+      timestamp: (syn && !synAck ? this.o.timestamps : this.tsOn) && (flags & TcpFlags.RST) === 0
+        ? { tsVal: this.tsVal(now), tsEcr: hasAck ? this.tsRecent : 0 }
+        : null,
+      payload,
+    };
+  }
+
+  /** An ACK to return from `process` (sent immediately by the caller); updates ACK bookkeeping. */
+  replyAck(now: Instant): TcpRepr {
+    const r = this.segment(now, TcpFlags.ACK, this.sndNxt, EMPTY);
+    this.noteAckSent(r.window);
+    return r;
+  }
+
+  /**
+   * A challenge ACK (RFC 5961 §3.2, §4.2, §5.2), or `null` when the per-connection or the
+   * interface-wide limit (RFC 5961 §7) says no.
+   */
+  challengeAck(now: Instant, global: TokenBucket): TcpRepr | null {
+    const lim = this.limiter ??= new TokenBucket({ burst: CHALLENGE_ACK_BURST, interval: 1000 });
+    if (!lim.allow(now) || !global.allow(now)) {
+      this.counters.challengeAcksLimited++;
+      return null;
+    }
+    this.counters.challengeAcks++;
+    return this.replyAck(now);
+  }
+
+  /** A RST from this connection's endpoints (no options). */
+  rst(seq: number, withAck: boolean): TcpRepr {
+    return {
+      srcPort: this.local!.port,
+      dstPort: this.remote!.port,
+      seq,
+      ack: withAck ? this.rcvNxt : 0,
+      flags: withAck ? TcpFlags.RST | TcpFlags.ACK : TcpFlags.RST,
+      window: 0,
+      urgent: 0,
+      mss: null,
+      windowScale: null,
+      sackPermitted: false,
+      sackBlocks: NO_BLOCKS,
+      timestamp: null,
+      payload: EMPTY,
+    };
+  }
+
+  /** Bytes sent and not yet acknowledged, in sequence space. */
+  outstanding(): number {
+    return seqSub(this.sndMax, this.sndUna);
+  }
+}
+
+function pushBlock(out: SackBlock[], l: number, r: number): void {
+  for (let i = 0; i < out.length; i++) if (out[i]![0] === l) return;
+  out.push([l, r]);
+}
+
+/** The MSS to announce for a local endpoint on a link whose IP MTU is `ipMtu`. */
+export function mssForMtu(ipMtu: number, local: IpEndpoint): number {
+  const m = ipMtu - (local.addr.version === 4 ? 20 : 40) - 20;
+  return m < MIN_MSS ? MIN_MSS : m > 65535 ? 65535 : m;
+}

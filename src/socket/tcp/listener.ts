@@ -1,0 +1,316 @@
+/**
+ * {@linkcode TcpListenSocket}: one listening endpoint with a bounded SYN queue and a bounded
+ * accept queue (a listen backlog), creating one child {@linkcode TcpSocket} per connection.
+ *
+ * @module
+ */
+
+import type { IpAddress, IpEndpoint } from "../../wire/address.ts";
+import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
+import type { SocketContext } from "../context.ts";
+import type { TcpSocketOptions } from "./config.ts";
+import type { ParentHooks } from "./conn.ts";
+import { attachParent, connOf, TcpSocket } from "./socket.ts";
+import { TcpState } from "./state.ts";
+
+/**
+ * Options of a {@linkcode TcpListenSocket}.
+ *
+ * @example
+ * ```ts
+ * import type { TcpListenOptions } from "@smol/net/socket";
+ * const opts: TcpListenOptions = { backlog: 16, synQueue: 64, socket: { noDelay: true } };
+ * ```
+ */
+export interface TcpListenOptions {
+  /** Established connections waiting for `accept()` (default 128); SYNs beyond it are dropped. */
+  backlog?: number;
+  /** Half-open (SYN-RECEIVED) connections kept (default 1024); the oldest is evicted beyond it. */
+  synQueue?: number;
+  /** Options for every child socket. */
+  socket?: TcpSocketOptions;
+}
+
+/**
+ * Counters of a {@linkcode TcpListenSocket}.
+ *
+ * @example
+ * ```ts
+ * import { TcpListenSocket, type TcpListenerInfo } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * const info: TcpListenerInfo = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).info;
+ * console.log(info.synsReceived); // 0
+ * ```
+ */
+export interface TcpListenerInfo {
+  /** SYNs offered through `onSyn`. */
+  synsReceived: number;
+  /** SYNs dropped (accept queue full, invalid, or listener closed). */
+  synsDropped: number;
+  /** Half-open children evicted to make room in the SYN queue. */
+  evicted: number;
+  /** Children handed out by `accept()`. */
+  accepted: number;
+  /** Children waiting for `accept()`. */
+  pendingAccepts: number;
+  /** Children in the SYN queue. */
+  synQueueLength: number;
+}
+
+/**
+ * A listen backlog: the Interface gives it each SYN that matches no connection; it returns a
+ * child socket in LISTEN that the Interface registers under the SYN's 4-tuple and then feeds
+ * the same SYN. Children that reach ESTABLISHED wait in the accept queue.
+ *
+ * SYN flood policy: when the accept queue holds `backlog` children, new SYNs are dropped
+ * (never answered with RST, so the peer retries). When the SYN queue is full, the oldest
+ * half-open child is aborted silently to make room, so memory stays bounded while genuine
+ * clients, which complete the handshake within one RTT, still get in.
+ *
+ * @example
+ * ```ts
+ * import { TcpListenSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * const listener = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 8080 }, { backlog: 4 });
+ * console.log(listener.accept(), listener.pendingAccepts); // null 0
+ * ```
+ */
+export class TcpListenSocket {
+  readonly #local: IpEndpoint;
+  readonly #backlog: number;
+  readonly #synMax: number;
+  readonly #opts: TcpSocketOptions;
+  readonly #syn: Set<TcpSocket> = new Set();
+  readonly #ready: Set<TcpSocket> = new Set();
+  readonly #hooks: ParentHooks;
+  #closed = false;
+  readonly #info: TcpListenerInfo = {
+    synsReceived: 0,
+    synsDropped: 0,
+    evicted: 0,
+    accepted: 0,
+    pendingAccepts: 0,
+    synQueueLength: 0,
+  };
+
+  /**
+   * Creates a listener on `local` (the address may be unspecified).
+   *
+   * @param local The listening endpoint.
+   * @param options Backlog, SYN queue size and child socket options.
+   * @throws {RangeError} For a non-positive backlog or SYN queue size.
+   * @throws {TypeError} For a bad port.
+   */
+  constructor(local: IpEndpoint, options: TcpListenOptions = {}) {
+    if (!Number.isInteger(local.port) || local.port < 1 || local.port > 65535) {
+      throw new TypeError(`Invalid listening port ${local.port}`);
+    }
+    const backlog = options.backlog ?? 128;
+    const synMax = options.synQueue ?? 1024;
+    if (!Number.isSafeInteger(backlog) || backlog < 1) {
+      throw new RangeError(`Invalid backlog ${backlog}`);
+    }
+    if (!Number.isSafeInteger(synMax) || synMax < 1) {
+      throw new RangeError(`Invalid SYN queue size ${synMax}`);
+    }
+    this.#local = local;
+    this.#backlog = backlog;
+    this.#synMax = synMax;
+    this.#opts = options.socket ?? {};
+    const syn = this.#syn;
+    const ready = this.#ready;
+    this.#hooks = {
+      childStateChanged(child: unknown, _from: TcpState, to: TcpState): void {
+        const s = child as TcpSocket;
+        if (to === TcpState.Closed) {
+          // Died before the handshake completed: forget it. A child that dies after ESTABLISHED
+          // stays queued; accept() hands it out and the reader sees the error.
+          syn.delete(s);
+          return;
+        }
+        if (to !== TcpState.SynReceived && syn.delete(s)) ready.add(s);
+      },
+    };
+  }
+
+  /**
+   * The listening endpoint.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).local.port); // 80
+   * ```
+   */
+  get local(): IpEndpoint {
+    return this.#local;
+  }
+
+  /**
+   * Offers a segment that matched no connection. For a valid SYN with room in the accept
+   * queue, returns a new child socket in LISTEN bound to `(dst, port)`; the caller registers it
+   * under the 4-tuple and calls `child.process(cx, src, dst, repr)` with the same SYN. Returns
+   * `null` for anything else (the caller answers a non-SYN like a closed port, see
+   * `tcpResetFor`, and drops a refused SYN silently).
+   *
+   * @param cx The interface context (unused today; kept for SYN cookies).
+   * @param src The SYN's source address.
+   * @param dst The SYN's destination address.
+   * @param repr The segment.
+   * @returns The child socket, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket, TokenBucket } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+   * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * const child = l.onSyn(cx, Ipv4Address.parse("192.0.2.1"), Ipv4Address.parse("192.0.2.2"), {
+   *   srcPort: 4000, dstPort: 80, seq: 1, ack: 0, flags: TcpFlags.SYN, window: 100, urgent: 0,
+   *   mss: null, windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: null,
+   *   payload: new Uint8Array(0) });
+   * console.log(child?.state, l.synQueueLength); // listen 1
+   * ```
+   */
+  onSyn(_cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpSocket | null {
+    const info = this.#info;
+    info.synsReceived++;
+    const f = repr.flags;
+    if (
+      this.#closed || (f & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN ||
+      repr.dstPort !== this.#local.port || !src.isUnicast ||
+      (!this.#local.addr.isUnspecified && !this.#local.addr.equals(dst)) ||
+      src.version !== dst.version
+    ) {
+      info.synsDropped++;
+      return null;
+    }
+    if (this.#ready.size >= this.#backlog) {
+      info.synsDropped++;
+      return null;
+    }
+    if (this.#syn.size >= this.#synMax) {
+      const oldest = this.#syn.values().next().value!;
+      this.#syn.delete(oldest);
+      info.evicted++;
+      attachParent(oldest, null);
+      oldest.abort();
+      connOf(oldest).rstPending = false; // evicted silently: no RST
+    }
+    const child = new TcpSocket(this.#opts);
+    child.listen({ addr: dst, port: this.#local.port });
+    attachParent(child, this.#hooks);
+    this.#syn.add(child);
+    return child;
+  }
+
+  /**
+   * The oldest established (or later) child not yet accepted, or `null`.
+   *
+   * @returns The connection.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).accept()); // null
+   * ```
+   */
+  accept(): TcpSocket | null {
+    for (const s of this.#ready) {
+      this.#ready.delete(s);
+      attachParent(s, null);
+      this.#info.accepted++;
+      return s;
+    }
+    return null;
+  }
+
+  /**
+   * Children waiting for {@linkcode TcpListenSocket.accept}.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).pendingAccepts); // 0
+   * ```
+   */
+  get pendingAccepts(): number {
+    return this.#ready.size;
+  }
+
+  /**
+   * Half-open children in the SYN queue.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).synQueueLength); // 0
+   * ```
+   */
+  get synQueueLength(): number {
+    return this.#syn.size;
+  }
+
+  /**
+   * Whether {@linkcode TcpListenSocket.close} was called.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).isClosed); // false
+   * ```
+   */
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Stops taking SYNs and aborts every child never accepted (each sends a RST at its next
+   * dispatch).
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * l.close();
+   * console.log(l.isClosed); // true
+   * ```
+   */
+  close(): void {
+    this.#closed = true;
+    for (const s of this.#syn) {
+      attachParent(s, null);
+      s.abort();
+    }
+    for (const s of this.#ready) {
+      attachParent(s, null);
+      s.abort();
+    }
+    this.#syn.clear();
+    this.#ready.clear();
+  }
+
+  /**
+   * Counters, refreshed into one reused object.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).info.accepted); // 0
+   * ```
+   */
+  get info(): TcpListenerInfo {
+    this.#info.pendingAccepts = this.#ready.size;
+    this.#info.synQueueLength = this.#syn.size;
+    return this.#info;
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * TCP for smolnet: a sans-IO {@linkcode TcpSocket} (all eleven RFC 9293 states, SACK,
+ * timestamps with PAWS, window scaling, RFC 6298 RTO, NewReno or CUBIC, RFC 5961 challenge
+ * ACKs) and a {@linkcode TcpListenSocket} with a real listen backlog.
+ *
+ * @example
+ * ```ts
+ * import { TcpSocket, TcpState } from "@smol/net/socket";
+ * const s = new TcpSocket({ noDelay: true });
+ * console.log(s.state === TcpState.Closed); // true
+ * ```
+ *
+ * @module
+ */
+
+export { type TcpEmitter, TcpSocket } from "./socket.ts";
+export { type TcpListenerInfo, type TcpListenOptions, TcpListenSocket } from "./listener.ts";
+export { type TcpError, TcpState } from "./state.ts";
+export type { KeepAliveOptions, TcpSocketOptions } from "./config.ts";
+export type { TcpCounters, TcpInfo } from "./stats.ts";
+export { tcpResetFor } from "./reply.ts";
+export { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin, seqSub } from "./seq.ts";
+export * from "./rtt.ts";
+export * from "./congestion.ts";
+export * from "./isn.ts";
+export * from "./newreno.ts";
+export * from "./cubic.ts";

@@ -1,0 +1,352 @@
+/**
+ * The send path: what `dispatch` sends next and what `pollAt` reports. Deciding is split from
+ * doing: {@linkcode plan} fills the connection's plan fields (allocating nothing),
+ * {@linkcode buildSegment} turns the plan into a `TcpRepr`, and {@linkcode commitSegment} applies
+ * its effects only after the emitter took it.
+ *
+ * Rules applied: retransmission on RTO from SND.UNA with backoff (RFC 6298 §5), fast
+ * retransmit and RFC 6675 NextSeg during loss recovery (SACK) or RFC 6582 NewReno (no SACK),
+ * the congestion and peer windows, sender SWS avoidance (RFC 9293 §3.8.6.2.1), Nagle with the
+ * Minshall refinement (at most one small segment in flight; RFC 896, RFC 1122 §4.2.3.4), PSH on
+ * the segment that empties the send buffer, zero window probes with backoff (RFC 9293
+ * §3.8.6.1), keep-alive probes (RFC 1122 §4.2.3.6), delayed ACKs and window updates.
+ *
+ * @module
+ */
+
+import { type Instant, NEVER } from "../../time.ts";
+import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
+import { EMPTY, Plan, type TcpConn } from "./conn.ts";
+import { windowUpdateDue } from "./recv.ts";
+import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqSub } from "./seq.ts";
+import { TcpState } from "./state.ts";
+
+const MAX_PERSIST: number = 60_000;
+
+/** Applies timeouts that end the connection (RFC 9293 §3.8.3, RFC 5482, RFC 1122 §4.2.3.6). */
+export function checkTimeouts(c: TcpConn, now: Instant): void {
+  const s = c.state;
+  if (s === TcpState.Closed || s === TcpState.Listen) return;
+  const t = c.timers;
+  if (s === TcpState.TimeWait) {
+    if (now >= t.timeWait) c.closeWith(null);
+    return;
+  }
+  if ((s === TcpState.SynSent || s === TcpState.SynReceived) && now >= t.connect) {
+    c.closeWith("timedOut");
+    return;
+  }
+  if (now >= t.rto && c.rtoCount >= c.o.maxRetransmissions) {
+    c.closeWith("timedOut");
+    return;
+  }
+  if (c.userTimeout !== null && now >= c.waitSince + c.userTimeout) {
+    c.closeWith("timedOut");
+    return;
+  }
+  const ka = c.keepAlive;
+  if (ka !== null && c.kaProbes >= ka.count && now >= keepAliveDue(c)) {
+    c.closeWith("timedOut");
+    return;
+  }
+  if (c.persistProbes > c.o.maxRetransmissions && now >= t.persist) c.closeWith("timedOut");
+}
+
+/** When the next keep-alive probe (or the give-up check) is due, `NEVER` when not applicable. */
+export function keepAliveDue(c: TcpConn): Instant {
+  const ka = c.keepAlive;
+  if (ka === null) return NEVER;
+  const s = c.state;
+  if (s !== TcpState.Established && s !== TcpState.CloseWait && s !== TcpState.FinWait2) {
+    return NEVER;
+  }
+  if (c.sndUna !== c.sndMax) return NEVER; // the retransmission timer is in charge
+  return c.lastRecv + ka.idle + c.kaProbes * ka.interval;
+}
+
+/** The next deadline of `c` (for `pollAt`), `NEVER` when idle. Does not consider the plan. */
+export function nextDeadline(c: TcpConn): Instant {
+  let t = c.timers.earliest();
+  const ka = keepAliveDue(c);
+  if (ka < t) t = ka;
+  if (c.userTimeout !== null && c.waitSince !== NEVER) {
+    const u = c.waitSince + c.userTimeout;
+    if (u < t) t = u;
+  }
+  return t;
+}
+
+function persistInterval(c: TcpConn): number {
+  const t = c.rtt.rto * 2 ** c.persistShift;
+  return t > MAX_PERSIST ? MAX_PERSIST : t;
+}
+
+function setPlan(c: TcpConn, kind: Plan, seq: number, len: number, fin: boolean): Plan {
+  c.pKind = kind;
+  c.pSeq = seq;
+  c.pLen = len;
+  c.pFin = fin;
+  return kind;
+}
+
+/**
+ * Decides the next segment at `now` into `c.p*`. Arms or disarms the persist timer (the only
+ * state it touches; doing so twice is harmless).
+ */
+export function plan(c: TcpConn, now: Instant): Plan {
+  c.pRto = false;
+  c.pHole = false;
+  c.pIdle = false;
+  c.pKeepAlive = false;
+  c.pKind = Plan.None;
+  if (c.rstPending) return setPlan(c, Plan.Rst, c.sndNxt, 0, false);
+  const s = c.state;
+  const t = c.timers;
+  switch (s) {
+    case TcpState.Closed:
+    case TcpState.Listen:
+      return Plan.None;
+    case TcpState.TimeWait:
+      return c.ackNow || t.delayedAck <= now ? setPlan(c, Plan.Ack, c.sndNxt, 0, false) : Plan.None;
+    case TcpState.SynSent:
+    case TcpState.SynReceived: {
+      const rtoDue = t.rto <= now && c.sndMax !== c.iss;
+      if (c.sndNxt === c.iss || rtoDue) {
+        c.pRto = rtoDue;
+        return setPlan(c, Plan.Syn, c.iss, 0, false);
+      }
+      return c.ackNow ? setPlan(c, Plan.Ack, c.sndNxt, 0, false) : Plan.None;
+    }
+  }
+  const mss = c.sndMss;
+  const base = c.txBase();
+  const txEnd = seqAdd(base, c.tx.length);
+  const finQ = c.finQueued;
+
+  // RFC 6298 §5.4: on expiry retransmit the earliest unacknowledged segment.
+  if (t.rto <= now && c.sndUna !== c.sndMax) {
+    c.pRto = true;
+    const avail = seqSub(txEnd, c.sndUna);
+    const len = avail < mss ? avail : mss;
+    return setPlan(c, Plan.Data, c.sndUna, len, finQ && seqAdd(c.sndUna, len) === txEnd);
+  }
+
+  // Loss recovery: RFC 6675 §4 NextSeg rule 1 (SACK), or the RFC 6582 retransmission.
+  if (c.inRecovery) {
+    const out = c.outstanding();
+    const from = seqSub(c.highRxt, c.sndUna);
+    const boundary = c.sackOn ? c.sb.lossBoundary(mss) : (out < mss ? out : mss);
+    const limit = c.forceRetransmit ? (boundary > from ? boundary : from + 1) : boundary;
+    if (from >= 0 && c.sb.nextHole(from, limit < out ? limit : out)) {
+      const room = c.sackOn ? c.cc.ssthresh - pipe(c) : 0;
+      if (c.forceRetransmit || room >= mss) {
+        const seq = seqAdd(c.sndUna, c.sb.holeStart);
+        const dataLeft = seqSub(txEnd, seq);
+        let len = c.sb.holeLen < mss ? c.sb.holeLen : mss;
+        if (len > dataLeft) len = dataLeft > 0 ? dataLeft : 0;
+        c.pHole = true;
+        return setPlan(c, Plan.Data, seq, len, finQ && seqAdd(seq, len) === txEnd);
+      }
+    }
+  }
+
+  // New data (RFC 9293 §3.8.6.2.1, RFC 5681 §3.1).
+  const seq = c.sndNxt;
+  const avail = seqSub(txEnd, seq);
+  const finToSend = finQ && seqLe(seq, txEnd);
+  if (avail > 0 || finToSend) {
+    const wndLimit = seqSub(seqAdd(c.sndUna, c.sndWnd), seq);
+    // RFC 6675 §5: with SACK, recovery sends while pipe < cwnd = ssthresh; without SACK the
+    // controller's cwnd is inflated per duplicate ACK (RFC 6582) against the outstanding bytes.
+    const sackRecovery = c.inRecovery && c.sackOn;
+    const flight = sackRecovery ? pipe(c) : seqSub(c.sndNxt, c.sndUna);
+    const cwndLimit = (sackRecovery ? c.cc.ssthresh : c.cc.cwnd) - flight;
+    let usable = wndLimit < cwndLimit ? wndLimit : cwndLimit;
+    if (usable < 0) usable = 0;
+    let len = avail < mss ? avail : mss;
+    if (len > usable) len = usable;
+    let blocked = false;
+    if (len === 0) {
+      // A lone FIN takes no window; it waits only for the congestion window.
+      blocked = !(avail === 0 && finToSend && (cwndLimit > 0 || flight === 0));
+    } else if (len < mss && len < avail) {
+      // Window-limited to a partial segment: send it only if it is at least half the largest
+      // window the peer ever offered (sender SWS avoidance); never when cwnd-limited.
+      blocked = !(wndLimit <= cwndLimit && len >= c.maxSndWnd / 2);
+    } else if (len < mss && !c.noDelay && !finToSend) {
+      // Nagle/Minshall: hold a small segment while another small one is unacknowledged.
+      blocked = c.smallOut && seqGt(c.smallEnd, c.sndUna);
+    }
+    if (!blocked) {
+      t.persist = NEVER;
+      c.persistShift = 0;
+      c.pIdle = c.sndUna === c.sndMax && now - c.lastSend >= c.rtt.rto;
+      const end = seqAdd(seq, len);
+      return setPlan(c, Plan.Data, seq, len, finToSend && end === txEnd);
+    }
+    if (c.sndUna === c.sndMax && avail > 0 && len < mss) {
+      // Nothing in flight to clock us: the persist timer probes a zero window or overrides
+      // SWS avoidance (RFC 9293 §3.8.6.1, §3.8.6.2.1).
+      if (t.persist === NEVER) t.persist = now + persistInterval(c);
+      else if (t.persist <= now) {
+        if (wndLimit <= 0) return setPlan(c, Plan.Probe, seqAdd(c.sndUna, -1), 0, false);
+        let n = avail < mss ? avail : mss;
+        if (n > wndLimit) n = wndLimit;
+        return setPlan(c, Plan.Data, seq, n, finToSend && seqAdd(seq, n) === txEnd);
+      }
+    } else {
+      t.persist = NEVER;
+    }
+  } else {
+    t.persist = NEVER;
+    c.persistShift = 0;
+  }
+
+  if (keepAliveDue(c) <= now) {
+    c.pKeepAlive = true;
+    return setPlan(c, Plan.Probe, seqAdd(c.sndUna, -1), 0, false);
+  }
+  if (c.ackNow || t.delayedAck <= now || windowUpdateDue(c)) {
+    return setPlan(c, Plan.Ack, c.sndNxt, 0, false);
+  }
+  return Plan.None;
+}
+
+/** RFC 6675 §4 SetPipe: the bytes believed in the network during SACK recovery. */
+export function pipe(c: TcpConn): number {
+  return c.sb.pipe(c.outstanding(), seqSub(c.highRxt, c.sndUna), c.sndMss);
+}
+
+/** The segment for the current plan. May shorten `c.pLen` at the send ring's wrap point. */
+export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
+  switch (c.pKind) {
+    case Plan.Rst:
+      return c.rst(c.sndNxt, true);
+    case Plan.Syn:
+      return c.segment(
+        now,
+        c.state === TcpState.SynSent ? TcpFlags.SYN : TcpFlags.SYN | TcpFlags.ACK,
+        c.iss,
+        EMPTY,
+      );
+    case Plan.Data: {
+      const base = c.txBase();
+      let payload = EMPTY;
+      if (c.pLen > 0) {
+        payload = c.tx.getAllocated(seqSub(c.pSeq, base), c.pLen);
+        if (payload.length < c.pLen) {
+          c.pLen = payload.length; // the rest goes in the next segment
+          c.pFin = false;
+        }
+      }
+      const end = seqAdd(c.pSeq, c.pLen);
+      let flags = TcpFlags.ACK;
+      if (c.pFin) flags |= TcpFlags.FIN;
+      if (c.pLen > 0 && end === seqAdd(base, c.tx.length)) flags |= TcpFlags.PSH;
+      return c.segment(now, flags, c.pSeq, payload);
+    }
+    case Plan.Probe:
+      return c.segment(now, TcpFlags.ACK, c.pSeq, EMPTY);
+    default:
+      return c.segment(now, TcpFlags.ACK, c.sndNxt, EMPTY);
+  }
+}
+
+function onRtoFired(c: TcpConn, now: Instant): void {
+  // RFC 5681 §3.1 eq. 4 and RFC 6298 §5.5–5.7: collapse cwnd once per loss event, back off.
+  if (c.rtoCount === 0) c.cc.onRto(now, c.outstanding());
+  c.rtoCount++;
+  c.counters.rtos++;
+  c.rtt.backoff();
+  c.recover = c.sndMax;
+  c.inRecovery = false;
+  c.dupAcks = 0;
+  c.forceRetransmit = false;
+  c.sb.clear(c.sndUna); // RFC 2018 §8: the receiver may have reneged
+  c.highRxt = c.sndUna;
+  c.sndNxt = c.sndUna;
+  c.rttTime = NEVER;
+}
+
+/** Applies the effects of the planned segment `repr`, which the emitter has taken. */
+export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
+  switch (c.pKind) {
+    case Plan.Rst:
+      c.rstPending = false;
+      c.counters.segmentsOut++;
+      return;
+    case Plan.Syn: {
+      if (c.pRto) {
+        c.rtoCount++;
+        c.counters.rtos++;
+        c.counters.retransmits++;
+        c.rtt.backoff();
+        c.rttTime = NEVER;
+      } else if (c.sndMax === c.iss) {
+        c.rttSeq = c.iss;
+        c.rttTime = now;
+      } else {
+        c.counters.retransmits++; // a SYN-ACK again for a duplicate SYN
+        c.rttTime = NEVER;
+      }
+      c.sndNxt = seqAdd(c.iss, 1);
+      c.sndMax = c.sndNxt;
+      c.timers.rto = now + c.rtt.rto;
+      c.lastSend = now;
+      if (c.state === TcpState.SynSent) {
+        c.synWindow = repr.window;
+        c.counters.segmentsOut++;
+      } else {
+        c.noteAckSent(0);
+        c.rcvAdvRight = seqAdd(c.rcvNxt, repr.window);
+      }
+      return;
+    }
+    case Plan.Data: {
+      if (c.pRto) onRtoFired(c, now);
+      if (c.pIdle) c.cc.onIdle(now, now - c.lastSend, c.rtt.rto);
+      const seq = c.pSeq;
+      const len = c.pLen;
+      const end = seqAdd(seq, len + (c.pFin ? 1 : 0));
+      const retx = seqLt(seq, c.sndMax);
+      if (c.sndUna === c.sndMax) c.waitSince = now;
+      if (retx) {
+        c.counters.retransmits++;
+        if (c.rttTime !== NEVER && seqLe(seq, c.rttSeq) && seqLt(c.rttSeq, end)) c.rttTime = NEVER;
+      } else if (c.rttTime === NEVER && !c.tsOn && len > 0) {
+        c.rttSeq = seq;
+        c.rttTime = now;
+      }
+      if (c.pHole) {
+        c.highRxt = seqMax(c.highRxt, end);
+        c.forceRetransmit = false;
+      } else {
+        c.sndNxt = end;
+        if (c.forceRetransmit && !c.inRecovery) c.forceRetransmit = false;
+      }
+      c.sndMax = seqMax(c.sndMax, c.sndNxt);
+      if (c.timers.rto === NEVER || c.pRto) c.timers.rto = now + c.rtt.rto;
+      if (len > 0 && len < c.sndMss && !c.pHole) {
+        c.smallOut = true;
+        c.smallEnd = end;
+      }
+      c.counters.bytesOut += len;
+      c.lastSend = now;
+      c.noteAckSent(repr.window);
+      return;
+    }
+    case Plan.Probe:
+      if (c.pKeepAlive) {
+        c.kaProbes++;
+      } else {
+        c.persistProbes++;
+        c.persistShift++;
+        c.timers.persist = now + persistInterval(c);
+      }
+      c.noteAckSent(repr.window);
+      return;
+    case Plan.Ack:
+      c.noteAckSent(repr.window);
+      return;
+  }
+}

@@ -1,0 +1,726 @@
+/**
+ * {@linkcode TcpSocket}: one sans-IO TCP connection. Application calls only change state; the
+ * Interface feeds parsed segments to {@linkcode TcpSocket.process} and asks
+ * {@linkcode TcpSocket.dispatch} for segments to send, at the times {@linkcode TcpSocket.pollAt}
+ * names.
+ *
+ * @module
+ */
+
+import { type Instant, NEVER } from "../../time.ts";
+import type { IpAddress, IpEndpoint } from "../../wire/address.ts";
+import type { TcpRepr } from "../../wire/tcp.ts";
+import type { SocketContext } from "../context.ts";
+import {
+  checkKeepAlive,
+  type KeepAliveOptions,
+  type ResolvedTcpOptions,
+  resolveOptions,
+  type TcpSocketOptions,
+} from "./config.ts";
+import { mssForMtu, type ParentHooks, Plan, TcpConn } from "./conn.ts";
+import { chooseIss, matches, processSegment } from "./input.ts";
+import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
+import { type TcpError, TcpState } from "./state.ts";
+import { copyCounters, type TcpInfo } from "./stats.ts";
+
+/**
+ * Where `dispatch` puts a segment: the Interface (or a test) implements it.
+ *
+ * @example
+ * ```ts
+ * import type { TcpEmitter } from "@smol/net/socket";
+ * const sent: unknown[] = [];
+ * const emitter: TcpEmitter = { emitTcp: (_src, _dst, repr) => (sent.push(repr), true) };
+ * ```
+ */
+export interface TcpEmitter {
+  /**
+   * Sends `repr` from `src` to `dst`.
+   *
+   * @param src Source address.
+   * @param dst Destination address.
+   * @param repr The segment.
+   * @returns `false` when it could not be sent now (device full); the socket then changes nothing.
+   */
+  emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr): boolean;
+}
+
+function checkEndpoint(what: string, ep: IpEndpoint, allowUnspecified: boolean): void {
+  if (
+    !Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535 ||
+    (!allowUnspecified && !ep.addr.isUnicast) || ep.addr.isMulticast
+  ) {
+    throw new TypeError(`Invalid ${what} endpoint ${ep.addr}:${ep.port}`);
+  }
+}
+
+let setParent: (s: TcpSocket, p: ParentHooks | null) => void;
+let peekConn: (s: TcpSocket) => TcpConn;
+
+/**
+ * Attaches a listener to a child socket (internal to the tcp folder).
+ *
+ * @param s The child.
+ * @param p The listener's hooks, or `null` to detach.
+ */
+export function attachParent(s: TcpSocket, p: ParentHooks | null): void {
+  setParent(s, p);
+}
+
+/**
+ * The connection block of a socket (internal to the tcp folder).
+ *
+ * @param s The socket.
+ * @returns Its TCB.
+ */
+export function connOf(s: TcpSocket): TcpConn {
+  return peekConn(s);
+}
+
+/**
+ * A TCP connection as a sans-IO state machine (RFC 9293 with RFC 7323, RFC 2018/6675,
+ * RFC 5681/6582, RFC 6298 and RFC 5961).
+ *
+ * @example Two sockets wired back to back
+ * ```ts
+ * import { TcpSocket, TcpState, TokenBucket, type SocketContext } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
+ *
+ * const cx = (now: number): SocketContext => ({
+ *   now, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 100, interval: 1000 }),
+ * });
+ * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+ * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+ * const client = new TcpSocket(), server = new TcpSocket();
+ * server.listen(b);
+ * client.connect(cx(0), b, a);
+ * const wire: TcpRepr[] = [];
+ * const to = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (wire.push(r), true) };
+ * for (let i = 0; i < 4; i++) {
+ *   client.dispatch(cx(0), to);
+ *   for (const r of wire.splice(0)) { const re = server.process(cx(0), a.addr, b.addr, r); if (re) client.process(cx(0), b.addr, a.addr, re); }
+ *   server.dispatch(cx(0), to);
+ *   for (const r of wire.splice(0)) { const re = client.process(cx(0), b.addr, a.addr, r); if (re) server.process(cx(0), a.addr, b.addr, re); }
+ * }
+ * console.log(client.state === TcpState.Established, server.state === TcpState.Established); // true true
+ * ```
+ */
+export class TcpSocket {
+  #o: ResolvedTcpOptions;
+  #c: TcpConn;
+  #parent: ParentHooks | null = null;
+  #info: TcpInfo | null = null;
+
+  static {
+    setParent = (s, p) => {
+      s.#parent = p;
+      s.#c.parent = p;
+    };
+    peekConn = (s) => s.#c;
+  }
+
+  /**
+   * Creates a closed socket.
+   *
+   * @param options Buffer sizes, congestion control, timers and TCP options.
+   * @throws {RangeError} For invalid option values.
+   */
+  constructor(options?: TcpSocketOptions) {
+    this.#o = resolveOptions(options);
+    this.#c = this.#fresh();
+  }
+
+  #fresh(): TcpConn {
+    const c = new TcpConn(this.#o);
+    c.owner = this;
+    c.parent = this.#parent;
+    if (this.#c !== undefined) {
+      c.noDelay = this.#c.noDelay;
+      c.keepAlive = this.#c.keepAlive;
+      c.userTimeout = this.#c.userTimeout;
+    }
+    return c;
+  }
+
+  /**
+   * The connection state.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().state); // closed
+   * ```
+   */
+  get state(): TcpState {
+    return this.#c.state;
+  }
+
+  /**
+   * The local endpoint once listening or connecting, else `null`.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().localEndpoint); // null
+   * ```
+   */
+  get localEndpoint(): IpEndpoint | null {
+    return this.#c.local;
+  }
+
+  /**
+   * The remote endpoint once known, else `null`.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().remoteEndpoint); // null
+   * ```
+   */
+  get remoteEndpoint(): IpEndpoint | null {
+    return this.#c.remote;
+  }
+
+  /**
+   * Passive open on `local` (the address may be unspecified to take any local address).
+   * Sends nothing.
+   *
+   * @param local The endpoint to listen on.
+   * @throws {TypeError} For a bad endpoint. {@linkcode Error} when the socket is not CLOSED.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const s = new TcpSocket();
+   * s.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * console.log(s.state); // listen
+   * ```
+   */
+  listen(local: IpEndpoint): void {
+    checkEndpoint("local", local, true);
+    if (this.#c.state !== TcpState.Closed) {
+      throw new Error(`Cannot listen in state ${this.#c.state}`);
+    }
+    const c = this.#c = this.#fresh();
+    c.listenOn = local;
+    c.local = local;
+    c.setState(TcpState.Listen);
+  }
+
+  /**
+   * Active open: CLOSED → SYN-SENT with the ISN chosen (RFC 6528). Sends nothing; the SYN
+   * leaves at the next {@linkcode TcpSocket.dispatch}.
+   *
+   * @param cx The interface context (time, MTU, ISN secret).
+   * @param remote The peer.
+   * @param local The local address and port (chosen by the caller).
+   * @throws {TypeError} For bad endpoints. {@linkcode Error} when the socket is not CLOSED.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket, TokenBucket } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+   * const s = new TcpSocket();
+   * s.connect(cx, { addr: Ipv4Address.parse("192.0.2.1"), port: 80 },
+   *   { addr: Ipv4Address.parse("192.0.2.2"), port: 49152 });
+   * console.log(s.state); // synSent
+   * ```
+   */
+  connect(cx: SocketContext, remote: IpEndpoint, local: IpEndpoint): void {
+    checkEndpoint("remote", remote, false);
+    checkEndpoint("local", local, false);
+    if (remote.addr.version !== local.addr.version) {
+      throw new TypeError(`Address families differ: ${local.addr} and ${remote.addr}`);
+    }
+    if (this.#c.state !== TcpState.Closed) {
+      throw new Error(`Cannot connect in state ${this.#c.state}`);
+    }
+    const c = this.#c = this.#fresh();
+    c.local = local;
+    c.remote = remote;
+    c.activeOpen = true;
+    c.ourMss = this.#o.mss ?? mssForMtu(cx.ipMtu, local);
+    c.tsOffset = this.#o.timestampOffset ?? cx.random.nextU32();
+    c.iss = chooseIss(c, cx);
+    c.sndUna = c.iss;
+    c.sndNxt = c.iss;
+    c.sndMax = c.iss;
+    c.recover = c.iss;
+    c.highRxt = c.iss;
+    c.smallEnd = c.iss;
+    c.timers.connect = cx.now + this.#o.connectTimeout;
+    c.lastRecv = cx.now;
+    c.setState(TcpState.SynSent);
+  }
+
+  /**
+   * Queues data to send (copied into the send buffer).
+   *
+   * @param data The bytes.
+   * @returns How many bytes were taken (0 when the buffer is full).
+   * @throws {Error} When the send half is closed ({@linkcode TcpSocket.maySend} is false).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * const s = new TcpSocket();
+   * try { s.send(new Uint8Array(1)); } catch (e) { console.log((e as Error).message); } // Cannot send in state closed
+   * ```
+   */
+  send(data: Uint8Array): number {
+    if (!this.maySend) throw new Error(`Cannot send in state ${this.#c.state}`);
+    return this.#c.tx.enqueueSlice(data);
+  }
+
+  /**
+   * Copies received bytes out; the window reopens at the next dispatch when worthwhile.
+   *
+   * @param dst Where to copy.
+   * @returns The number of bytes copied (0 when none are ready).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().recv(new Uint8Array(10))); // 0
+   * ```
+   */
+  recv(dst: Uint8Array): number {
+    return this.#c.rx.dequeueSlice(dst);
+  }
+
+  /**
+   * A view of up to `maxLen` received bytes without consuming them (contiguous: it may be
+   * shorter than what is available). Valid until the next call on this socket.
+   *
+   * @param maxLen The most bytes wanted.
+   * @returns A subarray of the receive buffer.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().peekRecv(10).length); // 0
+   * ```
+   */
+  peekRecv(maxLen: number): Uint8Array {
+    return this.#c.rx.getAllocated(0, maxLen);
+  }
+
+  /**
+   * Consumes `n` received bytes (after {@linkcode TcpSocket.peekRecv}).
+   *
+   * @param n Bytes to drop from the front; at most {@linkcode TcpSocket.recvQueue}.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * new TcpSocket().consumeRecv(0);
+   * ```
+   */
+  consumeRecv(n: number): void {
+    this.#c.rx.dequeueAllocated(n);
+  }
+
+  /**
+   * Closes the send half: a FIN follows the queued data (RFC 9293 §3.10.4). In LISTEN or
+   * SYN-SENT the socket just closes. With unread received data the connection is reset
+   * instead (RFC 1122 §4.2.2.13).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * const s = new TcpSocket();
+   * s.close();
+   * console.log(s.state); // closed
+   * ```
+   */
+  close(): void {
+    const c = this.#c;
+    switch (c.state) {
+      case TcpState.Closed:
+      case TcpState.TimeWait:
+        return;
+      case TcpState.Listen:
+        c.closeWith(null);
+        return;
+      case TcpState.SynSent:
+        c.closeWith(null);
+        return;
+    }
+    if (c.rx.length > 0) {
+      this.abort();
+      return;
+    }
+    switch (c.state) {
+      case TcpState.SynReceived:
+        c.finQueued = true; // FIN-WAIT-1 once the handshake completes
+        return;
+      case TcpState.Established:
+        c.finQueued = true;
+        c.setState(TcpState.FinWait1);
+        return;
+      case TcpState.CloseWait:
+        c.finQueued = true;
+        c.setState(TcpState.LastAck);
+        return;
+    }
+  }
+
+  /**
+   * Aborts: the socket is CLOSED at once and a RST leaves at the next dispatch when the peer
+   * knows the connection (RFC 9293 §3.10.5). {@linkcode TcpSocket.error} becomes `"aborted"`.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * const s = new TcpSocket();
+   * s.abort();
+   * console.log(s.state); // closed
+   * ```
+   */
+  abort(): void {
+    const c = this.#c;
+    const s = c.state;
+    if (s === TcpState.Closed) return;
+    const sendRst = s !== TcpState.Listen && s !== TcpState.SynSent && s !== TcpState.TimeWait;
+    c.closeWith(s === TcpState.TimeWait ? null : "aborted");
+    c.rstPending = sendRst;
+  }
+
+  /**
+   * Turns Nagle's algorithm off (`true`) or on.
+   *
+   * @param on `true` to send small segments at once.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * new TcpSocket().setNoDelay(true);
+   * ```
+   */
+  setNoDelay(on: boolean): void {
+    this.#c.noDelay = on;
+  }
+
+  /**
+   * Sets or clears keep-alive probing.
+   *
+   * @param opts Idle time, probe interval and count, or `null` to disable.
+   * @throws {RangeError} For invalid values.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * new TcpSocket().setKeepAlive({ idle: 60_000, interval: 10_000, count: 5 });
+   * ```
+   */
+  setKeepAlive(opts: KeepAliveOptions | null): void {
+    this.#c.keepAlive = checkKeepAlive(opts);
+    this.#c.kaProbes = 0;
+  }
+
+  /**
+   * Sets the RFC 5482 user timeout: fail when sent data stays unacknowledged this long.
+   *
+   * @param ms Milliseconds, or `null` for none.
+   * @throws {RangeError} For a negative value.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * new TcpSocket().setUserTimeout(30_000);
+   * ```
+   */
+  setUserTimeout(ms: number | null): void {
+    if (ms !== null && !(ms >= 0)) throw new RangeError(`Invalid user timeout ${ms}`);
+    this.#c.userTimeout = ms;
+  }
+
+  /**
+   * Whether {@linkcode TcpSocket.send} would take at least one byte.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().canSend); // false
+   * ```
+   */
+  get canSend(): boolean {
+    return this.maySend && this.#c.tx.window > 0;
+  }
+
+  /**
+   * Whether the send half is open (ESTABLISHED or CLOSE-WAIT).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().maySend); // false
+   * ```
+   */
+  get maySend(): boolean {
+    const s = this.#c.state;
+    return s === TcpState.Established || s === TcpState.CloseWait;
+  }
+
+  /**
+   * Whether received bytes are ready.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().canRecv); // false
+   * ```
+   */
+  get canRecv(): boolean {
+    return this.#c.rx.length > 0;
+  }
+
+  /**
+   * Whether more bytes may still arrive or are ready (receive half open, or data buffered).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().mayRecv); // false
+   * ```
+   */
+  get mayRecv(): boolean {
+    const s = this.#c.state;
+    return this.#c.rx.length > 0 || s === TcpState.SynSent || s === TcpState.SynReceived ||
+      s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2;
+  }
+
+  /**
+   * Whether the socket is in use at all (not CLOSED or TIME-WAIT).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().isOpen); // false
+   * ```
+   */
+  get isOpen(): boolean {
+    const s = this.#c.state;
+    return s !== TcpState.Closed && s !== TcpState.TimeWait;
+  }
+
+  /**
+   * Whether a connection exists or is being made (not CLOSED, LISTEN or TIME-WAIT).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().isActive); // false
+   * ```
+   */
+  get isActive(): boolean {
+    const s = this.#c.state;
+    return s !== TcpState.Closed && s !== TcpState.TimeWait && s !== TcpState.Listen;
+  }
+
+  /**
+   * Whether the peer's FIN was received and every byte before it has been read.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().isEof); // false
+   * ```
+   */
+  get isEof(): boolean {
+    return this.#c.finRcvd && this.#c.rx.length === 0;
+  }
+
+  /**
+   * Bytes in the send buffer (sent but unacknowledged, and unsent).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().sendQueue); // 0
+   * ```
+   */
+  get sendQueue(): number {
+    return this.#c.tx.length;
+  }
+
+  /**
+   * Bytes ready to read.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().recvQueue); // 0
+   * ```
+   */
+  get recvQueue(): number {
+    return this.#c.rx.length;
+  }
+
+  /**
+   * The send buffer size.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket({ txBufferSize: 4096 }).sendCapacity); // 4096
+   * ```
+   */
+  get sendCapacity(): number {
+    return this.#c.tx.capacity;
+  }
+
+  /**
+   * The receive buffer size.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().recvCapacity); // 65536
+   * ```
+   */
+  get recvCapacity(): number {
+    return this.#c.rx.capacity;
+  }
+
+  /**
+   * Why the connection ended, or `null` (open, or closed cleanly).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * console.log(new TcpSocket().error); // null
+   * ```
+   */
+  get error(): TcpError | null {
+    return this.#c.error;
+  }
+
+  /**
+   * State, timers, windows and counters, refreshed into one reused object (no allocation after
+   * the first read).
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * const s = new TcpSocket();
+   * console.log(s.info === s.info, s.info.cwnd > 0); // true true
+   * ```
+   */
+  get info(): TcpInfo {
+    const c = this.#c;
+    const i = this.#info ??= { ...c.counters } as TcpInfo;
+    copyCounters(i, c.counters);
+    i.state = c.state;
+    i.error = c.error;
+    i.srtt = c.rtt.srtt;
+    i.rttvar = c.rtt.rttvar;
+    i.rto = c.rtt.rto;
+    i.cwnd = c.cc.cwnd;
+    i.ssthresh = c.cc.ssthresh;
+    i.peerWindow = c.sndWnd;
+    i.sndUna = c.sndUna;
+    i.sndNxt = c.sndNxt;
+    i.rcvNxt = c.rcvNxt;
+    i.mss = c.sndMss;
+    i.sendQueue = c.tx.length;
+    i.recvQueue = c.rx.length;
+    i.inRecovery = c.inRecovery;
+    return i;
+  }
+
+  /**
+   * Takes one segment addressed to this socket (RFC 9293 §3.10.7). Returns at most one reply
+   * to send at once from `dst` to `src`: a RST, a challenge ACK, a duplicate ACK for
+   * out-of-window or out-of-order data, or an ACK that may not wait.
+   *
+   * @param cx The interface context.
+   * @param src The segment's source address.
+   * @param dst The segment's destination address.
+   * @param repr The parsed segment (checksum already verified).
+   * @returns The reply, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket, TokenBucket } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+   * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+   * const reply = new TcpSocket().process(cx, Ipv4Address.parse("192.0.2.1"),
+   *   Ipv4Address.parse("192.0.2.2"), { srcPort: 4000, dstPort: 80, seq: 1, ack: 0,
+   *   flags: TcpFlags.SYN, window: 100, urgent: 0, mss: null, windowScale: null,
+   *   sackPermitted: false, sackBlocks: [], timestamp: null, payload: new Uint8Array(0) });
+   * console.log(reply?.flags === (TcpFlags.RST | TcpFlags.ACK)); // true
+   * ```
+   */
+  process(cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpRepr | null {
+    const c = this.#c;
+    if (!matches(c, src, dst, repr)) {
+      c.counters.droppedOther++;
+      return null;
+    }
+    return processSegment(c, cx, src, dst, repr);
+  }
+
+  /**
+   * Emits at most one due segment (SYN, data, FIN, retransmission, probe, ACK or RST) through
+   * `emitter`. When the emitter refuses it, nothing changes.
+   *
+   * @param cx The interface context.
+   * @param emitter Where the segment goes.
+   * @returns Whether a segment was emitted.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket, TokenBucket } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+   * console.log(new TcpSocket().dispatch(cx, { emitTcp: () => true })); // false
+   * ```
+   */
+  dispatch(cx: SocketContext, emitter: TcpEmitter): boolean {
+    const c = this.#c;
+    const now = cx.now;
+    checkTimeouts(c, now);
+    if (plan(c, now) === Plan.None) return false;
+    const repr = buildSegment(c, now);
+    if (!emitter.emitTcp(c.local!.addr, c.remote!.addr, repr)) return false;
+    commitSegment(c, now, repr);
+    return true;
+  }
+
+  /**
+   * When this socket next needs `dispatch`: `cx.now` when something is due, `NEVER` when only
+   * ingress can make progress, else the earliest timer.
+   *
+   * @param cx The interface context.
+   * @returns The instant.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket, TokenBucket } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+   * console.log(new TcpSocket().pollAt(cx)); // Infinity
+   * ```
+   */
+  pollAt(cx: SocketContext): Instant {
+    const c = this.#c;
+    const now = cx.now;
+    if (c.state === TcpState.Closed) return c.rstPending ? now : NEVER;
+    if (c.state === TcpState.Listen) return NEVER;
+    if (plan(c, now) !== Plan.None) return now;
+    const t = nextDeadline(c);
+    return t < now ? now : t;
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * Introspection of a TCP connection: one reused object, refreshed on read, no allocation.
+ *
+ * @module
+ */
+
+import type { Duration } from "../../time.ts";
+import type { TcpError, TcpState } from "./state.ts";
+
+/**
+ * Event counters of one connection (all start at 0 and only grow).
+ *
+ * @example
+ * ```ts
+ * import { TcpSocket, type TcpCounters } from "@smol/net/socket";
+ * const c: TcpCounters = new TcpSocket().info;
+ * console.log(c.retransmits); // 0
+ * ```
+ */
+export interface TcpCounters {
+  /** Segments retransmitted, for any reason. */
+  retransmits: number;
+  /** Fast retransmits (entries into loss recovery on duplicate ACKs or SACK, RFC 5681/6675). */
+  fastRetransmits: number;
+  /** Retransmission timeouts that fired. */
+  rtos: number;
+  /** Duplicate ACKs received (RFC 5681 §2 definition). */
+  dupAcks: number;
+  /** Segments received out of order (held by the assembler). */
+  outOfOrderSegments: number;
+  /** Challenge ACKs sent (RFC 5961). */
+  challengeAcks: number;
+  /** Challenge ACKs suppressed by the per-connection or global limit. */
+  challengeAcksLimited: number;
+  /** Segments received by {@linkcode TcpSocket.process}. */
+  segmentsIn: number;
+  /** Segments sent (by `dispatch` and as replies of `process`). */
+  segmentsOut: number;
+  /** Payload bytes received in order. */
+  bytesIn: number;
+  /** Payload bytes sent, retransmissions included. */
+  bytesOut: number;
+  /** Segments (or their data) dropped as outside the receive window. */
+  droppedOutOfWindow: number;
+  /** Segments dropped by PAWS (RFC 7323 §5). */
+  droppedPaws: number;
+  /** Segments dropped for an unacceptable ACK (RFC 5961 §5). */
+  droppedBadAck: number;
+  /** RST segments ignored (out of window, TIME-WAIT, LISTEN). */
+  droppedRst: number;
+  /** Out-of-order segments dropped because the assembler was full. */
+  droppedAssembler: number;
+  /** Other dropped segments (no ACK bit, wrong state). */
+  droppedOther: number;
+}
+
+/**
+ * A snapshot of a connection's state and counters; {@linkcode TcpSocket.info} refreshes and
+ * returns the same object each time.
+ *
+ * @example
+ * ```ts
+ * import { TcpSocket, type TcpInfo } from "@smol/net/socket";
+ * const info: TcpInfo = new TcpSocket().info;
+ * console.log(info.state, info.rto); // closed 1000
+ * ```
+ */
+export interface TcpInfo extends TcpCounters {
+  /** The connection state. */
+  state: TcpState;
+  /** Why the connection failed, or `null`. */
+  error: TcpError | null;
+  /** Smoothed RTT in ms, `null` before the first sample. */
+  srtt: Duration | null;
+  /** RTT variation in ms, `null` before the first sample. */
+  rttvar: Duration | null;
+  /** Current retransmission timeout, backoff included. */
+  rto: Duration;
+  /** Congestion window in bytes. */
+  cwnd: number;
+  /** Slow start threshold in bytes. */
+  ssthresh: number;
+  /** The peer's window in bytes (scaled). */
+  peerWindow: number;
+  /** Oldest unacknowledged sequence number. */
+  sndUna: number;
+  /** Next sequence number to send. */
+  sndNxt: number;
+  /** Next sequence number expected from the peer. */
+  rcvNxt: number;
+  /** Payload bytes per segment we send (after options). */
+  mss: number;
+  /** Bytes in the send buffer (unacknowledged and unsent). */
+  sendQueue: number;
+  /** Bytes in the receive buffer ready to read. */
+  recvQueue: number;
+  /** Whether loss recovery (fast recovery) is in progress. */
+  inRecovery: boolean;
+}
+
+/** A fresh all-zero counter set. */
+export function newCounters(): TcpCounters {
+  return {
+    retransmits: 0,
+    fastRetransmits: 0,
+    rtos: 0,
+    dupAcks: 0,
+    outOfOrderSegments: 0,
+    challengeAcks: 0,
+    challengeAcksLimited: 0,
+    segmentsIn: 0,
+    segmentsOut: 0,
+    bytesIn: 0,
+    bytesOut: 0,
+    droppedOutOfWindow: 0,
+    droppedPaws: 0,
+    droppedBadAck: 0,
+    droppedRst: 0,
+    droppedAssembler: 0,
+    droppedOther: 0,
+  };
+}
+
+/** Copies counters from `src` into `dst` without allocating. */
+export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
+  dst.retransmits = src.retransmits;
+  dst.fastRetransmits = src.fastRetransmits;
+  dst.rtos = src.rtos;
+  dst.dupAcks = src.dupAcks;
+  dst.outOfOrderSegments = src.outOfOrderSegments;
+  dst.challengeAcks = src.challengeAcks;
+  dst.challengeAcksLimited = src.challengeAcksLimited;
+  dst.segmentsIn = src.segmentsIn;
+  dst.segmentsOut = src.segmentsOut;
+  dst.bytesIn = src.bytesIn;
+  dst.bytesOut = src.bytesOut;
+  dst.droppedOutOfWindow = src.droppedOutOfWindow;
+  dst.droppedPaws = src.droppedPaws;
+  dst.droppedBadAck = src.droppedBadAck;
+  dst.droppedRst = src.droppedRst;
+  dst.droppedAssembler = src.droppedAssembler;
+  dst.droppedOther = src.droppedOther;
+}
