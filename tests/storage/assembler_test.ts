@@ -272,14 +272,21 @@ function runModel(maxRanges: number, ops: readonly Op[]): void {
 
 Deno.test("Assembler matches a bitmap model for random operation sequences", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 8 }), fc.array(opArb, { maxLength: 60 }), runModel),
+    fc.property(
+      fc.integer({ min: 1, max: 8 }),
+      fc.array(opArb, { maxLength: 60, size: "max" }),
+      runModel,
+    ),
     { numRuns: 5000 },
   );
 });
 
 Deno.test("Assembler matches a bitmap model with the default bound", () => {
   fc.assert(
-    fc.property(fc.array(opArb, { minLength: 20, maxLength: 120 }), (ops) => runModel(32, ops)),
+    fc.property(
+      fc.array(opArb, { minLength: 20, maxLength: 120, size: "max" }),
+      (ops) => runModel(32, ops),
+    ),
     { numRuns: 1000 },
   );
 });
@@ -289,7 +296,7 @@ Deno.test("Assembler and RingBuffer reassemble a stream from shuffled, duplicate
     fc.property(
       fc.integer({ min: 1, max: 200 }),
       fc.array(fc.integer({ min: 1, max: 30 }), { minLength: 1, maxLength: 40 }),
-      fc.array(fc.nat(), { maxLength: 80 }),
+      fc.array(fc.nat(), { maxLength: 80, size: "max" }),
       fc.integer({ min: 1, max: 8 }),
       (capacity, sizes, picks, maxRanges) => {
         // The stream is cut into segments that arrive in random order, with repeats; then the

@@ -336,7 +336,7 @@ type Op =
 
 function opArb(capacity: number): fc.Arbitrary<Op> {
   const n = fc.integer({ min: 0, max: capacity + 2 });
-  const data = fc.uint8Array({ maxLength: capacity + 2 });
+  const data = fc.uint8Array({ maxLength: capacity + 2, size: "max" });
   const byte = fc.integer({ min: 0, max: 255 });
   return fc.oneof(
     { arbitrary: fc.record({ op: fc.constant("enqueueSlice" as const), data }), weight: 4 },
@@ -496,7 +496,7 @@ Deno.test("RingBuffer matches an array model for random operation sequences", ()
   fc.assert(
     fc.property(
       fc.integer({ min: 0, max: 40 }).chain((capacity) =>
-        fc.tuple(fc.constant(capacity), fc.array(opArb(capacity), { maxLength: 80 }))
+        fc.tuple(fc.constant(capacity), fc.array(opArb(capacity), { maxLength: 80, size: "max" }))
       ),
       ([capacity, ops]) => runModel(capacity, ops),
     ),
@@ -508,7 +508,7 @@ Deno.test("RingBuffer matches an array model at every capacity from 1 to 300", (
   for (let capacity = 1; capacity <= 300; capacity++) {
     fc.assert(
       fc.property(
-        fc.array(opArb(capacity), { minLength: 10, maxLength: 40 }),
+        fc.array(opArb(capacity), { minLength: 10, maxLength: 40, size: "max" }),
         (ops) => runModel(capacity, ops),
       ),
       { numRuns: 15, seed: capacity },
@@ -520,7 +520,7 @@ Deno.test("RingBuffer streams bytes in order through random chunk sizes", () => 
   fc.assert(
     fc.property(
       fc.integer({ min: 1, max: 64 }),
-      fc.array(fc.tuple(fc.nat(80), fc.nat(80)), { minLength: 1, maxLength: 100 }),
+      fc.array(fc.tuple(fc.nat(80), fc.nat(80)), { minLength: 1, maxLength: 100, size: "max" }),
       (capacity, steps) => {
         const ring = new RingBuffer(capacity);
         let written = 0;
