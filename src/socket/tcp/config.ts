@@ -139,7 +139,9 @@ export function resolveOptions(o: TcpSocketOptions = {}): ResolvedTcpOptions {
     congestion,
     noDelay: o.noDelay ?? false,
     keepAlive: checkKeepAlive(o.keepAlive ?? null),
-    userTimeout: o.userTimeout === undefined || o.userTimeout === null ? null : checkDuration("user timeout", o.userTimeout),
+    userTimeout: o.userTimeout === undefined || o.userTimeout === null
+      ? null
+      : checkDuration("user timeout", o.userTimeout),
     connectTimeout: checkDuration("connect timeout", o.connectTimeout ?? 75_000),
     rto: o.rto ?? {},
     timeWait: checkDuration("TIME-WAIT duration", o.timeWait ?? 60_000),

@@ -154,6 +154,7 @@ export class TcpConn {
   pHole = false;
   pIdle = false;
   pKeepAlive = false;
+  pCut = false;
 
   constructor(o: ResolvedTcpOptions) {
     this.o = o;

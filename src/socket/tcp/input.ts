@@ -197,8 +197,17 @@ function onSynSent(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | null {
   return c.replyAck(now);
 }
 
-function onSynchronized(c: TcpConn, cx: SocketContext, repr: TcpRepr): TcpRepr | null {
+function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | null {
   const now = cx.now;
+  let repr = seg;
+  if (c.state === TcpState.SynReceived && (seg.flags & TcpFlags.SYN) && seg.seq === c.irs) {
+    if (!(seg.flags & TcpFlags.ACK)) {
+      c.sndNxt = c.iss; // a retransmitted SYN: send the SYN-ACK again
+      return null;
+    }
+    // Simultaneous open (RFC 9293 §3.5 figure 7): the peer's SYN-ACK; its SYN is already in.
+    repr = { ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~TcpFlags.SYN };
+  }
   const f = repr.flags;
   const ts = repr.timestamp;
   // RFC 7323 §5.3 R1: PAWS rejects old duplicates (never a RST).
@@ -243,14 +252,8 @@ function onSynchronized(c: TcpConn, cx: SocketContext, repr: TcpRepr): TcpRepr |
     c.closeWith("reset");
     return null;
   }
-  // fourth: SYN (RFC 5961 §4): a challenge ACK, except a retransmitted SYN in SYN-RECEIVED.
-  if (f & TcpFlags.SYN) {
-    if (c.state === TcpState.SynReceived && repr.seq === c.irs && !(f & TcpFlags.ACK)) {
-      c.sndNxt = c.iss; // send the SYN-ACK again
-      return null;
-    }
-    return c.challengeAck(now, cx.challengeAckLimiter);
-  }
+  // fourth: SYN (RFC 5961 §4): a challenge ACK.
+  if (f & TcpFlags.SYN) return c.challengeAck(now, cx.challengeAckLimiter);
   // fifth: ACK.
   if (!(f & TcpFlags.ACK)) {
     c.counters.droppedOther++;

@@ -98,6 +98,7 @@ export function plan(c: TcpConn, now: Instant): Plan {
   c.pHole = false;
   c.pIdle = false;
   c.pKeepAlive = false;
+  c.pCut = false;
   c.pKind = Plan.None;
   if (c.rstPending) return setPlan(c, Plan.Rst, c.sndNxt, 0, false);
   const s = c.state;
@@ -237,6 +238,7 @@ export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
         if (payload.length < c.pLen) {
           c.pLen = payload.length; // the rest goes in the next segment
           c.pFin = false;
+          c.pCut = true;
         }
       }
       const end = seqAdd(c.pSeq, c.pLen);
@@ -326,7 +328,7 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
       }
       c.sndMax = seqMax(c.sndMax, c.sndNxt);
       if (c.timers.rto === NEVER || c.pRto) c.timers.rto = now + c.rtt.rto;
-      if (len > 0 && len < c.sndMss && !c.pHole) {
+      if (len > 0 && len < c.sndMss && !c.pHole && !c.pCut) {
         c.smallOut = true;
         c.smallEnd = end;
       }

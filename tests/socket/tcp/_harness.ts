@@ -168,17 +168,21 @@ export function listening(opts: TcpSocketOptions = {}): Harness {
 }
 
 /** A passive socket in SYN-RECEIVED (SYN-ACK already emitted and discarded). */
-export function synReceived(opts: TcpSocketOptions = {}): Harness {
+export function synReceived(opts: TcpSocketOptions = {}, syn: Partial<TcpRepr> = {}): Harness {
   const h = listening(opts);
-  assert.equal(h.send({ flags: SYN, seq: REMOTE_SEQ, ack: 0 }), null);
+  assert.equal(h.send({ flags: SYN, seq: REMOTE_SEQ, ack: 0, ...syn }), null);
   assert.equal(h.out().length, 1);
   return h;
 }
 
 /** A passive socket in ESTABLISHED: our next seq is LOCAL_SEQ + 1, the peer's REMOTE_SEQ + 1. */
-export function established(opts: TcpSocketOptions = {}): Harness {
-  const h = synReceived(opts);
-  assert.equal(h.send({ seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 }), null);
+export function established(
+  opts: TcpSocketOptions = {},
+  syn: Partial<TcpRepr> = {},
+  ack: Partial<TcpRepr> = {},
+): Harness {
+  const h = synReceived(opts, syn);
+  assert.equal(h.send({ seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, ...ack }), null);
   assert.equal(h.sock.state, "established");
   return h;
 }

@@ -112,8 +112,8 @@ export async function runPair(o: PairOptions): Promise<PairResult> {
       while (b.dispatch(cx(), toLinkB)) progress = true;
       app();
     }
-    const done = a.state === "timeWait" && (b.state === "closed" || b.state === "timeWait") &&
-      gotA === o.size && gotB === o.size;
+    const done = (a.state === "closed" || a.state === "timeWait") &&
+      (b.state === "closed" || b.state === "timeWait") && gotA === o.size && gotB === o.size;
     if (done || (a.state === "closed" && b.state === "closed")) break;
     let next = Math.min(a.pollAt(cx()), b.pollAt(cx()));
     for (const f of queue) if (f.t < next) next = f.t;
