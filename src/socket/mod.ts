@@ -13,3 +13,8 @@
  */
 
 export * from "./context.ts";
+export * from "./tcp/rtt.ts";
+export * from "./tcp/isn.ts";
+export * from "./tcp/congestion.ts";
+export * from "./tcp/newreno.ts";
+export * from "./tcp/cubic.ts";
