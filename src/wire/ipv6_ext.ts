@@ -208,7 +208,8 @@ export class Ipv6ExtHeader {
   }
 
   /**
-   * Wraps `buffer` and checks that the header its length field announces fits.
+   * Wraps `buffer` and checks that the header its length field announces fits. Called on a
+   * subclass (`Ipv6RoutingHeader.newChecked(b)`), it returns that subclass.
    *
    * @param buffer The bytes, starting at this header.
    * @returns The view.
@@ -216,16 +217,21 @@ export class Ipv6ExtHeader {
    *
    * @example
    * ```ts
-   * import { Ipv6ExtHeader, WireError } from "@smol/net/wire";
+   * import { Ipv6RoutingHeader, WireError } from "@smol/net/wire";
+   * const rh = Ipv6RoutingHeader.newChecked(new Uint8Array([17, 0, 4, 0, 0, 0, 0, 0]));
+   * console.log(rh.routingType); // 4
    * try {
-   *   Ipv6ExtHeader.newChecked(new Uint8Array([17, 1, 0, 0, 0, 0, 0, 0]));
+   *   Ipv6RoutingHeader.newChecked(new Uint8Array([17, 1, 0, 0, 0, 0, 0, 0]));
    * } catch (e) {
    *   console.log(e instanceof WireError); // true
    * }
    * ```
    */
-  static newChecked(buffer: Uint8Array): Ipv6ExtHeader {
-    const header = new Ipv6ExtHeader(buffer);
+  static newChecked<T extends Ipv6ExtHeader>(
+    this: new (buffer: Uint8Array) => T,
+    buffer: Uint8Array,
+  ): T {
+    const header = new this(buffer);
     header.checkLen();
     return header;
   }
