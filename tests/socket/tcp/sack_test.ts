@@ -1,0 +1,147 @@
+// SACK both ways (RFC 2018, RFC 6675), fast retransmit and NewReno recovery (RFC 5681, RFC 6582),
+// congestion window behaviour.
+
+import assert from "node:assert/strict";
+import type { SackBlock } from "../../../src/wire/tcp.ts";
+import { ACK, bytes, established, fill, LOCAL_SEQ, PSH, REMOTE_SEQ } from "./_harness.ts";
+
+const R = REMOTE_SEQ + 1;
+const L = LOCAL_SEQ + 1;
+
+Deno.test("TcpSocket reports up to 4 SACK blocks without timestamps, most recent first (RFC 2018 §4)", () => {
+  const h = established({ sack: true }, { sackPermitted: true });
+  let r = null;
+  for (const off of [10, 20, 30, 40, 50]) {
+    r = h.send({ seq: R + off, ack: L, payload: bytes(1, 2) });
+  }
+  const blocks: SackBlock[] = [[R + 50, R + 52], [R + 40, R + 42], [R + 30, R + 32], [
+    R + 20,
+    R + 22,
+  ]];
+  assert.deepStrictEqual(r?.sackBlocks, blocks);
+  // a segment merging into an older range puts that range first
+  r = h.send({ seq: R + 22, ack: L, payload: bytes(3) });
+  assert.deepStrictEqual(r?.sackBlocks?.[0], [R + 20, R + 23]);
+});
+
+Deno.test("TcpSocket reports at most 3 SACK blocks together with timestamps", () => {
+  const ts = { timestamp: { tsVal: 1, tsEcr: 0 } };
+  const h = established({ sack: true, timestamps: true, timestampOffset: 9 }, {
+    sackPermitted: true,
+    ...ts,
+  }, { timestamp: { tsVal: 1, tsEcr: 9 } });
+  let r = null;
+  for (const off of [10, 20, 30, 40]) {
+    r = h.send({ seq: R + off, ack: L, payload: bytes(1), timestamp: { tsVal: 2, tsEcr: 9 } });
+  }
+  assert.deepStrictEqual(r?.sackBlocks, [[R + 40, R + 41], [R + 30, R + 31], [R + 20, R + 21]]);
+});
+
+function sender(sack: boolean) {
+  return established(
+    { sack, txBufferSize: 4096 },
+    { mss: 100, window: 4000, sackPermitted: sack },
+    { window: 4000 },
+  );
+}
+
+Deno.test("TcpSocket sends an initial window of 10 segments (RFC 6928)", () => {
+  const h = sender(false);
+  h.sock.send(fill(2000));
+  assert.equal(h.out().length, 10);
+  assert.equal(h.sock.info.cwnd, 1000);
+});
+
+Deno.test("TcpSocket fast-retransmits on the third duplicate ACK (RFC 5681 §3.2)", () => {
+  const h = sender(false);
+  h.sock.send(fill(500));
+  assert.equal(h.out().length, 5);
+  h.send({ seq: R, ack: L, window: 4000 });
+  h.send({ seq: R, ack: L, window: 4000 });
+  h.expectNothing();
+  h.send({ seq: R, ack: L, window: 4000 });
+  h.expect({ seq: L, ack: R, payload: fill(100) });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.dupAcks, i.fastRetransmits, i.retransmits, i.inRecovery], [
+    3,
+    1,
+    1,
+    true,
+  ]);
+  assert.equal(i.ssthresh, 250);
+});
+
+Deno.test("TcpSocket does not count a window update as a duplicate ACK", () => {
+  const h = sender(false);
+  h.sock.send(fill(500));
+  h.out();
+  for (const w of [4001, 4002, 4003, 4004]) h.send({ seq: R, ack: L, window: w });
+  h.expectNothing();
+  assert.equal(h.sock.info.dupAcks, 0);
+});
+
+Deno.test("TcpSocket retransmits the next hole at once on a NewReno partial ACK (RFC 6582)", () => {
+  const h = sender(false);
+  h.sock.send(fill(500));
+  h.out();
+  for (let i = 0; i < 3; i++) h.send({ seq: R, ack: L, window: 4000 });
+  h.out();
+  h.send({ seq: R, ack: L + 100, window: 4000 }); // partial: 101..200 also lost
+  h.expect({ seq: L + 100, ack: R, payload: fill(100, 100) });
+  h.send({ seq: R, ack: L + 500, window: 4000 });
+  assert.equal(h.sock.info.inRecovery, false);
+  h.expectNothing();
+});
+
+Deno.test("TcpSocket with SACK retransmits only the holes (RFC 6675)", () => {
+  const h = sender(true);
+  h.sock.send(fill(600));
+  assert.equal(h.out().length, 6);
+  // segments 1 and 3 lost
+  h.send({ seq: R, ack: L, window: 4000, sackBlocks: [[L + 100, L + 200]] });
+  h.send({ seq: R, ack: L, window: 4000, sackBlocks: [[L + 300, L + 400], [L + 100, L + 200]] });
+  h.expectNothing();
+  h.send({ seq: R, ack: L, window: 4000, sackBlocks: [[L + 300, L + 600], [L + 100, L + 200]] });
+  h.expect(
+    { seq: L, ack: R, payload: fill(100) },
+    { seq: L + 200, ack: R, payload: fill(100, 200) },
+  );
+  h.send({ seq: R, ack: L + 600, window: 4000 });
+  h.expectNothing();
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.retransmits, i.fastRetransmits, i.inRecovery], [2, 1, false]);
+});
+
+Deno.test("TcpSocket collapses cwnd to one segment on RTO and restarts slow start", () => {
+  const h = sender(true);
+  h.sock.send(fill(500));
+  h.out();
+  h.at(200).expect({ seq: L, ack: R, payload: fill(100) });
+  assert.equal(h.sock.info.cwnd, 100);
+  assert.equal(h.sock.info.ssthresh, 250);
+  h.at(210);
+  h.send({ seq: R, ack: L + 100, window: 4000 });
+  // slow start after the RTO: cwnd 200, resends from SND.UNA (go-back-N)
+  assert.deepStrictEqual(h.out().map((s) => s.seq - L), [100, 200]);
+});
+
+Deno.test("TcpSocket restarts from the initial window after an idle period longer than the RTO", () => {
+  const h = sender(false);
+  let acked = 0;
+  for (let round = 0; round < 3; round++) {
+    h.sock.send(fill(Math.min(4000, 4096 - h.sock.sendQueue)));
+    for (const s of h.out()) acked += s.payload.length;
+    h.send({ seq: R, ack: L + acked, window: 4000 });
+  }
+  assert.ok(h.sock.info.cwnd > 1000);
+  h.at(10_000);
+  h.sock.send(fill(3000));
+  assert.equal(h.out().length, 10);
+  assert.equal(h.sock.info.cwnd, 1000);
+});
+
+Deno.test("TcpSocket uses CUBIC when asked", () => {
+  const h = established({ congestion: "cubic" });
+  h.sock.send(bytes(1));
+  h.expect({ flags: ACK | PSH, seq: L, ack: R, payload: bytes(1) });
+});

@@ -1,0 +1,122 @@
+// Retransmission timer (RFC 6298), Karn's rule, give-up limits, user timeout, pollAt.
+
+import assert from "node:assert/strict";
+import {
+  ACK,
+  bytes,
+  established,
+  fill,
+  FIN,
+  LOCAL_SEQ,
+  PSH,
+  REMOTE_SEQ,
+  SYN,
+  synSent,
+} from "./_harness.ts";
+
+const R = REMOTE_SEQ + 1;
+const L = LOCAL_SEQ + 1;
+
+Deno.test("TcpSocket retransmits from SND.UNA on RTO with backoff and collapses cwnd (retransmit_after_rto)", () => {
+  const h = established({ txBufferSize: 256 }, { mss: 64, window: 256 }, { window: 256 });
+  h.sock.send(fill(128));
+  assert.equal(h.out().length, 2);
+  h.at(50);
+  h.send({ seq: R, ack: L + 64, window: 256 });
+  assert.equal(h.pollAt, 250); // restarted by the ACK of new data
+  h.at(250).expect({ flags: ACK | PSH, seq: L + 64, ack: R, payload: fill(64, 64) });
+  assert.equal(h.pollAt, 650); // 2 × 200 ms
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.rtos, i.retransmits, i.cwnd], [1, 1, 64]);
+  h.at(650).expect({ flags: ACK | PSH, seq: L + 64, ack: R, payload: fill(64, 64) });
+  assert.equal(h.pollAt, 1450);
+});
+
+Deno.test("TcpSocket retransmits a lost FIN (retransmit_fin)", () => {
+  const h = established();
+  h.sock.close();
+  h.expect({ flags: ACK | FIN, seq: L, ack: R });
+  h.at(200).expect({ flags: ACK | FIN, seq: L, ack: R });
+  assert.equal(h.sock.state, "finWait1");
+});
+
+Deno.test("TcpSocket uses a 1 s initial RTO and takes no RTT sample from a retransmitted SYN (Karn)", () => {
+  const h = synSent();
+  h.at(1000).out();
+  h.at(1100);
+  h.send({ flags: SYN | ACK, seq: REMOTE_SEQ, ack: L });
+  assert.equal(h.sock.info.srtt, null);
+  assert.equal(h.sock.info.rto, 2000); // the backed-off RTO is kept until a valid sample
+});
+
+Deno.test("TcpSocket takes an RTT sample from a retransmitted SYN when timestamps disambiguate", () => {
+  const h = synSent({ timestamps: true, timestampOffset: 5000 });
+  h.at(1000).out();
+  h.at(1100);
+  h.send({
+    flags: SYN | ACK,
+    seq: REMOTE_SEQ,
+    ack: L,
+    timestamp: { tsVal: 1, tsEcr: 6000 }, // echoes the retransmission's TSval
+  });
+  assert.equal(h.sock.info.srtt, 100);
+});
+
+Deno.test("TcpSocket measures RTT from a timed segment and restarts the timer on a partial ACK", () => {
+  const h = established({ txBufferSize: 256 }, { mss: 64, window: 256 }, { window: 256 });
+  h.at(1000);
+  h.sock.send(fill(128));
+  h.out();
+  assert.equal(h.pollAt, 1200);
+  h.at(1080);
+  h.send({ seq: R, ack: L + 64, window: 256 });
+  assert.equal(h.sock.info.srtt, 10); // 7/8·0 + 1/8·80
+  assert.equal(h.pollAt, 1080 + h.sock.info.rto);
+});
+
+Deno.test("TcpSocket gives up after the retransmission limit with timedOut", () => {
+  const h = established({ maxRetransmissions: 3 });
+  h.sock.send(bytes(1));
+  h.out();
+  for (const t of [200, 600, 1400]) {
+    assert.equal(h.pollAt, t);
+    assert.equal(h.at(t).out().length, 1);
+  }
+  assert.equal(h.pollAt, 3000);
+  h.at(3000).expectNothing();
+  assert.equal(h.sock.state, "closed");
+  assert.equal(h.sock.error, "timedOut");
+});
+
+Deno.test("TcpSocket gives up when data stays unacknowledged past the user timeout", () => {
+  const h = established({ userTimeout: 500 });
+  h.sock.send(bytes(1));
+  h.out();
+  h.at(200).out();
+  assert.equal(h.pollAt, 500);
+  h.at(500).expectNothing();
+  assert.equal(h.sock.state, "closed");
+  assert.equal(h.sock.error, "timedOut");
+});
+
+Deno.test("TcpSocket pollAt is NEVER when idle, now when due, else the next timer", () => {
+  const h = established({ delayedAck: 40 });
+  assert.equal(h.pollAt, Infinity);
+  h.sock.send(bytes(1));
+  assert.equal(h.pollAt, 0);
+  h.out();
+  assert.equal(h.pollAt, 200);
+  h.at(10);
+  h.send({ seq: R, ack: L + 1, payload: bytes(2) });
+  assert.equal(h.pollAt, 50);
+  h.at(50).expect({ flags: ACK, seq: L + 1, ack: R + 1, window: 63 });
+  assert.equal(h.pollAt, Infinity);
+});
+
+Deno.test("TcpSocket dispatch changes nothing when the emitter refuses the segment", () => {
+  const h = established();
+  h.sock.send(bytes(1, 2));
+  assert.equal(h.sock.dispatch(h.cx, { emitTcp: () => false }), false);
+  assert.equal(h.sock.info.sndNxt, L);
+  h.expect({ flags: ACK | PSH, seq: L, ack: R, payload: bytes(1, 2) });
+});
