@@ -27,3 +27,4 @@ export * from "./neighbor.ts";
 export * from "./reassembly.ts";
 export * from "./route.ts";
 export * from "./socket_set.ts";
+export * from "./interface.ts";

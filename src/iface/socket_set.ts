@@ -13,7 +13,7 @@ import { RawSocket } from "../socket/raw.ts";
 import { UdpSocket } from "../socket/udp.ts";
 import type { Rng } from "../rand.ts";
 import { NetError } from "./errors.ts";
-import type { TcpListenSocket, TcpSocket } from "./tcp_api.ts";
+import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
 
 /**
  * A number naming a socket in a {@linkcode SocketSet}. Handles are never reused by a set.
@@ -161,9 +161,12 @@ export class SocketSet {
       ? K_ICMP
       : socket instanceof RawSocket
       ? K_RAW
-      : "onSyn" in socket
+      : socket instanceof TcpListenSocket
       ? K_LISTEN
-      : K_TCP;
+      : socket instanceof TcpSocket
+      ? K_TCP
+      : -1;
+    if (kind < 0) throw new TypeError("Not a socket");
     const e = new Entry(this.#nextHandle++, socket, kind);
     e.pos = this.#list.length;
     this.#list.push(e);

@@ -6,24 +6,14 @@ import { IcmpSocket } from "../../src/socket/icmp.ts";
 import { RawSocket } from "../../src/socket/raw.ts";
 import { UdpSocket } from "../../src/socket/udp.ts";
 import { Ipv4Address, Ipv6Address, parseIpAddress } from "../../src/wire/address.ts";
-import type { TcpSocket } from "../../src/iface/tcp_api.ts";
+import { TcpSocket } from "../../src/socket/tcp/mod.ts";
 
 const A = parseIpAddress("192.0.2.1");
 const B = parseIpAddress("192.0.2.2");
 const V6 = parseIpAddress("2001:db8::1");
 
-/** A stand-in TCP socket: SocketSet only needs its identity. */
 function fakeTcp(): TcpSocket {
-  return {
-    state: "closed",
-    localEndpoint: null,
-    remoteEndpoint: null,
-    connect() {},
-    listen() {},
-    process: () => null,
-    dispatch: () => false,
-    pollAt: () => Infinity,
-  };
+  return new TcpSocket();
 }
 
 Deno.test("SocketSet hands out distinct handles and forgets removed sockets", () => {

@@ -1,0 +1,362 @@
+/**
+ * Ingress: one received frame through Ethernet / ARP / IPv4 / IPv6 (extension headers,
+ * reassembly) to UDP, TCP, ICMP and raw sockets. `WireError` is caught in exactly one place,
+ * {@linkcode receiveFrame}, which counts the drop and moves on. Internal to the iface folder.
+ *
+ * @module
+ */
+
+import type { IpAddress, Ipv4Address, Ipv6Address } from "../wire/address.ts";
+import { ArpOperation, ArpPacket, parseArp } from "../wire/arp.ts";
+import { EthernetFrame, EtherType } from "../wire/ethernet.ts";
+import { WireError } from "../wire/error.ts";
+import { IpProtocol } from "../wire/ip.ts";
+import { Ipv4Packet, parseIpv4 } from "../wire/ipv4.ts";
+import { Ipv6OptionAction } from "../wire/ipv6_ext.ts";
+import { Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
+import { parseTcp, TcpPacket, type TcpRepr } from "../wire/tcp.ts";
+import { tcpResetFor } from "../socket/tcp/mod.ts";
+import { parseUdp, UdpPacket } from "../wire/udp.ts";
+import type { IfaceCore } from "./core.ts";
+import {
+  carriesIcmpv4Error,
+  carriesIcmpv6Error,
+  Icmpv4Type,
+  Icmpv6Type,
+  processIcmpv4,
+  processIcmpv6,
+  sendIcmpError,
+} from "./icmp.ts";
+import type { ReassemblyDrop } from "./reassembly.ts";
+import { deliverTcp } from "./tcp_glue.ts";
+
+/** Processes one frame; never throws a `WireError`. */
+export function receiveFrame(core: IfaceCore, frame: Uint8Array): void {
+  core.counters.rxFrames++;
+  core.linkMulticast = false;
+  try {
+    if (core.medium === "ethernet") receiveEthernet(core, frame);
+    else receiveIp(core, frame);
+  } catch (e) {
+    if (!(e instanceof WireError)) throw e;
+    if (e.field.endsWith(".checksum")) core.counters.badChecksum++;
+    else core.counters.malformed++;
+  }
+}
+
+function receiveEthernet(core: IfaceCore, bytes: Uint8Array): void {
+  const frame = EthernetFrame.newChecked(bytes);
+  const dst = frame.dst;
+  if (!dst.equals(core.hw)) {
+    if (!dst.isMulticast) {
+      core.counters.notForUs++;
+      return;
+    }
+    core.linkMulticast = true;
+  }
+  switch (frame.etherType) {
+    case EtherType.Arp:
+      receiveArp(core, frame.payload);
+      return;
+    case EtherType.Ipv4:
+      receiveIpv4(core, frame.payload);
+      return;
+    case EtherType.Ipv6:
+      receiveIpv6(core, frame.payload);
+      return;
+    default:
+      core.counters.unsupported++;
+  }
+}
+
+function receiveIp(core: IfaceCore, bytes: Uint8Array): void {
+  const v = bytes.length === 0 ? 0 : bytes[0]! >>> 4;
+  if (v === 4) receiveIpv4(core, bytes);
+  else if (v === 6) receiveIpv6(core, bytes);
+  else throw new WireError("ip.version", v, "not IPv4 or IPv6");
+}
+
+/** RFC 826 "Packet Reception", with the merge flag. */
+function receiveArp(core: IfaceCore, bytes: Uint8Array): void {
+  const repr = parseArp(ArpPacket.newChecked(bytes));
+  const spa = repr.senderProtocolAddr, sha = repr.senderHardwareAddr;
+  if (sha.isMulticast || !spa.isUnicast || core.routes.hasAddress(spa)) {
+    // A sender claiming our address (a conflict) or a bogus sender: never learned.
+    core.counters.notForUs++;
+    return;
+  }
+  const merged = core.neighbors.fill(spa, sha, core.now, false);
+  if (!core.routes.hasAddress(repr.targetProtocolAddr)) {
+    if (!merged) core.counters.notForUs++;
+    return;
+  }
+  if (!merged) core.neighbors.fill(spa, sha, core.now, true);
+  if (repr.operation === ArpOperation.Request) {
+    core.sendArp(ArpOperation.Reply, sha, repr.targetProtocolAddr, sha, spa);
+  }
+}
+
+function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
+  const packet = Ipv4Packet.newChecked(bytes);
+  const repr = parseIpv4(packet, { verifyChecksum: core.csum.ipv4 });
+  const src = repr.src, dst = repr.dst;
+  if (src.isBroadcast || src.isMulticast || core.routes.isSubnetBroadcast(src)) {
+    throw new WireError("ipv4.src", src.value, "broadcast or multicast source");
+  }
+  if (!core.acceptsDst(dst)) {
+    core.counters.notForUs++;
+    return;
+  }
+  if (!core.routes.hasAddress(dst) && !dst.isMulticast) core.linkMulticast = true;
+  const whole = bytes.subarray(0, packet.totalLen);
+  let payload = packet.payload;
+  let protocol = repr.protocol;
+  let isFragment = false;
+  if (repr.moreFrags || repr.fragOffset !== 0) {
+    const res = core.reasm4.add({
+      src,
+      dst,
+      protocol,
+      ident: repr.ident,
+      offset: repr.fragOffset,
+      more: repr.moreFrags,
+      data: payload,
+      packet: repr.fragOffset === 0 ? whole : null,
+    }, core.now);
+    countEvicted(core);
+    if (res === null) return;
+    if (typeof res === "string") {
+      countReassemblyDrop(core, res);
+      return;
+    }
+    payload = res.payload;
+    protocol = res.protocol;
+    isFragment = repr.fragOffset !== 0; // no errors unless this is the first fragment
+  }
+  const raw = deliverRaw(core, 4, protocol, whole);
+  deliverUpper(core, src, dst, protocol, payload, whole, isFragment, 0, raw);
+}
+
+function receiveIpv6(core: IfaceCore, bytes: Uint8Array): void {
+  const packet = Ipv6Packet.newChecked(bytes);
+  const repr = parseIpv6(packet);
+  const src = repr.src, dst = repr.dst;
+  if (src.isMulticast) throw new WireError("ipv6.src", 0, "multicast source");
+  if (!core.acceptsDst(dst)) {
+    core.counters.notForUs++;
+    return;
+  }
+  const whole = bytes.subarray(0, 40 + repr.payloadLen);
+  const chain = walkIpv6Headers(packet);
+  const problem = chain.optionProblem;
+  if (problem !== null && problem.action !== Ipv6OptionAction.Skip) {
+    // RFC 8200 §4.2: the two high bits of the option type choose discard and ICMP.
+    if (
+      problem.action === Ipv6OptionAction.DiscardSendIcmp ||
+      (problem.action === Ipv6OptionAction.DiscardSendIcmpUnlessMulticast && !dst.isMulticast)
+    ) {
+      sendIcmpError(core, whole, src, dst, Icmpv6Type.ParamProblem, 2, problem.pointer, {
+        isFragment: false,
+        isIcmpError: false,
+        allowMulticastDst: problem.action === Ipv6OptionAction.DiscardSendIcmp,
+      });
+    }
+    core.counters.unsupported++;
+    return;
+  }
+  if (chain.routing !== null && chain.routing.segmentsLeft !== 0) {
+    // RFC 8200 §4.4: we do not forward; an unrecognised routing type gets a parameter problem.
+    sendIcmpError(
+      core,
+      whole,
+      src,
+      dst,
+      Icmpv6Type.ParamProblem,
+      0,
+      40 + chain.routingHeaderOffset! + 2,
+      {
+        isFragment: chain.fragment !== null && chain.fragment.fragOffset !== 0,
+        isIcmpError: false,
+      },
+    );
+    core.counters.unsupported++;
+    return;
+  }
+  let payload = packet.payload.subarray(chain.upperLayerOffset);
+  let protocol = chain.upperLayer;
+  let isFragment = false;
+  const frag = chain.fragment;
+  if (frag !== null && (frag.moreFrags || frag.fragOffset !== 0)) {
+    const res = core.reasm6.add({
+      src,
+      dst,
+      protocol: frag.nextHeader,
+      ident: frag.ident,
+      offset: frag.fragOffset,
+      more: frag.moreFrags,
+      data: payload,
+      packet: frag.fragOffset === 0 ? whole : null,
+    }, core.now);
+    countEvicted(core);
+    if (res === null) return;
+    if (typeof res === "string") {
+      countReassemblyDrop(core, res);
+      return;
+    }
+    payload = res.payload;
+    protocol = res.protocol;
+    isFragment = frag.fragOffset !== 0;
+    if (
+      protocol === IpProtocol.HopByHop || protocol === IpProtocol.Ipv6Opts ||
+      protocol === IpProtocol.Ipv6Route || protocol === IpProtocol.Ipv6Frag
+    ) {
+      core.counters.unsupported++; // extension headers after the Fragment header
+      return;
+    }
+  }
+  const raw = deliverRaw(core, 6, protocol, whole);
+  deliverUpper(
+    core,
+    src,
+    dst,
+    protocol,
+    payload,
+    whole,
+    isFragment,
+    repr.hopLimit,
+    raw,
+    chain.nextHeaderPointer,
+  );
+}
+
+function countEvicted(core: IfaceCore): void {
+  const n = core.reasm4.takeEvicted() + core.reasm6.takeEvicted();
+  if (n > 0) core.counters.reassemblyOverflow += n;
+}
+
+function countReassemblyDrop(core: IfaceCore, why: ReassemblyDrop): void {
+  switch (why) {
+    case "malformed":
+      core.counters.malformed++;
+      break;
+    case "duplicate":
+      // A duplicate carries nothing new; it is counted as dropped for overlap/duplication.
+      core.counters.reassemblyOverflow++;
+      break;
+    default:
+      core.counters.reassemblyOverflow++;
+  }
+}
+
+/** Hands a copy to every matching raw socket; returns whether any matched. */
+function deliverRaw(core: IfaceCore, version: 4 | 6, protocol: number, whole: Uint8Array): boolean {
+  const sockets = core.sockets;
+  if (sockets === null) return false;
+  let seen = false;
+  const raw = sockets.rawSockets;
+  for (let i = 0; i < raw.length; i++) {
+    const s = raw[i]!;
+    if (s.version === version && s.protocol === protocol) {
+      seen = true;
+      if (!s.process(core.cx, whole)) core.counters.queueFull++;
+    }
+  }
+  return seen;
+}
+
+function deliverUpper(
+  core: IfaceCore,
+  src: IpAddress,
+  dst: IpAddress,
+  protocol: number,
+  payload: Uint8Array,
+  whole: Uint8Array,
+  isFragment: boolean,
+  hopLimit: number,
+  raw: boolean,
+  nextHeaderPointer = 0,
+): void {
+  switch (protocol) {
+    case IpProtocol.Udp:
+      receiveUdp(core, src, dst, payload, whole, isFragment);
+      return;
+    case IpProtocol.Tcp:
+      receiveTcp(core, src, dst, payload);
+      return;
+    case IpProtocol.Icmp:
+      if (src.version === 4) processIcmpv4(core, src, dst as Ipv4Address, payload);
+      else core.counters.unsupported++;
+      return;
+    case IpProtocol.Icmpv6:
+      if (src.version === 6) processIcmpv6(core, src, dst as Ipv6Address, hopLimit, payload);
+      else core.counters.unsupported++;
+      return;
+    case IpProtocol.Ipv6NoNxt:
+      if (!raw) core.counters.unsupported++;
+      return;
+    default:
+      if (raw) return;
+      core.counters.unsupported++;
+      // RFC 1122 §3.2.2.1 protocol unreachable; RFC 8200 §4 parameter problem, code 1.
+      if (src.version === 4) {
+        sendIcmpError(core, whole, src, dst, Icmpv4Type.DstUnreachable, 2, 0, {
+          isFragment,
+          isIcmpError: false,
+        });
+      } else {
+        sendIcmpError(core, whole, src, dst, Icmpv6Type.ParamProblem, 1, nextHeaderPointer, {
+          isFragment,
+          isIcmpError: false,
+        });
+      }
+  }
+}
+
+function receiveUdp(
+  core: IfaceCore,
+  src: IpAddress,
+  dst: IpAddress,
+  payload: Uint8Array,
+  whole: Uint8Array,
+  isFragment: boolean,
+): void {
+  const packet = UdpPacket.newChecked(payload);
+  const repr = parseUdp(packet, src, dst, { verifyChecksum: core.csum.udp });
+  const socket = core.sockets?.findUdp(dst, repr.dstPort) ?? null;
+  if (socket !== null) {
+    if (!socket.process(core.cx, { addr: src, port: repr.srcPort }, dst, packet.payload)) {
+      core.counters.queueFull++;
+    }
+    return;
+  }
+  core.counters.noSocket++;
+  // RFC 1122 §4.1.3.1 port unreachable; RFC 4443 §3.1 code 4.
+  if (src.version === 4) {
+    sendIcmpError(core, whole, src, dst, Icmpv4Type.DstUnreachable, 3, 0, {
+      isFragment,
+      isIcmpError: carriesIcmpv4Error(IpProtocol.Udp, payload),
+    });
+  } else {
+    sendIcmpError(core, whole, src, dst, Icmpv6Type.DstUnreachable, 4, 0, {
+      isFragment,
+      isIcmpError: carriesIcmpv6Error(IpProtocol.Udp, payload),
+    });
+  }
+}
+
+function receiveTcp(core: IfaceCore, src: IpAddress, dst: IpAddress, payload: Uint8Array): void {
+  if (core.linkMulticast || dst.isMulticast) {
+    core.counters.notForUs++; // RFC 1122 §4.2.3.10: TCP ignores broadcast and multicast
+    return;
+  }
+  const repr = parseTcp(TcpPacket.newChecked(payload), src, dst, { verifyChecksum: core.csum.tcp });
+  if (deliverTcp(core, src, dst, repr)) return;
+  core.counters.noSocket++;
+  sendReset(core, src, dst, repr);
+}
+
+/** RFC 9293 §3.10.7.1: the reset for a segment that reached no connection; never for a RST. */
+export function sendReset(core: IfaceCore, src: IpAddress, dst: IpAddress, seg: TcpRepr): void {
+  const rst = tcpResetFor(seg);
+  if (rst !== null) core.sendTcp(dst, src, rst);
+}

@@ -1,0 +1,583 @@
+/**
+ * {@linkcode Interface}: one network interface of the stack. `poll` drains the device's ingress
+ * into sockets, then lets sockets dispatch egress until nothing is left or the device is full;
+ * `pollAt` says when to poll next. The user-facing helpers (`connectTcp`, `listenTcp`,
+ * `bindUdp`, `bindIcmp`) validate addresses, pick ephemeral ports and index sockets.
+ *
+ * @module
+ */
+
+import {
+  EthernetAddress,
+  type IpAddress,
+  IpCidr,
+  type IpEndpoint,
+  parseIpAddress,
+} from "../wire/address.ts";
+import { ArpOperation } from "../wire/arp.ts";
+import type { Device } from "../phy/device.ts";
+import { Rng } from "../rand.ts";
+import { TokenBucket } from "../socket/context.ts";
+import type { SocketContext } from "../socket/context.ts";
+import { IcmpSocket } from "../socket/icmp.ts";
+import { RawSocket } from "../socket/raw.ts";
+import { UdpSocket } from "../socket/udp.ts";
+import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
+import { type Duration, type Instant, NEVER } from "../time.ts";
+import { IfaceCore } from "./core.ts";
+import type { DropCounters } from "./counters.ts";
+import { NetError } from "./errors.ts";
+import { sendNeighborSolicit } from "./icmp.ts";
+import { receiveFrame } from "./ingress.ts";
+import { NeighborCache, type NeighborCacheOptions } from "./neighbor.ts";
+import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
+import type { Route, Routes } from "./route.ts";
+import type { SocketSet } from "./socket_set.ts";
+import { afterTcp, Emitter } from "./tcp_glue.ts";
+
+/**
+ * How an {@linkcode Interface} is set up.
+ *
+ * @example
+ * ```ts
+ * import type { InterfaceConfig } from "@smol/net/iface";
+ * const config: InterfaceConfig = {
+ *   medium: "ethernet",
+ *   hardwareAddr: "02:00:00:00:00:01",
+ *   addresses: ["192.0.2.2/24", "2001:db8::2/64"],
+ *   gateway4: "192.0.2.1",
+ *   seed: 1,
+ * };
+ * ```
+ */
+export interface InterfaceConfig {
+  /** `"ethernet"` (default when `hardwareAddr` is given) or `"ip"`. Must match the device. */
+  readonly medium?: "ethernet" | "ip";
+  /** The MAC address; required for Ethernet. */
+  readonly hardwareAddr?: EthernetAddress | string;
+  /** IPv4/IPv6 addresses with prefix, as `IpCidr` or `"192.0.2.2/24"`. */
+  readonly addresses?: readonly (IpCidr | string)[];
+  /** Extra routes (`{ cidr: "198.51.100.0/24", via: "192.0.2.254" }`). */
+  readonly routes?: readonly (Route | { readonly cidr: string; readonly via: string | null })[];
+  /** The IPv4 default gateway. */
+  readonly gateway4?: IpAddress | string;
+  /** The IPv6 default gateway. */
+  readonly gateway6?: IpAddress | string;
+  /** TTL / hop limit of sent packets; default 64. */
+  readonly hopLimit?: number;
+  /** Seed of the interface's generator; default from `crypto.getRandomValues`. */
+  readonly seed?: number;
+  /** 16 secret bytes for RFC 6528 ISNs; default from `crypto.getRandomValues`. */
+  readonly isnSecret?: Uint8Array;
+  /** Answer echo requests; default `true`. */
+  readonly icmpEchoReply?: boolean;
+  /** Neighbor cache limits and timers. */
+  readonly neighborCache?: NeighborCacheOptions;
+  /** IPv4 reassembly limits. */
+  readonly reassembly4?: ReassemblyOptions;
+  /** IPv6 reassembly limits. */
+  readonly reassembly6?: ReassemblyOptions;
+  /** ICMP errors allowed per `interval` ms (a token bucket); default 10 per 1000 ms. */
+  readonly icmpErrorRate?: { readonly burst: number; readonly interval: Duration };
+  /** Frames taken from the device per poll before egress runs; default 256. */
+  readonly ingressBudget?: number;
+  /** Send a gratuitous ARP for each IPv4 address on the first poll; default `true`. */
+  readonly gratuitousArp?: boolean;
+}
+
+function toAddr(a: IpAddress | string): IpAddress {
+  return typeof a === "string" ? parseIpAddress(a) : a;
+}
+
+/**
+ * A network interface: addresses, routes, neighbor cache, reassembly and ICMP, serving the
+ * sockets of a {@linkcode SocketSet} over one device.
+ *
+ * @example Ping between two interfaces over an in-memory link
+ * ```ts
+ * import { Interface, SocketSet } from "@smol/net/iface";
+ * import { IcmpSocket } from "@smol/net/socket";
+ * import { linkPair } from "@smol/net/phy";
+ * import { parseIpAddress } from "@smol/net/wire";
+ *
+ * const [da, db] = linkPair({ medium: "ethernet" });
+ * const a = new Interface({ hardwareAddr: "02:00:00:00:00:0a", addresses: ["192.0.2.1/24"], seed: 1 });
+ * const b = new Interface({ hardwareAddr: "02:00:00:00:00:0b", addresses: ["192.0.2.2/24"], seed: 2 });
+ * const sa = new SocketSet(), sb = new SocketSet();
+ * const ping = new IcmpSocket();
+ * a.bindIcmp(sa, ping, 7);
+ * ping.sendEcho(parseIpAddress("192.0.2.2"), 1, new Uint8Array(8));
+ * for (let t = 0; t < 10; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
+ * console.log(ping.recv(new Uint8Array(8))?.kind); // echoReply
+ * ```
+ */
+export class Interface {
+  readonly #core: IfaceCore;
+  readonly #emitter: Emitter;
+  readonly #ingressBudget: number;
+  #rr = 0;
+
+  /**
+   * Creates an interface.
+   *
+   * @param config Addresses, routes, limits and seeds.
+   * @throws {TypeError} When an address or the hardware address is invalid, or Ethernet has no
+   * hardware address.
+   */
+  constructor(config: InterfaceConfig = {}) {
+    const medium = config.medium ?? (config.hardwareAddr !== undefined ? "ethernet" : "ip");
+    if (medium === "ethernet" && config.hardwareAddr === undefined) {
+      throw new TypeError("An Ethernet interface needs a hardware address");
+    }
+    const hw = config.hardwareAddr === undefined
+      ? EthernetAddress.ZERO
+      : typeof config.hardwareAddr === "string"
+      ? EthernetAddress.parse(config.hardwareAddr)
+      : config.hardwareAddr;
+    if (medium === "ethernet" && !hw.isUnicast) {
+      throw new TypeError(`Invalid hardware address ${hw}: not unicast`);
+    }
+    const seed = config.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
+    const isnSecret = config.isnSecret ?? crypto.getRandomValues(new Uint8Array(16));
+    const rate = config.icmpErrorRate ?? { burst: 10, interval: 1000 };
+    this.#core = new IfaceCore({
+      medium,
+      hw,
+      rng: new Rng(seed),
+      isnSecret,
+      hopLimit: config.hopLimit ?? 64,
+      icmpEchoReply: config.icmpEchoReply ?? true,
+      neighbors: new NeighborCache(config.neighborCache),
+      reasm4: new Reassembler(4, config.reassembly4),
+      reasm6: new Reassembler(6, config.reassembly6),
+      icmpLimiter: new TokenBucket(rate),
+      announce: medium === "ethernet" && (config.gratuitousArp ?? true),
+    });
+    this.#emitter = new Emitter(this.#core);
+    this.#ingressBudget = config.ingressBudget ?? 256;
+    const routes = this.#core.routes;
+    for (const a of config.addresses ?? []) {
+      routes.addAddress(typeof a === "string" ? IpCidr.parse(a) : a);
+    }
+    for (const r of config.routes ?? []) {
+      routes.add({
+        cidr: typeof r.cidr === "string" ? IpCidr.parse(r.cidr) : r.cidr,
+        via: r.via === null ? null : toAddr(r.via),
+      });
+    }
+    if (config.gateway4 !== undefined) {
+      routes.add({ cidr: IpCidr.parse("0.0.0.0/0"), via: toAddr(config.gateway4) });
+    }
+    if (config.gateway6 !== undefined) {
+      routes.add({ cidr: IpCidr.parse("::/0"), via: toAddr(config.gateway6) });
+    }
+  }
+
+  /** The medium. */
+  get medium(): "ethernet" | "ip" {
+    return this.#core.medium;
+  }
+
+  /** The hardware address (`00:00:00:00:00:00` on the IP medium). */
+  get hardwareAddr(): EthernetAddress {
+    return this.#core.hw;
+  }
+
+  /** Addresses and routes; change them at any time between polls. */
+  get routes(): Routes {
+    return this.#core.routes;
+  }
+
+  /** The neighbor cache (ARP and NDP). */
+  get neighbors(): NeighborCache {
+    return this.#core.neighbors;
+  }
+
+  /** The drop counters (live). */
+  get counters(): DropCounters {
+    return this.#core.counters;
+  }
+
+  /** The interface's seeded generator. */
+  get random(): Rng {
+    return this.#core.rng;
+  }
+
+  /** Whether echo requests are answered. */
+  get icmpEchoReply(): boolean {
+    return this.#core.icmpEchoReply;
+  }
+  set icmpEchoReply(on: boolean) {
+    this.#core.icmpEchoReply = on;
+  }
+
+  /**
+   * The socket context for user calls made outside `poll` (such as `TcpSocket.connect`).
+   *
+   * @param now The current instant.
+   * @returns The context (one shared object, refreshed by each call and each poll).
+   *
+   * @example
+   * ```ts
+   * import { Interface } from "@smol/net/iface";
+   * console.log(new Interface({ seed: 1 }).context(5).now); // 5
+   * ```
+   */
+  context(now: Instant): SocketContext {
+    this.#core.cx.now = now;
+    return this.#core.cx;
+  }
+
+  /**
+   * Sends a gratuitous ARP for each IPv4 address on the next poll (Ethernet only).
+   *
+   * @example
+   * ```ts
+   * import { Interface } from "@smol/net/iface";
+   * new Interface({ hardwareAddr: "02:00:00:00:00:01", addresses: ["192.0.2.1/24"] }).announce();
+   * ```
+   */
+  announce(): void {
+    if (this.#core.medium === "ethernet") this.#core.announcePending = true;
+  }
+
+  /**
+   * Processes received frames, then sends what the sockets have to send.
+   *
+   * @param now The current instant.
+   * @param device The device.
+   * @param sockets The sockets to serve.
+   * @returns Whether any frame was received or sent, or socket state changed.
+   * @throws {TypeError} When the device's medium differs from the interface's.
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * const iface = new Interface({ addresses: ["127.0.0.1/8"], seed: 1 });
+   * console.log(iface.poll(0, new Loopback(), new SocketSet())); // false
+   * ```
+   */
+  poll(now: Instant, device: Device, sockets: SocketSet): boolean {
+    const core = this.#core;
+    if (device.capabilities.medium !== core.medium) {
+      throw new TypeError(
+        `Device medium ${device.capabilities.medium} differs from the interface's ${core.medium}`,
+      );
+    }
+    core.begin(now, device, sockets);
+    const before = core.counters.rxFrames + core.counters.txFrames;
+    let changed = false;
+    // Ingress, bounded per poll.
+    for (let i = 0; i < this.#ingressBudget; i++) {
+      const frame = device.receive(now);
+      if (frame === null) break;
+      receiveFrame(core, frame);
+    }
+    this.#reap(sockets);
+    // Timers of the IP layer.
+    for (const r of [core.reasm4, core.reasm6]) {
+      const gone = r.expire(now);
+      if (gone.length > 0) {
+        core.counters.reassemblyTimeout += gone.length;
+        changed = true;
+      }
+    }
+    if (core.announcePending) this.#sendAnnouncements();
+    if (core.medium === "ethernet") core.serviceNeighbors(sendNeighborSolicit);
+    // Egress: round-robin, one dispatch per socket per round, until no progress or device full.
+    const n = sockets.size;
+    if (n > 0) {
+      const start = this.#rr++ % n;
+      const emitter = this.#emitter;
+      const cx = core.cx;
+      let progress = true;
+      while (progress && !core.deviceFull) {
+        progress = false;
+        for (let k = 0; k < n && !core.deviceFull; k++) {
+          const s = sockets.at((start + k) % n);
+          if (s instanceof TcpSocket) {
+            if (s.dispatch(cx, emitter)) progress = true;
+            if (s.state === "closed") afterTcp(core, s);
+          } else if (s instanceof UdpSocket || s instanceof IcmpSocket || s instanceof RawSocket) {
+            if (s.dispatch(cx, emitter)) progress = true;
+          }
+        }
+      }
+      this.#reap(sockets);
+    }
+    core.sockets = null;
+    core.device = null;
+    return changed || core.counters.rxFrames + core.counters.txFrames !== before;
+  }
+
+  #reap(sockets: SocketSet): void {
+    const reap = this.#core.reap;
+    while (reap.length > 0) sockets.remove(reap.pop()!);
+  }
+
+  #sendAnnouncements(): void {
+    const core = this.#core;
+    for (const c of core.routes.addresses) {
+      const a = c.address;
+      if (a.version !== 4) continue;
+      // RFC 5227 §3: an ARP request with sender and target both our address.
+      if (
+        !core.sendArp(ArpOperation.Request, EthernetAddress.BROADCAST, a, EthernetAddress.ZERO, a)
+      ) {
+        return;
+      }
+    }
+    core.announcePending = false;
+  }
+
+  /**
+   * When to poll next: the earliest socket timer, neighbor retry, reassembly timeout or pending
+   * announcement; `now` when something is due; `NEVER` when only ingress can make progress.
+   *
+   * @param now The current instant.
+   * @param sockets The sockets.
+   * @returns The instant.
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * console.log(new Interface({ seed: 1 }).pollAt(0, new SocketSet())); // Infinity
+   * ```
+   */
+  pollAt(now: Instant, sockets: SocketSet): Instant {
+    const core = this.#core;
+    const cx = this.context(now);
+    if (core.announcePending) return now;
+    let t = Math.min(core.neighbors.pollAt(now), core.reasm4.pollAt(), core.reasm6.pollAt());
+    for (let i = 0; i < sockets.size; i++) {
+      const s = sockets.at(i);
+      if (s instanceof TcpListenSocket) continue;
+      const at = s.pollAt(cx);
+      if (at < t) t = at;
+    }
+    return t < now ? now : t;
+  }
+
+  /**
+   * Milliseconds until {@linkcode Interface.pollAt}, or `null` when there is no deadline.
+   *
+   * @param now The current instant.
+   * @param sockets The sockets.
+   * @returns The delay (0 when due), or `null`.
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * console.log(new Interface({ seed: 1 }).pollDelay(0, new SocketSet())); // null
+   * ```
+   */
+  pollDelay(now: Instant, sockets: SocketSet): Duration | null {
+    const at = this.pollAt(now, sockets);
+    return at === NEVER ? null : Math.max(0, at - now);
+  }
+
+  #checkLocal(addr: IpAddress): void {
+    if (!addr.isUnspecified && !this.#core.routes.hasAddress(addr)) {
+      throw new NetError("EADDRNOTAVAIL", `Address ${addr} is not assigned to the interface`);
+    }
+  }
+
+  /**
+   * Binds a UDP socket (adding it to `sockets` when needed); port 0 picks a free ephemeral port.
+   *
+   * @param sockets The socket set.
+   * @param socket The socket.
+   * @param local The local endpoint; an unspecified address receives on every address of its family.
+   * @returns The bound endpoint.
+   * @throws {NetError} `EADDRNOTAVAIL` for an address not ours or no free port; `EADDRINUSE`.
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const iface = new Interface({ addresses: ["192.0.2.2/24"], seed: 1 });
+   * const ep = iface.bindUdp(new SocketSet(), new UdpSocket(), { addr: Ipv4Address.UNSPECIFIED, port: 0 });
+   * console.log(ep.port >= 49152); // true
+   * ```
+   */
+  bindUdp(sockets: SocketSet, socket: UdpSocket, local: IpEndpoint): IpEndpoint {
+    this.#checkLocal(local.addr);
+    if (socket.isOpen) throw new NetError("EINVAL", "UDP socket is already bound");
+    const port = local.port === 0 ? sockets.allocatePort("udp", this.#core.rng) : local.port;
+    const ep = { addr: local.addr, port };
+    if (sockets.handleOf(socket) === undefined) sockets.add(socket);
+    sockets.indexUdp(socket, ep);
+    socket.bind(ep);
+    return ep;
+  }
+
+  /**
+   * Binds an ICMP echo socket to an identifier (random when omitted).
+   *
+   * @param sockets The socket set.
+   * @param socket The socket.
+   * @param ident The echo identifier.
+   * @returns The identifier.
+   * @throws {NetError} `EADDRINUSE` when the identifier is taken.
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { IcmpSocket } from "@smol/net/socket";
+   * console.log(new Interface({ seed: 1 }).bindIcmp(new SocketSet(), new IcmpSocket(), 9)); // 9
+   * ```
+   */
+  bindIcmp(sockets: SocketSet, socket: IcmpSocket, ident?: number): number {
+    let id = ident;
+    if (id === undefined) {
+      do id = this.#core.rng.below(0x10000); while (sockets.findIcmp(id) !== null);
+    }
+    if (sockets.handleOf(socket) === undefined) sockets.add(socket);
+    sockets.indexIcmp(socket, id);
+    socket.bind(id);
+    return id;
+  }
+
+  /**
+   * Starts listening: a `TcpListenSocket` at its own endpoint, or a `TcpSocket` at `local` (port
+   * 0 picks an ephemeral port).
+   *
+   * @param sockets The socket set.
+   * @param listener The listener.
+   * @param local For a `TcpSocket`: the endpoint to listen on.
+   * @returns The listening endpoint.
+   * @throws {NetError} `EADDRINUSE`, `EADDRNOTAVAIL`, or `EINVAL` (port 0 on a TcpListenSocket).
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const iface = new Interface({ addresses: ["192.0.2.2/24"], seed: 1 });
+   * const ep = iface.listenTcp(new SocketSet(), new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }));
+   * console.log(ep.port); // 80
+   * ```
+   */
+  listenTcp(
+    sockets: SocketSet,
+    listener: TcpListenSocket | TcpSocket,
+    local?: IpEndpoint,
+  ): IpEndpoint {
+    let ep: IpEndpoint;
+    if (listener instanceof TcpListenSocket) {
+      ep = listener.local;
+      if (ep.port === 0) throw new NetError("EINVAL", "A TcpListenSocket needs a non-zero port");
+    } else {
+      if (local === undefined) {
+        throw new NetError("EINVAL", "Listening TcpSocket needs an endpoint");
+      }
+      const port = local.port === 0 ? sockets.allocatePort("tcp", this.#core.rng) : local.port;
+      ep = { addr: local.addr, port };
+    }
+    this.#checkLocal(ep.addr);
+    if (sockets.handleOf(listener) === undefined) sockets.add(listener);
+    sockets.indexTcpListener(listener, ep);
+    if (listener instanceof TcpSocket) {
+      try {
+        listener.listen(ep);
+      } catch (e) {
+        sockets.unindex(listener);
+        throw e;
+      }
+    }
+    return ep;
+  }
+
+  /**
+   * Actively opens `socket` to `remote`: selects the source address, an ephemeral port unless
+   * given, checks the 4-tuple, calls `socket.connect` and indexes the connection. The SYN leaves
+   * on the next poll.
+   *
+   * @param sockets The socket set (the socket is added when needed).
+   * @param socket A closed TCP socket.
+   * @param remote The peer.
+   * @param options `localAddr` / `localPort` to force the local endpoint.
+   * @param now The current instant.
+   * @returns The local endpoint.
+   * @throws {NetError} `EINVAL`, `ENETUNREACH`, `EADDRNOTAVAIL` or `EADDRINUSE`.
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { TcpSocket } from "@smol/net/socket";
+   * import { parseIpAddress } from "@smol/net/wire";
+   * const iface = new Interface({ addresses: ["192.0.2.2/24"], seed: 1 });
+   * const local = iface.connectTcp(new SocketSet(), new TcpSocket(), { addr: parseIpAddress("192.0.2.1"), port: 80 }, {}, 0);
+   * console.log(local.addr.toString()); // 192.0.2.2
+   * ```
+   */
+  connectTcp(
+    sockets: SocketSet,
+    socket: TcpSocket,
+    remote: IpEndpoint,
+    options: { localAddr?: IpAddress; localPort?: number },
+    now: Instant,
+  ): IpEndpoint {
+    const core = this.#core;
+    if (
+      remote.addr.isUnspecified || remote.addr.isMulticast || remote.port < 1 || remote.port > 65535
+    ) {
+      throw new NetError("EINVAL", `Invalid remote endpoint ${remote.addr} port ${remote.port}`);
+    }
+    if (remote.addr.version === 4 && remote.addr.isBroadcast) {
+      throw new NetError("EINVAL", `Cannot connect to broadcast address ${remote.addr}`);
+    }
+    if (socket.state !== "closed") throw new NetError("EISCONN", `TCP socket is ${socket.state}`);
+    if (core.routes.nextHop(remote.addr) === null) {
+      throw new NetError("ENETUNREACH", `No route to ${remote.addr}`);
+    }
+    let addr: IpAddress | null;
+    if (options.localAddr !== undefined) {
+      addr = options.localAddr;
+      if (!core.routes.hasAddress(addr) || addr.version !== remote.addr.version) {
+        throw new NetError("EADDRNOTAVAIL", `Address ${addr} is not assigned to the interface`);
+      }
+    } else {
+      addr = core.routes.sourceFor(remote.addr);
+      if (addr === null) throw new NetError("ENETUNREACH", `No source address for ${remote.addr}`);
+    }
+    const port = options.localPort !== undefined && options.localPort !== 0
+      ? options.localPort
+      : sockets.allocatePort("tcp", core.rng);
+    const local = { addr, port };
+    if (sockets.handleOf(socket) === undefined) sockets.add(socket);
+    sockets.indexTcp(socket, local, remote);
+    try {
+      socket.connect(this.context(now), remote, local);
+    } catch (e) {
+      sockets.unindex(socket);
+      throw e;
+    }
+    return local;
+  }
+
+  /**
+   * Takes the next accepted connection of a listener and hands it to the caller: it is no longer
+   * removed from `sockets` automatically when it closes.
+   *
+   * @param sockets The socket set.
+   * @param listener The listener.
+   * @returns The connection, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * console.log(new Interface({ seed: 1 }).acceptTcp(new SocketSet(), l)); // null
+   * ```
+   */
+  acceptTcp(sockets: SocketSet, listener: TcpListenSocket): TcpSocket | null {
+    const s = listener.accept();
+    if (s !== null) sockets.adopt(s);
+    return s;
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * TCP on the interface: demultiplexing a segment to a connection, a listener (creating, indexing
+ * and feeding its child) or a `TcpSocket` in LISTEN; reaping closed sockets; and the one emitter
+ * object every socket's `dispatch` writes through. Internal to the iface folder.
+ *
+ * @module
+ */
+
+import type { IpAddress, IpEndpoint } from "../wire/address.ts";
+import type { TcpRepr } from "../wire/tcp.ts";
+import { TcpFlags } from "../wire/tcp.ts";
+import { TcpListenSocket, type TcpSocket } from "../socket/tcp/mod.ts";
+import type { IcmpEmitter } from "../socket/icmp.ts";
+import type { RawEmitter } from "../socket/raw.ts";
+import type { UdpEmitter } from "../socket/udp.ts";
+import type { TcpEmitter } from "../socket/tcp/mod.ts";
+import { Ipv4Address, Ipv6Address } from "../wire/address.ts";
+import type { IfaceCore } from "./core.ts";
+import { Icmpv4Type, Icmpv6Type } from "./icmp.ts";
+
+/** Feeds a segment to its socket; `false` when no socket takes it (the caller resets). */
+export function deliverTcp(
+  core: IfaceCore,
+  src: IpAddress,
+  dst: IpAddress,
+  repr: TcpRepr,
+): boolean {
+  const sockets = core.sockets;
+  if (sockets === null) return false;
+  const conn = sockets.findTcp(dst, repr.dstPort, src, repr.srcPort);
+  if (conn !== null) {
+    const reply = conn.process(core.cx, src, dst, repr);
+    if (reply !== null) core.sendTcp(dst, src, reply);
+    afterTcp(core, conn);
+    return true;
+  }
+  const listener = sockets.findTcpListener(dst, repr.dstPort);
+  if (listener === null) return false;
+  if (listener instanceof TcpListenSocket) {
+    if ((repr.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN) return false;
+    const child = listener.onSyn(core.cx, src, dst, repr);
+    if (child === null) {
+      core.counters.queueFull++; // backlog full or listener closed: dropped silently
+      return true;
+    }
+    sockets.add(child);
+    sockets.markChild(child);
+    sockets.indexTcp(child, { addr: dst, port: repr.dstPort }, { addr: src, port: repr.srcPort });
+    const reply = child.process(core.cx, src, dst, repr);
+    if (reply !== null) core.sendTcp(dst, src, reply);
+    afterTcp(core, child);
+    return true;
+  }
+  // A TcpSocket in LISTEN (one connection per socket, smoltcp style).
+  const reply = listener.process(core.cx, src, dst, repr);
+  const remote = listener.remoteEndpoint, local = listener.localEndpoint;
+  if (remote !== null && local !== null) {
+    sockets.unindex(listener);
+    sockets.indexTcp(listener, local, remote);
+  }
+  if (reply !== null) core.sendTcp(dst, src, reply);
+  afterTcp(core, listener);
+  return true;
+}
+
+/** A socket that reached CLOSED leaves the index; an unadopted listener child leaves the set. */
+export function afterTcp(core: IfaceCore, s: TcpSocket): void {
+  if (s.state !== "closed") return;
+  const sockets = core.sockets!;
+  if (sockets.isChild(s)) {
+    const h = sockets.handleOf(s);
+    if (h !== undefined) core.reap.push(h);
+  } else if (sockets.isIndexed(s)) {
+    sockets.unindex(s);
+  }
+}
+
+/** The single emitter object the interface hands to every socket's `dispatch`. */
+export class Emitter implements TcpEmitter, UdpEmitter, IcmpEmitter, RawEmitter {
+  readonly #core: IfaceCore;
+
+  constructor(core: IfaceCore) {
+    this.#core = core;
+  }
+
+  emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr): boolean {
+    return this.#core.sendTcp(src, dst, repr);
+  }
+
+  emitUdp(src: IpAddress | null, srcPort: number, dst: IpEndpoint, payload: Uint8Array): boolean {
+    const core = this.#core;
+    const from = src ?? core.routes.sourceFor(dst.addr);
+    if (from === null) {
+      core.counters.noRoute++;
+      return true;
+    }
+    return core.sendUdp(from, srcPort, dst.addr, dst.port, payload);
+  }
+
+  emitEchoRequest(
+    src: IpAddress | null,
+    dst: IpAddress,
+    ident: number,
+    seq: number,
+    data: Uint8Array,
+  ): boolean {
+    const core = this.#core;
+    const from = src ?? core.routes.sourceFor(dst);
+    if (from === null) {
+      core.counters.noRoute++;
+      return true;
+    }
+    const type = dst.version === 4 ? Icmpv4Type.EchoRequest : Icmpv6Type.EchoRequest;
+    return core.sendIcmp(from, dst, type, 0, ((ident << 16) | seq) >>> 0, data);
+  }
+
+  emitRaw(version: 4 | 6, packet: Uint8Array): boolean {
+    const core = this.#core;
+    const hdr = version === 4 ? 20 : 40;
+    if (packet.length < hdr || packet[0]! >>> 4 !== version) {
+      core.counters.malformed++;
+      return true;
+    }
+    const dst = version === 4
+      ? Ipv4Address.fromBytes(packet, 16)
+      : Ipv6Address.fromBytes(packet, 24);
+    const hop = core.routes.nextHop(dst);
+    if (hop === null) {
+      core.counters.noRoute++;
+      return true;
+    }
+    const mac = core.linkDst(hop);
+    if (mac === null) {
+      if (core.neighbors.enqueue(hop, packet.slice(), core.now) === "full") {
+        core.counters.queueFull++;
+      }
+      return true;
+    }
+    return core.sendBuilt(packet, mac);
+  }
+}
