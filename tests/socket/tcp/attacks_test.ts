@@ -1,0 +1,141 @@
+// RFC 5961 challenge ACKs and their limits, RFC 1337, bad checksums.
+
+import assert from "node:assert/strict";
+import { TokenBucket } from "../../../src/socket/context.ts";
+import { WireError } from "../../../src/wire/error.ts";
+import { emitTcp, parseTcp, tcpBufferLen, TcpPacket } from "../../../src/wire/tcp.ts";
+import {
+  ACK,
+  bytes,
+  established,
+  FIN,
+  LOCAL,
+  LOCAL_SEQ,
+  REMOTE,
+  REMOTE_SEQ,
+  RST,
+  SEND_TEMPL,
+  SYN,
+} from "./_harness.ts";
+
+const R = REMOTE_SEQ + 1;
+const L = LOCAL_SEQ + 1;
+const CHALLENGE = { flags: ACK, seq: L, ack: R, window: 64 };
+
+function isChallenge(r: unknown): void {
+  const x = r as Record<string, unknown> | null;
+  assert.ok(x !== null);
+  assert.deepStrictEqual([x.flags, x.seq, x.ack, x.window], [
+    CHALLENGE.flags,
+    CHALLENGE.seq,
+    CHALLENGE.ack,
+    CHALLENGE.window,
+  ]);
+}
+
+Deno.test("TcpSocket in ESTABLISHED is reset by a RST with seq = RCV.NXT", () => {
+  const h = established();
+  assert.equal(h.send({ flags: RST, seq: R }), null);
+  assert.equal(h.sock.state, "closed");
+  assert.equal(h.sock.error, "reset");
+  h.expectNothing();
+});
+
+Deno.test("TcpSocket answers an in-window inexact RST with a challenge ACK (RFC 5961 §3.2)", () => {
+  const h = established();
+  isChallenge(h.send({ flags: RST, seq: R + 10 }));
+  assert.equal(h.sock.state, "established");
+  assert.equal(h.sock.info.challengeAcks, 1);
+});
+
+Deno.test("TcpSocket drops an out-of-window RST silently", () => {
+  const h = established();
+  assert.equal(h.send({ flags: RST, seq: R + 1000 }), null);
+  assert.equal(h.send({ flags: RST | ACK, seq: R - 1, ack: L }), null);
+  assert.equal(h.sock.state, "established");
+  h.expectNothing();
+});
+
+Deno.test("TcpSocket answers a SYN in a synchronized state with a challenge ACK, never a reset (RFC 5961 §4)", () => {
+  const h = established();
+  isChallenge(h.send({ flags: SYN, seq: R + 5, ack: 0 }));
+  isChallenge(h.send({ flags: SYN, seq: REMOTE_SEQ - 1000, ack: 0 }));
+  assert.equal(h.sock.state, "established");
+});
+
+Deno.test("TcpSocket answers an ACK of data never sent with a challenge ACK and drops the segment (RFC 5961 §5.2)", () => {
+  const h = established();
+  isChallenge(h.send({ seq: R, ack: L + 100, payload: bytes(1, 2, 3) }));
+  assert.equal(h.sock.recvQueue, 0);
+  assert.equal(h.sock.info.droppedBadAck, 1);
+});
+
+Deno.test("TcpSocket ignores an old ACK but keeps the segment's data", () => {
+  const h = established();
+  h.sock.send(bytes(1, 2, 3, 4));
+  h.out();
+  h.send({ seq: R, ack: L + 4 });
+  const r = h.send({ seq: R, ack: L + 1, payload: bytes(9) });
+  assert.equal(r?.ack, R + 1);
+  assert.equal(h.sock.recvQueue, 1);
+  assert.equal(h.sock.info.sndUna, L + 4);
+});
+
+Deno.test("TcpSocket drops a segment whose ACK is older than the largest window and challenges it", () => {
+  const h = established();
+  isChallenge(h.send({ seq: R, ack: L - 10_000, payload: bytes(9) }));
+  assert.equal(h.sock.recvQueue, 0);
+});
+
+Deno.test("TcpSocket rate-limits challenge ACKs per connection", () => {
+  const h = established();
+  let sent = 0;
+  for (let i = 0; i < 15; i++) if (h.send({ flags: RST, seq: R + 10 }) !== null) sent++;
+  assert.equal(sent, 10);
+  assert.equal(h.sock.info.challengeAcksLimited, 5);
+  h.at(1000);
+  assert.notEqual(h.send({ flags: RST, seq: R + 10 }), null);
+});
+
+Deno.test("TcpSocket rate-limits challenge ACKs globally through the context limiter", () => {
+  const a = established();
+  const b = established();
+  const shared = new TokenBucket({ burst: 3, interval: 1000 });
+  a.limiter = shared;
+  b.limiter = shared;
+  const got = [
+    a.send({ flags: RST, seq: R + 10 }),
+    b.send({ flags: RST, seq: R + 10 }),
+    a.send({ flags: SYN, seq: R }),
+    b.send({ flags: SYN, seq: R }),
+  ].map((r) => r !== null);
+  assert.deepStrictEqual(got, [true, true, true, false]);
+});
+
+Deno.test("TcpSocket in TIME-WAIT ignores a RST (RFC 1337)", () => {
+  const h = established({ timeWait: 1000 });
+  h.sock.close();
+  h.out();
+  h.send({ flags: FIN | ACK, seq: R, ack: L + 1 });
+  assert.equal(h.sock.state, "timeWait");
+  assert.equal(h.send({ flags: RST, seq: R + 1 }), null);
+  assert.equal(h.sock.state, "timeWait");
+  assert.equal(h.pollAt, 1000);
+});
+
+Deno.test("A segment with a bad checksum never reaches the socket (parseTcp throws WireError)", () => {
+  const h = established();
+  const repr = { ...SEND_TEMPL, seq: R, ack: L, payload: bytes(1, 2, 3) };
+  const buf = new Uint8Array(tcpBufferLen(repr));
+  emitTcp(repr, new TcpPacket(buf), REMOTE.addr, LOCAL.addr);
+  buf[buf.length - 1]! ^= 0xff;
+  assert.throws(() => parseTcp(new TcpPacket(buf), REMOTE.addr, LOCAL.addr), WireError);
+  assert.equal(h.sock.info.segmentsIn, 2); // only the handshake
+  assert.equal(h.sock.recvQueue, 0);
+});
+
+Deno.test("TcpSocket ignores a segment for another 4-tuple", () => {
+  const h = established();
+  assert.equal(h.send({ srcPort: REMOTE.port + 1, seq: R, ack: L, payload: bytes(1) }), null);
+  assert.equal(h.sock.recvQueue, 0);
+});
