@@ -17,7 +17,7 @@ import {
   SEND_TEMPL,
   SYN,
   TcpListenSocket,
-  TcpSocket,
+  type TcpSocket,
 } from "./_harness.ts";
 
 const H = new Harness();
