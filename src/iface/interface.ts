@@ -306,6 +306,8 @@ export class Interface {
       }
       this.#reap(sockets);
     }
+    // Requests for next hops that egress just found unresolved leave in the same poll.
+    if (core.medium === "ethernet") core.serviceNeighbors(sendNeighborSolicit);
     core.sockets = null;
     core.device = null;
     return changed || core.counters.rxFrames + core.counters.txFrames !== before;
