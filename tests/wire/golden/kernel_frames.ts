@@ -133,7 +133,9 @@ export const IPV6_UDP_SRH: Uint8Array = fromHex([
 
 /**
  * python3 with IP_OPTIONS = Record Route for one address: IHL 7, the kernel recorded
- * 192.0.2.1 and advanced the pointer to 8; UDP to 192.0.2.2:9 "smolnet-ipopt".
+ * 192.0.2.1 and advanced the pointer to 8; UDP to 192.0.2.2:9 "smolnet-ipopt". Its UDP checksum
+ * was left to offload (veth, CHECKSUM_PARTIAL): the field holds the pseudo-header sum 0x842a,
+ * the full checksum would be 0x898a.
  */
 export const IPV4_UDP_RECORD_ROUTE: Uint8Array = fromHex([
   "02000000a20102000000a10108004700003135ab400040116e44c0000201c000",
