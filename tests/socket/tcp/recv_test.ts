@@ -235,3 +235,10 @@ Deno.test("TcpSocket does not scale the window of a SYN", () => {
   // Before the ACK the SYN's 1000 applied unscaled; after it 1000 << 3.
   assert.equal(s.sock.info.peerWindow, 8000);
 });
+
+Deno.test("TcpSocket acknowledges a segment that fills a hole at once even with delayed ACKs", () => {
+  const h = established({ delayedAck: 40 });
+  h.send({ seq: R + 3, ack: L, payload: bytes(4) });
+  const r = h.send({ seq: R, ack: L, payload: bytes(1, 2, 3) });
+  assert.equal(r?.ack, R + 4);
+});

@@ -458,3 +458,21 @@ Deno.test("TcpSocket keep-alive restarts the idle period when the peer answers",
   assert.equal(h.pollAt, 2050);
   assert.equal(h.sock.state, "established");
 });
+
+// ---- Observability ----
+
+Deno.test("TcpSocket info reports state, windows, timers and counters in one reused object", () => {
+  const h = established({ txBufferSize: 256 }, { window: 200, mss: 100 }, { window: 200 });
+  h.sock.send(bytes(1, 2, 3));
+  h.out();
+  const a = h.sock.info;
+  assert.equal(h.sock.info, a);
+  assert.deepStrictEqual(
+    [a.state, a.sndUna, a.sndNxt, a.rcvNxt, a.peerWindow, a.mss, a.sendQueue, a.recvQueue],
+    ["established", LOCAL_SEQ + 1, LOCAL_SEQ + 4, REMOTE_SEQ + 1, 200, 100, 3, 0],
+  );
+  assert.deepStrictEqual([a.srtt, a.rttvar, a.rto, a.cwnd], [0, 0, 200, 1000]);
+  assert.deepStrictEqual([a.segmentsIn, a.segmentsOut, a.bytesOut, a.retransmits], [2, 2, 3, 0]);
+  assert.equal(h.sock.localEndpoint?.port, LOCAL.port);
+  assert.equal(h.sock.remoteEndpoint?.port, REMOTE.port);
+});

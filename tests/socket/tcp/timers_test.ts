@@ -120,3 +120,15 @@ Deno.test("TcpSocket dispatch changes nothing when the emitter refuses the segme
   assert.equal(h.sock.info.sndNxt, L);
   h.expect({ flags: ACK | PSH, seq: L, ack: R, payload: bytes(1, 2) });
 });
+
+Deno.test("TcpSocket caps the backed-off RTO at the configured maximum", () => {
+  const h = established({ rto: { initialRto: 1000, minRto: 200, maxRto: 1000 } });
+  h.sock.send(bytes(1));
+  h.out();
+  const times: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    times.push(h.pollAt);
+    h.at(h.pollAt).out();
+  }
+  assert.deepStrictEqual(times, [200, 600, 1400, 2400, 3400]);
+});
