@@ -16,10 +16,10 @@
  * import { FaultInjector, linkPair, MemorySink, PcapWriter, Tracer } from "@smol/net/phy";
  *
  * const [left, right] = linkPair();
- * const sink = new MemorySink();
+ * const sink = new MemorySink(); // or fileSink("capture.pcap") for Wireshark
  * const lines: string[] = [];
  * const dev = new PcapWriter(
- *   new FaultInjector(new Tracer(left, (e) => lines.push(`${e.direction} ${e.format()}`)), {
+ *   new FaultInjector(new Tracer(left, (e) => lines.push(`${e.now} ${e.direction} ${e.format()}`)), {
  *     seed: 42,
  *     dropRate: 0.01,
  *     tx: { delay: 5 },
@@ -27,12 +27,14 @@
  *   sink,
  * );
  *
- * dev.transmit(0, 4)!.set([0x45, 0, 0, 4]); // not a real packet: the link does not care
+ * // An IPv4/UDP packet 192.0.2.1:1000 -> 192.0.2.2:7 with an empty payload.
+ * const udp = [69, 0, 0, 28, 0, 1, 0, 0, 64, 17, 246, 204, 192, 0, 2, 1, 192, 0, 2, 2, 3, 232, 0, 7, 0, 8, 0, 0];
+ * dev.transmit(0, udp.length)!.set(udp);
  * dev.commit(); // captured now, held 5 ms by the injector
  * console.log(dev.nextDeadline()); // 5
  * dev.receive(5); // releases it through the tracer onto the link
- * console.log(lines); // [ "tx ip 4 bytes 45000004" ]
- * console.log(right.receive(5)); // Uint8Array(4) [ 69, 0, 0, 4 ]
+ * console.log(lines); // [ "5 tx IP 192.0.2.1.1000 > 192.0.2.2.7: UDP, length 0" ]
+ * console.log(right.receive(5)?.length); // 28
  * ```
  *
  * @module

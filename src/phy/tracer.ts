@@ -14,6 +14,7 @@ import type {
 } from "./device.ts";
 import { deviceDeadline, hasReadinessHook } from "./device.ts";
 import type { Instant } from "../time.ts";
+import { prettyPrint } from "../wire/pretty_print.ts";
 
 /**
  * Renders a frame as one line of text.
@@ -63,7 +64,10 @@ export interface TraceEvent {
  * ```
  */
 export interface TracerOptions {
-  /** How `event.format()` renders a frame; default {@linkcode formatHex}. */
+  /**
+   * How `event.format()` renders a frame; default: the wire layer's tcpdump-style `prettyPrint`
+   * (`IP 192.0.2.1.1000 > 192.0.2.2.7: UDP, length 0`). {@linkcode formatHex} shows raw bytes.
+   */
   formatFrame?: FrameFormatter;
 }
 
@@ -71,7 +75,7 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"
 const HEX_BYTES = 64;
 
 /**
- * The default frame formatter: medium, length and the first 64 bytes in hex.
+ * A frame formatter showing raw bytes: medium, length and the first 64 bytes in hex.
  *
  * @param frame The frame.
  * @param medium The device's medium.
@@ -115,9 +119,10 @@ class Event implements TraceEvent {
  *
  * @example
  * ```ts
- * import { Loopback, Tracer } from "@smol/net/phy";
+ * import { formatHex, Loopback, Tracer } from "@smol/net/phy";
  *
- * const dev = new Tracer(new Loopback(), (e) => console.log(e.direction, e.format()));
+ * const log = (e: { direction: string; format(): string }) => console.log(e.direction, e.format());
+ * const dev = new Tracer(new Loopback(), log, { formatFrame: formatHex });
  * dev.transmit(0, 2)!.set([1, 2]); // nothing yet
  * dev.commit(); // tx ip 2 bytes 0102
  * dev.receive(0); // rx ip 2 bytes 0102
@@ -140,7 +145,7 @@ export class Tracer implements Device, ReadinessHook, DeadlineSource {
   constructor(inner: Device, onFrame: (event: TraceEvent) => void, options: TracerOptions = {}) {
     this.#inner = inner;
     this.#onFrame = onFrame;
-    this.#event = new Event(inner.capabilities.medium, options.formatFrame ?? formatHex);
+    this.#event = new Event(inner.capabilities.medium, options.formatFrame ?? prettyPrint);
   }
 
   /** The inner device's capabilities. */
@@ -277,9 +282,10 @@ export class Tracer implements Device, ReadinessHook, DeadlineSource {
  * ```ts
  * import { Loopback, stderrTracer } from "@smol/net/phy";
  *
+ * const udp = [69, 0, 0, 28, 0, 1, 0, 0, 64, 17, 246, 204, 192, 0, 2, 1, 192, 0, 2, 2, 3, 232, 0, 7, 0, 8, 0, 0];
  * const dev = stderrTracer(new Loopback());
- * dev.transmit(5, 1)!.set([0x60]);
- * dev.commit(); // stderr: 5 tx ip 1 bytes 60
+ * dev.transmit(5, udp.length)!.set(udp);
+ * dev.commit(); // stderr: 5 tx IP 192.0.2.1.1000 > 192.0.2.2.7: UDP, length 0
  * ```
  */
 export function stderrTracer(inner: Device, options: TracerOptions = {}): Tracer {

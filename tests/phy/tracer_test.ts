@@ -45,7 +45,7 @@ function send(dev: Device, now: number, bytes: number[]): void {
 
 Deno.test("Tracer sees both directions with time, bytes and medium", () => {
   const [a, b] = linkPair({ medium: Medium.Ethernet });
-  const { tracer, seen } = recording(a);
+  const { tracer, seen } = recording(a, formatHex);
   send(tracer, 5, [1, 2, 3]);
   send(b, 6, [4, 5]);
   assert.deepEqual([...tracer.receive(7)!], [4, 5]);
@@ -80,6 +80,18 @@ Deno.test("Tracer uses the formatFrame option for event.format()", () => {
   send(tracer, 0, [1, 2, 3, 4]);
   tracer.receive(0);
   assert.deepEqual(seen.map((s) => s.line), ["ip:4", "ip:4"]);
+});
+
+Deno.test("Tracer formats frames with the wire pretty printer by default", () => {
+  const { tracer, seen } = recording(new Loopback());
+  // IPv4/UDP 192.0.2.1:1000 -> 192.0.2.2:7, empty payload, valid header checksum.
+  const udp = [69, 0, 0, 28, 0, 1, 0, 0, 64, 17, 246, 204, 192, 0, 2, 1, 192, 0, 2, 2];
+  send(tracer, 0, [...udp, 3, 232, 0, 7, 0, 8, 0, 0]);
+  tracer.receive(1);
+  assert.deepEqual(seen.map((s) => s.line), [
+    "IP 192.0.2.1.1000 > 192.0.2.2.7: UDP, length 0",
+    "IP 192.0.2.1.1000 > 192.0.2.2.7: UDP, length 0",
+  ]);
 });
 
 Deno.test("Tracer reuses one event object for every frame", () => {
@@ -121,7 +133,7 @@ Deno.test("stderrTracer writes one line per frame to stderr", () => {
     return p.length;
   };
   try {
-    const dev = stderrTracer(new Loopback());
+    const dev = stderrTracer(new Loopback(), { formatFrame: formatHex });
     send(dev, 12.5, [0x60, 0]);
     dev.receive(13);
   } finally {
