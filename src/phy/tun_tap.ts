@@ -1,0 +1,373 @@
+/**
+ * {@linkcode TunTapDevice}: a Linux TUN (IP medium) or TAP (Ethernet medium) device opened
+ * through `/dev/net/tun` with FFI to libc. Needs `--allow-ffi` and CAP_NET_ADMIN (or a device
+ * created beforehand for the user with `ip tuntap add ... user $USER`).
+ *
+ * @module
+ */
+
+import { checkInt, checksumAll, ETHERNET_HEADER_LEN, Medium } from "./device.ts";
+import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
+import {
+  configureInterface,
+  cString,
+  Errno,
+  errno,
+  errnoText,
+  F_GETFL,
+  F_SETFL,
+  FdEngine,
+  IFNAMSIZ,
+  ifreqFor,
+  ifreqName,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  O_RDWR,
+  openLibc,
+  osError,
+  POLLNVAL,
+} from "./_libc.ts";
+import type { HostDeviceStats } from "./_libc.ts";
+import type { Instant } from "../time.ts";
+
+export type { HostDeviceStats } from "./_libc.ts";
+
+const TUNSETIFF = 0x400454can;
+const IFF_TUN = 0x0001;
+const IFF_TAP = 0x0002;
+const IFF_NO_PI = 0x1000;
+
+/**
+ * Options of {@linkcode TunTapDevice.open}.
+ *
+ * @example
+ * ```ts
+ * import type { TunTapOptions } from "@smol/net/phy";
+ * const opts: TunTapOptions = { name: "tap0", mode: "tap", mtu: 1500, up: true };
+ * ```
+ */
+export interface TunTapOptions {
+  /** Interface name (at most 15 bytes); a name with `%d` lets the kernel pick (`tun%d`). */
+  readonly name: string;
+  /** `"tun"`: IP packets (IP medium); `"tap"`: Ethernet frames (Ethernet medium). */
+  readonly mode: "tun" | "tap";
+  /**
+   * The interface's IP MTU to set (SIOCSIFMTU; needs CAP_NET_ADMIN). Default: keep the OS value.
+   * The device's `capabilities.mtu` is this plus 14 on TAP.
+   */
+  readonly mtu?: number;
+  /** Bring the interface up (IFF_UP; needs CAP_NET_ADMIN). Default `false`. */
+  readonly up?: boolean;
+  /** Receive ring length in frames. Default 256. */
+  readonly rxQueueLen?: number;
+  /** Called once when the device fails (for example it was deleted); `closed` rejects too. */
+  readonly onError?: (error: Error) => void;
+}
+
+/**
+ * A TUN or TAP device. A background loop awaits a non-blocking FFI `poll()` on the device fd and
+ * an eventfd, then reads synchronously until EAGAIN into a bounded ring of preallocated slots
+ * and runs the {@linkcode ReadinessHook} callback; when the ring is full it stops reading until
+ * `receive` frees a slot (the kernel's queue holds or drops meanwhile, counted in
+ * `stats.rxQueueFull`). `commit` writes synchronously; a write that would block drops the frame
+ * (`stats.dropsTxBusy`) — there is no transmit queue.
+ *
+ * If the interface disappears (`ip link del`), the loop stops: `closed` rejects with a
+ * `Deno.errors.NotFound` naming the device, `onError` runs, `canTransmit` turns false. Call
+ * `close()` in every case to release the fds and the FFI library; until then the pending FFI
+ * call keeps the process alive.
+ *
+ * @example
+ * ```ts ignore
+ * import { TunTapDevice } from "@smol/net/phy";
+ *
+ * // As root: ip addr add 192.0.2.1/24 dev tun0 && ip link set tun0 up, then ping 192.0.2.2
+ * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+ * dev.onReadable(() => {
+ *   for (let f = dev.receive(0); f !== null; f = dev.receive(0)) console.log(f.length);
+ * });
+ * await dev.close();
+ * ```
+ */
+export class TunTapDevice implements Device, ReadinessHook {
+  /** IP medium (TUN) or Ethernet (TAP; MTU includes the 14-byte header); software checksums. */
+  readonly capabilities: DeviceCapabilities;
+  readonly #engine: FdEngine;
+  readonly #name: string;
+  readonly #mode: "tun" | "tap";
+
+  private constructor(engine: FdEngine, name: string, mode: "tun" | "tap") {
+    this.#engine = engine;
+    this.capabilities = engine.capabilities;
+    this.#name = name;
+    this.#mode = mode;
+  }
+
+  /**
+   * Creates the interface, or attaches to an existing one of the same mode, with IFF_NO_PI and a
+   * non-blocking fd, reads (or sets) its MTU and starts the reader loop.
+   *
+   * @param options Name, mode, MTU, receive ring length, error callback.
+   * @returns The open device.
+   * @throws {Deno.errors.PermissionDenied} Without CAP_NET_ADMIN (the message says what to run).
+   * @throws {Deno.errors.NotFound} Without `/dev/net/tun`.
+   * @throws {Deno.errors.Busy} When another process holds the device.
+   * @throws {TypeError} For a bad name or mode.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const tap = await TunTapDevice.open({ name: "tap0", mode: "tap", mtu: 1500 });
+   * console.log(tap.capabilities.mtu); // 1514
+   * await tap.close();
+   * ```
+   */
+  static open(options: TunTapOptions): Promise<TunTapDevice> {
+    // Synchronous work in a promise: errors reject rather than throw.
+    return new Promise((resolve) => resolve(TunTapDevice.#openSync(options)));
+  }
+
+  static #openSync(options: TunTapOptions): TunTapDevice {
+    const { name, mode } = options;
+    if (mode !== "tun" && mode !== "tap") {
+      throw new TypeError(`Invalid mode "${mode}": expected "tun" or "tap"`);
+    }
+    const ifr = ifreqFor(name);
+    if (options.mtu !== undefined) checkInt("MTU", options.mtu, 68, 65535);
+    const lib = openLibc();
+    let fd = -1;
+    try {
+      fd = lib.symbols.open(cString("/dev/net/tun"), O_RDWR | O_NONBLOCK | O_CLOEXEC, 0);
+      if (fd < 0) {
+        const code = errno(lib);
+        if (code === Errno.ENOENT || code === Errno.ENODEV || code === Errno.ENXIO) {
+          throw new Deno.errors.NotFound(
+            `Cannot open /dev/net/tun: ${errnoText(code)}; load the driver with ` +
+              "`sudo modprobe tun` (in a container, pass --device /dev/net/tun)",
+          );
+        }
+        throw osError(lib, "Cannot open /dev/net/tun", code, privilegeHint(name, mode));
+      }
+      new DataView(ifr.buffer).setUint16(
+        IFNAMSIZ,
+        (mode === "tun" ? IFF_TUN : IFF_TAP) | IFF_NO_PI,
+        true,
+      );
+      if (lib.symbols.ioctl(fd, TUNSETIFF, ifr) < 0) {
+        const code = errno(lib);
+        const what = `Cannot create or attach ${mode.toUpperCase()} device "${name}"`;
+        if (code === Errno.EBUSY) {
+          throw osError(lib, what, code, "another process has it open, or it is not a " + mode);
+        }
+        if (code === Errno.EINVAL) {
+          throw new TypeError(
+            `${what}: ${errnoText(code)}; an interface of that name exists and is not a ${mode}`,
+          );
+        }
+        throw osError(lib, what, code, privilegeHint(name, mode));
+      }
+      // TUNSETIFF may clear O_NONBLOCK on some kernels' paths: set it again explicitly.
+      const fl = lib.symbols.fcntl(fd, F_GETFL, 0);
+      if (fl < 0 || lib.symbols.fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+        throw osError(lib, "Cannot make the TUN fd non-blocking", errno(lib));
+      }
+      const actual = ifreqName(ifr);
+      const ipMtu = configureInterface(lib, actual, { mtu: options.mtu, up: options.up });
+      const medium = mode === "tun" ? Medium.Ip : Medium.Ethernet;
+      const capabilities: DeviceCapabilities = Object.freeze({
+        medium,
+        mtu: mode === "tun" ? ipMtu : ipMtu + ETHERNET_HEADER_LEN,
+        checksum: Object.freeze(checksumAll()),
+        maxBurstSize: null,
+      });
+      const label = `${mode.toUpperCase()} device "${actual}"`;
+      const engine = new FdEngine({
+        lib,
+        fd,
+        capabilities,
+        rxQueueLen: options.rxQueueLen ?? 256,
+        readMode: "read",
+        label,
+        onError: options.onError,
+        classify: (revents, code) => classifyTunError(label, revents, code),
+      });
+      return new TunTapDevice(engine, actual, mode);
+    } catch (e) {
+      if (fd >= 0) lib.symbols.close(fd);
+      lib.close();
+      throw e;
+    }
+  }
+
+  /** The interface name the kernel gave (differs from the requested one for `tun%d`). */
+  get name(): string {
+    return this.#name;
+  }
+
+  /** `"tun"` or `"tap"`. */
+  get mode(): "tun" | "tap" {
+    return this.#mode;
+  }
+
+  /** Counters; the object is live. */
+  get stats(): HostDeviceStats {
+    return this.#engine.stats;
+  }
+
+  /** Frames waiting in the receive ring. */
+  get pending(): number {
+    return this.#engine.pending;
+  }
+
+  /**
+   * Settles when the device stops: resolves after `close()`, rejects with the device error
+   * (for example `Deno.errors.NotFound` after `ip link del`). Never rejects unobserved.
+   */
+  get closed(): Promise<void> {
+    return this.#engine.closed;
+  }
+
+  /** The error that stopped the device, or `null`. */
+  get error(): Error | null {
+    return this.#engine.error;
+  }
+
+  /**
+   * The next received frame (an IP packet on TUN, an Ethernet frame on TAP), valid until the next
+   * `receive`, or `null`.
+   *
+   * @param now The current instant.
+   * @returns The frame or `null`.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * console.log(dev.receive(0)); // null until the kernel sends something
+   * await dev.close();
+   * ```
+   */
+  receive(now: Instant): Uint8Array | null {
+    return this.#engine.receive(now);
+  }
+
+  /**
+   * Whether a `transmit` would be accepted: `true` while the device is open.
+   *
+   * @param now The current instant.
+   * @returns `false` after `close()` or a device error.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * console.log(dev.canTransmit(0)); // true
+   * await dev.close();
+   * ```
+   */
+  canTransmit(now: Instant): boolean {
+    return this.#engine.canTransmit(now);
+  }
+
+  /**
+   * The device's single transmit buffer as a view of `len` bytes, or `null` when `len > mtu`
+   * (counted in `dropsTooBig`) or the device is closed.
+   *
+   * @param now The current instant.
+   * @param len The frame length.
+   * @returns The buffer to fill, then `commit`.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * console.log(dev.transmit(0, 100_000)); // null
+   * await dev.close();
+   * ```
+   */
+  transmit(now: Instant, len: number): Uint8Array | null {
+    return this.#engine.transmit(now, len);
+  }
+
+  /**
+   * Writes the frame of the last `transmit` synchronously. EAGAIN drops it (`dropsTxBusy`); other
+   * failures (for example a TUN write that is not IPv4/IPv6) count in `writeErrors`.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * dev.transmit(0, 20)!.set([0x45, 0, 0, 20]); // and the rest of a header
+   * dev.commit();
+   * await dev.close();
+   * ```
+   */
+  commit(): void {
+    this.#engine.commit();
+  }
+
+  /**
+   * Registers the callback run when frames arrive in an empty ring (edge triggered), and once
+   * when the device fails. It must be cheap and must not call into the device.
+   *
+   * @param callback The wake-up function.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * dev.onReadable(() => console.log("frames pending:", dev.pending));
+   * await dev.close();
+   * ```
+   */
+  onReadable(callback: () => void): void {
+    this.#engine.onReadable(callback);
+  }
+
+  /**
+   * Stops the reader loop (through the eventfd), closes the fds and releases the FFI library. A
+   * TUN/TAP interface that this process created (not persistent) disappears with it. Idempotent.
+   *
+   * @returns Settles when everything is released.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * await dev.close();
+   * ```
+   */
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+
+  /**
+   * Same as `close()`, for `await using`.
+   *
+   * @returns Settles when everything is released.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** What to run when creating the device is not permitted. */
+function privilegeHint(name: string, mode: string): string {
+  return `creating a ${mode.toUpperCase()} device needs CAP_NET_ADMIN: run as root (sudo), ` +
+    `create it once for your user with \`sudo ip tuntap add dev ${name} mode ${mode} user $USER\`` +
+    " and attach to it, or run inside `unshare -Urn` (a user and network namespace)";
+}
+
+/** A TUN fd whose interface was deleted polls POLLERR and reads EBADFD: that ends the device. */
+function classifyTunError(label: string, revents: number, code: number): Error | null {
+  if ((revents & POLLNVAL) !== 0 || code === Errno.EBADF) {
+    return new Deno.errors.BadResource(`${label}: the file descriptor is no longer valid`);
+  }
+  if (revents !== 0 || code === Errno.EBADFD || code === Errno.EIO) {
+    return new Deno.errors.NotFound(
+      `${label} is gone (deleted, for example by \`ip link del\`): ` +
+        `poll revents 0x${revents.toString(16)}, ${errnoText(code)}`,
+    );
+  }
+  return null;
+}

@@ -1,0 +1,470 @@
+/**
+ * {@linkcode UdpTunnelDevice}: one IP packet or Ethernet frame per UDP datagram to a fixed peer,
+ * over `Deno.listenDatagram` (needs `--unstable-net` and `--allow-net`). Two processes, on one
+ * host or two, share a virtual network without any privilege.
+ *
+ * @module
+ */
+
+import { checkInt, checksumAll, ETHERNET_HEADER_LEN, Medium } from "./device.ts";
+import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
+import { FrameQueue } from "./link.ts";
+import { newHostStats } from "./_libc.ts";
+import type { HostDeviceStats } from "./_libc.ts";
+import type { Instant } from "../time.ts";
+
+/**
+ * A UDP endpoint of a tunnel.
+ *
+ * @example
+ * ```ts
+ * import type { UdpTunnelEndpoint } from "@smol/net/phy";
+ * const ep: UdpTunnelEndpoint = { hostname: "127.0.0.1", port: 40000 };
+ * ```
+ */
+export interface UdpTunnelEndpoint {
+  /** An IP address (`"localhost"` is taken as 127.0.0.1). */
+  readonly hostname: string;
+  /** The UDP port; 0 for the local end picks a free one. */
+  readonly port: number;
+}
+
+/**
+ * Options of {@linkcode UdpTunnelDevice.open}.
+ *
+ * @example
+ * ```ts
+ * import type { UdpTunnelOptions } from "@smol/net/phy";
+ * const opts: UdpTunnelOptions = {
+ *   local: { hostname: "0.0.0.0", port: 40000 },
+ *   peer: { hostname: "198.51.100.7", port: 40000 },
+ *   medium: "ethernet",
+ * };
+ * ```
+ */
+export interface UdpTunnelOptions {
+  /** Where to listen. */
+  readonly local: UdpTunnelEndpoint;
+  /** Where to send; datagrams from any other source are dropped (`stats.readErrors`). */
+  readonly peer: UdpTunnelEndpoint;
+  /** `"ip"` (default) or `"ethernet"`. */
+  readonly medium?: Medium;
+  /**
+   * Largest frame in bytes (for Ethernet including the 14-byte header). Default 1500 for IP,
+   * 1514 for Ethernet; keep datagrams under the path MTU (1500-byte UDP payloads fit in a 1528-byte
+   * IPv4 packet, which fragments on a 1500-byte path; use 1472 / 1486 there).
+   */
+  readonly mtu?: number;
+  /** Receive ring length in frames. Default 256. */
+  readonly rxQueueLen?: number;
+  /** Datagrams sent but not yet completed, at most. Default 64. */
+  readonly maxInFlight?: number;
+}
+
+/**
+ * A tunnel device over one UDP socket. A reader loop receives each datagram straight into a free
+ * slot of a bounded ring of MTU-sized buffers (one extra byte tells oversize datagrams apart,
+ * dropped and counted) and runs the {@linkcode ReadinessHook} callback on an empty-to-non-empty
+ * transition; when the ring is full it stops receiving until `receive` frees a slot (the
+ * kernel's socket buffer holds or drops meanwhile; counted in `stats.rxQueueFull`).
+ *
+ * `commit` starts an asynchronous send from one of at most `maxInFlight` slot buffers; while all
+ * are in flight, `canTransmit` is false and `transmit` returns `null` (counted in
+ * `dropsTxBusy`), and the readiness callback runs once a slot frees so the stack retries.
+ *
+ * @example Two ends in one process
+ * ```ts
+ * import { UdpTunnelDevice } from "@smol/net/phy";
+ *
+ * const a = await UdpTunnelDevice.open({
+ *   local: { hostname: "127.0.0.1", port: 40100 },
+ *   peer: { hostname: "127.0.0.1", port: 40101 },
+ * });
+ * const b = await UdpTunnelDevice.open({
+ *   local: { hostname: "127.0.0.1", port: 40101 },
+ *   peer: { hostname: "127.0.0.1", port: 40100 },
+ * });
+ * const got = new Promise<void>((resolve) => b.onReadable(resolve));
+ * a.transmit(0, 3)!.set([1, 2, 3]);
+ * a.commit();
+ * await got;
+ * console.log(b.receive(0)); // Uint8Array(3) [ 1, 2, 3 ]
+ * await a.close();
+ * await b.close();
+ * ```
+ */
+export class UdpTunnelDevice implements Device, ReadinessHook {
+  /** Medium and MTU as configured; software checksums. */
+  readonly capabilities: DeviceCapabilities;
+  readonly #conn: Deno.DatagramConn;
+  readonly #peer: Deno.NetAddr;
+  readonly #rx: FrameQueue;
+  readonly #slotSize: number;
+  readonly #free: Uint8Array[] = [];
+  readonly #maxInFlight: number;
+  #allocated = 0;
+  #inFlight = 0;
+  #txBuf: Uint8Array | null = null;
+  #pendingLen = -1;
+  #refused = false;
+  #onReadable: (() => void) | null = null;
+  #closing = false;
+  #spaceWaiter: (() => void) | null = null;
+  #drainWaiter: (() => void) | null = null;
+  readonly #stats = newHostStats();
+  readonly #loop: Promise<void>;
+  #closeCall: Promise<void> | null = null;
+
+  private constructor(
+    conn: Deno.DatagramConn,
+    peer: Deno.NetAddr,
+    capabilities: DeviceCapabilities,
+    rxQueueLen: number,
+    maxInFlight: number,
+  ) {
+    this.#conn = conn;
+    this.#peer = peer;
+    this.capabilities = capabilities;
+    this.#slotSize = capabilities.mtu + 1;
+    this.#rx = new FrameQueue(rxQueueLen, this.#slotSize);
+    this.#maxInFlight = maxInFlight;
+    this.#loop = this.#run();
+  }
+
+  /**
+   * Binds the local UDP socket and starts the reader loop.
+   *
+   * @param options Local and peer endpoints, medium, MTU, queue bounds.
+   * @returns The open device.
+   * @throws {Deno.errors.AddrInUse} When the local port is taken.
+   * @throws {RangeError} For a bad port, MTU or queue bound.
+   *
+   * @example
+   * ```ts
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   *   medium: "ethernet",
+   * });
+   * console.log(dev.capabilities.mtu); // 1514
+   * await dev.close();
+   * ```
+   */
+  static open(options: UdpTunnelOptions): Promise<UdpTunnelDevice> {
+    return new Promise((resolve) => {
+      const medium = options.medium ?? Medium.Ip;
+      if (medium !== Medium.Ip && medium !== Medium.Ethernet) {
+        throw new TypeError(`Invalid medium "${medium}": expected "ip" or "ethernet"`);
+      }
+      const mtu = options.mtu ?? (medium === Medium.Ethernet ? 1514 : 1500);
+      checkInt("MTU", mtu, medium === Medium.Ethernet ? ETHERNET_HEADER_LEN + 1 : 1, 65507);
+      const rxQueueLen = options.rxQueueLen ?? 256;
+      checkInt("receive queue length", rxQueueLen, 1, 1 << 16);
+      const maxInFlight = options.maxInFlight ?? 64;
+      checkInt("in-flight bound", maxInFlight, 1, 1 << 16);
+      checkInt("local port", options.local.port, 0, 65535);
+      checkInt("peer port", options.peer.port, 1, 65535);
+      const conn = Deno.listenDatagram({
+        transport: "udp",
+        hostname: normalizeHost(options.local.hostname),
+        port: options.local.port,
+      });
+      const peer: Deno.NetAddr = {
+        transport: "udp",
+        hostname: normalizeHost(options.peer.hostname),
+        port: options.peer.port,
+      };
+      const capabilities: DeviceCapabilities = Object.freeze({
+        medium,
+        mtu,
+        checksum: Object.freeze(checksumAll()),
+        maxBurstSize: null,
+      });
+      resolve(new UdpTunnelDevice(conn, peer, capabilities, rxQueueLen, maxInFlight));
+    });
+  }
+
+  /** The bound local address (its port, when 0 was asked for). */
+  get localAddr(): Deno.NetAddr {
+    return this.#conn.addr as Deno.NetAddr;
+  }
+
+  /** The peer datagrams go to. */
+  get peerAddr(): Deno.NetAddr {
+    return this.#peer;
+  }
+
+  /** Counters; the object is live. */
+  get stats(): HostDeviceStats {
+    return this.#stats;
+  }
+
+  /** Frames waiting in the receive ring. */
+  get pending(): number {
+    return this.#rx.length;
+  }
+
+  /** Datagrams sent whose send has not completed yet. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * The next received frame, valid until the next `receive`, or `null`.
+   *
+   * @param _now The current instant (unused).
+   * @returns The frame or `null`.
+   *
+   * @example
+   * ```ts
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   * });
+   * console.log(dev.receive(0)); // null
+   * await dev.close();
+   * ```
+   */
+  receive(_now: Instant): Uint8Array | null {
+    const frame = this.#rx.pop();
+    const waiter = this.#spaceWaiter;
+    if (waiter !== null) {
+      this.#spaceWaiter = null;
+      waiter();
+    }
+    if (frame === null) return null;
+    this.#stats.framesReceived++;
+    this.#stats.bytesReceived += frame.length;
+    return frame;
+  }
+
+  /**
+   * Whether a `transmit` would find a free send slot.
+   *
+   * @param _now The current instant (unused).
+   * @returns `false` while `maxInFlight` sends are pending or after `close()`.
+   *
+   * @example
+   * ```ts
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   * });
+   * console.log(dev.canTransmit(0)); // true
+   * await dev.close();
+   * ```
+   */
+  canTransmit(_now: Instant): boolean {
+    return !this.#closing && this.#inFlight < this.#maxInFlight;
+  }
+
+  /**
+   * A send slot as a view of exactly `len` bytes, or `null` when `len > mtu` (`dropsTooBig`), all
+   * slots are in flight (`dropsTxBusy`) or the device is closed.
+   *
+   * @param _now The current instant (unused).
+   * @param len The frame length.
+   * @returns The buffer to fill, then `commit`.
+   *
+   * @example
+   * ```ts
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   *   mtu: 1000,
+   * });
+   * console.log(dev.transmit(0, 1001), dev.stats.dropsTooBig); // null 1
+   * await dev.close();
+   * ```
+   */
+  transmit(_now: Instant, len: number): Uint8Array | null {
+    this.#pendingLen = -1;
+    if ((len >>> 0) !== len || len > this.capabilities.mtu) {
+      this.#stats.dropsTooBig++;
+      return null;
+    }
+    if (this.#closing) return null;
+    if (this.#inFlight >= this.#maxInFlight) {
+      this.#stats.dropsTxBusy++;
+      this.#refused = true;
+      return null;
+    }
+    let buf = this.#txBuf;
+    if (buf === null) {
+      buf = this.#free.pop() ?? null;
+      if (buf === null) {
+        buf = new Uint8Array(this.capabilities.mtu);
+        this.#allocated++;
+      }
+      this.#txBuf = buf;
+    }
+    this.#pendingLen = len;
+    return buf.subarray(0, len);
+  }
+
+  /**
+   * Starts sending the frame of the last `transmit` as one datagram to the peer.
+   *
+   * @example
+   * ```ts
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   * });
+   * dev.transmit(0, 3)!.set([1, 2, 3]);
+   * dev.commit();
+   * console.log(dev.inFlight); // 1
+   * await dev.close();
+   * ```
+   */
+  commit(): void {
+    const len = this.#pendingLen;
+    const buf = this.#txBuf;
+    if (len < 0 || buf === null || this.#closing) return;
+    this.#pendingLen = -1;
+    this.#txBuf = null;
+    this.#inFlight++;
+    this.#send(buf, len);
+  }
+
+  /**
+   * Registers the callback run when frames arrive in an empty ring (edge triggered), and when a
+   * send slot frees after a refused `transmit`. It must be cheap and must not call into devices.
+   *
+   * @param callback The wake-up function.
+   *
+   * @example
+   * ```ts
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   * });
+   * dev.onReadable(() => {});
+   * await dev.close();
+   * ```
+   */
+  onReadable(callback: () => void): void {
+    this.#onReadable = callback;
+  }
+
+  /**
+   * Waits for pending sends, closes the socket and ends the reader loop. Idempotent.
+   *
+   * @returns Settles when the socket is closed and no operation is pending.
+   *
+   * @example
+   * ```ts
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   * });
+   * await dev.close();
+   * ```
+   */
+  close(): Promise<void> {
+    if (this.#closeCall === null) this.#closeCall = this.#close();
+    return this.#closeCall;
+  }
+
+  /**
+   * Same as `close()`, for `await using`.
+   *
+   * @returns Settles when everything is released.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  async #close(): Promise<void> {
+    this.#closing = true;
+    this.#pendingLen = -1;
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => this.#drainWaiter = resolve);
+    }
+    this.#conn.close();
+    const waiter = this.#spaceWaiter;
+    if (waiter !== null) {
+      this.#spaceWaiter = null;
+      waiter();
+    }
+    await this.#loop;
+    this.#rx.clear();
+  }
+
+  /** Sends one datagram from `slot` (held until the send completes) and frees the slot. */
+  async #send(slot: Uint8Array, len: number): Promise<void> {
+    try {
+      await this.#conn.send(slot.subarray(0, len), this.#peer);
+      this.#stats.framesSent++;
+      this.#stats.bytesSent += len;
+    } catch {
+      this.#stats.writeErrors++;
+    }
+    this.#free.push(slot);
+    this.#inFlight--;
+    if (this.#inFlight === 0 && this.#drainWaiter !== null) {
+      const w = this.#drainWaiter;
+      this.#drainWaiter = null;
+      w();
+    }
+    if (this.#refused && !this.#closing) {
+      this.#refused = false;
+      this.#onReadable?.();
+    }
+  }
+
+  async #run(): Promise<void> {
+    const peer = this.#peer;
+    const rx = this.#rx;
+    const mtu = this.capabilities.mtu;
+    let errors = 0;
+    while (!this.#closing) {
+      if (rx.isFull()) {
+        this.#stats.rxQueueFull++;
+        await new Promise<void>((resolve) => this.#spaceWaiter = resolve);
+        continue;
+      }
+      const slot = rx.reserve(this.#slotSize)!;
+      let n: number;
+      let from: Deno.Addr;
+      try {
+        const [view, addr] = await this.#conn.receive(slot);
+        n = view.length;
+        from = addr;
+      } catch {
+        if (this.#closing) break;
+        this.#stats.readErrors++;
+        // An error that repeats without a datagram in between is not transient.
+        if (++errors > 100) break;
+        continue;
+      }
+      errors = 0;
+      if (this.#closing) break;
+      const fromNet = from as Deno.NetAddr;
+      if (fromNet.port !== peer.port || fromNet.hostname !== peer.hostname) {
+        this.#stats.readErrors++;
+        continue;
+      }
+      if (n > mtu) {
+        this.#stats.dropsOversize++;
+        continue;
+      }
+      const wasEmpty = rx.isEmpty();
+      rx.reserve(n);
+      rx.commit();
+      if (wasEmpty) this.#onReadable?.();
+    }
+  }
+}
+
+/** `"localhost"` as the address Deno reports for it, so peer filtering compares like with like. */
+function normalizeHost(hostname: string): string {
+  return hostname === "localhost" ? "127.0.0.1" : hostname;
+}
