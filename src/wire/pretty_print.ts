@@ -7,19 +7,25 @@
  * IP6 2001:db8::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation, who has 2001:db8::2
  * ```
  *
- * Sequence numbers are absolute (like `tcpdump -S`). Checksums are checked but never hide a
+ * The format follows tcpdump without `-v`, with these choices of our own: TCP sequence numbers
+ * are absolute (like `tcpdump -S`); fragments print as `<protocol> (frag <id>:<len>@<offset>[+])`
+ * for IPv4 and IPv6 alike (the IPv6 identification in hex); IPv6 extension headers before the
+ * upper layer print as `HBH `, `DSTOPT `, `RT type <t> left <n> `; an 802.1Q tag prints as
+ * `vlan <id>, p <pcp>, ` in front; ARP, neighbor discovery and MLD lines carry no length, every
+ * other line ends with the upper-layer payload length. Checksums are checked but never hide a
  * packet: a wrong one appends `[bad cksum]`. Whatever does not parse ends the line with
- * `[malformed: <reason>]`. {@linkcode prettyPrint} never throws.
+ * `[malformed: <reason>]` after the layers that did parse. {@linkcode prettyPrint} never throws.
  *
  * @module
  */
 
-import { type IpAddress, Ipv4Address } from "./address.ts";
+import { type IpAddress, Ipv4Address, Ipv6Address } from "./address.ts";
 import { ArpOperation, ArpPacket, parseArp } from "./arp.ts";
 import type { ParseOptions } from "./checksum.ts";
 import { WireError } from "./error.ts";
 import { EthernetFrame, EtherType, parseEthernet } from "./ethernet.ts";
 import { Icmpv4Packet, parseIcmpv4 } from "./icmpv4.ts";
+import { Icmpv6Packet, parseIcmpv6 } from "./icmpv6.ts";
 import { IpProtocol, ipVersionOf } from "./ip.ts";
 import { Ipv4Packet, parseIpv4 } from "./ipv4.ts";
 import { Ipv6Packet, parseIpv6 } from "./ipv6.ts";
@@ -31,6 +37,8 @@ import {
   parseIpv6Options,
   parseIpv6Routing,
 } from "./ipv6_ext.ts";
+import type { MldRepr } from "./mld.ts";
+import type { NdiscRepr } from "./ndisc.ts";
 import { parseTcp, TcpFlags, TcpOption, TcpPacket } from "./tcp.ts";
 import { parseUdp, UdpPacket } from "./udp.ts";
 
@@ -234,13 +242,16 @@ function printTransport(
       return printUdp(family, src, dst, payload, prefix);
     case IpProtocol.Icmp:
       return `${family} ${src} > ${dst}: ${prefix}${icmpv4Text(payload)}`;
+    case IpProtocol.Icmpv6:
+      if (src.version === 6 && dst.version === 6) {
+        return `${family} ${src} > ${dst}: ${prefix}${icmpv6Text(payload, src, dst)}`;
+      }
+      break;
     case IpProtocol.Ipv6NoNxt:
       return `${family} ${src} > ${dst}: ${prefix}no next header, length ${payload.length}`;
-    default:
-      return `${family} ${src} > ${dst}: ${prefix}${
-        protocolName(protocol)
-      }, length ${payload.length}`;
   }
+  const name = protocolName(protocol);
+  return `${family} ${src} > ${dst}: ${prefix}${name}, length ${payload.length}`;
 }
 
 function printUdp(
@@ -332,6 +343,119 @@ function unreachableText(code: number, mtu: number, data: Uint8Array): string {
       return `${q.dst} unreachable - need to frag (mtu ${mtu})`;
     default:
       return `${q.dst} unreachable, code ${code}`;
+  }
+}
+
+/**
+ * ICMPv6 as tcpdump words it. Neighbor discovery and MLD lines carry no length (their size is
+ * fixed by their kind and options); echo, errors and unknown types do.
+ */
+function icmpv6Text(bytes: Uint8Array, src: Ipv6Address, dst: Ipv6Address): string {
+  const packet = new Icmpv6Packet(bytes);
+  let repr;
+  try {
+    repr = parseIcmpv6(packet, src, dst, NO_VERIFY);
+  } catch (e) {
+    return `ICMP6 ${malformed(e)}`;
+  }
+  let s = "ICMP6, ";
+  switch (repr.kind) {
+    case "echoRequest":
+    case "echoReply":
+      s += `echo ${repr.kind === "echoRequest" ? "request" : "reply"}, id ${repr.ident}, ` +
+        `seq ${repr.seqNo}, length ${bytes.length}`;
+      break;
+    case "dstUnreachable":
+      s += `destination unreachable, ${unreachable6Text(repr.code, repr.data)}, ` +
+        `length ${bytes.length}`;
+      break;
+    case "pktTooBig":
+      s += `packet too big, mtu ${repr.mtu}, length ${bytes.length}`;
+      break;
+    case "timeExceeded": {
+      const why = repr.code === 0
+        ? "in-transit"
+        : repr.code === 1
+        ? "reassembly"
+        : `code ${repr.code}`;
+      const qdst = Ipv6Address.fromBytes(repr.data, 24);
+      s += `time exceeded ${why} for ${qdst}, length ${bytes.length}`;
+      break;
+    }
+    case "paramProblem":
+      s += `parameter problem, code ${repr.code}, pointer ${repr.pointer}, length ${bytes.length}`;
+      break;
+    case "ndisc":
+      s += ndiscText(repr.repr);
+      break;
+    case "mld":
+      s += mldText(repr.repr);
+      break;
+    default:
+      s += `type ${repr.type}, code ${repr.code}, length ${bytes.length}`;
+  }
+  return packet.verifyChecksum(src, dst) ? s : s + BAD_CKSUM;
+}
+
+/** RFC 4443 §3.1 codes, with the quoted destination (parseIcmpv6 checked a whole IPv6 header). */
+function unreachable6Text(code: number, data: Uint8Array): string {
+  const qdst = Ipv6Address.fromBytes(data, 24);
+  switch (code) {
+    case 0:
+      return `no route to ${qdst}`;
+    case 1:
+      return `${qdst} unreachable prohibited`;
+    case 2:
+      return `beyond scope of source address for ${qdst}`;
+    case 3:
+      return `unreachable address ${qdst}`;
+    case 4: {
+      const next = data[6]!;
+      if ((next === IpProtocol.Udp || next === IpProtocol.Tcp) && data.length >= 44) {
+        const proto = next === IpProtocol.Udp ? "udp" : "tcp";
+        return `unreachable port, ${qdst} ${proto} port ${readU16(data, 42)}`;
+      }
+      return `unreachable port, ${qdst}`;
+    }
+    default:
+      return `code ${code}, ${qdst}`;
+  }
+}
+
+function ndiscText(r: NdiscRepr): string {
+  switch (r.kind) {
+    case "routerSolicit":
+      return "router solicitation";
+    case "routerAdvert": {
+      let s = `router advertisement, hop limit ${r.hopLimit}, lifetime ${r.routerLifetime}s`;
+      if (r.mtu !== null) s += `, mtu ${r.mtu}`;
+      for (const p of r.prefixes) s += `, prefix ${p.prefix}/${p.prefixLen}`;
+      return s;
+    }
+    case "neighborSolicit":
+      return `neighbor solicitation, who has ${r.target}`;
+    case "neighborAdvert": {
+      const flags = [r.router ? "rtr" : "", r.solicited ? "sol" : "", r.override ? "ovr" : ""]
+        .filter((f) => f !== "").join(", ");
+      return `neighbor advertisement, tgt is ${r.target}${flags === "" ? "" : ` (${flags})`}`;
+    }
+    case "redirect":
+      return `redirect, ${r.destination} to ${r.target}`;
+  }
+}
+
+function mldText(r: MldRepr): string {
+  switch (r.kind) {
+    case "query":
+      return `multicast listener query v1, group ${r.group}, max resp delay ${r.maxResponseDelay}`;
+    case "report":
+      return `multicast listener report v1, group ${r.group}`;
+    case "done":
+      return `multicast listener done, group ${r.group}`;
+    case "queryV2":
+      return `multicast listener query v2, group ${r.group}, ${r.sources.length} source(s)`;
+    case "reportV2":
+      return `multicast listener report v2, ${r.records.length} group record(s)`;
   }
 }
 

@@ -288,15 +288,7 @@ export class TcpPacket {
     }
   }
 
-  /**
-   * Source port.
-   *
-   * @example
-   * ```ts
-   * import { TcpPacket } from "@smol/net/wire";
-   * console.log(new TcpPacket(new Uint8Array([0x1f, 0x90, ...new Uint8Array(18)])).srcPort); // 8080
-   * ```
-   */
+  /** Source port. */
   get srcPort(): number {
     const b = this.buffer;
     return (b[FIELD.SRC_PORT]! << 8) | b[FIELD.SRC_PORT + 1]!;
@@ -305,17 +297,7 @@ export class TcpPacket {
     writeU16(this.buffer, FIELD.SRC_PORT, v);
   }
 
-  /**
-   * Destination port.
-   *
-   * @example
-   * ```ts
-   * import { TcpPacket } from "@smol/net/wire";
-   * const p = new TcpPacket(new Uint8Array(20));
-   * p.dstPort = 443;
-   * console.log(p.dstPort); // 443
-   * ```
-   */
+  /** Destination port. */
   get dstPort(): number {
     const b = this.buffer;
     return (b[FIELD.DST_PORT]! << 8) | b[FIELD.DST_PORT + 1]!;
@@ -324,17 +306,7 @@ export class TcpPacket {
     writeU16(this.buffer, FIELD.DST_PORT, v);
   }
 
-  /**
-   * Sequence number, u32.
-   *
-   * @example
-   * ```ts
-   * import { TcpPacket } from "@smol/net/wire";
-   * const p = new TcpPacket(new Uint8Array(20));
-   * p.seq = 0xfffffffe;
-   * console.log(p.seq); // 4294967294
-   * ```
-   */
+  /** Sequence number, u32. */
   get seq(): number {
     return readU32(this.buffer, FIELD.SEQ);
   }
@@ -342,17 +314,7 @@ export class TcpPacket {
     writeU32(this.buffer, FIELD.SEQ, v);
   }
 
-  /**
-   * Acknowledgment number, u32.
-   *
-   * @example
-   * ```ts
-   * import { TcpPacket } from "@smol/net/wire";
-   * const p = new TcpPacket(new Uint8Array(20));
-   * p.ack = 1001;
-   * console.log(p.ack); // 1001
-   * ```
-   */
+  /** Acknowledgment number, u32. */
   get ack(): number {
     return readU32(this.buffer, FIELD.ACK);
   }
@@ -379,17 +341,7 @@ export class TcpPacket {
     b[FIELD.DATA_OFFSET] = ((v & 0x0f) << 4) | (b[FIELD.DATA_OFFSET]! & 0x0f);
   }
 
-  /**
-   * Header length in bytes, options included (`dataOffset * 4`).
-   *
-   * @example
-   * ```ts
-   * import { TcpPacket } from "@smol/net/wire";
-   * const b = new Uint8Array(20);
-   * b[12] = 0x50;
-   * console.log(new TcpPacket(b).headerLen); // 20
-   * ```
-   */
+  /** Header length in bytes, options included (`dataOffset * 4`). */
   get headerLen(): number {
     return (this.buffer[FIELD.DATA_OFFSET]! >>> 4) * 4;
   }
@@ -474,17 +426,7 @@ export class TcpPacket {
     b[FIELD.FLAGS] = on ? b[FIELD.FLAGS]! | bit : b[FIELD.FLAGS]! & ~bit;
   }
 
-  /**
-   * The raw 16-bit window field (not scaled).
-   *
-   * @example
-   * ```ts
-   * import { TcpPacket } from "@smol/net/wire";
-   * const p = new TcpPacket(new Uint8Array(20));
-   * p.window = 64240;
-   * console.log(p.window); // 64240
-   * ```
-   */
+  /** The raw 16-bit window field (not scaled). */
   get window(): number {
     const b = this.buffer;
     return (b[FIELD.WINDOW]! << 8) | b[FIELD.WINDOW + 1]!;
@@ -493,17 +435,7 @@ export class TcpPacket {
     writeU16(this.buffer, FIELD.WINDOW, v);
   }
 
-  /**
-   * The checksum field.
-   *
-   * @example
-   * ```ts
-   * import { TcpPacket } from "@smol/net/wire";
-   * const p = new TcpPacket(new Uint8Array(20));
-   * p.checksum = 0xbeef;
-   * console.log(p.checksum.toString(16)); // beef
-   * ```
-   */
+  /** The checksum field. */
   get checksum(): number {
     const b = this.buffer;
     return (b[FIELD.CHECKSUM]! << 8) | b[FIELD.CHECKSUM + 1]!;
@@ -512,17 +444,7 @@ export class TcpPacket {
     writeU16(this.buffer, FIELD.CHECKSUM, v);
   }
 
-  /**
-   * The urgent pointer field.
-   *
-   * @example
-   * ```ts
-   * import { TcpPacket } from "@smol/net/wire";
-   * const p = new TcpPacket(new Uint8Array(20));
-   * p.urgent = 3;
-   * console.log(p.urgent); // 3
-   * ```
-   */
+  /** The urgent pointer field. */
   get urgent(): number {
     const b = this.buffer;
     return (b[FIELD.URGENT]! << 8) | b[FIELD.URGENT + 1]!;

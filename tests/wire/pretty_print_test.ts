@@ -157,6 +157,93 @@ Deno.test("prettyPrint prints ICMP errors with what the quoted packet was", () =
   for (const [frame, line] of cases) assert.equal(prettyPrint(frame, "ethernet"), line);
 });
 
+Deno.test("prettyPrint prints neighbor discovery without a length", () => {
+  // tshark: ICMPv6 86 Neighbor Solicitation for 2001:db8:c::2 from 02:00:00:00:c0:01
+  assert.equal(
+    prettyPrint(gold.V6_NS, "ethernet"),
+    "IP6 2001:db8:c::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation, who has 2001:db8:c::2",
+  );
+  // tshark: ICMPv6 86 Neighbor Advertisement 2001:db8:c::2 (sol, ovr) is at 02:00:00:00:c0:02
+  assert.equal(
+    prettyPrint(gold.V6_NA, "ethernet"),
+    "IP6 2001:db8:c::2 > 2001:db8:c::1: ICMP6, neighbor advertisement, tgt is 2001:db8:c::2 " +
+      "(sol, ovr)",
+  );
+  assert.equal(
+    prettyPrint(goldB.RS, "ethernet"),
+    "IP6 fe80::ff:fe00:b101 > ff02::2: ICMP6, router solicitation",
+  );
+  assert.equal(
+    prettyPrint(goldB.NDISC_REDIRECT, "ethernet"),
+    "IP6 fe80::ff:fe00:b202 > 2001:db8:b::1: ICMP6, redirect, 2001:db8:b::100 to " +
+      "2001:db8:b::100",
+  );
+});
+
+Deno.test("prettyPrint prints ICMPv6 echo and errors with the ICMPv6 length", () => {
+  // tshark: ICMPv6 118 Echo (ping) request id=0x25f8, seq=1, hop limit=64
+  assert.equal(
+    prettyPrint(gold.V6_ECHO_REQUEST, "ethernet"),
+    "IP6 2001:db8:c::1 > 2001:db8:c::2: ICMP6, echo request, id 9720, seq 1, length 64",
+  );
+  // tshark: ICMPv6 113 Destination Unreachable (Port unreachable)
+  assert.equal(
+    prettyPrint(gold.V6_PORT_UNREACHABLE, "ethernet"),
+    "IP6 2001:db8:c::2 > 2001:db8:c::1: ICMP6, destination unreachable, unreachable port, " +
+      "2001:db8:c::2 udp port 9999, length 59",
+  );
+  const cases: [Uint8Array, string][] = [
+    [
+      goldB.ICMPV6_PKT_TOO_BIG,
+      "IP6 2001:db8:b::2 > 2001:db8:b::1: ICMP6, packet too big, mtu 1280, length 1240",
+    ],
+    [
+      goldB.ICMPV6_TIME_EXCEEDED,
+      "IP6 2001:db8:b::2 > 2001:db8:b::1: ICMP6, time exceeded in-transit for 2001:db8:b::1:1, " +
+      "length 112",
+    ],
+    [
+      goldB.ICMPV6_ADDR_UNREACHABLE,
+      "IP6 2001:db8:b::2 > 2001:db8:b::1: ICMP6, destination unreachable, unreachable address " +
+      "2001:db8:b::100, length 112",
+    ],
+    [
+      goldB.ICMPV6_PARAM_PROBLEM,
+      "IP6 2001:db8:b::2 > 2001:db8:b::1: ICMP6, parameter problem, code 1, pointer 6, length 52",
+    ],
+  ];
+  for (const [frame, line] of cases) assert.equal(prettyPrint(frame, "ethernet"), line);
+});
+
+Deno.test("prettyPrint prints MLD behind the hop-by-hop header", () => {
+  const cases: [Uint8Array, string][] = [
+    [
+      goldB.MLDV2_REPORT_DAD,
+      "IP6 :: > ff02::16: HBH ICMP6, multicast listener report v2, 4 group record(s)",
+    ],
+    [
+      goldB.MLDV1_REPORT,
+      "IP6 fe80::ff:fe00:b101 > ff05::1:3: HBH ICMP6, multicast listener report v1, " +
+      "group ff05::1:3",
+    ],
+    [
+      goldB.MLDV1_DONE,
+      "IP6 fe80::ff:fe00:b101 > ff02::2: HBH ICMP6, multicast listener done, group ff05::1:3",
+    ],
+    [
+      goldB.MLDV1_QUERY,
+      "IP6 fe80::ff:fe00:b203 > ff02::1: HBH ICMP6, multicast listener query v1, group ::, " +
+      "max resp delay 10000",
+    ],
+    [
+      goldB.MLDV2_QUERY,
+      "IP6 fe80::ff:fe00:b203 > ff02::1: HBH ICMP6, multicast listener query v2, group ::, " +
+      "0 source(s)",
+    ],
+  ];
+  for (const [frame, line] of cases) assert.equal(prettyPrint(frame, "ethernet"), line);
+});
+
 Deno.test("prettyPrint prints IPv4 fragments with id, length and offset", () => {
   // tshark: IPv4 1514 Fragmented IP protocol (proto=ICMP 1, off=0, ID=b191)
   assert.equal(
@@ -222,6 +309,12 @@ Deno.test("prettyPrint appends [bad cksum] instead of hiding a packet", () => {
     prettyPrint(icmpFlip, "ethernet"),
     "IP 192.0.2.65 > 192.0.2.66: ICMP echo request, id 9718, seq 1, length 64 [bad cksum]",
   );
+  const nsFlip = edited(gold.V6_NS, (b) => b[b.length - 1] = b[b.length - 1]! ^ 0x01);
+  assert.equal(
+    prettyPrint(nsFlip, "ethernet"),
+    "IP6 2001:db8:c::1 > ff02::1:ff00:2: ICMP6, neighbor solicitation, who has 2001:db8:c::2 " +
+      "[bad cksum]",
+  );
   const ipHeaderFlip = edited(gold.V4_UDP, (b) => b[gold.ETH_LEN + 8] = 1); // TTL 1
   assert.equal(
     prettyPrint(ipHeaderFlip, "ethernet"),
@@ -277,6 +370,19 @@ Deno.test("prettyPrint reports a malformed layer after what parsed before it", (
   assert.match(
     prettyPrint(badUdpLength, "ethernet"),
     /^IP6 2001:db8:c::1 > 2001:db8:c::2: UDP \[malformed: Invalid udp\.length 7:/,
+  );
+  const shortNs = edited(gold.V6_NS.subarray(0, gold.ETH_LEN + 48), (b) => b[gold.ETH_LEN + 5] = 8);
+  assert.equal(
+    prettyPrint(shortNs, "ethernet"),
+    "IP6 2001:db8:c::1 > ff02::1:ff00:2: ICMP6 [malformed: Invalid ndisc.length 8: buffer " +
+      "truncated, need at least 24 bytes]",
+  );
+  const shortQuote = edited(gold.V4_PORT_UNREACHABLE.subarray(0, gold.ETH_LEN + 38), (b) => {
+    b[gold.ETH_LEN + 3] = 38;
+  });
+  assert.match(
+    prettyPrint(shortQuote, "ethernet"),
+    /^IP 192\.0\.2\.66 > 192\.0\.2\.65: ICMP \[malformed: Invalid icmpv4\.data 10: quoted packet/,
   );
   const badArp = edited(gold.ARP_REQUEST, (b) => b[gold.ETH_LEN + 1] = 6); // hardware type 6
   assert.match(prettyPrint(badArp, "ethernet"), /^ARP, \[malformed: Invalid arp\.hardwareType 6:/);

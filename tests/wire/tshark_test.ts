@@ -24,6 +24,12 @@ import {
   Icmpv4Packet,
   type Icmpv4Repr,
 } from "../../src/wire/icmpv4.ts";
+import {
+  emitIcmpv6,
+  icmpv6BufferLen,
+  Icmpv6Packet,
+  type Icmpv6Repr,
+} from "../../src/wire/icmpv6.ts";
 import { IpProtocol } from "../../src/wire/ip.ts";
 import { emitIpv4, Ipv4Packet, type Ipv4Repr } from "../../src/wire/ipv4.ts";
 import { emitIpv6, Ipv6Packet, type Ipv6Repr } from "../../src/wire/ipv6.ts";
@@ -267,6 +273,55 @@ function cases(): Case[] {
       moreFrags: true,
       ident: 0x4242,
     }),
+  );
+  const icmp6 = (repr: Icmpv6Repr) => (b: Uint8Array, src: IpAddress, dst: IpAddress) =>
+    emitIcmpv6(repr, new Icmpv6Packet(b), src as Ipv6Address, dst as Ipv6Address);
+  const ns: Icmpv6Repr = {
+    kind: "ndisc",
+    repr: { kind: "neighborSolicit", target: V6_B, sourceLinkAddr: MAC_A },
+  };
+  const solicited = Ipv6Address.solicitedNode(V6_B);
+  add(
+    "IPv6 + ICMPv6 neighbor solicitation",
+    "eth:ethertype:ipv6:icmpv6",
+    1,
+    ipv6Frame(
+      IpProtocol.Icmpv6,
+      icmpv6BufferLen(ns),
+      icmp6(ns),
+      solicited,
+      EthernetAddress.parse("33:33:ff:00:00:02"),
+      255,
+    ),
+  );
+  const na: Icmpv6Repr = {
+    kind: "ndisc",
+    repr: {
+      kind: "neighborAdvert",
+      router: false,
+      solicited: true,
+      override: true,
+      target: V6_A,
+      targetLinkAddr: MAC_A,
+    },
+  };
+  add(
+    "IPv6 + ICMPv6 neighbor advertisement",
+    "eth:ethertype:ipv6:icmpv6",
+    1,
+    ipv6Frame(IpProtocol.Icmpv6, icmpv6BufferLen(na), icmp6(na), V6_B, MAC_B, 255),
+  );
+  const echo6: Icmpv6Repr = {
+    kind: "echoRequest",
+    ident: 0x4321,
+    seqNo: 7,
+    data: new Uint8Array(56).map((_, i) => 255 - i),
+  };
+  add(
+    "IPv6 + ICMPv6 echo request",
+    "eth:ethertype:ipv6:icmpv6:data",
+    1,
+    ipv6Frame(IpProtocol.Icmpv6, icmpv6BufferLen(echo6), icmp6(echo6)),
   );
   add(
     "IPv6 + UDP",
