@@ -82,6 +82,51 @@ Deno.test("internetChecksum matches the reference on 64 KiB buffers, random and 
   assert.equal(internetChecksum(new Uint8Array(65536)), 0xffff);
 });
 
+Deno.test("internetChecksum matches the reference for random slices of a shared buffer", () => {
+  const backing = randomBytes(8192, 777);
+  fc.assert(
+    fc.property(fc.nat({ max: 8192 }), fc.nat({ max: 8192 }), (a, b) => {
+      const slice = backing.subarray(Math.min(a, b), Math.max(a, b));
+      assert.equal(internetChecksum(slice), reference(slice));
+    }),
+    { numRuns: 3_000 },
+  );
+});
+
+Deno.test("internetChecksum is right across several 4 MiB chunks of 32-bit words", () => {
+  const big = randomBytes(9 * 1024 * 1024 + 5, 4242);
+  for (const offset of [0, 1, 2, 3]) {
+    const b = big.subarray(offset);
+    assert.equal(internetChecksum(b), reference(b), `offset ${offset}`);
+  }
+  const ones = new Uint8Array(9 * 1024 * 1024).fill(0xff);
+  assert.equal(internetChecksum(ones.subarray(2)), 0);
+});
+
+Deno.test("internetChecksum handles shared, resized and alternating buffers", () => {
+  const shared = new Uint8Array(new SharedArrayBuffer(3000));
+  shared.set(randomBytes(3000, 5));
+  assert.equal(internetChecksum(shared.subarray(1)), reference(shared.subarray(1)));
+  const rab = new ArrayBuffer(4096, { maxByteLength: 8192 });
+  const view = new Uint8Array(rab);
+  view.set(randomBytes(4096, 6));
+  assert.equal(internetChecksum(view.subarray(2, 4000)), reference(view.subarray(2, 4000)));
+  rab.resize(1024); // the cached word view is now out of bounds
+  assert.equal(
+    internetChecksum(new Uint8Array(rab, 6, 1000)),
+    reference(new Uint8Array(rab, 6, 1000)),
+  );
+  rab.resize(8192); // and now too short
+  const grown = new Uint8Array(rab, 3);
+  grown.set(randomBytes(grown.length, 7));
+  assert.equal(internetChecksum(grown), reference(grown));
+  const a = randomBytes(1500, 8), b = randomBytes(1500, 9);
+  for (let i = 0; i < 4; i++) {
+    assert.equal(internetChecksum(a), reference(a));
+    assert.equal(internetChecksum(b), reference(b));
+  }
+});
+
 Deno.test("internetChecksum of RFC 1071 §3's example", () => {
   // 00 01 f2 03 f4 f5 f6 f7: the one's complement sum is ddf2, so the checksum is 220d.
   const b = new Uint8Array([0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]);
