@@ -293,3 +293,37 @@ function answerIp(
   dev.commit();
   log.echoReplies++;
 }
+
+const CLONE_NEWNET = 0x40000000;
+const O_RDONLY_CLOEXEC = 0o2000000;
+
+/**
+ * Runs `fn` synchronously with the calling thread switched into namespace `ns` (setns), then
+ * switches back. Sockets and TUN devices created inside stay in `ns`; only this thread moves, and
+ * nothing else runs on it meanwhile because `fn` is synchronous.
+ */
+export function inNetns<T>(ns: string, fn: () => T): T {
+  const lib = Deno.dlopen("libc.so.6", {
+    setns: { parameters: ["i32", "i32"], result: "i32" },
+    open: { parameters: ["buffer", "i32"], result: "i32" },
+    close: { parameters: ["i32"], result: "i32" },
+  });
+  const cstr = (s: string) => new TextEncoder().encode(`${s}\0`);
+  const self = lib.symbols.open(cstr("/proc/thread-self/ns/net"), O_RDONLY_CLOEXEC);
+  const target = lib.symbols.open(cstr(`/var/run/netns/${ns}`), O_RDONLY_CLOEXEC);
+  try {
+    if (self < 0 || target < 0) throw new Error(`Cannot open the namespace files of ${ns}`);
+    if (lib.symbols.setns(target, CLONE_NEWNET) !== 0) throw new Error(`setns into ${ns} failed`);
+    try {
+      return fn();
+    } finally {
+      if (lib.symbols.setns(self, CLONE_NEWNET) !== 0) {
+        throw new Error("setns back to the test's namespace failed");
+      }
+    }
+  } finally {
+    if (target >= 0) lib.symbols.close(target);
+    if (self >= 0) lib.symbols.close(self);
+    lib.close();
+  }
+}
