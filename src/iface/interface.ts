@@ -12,6 +12,8 @@ import {
   type IpAddress,
   IpCidr,
   type IpEndpoint,
+  Ipv4Address,
+  Ipv6Address,
   parseIpAddress,
 } from "../wire/address.ts";
 import { ArpOperation } from "../wire/arp.ts";
@@ -27,7 +29,7 @@ import { type Duration, type Instant, NEVER } from "../time.ts";
 import { IfaceCore } from "./core.ts";
 import type { DropCounters } from "./counters.ts";
 import { NetError } from "./errors.ts";
-import { sendNeighborSolicit } from "./icmp.ts";
+import { sendIcmpError, sendNeighborSolicit } from "./icmp.ts";
 import { receiveFrame } from "./ingress.ts";
 import { NeighborCache, type NeighborCacheOptions } from "./neighbor.ts";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
@@ -278,9 +280,19 @@ export class Interface {
     // Timers of the IP layer.
     for (const r of [core.reasm4, core.reasm6]) {
       const gone = r.expire(now);
-      if (gone.length > 0) {
-        core.counters.reassemblyTimeout += gone.length;
-        changed = true;
+      if (gone.length === 0) continue;
+      core.counters.reassemblyTimeout += gone.length;
+      changed = true;
+      for (const d of gone) {
+        const p = d.firstPacket;
+        if (p === null) continue;
+        // RFC 792 / RFC 8200 §4.5: time exceeded, fragment reassembly, when the first arrived.
+        const v4 = p[0]! >>> 4 === 4;
+        const dst = v4 ? Ipv4Address.fromBytes(p, 16) : Ipv6Address.fromBytes(p, 24);
+        sendIcmpError(core, p, d.src, dst, v4 ? 11 : 3, 1, 0, {
+          isFragment: false,
+          isIcmpError: false,
+        });
       }
     }
     if (core.announcePending) this.#sendAnnouncements();

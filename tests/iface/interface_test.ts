@@ -125,7 +125,7 @@ Deno.test("Interface reassembles IPv4 fragments arriving out of order and duplic
   assert.equal(a.iface.counters.reassemblyOverflow, 1); // the duplicate
 });
 
-Deno.test("Interface times out a partial datagram at the exact deadline pollAt announced", () => {
+Deno.test("Interface times out a partial datagram at the exact deadline pollAt announced and reports it", () => {
   const [a, b] = pair("ip", { reassembly4: { timeout: 15_000 } });
   const frags = fragmentsOf(udpPacket({}, new Uint8Array(3000)), 1000);
   inject(b.dev, [frags[0]!], 100);
@@ -136,6 +136,9 @@ Deno.test("Interface times out a partial datagram at the exact deadline pollAt a
   assert.equal(a.iface.counters.reassemblyTimeout, 0);
   a.iface.poll(15_100, a.dev, a.sockets);
   assert.equal(a.iface.counters.reassemblyTimeout, 1);
+  const out = drain(b.dev);
+  assert.equal(out.length, 1);
+  assert.deepEqual([out[0]![20], out[0]![21]], [11, 1]); // time exceeded in reassembly
   assert.equal(a.iface.pollAt(15_100, a.sockets), Infinity);
   assert.equal(a.iface.pollDelay(15_100, a.sockets), null);
 });
