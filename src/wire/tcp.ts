@@ -907,9 +907,11 @@ export function emitTcp(
   b.set(repr.payload, headerLen);
 
   if (opts?.fillChecksum !== false) {
-    const data = b.length === total ? b : b.subarray(0, total);
-    const sum = checksumSum(data, pseudoHeaderSum(src, dst, PROTOCOL_TCP, total));
-    writeU16(b, FIELD.CHECKSUM, checksumFinish(sum));
+    // The header is summed here (its length is a multiple of 4, so the payload sum can follow
+    // it) and the payload from the caller's array: no subarray of the packet is needed.
+    let sum = pseudoHeaderSum(src, dst, PROTOCOL_TCP, total);
+    for (let k = 0; k < headerLen; k += 2) sum += (b[k]! << 8) | b[k + 1]!;
+    writeU16(b, FIELD.CHECKSUM, checksumFinish(checksumSum(repr.payload, sum)));
   }
 }
 
