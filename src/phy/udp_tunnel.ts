@@ -57,7 +57,7 @@ export interface UdpTunnelOptions {
   readonly mtu?: number;
   /** Receive ring length in frames. Default 256. */
   readonly rxQueueLen?: number;
-  /** Datagrams sent but not yet completed, at most. Default 64. */
+  /** Transmit queue length: committed frames not yet sent, at most. Default 64. */
   readonly maxInFlight?: number;
 }
 
@@ -68,8 +68,9 @@ export interface UdpTunnelOptions {
  * transition; when the ring is full it stops receiving until `receive` frees a slot (the
  * kernel's socket buffer holds or drops meanwhile; counted in `stats.rxQueueFull`).
  *
- * `commit` starts an asynchronous send from one of at most `maxInFlight` slot buffers; while all
- * are in flight, `canTransmit` is false and `transmit` returns `null` (counted in
+ * `commit` appends the frame to a bounded transmit queue of `maxInFlight` reused slots, sent in
+ * order, one `send` at a time (concurrent sends on one Deno socket may complete out of order).
+ * While the queue is full, `canTransmit` is false and `transmit` returns `null` (counted in
  * `dropsTxBusy`), and the readiness callback runs once a slot frees so the stack retries.
  *
  * @example Two ends in one process
@@ -100,11 +101,8 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
   readonly #peer: Deno.NetAddr;
   readonly #rx: FrameQueue;
   readonly #slotSize: number;
-  readonly #free: Uint8Array[] = [];
-  readonly #maxInFlight: number;
-  #allocated = 0;
-  #inFlight = 0;
-  #txBuf: Uint8Array | null = null;
+  readonly #tx: FrameQueue;
+  #sending = false;
   #pendingLen = -1;
   #refused = false;
   #onReadable: (() => void) | null = null;
@@ -127,7 +125,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     this.capabilities = capabilities;
     this.#slotSize = capabilities.mtu + 1;
     this.#rx = new FrameQueue(rxQueueLen, this.#slotSize);
-    this.#maxInFlight = maxInFlight;
+    this.#tx = new FrameQueue(maxInFlight, capabilities.mtu);
     this.#loop = this.#run();
   }
 
@@ -205,9 +203,9 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     return this.#rx.length;
   }
 
-  /** Datagrams sent whose send has not completed yet. */
+  /** Frames committed whose send has not completed yet (queued or being sent). */
   get inFlight(): number {
-    return this.#inFlight;
+    return this.#tx.length + (this.#sending ? 1 : 0);
   }
 
   /**
@@ -258,7 +256,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * ```
    */
   canTransmit(_now: Instant): boolean {
-    return !this.#closing && this.#inFlight < this.#maxInFlight;
+    return !this.#closing && !this.#tx.isFull();
   }
 
   /**
@@ -288,22 +286,14 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       return null;
     }
     if (this.#closing) return null;
-    if (this.#inFlight >= this.#maxInFlight) {
+    const buf = this.#tx.reserve(len);
+    if (buf === null) {
       this.#stats.dropsTxBusy++;
       this.#refused = true;
       return null;
     }
-    let buf = this.#txBuf;
-    if (buf === null) {
-      buf = this.#free.pop() ?? null;
-      if (buf === null) {
-        buf = new Uint8Array(this.capabilities.mtu);
-        this.#allocated++;
-      }
-      this.#txBuf = buf;
-    }
     this.#pendingLen = len;
-    return buf.subarray(0, len);
+    return buf;
   }
 
   /**
@@ -323,13 +313,13 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * ```
    */
   commit(): void {
-    const len = this.#pendingLen;
-    const buf = this.#txBuf;
-    if (len < 0 || buf === null || this.#closing) return;
+    if (this.#pendingLen < 0 || this.#closing) return;
     this.#pendingLen = -1;
-    this.#txBuf = null;
-    this.#inFlight++;
-    this.#send(buf, len);
+    this.#tx.commit();
+    if (!this.#sending) {
+      this.#sending = true;
+      this.#sendLoop();
+    }
   }
 
   /**
@@ -385,7 +375,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
   async #close(): Promise<void> {
     this.#closing = true;
     this.#pendingLen = -1;
-    if (this.#inFlight > 0) {
+    if (this.#sending) {
       await new Promise<void>((resolve) => this.#drainWaiter = resolve);
     }
     this.#conn.close();
@@ -398,25 +388,34 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     this.#rx.clear();
   }
 
-  /** Sends one datagram from `slot` (held until the send completes) and frees the slot. */
-  async #send(slot: Uint8Array, len: number): Promise<void> {
-    try {
-      await this.#conn.send(slot.subarray(0, len), this.#peer);
-      this.#stats.framesSent++;
-      this.#stats.bytesSent += len;
-    } catch {
-      this.#stats.writeErrors++;
+  /**
+   * Sends queued frames one at a time, in order. Deno may complete concurrent `send` calls on one
+   * socket in any order (measured: a burst of three arrived reversed), so at most one is pending;
+   * the frame stays lent from the queue until its send completes.
+   */
+  async #sendLoop(): Promise<void> {
+    const q = this.#tx;
+    for (let f = q.pop(); f !== null; f = q.pop()) {
+      const len = f.length;
+      try {
+        await this.#conn.send(f, this.#peer);
+        this.#stats.framesSent++;
+        this.#stats.bytesSent += len;
+      } catch {
+        this.#stats.writeErrors++;
+      }
+      if (this.#refused && !this.#closing) {
+        this.#refused = false;
+        q.release();
+        this.#onReadable?.();
+      }
     }
-    this.#free.push(slot);
-    this.#inFlight--;
-    if (this.#inFlight === 0 && this.#drainWaiter !== null) {
-      const w = this.#drainWaiter;
+    q.release();
+    this.#sending = false;
+    const w = this.#drainWaiter;
+    if (w !== null) {
       this.#drainWaiter = null;
       w();
-    }
-    if (this.#refused && !this.#closing) {
-      this.#refused = false;
-      this.#onReadable?.();
     }
   }
 
