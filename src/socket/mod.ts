@@ -2,19 +2,22 @@
  * Sans-IO sockets: state machines that the Interface feeds with parsed packets and asks for
  * packets to send. They never read a clock and never await.
  *
- * @example
+ * - {@linkcode TcpSocket}: RFC 9293 TCP with SACK, timestamps, window scaling, NewReno or CUBIC,
+ *   RFC 5961 protections; {@linkcode TcpListenSocket}: a listening endpoint with a backlog.
+ * - {@linkcode UdpSocket}, {@linkcode IcmpSocket}, {@linkcode RawSocket}.
+ *
+ * @example A TCP socket only changes state when asked to connect
  * ```ts
- * import { TokenBucket } from "@smol/net/socket";
- * const limiter = new TokenBucket({ burst: 10, interval: 1000 });
- * console.log(limiter.allow(0)); // true
+ * import { TcpSocket } from "@smol/net/socket";
+ * const socket = new TcpSocket();
+ * console.log(socket.state); // closed
  * ```
  *
  * @module
  */
 
 export * from "./context.ts";
-export * from "./tcp/rtt.ts";
-export * from "./tcp/isn.ts";
-export * from "./tcp/congestion.ts";
-export * from "./tcp/newreno.ts";
-export * from "./tcp/cubic.ts";
+export * from "./tcp/mod.ts";
+export * from "./udp.ts";
+export * from "./icmp.ts";
+export * from "./raw.ts";

@@ -328,9 +328,9 @@ export class TcpSocket {
   }
 
   /**
-   * Closes the send half: a FIN follows the queued data (RFC 9293 §3.10.4). In LISTEN or
-   * SYN-SENT the socket just closes. With unread received data the connection is reset
-   * instead (RFC 1122 §4.2.2.13).
+   * Closes the connection as the application's `close()` does: with unread received data the
+   * connection is reset (RFC 9293 §3.10.4, RFC 1122 §4.2.2.13); otherwise it is
+   * {@linkcode TcpSocket.closeWrite}. In LISTEN or SYN-SENT the socket just closes.
    *
    * @example
    * ```ts
@@ -342,22 +342,40 @@ export class TcpSocket {
    */
   close(): void {
     const c = this.#c;
+    const synchronizing = c.state === TcpState.Listen || c.state === TcpState.SynSent;
+    if (
+      !synchronizing && c.state !== TcpState.Closed && c.state !== TcpState.TimeWait &&
+      c.rx.length > 0
+    ) {
+      this.abort();
+      return;
+    }
+    this.closeWrite();
+  }
+
+  /**
+   * Closes the send half only: a FIN follows the queued data (RFC 9293 §3.10.4) and receiving
+   * goes on until the peer's FIN, whatever is still unread. In LISTEN or SYN-SENT the socket
+   * just closes.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * const s = new TcpSocket();
+   * s.closeWrite();
+   * console.log(s.state); // closed
+   * ```
+   */
+  closeWrite(): void {
+    const c = this.#c;
     switch (c.state) {
       case TcpState.Closed:
       case TcpState.TimeWait:
         return;
       case TcpState.Listen:
-        c.closeWith(null);
-        return;
       case TcpState.SynSent:
         c.closeWith(null);
         return;
-    }
-    if (c.rx.length > 0) {
-      this.abort();
-      return;
-    }
-    switch (c.state) {
       case TcpState.SynReceived:
         c.finQueued = true; // FIN-WAIT-1 once the handshake completes
         return;

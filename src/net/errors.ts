@@ -1,0 +1,98 @@
+/**
+ * Failures of the async layer as `Deno.errors.*` instances carrying the POSIX `code`, so code
+ * written for `Deno.connect` / `Deno.listen` catches ours unchanged.
+ *
+ * @module
+ */
+
+/**
+ * The error kinds the async layer raises, with their `Deno.errors` class and POSIX code.
+ *
+ * @example
+ * ```ts
+ * import { NET_ERROR_CODES } from "@smol/net/net";
+ * console.log(NET_ERROR_CODES.ConnectionRefused); // ECONNREFUSED
+ * ```
+ */
+export const NET_ERROR_CODES = {
+  ConnectionRefused: "ECONNREFUSED",
+  ConnectionReset: "ECONNRESET",
+  ConnectionAborted: "ECONNABORTED",
+  TimedOut: "ETIMEDOUT",
+  AddrInUse: "EADDRINUSE",
+  AddrNotAvailable: "EADDRNOTAVAIL",
+  NetworkUnreachable: "ENETUNREACH",
+  BrokenPipe: "EPIPE",
+  NotConnected: "ENOTCONN",
+} as const;
+
+/**
+ * A kind of failure that has a POSIX code.
+ *
+ * @example
+ * ```ts
+ * import type { NetErrorKind } from "@smol/net/net";
+ * const kind: NetErrorKind = "TimedOut";
+ * ```
+ */
+export type NetErrorKind = keyof typeof NET_ERROR_CODES;
+
+/**
+ * Builds the `Deno.errors` instance for `kind` with the POSIX `code` set.
+ *
+ * @param kind Which failure.
+ * @param message The message, Deno style (`Cannot connect to 192.0.2.1:80: connection refused`).
+ * @returns The error, ready to throw or reject with.
+ *
+ * @example
+ * ```ts
+ * import { netError } from "@smol/net/net";
+ * const e = netError("ConnectionReset", "Connection reset by 192.0.2.1:80");
+ * console.log(e instanceof Deno.errors.ConnectionReset, (e as { code?: string }).code); // true ECONNRESET
+ * ```
+ */
+export function netError(kind: NetErrorKind, message: string): Error {
+  const e = new Deno.errors[kind](message);
+  Object.defineProperty(e, "code", {
+    value: NET_ERROR_CODES[kind],
+    enumerable: false,
+    configurable: true,
+    writable: true,
+  });
+  return e;
+}
+
+/**
+ * `Deno.errors.BadResource` for use after close.
+ *
+ * @param what The resource, e.g. `Listener` or `Connection`.
+ * @returns The error.
+ *
+ * @example
+ * ```ts
+ * import { badResource } from "@smol/net/net";
+ * console.log(badResource("Listener").message); // Listener has been closed
+ * ```
+ */
+export function badResource(what: string): Error {
+  return new Deno.errors.BadResource(`${what} has been closed`);
+}
+
+/**
+ * The `AbortError` `DOMException` Deno raises for an aborted signal, or the signal's own reason
+ * when it has one.
+ *
+ * @param signal The aborted signal.
+ * @returns What to reject with.
+ *
+ * @example
+ * ```ts
+ * import { abortError } from "@smol/net/net";
+ * const c = new AbortController();
+ * c.abort();
+ * console.log((abortError(c.signal) as Error).name); // AbortError
+ * ```
+ */
+export function abortError(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("The signal has been aborted", "AbortError");
+}

@@ -1,0 +1,446 @@
+/**
+ * `TcpStream`: a TCP connection of a {@linkcode NetStack}, shaped like `Deno.TcpConn`.
+ *
+ * @module
+ */
+
+import type { TcpSocket } from "../socket/tcp/socket.ts";
+import { formatEndpoint, type IpEndpoint } from "../wire/address.ts";
+import { badResource, netError } from "./errors.ts";
+import type { Watcher } from "./driver.ts";
+
+/** What a stream needs from its stack (kept narrow so streams stay testable). */
+export interface StreamHost {
+  /** Schedules a poll soon. */
+  wake(): void;
+  /** Starts or stops settling this stream after each poll. */
+  watch(w: Watcher): void;
+  /** Stops settling this stream. */
+  unwatch(w: Watcher): void;
+  /** Re-evaluates keep-alive after ref/unref. */
+  refChanged(): void;
+  /** Hands a socket the application has let go of to the stack, which keeps polling it until it is done. */
+  release(socket: TcpSocket): void;
+}
+
+interface ReadWaiter {
+  p: Uint8Array;
+  resolve(n: number | null): void;
+  reject(e: unknown): void;
+}
+
+interface WriteWaiter {
+  p: Uint8Array;
+  resolve(n: number): void;
+  reject(e: unknown): void;
+}
+
+/** Linux's defaults: probe after 2 h idle, every 75 s, give up after 9 unanswered probes. */
+const DEFAULT_KEEPALIVE = { idle: 7_200_000, interval: 75_000, count: 9 } as const;
+
+/** Converts an endpoint to Deno's `NetAddr`. */
+export function toNetAddr(ep: IpEndpoint | null, transport: "tcp" | "udp"): Deno.NetAddr {
+  return ep === null
+    ? { transport, hostname: "0.0.0.0", port: 0 }
+    : { transport, hostname: ep.addr.toString(), port: ep.port };
+}
+
+/**
+ * A TCP connection with the whole `Deno.TcpConn` surface: `read` / `write`, `readable` (a byte
+ * stream: BYOB readers work, and the receive window reopens as the consumer reads) and
+ * `writable` (its `close()` half-closes with a FIN, unlike Deno's), `closeWrite()`, `close()`,
+ * addresses, `setNoDelay()`, `setKeepAlive()`, `ref()` / `unref()` and disposal. It is also
+ * async-iterable over received chunks.
+ *
+ * Failures are `Deno.errors.*`: `ConnectionReset` when the peer resets, `TimedOut` when
+ * retransmissions or keep-alives give up, `BrokenPipe` for a write after `closeWrite()` or after
+ * a reset, `BadResource` after `close()`.
+ *
+ * @example Echo one message over an in-memory link
+ * ```ts
+ * import { linkPair, NetStack } from "@smol/net";
+ *
+ * const [a, b] = linkPair();
+ * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * const listener = server.listen({ port: 7 });
+ * const accepted = listener.accept();
+ * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+ * const peer = await accepted;
+ * await conn.write(new TextEncoder().encode("hi"));
+ * const buf = new Uint8Array(2);
+ * await peer.read(buf);
+ * console.log(new TextDecoder().decode(buf)); // hi
+ * conn.close();
+ * peer.close();
+ * listener.close();
+ * ```
+ */
+export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Array> {
+  readonly #host: StreamHost;
+  readonly #socket: TcpSocket;
+  readonly #localAddr: Deno.NetAddr;
+  readonly #remoteAddr: Deno.NetAddr;
+  readonly #reads: ReadWaiter[] = [];
+  readonly #writes: WriteWaiter[] = [];
+  #closed = false;
+  #writeClosed = false;
+  #refed = true;
+  #readable: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
+  #writable: WritableStream<Uint8Array> | null = null;
+
+  /**
+   * Wraps an open socket. Applications get streams from `NetStack.connect` and
+   * `TcpListener.accept`, not from this constructor.
+   *
+   * @param host The stack that polls the socket.
+   * @param socket A synchronized (or synchronizing) TCP socket.
+   */
+  constructor(host: StreamHost, socket: TcpSocket) {
+    this.#host = host;
+    this.#socket = socket;
+    this.#localAddr = toNetAddr(socket.localEndpoint, "tcp");
+    this.#remoteAddr = toNetAddr(socket.remoteEndpoint, "tcp");
+  }
+
+  /** The local address (`transport: "tcp"`). */
+  get localAddr(): Deno.NetAddr {
+    return this.#localAddr;
+  }
+
+  /** The remote address (`transport: "tcp"`). */
+  get remoteAddr(): Deno.NetAddr {
+    return this.#remoteAddr;
+  }
+
+  /** Whether this stream keeps the process alive while it waits. */
+  get refed(): boolean {
+    return this.#refed;
+  }
+
+  /**
+   * The core socket, for introspection (`socket.info`: state, SRTT, cwnd, counters).
+   *
+   * @example
+   * ```ts ignore
+   * console.log(conn.socket.info.srtt);
+   * ```
+   */
+  get socket(): TcpSocket {
+    return this.#socket;
+  }
+
+  /**
+   * Reads into `p`. Resolves to the number of bytes read, or `null` at end of stream (the
+   * peer's FIN, after all its data). A read may fill less than `p`.
+   *
+   * @param p The buffer to fill.
+   * @returns Bytes read, or `null` at EOF.
+   *
+   * @example
+   * ```ts ignore
+   * const n = await conn.read(new Uint8Array(1024));
+   * ```
+   */
+  read(p: Uint8Array): Promise<number | null> {
+    if (this.#closed) return Promise.reject(badResource("Connection"));
+    if (this.#reads.length === 0) {
+      try {
+        const r = this.#tryRead(p);
+        if (r !== undefined) return Promise.resolve(r);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.#reads.push({ p, resolve, reject });
+      this.#host.watch(this);
+    });
+  }
+
+  /**
+   * Writes from `p`. Resolves once some bytes are in the send buffer, with their count (which
+   * may be less than `p.length`): back-pressure is a pending promise, not unbounded memory.
+   *
+   * @param p The bytes to send.
+   * @returns Bytes taken.
+   *
+   * @example
+   * ```ts ignore
+   * let off = 0;
+   * while (off < data.length) off += await conn.write(data.subarray(off));
+   * ```
+   */
+  write(p: Uint8Array): Promise<number> {
+    if (this.#closed) return Promise.reject(badResource("Connection"));
+    if (this.#writes.length === 0) {
+      try {
+        const r = this.#tryWrite(p);
+        if (r !== undefined) return Promise.resolve(r);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.#writes.push({ p, resolve, reject });
+      this.#host.watch(this);
+    });
+  }
+
+  /**
+   * Half-closes: a FIN follows the data already written; reading goes on until the peer's FIN.
+   *
+   * @returns Resolves once the FIN is queued.
+   *
+   * @example
+   * ```ts ignore
+   * await conn.closeWrite();
+   * while ((await conn.read(buf)) !== null) {}
+   * ```
+   */
+  closeWrite(): Promise<void> {
+    if (this.#closed) return Promise.reject(badResource("Connection"));
+    if (this.#writeClosed) return Promise.resolve();
+    const err = this.#socketError();
+    if (err !== null) return Promise.reject(err);
+    this.#writeClosed = true;
+    this.#socket.closeWrite();
+    this.#host.wake();
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes the connection: queued data and a FIN still go out (a RST instead when received data
+   * was left unread, RFC 9293 §3.10.4); pending reads and writes reject with `BadResource`.
+   *
+   * @example
+   * ```ts ignore
+   * conn.close();
+   * ```
+   */
+  close(): void {
+    if (this.#closed) throw badResource("Connection");
+    this.#closed = true;
+    const err = badResource("Connection");
+    for (const w of this.#reads.splice(0)) w.reject(err);
+    for (const w of this.#writes.splice(0)) w.reject(err);
+    this.#host.unwatch(this);
+    this.#socket.close();
+    this.#host.release(this.#socket);
+    this.#host.wake();
+  }
+
+  /**
+   * Turns Nagle's algorithm off (`true`, the default argument) or on.
+   *
+   * @param noDelay `true` sends small segments at once.
+   *
+   * @example
+   * ```ts ignore
+   * conn.setNoDelay();
+   * ```
+   */
+  setNoDelay(noDelay = true): void {
+    this.#socket.setNoDelay(noDelay);
+  }
+
+  /**
+   * Turns keep-alive probes on (`true`, the default argument) or off, with the socket's
+   * configured idle time, interval and count.
+   *
+   * @param keepAlive Whether to probe an idle connection.
+   *
+   * @example
+   * ```ts ignore
+   * conn.setKeepAlive(true);
+   * ```
+   */
+  setKeepAlive(keepAlive = true): void {
+    this.#socket.setKeepAlive(keepAlive ? DEFAULT_KEEPALIVE : null);
+    this.#host.wake();
+  }
+
+  /**
+   * Keeps the process alive while this connection waits (the default).
+   *
+   * @example
+   * ```ts ignore
+   * conn.ref();
+   * ```
+   */
+  ref(): void {
+    this.#refed = true;
+    this.#host.refChanged();
+  }
+
+  /**
+   * Lets the process exit even while this connection waits.
+   *
+   * @example
+   * ```ts ignore
+   * conn.unref();
+   * ```
+   */
+  unref(): void {
+    this.#refed = false;
+    this.#host.refChanged();
+  }
+
+  /** Closes the connection if still open. */
+  [Symbol.dispose](): void {
+    if (!this.#closed) this.close();
+  }
+
+  /**
+   * The received bytes as a byte stream (BYOB readers supported). Reaching its end does not
+   * close the write side; cancelling it closes the connection.
+   */
+  get readable(): ReadableStream<Uint8Array<ArrayBuffer>> {
+    if (this.#readable === null) {
+      this.#readable = new ReadableStream({
+        type: "bytes",
+        autoAllocateChunkSize: 16 * 1024,
+        pull: async (controller) => {
+          const req = controller.byobRequest!;
+          const view = req.view!;
+          const n = await this.read(
+            new Uint8Array(view.buffer as ArrayBuffer, view.byteOffset, view.byteLength),
+          );
+          if (n === null) {
+            controller.close();
+            req.respond(0);
+          } else {
+            req.respond(n);
+          }
+        },
+        cancel: () => {
+          if (!this.#closed) this.close();
+        },
+      });
+    }
+    return this.#readable;
+  }
+
+  /** The byte sink. Its `close()` half-closes with a FIN; `abort()` closes the connection. */
+  get writable(): WritableStream<Uint8Array> {
+    if (this.#writable === null) {
+      this.#writable = new WritableStream<Uint8Array>({
+        write: async (chunk) => {
+          let off = 0;
+          while (off < chunk.length) off += await this.write(chunk.subarray(off));
+        },
+        close: () => this.closeWrite(),
+        abort: () => {
+          if (!this.#closed) this.close();
+        },
+      });
+    }
+    return this.#writable;
+  }
+
+  /**
+   * Received chunks (each a fresh copy) until the peer's FIN.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const chunk of conn) console.log(chunk.length);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
+    const buf = new Uint8Array(16 * 1024);
+    while (true) {
+      const n = await this.read(buf);
+      if (n === null) return;
+      if (n > 0) yield buf.slice(0, n);
+    }
+  }
+
+  /** Settles waiting reads and writes; returns whether any still wait. */
+  settle(): boolean {
+    while (this.#reads.length > 0) {
+      const w = this.#reads[0]!;
+      let r: number | null | undefined;
+      try {
+        r = this.#tryRead(w.p);
+      } catch (e) {
+        this.#reads.shift();
+        w.reject(e);
+        continue;
+      }
+      if (r === undefined) break;
+      this.#reads.shift();
+      w.resolve(r);
+    }
+    while (this.#writes.length > 0) {
+      const w = this.#writes[0]!;
+      let r: number | undefined;
+      try {
+        r = this.#tryWrite(w.p);
+      } catch (e) {
+        this.#writes.shift();
+        w.reject(e);
+        continue;
+      }
+      if (r === undefined) break;
+      this.#writes.shift();
+      w.resolve(r);
+    }
+    return this.#reads.length > 0 || this.#writes.length > 0;
+  }
+
+  /** A read now: a count, `null` at EOF, `undefined` when it would block; throws on failure. */
+  #tryRead(p: Uint8Array): number | null | undefined {
+    const s = this.#socket;
+    if (p.length === 0) return 0;
+    if (s.canRecv) {
+      const n = s.recv(p);
+      this.#host.wake(); // the window may have opened: let dispatch announce it
+      return n;
+    }
+    const err = this.#socketError();
+    if (err !== null) throw err;
+    if (!s.mayRecv) return null;
+    return undefined;
+  }
+
+  /** A write now: a count, or `undefined` when it would block; throws on failure. */
+  #tryWrite(p: Uint8Array): number | undefined {
+    const s = this.#socket;
+    if (this.#writeClosed) {
+      throw netError("BrokenPipe", `Cannot write to ${this.#peer()}: the write side is closed`);
+    }
+    const err = this.#socketError();
+    if (err !== null) {
+      throw netError("BrokenPipe", `Cannot write to ${this.#peer()}: ${err.message}`);
+    }
+    if (!s.maySend) {
+      throw netError("BrokenPipe", `Cannot write to ${this.#peer()}: connection closed`);
+    }
+    if (p.length === 0) return 0;
+    if (!s.canSend) return undefined;
+    const n = s.send(p);
+    if (n === 0) return undefined;
+    this.#host.wake();
+    return n;
+  }
+
+  #peer(): string {
+    const ep = this.#socket.remoteEndpoint;
+    return ep === null ? "peer" : formatEndpoint(ep);
+  }
+
+  #socketError(): Error | null {
+    switch (this.#socket.error) {
+      case "reset":
+        return netError("ConnectionReset", `Connection reset by ${this.#peer()}`);
+      case "timedOut":
+        return netError("TimedOut", `Connection to ${this.#peer()} timed out`);
+      case "aborted":
+        return netError("ConnectionAborted", `Connection to ${this.#peer()} aborted`);
+      case "refused":
+        return netError("ConnectionRefused", `Connection to ${this.#peer()} refused`);
+      default:
+        return null;
+    }
+  }
+}
