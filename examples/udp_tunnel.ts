@@ -14,7 +14,8 @@
 import { NetStack } from "../mod.ts";
 import { UdpTunnelDevice } from "../src/phy/udp_tunnel.ts";
 
-const USAGE = `Usage: deno run --unstable-net --allow-net examples/udp_tunnel.ts --side a|b [options]
+const USAGE =
+  `Usage: deno run --unstable-net --allow-net examples/udp_tunnel.ts --side a|b [options]
 
 Two smolnet stacks talk TCP through a UDP tunnel; start side a first.
   --side a        listen on 192.0.2.1 TCP port 7 and echo every byte back
@@ -66,7 +67,9 @@ function parseArgs(argv: string[]): Args | null {
         throw new TypeError(`Unknown argument "${flag}"`);
     }
   }
-  if (side !== "a" && side !== "b") throw new TypeError(`Invalid --side "${side}": expected a or b`);
+  if (side !== "a" && side !== "b") {
+    throw new TypeError(`Invalid --side "${side}": expected a or b`);
+  }
   args.side = side;
   return args;
 }
