@@ -67,8 +67,9 @@ if (import.meta.main) {
   await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
   await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
   const listener = server.listen({ port: 80 });
+  const handlers: Promise<void>[] = [];
   (async () => {
-    for await (const conn of listener) handle(conn).catch((e) => console.error("handler:", e));
+    for await (const conn of listener) handlers.push(handle(conn));
   })();
 
   const conn = await client.connect({ hostname: "192.0.2.1", port: 80 });
@@ -92,6 +93,8 @@ if (import.meta.main) {
       } else bodyLen += n;
     }
   }
+  await conn.closeWrite(); // the handler sees EOF and closes its side
+  await Promise.all(handlers);
   conn.close();
   listener.close();
 }

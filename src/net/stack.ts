@@ -74,7 +74,10 @@ export interface NetStackOptions {
 export interface ListenOptions {
   /** The port; 0 picks a free one. */
   readonly port: number;
-  /** The local address (default `0.0.0.0`: every address of the stack, IPv4 and IPv6). */
+  /**
+   * The local address. The default `0.0.0.0` takes every IPv4 address of the stack, as with
+   * `Deno.listen`; `::` takes every IPv6 address; listen twice to serve both.
+   */
   readonly hostname?: string;
   /** Accept queue length (default: the stack's `backlog`). */
   readonly backlog?: number;
