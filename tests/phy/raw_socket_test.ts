@@ -148,7 +148,7 @@ Deno.test({
       dev = await openIn(v.rawNs, v.rawIf);
       const closed = dev.closed.then(() => null, (e: Error) => e);
       await ipIn(v.rawNs, "link", "del", v.rawIf);
-      let timer = 0;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       const timeout = new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), 3000));
       const err = await Promise.race([closed, timeout]);
       clearTimeout(timer);
