@@ -478,7 +478,8 @@ export class Icmpv4Packet {
    * @example
    * ```ts
    * import { Icmpv4Packet } from "@smol/net/wire";
-   * console.log(new Icmpv4Packet(new Uint8Array([8, 0, 0xf7, 0xff, 0, 0, 0, 0])).verifyChecksum()); // true
+   * const p = new Icmpv4Packet(new Uint8Array([8, 0, 0xf7, 0xff, 0, 0, 0, 0]));
+   * console.log(p.verifyChecksum()); // true
    * ```
    */
   verifyChecksum(): boolean {
@@ -524,7 +525,8 @@ export class Icmpv4Packet {
  *       return repr.kind;
  *   }
  * }
- * console.log(describe({ kind: "echoReply", ident: 1, seqNo: 2, data: new Uint8Array() })); // echoReply 1/2
+ * const reply: Icmpv4Repr = { kind: "echoReply", ident: 1, seqNo: 2, data: new Uint8Array() };
+ * console.log(describe(reply)); // echoReply 1/2
  * ```
  */
 export type Icmpv4Repr =
@@ -732,7 +734,8 @@ export function emitIcmpv4(repr: Icmpv4Repr, packet: Icmpv4Packet, opts?: EmitOp
  * @example
  * ```ts
  * import { icmpv4BufferLen } from "@smol/net/wire";
- * console.log(icmpv4BufferLen({ kind: "echoRequest", ident: 1, seqNo: 1, data: new Uint8Array(56) })); // 64
+ * const ping = { kind: "echoRequest", ident: 1, seqNo: 1, data: new Uint8Array(56) } as const;
+ * console.log(icmpv4BufferLen(ping)); // 64
  * ```
  */
 export function icmpv4BufferLen(repr: Icmpv4Repr): number {

@@ -20,6 +20,7 @@ import {
   pseudoHeaderSum,
 } from "./checksum.ts";
 import { requireLength, WireError } from "./error.ts";
+import { IpProtocol } from "./ip.ts";
 import { emitMld, mldBufferLen, type MldRepr, parseMld } from "./mld.ts";
 import { emitNdisc, ndiscBufferLen, type NdiscRepr, parseNdisc } from "./ndisc.ts";
 
@@ -37,8 +38,6 @@ const FIELD = {
   DATA: 8,
 } as const;
 
-/** IpProtocol.Icmpv6, the next header value in the pseudo-header. */
-const PROTOCOL_ICMPV6 = 58;
 /** Length of the fixed IPv6 header. */
 const IPV6_HEADER_LEN = 40;
 /** Type, code and checksum: the part every ICMPv6 message has (RFC 4443 §2.1). */
@@ -339,7 +338,8 @@ export class Icmpv6Packet {
    * @example
    * ```ts
    * import { Icmpv6Packet } from "@smol/net/wire";
-   * console.log(new Icmpv6Packet(new Uint8Array([1, 0, 0xab, 0xcd])).checksum.toString(16)); // abcd
+   * const p = new Icmpv6Packet(new Uint8Array([1, 0, 0xab, 0xcd]));
+   * console.log(p.checksum.toString(16)); // abcd
    * ```
    */
   get checksum(): number {
@@ -428,7 +428,8 @@ export class Icmpv6Packet {
    * @example
    * ```ts
    * import { Icmpv6Packet } from "@smol/net/wire";
-   * console.log(new Icmpv6Packet(new Uint8Array([128, 0, 0, 0, 0, 1, 0, 1, 7])).data); // Uint8Array(1) [ 7 ]
+   * const p = new Icmpv6Packet(new Uint8Array([128, 0, 0, 0, 0, 1, 0, 1, 7]));
+   * console.log(p.data); // Uint8Array(1) [ 7 ]
    * ```
    */
   get data(): Uint8Array {
@@ -451,7 +452,9 @@ export class Icmpv6Packet {
    */
   verifyChecksum(src: Ipv6Address, dst: Ipv6Address): boolean {
     const b = this.buffer;
-    return checksumFinish(checksumSum(b, pseudoHeaderSum(src, dst, PROTOCOL_ICMPV6, b.length))) ===
+    return checksumFinish(
+      checksumSum(b, pseudoHeaderSum(src, dst, IpProtocol.Icmpv6, b.length)),
+    ) ===
       0;
   }
 
@@ -478,7 +481,7 @@ export class Icmpv6Packet {
 /** The checksum of the first `len` bytes of `b` under the ICMPv6 pseudo-header. */
 function sumMessage(b: Uint8Array, len: number, src: Ipv6Address, dst: Ipv6Address): number {
   const m = len === b.length ? b : b.subarray(0, len);
-  return checksumFinish(checksumSum(m, pseudoHeaderSum(src, dst, PROTOCOL_ICMPV6, len)));
+  return checksumFinish(checksumSum(m, pseudoHeaderSum(src, dst, IpProtocol.Icmpv6, len)));
 }
 
 /** Whether `type` is one of {@linkcode Icmpv6Type} (all of which have an 8-byte fixed part). */
@@ -524,7 +527,7 @@ export type Icmpv6Repr =
   }
   | {
     readonly kind: "pktTooBig";
-    /** The next-hop MTU as sent; the interface must not lower a path MTU below 1280 (RFC 8201 §4). */
+    /** The next-hop MTU as sent; a path MTU never drops below 1280 (RFC 8201 §4). */
     readonly mtu: number;
     /** The quoted invoking packet. */
     readonly data: Uint8Array;
@@ -584,7 +587,8 @@ export type Icmpv6Repr =
  * const a = Ipv6Address.parse("2001:db8::1");
  * const p = new Icmpv6Packet(new Uint8Array([129, 0, 0, 0, 0, 7, 0, 1]));
  * p.fillChecksum(a, a);
- * console.log(parseIcmpv6(p, a, a)); // { kind: "echoReply", ident: 7, seqNo: 1, data: Uint8Array(0) [] }
+ * const repr = parseIcmpv6(p, a, a);
+ * console.log(repr.kind, repr.kind === "echoReply" && repr.ident); // echoReply 7
  * ```
  */
 export function parseIcmpv6(
@@ -657,7 +661,13 @@ function checkQuote(data: Uint8Array): Uint8Array {
  *
  * @example
  * ```ts
- * import { emitIcmpv6, icmpv6BufferLen, Icmpv6Packet, type Icmpv6Repr, Ipv6Address } from "@smol/net/wire";
+ * import {
+ *   emitIcmpv6,
+ *   icmpv6BufferLen,
+ *   Icmpv6Packet,
+ *   type Icmpv6Repr,
+ *   Ipv6Address,
+ * } from "@smol/net/wire";
  * const repr: Icmpv6Repr = { kind: "echoRequest", ident: 1, seqNo: 1, data: new Uint8Array(4) };
  * const p = new Icmpv6Packet(new Uint8Array(icmpv6BufferLen(repr)));
  * emitIcmpv6(repr, p, Ipv6Address.LOOPBACK, Ipv6Address.LOOPBACK);
@@ -736,7 +746,8 @@ function writeError(
  * @example
  * ```ts
  * import { icmpv6BufferLen } from "@smol/net/wire";
- * console.log(icmpv6BufferLen({ kind: "dstUnreachable", code: 4, data: new Uint8Array(48) })); // 56
+ * const unreachable = { kind: "dstUnreachable", code: 4, data: new Uint8Array(48) } as const;
+ * console.log(icmpv6BufferLen(unreachable)); // 56
  * ```
  */
 export function icmpv6BufferLen(repr: Icmpv6Repr): number {

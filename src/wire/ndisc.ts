@@ -362,8 +362,9 @@ function parsePrefix(b: Uint8Array, o: number): PrefixInfo {
  * import { Icmpv6Packet, Ipv6Address, parseNdisc } from "@smol/net/wire";
  * // A router solicitation from fe80::1 with a source link-layer address option.
  * const rs = new Uint8Array([133, 0, 0, 0, 0, 0, 0, 0, 1, 1, 2, 0, 0, 0, 0, 1]);
- * const repr = parseNdisc(new Icmpv6Packet(rs), Ipv6Address.parse("fe80::1"), Ipv6Address.LINK_LOCAL_ALL_ROUTERS);
- * console.log(repr.kind, repr.kind === "routerSolicit" && String(repr.sourceLinkAddr)); // routerSolicit 02:00:00:00:00:01
+ * const src = Ipv6Address.parse("fe80::1");
+ * const repr = parseNdisc(new Icmpv6Packet(rs), src, Ipv6Address.LINK_LOCAL_ALL_ROUTERS);
+ * if (repr.kind === "routerSolicit") console.log(String(repr.sourceLinkAddr)); // 02:00:00:00:00:01
  * ```
  */
 export function parseNdisc(packet: Icmpv6Packet, src: Ipv6Address, dst: Ipv6Address): NdiscRepr {
@@ -503,7 +504,8 @@ function checkLinkLocalSource(src: Ipv6Address, what: string): void {
  * @example
  * ```ts
  * import { EthernetAddress, ndiscBufferLen } from "@smol/net/wire";
- * console.log(ndiscBufferLen({ kind: "routerSolicit", sourceLinkAddr: EthernetAddress.ZERO })); // 16
+ * const rs = { kind: "routerSolicit", sourceLinkAddr: EthernetAddress.ZERO } as const;
+ * console.log(ndiscBufferLen(rs)); // 16
  * ```
  */
 export function ndiscBufferLen(repr: NdiscRepr): number {
@@ -544,7 +546,13 @@ function redirectedOptionLen(data: Uint8Array | null): number {
  *
  * @example
  * ```ts
- * import { emitNdisc, Icmpv6Packet, Ipv6Address, ndiscBufferLen, type NdiscRepr } from "@smol/net/wire";
+ * import {
+ *   emitNdisc,
+ *   Icmpv6Packet,
+ *   Ipv6Address,
+ *   ndiscBufferLen,
+ *   type NdiscRepr,
+ * } from "@smol/net/wire";
  * const na: NdiscRepr = {
  *   kind: "neighborAdvert", router: false, solicited: true, override: false,
  *   target: Ipv6Address.parse("2001:db8:b::1"), targetLinkAddr: null,

@@ -17,11 +17,9 @@ import {
   pseudoHeaderSum,
 } from "./checksum.ts";
 import { requireLength, WireError } from "./error.ts";
+import { IpProtocol } from "./ip.ts";
 
 const FIELD = { SRC_PORT: 0, DST_PORT: 2, LENGTH: 4, CHECKSUM: 6 } as const;
-
-/** IpProtocol.Udp, the protocol number in the pseudo-header. */
-const PROTOCOL_UDP = 17;
 
 /**
  * Length of the UDP header in bytes.
@@ -92,10 +90,14 @@ export class UdpPacket {
    *
    * @example
    * ```ts
-   * import { UdpPacket } from "@smol/net/wire";
+   * import { UdpPacket, WireError } from "@smol/net/wire";
    * // Length field says 9, but only 8 bytes are present.
    * const p = new UdpPacket(new Uint8Array([0, 1, 0, 2, 0, 9, 0, 0]));
-   * try { p.checkLen(); } catch (e) { console.log((e as Error).message); }
+   * try {
+   *   p.checkLen();
+   * } catch (e) {
+   *   console.log((e as WireError).field, (e as WireError).value); // udp.length 9
+   * }
    * ```
    */
   checkLen(): void {
@@ -228,7 +230,7 @@ export class UdpPacket {
     if (stored === 0) return src.version === 4;
     const len = this.length;
     const b = len === this.buffer.length ? this.buffer : this.buffer.subarray(0, len);
-    return checksumFinish(checksumSum(b, pseudoHeaderSum(src, dst, PROTOCOL_UDP, len))) === 0;
+    return checksumFinish(checksumSum(b, pseudoHeaderSum(src, dst, IpProtocol.Udp, len))) === 0;
   }
 
   /**
@@ -251,7 +253,7 @@ export class UdpPacket {
     const len = this.length;
     this.checksum = 0;
     const b = len === this.buffer.length ? this.buffer : this.buffer.subarray(0, len);
-    const sum = checksumFinish(checksumSum(b, pseudoHeaderSum(src, dst, PROTOCOL_UDP, len)));
+    const sum = checksumFinish(checksumSum(b, pseudoHeaderSum(src, dst, IpProtocol.Udp, len)));
     this.checksum = sum === 0 ? 0xffff : sum;
   }
 }
