@@ -18,7 +18,8 @@
  * - `tshark -r /tmp/smolnet-gold-c/x.pcap -x` (TCP desegmentation and IP reassembly off), bytes
  *   copied below; then `ip netns del` of both namespaces.
  *
- * Frame numbers are those of the capture. The pcap itself is not kept in the repository.
+ * `capture_kernel_frames.sh` next to this file repeats the capture. Frame numbers are those of the
+ * capture; the pcap itself is not kept in the repository.
  *
  * @module
  */
