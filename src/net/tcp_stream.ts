@@ -201,8 +201,12 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
   closeWrite(): Promise<void> {
     if (this.#closed) return Promise.reject(badResource("Connection"));
     if (this.#writeClosed) return Promise.resolve();
-    const err = this.#socketError();
-    if (err !== null) return Promise.reject(err);
+    if (this.#socket.error !== null || this.#socket.state === "closed") {
+      // Like shutdown(2) on a connection that is gone: ENOTCONN.
+      return Promise.reject(
+        netError("NotConnected", `Cannot close the write side to ${this.#peer()}: not connected`),
+      );
+    }
     this.#writeClosed = true;
     this.#socket.closeWrite();
     this.#host.wake();

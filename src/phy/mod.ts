@@ -86,3 +86,9 @@ export type {
 export { formatHex, stderrTracer, Tracer } from "./tracer.ts";
 export type { FrameFormatter, TraceEvent, TracerOptions } from "./tracer.ts";
 export type { Duration, Instant } from "../time.ts";
+export { TunTapDevice } from "./tun_tap.ts";
+export type { HostDeviceStats, TunTapOptions } from "./tun_tap.ts";
+export { RawSocketDevice } from "./raw_socket.ts";
+export type { RawSocketOptions } from "./raw_socket.ts";
+export { UdpTunnelDevice } from "./udp_tunnel.ts";
+export type { UdpTunnelEndpoint, UdpTunnelOptions } from "./udp_tunnel.ts";
