@@ -5,7 +5,7 @@
  * and both ends must close cleanly.
  *
  * The one-way variant carries data a→b only (the reverse path carries ACKs); the both-ways
- * variant is the issue's. CI: 2 MiB each way for seeds 1 and 2. `SMOLNET_SIM_FULL=1`: 64 MiB each way for seeds 1..20.
+ * variant is the issue's. CI: 8 MiB (each way) for seeds 1, 2, 3. `SMOLNET_SIM_FULL=1`: 64 MiB for seeds 1..20.
  * `SMOLNET_SIM_SEED=<n>` runs one seed (at the size of the mode).
  */
 
