@@ -22,6 +22,8 @@ export interface Watcher {
   settle(): boolean;
   /** Whether it keeps the process alive while it waits (`ref()` / `unref()`). */
   readonly refed: boolean;
+  /** Rejects everything it waits for with `error` (the stack's device failed). */
+  fail(error: Error): void;
 }
 
 /** The core operations the driver runs; implemented by NetStack. */
@@ -96,6 +98,13 @@ export class Driver {
   flush(): void {
     if (this.#stopped) return;
     this.#runPolls();
+  }
+
+  /** Rejects every waiter with `error`, then stops the loop. */
+  fail(error: Error): void {
+    const watchers = [...this.#watchers];
+    this.stop();
+    for (const w of watchers) w.fail(error);
   }
 
   /** Stops the loop for good and clears every timer. */

@@ -169,6 +169,9 @@ class ConnectWaiter implements Watcher {
     readonly resolve: () => void,
     readonly reject: (e: unknown) => void,
   ) {}
+  fail(error: Error): void {
+    this.reject(error);
+  }
   settle(): boolean {
     const s = this.socket;
     if (s.state === "established" || s.state === "closeWait") {
@@ -224,6 +227,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
   readonly #listeners = new Set<TcpListener>();
   readonly #udp = new Set<UdpSocket>();
   #closed = false;
+  #deviceError: Error | null = null;
 
   /**
    * Creates the stack and starts listening to the device.
@@ -274,6 +278,8 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
       },
     };
     if (hasReadinessHook(this.#device)) this.#device.onReadable(this.#driver.wake);
+    const closed = (this.#device as Partial<{ closed: Promise<void> }>).closed;
+    if (closed instanceof Promise) closed.catch((e) => this.#deviceFailed(e));
     this.#driver.wake();
   }
 
@@ -509,8 +515,36 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     return flushing;
   }
 
+  /**
+   * The device's failure, once it has failed (for example its interface was deleted); `null`
+   * while it works.
+   *
+   * @example
+   * ```ts ignore
+   * if (stack.deviceError) console.error(stack.deviceError.message);
+   * ```
+   */
+  get deviceError(): Error | null {
+    return this.#deviceError;
+  }
+
+  /** Ends the loop: every pending operation rejects with the device's error, sockets abort. */
+  #deviceFailed(e: unknown): void {
+    if (this.#closed || this.#deviceError !== null) return;
+    const cause = e instanceof Error ? e : new Error(String(e));
+    const err = netError("ConnectionAborted", `Device failed: ${cause.message}`);
+    (err as Error & { cause?: unknown }).cause = cause;
+    this.#deviceError = err;
+    for (let i = 0; i < this.#sockets.size; i++) {
+      const s = this.#sockets.at(i);
+      if (s instanceof TcpSocket) s.abort();
+    }
+    this.#driver.fail(err);
+  }
+
   #checkOpen(): void {
     if (this.#closed) throw badResource("NetStack");
+    if (this.#deviceError !== null) throw this.#deviceError;
   }
 }
 

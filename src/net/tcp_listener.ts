@@ -184,6 +184,11 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr>, Watc
     }
   }
 
+  /** Rejects every pending accept with `error`. */
+  fail(error: Error): void {
+    for (const w of this.#accepts.splice(0)) w.reject(error);
+  }
+
   /** Settles pending accepts; returns whether any still wait. */
   settle(): boolean {
     while (this.#accepts.length > 0) {

@@ -359,6 +359,12 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
     }
   }
 
+  /** Rejects every pending read and write with `error`. */
+  fail(error: Error): void {
+    for (const w of this.#reads.splice(0)) w.reject(error);
+    for (const w of this.#writes.splice(0)) w.reject(error);
+  }
+
   /** Settles waiting reads and writes; returns whether any still wait. */
   settle(): boolean {
     while (this.#reads.length > 0) {

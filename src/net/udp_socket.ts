@@ -257,6 +257,12 @@ export class UdpSocket implements Watcher, AsyncIterable<[Uint8Array<ArrayBuffer
     }
   }
 
+  /** Rejects every pending receive and send with `error`. */
+  fail(error: Error): void {
+    for (const w of this.#recvs.splice(0)) w.reject(error);
+    for (const w of this.#sends.splice(0)) w.reject(error);
+  }
+
   /** Settles pending receives and sends; returns whether any still wait. */
   settle(): boolean {
     while (this.#recvs.length > 0) {
