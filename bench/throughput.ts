@@ -1,0 +1,492 @@
+/**
+ * smolnet against Deno's kernel TCP, in one run on one machine (issue 7).
+ *
+ * ```sh
+ * deno run --allow-net --allow-write --allow-sys --v8-flags=--expose-gc bench/throughput.ts \
+ *   [--quick] [--runs N] [--mib N] [--json FILE]
+ * ```
+ *
+ * Rows:
+ * - bulk transfer (default 1 GiB) between two `NetStack`s in one process over `linkPair`, at MTU
+ *   1500 and 65535, device checksums on and off; the same through `Deno.listen`/`Deno.connect`
+ *   on 127.0.0.1, and the ratio smolnet/kernel;
+ * - connection setup (connect + accept + close of both ends) per second, smolnet and kernel;
+ * - 64-byte request/response round trips per second (no Nagle), smolnet and kernel;
+ * - heap bytes per idle established connection (10,000 connections in one stack, both ends
+ *   counted as two connections), after GC when `--v8-flags=--expose-gc` is given.
+ *
+ * Each figure is the median of `--runs` runs (default 5) with the minimum and maximum. The
+ * 1-minute load average is printed before and after, since figures from a loaded machine are
+ * not comparable. An untimed warm-up transfer runs first (V8 optimises the hot path on a
+ * background thread, late on a busy machine). `--quick` (CI smoke) moves 16 MiB once and runs
+ * small counts.
+ *
+ * @module
+ */
+
+import { linkPair, NetStack } from "../mod.ts";
+import type { TcpStream } from "../mod.ts";
+
+// --- arguments ------------------------------------------------------------------------------
+
+interface Args {
+  quick: boolean;
+  runs: number;
+  bytes: number;
+  json: string | null;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const quick = argv.includes("--quick");
+  let runs = quick ? 1 : 5;
+  let mib = quick ? 16 : 1024;
+  let json: string | null = null;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--runs") runs = Number(argv[++i]);
+    else if (a === "--mib") mib = Number(argv[++i]);
+    else if (a === "--json") json = argv[++i] ?? null;
+    else if (a !== "--quick") throw new TypeError(`Unknown argument "${a}"`);
+  }
+  if (!(runs >= 1) || !(mib > 0)) throw new RangeError("Invalid --runs or --mib");
+  return { quick, runs, bytes: Math.round(mib * 1024 * 1024), json };
+}
+
+const ARGS = parseArgs(Deno.args);
+const SETUP_COUNT = ARGS.quick ? 50 : 1000;
+const RR_COUNT = ARGS.quick ? 500 : 10_000;
+const IDLE_COUNT = ARGS.quick ? 500 : 10_000;
+const CHUNK = 64 * 1024;
+/** Socket buffers of the smolnet stacks in the bulk rows (Linux loopback autotunes to MiBs). */
+const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as const;
+
+// --- progress and statistics ----------------------------------------------------------------
+
+const encoder = new TextEncoder();
+let progressStep = 0;
+const progressTotal = 4 + 1 + 2 + 2 + 1;
+
+function progress(text: string): void {
+  const line = `[${progressStep}/${progressTotal}] ${text}`;
+  Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line}`));
+}
+
+function load(): number {
+  try {
+    return Deno.loadavg()[0]!;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Stat {
+  median: number;
+  min: number;
+  max: number;
+  runs: number;
+}
+
+function stat(xs: number[]): Stat {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  const median = s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  return { median, min: s[0]!, max: s[s.length - 1]!, runs: s.length };
+}
+
+async function repeat(label: string, fn: () => Promise<number>): Promise<Stat> {
+  const xs: number[] = [];
+  for (let r = 0; r < ARGS.runs; r++) {
+    progress(`${label}: run ${r + 1}/${ARGS.runs}${xs.length ? ` (last ${fmt(xs.at(-1)!)})` : ""}`);
+    xs.push(await fn());
+  }
+  progressStep++;
+  return stat(xs);
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x >= 100) return x.toFixed(0);
+  if (x >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+function tick(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+// --- smolnet --------------------------------------------------------------------------------
+
+interface Pair {
+  server: NetStack;
+  client: NetStack;
+  close(): Promise<void>;
+}
+
+async function smolPair(mtu: number, checksum: boolean, tcp = {}): Promise<Pair> {
+  const c = { ipv4: checksum, udp: checksum, tcp: checksum, icmpv4: checksum, icmpv6: checksum };
+  const [left, right] = linkPair({ mtu, checksum: c });
+  const server = new NetStack({ device: left, addresses: ["192.0.2.1/24"], tcp, seed: 1 });
+  const client = new NetStack({ device: right, addresses: ["192.0.2.2/24"], tcp, seed: 2 });
+  // Let each stack's first poll see its device, so the MSS offered in the SYN follows the MTU.
+  await tick();
+  await tick();
+  return {
+    server,
+    client,
+    async close() {
+      await client.close();
+      await server.close();
+    },
+  };
+}
+
+async function bulk(
+  listen: () => { accept(): Promise<Deno.TcpConn | TcpStream>; close(): void },
+  connect: () => Promise<Deno.TcpConn | TcpStream>,
+  total: number,
+): Promise<number> {
+  const listener = listen();
+  const pending = listener.accept();
+  const conn = await connect();
+  const peer = await pending;
+  const buf = new Uint8Array(CHUNK);
+  const data = new Uint8Array(CHUNK).fill(0x5a);
+  const t0 = performance.now();
+  const reader = (async () => {
+    let got = 0;
+    while (got < total) {
+      const n = await peer.read(buf);
+      if (n === null) break;
+      got += n;
+    }
+    return got;
+  })();
+  let sent = 0;
+  while (sent < total) sent += await conn.write(data.subarray(0, Math.min(CHUNK, total - sent)));
+  const got = await reader;
+  const seconds = (performance.now() - t0) / 1000;
+  if (got !== total) throw new Error(`Received ${got} of ${total} bytes`);
+  conn.close();
+  peer.close();
+  listener.close();
+  return total / seconds / 1e6;
+}
+
+async function smolBulk(mtu: number, checksum: boolean, bytes = ARGS.bytes): Promise<number> {
+  const p = await smolPair(mtu, checksum, BULK_TCP);
+  try {
+    return await bulk(
+      () => p.server.listen({ port: 5001 }),
+      () => p.client.connect({ hostname: "192.0.2.1", port: 5001 }),
+      bytes,
+    );
+  } finally {
+    await p.close();
+  }
+}
+
+function kernelBulk(bytes = ARGS.bytes): Promise<number> {
+  let port = 0;
+  return bulk(
+    () => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      port = l.addr.port;
+      return l;
+    },
+    () => Deno.connect({ hostname: "127.0.0.1", port }),
+    bytes,
+  );
+}
+
+async function setupRate(
+  listen: () => { accept(): Promise<Deno.TcpConn | TcpStream>; close(): void },
+  connect: () => Promise<Deno.TcpConn | TcpStream>,
+): Promise<number> {
+  const listener = listen();
+  const t0 = performance.now();
+  for (let i = 0; i < SETUP_COUNT; i++) {
+    const pending = listener.accept();
+    const conn = await connect();
+    const peer = await pending;
+    conn.close();
+    peer.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  listener.close();
+  return SETUP_COUNT / seconds;
+}
+
+async function smolSetup(): Promise<number> {
+  const p = await smolPair(1500, true);
+  try {
+    return await setupRate(
+      () => p.server.listen({ port: 5002 }),
+      () => p.client.connect({ hostname: "192.0.2.1", port: 5002 }),
+    );
+  } finally {
+    await p.close();
+  }
+}
+
+function kernelSetup(): Promise<number> {
+  let port = 0;
+  return setupRate(() => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    port = l.addr.port;
+    return l;
+  }, () => Deno.connect({ hostname: "127.0.0.1", port }));
+}
+
+async function readFull(c: Deno.TcpConn | TcpStream, buf: Uint8Array): Promise<void> {
+  let at = 0;
+  while (at < buf.length) {
+    const n = await c.read(buf.subarray(at));
+    if (n === null) throw new Error("Unexpected end of stream");
+    at += n;
+  }
+}
+
+async function roundTrips(
+  listen: () => { accept(): Promise<Deno.TcpConn | TcpStream>; close(): void },
+  connect: () => Promise<Deno.TcpConn | TcpStream>,
+): Promise<number> {
+  const listener = listen();
+  const pending = listener.accept();
+  const conn = await connect();
+  const peer = await pending;
+  conn.setNoDelay(true);
+  peer.setNoDelay(true);
+  const echo = (async () => {
+    const b = new Uint8Array(64);
+    for (let i = 0; i < RR_COUNT; i++) {
+      await readFull(peer, b);
+      await peer.write(b);
+    }
+  })();
+  const msg = new Uint8Array(64).fill(1), back = new Uint8Array(64);
+  const t0 = performance.now();
+  for (let i = 0; i < RR_COUNT; i++) {
+    await conn.write(msg);
+    await readFull(conn, back);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await echo;
+  conn.close();
+  peer.close();
+  listener.close();
+  return RR_COUNT / seconds;
+}
+
+async function smolRr(): Promise<number> {
+  const p = await smolPair(1500, true);
+  try {
+    return await roundTrips(
+      () => p.server.listen({ port: 5003 }),
+      () => p.client.connect({ hostname: "192.0.2.1", port: 5003 }),
+    );
+  } finally {
+    await p.close();
+  }
+}
+
+function kernelRr(): Promise<number> {
+  let port = 0;
+  return roundTrips(() => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    port = l.addr.port;
+    return l;
+  }, () => Deno.connect({ hostname: "127.0.0.1", port }));
+}
+
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function heapUsed(): number {
+  if (gc !== undefined) {
+    gc();
+    gc();
+  }
+  return Deno.memoryUsage().heapUsed;
+}
+
+/** Heap bytes per idle established connection end (default socket options). */
+async function smolIdle(): Promise<number> {
+  const p = await smolPair(1500, true);
+  const conns: TcpStream[] = [];
+  try {
+    const listener = p.server.listen({ port: 5004, backlog: 1024 });
+    const before = heapUsed();
+    const batch = 256;
+    for (let i = 0; i < IDLE_COUNT; i += batch) {
+      const n = Math.min(batch, IDLE_COUNT - i);
+      const accepts: Promise<TcpStream>[] = [];
+      const connects: Promise<TcpStream>[] = [];
+      for (let k = 0; k < n; k++) {
+        accepts.push(listener.accept());
+        connects.push(p.client.connect({ hostname: "192.0.2.1", port: 5004 }));
+      }
+      conns.push(...await Promise.all(connects), ...await Promise.all(accepts));
+    }
+    for (let k = 0; k < 4; k++) await tick();
+    const after = heapUsed();
+    listener.close();
+    return (after - before) / conns.length;
+  } finally {
+    for (const c of conns) c.close();
+    await p.close();
+  }
+}
+
+// --- run ------------------------------------------------------------------------------------
+
+interface Row {
+  name: string;
+  unit: string;
+  stat: Stat;
+  target: string;
+  met: boolean | null;
+}
+
+const rows: Row[] = [];
+const loadBefore = load();
+const mibLabel = ARGS.bytes >= 1 << 30
+  ? `${ARGS.bytes / (1 << 30)} GiB`
+  : `${ARGS.bytes / (1 << 20)} MiB`;
+
+// V8 compiles the hot path on a background thread: on a busy 2-core machine the first few
+// hundred MiB run mostly unoptimised code. One untimed transfer per path warms it up.
+const WARMUP_BYTES = ARGS.quick ? 4 << 20 : 256 << 20;
+progress(`warm-up: ${WARMUP_BYTES >> 20} MiB through smolnet and the kernel`);
+await smolBulk(1500, true, WARMUP_BYTES);
+await kernelBulk(WARMUP_BYTES);
+
+const bulkRows: { mtu: number; checksum: boolean; stat: Stat }[] = [];
+for (const mtu of [1500, 65535]) {
+  for (const checksum of [true, false]) {
+    const label = `smolnet bulk ${mibLabel}, MTU ${mtu}, checksums ${checksum ? "on" : "off"}`;
+    bulkRows.push({ mtu, checksum, stat: await repeat(label, () => smolBulk(mtu, checksum)) });
+  }
+}
+const kernel = await repeat(`kernel bulk ${mibLabel} on 127.0.0.1`, () => kernelBulk());
+for (const b of bulkRows) {
+  const name = `smolnet bulk, MTU ${b.mtu}, checksums ${b.checksum ? "on" : "off"}`;
+  if (b.mtu === 1500) {
+    rows.push({
+      name,
+      unit: "MB/s",
+      stat: b.stat,
+      target: "≥ 500 MB/s",
+      met: b.stat.median >= 500,
+    });
+  } else {
+    rows.push({
+      name,
+      unit: "MB/s",
+      stat: b.stat,
+      target: `≥ kernel (${fmt(kernel.median)} MB/s)`,
+      met: b.stat.median >= kernel.median,
+    });
+  }
+}
+rows.push({
+  name: "kernel TCP bulk, 127.0.0.1",
+  unit: "MB/s",
+  stat: kernel,
+  target: "reference",
+  met: null,
+});
+for (const b of bulkRows) {
+  rows.push({
+    name: `ratio smolnet/kernel, MTU ${b.mtu}, checksums ${b.checksum ? "on" : "off"}`,
+    unit: "×",
+    stat: {
+      median: b.stat.median / kernel.median,
+      min: b.stat.min / kernel.median,
+      max: b.stat.max / kernel.median,
+      runs: b.stat.runs,
+    },
+    target: b.mtu === 65535 ? "≥ 1.0" : "",
+    met: b.mtu === 65535 ? b.stat.median >= kernel.median : null,
+  });
+}
+
+const sSetup = await repeat(`smolnet setup, ${SETUP_COUNT} connections`, smolSetup);
+const kSetup = await repeat(`kernel setup, ${SETUP_COUNT} connections`, kernelSetup);
+rows.push({
+  name: "smolnet connect+accept+close",
+  unit: "conn/s",
+  stat: sSetup,
+  target: `≥ kernel (${fmt(kSetup.median)}/s)`,
+  met: sSetup.median >= kSetup.median,
+});
+rows.push({
+  name: "kernel connect+accept+close",
+  unit: "conn/s",
+  stat: kSetup,
+  target: "reference",
+  met: null,
+});
+
+const sRr = await repeat(`smolnet 64-byte round trips, ${RR_COUNT}`, smolRr);
+const kRr = await repeat(`kernel 64-byte round trips, ${RR_COUNT}`, kernelRr);
+rows.push({
+  name: "smolnet 64-byte request/response",
+  unit: "RTT/s",
+  stat: sRr,
+  target: `≥ kernel (${fmt(kRr.median)}/s)`,
+  met: sRr.median >= kRr.median,
+});
+rows.push({
+  name: "kernel 64-byte request/response",
+  unit: "RTT/s",
+  stat: kRr,
+  target: "reference",
+  met: null,
+});
+
+const idle = await repeat(`smolnet idle connections, ${IDLE_COUNT} pairs`, smolIdle);
+rows.push({
+  name: `smolnet heap per idle connection end${gc === undefined ? " (no GC)" : ""}`,
+  unit: "bytes",
+  stat: idle,
+  target: "≤ 4096 B beyond buffers",
+  met: idle.median <= 4096,
+});
+const loadAfter = load();
+Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
+
+// --- report ---------------------------------------------------------------------------------
+
+const header = ["figure", "median", "min", "max", "unit", "target", "met"];
+const table = rows.map((r) => [
+  r.name,
+  fmt(r.stat.median),
+  fmt(r.stat.min),
+  fmt(r.stat.max),
+  r.unit,
+  r.target,
+  r.met === null ? "" : r.met ? "yes" : "no",
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+console.log(
+  `smolnet throughput — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ` +
+    `load ${fmt(loadBefore)} → ${fmt(loadAfter)}, bulk ${mibLabel}, ${ARGS.runs} run(s) per figure`,
+);
+console.log(line(header));
+console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
+for (const r of table) console.log(line(r));
+
+if (ARGS.json !== null) {
+  const out = {
+    date: new Date().toISOString(),
+    deno: Deno.version.deno,
+    cpus: navigator.hardwareConcurrency,
+    loadBefore,
+    loadAfter,
+    bulkBytes: ARGS.bytes,
+    runs: ARGS.runs,
+    gc: gc !== undefined,
+    rows,
+  };
+  Deno.writeTextFileSync(ARGS.json, JSON.stringify(out, null, 2) + "\n");
+}
