@@ -39,6 +39,10 @@ export const DEFAULT_MSS_V6 = 1220;
 export const MIN_MSS = 64;
 /** NOP NOP TS: the bytes timestamps take in every segment. */
 export const TS_OPTION_LEN = 12;
+/** NOP NOP plus the SACK option's kind and length (RFC 2018 §3); 8 more bytes per block. */
+export const SACK_OPTION_BASE = 4;
+/** Bytes per SACK block. */
+export const SACK_BLOCK_LEN = 8;
 /** Per-connection challenge ACK limit (RFC 5961 §7): this many per second. */
 export const CHALLENGE_ACK_BURST = 10;
 
@@ -155,6 +159,8 @@ export class TcpConn {
   pIdle = false;
   pKeepAlive = false;
   pCut = false;
+  /** The payload room of a full-sized segment for this plan (SMSS less this segment's SACK blocks, within the MTU). */
+  pMss = DEFAULT_MSS_V4;
 
   constructor(o: ResolvedTcpOptions) {
     this.o = o;
@@ -242,6 +248,29 @@ export class TcpConn {
     this.counters.segmentsOut++;
   }
 
+  /** How many SACK blocks {@linkcode TcpConn.sackBlocks} reports now. */
+  sackBlockCount(): number {
+    if (!this.sackOn) return 0;
+    const n = this.asm.count;
+    const max = this.tsOn ? 3 : 4;
+    return n < max ? n : max;
+  }
+
+  /**
+   * The payload room of a data segment sent now (RFC 6691, RFC 9293 §3.7.1): SMSS (the peer's
+   * MSS, ours and the timestamp option already deducted) less the SACK blocks this segment will
+   * carry, and never more than the IP MTU leaves after the IP and TCP headers and options.
+   */
+  segmentRoom(ipMtu: number): number {
+    const blocks = this.sackBlockCount();
+    const sack = blocks === 0 ? 0 : SACK_OPTION_BASE + blocks * SACK_BLOCK_LEN;
+    const ipHeader = this.local!.addr.version === 4 ? 20 : 40;
+    const byMtu = ipMtu - ipHeader - 20 - (this.tsOn ? TS_OPTION_LEN : 0) - sack;
+    const byMss = this.sndMss - sack;
+    const room = byMss < byMtu ? byMss : byMtu;
+    return room < 1 ? 1 : room;
+  }
+
   /** SACK blocks to report (RFC 2018 §4): the newest first, at most 3 with timestamps, else 4. */
   sackBlocks(): readonly SackBlock[] {
     if (!this.sackOn || this.asm.isEmpty()) return NO_BLOCKS;
@@ -306,9 +335,12 @@ export class TcpConn {
     };
   }
 
-  /** An ACK to return from `process` (sent immediately by the caller); updates ACK bookkeeping. */
+  /**
+   * An ACK to return from `process` (sent immediately by the caller); updates ACK bookkeeping.
+   * Its sequence number is SND.MAX (see {@linkcode TcpConn.ackSeq}).
+   */
   replyAck(now: Instant): TcpRepr {
-    const r = this.segment(now, TcpFlags.ACK, this.sndNxt, EMPTY);
+    const r = this.segment(now, TcpFlags.ACK, this.ackSeq(), EMPTY);
     this.noteAckSent(r.window);
     return r;
   }
@@ -344,6 +376,17 @@ export class TcpConn {
       timestamp: null,
       payload: EMPTY,
     };
+  }
+
+  /**
+   * The sequence number of a segment that carries no data, SYN or FIN (ACK, window update,
+   * RST): SND.MAX. After a timeout SND.NXT goes back to SND.UNA while the peer may already hold
+   * everything up to SND.MAX; a zero-length segment at the rewound SND.NXT would then fail the
+   * peer's acceptability test (RFC 9293 §3.10.7.4: RCV.NXT ≤ SEG.SEQ) and be dropped with its
+   * ACK, and two such senders deadlock. BSD's tcp_output uses snd_max for the same reason.
+   */
+  ackSeq(): number {
+    return this.sndMax;
   }
 
   /** Bytes sent and not yet acknowledged, in sequence space. */

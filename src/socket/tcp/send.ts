@@ -93,14 +93,14 @@ function setPlan(c: TcpConn, kind: Plan, seq: number, len: number, fin: boolean)
  * Decides the next segment at `now` into `c.p*`. Arms or disarms the persist timer (the only
  * state it touches; doing so twice is harmless).
  */
-export function plan(c: TcpConn, now: Instant): Plan {
+export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
   c.pRto = false;
   c.pHole = false;
   c.pIdle = false;
   c.pKeepAlive = false;
   c.pCut = false;
   c.pKind = Plan.None;
-  if (c.rstPending) return setPlan(c, Plan.Rst, c.sndNxt, 0, false);
+  if (c.rstPending) return setPlan(c, Plan.Rst, c.ackSeq(), 0, false);
   const s = c.state;
   const t = c.timers;
   switch (s) {
@@ -108,7 +108,9 @@ export function plan(c: TcpConn, now: Instant): Plan {
     case TcpState.Listen:
       return Plan.None;
     case TcpState.TimeWait:
-      return c.ackNow || t.delayedAck <= now ? setPlan(c, Plan.Ack, c.sndNxt, 0, false) : Plan.None;
+      return c.ackNow || t.delayedAck <= now
+        ? setPlan(c, Plan.Ack, c.ackSeq(), 0, false)
+        : Plan.None;
     case TcpState.SynSent:
     case TcpState.SynReceived: {
       const rtoDue = t.rto <= now && c.sndMax !== c.iss;
@@ -116,10 +118,11 @@ export function plan(c: TcpConn, now: Instant): Plan {
         c.pRto = rtoDue;
         return setPlan(c, Plan.Syn, c.iss, 0, false);
       }
-      return c.ackNow ? setPlan(c, Plan.Ack, c.sndNxt, 0, false) : Plan.None;
+      return c.ackNow ? setPlan(c, Plan.Ack, c.ackSeq(), 0, false) : Plan.None;
     }
   }
-  const mss = c.sndMss;
+  // RFC 6691: a full-sized segment is SMSS less the options this segment carries.
+  const mss = c.pMss = c.segmentRoom(ipMtu);
   const base = c.txBase();
   const txEnd = seqAdd(base, c.tx.length);
   const finQ = c.finQueued;
@@ -136,7 +139,7 @@ export function plan(c: TcpConn, now: Instant): Plan {
   if (c.inRecovery) {
     const out = c.outstanding();
     const from = seqSub(c.highRxt, c.sndUna);
-    const boundary = c.sackOn ? c.sb.lossBoundary(mss) : (out < mss ? out : mss);
+    const boundary = c.sackOn ? c.sb.lossBoundary(c.sndMss) : (out < mss ? out : mss);
     const limit = c.forceRetransmit ? (boundary > from ? boundary : from + 1) : boundary;
     if (from >= 0 && c.sb.nextHole(from, limit < out ? limit : out)) {
       const room = c.sackOn ? c.cc.ssthresh - pipe(c) : 0;
@@ -208,7 +211,7 @@ export function plan(c: TcpConn, now: Instant): Plan {
     return setPlan(c, Plan.Probe, seqAdd(c.sndUna, -1), 0, false);
   }
   if (c.ackNow || t.delayedAck <= now || windowUpdateDue(c)) {
-    return setPlan(c, Plan.Ack, c.sndNxt, 0, false);
+    return setPlan(c, Plan.Ack, c.ackSeq(), 0, false);
   }
   return Plan.None;
 }
@@ -222,7 +225,7 @@ export function pipe(c: TcpConn): number {
 export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
   switch (c.pKind) {
     case Plan.Rst:
-      return c.rst(c.sndNxt, true);
+      return c.rst(c.pSeq, true);
     case Plan.Syn:
       return c.segment(
         now,
@@ -250,7 +253,7 @@ export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
     case Plan.Probe:
       return c.segment(now, TcpFlags.ACK, c.pSeq, EMPTY);
     default:
-      return c.segment(now, TcpFlags.ACK, c.sndNxt, EMPTY);
+      return c.segment(now, TcpFlags.ACK, c.pSeq, EMPTY);
   }
 }
 
@@ -328,7 +331,7 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
       }
       c.sndMax = seqMax(c.sndMax, c.sndNxt);
       if (c.timers.rto === NEVER || c.pRto) c.timers.rto = now + c.rtt.rto;
-      if (len > 0 && len < c.sndMss && !c.pHole && !c.pCut) {
+      if (len > 0 && len < c.pMss && !c.pHole && !c.pCut) {
         c.smallOut = true;
         c.smallEnd = end;
       }

@@ -8,7 +8,7 @@ import type { TcpSocketOptions } from "../../../src/socket/tcp/config.ts";
 import { TcpListenSocket } from "../../../src/socket/tcp/listener.ts";
 import { TcpSocket } from "../../../src/socket/tcp/socket.ts";
 import { type IpEndpoint, Ipv4Address } from "../../../src/wire/address.ts";
-import { TcpFlags, type TcpRepr } from "../../../src/wire/tcp.ts";
+import { tcpBufferLen, TcpFlags, type TcpRepr } from "../../../src/wire/tcp.ts";
 
 export { TcpFlags };
 export const { FIN, SYN, RST, PSH, ACK, URG } = TcpFlags;
@@ -103,7 +103,15 @@ export class Harness {
 
   /** Injects a segment from REMOTE (template spread with `seg`); returns the reply. */
   send(seg: Partial<TcpRepr>): TcpRepr | null {
-    return this.sock.process(this.cx, REMOTE.addr, LOCAL.addr, { ...SEND_TEMPL, ...seg });
+    const r = this.sock.process(this.cx, REMOTE.addr, LOCAL.addr, { ...SEND_TEMPL, ...seg });
+    if (r !== null) this.checkFits(r);
+    return r;
+  }
+
+  /** Every segment the socket builds must fit the IP MTU (RFC 6691, RFC 9293 §3.7.1). */
+  checkFits(repr: TcpRepr): void {
+    const len = 20 + tcpBufferLen(repr);
+    assert.ok(len <= this.ipMtu, `a ${len}-byte IPv4 packet exceeds the ${this.ipMtu}-byte MTU`);
   }
 
   /** Drains dispatch() at the current time and returns every segment, in order. */
@@ -113,6 +121,7 @@ export class Harness {
       emitTcp: (src: Ipv4Address | unknown, dst: unknown, repr: TcpRepr): boolean => {
         assert.ok((src as Ipv4Address).equals(LOCAL.addr), "source address");
         assert.ok((dst as Ipv4Address).equals(REMOTE.addr), "destination address");
+        this.checkFits(repr);
         got.push({ ...repr, payload: repr.payload.slice() });
         return true;
       },

@@ -10,6 +10,7 @@ import {
   LOCAL_SEQ,
   PSH,
   REMOTE_SEQ,
+  RST,
   SYN,
   synSent,
 } from "./_harness.ts";
@@ -131,4 +132,24 @@ Deno.test("TcpSocket caps the backed-off RTO at the configured maximum", () => {
     h.at(h.pollAt).out();
   }
   assert.deepStrictEqual(times, [200, 600, 1400, 2400, 3400]);
+});
+
+Deno.test("TcpSocket sends ACKs and RSTs at SND.MAX after a timeout rewinds SND.NXT (RFC 9293 §3.10.7.4)", () => {
+  // The peer got all three segments but its ACK was lost; our RTO resends the first. An ACK at
+  // the rewound SND.NXT would be below the peer's RCV.NXT: unacceptable, dropped with its ACK
+  // field, and with data flowing both ways each side then drops the other's ACKs forever.
+  const h = established({ txBufferSize: 256 }, { mss: 64, window: 256 }, { window: 256 });
+  h.sock.send(fill(192));
+  assert.equal(h.out().length, 3);
+  h.at(200).expect({ seq: L, ack: R, payload: fill(64) });
+  assert.equal(h.sock.info.sndNxt, L + 64);
+  // the peer's data draws an immediate ACK (delayedAck 0): sequence number SND.MAX
+  const ack = h.send({ seq: R, ack: L, window: 256, payload: bytes(1, 2) });
+  assert.deepStrictEqual([ack?.seq, ack?.ack, ack?.payload.length], [L + 192, R + 2, 0]);
+  // an out-of-window segment draws the same
+  const dup = h.send({ seq: R + 500, ack: L, window: 256, payload: bytes(3) });
+  assert.deepStrictEqual([dup?.seq, dup?.ack], [L + 192, R + 2]);
+  // and so does the RST of an abort (RFC 5961 §3.2: the peer resets only at RCV.NXT)
+  h.sock.abort();
+  h.expect({ flags: RST | ACK, seq: L + 192, ack: R + 2, window: 0 });
 });
