@@ -41,16 +41,22 @@ const POLLS_PER_TURN = 64;
 /** Keeps the process alive while a referenced resource waits and no timer is armed. */
 const KEEPALIVE_MS = 2 ** 30;
 
+function noop(): void {}
+
 /**
  * Drives a {@linkcode PollTarget} from the event loop.
  */
 export class Driver {
   readonly #target: PollTarget;
   readonly #watchers = new Set<Watcher>();
+  /** The watchers whose `refed` was true when last looked at (kept exact by `refChanged`). */
+  readonly #refed = new Set<Watcher>();
   #immediate: ReturnType<typeof setImmediate> | null = null;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt: Instant = NEVER;
-  #keepalive: ReturnType<typeof setTimeout> | null = null;
+  /** One long interval created on first need, then only ref'd and unref'd (no timer churn). */
+  #keepalive: ReturnType<typeof setInterval> | null = null;
+  #keepaliveRefed = false;
   #stopped = false;
   #running = false;
   #wakeAgain = false;
@@ -80,17 +86,22 @@ export class Driver {
   /** Adds a watcher (its `settle` runs after every poll until it returns false). */
   watch(w: Watcher): void {
     this.#watchers.add(w);
-    this.#updateKeepalive();
+    if (w.refed) {
+      this.#refed.add(w);
+      if (!this.#keepaliveRefed) this.#updateKeepalive();
+    }
   }
 
   /** Removes a watcher. */
   unwatch(w: Watcher): void {
     this.#watchers.delete(w);
-    this.#updateKeepalive();
+    if (this.#refed.delete(w) && this.#refed.size === 0) this.#updateKeepalive();
   }
 
   /** Re-evaluates whether the process must be kept alive (after ref/unref). */
   refChanged(): void {
+    this.#refed.clear();
+    for (const w of this.#watchers) if (w.refed) this.#refed.add(w);
     this.#updateKeepalive();
   }
 
@@ -113,9 +124,11 @@ export class Driver {
     if (this.#immediate !== null) clearImmediate(this.#immediate);
     this.#immediate = null;
     this.#clearTimer();
-    if (this.#keepalive !== null) clearTimeout(this.#keepalive);
+    if (this.#keepalive !== null) clearInterval(this.#keepalive);
     this.#keepalive = null;
+    this.#keepaliveRefed = false;
     this.#watchers.clear();
+    this.#refed.clear();
   }
 
   #turn = (): void => {
@@ -152,13 +165,15 @@ export class Driver {
 
   #settle(): void {
     for (const w of this.#watchers) {
-      if (!w.settle()) this.#watchers.delete(w);
+      if (!w.settle()) {
+        this.#watchers.delete(w);
+        this.#refed.delete(w);
+      }
     }
   }
 
   #needsRef(): boolean {
-    for (const w of this.#watchers) if (w.refed) return true;
-    return this.#target.lingering();
+    return this.#refed.size > 0 || this.#target.lingering();
   }
 
   /** Arms the deadline timer (never referenced: the keep-alive timer holds the process). */
@@ -191,14 +206,13 @@ export class Driver {
   #updateKeepalive(): void {
     if (this.#stopped) return;
     const need = this.#needsRef();
-    if (need && this.#keepalive === null) {
-      this.#keepalive = setTimeout(() => {
-        this.#keepalive = null;
-        this.#updateKeepalive();
-      }, KEEPALIVE_MS);
-    } else if (!need && this.#keepalive !== null) {
-      clearTimeout(this.#keepalive);
-      this.#keepalive = null;
+    if (need === this.#keepaliveRefed) return;
+    this.#keepaliveRefed = need;
+    if (need) {
+      if (this.#keepalive === null) this.#keepalive = setInterval(noop, KEEPALIVE_MS);
+      else Deno.refTimer(this.#keepalive);
+    } else if (this.#keepalive !== null) {
+      Deno.unrefTimer(this.#keepalive);
     }
   }
 }
