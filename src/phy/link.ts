@@ -10,10 +10,13 @@ import type { ChecksumCapabilities, Device, DeviceCapabilities, ReadinessHook } 
 import { NEVER } from "../time.ts";
 import type { Instant } from "../time.ts";
 
+/** Slots are allocated together in chunks of about this many bytes (at least one slot). */
+const SLOT_CHUNK_BYTES = 1 << 20;
+
 /**
  * A bounded FIFO of frames held in reused slot buffers of `frameSize` bytes. A slot is allocated
- * the first time it is used and kept for the queue's lifetime, so a queue in steady state
- * allocates nothing. Each frame may carry a time stamp (a release time, an arrival time).
+ * the first time it is used (with its neighbours, about 1 MiB at a time) and kept for the
+ * queue's lifetime, so a queue in steady state allocates nothing. Each frame may carry a time stamp (a release time, an arrival time).
  *
  * Writing is two-step, like the device contract: {@linkcode FrameQueue.reserve} hands out the
  * tail slot and {@linkcode FrameQueue.commit} appends it. Reading lends the head slot:
@@ -275,15 +278,31 @@ export class FrameQueue {
     return i + 1 === this.#capacity ? 0 : i + 1;
   }
 
+  /**
+   * Allocates the chunk of slots that holds slot `i` and returns slot `i`. Slots are allocated
+   * in chunks of about {@linkcode SLOT_CHUNK_BYTES}: one `ArrayBuffer` per frame costs tens to
+   * hundreds of microseconds each here, one per chunk about the same.
+   */
+  #allocate(i: number): Uint8Array {
+    const size = this.#frameSize;
+    const per = Math.max(1, Math.floor(SLOT_CHUNK_BYTES / size));
+    const first = i - (i % per);
+    const count = Math.min(per, this.#capacity - first);
+    const chunk = new Uint8Array(count * size);
+    for (let k = 0; k < count; k++) {
+      if (this.#slots[first + k] === undefined) {
+        this.#slots[first + k] = chunk.subarray(k * size, (k + 1) * size);
+      }
+    }
+    return this.#slots[i]!;
+  }
+
   /** A view of `len` bytes of slot `i`; reuses the cached view when the length matches. */
   #view(i: number, len: number): Uint8Array {
     const cached = this.#views[i];
     if (cached !== undefined && cached.length === len) return cached;
     let slot = this.#slots[i];
-    if (slot === undefined) {
-      slot = new Uint8Array(this.#frameSize);
-      this.#slots[i] = slot;
-    }
+    if (slot === undefined) slot = this.#allocate(i);
     const view = len === this.#frameSize ? slot : slot.subarray(0, len);
     this.#views[i] = view;
     return view;
