@@ -18,7 +18,7 @@
 import assert from "node:assert/strict";
 import { startBulk } from "../sim/bulk.ts";
 import { type Pair, type SimNode, Simulator, twoNodes } from "../sim/sim.ts";
-import { TcpSocket } from "../../src/socket/tcp/mod.ts";
+import type { TcpSocket } from "../../src/socket/tcp/mod.ts";
 import { Ipv4Address } from "../../src/wire/address.ts";
 import { TcpFlags } from "../../src/wire/tcp.ts";
 import { forgeTcp4, tapPort, tcpOf } from "./_forge.ts";
