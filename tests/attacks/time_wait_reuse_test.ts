@@ -21,7 +21,7 @@ import { TcpFlags } from "../../src/wire/tcp.ts";
 import { tapPort, tcpOf } from "./_forge.ts";
 
 const B = Ipv4Address.parse("10.0.0.2");
-const CONNS = 10_000, SIZE = 600, REPLAYS = 3, TIME_WAIT = 10, PORT = 50000;
+const REPLAYS = 3, TIME_WAIT = 10, PORT = 50000;
 
 interface Recorded {
   conn: number;
@@ -49,9 +49,29 @@ const DROPS = [
   "challengeAcksLimited",
 ] as const;
 
-Deno.test("10,000 sequential connections on one 4-tuple with 10 ms TIME-WAIT: replayed old segments are dropped, every stream byte-exact", () => {
+interface RunOptions {
+  seed: number;
+  conns: number;
+  /** Bytes each way per connection. */
+  size: number;
+  /** Replay only frames of the incarnation just before (the closest in sequence space). */
+  previousOnly: boolean;
+  replays: number;
+}
+
+interface RunResult {
+  line: string;
+  corrupt: number;
+  overlaps: number;
+  totalReplayed: number;
+  replayed: Record<string, number>;
+  accounted: number;
+  failed: number;
+}
+
+function reuseRun(o: RunOptions): RunResult {
+  const { seed, size: SIZE, conns: CONNS } = o;
   const wall0 = performance.now();
-  const seed = 77;
   const sim = new Simulator(seed);
   const pair: Pair = twoNodes(sim, { latency: 1 });
   const rng = sim.rng;
@@ -96,8 +116,10 @@ Deno.test("10,000 sequential connections on one 4-tuple with 10 ms TIME-WAIT: re
     if (replayDone || c === null || s === null) return false;
     if (c.state !== "established" || s.state !== "established") return false;
     replayDone = true;
-    const old = record.filter((r) => r.conn < k && r.conn >= 0);
-    for (let r = 0; r < REPLAYS && old.length > 0; r++) {
+    const old = record.filter((
+      r,
+    ) => (o.previousOnly ? r.conn === k - 1 : r.conn < k && r.conn >= 0));
+    for (let r = 0; r < o.replays && old.length > 0; r++) {
       const pick = old[rng.below(old.length)]!;
       replayed[pick.kind] = (replayed[pick.kind] ?? 0) + 1;
       (pick.fromA ? pair.b : pair.a).device.deliver(pick.frame.slice());
@@ -156,7 +178,9 @@ Deno.test("10,000 sequential connections on one 4-tuple with 10 ms TIME-WAIT: re
       did = true;
     }
     if (c.state === "closed") {
-      if (c.error !== null) sim.fail(`connection ${k} client ended with ${c.error}`);
+      if (c.error !== null) {
+        sim.fail(`connection ${k} client ended with ${c.error}: ${JSON.stringify(c.info)}`);
+      }
       prevClientEnd = c.info.sndNxt;
       addDrops(c);
       pair.a.sockets.remove(pair.a.sockets.handleOf(c)!);
@@ -217,24 +241,56 @@ Deno.test("10,000 sequential connections on one 4-tuple with 10 ms TIME-WAIT: re
   );
   const totalReplayed = Object.values(replayed).reduce((x, y) => x + y, 0);
   const accounted = DROPS.filter((d) => d !== "challengeAcks").reduce((x, d) => x + drops[d]!, 0);
-  console.log(
-    `TIME-WAIT reuse: ${completed} connections on 10.0.0.1:${PORT} → 10.0.0.2:80 in ${
+  const line =
+    `${completed} connections of ${SIZE} bytes each way on 10.0.0.1:${PORT} → 10.0.0.2:80 in ${
       (sim.now / 1000).toFixed(1)
     } s virtual (${(sim.now / CONNS).toFixed(1)} ms each, TIME-WAIT ${TIME_WAIT} ms), ` +
-      `${((performance.now() - wall0) / 1000).toFixed(1)} s wall; corrupt streams ${corrupt}; ` +
-      `ISN inside the previous incarnation's sequence space: ${overlaps}; replayed ${totalReplayed} old frames ${
-        JSON.stringify(replayed)
-      }; drops in the new connections ${JSON.stringify(drops)}; listener ${
-        JSON.stringify(listener.info)
-      }; interface b ${JSON.stringify(pair.b.iface.counters.snapshot())}`,
-  );
-  assert.equal(corrupt, 0, "a stale segment reached a new connection's stream");
-  assert.equal(overlaps, 0, "an ISN fell inside the previous incarnation's sequence space");
-  assert.ok(totalReplayed >= REPLAYS * (CONNS - 10));
+    `${((performance.now() - wall0) / 1000).toFixed(1)} s wall; corrupt streams ${corrupt}; ` +
+    `ISN inside the previous incarnation's sequence space: ${overlaps}; replayed ${totalReplayed} frames of ${
+      o.previousOnly ? "the previous incarnation" : "earlier incarnations"
+    } ${JSON.stringify(replayed)}; drops in the new connections ${JSON.stringify(drops)}; ` +
+    `listener ${JSON.stringify(listener.info)}; interface b ${
+      JSON.stringify(pair.b.iface.counters.snapshot())
+    }`;
+  return { line, corrupt, overlaps, totalReplayed, replayed, accounted, failed: 0 };
+}
+
+Deno.test("10,000 sequential connections on one 4-tuple with 10 ms TIME-WAIT: replayed old segments are dropped, every stream byte-exact", () => {
+  const conns = 10_000;
+  const r = reuseRun({ seed: 77, conns, size: 600, previousOnly: false, replays: REPLAYS });
+  console.log(`TIME-WAIT reuse: ${r.line}`);
+  assert.equal(r.corrupt, 0, "a stale segment reached a new connection's stream");
+  assert.equal(r.overlaps, 0, "an ISN fell inside the previous incarnation's sequence space");
+  assert.ok(r.totalReplayed >= REPLAYS * (conns - 10));
   // Every replayed frame that reached a socket was dropped for a counted reason (a pure ACK
   // that is old is ignored by RFC 9293 and counted nowhere, so the bound is the other kinds).
-  const mustCount = totalReplayed - (replayed.ack ?? 0);
-  assert.ok(accounted >= mustCount, `${accounted} counted drops for ${mustCount} replays`);
+  const mustCount = r.totalReplayed - (r.replayed.ack ?? 0);
+  assert.ok(r.accounted >= mustCount, `${r.accounted} counted drops for ${mustCount} replays`);
+});
+
+// BUG (src/socket/tcp/input.ts:128 and socket.ts:250: the TSval offset is drawn at random per
+// connection). When each incarnation sends more than the ISN clock advances between
+// incarnations (here 20,000 bytes each way, 20 ms apart = 5,000 sequence numbers), sequence
+// spaces overlap and old segments pass the window test; PAWS is the only defence left, and with
+// a fresh random TSval offset per connection an old segment's TSval is newer than the new
+// peer's about half the time. Seed 78: connection 4 dies (a replayed data segment straddling
+// RCV.NXT, ACK beyond SND.MAX, moves TS.Recent before the ACK check, input.ts:274-278 — the bug
+// of blind_in_window_test.ts), and with that fixed connection 23 dies (a replayed pure ACK at the
+// left edge with an old but acceptable ACK moves TS.Recent to the old incarnation's TSval; every
+// genuine segment then fails PAWS and the client times out). Fix: derive the offset from a keyed
+// hash of the address pair (SipHash with isnSecret, as Linux secure_tcp_ts_off), so TSvals grow
+// monotonically across incarnations (what RFC 6191 relies on). Verified on a patched copy of
+// src/: with that change alone PAWS drops all 9,990 replays and the test passes. Ignored until
+// fixed.
+Deno.test({
+  name:
+    "1,000 reuses whose sequence spaces overlap: replays of the previous incarnation neither corrupt nor kill the new one",
+  ignore: true,
+  fn() {
+    const r = reuseRun({ seed: 78, conns: 1000, size: 20_000, previousOnly: true, replays: 10 });
+    console.log(`TIME-WAIT reuse, overlapping sequence spaces: ${r.line}`);
+    assert.equal(r.corrupt, 0, "a stale segment reached a new connection's stream");
+  },
 });
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
