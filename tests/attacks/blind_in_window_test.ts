@@ -293,10 +293,10 @@ Deno.test({
   },
 });
 
-// BUG (src/socket/tcp/input.ts:221-233 before line 255): RFC 5961 §4.2 answers a SYN in a
+// BUG (src/socket/tcp/input.ts:221-235 before line 255): RFC 5961 §4.2 answers a SYN in a
 // synchronized state with a challenge ACK "irrespective of the sequence number", and §7 throttles
 // challenge ACKs. Here the acceptability test runs first, so a SYN outside the window gets an
-// unthrottled duplicate ACK (replyAck, line 233): 1 ACK per forged SYN, not counted as a challenge
+// unthrottled duplicate ACK (replyAck, line 234): 1 ACK per forged SYN, not counted as a challenge
 // ACK. The duplicate ACKs also reach the real peer as dupacks and cause spurious fast
 // retransmits. Fix: in onSynchronized, handle SYN (except the SYN-RECEIVED retransmission case)
 // before the acceptability test with c.challengeAck(now, cx.challengeAckLimiter), as Linux's
