@@ -12,9 +12,18 @@
 import { createHash } from "node:crypto";
 import { NetStack, type NetStackOptions, type TcpStream } from "../../mod.ts";
 import { TunTapDevice } from "../../src/phy/tun_tap.ts";
+import { RawSocketDevice } from "../../src/phy/raw_socket.ts";
 import type { Device } from "../../src/phy/device.ts";
 import type { Interface, SocketSet } from "../../src/iface/mod.ts";
-import { linkName, must, netAdmin, randomHex, run, type RunResult } from "../phy/_netns.ts";
+import {
+  inNetns,
+  linkName,
+  must,
+  netAdmin,
+  randomHex,
+  run,
+  type RunResult,
+} from "../phy/_netns.ts";
 
 export { linkName, must, run };
 export type { RunResult };
@@ -90,21 +99,101 @@ export interface PeerProcess {
   send(line: string): Promise<void>;
 }
 
-/** A namespace with a TUN/TAP device whose fd this process holds. */
+/** The host devices a peer can hold. */
+export type HostDevice = TunTapDevice | RawSocketDevice;
+
+/**
+ * A namespace with a TUN/TAP device whose fd this process holds, or (`createVeth`) a veth pair
+ * between the kernel's namespace and a second one where our AF_PACKET socket is bound.
+ */
 export class KernelPeer implements AsyncDisposable {
+  /** The kernel side's namespace. */
   readonly ns: string;
+  /** The kernel side's interface. */
   readonly ifname: string;
-  readonly device: TunTapDevice;
-  readonly mode: "tun" | "tap";
+  readonly device: HostDevice;
+  /** `"raw"`: AF_PACKET on a veth end (Ethernet medium, like TAP). */
+  readonly mode: "tun" | "tap" | "raw";
+  /** The namespace holding our veth end (raw mode), else `null`. */
+  readonly rawNs: string | null;
+  /** Our veth end's MAC (raw mode), the stack's hardware address. */
+  readonly rawMac: string | null;
   readonly #procs = new Set<PeerProcess>();
   readonly #stacks: NetStack[] = [];
   #disposed = false;
 
-  private constructor(ns: string, ifname: string, device: TunTapDevice, mode: "tun" | "tap") {
+  private constructor(
+    ns: string,
+    ifname: string,
+    device: HostDevice,
+    mode: "tun" | "tap" | "raw",
+    raw: { ns: string; mac: string } | null = null,
+  ) {
     this.ns = ns;
     this.ifname = ifname;
     this.device = device;
     this.mode = mode;
+    this.rawNs = raw?.ns ?? null;
+    this.rawMac = raw?.mac ?? null;
+  }
+
+  /**
+   * Two namespaces joined by a veth pair: the kernel's end has 192.0.2.1/24; our end (up, no
+   * address) carries an AF_PACKET {@linkcode RawSocketDevice} opened inside its namespace.
+   * `txChecksumOffload: false` turns the kernel end's checksum offload off (ethtool), so the
+   * frames we read carry complete checksums.
+   */
+  static async createVeth(options: { txChecksumOffload?: boolean } = {}): Promise<KernelPeer> {
+    const ns = netnsName();
+    const rawNs = netnsName();
+    await must("ip", ["netns", "add", ns]);
+    let dev: RawSocketDevice | null = null;
+    try {
+      await must("ip", ["netns", "add", rawNs]);
+      const kif = linkName("vk");
+      const rif = linkName("vr");
+      await must("ip", [
+        "-n",
+        ns,
+        "link",
+        "add",
+        kif,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        rif,
+        "netns",
+        rawNs,
+      ]);
+      for (const [n, i] of [[ns, kif], [rawNs, rif]] as const) {
+        await must("ip", [
+          "netns",
+          "exec",
+          n,
+          "sysctl",
+          "-qw",
+          `net.ipv6.conf.${i}.disable_ipv6=1`,
+        ]);
+        await must("ip", ["-n", n, "link", "set", i, "up"]);
+      }
+      await must("ip", ["-n", ns, "link", "set", "lo", "up"]);
+      await must("ip", ["-n", ns, "addr", "add", `${KERNEL_V4}/24`, "dev", kif]);
+      if (options.txChecksumOffload === false) {
+        await must("ip", ["netns", "exec", ns, "ethtool", "-K", kif, "tx", "off"]);
+      }
+      const mac = /link\/ether ([0-9a-f:]{17})/.exec(
+        await must("ip", ["-n", rawNs, "link", "show", rif]),
+      )?.[1];
+      if (mac === undefined) throw new Error(`No MAC address on ${rif}`);
+      dev = await inNetns(rawNs, () => RawSocketDevice.open({ name: rif }));
+      return new KernelPeer(ns, kif, dev, "raw", { ns: rawNs, mac });
+    } catch (e) {
+      await dev?.close();
+      await run("ip", ["netns", "del", ns]);
+      await run("ip", ["netns", "del", rawNs]);
+      throw e;
+    }
   }
 
   /**
@@ -164,6 +253,7 @@ export class KernelPeer implements AsyncDisposable {
       device: this.device,
       addresses: ipv6 ? [`${STACK_V4}/24`, `${STACK_V6}/64`] : [`${STACK_V4}/24`],
       ...(this.mode === "tap" ? { hardwareAddress: STACK_MAC } : {}),
+      ...(this.rawMac !== null ? { hardwareAddress: this.rawMac } : {}),
       ...rest,
     });
     this.#stacks.push(stack);
@@ -247,6 +337,7 @@ export class KernelPeer implements AsyncDisposable {
     for (const s of this.#stacks) await s.close().catch(() => {});
     await this.device.close().catch(() => {});
     await run("ip", ["netns", "del", this.ns]);
+    if (this.rawNs !== null) await run("ip", ["netns", "del", this.rawNs]);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
@@ -398,7 +489,7 @@ export function peerResult(out: RunResult): { bytes: number; sha256: string } {
  * readiness callback is taken over meanwhile).
  */
 export async function driveCore(
-  dev: TunTapDevice,
+  dev: HostDevice,
   iface: Interface,
   sockets: SocketSet,
   step: (now: number) => boolean,
