@@ -99,7 +99,7 @@ export class TcpConn {
   irs = 0;
   rcvNxt = 0;
   readonly rx: RingBuffer;
-  readonly asm: Assembler = new Assembler(32);
+  readonly asm: Assembler;
   finRcvd = false;
   finHeld = false;
   finHeldSeq = 0;
@@ -166,6 +166,7 @@ export class TcpConn {
     this.o = o;
     this.tx = new RingBuffer(o.txBufferSize);
     this.rx = new RingBuffer(o.rxBufferSize);
+    this.asm = new Assembler(assemblerRanges(o.rxBufferSize));
     this.rtt = new RttEstimator(o.rto);
     this.cc = createCongestionController(o.congestion, DEFAULT_MSS_V4);
     this.noDelay = o.noDelay;
@@ -216,15 +217,22 @@ export class TcpConn {
     return (Math.floor(now) + this.tsOffset) >>> 0;
   }
 
+  /** Eff.snd.MSS of the peer (RFC 9293 §3.7.1): the MSS we announced less its timestamps. */
+  peerEffMss(): number {
+    return this.ourMss - (this.tsOn ? TS_OPTION_LEN : 0);
+  }
+
   /** The receive window to announce now, in bytes, with receiver SWS avoidance. */
   windowToAdvertise(): number {
     const free = this.rx.window;
     let current = seqSub(this.rcvAdvRight, this.rcvNxt);
     if (current < 0) current = 0;
     let win = current;
-    // RFC 9293 §3.8.6.2.2: move the right edge only by min(buffer/2, MSS) or more.
+    // RFC 9293 §3.8.6.2.2: move the right edge only by min(Fr·RCV.BUFF, Eff.snd.MSS) or more,
+    // with Fr = 1/2 and the peer's effective MSS: ours less the timestamp option it sends.
     const half = this.rx.capacity >>> 1;
-    const threshold = half < this.ourMss ? half : this.ourMss;
+    const effMss = this.peerEffMss();
+    const threshold = half < effMss ? half : effMss;
     if (free - current >= threshold) win = free;
     const max = 65535 * 2 ** this.rcvShift;
     return win > max ? max : win;
@@ -393,6 +401,17 @@ export class TcpConn {
   outstanding(): number {
     return seqSub(this.sndMax, this.sndUna);
   }
+}
+
+/**
+ * How many out-of-order ranges the receiver holds: enough for every other segment of a quarter of
+ * the buffer (a burst of drop-tail losses leaves one hole per segment), at least 32, at most 512.
+ * A receiver that must drop out-of-order data it has room for makes the sender's SACK scoreboard
+ * count those bytes as in flight until a timeout.
+ */
+function assemblerRanges(rxBufferSize: number): number {
+  const n = Math.ceil(rxBufferSize / 4096);
+  return n < 32 ? 32 : n > 512 ? 512 : n;
 }
 
 function pushBlock(out: SackBlock[], l: number, r: number): void {

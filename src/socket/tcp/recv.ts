@@ -108,7 +108,13 @@ export function receiveText(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | 
   }
   if (ackNow) return c.replyAck(now);
   if (len > 0) {
-    if (c.o.delayedAck === 0 || seqSub(c.rcvNxt, c.lastAckSent) >= 2 * c.rcvMss) {
+    // RFC 5681 §4.2: every second full-sized segment. Also at once when the window we
+    // announced has less than two full segments left: the sender is (nearly) window-blocked,
+    // so holding the ACK would only stall it (small buffers, or a PSH that fills the buffer).
+    if (
+      c.o.delayedAck === 0 || seqSub(c.rcvNxt, c.lastAckSent) >= 2 * c.rcvMss ||
+      seqSub(c.rcvAdvRight, c.rcvNxt) < 2 * c.peerEffMss()
+    ) {
       return c.replyAck(now);
     }
     if (c.timers.delayedAck > now + c.o.delayedAck) c.timers.delayedAck = now + c.o.delayedAck;

@@ -16,7 +16,7 @@ import { seqSub } from "./seq.ts";
 export const DUP_THRESH = 3;
 
 /** The most disjoint SACKed ranges remembered; more are merged away by dropping the highest. */
-const MAX_RANGES = 32;
+const MAX_RANGES = 512;
 
 /**
  * SACKed ranges `[start, end)` as offsets from SND.UNA, sorted and disjoint. Allocation-free

@@ -174,9 +174,12 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
       // A lone FIN takes no window; it waits only for the congestion window.
       blocked = !(avail === 0 && finToSend && (cwndLimit > 0 || flight === 0));
     } else if (len < mss && len < avail) {
-      // Window-limited to a partial segment: send it only if it is at least half the largest
-      // window the peer ever offered (sender SWS avoidance); never when cwnd-limited.
-      blocked = !(wndLimit <= cwndLimit && len >= c.maxSndWnd / 2);
+      // Window-limited to a partial segment (sender SWS avoidance, RFC 9293 §3.8.6.2.1): send it
+      // when it is at least half the largest window the peer ever offered, or, as Linux does,
+      // when it fills the usable window and Nagle's test passes (no other small segment is
+      // unacknowledged), so at most one runt per round trip. Never when cwnd is the limit.
+      blocked = !(wndLimit <= cwndLimit &&
+        (len >= c.maxSndWnd / 2 || !(c.smallOut && seqGt(c.smallEnd, c.sndUna))));
     } else if (len < mss && !c.noDelay && !finToSend) {
       // Nagle/Minshall: hold a small segment while another small one is unacknowledged.
       blocked = c.smallOut && seqGt(c.smallEnd, c.sndUna);

@@ -80,13 +80,30 @@ Deno.test("TcpSocket announces a reopened window only once it grew by min(MSS, b
 });
 
 Deno.test("TcpSocket delays an ACK up to the bound and sends it then (delayed ACK)", () => {
-  const h = established({ delayedAck: 40 });
+  // A buffer of several segments: with less than two segments of window left the ACK would go
+  // at once (see below).
+  const h = established({ delayedAck: 40, rxBufferSize: 4096 });
   h.at(100);
   assert.equal(h.send({ seq: R, ack: L, payload: bytes(1, 2) }), null);
   assert.equal(h.pollAt, 140);
   h.at(139).expectNothing();
-  h.at(140).expect({ seq: L, ack: R + 2, window: 62 });
+  h.at(140).expect({ seq: L, ack: R + 2, window: 4094 });
   assert.equal(h.pollAt, Infinity);
+});
+
+Deno.test("TcpSocket acknowledges at once when less than two full segments of window are left (delayed ACK, small windows)", () => {
+  // 4 KiB buffer, 1448-byte segments: after 1448 + 1448 + 1200 nothing is left; the sender is
+  // window-blocked and a delayed ACK would only stall it.
+  const h = established({ delayedAck: 40, rxBufferSize: 4096, mss: 1460 }, { mss: 1448 });
+  assert.equal(h.send({ seq: R, ack: L, payload: fill(1000) }), null); // 3096 left: may wait
+  assert.equal(h.pollAt, 40);
+  const r = h.send({ seq: R + 1000, ack: L, payload: fill(400) }); // 2696 < 2 × 1448 left
+  assert.deepStrictEqual([r?.ack, r?.window], [R + 1400, 2696]);
+  // a segment that fills the buffer (PSH, the last of a write) is acknowledged at once
+  h.at(10);
+  const full = h.send({ seq: R + 1400, ack: L, payload: fill(2696), flags: ACK | PSH });
+  assert.deepStrictEqual([full?.ack, full?.window], [R + 4096, 0]);
+  h.expectNothing();
 });
 
 Deno.test("TcpSocket acknowledges at least every second full-sized segment at once (delayed ACK)", () => {
@@ -241,4 +258,22 @@ Deno.test("TcpSocket acknowledges a segment that fills a hole at once even with 
   h.send({ seq: R + 3, ack: L, payload: bytes(4) });
   const r = h.send({ seq: R, ack: L, payload: bytes(1, 2, 3) });
   assert.equal(r?.ack, R + 4);
+});
+
+Deno.test("TcpSocket moves the window's right edge by one effective MSS, timestamps deducted (RFC 9293 §3.8.6.2.2)", () => {
+  const ts = (v: number) => ({ timestamp: { tsVal: v, tsEcr: 9 } });
+  const h = established(
+    { timestamps: true, timestampOffset: 9, rxBufferSize: 4096, mss: 1460 },
+    { mss: 1460, timestamp: { tsVal: 1, tsEcr: 0 } },
+    ts(1),
+  );
+  // full-sized segments carry 1448 bytes (1460 less the 12-byte timestamp option)
+  h.send({ seq: R, ack: L, payload: fill(1448), ...ts(2) });
+  h.send({ seq: R + 1448, ack: L, payload: fill(1448), ...ts(2) });
+  h.send({ seq: R + 2896, ack: L, payload: fill(1200), ...ts(2) });
+  h.out();
+  assert.equal(h.sock.recv(new Uint8Array(1448)), 1448);
+  // Eff.snd.MSS is 1448, not the 1460 we announced: the window update goes now
+  const [upd] = h.out();
+  assert.deepStrictEqual([upd?.ack, upd?.window], [R + 4096, 1448]);
 });

@@ -2,6 +2,7 @@
 // congestion window behaviour.
 
 import assert from "node:assert/strict";
+import { Scoreboard } from "../../../src/socket/tcp/sack.ts";
 import type { SackBlock } from "../../../src/wire/tcp.ts";
 import { ACK, bytes, established, fill, LOCAL_SEQ, PSH, REMOTE_SEQ } from "./_harness.ts";
 
@@ -144,4 +145,26 @@ Deno.test("TcpSocket uses CUBIC when asked", () => {
   const h = established({ congestion: "cubic" });
   h.sock.send(bytes(1));
   h.expect({ flags: ACK | PSH, seq: L, ack: R, payload: bytes(1) });
+});
+
+Deno.test("TcpSocket with a large buffer holds more than 32 out-of-order ranges (a burst of alternate losses)", () => {
+  const h = established({ sack: true, rxBufferSize: 256 * 1024 }, { sackPermitted: true });
+  let r = null;
+  for (let i = 0; i < 60; i++) r = h.send({ seq: R + 2 * i + 1, ack: L, payload: bytes(i) });
+  assert.equal(h.sock.info.droppedAssembler, 0);
+  assert.deepStrictEqual(r?.sackBlocks?.[0], [R + 120 - 1, R + 120]);
+  // the holes fill: everything is delivered
+  for (let i = 0; i < 60; i++) r = h.send({ seq: R + 2 * i, ack: L, payload: bytes(0) });
+  assert.equal(r?.ack, R + 120);
+});
+
+Deno.test("Scoreboard keeps every SACKed range of a long run of alternate losses (RFC 6675)", () => {
+  const sb = new Scoreboard();
+  const blocks: SackBlock[] = [];
+  for (let i = 0; i < 200; i++) blocks.push([1000 + 200 * i + 100, 1000 + 200 * i + 200]);
+  for (let i = 0; i < 200; i += 4) sb.update(1000, 40_000, blocks.slice(i, i + 4));
+  assert.equal(sb.count, 200);
+  assert.equal(sb.sackedBytes(), 20_000);
+  // pipe: every hole below the third-highest range is lost (IsLost), the two above it are not
+  assert.equal(sb.pipe(40_000, 0, 100), 200);
 });

@@ -28,20 +28,43 @@ Deno.test("TcpSocket stops sending when the peer shrinks its window (send_window
   h.expectNothing();
 });
 
-Deno.test("TcpSocket avoids silly windows: no tiny segments into a small window (RFC 9293 §3.8.6.2.1)", () => {
+Deno.test("TcpSocket fills a small window with one small segment per round trip (sender SWS avoidance, RFC 9293 §3.8.6.2.1)", () => {
   const h = established({ txBufferSize: 256 }, { window: 256 }, { window: 256 });
   h.sock.send(fill(200));
   h.out();
-  // 200 in flight; the peer acknowledges all but offers only 20 bytes (< 256/2)
+  // 200 in flight; the peer acknowledges all but offers only 20 bytes (< 256/2). No other small
+  // segment is unacknowledged, so a segment that fills the window may go (as Linux does with
+  // Nagle's test), where the old rule waited for half the largest window ever offered.
   h.send({ seq: R, ack: L + 200, window: 20 });
   h.sock.send(fill(100));
+  h.expect({ seq: L + 200, ack: R, payload: fill(20) });
+  // the window opens by 10: a small segment is still unacknowledged, so nothing goes
+  h.send({ seq: R, ack: L + 210, window: 20 });
   h.expectNothing();
-  // the window reaches half the largest ever offered: send
-  h.send({ seq: R, ack: L + 200, window: 128 });
-  h.expect( // the send ring wraps after 56 bytes
-    { seq: L + 200, ack: R, payload: fill(56) },
+  // the small segment is acknowledged: the next window-filling segment may go
+  h.send({ seq: R, ack: L + 220, window: 20 });
+  h.expect({ seq: L + 220, ack: R, payload: fill(20, 20) });
+  // once it is acknowledged and the window reopens, the rest goes (the send ring wraps after
+  // 56 bytes)
+  h.send({ seq: R, ack: L + 240, window: 148 });
+  h.expect(
+    { seq: L + 240, ack: R, payload: fill(16, 40) },
     { seq: L + 256, ack: R, payload: fill(44, 56), flags: ACK | PSH },
   );
+});
+
+Deno.test("TcpSocket does not send a small segment when only the congestion window limits it", () => {
+  const h = established({ txBufferSize: 16384 }, { mss: 1448, window: 30000 }, {
+    window: 30000,
+  });
+  h.sock.send(fill(16384));
+  assert.equal(h.out().length, 10);
+  h.at(1000);
+  h.expect({ seq: L, ack: R, payload: fill(1448) });
+  // cwnd 1448 after the timeout; an ACK of 1000 bytes grows it to 2448: one full segment
+  // leaves, and the remaining 552 bytes of congestion window do not make a runt
+  h.send({ seq: R, ack: L + 1000, window: 30000 });
+  assert.deepStrictEqual(h.out().map((s) => [s.seq - L, s.payload.length]), [[1448, 1448]]);
 });
 
 Deno.test("TcpSocket probes a zero window with backoff (zero_window_probe)", () => {

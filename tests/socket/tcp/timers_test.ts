@@ -101,7 +101,7 @@ Deno.test("TcpSocket gives up when data stays unacknowledged past the user timeo
 });
 
 Deno.test("TcpSocket pollAt is NEVER when idle, now when due, else the next timer", () => {
-  const h = established({ delayedAck: 40 });
+  const h = established({ delayedAck: 40, rxBufferSize: 4096 });
   assert.equal(h.pollAt, Infinity);
   h.sock.send(bytes(1));
   assert.equal(h.pollAt, 0);
@@ -110,7 +110,7 @@ Deno.test("TcpSocket pollAt is NEVER when idle, now when due, else the next time
   h.at(10);
   h.send({ seq: R, ack: L + 1, payload: bytes(2) });
   assert.equal(h.pollAt, 50);
-  h.at(50).expect({ flags: ACK, seq: L + 1, ack: R + 1, window: 63 });
+  h.at(50).expect({ flags: ACK, seq: L + 1, ack: R + 1, window: 4095 });
   assert.equal(h.pollAt, Infinity);
 });
 
