@@ -65,6 +65,13 @@ export class IfaceCore {
   now: Instant = 0;
   ipMtu = 1500;
   csum: ChecksumCapabilities = { ipv4: true, udp: true, tcp: true, icmpv4: true, icmpv6: true };
+  // Parse and emit options per protocol, from `csum`: reused so no packet allocates them.
+  readonly verifyIpv4 = { verifyChecksum: true };
+  readonly verifyUdp = { verifyChecksum: true };
+  readonly verifyTcp = { verifyChecksum: true };
+  readonly fillIpv4 = { fillChecksum: true };
+  readonly fillUdp = { fillChecksum: true };
+  readonly fillTcp = { fillChecksum: true };
   deviceFull = false;
   burstLeft = Infinity;
   sockets: SocketSet | null = null;
@@ -153,7 +160,11 @@ export class IfaceCore {
     this.sockets = sockets;
     const caps = device.capabilities;
     this.ipMtu = caps.medium === "ethernet" ? caps.mtu - ETH_LEN : caps.mtu;
-    this.csum = caps.checksum;
+    const csum = caps.checksum;
+    this.csum = csum;
+    this.verifyIpv4.verifyChecksum = this.fillIpv4.fillChecksum = csum.ipv4;
+    this.verifyUdp.verifyChecksum = this.fillUdp.fillChecksum = csum.udp;
+    this.verifyTcp.verifyChecksum = this.fillTcp.fillChecksum = csum.tcp;
     this.deviceFull = false;
     this.burstLeft = caps.maxBurstSize ?? Infinity;
     this.cx.now = now;
@@ -243,7 +254,7 @@ export class IfaceCore {
       if (mac !== undefined) {
         this.writeEth(buf, mac, dst.version === 4 ? EtherType.Ipv4 : EtherType.Ipv6);
       }
-      this.writeIp(buf.subarray(link), src, dst, protocol, upperLen);
+      this.writeIp(link === 0 ? buf : buf.subarray(link), src, dst, protocol, upperLen);
       this.commit();
       return true;
     }
@@ -278,7 +289,7 @@ export class IfaceCore {
       r.dontFrag = this.oDontFrag;
       r.moreFrags = false;
       r.fragOffset = 0;
-      emitIpv4(r, new Ipv4Packet(pkt), { fillChecksum: this.csum.ipv4 });
+      emitIpv4(r, new Ipv4Packet(pkt), this.fillIpv4);
       upper = pkt.subarray(IPV4_HEADER_LEN);
     } else {
       const r = this.r6;
@@ -302,11 +313,11 @@ export class IfaceCore {
           new UdpPacket(buf),
           src,
           dst,
-          { fillChecksum: this.csum.udp },
+          this.fillUdp,
         );
         break;
       case OUT_TCP:
-        emitTcp(this.oTcp!, new TcpPacket(buf), src, dst, { fillChecksum: this.csum.tcp });
+        emitTcp(this.oTcp!, new TcpPacket(buf), src, dst, this.fillTcp);
         break;
       case OUT_ICMP: {
         buf[0] = this.oIcmpType;

@@ -98,7 +98,7 @@ function receiveArp(core: IfaceCore, bytes: Uint8Array): void {
 
 function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
   const packet = Ipv4Packet.newChecked(bytes);
-  const repr = parseIpv4(packet, { verifyChecksum: core.csum.ipv4 });
+  const repr = parseIpv4(packet, core.verifyIpv4);
   const src = repr.src, dst = repr.dst;
   if (src.isBroadcast || src.isMulticast || core.routes.isSubnetBroadcast(src)) {
     throw new WireError("ipv4.src", src.value, "broadcast or multicast source");
@@ -108,7 +108,8 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
     return;
   }
   if (!core.routes.hasAddress(dst) && !dst.isMulticast) core.linkMulticast = true;
-  const whole = bytes.subarray(0, packet.totalLen);
+  const totalLen = packet.totalLen;
+  const whole = totalLen === bytes.length ? bytes : bytes.subarray(0, totalLen);
   let payload = packet.payload;
   let protocol = repr.protocol;
   let isFragment = false;
@@ -321,7 +322,7 @@ function receiveUdp(
   isFragment: boolean,
 ): void {
   const packet = UdpPacket.newChecked(payload);
-  const repr = parseUdp(packet, src, dst, { verifyChecksum: core.csum.udp });
+  const repr = parseUdp(packet, src, dst, core.verifyUdp);
   const socket = core.sockets?.findUdp(dst, repr.dstPort) ?? null;
   if (socket !== null) {
     if (!socket.process(core.cx, { addr: src, port: repr.srcPort }, dst, packet.payload)) {
@@ -349,7 +350,7 @@ function receiveTcp(core: IfaceCore, src: IpAddress, dst: IpAddress, payload: Ui
     core.counters.notForUs++; // RFC 1122 §4.2.3.10: TCP ignores broadcast and multicast
     return;
   }
-  const repr = parseTcp(TcpPacket.newChecked(payload), src, dst, { verifyChecksum: core.csum.tcp });
+  const repr = parseTcp(TcpPacket.newChecked(payload), src, dst, core.verifyTcp);
   if (deliverTcp(core, src, dst, repr)) return;
   core.counters.noSocket++;
   sendReset(core, src, dst, repr);
