@@ -229,10 +229,13 @@ export class TcpConn {
     if (current < 0) current = 0;
     let win = current;
     // RFC 9293 §3.8.6.2.2: move the right edge only by min(Fr·RCV.BUFF, Eff.snd.MSS) or more,
-    // with Fr = 1/2 and the peer's effective MSS: ours less the timestamp option it sends.
-    const half = this.rx.capacity >>> 1;
+    // with the peer's effective MSS (ours less the timestamp option it sends) and Fr = 1/4
+    // rather than the suggested 1/2: in a buffer of under four segments a runt that fills the
+    // window would otherwise keep its length of window unannounced until the next segment, and
+    // a quarter of the buffer is still no silly window.
+    const quarter = this.rx.capacity >>> 2;
     const effMss = this.peerEffMss();
-    const threshold = half < effMss ? half : effMss;
+    const threshold = quarter < effMss ? quarter : effMss;
     if (free - current >= threshold) win = free;
     const max = 65535 * 2 ** this.rcvShift;
     return win > max ? max : win;

@@ -277,3 +277,18 @@ Deno.test("TcpSocket moves the window's right edge by one effective MSS, timesta
   const [upd] = h.out();
   assert.deepStrictEqual([upd?.ack, upd?.window], [R + 4096, 1448]);
 });
+
+Deno.test("TcpSocket reopens a small buffer after a runt is read (receiver SWS with Fr = 1/4, RFC 9293 §3.8.6.2.2)", () => {
+  const h = established({ rxBufferSize: 4096, mss: 1460 }, { mss: 1460 });
+  const buf = new Uint8Array(4096);
+  h.send({ seq: R, ack: L, payload: fill(1460) });
+  h.send({ seq: R + 1460, ack: L, payload: fill(1460) });
+  h.sock.recv(buf);
+  h.out();
+  // the sender fills the rest of the window with a runt of 1176 bytes
+  h.send({ seq: R + 2920, ack: L, payload: fill(1176) });
+  assert.equal(h.sock.recv(buf), 1176);
+  // 1176 < one MSS but ≥ a quarter of the buffer: the right edge moves now
+  const [upd] = h.out();
+  assert.deepStrictEqual([upd?.ack, upd?.window], [R + 4096, 4096]);
+});
