@@ -1,0 +1,331 @@
+/**
+ * TCP options (RFC 9293 §3.2): the option kinds, their plain-data forms, and their parsing and
+ * emission for {@linkcode parseTcp} / {@linkcode emitTcp} in `tcp.ts`.
+ *
+ * Options understood: end of list, no-operation, maximum segment size (RFC 9293 §3.2), window
+ * scale and timestamps (RFC 7323), SACK-permitted and SACK (RFC 2018). Other options are skipped
+ * by their length.
+ *
+ * @module
+ */
+
+import { WireError } from "./error.ts";
+import type { TcpRepr } from "./tcp.ts";
+
+/** The data offset field is 4 bits of 32-bit words: 15 words at most. */
+const MAX_HEADER_LEN = 60;
+/** Length of the fixed header, before the options. */
+const FIXED_HEADER_LEN = 20;
+/** RFC 7323 §2.3: a shift count above 14 is treated as 14. */
+const MAX_WINDOW_SCALE = 14;
+/** SACK option: 2 bytes of kind and length, then 8 bytes per block (RFC 2018 §3). */
+const SACK_BLOCK_LEN = 8;
+/** At most four SACK blocks fit in the 40 bytes of option space. */
+const MAX_SACK_BLOCKS = 4;
+
+/**
+ * Option kinds (IANA "TCP Option Kind Numbers"). Kinds not listed are kept as plain numbers and
+ * skipped on parse.
+ *
+ * @example
+ * ```ts
+ * import { TcpOption } from "@smol/net/wire";
+ * console.log(TcpOption.MSS, TcpOption.TIMESTAMP); // 2 8
+ * ```
+ */
+export const TcpOption = {
+  /** End of option list (RFC 9293 §3.2). */
+  EOL: 0,
+  /** No-operation, used for alignment (RFC 9293 §3.2). */
+  NOP: 1,
+  /** Maximum segment size, length 4 (RFC 9293 §3.7.1). */
+  MSS: 2,
+  /** Window scale shift count, length 3 (RFC 7323 §2). */
+  WINDOW_SCALE: 3,
+  /** SACK permitted, length 2 (RFC 2018 §2). */
+  SACK_PERMITTED: 4,
+  /** SACK blocks, length 2 + 8n (RFC 2018 §3). */
+  SACK: 5,
+  /** Timestamps, length 10 (RFC 7323 §3). */
+  TIMESTAMP: 8,
+} as const;
+
+/**
+ * An option kind of {@linkcode TcpOption}.
+ *
+ * @example
+ * ```ts
+ * import { type TcpOption } from "@smol/net/wire";
+ * const k: TcpOption = 8;
+ * ```
+ */
+export type TcpOption = typeof TcpOption[keyof typeof TcpOption];
+
+/**
+ * A SACK block: the left edge (first sequence number of the block) and the right edge (the
+ * sequence number just after it), both unsigned 32-bit (RFC 2018 §3).
+ *
+ * @example
+ * ```ts
+ * import type { SackBlock } from "@smol/net/wire";
+ * const block: SackBlock = [1000, 2460];
+ * ```
+ */
+export type SackBlock = readonly [left: number, right: number];
+
+/**
+ * The timestamps option values (RFC 7323 §3.2), unsigned 32-bit.
+ *
+ * @example
+ * ```ts
+ * import type { TcpTimestamp } from "@smol/net/wire";
+ * const ts: TcpTimestamp = { tsVal: 12345, tsEcr: 0 };
+ * ```
+ */
+export interface TcpTimestamp {
+  /** The sender's timestamp clock value. */
+  readonly tsVal: number;
+  /** The echoed value of the peer's most recent TSval (0 when not yet known). */
+  readonly tsEcr: number;
+}
+
+/**
+ * The understood options of one segment, filled by {@linkcode parseTcpOptions}.
+ *
+ * @internal
+ */
+export interface ParsedTcpOptions {
+  mss: number | null;
+  windowScale: number | null;
+  sackPermitted: boolean;
+  sackBlocks: readonly SackBlock[];
+  timestamp: TcpTimestamp | null;
+}
+
+/** Shared empty list for segments without SACK blocks (never mutated). */
+const NO_SACK_BLOCKS: readonly SackBlock[] = Object.freeze([]);
+
+function optionName(kind: number): string {
+  switch (kind) {
+    case TcpOption.MSS:
+      return "MSS";
+    case TcpOption.WINDOW_SCALE:
+      return "window scale";
+    case TcpOption.SACK_PERMITTED:
+      return "SACK-permitted";
+    case TcpOption.SACK:
+      return "SACK";
+    case TcpOption.TIMESTAMP:
+      return "timestamps";
+    default:
+      return `kind ${kind}`;
+  }
+}
+
+function badOptionLength(kind: number, len: number, expected: string): WireError {
+  return new WireError(
+    "tcp.option",
+    kind,
+    `${optionName(kind)} option has length ${len}, expected ${expected}`,
+  );
+}
+
+/**
+ * Parses the options in `b[start..end)` into `out` (every field is reset first).
+ *
+ * @internal
+ * @throws {WireError} `tcp.option` (the value is the kind) for a missing or bad length byte, an
+ * option past `end`, or a wrong length for a known kind.
+ */
+export function parseTcpOptions(
+  b: Uint8Array,
+  start: number,
+  end: number,
+  out: ParsedTcpOptions,
+): void {
+  out.mss = null;
+  out.windowScale = null;
+  out.sackPermitted = false;
+  out.sackBlocks = NO_SACK_BLOCKS;
+  out.timestamp = null;
+  let i = start;
+  while (i < end) {
+    const kind = b[i]!;
+    if (kind === TcpOption.EOL) break; // RFC 9293 §3.2: the rest is padding
+    if (kind === TcpOption.NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= end) {
+      throw new WireError(
+        "tcp.option",
+        kind,
+        `${optionName(kind)} option has no length byte before the header end`,
+      );
+    }
+    const len = b[i + 1]!;
+    if (len < 2) {
+      throw new WireError(
+        "tcp.option",
+        kind,
+        `${optionName(kind)} option has length ${len}, below the minimum of 2`,
+      );
+    }
+    if (i + len > end) {
+      throw new WireError(
+        "tcp.option",
+        kind,
+        `${optionName(kind)} option of length ${len} runs past the header end`,
+      );
+    }
+    switch (kind) {
+      case TcpOption.MSS:
+        if (len !== 4) throw badOptionLength(kind, len, "4");
+        out.mss = (b[i + 2]! << 8) | b[i + 3]!;
+        break;
+      case TcpOption.WINDOW_SCALE:
+        if (len !== 3) throw badOptionLength(kind, len, "3");
+        out.windowScale = Math.min(b[i + 2]!, MAX_WINDOW_SCALE); // RFC 7323 §2.3
+        break;
+      case TcpOption.SACK_PERMITTED:
+        if (len !== 2) throw badOptionLength(kind, len, "2");
+        out.sackPermitted = true;
+        break;
+      case TcpOption.SACK: {
+        const n = (len - 2) / SACK_BLOCK_LEN;
+        if (n < 1 || n > MAX_SACK_BLOCKS || n !== (n | 0)) {
+          throw badOptionLength(kind, len, "10, 18, 26 or 34");
+        }
+        const blocks: SackBlock[] = [];
+        for (let k = 0, o = i + 2; k < n; k++, o += SACK_BLOCK_LEN) {
+          blocks.push([readU32(b, o), readU32(b, o + 4)]);
+        }
+        out.sackBlocks = blocks;
+        break;
+      }
+      case TcpOption.TIMESTAMP:
+        if (len !== 10) throw badOptionLength(kind, len, "10");
+        out.timestamp = { tsVal: readU32(b, i + 2), tsEcr: readU32(b, i + 6) };
+        break;
+      default:
+        break; // unknown kinds are skipped by their length
+    }
+    i += len;
+  }
+}
+
+/**
+ * Length of the options of `repr` on the wire, padded to a multiple of 4: MSS 4, window scale 4
+ * (with its NOP), SACK-permitted 2, timestamps 12 (with two NOPs), SACK 4 + 8 per block (with two
+ * NOPs).
+ *
+ * @param repr The segment.
+ * @returns The option bytes, 0–40.
+ * @throws {RangeError} When the options do not fit in 40 bytes or there are more than 4 SACK
+ * blocks.
+ *
+ * @example
+ * ```ts
+ * import { tcpOptionsLen, TcpFlags } from "@smol/net/wire";
+ * const base = {
+ *   srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: TcpFlags.ACK, window: 0, urgent: 0, mss: null,
+ *   windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: null,
+ *   payload: new Uint8Array(0),
+ * };
+ * console.log(tcpOptionsLen(base), tcpOptionsLen({ ...base, timestamp: { tsVal: 1, tsEcr: 2 } }));
+ * // 0 12
+ * ```
+ */
+export function tcpOptionsLen(repr: TcpRepr): number {
+  let n = 0;
+  if (repr.mss !== null) n += 4;
+  if (repr.windowScale !== null) n += 4;
+  if (repr.sackPermitted) n += 2;
+  if (repr.timestamp !== null) n += 12;
+  const blocks = repr.sackBlocks.length;
+  if (blocks > MAX_SACK_BLOCKS) {
+    throw new RangeError(`Too many SACK blocks ${blocks}: at most ${MAX_SACK_BLOCKS} fit`);
+  }
+  if (blocks > 0) n += 4 + blocks * SACK_BLOCK_LEN;
+  n = (n + 3) & ~3;
+  if (n > MAX_HEADER_LEN - FIXED_HEADER_LEN) {
+    throw new RangeError(`TCP options of ${n} bytes exceed the 40-byte option space`);
+  }
+  return n;
+}
+
+/**
+ * Writes the options of `repr` at `b[start..]` in the order MSS, NOP + window scale,
+ * SACK-permitted, NOP NOP + timestamps, NOP NOP + SACK blocks, then end-of-list padding up to
+ * `headerLen`.
+ *
+ * @internal
+ */
+export function emitTcpOptions(
+  repr: TcpRepr,
+  b: Uint8Array,
+  start: number,
+  headerLen: number,
+): void {
+  let i = start;
+  if (repr.mss !== null) {
+    b[i] = TcpOption.MSS;
+    b[i + 1] = 4;
+    writeU16(b, i + 2, repr.mss);
+    i += 4;
+  }
+  if (repr.windowScale !== null) {
+    b[i] = TcpOption.NOP;
+    b[i + 1] = TcpOption.WINDOW_SCALE;
+    b[i + 2] = 3;
+    b[i + 3] = repr.windowScale & 0xff;
+    i += 4;
+  }
+  if (repr.sackPermitted) {
+    b[i] = TcpOption.SACK_PERMITTED;
+    b[i + 1] = 2;
+    i += 2;
+  }
+  const ts = repr.timestamp;
+  if (ts !== null) {
+    b[i] = TcpOption.NOP;
+    b[i + 1] = TcpOption.NOP;
+    b[i + 2] = TcpOption.TIMESTAMP;
+    b[i + 3] = 10;
+    writeU32(b, i + 4, ts.tsVal);
+    writeU32(b, i + 8, ts.tsEcr);
+    i += 12;
+  }
+  const blocks = repr.sackBlocks;
+  if (blocks.length > 0) {
+    b[i] = TcpOption.NOP;
+    b[i + 1] = TcpOption.NOP;
+    b[i + 2] = TcpOption.SACK;
+    b[i + 3] = 2 + blocks.length * SACK_BLOCK_LEN;
+    i += 4;
+    for (let k = 0; k < blocks.length; k++) {
+      const block = blocks[k]!;
+      writeU32(b, i, block[0]);
+      writeU32(b, i + 4, block[1]);
+      i += SACK_BLOCK_LEN;
+    }
+  }
+  // RFC 9293 §3.1: the padding after the options is zeros (an end-of-list option).
+  for (; i < headerLen; i++) b[i] = TcpOption.EOL;
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
+
+function writeU32(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
+}
+
+function writeU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = (v >>> 8) & 0xff;
+  b[o + 1] = v & 0xff;
+}
