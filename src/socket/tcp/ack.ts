@@ -60,7 +60,8 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
   // again until SND.UNA passes the previous recovery point.
   if (
     !c.inRecovery && c.sndMax !== c.sndUna && seqGe(c.sndUna, c.recover) &&
-    (c.dupAcks >= DUP_THRESH || (c.sackOn && c.sb.lossBoundary(c.sndMss) > 0))
+    (c.dupAcks >= DUP_THRESH || (c.sackOn && c.sb.lossBoundary(c.sndMss) > 0) ||
+      earlyRetransmitDue(c))
   ) {
     c.inRecovery = true;
     c.recover = c.sndMax;
@@ -70,6 +71,24 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
     c.counters.fastRetransmits++;
   }
   return AckResult.Ok;
+}
+
+/**
+ * RFC 5827 early retransmit: with fewer than four segments outstanding and no new segment
+ * allowed out (nothing unsent, or the peer's window is full), fewer than three duplicate ACKs
+ * can ever come, so the threshold is the outstanding segment count less one.
+ */
+function earlyRetransmitDue(c: TcpConn): boolean {
+  if (c.dupAcks === 0) return false;
+  const mss = c.sndMss;
+  const oseg = Math.ceil(c.outstanding() / mss);
+  if (oseg < 2 || oseg >= DUP_THRESH + 1) return false;
+  const unsent = seqSub(c.txEnd(), c.sndMax);
+  if (unsent > 0) {
+    const room = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndMax);
+    if (room >= (unsent < mss ? unsent : mss)) return false; // limited transmit goes instead
+  }
+  return c.dupAcks >= oseg - 1;
 }
 
 function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: TcpRepr): void {

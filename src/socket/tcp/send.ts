@@ -140,7 +140,8 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
     const out = c.outstanding();
     const from = seqSub(c.highRxt, c.sndUna);
     const boundary = c.sackOn ? c.sb.lossBoundary(c.sndMss) : (out < mss ? out : mss);
-    const limit = c.forceRetransmit ? (boundary > from ? boundary : from + 1) : boundary;
+    // a forced retransmission (fast retransmit, partial ACK) sends a whole segment
+    const limit = c.forceRetransmit ? (boundary > from + mss ? boundary : from + mss) : boundary;
     if (from >= 0 && c.sb.nextHole(from, limit < out ? limit : out)) {
       const room = c.sackOn ? c.cc.ssthresh - pipe(c) : 0;
       if (c.forceRetransmit || room >= mss) {
@@ -164,7 +165,10 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
     // controller's cwnd is inflated per duplicate ACK (RFC 6582) against the outstanding bytes.
     const sackRecovery = c.inRecovery && c.sackOn;
     const flight = sackRecovery ? pipe(c) : seqSub(c.sndNxt, c.sndUna);
-    const cwndLimit = (sackRecovery ? c.cc.ssthresh : c.cc.cwnd) - flight;
+    let cwndLimit = (sackRecovery ? c.cc.ssthresh : c.cc.cwnd) - flight;
+    // RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment go
+    // beyond cwnd (flight ≤ cwnd + 2·SMSS), so that a small window still makes three of them.
+    if (!c.inRecovery && c.dupAcks > 0) cwndLimit += (c.dupAcks < 2 ? c.dupAcks : 2) * c.sndMss;
     let usable = wndLimit < cwndLimit ? wndLimit : cwndLimit;
     if (usable < 0) usable = 0;
     let len = avail < mss ? avail : mss;

@@ -168,3 +168,46 @@ Deno.test("Scoreboard keeps every SACKed range of a long run of alternate losses
   // pipe: every hole below the third-highest range is lost (IsLost), the two above it are not
   assert.equal(sb.pipe(40_000, 0, 100), 200);
 });
+
+Deno.test("TcpSocket sends a new segment on each of the first two duplicate ACKs (RFC 3042 limited transmit)", () => {
+  const h = sender(false);
+  h.sock.send(fill(1300));
+  assert.equal(h.out().length, 10); // the initial window: 10 × 100
+  h.send({ seq: R, ack: L, window: 4000 });
+  h.expect({ seq: L + 1000, ack: R, payload: fill(100, 1000) });
+  h.send({ seq: R, ack: L, window: 4000 });
+  h.expect({ seq: L + 1100, ack: R, payload: fill(100, 1100) });
+  h.send({ seq: R, ack: L, window: 4000 });
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // the third: fast retransmit
+  assert.equal(h.sock.info.fastRetransmits, 1);
+});
+
+Deno.test("TcpSocket retransmits early when fewer than four segments are outstanding (RFC 5827)", () => {
+  // a 300-byte window: three segments, the first lost, two duplicate ACKs can come
+  const h = established(
+    { txBufferSize: 4096 },
+    { mss: 100, window: 300 },
+    { window: 300 },
+  );
+  h.sock.send(fill(1000));
+  assert.equal(h.out().length, 3);
+  h.send({ seq: R, ack: L, window: 300 });
+  h.expectNothing();
+  h.send({ seq: R, ack: L, window: 300 }); // oseg − 1 = 2 duplicate ACKs
+  h.expect({ seq: L, ack: R, payload: fill(100) });
+  assert.deepStrictEqual([h.sock.info.fastRetransmits, h.sock.info.rtos], [1, 0]);
+});
+
+Deno.test("TcpSocket retransmits early with SACK when two of three segments are SACKed (RFC 5827 §3.2)", () => {
+  const h = established(
+    { sack: true, txBufferSize: 4096 },
+    { mss: 100, window: 300, sackPermitted: true },
+    { window: 300 },
+  );
+  h.sock.send(fill(300));
+  assert.equal(h.out().length, 3);
+  h.send({ seq: R, ack: L, window: 300, sackBlocks: [[L + 100, L + 200]] });
+  h.expectNothing();
+  h.send({ seq: R, ack: L, window: 300, sackBlocks: [[L + 100, L + 300]] });
+  h.expect({ seq: L, ack: R, payload: fill(100) });
+});
