@@ -337,7 +337,12 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         if (c.forceRetransmit && !c.inRecovery) c.forceRetransmit = false;
       }
       c.sndMax = seqMax(c.sndMax, c.sndNxt);
-      if (c.timers.rto === NEVER || c.pRto) c.timers.rto = now + c.rtt.rto;
+      // RFC 6298 §5.1 starts the timer when it is off; like Linux, also restart it when SND.UNA
+      // itself is resent (fast or early retransmit, a partial ACK's hole), so the timeout
+      // measures from that retransmission rather than from the ACK before it.
+      if (c.timers.rto === NEVER || c.pRto || (retx && seq === c.sndUna)) {
+        c.timers.rto = now + c.rtt.rto;
+      }
       if (len > 0 && len < c.pMss && !c.pHole && !c.pCut) {
         c.smallOut = true;
         c.smallEnd = end;

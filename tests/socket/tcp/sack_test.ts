@@ -211,3 +211,18 @@ Deno.test("TcpSocket retransmits early with SACK when two of three segments are 
   h.send({ seq: R, ack: L, window: 300, sackBlocks: [[L + 100, L + 300]] });
   h.expect({ seq: L, ack: R, payload: fill(100) });
 });
+
+Deno.test("TcpSocket restarts the retransmission timer when it fast-retransmits SND.UNA (as Linux does)", () => {
+  const h = sender(false);
+  h.sock.send(fill(500));
+  h.out();
+  assert.equal(h.pollAt, 200);
+  h.at(150);
+  for (let i = 0; i < 3; i++) h.send({ seq: R, ack: L, window: 4000 });
+  h.expect({ seq: L, ack: R, payload: fill(100) });
+  // the timeout now counts from the retransmission: no spurious RTO at 200 while its ACK is
+  // still on the way
+  assert.equal(h.pollAt, 350);
+  h.at(200).expectNothing();
+  assert.equal(h.sock.info.rtos, 0);
+});
