@@ -28,11 +28,13 @@ import {
 export { linkName, must, run };
 export type { RunResult };
 
-/** Whether this machine can run the interop suite (root, /dev/net/tun, `ip`), or why not. */
+let missing = "";
+
+/** Whether this machine can run the interop suite (root, /dev/net/tun, `ip`, peer tools). */
 export const canRun: boolean = netAdmin.ok && hasTools();
 
 function hasTools(): boolean {
-  for (const tool of ["python3", "curl", "ping"]) {
+  for (const tool of ["python3", "curl", "ping", "ss"]) {
     try {
       const out = new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" })
         .outputSync();
@@ -47,7 +49,6 @@ function hasTools(): boolean {
   }
   return true;
 }
-let missing = "";
 
 /** Prints one line saying why the interop tests of `file` are skipped. */
 export function reportSkip(file: string): void {

@@ -5,7 +5,7 @@
 // faults and an eighth for the upload with faults (our sender recovers from most losses at a
 // small window by RTO: no Limited Transmit (RFC 3042) or tail loss probe yet, so it is ~10x
 // slower than the kernel's sender under the same faults).
-import { interop, interopBytes, reportSkip } from "./_kernel_peer.ts";
+import { interop, interopBytes, KernelPeer, reportSkip } from "./_kernel_peer.ts";
 import { transfer } from "./_transfer.ts";
 
 reportSkip("bulk_transfer_test.ts");
@@ -33,3 +33,13 @@ Deno.test({
   ...interop,
   fn: () => transfer("upload", Math.ceil(interopBytes(16) / 8), true),
 });
+
+for (const direction of ["download", "upload"] as const) {
+  Deno.test({
+    name: `interop: smolnet ${direction}s through TAP (Ethernet, ARP through the kernel), ` +
+      "SHA-256 equal",
+    ...interop,
+    fn: () =>
+      transfer(direction, interopBytes(16), false, () => KernelPeer.create({ mode: "tap" })),
+  });
+}
