@@ -34,7 +34,7 @@ import { receiveFrame } from "./ingress.ts";
 import { NeighborCache, type NeighborCacheOptions } from "./neighbor.ts";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import type { Route, Routes } from "./route.ts";
-import type { SocketSet } from "./socket_set.ts";
+import type { AnySocket, SocketSet } from "./socket_set.ts";
 import { afterTcp, Emitter } from "./tcp_glue.ts";
 
 /**
@@ -118,6 +118,9 @@ export class Interface {
   readonly #emitter: Emitter;
   readonly #ingressBudget: number;
   #rr = 0;
+  /** Egress scratch: positions (relative to the round-robin start) that sent last round. */
+  #active: number[] = [];
+  #activeNext: number[] = [];
 
   /**
    * Creates an interface.
@@ -298,23 +301,29 @@ export class Interface {
     if (core.announcePending) this.#sendAnnouncements();
     if (core.medium === "ethernet") core.serviceNeighbors(sendNeighborSolicit);
     // Egress: round-robin, one dispatch per socket per round, until no progress or device full.
+    // Within one poll nothing but its own dispatch changes a socket, so a socket that sent
+    // nothing in a round sends nothing in a later one: rounds after the first visit only the
+    // sockets that sent in the round before, in the same order.
     const n = sockets.size;
     if (n > 0) {
       const start = this.#rr++ % n;
       const emitter = this.#emitter;
       const cx = core.cx;
-      let progress = true;
-      while (progress && !core.deviceFull) {
-        progress = false;
-        for (let k = 0; k < n && !core.deviceFull; k++) {
-          const s = sockets.at((start + k) % n);
-          if (s instanceof TcpSocket) {
-            if (s.dispatch(cx, emitter)) progress = true;
-            if (s.state === "closed") afterTcp(core, s);
-          } else if (s instanceof UdpSocket || s instanceof IcmpSocket || s instanceof RawSocket) {
-            if (s.dispatch(cx, emitter)) progress = true;
-          }
+      let active = this.#active, next = this.#activeNext;
+      let count = 0;
+      for (let k = 0; k < n && !core.deviceFull; k++) {
+        if (dispatchOne(core, sockets.at((start + k) % n), cx, emitter)) active[count++] = k;
+      }
+      while (count > 0 && !core.deviceFull) {
+        let kept = 0;
+        for (let j = 0; j < count && !core.deviceFull; j++) {
+          const k = active[j]!;
+          if (dispatchOne(core, sockets.at((start + k) % n), cx, emitter)) next[kept++] = k;
         }
+        const t = active;
+        active = next;
+        next = t;
+        count = kept;
       }
       this.#reap(sockets);
     }
@@ -594,4 +603,22 @@ export class Interface {
     if (s !== null) sockets.adopt(s);
     return s;
   }
+}
+
+/** One egress dispatch; `true` when the socket sent something. */
+function dispatchOne(
+  core: IfaceCore,
+  s: AnySocket,
+  cx: SocketContext,
+  emitter: Emitter,
+): boolean {
+  if (s instanceof TcpSocket) {
+    const sent = s.dispatch(cx, emitter);
+    if (s.state === "closed") afterTcp(core, s);
+    return sent;
+  }
+  if (s instanceof UdpSocket || s instanceof IcmpSocket || s instanceof RawSocket) {
+    return s.dispatch(cx, emitter);
+  }
+  return false;
 }
