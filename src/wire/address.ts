@@ -194,6 +194,10 @@ export class EthernetAddress {
   }
 }
 
+/** The two most recent results of `Ipv4Address.fromBytes` (see there). */
+let recent4a: Ipv4Address | null = null;
+let recent4b: Ipv4Address | null = null;
+
 /**
  * An IPv4 address held as one unsigned 32-bit number.
  *
@@ -239,7 +243,17 @@ export class Ipv4Address {
    * ```
    */
   static fromBytes(bytes: Uint8Array, offset = 0): Ipv4Address {
-    return new Ipv4Address(readU32(bytes, offset));
+    // Addresses are immutable: the two most recent distinct ones are handed out again, so
+    // per-packet parsing of a flow's source and destination allocates nothing.
+    const v = readU32(bytes, offset);
+    const r0 = recent4a;
+    if (r0 !== null && r0.value === v) return r0;
+    const r1 = recent4b;
+    if (r1 !== null && r1.value === v) return r1;
+    const a = new Ipv4Address(v);
+    recent4b = r0;
+    recent4a = a;
+    return a;
   }
 
   /**
