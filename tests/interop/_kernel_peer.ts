@@ -2,9 +2,13 @@
  * Interop test helper: the Linux kernel as the peer of a smolnet stack. {@linkcode KernelPeer}
  * creates a network namespace `smolnet-it-<random>`, a TUN or TAP device whose fd stays in this
  * process while its interface moves into the namespace (kernel side 192.0.2.1/24 and
- * 2001:db8::1/64), runs kernel-side processes there by PID, and removes everything in
- * `dispose()` — processes it started (by PID), the stack, the device and the namespace (by
- * name) — even when the test failed.
+ * 2001:db8::1/64) — or a veth pair with our AF_PACKET socket in a second namespace — runs
+ * kernel-side processes there by PID, and removes everything in `dispose()` (`await using`):
+ * processes it started (SIGKILL by PID), stacks, the device and the namespaces (by name), even
+ * when the test failed. Tests skip with one line per file where the machine cannot run them.
+ *
+ * Environment: `SMOLNET_INTEROP_MIB` sets the bulk transfer size (default 16 MiB);
+ * `SMOLNET_KNOWN_BUGS=1` runs the tests that document open bugs in src/ (they fail until fixed).
  *
  * @module
  */
