@@ -142,7 +142,17 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
     const boundary = c.sackOn ? c.sb.lossBoundary(c.sndMss) : (out < mss ? out : mss);
     // a forced retransmission (fast retransmit, partial ACK) sends a whole segment
     const limit = c.forceRetransmit ? (boundary > from + mss ? boundary : from + mss) : boundary;
-    if (from >= 0 && c.sb.nextHole(from, limit < out ? limit : out)) {
+    let hole = from >= 0 && c.sb.nextHole(from, limit < out ? limit : out);
+    if (
+      !hole && c.sackOn && from === 0 && !c.sb.isEmpty() && !newSegmentAllowed(c, txEnd, mss)
+    ) {
+      // RFC 6675 §4 NextSeg rule 3, narrowed to SND.UNA as RFC 6582 does after a partial ACK:
+      // nothing is deemed lost yet (small windows rarely make IsLost true), no new data may
+      // go, SACKed data lies above and SND.UNA was not resent in this recovery: resend it
+      // rather than wait for the timer.
+      hole = c.sb.nextHole(0, mss) && c.sb.holeStart === 0;
+    }
+    if (hole) {
       const room = c.sackOn ? c.cc.ssthresh - pipe(c) : 0;
       if (c.forceRetransmit || room >= mss) {
         const seq = seqAdd(c.sndUna, c.sb.holeStart);
@@ -221,6 +231,14 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
     return setPlan(c, Plan.Ack, c.ackSeq(), 0, false);
   }
   return Plan.None;
+}
+
+/** Whether the peer's window and unsent data allow a new segment (RFC 6675 NextSeg rule 2). */
+function newSegmentAllowed(c: TcpConn, txEnd: number, mss: number): boolean {
+  const unsent = seqSub(txEnd, c.sndNxt);
+  if (unsent <= 0) return false;
+  const wnd = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+  return wnd >= (unsent < mss ? unsent : mss);
 }
 
 /** RFC 6675 §4 SetPipe: the bytes believed in the network during SACK recovery. */

@@ -226,3 +226,25 @@ Deno.test("TcpSocket restarts the retransmission timer when it fast-retransmits 
   h.at(200).expectNothing();
   assert.equal(h.sock.info.rtos, 0);
 });
+
+Deno.test("TcpSocket with SACK resends a hole after a partial ACK when no new data may go (RFC 6675 NextSeg rule 3)", () => {
+  const h = established(
+    { sack: true, txBufferSize: 4096 },
+    { mss: 100, window: 500, sackPermitted: true },
+    { window: 500 },
+  );
+  h.sock.send(fill(500));
+  assert.equal(h.out().length, 5);
+  // segments 1 and 3 lost: three duplicate ACKs SACK 2, 4 and 5
+  const s2: SackBlock = [L + 100, L + 200];
+  h.send({ seq: R, ack: L, window: 500, sackBlocks: [s2] });
+  h.send({ seq: R, ack: L, window: 500, sackBlocks: [[L + 300, L + 400], s2] });
+  h.send({ seq: R, ack: L, window: 500, sackBlocks: [[L + 300, L + 500], s2] });
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // segment 1; segment 3 is not IsLost yet
+  h.at(50);
+  // the partial ACK: segment 3 goes at once rather than after a timeout
+  h.send({ seq: R, ack: L + 200, window: 500, sackBlocks: [[L + 300, L + 500]] });
+  h.expect({ seq: L + 200, ack: R, payload: fill(100, 200) });
+  h.send({ seq: R, ack: L + 500, window: 500 });
+  assert.deepStrictEqual([h.sock.info.inRecovery, h.sock.info.rtos], [false, 0]);
+});
