@@ -8,7 +8,13 @@
 import { Interface, type InterfaceConfig } from "../iface/interface.ts";
 import { NetError } from "../iface/errors.ts";
 import { SocketSet } from "../iface/socket_set.ts";
-import { type Device, deviceDeadline, hasReadinessHook } from "../phy/device.ts";
+import {
+  closeDevice,
+  type Device,
+  deviceClosed,
+  deviceDeadline,
+  hasReadinessHook,
+} from "../phy/device.ts";
 import { TcpListenSocket } from "../socket/tcp/listener.ts";
 import { TcpSocket } from "../socket/tcp/socket.ts";
 import type { TcpSocketOptions } from "../socket/tcp/config.ts";
@@ -270,6 +276,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
       release: (s) => {
         this.#released.add(s);
       },
+      deviceError: () => this.#deviceError,
       accept: (l) => this.#iface.acceptTcp(this.#sockets, l),
       unlisten: (l) => {
         const h = this.#sockets.handleOf(l);
@@ -278,8 +285,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
       },
     };
     if (hasReadinessHook(this.#device)) this.#device.onReadable(this.#driver.wake);
-    const closed = (this.#device as Partial<{ closed: Promise<void> }>).closed;
-    if (closed instanceof Promise) closed.catch((e) => this.#deviceFailed(e));
+    deviceClosed(this.#device)?.catch((e) => this.#deviceFailed(e));
     this.#driver.wake();
   }
 
@@ -475,8 +481,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     }
     this.#driver.flush();
     this.#driver.stop();
-    const dev = this.#device as Device & { close?: () => void | Promise<void> };
-    if (typeof dev.close === "function") await dev.close();
+    await closeDevice(this.#device);
   }
 
   /** Same as {@linkcode NetStack.close}. */

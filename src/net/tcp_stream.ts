@@ -21,6 +21,8 @@ export interface StreamHost {
   refChanged(): void;
   /** Hands a socket the application has let go of to the stack, which keeps polling it until it is done. */
   release(socket: TcpSocket): void;
+  /** The stack's device failure, once its device has failed. */
+  deviceError(): Error | null;
 }
 
 interface ReadWaiter {
@@ -440,7 +442,13 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
   }
 
   #socketError(): Error | null {
-    switch (this.#socket.error) {
+    const error = this.#socket.error;
+    // A socket aborted because the device failed reports the device's failure.
+    if (error === "aborted") {
+      const deviceError = this.#host.deviceError();
+      if (deviceError !== null) return deviceError;
+    }
+    switch (error) {
       case "reset":
         return netError("ConnectionReset", `Connection reset by ${this.#peer()}`);
       case "timedOut":

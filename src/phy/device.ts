@@ -298,3 +298,55 @@ export function checkInt(name: string, value: number, min: number, max: number):
     throw new RangeError(`Invalid ${name} ${value}: expected an integer in [${min}, ${max}]`);
   }
 }
+
+/**
+ * A host device's lifecycle: `closed` settles when it stops (rejecting when it failed, for
+ * example because its interface was deleted) and `close()` releases it. In-memory devices have
+ * neither; wrappers forward both.
+ *
+ * @example
+ * ```ts
+ * import type { Closable } from "@smol/net/phy";
+ * const watch = (d: Closable) => d.closed?.catch((e) => console.error(e.message));
+ * ```
+ */
+export interface Closable {
+  /** Settles when the device stops; rejects with the failure. */
+  readonly closed?: Promise<void> | undefined;
+  /** Releases the device. */
+  close?(): void | Promise<void>;
+}
+
+/**
+ * The device's `closed` promise, looking through wrappers, or `undefined` when it has none.
+ *
+ * @param device Any device.
+ * @returns The promise or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { deviceClosed, linkPair } from "@smol/net/phy";
+ * console.log(deviceClosed(linkPair()[0])); // undefined
+ * ```
+ */
+export function deviceClosed(device: Device): Promise<void> | undefined {
+  const c = (device as Closable).closed;
+  return c instanceof Promise ? c : undefined;
+}
+
+/**
+ * Closes the device if it can be closed (host adapters, and wrappers around them).
+ *
+ * @param device Any device.
+ * @returns What the device's `close()` returned.
+ *
+ * @example
+ * ```ts
+ * import { closeDevice, Loopback } from "@smol/net/phy";
+ * await closeDevice(new Loopback()); // nothing to release
+ * ```
+ */
+export async function closeDevice(device: Device): Promise<void> {
+  const d = device as Closable;
+  if (typeof d.close === "function") await d.close();
+}

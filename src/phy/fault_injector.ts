@@ -6,7 +6,7 @@
  */
 
 import type { DeadlineSource, Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
-import { checkInt, deviceDeadline, hasReadinessHook } from "./device.ts";
+import { checkInt, closeDevice, deviceClosed, deviceDeadline, hasReadinessHook } from "./device.ts";
 import { FrameQueue } from "./link.ts";
 import { Rng } from "../rand.ts";
 import { NEVER } from "../time.ts";
@@ -527,6 +527,29 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
     if (tx < t) t = tx;
     if (refill < t) t = refill;
     return t;
+  }
+
+  /**
+   * The inner device's `closed` promise (a host adapter's), so a stack over this wrapper sees
+   * the device fail; `undefined` for in-memory devices.
+   */
+  get closed(): Promise<void> | undefined {
+    return deviceClosed(this.#inner);
+  }
+
+  /**
+   * Closes the inner device when it can be closed.
+   *
+   * @returns Resolves once the inner device is released.
+   *
+   * @example
+   * ```ts
+   * import { FaultInjector, linkPair } from "@smol/net/phy";
+   * await new FaultInjector(linkPair()[0]).close(); // an in-memory link has nothing to release
+   * ```
+   */
+  close(): Promise<void> {
+    return closeDevice(this.#inner);
   }
 
   /**

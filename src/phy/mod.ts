@@ -43,6 +43,8 @@
 export {
   checksumAll,
   checksumNone,
+  closeDevice,
+  deviceClosed,
   deviceDeadline,
   ETHERNET_HEADER_LEN,
   hasReadinessHook,
@@ -51,6 +53,7 @@ export {
 } from "./device.ts";
 export type {
   ChecksumCapabilities,
+  Closable,
   DeadlineSource,
   Device,
   DeviceCapabilities,

@@ -8,7 +8,7 @@
 
 import { Medium } from "./device.ts";
 import type { DeadlineSource, Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
-import { deviceDeadline, hasReadinessHook } from "./device.ts";
+import { closeDevice, deviceClosed, deviceDeadline, hasReadinessHook } from "./device.ts";
 import type { Instant } from "../time.ts";
 
 /**
@@ -447,6 +447,29 @@ export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
     this.#pending = null;
     if (this.#tx) this.#record(this.#pendingNow, buf);
     this.#inner.commit();
+  }
+
+  /**
+   * The inner device's `closed` promise (a host adapter's), so a stack over this wrapper sees
+   * the device fail; `undefined` for in-memory devices.
+   */
+  get closed(): Promise<void> | undefined {
+    return deviceClosed(this.#inner);
+  }
+
+  /**
+   * Closes the inner device when it can be closed.
+   *
+   * @returns Resolves once the inner device is released.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, MemorySink, PcapWriter } from "@smol/net/phy";
+   * await new PcapWriter(linkPair()[0], new MemorySink()).close(); // an in-memory link has nothing to release
+   * ```
+   */
+  close(): Promise<void> {
+    return closeDevice(this.#inner);
   }
 
   /**

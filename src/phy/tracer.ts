@@ -12,7 +12,7 @@ import type {
   Medium,
   ReadinessHook,
 } from "./device.ts";
-import { deviceDeadline, hasReadinessHook } from "./device.ts";
+import { closeDevice, deviceClosed, deviceDeadline, hasReadinessHook } from "./device.ts";
 import type { Instant } from "../time.ts";
 import { prettyPrint } from "../wire/pretty_print.ts";
 
@@ -226,6 +226,29 @@ export class Tracer implements Device, ReadinessHook, DeadlineSource {
     this.#pending = null;
     this.#emit("tx", this.#pendingNow, buf);
     this.#inner.commit();
+  }
+
+  /**
+   * The inner device's `closed` promise (a host adapter's), so a stack over this wrapper sees
+   * the device fail; `undefined` for in-memory devices.
+   */
+  get closed(): Promise<void> | undefined {
+    return deviceClosed(this.#inner);
+  }
+
+  /**
+   * Closes the inner device when it can be closed.
+   *
+   * @returns Resolves once the inner device is released.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, Tracer } from "@smol/net/phy";
+   * await new Tracer(linkPair()[0], () => {}).close(); // an in-memory link has nothing to release
+   * ```
+   */
+  close(): Promise<void> {
+    return closeDevice(this.#inner);
   }
 
   /**
