@@ -2,9 +2,9 @@
 // from and uploads to a python3 server in the namespace, SHA-256 equal both ways; then the same
 // with our FaultInjector dropping 5 % and reordering 5 % of frames in both directions.
 // SMOLNET_INTEROP_MIB sets the size: default 16 MiB clean, a quarter of it for the download with
-// faults and an eighth for the upload with faults (our sender recovers from most losses at a
-// small window by RTO: no Limited Transmit (RFC 3042) or tail loss probe yet, so it is ~10x
-// slower than the kernel's sender under the same faults).
+// faults and an eighth for the upload with faults (our sender still recovers many losses at a
+// window of a few segments by a 200 ms RTO: no RACK-TLP (RFC 8985) yet, so under the same
+// faults it is 10-20x slower than the kernel's sender).
 import { interop, interopBytes, KernelPeer, reportSkip } from "./_kernel_peer.ts";
 import { transfer } from "./_transfer.ts";
 
