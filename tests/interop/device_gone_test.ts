@@ -78,16 +78,12 @@ for (const mode of ["tun", "tap"] as const) {
   });
 }
 
-// KNOWN BUG, src/net/tcp_stream.ts:448 (#socketError, case "aborted"): a read or write issued
-// AFTER the device failed (for example the next read of a download loop, once buffered data is
-// consumed) rejects with the generic "Connection to 192.0.2.1:5301 aborted", which does not say
-// that the device is gone; only operations pending at the moment of failure get the device's
-// error. Proposed fix: let the stream's host expose the stack's `deviceError` and return it from
-// #socketError when the socket was aborted by a device failure. Runs with SMOLNET_KNOWN_BUGS=1.
+// Fixed in 25218d5: a read or write issued after the device failed rejects with the device's
+// error (ConnectionAborted naming the device), not a generic "aborted".
 Deno.test({
-  name: "interop: KNOWN BUG: a read issued after the device failed names the device",
+  name: "interop: a read issued after the device failed names the device",
   ...interop,
-  ignore: interop.ignore || Deno.env.get("SMOLNET_KNOWN_BUGS") !== "1",
+  ignore: interop.ignore,
   fn: async () => {
     await using peer = await KernelPeer.create();
     const { stack, listener, conn, idle, buf } = await startTransfer(peer);
@@ -109,17 +105,12 @@ Deno.test({
   },
 });
 
-// KNOWN BUG, src/phy/pcap_writer.ts, fault_injector.ts, tracer.ts: the wrappers do not forward
-// the inner device's `closed` promise (nor `close()`), and NetStack learns of a device failure
-// only from `device.closed` (src/net/stack.ts, constructor). So a stack on
-// PcapWriter(TunTapDevice) whose interface is deleted does not end its loop: reads hang until
-// TCP's own retransmission timeout. Proposed fix: each wrapper exposes
-// `get closed() { return (inner as { closed?: Promise<void> }).closed }` and a `close()` that
-// closes the inner device when it can. Runs with SMOLNET_KNOWN_BUGS=1.
+// Fixed in 25218d5: the wrappers forward the inner device's `closed` promise and `close()`, so
+// a stack on PcapWriter(TunTapDevice) ends its loop when the interface is deleted.
 Deno.test({
-  name: "interop: KNOWN BUG: a stack on PcapWriter(TUN) sees the interface deletion",
+  name: "interop: a stack on PcapWriter(TUN) sees the interface deletion",
   ...interop,
-  ignore: interop.ignore || Deno.env.get("SMOLNET_KNOWN_BUGS") !== "1",
+  ignore: interop.ignore,
   fn: async () => {
     await using peer = await KernelPeer.create();
     const stack = peer.stack({ device: new PcapWriter(peer.device, new MemorySink()) });
