@@ -19,6 +19,7 @@ import { TcpListenSocket } from "../socket/tcp/listener.ts";
 import { TcpSocket } from "../socket/tcp/socket.ts";
 import type { TcpSocketOptions } from "../socket/tcp/config.ts";
 import { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
+import { IcmpSocket } from "../socket/icmp.ts";
 import { earliest, type Instant, monotonicNow } from "../time.ts";
 import {
   EthernetAddress,
@@ -34,6 +35,7 @@ import { abortError, badResource, netError } from "./errors.ts";
 import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { UdpSocket } from "./udp_socket.ts";
+import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
 
 /**
  * Options of a {@linkcode NetStack}.
@@ -232,6 +234,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
   readonly #released = new Set<TcpSocket>();
   readonly #listeners = new Set<TcpListener>();
   readonly #udp = new Set<UdpSocket>();
+  #pinger: Pinger | null = null;
   #closed = false;
   #deviceError: Error | null = null;
 
@@ -449,6 +452,56 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     }, core);
     this.#udp.add(udp);
     return udp;
+  }
+
+  /**
+   * Sends one ICMP echo request (ICMPv4 or ICMPv6 by the address) and resolves with the reply's
+   * round-trip time.
+   *
+   * @param options The destination, echo size, timeout and signal.
+   * @returns The reply.
+   * @throws {Deno.errors.TimedOut} When no reply comes within the timeout.
+   * @throws {Deno.errors.NetworkUnreachable} Without a route, or when an ICMP error answers.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   *
+   * const [a, b] = linkPair();
+   * await using s1 = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using s2 = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const reply = await s2.ping({ hostname: "192.0.2.1" });
+   * console.log(reply.from, reply.bytes); // 192.0.2.1 56
+   * ```
+   */
+  ping(options: PingOptions): Promise<PingResult> {
+    try {
+      this.#checkOpen();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    let addr: IpAddress;
+    try {
+      addr = parseHost(options.hostname, Ipv4Address.UNSPECIFIED);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    if (addr.isUnspecified) {
+      return Promise.reject(
+        new TypeError(`Invalid hostname "${options.hostname}": a destination is required`),
+      );
+    }
+    if (this.#iface.routes.nextHop(addr) === null) {
+      return Promise.reject(
+        netError("NetworkUnreachable", `Cannot ping ${addr}: network is unreachable`),
+      );
+    }
+    if (this.#pinger === null) {
+      const socket = new IcmpSocket();
+      this.#iface.bindIcmp(this.#sockets, socket);
+      this.#pinger = new Pinger(socket, this.#driver.wake);
+    }
+    return this.#pinger.ping(addr, options, (w) => this.#driver.watch(w));
   }
 
   /**

@@ -1,0 +1,168 @@
+/**
+ * ICMP echo ("ping") for a {@linkcode NetStack}: one ICMP socket per stack, shared by every ping.
+ *
+ * @module
+ */
+
+import type { IcmpSocket } from "../socket/icmp.ts";
+import type { IpAddress } from "../wire/address.ts";
+import { monotonicNow } from "../time.ts";
+import type { Watcher } from "./driver.ts";
+import { abortError, netError } from "./errors.ts";
+
+/**
+ * Options of {@linkcode NetStack.ping}.
+ *
+ * @example
+ * ```ts
+ * import type { PingOptions } from "@smol/net";
+ * const options: PingOptions = { hostname: "192.0.2.1", size: 56, timeout: 1000 };
+ * ```
+ */
+export interface PingOptions {
+  /** The destination: an IPv4 or IPv6 literal. */
+  readonly hostname: string;
+  /** Echo data bytes (default 56, like ping(8)). */
+  readonly size?: number;
+  /** Milliseconds to wait for the reply (default 2000). */
+  readonly timeout?: number;
+  /** Gives up early; rejects with the signal's reason (an `AbortError`). */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The answer to one echo request.
+ *
+ * @example
+ * ```ts
+ * import type { PingResult } from "@smol/net";
+ * const show = (r: PingResult) => `${r.bytes} bytes from ${r.from}: seq=${r.seq} time=${r.rtt.toFixed(3)} ms`;
+ * ```
+ */
+export interface PingResult {
+  /** The replying address. */
+  readonly from: string;
+  /** The echo sequence number. */
+  readonly seq: number;
+  /** Echo data bytes in the reply. */
+  readonly bytes: number;
+  /** Round-trip time in milliseconds, measured by the async layer's clock. */
+  readonly rtt: number;
+}
+
+interface Pending {
+  readonly remote: IpAddress;
+  readonly sentAt: number;
+  readonly resolve: (r: PingResult) => void;
+  readonly reject: (e: unknown) => void;
+  readonly done: () => void;
+}
+
+/** Sends echo requests on one ICMP socket and matches replies and errors by sequence number. */
+export class Pinger implements Watcher {
+  readonly #socket: IcmpSocket;
+  readonly #wake: () => void;
+  readonly #pending = new Map<number, Pending>();
+  readonly #buf = new Uint8Array(65536);
+  #seq = 0;
+  /** Pings keep the process alive while they wait, like any pending operation. */
+  readonly refed = true;
+
+  /**
+   * @param socket A bound ICMP socket registered with the stack's interface.
+   * @param wake Schedules a poll.
+   */
+  constructor(socket: IcmpSocket, wake: () => void) {
+    this.#socket = socket;
+    this.#wake = wake;
+  }
+
+  /**
+   * Sends one echo request and waits for its reply.
+   *
+   * @param remote The destination.
+   * @param options Size, timeout and signal.
+   * @param watch Registers this pinger with the driver while a ping waits.
+   * @returns The reply.
+   */
+  ping(
+    remote: IpAddress,
+    options: PingOptions,
+    watch: (w: Watcher) => void,
+  ): Promise<PingResult> {
+    const size = options.size ?? 56;
+    if (!Number.isInteger(size) || size < 0 || size > 65000) {
+      return Promise.reject(new RangeError(`Invalid ping size "${size}": must be 0 to 65000`));
+    }
+    const timeout = options.timeout ?? 2000;
+    if (!(timeout > 0)) return Promise.reject(new RangeError(`Invalid ping timeout "${timeout}"`));
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const seq = this.#seq;
+    this.#seq = (this.#seq + 1) & 0xffff;
+    const data = new Uint8Array(size);
+    for (let i = 0; i < size; i++) data[i] = i & 0xff;
+    return new Promise<PingResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        done();
+        reject(netError("TimedOut", `Ping to ${remote} timed out after ${timeout} ms`));
+      }, timeout);
+      const onAbort = () => {
+        done();
+        reject(abortError(signal!));
+      };
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        this.#pending.delete(seq);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#pending.set(seq, { remote, sentAt: monotonicNow(), resolve, reject, done });
+      if (!this.#socket.sendEcho(remote, seq, data)) {
+        done();
+        reject(
+          netError("TimedOut", `Ping to ${remote} could not be queued: the send queue is full`),
+        );
+        return;
+      }
+      watch(this);
+      this.#wake();
+    });
+  }
+
+  /** Matches received replies and errors; returns whether pings still wait. */
+  settle(): boolean {
+    for (let r = this.#socket.recv(this.#buf); r !== null; r = this.#socket.recv(this.#buf)) {
+      const p = this.#pending.get(r.seq);
+      if (p === undefined) continue; // a late reply to a ping that already gave up
+      if (r.kind === "echoReply") {
+        if (!r.remote.equals(p.remote)) continue;
+        p.done();
+        p.resolve({
+          from: r.remote.toString(),
+          seq: r.seq,
+          bytes: r.length,
+          rtt: monotonicNow() - p.sentAt,
+        });
+      } else if (r.error !== null) {
+        p.done();
+        const e = r.error;
+        p.reject(
+          netError(
+            "NetworkUnreachable",
+            `Ping to ${p.remote} failed: ICMPv${e.version} type ${e.type} code ${e.code} from ${e.from}`,
+          ),
+        );
+      }
+    }
+    return this.#pending.size > 0;
+  }
+
+  /** Rejects every waiting ping. */
+  fail(error: Error): void {
+    for (const p of [...this.#pending.values()]) {
+      p.done();
+      p.reject(error);
+    }
+  }
+}
