@@ -249,17 +249,15 @@ Deno.test("in-window RSTs against 30 connections at once: challenge ACKs capped 
   assert.equal(sent + limited, CONNS * PER_CONN);
 });
 
-// BUG (src/socket/tcp/input.ts:274-278): TS.Recent is updated before the ACK field is checked
-// (processAck at line 279), so a forged segment at the left edge of the window with an
-// unacceptable ACK and a far-future TSval still moves TS.Recent; every genuine segment after it
-// fails PAWS and the connection stalls. A blind attacker needs SEG.SEQ within one payload length
-// below RCV.NXT (~1,460 of 2^32 values) and two TSval guesses. Fix: update TS.Recent only after
-// processAck returned Ok (Linux: tcp_replace_ts_recent() after tcp_ack() validated the ACK).
-// Ignored until fixed; run with `--filter TS.Recent` after removing `ignore`.
+// Regression (was a bug in src/socket/tcp/input.ts): TS.Recent was updated before the ACK field
+// was checked, so a forged segment at the left edge of the window with an unacceptable ACK and a
+// far-future TSval moved TS.Recent; every genuine segment after it failed PAWS and the connection
+// stalled. A blind attacker needs SEG.SEQ within one payload length below RCV.NXT (~1,460 of 2^32
+// values) and two TSval guesses. Fixed: TS.Recent moves only after processAck accepted the ACK
+// (RFC 7323 §4.3; Linux tcp_replace_ts_recent() after tcp_ack()).
 Deno.test({
   name:
     "a forged left-edge segment with an unacceptable ACK does not move TS.Recent (PAWS poisoning)",
-  ignore: true,
   fn() {
     const sim = new Simulator(7);
     const pair: Pair = twoNodes(sim, { latency: 5, bandwidth: 10_000_000 });

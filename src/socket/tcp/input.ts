@@ -271,13 +271,17 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     c.sndWl1 = repr.seq;
     c.sndWl2 = repr.ack;
   }
-  // RFC 7323 §4.3: TS.Recent from the segment at the left edge of the window.
+  if (processAck(c, now, repr) === AckResult.Challenge) {
+    return c.challengeAck(now, cx.challengeAckLimiter);
+  }
+  // RFC 7323 §4.3: TS.Recent from the segment at the left edge of the window (SEG.SEQ ≤
+  // Last.ACK.sent), and only once the segment is accepted: its sequence number passed the window
+  // test and its ACK field the RFC 5961 §5.2 test above. A forged segment with an unacceptable
+  // ACK must not move TS.Recent, or every genuine segment after it fails PAWS (Linux updates it in
+  // tcp_replace_ts_recent() after tcp_ack() validated the ACK).
   if (c.tsOn && ts !== null && seqGe(ts.tsVal, c.tsRecent) && seqLe(repr.seq, c.lastAckSent)) {
     c.tsRecent = ts.tsVal;
     c.tsRecentAge = now;
-  }
-  if (processAck(c, now, repr) === AckResult.Challenge) {
-    return c.challengeAck(now, cx.challengeAckLimiter);
   }
   c.lastRecv = now;
   c.kaProbes = 0;

@@ -6,6 +6,7 @@ import { WireError } from "../../../src/wire/error.ts";
 import { emitTcp, parseTcp, tcpBufferLen, TcpPacket } from "../../../src/wire/tcp.ts";
 import {
   ACK,
+  assertReply,
   bytes,
   established,
   FIN,
@@ -138,4 +139,37 @@ Deno.test("TcpSocket ignores a segment for another 4-tuple", () => {
   const h = established();
   assert.equal(h.send({ srcPort: REMOTE.port + 1, seq: R, ack: L, payload: bytes(1) }), null);
   assert.equal(h.sock.recvQueue, 0);
+});
+
+// ---- Fixes found by tests/attacks/ ----
+
+const TS = { timestamps: true, timestampOffset: 1000 };
+const TS_SYN = { timestamp: { tsVal: 500, tsEcr: 0 } };
+const TS_ACK = { timestamp: { tsVal: 501, tsEcr: 1000 } };
+
+Deno.test("TcpSocket does not move TS.Recent for a left-edge segment whose ACK is unacceptable (RFC 7323 §4.3, RFC 5961 §5.2)", () => {
+  const h = established(TS, TS_SYN, TS_ACK);
+  // t=10: forged, SEG.SEQ = RCV.NXT (the left edge), ACK 2^30 beyond SND.MAX, far-future TSval.
+  h.at(10);
+  assertReply(
+    h.send({
+      seq: R,
+      ack: (L + 0x40000000) >>> 0,
+      payload: bytes(1, 2, 3),
+      timestamp: { tsVal: 0x3fffffff, tsEcr: 0 },
+    }),
+    { seq: L, ack: R, window: 64, timestamp: { tsVal: 1010, tsEcr: 501 } },
+  );
+  assert.equal(h.sock.info.droppedBadAck, 1);
+  assert.equal(h.sock.recvQueue, 0);
+  h.expectNothing();
+  // t=20: the genuine next segment (TSval 510) passes PAWS and is taken; the ACK echoes 510.
+  h.at(20);
+  assertReply(
+    h.send({ seq: R, ack: L, payload: bytes(7), timestamp: { tsVal: 510, tsEcr: 1010 } }),
+    { seq: L, ack: R + 1, window: 63, timestamp: { tsVal: 1020, tsEcr: 510 } },
+  );
+  assert.equal(h.sock.info.droppedPaws, 0);
+  assert.equal(h.sock.recvQueue, 1);
+  h.expectNothing();
 });
