@@ -1,0 +1,932 @@
+/**
+ * DNS messages (RFC 1035 §4): the {@linkcode DnsPacket} header view and the
+ * {@linkcode DnsRepr} representation of a whole message (header, questions and resource
+ * records), with name decompression on parse (RFC 1035 §4.1.4) and plain, uncompressed
+ * names on emit.
+ *
+ * Names are text in master-file form without the trailing dot (`www.example.com`; the root is
+ * `""`): bytes outside `!`–`~`, and `.` and `\` inside a label, are escaped as `\DDD`, `\.` and
+ * `\\` (RFC 1035 §5.1), so every wire name survives a parse/emit round trip. Case is kept.
+ *
+ * A, AAAA (class IN) and CNAME records are parsed into data; every other type keeps its rdata
+ * as raw bytes with its type number. Names inside raw rdata (NS, PTR, MX, SOA, ...) are not
+ * decompressed, so their pointers still refer to the original message.
+ *
+ * @module
+ */
+
+import { Ipv4Address, Ipv6Address } from "./address.ts";
+import { requireLength, WireError } from "./error.ts";
+
+const FIELD = { ID: 0, FLAGS: 2, QDCOUNT: 4, ANCOUNT: 6, NSCOUNT: 8, ARCOUNT: 10 } as const;
+
+const FLAG = {
+  QR: 0x8000,
+  OPCODE_SHIFT: 11,
+  OPCODE_MASK: 0xf,
+  AA: 0x0400,
+  TC: 0x0200,
+  RD: 0x0100,
+  RA: 0x0080,
+  RCODE_MASK: 0xf,
+} as const;
+
+/** Question: QTYPE and QCLASS after the name. RR: TYPE, CLASS, TTL, RDLENGTH after the name. */
+const QUESTION_FIXED_LEN = 4;
+const RECORD_FIXED_LEN = 10;
+/** A name takes at least one byte (the root). */
+const MIN_NAME_LEN = 1;
+/** Bound on compression pointers followed while reading one name. */
+const MAX_POINTER_HOPS = 64;
+
+/**
+ * Length of the DNS header in bytes (RFC 1035 §4.1.1).
+ *
+ * @example
+ * ```ts
+ * import { DNS_HEADER_LEN } from "@smol/net/wire";
+ * console.log(DNS_HEADER_LEN); // 12
+ * ```
+ */
+export const DNS_HEADER_LEN = 12;
+
+/**
+ * Longest label in bytes (RFC 1035 §2.3.4).
+ *
+ * @example
+ * ```ts
+ * import { DNS_MAX_LABEL_LEN } from "@smol/net/wire";
+ * console.log(DNS_MAX_LABEL_LEN); // 63
+ * ```
+ */
+export const DNS_MAX_LABEL_LEN = 63;
+
+/**
+ * Longest name in wire bytes, length octets and the root included (RFC 1035 §2.3.4).
+ *
+ * @example
+ * ```ts
+ * import { DNS_MAX_NAME_LEN } from "@smol/net/wire";
+ * console.log(DNS_MAX_NAME_LEN); // 255
+ * ```
+ */
+export const DNS_MAX_NAME_LEN = 255;
+
+/**
+ * Record types this module names (RFC 1035 §3.2.2, RFC 3596, RFC 6891). Other values are kept
+ * as plain numbers.
+ *
+ * @example
+ * ```ts
+ * import { DnsType } from "@smol/net/wire";
+ * console.log(DnsType.AAAA); // 28
+ * ```
+ */
+export const DnsType = {
+  A: 1,
+  NS: 2,
+  CNAME: 5,
+  SOA: 6,
+  PTR: 12,
+  MX: 15,
+  TXT: 16,
+  AAAA: 28,
+  SRV: 33,
+  OPT: 41,
+  ANY: 255,
+} as const;
+/**
+ * A record type number (a {@linkcode DnsType} value or any other 16-bit number).
+ *
+ * @example
+ * ```ts
+ * import { DnsType, type DnsTypeValue } from "@smol/net/wire";
+ * const t: DnsTypeValue = DnsType.A;
+ * ```
+ */
+export type DnsTypeValue = (typeof DnsType)[keyof typeof DnsType] | number;
+
+/**
+ * Record classes (RFC 1035 §3.2.4).
+ *
+ * @example
+ * ```ts
+ * import { DnsClass } from "@smol/net/wire";
+ * console.log(DnsClass.IN); // 1
+ * ```
+ */
+export const DnsClass = { IN: 1, CH: 3, HS: 4, ANY: 255 } as const;
+
+/**
+ * Opcodes (RFC 1035 §4.1.1, RFC 1996, RFC 2136).
+ *
+ * @example
+ * ```ts
+ * import { DnsOpcode } from "@smol/net/wire";
+ * console.log(DnsOpcode.Query); // 0
+ * ```
+ */
+export const DnsOpcode = { Query: 0, IQuery: 1, Status: 2, Notify: 4, Update: 5 } as const;
+
+/**
+ * Response codes (RFC 1035 §4.1.1).
+ *
+ * @example
+ * ```ts
+ * import { DnsRcode } from "@smol/net/wire";
+ * console.log(DnsRcode.NXDomain); // 3
+ * ```
+ */
+export const DnsRcode = {
+  NoError: 0,
+  FormErr: 1,
+  ServFail: 2,
+  NXDomain: 3,
+  NotImp: 4,
+  Refused: 5,
+} as const;
+
+/**
+ * A zero-copy view of a DNS message header over a byte buffer (the UDP payload, or a TCP
+ * message without its 2-byte length prefix).
+ *
+ * @example
+ * ```ts
+ * import { DnsPacket } from "@smol/net/wire";
+ * const bytes = new Uint8Array([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+ * const dns = DnsPacket.newChecked(bytes);
+ * console.log(dns.id, dns.rd, dns.questionCount); // 4660 true 1
+ * ```
+ */
+export class DnsPacket {
+  /** The underlying bytes, starting at the DNS header. */
+  readonly buffer: Uint8Array;
+
+  /**
+   * Wraps `buffer` without any check; call {@linkcode DnsPacket.checkLen} before reading
+   * untrusted bytes, or use {@linkcode DnsPacket.newChecked}.
+   *
+   * @param buffer The bytes, starting at the DNS header.
+   */
+  constructor(buffer: Uint8Array) {
+    this.buffer = buffer;
+  }
+
+  /**
+   * Wraps `buffer` and validates that the header fits.
+   *
+   * @param buffer The bytes, starting at the DNS header.
+   * @returns The view.
+   * @throws {WireError} When the buffer is shorter than 12 bytes.
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket, WireError } from "@smol/net/wire";
+   * try {
+   *   DnsPacket.newChecked(new Uint8Array(11));
+   * } catch (e) {
+   *   console.log(e instanceof WireError); // true
+   * }
+   * ```
+   */
+  static newChecked(buffer: Uint8Array): DnsPacket {
+    const packet = new DnsPacket(buffer);
+    packet.checkLen();
+    return packet;
+  }
+
+  /**
+   * Validates that the 12-byte header fits. The sections are checked by {@linkcode parseDns}.
+   *
+   * @throws {WireError} When the buffer is truncated.
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * new DnsPacket(new Uint8Array(12)).checkLen(); // no error
+   * ```
+   */
+  checkLen(): void {
+    requireLength("dns", this.buffer, DNS_HEADER_LEN);
+  }
+
+  /**
+   * The message id that matches a response to its query.
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * const p = new DnsPacket(new Uint8Array(12));
+   * p.id = 0xbeef;
+   * console.log(p.id); // 48879
+   * ```
+   */
+  get id(): number {
+    return u16(this.buffer, FIELD.ID);
+  }
+  set id(v: number) {
+    setU16(this.buffer, FIELD.ID, v);
+  }
+
+  /**
+   * The 16-bit flags word (QR, opcode, AA, TC, RD, RA, Z/AD/CD, rcode).
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * const p = new DnsPacket(new Uint8Array(12));
+   * p.flags = 0x8180;
+   * console.log(p.qr, p.rd, p.ra); // true true true
+   * ```
+   */
+  get flags(): number {
+    return u16(this.buffer, FIELD.FLAGS);
+  }
+  set flags(v: number) {
+    setU16(this.buffer, FIELD.FLAGS, v);
+  }
+
+  /**
+   * Whether the message is a response (QR).
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).qr); // false
+   * ```
+   */
+  get qr(): boolean {
+    return (this.flags & FLAG.QR) !== 0;
+  }
+
+  /**
+   * The opcode (0 for a standard query).
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).opcode); // 0
+   * ```
+   */
+  get opcode(): number {
+    return (this.flags >>> FLAG.OPCODE_SHIFT) & FLAG.OPCODE_MASK;
+  }
+
+  /**
+   * Whether the answer is authoritative (AA).
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).aa); // false
+   * ```
+   */
+  get aa(): boolean {
+    return (this.flags & FLAG.AA) !== 0;
+  }
+
+  /**
+   * Whether the message was truncated to fit (TC).
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).tc); // false
+   * ```
+   */
+  get tc(): boolean {
+    return (this.flags & FLAG.TC) !== 0;
+  }
+
+  /**
+   * Whether recursion is desired (RD).
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).rd); // false
+   * ```
+   */
+  get rd(): boolean {
+    return (this.flags & FLAG.RD) !== 0;
+  }
+
+  /**
+   * Whether recursion is available (RA).
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).ra); // false
+   * ```
+   */
+  get ra(): boolean {
+    return (this.flags & FLAG.RA) !== 0;
+  }
+
+  /**
+   * The response code (low 4 bits; see {@linkcode DnsRcode}).
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * const p = new DnsPacket(new Uint8Array(12));
+   * p.flags = 0x8183;
+   * console.log(p.rcode); // 3
+   * ```
+   */
+  get rcode(): number {
+    return this.flags & FLAG.RCODE_MASK;
+  }
+
+  /**
+   * QDCOUNT: entries in the question section.
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).questionCount); // 0
+   * ```
+   */
+  get questionCount(): number {
+    return u16(this.buffer, FIELD.QDCOUNT);
+  }
+  set questionCount(v: number) {
+    setU16(this.buffer, FIELD.QDCOUNT, v);
+  }
+
+  /**
+   * ANCOUNT: records in the answer section.
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).answerCount); // 0
+   * ```
+   */
+  get answerCount(): number {
+    return u16(this.buffer, FIELD.ANCOUNT);
+  }
+  set answerCount(v: number) {
+    setU16(this.buffer, FIELD.ANCOUNT, v);
+  }
+
+  /**
+   * NSCOUNT: records in the authority section.
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).authorityCount); // 0
+   * ```
+   */
+  get authorityCount(): number {
+    return u16(this.buffer, FIELD.NSCOUNT);
+  }
+  set authorityCount(v: number) {
+    setU16(this.buffer, FIELD.NSCOUNT, v);
+  }
+
+  /**
+   * ARCOUNT: records in the additional section.
+   *
+   * @example
+   * ```ts
+   * import { DnsPacket } from "@smol/net/wire";
+   * console.log(new DnsPacket(new Uint8Array(12)).additionalCount); // 0
+   * ```
+   */
+  get additionalCount(): number {
+    return u16(this.buffer, FIELD.ARCOUNT);
+  }
+  set additionalCount(v: number) {
+    setU16(this.buffer, FIELD.ARCOUNT, v);
+  }
+}
+
+/**
+ * One entry of the question section.
+ *
+ * @example
+ * ```ts
+ * import { DnsClass, type DnsQuestion, DnsType } from "@smol/net/wire";
+ * const q: DnsQuestion = { name: "example.com", type: DnsType.A, class: DnsClass.IN };
+ * ```
+ */
+export interface DnsQuestion {
+  /** The name, master-file text without the trailing dot. */
+  readonly name: string;
+  /** QTYPE (see {@linkcode DnsType}). */
+  readonly type: number;
+  /** QCLASS (see {@linkcode DnsClass}). */
+  readonly class: number;
+}
+
+/**
+ * Record data: parsed for A and AAAA (class IN) and CNAME, raw bytes otherwise.
+ *
+ * @example
+ * ```ts
+ * import { Ipv4Address, type DnsRdata } from "@smol/net/wire";
+ * const a: DnsRdata = { kind: "a", address: Ipv4Address.parse("192.0.2.1") };
+ * const txt: DnsRdata = { kind: "raw", bytes: new Uint8Array([2, 0x68, 0x69]) };
+ * ```
+ */
+export type DnsRdata =
+  | { readonly kind: "a"; readonly address: Ipv4Address }
+  | { readonly kind: "aaaa"; readonly address: Ipv6Address }
+  | { readonly kind: "cname"; readonly name: string }
+  | { readonly kind: "raw"; readonly bytes: Uint8Array };
+
+/**
+ * One resource record (RFC 1035 §4.1.3). The data kind matches the type: `a` with type 1 and
+ * class IN, `aaaa` with type 28 and class IN, `cname` with type 5, `raw` for the rest.
+ *
+ * @example
+ * ```ts
+ * import { DnsClass, type DnsRecord, DnsType, Ipv6Address } from "@smol/net/wire";
+ * const rr: DnsRecord = {
+ *   name: "example.com",
+ *   type: DnsType.AAAA,
+ *   class: DnsClass.IN,
+ *   ttl: 300,
+ *   data: { kind: "aaaa", address: Ipv6Address.parse("2001:db8::1") },
+ * };
+ * ```
+ */
+export interface DnsRecord {
+  /** The owner name, master-file text without the trailing dot. */
+  readonly name: string;
+  /** TYPE (see {@linkcode DnsType}). */
+  readonly type: number;
+  /** CLASS (see {@linkcode DnsClass}); for OPT the UDP payload size. */
+  readonly class: number;
+  /** TTL in seconds, as the unsigned 32-bit field (for OPT: extended rcode and flags). */
+  readonly ttl: number;
+  /** The data. */
+  readonly data: DnsRdata;
+}
+
+/**
+ * A whole DNS message as plain data. The Z, AD and CD flag bits are not represented: parse
+ * ignores them and emit writes them as 0.
+ *
+ * @example
+ * ```ts
+ * import { DnsClass, type DnsRepr, DnsType } from "@smol/net/wire";
+ * const query: DnsRepr = {
+ *   id: 0x1234, qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, rcode: 0,
+ *   questions: [{ name: "example.com", type: DnsType.A, class: DnsClass.IN }],
+ *   answers: [], authorities: [], additionals: [],
+ * };
+ * ```
+ */
+export interface DnsRepr {
+  /** Message id, 0–65535. */
+  readonly id: number;
+  /** Response (true) or query (false). */
+  readonly qr: boolean;
+  /** Opcode, 0–15 (see {@linkcode DnsOpcode}). */
+  readonly opcode: number;
+  /** Authoritative answer. */
+  readonly aa: boolean;
+  /** Truncated. */
+  readonly tc: boolean;
+  /** Recursion desired. */
+  readonly rd: boolean;
+  /** Recursion available. */
+  readonly ra: boolean;
+  /** Response code, 0–15 (see {@linkcode DnsRcode}). */
+  readonly rcode: number;
+  /** The question section. */
+  readonly questions: readonly DnsQuestion[];
+  /** The answer section. */
+  readonly answers: readonly DnsRecord[];
+  /** The authority section. */
+  readonly authorities: readonly DnsRecord[];
+  /** The additional section. */
+  readonly additionals: readonly DnsRecord[];
+}
+
+/**
+ * Validates a message and returns it as data, decompressing names (RFC 1035 §4.1.4).
+ * Compression pointers must point before themselves and at most 64 are followed per name.
+ * Bytes after the last record are ignored.
+ *
+ * @param packet The message view.
+ * @returns The message.
+ * @throws {WireError} On truncation, counts that cannot fit the buffer, a reserved label type
+ * (a length byte of 0x40–0xbf), a name longer than 255 bytes, a pointer out of range or not
+ * pointing backwards, too many pointers, or A/AAAA rdata of the wrong length.
+ *
+ * @example
+ * ```ts
+ * import { DnsPacket, parseDns } from "@smol/net/wire";
+ * const bytes = new Uint8Array([
+ *   0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
+ *   7, ...new TextEncoder().encode("example"), 3, ...new TextEncoder().encode("com"), 0,
+ *   0, 1, 0, 1,
+ * ]);
+ * const repr = parseDns(new DnsPacket(bytes));
+ * console.log(repr.id, repr.questions[0]); // 4660 { name: "example.com", type: 1, class: 1 }
+ * ```
+ */
+export function parseDns(packet: DnsPacket): DnsRepr {
+  packet.checkLen();
+  const b = packet.buffer;
+  const qd = packet.questionCount;
+  const an = packet.answerCount;
+  const ns = packet.authorityCount;
+  const ar = packet.additionalCount;
+  // Reject impossible counts before allocating anything for them.
+  const room = b.length - DNS_HEADER_LEN;
+  if (qd * (MIN_NAME_LEN + QUESTION_FIXED_LEN) > room) {
+    throw new WireError("dns.qdcount", qd, `too many questions for ${b.length} bytes`);
+  }
+  const rrMin = MIN_NAME_LEN + RECORD_FIXED_LEN;
+  if (qd * (MIN_NAME_LEN + QUESTION_FIXED_LEN) + (an + ns + ar) * rrMin > room) {
+    throw new WireError("dns.ancount", an + ns + ar, `too many records for ${b.length} bytes`);
+  }
+  const flags = packet.flags;
+  const reader = { pos: DNS_HEADER_LEN };
+  const questions: DnsQuestion[] = [];
+  for (let i = 0; i < qd; i++) {
+    const name = readName(b, reader);
+    need(b, reader.pos, QUESTION_FIXED_LEN, "dns.question");
+    questions.push({ name, type: u16(b, reader.pos), class: u16(b, reader.pos + 2) });
+    reader.pos += QUESTION_FIXED_LEN;
+  }
+  const answers = readRecords(b, reader, an);
+  const authorities = readRecords(b, reader, ns);
+  const additionals = readRecords(b, reader, ar);
+  return {
+    id: packet.id,
+    qr: (flags & FLAG.QR) !== 0,
+    opcode: (flags >>> FLAG.OPCODE_SHIFT) & FLAG.OPCODE_MASK,
+    aa: (flags & FLAG.AA) !== 0,
+    tc: (flags & FLAG.TC) !== 0,
+    rd: (flags & FLAG.RD) !== 0,
+    ra: (flags & FLAG.RA) !== 0,
+    rcode: flags & FLAG.RCODE_MASK,
+    questions,
+    answers,
+    authorities,
+    additionals,
+  };
+}
+
+/**
+ * Writes `repr` into `packet`, sized with {@linkcode dnsBufferLen}. Names are written without
+ * compression.
+ *
+ * @param repr The message.
+ * @param packet The view to write into.
+ * @throws {RangeError} When a name is malformed (empty label, label over 63 bytes, name over
+ * 255 bytes, bad escape), a field is out of range, the data kind does not match the type, or
+ * the buffer is too short.
+ *
+ * @example
+ * ```ts
+ * import { DnsPacket, dnsBufferLen, emitDns, parseDns, type DnsRepr } from "@smol/net/wire";
+ * const repr: DnsRepr = {
+ *   id: 7, qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, rcode: 0,
+ *   questions: [{ name: "example.com", type: 28, class: 1 }],
+ *   answers: [], authorities: [], additionals: [],
+ * };
+ * const packet = new DnsPacket(new Uint8Array(dnsBufferLen(repr)));
+ * emitDns(repr, packet);
+ * console.log(packet.buffer.length, parseDns(packet).questions[0]!.name); // 29 example.com
+ * ```
+ */
+export function emitDns(repr: DnsRepr, packet: DnsPacket): void {
+  const len = dnsBufferLen(repr);
+  const b = packet.buffer;
+  if (b.length < len) {
+    throw new RangeError(`Buffer of ${b.length} bytes cannot hold ${len} bytes`);
+  }
+  checkUint("id", repr.id, 0xffff);
+  checkUint("opcode", repr.opcode, 0xf);
+  checkUint("rcode", repr.rcode, 0xf);
+  packet.id = repr.id;
+  packet.flags = (repr.qr ? FLAG.QR : 0) | (repr.opcode << FLAG.OPCODE_SHIFT) |
+    (repr.aa ? FLAG.AA : 0) | (repr.tc ? FLAG.TC : 0) | (repr.rd ? FLAG.RD : 0) |
+    (repr.ra ? FLAG.RA : 0) | repr.rcode;
+  packet.questionCount = repr.questions.length;
+  packet.answerCount = repr.answers.length;
+  packet.authorityCount = repr.authorities.length;
+  packet.additionalCount = repr.additionals.length;
+  let pos = DNS_HEADER_LEN;
+  for (const q of repr.questions) {
+    pos = writeName(b, pos, q.name);
+    checkUint("question type", q.type, 0xffff);
+    checkUint("question class", q.class, 0xffff);
+    setU16(b, pos, q.type);
+    setU16(b, pos + 2, q.class);
+    pos += QUESTION_FIXED_LEN;
+  }
+  for (const section of [repr.answers, repr.authorities, repr.additionals]) {
+    for (const rr of section) pos = writeRecord(b, pos, rr);
+  }
+}
+
+/**
+ * Bytes needed to emit `repr` (names uncompressed).
+ *
+ * @param repr The message.
+ * @returns The message length in bytes.
+ * @throws {RangeError} When a name is malformed, a section has more than 65535 entries, or
+ * rdata is longer than 65535 bytes.
+ *
+ * @example
+ * ```ts
+ * import { dnsBufferLen } from "@smol/net/wire";
+ * const len = dnsBufferLen({
+ *   id: 1, qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, rcode: 0,
+ *   questions: [{ name: "example.com", type: 1, class: 1 }],
+ *   answers: [], authorities: [], additionals: [],
+ * });
+ * console.log(len); // 29
+ * ```
+ */
+export function dnsBufferLen(repr: DnsRepr): number {
+  let len = DNS_HEADER_LEN;
+  for (
+    const [what, section] of [["questions", repr.questions], ["answers", repr.answers], [
+      "authorities",
+      repr.authorities,
+    ], ["additionals", repr.additionals]] as const
+  ) {
+    if (section.length > 0xffff) {
+      throw new RangeError(`Too many ${what} (${section.length}): at most 65535`);
+    }
+  }
+  for (const q of repr.questions) len += encodeName(q.name).length + QUESTION_FIXED_LEN;
+  for (const section of [repr.answers, repr.authorities, repr.additionals]) {
+    for (const rr of section) {
+      len += encodeName(rr.name).length + RECORD_FIXED_LEN + rdataLen(rr.data);
+    }
+  }
+  return len;
+}
+
+/**
+ * Whether two names are equal, ignoring ASCII case (RFC 4343) and one trailing dot.
+ *
+ * @param a A name in master-file text.
+ * @param b Another name.
+ * @returns `true` when they name the same node.
+ *
+ * @example
+ * ```ts
+ * import { dnsNameEquals } from "@smol/net/wire";
+ * console.log(dnsNameEquals("WWW.Example.com", "www.example.com.")); // true
+ * ```
+ */
+export function dnsNameEquals(a: string, b: string): boolean {
+  return trimDot(a).toLowerCase() === trimDot(b).toLowerCase();
+}
+
+/** Drops one trailing unescaped dot (an odd number of backslashes before it escapes it). */
+function trimDot(s: string): string {
+  if (!s.endsWith(".")) return s;
+  let slashes = 0;
+  for (let i = s.length - 2; i >= 0 && s.charCodeAt(i) === 0x5c; i--) slashes++;
+  return slashes % 2 === 0 ? s.slice(0, -1) : s;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parse helpers
+
+function u16(b: Uint8Array, off: number): number {
+  return (b[off]! << 8) | b[off + 1]!;
+}
+
+function setU16(b: Uint8Array, off: number, v: number): void {
+  b[off] = v >>> 8;
+  b[off + 1] = v;
+}
+
+function need(b: Uint8Array, pos: number, n: number, field: string): void {
+  if (pos + n > b.length) {
+    throw new WireError(field, pos, `truncated, need ${n} bytes at offset ${pos} of ${b.length}`);
+  }
+}
+
+/** Reads a possibly compressed name at `r.pos` and advances `r.pos` past it (RFC 1035 §4.1.4). */
+function readName(b: Uint8Array, r: { pos: number }): string {
+  let pos = r.pos;
+  let end = -1; // where the caller continues: after the first pointer, or after the root
+  let wireLen = 0;
+  let hops = 0;
+  let text = "";
+  while (true) {
+    if (pos >= b.length) throw new WireError("dns.name", pos, "name runs past the buffer");
+    const len = b[pos]!;
+    if ((len & 0xc0) === 0xc0) {
+      need(b, pos, 2, "dns.pointer");
+      const target = ((len & 0x3f) << 8) | b[pos + 1]!;
+      if (target >= pos) {
+        throw new WireError("dns.pointer", target, `pointer at ${pos} does not point backwards`);
+      }
+      if (++hops > MAX_POINTER_HOPS) {
+        throw new WireError("dns.pointer", target, `more than ${MAX_POINTER_HOPS} pointers`);
+      }
+      if (end < 0) end = pos + 2;
+      pos = target;
+      continue;
+    }
+    if ((len & 0xc0) !== 0) {
+      // 0x40 (RFC 6891 extended label, deprecated by RFC 6891 §5) and 0x80 are reserved.
+      throw new WireError("dns.label", len, "reserved label type");
+    }
+    wireLen += len + 1;
+    if (wireLen > DNS_MAX_NAME_LEN) {
+      throw new WireError("dns.name", wireLen, `name longer than ${DNS_MAX_NAME_LEN} bytes`);
+    }
+    if (len === 0) {
+      r.pos = end < 0 ? pos + 1 : end;
+      return text;
+    }
+    need(b, pos + 1, len, "dns.label");
+    if (text.length > 0) text += ".";
+    for (let i = pos + 1; i <= pos + len; i++) text += escapeByte(b[i]!);
+    pos += len + 1;
+  }
+}
+
+function escapeByte(c: number): string {
+  if (c === 0x2e) return "\\.";
+  if (c === 0x5c) return "\\\\";
+  if (c > 0x20 && c < 0x7f) return String.fromCharCode(c);
+  return "\\" + String(c).padStart(3, "0");
+}
+
+function readRecords(b: Uint8Array, r: { pos: number }, count: number): DnsRecord[] {
+  const out: DnsRecord[] = [];
+  for (let i = 0; i < count; i++) {
+    const name = readName(b, r);
+    need(b, r.pos, RECORD_FIXED_LEN, "dns.record");
+    const p = r.pos;
+    const type = u16(b, p);
+    const cls = u16(b, p + 2);
+    const ttl = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
+    const rdlen = u16(b, p + 8);
+    const start = p + RECORD_FIXED_LEN;
+    need(b, start, rdlen, "dns.rdlength");
+    const end = start + rdlen;
+    let data: DnsRdata;
+    if (type === DnsType.A && cls === DnsClass.IN) {
+      if (rdlen !== 4) throw new WireError("dns.rdlength", rdlen, "A record data is not 4 bytes");
+      data = { kind: "a", address: Ipv4Address.fromBytes(b, start) };
+    } else if (type === DnsType.AAAA && cls === DnsClass.IN) {
+      if (rdlen !== 16) {
+        throw new WireError("dns.rdlength", rdlen, "AAAA record data is not 16 bytes");
+      }
+      data = { kind: "aaaa", address: Ipv6Address.fromBytes(b, start) };
+    } else if (type === DnsType.CNAME) {
+      // The name must lie within the rdata; pointers may reach earlier parts of the message.
+      const sub = { pos: start };
+      const target = readName(b.subarray(0, end), sub);
+      if (sub.pos !== end) {
+        throw new WireError("dns.rdlength", rdlen, "CNAME data longer than its name");
+      }
+      data = { kind: "cname", name: target };
+    } else {
+      data = { kind: "raw", bytes: b.subarray(start, end) };
+    }
+    out.push({ name, type, class: cls, ttl, data });
+    r.pos = end;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emit helpers
+
+function checkUint(what: string, v: number, max: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > max) {
+    throw new RangeError(`Invalid DNS ${what} ${v}: must be an integer from 0 to ${max}`);
+  }
+}
+
+/** Encodes master-file text as uncompressed wire labels, root included. */
+function encodeName(name: string): Uint8Array {
+  const out: number[] = [];
+  const text = trimDot(name);
+  if (text === "") return new Uint8Array([0]);
+  let label: number[] = [];
+  const flush = () => {
+    if (label.length === 0) throw new RangeError(`Invalid DNS name "${name}": empty label`);
+    if (label.length > DNS_MAX_LABEL_LEN) {
+      throw new RangeError(
+        `Invalid DNS name "${name}": label of ${label.length} bytes exceeds ${DNS_MAX_LABEL_LEN}`,
+      );
+    }
+    out.push(label.length, ...label);
+    label = [];
+  };
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e) {
+      flush();
+    } else if (c === 0x5c) {
+      const d = text.slice(i + 1, i + 4);
+      if (/^[0-9]{3}$/.test(d) && Number(d) <= 255) {
+        label.push(Number(d));
+        i += 3;
+      } else if (i + 1 < text.length && !/[0-9]/.test(text[i + 1]!)) {
+        label.push(text.charCodeAt(i + 1));
+        i += 1;
+      } else {
+        throw new RangeError(`Invalid DNS name "${name}": bad escape at ${i}`);
+      }
+    } else if (c > 0xff) {
+      throw new RangeError(`Invalid DNS name "${name}": character beyond one byte at ${i}`);
+    } else {
+      label.push(c);
+    }
+  }
+  flush();
+  out.push(0);
+  if (out.length > DNS_MAX_NAME_LEN) {
+    throw new RangeError(
+      `Invalid DNS name "${name}": ${out.length} bytes exceeds ${DNS_MAX_NAME_LEN}`,
+    );
+  }
+  return new Uint8Array(out);
+}
+
+function writeName(b: Uint8Array, pos: number, name: string): number {
+  const wire = encodeName(name);
+  b.set(wire, pos);
+  return pos + wire.length;
+}
+
+function rdataLen(data: DnsRdata): number {
+  switch (data.kind) {
+    case "a":
+      return 4;
+    case "aaaa":
+      return 16;
+    case "cname":
+      return encodeName(data.name).length;
+    case "raw":
+      if (data.bytes.length > 0xffff) {
+        throw new RangeError(`Record data of ${data.bytes.length} bytes exceeds 65535`);
+      }
+      return data.bytes.length;
+  }
+}
+
+function writeRecord(b: Uint8Array, pos: number, rr: DnsRecord): number {
+  checkUint("record type", rr.type, 0xffff);
+  checkUint("record class", rr.class, 0xffff);
+  checkUint("record TTL", rr.ttl, 0xffffffff);
+  const d = rr.data;
+  const expected = d.kind === "a"
+    ? DnsType.A
+    : d.kind === "aaaa"
+    ? DnsType.AAAA
+    : d.kind === "cname"
+    ? DnsType.CNAME
+    : null;
+  const classOk = d.kind === "cname" || d.kind === "raw" || rr.class === DnsClass.IN;
+  if (
+    (expected !== null && (rr.type !== expected || !classOk)) ||
+    (expected === null && (rr.type === DnsType.CNAME ||
+      (rr.class === DnsClass.IN && (rr.type === DnsType.A || rr.type === DnsType.AAAA))))
+  ) {
+    throw new RangeError(
+      `Invalid DNS record: data kind "${d.kind}" does not match type ${rr.type} class ${rr.class}`,
+    );
+  }
+  pos = writeName(b, pos, rr.name);
+  setU16(b, pos, rr.type);
+  setU16(b, pos + 2, rr.class);
+  b[pos + 4] = rr.ttl >>> 24;
+  b[pos + 5] = rr.ttl >>> 16;
+  b[pos + 6] = rr.ttl >>> 8;
+  b[pos + 7] = rr.ttl;
+  const start = pos + RECORD_FIXED_LEN;
+  let len: number;
+  switch (d.kind) {
+    case "a":
+      d.address.writeTo(b, start);
+      len = 4;
+      break;
+    case "aaaa":
+      d.address.writeTo(b, start);
+      len = 16;
+      break;
+    case "cname": {
+      len = writeName(b, start, d.name) - start;
+      break;
+    }
+    case "raw":
+      b.set(d.bytes, start);
+      len = d.bytes.length;
+      break;
+  }
+  setU16(b, pos + 8, len);
+  return start + len;
+}
