@@ -1,0 +1,452 @@
+/**
+ * A stub resolver (RFC 1035 §7, RFC 1123 §6.1.3) over a {@linkcode NetStack}'s UDP: A and
+ * AAAA queries to recursive servers, with a random id and a random source port per try
+ * (RFC 5452 §9.2), answers accepted only from the queried server with the same id and
+ * question, CNAME chains followed within the answer, and retries on timeout with the next
+ * server.
+ *
+ * @module
+ */
+
+import { type IpAddress, parseIpAddress } from "../wire/address.ts";
+import {
+  dnsBufferLen,
+  DnsClass,
+  dnsNameEquals,
+  DnsPacket,
+  DnsRcode,
+  type DnsRepr,
+  DnsType,
+  emitDns,
+  parseDns,
+} from "../wire/dns.ts";
+import { abortError, netError } from "./errors.ts";
+import type { NetStack } from "./stack.ts";
+import type { UdpSocket } from "./udp_socket.ts";
+
+/** Most CNAME records followed from the question name. */
+const MAX_CNAME_CHAIN = 16;
+/** Tries to find a free random source port before falling back to the stack's choice. */
+const PORT_TRIES = 8;
+const EPHEMERAL_MIN = 1024;
+
+/**
+ * Options of {@linkcode resolve}.
+ *
+ * @example
+ * ```ts
+ * import type { ResolveOptions } from "@smol/net/net";
+ * const options: ResolveOptions = { servers: ["192.0.2.53"], timeout: 1000, family: 4 };
+ * ```
+ */
+export interface ResolveOptions {
+  /** Recursive servers to ask, in order (IP literals or addresses). At least one. */
+  readonly servers: readonly (string | IpAddress)[];
+  /** Milliseconds to wait for each try (default 2000). */
+  readonly timeout?: number;
+  /** Rounds over the server list, like resolv.conf's `attempts` (default 2). */
+  readonly attempts?: number;
+  /** `4` asks only for A records, `6` only for AAAA; by default both. */
+  readonly family?: 4 | 6;
+  /** The servers' port (default 53). */
+  readonly port?: number;
+  /** Aborts the lookup and rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A lookup that failed with a response code other than NXDOMAIN (SERVFAIL, REFUSED, ...),
+ * with a malformed or truncated response, or with a CNAME chain that is too long.
+ *
+ * @example
+ * ```ts
+ * import { DnsError } from "@smol/net/net";
+ * const e = new DnsError("example.com", 'Cannot resolve "example.com": SERVFAIL', 2);
+ * console.log(e.name, e.rcode); // DnsError 2
+ * ```
+ */
+export class DnsError extends Error {
+  /** The name that was looked up. */
+  readonly hostname: string;
+  /** The response code when a server answered with one, else `null`. */
+  readonly rcode: number | null;
+
+  /**
+   * Creates the error.
+   *
+   * @param hostname The name that was looked up.
+   * @param message The message, `Cannot resolve "name": why`.
+   * @param rcode The response code, or `null`.
+   */
+  constructor(hostname: string, message: string, rcode: number | null = null) {
+    super(message);
+    this.name = "DnsError";
+    this.hostname = hostname;
+    this.rcode = rcode;
+  }
+}
+
+/**
+ * Checks that `hostname` is a syntactically valid host name: 1–253 characters without the
+ * optional trailing dot, dot-separated labels of 1–63 letters, digits, `-` or `_`.
+ *
+ * @param hostname The name.
+ * @returns The name without its trailing dot.
+ * @throws {TypeError} When the name is malformed.
+ *
+ * @example
+ * ```ts
+ * import { validateHostname } from "@smol/net/net";
+ * console.log(validateHostname("www.example.com.")); // www.example.com
+ * ```
+ */
+export function validateHostname(hostname: string): string {
+  if (typeof hostname !== "string") {
+    throw new TypeError(`Invalid hostname "${String(hostname)}": expected a string`);
+  }
+  const name = hostname.endsWith(".") ? hostname.slice(0, -1) : hostname;
+  if (name.length === 0) throw new TypeError(`Invalid hostname "${hostname}": empty name`);
+  if (name.length > 253) {
+    throw new TypeError(`Invalid hostname "${hostname}": longer than 253 characters`);
+  }
+  for (const label of name.split(".")) {
+    if (label.length === 0) throw new TypeError(`Invalid hostname "${hostname}": empty label`);
+    if (label.length > 63) {
+      throw new TypeError(`Invalid hostname "${hostname}": label longer than 63 characters`);
+    }
+    if (!/^[A-Za-z0-9_-]+$/.test(label)) {
+      throw new TypeError(`Invalid hostname "${hostname}": bad character in label "${label}"`);
+    }
+  }
+  return name;
+}
+
+/**
+ * Resolves `hostname` to its addresses: IPv4 (A) answers first, then IPv6 (AAAA), each in the
+ * server's order, without duplicates. An IP literal resolves to itself without a query.
+ *
+ * Each try opens a UDP socket on a random port, sends the query with a random id, and accepts
+ * only a response from the server's address and port with the same id and question; anything
+ * else is ignored. A try that times out moves on to the next server, `attempts` times round
+ * the list. A and AAAA are looked up in parallel; the lookup succeeds when either gives
+ * addresses.
+ *
+ * @param stack The stack whose UDP carries the queries.
+ * @param hostname A host name or an IP literal.
+ * @param options Servers, timeout per try, attempts, family, port and signal.
+ * @returns The addresses (at least one).
+ * @throws {TypeError} When the hostname or an option is malformed.
+ * @throws {Deno.errors.NotFound} On NXDOMAIN, or when the name has no address of the family.
+ * @throws {Deno.errors.TimedOut} When no server answered in time.
+ * @throws {DnsError} On SERVFAIL/REFUSED from every server, or a truncated (TC) response.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolve } from "@smol/net/net";
+ * const addrs = await resolve(stack, "example.com", { servers: ["192.0.2.53"] });
+ * const conn = await stack.connect({ hostname: addrs[0]!.toString(), port: 80 });
+ * ```
+ */
+export async function resolve(
+  stack: NetStack,
+  hostname: string,
+  options: ResolveOptions,
+): Promise<IpAddress[]> {
+  const family = options.family;
+  if (family !== undefined && family !== 4 && family !== 6) {
+    throw new TypeError(`Invalid family "${String(family)}": expected 4 or 6`);
+  }
+  const literal = parseLiteral(hostname);
+  if (literal !== null) {
+    if (family !== undefined && literal.version !== family) {
+      throw new TypeError(`Invalid hostname "${hostname}": not an IPv${family} address`);
+    }
+    return [literal];
+  }
+  const name = validateHostname(hostname);
+  const servers = options.servers.map((s) => {
+    if (typeof s !== "string") return s;
+    try {
+      return parseIpAddress(s);
+    } catch {
+      throw new TypeError(`Invalid DNS server "${s}": expected an IP address`);
+    }
+  });
+  if (servers.length === 0) throw new TypeError("Invalid DNS servers: at least one is required");
+  const timeout = options.timeout ?? 2000;
+  if (!(timeout > 0) || !Number.isFinite(timeout)) {
+    throw new RangeError(`Invalid timeout "${timeout}": must be a positive number`);
+  }
+  const attempts = options.attempts ?? 2;
+  if (!Number.isInteger(attempts) || attempts < 1) {
+    throw new RangeError(`Invalid attempts "${attempts}": must be a positive integer`);
+  }
+  const port = options.port ?? 53;
+  if (!Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new RangeError(`Invalid port "${port}": must be an integer from 1 to 65535`);
+  }
+  const signal = options.signal;
+  if (signal?.aborted) throw abortError(signal);
+  const q: Query = { stack, name, servers, timeout, attempts, port, signal };
+  const types = family === 4
+    ? [DnsType.A]
+    : family === 6
+    ? [DnsType.AAAA]
+    : [DnsType.A, DnsType.AAAA];
+  const results = await Promise.allSettled(types.map((t) => lookup(q, t)));
+  const out: IpAddress[] = [];
+  const seen = new Set<string>();
+  for (const r of results) {
+    if (r.status !== "fulfilled") continue;
+    for (const a of r.value) {
+      const key = a.toString();
+      if (!seen.has(key)) {
+        seen.add(key);
+        out.push(a);
+      }
+    }
+  }
+  if (out.length > 0) return out;
+  // No addresses: an abort wins, then a hard failure (timeout, SERVFAIL, TC), then NotFound.
+  const errors = results.flatMap((r) => r.status === "rejected" ? [r.reason as unknown] : []);
+  if (signal?.aborted) throw abortError(signal);
+  const hard = errors.find((e) => !(e instanceof Deno.errors.NotFound));
+  if (hard !== undefined) throw hard;
+  if (errors.length > 0) throw errors[0];
+  throw new Deno.errors.NotFound(`Cannot resolve "${name}": no addresses`);
+}
+
+/**
+ * Addresses to try for `NetStack.connect`: {@linkcode resolve}'s answer restricted to the
+ * families in `families` (the stack's own address families), IPv4 first. An IP literal comes
+ * back as itself.
+ *
+ * @param stack The stack whose UDP carries the queries.
+ * @param hostname A host name or an IP literal.
+ * @param options As for {@linkcode resolve}, plus the families the stack can reach.
+ * @returns The addresses to try in order (at least one).
+ * @throws {Deno.errors.NotFound} When no address of a usable family exists.
+ *
+ * @example
+ * ```ts ignore
+ * import { resolveForConnect } from "@smol/net/net";
+ * const [first] = await resolveForConnect(stack, "example.com", {
+ *   servers: ["192.0.2.53"],
+ *   families: [4],
+ * });
+ * ```
+ */
+export async function resolveForConnect(
+  stack: NetStack,
+  hostname: string,
+  options: ResolveOptions & { readonly families?: readonly (4 | 6)[] },
+): Promise<IpAddress[]> {
+  const families = options.families ?? [4, 6];
+  let family: 4 | 6 | undefined = options.family;
+  if (family === undefined && families.length === 1) family = families[0];
+  const { families: _, ...rest } = options;
+  const addrs = await resolve(stack, hostname, { ...rest, ...(family ? { family } : {}) });
+  const usable = addrs.filter((a) => families.includes(a.version));
+  if (usable.length === 0) {
+    throw new Deno.errors.NotFound(
+      `Cannot resolve "${hostname}": no IPv${families.join("/IPv")} address`,
+    );
+  }
+  return [...usable.filter((a) => a.version === 4), ...usable.filter((a) => a.version === 6)];
+}
+
+interface Query {
+  readonly stack: NetStack;
+  readonly name: string;
+  readonly servers: readonly IpAddress[];
+  readonly timeout: number;
+  readonly attempts: number;
+  readonly port: number;
+  readonly signal: AbortSignal | undefined;
+}
+
+function parseLiteral(hostname: string): IpAddress | null {
+  if (typeof hostname !== "string") return null;
+  const text = hostname.startsWith("[") && hostname.endsWith("]")
+    ? hostname.slice(1, -1)
+    : hostname;
+  try {
+    return parseIpAddress(text);
+  } catch {
+    return null;
+  }
+}
+
+function random16(): number {
+  return crypto.getRandomValues(new Uint16Array(1))[0]!;
+}
+
+const RCODE_NAMES: Record<number, string> = {
+  [DnsRcode.FormErr]: "FORMERR",
+  [DnsRcode.ServFail]: "SERVFAIL",
+  [DnsRcode.NotImp]: "NOTIMP",
+  [DnsRcode.Refused]: "REFUSED",
+};
+
+/** One record type: tries every server `attempts` times round, until one answers usefully. */
+async function lookup(q: Query, type: number): Promise<IpAddress[]> {
+  let lastError: Error | null = null;
+  let timedOut = 0;
+  for (let round = 0; round < q.attempts; round++) {
+    for (const server of q.servers) {
+      if (q.signal?.aborted) throw abortError(q.signal);
+      const response = await exchange(q, server, type);
+      if (response === null) {
+        timedOut++;
+        continue;
+      }
+      const rcode = response.rcode;
+      if (rcode === DnsRcode.NXDomain) {
+        throw new Deno.errors.NotFound(`Cannot resolve "${q.name}": NXDOMAIN`);
+      }
+      if (response.tc) {
+        // RFC 1035 §4.2.1: the caller should retry over TCP, which this resolver does not do.
+        throw new DnsError(
+          q.name,
+          `Cannot resolve "${q.name}": truncated response from ${server} (TCP is not supported)`,
+        );
+      }
+      if (rcode !== DnsRcode.NoError) {
+        const what = RCODE_NAMES[rcode] ?? `rcode ${rcode}`;
+        lastError = new DnsError(
+          q.name,
+          `Cannot resolve "${q.name}": ${what} from ${server}`,
+          rcode,
+        );
+        continue;
+      }
+      return addressesOf(q.name, response, type);
+    }
+  }
+  if (lastError !== null) throw lastError;
+  const tries = timedOut === 1 ? "1 try" : `${timedOut} tries`;
+  throw netError("TimedOut", `Cannot resolve "${q.name}": timed out after ${tries}`);
+}
+
+/** Follows the CNAME chain from the question name and collects the records of `type`. */
+function addressesOf(name: string, response: DnsRepr, type: number): IpAddress[] {
+  let owner = name;
+  for (let hops = 0;; hops++) {
+    const alias = response.answers.find((rr) =>
+      rr.data.kind === "cname" && rr.class === DnsClass.IN && dnsNameEquals(rr.name, owner)
+    );
+    if (alias === undefined || alias.data.kind !== "cname") break;
+    if (hops >= MAX_CNAME_CHAIN) {
+      throw new DnsError(
+        name,
+        `Cannot resolve "${name}": CNAME chain longer than ${MAX_CNAME_CHAIN}`,
+      );
+    }
+    owner = alias.data.name;
+  }
+  const out: IpAddress[] = [];
+  for (const rr of response.answers) {
+    if (rr.type !== type || !dnsNameEquals(rr.name, owner)) continue;
+    if (rr.data.kind === "a" || rr.data.kind === "aaaa") out.push(rr.data.address);
+  }
+  if (out.length === 0) {
+    const kind = type === DnsType.A ? "A" : "AAAA";
+    throw new Deno.errors.NotFound(`Cannot resolve "${name}": no ${kind} records`);
+  }
+  return out;
+}
+
+/** A socket on a random port (RFC 5452 §9.2) of the server's IP version. */
+function openSocket(stack: NetStack, server: IpAddress): UdpSocket {
+  const hostname = server.version === 4 ? "0.0.0.0" : "::";
+  for (let i = 0; i < PORT_TRIES; i++) {
+    const port = EPHEMERAL_MIN + (random16() % (65536 - EPHEMERAL_MIN));
+    try {
+      return stack.listenDatagram({ port, hostname });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+    }
+  }
+  return stack.listenDatagram({ port: 0, hostname });
+}
+
+/**
+ * One try: a query to `server` on a fresh socket. Resolves with the matching response, or
+ * `null` after `timeout` ms; rejects when the signal aborts.
+ */
+async function exchange(q: Query, server: IpAddress, type: number): Promise<DnsRepr | null> {
+  const id = random16();
+  const query: DnsRepr = {
+    id,
+    qr: false,
+    opcode: 0,
+    aa: false,
+    tc: false,
+    rd: true,
+    ra: false,
+    rcode: 0,
+    questions: [{ name: q.name, type, class: DnsClass.IN }],
+    answers: [],
+    authorities: [],
+    additionals: [],
+  };
+  const bytes = new Uint8Array(dnsBufferLen(query));
+  emitDns(query, new DnsPacket(bytes));
+  const socket = openSocket(q.stack, server);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let onAbort: (() => void) | undefined;
+  // Settles with null on timeout, rejects on abort; raced against each receive.
+  const stop = new Promise<null>((resolve, reject) => {
+    timer = setTimeout(() => resolve(null), q.timeout);
+    if (q.signal !== undefined) {
+      const signal = q.signal;
+      onAbort = () => reject(abortError(signal));
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+  });
+  stop.catch(() => {});
+  try {
+    await Promise.race([
+      socket.send(bytes, { transport: "udp", hostname: server.toString(), port: q.port }),
+      stop,
+    ]);
+    while (true) {
+      const got = await Promise.race([socket.receive(), stop]);
+      if (got === null) return null;
+      const [data, from] = got;
+      if (from.port !== q.port || !sameAddress(from.hostname, server)) continue;
+      const response = parseResponse(data);
+      if (response === null || !matches(response, query)) continue;
+      return response;
+    }
+  } finally {
+    clearTimeout(timer);
+    if (onAbort !== undefined) q.signal?.removeEventListener("abort", onAbort);
+    socket.close();
+  }
+}
+
+function sameAddress(hostname: string, server: IpAddress): boolean {
+  try {
+    return parseIpAddress(hostname).equals(server);
+  } catch {
+    return false;
+  }
+}
+
+function parseResponse(data: Uint8Array): DnsRepr | null {
+  try {
+    return parseDns(new DnsPacket(data));
+  } catch {
+    return null; // malformed: ignored like a stray datagram
+  }
+}
+
+/** RFC 5452 §9.1: same id, a response to a standard query, the same question. */
+function matches(response: DnsRepr, query: DnsRepr): boolean {
+  if (!response.qr || response.id !== query.id || response.opcode !== 0) return false;
+  const a = response.questions[0];
+  const b = query.questions[0]!;
+  return response.questions.length === 1 && a !== undefined && a.type === b.type &&
+    a.class === b.class && dnsNameEquals(a.name, b.name);
+}

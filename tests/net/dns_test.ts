@@ -1,0 +1,379 @@
+import assert from "node:assert/strict";
+import type { NetStack, UdpSocket } from "../../mod.ts";
+import { DnsError, resolve, resolveForConnect, validateHostname } from "../../src/net/dns.ts";
+import { Ipv4Address, Ipv6Address } from "../../src/wire/address.ts";
+import {
+  dnsBufferLen,
+  DnsPacket,
+  type DnsRecord,
+  type DnsRepr,
+  DnsType,
+  emitDns,
+  parseDns,
+} from "../../src/wire/dns.ts";
+import { stackPair } from "./_helpers.ts";
+
+const SERVER4 = "192.0.2.1";
+const SERVER6 = "2001:db8::1";
+/** On the link, but nobody answers ARP for it: queries to it time out. */
+const SILENT = "192.0.2.99";
+
+interface Entry {
+  readonly a?: string[];
+  readonly aaaa?: string[];
+  readonly cname?: string;
+}
+
+const ZONE: Record<string, Entry> = {
+  "host.example.net": { a: ["192.0.2.10", "192.0.2.11"], aaaa: ["2001:db8::10"] },
+  "v4only.example.net": { a: ["198.51.100.4"] },
+  "www.example.net": { cname: "alias.example.net" },
+  "alias.example.net": { cname: "host.example.net" },
+  "loop.example.net": { cname: "loop.example.net" },
+};
+
+type Handler = (query: DnsRepr, from: Deno.NetAddr) => DnsRepr[];
+
+function encode(repr: DnsRepr): Uint8Array {
+  const bytes = new Uint8Array(dnsBufferLen(repr));
+  emitDns(repr, new DnsPacket(bytes));
+  return bytes;
+}
+
+function reply(query: DnsRepr, answers: DnsRecord[], rcode = 0, tc = false): DnsRepr {
+  return { ...query, qr: true, ra: true, aa: true, rcode, tc, answers };
+}
+
+/** Answers from ZONE like a recursive server: the CNAME chain, then the records of the type. */
+function zoneAnswer(query: DnsRepr): DnsRepr {
+  const q = query.questions[0]!;
+  const answers: DnsRecord[] = [];
+  let name = q.name.toLowerCase();
+  for (let i = 0; i < 20; i++) {
+    const e = ZONE[name];
+    if (e === undefined) return reply(query, answers, 3);
+    if (e.cname === undefined) break;
+    answers.push({ name, type: 5, class: 1, ttl: 60, data: { kind: "cname", name: e.cname } });
+    name = e.cname;
+  }
+  const e = ZONE[name]!;
+  if (q.type === DnsType.A) {
+    for (const a of e.a ?? []) {
+      answers.push({
+        name,
+        type: 1,
+        class: 1,
+        ttl: 60,
+        data: { kind: "a", address: Ipv4Address.parse(a) },
+      });
+    }
+  } else if (q.type === DnsType.AAAA) {
+    for (const a of e.aaaa ?? []) {
+      answers.push({
+        name,
+        type: 28,
+        class: 1,
+        ttl: 60,
+        data: { kind: "aaaa", address: Ipv6Address.parse(a) },
+      });
+    }
+  }
+  return reply(query, answers);
+}
+
+/**
+ * An in-process DNS server on `stack`, port 53 on every IPv4 and every IPv6 address: every
+ * query is logged and answered with what `handler` returns.
+ */
+function dnsServer(stack: NetStack, handler: Handler = (q) => [zoneAnswer(q)]) {
+  const sockets: UdpSocket[] = [
+    stack.listenDatagram({ port: 53 }),
+    stack.listenDatagram({ port: 53, hostname: "::" }),
+  ];
+  const queries: { query: DnsRepr; from: Deno.NetAddr }[] = [];
+  const serve = async (socket: UdpSocket) => {
+    for await (const [data, from] of socket) {
+      const addr = from as Deno.NetAddr;
+      const query = parseDns(new DnsPacket(data));
+      queries.push({ query, from: addr });
+      for (const r of handler(query, addr)) {
+        await socket.send(encode(r), addr);
+      }
+    }
+  };
+  const done = Promise.all(sockets.map(serve));
+  return {
+    queries,
+    async close() {
+      for (const s of sockets) s.close();
+      await done;
+    },
+  };
+}
+
+const servers = [SERVER4];
+const strings = (addrs: { toString(): string }[]) => addrs.map((a) => a.toString());
+
+Deno.test("resolve returns the A records of a name", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    const addrs = await resolve(net.client, "host.example.net", { servers, family: 4 });
+    assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
+    assert.equal(dns.queries.length, 1);
+    assert.deepEqual(dns.queries[0]!.query.questions, [{
+      name: "host.example.net",
+      type: 1,
+      class: 1,
+    }]);
+    assert.equal(dns.queries[0]!.query.rd, true);
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve returns the AAAA records of a name over an IPv6 server", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    const addrs = await resolve(net.client, "host.example.net", { servers: [SERVER6], family: 6 });
+    assert.deepEqual(strings(addrs), ["2001:db8::10"]);
+    assert.equal(dns.queries[0]!.from.hostname, "2001:db8::2");
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve asks A and AAAA and lists IPv4 first", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    const addrs = await resolve(net.client, "HOST.example.net.", { servers });
+    assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11", "2001:db8::10"]);
+    assert.deepEqual(dns.queries.map((q) => q.query.questions[0]!.type).sort(), [1, 28]);
+    const v4 = await resolve(net.client, "v4only.example.net", { servers });
+    assert.deepEqual(strings(v4), ["198.51.100.4"]);
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve follows a CNAME chain within the answer", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    const addrs = await resolve(net.client, "www.example.net", { servers, family: 4 });
+    assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
+    await assert.rejects(
+      resolve(net.client, "loop.example.net", { servers, family: 4 }),
+      (e: unknown) => e instanceof DnsError && /CNAME chain/.test(e.message),
+    );
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve rejects NXDOMAIN with NotFound and does not retry", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    await assert.rejects(
+      resolve(net.client, "nope.example.net", { servers: [SERVER4, SERVER6] }),
+      (e: unknown) =>
+        e instanceof Deno.errors.NotFound &&
+        e.message === 'Cannot resolve "nope.example.net": NXDOMAIN',
+    );
+    assert.equal(dns.queries.length, 2); // one A, one AAAA, both to the first server
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve times out with TimedOut when no server answers", async () => {
+  await using net = stackPair();
+  const started = performance.now();
+  await assert.rejects(
+    resolve(net.client, "host.example.net", { servers, timeout: 100, attempts: 2 }),
+    (e: unknown) =>
+      e instanceof Deno.errors.TimedOut && (e as { code?: string }).code === "ETIMEDOUT" &&
+      /timed out after 2 tries/.test(e.message),
+  );
+  assert.ok(performance.now() - started >= 190);
+});
+
+Deno.test("resolve retries on timeout with the next server", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    const addrs = await resolve(net.client, "host.example.net", {
+      servers: [SILENT, SERVER4],
+      timeout: 100,
+      family: 4,
+    });
+    assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
+    assert.equal(dns.queries.length, 1);
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve moves on from SERVFAIL and reports it when every server fails", async () => {
+  await using net = stackPair();
+  // SERVFAIL to queries over IPv4, real answers over IPv6.
+  const dns = dnsServer(
+    net.server,
+    (q, from) => [from.hostname.includes(":") ? zoneAnswer(q) : reply(q, [], 2)],
+  );
+  try {
+    const addrs = await resolve(net.client, "host.example.net", {
+      servers: [SERVER4, SERVER6],
+      family: 4,
+    });
+    assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
+    await assert.rejects(
+      resolve(net.client, "host.example.net", { servers: [SERVER4], attempts: 1 }),
+      (e: unknown) =>
+        e instanceof DnsError && e.rcode === 2 &&
+        e.message === 'Cannot resolve "host.example.net": SERVFAIL from 192.0.2.1',
+    );
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve reports a truncated response", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server, (q) => [reply(q, [], 0, true)]);
+  try {
+    await assert.rejects(
+      resolve(net.client, "host.example.net", { servers, family: 4 }),
+      (e: unknown) => e instanceof DnsError && /truncated/.test(e.message),
+    );
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve ignores answers with a wrong id, question or source port", async () => {
+  await using net = stackPair();
+  const spoofer = net.server.listenDatagram({ port: 5353 });
+  const bogus = (q: DnsRepr): DnsRecord[] => [{
+    name: q.questions[0]!.name,
+    type: 1,
+    class: 1,
+    ttl: 60,
+    data: { kind: "a", address: Ipv4Address.parse("203.0.113.66") },
+  }];
+  const dns = dnsServer(net.server, (q, from) => {
+    // A correct answer from the wrong port, sent first.
+    spoofer.send(encode(reply(q, bogus(q))), from).catch(() => {});
+    return [
+      reply({ ...q, id: q.id ^ 1 }, bogus(q)),
+      reply({ ...q, questions: [{ ...q.questions[0]!, name: "evil.example.net" }] }, bogus(q)),
+      reply({ ...q, questions: [{ ...q.questions[0]!, type: 28 }] }, []),
+      { ...zoneAnswer(q), qr: false },
+      zoneAnswer(q),
+    ];
+  });
+  try {
+    const addrs = await resolve(net.client, "host.example.net", { servers, family: 4 });
+    assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
+  } finally {
+    await dns.close();
+    spoofer.close();
+  }
+});
+
+Deno.test("resolve times out when only spoofed answers arrive", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server, (q) => [reply({ ...q, id: q.id ^ 0x8000 }, [])]);
+  try {
+    await assert.rejects(
+      resolve(net.client, "host.example.net", { servers, family: 4, timeout: 100, attempts: 1 }),
+      Deno.errors.TimedOut,
+    );
+    assert.equal(dns.queries.length, 1);
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve uses a fresh random id and source port for each query", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    for (let i = 0; i < 6; i++) {
+      await resolve(net.client, "host.example.net", { servers, family: 4 });
+    }
+    const ids = new Set(dns.queries.map((q) => q.query.id));
+    const ports = new Set(dns.queries.map((q) => q.from.port));
+    assert.ok(ids.size >= 5, `ids ${[...ids]}`);
+    assert.ok(ports.size >= 5, `ports ${[...ports]}`);
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve returns an IP literal without a query", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    assert.deepEqual(strings(await resolve(net.client, "192.0.2.77", { servers })), ["192.0.2.77"]);
+    assert.deepEqual(strings(await resolve(net.client, "2001:db8::5", { servers })), [
+      "2001:db8::5",
+    ]);
+    assert.deepEqual(strings(await resolve(net.client, "[2001:db8::6]", { servers })), [
+      "2001:db8::6",
+    ]);
+    await assert.rejects(resolve(net.client, "192.0.2.77", { servers, family: 6 }), TypeError);
+    assert.equal(dns.queries.length, 0);
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolve rejects malformed hostnames and options with TypeError or RangeError", async () => {
+  await using net = stackPair();
+  for (
+    const bad of ["", ".", "a..b", "a b.net", "x".repeat(64) + ".net", "é.net", "a".repeat(254)]
+  ) {
+    await assert.rejects(resolve(net.client, bad, { servers }), TypeError, bad);
+  }
+  await assert.rejects(resolve(net.client, "a.net", { servers: [] }), TypeError);
+  await assert.rejects(resolve(net.client, "a.net", { servers: ["dns.example"] }), TypeError);
+  await assert.rejects(resolve(net.client, "a.net", { servers, timeout: 0 }), RangeError);
+  await assert.rejects(resolve(net.client, "a.net", { servers, attempts: 0 }), RangeError);
+  assert.equal(validateHostname("_srv.Example-1.net."), "_srv.Example-1.net");
+});
+
+Deno.test("resolve rejects with the signal's reason when aborted", async () => {
+  await using net = stackPair();
+  const controller = new AbortController();
+  const pending = resolve(net.client, "host.example.net", {
+    servers,
+    signal: controller.signal,
+  });
+  setTimeout(() => controller.abort(), 20);
+  await assert.rejects(pending, (e: unknown) => (e as Error).name === "AbortError");
+});
+
+Deno.test("resolveForConnect keeps the usable families, IPv4 first", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  try {
+    const six = await resolveForConnect(net.client, "host.example.net", {
+      servers,
+      families: [6],
+    });
+    assert.deepEqual(strings(six), ["2001:db8::10"]);
+    assert.ok(dns.queries.every((q) => q.query.questions[0]!.type === 28));
+    const both = await resolveForConnect(net.client, "host.example.net", { servers });
+    assert.deepEqual(strings(both), ["192.0.2.10", "192.0.2.11", "2001:db8::10"]);
+    await assert.rejects(
+      resolveForConnect(net.client, "v4only.example.net", { servers, families: [6] }),
+      Deno.errors.NotFound,
+    );
+  } finally {
+    await dns.close();
+  }
+});
