@@ -19,10 +19,12 @@ import {
   ifreqFor,
   openLibc,
   osError,
+  PACKET_AUXDATA,
   POLLNVAL,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_RAW,
+  SOL_PACKET,
 } from "./_libc.ts";
 import type { HostDeviceStats, Libc } from "./_libc.ts";
 import type { Instant } from "../time.ts";
@@ -32,7 +34,6 @@ const ETH_P_ALL_BE = 0x0300;
 const SOL_SOCKET = 1;
 const SO_RCVBUF = 8;
 const SO_RCVBUFFORCE = 33;
-const SOL_PACKET = 263;
 const PACKET_ADD_MEMBERSHIP = 1;
 const PACKET_MR_PROMISC = 1;
 const PACKET_IGNORE_OUTGOING = 23;
@@ -69,6 +70,13 @@ export interface RawSocketOptions {
  * Linux 4.20+) and the receive path also skips any frame whose `sll_pkttype` is
  * PACKET_OUTGOING (counted in `stats.outgoingSkipped`), which also hides frames the host's own
  * stack sends on the interface. The MTU is the interface's MTU plus the 14-byte header.
+ *
+ * Frames the host's stack sent with TX checksum offload (the default on a veth) reach a packet
+ * socket with only the pseudo-header sum in their TCP/UDP checksum field; the kernel says so per
+ * frame (PACKET_AUXDATA, TP_STATUS_CSUMNOTREADY) and the device computes the checksum, as a NIC
+ * would have (`stats.checksumsCompleted`). TCP super-frames larger than the MTU (segmentation
+ * offload, GSO/TSO) are split into MTU-sized segments (`stats.framesSegmented`), so the stack
+ * sees what the wire would carry and keeps verifying every checksum in software.
  *
  * The reader, the receive ring, the synchronous transmit path (EAGAIN/ENOBUFS drop the frame,
  * counted in `dropsTxBusy`) and `close()` work as in {@linkcode TunTapDevice}. When the
@@ -147,6 +155,14 @@ export class RawSocketDevice implements Device, ReadinessHook {
         );
       }
       setIntOption(lib, fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1); // best effort: pkttype check too
+      // Per-frame tp_status: which frames carry only a partial checksum (packet(7)).
+      if (!setIntOption(lib, fd, SOL_PACKET, PACKET_AUXDATA, 1)) {
+        throw osError(
+          lib,
+          `Cannot enable PACKET_AUXDATA on the raw socket for "${name}"`,
+          errno(lib),
+        );
+      }
       const rcvbuf = options.receiveBufferSize ?? 8 << 20;
       if (!setIntOption(lib, fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf)) {
         setIntOption(lib, fd, SOL_SOCKET, SO_RCVBUF, rcvbuf);
