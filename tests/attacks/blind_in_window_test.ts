@@ -291,17 +291,14 @@ Deno.test({
   },
 });
 
-// BUG (src/socket/tcp/input.ts:221-235 before line 255): RFC 5961 §4.2 answers a SYN in a
+// Regression (was a bug in src/socket/tcp/input.ts): RFC 5961 §4.2 answers a SYN in a
 // synchronized state with a challenge ACK "irrespective of the sequence number", and §7 throttles
-// challenge ACKs. Here the acceptability test runs first, so a SYN outside the window gets an
-// unthrottled duplicate ACK (replyAck, line 234): 1 ACK per forged SYN, not counted as a challenge
-// ACK. The duplicate ACKs also reach the real peer as dupacks and cause spurious fast
-// retransmits. Fix: in onSynchronized, handle SYN (except the SYN-RECEIVED retransmission case)
-// before the acceptability test with c.challengeAck(now, cx.challengeAckLimiter), as Linux's
-// tcp_validate_incoming does (syn_challenge).
+// challenge ACKs. The acceptability test ran first, so a SYN outside the window got an unthrottled
+// duplicate ACK: 1 ACK per forged SYN, not counted as a challenge ACK, reaching the real peer as
+// dupacks. Fixed: onSynchronized handles SYN before PAWS and the window test with
+// c.challengeAck (Linux tcp_validate_incoming, syn_challenge).
 Deno.test({
   name: "forged SYNs outside the window get rate-limited challenge ACKs (RFC 5961 §4.2, §7)",
-  ignore: true,
   fn() {
     const sim = new Simulator(3);
     const pair: Pair = twoNodes(sim, { latency: 5 });

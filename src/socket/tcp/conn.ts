@@ -45,6 +45,8 @@ export const SACK_OPTION_BASE = 4;
 export const SACK_BLOCK_LEN = 8;
 /** Per-connection challenge ACK limit (RFC 5961 §7): this many per second. */
 export const CHALLENGE_ACK_BURST = 10;
+/** Least time between two rate-limited duplicate ACKs (Linux `tcp_invalid_ratelimit`). */
+export const OOW_ACK_INTERVAL = 500;
 
 /** What `dispatch` decided to send (the plan is built first and committed only on success). */
 export const Plan = {
@@ -148,6 +150,8 @@ export class TcpConn {
   readonly timers: TcpTimers = new TcpTimers();
   readonly counters: TcpCounters = newCounters();
   limiter: TokenBucket | null = null;
+  /** When the last rate-limited duplicate ACK left ({@linkcode TcpConn.oowAck}). */
+  lastOowAck: Instant = Number.NEGATIVE_INFINITY;
 
   // The current dispatch plan.
   pKind: Plan = Plan.None;
@@ -367,6 +371,29 @@ export class TcpConn {
       return null;
     }
     this.counters.challengeAcks++;
+    return this.replyAck(now);
+  }
+
+  /**
+   * The duplicate ACK for a segment dropped as out of window or by PAWS (RFC 9293 §3.10.7.4,
+   * RFC 7323 §5.3), or `null` when rate-limited: a segment without data or FIN (a pure ACK, as in
+   * an ACK loop) or one whose ACK field is unacceptable (RFC 5961 §5.2: not from the peer, e.g. a
+   * blind forgery) draws at most one such ACK per {@linkcode OOW_ACK_INTERVAL}, as Linux's
+   * `tcp_oow_rate_limited`. Genuine old data or FINs (a lost ACK) are always answered.
+   */
+  oowAck(now: Instant, repr: TcpRepr): TcpRepr | null {
+    const f = repr.flags;
+    const ack = repr.ack;
+    const limited = (repr.payload.length === 0 && (f & TcpFlags.FIN) === 0) ||
+      (f & TcpFlags.ACK) === 0 || seqSub(ack, this.sndMax) > 0 ||
+      seqSub(ack, seqAdd(this.sndUna, -this.maxSndWnd)) < 0;
+    if (limited) {
+      if (now - this.lastOowAck < OOW_ACK_INTERVAL) {
+        this.counters.oowAcksLimited++;
+        return null;
+      }
+      this.lastOowAck = now;
+    }
     return this.replyAck(now);
   }
 

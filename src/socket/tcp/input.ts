@@ -210,13 +210,18 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
   }
   const f = repr.flags;
   const ts = repr.timestamp;
+  // RFC 5961 §4.2: a SYN in a synchronized state draws a challenge ACK whatever its sequence
+  // number (and timestamp), throttled as RFC 5961 §7 asks; a SYN with RST is a RST (second).
+  if ((f & (TcpFlags.SYN | TcpFlags.RST)) === TcpFlags.SYN) {
+    return c.challengeAck(now, cx.challengeAckLimiter);
+  }
   // RFC 7323 §5.3 R1: PAWS rejects old duplicates (never a RST).
   if (
     c.tsOn && ts !== null && (f & TcpFlags.RST) === 0 && seqLt(ts.tsVal, c.tsRecent) &&
     now - c.tsRecentAge < PAWS_IDLE_LIMIT
   ) {
     c.counters.droppedPaws++;
-    return c.replyAck(now);
+    return c.oowAck(now, repr);
   }
   // RFC 9293 §3.10.7.4 first: sequence number acceptability.
   const wnd = receiveWindow(c);
@@ -231,7 +236,7 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
       if (c.state === TcpState.TimeWait && (f & TcpFlags.FIN)) {
         c.timers.timeWait = now + c.o.timeWait; // RFC 9293: restart the 2 MSL timeout
       }
-      return c.replyAck(now);
+      return c.oowAck(now, repr);
     }
   }
   // second: RST (RFC 5961 §3.2; RFC 1337 in TIME-WAIT).
@@ -252,8 +257,7 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     c.closeWith("reset");
     return null;
   }
-  // fourth: SYN (RFC 5961 §4): a challenge ACK.
-  if (f & TcpFlags.SYN) return c.challengeAck(now, cx.challengeAckLimiter);
+  // fourth: SYN, answered with a challenge ACK above.
   // fifth: ACK.
   if (!(f & TcpFlags.ACK)) {
     c.counters.droppedOther++;

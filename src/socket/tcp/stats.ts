@@ -32,6 +32,11 @@ export interface TcpCounters {
   challengeAcks: number;
   /** Challenge ACKs suppressed by the per-connection or global limit. */
   challengeAcksLimited: number;
+  /**
+   * Duplicate ACKs not sent for out-of-window or PAWS-dropped segments: at most one per 500 ms
+   * for those without data or FIN or with an unacceptable ACK field.
+   */
+  oowAcksLimited: number;
   /** Segments received by {@linkcode TcpSocket.process}. */
   segmentsIn: number;
   /** Segments sent (by `dispatch` and as replies of `process`). */
@@ -108,6 +113,7 @@ export function newCounters(): TcpCounters {
     outOfOrderSegments: 0,
     challengeAcks: 0,
     challengeAcksLimited: 0,
+    oowAcksLimited: 0,
     segmentsIn: 0,
     segmentsOut: 0,
     bytesIn: 0,
@@ -130,6 +136,7 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.outOfOrderSegments = src.outOfOrderSegments;
   dst.challengeAcks = src.challengeAcks;
   dst.challengeAcksLimited = src.challengeAcksLimited;
+  dst.oowAcksLimited = src.oowAcksLimited;
   dst.segmentsIn = src.segmentsIn;
   dst.segmentsOut = src.segmentsOut;
   dst.bytesIn = src.bytesIn;

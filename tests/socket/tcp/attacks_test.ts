@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { TokenBucket } from "../../../src/socket/context.ts";
 import { WireError } from "../../../src/wire/error.ts";
-import { emitTcp, parseTcp, tcpBufferLen, TcpPacket } from "../../../src/wire/tcp.ts";
+import { emitTcp, parseTcp, tcpBufferLen, TcpPacket, type TcpRepr } from "../../../src/wire/tcp.ts";
 import {
   ACK,
   assertReply,
@@ -171,5 +171,80 @@ Deno.test("TcpSocket does not move TS.Recent for a left-edge segment whose ACK i
   );
   assert.equal(h.sock.info.droppedPaws, 0);
   assert.equal(h.sock.recvQueue, 1);
+  h.expectNothing();
+});
+
+Deno.test("TcpSocket answers SYNs outside the window with rate-limited challenge ACKs (RFC 5961 §4.2, §7)", () => {
+  const h = established();
+  // t=0: 12 SYNs half the sequence space away; 10 challenge ACKs (the per-connection burst).
+  const got: (TcpRepr | null)[] = [];
+  for (let k = 0; k < 12; k++) {
+    got.push(h.send({ flags: SYN, seq: (R + 0x80000000 + k) >>> 0, ack: 0 }));
+  }
+  for (const r of got.slice(0, 10)) assertReply(r, CHALLENGE);
+  assert.deepStrictEqual(got.slice(10), [null, null]);
+  assert.equal(h.sock.info.challengeAcks, 10);
+  assert.equal(h.sock.info.challengeAcksLimited, 2);
+  assert.equal(h.sock.info.droppedOutOfWindow, 0);
+  h.expectNothing();
+  // t=100: one token back (10 per second).
+  h.at(100);
+  assertReply(h.send({ flags: SYN, seq: R - 5000, ack: 0 }), CHALLENGE);
+  assert.equal(h.send({ flags: SYN, seq: R - 5000, ack: 0 }), null);
+  assert.equal(h.sock.state, "established");
+  h.expectNothing();
+});
+
+Deno.test("TcpSocket answers a SYN that fails PAWS with a challenge ACK (RFC 5961 §4.2)", () => {
+  const h = established(TS, TS_SYN, TS_ACK);
+  h.at(5);
+  assertReply(h.send({ flags: SYN, seq: R + 7, ack: 0, timestamp: { tsVal: 100, tsEcr: 0 } }), {
+    ...CHALLENGE,
+    timestamp: { tsVal: 1005, tsEcr: 501 },
+  });
+  assert.deepStrictEqual([h.sock.info.challengeAcks, h.sock.info.droppedPaws], [1, 0]);
+});
+
+Deno.test("TcpSocket rate-limits duplicate ACKs for out-of-window segments without data or with a bad ACK (500 ms)", () => {
+  const h = established();
+  const DUP = { seq: L, ack: R, window: 64 };
+  // t=0: a pure ACK beyond the window: answered once, then not again for 500 ms.
+  assertReply(h.send({ seq: R + 1000, ack: L }), DUP);
+  assert.equal(h.send({ seq: R + 2000, ack: L }), null);
+  // Out-of-window data with an ACK beyond SND.MAX (not from the peer): limited too.
+  h.at(100);
+  assert.equal(h.send({ seq: R + 3000, ack: L + 0x40000000, payload: bytes(1, 2) }), null);
+  // Old data with an acceptable ACK (a retransmission after a lost ACK) is always answered,
+  // and so is an old FIN.
+  assertReply(h.send({ seq: R - 2, ack: L, payload: bytes(1, 2) }), DUP);
+  assertReply(h.send({ seq: R - 3, ack: L, payload: bytes(1, 2) }), DUP);
+  assertReply(h.send({ flags: FIN | ACK, seq: R - 1, ack: L }), DUP);
+  assert.equal(h.sock.info.oowAcksLimited, 2);
+  assert.equal(h.sock.info.droppedOutOfWindow, 6);
+  h.expectNothing();
+  // t=499: still limited; t=500: one more.
+  h.at(499);
+  assert.equal(h.send({ seq: R + 1000, ack: L }), null);
+  h.at(500);
+  assertReply(h.send({ seq: R + 1000, ack: L }), DUP);
+  assert.equal(h.send({ seq: R + 1000, ack: L }), null);
+  assert.equal(h.sock.info.oowAcksLimited, 4);
+  assert.equal(h.sock.state, "established");
+  h.expectNothing();
+});
+
+Deno.test("TcpSocket rate-limits duplicate ACKs for PAWS drops without data (500 ms)", () => {
+  const h = established(TS, TS_SYN, TS_ACK);
+  const DUP = { seq: L, ack: R, window: 64, timestamp: { tsVal: 1010, tsEcr: 501 } };
+  h.at(10);
+  assertReply(h.send({ seq: R, ack: L, timestamp: { tsVal: 400, tsEcr: 0 } }), DUP);
+  assert.equal(h.send({ seq: R, ack: L, timestamp: { tsVal: 401, tsEcr: 0 } }), null);
+  // An old duplicate with data and an acceptable ACK is still answered.
+  assertReply(
+    h.send({ seq: R, ack: L, payload: bytes(1), timestamp: { tsVal: 402, tsEcr: 0 } }),
+    DUP,
+  );
+  assert.deepStrictEqual([h.sock.info.droppedPaws, h.sock.info.oowAcksLimited], [3, 1]);
+  assert.equal(h.sock.recvQueue, 0);
   h.expectNothing();
 });
