@@ -29,6 +29,8 @@ const MAX_CNAME_CHAIN = 16;
 /** Tries to find a free random source port before falling back to the stack's choice. */
 const PORT_TRIES = 8;
 const EPHEMERAL_MIN = 1024;
+/** The NotFound errors that stand for an NXDOMAIN response. */
+const NXDOMAIN_ERRORS = new WeakSet<Error>();
 
 /**
  * Options of {@linkcode resolve}.
@@ -187,13 +189,21 @@ export async function resolve(
   }
   const signal = options.signal;
   if (signal?.aborted) throw abortError(signal);
-  const q: Query = { stack, name, servers, timeout, attempts, port, signal };
+  // NXDOMAIN for one type answers the other too (RFC 8020): it cancels the other lookup.
+  const nxdomain = new AbortController();
+  const both = signal === undefined ? nxdomain.signal : AbortSignal.any([signal, nxdomain.signal]);
+  const q: Query = { stack, name, servers, timeout, attempts, port, signal: both };
   const types = family === 4
     ? [DnsType.A]
     : family === 6
     ? [DnsType.AAAA]
     : [DnsType.A, DnsType.AAAA];
-  const results = await Promise.allSettled(types.map((t) => lookup(q, t)));
+  const results = await Promise.allSettled(types.map((t) =>
+    lookup(q, t).catch((e: unknown) => {
+      if (NXDOMAIN_ERRORS.has(e as Error)) nxdomain.abort();
+      throw e;
+    })
+  ));
   const out: IpAddress[] = [];
   const seen = new Set<string>();
   for (const r of results) {
@@ -210,6 +220,8 @@ export async function resolve(
   // No addresses: an abort wins, then a hard failure (timeout, SERVFAIL, TC), then NotFound.
   const errors = results.flatMap((r) => r.status === "rejected" ? [r.reason as unknown] : []);
   if (signal?.aborted) throw abortError(signal);
+  const nx = errors.find((e) => NXDOMAIN_ERRORS.has(e as Error));
+  if (nx !== undefined) throw nx;
   const hard = errors.find((e) => !(e instanceof Deno.errors.NotFound));
   if (hard !== undefined) throw hard;
   if (errors.length > 0) throw errors[0];
@@ -302,7 +314,9 @@ async function lookup(q: Query, type: number): Promise<IpAddress[]> {
       }
       const rcode = response.rcode;
       if (rcode === DnsRcode.NXDomain) {
-        throw new Deno.errors.NotFound(`Cannot resolve "${q.name}": NXDOMAIN`);
+        const e = new Deno.errors.NotFound(`Cannot resolve "${q.name}": NXDOMAIN`);
+        NXDOMAIN_ERRORS.add(e);
+        throw e;
       }
       if (response.tc) {
         // RFC 1035 §4.2.1: the caller should retry over TCP, which this resolver does not do.

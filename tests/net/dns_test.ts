@@ -189,6 +189,22 @@ Deno.test("resolve rejects NXDOMAIN with NotFound and does not retry", async () 
   }
 });
 
+Deno.test("resolve stops the AAAA lookup when the A lookup gets NXDOMAIN", async () => {
+  await using net = stackPair();
+  // NXDOMAIN to A queries; AAAA queries are never answered.
+  const dns = dnsServer(net.server, (q) => q.questions[0]!.type === 1 ? [reply(q, [], 3)] : []);
+  try {
+    const started = performance.now();
+    await assert.rejects(
+      resolve(net.client, "nope.example.net", { servers, timeout: 5000 }),
+      (e: unknown) => e instanceof Deno.errors.NotFound && /NXDOMAIN/.test(e.message),
+    );
+    assert.ok(performance.now() - started < 2000);
+  } finally {
+    await dns.close();
+  }
+});
+
 Deno.test("resolve times out with TimedOut when no server answers", async () => {
   await using net = stackPair();
   const started = performance.now();
