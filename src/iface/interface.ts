@@ -376,6 +376,13 @@ export class Interface {
     for (let i = 0; i < sockets.size; i++) {
       const s = sockets.at(i);
       if (s instanceof TcpListenSocket) continue;
+      if (core.quietHint > 0 && s instanceof TcpSocket) {
+        const until = core.quiet.get(s);
+        if (until !== undefined && until > now && s.state === "timeWait") {
+          if (until < t) t = until; // what its pollAt would return (see IfaceCore.quiet)
+          continue;
+        }
+      }
       const at = s.pollAt(cx);
       if (at < t) t = at;
     }
@@ -613,8 +620,24 @@ function dispatchOne(
   emitter: Emitter,
 ): boolean {
   if (s instanceof TcpSocket) {
+    if (core.quietHint > 0) {
+      const until = core.quiet.get(s);
+      if (until !== undefined) {
+        if (until > cx.now && s.state === "timeWait") return false;
+        core.quiet.delete(s);
+        core.quietHint--;
+      }
+    }
     const sent = s.dispatch(cx, emitter);
-    if (s.state === "closed") afterTcp(core, s);
+    const state = s.state;
+    if (state === "closed") afterTcp(core, s);
+    else if (!sent && state === "timeWait") {
+      const at = s.pollAt(cx);
+      if (at > cx.now) {
+        core.quiet.set(s, at);
+        core.quietHint++;
+      }
+    }
     return sent;
   }
   if (s instanceof UdpSocket || s instanceof IcmpSocket || s instanceof RawSocket) {

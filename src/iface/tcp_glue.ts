@@ -29,6 +29,7 @@ export function deliverTcp(
   if (sockets === null) return false;
   const conn = sockets.findTcp(dst, repr.dstPort, src, repr.srcPort);
   if (conn !== null) {
+    if (core.quietHint > 0 && core.quiet.delete(conn)) core.quietHint--;
     const reply = conn.process(core.cx, src, dst, repr);
     if (reply !== null) core.sendTcp(dst, src, reply);
     afterTcp(core, conn);
