@@ -307,7 +307,15 @@ async function lookup(q: Query, type: number): Promise<IpAddress[]> {
   for (let round = 0; round < q.attempts; round++) {
     for (const server of q.servers) {
       if (q.signal?.aborted) throw abortError(q.signal);
-      const response = await exchange(q, server, type);
+      let response: DnsRepr | null;
+      try {
+        response = await exchange(q, server, type);
+      } catch (e) {
+        // A server this stack cannot reach (no address or route of its family): the next one.
+        if (q.signal?.aborted || e instanceof Deno.errors.BadResource) throw e;
+        lastError = e as Error;
+        continue;
+      }
       if (response === null) {
         timedOut++;
         continue;

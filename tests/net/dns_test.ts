@@ -233,6 +233,21 @@ Deno.test("resolve retries on timeout with the next server", async () => {
   }
 });
 
+Deno.test("resolve moves on from a server of a family the stack has no address for", async () => {
+  await using net = stackPair({ client: { addresses: ["192.0.2.2/24"] } });
+  const dns = dnsServer(net.server);
+  try {
+    const addrs = await resolve(net.client, "host.example.net", {
+      servers: [SERVER6, SERVER4],
+      family: 4,
+      timeout: 300,
+    });
+    assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
+  } finally {
+    await dns.close();
+  }
+});
+
 Deno.test("resolve moves on from SERVFAIL and reports it when every server fails", async () => {
   await using net = stackPair();
   // SERVFAIL to queries over IPv4, real answers over IPv6.
