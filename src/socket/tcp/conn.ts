@@ -24,6 +24,11 @@ import { TcpTimers } from "./timers.ts";
 export interface ParentHooks {
   /** Called after every state change of the child. */
   childStateChanged(child: unknown, from: TcpState, to: TcpState): void;
+  /**
+   * Asked before the child leaves SYN-RECEIVED on the ACK of its SYN-ACK: `false` when the
+   * accept queue is full, and the child then drops that ACK and stays half-open.
+   */
+  mayComplete(child: unknown): boolean;
 }
 
 /** No payload. */

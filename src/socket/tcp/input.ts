@@ -268,6 +268,13 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
       c.counters.droppedBadAck++;
       return c.rst(repr.ack, false);
     }
+    // Accept queue full (listen backlog): drop the ACK and stay in SYN-RECEIVED; the SYN-ACK
+    // retransmission or the peer's next segment completes the handshake once there is room
+    // (Linux's listen overflow with tcp_abort_on_overflow = 0). Never a RST.
+    if (c.parent !== null && !c.parent.mayComplete(c.owner)) {
+      c.counters.droppedOther++;
+      return null;
+    }
     c.timers.connect = Number.POSITIVE_INFINITY;
     c.setState(c.finQueued ? TcpState.FinWait1 : TcpState.Established);
     c.sndWnd = repr.window * 2 ** c.sndShift;

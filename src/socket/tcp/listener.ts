@@ -51,6 +51,11 @@ export interface TcpListenerInfo {
   evicted: number;
   /** Children handed out by `accept()`. */
   accepted: number;
+  /**
+   * Handshake-completing ACKs dropped because the accept queue held `backlog` children (the
+   * child stays in SYN-RECEIVED until there is room; the peer retransmits).
+   */
+  acceptOverflows: number;
   /** Children waiting for `accept()`. */
   pendingAccepts: number;
   /** Children in the SYN queue. */
@@ -63,7 +68,9 @@ export interface TcpListenerInfo {
  * the same SYN. Children that reach ESTABLISHED wait in the accept queue.
  *
  * SYN flood policy: when the accept queue holds `backlog` children, new SYNs are dropped
- * (never answered with RST, so the peer retries). When the SYN queue is full, the oldest
+ * (never answered with RST, so the peer retries), and a half-open child whose handshake completes
+ * then drops the completing ACK and stays in SYN-RECEIVED until `accept()` makes room (its peer
+ * retransmits), so the accept queue never holds more than `backlog`. When the SYN queue is full, the oldest
  * half-open child is aborted silently to make room, so memory stays bounded while genuine
  * clients, which complete the handshake within one RTT, still get in.
  *
@@ -89,6 +96,7 @@ export class TcpListenSocket {
     synsDropped: 0,
     evicted: 0,
     accepted: 0,
+    acceptOverflows: 0,
     pendingAccepts: 0,
     synQueueLength: 0,
   };
@@ -119,7 +127,15 @@ export class TcpListenSocket {
     this.#opts = options.socket ?? {};
     const syn = this.#syn;
     const ready = this.#ready;
+    const info = this.#info;
     this.#hooks = {
+      mayComplete(): boolean {
+        // The backlog bounds the accept queue itself: SYNs are admitted while it has room, so
+        // SYNs that arrive together can complete together; those beyond it wait half-open.
+        if (ready.size < backlog) return true;
+        info.acceptOverflows++;
+        return false;
+      },
       childStateChanged(child: unknown, _from: TcpState, to: TcpState): void {
         const s = child as TcpSocket;
         if (to === TcpState.Closed) {

@@ -4,12 +4,15 @@ import assert from "node:assert/strict";
 import { TokenBucket } from "../../../src/socket/context.ts";
 import { WireError } from "../../../src/wire/error.ts";
 import { emitTcp, parseTcp, tcpBufferLen, TcpPacket, type TcpRepr } from "../../../src/wire/tcp.ts";
+import { Ipv4Address } from "../../../src/wire/address.ts";
 import {
   ACK,
   assertReply,
+  BASE_OPTS,
   bytes,
   established,
   FIN,
+  Harness,
   LOCAL,
   LOCAL_SEQ,
   REMOTE,
@@ -17,6 +20,7 @@ import {
   RST,
   SEND_TEMPL,
   SYN,
+  TcpListenSocket,
 } from "./_harness.ts";
 
 const R = REMOTE_SEQ + 1;
@@ -247,4 +251,66 @@ Deno.test("TcpSocket rate-limits duplicate ACKs for PAWS drops without data (500
   assert.deepStrictEqual([h.sock.info.droppedPaws, h.sock.info.oowAcksLimited], [3, 1]);
   assert.equal(h.sock.recvQueue, 0);
   h.expectNothing();
+});
+
+Deno.test("TcpListenSocket holds a child in SYN-RECEIVED while the accept queue is full: the completing ACK is dropped, no RST, and it completes once accepted", () => {
+  const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: LOCAL.port }, {
+    backlog: 1,
+    socket: BASE_OPTS,
+  });
+  const P1 = REMOTE.port, P2 = REMOTE.port + 1;
+  const a = new Harness(), b = new Harness();
+  const synOf = (port: number): TcpRepr => ({
+    ...SEND_TEMPL,
+    srcPort: port,
+    flags: SYN,
+    seq: REMOTE_SEQ,
+    ack: 0,
+  });
+  const SYN_ACK = {
+    flags: SYN | ACK,
+    seq: LOCAL_SEQ,
+    ack: R,
+    window: 64,
+    mss: 1460,
+    dstPort: P2,
+  };
+  // t=0: two SYNs arrive together; both are admitted (the accept queue is empty).
+  for (const [h, port] of [[a, P1], [b, P2]] as const) {
+    const child = l.onSyn(h.cx, REMOTE.addr, LOCAL.addr, synOf(port));
+    assert.ok(child !== null);
+    h.sock = child;
+    assert.equal(h.send(synOf(port)), null);
+  }
+  a.expect({ ...SYN_ACK, dstPort: P1 });
+  b.expect(SYN_ACK);
+  // t=10: both ACKs. The first fills the backlog of 1; the second is dropped, no reply.
+  a.at(10);
+  b.at(10);
+  assert.equal(a.send({ srcPort: P1, seq: R, ack: L }), null);
+  assert.equal(b.send({ srcPort: P2, seq: R, ack: L, payload: bytes(1, 2) }), null);
+  assert.deepStrictEqual([a.sock.state, b.sock.state], ["established", "synReceived"]);
+  assert.equal(b.sock.recvQueue, 0);
+  assert.deepStrictEqual([l.pendingAccepts, l.synQueueLength, l.info.acceptOverflows], [1, 1, 1]);
+  a.expectNothing();
+  b.expectNothing();
+  // t=1000: the held child retransmits its SYN-ACK (RTO); the peer's ACK is dropped again.
+  b.at(1000);
+  b.expect(SYN_ACK);
+  assert.equal(b.send({ srcPort: P2, seq: R, ack: L }), null);
+  assert.equal(b.sock.state, "synReceived");
+  assert.equal(l.info.acceptOverflows, 2);
+  // accept() makes room; the peer's retransmitted data completes the handshake and is taken.
+  assert.equal(l.accept(), a.sock);
+  b.at(1100);
+  assertReply(b.send({ srcPort: P2, seq: R, ack: L, payload: bytes(1, 2) }), {
+    dstPort: P2,
+    seq: L,
+    ack: R + 2,
+    window: 62,
+  });
+  assert.equal(b.sock.state, "established");
+  assert.deepStrictEqual([l.pendingAccepts, l.synQueueLength], [1, 0]);
+  assert.equal(l.accept(), b.sock);
+  b.expectNothing();
 });
