@@ -268,24 +268,19 @@ Deno.test("10,000 sequential connections on one 4-tuple with 10 ms TIME-WAIT: re
   assert.ok(r.accounted >= mustCount, `${r.accounted} counted drops for ${mustCount} replays`);
 });
 
-// BUG (src/socket/tcp/input.ts:128 and socket.ts:250: the TSval offset is drawn at random per
-// connection). When each incarnation sends more than the ISN clock advances between
-// incarnations (here 20,000 bytes each way, 20 ms apart = 5,000 sequence numbers), sequence
-// spaces overlap and old segments pass the window test; PAWS is the only defence left, and with
-// a fresh random TSval offset per connection an old segment's TSval is newer than the new
-// peer's about half the time. Seed 78: connection 4 dies (a replayed data segment straddling
-// RCV.NXT, ACK beyond SND.MAX, moves TS.Recent before the ACK check, input.ts:274-278 — the bug
-// of blind_in_window_test.ts), and with that fixed connection 23 dies (a replayed pure ACK at the
-// left edge with an old but acceptable ACK moves TS.Recent to the old incarnation's TSval; every
-// genuine segment then fails PAWS and the client times out). Fix: derive the offset from a keyed
-// hash of the address pair (SipHash with isnSecret, as Linux secure_tcp_ts_off), so TSvals grow
-// monotonically across incarnations (what RFC 6191 relies on). Verified on a patched copy of
-// src/: with that change alone PAWS drops all 9,990 replays and the test passes. Ignored until
-// fixed.
+// Regression (was a bug: the TSval offset was drawn at random per connection). When each
+// incarnation sends more than the ISN clock advances between incarnations (here 20,000 bytes each
+// way, 20 ms apart = 5,000 sequence numbers), sequence spaces overlap and old segments pass the
+// window test; PAWS is the only defence left, and with a fresh random TSval offset per connection
+// an old segment's TSval was newer than the new peer's about half the time (seed 78: connection 4
+// died by the TS.Recent-before-ACK bug of blind_in_window_test.ts, and with that fixed connection
+// 23 died: a replayed pure ACK at the left edge moved TS.Recent to the old incarnation's TSval and
+// every genuine segment then failed PAWS). Fixed: the offset is SipHash of the address pair keyed
+// with isnSecret (src/socket/tcp/isn.ts timestampOffset, as Linux secure_tcp_ts_off), so TSvals
+// grow monotonically across incarnations (what RFC 6191 relies on).
 Deno.test({
   name:
     "1,000 reuses whose sequence spaces overlap: replays of the previous incarnation neither corrupt nor kill the new one",
-  ignore: true,
   fn() {
     const r = reuseRun({ seed: 78, conns: 1000, size: 20_000, previousOnly: true, replays: 10 });
     console.log(`TIME-WAIT reuse, overlapping sequence spaces: ${r.line}`);

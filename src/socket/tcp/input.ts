@@ -19,7 +19,7 @@ import {
   type TcpConn,
   TS_OPTION_LEN,
 } from "./conn.ts";
-import { initialSequenceNumber } from "./isn.ts";
+import { initialSequenceNumber, timestampOffset } from "./isn.ts";
 import { isAcceptable, receiveText, receiveWindow } from "./recv.ts";
 import { tcpResetFor } from "./reply.ts";
 import { seqAdd, seqGe, seqLe, seqLt } from "./seq.ts";
@@ -68,6 +68,14 @@ export function matches(c: TcpConn, src: IpAddress, dst: IpAddress, repr: TcpRep
 export function chooseIss(c: TcpConn, cx: SocketContext): number {
   return c.o.initialSequenceNumber ??
     initialSequenceNumber(cx.now, cx.isnSecret, c.local!, c.remote!);
+}
+
+/**
+ * Chooses the TSval offset (RFC 7323 §5.4): keyed on the address pair so that successive
+ * incarnations of a 4-tuple keep monotonic timestamps (RFC 6191), or the test override.
+ */
+export function chooseTsOffset(c: TcpConn, cx: SocketContext): number {
+  return c.o.timestampOffset ?? timestampOffset(cx.isnSecret, c.local!.addr, c.remote!.addr);
 }
 
 /** Options and receive sequence variables from the peer's SYN (both opens). */
@@ -125,7 +133,7 @@ function onListen(
   c.local = { addr: dst, port: c.listenOn!.port };
   c.remote = { addr: src, port: repr.srcPort };
   c.ourMss = c.o.mss ?? mssForMtu(cx.ipMtu, c.local);
-  c.tsOffset = c.o.timestampOffset ?? cx.random.nextU32();
+  c.tsOffset = chooseTsOffset(c, cx);
   takeSyn(c, cx.now, repr);
   c.iss = chooseIss(c, cx);
   c.sndUna = c.iss;

@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { IpEndpoint } from "../../wire/address.ts";
+import type { IpAddress, IpEndpoint } from "../../wire/address.ts";
 import type { Instant } from "../../time.ts";
 
 // The SipHash state v0..v3 as (high, low) u32 pairs. Only the functions below touch it, and none
@@ -189,4 +189,39 @@ export function initialSequenceNumber(
   // RFC 6528 §3: M is a timer that ticks every 4 microseconds; ToUint32 reduces it mod 2^32.
   const m = Math.floor(now * 250) >>> 0;
   return (m + v0l) >>> 0;
+}
+
+/**
+ * The RFC 7323 §5.4 TSval offset for connections between two addresses: the low 32 bits of
+ * SipHash-2-4 over a domain byte and (local address, remote address), keyed with `secret` (as
+ * Linux's `secure_tcp_ts_off`). Every incarnation of a 4-tuple, and every connection between the
+ * two hosts, gets the same offset, so with TSval = clock + offset the timestamps a host sees from
+ * us only grow across connections and PAWS keeps rejecting segments of earlier incarnations
+ * (RFC 6191); an off-path observer still learns nothing about our clock.
+ *
+ * @param secret The interface's 16 secret bytes (`SocketContext.isnSecret`).
+ * @param local Our address.
+ * @param remote The peer's address.
+ * @returns A u32 offset.
+ * @throws {RangeError} When `secret` is not 16 bytes.
+ *
+ * @example
+ * ```ts
+ * import { timestampOffset } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ *
+ * const secret = crypto.getRandomValues(new Uint8Array(16));
+ * const a = Ipv4Address.parse("192.0.2.2"), b = Ipv4Address.parse("192.0.2.1");
+ * console.log(timestampOffset(secret, a, b) === timestampOffset(secret, a, b)); // true
+ * ```
+ */
+export function timestampOffset(secret: Uint8Array, local: IpAddress, remote: IpAddress): number {
+  checkKey(secret);
+  // A leading domain byte keeps these inputs apart from the ISN's (local, port, remote, port).
+  tuple[0] = 0x54;
+  local.writeTo(tuple, 1);
+  const o = 1 + (local.version === 4 ? 4 : 16);
+  remote.writeTo(tuple, o);
+  sipHashInto(secret, tuple, o + (remote.version === 4 ? 4 : 16));
+  return v0l;
 }

@@ -19,7 +19,7 @@ import {
   type TcpSocketOptions,
 } from "./config.ts";
 import { mssForMtu, type ParentHooks, Plan, TcpConn } from "./conn.ts";
-import { chooseIss, matches, processSegment } from "./input.ts";
+import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { copyCounters, type TcpInfo } from "./stats.ts";
@@ -247,7 +247,7 @@ export class TcpSocket {
     c.remote = remote;
     c.activeOpen = true;
     c.ourMss = this.#o.mss ?? mssForMtu(cx.ipMtu, local);
-    c.tsOffset = this.#o.timestampOffset ?? cx.random.nextU32();
+    c.tsOffset = chooseTsOffset(c, cx);
     c.iss = chooseIss(c, cx);
     c.sndUna = c.iss;
     c.sndNxt = c.iss;

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { TokenBucket } from "../../../src/socket/context.ts";
 import { WireError } from "../../../src/wire/error.ts";
 import { emitTcp, parseTcp, tcpBufferLen, TcpPacket, type TcpRepr } from "../../../src/wire/tcp.ts";
+import { timestampOffset } from "../../../src/socket/tcp/isn.ts";
 import { Ipv4Address } from "../../../src/wire/address.ts";
 import {
   ACK,
@@ -13,8 +14,10 @@ import {
   established,
   FIN,
   Harness,
+  listening,
   LOCAL,
   LOCAL_SEQ,
+  PSH,
   REMOTE,
   REMOTE_SEQ,
   RST,
@@ -313,4 +316,55 @@ Deno.test("TcpListenSocket holds a child in SYN-RECEIVED while the accept queue 
   assert.deepStrictEqual([l.pendingAccepts, l.synQueueLength], [1, 0]);
   assert.equal(l.accept(), b.sock);
   b.expectNothing();
+});
+
+Deno.test("TcpSocket keys its TSval offset on the address pair, so successive incarnations of a 4-tuple send growing TSvals (RFC 7323 §5.4, RFC 6191)", () => {
+  const TS_KEYED = { timestamps: true, timestampOffset: null };
+  const secret = new Uint8Array(16).fill(3); // the Harness secret
+  const off = timestampOffset(secret, LOCAL.addr, REMOTE.addr);
+  const SYN_OUT = { flags: SYN, seq: LOCAL_SEQ, ack: 0, window: 64, mss: 1460 };
+  // Incarnation 1, active open at t=0; it sends a data segment at t=40 and is aborted.
+  const a = new Harness(TS_KEYED);
+  a.sock.connect(a.cx, REMOTE, LOCAL);
+  a.expect({ ...SYN_OUT, timestamp: { tsVal: off, tsEcr: 0 } });
+  a.at(10);
+  a.send({
+    flags: SYN | ACK,
+    seq: REMOTE_SEQ,
+    ack: L,
+    timestamp: { tsVal: 7, tsEcr: off },
+  });
+  assert.equal(a.sock.state, "established");
+  a.at(40);
+  a.sock.send(bytes(1));
+  a.expect({
+    flags: ACK | PSH,
+    seq: L,
+    ack: R,
+    window: 64,
+    payload: bytes(1),
+    timestamp: { tsVal: (off + 40) >>> 0, tsEcr: 7 },
+  });
+  a.sock.abort();
+  // Incarnation 2 on the same 4-tuple at t=50: TSval continues from the same clock and offset.
+  const b = new Harness(TS_KEYED);
+  b.at(50);
+  b.sock.connect(b.cx, REMOTE, LOCAL);
+  b.expect({ ...SYN_OUT, timestamp: { tsVal: (off + 50) >>> 0, tsEcr: 0 } });
+  // The passive side uses the same offset for the pair.
+  const p = listening(TS_KEYED);
+  p.at(60);
+  p.send({ flags: SYN, seq: REMOTE_SEQ, timestamp: { tsVal: 9, tsEcr: 0 } });
+  p.expect({
+    ...SYN_OUT,
+    flags: SYN | ACK,
+    ack: R,
+    timestamp: { tsVal: (off + 60) >>> 0, tsEcr: 9 },
+  });
+  // Another peer address gets another offset; the test override still wins.
+  const other = timestampOffset(secret, LOCAL.addr, Ipv4Address.parse("192.168.1.3"));
+  assert.notEqual(other, off);
+  const fixed = new Harness({ timestamps: true, timestampOffset: 1000 });
+  fixed.sock.connect(fixed.cx, REMOTE, LOCAL);
+  fixed.expect({ ...SYN_OUT, timestamp: { tsVal: 1000, tsEcr: 0 } });
 });
