@@ -33,7 +33,7 @@ const EPHEMERAL_MIN = 1024;
 const NXDOMAIN_ERRORS = new WeakSet<Error>();
 
 /**
- * Options of {@linkcode resolve}.
+ * Options of {@linkcode resolveDns}.
  *
  * @example
  * ```ts
@@ -144,12 +144,12 @@ export function validateHostname(hostname: string): string {
  *
  * @example
  * ```ts ignore
- * import { resolve } from "@smol/net/net";
- * const addrs = await resolve(stack, "example.com", { servers: ["192.0.2.53"] });
+ * import { resolveDns } from "@smol/net/net";
+ * const addrs = await resolveDns(stack, "example.com", { servers: ["192.0.2.53"] });
  * const conn = await stack.connect({ hostname: addrs[0]!.toString(), port: 80 });
  * ```
  */
-export async function resolve(
+export async function resolveDns(
   stack: NetStack,
   hostname: string,
   options: ResolveOptions,
@@ -229,13 +229,13 @@ export async function resolve(
 }
 
 /**
- * Addresses to try for `NetStack.connect`: {@linkcode resolve}'s answer restricted to the
+ * Addresses to try for `NetStack.connect`: {@linkcode resolveDns}'s answer restricted to the
  * families in `families` (the stack's own address families), IPv4 first. An IP literal comes
  * back as itself.
  *
  * @param stack The stack whose UDP carries the queries.
  * @param hostname A host name or an IP literal.
- * @param options As for {@linkcode resolve}, plus the families the stack can reach.
+ * @param options As for {@linkcode resolveDns}, plus the families the stack can reach.
  * @returns The addresses to try in order (at least one).
  * @throws {Deno.errors.NotFound} When no address of a usable family exists.
  *
@@ -257,7 +257,7 @@ export async function resolveForConnect(
   let family: 4 | 6 | undefined = options.family;
   if (family === undefined && families.length === 1) family = families[0];
   const { families: _, ...rest } = options;
-  const addrs = await resolve(stack, hostname, { ...rest, ...(family ? { family } : {}) });
+  const addrs = await resolveDns(stack, hostname, { ...rest, ...(family ? { family } : {}) });
   const usable = addrs.filter((a) => families.includes(a.version));
   if (usable.length === 0) {
     throw new Deno.errors.NotFound(

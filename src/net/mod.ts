@@ -25,5 +25,6 @@ export * from "./tcp_stream.ts";
 export * from "./tcp_listener.ts";
 export * from "./udp_socket.ts";
 export * from "./errors.ts";
+export * from "./dns.ts";
 export type { PingOptions, PingResult } from "./ping.ts";
 export type { PollTarget, Watcher } from "./driver.ts";

@@ -25,7 +25,7 @@ import {
   EthernetAddress,
   formatEndpoint,
   type IpAddress,
-  type IpCidr,
+  IpCidr,
   type IpEndpoint,
   Ipv4Address,
   parseIpAddress,
@@ -35,6 +35,7 @@ import { abortError, badResource, netError } from "./errors.ts";
 import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { UdpSocket } from "./udp_socket.ts";
+import { resolveForConnect } from "./dns.ts";
 import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
 
 /**
@@ -68,6 +69,11 @@ export interface NetStackOptions {
   readonly seed?: number;
   /** Further Interface settings (hop limit, ICMP echo replies, cache sizes). */
   readonly iface?: Partial<InterfaceConfig>;
+  /**
+   * Recursive DNS servers for host names in `connect` (tried in order, 2 s per try, 2 rounds).
+   * Without them `connect` takes IP literals only.
+   */
+  readonly dnsServers?: readonly (string | IpAddress)[];
 }
 
 /**
@@ -101,7 +107,7 @@ export interface ListenOptions {
  * ```
  */
 export interface ConnectOptions {
-  /** The peer: an IPv4 or IPv6 literal (DNS names are not resolved yet). */
+  /** The peer: an IPv4 or IPv6 literal, or a host name when the stack has `dnsServers`. */
   readonly hostname: string;
   /** The peer's port, 1–65535. */
   readonly port: number;
@@ -137,6 +143,15 @@ function checkPort(port: unknown, allowZero: boolean): number {
     );
   }
   return port;
+}
+
+function isIpLiteral(hostname: string): boolean {
+  try {
+    parseIpAddress(hostname);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function parseHost(hostname: string | undefined, fallback: IpAddress): IpAddress {
@@ -237,6 +252,8 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
   #pinger: Pinger | null = null;
   #closed = false;
   #deviceError: Error | null = null;
+  readonly #dnsServers: readonly IpAddress[];
+  readonly #families: readonly (4 | 6)[];
 
   /**
    * Creates the stack and starts listening to the device.
@@ -269,6 +286,19 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     this.#sockets = new SocketSet();
     this.#tcpOptions = options.tcp ?? {};
     this.#backlog = options.backlog ?? 511;
+    this.#dnsServers = (options.dnsServers ?? []).map((s) => {
+      if (typeof s !== "string") return s;
+      try {
+        return parseIpAddress(s);
+      } catch {
+        throw new TypeError(`Invalid DNS server "${s}": expected an IP address`);
+      }
+    });
+    this.#families = [
+      ...new Set(
+        options.addresses.map((a) => (typeof a === "string" ? IpCidr.parse(a) : a).address.version),
+      ),
+    ].sort();
     this.#driver = new Driver(this);
     const driver = this.#driver;
     this.#host = {
@@ -376,7 +406,30 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     if (options.hostname === undefined) {
       throw new TypeError("Invalid hostname: a hostname is required");
     }
-    const addr = parseHost(options.hostname, Ipv4Address.UNSPECIFIED);
+    const name = options.hostname;
+    if (this.#dnsServers.length === 0 || name === "localhost" || isIpLiteral(name)) {
+      return this.#connectTo(parseHost(name, Ipv4Address.UNSPECIFIED), port, options);
+    }
+    // Like Deno.connect (tokio): every resolved address in turn, the last error if all fail.
+    const addrs = await resolveForConnect(this, name, {
+      servers: this.#dnsServers,
+      families: this.#families,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    });
+    let last: unknown;
+    for (const addr of addrs) {
+      try {
+        return await this.#connectTo(addr, port, options);
+      } catch (e) {
+        if (options.signal?.aborted || e instanceof TypeError) throw e;
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  async #connectTo(addr: IpAddress, port: number, options: ConnectOptions): Promise<TcpStream> {
+    this.#checkOpen();
     if (addr.isUnspecified || addr.isMulticast || (addr.version === 4 && addr.isBroadcast)) {
       throw new TypeError(`Invalid hostname "${options.hostname}": not a unicast address`);
     }

@@ -31,4 +31,5 @@ export * from "./ndisc.ts";
 export * from "./mld.ts";
 export * from "./udp.ts";
 export * from "./tcp.ts";
+export * from "./dns.ts";
 export * from "./pretty_print.ts";

@@ -3,7 +3,7 @@
 // NetStack at 192.0.2.2 / 2001:db8::2 resolves through it. Skips with one line where the
 // machine cannot run interop tests or has no dnsmasq.
 import assert from "node:assert/strict";
-import { DnsError, resolve } from "../../src/net/dns.ts";
+import { DnsError, resolveDns } from "../../src/net/dns.ts";
 import { interop, KERNEL_V4, KERNEL_V6, KernelPeer, reportSkip } from "./_kernel_peer.ts";
 
 reportSkip("dns_test.ts");
@@ -66,28 +66,28 @@ Deno.test({
     const str = (a: { toString(): string }[]) => a.map(String);
 
     assert.deepEqual(
-      str(await resolve(stack, "host.example.net", { servers: [KERNEL_V4] })),
+      str(await resolveDns(stack, "host.example.net", { servers: [KERNEL_V4] })),
       ["192.0.2.10", "2001:db8::10"],
     );
     assert.deepEqual(
-      str(await resolve(stack, "www.example.net", { servers: [KERNEL_V6], family: 6 })),
+      str(await resolveDns(stack, "www.example.net", { servers: [KERNEL_V6], family: 6 })),
       ["2001:db8::10"],
     );
     assert.deepEqual(
-      str(await resolve(stack, "WWW.Example.NET", { servers: [KERNEL_V4], family: 4 })),
+      str(await resolveDns(stack, "WWW.Example.NET", { servers: [KERNEL_V4], family: 4 })),
       ["192.0.2.10"],
     );
     assert.deepEqual(
-      str(await resolve(stack, "v4.example.net", { servers: [KERNEL_V4] })),
+      str(await resolveDns(stack, "v4.example.net", { servers: [KERNEL_V4] })),
       ["198.51.100.4"],
     );
     await assert.rejects(
-      resolve(stack, "nope.example.net", { servers: [KERNEL_V4] }),
+      resolveDns(stack, "nope.example.net", { servers: [KERNEL_V4] }),
       (e: unknown) => e instanceof Deno.errors.NotFound && /NXDOMAIN/.test(e.message),
     );
     // No upstream: dnsmasq refuses names outside its local domain.
     await assert.rejects(
-      resolve(stack, "example.org", { servers: [KERNEL_V4], family: 4, timeout: 500 }),
+      resolveDns(stack, "example.org", { servers: [KERNEL_V4], family: 4, timeout: 500 }),
       (e: unknown) => e instanceof DnsError && e.rcode === 5 && /REFUSED/.test(e.message),
     );
     assert.equal(stack.iface.counters.malformed, 0);

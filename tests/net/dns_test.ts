@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { NetStack, UdpSocket } from "../../mod.ts";
-import { DnsError, resolve, resolveForConnect, validateHostname } from "../../src/net/dns.ts";
+import { DnsError, resolveDns, resolveForConnect, validateHostname } from "../../src/net/dns.ts";
 import { Ipv4Address, Ipv6Address } from "../../src/wire/address.ts";
 import {
   dnsBufferLen,
@@ -114,11 +114,11 @@ function dnsServer(stack: NetStack, handler: Handler = (q) => [zoneAnswer(q)]) {
 const servers = [SERVER4];
 const strings = (addrs: { toString(): string }[]) => addrs.map((a) => a.toString());
 
-Deno.test("resolve returns the A records of a name", async () => {
+Deno.test("resolveDns returns the A records of a name", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server);
   try {
-    const addrs = await resolve(net.client, "host.example.net", { servers, family: 4 });
+    const addrs = await resolveDns(net.client, "host.example.net", { servers, family: 4 });
     assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
     assert.equal(dns.queries.length, 1);
     assert.deepEqual(dns.queries[0]!.query.questions, [{
@@ -132,11 +132,14 @@ Deno.test("resolve returns the A records of a name", async () => {
   }
 });
 
-Deno.test("resolve returns the AAAA records of a name over an IPv6 server", async () => {
+Deno.test("resolveDns returns the AAAA records of a name over an IPv6 server", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server);
   try {
-    const addrs = await resolve(net.client, "host.example.net", { servers: [SERVER6], family: 6 });
+    const addrs = await resolveDns(net.client, "host.example.net", {
+      servers: [SERVER6],
+      family: 6,
+    });
     assert.deepEqual(strings(addrs), ["2001:db8::10"]);
     assert.equal(dns.queries[0]!.from.hostname, "2001:db8::2");
   } finally {
@@ -144,28 +147,28 @@ Deno.test("resolve returns the AAAA records of a name over an IPv6 server", asyn
   }
 });
 
-Deno.test("resolve asks A and AAAA and lists IPv4 first", async () => {
+Deno.test("resolveDns asks A and AAAA and lists IPv4 first", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server);
   try {
-    const addrs = await resolve(net.client, "HOST.example.net.", { servers });
+    const addrs = await resolveDns(net.client, "HOST.example.net.", { servers });
     assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11", "2001:db8::10"]);
     assert.deepEqual(dns.queries.map((q) => q.query.questions[0]!.type).sort(), [1, 28]);
-    const v4 = await resolve(net.client, "v4only.example.net", { servers });
+    const v4 = await resolveDns(net.client, "v4only.example.net", { servers });
     assert.deepEqual(strings(v4), ["198.51.100.4"]);
   } finally {
     await dns.close();
   }
 });
 
-Deno.test("resolve follows a CNAME chain within the answer", async () => {
+Deno.test("resolveDns follows a CNAME chain within the answer", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server);
   try {
-    const addrs = await resolve(net.client, "www.example.net", { servers, family: 4 });
+    const addrs = await resolveDns(net.client, "www.example.net", { servers, family: 4 });
     assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
     await assert.rejects(
-      resolve(net.client, "loop.example.net", { servers, family: 4 }),
+      resolveDns(net.client, "loop.example.net", { servers, family: 4 }),
       (e: unknown) => e instanceof DnsError && /CNAME chain/.test(e.message),
     );
   } finally {
@@ -173,12 +176,12 @@ Deno.test("resolve follows a CNAME chain within the answer", async () => {
   }
 });
 
-Deno.test("resolve rejects NXDOMAIN with NotFound and does not retry", async () => {
+Deno.test("resolveDns rejects NXDOMAIN with NotFound and does not retry", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server);
   try {
     await assert.rejects(
-      resolve(net.client, "nope.example.net", { servers: [SERVER4, SERVER6] }),
+      resolveDns(net.client, "nope.example.net", { servers: [SERVER4, SERVER6] }),
       (e: unknown) =>
         e instanceof Deno.errors.NotFound &&
         e.message === 'Cannot resolve "nope.example.net": NXDOMAIN',
@@ -189,14 +192,14 @@ Deno.test("resolve rejects NXDOMAIN with NotFound and does not retry", async () 
   }
 });
 
-Deno.test("resolve stops the AAAA lookup when the A lookup gets NXDOMAIN", async () => {
+Deno.test("resolveDns stops the AAAA lookup when the A lookup gets NXDOMAIN", async () => {
   await using net = stackPair();
   // NXDOMAIN to A queries; AAAA queries are never answered.
   const dns = dnsServer(net.server, (q) => q.questions[0]!.type === 1 ? [reply(q, [], 3)] : []);
   try {
     const started = performance.now();
     await assert.rejects(
-      resolve(net.client, "nope.example.net", { servers, timeout: 5000 }),
+      resolveDns(net.client, "nope.example.net", { servers, timeout: 5000 }),
       (e: unknown) => e instanceof Deno.errors.NotFound && /NXDOMAIN/.test(e.message),
     );
     assert.ok(performance.now() - started < 2000);
@@ -205,11 +208,11 @@ Deno.test("resolve stops the AAAA lookup when the A lookup gets NXDOMAIN", async
   }
 });
 
-Deno.test("resolve times out with TimedOut when no server answers", async () => {
+Deno.test("resolveDns times out with TimedOut when no server answers", async () => {
   await using net = stackPair();
   const started = performance.now();
   await assert.rejects(
-    resolve(net.client, "host.example.net", { servers, timeout: 100, attempts: 2 }),
+    resolveDns(net.client, "host.example.net", { servers, timeout: 100, attempts: 2 }),
     (e: unknown) =>
       e instanceof Deno.errors.TimedOut && (e as { code?: string }).code === "ETIMEDOUT" &&
       /timed out after 2 tries/.test(e.message),
@@ -217,11 +220,11 @@ Deno.test("resolve times out with TimedOut when no server answers", async () => 
   assert.ok(performance.now() - started >= 190);
 });
 
-Deno.test("resolve retries on timeout with the next server", async () => {
+Deno.test("resolveDns retries on timeout with the next server", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server);
   try {
-    const addrs = await resolve(net.client, "host.example.net", {
+    const addrs = await resolveDns(net.client, "host.example.net", {
       servers: [SILENT, SERVER4],
       timeout: 100,
       family: 4,
@@ -233,11 +236,11 @@ Deno.test("resolve retries on timeout with the next server", async () => {
   }
 });
 
-Deno.test("resolve moves on from a server of a family the stack has no address for", async () => {
+Deno.test("resolveDns moves on from a server of a family the stack has no address for", async () => {
   await using net = stackPair({ client: { addresses: ["192.0.2.2/24"] } });
   const dns = dnsServer(net.server);
   try {
-    const addrs = await resolve(net.client, "host.example.net", {
+    const addrs = await resolveDns(net.client, "host.example.net", {
       servers: [SERVER6, SERVER4],
       family: 4,
       timeout: 300,
@@ -248,7 +251,7 @@ Deno.test("resolve moves on from a server of a family the stack has no address f
   }
 });
 
-Deno.test("resolve moves on from SERVFAIL and reports it when every server fails", async () => {
+Deno.test("resolveDns moves on from SERVFAIL and reports it when every server fails", async () => {
   await using net = stackPair();
   // SERVFAIL to queries over IPv4, real answers over IPv6.
   const dns = dnsServer(
@@ -256,13 +259,13 @@ Deno.test("resolve moves on from SERVFAIL and reports it when every server fails
     (q, from) => [from.hostname.includes(":") ? zoneAnswer(q) : reply(q, [], 2)],
   );
   try {
-    const addrs = await resolve(net.client, "host.example.net", {
+    const addrs = await resolveDns(net.client, "host.example.net", {
       servers: [SERVER4, SERVER6],
       family: 4,
     });
     assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
     await assert.rejects(
-      resolve(net.client, "host.example.net", { servers: [SERVER4], attempts: 1 }),
+      resolveDns(net.client, "host.example.net", { servers: [SERVER4], attempts: 1 }),
       (e: unknown) =>
         e instanceof DnsError && e.rcode === 2 &&
         e.message === 'Cannot resolve "host.example.net": SERVFAIL from 192.0.2.1',
@@ -272,12 +275,12 @@ Deno.test("resolve moves on from SERVFAIL and reports it when every server fails
   }
 });
 
-Deno.test("resolve reports a truncated response", async () => {
+Deno.test("resolveDns reports a truncated response", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server, (q) => [reply(q, [], 0, true)]);
   try {
     await assert.rejects(
-      resolve(net.client, "host.example.net", { servers, family: 4 }),
+      resolveDns(net.client, "host.example.net", { servers, family: 4 }),
       (e: unknown) => e instanceof DnsError && /truncated/.test(e.message),
     );
   } finally {
@@ -285,7 +288,7 @@ Deno.test("resolve reports a truncated response", async () => {
   }
 });
 
-Deno.test("resolve ignores answers with a wrong id, question or source port", async () => {
+Deno.test("resolveDns ignores answers with a wrong id, question or source port", async () => {
   await using net = stackPair();
   const spoofer = net.server.listenDatagram({ port: 5353 });
   const bogus = (q: DnsRepr): DnsRecord[] => [{
@@ -307,7 +310,7 @@ Deno.test("resolve ignores answers with a wrong id, question or source port", as
     ];
   });
   try {
-    const addrs = await resolve(net.client, "host.example.net", { servers, family: 4 });
+    const addrs = await resolveDns(net.client, "host.example.net", { servers, family: 4 });
     assert.deepEqual(strings(addrs), ["192.0.2.10", "192.0.2.11"]);
   } finally {
     await dns.close();
@@ -315,12 +318,12 @@ Deno.test("resolve ignores answers with a wrong id, question or source port", as
   }
 });
 
-Deno.test("resolve times out when only spoofed answers arrive", async () => {
+Deno.test("resolveDns times out when only spoofed answers arrive", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server, (q) => [reply({ ...q, id: q.id ^ 0x8000 }, [])]);
   try {
     await assert.rejects(
-      resolve(net.client, "host.example.net", { servers, family: 4, timeout: 100, attempts: 1 }),
+      resolveDns(net.client, "host.example.net", { servers, family: 4, timeout: 100, attempts: 1 }),
       Deno.errors.TimedOut,
     );
     assert.equal(dns.queries.length, 1);
@@ -329,12 +332,12 @@ Deno.test("resolve times out when only spoofed answers arrive", async () => {
   }
 });
 
-Deno.test("resolve uses a fresh random id and source port for each query", async () => {
+Deno.test("resolveDns uses a fresh random id and source port for each query", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server);
   try {
     for (let i = 0; i < 6; i++) {
-      await resolve(net.client, "host.example.net", { servers, family: 4 });
+      await resolveDns(net.client, "host.example.net", { servers, family: 4 });
     }
     const ids = new Set(dns.queries.map((q) => q.query.id));
     const ports = new Set(dns.queries.map((q) => q.from.port));
@@ -345,42 +348,44 @@ Deno.test("resolve uses a fresh random id and source port for each query", async
   }
 });
 
-Deno.test("resolve returns an IP literal without a query", async () => {
+Deno.test("resolveDns returns an IP literal without a query", async () => {
   await using net = stackPair();
   const dns = dnsServer(net.server);
   try {
-    assert.deepEqual(strings(await resolve(net.client, "192.0.2.77", { servers })), ["192.0.2.77"]);
-    assert.deepEqual(strings(await resolve(net.client, "2001:db8::5", { servers })), [
+    assert.deepEqual(strings(await resolveDns(net.client, "192.0.2.77", { servers })), [
+      "192.0.2.77",
+    ]);
+    assert.deepEqual(strings(await resolveDns(net.client, "2001:db8::5", { servers })), [
       "2001:db8::5",
     ]);
-    assert.deepEqual(strings(await resolve(net.client, "[2001:db8::6]", { servers })), [
+    assert.deepEqual(strings(await resolveDns(net.client, "[2001:db8::6]", { servers })), [
       "2001:db8::6",
     ]);
-    await assert.rejects(resolve(net.client, "192.0.2.77", { servers, family: 6 }), TypeError);
+    await assert.rejects(resolveDns(net.client, "192.0.2.77", { servers, family: 6 }), TypeError);
     assert.equal(dns.queries.length, 0);
   } finally {
     await dns.close();
   }
 });
 
-Deno.test("resolve rejects malformed hostnames and options with TypeError or RangeError", async () => {
+Deno.test("resolveDns rejects malformed hostnames and options with TypeError or RangeError", async () => {
   await using net = stackPair();
   for (
     const bad of ["", ".", "a..b", "a b.net", "x".repeat(64) + ".net", "é.net", "a".repeat(254)]
   ) {
-    await assert.rejects(resolve(net.client, bad, { servers }), TypeError, bad);
+    await assert.rejects(resolveDns(net.client, bad, { servers }), TypeError, bad);
   }
-  await assert.rejects(resolve(net.client, "a.net", { servers: [] }), TypeError);
-  await assert.rejects(resolve(net.client, "a.net", { servers: ["dns.example"] }), TypeError);
-  await assert.rejects(resolve(net.client, "a.net", { servers, timeout: 0 }), RangeError);
-  await assert.rejects(resolve(net.client, "a.net", { servers, attempts: 0 }), RangeError);
+  await assert.rejects(resolveDns(net.client, "a.net", { servers: [] }), TypeError);
+  await assert.rejects(resolveDns(net.client, "a.net", { servers: ["dns.example"] }), TypeError);
+  await assert.rejects(resolveDns(net.client, "a.net", { servers, timeout: 0 }), RangeError);
+  await assert.rejects(resolveDns(net.client, "a.net", { servers, attempts: 0 }), RangeError);
   assert.equal(validateHostname("_srv.Example-1.net."), "_srv.Example-1.net");
 });
 
-Deno.test("resolve rejects with the signal's reason when aborted", async () => {
+Deno.test("resolveDns rejects with the signal's reason when aborted", async () => {
   await using net = stackPair();
   const controller = new AbortController();
-  const pending = resolve(net.client, "host.example.net", {
+  const pending = resolveDns(net.client, "host.example.net", {
     servers,
     signal: controller.signal,
   });
