@@ -7,7 +7,10 @@
  */
 
 import { checksumAll, ETHERNET_HEADER_LEN, Medium } from "./device.ts";
-import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
+import type { DeviceCapabilities } from "./device.ts";
+import { FdDevice, FdEngine } from "./_fd_device.ts";
+import type { FrameReceiver } from "./_fd_device.ts";
+import type { FrameQueue } from "./link.ts";
 import {
   AF_PACKET,
   configureInterface,
@@ -15,19 +18,15 @@ import {
   Errno,
   errno,
   errnoText,
-  FdEngine,
   ifreqFor,
   openLibc,
   osError,
-  PACKET_AUXDATA,
   POLLNVAL,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_RAW,
-  SOL_PACKET,
 } from "./_libc.ts";
-import type { HostDeviceStats, Libc } from "./_libc.ts";
-import type { Instant } from "../time.ts";
+import type { Libc, MutableHostDeviceStats } from "./_libc.ts";
 
 /** ETH_P_ALL in network byte order, as `socket` and `sockaddr_ll` take it. */
 const ETH_P_ALL_BE = 0x0300;
@@ -37,7 +36,6 @@ const SO_RCVBUFFORCE = 33;
 const PACKET_ADD_MEMBERSHIP = 1;
 const PACKET_MR_PROMISC = 1;
 const PACKET_IGNORE_OUTGOING = 23;
-const SOCKADDR_LL_LEN = 20;
 
 /**
  * Options of {@linkcode RawSocketDevice.open}.
@@ -95,16 +93,12 @@ export interface RawSocketOptions {
  * await dev.close();
  * ```
  */
-export class RawSocketDevice implements Device, ReadinessHook {
-  /** Ethernet medium, interface MTU + 14, software checksums. */
-  readonly capabilities: DeviceCapabilities;
-  readonly #engine: FdEngine;
+export class RawSocketDevice extends FdDevice {
   readonly #name: string;
   readonly #ifindex: number;
 
   private constructor(engine: FdEngine, name: string, ifindex: number) {
-    this.#engine = engine;
-    this.capabilities = engine.capabilities;
+    super(engine);
     this.#name = name;
     this.#ifindex = ifindex;
   }
@@ -197,7 +191,8 @@ export class RawSocketDevice implements Device, ReadinessHook {
         fd,
         capabilities,
         rxQueueLen: options.rxQueueLen ?? 256,
-        readMode: "packet",
+        receiver: (stats, slotSize) =>
+          new PacketReceiver(lib, fd, capabilities.mtu, slotSize, stats),
         label,
         onError: options.onError,
         classify: (revents, code) => classifyRawError(lib, label, name, ifindex, revents, code),
@@ -218,141 +213,6 @@ export class RawSocketDevice implements Device, ReadinessHook {
   /** The interface index the socket is bound to. */
   get ifindex(): number {
     return this.#ifindex;
-  }
-
-  /** Counters; the object is live. */
-  get stats(): HostDeviceStats {
-    return this.#engine.stats;
-  }
-
-  /** Frames waiting in the receive ring. */
-  get pending(): number {
-    return this.#engine.pending;
-  }
-
-  /** Resolves after `close()`; rejects with the device error (the interface was deleted). */
-  get closed(): Promise<void> {
-    return this.#engine.closed;
-  }
-
-  /** The error that stopped the device, or `null`. */
-  get error(): Error | null {
-    return this.#engine.error;
-  }
-
-  /**
-   * The next received Ethernet frame, valid until the next `receive`, or `null`.
-   *
-   * @param now The current instant.
-   * @returns The frame or `null`.
-   *
-   * @example
-   * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * console.log(dev.receive(0));
-   * await dev.close();
-   * ```
-   */
-  receive(now: Instant): Uint8Array | null {
-    return this.#engine.receive(now);
-  }
-
-  /**
-   * Whether a `transmit` would be accepted: `true` while the device is open.
-   *
-   * @param now The current instant.
-   * @returns `false` after `close()` or a device error.
-   *
-   * @example
-   * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * console.log(dev.canTransmit(0)); // true
-   * await dev.close();
-   * ```
-   */
-  canTransmit(now: Instant): boolean {
-    return this.#engine.canTransmit(now);
-  }
-
-  /**
-   * The single transmit buffer as a view of `len` bytes, or `null` when `len > mtu` or closed.
-   *
-   * @param now The current instant.
-   * @param len The frame length including the Ethernet header.
-   * @returns The buffer to fill, then `commit`.
-   *
-   * @example
-   * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * console.log(dev.transmit(0, 60)?.length); // 60
-   * await dev.close();
-   * ```
-   */
-  transmit(now: Instant, len: number): Uint8Array | null {
-    return this.#engine.transmit(now, len);
-  }
-
-  /**
-   * Sends the frame of the last `transmit` synchronously; EAGAIN/ENOBUFS drop it (counted).
-   *
-   * @example
-   * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * dev.transmit(0, 60)!.fill(0xff, 0, 6);
-   * dev.commit();
-   * await dev.close();
-   * ```
-   */
-  commit(): void {
-    this.#engine.commit();
-  }
-
-  /**
-   * Registers the callback run when frames arrive in an empty ring (edge triggered), and once
-   * when the device fails.
-   *
-   * @param callback The wake-up function.
-   *
-   * @example
-   * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * dev.onReadable(() => console.log("frames:", dev.pending));
-   * await dev.close();
-   * ```
-   */
-  onReadable(callback: () => void): void {
-    this.#engine.onReadable(callback);
-  }
-
-  /**
-   * Stops the reader loop, closes the socket and the eventfd, releases the FFI library.
-   * Idempotent.
-   *
-   * @returns Settles when everything is released.
-   *
-   * @example
-   * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * await dev.close();
-   * ```
-   */
-  close(): Promise<void> {
-    return this.#engine.close();
-  }
-
-  /**
-   * Same as `close()`, for `await using`.
-   *
-   * @returns Settles when everything is released.
-   */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 
@@ -387,4 +247,325 @@ function classifyRawError(
     }
   }
   return null;
+}
+
+/** sockaddr_ll: family u16, protocol u16, ifindex i32, hatype u16, pkttype u8, halen u8, addr[8]. */
+const SOCKADDR_LL_LEN = 20;
+const SLL_PKTTYPE = 10;
+const PACKET_OUTGOING = 4;
+const MSG_TRUNC = 0x20;
+/** packet(7): the `tpacket_auxdata` control message. */
+const SOL_PACKET = 263;
+/** Socket option and control message type of `tpacket_auxdata`. */
+const PACKET_AUXDATA = 8;
+/** `tp_status`: the transport checksum field holds only the pseudo-header sum. */
+const TP_STATUS_CSUMNOTREADY = 0x8;
+/** The largest frame read whole: a 64 KiB GSO super-frame, its link header and some slack. */
+const PACKET_READ_MAX = 65536 + 256;
+/** `struct msghdr` on 64-bit Linux: name, namelen, iov, iovlen, control, controllen, flags. */
+const MSGHDR_LEN = 56;
+const MSG_NAMELEN = 8;
+const MSG_CONTROLLEN = 40;
+/** `struct cmsghdr`: len (size_t), level, type; the data follows at 16. */
+const CMSG_DATA = 16;
+/** `struct tpacket_auxdata`: status u32, len u32, snaplen u32, mac u16, net u16, vlan... */
+const AUXDATA_LEN = 20;
+const CONTROL_LEN = 128;
+const IOV_AT = 64;
+const ADDR_AT = 96;
+const CONTROL_AT = 128;
+const CONTROL_LEN_BIG = BigInt(CONTROL_LEN);
+
+/**
+ * The AF_PACKET receive path: `recvmsg` with PACKET_AUXDATA into the ring's slot, whose overflow
+ * lands in a 64 KiB side buffer (`iov[1]`), all preallocated. A frame the kernel hands over
+ * with TP_STATUS_CSUMNOTREADY (CHECKSUM_PARTIAL: the sender's TX checksum offload, for example a
+ * veth peer) gets its TCP/UDP checksum computed here, as a NIC driver would on transmit; a TCP
+ * frame larger than the MTU (a GSO/TSO super-frame that never passed a segmenting NIC) is
+ * staged and split into MTU-sized segments by {@linkcode PacketReceiver.flush}. Frames with
+ * TP_STATUS_CSUM_VALID are already verified and pass unchanged.
+ */
+class PacketReceiver implements FrameReceiver {
+  readonly #lib: Libc;
+  readonly #fd: number;
+  readonly #mtu: number;
+  readonly #slotSize: number;
+  readonly #stats: MutableHostDeviceStats;
+  /**
+   * msghdr, iovecs, sockaddr_ll and the control buffer in one block, larger than V8 keeps on its
+   * moving heap: the msghdr holds pointers to the others across calls.
+   */
+  readonly #mem = new Uint8Array(CONTROL_AT + CONTROL_LEN);
+  readonly #msg = this.#mem.subarray(0, MSGHDR_LEN);
+  readonly #msgView = new DataView(this.#mem.buffer, 0, MSGHDR_LEN);
+  readonly #iov = new BigUint64Array(this.#mem.buffer, IOV_AT, 4);
+  readonly #addr = this.#mem.subarray(ADDR_AT, ADDR_AT + SOCKADDR_LL_LEN);
+  readonly #control = this.#mem.subarray(CONTROL_AT, CONTROL_AT + CONTROL_LEN);
+  readonly #controlView = new DataView(this.#mem.buffer, CONTROL_AT, CONTROL_LEN);
+  /** The whole of a frame longer than a slot: the slot's part is copied to its front. */
+  readonly #big: Uint8Array;
+  /** Pointer values of the ring's slots, looked up per read (the slots are reused). */
+  readonly #slotPointers = new WeakMap<Uint8Array, bigint>();
+  /** The super-frame being segmented: `#gsoOff < #gsoEnd` while segments remain. */
+  #gsoOff = 0;
+  #gsoEnd = 0;
+  #gsoNet = 0;
+  #gsoTh = 0;
+  #gsoHdr = 0;
+  #gsoMss = 0;
+  #gsoIndex = 0;
+
+  constructor(lib: Libc, fd: number, mtu: number, slotSize: number, stats: MutableHostDeviceStats) {
+    this.#lib = lib;
+    this.#fd = fd;
+    this.#mtu = mtu;
+    this.#slotSize = slotSize;
+    this.#stats = stats;
+    this.#big = new Uint8Array(Math.max(PACKET_READ_MAX, slotSize * 2));
+    const mv = this.#msgView;
+    mv.setBigUint64(0, pointerValue(this.#addr), true);
+    mv.setBigUint64(16, pointerValue(this.#mem.subarray(IOV_AT, IOV_AT + 32)), true);
+    mv.setBigUint64(24, 2n, true);
+    mv.setBigUint64(32, pointerValue(this.#control), true);
+    this.#iov[1] = BigInt(slotSize);
+    this.#iov[2] = pointerValue(this.#big.subarray(slotSize));
+    this.#iov[3] = BigInt(this.#big.length - slotSize);
+  }
+
+  /** Whether segments of a super-frame wait for room in the ring. */
+  get staged(): boolean {
+    return this.#gsoOff < this.#gsoEnd;
+  }
+
+  /**
+   * Receives one frame into `slot` (a whole ring slot); returns its length, -1 on error (errno
+   * set), -2 when it is skipped or staged, or a length above the slot size for a frame that is
+   * dropped as oversize or truncated.
+   */
+  read(slot: Uint8Array): number {
+    let ptr = this.#slotPointers.get(slot);
+    if (ptr === undefined) {
+      ptr = pointerValue(slot);
+      this.#slotPointers.set(slot, ptr);
+    }
+    this.#iov[0] = ptr;
+    const mv = this.#msgView;
+    mv.setUint32(MSG_NAMELEN, SOCKADDR_LL_LEN, true);
+    mv.setBigUint64(MSG_CONTROLLEN, CONTROL_LEN_BIG, true);
+    const n = this.#lib.symbols.recvmsg(this.#fd, this.#msg, MSG_TRUNC);
+    if (n < 0) return n;
+    if (this.#addr[SLL_PKTTYPE] === PACKET_OUTGOING) {
+      this.#stats.outgoingSkipped++;
+      return -2;
+    }
+    // The first control message is the auxdata when the option took (the only one enabled).
+    const cv = this.#controlView;
+    let status = 0;
+    let net = 0;
+    if (
+      mv.getUint32(MSG_CONTROLLEN, true) >= CMSG_DATA + AUXDATA_LEN &&
+      cv.getInt32(8, true) === SOL_PACKET && cv.getInt32(12, true) === PACKET_AUXDATA
+    ) {
+      status = cv.getUint32(CMSG_DATA, true);
+      net = cv.getUint16(CMSG_DATA + 14, true) - cv.getUint16(CMSG_DATA + 12, true);
+    }
+    if (n > this.#mtu) {
+      if (n > this.#big.length) this.#stats.dropsTruncated++;
+      else {
+        this.#big.set(slot);
+        if (this.#stage(n, net)) this.#stats.framesSegmented++;
+        else this.#stats.dropsOversize++;
+      }
+      return -2;
+    }
+    if ((status & TP_STATUS_CSUMNOTREADY) !== 0 && completeChecksum(slot, n, net)) {
+      this.#stats.checksumsCompleted++;
+    }
+    return n;
+  }
+
+  /** Validates a TCP super-frame of `n` bytes in `#big` and stages it; false when it is not one. */
+  #stage(n: number, net: number): boolean {
+    const f = this.#big;
+    const t = transportOf(f, n, net);
+    if (t < 0 || foundProto !== IP_PROTO_TCP) return false;
+    const end = ipEnd(f, net);
+    const hdr = t + ((f[t + 12]! >> 4) << 2);
+    if (hdr - t < 20 || hdr >= end) return false;
+    const mss = this.#mtu - hdr;
+    if (mss < 8) return false;
+    this.#gsoNet = net;
+    this.#gsoTh = t;
+    this.#gsoHdr = hdr;
+    this.#gsoMss = mss;
+    this.#gsoIndex = 0;
+    this.#gsoOff = hdr;
+    this.#gsoEnd = end;
+    return true;
+  }
+
+  /**
+   * Appends segments of the staged super-frame to `rx` until it is done or the ring is full. Each
+   * segment carries the headers with its own IP length (and IPv4 ID and header checksum), TCP
+   * sequence number, flags (CWR only on the first, FIN and PSH only on the last) and a complete
+   * TCP checksum: what a segmenting NIC puts on the wire.
+   */
+  flush(rx: FrameQueue): void {
+    const f = this.#big;
+    const net = this.#gsoNet;
+    const t = this.#gsoTh;
+    const hdr = this.#gsoHdr;
+    const end = this.#gsoEnd;
+    const v4 = f[net]! >> 4 === 4;
+    const seq0 = ((f[t + 4]! << 24) | (f[t + 5]! << 16) | (f[t + 6]! << 8) | f[t + 7]!) >>> 0;
+    const flags0 = f[t + 13]!;
+    const id0 = (f[net + 4]! << 8) | f[net + 5]!;
+    while (this.#gsoOff < end) {
+      const off = this.#gsoOff;
+      const len = Math.min(this.#gsoMss, end - off);
+      const seg = rx.reserve(hdr + len);
+      if (seg === null) return;
+      for (let i = 0; i < hdr; i++) seg[i] = f[i]!;
+      for (let i = 0; i < len; i++) seg[hdr + i] = f[off + i]!;
+      const last = off + len >= end;
+      const ipLen = hdr - net + len;
+      if (v4) {
+        put16(seg, net + 2, ipLen);
+        put16(seg, net + 4, (id0 + this.#gsoIndex) & 0xffff);
+        put16(seg, net + 10, 0);
+        const ihl = (seg[net]! & 0xf) << 2;
+        put16(seg, net + 10, ~fold(sum16(seg, net, net + ihl, 0)) & 0xffff);
+      } else {
+        put16(seg, net + 4, ipLen - 40);
+      }
+      const seq = (seq0 + (off - hdr)) >>> 0;
+      seg[t + 4] = seq >>> 24;
+      seg[t + 5] = (seq >>> 16) & 0xff;
+      seg[t + 6] = (seq >>> 8) & 0xff;
+      seg[t + 7] = seq & 0xff;
+      let flags = flags0;
+      if (!last) flags &= ~(TCP_FIN | TCP_PSH);
+      if (this.#gsoIndex > 0) flags &= ~TCP_CWR;
+      seg[t + 13] = flags;
+      fillTransportChecksum(seg, net, t, hdr + len, IP_PROTO_TCP);
+      rx.commit();
+      this.#stats.checksumsCompleted++;
+      this.#gsoIndex++;
+      this.#gsoOff = off + len;
+    }
+  }
+}
+
+/** The address of a buffer's first byte as a bigint, for C structures. */
+function pointerValue(buf: Uint8Array): bigint {
+  return BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(buf)));
+}
+
+const IP_PROTO_TCP = 6;
+const IP_PROTO_UDP = 17;
+const TCP_FIN = 0x01;
+const TCP_PSH = 0x08;
+const TCP_CWR = 0x80;
+
+function put16(b: Uint8Array, at: number, v: number): void {
+  b[at] = (v >>> 8) & 0xff;
+  b[at + 1] = v & 0xff;
+}
+
+/** Adds the big-endian 16-bit words of `b[from, to)` (an odd last byte padded) to `sum`. */
+function sum16(b: Uint8Array, from: number, to: number, sum: number): number {
+  let i = from;
+  for (; i + 1 < to; i += 2) sum += (b[i]! << 8) | b[i + 1]!;
+  if (i < to) sum += b[i]! << 8;
+  return sum;
+}
+
+/** Folds a sum of 16-bit words to 16 bits with end-around carry (RFC 1071 §4.1). */
+function fold(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/** Where the IP packet at `net` ends (its length fields; Ethernet padding excluded). */
+function ipEnd(f: Uint8Array, net: number): number {
+  return f[net]! >> 4 === 4
+    ? net + ((f[net + 2]! << 8) | f[net + 3]!)
+    : net + 40 + ((f[net + 4]! << 8) | f[net + 5]!);
+}
+
+/** The transport protocol found by the last successful {@linkcode transportOf}. */
+let foundProto = 0;
+
+/**
+ * The offset of the TCP or UDP header of the IP packet at `net` in the first `n` bytes of `f`, or
+ * -1 when it is not an unfragmented TCP/UDP packet with consistent lengths. IPv6 hop-by-hop,
+ * routing and destination options headers are skipped.
+ */
+function transportOf(f: Uint8Array, n: number, net: number): number {
+  if (net < 0 || net + 20 > n) return -1;
+  const version = f[net]! >> 4;
+  let t: number;
+  let proto: number;
+  if (version === 4) {
+    const ihl = (f[net]! & 0xf) << 2;
+    if (ihl < 20 || (((f[net + 6]! << 8) | f[net + 7]!) & 0x3fff) !== 0) return -1;
+    t = net + ihl;
+    proto = f[net + 9]!;
+  } else if (version === 6) {
+    if (net + 40 > n) return -1;
+    t = net + 40;
+    proto = f[net + 6]!;
+    while (proto === 0 || proto === 43 || proto === 60) {
+      if (t + 8 > n) return -1;
+      proto = f[t]!;
+      t += (f[t + 1]! + 1) << 3;
+    }
+  } else {
+    return -1;
+  }
+  const end = ipEnd(f, net);
+  if (end > n) return -1;
+  foundProto = proto;
+  if (proto === IP_PROTO_TCP) return t + 20 <= end ? t : -1;
+  if (proto === IP_PROTO_UDP) return t + 8 <= end ? t : -1;
+  return -1;
+}
+
+/**
+ * Computes the TCP or UDP checksum of the packet at `net` whose transport header is at `t` and
+ * which ends at `end`: pseudo-header (RFC 9293 §3.1, RFC 768, RFC 8200 §8.1) plus the segment,
+ * written with the field zeroed first (UDP's 0 sent as 0xffff).
+ */
+function fillTransportChecksum(
+  f: Uint8Array,
+  net: number,
+  t: number,
+  end: number,
+  proto: number,
+): void {
+  const at = t + (proto === IP_PROTO_TCP ? 16 : 6);
+  f[at] = 0;
+  f[at + 1] = 0;
+  let sum = proto + (end - t);
+  sum = f[net]! >> 4 === 4 ? sum16(f, net + 12, net + 20, sum) : sum16(f, net + 8, net + 40, sum);
+  let c = ~fold(sum16(f, t, end, sum)) & 0xffff;
+  if (c === 0 && proto === IP_PROTO_UDP) c = 0xffff;
+  put16(f, at, c);
+}
+
+/**
+ * Completes the transport checksum of a frame received with TP_STATUS_CSUMNOTREADY: its TCP or
+ * UDP checksum field holds only the pseudo-header sum (CHECKSUM_PARTIAL); the checksum is
+ * recomputed whole over the first `len` bytes of `frame`, whose IP header starts at `net`.
+ *
+ * @param frame The frame (may be longer than `len`).
+ * @param len The frame's length.
+ * @param net The offset of the IPv4 or IPv6 header (`tp_net`).
+ * @returns `false` when the frame is not an unfragmented TCP/UDP packet (left unchanged).
+ */
+export function completeChecksum(frame: Uint8Array, len: number, net: number): boolean {
+  const t = transportOf(frame, len, net);
+  if (t < 0) return false;
+  fillTransportChecksum(frame, net, t, ipEnd(frame, net), foundProto);
+  return true;
 }

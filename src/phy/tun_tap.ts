@@ -7,7 +7,8 @@
  */
 
 import { checkInt, checksumAll, ETHERNET_HEADER_LEN, Medium } from "./device.ts";
-import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
+import type { DeviceCapabilities } from "./device.ts";
+import { FdDevice, FdEngine } from "./_fd_device.ts";
 import {
   configureInterface,
   cString,
@@ -16,7 +17,6 @@ import {
   errnoText,
   F_GETFL,
   F_SETFL,
-  FdEngine,
   IFNAMSIZ,
   ifreqFor,
   ifreqName,
@@ -27,8 +27,6 @@ import {
   osError,
   POLLNVAL,
 } from "./_libc.ts";
-import type { HostDeviceStats } from "./_libc.ts";
-import type { Instant } from "../time.ts";
 
 export type { HostDeviceStats } from "./_libc.ts";
 
@@ -89,16 +87,12 @@ export interface TunTapOptions {
  * await dev.close();
  * ```
  */
-export class TunTapDevice implements Device, ReadinessHook {
-  /** IP medium (TUN) or Ethernet (TAP; MTU includes the 14-byte header); software checksums. */
-  readonly capabilities: DeviceCapabilities;
-  readonly #engine: FdEngine;
+export class TunTapDevice extends FdDevice {
   readonly #name: string;
   readonly #mode: "tun" | "tap";
 
   private constructor(engine: FdEngine, name: string, mode: "tun" | "tap") {
-    this.#engine = engine;
-    this.capabilities = engine.capabilities;
+    super(engine);
     this.#name = name;
     this.#mode = mode;
   }
@@ -186,7 +180,6 @@ export class TunTapDevice implements Device, ReadinessHook {
         fd,
         capabilities,
         rxQueueLen: options.rxQueueLen ?? 256,
-        readMode: "read",
         label,
         onError: options.onError,
         classify: (revents, code) => classifyTunError(label, revents, code),
@@ -207,147 +200,6 @@ export class TunTapDevice implements Device, ReadinessHook {
   /** `"tun"` or `"tap"`. */
   get mode(): "tun" | "tap" {
     return this.#mode;
-  }
-
-  /** Counters; the object is live. */
-  get stats(): HostDeviceStats {
-    return this.#engine.stats;
-  }
-
-  /** Frames waiting in the receive ring. */
-  get pending(): number {
-    return this.#engine.pending;
-  }
-
-  /**
-   * Settles when the device stops: resolves after `close()`, rejects with the device error
-   * (for example `Deno.errors.NotFound` after `ip link del`). Never rejects unobserved.
-   */
-  get closed(): Promise<void> {
-    return this.#engine.closed;
-  }
-
-  /** The error that stopped the device, or `null`. */
-  get error(): Error | null {
-    return this.#engine.error;
-  }
-
-  /**
-   * The next received frame (an IP packet on TUN, an Ethernet frame on TAP), valid until the next
-   * `receive`, or `null`.
-   *
-   * @param now The current instant.
-   * @returns The frame or `null`.
-   *
-   * @example
-   * ```ts ignore
-   * import { TunTapDevice } from "@smol/net/phy";
-   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * console.log(dev.receive(0)); // null until the kernel sends something
-   * await dev.close();
-   * ```
-   */
-  receive(now: Instant): Uint8Array | null {
-    return this.#engine.receive(now);
-  }
-
-  /**
-   * Whether a `transmit` would be accepted: `true` while the device is open.
-   *
-   * @param now The current instant.
-   * @returns `false` after `close()` or a device error.
-   *
-   * @example
-   * ```ts ignore
-   * import { TunTapDevice } from "@smol/net/phy";
-   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * console.log(dev.canTransmit(0)); // true
-   * await dev.close();
-   * ```
-   */
-  canTransmit(now: Instant): boolean {
-    return this.#engine.canTransmit(now);
-  }
-
-  /**
-   * The device's single transmit buffer as a view of `len` bytes, or `null` when `len > mtu`
-   * (counted in `dropsTooBig`) or the device is closed.
-   *
-   * @param now The current instant.
-   * @param len The frame length.
-   * @returns The buffer to fill, then `commit`.
-   *
-   * @example
-   * ```ts ignore
-   * import { TunTapDevice } from "@smol/net/phy";
-   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * console.log(dev.transmit(0, 100_000)); // null
-   * await dev.close();
-   * ```
-   */
-  transmit(now: Instant, len: number): Uint8Array | null {
-    return this.#engine.transmit(now, len);
-  }
-
-  /**
-   * Writes the frame of the last `transmit` synchronously. EAGAIN drops it (`dropsTxBusy`); other
-   * failures (for example a TUN write that is not IPv4/IPv6) count in `writeErrors`.
-   *
-   * @example
-   * ```ts ignore
-   * import { TunTapDevice } from "@smol/net/phy";
-   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * dev.transmit(0, 20)!.set([0x45, 0, 0, 20]); // and the rest of a header
-   * dev.commit();
-   * await dev.close();
-   * ```
-   */
-  commit(): void {
-    this.#engine.commit();
-  }
-
-  /**
-   * Registers the callback run when frames arrive in an empty ring (edge triggered), and once
-   * when the device fails. It must be cheap and must not call into the device.
-   *
-   * @param callback The wake-up function.
-   *
-   * @example
-   * ```ts ignore
-   * import { TunTapDevice } from "@smol/net/phy";
-   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * dev.onReadable(() => console.log("frames pending:", dev.pending));
-   * await dev.close();
-   * ```
-   */
-  onReadable(callback: () => void): void {
-    this.#engine.onReadable(callback);
-  }
-
-  /**
-   * Stops the reader loop (through the eventfd), closes the fds and releases the FFI library. A
-   * TUN/TAP interface that this process created (not persistent) disappears with it. Idempotent.
-   *
-   * @returns Settles when everything is released.
-   *
-   * @example
-   * ```ts ignore
-   * import { TunTapDevice } from "@smol/net/phy";
-   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * await dev.close();
-   * ```
-   */
-  close(): Promise<void> {
-    return this.#engine.close();
-  }
-
-  /**
-   * Same as `close()`, for `await using`.
-   *
-   * @returns Settles when everything is released.
-   */
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.close();
   }
 }
 

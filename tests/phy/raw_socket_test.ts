@@ -4,8 +4,7 @@
 // ICMP echo by hand for 192.0.2.2.
 import assert from "node:assert/strict";
 import { Medium } from "../../src/phy/device.ts";
-import { RawSocketDevice } from "../../src/phy/raw_socket.ts";
-import { completeChecksum } from "../../src/phy/_libc.ts";
+import { completeChecksum, RawSocketDevice } from "../../src/phy/raw_socket.ts";
 import {
   checksumFinish,
   Ipv4Address,

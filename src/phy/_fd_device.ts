@@ -1,0 +1,570 @@
+/**
+ * Internal: the file-descriptor engine shared by {@linkcode TunTapDevice} and
+ * {@linkcode RawSocketDevice} (a bounded receive ring filled by a background reader loop,
+ * synchronous writes, counters and a clean stop) and {@linkcode FdDevice}, their common base
+ * class with the public `Device` methods.
+ *
+ * Not exported from the phy layer's `mod.ts` except the base class, for the adapters' types.
+ *
+ * @module
+ */
+
+import { checkInt } from "./device.ts";
+import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
+import { FrameQueue } from "./link.ts";
+import {
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  Errno,
+  errno,
+  newHostStats,
+  osError,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+} from "./_libc.ts";
+import type { HostDeviceStats, Libc, MutableHostDeviceStats } from "./_libc.ts";
+import type { Instant } from "../time.ts";
+
+/**
+ * A receive path other than plain `read` (the AF_PACKET `recvmsg` path), created once by the
+ * engine with its counters and slot size.
+ */
+export interface FrameReceiver {
+  /**
+   * Receives one frame into `slot` (a whole ring slot, reserved); returns its length, -1 on error
+   * (errno set) or -2 when the frame was handled otherwise (skipped, dropped and counted, or
+   * staged).
+   */
+  read(slot: Uint8Array): number;
+  /** Whether frames wait to be appended by `flush` (a super-frame being segmented). */
+  readonly staged: boolean;
+  /** Appends staged frames to `rx` until none is left or the ring is full. */
+  flush(rx: FrameQueue): void;
+}
+
+/** Options of {@linkcode FdEngine}. */
+export interface FdEngineOptions {
+  /** Owned library handle (closed by `close`). */
+  readonly lib: Libc;
+  /** Owned non-blocking device fd (closed by `close`). */
+  readonly fd: number;
+  /** The device's capabilities (its MTU bounds delivered frames). */
+  readonly capabilities: DeviceCapabilities;
+  /** Receive ring length in frames. */
+  readonly rxQueueLen: number;
+  /** Builds the receive path; without it frames are read with `read(2)`. */
+  readonly receiver?:
+    | ((stats: MutableHostDeviceStats, slotSize: number) => FrameReceiver)
+    | undefined;
+  /** For messages: `TUN device "tun0"`. */
+  readonly label: string;
+  /**
+   * Called when poll reports POLLERR/POLLHUP/POLLNVAL or a read fails with `code`: return the
+   * fatal error that ends the loop, or `null` to count it and continue.
+   */
+  readonly classify: (revents: number, code: number) => Error | null;
+  /** Called once with the fatal error. */
+  readonly onError?: ((error: Error) => void) | undefined;
+}
+
+/** Extra room in each receive slot so oversize and truncated frames can be told apart. */
+const RX_SLACK = 64;
+/** Consecutive failed polls (whose errno is invisible) before the loop gives up. */
+const MAX_POLL_FAILURES = 100;
+
+/**
+ * The engine behind the FFI devices: a reader loop that awaits a non-blocking `poll()` on
+ * [device fd, eventfd], then reads synchronously until EAGAIN into a {@linkcode FrameQueue} of
+ * MTU-sized slots; when the ring is full it waits for `receive` to free a slot instead of
+ * spinning. Transmit writes synchronously from one preallocated buffer; a write that would block
+ * drops the frame (counted in `dropsTxBusy`) — there is no transmit queue.
+ */
+export class FdEngine {
+  readonly capabilities: DeviceCapabilities;
+  readonly stats: MutableHostDeviceStats = newHostStats();
+  readonly #lib: Libc;
+  readonly #fd: number;
+  readonly #eventFd: number;
+  readonly #label: string;
+  readonly #classify: FdEngineOptions["classify"];
+  readonly #onError: ((error: Error) => void) | undefined;
+  readonly #rx: FrameQueue;
+  readonly #slotSize: number;
+  readonly #slotSizeBig: bigint;
+  readonly #pollFds = new Uint8Array(16);
+  readonly #pollView = new DataView(this.#pollFds.buffer);
+  readonly #receiver: FrameReceiver | null;
+  readonly #tx: Uint8Array;
+  #txView: Uint8Array;
+  #pendingLen = -1;
+  #onReadable: (() => void) | null = null;
+  #state: "open" | "closing" | "closed" | "failed" = "open";
+  #error: Error | null = null;
+  #spaceWaiter: (() => void) | null = null;
+  readonly #loop: Promise<void>;
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #rejectClosed!: (e: Error) => void;
+  #closeCall: Promise<void> | null = null;
+
+  constructor(options: FdEngineOptions) {
+    checkInt("receive queue length", options.rxQueueLen, 1, 1 << 16);
+    this.capabilities = options.capabilities;
+    this.#lib = options.lib;
+    this.#fd = options.fd;
+    this.#label = options.label;
+    this.#classify = options.classify;
+    this.#onError = options.onError;
+    const mtu = options.capabilities.mtu;
+    this.#slotSize = mtu + RX_SLACK;
+    this.#slotSizeBig = BigInt(this.#slotSize);
+    this.#rx = new FrameQueue(options.rxQueueLen, this.#slotSize);
+    this.#receiver = options.receiver?.(this.stats, this.#slotSize) ?? null;
+    this.#tx = new Uint8Array(mtu);
+    this.#txView = this.#tx;
+    const efd = this.#lib.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd < 0) throw osError(this.#lib, "Cannot create an eventfd", errno(this.#lib));
+    this.#eventFd = efd;
+    const pv = this.#pollView;
+    pv.setInt32(0, this.#fd, true);
+    pv.setInt16(4, POLLIN, true);
+    pv.setInt32(8, efd, true);
+    pv.setInt16(12, POLLIN, true);
+    this.#closed = new Promise<void>((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    // A rejection nobody awaits must not end the process; `closed` still rejects for awaiters.
+    this.#closed.catch(() => {});
+    this.#loop = this.#run();
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  get isOpen(): boolean {
+    return this.#state === "open";
+  }
+
+  get pending(): number {
+    return this.#rx.length;
+  }
+
+  receive(_now: Instant): Uint8Array | null {
+    const frame = this.#rx.pop();
+    const waiter = this.#spaceWaiter;
+    if (waiter !== null) {
+      this.#spaceWaiter = null;
+      waiter();
+    }
+    if (frame === null) return null;
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += frame.length;
+    return frame;
+  }
+
+  canTransmit(_now: Instant): boolean {
+    return this.#state === "open";
+  }
+
+  transmit(_now: Instant, len: number): Uint8Array | null {
+    this.#pendingLen = -1;
+    if (len > this.capabilities.mtu || (len >>> 0) !== len) {
+      this.stats.dropsTooBig++;
+      return null;
+    }
+    if (this.#state !== "open") return null;
+    this.#pendingLen = len;
+    if (this.#txView.length !== len) this.#txView = this.#tx.subarray(0, len);
+    return this.#txView;
+  }
+
+  commit(): void {
+    const len = this.#pendingLen;
+    if (len < 0) return;
+    this.#pendingLen = -1;
+    if (this.#state !== "open") return;
+    const n = this.#lib.symbols.write(this.#fd, this.#tx, BigInt(len));
+    if (n === len) {
+      this.stats.framesSent++;
+      this.stats.bytesSent += len;
+      return;
+    }
+    const code = n < 0 ? errno(this.#lib) : Errno.EIO;
+    if (code === Errno.EAGAIN || code === Errno.ENOBUFS) this.stats.dropsTxBusy++;
+    else this.stats.writeErrors++;
+  }
+
+  onReadable(callback: () => void): void {
+    this.#onReadable = callback;
+  }
+
+  /** Stops the loop through the eventfd, waits for it, closes both fds and the library. */
+  close(): Promise<void> {
+    if (this.#closeCall === null) this.#closeCall = this.#close();
+    return this.#closeCall;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#state === "open") this.#state = "closing";
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    this.#lib.symbols.write(this.#eventFd, one, 8n);
+    const waiter = this.#spaceWaiter;
+    if (waiter !== null) {
+      this.#spaceWaiter = null;
+      waiter();
+    }
+    await this.#loop;
+    this.#lib.symbols.close(this.#fd);
+    this.#lib.symbols.close(this.#eventFd);
+    this.#lib.close();
+    this.#rx.clear();
+    if (this.#state !== "failed") {
+      this.#state = "closed";
+      this.#resolveClosed();
+    }
+  }
+
+  #fail(error: Error): void {
+    if (this.#state !== "open") return;
+    this.#state = "failed";
+    this.#error = error;
+    this.#rejectClosed(error);
+    if (this.#onError !== undefined) {
+      try {
+        this.#onError(error);
+      } catch (e) {
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+    // Wake the stack so it notices (its receive returns what is left, then null).
+    this.#onReadable?.();
+  }
+
+  async #run(): Promise<void> {
+    const s = this.#lib.symbols;
+    const pv = this.#pollView;
+    let failures = 0;
+    while (this.#state === "open") {
+      if (this.#rx.isFull()) {
+        this.stats.rxQueueFull++;
+        await new Promise<void>((resolve) => this.#spaceWaiter = resolve);
+        continue;
+      }
+      // Segments of a super-frame left over when the ring filled go first.
+      if (this.#receiver?.staged === true) {
+        if (!this.#drain()) break;
+        continue;
+      }
+      pv.setInt16(6, 0, true);
+      pv.setInt16(14, 0, true);
+      const r = await s.poll(this.#pollFds, 2n, -1);
+      if (this.#state !== "open") break;
+      if (r < 0) {
+        // EINTR is the only expected failure; an endless run of them means something is broken.
+        if (++failures >= MAX_POLL_FAILURES) {
+          this.#fail(new Error(`${this.#label}: poll() failed ${failures} times in a row`));
+        }
+        continue;
+      }
+      failures = 0;
+      if ((pv.getInt16(14, true) & POLLIN) !== 0) break; // eventfd: close() was called
+      const rev = pv.getInt16(6, true);
+      if ((rev & (POLLERR | POLLHUP | POLLNVAL)) !== 0 && (rev & POLLIN) === 0) {
+        // Fetch the pending error (a read returns it and clears it on sockets).
+        const n = this.#readOne();
+        const code = n === -1 ? errno(this.#lib) : 0;
+        const fatal = this.#classify(rev, code);
+        if (fatal !== null) {
+          this.#fail(fatal);
+          break;
+        }
+        this.stats.readErrors++;
+        if (n >= 0) this.#accept(n);
+        continue;
+      }
+      if (!this.#drain()) break;
+    }
+  }
+
+  /** Reads until EAGAIN or the ring fills; false when a fatal error ended the device. */
+  #drain(): boolean {
+    const wasEmpty = this.#rx.isEmpty();
+    const receiver = this.#receiver;
+    if (receiver !== null && receiver.staged) receiver.flush(this.#rx);
+    let result = true;
+    while (!this.#rx.isFull()) {
+      const n = this.#readOne();
+      if (n === -2) {
+        if (receiver !== null && receiver.staged) receiver.flush(this.#rx);
+        continue;
+      }
+      if (n === 0) break;
+      if (n < 0) {
+        const code = errno(this.#lib);
+        if (code === Errno.EAGAIN) break;
+        if (code === Errno.EINTR) continue;
+        const fatal = this.#classify(0, code);
+        if (fatal !== null) {
+          this.#fail(fatal);
+          result = false;
+          break;
+        }
+        this.stats.readErrors++;
+        break;
+      }
+      this.#accept(n);
+    }
+    if (wasEmpty && !this.#rx.isEmpty() && this.#onReadable !== null) this.#onReadable();
+    return result;
+  }
+
+  /**
+   * Reads one frame into the ring's tail slot (reserved, not committed); -1 on error, -2 for a
+   * frame handled otherwise (an outgoing frame skipped, a super-frame staged for segmenting).
+   */
+  #readOne(): number {
+    const slot = this.#rx.reserve(this.#slotSize);
+    if (slot === null) return 0;
+    if (this.#receiver !== null) return this.#receiver.read(slot);
+    return this.#lib.symbols.read(this.#fd, slot, this.#slotSizeBig);
+  }
+
+  /** Commits a frame of `n` bytes read into the reserved slot, or counts why it is dropped. */
+  #accept(n: number): void {
+    if (n === -2 || n === 0) return;
+    if (n > this.#slotSize) this.stats.dropsTruncated++;
+    else if (n > this.capabilities.mtu) this.stats.dropsOversize++;
+    else {
+      this.#rx.reserve(n);
+      this.#rx.commit();
+    }
+  }
+}
+
+/**
+ * The part of {@linkcode TunTapDevice} and {@linkcode RawSocketDevice} that does not depend on
+ * the kind of file descriptor: the `Device` and {@linkcode ReadinessHook} methods, counters,
+ * lifecycle and `close()`, all served by one engine. A background loop awaits a non-blocking FFI
+ * `poll()` on the device fd and an eventfd, then reads synchronously until EAGAIN into a bounded
+ * ring of preallocated slots and runs the readiness callback; when the ring is full it stops
+ * reading until `receive` frees a slot (the kernel's queue holds or drops meanwhile, counted in
+ * `stats.rxQueueFull`). `commit` writes synchronously; a write that would block drops the frame
+ * (`stats.dropsTxBusy`) — there is no transmit queue. Instances come from the adapters' `open`.
+ *
+ * @example
+ * ```ts ignore
+ * import { TunTapDevice } from "@smol/net/phy";
+ * import type { FdDevice } from "@smol/net/phy";
+ *
+ * const dev: FdDevice = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+ * console.log(dev.stats.framesReceived);
+ * await dev.close();
+ * ```
+ */
+export abstract class FdDevice implements Device, ReadinessHook {
+  /** Medium, MTU (Ethernet medium includes the 14-byte header) and software checksums. */
+  readonly capabilities: DeviceCapabilities;
+  readonly #engine: FdEngine;
+
+  /**
+   * Wraps a running engine (the adapters' `open` builds it).
+   *
+   * @param engine The engine that owns the fd.
+   */
+  protected constructor(engine: FdEngine) {
+    this.#engine = engine;
+    this.capabilities = engine.capabilities;
+  }
+
+  /**
+   * Counters; the object is live.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * console.log(dev.stats.framesReceived, dev.stats.dropsOversize);
+   * await dev.close();
+   * ```
+   */
+  get stats(): HostDeviceStats {
+    return this.#engine.stats;
+  }
+
+  /**
+   * Frames waiting in the receive ring.
+   *
+   * @example
+   * ```ts ignore
+   * import { RawSocketDevice } from "@smol/net/phy";
+   * const dev = await RawSocketDevice.open({ name: "veth1" });
+   * console.log(dev.pending); // 0 until the kernel sends something
+   * await dev.close();
+   * ```
+   */
+  get pending(): number {
+    return this.#engine.pending;
+  }
+
+  /**
+   * Settles when the device stops: resolves after `close()`, rejects with the device error
+   * (`Deno.errors.NotFound` when the interface was deleted, for example by `ip link del`).
+   * Never rejects unobserved.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * dev.closed.catch((e) => console.error(e.message));
+   * await dev.close();
+   * ```
+   */
+  get closed(): Promise<void> {
+    return this.#engine.closed;
+  }
+
+  /**
+   * The error that stopped the device, or `null`.
+   *
+   * @example
+   * ```ts ignore
+   * import { RawSocketDevice } from "@smol/net/phy";
+   * const dev = await RawSocketDevice.open({ name: "veth1" });
+   * console.log(dev.error); // null
+   * await dev.close();
+   * ```
+   */
+  get error(): Error | null {
+    return this.#engine.error;
+  }
+
+  /**
+   * The next received frame (an IP packet on TUN, an Ethernet frame on TAP and raw sockets),
+   * valid until the next `receive`, or `null`.
+   *
+   * @param now The current instant.
+   * @returns The frame or `null`.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * console.log(dev.receive(0)); // null until the kernel sends something
+   * await dev.close();
+   * ```
+   */
+  receive(now: Instant): Uint8Array | null {
+    return this.#engine.receive(now);
+  }
+
+  /**
+   * Whether a `transmit` would be accepted: `true` while the device is open.
+   *
+   * @param now The current instant.
+   * @returns `false` after `close()` or a device error.
+   *
+   * @example
+   * ```ts ignore
+   * import { RawSocketDevice } from "@smol/net/phy";
+   * const dev = await RawSocketDevice.open({ name: "veth1" });
+   * console.log(dev.canTransmit(0)); // true
+   * await dev.close();
+   * ```
+   */
+  canTransmit(now: Instant): boolean {
+    return this.#engine.canTransmit(now);
+  }
+
+  /**
+   * The device's single transmit buffer as a view of `len` bytes, or `null` when `len > mtu`
+   * (counted in `dropsTooBig`) or the device is closed.
+   *
+   * @param now The current instant.
+   * @param len The frame length (including the Ethernet header on Ethernet medium).
+   * @returns The buffer to fill, then `commit`.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * console.log(dev.transmit(0, 100_000)); // null
+   * await dev.close();
+   * ```
+   */
+  transmit(now: Instant, len: number): Uint8Array | null {
+    return this.#engine.transmit(now, len);
+  }
+
+  /**
+   * Writes the frame of the last `transmit` synchronously. EAGAIN/ENOBUFS drop it
+   * (`dropsTxBusy`); other failures (for example a TUN write that is not IPv4/IPv6) count in
+   * `writeErrors`.
+   *
+   * @example
+   * ```ts ignore
+   * import { RawSocketDevice } from "@smol/net/phy";
+   * const dev = await RawSocketDevice.open({ name: "veth1" });
+   * dev.transmit(0, 60)!.fill(0xff, 0, 6);
+   * dev.commit();
+   * await dev.close();
+   * ```
+   */
+  commit(): void {
+    this.#engine.commit();
+  }
+
+  /**
+   * Registers the callback run when frames arrive in an empty ring (edge triggered), and once
+   * when the device fails. It must be cheap and must not call into the device.
+   *
+   * @param callback The wake-up function.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * dev.onReadable(() => console.log("frames pending:", dev.pending));
+   * await dev.close();
+   * ```
+   */
+  onReadable(callback: () => void): void {
+    this.#engine.onReadable(callback);
+  }
+
+  /**
+   * Stops the reader loop (through the eventfd), closes the fds and releases the FFI library. A
+   * TUN/TAP interface that this process created (not persistent) disappears with it. Idempotent.
+   *
+   * @returns Settles when everything is released.
+   *
+   * @example
+   * ```ts ignore
+   * import { RawSocketDevice } from "@smol/net/phy";
+   * const dev = await RawSocketDevice.open({ name: "veth1" });
+   * await dev.close();
+   * ```
+   */
+  close(): Promise<void> {
+    return this.#engine.close();
+  }
+
+  /**
+   * Same as `close()`, for `await using`.
+   *
+   * @returns Settles when everything is released.
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
