@@ -310,23 +310,54 @@ Deno.test("SYNs beyond the accept backlog are dropped without RST and counted; t
 });
 
 // Was a bug (src/socket/tcp/listener.ts, onSyn): the backlog was checked only against children
-// that already completed the handshake, so 10 simultaneous clients filled an accept queue of
-// backlog 4 with 10 connections. Fixed by bounding the accept queue when a child completes (the
+// that had already completed the handshake, so 10 simultaneous clients filled an accept queue of
+// backlog 4 with 10 connections. The fix bounds the accept queue when a child completes (the
 // ParentHooks.mayComplete hook): with `backlog` children waiting, the completing ACK is dropped and
-// the child stays in SYN-RECEIVED until accept() makes room (Linux's listen overflow with
-// tcp_abort_on_overflow = 0); never a RST. Now: 4 waiting for accept, RSTs 0, 10/10 in once
-// accepted. Still ignored because two assertions of acceptQueueRun encode a different policy,
-// refusing SYNs at SYN time while ready + half-open ≥ backlog: `synsDropped >= 6` (now 0) and
-// `waiting === 6` clients in SYN-SENT (now 0: they got SYN-ACKs). That policy would cap the SYN
-// queue at the backlog and break the SYN-flood defence (syn_flood_test: eviction from a 1,024
-// SYN queue lets a legitimate client in mid-flood). The held-child bound is covered by
-// tests/socket/tcp/attacks_test.ts ("TcpListenSocket holds a child in SYN-RECEIVED ...").
-Deno.test({
-  name: "simultaneous SYNs beyond the accept backlog do not overfill the accept queue",
-  ignore: true,
-  fn() {
-    acceptQueueRun(0);
-  },
+// the child stays in SYN-RECEIVED until accept() makes room, as Linux does with
+// tcp_abort_on_overflow = 0; never a RST. SYNs are not refused at SYN time for half-open children:
+// that would cap the SYN queue at the backlog and undo the SYN-flood defence (syn_flood_test).
+Deno.test("simultaneous SYNs beyond the accept backlog are held in SYN-RECEIVED, never overfill the queue, and get in once accepted", () => {
+  const sim = new Simulator(93);
+  const pair: Pair = twoNodes(sim, { latency: 5 });
+  const BACKLOG = 4, CLIENTS = 10;
+  const rsts = { n: 0 };
+  tapPort(pair.b.device, new WeakMap(), () => {}, (f) => {
+    const t = tcpOf(f);
+    if (t !== null && t.flags & TcpFlags.RST) rsts.n++;
+  });
+  const listener = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, {
+    backlog: BACKLOG,
+  });
+  pair.b.iface.listenTcp(pair.b.sockets, listener);
+  const clients = Array.from({ length: CLIENTS }, () => new TcpSocket());
+  sim.at(0, () => {
+    for (const c of clients) {
+      pair.a.iface.connectTcp(pair.a.sockets, c, { addr: B4, port: 80 }, {}, sim.now);
+    }
+    pair.a.wake(sim.now);
+  });
+  sim.runUntil(() => false, 500);
+  const info = { ...listener.info };
+  assert.equal(
+    info.pendingAccepts,
+    BACKLOG,
+    `${info.pendingAccepts} in an accept queue of ${BACKLOG}`,
+  );
+  assert.ok(info.acceptOverflows > 0, "no completing ACK was held back");
+  assert.equal(rsts.n, 0, "a client beyond the backlog was answered with a RST");
+  pair.b.addApp(() => {
+    let did = false;
+    while (pair.b.iface.acceptTcp(pair.b.sockets, listener) !== null) did = true;
+    return did;
+  });
+  sim.runUntil(() => clients.every((c) => c.state === "established"), 10_000);
+  const finallyIn = clients.filter((c) => c.state === "established").length;
+  console.log(
+    `accept queue (simultaneous SYNs): ${CLIENTS} clients against backlog ${BACKLOG} → ` +
+      `${info.pendingAccepts} waiting for accept, ${info.acceptOverflows} completing ACKs held back, ` +
+      `RSTs ${rsts.n}; after accepting: ${finallyIn}/${CLIENTS} established by ${sim.now} ms`,
+  );
+  assert.equal(finallyIn, CLIENTS);
 });
 
 Deno.test("maximum sockets: SocketSet has no limit option (missing), 50,000 sockets are added without refusal", () => {
