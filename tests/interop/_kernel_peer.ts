@@ -316,7 +316,7 @@ export class KernelPeer implements AsyncDisposable {
   }
 
   /** Waits until a TCP socket listens on `port` in the namespace (polls `ss`). */
-  async waitListening(port: number, timeoutMs = 5000): Promise<void> {
+  async waitListening(port: number, timeoutMs = 30_000): Promise<void> {
     const until = Date.now() + timeoutMs;
     while (Date.now() < until) {
       const r = await this.exec("ss", ["-Hltn", `sport = :${port}`]);
