@@ -361,7 +361,7 @@ class PacketReceiver implements FrameReceiver {
     // The first control message is the auxdata when the option took (the only one enabled).
     const cv = this.#controlView;
     let status = 0;
-    let net = 0;
+    let net = -1; // no auxdata: nothing is parsed as IP
     if (
       mv.getUint32(MSG_CONTROLLEN, true) >= CMSG_DATA + AUXDATA_LEN &&
       cv.getInt32(8, true) === SOL_PACKET && cv.getInt32(12, true) === PACKET_AUXDATA
