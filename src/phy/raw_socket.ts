@@ -289,7 +289,6 @@ class PacketReceiver implements FrameReceiver {
   readonly #lib: Libc;
   readonly #fd: number;
   readonly #mtu: number;
-  readonly #slotSize: number;
   readonly #stats: MutableHostDeviceStats;
   /**
    * msghdr, iovecs, sockaddr_ll and the control buffer in one block, larger than V8 keeps on its
@@ -319,7 +318,6 @@ class PacketReceiver implements FrameReceiver {
     this.#lib = lib;
     this.#fd = fd;
     this.#mtu = mtu;
-    this.#slotSize = slotSize;
     this.#stats = stats;
     this.#big = new Uint8Array(Math.max(PACKET_READ_MAX, slotSize * 2));
     const mv = this.#msgView;
