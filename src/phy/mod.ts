@@ -89,6 +89,7 @@ export type {
 export { formatHex, stderrTracer, Tracer } from "./tracer.ts";
 export type { FrameFormatter, TraceEvent, TracerOptions } from "./tracer.ts";
 export type { Duration, Instant } from "../time.ts";
+export type { FdDevice } from "./_fd_device.ts";
 export { TunTapDevice } from "./tun_tap.ts";
 export type { HostDeviceStats, TunTapOptions } from "./tun_tap.ts";
 export { RawSocketDevice } from "./raw_socket.ts";

@@ -189,3 +189,17 @@ Deno.test("TcpStream type-checks as Deno.TcpConn and TcpListener as Deno.Listene
   peer.close();
   listener.close();
 });
+
+Deno.test("NetStack.connect right after construction negotiates the MSS of the device's MTU", async () => {
+  await using net = stackPair({ mtu: 65535 });
+  const listener = net.server.listen({ port: 7 });
+  const accepted = listener.accept();
+  const conn = await net.client.connect({ hostname: "192.0.2.1", port: 7 });
+  const peer = await accepted;
+  // 65535 − 20 (IPv4) − 20 (TCP) − 12 (timestamps) = 65483.
+  assert.equal(conn.socket.info.mss, 65483);
+  assert.equal(peer.socket.info.mss, 65483);
+  conn.close();
+  peer.close();
+  listener.close();
+});
