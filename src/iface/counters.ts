@@ -45,6 +45,8 @@ export const DropReason = {
   DeviceFull: "deviceFull",
   /** A packet too big for the link with fragmentation not allowed (DF or IPv6 transit). */
   TooBig: "tooBig",
+  /** A SYN for a listener dropped because the socket set holds `maxSockets` sockets. */
+  SocketLimit: "socketLimit",
 } as const;
 
 /**
@@ -101,6 +103,8 @@ export class DropCounters {
   deviceFull = 0;
   /** See {@linkcode DropReason.TooBig}. */
   tooBig = 0;
+  /** See {@linkcode DropReason.SocketLimit}. */
+  socketLimit = 0;
   /** Frames taken from the device. */
   rxFrames = 0;
   /** Frames handed to the device. */

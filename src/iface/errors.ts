@@ -25,6 +25,8 @@ export const NetErrorCode = {
   Invalid: "EINVAL",
   /** The socket is already connected or bound. */
   IsConn: "EISCONN",
+  /** The socket set already holds its maximum number of sockets. */
+  NoBufs: "ENOBUFS",
 } as const;
 
 /**

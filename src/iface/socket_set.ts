@@ -52,6 +52,9 @@ export type AnySocket = TcpSocket | TcpListenSocket | UdpSocket | IcmpSocket | R
 export type PortProtocol = "tcp" | "udp";
 
 /** First port of the RFC 6335 dynamic range, where RFC 6056 ephemeral ports come from. */
+/** The default bound on the sockets of a {@linkcode SocketSet}. */
+export const DEFAULT_MAX_SOCKETS = 65536;
+
 export const EPHEMERAL_PORT_MIN = 49152;
 /** Last ephemeral port. */
 export const EPHEMERAL_PORT_MAX = 65535;
@@ -120,6 +123,7 @@ function checkPort(port: number): void {
  * ```
  */
 export class SocketSet {
+  readonly #maxSockets: number;
   #nextHandle = 1;
   readonly #byHandle = new Map<SocketHandle, Entry>();
   readonly #bySocket = new Map<AnySocket, Entry>();
@@ -132,9 +136,34 @@ export class SocketSet {
   readonly #tcpPorts = new Uint16Array(65536);
   readonly #udpPorts = new Uint16Array(65536);
 
+  /**
+   * Creates an empty set.
+   *
+   * @param options `maxSockets`: the most sockets the set holds (default 65,536); `add` refuses
+   * more, and the Interface drops SYNs for new connections (counted as `socketLimit`).
+   * @throws {RangeError} When `maxSockets` is not a positive integer.
+   */
+  constructor(options: { readonly maxSockets?: number } = {}) {
+    const max = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new RangeError(`Invalid maxSockets ${max}: must be a positive integer`);
+    }
+    this.#maxSockets = max;
+  }
+
   /** The number of sockets. */
   get size(): number {
     return this.#list.length;
+  }
+
+  /** The most sockets the set holds. */
+  get maxSockets(): number {
+    return this.#maxSockets;
+  }
+
+  /** Whether the set holds `maxSockets` sockets. */
+  get isFull(): boolean {
+    return this.#list.length >= this.#maxSockets;
   }
 
   /**
@@ -143,6 +172,7 @@ export class SocketSet {
    * @param socket The socket.
    * @returns Its handle.
    * @throws {TypeError} When the socket is already in the set.
+   * @throws {NetError} `ENOBUFS` when the set holds `maxSockets` sockets.
    *
    * @example
    * ```ts
@@ -155,6 +185,12 @@ export class SocketSet {
    */
   add(socket: AnySocket): SocketHandle {
     if (this.#bySocket.has(socket)) throw new TypeError("Socket is already in the set");
+    if (this.isFull) {
+      throw new NetError(
+        "ENOBUFS",
+        `Socket set is full: it holds its maximum of ${this.#maxSockets}`,
+      );
+    }
     const kind = socket instanceof UdpSocket
       ? K_UDP
       : socket instanceof IcmpSocket

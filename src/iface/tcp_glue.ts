@@ -39,6 +39,10 @@ export function deliverTcp(
   if (listener === null) return false;
   if (listener instanceof TcpListenSocket) {
     if ((repr.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN) return false;
+    if (sockets.isFull) {
+      core.counters.socketLimit++; // no room for a child: dropped silently, the peer retries
+      return true;
+    }
     const child = listener.onSyn(core.cx, src, dst, repr);
     if (child === null) {
       core.counters.queueFull++; // backlog full or listener closed: dropped silently

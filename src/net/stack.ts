@@ -65,6 +65,8 @@ export interface NetStackOptions {
   readonly tcp?: TcpSocketOptions;
   /** The default listen backlog (accept queue), like Deno's `tcpBacklog` (default 511). */
   readonly backlog?: number;
+  /** The most sockets (connections, listeners, UDP) the stack holds (default 65,536). */
+  readonly maxSockets?: number;
   /** Seed for the stack's random generator (default: random). Secrets always come from crypto. */
   readonly seed?: number;
   /** Further Interface settings (hop limit, ICMP echo replies, cache sizes). */
@@ -178,6 +180,11 @@ function mapNetError(e: unknown, what: string): unknown {
       return netError("AddrNotAvailable", `${what}: address not available`);
     case "ENETUNREACH":
       return netError("NetworkUnreachable", `${what}: network is unreachable`);
+    case "ENOBUFS": {
+      const busy = new Deno.errors.Busy(`${what}: ${e.message}`);
+      Object.defineProperty(busy, "code", { value: "ENOBUFS", configurable: true, writable: true });
+      return busy;
+    }
     default:
       return new TypeError(`${what}: ${e.message}`);
   }
@@ -283,7 +290,9 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
       ...(options.seed !== undefined ? { seed: options.seed } : {}),
     };
     this.#iface = new Interface(config);
-    this.#sockets = new SocketSet();
+    this.#sockets = new SocketSet(
+      options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {},
+    );
     this.#tcpOptions = options.tcp ?? {};
     this.#backlog = options.backlog ?? 511;
     this.#dnsServers = (options.dnsServers ?? []).map((s) => {

@@ -14,6 +14,7 @@
  */
 
 import assert from "node:assert/strict";
+import { NetError } from "../../src/iface/errors.ts";
 import { Reassembler } from "../../src/iface/reassembly.ts";
 import { SocketSet } from "../../src/iface/socket_set.ts";
 import { type Pair, SimLink, SimNode, Simulator, twoNodes } from "../sim/sim.ts";
@@ -360,12 +361,38 @@ Deno.test("simultaneous SYNs beyond the accept backlog are held in SYN-RECEIVED,
   assert.equal(finallyIn, CLIENTS);
 });
 
-Deno.test("maximum sockets: SocketSet has no limit option (missing), 50,000 sockets are added without refusal", () => {
-  const set = new SocketSet();
-  for (let i = 0; i < 50_000; i++) set.add(new UdpSocket());
-  console.log(
-    `maximum sockets: MISSING — SocketSet/Interface have no socket limit; ${set.size} sockets added, ` +
-      `none refused. Bounded today: TcpListenSocket synQueue/backlog, 16,384 ephemeral ports per protocol`,
+Deno.test("maximum sockets: the socket set refuses more than maxSockets and the Interface drops SYNs beyond it, counted", () => {
+  const set = new SocketSet({ maxSockets: 1000 });
+  for (let i = 0; i < 1000; i++) set.add(new UdpSocket());
+  assert.ok(set.isFull);
+  assert.throws(
+    () => set.add(new UdpSocket()),
+    (e) => e instanceof NetError && e.code === "ENOBUFS",
   );
-  assert.equal(set.size, 50_000);
+  assert.equal(set.size, 1000);
+
+  // A listener whose set is full drops further SYNs silently (no RST), counted as socketLimit.
+  const sim = new Simulator(94);
+  const pair: Pair = twoNodes(sim, { latency: 5 });
+  const small = new SocketSet({ maxSockets: 3 }); // the listener and two children
+  (pair.b as { sockets: SocketSet }).sockets = small;
+  const listener = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+  pair.b.iface.listenTcp(small, listener);
+  const clients = Array.from({ length: 5 }, () => new TcpSocket());
+  sim.at(0, () => {
+    for (const c of clients) {
+      pair.a.iface.connectTcp(pair.a.sockets, c, { addr: B4, port: 80 }, {}, sim.now);
+    }
+    pair.a.wake(sim.now);
+  });
+  sim.runUntil(() => false, 200);
+  const established = clients.filter((c) => c.state === "established").length;
+  const limited = pair.b.iface.counters.socketLimit;
+  console.log(
+    `maximum sockets: set of 1,000 refuses the 1,001st with ENOBUFS; a listener in a set of 3 ` +
+      `took ${established} of 5 clients, ${limited} SYNs dropped as socketLimit`,
+  );
+  assert.equal(established, 2);
+  assert.ok(limited >= 3, `only ${limited} SYNs counted`);
+  assert.ok(small.size <= 3);
 });
