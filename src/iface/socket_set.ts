@@ -51,10 +51,10 @@ export type AnySocket = TcpSocket | TcpListenSocket | UdpSocket | IcmpSocket | R
  */
 export type PortProtocol = "tcp" | "udp";
 
-/** First port of the RFC 6335 dynamic range, where RFC 6056 ephemeral ports come from. */
 /** The default bound on the sockets of a {@linkcode SocketSet}. */
 export const DEFAULT_MAX_SOCKETS = 65536;
 
+/** First port of the RFC 6335 dynamic range, where RFC 6056 ephemeral ports come from. */
 export const EPHEMERAL_PORT_MIN = 49152;
 /** Last ephemeral port. */
 export const EPHEMERAL_PORT_MAX = 65535;
