@@ -4,6 +4,7 @@
  * ```sh
  * deno run --allow-net --allow-write --allow-sys --v8-flags=--expose-gc bench/throughput.ts \
  *   [--quick] [--runs N] [--mib N] [--json FILE]
+ * deno run -A bench/throughput.ts --tun [--tun-mib N] ...   # adds the TUN and UDP tunnel rows
  * ```
  *
  * Rows:
@@ -14,6 +15,16 @@
  * - 64-byte request/response round trips per second (no Nagle), smolnet and kernel;
  * - heap bytes per idle established connection (10,000 connections in one stack, both ends
  *   counted as two connections), after GC when `--v8-flags=--expose-gc` is given.
+ * - with `--tun` (root, /dev/net/tun, `ip`, python3; `-A`): smolnet↔kernel through a TUN device
+ *   at MTU 1500 in a namespace `smolnet-bench-<random>` the script creates (kernel 192.0.2.1,
+ *   smolnet 192.0.2.2), bulk download and upload of `--tun-mib` (default 256, 32 with `--quick`)
+ *   to/from a python3 server in the namespace, byte counts checked on every run and SHA-256 on an
+ *   untimed check transfer per direction; and the UDP tunnel between two processes (a child
+ *   `bench/_udp_tunnel_peer.ts` sinks TCP over a `UdpTunnelDevice` on 127.0.0.1) against raw
+ *   `Deno.listenDatagram` throughput with 1400-byte datagrams (at most 64 unacknowledged)
+ *   between the same two processes. The sending side runs in this process when it has
+ *   `--unstable-net`, else in a second child. Namespace, device and processes are removed in
+ *   `finally` and on SIGINT/SIGTERM; children also exit when their stdin closes.
  *
  * Each figure is the median of `--runs` runs (default 5) with the minimum and maximum. The
  * 1-minute load average is printed before and after, since figures from a loaded machine are
@@ -24,8 +35,11 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { linkPair, NetStack } from "../mod.ts";
 import type { TcpStream } from "../mod.ts";
+import { TunTapDevice } from "../src/phy/tun_tap.ts";
+import { DATAGRAM, freeUdpPorts, TunnelEnd, type TunnelResult } from "./_udp_tunnel_peer.ts";
 
 // --- arguments ------------------------------------------------------------------------------
 
@@ -34,6 +48,8 @@ interface Args {
   runs: number;
   bytes: number;
   json: string | null;
+  tun: boolean;
+  tunBytes: number;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -41,15 +57,28 @@ function parseArgs(argv: readonly string[]): Args {
   let runs = quick ? 1 : 5;
   let mib = quick ? 16 : 1024;
   let json: string | null = null;
+  let tun = false;
+  let tunMib = quick ? 32 : 256;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--runs") runs = Number(argv[++i]);
     else if (a === "--mib") mib = Number(argv[++i]);
     else if (a === "--json") json = argv[++i] ?? null;
+    else if (a === "--tun") tun = true;
+    else if (a === "--tun-mib") tunMib = Number(argv[++i]);
     else if (a !== "--quick") throw new TypeError(`Unknown argument "${a}"`);
   }
-  if (!(runs >= 1) || !(mib > 0)) throw new RangeError("Invalid --runs or --mib");
-  return { quick, runs, bytes: Math.round(mib * 1024 * 1024), json };
+  if (!(runs >= 1) || !(mib > 0) || !(tunMib > 0)) {
+    throw new RangeError("Invalid --runs, --mib or --tun-mib");
+  }
+  return {
+    quick,
+    runs,
+    bytes: Math.round(mib * 1024 * 1024),
+    json,
+    tun,
+    tunBytes: Math.round(tunMib * 1024 * 1024),
+  };
 }
 
 const ARGS = parseArgs(Deno.args);
@@ -64,7 +93,7 @@ const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as const;
 
 const encoder = new TextEncoder();
 let progressStep = 0;
-const progressTotal = 4 + 1 + 2 + 2 + 1;
+const progressTotal = 4 + 1 + 2 + 2 + 1 + (ARGS.tun ? 4 : 0);
 
 function progress(text: string): void {
   const line = `[${progressStep}/${progressTotal}] ${text}`;
@@ -357,6 +386,525 @@ async function smolIdle(): Promise<number> {
   }
 }
 
+// --- TUN and UDP tunnel (--tun) -------------------------------------------------------------
+
+/** Issue 7 targets: TUN at MTU 1500, and the UDP tunnel against raw datagrams. */
+const TUN_TARGET = 150;
+const UDP_RATIO_TARGET = 80;
+/** The UDP tunnel rows move a quarter of the TUN size (64 MiB by default, 8 MiB with --quick). */
+const UDP_BYTES = Math.max(1 << 20, Math.round(ARGS.tunBytes / 4));
+const RAW_COUNT = Math.ceil(UDP_BYTES / DATAGRAM);
+/** Untimed transfer per direction with SHA-256 checked on both ends (also the warm-up). */
+const TUN_CHECK_BYTES = Math.min(ARGS.tunBytes, ARGS.quick ? 4 << 20 : 32 << 20);
+
+/** What to undo, newest first: run by `cleanUp()` in `finally` and on SIGINT/SIGTERM. */
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+async function cleanUp(): Promise<void> {
+  while (cleanups.length > 0) {
+    try {
+      await cleanups.pop()!();
+    } catch (e) {
+      console.error(`cleanup: ${(e as Error).message}`);
+    }
+  }
+}
+
+/** Set by SIGINT/SIGTERM: nothing new is started while the cleanup runs. */
+let interrupted = false;
+/** The resource being created, if any: the signal handler waits for it before cleaning up. */
+let creating: Promise<unknown> = Promise.resolve();
+
+/** Creates a resource and registers its undo in one step a signal cannot split. */
+function acquire<T>(make: () => Promise<T>, undo: (x: T) => unknown): Promise<T> {
+  if (interrupted) return Promise.reject(new Error("interrupted"));
+  const p = make().then((x) => {
+    cleanups.push(() => undo(x));
+    return x;
+  });
+  creating = p.catch(() => {});
+  return p;
+}
+
+function onSignal(): void {
+  if (interrupted) return;
+  interrupted = true;
+  Deno.stderr.writeSync(
+    encoder.encode("\r\x1b[2Kinterrupted: removing namespace and processes\n"),
+  );
+  creating.then(cleanUp).finally(() => Deno.exit(130));
+}
+
+function randomHex(bytes: number): string {
+  return Array.from(
+    crypto.getRandomValues(new Uint8Array(bytes)),
+    (b) => b.toString(16).padStart(2, "0"),
+  )
+    .join("");
+}
+
+async function runCmd(cmd: string, args: string[]): Promise<{ code: number; text: string }> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, text: dec.decode(out.stdout) + dec.decode(out.stderr) };
+}
+
+async function mustCmd(cmd: string, args: string[]): Promise<void> {
+  const r = await runCmd(cmd, args);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}: ${r.text.trim()}`);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** Generous time for moving `bytes`: a minute, or 1 MB/s. */
+function budget(bytes: number): number {
+  return Math.max(60_000, bytes / 1e3);
+}
+
+/** A process we started: line-oriented stdin/stdout, ended by PID. */
+interface Proc {
+  readonly pid: number;
+  line(timeoutMs: number, what: string): Promise<string>;
+  send(line: string): Promise<void>;
+  kill(): Promise<void>;
+}
+
+async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    rest += chunk;
+    for (let i = rest.indexOf("\n"); i >= 0; i = rest.indexOf("\n")) {
+      yield rest.slice(0, i);
+      rest = rest.slice(i + 1);
+    }
+  }
+}
+
+/** Starts `cmd` with piped stdio; the caller registers `kill` as a cleanup. */
+function spawnProc(cmd: string, args: string[]): Proc {
+  if (interrupted) throw new Error("interrupted");
+  const child = new Deno.Command(cmd, {
+    args,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const stdout = lines(child.stdout);
+  const stderr = new Response(child.stderr).text().catch(() => "");
+  let ended = false;
+  const status = child.status.finally(() => ended = true);
+  return {
+    pid: child.pid,
+    async line(timeoutMs: number, what: string): Promise<string> {
+      const r = await withTimeout(stdout.next(), timeoutMs, what);
+      if (r.done) {
+        const s = await status;
+        throw new Error(`${what}: ${cmd} exited ${s.code}: ${(await stderr).trim()}`);
+      }
+      return r.value;
+    },
+    async send(line: string): Promise<void> {
+      await writer.write(encoder.encode(`${line}\n`));
+    },
+    async kill(): Promise<void> {
+      if (!ended) {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* already ended */ }
+      }
+      await writer.close().catch(() => {});
+      await status;
+      await stderr;
+    },
+  };
+}
+
+/**
+ * The kernel-side server in the namespace (python3): per connection a command line `send N
+ * [sha]` (sends N bytes of a random 1 MiB block with a counter per MiB, then waits for EOF) or
+ * `recv [sha]` (reads to EOF), then prints `{"bytes":..,"sha256":..}` and closes. Exits when its
+ * stdin closes.
+ */
+const PY_SERVER = String.raw`
+import hashlib, json, os, socket, sys, threading
+def watch():
+    sys.stdin.buffer.read()
+    os._exit(0)
+threading.Thread(target=watch, daemon=True).start()
+ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(4)
+print("listening", flush=True)
+block = bytearray(os.urandom(1 << 20))
+buf = bytearray(1 << 20)
+while True:
+    c, _ = ls.accept()
+    line = b""
+    while not line.endswith(b"\n"):
+        b = c.recv(1)
+        if not b:
+            break
+        line += b
+    parts = line.decode().split()
+    h = hashlib.sha256() if parts and parts[-1] == "sha" else None
+    n = 0
+    if parts and parts[0] == "send":
+        total = int(parts[1])
+        r = 0
+        while n < total:
+            k = min(len(block), total - n)
+            block[0:8] = r.to_bytes(8, "little")
+            view = memoryview(block)[:k]
+            if h:
+                h.update(view)
+            c.sendall(view)
+            n += k
+            r += 1
+        c.shutdown(socket.SHUT_WR)
+        while c.recv(65536):
+            pass
+    elif parts and parts[0] == "recv":
+        while True:
+            k = c.recv_into(buf)
+            if not k:
+                break
+            if h:
+                h.update(memoryview(buf)[:k])
+            n += k
+    print(json.dumps({"bytes": n, "sha256": h.hexdigest() if h else ""}), flush=True)
+    c.close()
+`;
+
+const TUN_KERNEL = "192.0.2.1";
+const TUN_PORT = 5001;
+
+async function writeAll(conn: TcpStream, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+}
+
+/** One TUN transfer; returns MB/s after checking byte counts (and SHA-256 when `sha`). */
+async function tunTransfer(
+  stack: NetStack,
+  py: Proc,
+  direction: "download" | "upload",
+  bytes: number,
+  sha: boolean,
+): Promise<number> {
+  const conn = await stack.connect({ hostname: TUN_KERNEL, port: TUN_PORT });
+  const h = sha ? createHash("sha256") : null;
+  let ours = 0;
+  let seconds: number;
+  try {
+    const t0 = performance.now();
+    const io = (async () => {
+      if (direction === "download") {
+        await writeAll(conn, encoder.encode(`send ${bytes}${sha ? " sha" : ""}\n`));
+        const buf = new Uint8Array(256 * 1024);
+        for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+          h?.update(buf.subarray(0, n));
+          ours += n;
+        }
+        seconds = (performance.now() - t0) / 1000;
+        await conn.closeWrite();
+      } else {
+        await writeAll(conn, encoder.encode(`recv${sha ? " sha" : ""}\n`));
+        const block = crypto.getRandomValues(new Uint8Array(1 << 16));
+        const big = new Uint8Array(1 << 20);
+        for (let i = 0; i < 16; i++) big.set(block, i << 16);
+        for (let round = 0; ours < bytes; round++) {
+          const chunk = big.subarray(0, Math.min(big.length, bytes - ours));
+          chunk[0] = round & 0xff; // a repeated or skipped MiB changes the digest
+          h?.update(chunk);
+          await writeAll(conn, chunk);
+          ours += chunk.length;
+        }
+        await conn.closeWrite();
+        // The server closes after EOF: its FIN means every byte arrived.
+        while ((await conn.read(new Uint8Array(16))) !== null) { /* nothing expected */ }
+        seconds = (performance.now() - t0) / 1000;
+      }
+    })();
+    await withTimeout(io, budget(bytes), `TUN ${direction}`);
+  } finally {
+    conn.close();
+  }
+  const line = await py.line(30_000, "kernel-side server result");
+  const theirs = JSON.parse(line) as { bytes: number; sha256: string };
+  if (ours !== bytes || theirs.bytes !== bytes) {
+    throw new Error(
+      `TUN ${direction}: smolnet counted ${ours}, kernel side ${theirs.bytes}, of ${bytes}`,
+    );
+  }
+  if (h !== null && h.digest("hex") !== theirs.sha256) {
+    throw new Error(`TUN ${direction}: SHA-256 differs`);
+  }
+  return bytes / seconds! / 1e6;
+}
+
+/** Why the TUN rows cannot run here, or `null`. */
+function tunUnavailable(): string | null {
+  if (Deno.build.os !== "linux") return "not Linux";
+  for (const name of ["run", "ffi", "sys", "read"] as const) {
+    if (Deno.permissions.querySync({ name }).state !== "granted") {
+      return `needs --allow-${name} (run with -A)`;
+    }
+  }
+  const uid = Deno.uid();
+  if (uid !== 0) {
+    return `not root (uid ${uid}); they need CAP_NET_ADMIN for \`ip netns\` and TUNSETIFF`;
+  }
+  try {
+    if (!Deno.statSync("/dev/net/tun").isCharDevice) return "/dev/net/tun is not a device";
+  } catch {
+    return "no /dev/net/tun (modprobe tun)";
+  }
+  for (const [cmd, arg] of [["ip", "-V"], ["python3", "-V"]]) {
+    try {
+      if (
+        !new Deno.Command(cmd!, { args: [arg!], stdout: "null", stderr: "null" }).outputSync()
+          .success
+      ) {
+        return `\`${cmd} ${arg}\` fails`;
+      }
+    } catch {
+      return `no \`${cmd}\` on PATH`;
+    }
+  }
+  return null;
+}
+
+function skip(what: string, why: string): void {
+  const text = `--tun: ${what} rows skipped: ${why}`;
+  tunSkipped.push(text);
+  Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
+  console.log(text);
+}
+
+async function tunRows(): Promise<void> {
+  const ns = `smolnet-bench-${randomHex(4)}`;
+  const ifname = `sbtun${randomHex(3)}`;
+  progress(`TUN: creating namespace ${ns}`);
+  await acquire(
+    () => mustCmd("ip", ["netns", "add", ns]),
+    () => runCmd("ip", ["netns", "del", ns]),
+  );
+  const dev = await acquire(
+    () => TunTapDevice.open({ name: ifname, mode: "tun", mtu: 1500 }),
+    (d) => d.close(),
+  );
+  await mustCmd("ip", ["link", "set", "dev", ifname, "netns", ns]);
+  await mustCmd("ip", [
+    "netns",
+    "exec",
+    ns,
+    "sysctl",
+    "-qw",
+    `net.ipv6.conf.${ifname}.disable_ipv6=1`,
+  ]);
+  await mustCmd("ip", ["-n", ns, "addr", "add", `${TUN_KERNEL}/24`, "dev", ifname]);
+  await mustCmd("ip", ["-n", ns, "link", "set", ifname, "up"]);
+  await mustCmd("ip", ["-n", ns, "link", "set", "lo", "up"]);
+  const py = spawnProc("ip", [
+    "netns",
+    "exec",
+    ns,
+    "python3",
+    "-u",
+    "-c",
+    PY_SERVER,
+    TUN_KERNEL,
+    String(TUN_PORT),
+  ]);
+  cleanups.push(() => py.kill());
+  const ready = await py.line(30_000, "kernel-side server start");
+  if (ready !== "listening") throw new Error(`kernel-side server: "${ready}"`);
+  const stack = new NetStack({ device: dev, addresses: ["192.0.2.2/24"], tcp: BULK_TCP, seed: 3 });
+  cleanups.push(() => stack.close());
+  await tick();
+  await tick();
+  const mib = `${ARGS.tunBytes / (1 << 20)} MiB`;
+  for (const direction of ["download", "upload"] as const) {
+    progress(`TUN ${direction}: ${TUN_CHECK_BYTES >> 20} MiB with SHA-256 (untimed check)`);
+    await tunTransfer(stack, py, direction, TUN_CHECK_BYTES, true);
+  }
+  for (const direction of ["download", "upload"] as const) {
+    const s = await repeat(
+      `smolnet↔kernel TUN ${direction} ${mib}`,
+      () => tunTransfer(stack, py, direction, ARGS.tunBytes, false),
+    );
+    rows.push({
+      name: `smolnet↔kernel TUN ${direction}, MTU 1500`,
+      unit: "MB/s",
+      stat: s,
+      target: `≥ ${TUN_TARGET} MB/s`,
+      met: s.median >= TUN_TARGET,
+      note:
+        `${mib} per run; SHA-256 checked on an untimed ${TUN_CHECK_BYTES >> 20} MiB transfer, ` +
+        "byte counts on every run",
+    });
+  }
+}
+
+interface Source {
+  tcp(bytes: number): Promise<TunnelResult>;
+  raw(count: number): Promise<TunnelResult>;
+}
+
+function parseResult(line: string): TunnelResult {
+  const r = JSON.parse(line) as TunnelResult & { error?: string };
+  if (r.error !== undefined) throw new Error(`UDP tunnel source: ${r.error}`);
+  return r;
+}
+
+async function udpRows(): Promise<void> {
+  // In-process source needs Deno.listenDatagram (--unstable-net); else it is a second child.
+  const inProcess = typeof Deno.listenDatagram === "function";
+  const [sinkTun, srcTun, sinkRaw, srcRaw] = inProcess
+    ? freeUdpPorts(4)
+    : Array.from({ length: 4 }, (_, i) => 20_000 + ((Math.random() * 2000) | 0) * 4 + i);
+  const helper = new URL("./_udp_tunnel_peer.ts", import.meta.url).pathname;
+  const helperArgs = (role: string, ports: number[]) => [
+    "run",
+    "--unstable-net",
+    "--allow-net",
+    helper,
+    "--role",
+    role,
+    "--tun-port",
+    String(ports[0]),
+    "--peer-tun-port",
+    String(ports[1]),
+    "--raw-port",
+    String(ports[2]),
+    "--peer-raw-port",
+    String(ports[3]),
+  ];
+  progress("UDP tunnel: starting the peer process");
+  const sink = spawnProc(
+    Deno.execPath(),
+    helperArgs("sink", [sinkTun!, srcTun!, sinkRaw!, srcRaw!]),
+  );
+  cleanups.push(() => sink.kill());
+  if ((await sink.line(60_000, "UDP tunnel sink start")) !== "ready") {
+    throw new Error("UDP tunnel sink did not start");
+  }
+  const srcPorts = {
+    tunPort: srcTun!,
+    peerTunPort: sinkTun!,
+    rawPort: srcRaw!,
+    peerRawPort: sinkRaw!,
+  };
+  let source: Source;
+  if (inProcess) {
+    const end = await acquire(() => TunnelEnd.open("source", srcPorts), (e) => e.close());
+    source = { tcp: (b) => end.tcpSend(b), raw: (c) => end.rawSend(c) };
+  } else {
+    const src = spawnProc(
+      Deno.execPath(),
+      helperArgs("source", [srcTun!, sinkTun!, srcRaw!, sinkRaw!]),
+    );
+    cleanups.push(() => src.kill());
+    if ((await src.line(60_000, "UDP tunnel source start")) !== "ready") {
+      throw new Error("UDP tunnel source did not start");
+    }
+    source = {
+      async tcp(bytes) {
+        await src.send(`tcp ${bytes}`);
+        return parseResult(await src.line(budget(bytes), "UDP tunnel TCP run"));
+      },
+      async raw(count) {
+        await src.send(`raw ${count}`);
+        return parseResult(await src.line(budget(count * DATAGRAM), "raw datagram run"));
+      },
+    };
+  }
+  const where = inProcess ? "this process" : "a second child";
+  progress(`UDP tunnel: warm-up (sender in ${where})`);
+  await source.tcp(Math.min(UDP_BYTES, 4 << 20));
+  await source.raw(Math.min(RAW_COUNT, 4096));
+  const mib = `${fmt(UDP_BYTES / (1 << 20))} MiB`;
+  const tcp = await repeat(
+    `UDP tunnel TCP ${mib}, 2 processes`,
+    async () => (await source.tcp(UDP_BYTES)).mbps,
+  );
+  let lost = 0;
+  const raw = await repeat(`raw 1400-byte datagrams, ${RAW_COUNT}, 2 processes`, async () => {
+    const r = await source.raw(RAW_COUNT);
+    lost += r.lost;
+    return r.mbps;
+  });
+  const ratio = (x: number) => 100 * x / raw.median;
+  rows.push({
+    name: "smolnet TCP over UDP tunnel, 2 processes",
+    unit: "MB/s",
+    stat: tcp,
+    target: `≥ ${UDP_RATIO_TARGET} % of raw (${fmt(raw.median * UDP_RATIO_TARGET / 100)} MB/s)`,
+    met: tcp.median >= raw.median * UDP_RATIO_TARGET / 100,
+    note: `${mib} per run, sender in ${where}, receiver in a child; byte count checked`,
+  });
+  rows.push({
+    name: "raw Deno.listenDatagram 1400 B, 2 processes",
+    unit: "MB/s",
+    stat: raw,
+    target: "reference",
+    met: null,
+    note: `${RAW_COUNT} datagrams per run, ≤ 64 unacknowledged; ${lost} lost in all runs`,
+  });
+  rows.push({
+    name: "ratio UDP tunnel TCP / raw datagrams",
+    unit: "%",
+    stat: { median: ratio(tcp.median), min: ratio(tcp.min), max: ratio(tcp.max), runs: tcp.runs },
+    target: `≥ ${UDP_RATIO_TARGET} %`,
+    met: ratio(tcp.median) >= UDP_RATIO_TARGET,
+  });
+}
+
+async function tunAndUdpRows(): Promise<void> {
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    const why = tunUnavailable();
+    if (why !== null) {
+      skip("TUN", why);
+      progressStep += 2;
+    } else {
+      try {
+        await tunRows();
+      } catch (e) {
+        skip("TUN", `failed: ${(e as Error).message}`);
+      } finally {
+        await cleanUp();
+      }
+    }
+    if (interrupted) return;
+    const noRun = (["run", "read", "net"] as const).find((name) =>
+      Deno.permissions.querySync({ name }).state !== "granted"
+    );
+    if (noRun !== undefined) {
+      skip("UDP tunnel", `needs --allow-${noRun} (run with -A)`);
+    } else {
+      try {
+        await udpRows();
+      } catch (e) {
+        skip("UDP tunnel", `failed: ${(e as Error).message}`);
+      } finally {
+        await cleanUp();
+      }
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
 // --- run ------------------------------------------------------------------------------------
 
 interface Row {
@@ -365,6 +913,7 @@ interface Row {
   stat: Stat;
   target: string;
   met: boolean | null;
+  note?: string;
 }
 
 const rows: Row[] = [];
@@ -482,6 +1031,8 @@ rows.push({
   target: "no buffers (≪ 65536 B)",
   met: idleExt.median < 4096,
 });
+const tunSkipped: string[] = [];
+if (ARGS.tun) await tunAndUdpRows();
 const loadAfter = load();
 Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
 
@@ -517,6 +1068,7 @@ if (ARGS.json !== null) {
     bulkBytes: ARGS.bytes,
     runs: ARGS.runs,
     gc: gc !== undefined,
+    ...(ARGS.tun ? { tunBytes: ARGS.tunBytes, udpTunnelBytes: UDP_BYTES, tunSkipped } : {}),
     rows,
   };
   Deno.writeTextFileSync(ARGS.json, JSON.stringify(out, null, 2) + "\n");
