@@ -39,6 +39,8 @@ export interface TunnelPorts {
   readonly peerTunPort: number;
   readonly rawPort: number;
   readonly peerRawPort: number;
+  /** TCP send and receive buffer size (default: the stack's default). */
+  readonly tcpBuffer?: number;
 }
 
 /** The result of one transfer. */
@@ -73,7 +75,12 @@ export class TunnelEnd {
     this.device = device;
     this.raw = raw;
     this.#rawPeer = { transport: "udp", hostname: LOCAL, port: ports.peerRawPort };
-    this.stack = new NetStack({ device, addresses: [addr] });
+    const b = ports.tcpBuffer;
+    this.stack = new NetStack({
+      device,
+      addresses: [addr],
+      ...(b !== undefined ? { tcp: { rxBufferSize: b, txBufferSize: b } } : {}),
+    });
   }
 
   /** Opens the device, the stack and the raw socket; a sink starts serving. */
@@ -323,6 +330,7 @@ async function main(): Promise<void> {
     peerTunPort: Number(get("--peer-tun-port")),
     rawPort: Number(get("--raw-port")),
     peerRawPort: Number(get("--peer-raw-port")),
+    ...(a.includes("--tcp-buffer") ? { tcpBuffer: Number(get("--tcp-buffer")) } : {}),
   });
   const out = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(`${s}\n`));
   out("ready");
