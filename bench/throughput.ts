@@ -682,6 +682,7 @@ function tunUnavailable(): string | null {
 }
 
 function skip(what: string, why: string): void {
+  if (interrupted) return; // the failure is the interruption's
   const text = `--tun: ${what} rows skipped: ${why}`;
   tunSkipped.push(text);
   Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
@@ -908,6 +909,9 @@ async function tunAndUdpRows(): Promise<void> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
+  // Interrupted: no table; onSignal exits once the cleanup is done (its pending work keeps the
+  // event loop alive until then).
+  if (interrupted) await new Promise<never>(() => {});
 }
 
 // --- run ------------------------------------------------------------------------------------
