@@ -21,3 +21,14 @@ export function writeU32(b: Uint8Array, o: number, v: number): void {
 export function mix(h: number, w: number): number {
   return Math.imul(h ^ w, 0x01000193) >>> 0;
 }
+
+/** Reads a big-endian u16 at `o`. */
+export function readU16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+/** Writes `v` as a big-endian u16 at `o`. */
+export function writeU16(b: Uint8Array, o: number, v: number): void {
+  b[o] = v >>> 8;
+  b[o + 1] = v;
+}

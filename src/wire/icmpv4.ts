@@ -12,6 +12,8 @@
 import { Ipv4Address } from "./address.ts";
 import { checksumFinish, checksumSum, type EmitOptions, type ParseOptions } from "./checksum.ts";
 import { requireLength, WireError } from "./error.ts";
+import { readU16, readU32, writeU16, writeU32 } from "./_bytes.ts";
+import { IcmpMessage } from "./icmp_message.ts";
 
 const FIELD = {
   TYPE: 0,
@@ -260,20 +262,7 @@ export type Icmpv4ParamProblemCode =
  * console.log(msg.msgType, msg.echoIdent, msg.echoSeqNo, msg.verifyChecksum()); // 8 1 2 true
  * ```
  */
-export class Icmpv4Packet {
-  /** The underlying bytes, starting at the ICMP type field. */
-  readonly buffer: Uint8Array;
-
-  /**
-   * Wraps `buffer` without any check; call {@linkcode Icmpv4Packet.checkLen} before reading
-   * untrusted bytes, or use {@linkcode Icmpv4Packet.newChecked}.
-   *
-   * @param buffer The ICMP message.
-   */
-  constructor(buffer: Uint8Array) {
-    this.buffer = buffer;
-  }
-
+export class Icmpv4Packet extends IcmpMessage {
   /**
    * Wraps `buffer` and checks that the 8-byte header is present.
    *
@@ -310,94 +299,6 @@ export class Icmpv4Packet {
    */
   checkLen(): void {
     requireLength("icmpv4", this.buffer, ICMPV4_HEADER_LEN);
-  }
-
-  /**
-   * The message type ({@linkcode Icmpv4Type}).
-   *
-   * @example
-   * ```ts
-   * import { Icmpv4Packet, Icmpv4Type } from "@smol/net/wire";
-   * const p = new Icmpv4Packet(new Uint8Array(8));
-   * p.msgType = Icmpv4Type.EchoReply;
-   * console.log(p.msgType); // 0
-   * ```
-   */
-  get msgType(): number {
-    return this.buffer[FIELD.TYPE]!;
-  }
-  set msgType(v: number) {
-    this.buffer[FIELD.TYPE] = v;
-  }
-
-  /**
-   * The message code.
-   *
-   * @example
-   * ```ts
-   * import { Icmpv4Packet } from "@smol/net/wire";
-   * const p = new Icmpv4Packet(new Uint8Array(8));
-   * p.msgCode = 3;
-   * console.log(p.msgCode); // 3
-   * ```
-   */
-  get msgCode(): number {
-    return this.buffer[FIELD.CODE]!;
-  }
-  set msgCode(v: number) {
-    this.buffer[FIELD.CODE] = v;
-  }
-
-  /**
-   * The checksum field.
-   *
-   * @example
-   * ```ts
-   * import { Icmpv4Packet } from "@smol/net/wire";
-   * console.log(new Icmpv4Packet(new Uint8Array([0, 0, 0x12, 0x34, 0, 0, 0, 0])).checksum); // 4660
-   * ```
-   */
-  get checksum(): number {
-    return readU16(this.buffer, FIELD.CHECKSUM);
-  }
-  set checksum(v: number) {
-    writeU16(this.buffer, FIELD.CHECKSUM, v);
-  }
-
-  /**
-   * The echo identifier (echo request and reply).
-   *
-   * @example
-   * ```ts
-   * import { Icmpv4Packet } from "@smol/net/wire";
-   * const p = new Icmpv4Packet(new Uint8Array(8));
-   * p.echoIdent = 0x1234;
-   * console.log(p.echoIdent); // 4660
-   * ```
-   */
-  get echoIdent(): number {
-    return readU16(this.buffer, FIELD.ECHO_IDENT);
-  }
-  set echoIdent(v: number) {
-    writeU16(this.buffer, FIELD.ECHO_IDENT, v);
-  }
-
-  /**
-   * The echo sequence number (echo request and reply).
-   *
-   * @example
-   * ```ts
-   * import { Icmpv4Packet } from "@smol/net/wire";
-   * const p = new Icmpv4Packet(new Uint8Array(8));
-   * p.echoSeqNo = 7;
-   * console.log(p.echoSeqNo); // 7
-   * ```
-   */
-  get echoSeqNo(): number {
-    return readU16(this.buffer, FIELD.ECHO_SEQNO);
-  }
-  set echoSeqNo(v: number) {
-    writeU16(this.buffer, FIELD.ECHO_SEQNO, v);
   }
 
   /**
@@ -453,21 +354,6 @@ export class Icmpv4Packet {
   }
   set gateway(v: number) {
     writeU32(this.buffer, FIELD.GATEWAY, v);
-  }
-
-  /**
-   * The bytes after the 8-byte header (echo data, or the quoted packet of an error): a
-   * subarray, never a copy.
-   *
-   * @example
-   * ```ts
-   * import { Icmpv4Packet } from "@smol/net/wire";
-   * const p = new Icmpv4Packet(new Uint8Array([8, 0, 0, 0, 0, 1, 0, 1, 0xaa, 0xbb]));
-   * console.log(p.data); // Uint8Array(2) [ 170, 187 ]
-   * ```
-   */
-  get data(): Uint8Array {
-    return this.buffer.subarray(FIELD.DATA);
   }
 
   /**
@@ -766,24 +652,4 @@ export function icmpv4ErrorQuoteLen(
 ): number {
   const room = Math.min(ICMPV4_ERROR_MAX_LEN, mtu) - IPV4_MIN_HEADER_LEN - ICMPV4_HEADER_LEN;
   return Math.max(0, Math.min(invokingLen, room));
-}
-
-function readU16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function writeU16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function writeU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
 }

@@ -20,6 +20,8 @@ import {
   pseudoHeaderSum,
 } from "./checksum.ts";
 import { requireLength, WireError } from "./error.ts";
+import { readU32, writeU32 } from "./_bytes.ts";
+import { IcmpMessage } from "./icmp_message.ts";
 import { IpProtocol } from "./ip.ts";
 import { emitMld, mldBufferLen, type MldRepr, parseMld } from "./mld.ts";
 import { emitNdisc, ndiscBufferLen, type NdiscRepr, parseNdisc } from "./ndisc.ts";
@@ -239,20 +241,7 @@ export type Icmpv6ParamProblemCode =
  * console.log(msg.msgType, msg.echoIdent, msg.verifyChecksum(a, a)); // 128 1 true
  * ```
  */
-export class Icmpv6Packet {
-  /** The underlying bytes, starting at the ICMPv6 type field. */
-  readonly buffer: Uint8Array;
-
-  /**
-   * Wraps `buffer` without any check; call {@linkcode Icmpv6Packet.checkLen} before reading
-   * untrusted bytes, or use {@linkcode Icmpv6Packet.newChecked}.
-   *
-   * @param buffer The ICMPv6 message.
-   */
-  constructor(buffer: Uint8Array) {
-    this.buffer = buffer;
-  }
-
+export class Icmpv6Packet extends IcmpMessage {
   /**
    * Wraps `buffer` and checks its length with {@linkcode Icmpv6Packet.checkLen}.
    *
@@ -297,95 +286,6 @@ export class Icmpv6Packet {
   }
 
   /**
-   * The message type ({@linkcode Icmpv6Type}).
-   *
-   * @example
-   * ```ts
-   * import { Icmpv6Packet, Icmpv6Type } from "@smol/net/wire";
-   * const p = new Icmpv6Packet(new Uint8Array(8));
-   * p.msgType = Icmpv6Type.EchoReply;
-   * console.log(p.msgType); // 129
-   * ```
-   */
-  get msgType(): number {
-    return this.buffer[FIELD.TYPE]!;
-  }
-  set msgType(v: number) {
-    this.buffer[FIELD.TYPE] = v;
-  }
-
-  /**
-   * The message code.
-   *
-   * @example
-   * ```ts
-   * import { Icmpv6Packet } from "@smol/net/wire";
-   * const p = new Icmpv6Packet(new Uint8Array(8));
-   * p.msgCode = 4;
-   * console.log(p.msgCode); // 4
-   * ```
-   */
-  get msgCode(): number {
-    return this.buffer[FIELD.CODE]!;
-  }
-  set msgCode(v: number) {
-    this.buffer[FIELD.CODE] = v;
-  }
-
-  /**
-   * The checksum field.
-   *
-   * @example
-   * ```ts
-   * import { Icmpv6Packet } from "@smol/net/wire";
-   * const p = new Icmpv6Packet(new Uint8Array([1, 0, 0xab, 0xcd]));
-   * console.log(p.checksum.toString(16)); // abcd
-   * ```
-   */
-  get checksum(): number {
-    return readU16(this.buffer, FIELD.CHECKSUM);
-  }
-  set checksum(v: number) {
-    writeU16(this.buffer, FIELD.CHECKSUM, v);
-  }
-
-  /**
-   * The echo identifier (echo request and reply).
-   *
-   * @example
-   * ```ts
-   * import { Icmpv6Packet } from "@smol/net/wire";
-   * const p = new Icmpv6Packet(new Uint8Array(8));
-   * p.echoIdent = 0xbeef;
-   * console.log(p.echoIdent.toString(16)); // beef
-   * ```
-   */
-  get echoIdent(): number {
-    return readU16(this.buffer, FIELD.ECHO_IDENT);
-  }
-  set echoIdent(v: number) {
-    writeU16(this.buffer, FIELD.ECHO_IDENT, v);
-  }
-
-  /**
-   * The echo sequence number (echo request and reply).
-   *
-   * @example
-   * ```ts
-   * import { Icmpv6Packet } from "@smol/net/wire";
-   * const p = new Icmpv6Packet(new Uint8Array(8));
-   * p.echoSeqNo = 3;
-   * console.log(p.echoSeqNo); // 3
-   * ```
-   */
-  get echoSeqNo(): number {
-    return readU16(this.buffer, FIELD.ECHO_SEQNO);
-  }
-  set echoSeqNo(v: number) {
-    writeU16(this.buffer, FIELD.ECHO_SEQNO, v);
-  }
-
-  /**
    * The MTU of a packet too big message (RFC 4443 §3.2), 32 bits.
    *
    * @example
@@ -419,21 +319,6 @@ export class Icmpv6Packet {
   }
   set pointer(v: number) {
     writeU32(this.buffer, FIELD.POINTER, v);
-  }
-
-  /**
-   * The bytes after the 8-byte header (echo data, or the quoted packet of an error): a
-   * subarray, never a copy.
-   *
-   * @example
-   * ```ts
-   * import { Icmpv6Packet } from "@smol/net/wire";
-   * const p = new Icmpv6Packet(new Uint8Array([128, 0, 0, 0, 0, 1, 0, 1, 7]));
-   * console.log(p.data); // Uint8Array(1) [ 7 ]
-   * ```
-   */
-  get data(): Uint8Array {
-    return this.buffer.subarray(FIELD.DATA);
   }
 
   /**
@@ -781,24 +666,4 @@ export function icmpv6BufferLen(repr: Icmpv6Repr): number {
 export function icmpv6ErrorQuoteLen(invokingLen: number): number {
   const room = ICMPV6_ERROR_MAX_LEN - IPV6_HEADER_LEN - ICMPV6_HEADER_LEN;
   return Math.max(0, Math.min(invokingLen, room));
-}
-
-function readU16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function writeU16(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 8;
-  b[o + 1] = v;
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function writeU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = v >>> 16;
-  b[o + 2] = v >>> 8;
-  b[o + 3] = v;
 }

@@ -25,6 +25,7 @@ export * from "./arp.ts";
 export * from "./ipv4.ts";
 export * from "./ipv6.ts";
 export * from "./ipv6_ext.ts";
+export * from "./icmp_message.ts";
 export * from "./icmpv4.ts";
 export * from "./icmpv6.ts";
 export * from "./ndisc.ts";
