@@ -17,6 +17,8 @@
 
 import { Ipv4Address, Ipv6Address } from "./address.ts";
 import { requireLength, WireError } from "./error.ts";
+import { readU16, readU32, writeU16 } from "./_bytes.ts";
+import { encodeName, need, readName, writeName } from "./_dns_name.ts";
 
 const FIELD = { ID: 0, FLAGS: 2, QDCOUNT: 4, ANCOUNT: 6, NSCOUNT: 8, ARCOUNT: 10 } as const;
 
@@ -36,8 +38,6 @@ const QUESTION_FIXED_LEN = 4;
 const RECORD_FIXED_LEN = 10;
 /** A name takes at least one byte (the root). */
 const MIN_NAME_LEN = 1;
-/** Bound on compression pointers followed while reading one name. */
-const MAX_POINTER_HOPS = 64;
 
 /**
  * Length of the DNS header in bytes (RFC 1035 §4.1.1).
@@ -49,28 +49,6 @@ const MAX_POINTER_HOPS = 64;
  * ```
  */
 export const DNS_HEADER_LEN = 12;
-
-/**
- * Longest label in bytes (RFC 1035 §2.3.4).
- *
- * @example
- * ```ts
- * import { DNS_MAX_LABEL_LEN } from "@smol/net/wire";
- * console.log(DNS_MAX_LABEL_LEN); // 63
- * ```
- */
-export const DNS_MAX_LABEL_LEN = 63;
-
-/**
- * Longest name in wire bytes, length octets and the root included (RFC 1035 §2.3.4).
- *
- * @example
- * ```ts
- * import { DNS_MAX_NAME_LEN } from "@smol/net/wire";
- * console.log(DNS_MAX_NAME_LEN); // 255
- * ```
- */
-export const DNS_MAX_NAME_LEN = 255;
 
 /**
  * Record types this module names (RFC 1035 §3.2.2, RFC 3596, RFC 6891). Other values are kept
@@ -222,10 +200,10 @@ export class DnsPacket {
    * ```
    */
   get id(): number {
-    return u16(this.buffer, FIELD.ID);
+    return readU16(this.buffer, FIELD.ID);
   }
   set id(v: number) {
-    setU16(this.buffer, FIELD.ID, v);
+    writeU16(this.buffer, FIELD.ID, v);
   }
 
   /**
@@ -240,10 +218,10 @@ export class DnsPacket {
    * ```
    */
   get flags(): number {
-    return u16(this.buffer, FIELD.FLAGS);
+    return readU16(this.buffer, FIELD.FLAGS);
   }
   set flags(v: number) {
-    setU16(this.buffer, FIELD.FLAGS, v);
+    writeU16(this.buffer, FIELD.FLAGS, v);
   }
 
   /**
@@ -349,10 +327,10 @@ export class DnsPacket {
    * ```
    */
   get questionCount(): number {
-    return u16(this.buffer, FIELD.QDCOUNT);
+    return readU16(this.buffer, FIELD.QDCOUNT);
   }
   set questionCount(v: number) {
-    setU16(this.buffer, FIELD.QDCOUNT, v);
+    writeU16(this.buffer, FIELD.QDCOUNT, v);
   }
 
   /**
@@ -365,10 +343,10 @@ export class DnsPacket {
    * ```
    */
   get answerCount(): number {
-    return u16(this.buffer, FIELD.ANCOUNT);
+    return readU16(this.buffer, FIELD.ANCOUNT);
   }
   set answerCount(v: number) {
-    setU16(this.buffer, FIELD.ANCOUNT, v);
+    writeU16(this.buffer, FIELD.ANCOUNT, v);
   }
 
   /**
@@ -381,10 +359,10 @@ export class DnsPacket {
    * ```
    */
   get authorityCount(): number {
-    return u16(this.buffer, FIELD.NSCOUNT);
+    return readU16(this.buffer, FIELD.NSCOUNT);
   }
   set authorityCount(v: number) {
-    setU16(this.buffer, FIELD.NSCOUNT, v);
+    writeU16(this.buffer, FIELD.NSCOUNT, v);
   }
 
   /**
@@ -397,10 +375,10 @@ export class DnsPacket {
    * ```
    */
   get additionalCount(): number {
-    return u16(this.buffer, FIELD.ARCOUNT);
+    return readU16(this.buffer, FIELD.ARCOUNT);
   }
   set additionalCount(v: number) {
-    setU16(this.buffer, FIELD.ARCOUNT, v);
+    writeU16(this.buffer, FIELD.ARCOUNT, v);
   }
 }
 
@@ -553,7 +531,7 @@ export function parseDns(packet: DnsPacket): DnsRepr {
   for (let i = 0; i < qd; i++) {
     const name = readName(b, reader);
     need(b, reader.pos, QUESTION_FIXED_LEN, "dns.question");
-    questions.push({ name, type: u16(b, reader.pos), class: u16(b, reader.pos + 2) });
+    questions.push({ name, type: readU16(b, reader.pos), class: readU16(b, reader.pos + 2) });
     reader.pos += QUESTION_FIXED_LEN;
   }
   const answers = readRecords(b, reader, an);
@@ -620,8 +598,8 @@ export function emitDns(repr: DnsRepr, packet: DnsPacket): void {
     pos = writeName(b, pos, q.name);
     checkUint("question type", q.type, 0xffff);
     checkUint("question class", q.class, 0xffff);
-    setU16(b, pos, q.type);
-    setU16(b, pos + 2, q.class);
+    writeU16(b, pos, q.type);
+    writeU16(b, pos + 2, q.class);
     pos += QUESTION_FIXED_LEN;
   }
   for (const section of [repr.answers, repr.authorities, repr.additionals]) {
@@ -669,97 +647,8 @@ export function dnsBufferLen(repr: DnsRepr): number {
   return len;
 }
 
-/**
- * Whether two names are equal, ignoring ASCII case (RFC 4343) and one trailing dot.
- *
- * @param a A name in master-file text.
- * @param b Another name.
- * @returns `true` when they name the same node.
- *
- * @example
- * ```ts
- * import { dnsNameEquals } from "@smol/net/wire";
- * console.log(dnsNameEquals("WWW.Example.com", "www.example.com.")); // true
- * ```
- */
-export function dnsNameEquals(a: string, b: string): boolean {
-  return trimDot(a).toLowerCase() === trimDot(b).toLowerCase();
-}
-
-/** Drops one trailing unescaped dot (an odd number of backslashes before it escapes it). */
-function trimDot(s: string): string {
-  if (!s.endsWith(".")) return s;
-  let slashes = 0;
-  for (let i = s.length - 2; i >= 0 && s.charCodeAt(i) === 0x5c; i--) slashes++;
-  return slashes % 2 === 0 ? s.slice(0, -1) : s;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Parse helpers
-
-function u16(b: Uint8Array, off: number): number {
-  return (b[off]! << 8) | b[off + 1]!;
-}
-
-function setU16(b: Uint8Array, off: number, v: number): void {
-  b[off] = v >>> 8;
-  b[off + 1] = v;
-}
-
-function need(b: Uint8Array, pos: number, n: number, field: string): void {
-  if (pos + n > b.length) {
-    throw new WireError(field, pos, `truncated, need ${n} bytes at offset ${pos} of ${b.length}`);
-  }
-}
-
-/** Reads a possibly compressed name at `r.pos` and advances `r.pos` past it (RFC 1035 §4.1.4). */
-function readName(b: Uint8Array, r: { pos: number }): string {
-  let pos = r.pos;
-  let end = -1; // where the caller continues: after the first pointer, or after the root
-  let wireLen = 0;
-  let hops = 0;
-  let text = "";
-  while (true) {
-    if (pos >= b.length) throw new WireError("dns.name", pos, "name runs past the buffer");
-    const len = b[pos]!;
-    if ((len & 0xc0) === 0xc0) {
-      need(b, pos, 2, "dns.pointer");
-      const target = ((len & 0x3f) << 8) | b[pos + 1]!;
-      if (target >= pos) {
-        throw new WireError("dns.pointer", target, `pointer at ${pos} does not point backwards`);
-      }
-      if (++hops > MAX_POINTER_HOPS) {
-        throw new WireError("dns.pointer", target, `more than ${MAX_POINTER_HOPS} pointers`);
-      }
-      if (end < 0) end = pos + 2;
-      pos = target;
-      continue;
-    }
-    if ((len & 0xc0) !== 0) {
-      // 0x40 (RFC 6891 extended label, deprecated by RFC 6891 §5) and 0x80 are reserved.
-      throw new WireError("dns.label", len, "reserved label type");
-    }
-    wireLen += len + 1;
-    if (wireLen > DNS_MAX_NAME_LEN) {
-      throw new WireError("dns.name", wireLen, `name longer than ${DNS_MAX_NAME_LEN} bytes`);
-    }
-    if (len === 0) {
-      r.pos = end < 0 ? pos + 1 : end;
-      return text;
-    }
-    need(b, pos + 1, len, "dns.label");
-    if (text.length > 0) text += ".";
-    for (let i = pos + 1; i <= pos + len; i++) text += escapeByte(b[i]!);
-    pos += len + 1;
-  }
-}
-
-function escapeByte(c: number): string {
-  if (c === 0x2e) return "\\.";
-  if (c === 0x5c) return "\\\\";
-  if (c > 0x20 && c < 0x7f) return String.fromCharCode(c);
-  return "\\" + String(c).padStart(3, "0");
-}
 
 function readRecords(b: Uint8Array, r: { pos: number }, count: number): DnsRecord[] {
   const out: DnsRecord[] = [];
@@ -767,10 +656,10 @@ function readRecords(b: Uint8Array, r: { pos: number }, count: number): DnsRecor
     const name = readName(b, r);
     need(b, r.pos, RECORD_FIXED_LEN, "dns.record");
     const p = r.pos;
-    const type = u16(b, p);
-    const cls = u16(b, p + 2);
-    const ttl = ((b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!) >>> 0;
-    const rdlen = u16(b, p + 8);
+    const type = readU16(b, p);
+    const cls = readU16(b, p + 2);
+    const ttl = readU32(b, p + 4);
+    const rdlen = readU16(b, p + 8);
     const start = p + RECORD_FIXED_LEN;
     need(b, start, rdlen, "dns.rdlength");
     const end = start + rdlen;
@@ -807,59 +696,6 @@ function checkUint(what: string, v: number, max: number): void {
   if (!Number.isInteger(v) || v < 0 || v > max) {
     throw new RangeError(`Invalid DNS ${what} ${v}: must be an integer from 0 to ${max}`);
   }
-}
-
-/** Encodes master-file text as uncompressed wire labels, root included. */
-function encodeName(name: string): Uint8Array {
-  const out: number[] = [];
-  const text = trimDot(name);
-  if (text === "") return new Uint8Array([0]);
-  let label: number[] = [];
-  const flush = () => {
-    if (label.length === 0) throw new RangeError(`Invalid DNS name "${name}": empty label`);
-    if (label.length > DNS_MAX_LABEL_LEN) {
-      throw new RangeError(
-        `Invalid DNS name "${name}": label of ${label.length} bytes exceeds ${DNS_MAX_LABEL_LEN}`,
-      );
-    }
-    out.push(label.length, ...label);
-    label = [];
-  };
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e) {
-      flush();
-    } else if (c === 0x5c) {
-      const d = text.slice(i + 1, i + 4);
-      if (/^[0-9]{3}$/.test(d) && Number(d) <= 255) {
-        label.push(Number(d));
-        i += 3;
-      } else if (i + 1 < text.length && !/[0-9]/.test(text[i + 1]!)) {
-        label.push(text.charCodeAt(i + 1));
-        i += 1;
-      } else {
-        throw new RangeError(`Invalid DNS name "${name}": bad escape at ${i}`);
-      }
-    } else if (c > 0xff) {
-      throw new RangeError(`Invalid DNS name "${name}": character beyond one byte at ${i}`);
-    } else {
-      label.push(c);
-    }
-  }
-  flush();
-  out.push(0);
-  if (out.length > DNS_MAX_NAME_LEN) {
-    throw new RangeError(
-      `Invalid DNS name "${name}": ${out.length} bytes exceeds ${DNS_MAX_NAME_LEN}`,
-    );
-  }
-  return new Uint8Array(out);
-}
-
-function writeName(b: Uint8Array, pos: number, name: string): number {
-  const wire = encodeName(name);
-  b.set(wire, pos);
-  return pos + wire.length;
 }
 
 function rdataLen(data: DnsRdata): number {
@@ -901,8 +737,8 @@ function writeRecord(b: Uint8Array, pos: number, rr: DnsRecord): number {
     );
   }
   pos = writeName(b, pos, rr.name);
-  setU16(b, pos, rr.type);
-  setU16(b, pos + 2, rr.class);
+  writeU16(b, pos, rr.type);
+  writeU16(b, pos + 2, rr.class);
   b[pos + 4] = rr.ttl >>> 24;
   b[pos + 5] = rr.ttl >>> 16;
   b[pos + 6] = rr.ttl >>> 8;
@@ -927,6 +763,8 @@ function writeRecord(b: Uint8Array, pos: number, rr: DnsRecord): number {
       len = d.bytes.length;
       break;
   }
-  setU16(b, pos + 8, len);
+  writeU16(b, pos + 8, len);
   return start + len;
 }
+
+export { DNS_MAX_LABEL_LEN, DNS_MAX_NAME_LEN, dnsNameEquals } from "./_dns_name.ts";
