@@ -32,3 +32,10 @@ export function writeU16(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 8;
   b[o + 1] = v;
 }
+
+/** Throws a `RangeError` unless `v` is an integer byte value. */
+export function checkByte(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > 0xff) {
+    throw new RangeError(`Invalid ${name} ${v}: must be 0 to 255`);
+  }
+}
