@@ -328,9 +328,6 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     };
     if (hasReadinessHook(this.#device)) this.#device.onReadable(this.#driver.wake);
     deviceClosed(this.#device)?.catch((e) => this.#deviceFailed(e));
-    // One poll now, so the interface knows the device's MTU before the first connect() picks
-    // its MSS (and gratuitous ARP / queued frames go out at once).
-    this.#iface.poll(monotonicNow(), this.#device, this.#sockets);
     this.#driver.wake();
   }
 

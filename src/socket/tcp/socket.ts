@@ -708,6 +708,11 @@ export class TcpSocket {
   dispatch(cx: SocketContext, emitter: TcpEmitter): boolean {
     const c = this.#c;
     const now = cx.now;
+    // The MSS a SYN announces follows the link it leaves on now, not the one known at connect()
+    // (RFC 9293 §3.7.1: MSS from the MTU of the interface the segment is sent on).
+    if (c.state === TcpState.SynSent && this.#o.mss === null) {
+      c.ourMss = mssForMtu(cx.ipMtu, c.local!);
+    }
     checkTimeouts(c, now);
     if (plan(c, now, cx.ipMtu) === Plan.None) return false;
     const repr = buildSegment(c, now);

@@ -187,6 +187,14 @@ Deno.test("TcpSocket connect() only changes state; the first dispatch emits the 
   assert.equal(h.pollAt, 1000);
 });
 
+Deno.test("TcpSocket announces the MSS of the MTU at SYN time, not the one known at connect()", () => {
+  const h = new Harness();
+  h.sock.connect(h.cx, REMOTE, LOCAL); // the interface still assumes 1500
+  h.ipMtu = 9000; // it learns the device's MTU before the SYN leaves
+  h.expect({ flags: SYN, seq: LOCAL_SEQ, ack: 0, mss: 9000 - 40, window: 64 });
+  h.expectNothing();
+});
+
 Deno.test("TcpSocket connect() rejects bad endpoints with TypeError and a second connect with Error", () => {
   const h = new Harness();
   assert.throws(() => h.sock.connect(h.cx, { ...REMOTE, port: 0 }, LOCAL), TypeError);
