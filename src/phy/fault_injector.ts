@@ -5,8 +5,9 @@
  * @module
  */
 
-import type { DeadlineSource, Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
-import { checkInt, closeDevice, deviceClosed, deviceDeadline, hasReadinessHook } from "./device.ts";
+import type { Device } from "./device.ts";
+import { DeviceWrapper } from "./wrapper.ts";
+import { checkInt, deviceDeadline } from "./device.ts";
 import { FrameQueue } from "./link.ts";
 import { Rng } from "../rand.ts";
 import { NEVER } from "../time.ts";
@@ -318,8 +319,7 @@ class Lane {
  * console.log(b.receive(20)?.length); // 60
  * ```
  */
-export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
-  readonly #inner: Device;
+export class FaultInjector extends DeviceWrapper {
   readonly #rx: Lane;
   readonly #tx: Lane;
   readonly #stats: FaultStats;
@@ -335,6 +335,7 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
    * @throws {RangeError} When a rate is outside [0, 1] or a delay, limit or length is invalid.
    */
   constructor(inner: Device, options: FaultInjectorOptions = {}) {
+    super(inner);
     const seed = options.seed ?? 0;
     const interval = options.rateInterval ?? 10;
     if (!(interval > 0 && interval < Infinity)) {
@@ -347,7 +348,6 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
     checkInt("rx rate limit", rxLimit, 0, 0x7fffffff);
     checkInt("tx rate limit", txLimit, 0, 0x7fffffff);
     const mtu = inner.capabilities.mtu;
-    this.#inner = inner;
     this.#rx = new Lane(options, options.rx, seed, mtu, { rateLimit: rxLimit, interval, queueLen });
     this.#tx = new Lane(options, options.tx, (seed ^ 0x2545f491) >>> 0, mtu, {
       rateLimit: txLimit,
@@ -355,11 +355,6 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
       queueLen,
     });
     this.#stats = Object.freeze({ rx: this.#rx.c, tx: this.#tx.c });
-  }
-
-  /** The inner device's capabilities (the injector does not change the MTU). */
-  get capabilities(): DeviceCapabilities {
-    return this.#inner.capabilities;
   }
 
   /** Counters per direction; the objects are live (updated in place). */
@@ -384,9 +379,9 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
    * console.log(dev.receive(0), dev.stats.rx.dropped); // null 1
    * ```
    */
-  receive(now: Instant): Uint8Array | null {
+  override receive(now: Instant): Uint8Array | null {
     const lane = this.#rx;
-    const inner = this.#inner;
+    const inner = this.inner;
     if (this.#tx.queued) this.#flush(now);
     if (!lane.queued) {
       for (;;) {
@@ -426,11 +421,11 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
    * console.log(new FaultInjector(new Loopback()).canTransmit(0)); // true
    * ```
    */
-  canTransmit(now: Instant): boolean {
+  override canTransmit(now: Instant): boolean {
     const lane = this.#tx;
     if (lane.queued) this.#flush(now);
     if (!lane.hasToken(now)) return false;
-    return lane.queued ? !lane.main.isFull() : this.#inner.canTransmit(now);
+    return lane.queued ? !lane.main.isFull() : this.inner.canTransmit(now);
   }
 
   /**
@@ -450,7 +445,7 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
    * console.log(dev.transmit(0, 1), dev.stats.tx.rateLimited); // null 1
    * ```
    */
-  transmit(now: Instant, len: number): Uint8Array | null {
+  override transmit(now: Instant, len: number): Uint8Array | null {
     const lane = this.#tx;
     this.#pending = null;
     if (lane.queued) this.#flush(now);
@@ -461,13 +456,13 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
     }
     let buf: Uint8Array | null;
     if (lane.queued) {
-      if (len > this.#inner.capabilities.mtu) {
+      if (len > this.inner.capabilities.mtu) {
         lane.c.tooBig++;
         return null;
       }
       buf = lane.main.reserve(len);
     } else {
-      buf = this.#inner.transmit(now, len);
+      buf = this.inner.transmit(now, len);
     }
     this.#pending = buf;
     this.#pendingNow = now;
@@ -487,7 +482,7 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
    * console.log(lo.pending, dev.stats.tx.duplicated); // 2 1
    * ```
    */
-  commit(): void {
+  override commit(): void {
     const buf = this.#pending;
     if (buf === null) return;
     this.#pending = null;
@@ -496,7 +491,7 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
     if (!lane.admit(buf.length)) return; // not committed: the reservation is discarded
     lane.corrupt(buf);
     if (!lane.queued) {
-      this.#inner.commit();
+      this.inner.commit();
       return;
     }
     lane.enqueue(this.#pendingNow, buf, true);
@@ -518,8 +513,8 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
    * console.log(dev.nextDeadline()); // 105
    * ```
    */
-  nextDeadline(): Instant {
-    let t = deviceDeadline(this.#inner);
+  override nextDeadline(): Instant {
+    let t = deviceDeadline(this.inner);
     const rx = this.#rx.deadline();
     const tx = this.#tx.deadline();
     const refill = this.#tx.refillAt();
@@ -527,49 +522,6 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
     if (tx < t) t = tx;
     if (refill < t) t = refill;
     return t;
-  }
-
-  /**
-   * The inner device's `closed` promise (a host adapter's), so a stack over this wrapper sees
-   * the device fail; `undefined` for in-memory devices.
-   */
-  get closed(): Promise<void> | undefined {
-    return deviceClosed(this.#inner);
-  }
-
-  /**
-   * Closes the inner device when it can be closed.
-   *
-   * @returns Resolves once the inner device is released.
-   *
-   * @example
-   * ```ts
-   * import { FaultInjector, linkPair } from "@smol/net/phy";
-   * await new FaultInjector(linkPair()[0]).close(); // an in-memory link has nothing to release
-   * ```
-   */
-  close(): Promise<void> {
-    return closeDevice(this.#inner);
-  }
-
-  /**
-   * Forwards to the inner device's readiness hook. Frames it announces may still be held here;
-   * {@linkcode FaultInjector.nextDeadline} says when they come out.
-   *
-   * @param callback The wake-up function.
-   * @throws {TypeError} When the inner device has no readiness hook.
-   *
-   * @example
-   * ```ts
-   * import { FaultInjector, linkPair } from "@smol/net/phy";
-   * new FaultInjector(linkPair()[0]).onReadable(() => {});
-   * ```
-   */
-  onReadable(callback: () => void): void {
-    if (!hasReadinessHook(this.#inner)) {
-      throw new TypeError("Inner device has no readiness hook");
-    }
-    this.#inner.onReadable(callback);
   }
 
   /** Counts a received frame and rolls size, token bucket and drop: `false` means drop it. */
@@ -589,7 +541,7 @@ export class FaultInjector implements Device, ReadinessHook, DeadlineSource {
   /** Hands due transmitted frames to the inner device until none is due or it is full. */
   #flush(now: Instant): void {
     const lane = this.#tx;
-    const inner = this.#inner;
+    const inner = this.inner;
     for (;;) {
       const q = lane.due(now);
       if (q === null) return;

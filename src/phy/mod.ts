@@ -96,3 +96,4 @@ export { RawSocketDevice } from "./raw_socket.ts";
 export type { RawSocketOptions } from "./raw_socket.ts";
 export { UdpTunnelDevice } from "./udp_tunnel.ts";
 export type { UdpTunnelEndpoint, UdpTunnelOptions } from "./udp_tunnel.ts";
+export { DeviceWrapper } from "./wrapper.ts";

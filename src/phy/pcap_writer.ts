@@ -6,9 +6,9 @@
  * @module
  */
 
+import { DeviceWrapper } from "./wrapper.ts";
 import { Medium } from "./device.ts";
-import type { DeadlineSource, Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
-import { closeDevice, deviceClosed, deviceDeadline, hasReadinessHook } from "./device.ts";
+import type { Device } from "./device.ts";
 import type { Instant } from "../time.ts";
 
 /**
@@ -324,8 +324,7 @@ export interface PcapWriterOptions {
  * console.log(sink.length); // 60 (24 + 16 + 20)
  * ```
  */
-export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
-  readonly #inner: Device;
+export class PcapWriter extends DeviceWrapper {
   readonly #sink: PcapSink;
   readonly #rx: boolean;
   readonly #tx: boolean;
@@ -345,12 +344,12 @@ export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
    * @throws {RangeError} When `snaplen` is not a positive integer.
    */
   constructor(inner: Device, sink: PcapSink, options: PcapWriterOptions = {}) {
+    super(inner);
     const mode = options.mode ?? "both";
     const snaplen = options.snaplen ?? DEFAULT_SNAPLEN;
     if (!Number.isInteger(snaplen) || snaplen < 1 || snaplen > 0x7fffffff) {
       throw new RangeError(`Invalid snaplen ${snaplen}: expected a positive integer`);
     }
-    this.#inner = inner;
     this.#sink = sink;
     this.#rx = mode !== "tx";
     this.#tx = mode !== "rx";
@@ -361,11 +360,6 @@ export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
       ? PcapLinkType.Ethernet
       : PcapLinkType.Raw;
     sink.write(pcapGlobalHeader(linkType, snaplen));
-  }
-
-  /** The inner device's capabilities. */
-  get capabilities(): DeviceCapabilities {
-    return this.#inner.capabilities;
   }
 
   /**
@@ -385,26 +379,10 @@ export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
    * console.log(sink.length); // 48
    * ```
    */
-  receive(now: Instant): Uint8Array | null {
-    const frame = this.#inner.receive(now);
+  override receive(now: Instant): Uint8Array | null {
+    const frame = this.inner.receive(now);
     if (frame !== null && this.#rx) this.#record(now, frame);
     return frame;
-  }
-
-  /**
-   * The inner device's `canTransmit`.
-   *
-   * @param now The current instant.
-   * @returns Whether a `transmit` would find room.
-   *
-   * @example
-   * ```ts
-   * import { Loopback, MemorySink, PcapWriter } from "@smol/net/phy";
-   * console.log(new PcapWriter(new Loopback(), new MemorySink()).canTransmit(0)); // true
-   * ```
-   */
-  canTransmit(now: Instant): boolean {
-    return this.#inner.canTransmit(now);
   }
 
   /**
@@ -421,8 +399,8 @@ export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
    * console.log(dev.transmit(0, 200)); // null
    * ```
    */
-  transmit(now: Instant, len: number): Uint8Array | null {
-    const buf = this.#inner.transmit(now, len);
+  override transmit(now: Instant, len: number): Uint8Array | null {
+    const buf = this.inner.transmit(now, len);
     this.#pending = buf;
     this.#pendingNow = now;
     return buf;
@@ -441,69 +419,12 @@ export class PcapWriter implements Device, ReadinessHook, DeadlineSource {
    * console.log(sink.length); // 44
    * ```
    */
-  commit(): void {
+  override commit(): void {
     const buf = this.#pending;
     if (buf === null) return;
     this.#pending = null;
     if (this.#tx) this.#record(this.#pendingNow, buf);
-    this.#inner.commit();
-  }
-
-  /**
-   * The inner device's `closed` promise (a host adapter's), so a stack over this wrapper sees
-   * the device fail; `undefined` for in-memory devices.
-   */
-  get closed(): Promise<void> | undefined {
-    return deviceClosed(this.#inner);
-  }
-
-  /**
-   * Closes the inner device when it can be closed.
-   *
-   * @returns Resolves once the inner device is released.
-   *
-   * @example
-   * ```ts
-   * import { linkPair, MemorySink, PcapWriter } from "@smol/net/phy";
-   * await new PcapWriter(linkPair()[0], new MemorySink()).close(); // an in-memory link has nothing to release
-   * ```
-   */
-  close(): Promise<void> {
-    return closeDevice(this.#inner);
-  }
-
-  /**
-   * Forwards to the inner device's readiness hook.
-   *
-   * @param callback The wake-up function.
-   * @throws {TypeError} When the inner device has no readiness hook.
-   *
-   * @example
-   * ```ts
-   * import { linkPair, MemorySink, PcapWriter } from "@smol/net/phy";
-   * new PcapWriter(linkPair()[0], new MemorySink()).onReadable(() => {});
-   * ```
-   */
-  onReadable(callback: () => void): void {
-    if (!hasReadinessHook(this.#inner)) {
-      throw new TypeError("Inner device has no readiness hook");
-    }
-    this.#inner.onReadable(callback);
-  }
-
-  /**
-   * The inner device's next deadline, `NEVER` when it has none.
-   *
-   * @returns The instant.
-   *
-   * @example
-   * ```ts
-   * import { Loopback, MemorySink, PcapWriter } from "@smol/net/phy";
-   * console.log(new PcapWriter(new Loopback(), new MemorySink()).nextDeadline()); // Infinity
-   * ```
-   */
-  nextDeadline(): Instant {
-    return deviceDeadline(this.#inner);
+    this.inner.commit();
   }
 
   #record(now: Instant, frame: Uint8Array): void {

@@ -5,14 +5,8 @@
  * @module
  */
 
-import type {
-  DeadlineSource,
-  Device,
-  DeviceCapabilities,
-  Medium,
-  ReadinessHook,
-} from "./device.ts";
-import { closeDevice, deviceClosed, deviceDeadline, hasReadinessHook } from "./device.ts";
+import type { Device, Medium } from "./device.ts";
+import { DeviceWrapper } from "./wrapper.ts";
 import type { Instant } from "../time.ts";
 import { prettyPrint } from "../wire/pretty_print.ts";
 
@@ -128,8 +122,7 @@ class Event implements TraceEvent {
  * dev.receive(0); // rx ip 2 bytes 0102
  * ```
  */
-export class Tracer implements Device, ReadinessHook, DeadlineSource {
-  readonly #inner: Device;
+export class Tracer extends DeviceWrapper {
   readonly #onFrame: (event: TraceEvent) => void;
   readonly #event: Event;
   #pending: Uint8Array | null = null;
@@ -143,14 +136,9 @@ export class Tracer implements Device, ReadinessHook, DeadlineSource {
    * @param options The frame formatter behind `event.format()`.
    */
   constructor(inner: Device, onFrame: (event: TraceEvent) => void, options: TracerOptions = {}) {
-    this.#inner = inner;
+    super(inner);
     this.#onFrame = onFrame;
     this.#event = new Event(inner.capabilities.medium, options.formatFrame ?? prettyPrint);
-  }
-
-  /** The inner device's capabilities. */
-  get capabilities(): DeviceCapabilities {
-    return this.#inner.capabilities;
   }
 
   /**
@@ -165,26 +153,10 @@ export class Tracer implements Device, ReadinessHook, DeadlineSource {
    * console.log(new Tracer(new Loopback(), () => {}).receive(0)); // null
    * ```
    */
-  receive(now: Instant): Uint8Array | null {
-    const frame = this.#inner.receive(now);
+  override receive(now: Instant): Uint8Array | null {
+    const frame = this.inner.receive(now);
     if (frame !== null) this.#emit("rx", now, frame);
     return frame;
-  }
-
-  /**
-   * The inner device's `canTransmit`.
-   *
-   * @param now The current instant.
-   * @returns Whether a `transmit` would find room.
-   *
-   * @example
-   * ```ts
-   * import { Loopback, Tracer } from "@smol/net/phy";
-   * console.log(new Tracer(new Loopback(), () => {}).canTransmit(0)); // true
-   * ```
-   */
-  canTransmit(now: Instant): boolean {
-    return this.#inner.canTransmit(now);
   }
 
   /**
@@ -200,8 +172,8 @@ export class Tracer implements Device, ReadinessHook, DeadlineSource {
    * console.log(new Tracer(new Loopback(), () => {}).transmit(0, 4)?.length); // 4
    * ```
    */
-  transmit(now: Instant, len: number): Uint8Array | null {
-    const buf = this.#inner.transmit(now, len);
+  override transmit(now: Instant, len: number): Uint8Array | null {
+    const buf = this.inner.transmit(now, len);
     this.#pending = buf;
     this.#pendingNow = now;
     return buf;
@@ -220,69 +192,12 @@ export class Tracer implements Device, ReadinessHook, DeadlineSource {
    * console.log(seen); // 1
    * ```
    */
-  commit(): void {
+  override commit(): void {
     const buf = this.#pending;
     if (buf === null) return;
     this.#pending = null;
     this.#emit("tx", this.#pendingNow, buf);
-    this.#inner.commit();
-  }
-
-  /**
-   * The inner device's `closed` promise (a host adapter's), so a stack over this wrapper sees
-   * the device fail; `undefined` for in-memory devices.
-   */
-  get closed(): Promise<void> | undefined {
-    return deviceClosed(this.#inner);
-  }
-
-  /**
-   * Closes the inner device when it can be closed.
-   *
-   * @returns Resolves once the inner device is released.
-   *
-   * @example
-   * ```ts
-   * import { linkPair, Tracer } from "@smol/net/phy";
-   * await new Tracer(linkPair()[0], () => {}).close(); // an in-memory link has nothing to release
-   * ```
-   */
-  close(): Promise<void> {
-    return closeDevice(this.#inner);
-  }
-
-  /**
-   * Forwards to the inner device's readiness hook.
-   *
-   * @param callback The wake-up function.
-   * @throws {TypeError} When the inner device has no readiness hook.
-   *
-   * @example
-   * ```ts
-   * import { linkPair, Tracer } from "@smol/net/phy";
-   * new Tracer(linkPair()[0], () => {}).onReadable(() => {});
-   * ```
-   */
-  onReadable(callback: () => void): void {
-    if (!hasReadinessHook(this.#inner)) {
-      throw new TypeError("Inner device has no readiness hook");
-    }
-    this.#inner.onReadable(callback);
-  }
-
-  /**
-   * The inner device's next deadline, `NEVER` when it has none.
-   *
-   * @returns The instant.
-   *
-   * @example
-   * ```ts
-   * import { Loopback, Tracer } from "@smol/net/phy";
-   * console.log(new Tracer(new Loopback(), () => {}).nextDeadline()); // Infinity
-   * ```
-   */
-  nextDeadline(): Instant {
-    return deviceDeadline(this.#inner);
+    this.inner.commit();
   }
 
   #emit(direction: "rx" | "tx", now: Instant, frame: Uint8Array): void {

@@ -1,0 +1,182 @@
+/**
+ * {@linkcode DeviceWrapper}: the base of devices that wrap another device (PcapWriter,
+ * FaultInjector, Tracer). It forwards everything to the inner device, so a wrapper overrides only
+ * what it changes, and readiness, deadlines and the host device's lifecycle (`closed`, `close()`)
+ * pass through any number of wrappers.
+ *
+ * @module
+ */
+
+import type { Instant } from "../time.ts";
+import {
+  closeDevice,
+  type DeadlineSource,
+  type Device,
+  type DeviceCapabilities,
+  deviceClosed,
+  deviceDeadline,
+  hasReadinessHook,
+  type ReadinessHook,
+} from "./device.ts";
+
+/**
+ * A device that forwards every call to an inner device. Subclass it to observe or change frames.
+ *
+ * @example A wrapper that counts received frames
+ * ```ts
+ * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+ *
+ * class Counting extends DeviceWrapper {
+ *   frames = 0;
+ *   override receive(now: number): Uint8Array | null {
+ *     const f = super.receive(now);
+ *     if (f !== null) this.frames++;
+ *     return f;
+ *   }
+ * }
+ * const dev = new Counting(new Loopback());
+ * dev.transmit(0, 1)!.set([7]);
+ * dev.commit();
+ * dev.receive(0);
+ * console.log(dev.frames); // 1
+ * ```
+ */
+export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
+  /** The wrapped device. */
+  protected readonly inner: Device;
+
+  /**
+   * Wraps `inner`.
+   *
+   * @param inner The device to forward to.
+   */
+  constructor(inner: Device) {
+    this.inner = inner;
+  }
+
+  /** The inner device's capabilities. */
+  get capabilities(): DeviceCapabilities {
+    return this.inner.capabilities;
+  }
+
+  /**
+   * The inner device's next received frame.
+   *
+   * @param now The current instant.
+   * @returns The frame or `null`.
+   *
+   * @example
+   * ```ts
+   * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+   * console.log(new DeviceWrapper(new Loopback()).receive(0)); // null
+   * ```
+   */
+  receive(now: Instant): Uint8Array | null {
+    return this.inner.receive(now);
+  }
+
+  /**
+   * Whether the inner device has room.
+   *
+   * @param now The current instant.
+   * @returns `true` when a transmit would succeed.
+   *
+   * @example
+   * ```ts
+   * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+   * console.log(new DeviceWrapper(new Loopback()).canTransmit(0)); // true
+   * ```
+   */
+  canTransmit(now: Instant): boolean {
+    return this.inner.canTransmit(now);
+  }
+
+  /**
+   * The inner device's transmit buffer.
+   *
+   * @param now The current instant.
+   * @param len The frame length.
+   * @returns The buffer or `null`.
+   *
+   * @example
+   * ```ts
+   * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+   * console.log(new DeviceWrapper(new Loopback()).transmit(0, 20)?.length); // 20
+   * ```
+   */
+  transmit(now: Instant, len: number): Uint8Array | null {
+    return this.inner.transmit(now, len);
+  }
+
+  /**
+   * Sends the frame of the last `transmit` through the inner device.
+   *
+   * @example
+   * ```ts
+   * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+   * const dev = new DeviceWrapper(new Loopback());
+   * dev.transmit(0, 1)!.set([1]);
+   * dev.commit();
+   * ```
+   */
+  commit(): void {
+    this.inner.commit();
+  }
+
+  /**
+   * The inner device's `closed` promise (a host adapter's), so a stack over this wrapper sees
+   * the device fail; `undefined` for in-memory devices.
+   */
+  get closed(): Promise<void> | undefined {
+    return deviceClosed(this.inner);
+  }
+
+  /**
+   * Closes the inner device when it can be closed.
+   *
+   * @returns Resolves once the inner device is released.
+   *
+   * @example
+   * ```ts
+   * import { DeviceWrapper, linkPair } from "@smol/net/phy";
+   * await new DeviceWrapper(linkPair()[0]).close(); // an in-memory link has nothing to release
+   * ```
+   */
+  close(): Promise<void> {
+    return closeDevice(this.inner);
+  }
+
+  /**
+   * Forwards to the inner device's readiness hook.
+   *
+   * @param callback The wake-up function.
+   * @throws {TypeError} When the inner device has no readiness hook.
+   *
+   * @example
+   * ```ts
+   * import { DeviceWrapper, linkPair } from "@smol/net/phy";
+   * new DeviceWrapper(linkPair()[0]).onReadable(() => {});
+   * ```
+   */
+  onReadable(callback: () => void): void {
+    if (!hasReadinessHook(this.inner)) {
+      throw new TypeError("Inner device has no readiness hook");
+    }
+    this.inner.onReadable(callback);
+  }
+
+  /**
+   * The inner device's next deadline, `NEVER` when it has none.
+   *
+   * @returns The instant.
+   *
+   * @example
+   * ```ts
+   * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+   * console.log(new DeviceWrapper(new Loopback()).nextDeadline()); // Infinity
+   * ```
+   */
+  nextDeadline(): Instant {
+    return deviceDeadline(this.inner);
+  }
+}
