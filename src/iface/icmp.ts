@@ -6,36 +6,15 @@
  * @module
  */
 
+import { readU16, readU32 } from "../wire/_bytes.ts";
+import { Icmpv4Type } from "../wire/icmpv4.ts";
+import { Icmpv6Type } from "../wire/icmpv6.ts";
 import { EthernetAddress, type IpAddress, Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import { checksumSum } from "../wire/checksum.ts";
 import { IpProtocol } from "../wire/ip.ts";
 import { WireError } from "../wire/error.ts";
 import type { IcmpErrorInfo } from "../socket/icmp.ts";
 import type { IfaceCore } from "./core.ts";
-
-/** ICMPv4 message types used here (RFC 792). */
-export const Icmpv4Type = {
-  EchoReply: 0,
-  DstUnreachable: 3,
-  EchoRequest: 8,
-  TimeExceeded: 11,
-  ParamProblem: 12,
-} as const;
-
-/** ICMPv6 message types used here (RFC 4443, RFC 4861). */
-export const Icmpv6Type = {
-  DstUnreachable: 1,
-  PacketTooBig: 2,
-  TimeExceeded: 3,
-  ParamProblem: 4,
-  EchoRequest: 128,
-  EchoReply: 129,
-  RouterSolicit: 133,
-  RouterAdvert: 134,
-  NeighborSolicit: 135,
-  NeighborAdvert: 136,
-  Redirect: 137,
-} as const;
 
 /** Header layout shared by every ICMP message. */
 const FIELD = { TYPE: 0, CODE: 1, CHECKSUM: 2, REST: 4, BODY: 8 } as const;
@@ -46,13 +25,6 @@ const NA_FLAG_SOLICITED = 0x40000000, NA_FLAG_OVERRIDE = 0x20000000;
 
 /** RFC 1812 §4.3.2.3 / RFC 4443 §2.4(c): the whole error fits these datagram sizes. */
 const V4_ERROR_MAX = 576, V6_ERROR_MAX = 1280;
-
-function u16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-function u32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
 
 function isIcmpv4Error(type: number): boolean {
   return type === 3 || type === 4 || type === 5 || type === 11 || type === 12;
@@ -101,7 +73,7 @@ export function processIcmpv4(
 ): void {
   if (msg.length < 8) throw new WireError("icmpv4.length", msg.length, "shorter than 8 bytes");
   if (core.csum.icmpv4 && (checksumSum(msg) & 0xffff) !== 0xffff) {
-    throw new WireError("icmpv4.checksum", u16(msg, FIELD.CHECKSUM), "checksum mismatch");
+    throw new WireError("icmpv4.checksum", readU16(msg, FIELD.CHECKSUM), "checksum mismatch");
   }
   const type = msg[FIELD.TYPE]!, code = msg[FIELD.CODE]!;
   const body = msg.subarray(FIELD.BODY);
@@ -112,11 +84,11 @@ export function processIcmpv4(
         core.counters.notForUs++;
         return;
       }
-      core.sendIcmp(dst, src, Icmpv4Type.EchoReply, 0, u32(msg, FIELD.REST), body);
+      core.sendIcmp(dst, src, Icmpv4Type.EchoReply, 0, readU32(msg, FIELD.REST), body);
       return;
     }
     case Icmpv4Type.EchoReply:
-      deliverEchoReply(core, src, u16(msg, 4), u16(msg, 6), body);
+      deliverEchoReply(core, src, readU16(msg, 4), readU16(msg, 6), body);
       return;
     case Icmpv4Type.DstUnreachable:
     case Icmpv4Type.TimeExceeded:
@@ -159,7 +131,7 @@ function deliverError4(
   if (ihl < 20 || quote.length < ihl + 8) {
     throw new WireError("icmpv4.quote", quote.length, "quoted packet too short");
   }
-  const mtu = type === Icmpv4Type.DstUnreachable && code === 4 ? u16(msg, 6) : null;
+  const mtu = type === Icmpv4Type.DstUnreachable && code === 4 ? readU16(msg, 6) : null;
   deliverError(
     core,
     4,
@@ -191,7 +163,7 @@ function deliverError(
     core.counters.icmpError++;
     return;
   }
-  const a = u16(l4, 0), b = u16(l4, 2);
+  const a = readU16(l4, 0), b = readU16(l4, 2);
   if (protocol === IpProtocol.Udp) {
     const s = sockets.findUdp(innerSrc, a);
     if (s !== null) {
@@ -211,7 +183,7 @@ function deliverError(
     (protocol === IpProtocol.Icmp && l4[0] === Icmpv4Type.EchoRequest) ||
     (protocol === IpProtocol.Icmpv6 && l4[0] === Icmpv6Type.EchoRequest)
   ) {
-    const ident = u16(l4, 4), seq = u16(l4, 6);
+    const ident = readU16(l4, 4), seq = readU16(l4, 6);
     const s = sockets.findIcmp(ident);
     if (s !== null) {
       const info: IcmpErrorInfo = {
@@ -243,7 +215,7 @@ export function processIcmpv6(
   if (core.csum.icmpv6) {
     const sum = checksumSum(msg, pseudo6(src, dst, msg.length));
     if ((sum & 0xffff) !== 0xffff) {
-      throw new WireError("icmpv6.checksum", u16(msg, FIELD.CHECKSUM), "checksum mismatch");
+      throw new WireError("icmpv6.checksum", readU16(msg, FIELD.CHECKSUM), "checksum mismatch");
     }
   }
   const type = msg[FIELD.TYPE]!, code = msg[FIELD.CODE]!;
@@ -256,20 +228,20 @@ export function processIcmpv6(
       }
       const from = dst.isMulticast ? core.routes.sourceFor(src) : dst;
       if (from === null) return;
-      core.sendIcmp(from, src, Icmpv6Type.EchoReply, 0, u32(msg, FIELD.REST), body);
+      core.sendIcmp(from, src, Icmpv6Type.EchoReply, 0, readU32(msg, FIELD.REST), body);
       return;
     }
     case Icmpv6Type.EchoReply:
-      deliverEchoReply(core, src, u16(msg, 4), u16(msg, 6), body);
+      deliverEchoReply(core, src, readU16(msg, 4), readU16(msg, 6), body);
       return;
     case Icmpv6Type.DstUnreachable:
-    case Icmpv6Type.PacketTooBig:
+    case Icmpv6Type.PktTooBig:
     case Icmpv6Type.TimeExceeded:
     case Icmpv6Type.ParamProblem: {
       if (body.length < 40 || body[0]! >>> 4 !== 6) {
         throw new WireError("icmpv6.quote", body.length, "quoted packet is not IPv6");
       }
-      const mtu = type === Icmpv6Type.PacketTooBig ? u32(msg, 4) : null;
+      const mtu = type === Icmpv6Type.PktTooBig ? readU32(msg, 4) : null;
       // Only a quoted packet without extension headers can be matched to a socket.
       deliverError(
         core,

@@ -18,11 +18,11 @@ import { parseTcp, TcpPacket, type TcpRepr } from "../wire/tcp.ts";
 import { tcpResetFor } from "../socket/tcp/mod.ts";
 import { parseUdp, UdpPacket } from "../wire/udp.ts";
 import type { IfaceCore } from "./core.ts";
+import { Icmpv4Type } from "../wire/icmpv4.ts";
+import { Icmpv6Type } from "../wire/icmpv6.ts";
 import {
   carriesIcmpv4Error,
   carriesIcmpv6Error,
-  Icmpv4Type,
-  Icmpv6Type,
   processIcmpv4,
   processIcmpv6,
   sendIcmpError,

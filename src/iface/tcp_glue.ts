@@ -16,7 +16,8 @@ import type { UdpEmitter } from "../socket/udp.ts";
 import type { TcpEmitter } from "../socket/tcp/mod.ts";
 import { Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import type { IfaceCore } from "./core.ts";
-import { Icmpv4Type, Icmpv6Type } from "./icmp.ts";
+import { Icmpv4Type } from "../wire/icmpv4.ts";
+import { Icmpv6Type } from "../wire/icmpv6.ts";
 
 /** Feeds a segment to its socket; `false` when no socket takes it (the caller resets). */
 export function deliverTcp(
