@@ -6,7 +6,7 @@
  */
 
 import type { EmitOptions, ParseOptions } from "./checksum.ts";
-import { requireLength, type WireError } from "./error.ts";
+import { requireLength } from "./error.ts";
 import { checkByte } from "./_bytes.ts";
 
 const FIELD = { NXT_HDR: 0, LENGTH: 1, FRAG_OFF_M: 2, FRAG_IDENT: 4 } as const;
