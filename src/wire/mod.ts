@@ -33,4 +33,5 @@ export * from "./mld.ts";
 export * from "./udp.ts";
 export * from "./tcp.ts";
 export * from "./dns.ts";
+export * from "./dhcpv4.ts";
 export * from "./pretty_print.ts";
