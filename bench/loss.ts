@@ -1,0 +1,552 @@
+/**
+ * bench:loss — goodput under packet loss and reordering, smolnet against Linux, in one run
+ * (issue 13). Root, /dev/net/tun, `ip`, `nft` (nftables), `ethtool` and python3 are needed.
+ *
+ * ```sh
+ * deno task bench:loss [--quick] [--seconds S] [--runs N] [--drops 0,1,5] [--reorders 0,5]
+ *                      [--depth D] [--buffer KiB] [--json FILE]
+ * ```
+ *
+ * Topology (bench/_loss_net.ts): namespaces `smolnet-loss-*` created by name and deleted in
+ * `finally` and on SIGINT/SIGTERM. A router namespace forwards between a Linux client namespace
+ * (veth), smolnet (a TUN device whose fd this process holds; the stack is a `NetStack` from the
+ * package entry point) and a Linux server namespace (veth; with reordering, a second server
+ * namespace behind the relay). TSO, GSO and GRO are off on every veth, so both contenders send
+ * MTU-sized segments (MSS 1448 with timestamps).
+ *
+ * The same loss from the same mechanism for both contenders:
+ * - drop: nftables in the router, `ip length > 100 numgen random mod 10000 < N drop` on the
+ *   forward hook: data segments in either direction, pure ACKs pass. Each transfer resets the
+ *   rule's counters and the table reports the drop rate measured over both contenders.
+ * - reorder (the kernel has no netem): cells with reordering route the server's subnet through
+ *   bench/_loss_relay.ts, a process between two TUN devices that holds each packet (both
+ *   directions) back with the given probability until `--depth` (default 8) later packets have
+ *   passed, or 2 ms. Linux↔Linux crosses the same relay, so its ceiling is the relay's too.
+ *
+ * Contenders per cell, each timed by its receiver (first byte after the command line to EOF):
+ * - Linux CUBIC: python3 in the client namespace sends to python3 in the server namespace,
+ *   `TCP_CONGESTION` cubic set on the socket and read back (a namespace's default controller
+ *   can only be one the host allows, so it is not relied on);
+ * - Linux BBR: the same with bbr, when the kernel offers it (else the column says why not);
+ * - smolnet upload: smolnet (CUBIC, `--buffer` or the stack's default buffers) sends to the
+ *   Linux server; smolnet download: the Linux server sends (CUBIC) to smolnet.
+ *
+ * Sizes: the lossless cell of each reorder setting runs for `--seconds` (default 10) per
+ * transfer; its median goodput per contender sets that contender's transfer size for the lossy
+ * cells of the same setting (about `--seconds` at the lossless rate). A transfer that has not
+ * sent its size after 3 × `--seconds` stops sending there (marked `*`: goodput is then what
+ * arrived over the time taken). Each figure is the median of `--runs` (default 3) transfers;
+ * contenders take turns within a run. `--quick`: 1 s, 1 run.
+ *
+ * Ratios: our sender against Linux's (smolnet upload / Linux CUBIC, and / BBR), and our upload
+ * against our download. Issue 13's target is ≥ 0.8 for both in every cell.
+ *
+ * @module
+ */
+
+import { NetStack, type TcpStream } from "../mod.ts";
+import {
+  acquire,
+  ADDR,
+  buildTopology,
+  cleanUp,
+  dropCounters,
+  installSignalHandlers,
+  onCleanup,
+  run,
+  SERVER_PORT,
+  setDrop,
+  setReorder,
+  type Topology,
+  wasInterrupted,
+} from "./_loss_net.ts";
+import {
+  parseResult,
+  type Proc,
+  PY_CLIENT,
+  PY_SERVER,
+  spawnProc,
+  withTimeout,
+} from "./_loss_peer.ts";
+
+// --- arguments ------------------------------------------------------------------------------
+
+interface Args {
+  seconds: number;
+  runs: number;
+  drops: number[];
+  reorders: number[];
+  depth: number;
+  bufferKiB: number | null;
+  json: string | null;
+}
+
+function numbers(s: string | undefined, what: string): number[] {
+  const xs = (s ?? "").split(",").map(Number);
+  if (xs.length === 0 || xs.some((x) => !(x >= 0 && x < 100))) {
+    throw new RangeError(`Invalid ${what} "${s}": expected percentages like 0,1,5`);
+  }
+  return xs;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const quick = argv.includes("--quick");
+  const a: Args = {
+    seconds: quick ? 1 : 10,
+    runs: quick ? 1 : 3,
+    drops: [0, 0.5, 1, 2, 5, 10],
+    reorders: [0, 5],
+    depth: 8,
+    bufferKiB: null,
+    json: null,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const x = argv[i]!;
+    if (x === "--seconds") a.seconds = Number(argv[++i]);
+    else if (x === "--runs") a.runs = Number(argv[++i]);
+    else if (x === "--drops") a.drops = numbers(argv[++i], "--drops");
+    else if (x === "--reorders") a.reorders = numbers(argv[++i], "--reorders");
+    else if (x === "--depth") a.depth = Number(argv[++i]);
+    else if (x === "--buffer") a.bufferKiB = Number(argv[++i]);
+    else if (x === "--json") a.json = argv[++i] ?? null;
+    else if (x !== "--quick") throw new TypeError(`Unknown argument "${x}"`);
+  }
+  if (!(a.seconds > 0) || !(Number.isInteger(a.runs) && a.runs >= 1)) {
+    throw new RangeError("Invalid --seconds or --runs");
+  }
+  if (!(Number.isInteger(a.depth) && a.depth >= 1)) throw new RangeError("Invalid --depth");
+  if (a.bufferKiB !== null && !(a.bufferKiB >= 4)) throw new RangeError("Invalid --buffer");
+  // The lossless cell sizes the others: it runs first in each reorder setting.
+  a.drops = [...new Set([0, ...a.drops])].sort((x, y) => x - y);
+  return a;
+}
+
+const ARGS = parseArgs(Deno.args);
+
+// --- measurement ----------------------------------------------------------------------------
+
+type Contender = "linuxCubic" | "linuxBbr" | "smolUp" | "smolDown";
+
+const LABEL: Record<Contender, string> = {
+  linuxCubic: "Linux→Linux CUBIC",
+  linuxBbr: "Linux→Linux BBR",
+  smolUp: "smolnet→Linux (upload)",
+  smolDown: "Linux→smolnet (download)",
+};
+
+interface Transfer {
+  bytes: number;
+  seconds: number;
+  /** MB/s (10^6 bytes per second). */
+  goodput: number;
+  capped: boolean;
+  dropSeen: number;
+  dropped: number;
+}
+
+interface CellResult {
+  drop: number;
+  reorder: number;
+  contender: Contender;
+  size: number | null;
+  transfers: Transfer[];
+  median: number;
+  capped: boolean;
+}
+
+const encoder = new TextEncoder();
+const CHUNK = 256 * 1024;
+const block = new Uint8Array(CHUNK);
+for (let o = 0; o < CHUNK; o += 65536) crypto.getRandomValues(block.subarray(o, o + 65536));
+/** Size of a time-bound transfer (never reached). */
+const UNBOUNDED = 2 ** 50;
+
+function progress(text: string): void {
+  Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${text}`));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function writeAll(conn: TcpStream, data: Uint8Array): Promise<void> {
+  for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
+}
+
+function budgetMs(capSeconds: number): number {
+  return capSeconds * 1000 + 120_000;
+}
+
+async function linuxSend(
+  topo: Topology,
+  server: Proc,
+  host: string,
+  cc: string,
+  size: number,
+  cap: number,
+): Promise<{ bytes: number; seconds: number }> {
+  const client = await acquire(
+    () =>
+      Promise.resolve(spawnProc("ip", [
+        "netns",
+        "exec",
+        topo.client,
+        "python3",
+        "-u",
+        "-c",
+        PY_CLIENT,
+        host,
+        String(SERVER_PORT),
+        String(size),
+        cc,
+        String(cap),
+      ])),
+    (p) => p.kill(),
+  );
+  const sent = parseResult<{ bytes: number; cc: string }>(
+    await client.line(budgetMs(cap), `Linux ${cc} client`),
+    "Linux client",
+  );
+  if (sent.cc !== cc) throw new Error(`Linux client asked for ${cc}, got ${sent.cc}`);
+  const got = parseResult<{ bytes: number; seconds: number }>(
+    await server.line(30_000, "server result"),
+    "server",
+  );
+  if (got.bytes !== sent.bytes) {
+    throw new Error(`Linux ${cc}: sent ${sent.bytes}, server received ${got.bytes}`);
+  }
+  await client.status;
+  return got;
+}
+
+async function smolUpload(
+  stack: NetStack,
+  server: Proc,
+  host: string,
+  size: number,
+  cap: number,
+): Promise<{ bytes: number; seconds: number }> {
+  const conn = await stack.connect({ hostname: host, port: SERVER_PORT });
+  let sent = 0;
+  try {
+    await withTimeout(
+      (async () => {
+        await writeAll(conn, encoder.encode("recv\n"));
+        const end = performance.now() + cap * 1000;
+        while (sent < size && performance.now() < end) {
+          const chunk = block.subarray(0, Math.min(CHUNK, size - sent));
+          await writeAll(conn, chunk);
+          sent += chunk.length;
+        }
+        await conn.closeWrite();
+        while ((await conn.read(new Uint8Array(16))) !== null) { /* the server sends nothing */ }
+      })(),
+      budgetMs(cap),
+      "smolnet upload",
+    );
+  } finally {
+    conn.close();
+  }
+  const got = parseResult<{ bytes: number; seconds: number }>(
+    await server.line(30_000, "server result"),
+    "server",
+  );
+  if (got.bytes !== sent) throw new Error(`smolnet upload: sent ${sent}, received ${got.bytes}`);
+  return got;
+}
+
+async function smolDownload(
+  stack: NetStack,
+  server: Proc,
+  host: string,
+  size: number,
+  cap: number,
+): Promise<{ bytes: number; seconds: number }> {
+  const conn = await stack.connect({ hostname: host, port: SERVER_PORT });
+  let bytes = 0;
+  let seconds = 0;
+  try {
+    await withTimeout(
+      (async () => {
+        await writeAll(conn, encoder.encode(`send ${size} cubic ${cap}\n`));
+        const t0 = performance.now();
+        const buf = new Uint8Array(256 * 1024);
+        for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) bytes += n;
+        seconds = (performance.now() - t0) / 1000;
+        await conn.closeWrite();
+      })(),
+      budgetMs(cap),
+      "smolnet download",
+    );
+  } finally {
+    conn.close();
+  }
+  const sent = parseResult<{ bytes: number; cc: string }>(
+    await server.line(30_000, "server result"),
+    "server",
+  );
+  if (sent.cc !== "cubic") throw new Error(`Linux server asked for cubic, got ${sent.cc}`);
+  if (sent.bytes !== bytes) {
+    throw new Error(`smolnet download: server sent ${sent.bytes}, received ${bytes}`);
+  }
+  return { bytes, seconds };
+}
+
+async function transfer(
+  topo: Topology,
+  stack: NetStack,
+  who: Contender,
+  reorder: number,
+  drop: number,
+  size: number,
+  cap: number,
+): Promise<Transfer> {
+  const relayed = reorder > 0;
+  const server = relayed ? topo.servers.relayed : topo.servers.direct;
+  const host = relayed ? ADDR.relayServer : ADDR.server;
+  await setDrop(topo.router, drop);
+  let r: { bytes: number; seconds: number };
+  if (who === "linuxCubic") r = await linuxSend(topo, server, host, "cubic", size, cap);
+  else if (who === "linuxBbr") r = await linuxSend(topo, server, host, "bbr", size, cap);
+  else if (who === "smolUp") r = await smolUpload(stack, server, host, size, cap);
+  else r = await smolDownload(stack, server, host, size, cap);
+  const c = await dropCounters(topo.router);
+  return {
+    bytes: r.bytes,
+    seconds: r.seconds,
+    goodput: r.bytes / r.seconds / 1e6,
+    capped: r.bytes < size && size !== UNBOUNDED,
+    dropSeen: c.seen,
+    dropped: c.dropped,
+  };
+}
+
+// --- output ---------------------------------------------------------------------------------
+
+function fmt(x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return "–";
+  if (x >= 100) return x.toFixed(0);
+  if (x >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+function ratio(a: number | undefined, b: number | undefined): string {
+  if (a === undefined || b === undefined || !(b > 0)) return "–";
+  return `${(a / b).toFixed(2)}×`;
+}
+
+function table(results: CellResult[], contenders: Contender[]): string {
+  const get = (d: number, r: number, c: Contender) =>
+    results.find((x) => x.drop === d && x.reorder === r && x.contender === c);
+  const cell = (x: CellResult | undefined) =>
+    x === undefined ? "–" : `${fmt(x.median)}${x.capped ? "*" : ""}`;
+  const cols = [
+    "drop %",
+    "reorder %",
+    "measured drop %",
+    ...contenders.map((c) => `${LABEL[c]} MB/s`),
+    "up / Linux CUBIC",
+    ...(contenders.includes("linuxBbr") ? ["up / Linux BBR"] : []),
+    "up / down",
+  ];
+  const lines = [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---:").join("|")}|`];
+  for (const r of ARGS.reorders) {
+    for (const d of ARGS.drops) {
+      const rs = contenders.map((c) => get(d, r, c));
+      let seen = 0;
+      let dropped = 0;
+      for (const x of rs) {
+        for (const t of x?.transfers ?? []) {
+          seen += t.dropSeen;
+          dropped += t.dropped;
+        }
+      }
+      const up = get(d, r, "smolUp")?.median;
+      lines.push(
+        `| ${
+          [
+            d,
+            r,
+            seen > 0 ? (100 * dropped / seen).toFixed(2) : "–",
+            ...rs.map(cell),
+            ratio(up, get(d, r, "linuxCubic")?.median),
+            ...(contenders.includes("linuxBbr") ? [ratio(up, get(d, r, "linuxBbr")?.median)] : []),
+            ratio(up, get(d, r, "smolDown")?.median),
+          ].join(" | ")
+        } |`,
+      );
+    }
+  }
+  return lines.join("\n");
+}
+
+async function gitCommit(): Promise<string> {
+  const r = await run("git", ["-C", new URL("..", import.meta.url).pathname, "rev-parse", "HEAD"]);
+  return r.code === 0 ? r.stdout.trim() : "unknown";
+}
+
+function load(): number {
+  try {
+    return Deno.loadavg()[0]!;
+  } catch {
+    return NaN;
+  }
+}
+
+// --- main -----------------------------------------------------------------------------------
+
+function unavailable(): string | null {
+  if (Deno.build.os !== "linux") return "not Linux";
+  if (Deno.uid() !== 0) return "not root: `ip netns`, TUNSETIFF and nft need CAP_NET_ADMIN";
+  for (
+    const [cmd, arg] of [["ip", "-V"], ["nft", "-v"], ["ethtool", "--version"], [
+      "python3",
+      "-V",
+    ]]
+  ) {
+    try {
+      const ok = new Deno.Command(cmd!, { args: [arg!], stdout: "null", stderr: "null" })
+        .outputSync().success;
+      if (!ok) return `\`${cmd} ${arg}\` fails`;
+    } catch {
+      return `no \`${cmd}\` on PATH (apt-get install iproute2 nftables ethtool python3)`;
+    }
+  }
+  return null;
+}
+
+async function main(): Promise<void> {
+  const why = unavailable();
+  if (why !== null) {
+    console.error(`bench:loss cannot run here: ${why}`);
+    Deno.exit(2);
+  }
+  installSignalHandlers();
+  const started = new Date().toISOString();
+  const load0 = load();
+  const commit = await gitCommit();
+  const topo = await buildTopology(PY_SERVER, (s) => progress(`setup: ${s}`));
+  const bbr = topo.availableCc.includes("bbr");
+  const contenders: Contender[] = bbr
+    ? ["linuxCubic", "linuxBbr", "smolUp", "smolDown"]
+    : ["linuxCubic", "smolUp", "smolDown"];
+  const tcp = {
+    congestion: "cubic" as const,
+    ...(ARGS.bufferKiB !== null
+      ? { rxBufferSize: ARGS.bufferKiB * 1024, txBufferSize: ARGS.bufferKiB * 1024 }
+      : {}),
+  };
+  const stack = new NetStack({
+    device: topo.smolDevice,
+    addresses: [`${ADDR.smol}/28`],
+    gateways: [ADDR.routerSmol],
+    tcp,
+    seed: 13,
+  });
+  onCleanup(() => stack.close());
+
+  // Untimed warm-up: V8 optimises smolnet's hot paths before the first timed transfer.
+  progress("warm-up: smolnet upload and download, 2 s each");
+  await setReorder(topo.relay, 0, ARGS.depth);
+  await transfer(topo, stack, "smolUp", 0, 0, UNBOUNDED, 2);
+  await transfer(topo, stack, "smolDown", 0, 0, UNBOUNDED, 2);
+
+  const results: CellResult[] = [];
+  const totalCells = ARGS.reorders.length * ARGS.drops.length;
+  let cellNo = 0;
+  for (const reorder of ARGS.reorders) {
+    await setReorder(topo.relay, reorder, ARGS.depth);
+    const sizes = new Map<Contender, number>();
+    for (const drop of ARGS.drops) {
+      cellNo++;
+      const transfers = new Map<Contender, Transfer[]>(contenders.map((c) => [c, []]));
+      for (let r = 0; r < ARGS.runs; r++) {
+        for (let k = 0; k < contenders.length; k++) {
+          if (wasInterrupted()) return;
+          // Take turns: a different contender starts each run.
+          const who = contenders[(k + r) % contenders.length]!;
+          const size = sizes.get(who) ?? UNBOUNDED;
+          const cap = size === UNBOUNDED ? ARGS.seconds : 3 * ARGS.seconds;
+          progress(
+            `cell ${cellNo}/${totalCells} drop ${drop} % reorder ${reorder} %: ` +
+              `${LABEL[who]}, run ${r + 1}/${ARGS.runs}`,
+          );
+          transfers.get(who)!.push(await transfer(topo, stack, who, reorder, drop, size, cap));
+        }
+      }
+      for (const c of contenders) {
+        const ts = transfers.get(c)!;
+        const m = median(ts.map((t) => t.goodput));
+        results.push({
+          drop,
+          reorder,
+          contender: c,
+          size: sizes.get(c) ?? null,
+          transfers: ts,
+          median: m,
+          capped: ts.some((t) => t.capped),
+        });
+        if (drop === 0) sizes.set(c, Math.max(1 << 20, Math.round(m * 1e6 * ARGS.seconds)));
+      }
+    }
+  }
+  const relayStats = parseResult<{ forwarded: number; held: number; txDrops: number }>(
+    await (async () => {
+      await topo.relay.send("stats");
+      return await topo.relay.line(10_000, "relay stats");
+    })(),
+    "relay",
+  );
+  progress("");
+  const text = table(results, contenders);
+  const smolTcp = ARGS.bufferKiB === null
+    ? "the stack's default buffers"
+    : `${ARGS.bufferKiB} KiB buffers`;
+  console.log(
+    `bench:loss ${started} commit ${commit.slice(0, 12)}; ${ARGS.runs} run(s) per cell, ` +
+      `median MB/s; ${ARGS.seconds} s per transfer at the lossless rate (* = stopped at ` +
+      `${3 * ARGS.seconds} s); reorder depth ${ARGS.depth}; smolnet CUBIC with ${smolTcp}; ` +
+      `load ${load0.toFixed(2)} → ${load().toFixed(2)}` +
+      (bbr ? "" : "; no BBR column: the kernel does not offer bbr"),
+  );
+  console.log(text);
+  console.log(
+    `relay: ${relayStats.held} packets held back, ${relayStats.forwarded} passed directly, ` +
+      `${relayStats.txDrops} write drops`,
+  );
+  if (ARGS.json !== null) {
+    await Deno.writeTextFile(
+      ARGS.json,
+      JSON.stringify(
+        {
+          started,
+          commit,
+          command: `deno task bench:loss ${Deno.args.join(" ")}`.trim(),
+          args: ARGS,
+          load: [load0, load()],
+          bbr,
+          relay: relayStats,
+          cells: results.map((r) => ({
+            ...r,
+            transfers: r.transfers.map((t) => ({
+              ...t,
+              goodput: Number(t.goodput.toFixed(3)),
+              seconds: Number(t.seconds.toFixed(3)),
+            })),
+            median: Number(r.median.toFixed(3)),
+          })),
+        },
+        null,
+        1,
+      ) + "\n",
+    );
+  }
+}
+
+try {
+  await main();
+} finally {
+  if (!wasInterrupted()) await cleanUp();
+}
