@@ -209,8 +209,16 @@ class ConnectWaiter implements Watcher {
       return false;
     }
     if (s.state === "closed") {
-      const kind = s.error === "timedOut" ? "TimedOut" : "ConnectionRefused";
-      const why = kind === "TimedOut" ? "connection timed out" : "connection refused";
+      const kind = s.error === "timedOut"
+        ? "TimedOut"
+        : s.error === "unreachable"
+        ? "NetworkUnreachable"
+        : "ConnectionRefused";
+      const why = kind === "TimedOut"
+        ? "connection timed out"
+        : kind === "NetworkUnreachable"
+        ? "network is unreachable"
+        : "connection refused";
       this.reject(netError(kind, `Cannot connect to ${this.target}: ${why}`));
       return false;
     }

@@ -457,6 +457,11 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
         return netError("ConnectionAborted", `Connection to ${this.#peer()} aborted`);
       case "refused":
         return netError("ConnectionRefused", `Connection to ${this.#peer()} refused`);
+      case "unreachable":
+        return netError(
+          "NetworkUnreachable",
+          `Connection to ${this.#peer()}: network is unreachable`,
+        );
       default:
         return null;
     }
