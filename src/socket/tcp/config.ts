@@ -49,7 +49,12 @@ export interface TcpSocketOptions {
   noDelay?: boolean;
   /** Keep-alive probing, or `null` (default) for none. */
   keepAlive?: KeepAliveOptions | null;
-  /** RFC 5482 user timeout in ms: fail when sent data stays unacknowledged this long. Default `null`. */
+  /**
+   * RFC 5482 user timeout in ms, default `null` (none): fail with `"timedOut"` when sent data
+   * stays unacknowledged this long, or when queued data waits this long for a peer that keeps
+   * its window closed (counted from the moment the persist timer first armed; zero window
+   * probes that the peer answers do not extend it).
+   */
   userTimeout?: Duration | null;
   /** Give up an opening handshake after this many ms (default 75000). */
   connectTimeout?: Duration;

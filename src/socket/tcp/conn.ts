@@ -72,6 +72,8 @@ export class TcpConn {
   parent: ParentHooks | null = null;
   state: TcpState = TcpState.Closed;
   error: TcpError | null = null;
+  /** The last ICMP soft error (RFC 1122 §4.2.3.9): reported instead of `"timedOut"`. */
+  softError: TcpError | null = null;
   local: IpEndpoint | null = null;
   remote: IpEndpoint | null = null;
   /** For a passive open: the endpoint to listen on again after RST in SYN-RECEIVED. */
@@ -94,6 +96,8 @@ export class TcpConn {
   rcvShift = 0;
   /** Payload bytes per segment we send (options deducted, floor {@linkcode MIN_MSS}). */
   sndMss = DEFAULT_MSS_V4;
+  /** The path MTU learnt from ICMP (RFC 1191, RFC 8201); `Infinity` until one arrives. */
+  pathMtu = Number.POSITIVE_INFINITY;
   /** The MSS we announce. */
   ourMss = DEFAULT_MSS_V4;
   /** The largest payload seen from the peer: "a full-sized segment" for delayed ACKs. */
@@ -206,7 +210,9 @@ export class TcpConn {
 
   /** Ends the connection: CLOSED, timers off, send side dropped; `error` says why. */
   closeWith(error: TcpError | null): void {
-    if (error !== null && this.error === null) this.error = error;
+    if (error !== null && this.error === null) {
+      this.error = error === "timedOut" && this.softError !== null ? this.softError : error;
+    }
     this.timers.clear();
     this.tx.clear();
     this.finQueued = false;
@@ -285,7 +291,8 @@ export class TcpConn {
     const blocks = this.sackBlockCount();
     const sack = blocks === 0 ? 0 : SACK_OPTION_BASE + blocks * SACK_BLOCK_LEN;
     const ipHeader = this.local!.addr.version === 4 ? 20 : 40;
-    const byMtu = ipMtu - ipHeader - 20 - (this.tsOn ? TS_OPTION_LEN : 0) - sack;
+    const mtu = ipMtu < this.pathMtu ? ipMtu : this.pathMtu;
+    const byMtu = mtu - ipHeader - 20 - (this.tsOn ? TS_OPTION_LEN : 0) - sack;
     const byMss = this.sndMss - sack;
     const room = byMss < byMtu ? byMss : byMtu;
     return room < 1 ? 1 : room;

@@ -209,6 +209,8 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
       // Nothing in flight to clock us: the persist timer probes a zero window or overrides
       // SWS avoidance (RFC 9293 §3.8.6.1, §3.8.6.2.1).
       if (t.persist === NEVER) t.persist = now + persistInterval(c);
+      // RFC 5482: the user timeout also runs while the peer keeps its window closed.
+      if (c.waitSince === NEVER) c.waitSince = now;
       else if (t.persist <= now) {
         if (wndLimit <= 0) return setPlan(c, Plan.Probe, seqAdd(c.sndUna, -1), 0, false);
         let n = avail < mss ? avail : mss;

@@ -19,6 +19,7 @@ import {
   type TcpSocketOptions,
 } from "./config.ts";
 import { mssForMtu, type ParentHooks, Plan, TcpConn } from "./conn.ts";
+import { applyIcmpError, type TcpIcmpError } from "./icmp_error.ts";
 import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
 import { type TcpError, TcpState } from "./state.ts";
@@ -686,6 +687,29 @@ export class TcpSocket {
       return null;
     }
     return processSegment(c, cx, src, dst, repr);
+  }
+
+  /**
+   * Takes an ICMP error that quotes a segment of this connection (the Interface matched the
+   * quoted 4-tuple). It is ignored and counted (`info.icmpIgnored`) unless the quoted sequence
+   * number lies in SND.UNA ≤ SEQ < SND.NXT (RFC 5927 §4.1). Packet Too Big lowers the path MTU
+   * and the segment size and resends the data in flight (RFC 1191, RFC 8201); an unreachable
+   * ends a connect (hard errors at once, soft ones after two SYN retransmissions, RFC 5461) and
+   * is otherwise remembered as the error to report if the connection times out.
+   *
+   * @param now The current time.
+   * @param error The decoded error.
+   *
+   * @example A Packet Too Big quoting nothing in flight is ignored
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * const s = new TcpSocket();
+   * s.processIcmpError(0, { kind: "packetTooBig", code: 0, mtu: 1280, seq: 1 });
+   * console.log(s.info.icmpIgnored); // 1
+   * ```
+   */
+  processIcmpError(now: Instant, error: TcpIcmpError): void {
+    applyIcmpError(this.#c, now, error);
   }
 
   /**

@@ -39,8 +39,9 @@ export const TcpState = {
 export type TcpState = typeof TcpState[keyof typeof TcpState];
 
 /**
- * Why a connection ended abnormally: the peer refused it (RST to our SYN), reset it, it timed
- * out (retransmissions, keep-alive, user or connect timeout), or this side aborted it.
+ * Why a connection ended abnormally: the peer refused it (RST to our SYN, or an ICMP port
+ * unreachable), reset it, it timed out (retransmissions, keep-alive, user or connect timeout),
+ * the network reported the destination unreachable (ICMP), or this side aborted it.
  *
  * @example
  * ```ts
@@ -48,7 +49,7 @@ export type TcpState = typeof TcpState[keyof typeof TcpState];
  * const e: TcpError = "refused";
  * ```
  */
-export type TcpError = "refused" | "reset" | "timedOut" | "aborted";
+export type TcpError = "refused" | "reset" | "timedOut" | "unreachable" | "aborted";
 
 /** States in which both sides have exchanged SYNs (RFC 9293 §3.10.7.4). */
 export function isSynchronized(s: TcpState): boolean {

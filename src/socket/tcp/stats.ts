@@ -57,6 +57,12 @@ export interface TcpCounters {
   droppedAssembler: number;
   /** Other dropped segments (no ACK bit, wrong state). */
   droppedOther: number;
+  /** ICMP errors taken (their quoted sequence number was in flight, RFC 5927). */
+  icmpErrors: number;
+  /** ICMP errors ignored: quoted sequence number outside SND.UNA..SND.NXT, or no connection. */
+  icmpIgnored: number;
+  /** Times an ICMP Packet Too Big lowered the path MTU (RFC 1191, RFC 8201). */
+  pathMtuReductions: number;
 }
 
 /**
@@ -124,6 +130,9 @@ export function newCounters(): TcpCounters {
     droppedRst: 0,
     droppedAssembler: 0,
     droppedOther: 0,
+    icmpErrors: 0,
+    icmpIgnored: 0,
+    pathMtuReductions: 0,
   };
 }
 
@@ -147,4 +156,7 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.droppedRst = src.droppedRst;
   dst.droppedAssembler = src.droppedAssembler;
   dst.droppedOther = src.droppedOther;
+  dst.icmpErrors = src.icmpErrors;
+  dst.icmpIgnored = src.icmpIgnored;
+  dst.pathMtuReductions = src.pathMtuReductions;
 }

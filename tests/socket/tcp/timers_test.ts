@@ -153,3 +153,39 @@ Deno.test("TcpSocket sends ACKs and RSTs at SND.MAX after a timeout rewinds SND.
   h.sock.abort();
   h.expect({ flags: RST | ACK, seq: L + 192, ack: R + 2, window: 0 });
 });
+
+Deno.test("TcpSocket drops a peer that keeps a zero window past the user timeout although it answers every probe (RFC 5482)", () => {
+  const h = established({ userTimeout: 30_000 }, {}, { window: 0 });
+  h.sock.send(bytes(1, 2, 3));
+  h.expectNothing(); // zero window: the persist timer arms at 0
+  let probes = 0;
+  while (h.sock.state !== "closed") {
+    const t = h.pollAt;
+    assert.ok(t <= 30_000, `deadline ${t} past the user timeout`);
+    h.at(t);
+    for (const s of h.out()) {
+      assert.equal(s.seq, L - 1, "a zero window probe");
+      probes++;
+      // The peer answers each probe at once, still with a zero window.
+      assert.equal(h.send({ seq: R, ack: L, window: 0 }), null);
+    }
+  }
+  assert.equal(h.now, 30_000);
+  assert.ok(probes >= 4, `${probes} probes`);
+  assert.equal(h.sock.error, "timedOut");
+});
+
+Deno.test("TcpSocket without a user timeout keeps probing a zero window that the peer answers", () => {
+  const h = established({}, {}, { window: 0 });
+  h.sock.send(bytes(1));
+  h.expectNothing();
+  for (let i = 0; i < 40; i++) {
+    h.at(h.pollAt);
+    for (const _ of h.out()) assert.equal(h.send({ seq: R, ack: L, window: 0 }), null);
+  }
+  assert.equal(h.sock.state, "established");
+  // The window opens: the byte goes, and a user timeout set now counts from this send.
+  assert.equal(h.send({ seq: R, ack: L, window: 100 }), null);
+  const sent = h.out();
+  assert.deepEqual(sent.map((s) => s.payload.length), [1]);
+});
