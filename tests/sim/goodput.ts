@@ -1,11 +1,15 @@
 /**
  * The goodput matrix of issue 8: receive buffer × loss rate at 100 ms RTT, bytes per second of
- * virtual time, with the baseline file and smoltcp's reference figures.
+ * virtual time, with the baseline file and smoltcp's reference figures; and issue 13's extra
+ * cells: the same path with 5 % reordering, and the stack's default socket options (no buffer
+ * sizes given) on that 100 ms RTT path.
  *
  * Link model of every cell: 50 ms each way, 100 Mbit/s, a 1 MiB drop-tail queue, the loss rate
- * applied to the data direction (the ACK path is clean). Goodput is the payload size divided by
- * the virtual time from the client reaching ESTABLISHED to the server application reading the
- * last byte.
+ * applied to the data direction (the ACK path is clean). A reordering cell holds each frame, in
+ * both directions, back by {@linkcode REORDER_DELAY_MS} with probability 5 %, so later frames
+ * overtake it (more than three segments at these rates: a sender counting duplicate ACKs
+ * retransmits spuriously). Goodput is the payload size divided by the virtual time from the
+ * client reaching ESTABLISHED to the server application reading the last byte.
  *
  * @module
  */
@@ -29,9 +33,39 @@ export const SMOLTCP_REFERENCE: Readonly<Record<string, number>> = {
   "4KiB@10%": 7_871,
 };
 
-/** `"32KiB@1%"`. */
-export function cellKey(bufKiB: number, lossPct: number): string {
-  return `${bufKiB}KiB@${lossPct}%`;
+/** Reordering of the extra cells, in percent of frames (issue 13). */
+export const REORDER_PCT = 5;
+/** How long a reordered frame is held back, in ms. */
+export const REORDER_DELAY_MS = 10;
+
+/**
+ * One cell: receive buffer in KiB (`null`: the stack's default socket options, no buffer size
+ * given), loss and reordering in percent.
+ */
+export interface CellSpec {
+  readonly bufKiB: number | null;
+  readonly lossPct: number;
+  readonly reorderPct: number;
+}
+
+/**
+ * Issue 13's extra cells at 1 MiB in CI, 10 MiB with `SMOLNET_SIM_FULL=1`: 32 and 256 KiB
+ * buffers at 0, 1 and 5 % loss with 5 % reordering; default buffers at the same losses, with
+ * and without reordering.
+ */
+export const EXTRA_CELLS: readonly CellSpec[] = [
+  ...[32, 256].flatMap((b) =>
+    [0, 1, 5].map((l) => ({ bufKiB: b, lossPct: l, reorderPct: REORDER_PCT }))
+  ),
+  ...[0, REORDER_PCT].flatMap((r) =>
+    [0, 1, 5].map((l) => ({ bufKiB: null, lossPct: l, reorderPct: r }))
+  ),
+];
+
+/** `"32KiB@1%"`, `"32KiB@1%+reorder5%"`, `"default@1%"`. */
+export function cellKey(bufKiB: number | null, lossPct: number, reorderPct = 0): string {
+  const buf = bufKiB === null ? "default" : `${bufKiB}KiB`;
+  return `${buf}@${lossPct}%${reorderPct > 0 ? `+reorder${reorderPct}%` : ""}`;
 }
 
 /** The outcome of one cell. */
@@ -43,38 +77,52 @@ export interface CellResult {
   retransmits: number;
   rtos: number;
   fastRetransmits: number;
+  /** Frames the link lost on the wire (data direction). */
+  lost: number;
+  /** Frames the link held back, both directions. */
+  reordered: number;
   wallMs: number;
   intact: boolean;
 }
 
 /** Runs one cell; throws (naming the seed) when the transfer does not finish or is corrupted. */
-export function runCell(bufKiB: number, lossPct: number, bytes: number): CellResult {
+export function runCell(
+  bufKiB: number | null,
+  lossPct: number,
+  bytes: number,
+  reorderPct = 0,
+): CellResult {
+  const key = cellKey(bufKiB, lossPct, reorderPct);
   const sim = new Simulator(MATRIX_SEED);
   const pair = twoNodes(sim, {
     latency: 50,
     bandwidth: 100_000_000,
     queueBytes: 1 << 20,
     loss: lossPct / 100,
+    reorder: reorderPct / 100,
+    reorderDelay: REORDER_DELAY_MS,
     reverse: { loss: 0 },
   });
-  const rx = bufKiB * 1024;
+  const rx = bufKiB === null ? null : bufKiB * 1024;
   const bulk = startBulk(pair, {
     aToB: bytes,
-    socket: { rxBufferSize: rx, txBufferSize: Math.max(64 * 1024, 2 * rx) },
+    socket: rx === null ? {} : { rxBufferSize: rx, txBufferSize: Math.max(64 * 1024, 2 * rx) },
   });
   const t0 = performance.now();
-  sim.runOrFail(bulk.done, 1e9, `goodput cell ${cellKey(bufKiB, lossPct)}`);
+  sim.runOrFail(bulk.done, 1e9, `goodput cell ${key}`);
   const wallMs = performance.now() - t0;
   const virtualMs = bulk.b.sink.doneAt - bulk.a.establishedAt;
   const info = bulk.a.socket.info;
   return {
-    key: cellKey(bufKiB, lossPct),
+    key,
     bytes,
     goodput: Math.round(bytes / (virtualMs / 1000)),
     virtualMs,
     retransmits: info.retransmits,
     rtos: info.rtos,
     fastRetransmits: info.fastRetransmits,
+    lost: pair.link.ab.lost,
+    reordered: pair.link.ab.reordered + pair.link.ba.reordered,
     wallMs,
     intact: bulk.a.sentDigest() === bulk.b.receivedDigest(),
   };
@@ -93,4 +141,23 @@ export function matrixTable(results: ReadonlyMap<string, CellResult>): string {
     } |`
   );
   return [head, sep, ...rows].join("\n");
+}
+
+/** A Markdown table of the extra cells (B/s): one row per buffer and reordering. */
+export function extraTable(results: ReadonlyMap<string, CellResult>): string {
+  const losses = [...new Set(EXTRA_CELLS.map((c) => c.lossPct))];
+  const rows = [
+    ...new Map(EXTRA_CELLS.map((c) => [`${c.bufKiB}/${c.reorderPct}`, c])).values(),
+  ];
+  const head = `| rx buffer | reorder | ${losses.map((l) => `${l} %`).join(" | ")} |`;
+  const sep = `|---|---:|${losses.map(() => "---:").join("|")}|`;
+  const body = rows.map((c) =>
+    `| ${c.bufKiB === null ? "default" : `${c.bufKiB} KiB`} | ${c.reorderPct} % | ${
+      losses.map((l) => {
+        const r = results.get(cellKey(c.bufKiB, l, c.reorderPct));
+        return r === undefined ? "" : r.goodput.toLocaleString("en-US");
+      }).join(" | ")
+    } |`
+  );
+  return [head, sep, ...body].join("\n");
 }

@@ -1,15 +1,19 @@
 /**
- * Goodput regression (issue 8 item 2). By default (CI) the whole matrix runs at 1 MiB per cell
- * and the five cells with smoltcp reference figures run at the issue's 10 MiB; with
- * `SMOLNET_SIM_FULL=1` every cell runs at 10 MiB and must also meet smoltcp's figures. Each cell
- * must stay within 10 % of tests/sim/goodput_baseline.json; `SMOLNET_SIM_UPDATE=1` rewrites the
- * section of the baseline the run measured.
+ * Goodput regression (issue 8 item 2, issue 13's reordering and default-buffer cells). By
+ * default (CI) the whole matrix and the extra cells run at 1 MiB per cell and the five cells
+ * with smoltcp reference figures run at issue 8's 10 MiB; with `SMOLNET_SIM_FULL=1` every cell
+ * runs at 10 MiB and must also meet smoltcp's figures. Each cell must stay within 10 % of
+ * tests/sim/goodput_baseline.json; `SMOLNET_SIM_UPDATE=1` rewrites the cells of the baseline
+ * the run measured.
  */
 
 import assert from "node:assert/strict";
 import {
   BUFFERS_KIB,
   type CellResult,
+  type CellSpec,
+  EXTRA_CELLS,
+  extraTable,
   LOSS_PCT,
   matrixTable,
   runCell,
@@ -52,14 +56,17 @@ function checkAgainstBaseline(section: string, results: Map<string, CellResult>)
   assert.deepEqual(below, [], "cells more than 10 % below the baseline (seed 8)");
 }
 
-function runMatrix(bytes: number, cells: [number, number][]): Map<string, CellResult> {
+function runMatrix(bytes: number, cells: readonly CellSpec[]): Map<string, CellResult> {
   const out = new Map<string, CellResult>();
-  for (const [b, l] of cells) {
-    const r = runCell(b, l, bytes);
+  for (const c of cells) {
+    const r = runCell(c.bufKiB, c.lossPct, bytes, c.reorderPct);
     assert.ok(r.intact, `cell ${r.key}: SHA-256 of received data differs (seed 8)`);
+    // The cell measures the path it names: frames were lost / held back exactly when asked.
+    assert.equal(r.lost > 0, c.lossPct > 0, `cell ${r.key}: ${r.lost} frames lost`);
+    assert.equal(r.reordered > 0, c.reorderPct > 0, `cell ${r.key}: ${r.reordered} reordered`);
     out.set(r.key, r);
     console.log(
-      `${r.key.padEnd(11)} ${String(r.goodput).padStart(9)} B/s  ` +
+      `${r.key.padEnd(19)} ${String(r.goodput).padStart(9)} B/s  ` +
         `virtual ${(r.virtualMs / 1000).toFixed(1)} s  retx ${r.retransmits} ` +
         `(fast ${r.fastRetransmits}, rto ${r.rtos})  wall ${r.wallMs.toFixed(0)} ms`,
     );
@@ -67,10 +74,12 @@ function runMatrix(bytes: number, cells: [number, number][]): Map<string, CellRe
   return out;
 }
 
-const ALL: [number, number][] = BUFFERS_KIB.flatMap((b) =>
-  LOSS_PCT.map((l) => [b, l] as [number, number])
+const ALL: CellSpec[] = BUFFERS_KIB.flatMap((b) =>
+  LOSS_PCT.map((l) => ({ bufKiB: b, lossPct: l, reorderPct: 0 }))
 );
-const REFERENCE_CELLS: [number, number][] = [[32, 0], [32, 1], [32, 10], [4, 0], [4, 10]];
+const REFERENCE_CELLS: CellSpec[] = ([[32, 0], [32, 1], [32, 10], [4, 0], [4, 10]] as const).map((
+  [b, l],
+) => ({ bufKiB: b, lossPct: l, reorderPct: 0 }));
 
 function referenceShortfalls(results: Map<string, CellResult>): string[] {
   const short: string[] = [];
@@ -96,10 +105,22 @@ if (!fullRun()) {
     referenceShortfalls(results);
     checkAgainstBaseline("full_10MiB", results);
   });
+
+  Deno.test("TCP goodput with 5 % reordering and with default buffers (100 ms RTT) at 1 MiB per cell stays within 10 % of the baseline", () => {
+    const results = runMatrix(1 * MIB, EXTRA_CELLS);
+    console.log(extraTable(results));
+    checkAgainstBaseline("ci_1MiB", results);
+  });
 } else {
   Deno.test("TCP goodput matrix at 10 MiB per cell stays within 10 % of the baseline", () => {
     const results = runMatrix(10 * MIB, ALL);
     console.log(matrixTable(results));
+    checkAgainstBaseline("full_10MiB", results);
+  });
+
+  Deno.test("TCP goodput with 5 % reordering and with default buffers (100 ms RTT) at 10 MiB per cell stays within 10 % of the baseline", () => {
+    const results = runMatrix(10 * MIB, EXTRA_CELLS);
+    console.log(extraTable(results));
     checkAgainstBaseline("full_10MiB", results);
   });
 
