@@ -21,3 +21,4 @@ export * from "./tcp/mod.ts";
 export * from "./udp.ts";
 export * from "./icmp.ts";
 export * from "./raw.ts";
+export * from "./dhcpv4.ts";
