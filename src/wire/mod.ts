@@ -35,3 +35,4 @@ export * from "./tcp.ts";
 export * from "./dns.ts";
 export * from "./dhcpv4.ts";
 export * from "./pretty_print.ts";
+export * from "./virtio_net.ts";
