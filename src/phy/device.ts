@@ -88,6 +88,31 @@ export interface ChecksumCapabilities {
 }
 
 /**
+ * What a host device negotiated to offload (a TUN device opened with `offload: true`): checksums
+ * the host completes, and TCP segments larger than the MTU the host cuts itself (TSO) and
+ * coalesces on receive (the kernel's GRO), so one frame moves up to `maxFrameSize` bytes.
+ *
+ * @example
+ * ```ts
+ * import type { OffloadCapabilities } from "@smol/net/phy";
+ * const tso: OffloadCapabilities = { checksum: true, tcpv4: true, tcpv6: true, maxFrameSize: 65535 };
+ * ```
+ */
+export interface OffloadCapabilities {
+  /** The host completes partial TCP checksums of sent frames and vouches for received ones. */
+  readonly checksum: boolean;
+  /** `transmit` takes TCP/IPv4 frames up to `maxFrameSize` and the host segments them (TSO4). */
+  readonly tcpv4: boolean;
+  /** The same for TCP/IPv6 (TSO6). */
+  readonly tcpv6: boolean;
+  /**
+   * The largest frame `transmit` takes and `receive` may return when a TSO flag is set (an IP
+   * packet on IP medium); the MTU otherwise.
+   */
+  readonly maxFrameSize: number;
+}
+
+/**
  * What a device carries and how big a frame may be.
  *
  * @example
@@ -112,6 +137,8 @@ export interface DeviceCapabilities {
   readonly checksum: ChecksumCapabilities;
   /** At most this many frames per poll in a burst, or `null` for no limit. */
   readonly maxBurstSize: number | null;
+  /** Offloads the host device negotiated; absent or `null` for none. */
+  readonly offload?: OffloadCapabilities | null | undefined;
 }
 
 /**

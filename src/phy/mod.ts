@@ -57,6 +57,7 @@ export type {
   DeadlineSource,
   Device,
   DeviceCapabilities,
+  OffloadCapabilities,
   ReadinessHook,
 } from "./device.ts";
 export { FrameQueue, LinkDevice, linkPair } from "./link.ts";
