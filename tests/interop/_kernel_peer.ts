@@ -92,6 +92,8 @@ export interface KernelPeerOptions {
   readonly ipv6?: boolean;
   /** The interface MTU (default the kernel's 1500). */
   readonly mtu?: number;
+  /** Open the TUN device with offloads (`TunTapOptions.offload`, `tso`). */
+  readonly offload?: { readonly tso?: boolean };
 }
 
 /** A kernel-side process started in the namespace, ended by PID. */
@@ -217,6 +219,7 @@ export class KernelPeer implements AsyncDisposable {
         name: ifname,
         mode,
         ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
+        ...(options.offload !== undefined ? { offload: true, ...options.offload } : {}),
       });
       await must("ip", ["link", "set", "dev", ifname, "netns", ns]);
       const sysctl = (k: string) => must("ip", ["netns", "exec", ns, "sysctl", "-qw", k]);
