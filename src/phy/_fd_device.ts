@@ -44,6 +44,22 @@ export interface FrameReceiver {
   flush(rx: FrameQueue): void;
 }
 
+/**
+ * A transmit path that puts a header in front of each frame (the TUN offload header): the engine
+ * hands out `buffer[headroom, headroom + len)` and, on commit, writes what `prepare` returns.
+ */
+export interface FrameSender {
+  /** Bytes reserved in front of each frame. */
+  readonly headroom: number;
+  /** The largest frame `transmit` accepts (the MTU, or more with segmentation offload). */
+  readonly maxLen: number;
+  /**
+   * Fills the header in front of the frame of `len` bytes at `headroom` in `buffer`; returns the
+   * number of bytes to write, or -1 to drop the frame (counted by the sender).
+   */
+  prepare(buffer: Uint8Array, len: number): number;
+}
+
 /** Options of {@linkcode FdEngine}. */
 export interface FdEngineOptions {
   /** Owned library handle (closed by `close`). */
@@ -58,6 +74,10 @@ export interface FdEngineOptions {
   readonly receiver?:
     | ((stats: MutableHostDeviceStats, slotSize: number) => FrameReceiver)
     | undefined;
+  /** The largest frame the receive path delivers (default: the MTU). */
+  readonly rxFrameSize?: number | undefined;
+  /** Builds the transmit path; without it frames are written as they are. */
+  readonly sender?: ((stats: MutableHostDeviceStats) => FrameSender) | undefined;
   /** For messages: `TUN device "tun0"`. */
   readonly label: string;
   /**
@@ -92,6 +112,10 @@ export class FdEngine {
   readonly #onError: ((error: Error) => void) | undefined;
   readonly #rx: FrameQueue;
   readonly #slotSize: number;
+  readonly #rxFrameSize: number;
+  readonly #sender: FrameSender | null;
+  readonly #headroom: number;
+  readonly #txMax: number;
   readonly #slotSizeBig: bigint;
   readonly #pollFds = new Uint8Array(16);
   readonly #pollView = new DataView(this.#pollFds.buffer);
@@ -118,12 +142,16 @@ export class FdEngine {
     this.#classify = options.classify;
     this.#onError = options.onError;
     const mtu = options.capabilities.mtu;
-    this.#slotSize = mtu + RX_SLACK;
+    this.#rxFrameSize = options.rxFrameSize ?? mtu;
+    this.#slotSize = this.#rxFrameSize + RX_SLACK;
     this.#slotSizeBig = BigInt(this.#slotSize);
     this.#rx = new FrameQueue(options.rxQueueLen, this.#slotSize);
     this.#receiver = options.receiver?.(this.stats, this.#slotSize) ?? null;
-    this.#tx = new Uint8Array(mtu);
-    this.#txView = this.#tx;
+    this.#sender = options.sender?.(this.stats) ?? null;
+    this.#headroom = this.#sender?.headroom ?? 0;
+    this.#txMax = this.#sender?.maxLen ?? mtu;
+    this.#tx = new Uint8Array(this.#headroom + this.#txMax);
+    this.#txView = this.#tx.subarray(this.#headroom, this.#headroom + mtu);
     const efd = this.#lib.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd < 0) throw osError(this.#lib, "Cannot create an eventfd", errno(this.#lib));
     this.#eventFd = efd;
@@ -176,13 +204,15 @@ export class FdEngine {
 
   transmit(_now: Instant, len: number): Uint8Array | null {
     this.#pendingLen = -1;
-    if (len > this.capabilities.mtu || (len >>> 0) !== len) {
+    if (len > this.#txMax || (len >>> 0) !== len) {
       this.stats.dropsTooBig++;
       return null;
     }
     if (this.#state !== "open") return null;
     this.#pendingLen = len;
-    if (this.#txView.length !== len) this.#txView = this.#tx.subarray(0, len);
+    if (this.#txView.length !== len) {
+      this.#txView = this.#tx.subarray(this.#headroom, this.#headroom + len);
+    }
     return this.#txView;
   }
 
@@ -191,8 +221,13 @@ export class FdEngine {
     if (len < 0) return;
     this.#pendingLen = -1;
     if (this.#state !== "open") return;
-    const n = this.#lib.symbols.write(this.#fd, this.#tx, BigInt(len));
-    if (n === len) {
+    let total = len;
+    if (this.#sender !== null) {
+      total = this.#sender.prepare(this.#tx, len);
+      if (total < 0) return;
+    }
+    const n = this.#lib.symbols.write(this.#fd, this.#tx, BigInt(total));
+    if (n === total) {
       this.stats.framesSent++;
       this.stats.bytesSent += len;
       return;
@@ -344,7 +379,7 @@ export class FdEngine {
   #accept(n: number): void {
     if (n === -2 || n === 0) return;
     if (n > this.#slotSize) this.stats.dropsTruncated++;
-    else if (n > this.capabilities.mtu) this.stats.dropsOversize++;
+    else if (n > this.#rxFrameSize) this.stats.dropsOversize++;
     else {
       this.#rx.reserve(n);
       this.#rx.commit();

@@ -19,7 +19,10 @@ const SYMBOLS = {
   close: { parameters: ["i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
+  readv: { parameters: ["i32", "buffer", "i32"], result: "i32" },
   ioctl: { parameters: ["i32", "u64", "buffer"], result: "i32" },
+  // The same call for requests that take their argument by value (TUNSETOFFLOAD).
+  ioctlValue: { name: "ioctl", parameters: ["i32", "u64", "u64"], result: "i32" },
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // Runs on a worker thread so the event loop stays free; its errno is not observable.
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
@@ -312,6 +315,23 @@ export interface HostDeviceStats {
    * that the device split into MTU-sized segments (AF_PACKET only).
    */
   readonly framesSegmented: number;
+  /**
+   * Received TCP super-frames larger than the MTU handed to the stack whole, as one IP packet
+   * (TUN with segmentation offload: the kernel coalesced them).
+   */
+  readonly framesCoalesced: number;
+  /**
+   * Received frames dropped because their offload header (`virtio_net_hdr`) was invalid or did
+   * not match the packet (TUN with offloads).
+   */
+  readonly dropsBadOffloadHeader: number;
+  /**
+   * Received frames dropped because the device verified their TCP checksum and it was wrong (TUN
+   * with checksum offload, for frames the kernel neither verified nor left partial).
+   */
+  readonly dropsBadChecksum: number;
+  /** Frames larger than the MTU sent with segmentation metadata for the host to cut (TSO). */
+  readonly framesSentSegmented: number;
   /** Failed reads (other than "would block"). */
   readonly readErrors: number;
   /** `transmit` calls refused because `len` exceeded the MTU. */
@@ -345,6 +365,10 @@ export function newHostStats(): MutableHostDeviceStats {
     outgoingSkipped: 0,
     checksumsCompleted: 0,
     framesSegmented: 0,
+    framesCoalesced: 0,
+    dropsBadOffloadHeader: 0,
+    dropsBadChecksum: 0,
+    framesSentSegmented: 0,
     readErrors: 0,
     dropsTooBig: 0,
     dropsTxBusy: 0,
