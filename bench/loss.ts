@@ -5,6 +5,7 @@
  * ```sh
  * deno task bench:loss [--quick] [--seconds S] [--runs N] [--drops 0,1,5] [--reorders 0,5]
  *                      [--depth D] [--buffer KiB] [--json FILE]
+ * deno task bench:loss --from-json FILE   # prints the table of a saved run again
  * ```
  *
  * Topology (bench/_loss_net.ts): namespaces `smolnet-loss-*` created by name and deleted in
@@ -39,7 +40,9 @@
  * contenders take turns within a run. `--quick`: 1 s, 1 run.
  *
  * Ratios: our sender against Linux's (smolnet upload / Linux CUBIC, and / BBR), and our upload
- * against our download. Issue 13's target is ≥ 0.8 for both in every cell.
+ * against our download. Issue 13's target is ≥ 0.8 for both in every cell. The last column
+ * separates loss handling from raw speed: the fraction of its own lossless goodput (same
+ * reordering) that smolnet's sender keeps, over the fraction Linux CUBIC keeps.
  *
  * @module
  */
@@ -79,6 +82,7 @@ interface Args {
   depth: number;
   bufferKiB: number | null;
   json: string | null;
+  fromJson: string | null;
 }
 
 function numbers(s: string | undefined, what: string): number[] {
@@ -99,6 +103,7 @@ function parseArgs(argv: readonly string[]): Args {
     depth: 8,
     bufferKiB: null,
     json: null,
+    fromJson: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
@@ -109,6 +114,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (x === "--depth") a.depth = Number(argv[++i]);
     else if (x === "--buffer") a.bufferKiB = Number(argv[++i]);
     else if (x === "--json") a.json = argv[++i] ?? null;
+    else if (x === "--from-json") a.fromJson = argv[++i] ?? null;
     else if (x !== "--quick") throw new TypeError(`Unknown argument "${x}"`);
   }
   if (!(a.seconds > 0) || !(Number.isInteger(a.runs) && a.runs >= 1)) {
@@ -337,23 +343,26 @@ function ratio(a: number | undefined, b: number | undefined): string {
   return `${(a / b).toFixed(2)}×`;
 }
 
-function table(results: CellResult[], contenders: Contender[]): string {
+function table(report: Report): string {
+  const { cells, contenders } = report;
   const get = (d: number, r: number, c: Contender) =>
-    results.find((x) => x.drop === d && x.reorder === r && x.contender === c);
+    cells.find((x) => x.drop === d && x.reorder === r && x.contender === c);
   const cell = (x: CellResult | undefined) =>
     x === undefined ? "–" : `${fmt(x.median)}${x.capped ? "*" : ""}`;
+  const bbr = contenders.includes("linuxBbr");
   const cols = [
     "drop %",
     "reorder %",
     "measured drop %",
     ...contenders.map((c) => `${LABEL[c]} MB/s`),
     "up / Linux CUBIC",
-    ...(contenders.includes("linuxBbr") ? ["up / Linux BBR"] : []),
+    ...(bbr ? ["up / Linux BBR"] : []),
     "up / down",
+    "retained: up / CUBIC",
   ];
   const lines = [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---:").join("|")}|`];
-  for (const r of ARGS.reorders) {
-    for (const d of ARGS.drops) {
+  for (const r of report.args.reorders) {
+    for (const d of report.args.drops) {
       const rs = contenders.map((c) => get(d, r, c));
       let seen = 0;
       let dropped = 0;
@@ -363,7 +372,12 @@ function table(results: CellResult[], contenders: Contender[]): string {
           dropped += t.dropped;
         }
       }
-      const up = get(d, r, "smolUp")?.median;
+      const m = (dd: number, c: Contender) => get(dd, r, c)?.median;
+      const up = m(d, "smolUp");
+      const cubic = m(d, "linuxCubic");
+      // Each sender's goodput as a fraction of its own lossless goodput (same reordering).
+      const upKept = up === undefined ? undefined : up / (m(0, "smolUp") ?? NaN);
+      const cubicKept = cubic === undefined ? undefined : cubic / (m(0, "linuxCubic") ?? NaN);
       lines.push(
         `| ${
           [
@@ -371,15 +385,50 @@ function table(results: CellResult[], contenders: Contender[]): string {
             r,
             seen > 0 ? (100 * dropped / seen).toFixed(2) : "–",
             ...rs.map(cell),
-            ratio(up, get(d, r, "linuxCubic")?.median),
-            ...(contenders.includes("linuxBbr") ? [ratio(up, get(d, r, "linuxBbr")?.median)] : []),
-            ratio(up, get(d, r, "smolDown")?.median),
+            ratio(up, cubic),
+            ...(bbr ? [ratio(up, m(d, "linuxBbr"))] : []),
+            ratio(up, m(d, "smolDown")),
+            d === 0 ? "–" : ratio(upKept, cubicKept),
           ].join(" | ")
         } |`,
       );
     }
   }
   return lines.join("\n");
+}
+
+/** Everything a run measured; written with `--json`, printed again with `--from-json`. */
+interface Report {
+  started: string;
+  commit: string;
+  command: string;
+  args: Args;
+  load: [number, number];
+  bbr: boolean;
+  defaultCc: string;
+  contenders: Contender[];
+  relay: { forwarded: number; held: number; txDrops: number };
+  cells: CellResult[];
+}
+
+function printReport(report: Report): void {
+  const a = report.args;
+  const smolTcp = a.bufferKiB === null
+    ? "the stack's default buffers"
+    : `${a.bufferKiB} KiB buffers`;
+  console.log(
+    `bench:loss ${report.started} commit ${report.commit.slice(0, 12)}: \`${report.command}\`; ` +
+      `${a.runs} run(s) per cell, median MB/s; ${a.seconds} s per transfer at the lossless ` +
+      `rate (* = stopped sending at ${3 * a.seconds} s); reorder depth ${a.depth}; smolnet ` +
+      `CUBIC with ${smolTcp}; Linux sockets set TCP_CONGESTION (namespace default ` +
+      `${report.defaultCc}); load ${report.load[0].toFixed(2)} → ${report.load[1].toFixed(2)}` +
+      (report.bbr ? "" : "; no BBR column: the kernel does not offer bbr"),
+  );
+  console.log(table(report));
+  console.log(
+    `relay: ${report.relay.held} packets held back, ${report.relay.forwarded} passed ` +
+      `directly, ${report.relay.txDrops} write drops`,
+  );
 }
 
 async function gitCommit(): Promise<string> {
@@ -418,6 +467,16 @@ function unavailable(): string | null {
 }
 
 async function main(): Promise<void> {
+  if (ARGS.fromJson !== null) {
+    const r = JSON.parse(await Deno.readTextFile(ARGS.fromJson)) as Partial<Report> & Report;
+    // Files from the first version lack these two.
+    r.contenders ??= r.bbr
+      ? ["linuxCubic", "linuxBbr", "smolUp", "smolDown"]
+      : ["linuxCubic", "smolUp", "smolDown"];
+    r.defaultCc ??= "not recorded";
+    printReport(r);
+    return;
+  }
   const why = unavailable();
   if (why !== null) {
     console.error(`bench:loss cannot run here: ${why}`);
@@ -500,48 +559,29 @@ async function main(): Promise<void> {
     "relay",
   );
   progress("");
-  const text = table(results, contenders);
-  const smolTcp = ARGS.bufferKiB === null
-    ? "the stack's default buffers"
-    : `${ARGS.bufferKiB} KiB buffers`;
-  console.log(
-    `bench:loss ${started} commit ${commit.slice(0, 12)}; ${ARGS.runs} run(s) per cell, ` +
-      `median MB/s; ${ARGS.seconds} s per transfer at the lossless rate (* = stopped at ` +
-      `${3 * ARGS.seconds} s); reorder depth ${ARGS.depth}; smolnet CUBIC with ${smolTcp}; ` +
-      `load ${load0.toFixed(2)} → ${load().toFixed(2)}` +
-      (bbr ? "" : "; no BBR column: the kernel does not offer bbr"),
-  );
-  console.log(text);
-  console.log(
-    `relay: ${relayStats.held} packets held back, ${relayStats.forwarded} passed directly, ` +
-      `${relayStats.txDrops} write drops`,
-  );
+  const report: Report = {
+    started,
+    commit,
+    command: ["deno task bench:loss", ...Deno.args].join(" "),
+    args: ARGS,
+    load: [load0, load()],
+    bbr,
+    defaultCc: topo.defaultCc,
+    contenders,
+    relay: relayStats,
+    cells: results.map((r) => ({
+      ...r,
+      transfers: r.transfers.map((t) => ({
+        ...t,
+        goodput: Number(t.goodput.toFixed(3)),
+        seconds: Number(t.seconds.toFixed(3)),
+      })),
+      median: Number(r.median.toFixed(3)),
+    })),
+  };
+  printReport(report);
   if (ARGS.json !== null) {
-    await Deno.writeTextFile(
-      ARGS.json,
-      JSON.stringify(
-        {
-          started,
-          commit,
-          command: `deno task bench:loss ${Deno.args.join(" ")}`.trim(),
-          args: ARGS,
-          load: [load0, load()],
-          bbr,
-          relay: relayStats,
-          cells: results.map((r) => ({
-            ...r,
-            transfers: r.transfers.map((t) => ({
-              ...t,
-              goodput: Number(t.goodput.toFixed(3)),
-              seconds: Number(t.seconds.toFixed(3)),
-            })),
-            median: Number(r.median.toFixed(3)),
-          })),
-        },
-        null,
-        1,
-      ) + "\n",
-    );
+    await Deno.writeTextFile(ARGS.json, JSON.stringify(report, null, 1) + "\n");
   }
 }
 
