@@ -1,0 +1,216 @@
+/**
+ * What a connection trace holds: segments as seen at one capture point, state changes, samples
+ * of the sender's congestion state, and notes that say what the application or the stack did.
+ * Plain data, so a trace can be stored as JSON Lines and drawn later.
+ *
+ * @module
+ */
+
+/**
+ * Which way a segment went: `"ab"` from endpoint `a` (the side that sent the first SYN, or the
+ * first sender seen) to endpoint `b`, `"ba"` the other way.
+ *
+ * @example
+ * ```ts
+ * import type { TraceDirection } from "@smol/net/trace";
+ * const d: TraceDirection = "ab";
+ * ```
+ */
+export type TraceDirection = "ab" | "ba";
+
+/**
+ * One TCP segment.
+ *
+ * @example
+ * ```ts
+ * import type { TraceSegment } from "@smol/net/trace";
+ * const s: TraceSegment = {
+ *   kind: "segment", time: 0, dir: "ab", seq: 0, ack: 0, len: 0, flags: 0x02, window: 65535,
+ *   sack: [], mss: 1460, retransmit: false,
+ * };
+ * ```
+ */
+export interface TraceSegment {
+  /** Discriminant. */
+  readonly kind: "segment";
+  /** When it was captured, in milliseconds. */
+  readonly time: number;
+  /** Which way it went. */
+  readonly dir: TraceDirection;
+  /** Sequence number relative to the sender's initial sequence number (0 = the SYN). */
+  readonly seq: number;
+  /** Acknowledgment number relative to the receiver's initial sequence number (valid with ACK). */
+  readonly ack: number;
+  /** Payload bytes. */
+  readonly len: number;
+  /** TCP flag bits (`TcpFlags`). */
+  readonly flags: number;
+  /** Advertised receive window in bytes (window scaling applied once both SYNs were seen). */
+  readonly window: number;
+  /** SACK blocks, relative like `ack`. */
+  readonly sack: readonly (readonly [number, number])[];
+  /** MSS option, or `null`. */
+  readonly mss: number | null;
+  /** Whether it carries sequence space below the highest already sent in its direction. */
+  readonly retransmit: boolean;
+}
+
+/**
+ * The sender's congestion state at one instant.
+ *
+ * @example
+ * ```ts
+ * import type { TraceSample } from "@smol/net/trace";
+ * const s: TraceSample = {
+ *   kind: "sample", time: 5, dir: "ab", cwnd: 14600, ssthresh: 2 ** 31, srtt: 20, rto: 220,
+ *   inFlight: 0,
+ * };
+ * ```
+ */
+export interface TraceSample {
+  /** Discriminant. */
+  readonly kind: "sample";
+  /** When, in milliseconds. */
+  readonly time: number;
+  /** Whose state: the sender of direction `dir`. */
+  readonly dir: TraceDirection;
+  /** Congestion window in bytes. */
+  readonly cwnd: number;
+  /** Slow start threshold in bytes. */
+  readonly ssthresh: number;
+  /** Smoothed RTT in milliseconds, `null` before the first sample. */
+  readonly srtt: number | null;
+  /** Retransmission timeout in milliseconds. */
+  readonly rto: number;
+  /** Bytes sent and not yet acknowledged. */
+  readonly inFlight: number;
+}
+
+/**
+ * A change of connection state at one endpoint.
+ *
+ * @example
+ * ```ts
+ * import type { TraceStateChange } from "@smol/net/trace";
+ * const c: TraceStateChange = { kind: "state", time: 0, side: "a", from: "closed", to: "synSent" };
+ * ```
+ */
+export interface TraceStateChange {
+  /** Discriminant. */
+  readonly kind: "state";
+  /** When, in milliseconds. */
+  readonly time: number;
+  /** Which endpoint. */
+  readonly side: "a" | "b";
+  /** The state before. */
+  readonly from: string;
+  /** The state after. */
+  readonly to: string;
+}
+
+/**
+ * Free text about one endpoint at one instant: an application call, a poll, a timer.
+ *
+ * @example
+ * ```ts
+ * import type { TraceNote } from "@smol/net/trace";
+ * const n: TraceNote = { kind: "note", time: 0, side: "a", text: "connect()" };
+ * ```
+ */
+export interface TraceNote {
+  /** Discriminant. */
+  readonly kind: "note";
+  /** When, in milliseconds. */
+  readonly time: number;
+  /** Which endpoint. */
+  readonly side: "a" | "b";
+  /** What happened. */
+  readonly text: string;
+}
+
+/**
+ * Any trace event.
+ *
+ * @example
+ * ```ts
+ * import type { TraceEvent } from "@smol/net/trace";
+ * const events: TraceEvent[] = [{ kind: "note", time: 0, side: "a", text: "connect()" }];
+ * ```
+ */
+export type TraceEvent = TraceSegment | TraceSample | TraceStateChange | TraceNote;
+
+/**
+ * The trace of one TCP connection, events in time order.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectionTrace } from "@smol/net/trace";
+ * const t: ConnectionTrace = { a: "192.0.2.2:49152", b: "192.0.2.1:80", events: [] };
+ * ```
+ */
+export interface ConnectionTrace {
+  /** Endpoint `a` as `address:port` (IPv6 in brackets). */
+  readonly a: string;
+  /** Endpoint `b`. */
+  readonly b: string;
+  /** Events in time order. */
+  readonly events: readonly TraceEvent[];
+}
+
+/** Order of kinds at equal times: what a side did comes before the segments it caused. */
+const KIND_RANK = { note: 0, state: 1, segment: 2, sample: 3 } as const;
+
+/**
+ * Merges events into a trace in time order; at equal times notes come first, then state
+ * changes, segments and samples, each group in the order given.
+ *
+ * @param trace A trace.
+ * @param events More events for the same connection (for example from a `TcpTraceRecorder`).
+ * @returns A new trace.
+ *
+ * @example
+ * ```ts
+ * import { mergeEvents } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const t = mergeEvents({ a: "a", b: "b", events: [] }, [
+ *   { kind: "note", time: 2, side: "a", text: "second" },
+ *   { kind: "note", time: 1, side: "a", text: "first" },
+ * ]);
+ * assert.deepEqual(t.events.map((e) => e.time), [1, 2]);
+ * ```
+ */
+export function mergeEvents(
+  trace: ConnectionTrace,
+  events: readonly TraceEvent[],
+): ConnectionTrace {
+  const all = [...trace.events, ...events];
+  const order = all.map((_, i) => i);
+  order.sort((x, y) => {
+    const ex = all[x]!, ey = all[y]!;
+    return ex.time - ey.time || KIND_RANK[ex.kind] - KIND_RANK[ey.kind] || x - y;
+  });
+  return { a: trace.a, b: trace.b, events: order.map((i) => all[i]!) };
+}
+
+/**
+ * One event per line as JSON (JSON Lines), the connection's endpoints first.
+ *
+ * @param trace The trace.
+ * @returns The text, each line ending in a newline.
+ *
+ * @example
+ * ```ts
+ * import { traceToJsonLines } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const text = traceToJsonLines({
+ *   a: "a", b: "b", events: [{ kind: "note", time: 0, side: "a", text: "connect()" }],
+ * });
+ * assert.equal(text.split("\n").length, 3);
+ * assert.equal(JSON.parse(text.split("\n")[1]!).text, "connect()");
+ * ```
+ */
+export function traceToJsonLines(trace: ConnectionTrace): string {
+  let out = JSON.stringify({ kind: "connection", a: trace.a, b: trace.b }) + "\n";
+  for (const e of trace.events) out += JSON.stringify(e) + "\n";
+  return out;
+}

@@ -1,0 +1,183 @@
+/**
+ * A bounded recorder of what one TCP endpoint did: state changes and samples of its congestion
+ * state, taken from the socket's allocation-free `info` snapshot whenever the caller asks
+ * (typically once after each poll), plus free-text notes. Nothing is recorded unless `record` is
+ * called, so a connection without a recorder pays nothing.
+ *
+ * @module
+ */
+
+import type { TraceDirection, TraceEvent } from "./events.ts";
+
+/**
+ * The fields of a TCP socket's `info` snapshot that the recorder reads (`TcpSocket.info` and
+ * `TcpStream.socket.info` have them all).
+ *
+ * @example
+ * ```ts
+ * import type { TcpInfoFields } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * const fields: TcpInfoFields = new TcpSocket().info;
+ * ```
+ */
+export interface TcpInfoFields {
+  /** Connection state. */
+  readonly state: string;
+  /** Congestion window in bytes. */
+  readonly cwnd: number;
+  /** Slow start threshold in bytes. */
+  readonly ssthresh: number;
+  /** Smoothed RTT in milliseconds, `null` before the first sample. */
+  readonly srtt: number | null;
+  /** Retransmission timeout in milliseconds. */
+  readonly rto: number;
+  /** Oldest unacknowledged sequence number. */
+  readonly sndUna: number;
+  /** Next sequence number to send. */
+  readonly sndNxt: number;
+}
+
+/**
+ * Options of {@linkcode TcpTraceRecorder}.
+ *
+ * @example
+ * ```ts
+ * import type { TcpTraceRecorderOptions } from "@smol/net/trace";
+ * const o: TcpTraceRecorderOptions = { side: "a", capacity: 4096 };
+ * ```
+ */
+export interface TcpTraceRecorderOptions {
+  /** Which endpoint of the trace the socket is: `"a"` (default) or `"b"`. */
+  side?: "a" | "b";
+  /** Events kept at most; the oldest are overwritten beyond. Default 65,536. */
+  capacity?: number;
+}
+
+/**
+ * Records state changes and congestion samples of one TCP socket into a ring of bounded size.
+ *
+ * @example
+ * ```ts
+ * import { TcpTraceRecorder } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ *
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder({ capacity: 8 });
+ * rec.note(0, "created");
+ * rec.record(0, socket.info); // first look: one sample
+ * rec.record(1, socket.info); // nothing changed: nothing recorded
+ * assert.deepEqual(rec.events().map((e) => e.kind), ["note", "sample"]);
+ * ```
+ */
+export class TcpTraceRecorder {
+  readonly #side: "a" | "b";
+  readonly #dir: TraceDirection;
+  readonly #ring: (TraceEvent | undefined)[];
+  #next = 0;
+  #count = 0;
+  #dropped = 0;
+  #state: string | null = null;
+  #cwnd = -1;
+  #ssthresh = -1;
+  #srtt: number | null = -1;
+  #rto = -1;
+  #inFlight = -1;
+
+  /**
+   * Creates an empty recorder.
+   *
+   * @param options The endpoint's side and the ring's capacity.
+   */
+  constructor(options: TcpTraceRecorderOptions = {}) {
+    const capacity = options.capacity ?? 65_536;
+    if (!Number.isInteger(capacity) || capacity < 1) {
+      throw new RangeError(`Invalid capacity ${capacity}: expected a positive integer`);
+    }
+    const side = options.side ?? "a";
+    if (side !== "a" && side !== "b") {
+      throw new TypeError(`Invalid side ${JSON.stringify(side)}: expected "a" or "b"`);
+    }
+    this.#side = side;
+    this.#dir = side === "a" ? "ab" : "ba";
+    this.#ring = new Array<TraceEvent | undefined>(capacity);
+  }
+
+  /** Events overwritten because the ring was full. */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  #push(e: TraceEvent): void {
+    if (this.#count === this.#ring.length) this.#dropped++;
+    else this.#count++;
+    this.#ring[this.#next] = e;
+    this.#next = (this.#next + 1) % this.#ring.length;
+  }
+
+  /**
+   * Looks at the socket's snapshot: records a state change when the state moved, and a sample
+   * when the congestion window, threshold, RTT, RTO or bytes in flight changed.
+   *
+   * @param now The current time in milliseconds.
+   * @param info The socket's `info` (read it right before; it is reused by the socket).
+   */
+  record(now: number, info: TcpInfoFields): void {
+    if (info.state !== this.#state) {
+      if (this.#state !== null) {
+        this.#push({
+          kind: "state",
+          time: now,
+          side: this.#side,
+          from: this.#state,
+          to: info.state,
+        });
+      }
+      this.#state = info.state;
+    }
+    const inFlight = (info.sndNxt - info.sndUna) >>> 0;
+    if (
+      info.cwnd !== this.#cwnd || info.ssthresh !== this.#ssthresh || info.srtt !== this.#srtt ||
+      info.rto !== this.#rto || inFlight !== this.#inFlight
+    ) {
+      this.#cwnd = info.cwnd;
+      this.#ssthresh = info.ssthresh;
+      this.#srtt = info.srtt;
+      this.#rto = info.rto;
+      this.#inFlight = inFlight;
+      this.#push({
+        kind: "sample",
+        time: now,
+        dir: this.#dir,
+        cwnd: info.cwnd,
+        ssthresh: info.ssthresh,
+        srtt: info.srtt,
+        rto: info.rto,
+        inFlight,
+      });
+    }
+  }
+
+  /**
+   * Records a note (an application call, a step of the explanation).
+   *
+   * @param now The current time in milliseconds.
+   * @param text What happened.
+   */
+  note(now: number, text: string): void {
+    this.#push({ kind: "note", time: now, side: this.#side, text });
+  }
+
+  /**
+   * The recorded events, oldest first.
+   *
+   * @returns A new array.
+   */
+  events(): TraceEvent[] {
+    const out: TraceEvent[] = [];
+    const n = this.#ring.length;
+    const start = this.#count === n ? this.#next : 0;
+    for (let i = 0; i < this.#count; i++) out.push(this.#ring[(start + i) % n]!);
+    return out;
+  }
+}
