@@ -26,5 +26,6 @@ export * from "./tcp_listener.ts";
 export * from "./udp_socket.ts";
 export * from "./errors.ts";
 export * from "./dns.ts";
+export * from "./autoconf.ts";
 export type { PingOptions, PingResult } from "./ping.ts";
 export type { PollTarget, Watcher } from "./driver.ts";
