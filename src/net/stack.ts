@@ -37,6 +37,7 @@ import { TcpStream } from "./tcp_stream.ts";
 import { UdpSocket } from "./udp_socket.ts";
 import { resolveForConnect } from "./dns.ts";
 import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
+import { Autoconf, type AutoconfOptions } from "./autoconf.ts";
 
 /**
  * Options of a {@linkcode NetStack}.
@@ -55,8 +56,13 @@ import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
 export interface NetStackOptions {
   /** The device the stack sends and receives on. */
   readonly device: Device;
-  /** The stack's addresses in CIDR form (`192.0.2.2/24`, `2001:db8::2/64`). */
-  readonly addresses: readonly (string | IpCidr)[];
+  /**
+   * The stack's addresses in CIDR form (`192.0.2.2/24`, `2001:db8::2/64`), or `"auto"` to
+   * configure IPv4 by DHCP (see {@linkcode NetStack.autoconf}).
+   */
+  readonly addresses: readonly (string | IpCidr)[] | "auto";
+  /** Options of automatic configuration when `addresses` is `"auto"`. */
+  readonly autoconf?: AutoconfOptions;
   /** Default gateways, at most one per IP version. */
   readonly gateways?: readonly (string | IpAddress)[];
   /** The hardware address on an Ethernet medium (default: a random locally administered one). */
@@ -269,6 +275,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
   #deviceError: Error | null = null;
   readonly #dnsServers: readonly IpAddress[];
   readonly #families: readonly (4 | 6)[];
+  readonly #autoconf: Autoconf | null = null;
 
   /**
    * Creates the stack and starts listening to the device.
@@ -291,7 +298,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     const config: InterfaceConfig = {
       ...options.iface,
       medium,
-      addresses: options.addresses,
+      addresses: options.addresses === "auto" ? [] : options.addresses,
       ...(hw !== undefined ? { hardwareAddr: hw } : {}),
       ...(gateway4 !== undefined ? { gateway4 } : {}),
       ...(gateway6 !== undefined ? { gateway6 } : {}),
@@ -311,7 +318,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
         throw new TypeError(`Invalid DNS server "${s}": expected an IP address`);
       }
     });
-    this.#families = [
+    this.#families = options.addresses === "auto" ? [4] : [
       ...new Set(
         options.addresses.map((a) => (typeof a === "string" ? IpCidr.parse(a) : a).address.version),
       ),
@@ -334,6 +341,14 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
         for (const x of this.#listeners) if (x.socket === l) this.#listeners.delete(x);
       },
     };
+    if (options.addresses === "auto") {
+      this.#autoconf = new Autoconf({
+        iface: this.#iface,
+        sockets: this.#sockets,
+        watch: (w) => driver.watch(w),
+        unwatch: (w) => driver.unwatch(w),
+      }, options.autoconf);
+    }
     if (hasReadinessHook(this.#device)) this.#device.onReadable(this.#driver.wake);
     deviceClosed(this.#device)?.catch((e) => this.#deviceFailed(e));
     this.#driver.wake();
@@ -361,6 +376,40 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
    */
   get device(): Device {
     return this.#device;
+  }
+
+  /**
+   * The automatic configuration (DHCPv4) of a stack created with `addresses: "auto"`, else
+   * `null`. It dispatches `"change"` events (address gained or lost, lease renewed, router or
+   * DNS servers changed).
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+   * console.log(stack.autoconf); // null
+   * ```
+   */
+  get autoconf(): Autoconf | null {
+    return this.#autoconf;
+  }
+
+  /**
+   * Resolves when the stack has its addresses: at once for fixed addresses, at the first DHCP
+   * lease for `addresses: "auto"` (rejects with `Deno.errors.BadResource` if the stack is
+   * closed first; no time limit of its own, race it with a timer when one is wanted).
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+   * await stack.configured;
+   * ```
+   */
+  get configured(): Promise<void> {
+    return this.#autoconf?.configured ?? Promise.resolve();
   }
 
   /** How many times the loop has polled the core (for tests and statistics). */
@@ -424,12 +473,13 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
       throw new TypeError("Invalid hostname: a hostname is required");
     }
     const name = options.hostname;
-    if (this.#dnsServers.length === 0 || name === "localhost" || isIpLiteral(name)) {
+    const servers = [...this.#dnsServers, ...(this.#autoconf?.dnsServers ?? [])];
+    if (servers.length === 0 || name === "localhost" || isIpLiteral(name)) {
       return this.#connectTo(parseHost(name, Ipv4Address.UNSPECIFIED), port, options);
     }
     // Like Deno.connect (tokio): every resolved address in turn, the last error if all fail.
     const addrs = await resolveForConnect(this, name, {
-      servers: this.#dnsServers,
+      servers,
       families: this.#families,
       ...(options.signal !== undefined ? { signal: options.signal } : {}),
     });
@@ -603,6 +653,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
       if (s instanceof TcpSocket) s.abort();
     }
     this.#driver.flush();
+    this.#autoconf?.close();
     this.#driver.stop();
     await closeDevice(this.#device);
   }
@@ -619,12 +670,14 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
 
   /** @internal One poll of the core. */
   pollOnce(now: Instant): boolean {
-    return this.#iface.poll(now, this.#device, this.#sockets);
+    const polled = this.#iface.poll(now, this.#device, this.#sockets);
+    return (this.#autoconf?.poll(now) ?? false) || polled;
   }
 
   /** @internal The next deadline of the core and the device. */
   nextDeadline(now: Instant): Instant {
-    return earliest(this.#iface.pollAt(now, this.#sockets), deviceDeadline(this.#device));
+    const at = earliest(this.#iface.pollAt(now, this.#sockets), deviceDeadline(this.#device));
+    return this.#autoconf === null ? at : earliest(at, this.#autoconf.pollAt(now));
   }
 
   /** @internal Whether released sockets still have data or a FIN to deliver. */
