@@ -97,4 +97,9 @@ export interface SocketContext {
   readonly isnSecret: Uint8Array;
   /** The interface-wide limit on TCP challenge ACKs (RFC 5961 §7). */
   readonly challengeAckLimiter: TokenBucket;
+  /**
+   * The largest IP packet the device takes for TCP and cuts into MTU-sized segments itself
+   * (segmentation offload for both IPv4 and IPv6); absent or 0 when it does not.
+   */
+  readonly tcpSegmentOffload?: number;
 }

@@ -16,7 +16,14 @@
 
 import { type Instant, NEVER } from "../../time.ts";
 import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
-import { EMPTY, Plan, type TcpConn } from "./conn.ts";
+import {
+  EMPTY,
+  Plan,
+  SACK_BLOCK_LEN,
+  SACK_OPTION_BASE,
+  type TcpConn,
+  TS_OPTION_LEN,
+} from "./conn.ts";
 import { windowUpdateDue } from "./recv.ts";
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
@@ -93,7 +100,7 @@ function setPlan(c: TcpConn, kind: Plan, seq: number, len: number, fin: boolean)
  * Decides the next segment at `now` into `c.p*`. Arms or disarms the persist timer (the only
  * state it touches; doing so twice is harmless).
  */
-export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
+export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): Plan {
   c.pRto = false;
   c.pHole = false;
   c.pIdle = false;
@@ -182,6 +189,12 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
     let usable = wndLimit < cwndLimit ? wndLimit : cwndLimit;
     if (usable < 0) usable = 0;
     let len = avail < mss ? avail : mss;
+    if (offloadMax > 0 && avail > mss && usable >= 2 * mss) {
+      // The device segments: whole MSS units within both windows, so it cuts what we would send.
+      const room = offloadRoom(c, mss, ipMtu, offloadMax);
+      const g = avail < room ? (avail < usable ? avail : usable) : (room < usable ? room : usable);
+      if (g > mss) len = g - g % mss;
+    }
     if (len > usable) len = usable;
     let blocked = false;
     if (len === 0) {
@@ -233,6 +246,21 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number): Plan {
     return setPlan(c, Plan.Ack, c.ackSeq(), 0, false);
   }
   return Plan.None;
+}
+
+/**
+ * Payload bytes of one segment the device cuts into MSS-sized ones (TSO) when it takes IP packets
+ * of up to `offloadMax` bytes: whole `mss` units. The device cuts at its MTU less the segment's
+ * headers, so this is 0 unless that is `mss` (the MTU, not the peer's MSS or the path, limits it).
+ */
+function offloadRoom(c: TcpConn, mss: number, ipMtu: number, offloadMax: number): number {
+  if (offloadMax <= ipMtu || c.pathMtu < ipMtu) return 0;
+  const blocks = c.sackBlockCount();
+  const headers = (c.local!.addr.version === 4 ? 20 : 40) + 20 + (c.tsOn ? TS_OPTION_LEN : 0) +
+    (blocks === 0 ? 0 : SACK_OPTION_BASE + blocks * SACK_BLOCK_LEN);
+  if (ipMtu - headers !== mss) return 0;
+  const room = offloadMax - headers;
+  return room - room % mss;
 }
 
 /** Whether the peer's window and unsent data allow a new segment (RFC 6675 NextSeg rule 2). */

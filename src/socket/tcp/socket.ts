@@ -738,7 +738,7 @@ export class TcpSocket {
       c.ourMss = mssForMtu(cx.ipMtu, c.local!);
     }
     checkTimeouts(c, now);
-    if (plan(c, now, cx.ipMtu) === Plan.None) return false;
+    if (plan(c, now, cx.ipMtu, cx.tcpSegmentOffload) === Plan.None) return false;
     const repr = buildSegment(c, now);
     if (!emitter.emitTcp(c.local!.addr, c.remote!.addr, repr)) return false;
     commitSegment(c, now, repr);
@@ -766,7 +766,7 @@ export class TcpSocket {
     const now = cx.now;
     if (c.state === TcpState.Closed) return c.rstPending ? now : NEVER;
     if (c.state === TcpState.Listen) return NEVER;
-    if (plan(c, now, cx.ipMtu) !== Plan.None) return now;
+    if (plan(c, now, cx.ipMtu, cx.tcpSegmentOffload) !== Plan.None) return now;
     const t = nextDeadline(c);
     return t < now ? now : t;
   }
