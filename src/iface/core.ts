@@ -65,6 +65,8 @@ export class IfaceCore {
   device: Device | null = null;
   now: Instant = 0;
   ipMtu = 1500;
+  /** The largest TCP packet the device takes and segments itself (TSO), else the IP MTU. */
+  tcpMax = 1500;
   csum: ChecksumCapabilities = { ipv4: true, udp: true, tcp: true, icmpv4: true, icmpv6: true };
   // Parse and emit options per protocol, from `csum`: reused so no packet allocates them.
   readonly verifyIpv4 = { verifyChecksum: true };
@@ -179,6 +181,11 @@ export class IfaceCore {
     this.burstLeft = caps.maxBurstSize ?? Infinity;
     this.cx.now = now;
     this.cx.ipMtu = this.ipMtu;
+    const off = caps.offload;
+    this.tcpMax = off?.tcpv4 === true && off.tcpv6
+      ? off.maxFrameSize - (caps.medium === "ethernet" ? ETH_LEN : 0)
+      : this.ipMtu;
+    this.cx.tcpSegmentOffload = this.tcpMax > this.ipMtu ? this.tcpMax : 0;
   }
 
   get linkLen(): number {
@@ -257,7 +264,9 @@ export class IfaceCore {
     const hdr = dst.version === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
     const total = hdr + upperLen;
     const mac = this.linkDst(hop);
-    if (total <= this.ipMtu && mac !== null) {
+    if (
+      (total <= this.ipMtu || (protocol === IpProtocol.Tcp && total <= this.tcpMax)) && mac !== null
+    ) {
       const link = mac === undefined ? 0 : ETH_LEN;
       const buf = this.frame(link + total);
       if (buf === null) return false;
