@@ -148,3 +148,34 @@ Deno.test({
     assert.equal(dev.stats.dropsBadOffloadHeader, 0);
   },
 });
+
+Deno.test({
+  name: "interop: TUN with offloads: our large segments are cut by the kernel, SHA-256 equal",
+  ...interop,
+  fn: async () => {
+    await using peer = await KernelPeer.create({ offload: {} });
+    const dev = peer.device as TunTapDevice;
+    const stack = peer.stack({ tcp: { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } });
+    const bytes = 8 << 20;
+    const server = peer.python(PY_PEER, ["recv", "5002"]);
+    await peer.waitListening(5002);
+    const conn = await stack.connect({ hostname: KERNEL_V4, port: 5002 });
+    let sent;
+    try {
+      sent = await withTimeout(writeHashed(conn, bytes), 120_000, "upload");
+      await withTimeout(conn.read(new Uint8Array(1)), 30_000, "peer FIN");
+    } finally {
+      conn.close();
+    }
+    const theirs = peerResult(await withTimeout(server.output, 30_000, "kernel peer exit"));
+    assert.equal(theirs.bytes, bytes);
+    assert.equal(theirs.sha256, sent, "SHA-256 differs");
+    const s = dev.stats;
+    assert.ok(s.framesSentSegmented > 0, "no segment larger than the MTU was sent");
+    assert.equal(s.writeErrors, 0);
+    assert.equal(s.dropsTooBig, 0);
+    console.log(
+      `${s.framesSent} writes for ${bytes} bytes, ${s.framesSentSegmented} cut by the kernel`,
+    );
+  },
+});
