@@ -28,6 +28,7 @@
  */
 
 import { NEVER } from "../time.ts";
+import { checkBoolean, checkInteger, checkOptions } from "../_validate.ts";
 import type { Instant } from "../time.ts";
 
 /**
@@ -316,14 +317,27 @@ export function deviceDeadline(device: Device): Instant {
 }
 
 /**
- * Throws a `RangeError` unless `value` is an integer in `[min, max]`.
+ * Checks checksum capabilities: an object with the five boolean fields.
+ *
+ * @internal
+ */
+export function checkChecksum(name: string, value: unknown): ChecksumCapabilities {
+  checkOptions(name, value as ChecksumCapabilities, true);
+  const c = value as ChecksumCapabilities;
+  for (const k of ["ipv4", "udp", "tcp", "icmpv4", "icmpv6"] as const) {
+    checkBoolean(`${name}.${k}`, c[k]);
+  }
+  return { ipv4: c.ipv4, udp: c.udp, tcp: c.tcp, icmpv4: c.icmpv4, icmpv6: c.icmpv6 };
+}
+
+/**
+ * Throws a `TypeError` unless `value` is a number and a `RangeError` unless it is an integer in
+ * `[min, max]` (the rule of `src/_validate.ts`).
  *
  * @internal
  */
 export function checkInt(name: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(`Invalid ${name} ${value}: expected an integer in [${min}, ${max}]`);
-  }
+  checkInteger(name, value, min, max);
 }
 
 /**

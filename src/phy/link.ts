@@ -5,7 +5,8 @@
  * @module
  */
 
-import { checkInt, checksumAll, Medium } from "./device.ts";
+import { checkChecksum, checkInt, checksumAll, Medium } from "./device.ts";
+import { checkMtu, checkOneOf, checkOptions } from "../_validate.ts";
 import type { ChecksumCapabilities, Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
 import { NEVER } from "../time.ts";
 import type { Instant } from "../time.ts";
@@ -347,7 +348,10 @@ export interface LinkStats {
  * ```
  */
 export interface LinkOptions {
-  /** MTU in bytes; default 1500 for IP medium, 1514 for Ethernet (header included). */
+  /**
+   * MTU in bytes; default 1500 for IP medium, 1514 for Ethernet (header included). At least 68
+   * bytes of IP (RFC 791; a stack with IPv6 addresses needs 1280, RFC 8200), at most 65535.
+   */
   mtu?: number;
   /** Medium of both ends; default IP. */
   medium?: Medium;
@@ -562,7 +566,9 @@ export class LinkDevice implements Device, ReadinessHook {
  *
  * @param options MTU, medium, queue length and checksum capabilities.
  * @returns The two ends.
- * @throws {RangeError} When the MTU or queue length is not a positive integer.
+ * @throws {TypeError} When an option has the wrong type or `medium` is unknown.
+ * @throws {RangeError} When the MTU cannot carry a 68-byte IPv4 packet (RFC 791) or exceeds
+ * 65535 bytes of IP, or the queue length is not from 1 to 2^20.
  *
  * @example
  * ```ts
@@ -576,12 +582,17 @@ export class LinkDevice implements Device, ReadinessHook {
  * ```
  */
 export function linkPair(options: LinkOptions = {}): [LinkDevice, LinkDevice] {
-  const medium = options.medium ?? Medium.Ip;
+  checkOptions("options", options);
+  const medium = options.medium === undefined
+    ? Medium.Ip
+    : checkOneOf("medium", options.medium, [Medium.Ethernet, Medium.Ip]);
   const mtu = options.mtu ?? (medium === Medium.Ethernet ? 1514 : 1500);
+  checkMtu("mtu", mtu, medium);
   const queueLen = options.queueLen ?? 256;
-  checkInt("MTU", mtu, 1, 1 << 24);
-  checkInt("queue length", queueLen, 1, 1 << 20);
-  const checksum = options.checksum ?? checksumAll();
+  checkInt("queueLen", queueLen, 1, 1 << 20);
+  const checksum = options.checksum === undefined
+    ? checksumAll()
+    : checkChecksum("checksum", options.checksum);
   const caps = (): DeviceCapabilities =>
     Object.freeze({
       medium,

@@ -5,6 +5,7 @@
  */
 
 import { checkInt, checksumNone, Medium } from "./device.ts";
+import { checkMtu, checkOneOf, checkOptions } from "../_validate.ts";
 import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
 import { FrameQueue, newLinkCounters } from "./link.ts";
 import type { LinkStats } from "./link.ts";
@@ -24,7 +25,7 @@ import type { Instant } from "../time.ts";
 export interface LoopbackOptions {
   /** Medium; default IP. */
   medium?: Medium;
-  /** MTU in bytes; default 65535. */
+  /** MTU in bytes; default 65535. At least 68 bytes of IP (RFC 791), at most 65535. */
   mtu?: number;
   /** Frames held before `transmit` returns `null`; default 64. */
   queueLen?: number;
@@ -56,15 +57,21 @@ export class Loopback implements Device, ReadinessHook {
    * Creates an empty loopback.
    *
    * @param options Medium, MTU and queue length.
-   * @throws {RangeError} When the MTU or queue length is not a positive integer.
+   * @throws {TypeError} When an option has the wrong type or `medium` is unknown.
+   * @throws {RangeError} When the MTU cannot carry a 68-byte IPv4 packet (RFC 791) or exceeds
+   * 65535 bytes of IP, or the queue length is not from 1 to 2^20.
    */
   constructor(options: LoopbackOptions = {}) {
+    checkOptions("options", options);
+    const medium = options.medium === undefined
+      ? Medium.Ip
+      : checkOneOf("medium", options.medium, [Medium.Ethernet, Medium.Ip]);
     const mtu = options.mtu ?? 65535;
+    checkMtu("mtu", mtu, medium);
     const queueLen = options.queueLen ?? 64;
-    checkInt("MTU", mtu, 1, 1 << 24);
-    checkInt("queue length", queueLen, 1, 1 << 20);
+    checkInt("queueLen", queueLen, 1, 1 << 20);
     this.capabilities = Object.freeze({
-      medium: options.medium ?? Medium.Ip,
+      medium,
       mtu,
       checksum: Object.freeze(checksumNone()),
       maxBurstSize: null,

@@ -153,7 +153,7 @@ Deno.test("linkPair behaves like a bounded FIFO for any send/receive sequence", 
     fc.integer({ min: 1, max: 8 }),
     fc.array(fc.oneof(fc.integer({ min: 0, max: 64 }), fc.constant(-1)), { maxLength: 200 }),
     (queueLen, ops) => {
-      const [a, b] = linkPair({ queueLen, mtu: 64 });
+      const [a, b] = linkPair({ queueLen, mtu: 68 });
       const model: Uint8Array[] = [];
       let lent = false;
       let n = 0;

@@ -64,8 +64,8 @@ Deno.test("Tracer sees both directions with time, bytes and medium", () => {
 });
 
 Deno.test("Tracer reports a transmitted frame once filled, and nothing for a refused one", () => {
-  const { tracer, seen } = recording(new Loopback({ mtu: 10 }));
-  assert.equal(tracer.transmit(0, 11), null);
+  const { tracer, seen } = recording(new Loopback({ mtu: 68 }));
+  assert.equal(tracer.transmit(0, 69), null);
   tracer.commit();
   const buf = tracer.transmit(1, 2)!;
   assert.equal(seen.length, 0, "nothing reported before commit");
