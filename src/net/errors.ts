@@ -24,6 +24,7 @@ export const NET_ERROR_CODES = {
   NetworkUnreachable: "ENETUNREACH",
   BrokenPipe: "EPIPE",
   NotConnected: "ENOTCONN",
+  Busy: "ENOBUFS",
 } as const;
 
 /**
@@ -60,6 +61,64 @@ export function netError(kind: NetErrorKind, message: string): Error {
     writable: true,
   });
   return e;
+}
+
+/**
+ * The one table from a failure of the core (a socket's `TcpError`, an interface `NetError` code)
+ * to the Deno error kind and the words that end its message.
+ */
+const CORE_ERRORS = {
+  refused: ["ConnectionRefused", "connection refused"],
+  reset: ["ConnectionReset", "connection reset"],
+  timedOut: ["TimedOut", "connection timed out"],
+  aborted: ["ConnectionAborted", "connection aborted"],
+  unreachable: ["NetworkUnreachable", "network is unreachable"],
+  EADDRINUSE: ["AddrInUse", "address in use"],
+  EADDRNOTAVAIL: ["AddrNotAvailable", "address not available"],
+  ENETUNREACH: ["NetworkUnreachable", "network is unreachable"],
+  ENOBUFS: ["Busy", "too many sockets"],
+} as const satisfies Record<CoreErrorReason, readonly [NetErrorKind, string]>;
+
+/**
+ * A failure of the core the async layer reports: a `TcpError` or a `NetError` code.
+ *
+ * @internal
+ */
+export type CoreErrorReason =
+  | "refused"
+  | "reset"
+  | "timedOut"
+  | "aborted"
+  | "unreachable"
+  | "EADDRINUSE"
+  | "EADDRNOTAVAIL"
+  | "ENETUNREACH"
+  | "ENOBUFS";
+
+/**
+ * The Deno error for a failure of the core: `${what}: ${words}`, e.g.
+ * `Cannot connect to 192.0.2.1:80: connection refused`.
+ *
+ * @internal
+ */
+export function coreError(reason: CoreErrorReason, what: string): Error {
+  const [kind, words] = CORE_ERRORS[reason];
+  return netError(kind, `${what}: ${words}`);
+}
+
+/**
+ * Maps an error thrown by the core (`NetError` with a `code`) to its Deno error; an `EINVAL` or
+ * `EISCONN` from the core is a bad argument (`TypeError`); anything else passes unchanged.
+ *
+ * @internal
+ */
+export function fromCoreError(e: unknown, what: string): unknown {
+  if (!(e instanceof Error) || e.name !== "NetError") return e;
+  const code = (e as Error & { code?: string }).code;
+  if (code !== undefined && Object.hasOwn(CORE_ERRORS, code)) {
+    return coreError(code as CoreErrorReason, what);
+  }
+  return new TypeError(`${what}: ${e.message}`);
 }
 
 /**

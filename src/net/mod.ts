@@ -3,8 +3,12 @@
  * Deno's, {@linkcode TcpListener} (a `Deno.Listener`), {@linkcode TcpStream} (a `Deno.TcpConn`)
  * and {@linkcode UdpSocket} (a `Deno.DatagramConn`). Failures are `Deno.errors.*` with `code`.
  *
+ * The root entry point (`@smol/net`) re-exports what an application uses; this one adds the
+ * building blocks of the layer: the error helpers, DNS resolution and the loop's contracts.
+ *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linkPair, NetStack } from "@smol/net";
  *
  * const [a, b] = linkPair();
@@ -12,7 +16,9 @@
  * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
  * const listener = server.listen({ port: 80 });
  * const conn = await client.connect({ hostname: "192.0.2.1", port: 80 });
- * (await listener.accept()).close();
+ * const peer = await listener.accept();
+ * assert.equal(peer.remoteAddr.hostname, "192.0.2.2");
+ * peer.close();
  * conn.close();
  * listener.close();
  * ```
@@ -20,11 +26,17 @@
  * @module
  */
 
-export * from "./stack.ts";
-export * from "./tcp_stream.ts";
-export * from "./tcp_listener.ts";
-export * from "./udp_socket.ts";
-export * from "./errors.ts";
+export {
+  type ConnectOptions,
+  type DatagramOptions,
+  type ListenOptions,
+  NetStack,
+  type NetStackOptions,
+} from "./stack.ts";
+export { type StreamHost, TcpStream, toNetAddr } from "./tcp_stream.ts";
+export { type ListenerHost, TcpListener } from "./tcp_listener.ts";
+export { type DatagramHost, UdpSocket } from "./udp_socket.ts";
+export { abortError, badResource, NET_ERROR_CODES, netError, type NetErrorKind } from "./errors.ts";
 export * from "./dns.ts";
 export * from "./autoconf.ts";
 export type { PingOptions, PingResult } from "./ping.ts";

@@ -22,9 +22,9 @@ import { abortError, netError } from "./errors.ts";
 export interface PingOptions {
   /** The destination: an IPv4 or IPv6 literal. */
   readonly hostname: string;
-  /** Echo data bytes (default 56, like ping(8)). */
+  /** Echo data bytes, 0–65000 (default 56, like ping(8)). */
   readonly size?: number;
-  /** Milliseconds to wait for the reply (default 2000). */
+  /** Milliseconds to wait for the reply, > 0 (default 2000). */
   readonly timeout?: number;
   /** Gives up early; rejects with the signal's reason (an `AbortError`). */
   readonly signal?: AbortSignal;
@@ -90,12 +90,9 @@ export class Pinger implements Watcher {
     options: PingOptions,
     watch: (w: Watcher) => void,
   ): Promise<PingResult> {
+    // NetStack.ping checked the options.
     const size = options.size ?? 56;
-    if (!Number.isInteger(size) || size < 0 || size > 65000) {
-      return Promise.reject(new RangeError(`Invalid ping size "${size}": must be 0 to 65000`));
-    }
     const timeout = options.timeout ?? 2000;
-    if (!(timeout > 0)) return Promise.reject(new RangeError(`Invalid ping timeout "${timeout}"`));
     const signal = options.signal;
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const seq = this.#seq;
@@ -132,6 +129,15 @@ export class Pinger implements Watcher {
 
   /** Matches received replies and errors; returns whether pings still wait. */
   settle(): boolean {
+    try {
+      this.#drain();
+    } catch (e) {
+      this.fail(e instanceof Error ? e : new Error(String(e))); // never out of the poll loop
+    }
+    return this.#pending.size > 0;
+  }
+
+  #drain(): void {
     for (let r = this.#socket.recv(this.#buf); r !== null; r = this.#socket.recv(this.#buf)) {
       const p = this.#pending.get(r.seq);
       if (p === undefined) continue; // a late reply to a ping that already gave up
@@ -155,7 +161,6 @@ export class Pinger implements Watcher {
         );
       }
     }
-    return this.#pending.size > 0;
   }
 
   /** Rejects every waiting ping. */

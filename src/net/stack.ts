@@ -6,7 +6,7 @@
  */
 
 import { Interface, type InterfaceConfig } from "../iface/interface.ts";
-import { NetError } from "../iface/errors.ts";
+import type { DropCounters } from "../iface/counters.ts";
 import { SocketSet } from "../iface/socket_set.ts";
 import {
   closeDevice,
@@ -15,23 +15,26 @@ import {
   deviceDeadline,
   hasReadinessHook,
 } from "../phy/device.ts";
+import { deviceChain } from "../phy/wrapper.ts";
 import { TcpListenSocket } from "../socket/tcp/listener.ts";
 import { TcpSocket } from "../socket/tcp/socket.ts";
 import type { TcpSocketOptions } from "../socket/tcp/config.ts";
 import { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
 import { IcmpSocket } from "../socket/icmp.ts";
-import { earliest, type Instant, monotonicNow } from "../time.ts";
+import { earliest, type Instant, monotonicNow, NEVER } from "../time.ts";
 import {
   EthernetAddress,
   formatEndpoint,
   type IpAddress,
-  IpCidr,
+  type IpCidr,
   type IpEndpoint,
   Ipv4Address,
   parseIpAddress,
 } from "../wire/address.ts";
+import { checkInteger, checkOneOf, checkOptions, checkSignal, checkTimeout } from "../_validate.ts";
 import { Driver, type PollTarget, type Watcher } from "./driver.ts";
-import { abortError, badResource, netError } from "./errors.ts";
+import { abortError, badResource, coreError, fromCoreError, netError } from "./errors.ts";
+import { checkBacklog, checkHostname, checkPort, checkStackOptions } from "./_options.ts";
 import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { UdpSocket } from "./udp_socket.ts";
@@ -69,7 +72,10 @@ export interface NetStackOptions {
   readonly hardwareAddress?: string | EthernetAddress;
   /** Options for every TCP socket (buffer sizes, congestion control, timers). */
   readonly tcp?: TcpSocketOptions;
-  /** The default listen backlog (accept queue), like Deno's `tcpBacklog` (default 511). */
+  /**
+   * The default accept queue of `listen` (default 511, like Deno's `tcpBacklog`), 1–65535. Deno
+   * has no stack-wide setting; `ListenOptions.tcpBacklog` overrides it per listener.
+   */
   readonly backlog?: number;
   /** The most sockets (connections, listeners, UDP) the stack holds (default 65,536). */
   readonly maxSockets?: number;
@@ -90,18 +96,22 @@ export interface NetStackOptions {
  * @example
  * ```ts
  * import type { ListenOptions } from "@smol/net";
- * const options: ListenOptions = { port: 8080, hostname: "0.0.0.0", backlog: 128 };
+ * const options: ListenOptions = { port: 8080, hostname: "0.0.0.0", tcpBacklog: 128 };
  * ```
  */
 export interface ListenOptions {
-  /** The port; 0 picks a free one. */
+  /** Only `"tcp"`, as with `Deno.listen` (optional: `listen` opens TCP listeners only). */
+  readonly transport?: "tcp";
+  /** The port, 0–65535; 0 picks a free one. */
   readonly port: number;
   /**
    * The local address. The default `0.0.0.0` takes every IPv4 address of the stack, as with
    * `Deno.listen`; `::` takes every IPv6 address; listen twice to serve both.
    */
   readonly hostname?: string;
-  /** Accept queue length (default: the stack's `backlog`). */
+  /** Accept queue length, 1–65535 (default: the stack's `backlog`), as Deno's `tcpBacklog`. */
+  readonly tcpBacklog?: number;
+  /** @deprecated The same as `tcpBacklog`, its former name. */
   readonly backlog?: number;
 }
 
@@ -115,13 +125,22 @@ export interface ListenOptions {
  * ```
  */
 export interface ConnectOptions {
-  /** The peer: an IPv4 or IPv6 literal, or a host name when the stack has `dnsServers`. */
-  readonly hostname: string;
+  /** Only `"tcp"`, as with `Deno.connect` (optional: `connect` opens TCP connections only). */
+  readonly transport?: "tcp";
+  /**
+   * The peer: an IPv4 or IPv6 literal, or a host name when the stack has `dnsServers`. The
+   * default is `127.0.0.1`, as with `Deno.connect`; a stack has no loopback interface, so a
+   * loopback peer it does not own rejects with `NetworkUnreachable`.
+   */
+  readonly hostname?: string;
   /** The peer's port, 1–65535. */
   readonly port: number;
   /** Aborts the handshake and rejects with the signal's reason (an `AbortError`). */
   readonly signal?: AbortSignal;
-  /** A fixed local port (default: a random ephemeral port, RFC 6056). */
+  /**
+   * A fixed local port, 1–65535 (default: a random ephemeral port, RFC 6056). Deno has no such
+   * option; tests and protocols that need a known source port use it.
+   */
   readonly localPort?: number;
 }
 
@@ -135,22 +154,15 @@ export interface ConnectOptions {
  * ```
  */
 export interface DatagramOptions {
-  /** The local port; 0 picks a free one. */
+  /**
+   * Only `"udp"`. `Deno.listenDatagram` requires it because it also opens Unix datagram
+   * sockets; a stack has only UDP, so here it may be left out.
+   */
+  readonly transport?: "udp";
+  /** The local port, 0–65535; 0 picks a free one. */
   readonly port: number;
   /** The local address (default: every address of the stack). */
   readonly hostname?: string;
-}
-
-function checkPort(port: unknown, allowZero: boolean): number {
-  if (
-    typeof port !== "number" || !Number.isInteger(port) || port < (allowZero ? 0 : 1) ||
-    port > 65535
-  ) {
-    throw new RangeError(
-      `Invalid port "${String(port)}": must be an integer from ${allowZero ? 0 : 1} to 65535`,
-    );
-  }
-  return port;
 }
 
 function isIpLiteral(hostname: string): boolean {
@@ -176,26 +188,6 @@ function parseHost(hostname: string | undefined, fallback: IpAddress): IpAddress
   }
 }
 
-/** Maps a core NetError to the Deno error of deno_api.md's table. */
-function mapNetError(e: unknown, what: string): unknown {
-  if (!(e instanceof NetError)) return e;
-  switch (e.code) {
-    case "EADDRINUSE":
-      return netError("AddrInUse", `${what}: address in use`);
-    case "EADDRNOTAVAIL":
-      return netError("AddrNotAvailable", `${what}: address not available`);
-    case "ENETUNREACH":
-      return netError("NetworkUnreachable", `${what}: network is unreachable`);
-    case "ENOBUFS": {
-      const busy = new Deno.errors.Busy(`${what}: ${e.message}`);
-      Object.defineProperty(busy, "code", { value: "ENOBUFS", configurable: true, writable: true });
-      return busy;
-    }
-    default:
-      return new TypeError(`${what}: ${e.message}`);
-  }
-}
-
 /** Waits for a connecting socket to be established or to fail. */
 class ConnectWaiter implements Watcher {
   readonly refed = true;
@@ -215,17 +207,9 @@ class ConnectWaiter implements Watcher {
       return false;
     }
     if (s.state === "closed") {
-      const kind = s.error === "timedOut"
-        ? "TimedOut"
-        : s.error === "unreachable"
-        ? "NetworkUnreachable"
-        : "ConnectionRefused";
-      const why = kind === "TimedOut"
-        ? "connection timed out"
-        : kind === "NetworkUnreachable"
-        ? "network is unreachable"
-        : "connection refused";
-      this.reject(netError(kind, `Cannot connect to ${this.target}: ${why}`));
+      const e = s.error;
+      const reason = e === "timedOut" || e === "aborted" || e === "unreachable" ? e : "refused";
+      this.reject(coreError(reason, `Cannot connect to ${this.target}`));
       return false;
     }
     return true;
@@ -241,6 +225,16 @@ class ConnectWaiter implements Watcher {
  * - `listenDatagram()` returns a {@linkcode UdpSocket} (like `Deno.listenDatagram`);
  * - `close()` (or `await using`) resets what is still open, stops the loop and releases the
  *   device.
+ *
+ * A device belongs to one stack at a time: a second `NetStack` on a device in use (directly or
+ * through wrappers) throws `Deno.errors.Busy` (`EBUSY`) until the first one is closed.
+ *
+ * Options are checked when the stack is made and every method checks its arguments when called:
+ * `TypeError` for a wrong type, `RangeError` for a number out of range, `Deno.errors.*` with a
+ * `code` for network conditions. Nothing thrown while the loop polls escapes it: the stack
+ * fails instead. Every pending operation then rejects, later calls throw the failure, and an
+ * `error` event (an `ErrorEvent` whose `error` is a `Deno.errors.ConnectionAborted` with the
+ * original error as `cause`) is dispatched on the stack.
  *
  * @example Two stacks in one process
  * ```ts
@@ -259,7 +253,7 @@ class ConnectWaiter implements Watcher {
  * listener.close();
  * ```
  */
-export class NetStack implements PollTarget, AsyncDisposable, Disposable {
+export class NetStack extends EventTarget implements PollTarget, AsyncDisposable, Disposable {
   readonly #device: Device;
   readonly #iface: Interface;
   readonly #sockets: SocketSet;
@@ -273,6 +267,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
   #pinger: Pinger | null = null;
   #closed = false;
   #deviceError: Error | null = null;
+  #onerror: ((event: ErrorEvent) => void) | null = null;
   readonly #dnsServers: readonly IpAddress[];
   readonly #families: readonly (4 | 6)[];
   readonly #autoconf: Autoconf | null = null;
@@ -284,45 +279,31 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
    * @throws {TypeError} When an address or gateway is malformed.
    */
   constructor(options: NetStackOptions) {
-    this.#device = options.device;
-    const medium = options.device.capabilities.medium;
-    let hw = typeof options.hardwareAddress === "string"
-      ? EthernetAddress.parse(options.hardwareAddress)
-      : options.hardwareAddress;
+    super();
+    const o = checkStackOptions(options);
+    this.#device = o.device;
+    const medium = o.device.capabilities.medium;
+    let hw = o.hardwareAddress;
     if (hw === undefined && medium === "ethernet") hw = randomMac();
-    const gateways = (options.gateways ?? []).map((g) =>
-      typeof g === "string" ? parseIpAddress(g) : g
-    );
-    const gateway4 = gateways.find((g) => g.version === 4);
-    const gateway6 = gateways.find((g) => g.version === 6);
+    const gateway4 = o.gateways.find((g) => g.version === 4);
+    const gateway6 = o.gateways.find((g) => g.version === 6);
     const config: InterfaceConfig = {
       ...options.iface,
       medium,
-      addresses: options.addresses === "auto" ? [] : options.addresses,
+      addresses: o.addresses,
       ...(hw !== undefined ? { hardwareAddr: hw } : {}),
       ...(gateway4 !== undefined ? { gateway4 } : {}),
       ...(gateway6 !== undefined ? { gateway6 } : {}),
-      ...(options.seed !== undefined ? { seed: options.seed } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
     };
     this.#iface = new Interface(config);
-    this.#sockets = new SocketSet(
-      options.maxSockets !== undefined ? { maxSockets: options.maxSockets } : {},
-    );
-    this.#tcpOptions = options.tcp ?? {};
-    this.#backlog = options.backlog ?? 511;
-    this.#dnsServers = (options.dnsServers ?? []).map((s) => {
-      if (typeof s !== "string") return s;
-      try {
-        return parseIpAddress(s);
-      } catch {
-        throw new TypeError(`Invalid DNS server "${s}": expected an IP address`);
-      }
-    });
-    this.#families = options.addresses === "auto" ? [4] : [
-      ...new Set(
-        options.addresses.map((a) => (typeof a === "string" ? IpCidr.parse(a) : a).address.version),
-      ),
-    ].sort();
+    this.#sockets = new SocketSet(o.maxSockets !== undefined ? { maxSockets: o.maxSockets } : {});
+    this.#tcpOptions = o.tcp;
+    this.#backlog = o.backlog;
+    this.#dnsServers = o.dnsServers;
+    this.#families = o.auto ? [4] : [...new Set(o.addresses.map((a) => a.address.version))].sort();
+    // Last: nothing above has side effects, so a rejected option leaves the device free.
+    claimDevice(this.#device, this);
     this.#driver = new Driver(this);
     const driver = this.#driver;
     this.#host = {
@@ -341,7 +322,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
         for (const x of this.#listeners) if (x.socket === l) this.#listeners.delete(x);
       },
     };
-    if (options.addresses === "auto") {
+    if (o.auto) {
       this.#autoconf = new Autoconf({
         iface: this.#iface,
         sockets: this.#sockets,
@@ -350,20 +331,57 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
       }, options.autoconf);
     }
     if (hasReadinessHook(this.#device)) this.#device.onReadable(this.#driver.wake);
-    deviceClosed(this.#device)?.catch((e) => this.#deviceFailed(e));
+    deviceClosed(this.#device)?.catch((e) => this.#fail(e, "Device failed"));
     this.#driver.wake();
   }
 
   /**
-   * The core Interface (addresses, routes, drop counters).
+   * The core Interface (addresses, routes, drop counters), for tests and code that imports the
+   * layer entry points (`@smol/net/iface`).
    *
-   * @example
-   * ```ts ignore
-   * console.log(stack.iface.counters);
-   * ```
+   * @internal
    */
   get iface(): Interface {
     return this.#iface;
+  }
+
+  /**
+   * The drop counters of the stack's interface: one per reason a frame or packet was discarded
+   * (live: updated in place).
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * await using stack = new NetStack({ device: linkPair()[0], addresses: ["192.0.2.1/24"] });
+   * console.log(stack.counters.totalDrops()); // 0
+   * ```
+   */
+  get counters(): DropCounters {
+    return this.#iface.counters;
+  }
+
+  /**
+   * Called with the `error` event when the stack fails (see the class documentation); `null`
+   * (the default) for none. `addEventListener("error", …)` works too.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * await using stack = new NetStack({ device: linkPair()[0], addresses: ["192.0.2.1/24"] });
+   * stack.onerror = (e) => console.error("stack failed:", e.error);
+   * ```
+   */
+  get onerror(): ((event: ErrorEvent) => void) | null {
+    return this.#onerror;
+  }
+
+  set onerror(handler: ((event: ErrorEvent) => void) | null) {
+    if (handler !== null && typeof handler !== "function") {
+      throw new TypeError(`Invalid onerror ${String(handler)}: expected a function or null`);
+    }
+    if (this.#onerror !== null) this.removeEventListener("error", this.#onerror as EventListener);
+    this.#onerror = handler;
+    if (handler !== null) this.addEventListener("error", handler as EventListener);
   }
 
   /**
@@ -432,12 +450,15 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
    */
   listen(options: ListenOptions): TcpListener {
     this.#checkOpen();
-    const port = checkPort(options.port, true);
-    const addr = parseHost(options.hostname, Ipv4Address.UNSPECIFIED);
-    const backlog = options.backlog ?? this.#backlog;
-    if (!Number.isInteger(backlog) || backlog < 1) {
-      throw new RangeError(`Invalid backlog "${backlog}": must be a positive integer`);
-    }
+    const o = checkOptions("options", options, true);
+    if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
+    const port = checkPort("port", o.port, 0);
+    const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
+    const backlog = o.tcpBacklog !== undefined
+      ? checkBacklog("tcpBacklog", o.tcpBacklog)
+      : o.backlog !== undefined
+      ? checkBacklog("backlog", o.backlog)
+      : this.#backlog;
     let core: TcpListenSocket;
     try {
       const local = {
@@ -447,7 +468,7 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
       core = new TcpListenSocket(local, { backlog, socket: this.#tcpOptions });
       this.#iface.listenTcp(this.#sockets, core);
     } catch (e) {
-      throw mapNetError(e, `Cannot listen on ${formatEndpoint({ addr, port })}`);
+      throw fromCoreError(e, `Cannot listen on ${formatEndpoint({ addr, port })}`);
     }
     const listener = new TcpListener(this.#host, core);
     this.#listeners.add(listener);
@@ -458,8 +479,14 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
   /**
    * Opens a TCP connection, like `Deno.connect`.
    *
-   * @param options Hostname (an IP literal), port, optional signal and local port.
+   * @param options Hostname (an IP literal, or a name with `dnsServers`), port, optional signal
+   * and local port.
    * @returns The established connection.
+   * @throws {TypeError} A wrong type or a malformed or non-unicast hostname (as a rejection).
+   * @throws {RangeError} A port out of 1–65535 (as a rejection).
+   * @throws {Deno.errors.ConnectionRefused} When the peer answers with a reset.
+   * @throws {Deno.errors.TimedOut} When the handshake times out.
+   * @throws {Deno.errors.NetworkUnreachable} Without a route to the peer.
    *
    * @example
    * ```ts ignore
@@ -468,40 +495,50 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
    */
   async connect(options: ConnectOptions): Promise<TcpStream> {
     this.#checkOpen();
-    const port = checkPort(options.port, false);
-    if (options.hostname === undefined) {
-      throw new TypeError("Invalid hostname: a hostname is required");
-    }
-    const name = options.hostname;
+    const o = checkOptions("options", options, true);
+    if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
+    const port = checkPort("port", o.port, 1);
+    const name = checkHostname("hostname", o.hostname) ?? "127.0.0.1";
+    checkSignal("signal", o.signal);
+    if (o.localPort !== undefined) checkPort("localPort", o.localPort, 1);
     const servers = [...this.#dnsServers, ...(this.#autoconf?.dnsServers ?? [])];
     if (servers.length === 0 || name === "localhost" || isIpLiteral(name)) {
-      return this.#connectTo(parseHost(name, Ipv4Address.UNSPECIFIED), port, options);
+      return this.#connectTo(parseHost(name, Ipv4Address.UNSPECIFIED), port, name, o);
     }
     // Like Deno.connect (tokio): every resolved address in turn, the last error if all fail.
     const addrs = await resolveForConnect(this, name, {
       servers,
       families: this.#families,
-      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
     });
     let last: unknown;
     for (const addr of addrs) {
       try {
-        return await this.#connectTo(addr, port, options);
+        return await this.#connectTo(addr, port, name, o);
       } catch (e) {
-        if (options.signal?.aborted || e instanceof TypeError) throw e;
+        if (o.signal?.aborted || e instanceof TypeError) throw e;
         last = e;
       }
     }
     throw last;
   }
 
-  async #connectTo(addr: IpAddress, port: number, options: ConnectOptions): Promise<TcpStream> {
+  async #connectTo(
+    addr: IpAddress,
+    port: number,
+    name: string,
+    options: ConnectOptions,
+  ): Promise<TcpStream> {
     this.#checkOpen();
     if (addr.isUnspecified || addr.isMulticast || (addr.version === 4 && addr.isBroadcast)) {
-      throw new TypeError(`Invalid hostname "${options.hostname}": not a unicast address`);
+      throw new TypeError(`Invalid hostname "${name}": not a unicast address`);
     }
     const remote: IpEndpoint = { addr, port };
     const target = formatEndpoint(remote);
+    if (addr.isLoopback && !this.#iface.routes.hasAddress(addr)) {
+      // RFC 1122 §3.2.1.3: loopback addresses never leave the host, and a stack has no loopback.
+      throw coreError("ENETUNREACH", `Cannot connect to ${target}`);
+    }
     const signal = options.signal;
     if (signal?.aborted) throw abortError(signal);
     const socket = new TcpSocket(this.#tcpOptions);
@@ -510,11 +547,11 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
         this.#sockets,
         socket,
         remote,
-        options.localPort !== undefined ? { localPort: checkPort(options.localPort, false) } : {},
+        options.localPort !== undefined ? { localPort: options.localPort } : {},
         monotonicNow(),
       );
     } catch (e) {
-      throw mapNetError(e, `Cannot connect to ${target}`);
+      throw fromCoreError(e, `Cannot connect to ${target}`);
     }
     let waiter: ConnectWaiter | null = null;
     const onAbort = () => {
@@ -543,6 +580,9 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
    *
    * @param options Port (0 picks a free one) and hostname.
    * @returns The socket.
+   * @throws {TypeError} A wrong type, a malformed hostname or a transport other than `"udp"`.
+   * @throws {RangeError} A port out of 0–65535.
+   * @throws {Deno.errors.AddrInUse} When the port is taken.
    *
    * @example
    * ```ts ignore
@@ -551,13 +591,15 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
    */
   listenDatagram(options: DatagramOptions): UdpSocket {
     this.#checkOpen();
-    const port = checkPort(options.port, true);
-    const addr = parseHost(options.hostname, Ipv4Address.UNSPECIFIED);
+    const o = checkOptions("options", options, true);
+    if (o.transport !== undefined) checkOneOf("transport", o.transport, ["udp"]);
+    const port = checkPort("port", o.port, 0);
+    const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
     const core = new CoreUdpSocket();
     try {
       this.#iface.bindUdp(this.#sockets, core, { addr, port });
     } catch (e) {
-      throw mapNetError(e, `Cannot bind to ${formatEndpoint({ addr, port })}`);
+      throw fromCoreError(e, `Cannot bind to ${formatEndpoint({ addr, port })}`);
     }
     const udp = new UdpSocket({
       wake: this.#driver.wake,
@@ -580,6 +622,8 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
    *
    * @param options The destination, echo size, timeout and signal.
    * @returns The reply.
+   * @throws {TypeError} A wrong type or a malformed hostname (as a rejection).
+   * @throws {RangeError} A size out of 0–65000 or a timeout that is not > 0 (as a rejection).
    * @throws {Deno.errors.TimedOut} When no reply comes within the timeout.
    * @throws {Deno.errors.NetworkUnreachable} Without a route, or when an ICMP error answers.
    *
@@ -595,38 +639,37 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
    * ```
    */
   ping(options: PingOptions): Promise<PingResult> {
+    let addr: IpAddress;
+    let o: PingOptions;
     try {
       this.#checkOpen();
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    let addr: IpAddress;
-    try {
-      addr = parseHost(options.hostname, Ipv4Address.UNSPECIFIED);
+      o = checkOptions("options", options, true);
+      addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
+      if (o.size !== undefined) checkInteger("size", o.size, 0, 65000);
+      if (o.timeout !== undefined) checkTimeout("timeout", o.timeout);
+      checkSignal("signal", o.signal);
     } catch (e) {
       return Promise.reject(e);
     }
     if (addr.isUnspecified) {
       return Promise.reject(
-        new TypeError(`Invalid hostname "${options.hostname}": a destination is required`),
+        new TypeError(`Invalid hostname "${o.hostname}": a destination is required`),
       );
     }
     if (this.#iface.routes.nextHop(addr) === null) {
-      return Promise.reject(
-        netError("NetworkUnreachable", `Cannot ping ${addr}: network is unreachable`),
-      );
+      return Promise.reject(coreError("ENETUNREACH", `Cannot ping ${addr}`));
     }
     if (this.#pinger === null) {
       const socket = new IcmpSocket();
       this.#iface.bindIcmp(this.#sockets, socket);
       this.#pinger = new Pinger(socket, this.#driver.wake);
     }
-    return this.#pinger.ping(addr, options, (w) => this.#driver.watch(w));
+    return this.#pinger.ping(addr, o, (w) => this.#driver.watch(w));
   }
 
   /**
-   * Resets every open connection, closes listeners and UDP sockets, stops the loop and closes
-   * the device if it can be closed.
+   * Resets every open connection, closes listeners and UDP sockets, stops the loop, closes the
+   * device if it can be closed and lets another stack use it.
    *
    * @returns Resolves when the loop has stopped.
    *
@@ -648,13 +691,13 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
         u.close();
       } catch { /* already closed */ }
     }
-    for (let i = 0; i < this.#sockets.size; i++) {
-      const s = this.#sockets.at(i);
-      if (s instanceof TcpSocket) s.abort();
-    }
-    this.#driver.flush();
+    this.#abortAll();
+    try {
+      this.#driver.flush();
+    } catch { /* a failing poll while closing: the stack is going away anyway */ }
     this.#autoconf?.close();
     this.#driver.stop();
+    releaseDevice(this.#device, this);
     await closeDevice(this.#device);
   }
 
@@ -668,16 +711,31 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     void this.close();
   }
 
-  /** @internal One poll of the core. */
+  /**
+   * One poll of the core. An error thrown by the device, the interface or a socket fails the
+   * stack instead of escaping the loop.
+   *
+   * @internal
+   */
   pollOnce(now: Instant): boolean {
-    const polled = this.#iface.poll(now, this.#device, this.#sockets);
-    return (this.#autoconf?.poll(now) ?? false) || polled;
+    try {
+      const polled = this.#iface.poll(now, this.#device, this.#sockets);
+      return (this.#autoconf?.poll(now) ?? false) || polled;
+    } catch (e) {
+      this.#fail(e, "Stack failed");
+      return false;
+    }
   }
 
   /** @internal The next deadline of the core and the device. */
   nextDeadline(now: Instant): Instant {
-    const at = earliest(this.#iface.pollAt(now, this.#sockets), deviceDeadline(this.#device));
-    return this.#autoconf === null ? at : earliest(at, this.#autoconf.pollAt(now));
+    try {
+      const at = earliest(this.#iface.pollAt(now, this.#sockets), deviceDeadline(this.#device));
+      return this.#autoconf === null ? at : earliest(at, this.#autoconf.pollAt(now));
+    } catch (e) {
+      this.#fail(e, "Stack failed");
+      return NEVER;
+    }
   }
 
   /** @internal Whether released sockets still have data or a FIN to deliver. */
@@ -697,8 +755,8 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
   }
 
   /**
-   * The device's failure, once it has failed (for example its interface was deleted); `null`
-   * while it works.
+   * Why the stack failed (its device failed, for example its interface was deleted, or an
+   * error was thrown while polling); `null` while it works.
    *
    * @example
    * ```ts ignore
@@ -709,24 +767,63 @@ export class NetStack implements PollTarget, AsyncDisposable, Disposable {
     return this.#deviceError;
   }
 
-  /** Ends the loop: every pending operation rejects with the device's error, sockets abort. */
-  #deviceFailed(e: unknown): void {
-    if (this.#closed || this.#deviceError !== null) return;
-    const cause = e instanceof Error ? e : new Error(String(e));
-    const err = netError("ConnectionAborted", `Device failed: ${cause.message}`);
-    (err as Error & { cause?: unknown }).cause = cause;
-    this.#deviceError = err;
+  #abortAll(): void {
     for (let i = 0; i < this.#sockets.size; i++) {
       const s = this.#sockets.at(i);
       if (s instanceof TcpSocket) s.abort();
     }
+  }
+
+  /**
+   * Ends the loop: sockets abort, every pending operation rejects with a ConnectionAborted
+   * whose cause is `e`, later calls throw it, and the `error` event is dispatched.
+   */
+  #fail(e: unknown, what: string): void {
+    if (this.#closed || this.#deviceError !== null) return;
+    const cause = e instanceof Error ? e : new Error(String(e));
+    const err = netError("ConnectionAborted", `${what}: ${cause.message}`);
+    (err as Error & { cause?: unknown }).cause = cause;
+    this.#deviceError = err;
+    try {
+      this.#abortAll();
+    } catch { /* the socket set itself is broken: the sockets are unreachable anyway */ }
     this.#driver.fail(err);
+    // Dispatched after the current poll, so a listener that calls back into the stack finds the
+    // loop stopped rather than half-way through a poll.
+    queueMicrotask(() => {
+      this.dispatchEvent(new ErrorEvent("error", { error: err, message: err.message }));
+    });
   }
 
   #checkOpen(): void {
     if (this.#closed) throw badResource("NetStack");
     if (this.#deviceError !== null) throw this.#deviceError;
   }
+}
+
+/** The stack each device in use belongs to: a device, or any device it wraps, has one owner. */
+const OWNERS = new WeakMap<Device, NetStack>();
+
+/** Makes `stack` the owner of `device` and the devices it wraps; `Busy` when one has another. */
+function claimDevice(device: Device, stack: NetStack): void {
+  const chain = deviceChain(device);
+  for (const d of chain) {
+    const owner = OWNERS.get(d);
+    if (owner !== undefined && owner !== stack) {
+      const what = d === device ? "the device" : `the device it wraps (${d.constructor.name})`;
+      const e = new Deno.errors.Busy(
+        `Cannot attach a NetStack to ${device.constructor.name}: ${what} belongs to another NetStack; close that stack first`,
+      );
+      Object.defineProperty(e, "code", { value: "EBUSY", configurable: true, writable: true });
+      throw e;
+    }
+  }
+  for (const d of chain) OWNERS.set(d, stack);
+}
+
+/** Lets another stack use `device` (and what it wraps) once `stack` has closed. */
+function releaseDevice(device: Device, stack: NetStack): void {
+  for (const d of deviceChain(device)) if (OWNERS.get(d) === stack) OWNERS.delete(d);
 }
 
 /** A random locally administered unicast MAC address. */

@@ -191,10 +191,15 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr>, Watc
 
   /** Settles pending accepts; returns whether any still wait. */
   settle(): boolean {
-    while (this.#accepts.length > 0) {
-      const child = this.#host.accept(this.#socket);
-      if (child === null) break;
-      this.#accepts.shift()!.resolve(new TcpStream(this.#host, child));
+    try {
+      while (this.#accepts.length > 0) {
+        const child = this.#host.accept(this.#socket);
+        if (child === null) break;
+        this.#accepts.shift()!.resolve(new TcpStream(this.#host, child));
+      }
+    } catch (e) {
+      // Never out of the poll loop: the waiting callers get the failure.
+      this.fail(e instanceof Error ? e : new Error(String(e)));
     }
     return this.#accepts.length > 0;
   }

@@ -6,7 +6,8 @@
 
 import type { TcpSocket } from "../socket/tcp/socket.ts";
 import { formatEndpoint, type IpEndpoint } from "../wire/address.ts";
-import { badResource, netError } from "./errors.ts";
+import { badResource, coreError, netError } from "./errors.ts";
+import { checkBoolean, checkBytes } from "../_validate.ts";
 import type { Watcher } from "./driver.ts";
 
 /** What a stream needs from its stack (kept narrow so streams stay testable). */
@@ -138,6 +139,7 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
    *
    * @param p The buffer to fill.
    * @returns Bytes read, or `null` at EOF.
+   * @throws {TypeError} When `p` is not a `Uint8Array` (as a rejection, like Deno).
    *
    * @example
    * ```ts ignore
@@ -146,6 +148,11 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
    */
   read(p: Uint8Array): Promise<number | null> {
     if (this.#closed) return Promise.reject(badResource("Connection"));
+    try {
+      checkBytes("buffer", p);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.#reads.length === 0) {
       try {
         const r = this.#tryRead(p);
@@ -166,6 +173,8 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
    *
    * @param p The bytes to send.
    * @returns Bytes taken.
+   * @throws {TypeError} When `p` is not a `Uint8Array` (as a rejection, like Deno: strings are
+   * not encoded for you).
    *
    * @example
    * ```ts ignore
@@ -175,6 +184,11 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
    */
   write(p: Uint8Array): Promise<number> {
     if (this.#closed) return Promise.reject(badResource("Connection"));
+    try {
+      checkBytes("data", p);
+    } catch (e) {
+      return Promise.reject(e);
+    }
     if (this.#writes.length === 0) {
       try {
         const r = this.#tryWrite(p);
@@ -247,7 +261,7 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
    * ```
    */
   setNoDelay(noDelay = true): void {
-    this.#socket.setNoDelay(noDelay);
+    this.#socket.setNoDelay(checkBoolean("noDelay", noDelay));
   }
 
   /**
@@ -262,7 +276,7 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
    * ```
    */
   setKeepAlive(keepAlive = true): void {
-    this.#socket.setKeepAlive(keepAlive ? DEFAULT_KEEPALIVE : null);
+    this.#socket.setKeepAlive(checkBoolean("keepAlive", keepAlive) ? DEFAULT_KEEPALIVE : null);
     this.#host.wake();
   }
 
@@ -448,22 +462,6 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
       const deviceError = this.#host.deviceError();
       if (deviceError !== null) return deviceError;
     }
-    switch (error) {
-      case "reset":
-        return netError("ConnectionReset", `Connection reset by ${this.#peer()}`);
-      case "timedOut":
-        return netError("TimedOut", `Connection to ${this.#peer()} timed out`);
-      case "aborted":
-        return netError("ConnectionAborted", `Connection to ${this.#peer()} aborted`);
-      case "refused":
-        return netError("ConnectionRefused", `Connection to ${this.#peer()} refused`);
-      case "unreachable":
-        return netError(
-          "NetworkUnreachable",
-          `Connection to ${this.#peer()}: network is unreachable`,
-        );
-      default:
-        return null;
-    }
+    return error === null ? null : coreError(error, `Connection to ${this.#peer()}`);
   }
 }

@@ -5,7 +5,15 @@
  */
 
 import type { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
-import { type IpEndpoint, parseIpAddress } from "../wire/address.ts";
+import type { IpEndpoint } from "../wire/address.ts";
+import {
+  checkAddress,
+  checkBytes,
+  checkOneOf,
+  checkOptions,
+  checkPort,
+  checkString,
+} from "../_validate.ts";
 import type { Watcher } from "./driver.ts";
 import { badResource } from "./errors.ts";
 import { toNetAddr } from "./tcp_stream.ts";
@@ -101,6 +109,9 @@ export class UdpSocket implements Watcher, AsyncIterable<[Uint8Array<ArrayBuffer
    * @param p The payload.
    * @param addr The destination (`transport: "udp"`, an IP literal hostname).
    * @returns The number of bytes queued.
+   * @throws {TypeError} When `p` is not a `Uint8Array`, or `addr` is not a UDP `NetAddr` with
+   * an IP literal (as a rejection).
+   * @throws {RangeError} When the port is out of 1–65535 or the datagram is too large.
    *
    * @example
    * ```ts ignore
@@ -109,18 +120,17 @@ export class UdpSocket implements Watcher, AsyncIterable<[Uint8Array<ArrayBuffer
    */
   send(p: Uint8Array, addr: Deno.Addr): Promise<number> {
     if (this.#closed) return Promise.reject(badResource("Socket"));
-    if (addr.transport !== "udp") {
-      return Promise.reject(
-        new TypeError(`Invalid address transport "${addr.transport}": expected "udp"`),
-      );
-    }
     let remote: IpEndpoint;
     try {
-      remote = { addr: parseIpAddress(addr.hostname), port: addr.port };
-    } catch {
-      return Promise.reject(
-        new TypeError(`Invalid hostname "${addr.hostname}": expected an IP address`),
-      );
+      checkBytes("data", p);
+      const a = checkOptions("addr", addr as Deno.NetAddr, true);
+      checkOneOf("addr.transport", a.transport, ["udp"]);
+      remote = {
+        addr: checkAddress("addr.hostname", checkString("addr.hostname", a.hostname)),
+        port: checkPort("addr.port", a.port, 1),
+      };
+    } catch (e) {
+      return Promise.reject(e);
     }
     if (this.#sends.length === 0) {
       try {
@@ -151,6 +161,13 @@ export class UdpSocket implements Watcher, AsyncIterable<[Uint8Array<ArrayBuffer
    */
   receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, Deno.NetAddr]> {
     if (this.#closed) return Promise.reject(badResource("Socket"));
+    if (p !== undefined) {
+      try {
+        checkBytes("buffer", p);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
     if (this.#recvs.length === 0) {
       const r = this.#tryRecv(p);
       if (r !== null) return Promise.resolve(r);
@@ -266,7 +283,13 @@ export class UdpSocket implements Watcher, AsyncIterable<[Uint8Array<ArrayBuffer
   /** Settles pending receives and sends; returns whether any still wait. */
   settle(): boolean {
     while (this.#recvs.length > 0) {
-      const r = this.#tryRecv(this.#recvs[0]!.p);
+      let r: [Uint8Array<ArrayBuffer>, Deno.NetAddr] | null;
+      try {
+        r = this.#tryRecv(this.#recvs[0]!.p);
+      } catch (e) {
+        this.#recvs.shift()!.reject(e); // never out of the poll loop
+        continue;
+      }
       if (r === null) break;
       this.#recvs.shift()!.resolve(r);
     }

@@ -19,6 +19,21 @@ import {
   type ReadinessHook,
 } from "./device.ts";
 
+/** Each wrapper's inner device, for {@linkcode deviceChain}. */
+const INNER = new WeakMap<Device, Device>();
+
+/**
+ * The device and every device it wraps, outermost first (`PcapWriter(Tracer(link))` gives the
+ * writer, the tracer and the link).
+ *
+ * @internal
+ */
+export function deviceChain(device: Device): Device[] {
+  const chain: Device[] = [];
+  for (let d: Device | undefined = device; d !== undefined; d = INNER.get(d)) chain.push(d);
+  return chain;
+}
+
 /**
  * A device that forwards every call to an inner device. Subclass it to observe or change frames.
  *
@@ -52,6 +67,7 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    */
   constructor(inner: Device) {
     this.inner = inner;
+    INNER.set(this, inner);
   }
 
   /** The inner device's capabilities. */
