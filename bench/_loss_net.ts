@@ -19,7 +19,7 @@
 
 import { TunTapDevice } from "../src/phy/mod.ts";
 import { createNetns, deleteNetns, linkName, must, run } from "../tests/phy/_netns.ts";
-import { type Proc, spawnProc } from "./_loss_peer.ts";
+import { type Proc, spawnProc } from "./_proc.ts";
 
 export { must, run };
 

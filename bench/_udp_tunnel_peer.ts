@@ -22,6 +22,7 @@
  */
 
 import { NetStack } from "../mod.ts";
+import { lines } from "./_proc.ts";
 import { UdpTunnelDevice } from "../src/phy/udp_tunnel.ts";
 
 /** Size of the raw reference datagrams. */
@@ -303,17 +304,6 @@ export function freeUdpPorts(n: number): number[] {
   const ports = socks.map((s) => (s.addr as Deno.NetAddr).port);
   for (const s of socks) s.close();
   return ports;
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    for (let i = rest.indexOf("\n"); i >= 0; i = rest.indexOf("\n")) {
-      yield rest.slice(0, i);
-      rest = rest.slice(i + 1);
-    }
-  }
 }
 
 async function main(): Promise<void> {

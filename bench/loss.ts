@@ -63,14 +63,8 @@ import {
   type Topology,
   wasInterrupted,
 } from "./_loss_net.ts";
-import {
-  parseResult,
-  type Proc,
-  PY_CLIENT,
-  PY_SERVER,
-  spawnProc,
-  withTimeout,
-} from "./_loss_peer.ts";
+import { parseResult, PY_CLIENT, PY_SERVER } from "./_loss_peer.ts";
+import { type Proc, spawnProc, withTimeout } from "./_proc.ts";
 
 // --- arguments ------------------------------------------------------------------------------
 

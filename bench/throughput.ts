@@ -40,6 +40,7 @@ import { linkPair, NetStack } from "../mod.ts";
 import type { TcpStream } from "../mod.ts";
 import { TunTapDevice } from "../src/phy/tun_tap.ts";
 import { DATAGRAM, freeUdpPorts, TunnelEnd, type TunnelResult } from "./_udp_tunnel_peer.ts";
+import { type Proc, spawnProc as startProc, withTimeout } from "./_proc.ts";
 
 // --- arguments ------------------------------------------------------------------------------
 
@@ -454,76 +455,15 @@ async function mustCmd(cmd: string, args: string[]): Promise<void> {
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(" ")} exited ${r.code}: ${r.text.trim()}`);
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const t = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: nothing after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, t]).finally(() => clearTimeout(timer));
-}
-
 /** Generous time for moving `bytes`: a minute, or 1 MB/s. */
 function budget(bytes: number): number {
   return Math.max(60_000, bytes / 1e3);
 }
 
-/** A process we started: line-oriented stdin/stdout, ended by PID. */
-interface Proc {
-  readonly pid: number;
-  line(timeoutMs: number, what: string): Promise<string>;
-  send(line: string): Promise<void>;
-  kill(): Promise<void>;
-}
-
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let rest = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    rest += chunk;
-    for (let i = rest.indexOf("\n"); i >= 0; i = rest.indexOf("\n")) {
-      yield rest.slice(0, i);
-      rest = rest.slice(i + 1);
-    }
-  }
-}
-
-/** Starts `cmd` with piped stdio; the caller registers `kill` as a cleanup. */
+/** Starts `cmd` with piped stdio unless interrupted; the caller registers `kill` as a cleanup. */
 function spawnProc(cmd: string, args: string[]): Proc {
   if (interrupted) throw new Error("interrupted");
-  const child = new Deno.Command(cmd, {
-    args,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  const stdout = lines(child.stdout);
-  const stderr = new Response(child.stderr).text().catch(() => "");
-  let ended = false;
-  const status = child.status.finally(() => ended = true);
-  return {
-    pid: child.pid,
-    async line(timeoutMs: number, what: string): Promise<string> {
-      const r = await withTimeout(stdout.next(), timeoutMs, what);
-      if (r.done) {
-        const s = await status;
-        throw new Error(`${what}: ${cmd} exited ${s.code}: ${(await stderr).trim()}`);
-      }
-      return r.value;
-    },
-    async send(line: string): Promise<void> {
-      await writer.write(encoder.encode(`${line}\n`));
-    },
-    async kill(): Promise<void> {
-      if (!ended) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already ended */ }
-      }
-      await writer.close().catch(() => {});
-      await status;
-      await stderr;
-    },
-  };
+  return startProc(cmd, args);
 }
 
 /**
