@@ -197,7 +197,8 @@ export async function buildTopology(
   progress("opening smolnet's TUN device");
   const smolName = linkName("ls");
   const smolDevice = await acquire(
-    () => TunTapDevice.open({ name: smolName, mode: "tun", mtu: 1500 }),
+    // No offloads: smolnet sends MTU-sized segments, as the Linux senders do with TSO/GSO off.
+    () => TunTapDevice.open({ name: smolName, mode: "tun", mtu: 1500, offload: false }),
     (d) => d.close(),
   );
   await tunInto(router, smolName, ADDR.routerSmol);

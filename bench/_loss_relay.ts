@@ -12,7 +12,8 @@
  * - `reorder P DEPTH`: from now on each packet is held back with probability P (0..1) until
  *   DEPTH later packets of the same direction have passed, or 2 ms passed (a tail has no later
  *   packets); answers `ok`;
- * - `stats`: answers `{"forwarded":N,"held":N,"txDrops":N}` and resets the counters.
+ * - `stats`: answers `{"forwarded":N,"held":N,"txDrops":N}` and resets the first two (packets
+ *   passed at once and held back since the last `stats`; write drops count from the start).
  * Exits, closing both devices, when stdin closes.
  *
  * @module
@@ -112,11 +113,13 @@ async function main(): Promise<void> {
   if (nameA === undefined || nameB === undefined) {
     throw new TypeError("Usage: _loss_relay.ts NAME_A NAME_B");
   }
-  const a = await TunTapDevice.open({ name: nameA, mode: "tun", mtu: 1500 });
-  const b = await TunTapDevice.open({ name: nameB, mode: "tun", mtu: 1500 }).catch(async (e) => {
-    await a.close();
-    throw e;
-  });
+  const a = await TunTapDevice.open({ name: nameA, mode: "tun", mtu: 1500, offload: false });
+  const b = await TunTapDevice.open({ name: nameB, mode: "tun", mtu: 1500, offload: false }).catch(
+    async (e) => {
+      await a.close();
+      throw e;
+    },
+  );
   const ab = new Lane(a, b);
   const ba = new Lane(b, a);
   const out = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(`${s}\n`));
