@@ -134,6 +134,14 @@ const LABEL: Record<Contender, string> = {
   smolDown: "Linux→smolnet (download)",
 };
 
+/** Table columns (MB/s). */
+const COLUMN: Record<Contender, string> = {
+  linuxCubic: "Linux CUBIC",
+  linuxBbr: "Linux BBR",
+  smolUp: "ours up",
+  smolDown: "ours down",
+};
+
 interface Transfer {
   bytes: number;
   seconds: number;
@@ -348,11 +356,11 @@ function table(report: Report): string {
     "drop %",
     "reorder %",
     "measured drop %",
-    ...contenders.map((c) => `${LABEL[c]} MB/s`),
-    "up / Linux CUBIC",
-    ...(bbr ? ["up / Linux BBR"] : []),
+    ...contenders.map((c) => COLUMN[c]),
+    "up / CUBIC",
+    ...(bbr ? ["up / BBR"] : []),
     "up / down",
-    "retained: up / CUBIC",
+    "retained up / CUBIC",
   ];
   const lines = [`| ${cols.join(" | ")} |`, `|${cols.map(() => "---:").join("|")}|`];
   for (const r of report.args.reorders) {
@@ -412,7 +420,8 @@ function printReport(report: Report): void {
     : `${a.bufferKiB} KiB buffers`;
   console.log(
     `bench:loss ${report.started} commit ${report.commit.slice(0, 12)}: \`${report.command}\`; ` +
-      `${a.runs} run(s) per cell, median MB/s; ${a.seconds} s per transfer at the lossless ` +
+      `${a.runs} run(s) per cell, median MB/s (Linux → Linux, ours up = smolnet → Linux, ours ` +
+      `down = Linux CUBIC → smolnet); ${a.seconds} s per transfer at the lossless ` +
       `rate (* = stopped sending at ${3 * a.seconds} s); reorder depth ${a.depth}; smolnet ` +
       `CUBIC with ${smolTcp}; Linux sockets set TCP_CONGESTION (namespace default ` +
       `${report.defaultCc}); load ${report.load[0].toFixed(2)} → ${report.load[1].toFixed(2)}` +
