@@ -28,3 +28,5 @@ export * from "./reassembly.ts";
 export * from "./route.ts";
 export * from "./socket_set.ts";
 export * from "./interface.ts";
+export * from "./nat.ts";
+export * from "./source_address.ts";

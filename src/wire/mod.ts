@@ -36,3 +36,4 @@ export * from "./dns.ts";
 export * from "./dhcpv4.ts";
 export * from "./pretty_print.ts";
 export * from "./virtio_net.ts";
+export * from "./special_purpose.ts";
