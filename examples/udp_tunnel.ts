@@ -145,11 +145,16 @@ async function sideB(args: Args): Promise<number> {
     conn.close();
     const [want, have] = await Promise.all([sha256(data), sha256(echo.subarray(0, got))]);
     const ok = got === data.length && want === have;
+    const s = device.stats;
+    const kernelDrops = device.hostReceiveDrops(); // null unless run with -A (Deno reads /proc only then)
+    // Frames the tunnel lost; waits for a free send slot or receive slot lose nothing.
+    const lost = s.dropsTxBusy + s.writeErrors + s.readErrors + s.dropsOversize + s.dropsTruncated;
     console.log(
       `side b: sent ${data.length} bytes, echoed ${got}, sha256 ${ok ? "match" : "MISMATCH"} ` +
         `(${have.slice(0, 16)}…), ${(2 * got / secs / 1e6).toFixed(2)} MB/s both ways, ` +
-        `${secs.toFixed(2)} s; tunnel drops: ${device.stats.dropsTxBusy} tx busy, ` +
-        `${device.stats.rxQueueFull} rx stalls`,
+        `${secs.toFixed(2)} s; tunnel: ${lost === 0 ? "no frame lost" : `${lost} frames lost`} ` +
+        `(flow control: ${s.txQueueFull} waits for a send slot, ${s.rxQueueFull} receive stalls)` +
+        (kernelDrops === null ? "" : `; kernel receive-buffer drops here: ${kernelDrops}`),
     );
     return ok ? 0 : 1;
   } finally {

@@ -298,6 +298,11 @@ export interface HostDeviceStats {
    * the datagram and this counts it.
    */
   readonly rxQueueFull: number;
+  /**
+   * Times `transmit` found every send slot in flight and returned `null` (UDP tunnel): back-pressure,
+   * not a loss — the stack keeps the frame and retries when a slot frees.
+   */
+  readonly txQueueFull: number;
   /** Received frames dropped because they exceeded the MTU. */
   readonly dropsOversize: number;
   /** Received frames dropped because the host reported more bytes than the buffer held. */
@@ -337,8 +342,8 @@ export interface HostDeviceStats {
   /** `transmit` calls refused because `len` exceeded the MTU. */
   readonly dropsTooBig: number;
   /**
-   * Frames not sent because the host was busy: a write that failed with EAGAIN/ENOBUFS (FFI
-   * devices), or a `transmit` refused while every send slot was in flight (UDP tunnel).
+   * Frames lost because the host was busy: a write that failed with EAGAIN/ENOBUFS (FFI
+   * devices; the stack's retransmission recovers them).
    */
   readonly dropsTxBusy: number;
   /** Committed frames the host refused with another error. */
@@ -360,6 +365,7 @@ export function newHostStats(): MutableHostDeviceStats {
     framesSent: 0,
     bytesSent: 0,
     rxQueueFull: 0,
+    txQueueFull: 0,
     dropsOversize: 0,
     dropsTruncated: 0,
     outgoingSkipped: 0,

@@ -71,7 +71,8 @@ export interface UdpTunnelOptions {
  * `commit` appends the frame to a bounded transmit queue of `maxInFlight` reused slots, sent in
  * order, one `send` at a time (concurrent sends on one Deno socket may complete out of order).
  * While the queue is full, `canTransmit` is false and `transmit` returns `null` (counted in
- * `dropsTxBusy`), and the readiness callback runs once a slot frees so the stack retries.
+ * `txQueueFull`: back-pressure, nothing is lost), and the readiness callback runs once a slot
+ * frees so the stack retries.
  *
  * @example Two ends in one process
  * ```ts
@@ -198,6 +199,45 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     return this.#stats;
   }
 
+  /**
+   * Datagrams the host kernel dropped for this socket (its receive buffer overflowed, or a bad
+   * UDP checksum): the `drops` column of `/proc/net/udp` and `/proc/net/udp6` for the local port.
+   * The tunnel never sees these; TCP recovers them by retransmission. `null` where that file
+   * cannot be read (not Linux, or without `--allow-all`: Deno reads `/proc` only with it).
+   *
+   * @returns The count, or `null`.
+   *
+   * @example
+   * ```ts ignore
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   * });
+   * console.log(dev.hostReceiveDrops()); // 0 with --allow-all on Linux, else null
+   * await dev.close();
+   * ```
+   */
+  hostReceiveDrops(): number | null {
+    const port = this.localAddr.port.toString(16).toUpperCase().padStart(4, "0");
+    let found: number | null = null;
+    for (const file of ["/proc/net/udp", "/proc/net/udp6"]) {
+      let text: string;
+      try {
+        text = Deno.readTextFileSync(file);
+      } catch {
+        continue;
+      }
+      found ??= 0;
+      for (const line of text.split("\n")) {
+        const cols = line.trim().split(/\s+/);
+        if (cols.length < 13 || !cols[1]!.endsWith(`:${port}`)) continue;
+        found += Number(cols[cols.length - 1]) || 0;
+      }
+    }
+    return found;
+  }
+
   /** Frames waiting in the receive ring. */
   get pending(): number {
     return this.#rx.length;
@@ -261,7 +301,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
 
   /**
    * A send slot as a view of exactly `len` bytes, or `null` when `len > mtu` (`dropsTooBig`), all
-   * slots are in flight (`dropsTxBusy`) or the device is closed.
+   * slots are in flight (`txQueueFull`; the caller keeps the frame) or the device is closed.
    *
    * @param _now The current instant (unused).
    * @param len The frame length.
@@ -288,7 +328,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     if (this.#closing) return null;
     const buf = this.#tx.reserve(len);
     if (buf === null) {
-      this.#stats.dropsTxBusy++;
+      this.#stats.txQueueFull++;
       this.#refused = true;
       return null;
     }

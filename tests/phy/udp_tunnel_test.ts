@@ -186,7 +186,8 @@ Deno.test({
       assert.equal(a.inFlight, 2);
       assert.equal(a.canTransmit(0), false);
       assert.equal(a.transmit(0, 10), null);
-      assert.equal(a.stats.dropsTxBusy, 1);
+      assert.equal(a.stats.txQueueFull, 1); // back-pressure, not a loss
+      assert.equal(a.stats.dropsTxBusy, 0);
       const woke = readable(a, 2000); // a slot frees after a refusal: the stack is woken
       await woke;
       assert.ok(a.canTransmit(0));
@@ -196,5 +197,48 @@ Deno.test({
     }
     assert.equal(a.canTransmit(0), false);
     assert.equal(a.transmit(0, 10), null);
+  },
+});
+
+/** Deno reads /proc only with --allow-all. */
+const procReadable = (() => {
+  try {
+    Deno.readTextFileSync("/proc/net/udp");
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "UdpTunnelDevice names the datagrams the kernel dropped when its receive buffer overflowed",
+  ignore: !procReadable,
+  ...sanitized,
+  fn: async () => {
+    // b's ring holds one frame and nobody drains it: its kernel receive buffer fills and overflows.
+    const [a, b] = await pair({ rxQueueLen: 1, maxInFlight: 64 });
+    try {
+      assert.equal(b.hostReceiveDrops(), 0);
+      let sent = 0;
+      while (sent < 3000) {
+        const buf = a.transmit(0, 1400);
+        if (buf === null) {
+          await readable(a, 1000);
+          continue;
+        }
+        buf.fill(sent & 0xff);
+        a.commit();
+        sent++;
+      }
+      while (a.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+      const drops = b.hostReceiveDrops()!;
+      // 3000 datagrams of 1400 bytes are far beyond the default 208 KiB receive buffer.
+      assert.ok(drops > 0, "no kernel drop counted");
+      assert.ok(drops < 3000, `${drops} drops of 3000`);
+      assert.equal(b.stats.rxQueueFull > 0, true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   },
 });
