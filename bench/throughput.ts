@@ -19,7 +19,10 @@
  *   at MTU 1500 in a namespace `smolnet-bench-<random>` the script creates (kernel 192.0.2.1,
  *   smolnet 192.0.2.2), bulk download and upload of `--tun-mib` (default 256, 32 with `--quick`)
  *   to/from a python3 server in the namespace, byte counts checked on every run and SHA-256 on an
- *   untimed check transfer per direction; and the UDP tunnel between two processes (a child
+ *   untimed check transfer per direction, once with a plain TUN and once opened with offloads
+ *   (IFF_VNET_HDR, TSO4/TSO6: 64 KiB frames each way); beside them, as the ceiling, Linux to
+ *   Linux TCP (iperf3, one stream) over a veth pair between two more namespaces, with the default
+ *   offloads and with TSO/GSO/GRO off (needs iperf3 and ethtool); and the UDP tunnel between two processes (a child
  *   `bench/_udp_tunnel_peer.ts` sinks TCP over a `UdpTunnelDevice` on 127.0.0.1) against raw
  *   `Deno.listenDatagram` throughput with 1400-byte datagrams (at most 64 unacknowledged)
  *   between the same two processes. The sending side runs in this process when it has
@@ -94,7 +97,7 @@ const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as const;
 
 const encoder = new TextEncoder();
 let progressStep = 0;
-const progressTotal = 4 + 1 + 2 + 2 + 1 + (ARGS.tun ? 4 : 0);
+const progressTotal = 4 + 1 + 2 + 2 + 1 + (ARGS.tun ? 8 : 0);
 
 function progress(text: string): void {
   const line = `[${progressStep}/${progressTotal}] ${text}`;
@@ -629,18 +632,138 @@ function skip(what: string, why: string): void {
   console.log(text);
 }
 
-async function tunRows(): Promise<void> {
+/** Issue 17 targets for TUN with offloads: absolute, and against Linux over veth (same run). */
+const TUN_OFFLOAD_TARGET = 1000;
+const TUN_VETH_RATIO_TARGET = 0.5;
+const VETH_SERVER = "198.51.100.1";
+/** Seconds per iperf3 run of the veth ceiling rows. */
+const VETH_SECONDS = ARGS.quick ? 1 : 3;
+
+/** Why iperf3 and ethtool cannot run, or `null`. */
+function vethUnavailable(): string | null {
+  for (const [cmd, arg] of [["iperf3", "-v"], ["ethtool", "--version"]]) {
+    try {
+      if (
+        !new Deno.Command(cmd!, { args: [arg!], stdout: "null", stderr: "null" }).outputSync()
+          .success
+      ) {
+        return `\`${cmd} ${arg}\` fails`;
+      }
+    } catch {
+      return `no \`${cmd}\` on PATH (apt-get install iperf3 ethtool)`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The ceiling: Linux to Linux TCP (iperf3, one stream, MTU 1500) over a veth pair between two
+ * namespaces the script creates, with the default offloads (TSO/GSO/GRO) and with them off on
+ * both ends. Returns the medians in MB/s, offloads on first.
+ */
+async function vethRows(): Promise<{ on: Stat; off: Stat }> {
+  const nsA = `smolnet-bench-${randomHex(4)}`;
+  const nsB = `smolnet-bench-${randomHex(4)}`;
+  const ifA = `sbva${randomHex(3)}`;
+  const ifB = `sbvb${randomHex(3)}`;
+  progress(`veth: creating namespaces ${nsA}, ${nsB}`);
+  for (const ns of [nsA, nsB]) {
+    await acquire(
+      () => mustCmd("ip", ["netns", "add", ns]),
+      () => runCmd("ip", ["netns", "del", ns]),
+    );
+  }
+  await mustCmd("ip", [
+    "-n",
+    nsA,
+    "link",
+    "add",
+    ifA,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    ifB,
+    "netns",
+    nsB,
+  ]);
+  await mustCmd("ip", ["-n", nsA, "addr", "add", `${VETH_SERVER}/24`, "dev", ifA]);
+  await mustCmd("ip", ["-n", nsB, "addr", "add", "198.51.100.2/24", "dev", ifB]);
+  for (const [ns, i] of [[nsA, ifA], [nsB, ifB]] as const) {
+    await mustCmd("ip", ["-n", ns, "link", "set", i, "up"]);
+    await mustCmd("ip", ["-n", ns, "link", "set", "lo", "up"]);
+  }
+  const server = spawnProc("ip", ["netns", "exec", nsA, "iperf3", "-s", "-B", VETH_SERVER]);
+  cleanups.push(() => server.kill());
+  const once = async (): Promise<number> => {
+    for (let attempt = 0;; attempt++) {
+      const r = await runCmd("ip", [
+        "netns",
+        "exec",
+        nsB,
+        "iperf3",
+        "-c",
+        VETH_SERVER,
+        "-t",
+        String(VETH_SECONDS),
+        "-J",
+      ]);
+      if (r.code === 0) {
+        const j = JSON.parse(r.text.slice(0, r.text.lastIndexOf("}") + 1));
+        return j.end.sum_received.bytes / j.end.sum_received.seconds / 1e6;
+      }
+      // The server may not listen yet on the first try.
+      if (attempt >= 20) throw new Error(`iperf3 client: ${r.text.trim().slice(0, 200)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  const on = await repeat("Linux↔Linux veth, offloads on", once);
+  for (const [ns, i] of [[nsA, ifA], [nsB, ifB]] as const) {
+    await mustCmd("ip", [
+      "netns",
+      "exec",
+      ns,
+      "ethtool",
+      "-K",
+      i,
+      "tso",
+      "off",
+      "gso",
+      "off",
+      "gro",
+      "off",
+    ]);
+  }
+  const off = await repeat("Linux↔Linux veth, offloads off", once);
+  for (const [stat, what] of [[on, "on"], [off, "off"]] as const) {
+    rows.push({
+      name: `Linux↔Linux TCP over veth, MTU 1500, offloads ${what} (ceiling)`,
+      unit: "MB/s",
+      stat,
+      target: "",
+      met: null,
+      note: `iperf3 one stream, ${VETH_SECONDS} s per run, between two namespaces`,
+    });
+  }
+  return { on, off };
+}
+
+async function tunRows(offload: boolean, veth: { on: Stat; off: Stat } | null): Promise<void> {
   const ns = `smolnet-bench-${randomHex(4)}`;
   const ifname = `sbtun${randomHex(3)}`;
-  progress(`TUN: creating namespace ${ns}`);
+  const mode = offload ? "offloads on" : "offloads off";
+  progress(`TUN (${mode}): creating namespace ${ns}`);
   await acquire(
     () => mustCmd("ip", ["netns", "add", ns]),
     () => runCmd("ip", ["netns", "del", ns]),
   );
   const dev = await acquire(
-    () => TunTapDevice.open({ name: ifname, mode: "tun", mtu: 1500 }),
+    () => TunTapDevice.open({ name: ifname, mode: "tun", mtu: 1500, offload }),
     (d) => d.close(),
   );
+  if (offload && dev.capabilities.offload?.tcpv4 !== true) {
+    throw new Error(`the kernel refused TCP segmentation offload on ${ifname}`);
+  }
   await mustCmd("ip", ["link", "set", "dev", ifname, "netns", ns]);
   await mustCmd("ip", [
     "netns",
@@ -673,25 +796,38 @@ async function tunRows(): Promise<void> {
   await tick();
   const mib = `${ARGS.tunBytes / (1 << 20)} MiB`;
   for (const direction of ["download", "upload"] as const) {
-    progress(`TUN ${direction}: ${TUN_CHECK_BYTES >> 20} MiB with SHA-256 (untimed check)`);
+    progress(`TUN ${direction} (${mode}): ${TUN_CHECK_BYTES >> 20} MiB with SHA-256 (untimed)`);
     await tunTransfer(stack, py, direction, TUN_CHECK_BYTES, true);
   }
   for (const direction of ["download", "upload"] as const) {
     const s = await repeat(
-      `smolnet↔kernel TUN ${direction} ${mib}`,
+      `smolnet↔kernel TUN ${direction} ${mib}, ${mode}`,
       () => tunTransfer(stack, py, direction, ARGS.tunBytes, false),
     );
+    const ceiling = veth === null ? null : offload ? veth.on : veth.off;
+    const ratio = ceiling === null ? null : s.median / ceiling.median;
+    const ratioNote = ratio === null ? "no veth ceiling measured" : `${fmt(ratio)}× Linux veth`;
+    const st = dev.stats;
     rows.push({
-      name: `smolnet↔kernel TUN ${direction}, MTU 1500`,
+      name: `smolnet↔kernel TUN ${direction}, MTU 1500, ${mode}`,
       unit: "MB/s",
       stat: s,
-      target: `≥ ${TUN_TARGET} MB/s`,
-      met: s.median >= TUN_TARGET,
-      note:
-        `${mib} per run; SHA-256 checked on an untimed ${TUN_CHECK_BYTES >> 20} MiB transfer, ` +
-        "byte counts on every run",
+      target: offload
+        ? `≥ ${TUN_OFFLOAD_TARGET} MB/s and ≥ ${TUN_VETH_RATIO_TARGET}× veth`
+        : `≥ ${TUN_TARGET} MB/s`,
+      met: offload
+        ? s.median >= TUN_OFFLOAD_TARGET && ratio !== null && ratio >= TUN_VETH_RATIO_TARGET
+        : s.median >= TUN_TARGET,
+      note: `${ratioNote}; ${mib} per run; SHA-256 checked on an untimed ` +
+        `${TUN_CHECK_BYTES >> 20} MiB transfer, byte counts on every run` +
+        (offload
+          ? `; so far ${st.framesCoalesced} frames received coalesced, ` +
+            `${st.framesSentSegmented} sent for the kernel to cut`
+          : ""),
     });
   }
+  // This mode's namespace, device, server and stack go before the next mode starts.
+  await cleanUp();
 }
 
 interface Source {
@@ -820,14 +956,28 @@ async function tunAndUdpRows(): Promise<void> {
     const why = tunUnavailable();
     if (why !== null) {
       skip("TUN", why);
-      progressStep += 2;
+      progressStep += 6;
     } else {
-      try {
-        await tunRows();
-      } catch (e) {
-        skip("TUN", `failed: ${(e as Error).message}`);
-      } finally {
-        await cleanUp();
+      let veth: { on: Stat; off: Stat } | null = null;
+      const noVeth = vethUnavailable();
+      if (noVeth !== null) skip("Linux veth", noVeth);
+      else {
+        try {
+          veth = await vethRows();
+        } catch (e) {
+          skip("Linux veth", `failed: ${(e as Error).message}`);
+        } finally {
+          await cleanUp();
+        }
+      }
+      for (const offload of [false, true]) {
+        try {
+          await tunRows(offload, veth);
+        } catch (e) {
+          skip(`TUN (offloads ${offload ? "on" : "off"})`, `failed: ${(e as Error).message}`);
+        } finally {
+          await cleanUp();
+        }
       }
     }
     if (interrupted) return;
