@@ -1,0 +1,206 @@
+// Writing a Response as HTTP/1.1 (RFC 9112 §4, §6, §7).
+import type { HttpConn } from "./conn.ts";
+import { encodeLatin1, httpDate, writeAll } from "./_reader.ts";
+
+/** Reason phrases of the common status codes (RFC 9110 §15). */
+export const REASON: Record<number, string> = {
+  100: "Continue",
+  101: "Switching Protocols",
+  200: "OK",
+  201: "Created",
+  202: "Accepted",
+  204: "No Content",
+  206: "Partial Content",
+  301: "Moved Permanently",
+  302: "Found",
+  303: "See Other",
+  304: "Not Modified",
+  307: "Temporary Redirect",
+  308: "Permanent Redirect",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
+  500: "Internal Server Error",
+  501: "Not Implemented",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+  505: "HTTP Version Not Supported",
+};
+
+/** How {@linkcode writeResponse} frames the message. */
+export interface WriteOptions {
+  /** The request was HEAD: the head only. */
+  head: boolean;
+  /** The connection may stay open after this response. */
+  keepAlive: boolean;
+  /** The request's minor version (0: no chunked, close-delimited instead). */
+  minor: number;
+  /** Arms the stall timer before a write that may block. */
+  arm(): void;
+  /** Disarms it. */
+  disarm(): void;
+}
+
+const CRLF = new Uint8Array([13, 10]);
+const LAST_CHUNK = new Uint8Array([48, 13, 10, 13, 10]);
+const SMALL = 16384;
+
+function nextTurn(): Promise<undefined> {
+  return new Promise((resolve) => setImmediate(() => resolve(undefined)));
+}
+
+function bytesOf(chunk: unknown): Uint8Array {
+  if (chunk instanceof Uint8Array) return chunk;
+  throw new TypeError("Invalid response body chunk: expected a Uint8Array");
+}
+
+/**
+ * Writes `res` on `conn`. A body whose stream ends within one turn of the event loop goes out
+ * with `Content-Length` in one write with the head; a longer stream is chunked (or, to an
+ * HTTP/1.0 client, delimited by closing). Returns whether the connection may stay open.
+ */
+export async function writeResponse(
+  conn: HttpConn,
+  res: Response,
+  o: WriteOptions,
+): Promise<boolean> {
+  const status = res.status;
+  let keepAlive = o.keepAlive;
+  let head = `HTTP/1.1 ${status} ${res.statusText || REASON[status] || "Unknown"}\r\n`;
+  let length: string | null = null;
+  let hasDate = false;
+  for (const [k, v] of res.headers) {
+    switch (k) {
+      case "connection":
+        if (v.toLowerCase().includes("close")) keepAlive = false;
+        continue;
+      case "transfer-encoding":
+      case "keep-alive":
+        continue;
+      case "content-length":
+        length = v;
+        continue;
+      case "date":
+        hasDate = true;
+    }
+    head += `${k}: ${v}\r\n`;
+  }
+  if (!hasDate) head += `date: ${httpDate()}\r\n`;
+  const noBody = status < 200 || status === 204 || status === 304;
+  const body = res.body;
+  if (noBody || body === null || o.head) {
+    if (o.head && !noBody) {
+      let n = 0;
+      if (length !== null) {
+        n = Number(length);
+        await body?.cancel().catch(() => {});
+      } else if (body !== null) {
+        for await (const c of body) n += bytesOf(c).length;
+      }
+      head += `content-length: ${n}\r\n`;
+    } else {
+      await body?.cancel().catch(() => {});
+      if (!noBody) head += "content-length: 0\r\n";
+    }
+    await send(conn, o, closing(head, keepAlive, o.minor), null);
+    return keepAlive;
+  }
+  const reader = body.getReader();
+  try {
+    const first = await reader.read();
+    if (first.done) {
+      await send(conn, o, closing(head + "content-length: 0\r\n", keepAlive, o.minor), null);
+      return keepAlive;
+    }
+    const data = bytesOf(first.value);
+    const second = reader.read();
+    const next = await Promise.race([second, nextTurn()]);
+    if (next !== undefined && next.done) {
+      head += `content-length: ${data.length}\r\n`;
+      await send(conn, o, closing(head, keepAlive, o.minor), data);
+      return keepAlive;
+    }
+    // A stream: declared length, chunked, or (HTTP/1.0) until close.
+    const declared = length === null ? -1 : Number(length);
+    let mode: "length" | "chunked" | "close";
+    if (declared >= 0) {
+      mode = "length";
+      head += `content-length: ${declared}\r\n`;
+    } else if (o.minor >= 1) {
+      mode = "chunked";
+      head += "transfer-encoding: chunked\r\n";
+    } else {
+      mode = "close";
+      keepAlive = false;
+    }
+    await send(conn, o, closing(head, keepAlive, o.minor), null);
+    let sent = 0;
+    let chunk: Uint8Array | null = data;
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = second;
+    while (chunk !== null) {
+      sent += chunk.length;
+      if (mode === "chunked") await sendChunk(conn, o, chunk);
+      else await send(conn, o, null, chunk);
+      if (mode === "length" && sent > declared) return false;
+      const r: ReadableStreamReadResult<Uint8Array> = await (pending ?? reader.read());
+      pending = null;
+      chunk = r.done ? null : bytesOf(r.value);
+    }
+    if (mode === "chunked") await send(conn, o, null, LAST_CHUNK);
+    if (mode === "length" && sent !== declared) return false;
+    return keepAlive;
+  } catch (e) {
+    reader.cancel(e).catch(() => {});
+    throw e;
+  }
+}
+
+function closing(head: string, keepAlive: boolean, minor: number): string {
+  if (!keepAlive) return head + "connection: close\r\n\r\n";
+  return minor === 0 ? head + "connection: keep-alive\r\n\r\n" : head + "\r\n";
+}
+
+async function send(
+  conn: HttpConn,
+  o: WriteOptions,
+  head: string | null,
+  body: Uint8Array | null,
+): Promise<void> {
+  o.arm();
+  if (head !== null && body !== null && body.length <= SMALL) {
+    const out = encodeLatin1(head, body.length);
+    out.set(body, head.length);
+    await writeAll(conn, out);
+  } else {
+    if (head !== null) await writeAll(conn, encodeLatin1(head));
+    if (body !== null && body.length > 0) await writeAll(conn, body);
+  }
+  o.disarm();
+}
+
+async function sendChunk(conn: HttpConn, o: WriteOptions, chunk: Uint8Array): Promise<void> {
+  if (chunk.length === 0) return; // a zero-size chunk would end the body
+  const size = `${chunk.length.toString(16)}\r\n`;
+  o.arm();
+  if (chunk.length <= SMALL) {
+    const out = encodeLatin1(size, chunk.length + 2);
+    out.set(chunk, size.length);
+    out.set(CRLF, size.length + chunk.length);
+    await writeAll(conn, out);
+  } else {
+    await writeAll(conn, encodeLatin1(size));
+    await writeAll(conn, chunk);
+    await writeAll(conn, CRLF);
+  }
+  o.disarm();
+}
