@@ -99,8 +99,10 @@ export interface Topology {
   /** smolnet's TUN device (its interface is in the router namespace). */
   readonly smolDevice: TunTapDevice;
   readonly relay: Proc;
-  /** The python3 servers in `server` and `relayServer`. */
-  readonly servers: { readonly direct: Proc; readonly relayed: Proc };
+  /** The python3 servers in `server` and `relayServer` (replaced by {@linkcode restartServer}). */
+  readonly servers: { direct: Proc; relayed: Proc };
+  /** The server script both run. */
+  readonly serverScript: string;
   /** Congestion controllers the kernel offers (`tcp_available_congestion_control`). */
   readonly availableCc: readonly string[];
   /** The namespaces' default controller (unused: every socket sets its own). */
@@ -243,6 +245,7 @@ export async function buildTopology(
     smolDevice,
     relay,
     servers: { direct, relayed },
+    serverScript,
     availableCc: avail.trim().split(/\s+/),
     defaultCc,
   };
@@ -296,4 +299,18 @@ export async function setReorder(relay: Proc, pct: number, depth: number): Promi
   await relay.send(`reorder ${pct / 100} ${depth}`);
   const r = await relay.line(10_000, "relay reorder");
   if (r !== "ok") throw new Error(`relay: ${r}`);
+}
+
+/**
+ * Replaces a server after a failed transfer (its result line may come late or never, so the
+ * old process is killed by PID and a new one listens on the same port).
+ */
+export async function restartServer(topo: Topology, relayed: boolean): Promise<void> {
+  const old = relayed ? topo.servers.relayed : topo.servers.direct;
+  await old.kill();
+  const p = relayed
+    ? await startServer(topo.relayServer, ADDR.relayServer, topo.serverScript)
+    : await startServer(topo.server, ADDR.server, topo.serverScript);
+  if (relayed) topo.servers.relayed = p;
+  else topo.servers.direct = p;
 }

@@ -56,6 +56,7 @@ import {
   dropCounters,
   installSignalHandlers,
   onCleanup,
+  restartServer,
   run,
   SERVER_PORT,
   setDrop,
@@ -160,6 +161,8 @@ interface CellResult {
   transfers: Transfer[];
   median: number;
   capped: boolean;
+  /** Transfers that failed (timeout, short count, error), with the reason. */
+  failures?: string[];
 }
 
 const encoder = new TextEncoder();
@@ -341,7 +344,7 @@ function fmt(x: number | undefined): string {
 }
 
 function ratio(a: number | undefined, b: number | undefined): string {
-  if (a === undefined || b === undefined || !(b > 0)) return "–";
+  if (a === undefined || b === undefined || !Number.isFinite(a) || !(b > 0)) return "–";
   return `${(a / b).toFixed(2)}×`;
 }
 
@@ -349,8 +352,11 @@ function table(report: Report): string {
   const { cells, contenders } = report;
   const get = (d: number, r: number, c: Contender) =>
     cells.find((x) => x.drop === d && x.reorder === r && x.contender === c);
-  const cell = (x: CellResult | undefined) =>
-    x === undefined ? "–" : `${fmt(x.median)}${x.capped ? "*" : ""}`;
+  const cell = (x: CellResult | undefined) => {
+    if (x === undefined) return "–";
+    const failed = x.failures?.length ?? 0;
+    return `${fmt(x.median)}${x.capped ? "*" : ""}${failed > 0 ? ` (${failed} failed)` : ""}`;
+  };
   const bbr = contenders.includes("linuxBbr");
   const cols = [
     "drop %",
@@ -374,7 +380,11 @@ function table(report: Report): string {
           dropped += t.dropped;
         }
       }
-      const m = (dd: number, c: Contender) => get(dd, r, c)?.median;
+      // A median is NaN (null once read back from JSON) when every transfer of the cell failed.
+      const m = (dd: number, c: Contender): number | undefined => {
+        const v = get(dd, r, c)?.median;
+        return typeof v === "number" && Number.isFinite(v) ? v : undefined;
+      };
       const up = m(d, "smolUp");
       const cubic = m(d, "linuxCubic");
       // Each sender's goodput as a fraction of its own lossless goodput (same reordering).
@@ -428,6 +438,11 @@ function printReport(report: Report): void {
       (report.bbr ? "" : "; no BBR column: the kernel does not offer bbr"),
   );
   console.log(table(report));
+  for (const c of report.cells) {
+    for (const f of c.failures ?? []) {
+      console.log(`failed: ${LABEL[c.contender]}, drop ${c.drop} %, reorder ${c.reorder} %: ${f}`);
+    }
+  }
   console.log(
     `relay: ${report.relay.held} packets held back, ${report.relay.forwarded} passed ` +
       `directly, ${report.relay.txDrops} write drops`,
@@ -524,6 +539,7 @@ async function main(): Promise<void> {
     for (const drop of ARGS.drops) {
       cellNo++;
       const transfers = new Map<Contender, Transfer[]>(contenders.map((c) => [c, []]));
+      const failures = new Map<Contender, string[]>(contenders.map((c) => [c, []]));
       for (let r = 0; r < ARGS.runs; r++) {
         for (let k = 0; k < contenders.length; k++) {
           if (wasInterrupted()) return;
@@ -535,12 +551,21 @@ async function main(): Promise<void> {
             `cell ${cellNo}/${totalCells} drop ${drop} % reorder ${reorder} %: ` +
               `${LABEL[who]}, run ${r + 1}/${ARGS.runs}`,
           );
-          transfers.get(who)!.push(await transfer(topo, stack, who, reorder, drop, size, cap));
+          try {
+            transfers.get(who)!.push(await transfer(topo, stack, who, reorder, drop, size, cap));
+          } catch (e) {
+            if (wasInterrupted()) return;
+            // One failed transfer is a result too: record it, resynchronise, go on.
+            const msg = (e as Error).message;
+            failures.get(who)!.push(msg);
+            console.error(`\n${LABEL[who]}, drop ${drop} %, reorder ${reorder} %: ${msg}`);
+            await restartServer(topo, reorder > 0);
+          }
         }
       }
       for (const c of contenders) {
         const ts = transfers.get(c)!;
-        const m = median(ts.map((t) => t.goodput));
+        const m = ts.length === 0 ? NaN : median(ts.map((t) => t.goodput));
         results.push({
           drop,
           reorder,
@@ -549,8 +574,11 @@ async function main(): Promise<void> {
           transfers: ts,
           median: m,
           capped: ts.some((t) => t.capped),
+          failures: failures.get(c)!,
         });
-        if (drop === 0) sizes.set(c, Math.max(1 << 20, Math.round(m * 1e6 * ARGS.seconds)));
+        if (drop === 0 && ts.length > 0) {
+          sizes.set(c, Math.max(1 << 20, Math.round(m * 1e6 * ARGS.seconds)));
+        }
       }
     }
   }
@@ -579,7 +607,7 @@ async function main(): Promise<void> {
         goodput: Number(t.goodput.toFixed(3)),
         seconds: Number(t.seconds.toFixed(3)),
       })),
-      median: Number(r.median.toFixed(3)),
+      median: Number(r.median.toFixed(3)), // NaN (no successful transfer) is written as null
     })),
   };
   printReport(report);
