@@ -386,6 +386,24 @@ export class RingBuffer {
     this.#length = 0;
   }
 
+  /**
+   * Empties the queue and lets go of the backing memory (a closed connection keeps no buffers);
+   * the next write allocates it again.
+   *
+   * @example
+   * ```ts
+   * import { RingBuffer } from "@smol/net/storage";
+   * const ring = new RingBuffer(4);
+   * ring.enqueueSlice(new Uint8Array([1, 2]));
+   * ring.release();
+   * console.log(ring.isEmpty(), ring.enqueueSlice(new Uint8Array([3])), ring.length); // true 1 1
+   * ```
+   */
+  release(): void {
+    this.clear();
+    this.#storage = null;
+  }
+
   /** The backing bytes, allocated on first use. */
   #buf(): Uint8Array {
     return this.#storage ??= new Uint8Array(this.#capacity);
