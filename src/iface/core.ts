@@ -30,7 +30,7 @@ import type { NeighborCache } from "./neighbor.ts";
 import type { Reassembler } from "./reassembly.ts";
 import { Routes } from "./route.ts";
 import type { SocketSet } from "./socket_set.ts";
-import type { TcpSocket } from "../socket/tcp/socket.ts";
+import type { TimeWaitState } from "../socket/tcp/time_wait.ts";
 
 export const ETH_LEN = 14;
 /** Upper-layer payload kinds the egress path knows how to write. */
@@ -78,15 +78,18 @@ export class IfaceCore {
   deviceFull = false;
   burstLeft = Infinity;
   sockets: SocketSet | null = null;
-  /**
-   * TIME-WAIT sockets that need no dispatch before the instant stored: their `pollAt` when a
-   * dispatch at an earlier instant sent nothing. A TIME-WAIT socket changes only through an
-   * incoming segment (`deliverTcp` drops the entry), `abort()` (it leaves TIME-WAIT, which every
-   * use checks) or its timers (the stored instant is the earliest of them), so skipping it until
-   * then sends the same segments. `quietHint` counts entries (high after GC; only a fast path).
-   */
-  readonly quiet: WeakMap<TcpSocket, Instant> = new WeakMap();
-  quietHint = 0;
+  /** Scratch for the TIME-WAIT record being handled (see `time_wait.ts`). */
+  readonly tw: TimeWaitState = {
+    sndNxt: 0,
+    rcvNxt: 0,
+    window: 0,
+    tsOn: false,
+    tsOffset: 0,
+    tsRecent: 0,
+    expires: 0,
+    duration: 0,
+    lastAck: 0,
+  };
   /** Handles of listener children that reached CLOSED, removed after the current phase. */
   readonly reap: number[] = [];
   /** Link-layer broadcast/multicast of the frame being processed (no ICMP errors for those). */

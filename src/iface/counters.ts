@@ -47,6 +47,11 @@ export const DropReason = {
   TooBig: "tooBig",
   /** A SYN for a listener dropped because the socket set holds `maxSockets` sockets. */
   SocketLimit: "socketLimit",
+  /**
+   * A segment for a connection in TIME-WAIT that needed no answer: a RST (RFC 1337), a late
+   * ACK, or an old duplicate within the ACK rate limit.
+   */
+  TimeWait: "timeWait",
 } as const;
 
 /**
@@ -105,6 +110,8 @@ export class DropCounters {
   tooBig = 0;
   /** See {@linkcode DropReason.SocketLimit}. */
   socketLimit = 0;
+  /** See {@linkcode DropReason.TimeWait}. */
+  timeWait = 0;
   /** Frames taken from the device. */
   rxFrames = 0;
   /** Frames handed to the device. */

@@ -34,7 +34,8 @@ import { receiveFrame } from "./ingress.ts";
 import { NeighborCache, type NeighborCacheOptions } from "./neighbor.ts";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import type { Route, Routes } from "./route.ts";
-import type { AnySocket, SocketSet } from "./socket_set.ts";
+import { type AnySocket, type SocketSet, timeWaitTable } from "./socket_set.ts";
+import { raiseIss } from "../socket/tcp/time_wait.ts";
 import { afterTcp, Emitter } from "./tcp_glue.ts";
 
 /**
@@ -86,6 +87,9 @@ export interface InterfaceConfig {
   /** Send a gratuitous ARP for each IPv4 address on the first poll; default `true`. */
   readonly gratuitousArp?: boolean;
 }
+
+/** Granularity (ms) at which expired TIME-WAIT records are freed when nothing else polls. */
+const TIME_WAIT_BATCH = 1000;
 
 function toAddr(a: IpAddress | string): IpAddress {
   return typeof a === "string" ? parseIpAddress(a) : a;
@@ -280,6 +284,7 @@ export class Interface {
       receiveFrame(core, frame);
     }
     this.#reap(sockets);
+    timeWaitTable(sockets).expire(now);
     // Timers of the IP layer.
     for (const r of [core.reasm4, core.reasm6]) {
       const gone = r.expire(now);
@@ -373,16 +378,15 @@ export class Interface {
     const cx = this.context(now);
     if (core.announcePending) return now;
     let t = Math.min(core.neighbors.pollAt(now), core.reasm4.pollAt(), core.reasm6.pollAt());
+    // TIME-WAIT records are freed in batches: the deadline is rounded up to TIME_WAIT_BATCH.
+    const tw = timeWaitTable(sockets).nextExpiry();
+    if (tw !== NEVER) {
+      const at = Math.ceil(tw / TIME_WAIT_BATCH) * TIME_WAIT_BATCH;
+      if (at < t) t = at;
+    }
     for (let i = 0; i < sockets.size; i++) {
       const s = sockets.at(i);
       if (s instanceof TcpListenSocket) continue;
-      if (core.quietHint > 0 && s instanceof TcpSocket) {
-        const until = core.quiet.get(s);
-        if (until !== undefined && until > now && s.state === "timeWait") {
-          if (until < t) t = until; // what its pollAt would return (see IfaceCore.quiet)
-          continue;
-        }
-      }
       const at = s.pollAt(cx);
       if (at < t) t = at;
     }
@@ -585,6 +589,15 @@ export class Interface {
       sockets.unindex(socket);
       throw e;
     }
+    // A 4-tuple in TIME-WAIT is reused with an ISN beyond the old incarnation's sequence space
+    // (as Linux's tcp_twsk_unique); timestamps stay monotonic (the offset is keyed per pair).
+    const table = timeWaitTable(sockets);
+    const slot = table.find(addr, port, remote.addr, remote.port);
+    if (slot >= 0) {
+      table.read(slot, core.tw);
+      table.remove(slot);
+      if (core.tw.expires > now) raiseIss(socket, core.tw.sndNxt);
+    }
     return local;
   }
 
@@ -620,24 +633,9 @@ function dispatchOne(
   emitter: Emitter,
 ): boolean {
   if (s instanceof TcpSocket) {
-    if (core.quietHint > 0) {
-      const until = core.quiet.get(s);
-      if (until !== undefined) {
-        if (until > cx.now && s.state === "timeWait") return false;
-        core.quiet.delete(s);
-        core.quietHint--;
-      }
-    }
     const sent = s.dispatch(cx, emitter);
     const state = s.state;
-    if (state === "closed") afterTcp(core, s);
-    else if (!sent && state === "timeWait") {
-      const at = s.pollAt(cx);
-      if (at > cx.now) {
-        core.quiet.set(s, at);
-        core.quietHint++;
-      }
-    }
+    if (state === "closed" || state === "timeWait") afterTcp(core, s);
     return sent;
   }
   if (s instanceof UdpSocket || s instanceof IcmpSocket || s instanceof RawSocket) {

@@ -26,7 +26,15 @@ export * from "./errors.ts";
 export * from "./neighbor.ts";
 export * from "./reassembly.ts";
 export * from "./route.ts";
-export * from "./socket_set.ts";
+export {
+  type AnySocket,
+  DEFAULT_MAX_SOCKETS,
+  EPHEMERAL_PORT_MAX,
+  EPHEMERAL_PORT_MIN,
+  type PortProtocol,
+  type SocketHandle,
+  SocketSet,
+} from "./socket_set.ts";
 export * from "./interface.ts";
 export * from "./nat.ts";
 export * from "./source_address.ts";

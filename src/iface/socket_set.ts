@@ -14,6 +14,19 @@ import { UdpSocket } from "../socket/udp.ts";
 import type { Rng } from "../rand.ts";
 import { NetError } from "./errors.ts";
 import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
+import { TimeWaitTable, tupleHash } from "./time_wait.ts";
+
+let tableOf: (set: SocketSet) => TimeWaitTable;
+
+/**
+ * The TIME-WAIT records of a socket set (internal to the iface folder).
+ *
+ * @param set The set.
+ * @returns Its table.
+ */
+export function timeWaitTable(set: SocketSet): TimeWaitTable {
+  return tableOf(set);
+}
 
 /**
  * A number naming a socket in a {@linkcode SocketSet}. Handles are never reused by a set.
@@ -86,10 +99,6 @@ function mix(h: number, w: number): number {
   return Math.imul(h ^ w, 0x01000193) >>> 0;
 }
 
-function tupleHash(la: IpAddress, lp: number, ra: IpAddress, rp: number): number {
-  return mix(mix(mix(la.hash(), ra.hash()), lp), rp);
-}
-
 function endpointHash(a: IpAddress, p: number): number {
   return mix(a.hash(), p | 0x10000);
 }
@@ -135,6 +144,11 @@ export class SocketSet {
   readonly #raw: RawSocket[] = [];
   readonly #tcpPorts = new Uint16Array(65536);
   readonly #udpPorts = new Uint16Array(65536);
+  readonly #timeWait = new TimeWaitTable();
+
+  static {
+    tableOf = (set) => set.#timeWait;
+  }
 
   /**
    * Creates an empty set.
@@ -154,6 +168,20 @@ export class SocketSet {
   /** The number of sockets. */
   get size(): number {
     return this.#list.length;
+  }
+
+  /**
+   * The number of connections in TIME-WAIT. They are compact records, not sockets: they are not
+   * counted in {@linkcode SocketSet.size} and no poll visits them.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(new SocketSet().timeWaitCount); // 0
+   * ```
+   */
+  get timeWaitCount(): number {
+    return this.#timeWait.size;
   }
 
   /** The most sockets the set holds. */

@@ -18,6 +18,14 @@ import { Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import type { IfaceCore } from "./core.ts";
 import { Icmpv4Type } from "../wire/icmpv4.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";
+import {
+  raiseIss,
+  takeTimeWait,
+  timeWaitAck,
+  timeWaitInput,
+  TimeWaitVerdict,
+} from "../socket/tcp/time_wait.ts";
+import { timeWaitTable } from "./socket_set.ts";
 
 /** Feeds a segment to its socket; `false` when no socket takes it (the caller resets). */
 export function deliverTcp(
@@ -30,11 +38,33 @@ export function deliverTcp(
   if (sockets === null) return false;
   const conn = sockets.findTcp(dst, repr.dstPort, src, repr.srcPort);
   if (conn !== null) {
-    if (core.quietHint > 0 && core.quiet.delete(conn)) core.quietHint--;
     const reply = conn.process(core.cx, src, dst, repr);
     if (reply !== null) core.sendTcp(dst, src, reply);
     afterTcp(core, conn);
     return true;
+  }
+  // RFC 9293 §3.10.7.4 TIME-WAIT, held as a record (see time_wait.ts).
+  let issFloor = -1;
+  const table = timeWaitTable(sockets);
+  const slot = table.find(dst, repr.dstPort, src, repr.srcPort);
+  if (slot >= 0) {
+    if (table.expired(slot, core.now)) {
+      table.remove(slot);
+    } else {
+      const tw = core.tw;
+      table.read(slot, tw);
+      const verdict = timeWaitInput(tw, core.now, repr);
+      if (verdict === TimeWaitVerdict.Reuse) {
+        table.remove(slot);
+        issFloor = tw.sndNxt;
+      } else {
+        table.write(slot, tw);
+        if (verdict === TimeWaitVerdict.Ack) {
+          core.sendTcp(dst, src, timeWaitAck(tw, core.now, repr));
+        } else core.counters.timeWait++;
+        return true;
+      }
+    }
   }
   const listener = sockets.findTcpListener(dst, repr.dstPort);
   if (listener === null) return false;
@@ -53,6 +83,7 @@ export function deliverTcp(
     sockets.markChild(child);
     sockets.indexTcp(child, { addr: dst, port: repr.dstPort }, { addr: src, port: repr.srcPort });
     const reply = child.process(core.cx, src, dst, repr);
+    if (issFloor >= 0) raiseIss(child, issFloor);
     if (reply !== null) core.sendTcp(dst, src, reply);
     afterTcp(core, child);
     return true;
@@ -63,15 +94,27 @@ export function deliverTcp(
   if (remote !== null && local !== null) {
     sockets.unindex(listener);
     sockets.indexTcp(listener, local, remote);
+    if (issFloor >= 0) raiseIss(listener, issFloor);
   }
   if (reply !== null) core.sendTcp(dst, src, reply);
   afterTcp(core, listener);
   return true;
 }
 
-/** A socket that reached CLOSED leaves the index; an unadopted listener child leaves the set. */
+/**
+ * After a socket processed a segment or dispatched: a connection in TIME-WAIT with nothing left
+ * to send becomes a TIME-WAIT record and closes; a socket that reached CLOSED leaves the index;
+ * an unadopted listener child leaves the set.
+ */
 export function afterTcp(core: IfaceCore, s: TcpSocket): void {
-  if (s.state !== "closed") return;
+  const state = s.state;
+  if (state === "timeWait") {
+    const local = s.localEndpoint, remote = s.remoteEndpoint;
+    if (local === null || remote === null || !takeTimeWait(s, core.now, core.tw)) return;
+    timeWaitTable(core.sockets!).insert(local.addr, local.port, remote.addr, remote.port, core.tw);
+  } else if (state !== "closed") {
+    return;
+  }
   const sockets = core.sockets!;
   if (sockets.isChild(s)) {
     const h = sockets.handleOf(s);

@@ -154,7 +154,10 @@ function reuseRun(o: RunOptions): RunResult {
     let did = false;
     const c = client;
     if (c === null) {
-      if (k + 1 < CONNS) {
+      // The next incarnation starts once both ends of this one are closed (the client's side
+      // closes as soon as it enters TIME-WAIT: the interface keeps a record, which connectTcp
+      // then reuses with an ISN beyond the old sequence space).
+      if (k + 1 < CONNS && completed === k + 1) {
         startNext(now);
         return true;
       }
@@ -191,7 +194,7 @@ function reuseRun(o: RunOptions): RunResult {
     return did;
   });
 
-  pair.b.addApp(() => {
+  pair.b.addApp((now) => {
     let did = false;
     if (server === null || server.state === "closed") {
       const s = pair.b.iface.acceptTcp(pair.b.sockets, listener);
@@ -228,7 +231,10 @@ function reuseRun(o: RunOptions): RunResult {
       addDrops(s);
       pair.b.sockets.remove(pair.b.sockets.handleOf(s)!);
       server = null;
-      if (client === null) finish();
+      if (client === null) {
+        finish();
+        pair.a.wake(now); // the client starts the next incarnation
+      }
       did = true;
     }
     return did;
