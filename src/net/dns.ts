@@ -3,7 +3,9 @@
  * AAAA queries to recursive servers, with a random id and a random source port per try
  * (RFC 5452 §9.2), answers accepted only from the queried server with the same id and
  * question, CNAME chains followed within the answer, and retries on timeout with the next
- * server.
+ * server. A truncated answer is asked again over TCP (RFC 7766 §5) through the stack's own
+ * TCP. With a {@linkcode DnsCache}, answers are kept for their TTL and failures for the
+ * negative TTL of RFC 2308; static `hosts` entries are answered before any query.
  *
  * @module
  */
@@ -21,7 +23,9 @@ import {
   parseDns,
 } from "../wire/dns.ts";
 import { abortError, netError } from "./errors.ts";
+import type { DnsCache, DnsCounters, DnsHosts } from "./dns_cache.ts";
 import type { NetStack } from "./stack.ts";
+import type { TcpStream } from "./tcp_stream.ts";
 import type { UdpSocket } from "./udp_socket.ts";
 
 /** Most CNAME records followed from the question name. */
@@ -54,6 +58,12 @@ export interface ResolveOptions {
   readonly port?: number;
   /** Aborts the lookup and rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /** Answers and failures to reuse and to keep (RFC 2308 negative caching). */
+  readonly cache?: DnsCache;
+  /** Static entries (see `parseHosts`), answered before the cache and the servers. */
+  readonly hosts?: DnsHosts;
+  /** Counts ignored responses, TCP retries, timeouts and cache use. */
+  readonly counters?: DnsCounters;
 }
 
 /**
@@ -129,8 +139,12 @@ export function validateHostname(hostname: string): string {
  *
  * Each try opens a UDP socket on a random port, sends the query with a random id, and accepts
  * only a response from the server's address and port with the same id and question; anything
- * else is ignored. A try that times out moves on to the next server, `attempts` times round
- * the list. A and AAAA are looked up in parallel; the lookup succeeds when either gives
+ * else is ignored (counted in `counters.mismatchedId` / `counters.malformed`). A try that
+ * times out, or a server that answers SERVFAIL/REFUSED, moves on to the next server,
+ * `attempts` times round the list: with no answer at all the lookup ends in
+ * `Deno.errors.TimedOut` after `timeout × attempts × servers` milliseconds (default 2 s × 2 per
+ * server). A truncated response is asked again over TCP to the same server, within the same
+ * `timeout`. A and AAAA are looked up in parallel; the lookup succeeds when either gives
  * addresses.
  *
  * @param stack The stack whose UDP carries the queries.
@@ -140,7 +154,7 @@ export function validateHostname(hostname: string): string {
  * @throws {TypeError} When the hostname or an option is malformed.
  * @throws {Deno.errors.NotFound} On NXDOMAIN, or when the name has no address of the family.
  * @throws {Deno.errors.TimedOut} When no server answered in time.
- * @throws {DnsError} On SERVFAIL/REFUSED from every server, or a truncated (TC) response.
+ * @throws {DnsError} On SERVFAIL/REFUSED from every server.
  *
  * @example
  * ```ts ignore
@@ -166,6 +180,10 @@ export async function resolveDns(
     return [literal];
   }
   const name = validateHostname(hostname);
+  const fromHosts = (options.hosts?.get(name.toLowerCase()) ?? []).filter((a) =>
+    family === undefined || a.version === family
+  );
+  if (fromHosts.length > 0) return [...fromHosts];
   const servers = options.servers.map((s) => {
     if (typeof s !== "string") return s;
     try {
@@ -192,7 +210,17 @@ export async function resolveDns(
   // NXDOMAIN for one type answers the other too (RFC 8020): it cancels the other lookup.
   const nxdomain = new AbortController();
   const both = signal === undefined ? nxdomain.signal : AbortSignal.any([signal, nxdomain.signal]);
-  const q: Query = { stack, name, servers, timeout, attempts, port, signal: both };
+  const q: Query = {
+    stack,
+    name,
+    servers,
+    timeout,
+    attempts,
+    port,
+    signal: both,
+    cache: options.cache ?? null,
+    counters: options.counters ?? null,
+  };
   const types = family === 4
     ? [DnsType.A]
     : family === 6
@@ -275,6 +303,8 @@ interface Query {
   readonly attempts: number;
   readonly port: number;
   readonly signal: AbortSignal | undefined;
+  readonly cache: DnsCache | null;
+  readonly counters: DnsCounters | null;
 }
 
 function parseLiteral(hostname: string): IpAddress | null {
@@ -300,8 +330,26 @@ const RCODE_NAMES: Record<number, string> = {
   [DnsRcode.Refused]: "REFUSED",
 };
 
-/** One record type: tries every server `attempts` times round, until one answers usefully. */
+function nxdomainError(name: string): Error {
+  const e = new Deno.errors.NotFound(`Cannot resolve "${name}": NXDOMAIN`);
+  NXDOMAIN_ERRORS.add(e);
+  return e;
+}
+
+function noDataError(name: string, type: number): Error {
+  const kind = type === DnsType.A ? "A" : "AAAA";
+  return new Deno.errors.NotFound(`Cannot resolve "${name}": no ${kind} records`);
+}
+
+/** One record type: the cache, then every server `attempts` times round, until one answers. */
 async function lookup(q: Query, type: number): Promise<IpAddress[]> {
+  const cached = q.cache?.get(q.name, type) ?? null;
+  if (cached !== null) {
+    if (q.counters) q.counters.cacheHits++;
+    if (cached.kind === "addresses") return [...cached.addresses];
+    throw cached.kind === "nxdomain" ? nxdomainError(q.name) : noDataError(q.name, type);
+  }
+  if (q.counters) q.counters.cacheMisses++;
   let lastError: Error | null = null;
   let timedOut = 0;
   for (let round = 0; round < q.attempts; round++) {
@@ -310,28 +358,39 @@ async function lookup(q: Query, type: number): Promise<IpAddress[]> {
       let response: DnsRepr | null;
       try {
         response = await exchange(q, server, type);
+        if (response !== null && response.tc) {
+          // RFC 7766 §5: a truncated UDP answer is asked again over TCP.
+          if (q.counters) q.counters.tcpRetries++;
+          response = await exchangeTcp(q, server, type).catch((e: unknown) => {
+            if (q.signal?.aborted || e instanceof DnsError) throw e;
+            throw new DnsError(
+              q.name,
+              `Cannot resolve "${q.name}": truncated response from ${server}, and TCP failed: ${
+                (e as Error).message
+              }`,
+            );
+          });
+        }
       } catch (e) {
-        // A server this stack cannot reach (no address or route of its family): the next one.
+        // A server this stack cannot reach (no address or route of its family, TCP refused):
+        // the next one.
         if (q.signal?.aborted || e instanceof Deno.errors.BadResource) throw e;
         lastError = e as Error;
         continue;
       }
       if (response === null) {
+        if (q.counters) q.counters.timeouts++;
         timedOut++;
         continue;
       }
       const rcode = response.rcode;
       if (rcode === DnsRcode.NXDomain) {
-        const e = new Deno.errors.NotFound(`Cannot resolve "${q.name}": NXDOMAIN`);
-        NXDOMAIN_ERRORS.add(e);
-        throw e;
+        const ttl = negativeTtl(response);
+        if (ttl !== null) q.cache?.put(q.name, type, { kind: "nxdomain" }, ttl);
+        throw nxdomainError(q.name);
       }
       if (response.tc) {
-        // RFC 1035 §4.2.1: the caller should retry over TCP, which this resolver does not do.
-        throw new DnsError(
-          q.name,
-          `Cannot resolve "${q.name}": truncated response from ${server} (TCP is not supported)`,
-        );
+        throw new DnsError(q.name, `Cannot resolve "${q.name}": truncated response over TCP`);
       }
       if (rcode !== DnsRcode.NoError) {
         const what = RCODE_NAMES[rcode] ?? `rcode ${rcode}`;
@@ -342,7 +401,14 @@ async function lookup(q: Query, type: number): Promise<IpAddress[]> {
         );
         continue;
       }
-      return addressesOf(q.name, response, type);
+      const found = addressesOf(q.name, response, type);
+      if (found.addresses.length === 0) {
+        const ttl = negativeTtl(response);
+        if (ttl !== null) q.cache?.put(q.name, type, { kind: "nodata" }, ttl);
+        throw noDataError(q.name, type);
+      }
+      q.cache?.put(q.name, type, { kind: "addresses", addresses: found.addresses }, found.ttl);
+      return found.addresses;
     }
   }
   if (lastError !== null) throw lastError;
@@ -350,9 +416,33 @@ async function lookup(q: Query, type: number): Promise<IpAddress[]> {
   throw netError("TimedOut", `Cannot resolve "${q.name}": timed out after ${tries}`);
 }
 
-/** Follows the CNAME chain from the question name and collects the records of `type`. */
-function addressesOf(name: string, response: DnsRepr, type: number): IpAddress[] {
+/**
+ * RFC 2308 §5: the TTL of a negative answer is the smaller of the SOA record's TTL and its
+ * MINIMUM field (the last 4 bytes of the SOA rdata); `null` without an SOA in the authority.
+ */
+function negativeTtl(response: DnsRepr): number | null {
+  for (const rr of response.authorities) {
+    if (rr.type !== DnsType.SOA || rr.data.kind !== "raw") continue;
+    const b = rr.data.bytes;
+    if (b.length < 22) continue; // two names of at least 1 byte and five 32-bit fields
+    const o = b.length - 4;
+    const minimum = ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+    return Math.min(rr.ttl, minimum);
+  }
+  return null;
+}
+
+/**
+ * Follows the CNAME chain from the question name and collects the records of `type`, with the
+ * smallest TTL of the records used (RFC 2181 §5.2).
+ */
+function addressesOf(
+  name: string,
+  response: DnsRepr,
+  type: number,
+): { addresses: IpAddress[]; ttl: number } {
   let owner = name;
+  let ttl = Infinity;
   for (let hops = 0;; hops++) {
     const alias = response.answers.find((rr) =>
       rr.data.kind === "cname" && rr.class === DnsClass.IN && dnsNameEquals(rr.name, owner)
@@ -364,18 +454,18 @@ function addressesOf(name: string, response: DnsRepr, type: number): IpAddress[]
         `Cannot resolve "${name}": CNAME chain longer than ${MAX_CNAME_CHAIN}`,
       );
     }
+    ttl = Math.min(ttl, alias.ttl);
     owner = alias.data.name;
   }
-  const out: IpAddress[] = [];
+  const addresses: IpAddress[] = [];
   for (const rr of response.answers) {
     if (rr.type !== type || !dnsNameEquals(rr.name, owner)) continue;
-    if (rr.data.kind === "a" || rr.data.kind === "aaaa") out.push(rr.data.address);
+    if (rr.data.kind === "a" || rr.data.kind === "aaaa") {
+      addresses.push(rr.data.address);
+      ttl = Math.min(ttl, rr.ttl);
+    }
   }
-  if (out.length === 0) {
-    const kind = type === DnsType.A ? "A" : "AAAA";
-    throw new Deno.errors.NotFound(`Cannot resolve "${name}": no ${kind} records`);
-  }
-  return out;
+  return { addresses, ttl: addresses.length === 0 ? 0 : ttl };
 }
 
 /** A socket on a random port (RFC 5452 §9.2) of the server's IP version. */
@@ -392,14 +482,9 @@ function openSocket(stack: NetStack, server: IpAddress): UdpSocket {
   return stack.listenDatagram({ port: 0, hostname });
 }
 
-/**
- * One try: a query to `server` on a fresh socket. Resolves with the matching response, or
- * `null` after `timeout` ms; rejects when the signal aborts.
- */
-async function exchange(q: Query, server: IpAddress, type: number): Promise<DnsRepr | null> {
-  const id = random16();
-  const query: DnsRepr = {
-    id,
+function buildQuery(name: string, type: number): DnsRepr {
+  return {
+    id: random16(),
     qr: false,
     opcode: 0,
     aa: false,
@@ -407,19 +492,21 @@ async function exchange(q: Query, server: IpAddress, type: number): Promise<DnsR
     rd: true,
     ra: false,
     rcode: 0,
-    questions: [{ name: q.name, type, class: DnsClass.IN }],
+    questions: [{ name, type, class: DnsClass.IN }],
     answers: [],
     authorities: [],
     additionals: [],
   };
-  const bytes = new Uint8Array(dnsBufferLen(query));
-  emitDns(query, new DnsPacket(bytes));
-  const socket = openSocket(q.stack, server);
+}
+
+const TIMEOUT = Symbol("timeout");
+
+/** Resolves with TIMEOUT after `q.timeout`, rejects on abort; `dispose` clears both. */
+function deadline(q: Query): { stop: Promise<typeof TIMEOUT>; dispose(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let onAbort: (() => void) | undefined;
-  // Settles with null on timeout, rejects on abort; raced against each receive.
-  const stop = new Promise<null>((resolve, reject) => {
-    timer = setTimeout(() => resolve(null), q.timeout);
+  const stop = new Promise<typeof TIMEOUT>((resolve, reject) => {
+    timer = setTimeout(() => resolve(TIMEOUT), q.timeout);
     if (q.signal !== undefined) {
       const signal = q.signal;
       onAbort = () => reject(abortError(signal));
@@ -427,24 +514,105 @@ async function exchange(q: Query, server: IpAddress, type: number): Promise<DnsR
     }
   });
   stop.catch(() => {});
+  return {
+    stop,
+    dispose() {
+      clearTimeout(timer);
+      if (onAbort !== undefined) q.signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
+
+/**
+ * One try over UDP: sends the query from a fresh random port and waits up to `q.timeout` for
+ * a matching response. Resolves with `null` on timeout.
+ */
+async function exchange(q: Query, server: IpAddress, type: number): Promise<DnsRepr | null> {
+  const query = buildQuery(q.name, type);
+  const bytes = new Uint8Array(dnsBufferLen(query));
+  emitDns(query, new DnsPacket(bytes));
+  const socket = openSocket(q.stack, server);
+  const d = deadline(q);
   try {
-    await Promise.race([
+    const sent = await Promise.race([
       socket.send(bytes, { transport: "udp", hostname: server.toString(), port: q.port }),
-      stop,
+      d.stop,
     ]);
+    if (sent === TIMEOUT) return null;
     while (true) {
-      const got = await Promise.race([socket.receive(), stop]);
-      if (got === null) return null;
+      const got = await Promise.race([socket.receive(), d.stop]);
+      if (got === TIMEOUT) return null;
       const [data, from] = got;
-      if (from.port !== q.port || !sameAddress(from.hostname, server)) continue;
+      if (from.port !== q.port || !sameAddress(from.hostname, server)) {
+        if (q.counters) q.counters.mismatchedId++;
+        continue;
+      }
       const response = parseResponse(data);
-      if (response === null || !matches(response, query)) continue;
+      if (response === null) {
+        if (q.counters) q.counters.malformed++;
+        continue;
+      }
+      if (!matches(response, query)) {
+        if (q.counters) q.counters.mismatchedId++;
+        continue;
+      }
       return response;
     }
   } finally {
-    clearTimeout(timer);
-    if (onAbort !== undefined) q.signal?.removeEventListener("abort", onAbort);
+    d.dispose();
     socket.close();
+  }
+}
+
+/**
+ * One try over TCP (RFC 7766, RFC 1035 §4.2.2: a two-byte length before each message) through
+ * the stack's own TCP. Resolves with `null` on timeout.
+ */
+async function exchangeTcp(q: Query, server: IpAddress, type: number): Promise<DnsRepr | null> {
+  const query = buildQuery(q.name, type);
+  const len = dnsBufferLen(query);
+  const bytes = new Uint8Array(2 + len);
+  bytes[0] = len >>> 8;
+  bytes[1] = len & 0xff;
+  emitDns(query, new DnsPacket(bytes.subarray(2)));
+  const d = deadline(q);
+  const abort = new AbortController();
+  d.stop.then(() => abort.abort(), () => abort.abort());
+  let conn: TcpStream | null = null;
+  try {
+    const c = await Promise.race([
+      q.stack.connect({ hostname: server.toString(), port: q.port, signal: abort.signal }),
+      d.stop,
+    ]);
+    if (c === TIMEOUT) return null;
+    conn = c;
+    for (let off = 0; off < bytes.length;) {
+      const n = await Promise.race([conn.write(bytes.subarray(off)), d.stop]);
+      if (n === TIMEOUT) return null;
+      off += n;
+    }
+    const buf = new Uint8Array(2 + 0xffff);
+    let have = 0;
+    let want = 2;
+    while (have < want) {
+      const n = await Promise.race([conn.read(buf.subarray(have)), d.stop]);
+      if (n === TIMEOUT) return null;
+      if (n === null) {
+        throw new DnsError(q.name, `Cannot resolve "${q.name}": ${server} closed the TCP stream`);
+      }
+      have += n;
+      if (want === 2 && have >= 2) want = 2 + ((buf[0]! << 8) | buf[1]!);
+    }
+    const response = parseResponse(buf.subarray(2, want));
+    if (response === null || !matches(response, query)) {
+      if (q.counters) response === null ? q.counters.malformed++ : q.counters.mismatchedId++;
+      throw new DnsError(q.name, `Cannot resolve "${q.name}": bad TCP response from ${server}`);
+    }
+    return response;
+  } finally {
+    d.dispose();
+    abort.abort();
+    conn?.close();
   }
 }
 

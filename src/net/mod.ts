@@ -38,6 +38,7 @@ export { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 export { type DatagramHost, UdpSocket } from "./udp_socket.ts";
 export { abortError, badResource, NET_ERROR_CODES, netError, type NetErrorKind } from "./errors.ts";
 export * from "./dns.ts";
+export * from "./dns_cache.ts";
 export * from "./autoconf.ts";
 export type { PingOptions, PingResult } from "./ping.ts";
 export type { PollTarget, Watcher } from "./driver.ts";

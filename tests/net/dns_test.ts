@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { NetStack, UdpSocket } from "../../mod.ts";
 import { DnsError, resolveDns, resolveForConnect, validateHostname } from "../../src/net/dns.ts";
+import { DnsCache, dnsCounters, parseHosts } from "../../src/net/dns_cache.ts";
 import { Ipv4Address, Ipv6Address } from "../../src/wire/address.ts";
 import {
   dnsBufferLen,
@@ -410,6 +411,233 @@ Deno.test("resolveForConnect keeps the usable families, IPv4 first", async () =>
       Deno.errors.NotFound,
     );
   } finally {
+    await dns.close();
+  }
+});
+
+/** A DNS-over-TCP server on `stack` port 53 (RFC 1035 §4.2.2 framing): one query per stream. */
+function tcpDnsServer(stack: NetStack, handler: (q: DnsRepr) => DnsRepr = zoneAnswer) {
+  const listener = stack.listen({ port: 53 });
+  const queries: DnsRepr[] = [];
+  const done = (async () => {
+    for await (const conn of listener) {
+      const buf = new Uint8Array(2 + 0xffff);
+      let have = 0;
+      while (have < 2 || have < 2 + ((buf[0]! << 8) | buf[1]!)) {
+        const n = await conn.read(buf.subarray(have));
+        if (n === null) break;
+        have += n;
+      }
+      const query = parseDns(new DnsPacket(buf.subarray(2, have)));
+      queries.push(query);
+      const out = encode(handler(query));
+      const framed = new Uint8Array(2 + out.length);
+      framed[0] = out.length >>> 8;
+      framed[1] = out.length & 0xff;
+      framed.set(out, 2);
+      await conn.write(framed);
+      conn.close();
+    }
+  })();
+  return {
+    queries,
+    async close() {
+      listener.close();
+      await done.catch(() => {});
+    },
+  };
+}
+
+Deno.test("resolveDns asks again over TCP when the UDP answer is truncated (RFC 7766)", async () => {
+  await using net = stackPair();
+  const udp = dnsServer(net.server, (q) => [reply(q, [], 0, true)]);
+  const tcp = tcpDnsServer(net.server);
+  const counters = dnsCounters();
+  try {
+    assert.deepEqual(
+      strings(await resolveDns(net.client, "www.example.net", { servers, family: 4, counters })),
+      ["192.0.2.10", "192.0.2.11"],
+    );
+    assert.equal(udp.queries.length, 1);
+    assert.equal(tcp.queries.length, 1);
+    assert.equal(tcp.queries[0]!.questions[0]!.name, "www.example.net");
+    assert.equal(counters.tcpRetries, 1);
+  } finally {
+    await tcp.close();
+    await udp.close();
+  }
+});
+
+Deno.test("resolveDns ignores and counts mismatched ids and compression loops", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  const loop = (q: DnsRepr): Uint8Array => {
+    // The header and question of a real answer, then an answer whose name points at itself.
+    const head = encode({ ...reply(q, []), answers: [] });
+    head[7] = 1; // ANCOUNT = 1
+    const at = head.length;
+    const rr = Uint8Array.of(
+      0xc0 | (at >> 8),
+      at & 0xff,
+      0,
+      1,
+      0,
+      1,
+      0,
+      0,
+      0,
+      60,
+      0,
+      4,
+      1,
+      2,
+      3,
+      4,
+    );
+    const out = new Uint8Array(at + rr.length);
+    out.set(head);
+    out.set(rr, at);
+    return out;
+  };
+  const server = net.server.listenDatagram({ port: 54 });
+  const serving = (async () => {
+    for await (const [data, from] of server) {
+      const q = parseDns(new DnsPacket(data));
+      await server.send(encode(reply({ ...q, id: q.id ^ 1 }, [])), from);
+      await server.send(loop(q), from);
+      await server.send(encode(zoneAnswer(q)), from);
+    }
+  })();
+  const counters = dnsCounters();
+  try {
+    assert.deepEqual(
+      strings(
+        await resolveDns(net.client, "v4only.example.net", {
+          servers,
+          port: 54,
+          family: 4,
+          counters,
+        }),
+      ),
+      ["198.51.100.4"],
+    );
+    assert.equal(counters.mismatchedId, 1);
+    assert.equal(counters.malformed, 1);
+  } finally {
+    server.close();
+    await serving.catch(() => {});
+    await dns.close();
+  }
+});
+
+Deno.test("resolveDns answers from the cache until the smallest TTL of the chain ends", async () => {
+  await using net = stackPair();
+  const dns = dnsServer(net.server);
+  let now = 0;
+  const cache = new DnsCache({ clock: () => now });
+  const counters = dnsCounters();
+  const ask = () =>
+    resolveDns(net.client, "www.example.net", { servers, family: 4, cache, counters });
+  try {
+    assert.deepEqual(strings(await ask()), ["192.0.2.10", "192.0.2.11"]);
+    now = 59_999;
+    assert.deepEqual(strings(await ask()), ["192.0.2.10", "192.0.2.11"]);
+    assert.equal(dns.queries.length, 1);
+    assert.equal(counters.cacheHits, 1);
+    now = 60_000; // every record of the zone has TTL 60
+    await ask();
+    assert.equal(dns.queries.length, 2);
+    assert.equal(counters.cacheMisses, 2);
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolveDns caches NXDOMAIN for the SOA's negative TTL (RFC 2308)", async () => {
+  await using net = stackPair();
+  // SOA of example.net: TTL 300, MINIMUM 30: the negative TTL is 30 s.
+  const soaRdata = Uint8Array.of(
+    0,
+    0,
+    ...[0, 0, 0, 1],
+    ...[0, 0, 0, 2],
+    ...[0, 0, 0, 3],
+    ...[0, 0, 0, 4],
+    ...[0, 0, 0, 30],
+  );
+  const dns = dnsServer(net.server, (q) => [{
+    ...reply(q, [], 3),
+    authorities: [{
+      name: "example.net",
+      type: 6,
+      class: 1,
+      ttl: 300,
+      data: { kind: "raw", bytes: soaRdata },
+    }],
+  }]);
+  let now = 0;
+  const cache = new DnsCache({ clock: () => now });
+  const ask = () =>
+    assert.rejects(
+      resolveDns(net.client, "nope.example.net", { servers, family: 4, cache }),
+      (e: unknown) => e instanceof Deno.errors.NotFound && /NXDOMAIN/.test(e.message),
+    );
+  try {
+    await ask();
+    now = 29_999;
+    await ask();
+    assert.equal(dns.queries.length, 1);
+    now = 30_000;
+    await ask();
+    assert.equal(dns.queries.length, 2);
+  } finally {
+    await dns.close();
+  }
+});
+
+Deno.test("resolveDns answers static hosts entries without a query", async () => {
+  await using net = stackPair();
+  const hosts = parseHosts("192.0.2.77 db.example.net db\n2001:db8::77 db.example.net\n");
+  assert.deepEqual(
+    strings(await resolveDns(net.client, "DB.example.net", { servers: [SILENT], hosts })),
+    ["192.0.2.77", "2001:db8::77"],
+  );
+  assert.deepEqual(
+    strings(await resolveDns(net.client, "db", { servers: [SILENT], hosts, family: 4 })),
+    ["192.0.2.77"],
+  );
+});
+
+Deno.test("NetStack.connect resolves static hosts and caches server answers", async () => {
+  await using net = stackPair({
+    client: { dnsServers: [SERVER4], hosts: parseHosts(`${SERVER4} peer.static`) },
+  });
+  const dns = dnsServer(net.server, (q) => [
+    reply(q, [{
+      name: q.questions[0]!.name,
+      type: q.questions[0]!.type,
+      class: 1,
+      ttl: 300,
+      data: q.questions[0]!.type === DnsType.A
+        ? { kind: "a", address: Ipv4Address.parse(SERVER4) }
+        : { kind: "aaaa", address: Ipv6Address.parse(SERVER6) },
+    }]),
+  ]);
+  const listener = net.server.listen({ port: 80 });
+  try {
+    for (const name of ["peer.static", "peer.example.net", "peer.example.net"]) {
+      const conn = await net.client.connect({ hostname: name, port: 80 });
+      (await listener.accept()).close();
+      conn.close();
+    }
+    // Static entry: no query. Server answer: A and AAAA asked once, then from the cache.
+    assert.deepEqual(dns.queries.map((q) => q.query.questions[0]!.name), [
+      "peer.example.net",
+      "peer.example.net",
+    ]);
+    assert.equal(net.client.dnsCounters.cacheHits, 2);
+  } finally {
+    listener.close();
     await dns.close();
   }
 });
