@@ -39,6 +39,7 @@ import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { UdpSocket } from "./udp_socket.ts";
 import { resolveForConnect } from "./dns.ts";
+import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_cache.ts";
 import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
 import { Autoconf, type AutoconfOptions } from "./autoconf.ts";
 
@@ -88,6 +89,11 @@ export interface NetStackOptions {
    * Without them `connect` takes IP literals only.
    */
   readonly dnsServers?: readonly (string | IpAddress)[];
+  /**
+   * Static host entries for `connect` (see `parseHosts`), looked up before any DNS server.
+   * Answers from servers are cached for their TTL, failures for their negative TTL (RFC 2308).
+   */
+  readonly hosts?: DnsHosts;
 }
 
 /**
@@ -269,6 +275,9 @@ export class NetStack extends EventTarget implements PollTarget, AsyncDisposable
   #deviceError: Error | null = null;
   #onerror: ((event: ErrorEvent) => void) | null = null;
   readonly #dnsServers: readonly IpAddress[];
+  readonly #hosts: DnsHosts | undefined;
+  readonly #dnsCache = new DnsCache();
+  readonly #dnsCounters: DnsCounters = dnsCounters();
   readonly #families: readonly (4 | 6)[];
   readonly #autoconf: Autoconf | null = null;
 
@@ -301,6 +310,10 @@ export class NetStack extends EventTarget implements PollTarget, AsyncDisposable
     this.#tcpOptions = o.tcp;
     this.#backlog = o.backlog;
     this.#dnsServers = o.dnsServers;
+    if (options.hosts !== undefined && !(options.hosts instanceof Map)) {
+      throw new TypeError("Invalid hosts: expected a Map from parseHosts");
+    }
+    this.#hosts = options.hosts;
     this.#families = o.auto ? [4] : [...new Set(o.addresses.map((a) => a.address.version))].sort();
     // Last: nothing above has side effects, so a rejected option leaves the device free.
     claimDevice(this.#device, this);
@@ -414,6 +427,22 @@ export class NetStack extends EventTarget implements PollTarget, AsyncDisposable
   }
 
   /**
+   * What the resolver behind `connect` counted: ignored responses (mismatched ids, malformed),
+   * TCP retries of truncated answers, timeouts, cache hits and misses.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+   * console.log(stack.dnsCounters.cacheHits); // 0
+   * ```
+   */
+  get dnsCounters(): Readonly<DnsCounters> {
+    return this.#dnsCounters;
+  }
+
+  /**
    * Resolves when the stack has its addresses: at once for fixed addresses, at the first DHCP
    * lease for `addresses: "auto"` (rejects with `Deno.errors.BadResource` if the stack is
    * closed first; no time limit of its own, race it with a timer when one is wanted).
@@ -502,13 +531,19 @@ export class NetStack extends EventTarget implements PollTarget, AsyncDisposable
     checkSignal("signal", o.signal);
     if (o.localPort !== undefined) checkPort("localPort", o.localPort, 1);
     const servers = [...this.#dnsServers, ...(this.#autoconf?.dnsServers ?? [])];
-    if (servers.length === 0 || name === "localhost" || isIpLiteral(name)) {
+    if (
+      (servers.length === 0 && this.#hosts === undefined) || name === "localhost" ||
+      isIpLiteral(name)
+    ) {
       return this.#connectTo(parseHost(name, Ipv4Address.UNSPECIFIED), port, name, o);
     }
     // Like Deno.connect (tokio): every resolved address in turn, the last error if all fail.
     const addrs = await resolveForConnect(this, name, {
       servers,
       families: this.#families,
+      cache: this.#dnsCache,
+      counters: this.#dnsCounters,
+      ...(this.#hosts !== undefined ? { hosts: this.#hosts } : {}),
       ...(o.signal !== undefined ? { signal: o.signal } : {}),
     });
     let last: unknown;
