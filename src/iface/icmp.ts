@@ -198,9 +198,31 @@ function deliverError(
       if (!s.processError(core.cx, info, seq)) core.counters.queueFull++;
       return;
     }
+  } else if (protocol === IpProtocol.Tcp && l4.length >= 8) {
+    // RFC 5927 / RFC 1122 §4.2.3.9: unreachables and Packet Too Big (ICMPv4 code 4) reach the
+    // connection, which validates the quoted sequence number; other errors are only counted.
+    const s = sockets.findTcp(innerSrc, a, innerDst, b);
+    const kind = tcpErrorKind(version, type, code);
+    if (s !== null && kind !== null) {
+      s.processIcmpError(core.now, { kind, code, mtu: mtu ?? 0, seq: readU32(l4, 4) });
+      return;
+    }
   }
-  // TCP errors are counted only (RFC 5927 advises against acting on most of them).
   core.counters.icmpError++;
+}
+
+/** What an ICMP error means to TCP, or `null` for errors TCP does not act on. */
+function tcpErrorKind(
+  version: 4 | 6,
+  type: number,
+  code: number,
+): "unreachable" | "packetTooBig" | null {
+  if (version === 4) {
+    if (type !== Icmpv4Type.DstUnreachable) return null;
+    return code === 4 ? "packetTooBig" : "unreachable";
+  }
+  if (type === Icmpv6Type.PktTooBig) return "packetTooBig";
+  return type === Icmpv6Type.DstUnreachable ? "unreachable" : null;
 }
 
 /** ICMPv6 ingress. `hopLimit` is the IPv6 header's, for the NDP check. */
