@@ -10,6 +10,7 @@
 import { type Instant, NEVER } from "../../time.ts";
 import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import type { TcpConn } from "./conn.ts";
+import { rackBeginAck, rackOnAck, rackRecoveryEnded, usesRack } from "./recovery.ts";
 import { DUP_THRESH } from "./sack.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
@@ -34,6 +35,8 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
   const dup = acked === 0 && repr.payload.length === 0 &&
     (repr.flags & (TcpFlags.SYN | TcpFlags.FIN)) === 0 && win === c.sndWnd &&
     c.sndMax !== c.sndUna;
+  const rack = usesRack(c);
+  if (rack) rackBeginAck(c, now, repr);
   if (acked > 0) onNewAck(c, now, ack, acked, repr);
   if (c.state === TcpState.Closed || c.state === TcpState.TimeWait) return AckResult.Ok;
   // RFC 9293 §3.10.7.4: update the window only from newer segments (SND.WL1/SND.WL2);
@@ -48,8 +51,14 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
     if (win > c.maxSndWnd) c.maxSndWnd = win;
   }
   if (acked < 0) return AckResult.Ok;
-  if (c.sackOn && repr.sackBlocks.length > 0 && c.sndMax !== c.sndUna) {
-    c.sb.update(c.sndUna, c.outstanding(), repr.sackBlocks);
+  if (rack) {
+    // RFC 8985: RACK-TLP decides what is lost; duplicate ACKs are only counted.
+    if (dup) {
+      c.dupAcks++;
+      c.counters.dupAcks++;
+    }
+    rackOnAck(c, now, repr, acked > 0);
+    return AckResult.Ok;
   }
   if (dup) {
     c.dupAcks++;
@@ -60,8 +69,7 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
   // again until SND.UNA passes the previous recovery point.
   if (
     !c.inRecovery && c.sndMax !== c.sndUna && seqGe(c.sndUna, c.recover) &&
-    (c.dupAcks >= DUP_THRESH || (c.sackOn && c.sb.lossBoundary(c.sndMss) > 0) ||
-      earlyRetransmitDue(c))
+    (c.dupAcks >= DUP_THRESH || earlyRetransmitDue(c))
   ) {
     c.inRecovery = true;
     c.recover = c.sndMax;
@@ -103,7 +111,10 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
     rtt = now - c.rttTime;
   }
   if (c.rttTime !== NEVER && seqGt(ack, c.rttSeq)) c.rttTime = NEVER;
-  if (rtt !== null) c.rtt.sample(rtt);
+  if (rtt !== null) {
+    c.rtt.sample(rtt);
+    if (rtt < c.rack.minRtt) c.rack.minRtt = rtt;
+  }
 
   let dataAcked = acked;
   if (!c.synAcked) {
@@ -115,7 +126,7 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
   if (dataAcked > 0) c.tx.dequeueAllocated(dataAcked < c.tx.length ? dataAcked : c.tx.length);
   c.sndUna = ack;
   if (seqLt(c.sndNxt, ack)) c.sndNxt = ack;
-  c.sb.advance(ack);
+  if (c.sackOn) c.log.acked(ack, c.rack);
   if (seqLt(c.highRxt, ack)) c.highRxt = ack;
   c.rtoCount = 0;
 
@@ -125,6 +136,7 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
       c.dupAcks = 0;
       c.forceRetransmit = false;
       c.cc.onExitRecovery(now);
+      if (c.sackOn) rackRecoveryEnded(c);
     } else {
       // RFC 6582 §3.2 step 5: a partial ACK; without SACK retransmit the next hole at once.
       if (!c.sackOn) {
@@ -136,6 +148,10 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
   } else {
     c.dupAcks = 0;
     c.cc.onAck(now, acked, c.outstanding(), rtt);
+    if (c.inLoss && seqGe(ack, c.recover)) {
+      c.inLoss = false;
+      rackRecoveryEnded(c);
+    }
   }
   // RFC 6298 §5.2, §5.3: stop the timer when all is acknowledged, else restart it.
   if (c.sndUna === c.sndMax) {

@@ -13,8 +13,9 @@ import { type SackBlock, TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import { TokenBucket } from "../context.ts";
 import type { KeepAliveOptions, ResolvedTcpOptions } from "./config.ts";
 import { type CongestionController, createCongestionController } from "./congestion.ts";
+import { Rack } from "./rack.ts";
 import { RttEstimator } from "./rtt.ts";
-import { Scoreboard } from "./sack.ts";
+import { SegmentLog } from "./seg_log.ts";
 import { seqAdd, seqSub } from "./seq.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { newCounters, type TcpCounters } from "./stats.ts";
@@ -133,7 +134,13 @@ export class TcpConn {
   // RTT, congestion and loss recovery.
   readonly rtt: RttEstimator;
   readonly cc: CongestionController;
-  readonly sb: Scoreboard = new Scoreboard();
+  /** Segments in flight with their transmit times (SACK connections, RACK-TLP). */
+  readonly log: SegmentLog = new SegmentLog();
+  readonly rack: Rack = new Rack();
+  /** RTO recovery (after a timeout, SACK connections): lost segments are resent in order. */
+  inLoss = false;
+  /** Bytes outstanding when the last tail loss probe left (its congestion response). */
+  tlpFlight = 0;
   rttSeq = 0;
   rttTime: Instant = NEVER;
   dupAcks = 0;
@@ -172,6 +179,8 @@ export class TcpConn {
   pIdle = false;
   pKeepAlive = false;
   pCut = false;
+  /** The planned segment is a tail loss probe (RFC 8985 §7.3). */
+  pTlp = false;
   /** The payload room of a full-sized segment for this plan (SMSS less this segment's SACK blocks, within the MTU). */
   pMss = DEFAULT_MSS_V4;
 

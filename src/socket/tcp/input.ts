@@ -141,6 +141,7 @@ function onListen(
   c.sndMax = c.iss;
   c.recover = c.iss;
   c.highRxt = c.iss;
+  c.rack.reset(c.iss);
   c.smallEnd = c.iss;
   c.synAcked = false;
   c.activeOpen = false;
@@ -191,7 +192,8 @@ function onSynSent(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | null {
   c.recover = repr.ack;
   c.highRxt = repr.ack;
   c.smallEnd = repr.ack;
-  c.sb.clear(repr.ack);
+  c.log.clear();
+  c.rack.reset(repr.ack);
   c.rtoCount = 0;
   c.timers.rto = Number.POSITIVE_INFINITY;
   c.timers.connect = Number.POSITIVE_INFINITY;
@@ -284,6 +286,7 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
       return null;
     }
     c.timers.connect = Number.POSITIVE_INFINITY;
+    c.rack.reset(c.sndUna);
     c.setState(c.finQueued ? TcpState.FinWait1 : TcpState.Established);
     c.sndWnd = repr.window * 2 ** c.sndShift;
     if (c.sndWnd > c.maxSndWnd) c.maxSndWnd = c.sndWnd;
@@ -318,7 +321,8 @@ function backToListen(c: TcpConn): void {
   c.rx.clear();
   c.tx.clear();
   c.asm.clear();
-  c.sb.clear(0);
+  c.log.clear();
+  c.rack.reset(0);
   c.finQueued = false;
   c.finRcvd = false;
   c.finHeld = false;

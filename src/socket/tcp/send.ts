@@ -25,16 +25,21 @@ import {
   TS_OPTION_LEN,
 } from "./conn.ts";
 import { windowUpdateDue } from "./recv.ts";
+import { armProbe, rackOnRto, reorderTimerFired } from "./recovery.ts";
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
 
 const MAX_PERSIST: number = 60_000;
 
-/** Applies timeouts that end the connection (RFC 9293 §3.8.3, RFC 5482, RFC 1122 §4.2.3.6). */
+/**
+ * Applies timeouts that end the connection (RFC 9293 §3.8.3, RFC 5482, RFC 1122 §4.2.3.6) and
+ * the RACK reorder timer (RFC 8985 §6.3).
+ */
 export function checkTimeouts(c: TcpConn, now: Instant): void {
   const s = c.state;
   if (s === TcpState.Closed || s === TcpState.Listen) return;
   const t = c.timers;
+  if (t.reorder <= now) reorderTimerFired(c, now);
   if (s === TcpState.TimeWait) {
     if (now >= t.timeWait) c.closeWith(null);
     return;
@@ -106,6 +111,7 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
   c.pIdle = false;
   c.pKeepAlive = false;
   c.pCut = false;
+  c.pTlp = false;
   c.pKind = Plan.None;
   if (c.rstPending) return setPlan(c, Plan.Rst, c.ackSeq(), 0, false);
   const s = c.state;
@@ -135,40 +141,30 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
   const finQ = c.finQueued;
 
   // RFC 6298 §5.4: on expiry retransmit the earliest unacknowledged segment.
-  if (t.rto <= now && c.sndUna !== c.sndMax) {
+  // A tail loss probe due no later than the RTO goes first (RFC 8985 §7.2: PTO ≤ RTO).
+  if (t.rto <= now && c.sndUna !== c.sndMax && t.probe > t.rto) {
     c.pRto = true;
+    c.pHole = c.sackOn; // with SACK, SND.NXT stays: lost segments are resent in order
     const avail = seqSub(txEnd, c.sndUna);
     const len = avail < mss ? avail : mss;
     return setPlan(c, Plan.Data, c.sndUna, len, finQ && seqAdd(c.sndUna, len) === txEnd);
   }
 
-  // Loss recovery: RFC 6675 §4 NextSeg rule 1 (SACK), or the RFC 6582 retransmission.
-  if (c.inRecovery) {
-    const out = c.outstanding();
+  if (c.sackOn) {
+    const p = planRack(c, now, mss, txEnd);
+    if (p !== Plan.None) return p;
+  } else if (c.inRecovery && c.forceRetransmit) {
+    // Loss recovery without SACK: the RFC 6582 retransmission (fast retransmit or the hole
+    // after a partial ACK), one whole segment from HighRxt.
     const from = seqSub(c.highRxt, c.sndUna);
-    const boundary = c.sackOn ? c.sb.lossBoundary(c.sndMss) : (out < mss ? out : mss);
-    // a forced retransmission (fast retransmit, partial ACK) sends a whole segment
-    const limit = c.forceRetransmit ? (boundary > from + mss ? boundary : from + mss) : boundary;
-    let hole = from >= 0 && c.sb.nextHole(from, limit < out ? limit : out);
-    if (
-      !hole && c.sackOn && from === 0 && !c.sb.isEmpty() && !newSegmentAllowed(c, txEnd, mss)
-    ) {
-      // RFC 6675 §4 NextSeg rule 3, narrowed to SND.UNA as RFC 6582 does after a partial ACK:
-      // nothing is deemed lost yet (small windows rarely make IsLost true), no new data may
-      // go, SACKed data lies above and SND.UNA was not resent in this recovery: resend it
-      // rather than wait for the timer.
-      hole = c.sb.nextHole(0, mss) && c.sb.holeStart === 0;
-    }
-    if (hole) {
-      const room = c.sackOn ? c.cc.ssthresh - pipe(c) : 0;
-      if (c.forceRetransmit || room >= mss) {
-        const seq = seqAdd(c.sndUna, c.sb.holeStart);
-        const dataLeft = seqSub(txEnd, seq);
-        let len = c.sb.holeLen < mss ? c.sb.holeLen : mss;
-        if (len > dataLeft) len = dataLeft > 0 ? dataLeft : 0;
-        c.pHole = true;
-        return setPlan(c, Plan.Data, seq, len, finQ && seqAdd(seq, len) === txEnd);
-      }
+    const out = c.outstanding();
+    if (from >= 0 && from < out) {
+      const seq = c.highRxt;
+      const dataLeft = seqSub(txEnd, seq);
+      let len = out - from < mss ? out - from : mss;
+      if (len > dataLeft) len = dataLeft > 0 ? dataLeft : 0;
+      c.pHole = true;
+      return setPlan(c, Plan.Data, seq, len, finQ && seqAdd(seq, len) === txEnd);
     }
   }
 
@@ -178,14 +174,16 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
   const finToSend = finQ && seqLe(seq, txEnd);
   if (avail > 0 || finToSend) {
     const wndLimit = seqSub(seqAdd(c.sndUna, c.sndWnd), seq);
-    // RFC 6675 §5: with SACK, recovery sends while pipe < cwnd = ssthresh; without SACK the
-    // controller's cwnd is inflated per duplicate ACK (RFC 6582) against the outstanding bytes.
-    const sackRecovery = c.inRecovery && c.sackOn;
-    const flight = sackRecovery ? pipe(c) : seqSub(c.sndNxt, c.sndUna);
-    let cwndLimit = (sackRecovery ? c.cc.ssthresh : c.cc.cwnd) - flight;
+    // With SACK the flight excludes SACKed and lost bytes (RFC 6675 §4 pipe) and recovery sends
+    // while pipe < ssthresh (RFC 6675 §5); without SACK the controller's cwnd is inflated per
+    // duplicate ACK (RFC 6582) against the outstanding bytes.
+    const flight = c.sackOn ? c.log.inFlight() : seqSub(c.sndNxt, c.sndUna);
+    let cwndLimit = (c.sackOn && c.inRecovery ? c.cc.ssthresh : c.cc.cwnd) - flight;
     // RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment go
     // beyond cwnd (flight ≤ cwnd + 2·SMSS), so that a small window still makes three of them.
-    if (!c.inRecovery && c.dupAcks > 0) cwndLimit += (c.dupAcks < 2 ? c.dupAcks : 2) * c.sndMss;
+    if (!c.inRecovery && !c.sackOn && c.dupAcks > 0) {
+      cwndLimit += (c.dupAcks < 2 ? c.dupAcks : 2) * c.sndMss;
+    }
     let usable = wndLimit < cwndLimit ? wndLimit : cwndLimit;
     if (usable < 0) usable = 0;
     let len = avail < mss ? avail : mss;
@@ -263,17 +261,53 @@ function offloadRoom(c: TcpConn, mss: number, ipMtu: number, offloadMax: number)
   return room - room % mss;
 }
 
-/** Whether the peer's window and unsent data allow a new segment (RFC 6675 NextSeg rule 2). */
-function newSegmentAllowed(c: TcpConn, txEnd: number, mss: number): boolean {
-  const unsent = seqSub(txEnd, c.sndNxt);
-  if (unsent <= 0) return false;
-  const wnd = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
-  return wnd >= (unsent < mss ? unsent : mss);
-}
-
-/** RFC 6675 §4 SetPipe: the bytes believed in the network during SACK recovery. */
-export function pipe(c: TcpConn): number {
-  return c.sb.pipe(c.outstanding(), seqSub(c.highRxt, c.sndUna), c.sndMss);
+/**
+ * The SACK connection's retransmissions (RACK-TLP, RFC 8985): a tail loss probe when its timer
+ * expired (§7.3), else during fast or RTO recovery the first segment marked lost, within the
+ * window (RFC 6675 §5: pipe < ssthresh in fast recovery; pipe < cwnd after an RTO).
+ */
+function planRack(c: TcpConn, now: Instant, mss: number, txEnd: number): Plan {
+  const t = c.timers;
+  if (t.probe <= now) {
+    if (c.sndUna === c.sndMax || c.inRecovery || c.inLoss || c.rack.tlpEndSeq !== null) {
+      t.probe = NEVER; // nothing to probe for (the ACK path disarms it too)
+    } else {
+      c.pTlp = true;
+      // §7.3: new data when the peer's window allows, else the highest segment sent.
+      const avail = seqSub(txEnd, c.sndNxt);
+      const wnd = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+      if (avail > 0 && wnd > 0) {
+        let len = avail < mss ? avail : mss;
+        if (len > wnd) len = wnd;
+        return setPlan(c, Plan.Data, c.sndNxt, len, c.finQueued && seqAdd(c.sndNxt, len) === txEnd);
+      }
+      const log = c.log;
+      const last = log.slot(log.count - 1);
+      const fin = c.finQueued && c.sndMax === seqAdd(txEnd, 1);
+      const dataEnd = fin ? txEnd : c.sndMax;
+      let seq = log.startSeq[last]!;
+      if (seqLt(dataEnd, seq)) seq = dataEnd; // a lone FIN
+      if (seqSub(dataEnd, seq) > mss) seq = seqAdd(dataEnd, -mss);
+      c.pHole = true;
+      return setPlan(c, Plan.Data, seq, seqSub(dataEnd, seq), fin);
+    }
+  }
+  if (!(c.inRecovery || c.inLoss)) return Plan.None;
+  const log = c.log;
+  const i = log.firstLost();
+  if (i < 0) return Plan.None;
+  const k = log.slot(i);
+  const seq = log.startSeq[k]!;
+  const recEnd = log.endSeq[k]!;
+  const dataEnd = seqLt(txEnd, recEnd) ? txEnd : recEnd;
+  let len = seqSub(dataEnd, seq);
+  if (len > mss) len = mss;
+  if (len < 0) len = 0;
+  const fin = c.finQueued && seqAdd(seq, len) === txEnd && seqGt(recEnd, txEnd);
+  const room = (c.inRecovery ? c.cc.ssthresh : c.cc.cwnd) - log.inFlight();
+  if (!c.forceRetransmit && room < (len > 0 ? len : 1)) return Plan.None;
+  c.pHole = true;
+  return setPlan(c, Plan.Data, seq, len, fin);
 }
 
 /** The segment for the current plan. May shorten `c.pLen` at the send ring's wrap point. */
@@ -318,14 +352,18 @@ function onRtoFired(c: TcpConn, now: Instant): void {
   c.rtoCount++;
   c.counters.rtos++;
   c.rtt.backoff();
-  c.recover = c.sndMax;
-  c.inRecovery = false;
   c.dupAcks = 0;
   c.forceRetransmit = false;
-  c.sb.clear(c.sndUna); // RFC 2018 §8: the receiver may have reneged
-  c.highRxt = c.sndUna;
-  c.sndNxt = c.sndUna;
   c.rttTime = NEVER;
+  if (c.sackOn) {
+    // RFC 8985 §6.3: everything unSACKed is lost and is resent in order as the window opens.
+    rackOnRto(c);
+    return;
+  }
+  c.recover = c.sndMax;
+  c.inRecovery = false;
+  c.highRxt = c.sndUna;
+  c.sndNxt = c.sndUna; // go-back-N
 }
 
 /** Applies the effects of the planned segment `repr`, which the emitter has taken. */
@@ -377,6 +415,7 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         c.rttSeq = seq;
         c.rttTime = now;
       }
+      if (c.sackOn) c.log.sent(seq, end, now);
       if (c.pHole) {
         c.highRxt = seqMax(c.highRxt, end);
         c.forceRetransmit = false;
@@ -388,8 +427,18 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
       // RFC 6298 §5.1 starts the timer when it is off; like Linux, also restart it when SND.UNA
       // itself is resent (fast or early retransmit, a partial ACK's hole), so the timeout
       // measures from that retransmission rather than from the ACK before it.
-      if (c.timers.rto === NEVER || c.pRto || (retx && seq === c.sndUna)) {
+      if (c.timers.rto === NEVER || c.pRto || c.pTlp || (retx && seq === c.sndUna)) {
         c.timers.rto = now + c.rtt.rto;
+      }
+      if (c.pTlp) {
+        // RFC 8985 §7.3: one probe per episode; the RTO (re-armed above) is the next resort.
+        c.rack.tlpEndSeq = c.sndMax;
+        c.rack.tlpIsRetrans = retx;
+        c.tlpFlight = c.outstanding();
+        c.timers.probe = NEVER;
+        c.counters.tlpProbes++;
+      } else if (c.sackOn && !retx) {
+        armProbe(c, now);
       }
       if (len > 0 && len < c.pMss && !c.pHole && !c.pCut) {
         c.smallOut = true;

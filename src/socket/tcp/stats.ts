@@ -63,6 +63,18 @@ export interface TcpCounters {
   icmpIgnored: number;
   /** Times an ICMP Packet Too Big lowered the path MTU (RFC 1191, RFC 8201). */
   pathMtuReductions: number;
+  /** Tail loss probes sent (RFC 8985 §7). */
+  tlpProbes: number;
+  /** Tail loss probes that repaired a loss (no D-SACK came back for them). */
+  tlpRecoveries: number;
+  /** ACKs or reorder timeouts on which RACK (RFC 8985) marked segments lost. */
+  rackLost: number;
+  /** D-SACK blocks received (RFC 2883): the peer got a segment twice. */
+  dsacksReceived: number;
+  /** D-SACK blocks ignored: they name data outside anything sent within a window. */
+  dsackIgnored: number;
+  /** SACK blocks ignored as absurd: empty, inverted, wider than the window or beyond SND.MAX. */
+  sackBlocksIgnored: number;
 }
 
 /**
@@ -133,6 +145,12 @@ export function newCounters(): TcpCounters {
     icmpErrors: 0,
     icmpIgnored: 0,
     pathMtuReductions: 0,
+    tlpProbes: 0,
+    tlpRecoveries: 0,
+    rackLost: 0,
+    dsacksReceived: 0,
+    dsackIgnored: 0,
+    sackBlocksIgnored: 0,
   };
 }
 
@@ -159,4 +177,10 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.icmpErrors = src.icmpErrors;
   dst.icmpIgnored = src.icmpIgnored;
   dst.pathMtuReductions = src.pathMtuReductions;
+  dst.tlpProbes = src.tlpProbes;
+  dst.tlpRecoveries = src.tlpRecoveries;
+  dst.rackLost = src.rackLost;
+  dst.dsacksReceived = src.dsacksReceived;
+  dst.dsackIgnored = src.dsackIgnored;
+  dst.sackBlocksIgnored = src.sackBlocksIgnored;
 }

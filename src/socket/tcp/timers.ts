@@ -20,6 +20,10 @@ export class TcpTimers {
   timeWait: Instant = NEVER;
   /** Opening handshake deadline (SYN-SENT, SYN-RECEIVED). */
   connect: Instant = NEVER;
+  /** RACK reorder timer (RFC 8985 §6.3): when a segment inside the reordering window is due. */
+  reorder: Instant = NEVER;
+  /** Tail loss probe timeout (RFC 8985 §7.2). */
+  probe: Instant = NEVER;
 
   /** Turns every timer off. */
   clear(): void {
@@ -28,6 +32,8 @@ export class TcpTimers {
     this.persist = NEVER;
     this.timeWait = NEVER;
     this.connect = NEVER;
+    this.reorder = NEVER;
+    this.probe = NEVER;
   }
 
   /** The earliest armed deadline among the stored ones, or `NEVER`. */
@@ -37,6 +43,8 @@ export class TcpTimers {
     if (this.persist < t) t = this.persist;
     if (this.timeWait < t) t = this.timeWait;
     if (this.connect < t) t = this.connect;
+    if (this.reorder < t) t = this.reorder;
+    if (this.probe < t) t = this.probe;
     return t;
   }
 }

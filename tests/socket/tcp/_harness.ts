@@ -196,6 +196,23 @@ export function established(
   return h;
 }
 
+/**
+ * A passive socket in ESTABLISHED whose handshake took `rtt` ms (SRTT = min RTT = `rtt`), the
+ * clock left at `rtt`: for tests of time-based loss detection (RACK-TLP).
+ */
+export function establishedAfter(
+  rtt: number,
+  opts: TcpSocketOptions = {},
+  syn: Partial<TcpRepr> = {},
+  ack: Partial<TcpRepr> = {},
+): Harness {
+  const h = synReceived(opts, syn);
+  h.at(rtt);
+  assert.equal(h.send({ seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1, ...ack }), null);
+  assert.equal(h.sock.state, "established");
+  return h;
+}
+
 /** An active socket in SYN-SENT (the SYN already emitted and discarded). */
 export function synSent(opts: TcpSocketOptions = {}): Harness {
   const h = new Harness(opts);

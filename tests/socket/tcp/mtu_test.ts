@@ -67,6 +67,13 @@ Deno.test("TcpSocket shortens a retransmission when SACK blocks appeared since t
   });
   h.at(100);
   holes(h, 1);
+  // RFC 8985 §7.3: the tail loss probe goes first (2·SRTT + 200 ms for a lone segment), with the
+  // last 1436 bytes (MSS less the block)
+  h.at(200);
+  assert.deepStrictEqual(
+    h.out().map((s) => [s.seq - L, s.payload.length, s.sackBlocks.length, s.flags]),
+    [[12, 1436, 1, ACK | PSH]],
+  );
   // RFC 6298 §5.4: the RTO resends from SND.UNA, now with a SACK block, so 12 bytes less; the
   // other 12 bytes follow within the one-segment loss window.
   h.at(1000);

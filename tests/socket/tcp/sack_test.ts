@@ -2,9 +2,17 @@
 // congestion window behaviour.
 
 import assert from "node:assert/strict";
-import { Scoreboard } from "../../../src/socket/tcp/sack.ts";
 import type { SackBlock } from "../../../src/wire/tcp.ts";
-import { ACK, bytes, established, fill, LOCAL_SEQ, PSH, REMOTE_SEQ } from "./_harness.ts";
+import {
+  ACK,
+  bytes,
+  established,
+  establishedAfter,
+  fill,
+  LOCAL_SEQ,
+  PSH,
+  REMOTE_SEQ,
+} from "./_harness.ts";
 
 const R = REMOTE_SEQ + 1;
 const L = LOCAL_SEQ + 1;
@@ -94,14 +102,20 @@ Deno.test("TcpSocket retransmits the next hole at once on a NewReno partial ACK 
   h.expectNothing();
 });
 
-Deno.test("TcpSocket with SACK retransmits only the holes (RFC 6675)", () => {
-  const h = sender(true);
+Deno.test("TcpSocket with SACK retransmits only the holes (RFC 6675, RFC 8985)", () => {
+  const h = establishedAfter(
+    100,
+    { sack: true, txBufferSize: 4096 },
+    { mss: 100, window: 4000, sackPermitted: true },
+    { window: 4000 },
+  );
   h.sock.send(fill(600));
   assert.equal(h.out().length, 6);
-  // segments 1 and 3 lost
+  // segments 1 and 3 lost; the ACKs come one round trip later
+  h.at(200);
   h.send({ seq: R, ack: L, window: 4000, sackBlocks: [[L + 100, L + 200]] });
   h.send({ seq: R, ack: L, window: 4000, sackBlocks: [[L + 300, L + 400], [L + 100, L + 200]] });
-  h.expectNothing();
+  h.expectNothing(); // inside the reordering window
   h.send({ seq: R, ack: L, window: 4000, sackBlocks: [[L + 300, L + 600], [L + 100, L + 200]] });
   h.expect(
     { seq: L, ack: R, payload: fill(100) },
@@ -117,10 +131,13 @@ Deno.test("TcpSocket collapses cwnd to one segment on RTO and restarts slow star
   const h = sender(true);
   h.sock.send(fill(500));
   h.out();
-  h.at(200).expect({ seq: L, ack: R, payload: fill(100) });
+  // with SACK a tail loss probe (2·SRTT + 2 ms) comes first, then the RTO from the probe
+  h.at(2).expect({ seq: L + 400, ack: R, payload: fill(100, 400), flags: ACK | PSH });
+  h.at(201).expectNothing();
+  h.at(202).expect({ seq: L, ack: R, payload: fill(100) });
   assert.equal(h.sock.info.cwnd, 100);
   assert.equal(h.sock.info.ssthresh, 250);
-  h.at(210);
+  h.at(212);
   h.send({ seq: R, ack: L + 100, window: 4000 });
   // slow start after the RTO: cwnd 200, resends from SND.UNA (go-back-N)
   assert.deepStrictEqual(h.out().map((s) => s.seq - L), [100, 200]);
@@ -158,17 +175,6 @@ Deno.test("TcpSocket with a large buffer holds more than 32 out-of-order ranges 
   assert.equal(r?.ack, R + 120);
 });
 
-Deno.test("Scoreboard keeps every SACKed range of a long run of alternate losses (RFC 6675)", () => {
-  const sb = new Scoreboard();
-  const blocks: SackBlock[] = [];
-  for (let i = 0; i < 200; i++) blocks.push([1000 + 200 * i + 100, 1000 + 200 * i + 200]);
-  for (let i = 0; i < 200; i += 4) sb.update(1000, 40_000, blocks.slice(i, i + 4));
-  assert.equal(sb.count, 200);
-  assert.equal(sb.sackedBytes(), 20_000);
-  // pipe: every hole below the third-highest range is lost (IsLost), the two above it are not
-  assert.equal(sb.pipe(40_000, 0, 100), 200);
-});
-
 Deno.test("TcpSocket sends a new segment on each of the first two duplicate ACKs (RFC 3042 limited transmit)", () => {
   const h = sender(false);
   h.sock.send(fill(1300));
@@ -198,18 +204,24 @@ Deno.test("TcpSocket retransmits early when fewer than four segments are outstan
   assert.deepStrictEqual([h.sock.info.fastRetransmits, h.sock.info.rtos], [1, 0]);
 });
 
-Deno.test("TcpSocket retransmits early with SACK when two of three segments are SACKed (RFC 5827 §3.2)", () => {
-  const h = established(
+Deno.test("TcpSocket with SACK retransmits when two of three segments are SACKed once the reordering window passes (RFC 8985, replacing RFC 5827)", () => {
+  const h = establishedAfter(
+    100,
     { sack: true, txBufferSize: 4096 },
     { mss: 100, window: 300, sackPermitted: true },
     { window: 300 },
   );
   h.sock.send(fill(300));
   assert.equal(h.out().length, 3);
+  h.at(200);
   h.send({ seq: R, ack: L, window: 300, sackBlocks: [[L + 100, L + 200]] });
   h.expectNothing();
   h.send({ seq: R, ack: L, window: 300, sackBlocks: [[L + 100, L + 300]] });
-  h.expect({ seq: L, ack: R, payload: fill(100) });
+  h.expectNothing();
+  // RACK: sent at 100, RACK.rtt 100, reordering window min_RTT/4 = 25 ms
+  assert.equal(h.pollAt, 225);
+  h.at(225).expect({ seq: L, ack: R, payload: fill(100) });
+  assert.deepStrictEqual([h.sock.info.fastRetransmits, h.sock.info.rtos], [1, 0]);
 });
 
 Deno.test("TcpSocket restarts the retransmission timer when it fast-retransmits SND.UNA (as Linux does)", () => {
@@ -227,24 +239,29 @@ Deno.test("TcpSocket restarts the retransmission timer when it fast-retransmits 
   assert.equal(h.sock.info.rtos, 0);
 });
 
-Deno.test("TcpSocket with SACK resends a hole after a partial ACK when no new data may go (RFC 6675 NextSeg rule 3)", () => {
-  const h = established(
+Deno.test("TcpSocket with SACK resends every hole RACK deems lost in one round (RFC 8985 §6.2)", () => {
+  const h = establishedAfter(
+    100,
     { sack: true, txBufferSize: 4096 },
     { mss: 100, window: 500, sackPermitted: true },
     { window: 500 },
   );
   h.sock.send(fill(500));
   assert.equal(h.out().length, 5);
+  h.at(200);
   // segments 1 and 3 lost: three duplicate ACKs SACK 2, 4 and 5
   const s2: SackBlock = [L + 100, L + 200];
   h.send({ seq: R, ack: L, window: 500, sackBlocks: [s2] });
   h.send({ seq: R, ack: L, window: 500, sackBlocks: [[L + 300, L + 400], s2] });
   h.send({ seq: R, ack: L, window: 500, sackBlocks: [[L + 300, L + 500], s2] });
-  h.expect({ seq: L, ack: R, payload: fill(100) }); // segment 1; segment 3 is not IsLost yet
-  h.at(50);
-  // the partial ACK: segment 3 goes at once rather than after a timeout
+  // three segments SACKed and no reordering seen: the window is 0, both holes are lost
+  h.expect(
+    { seq: L, ack: R, payload: fill(100) },
+    { seq: L + 200, ack: R, payload: fill(100, 200) },
+  );
+  h.at(300);
   h.send({ seq: R, ack: L + 200, window: 500, sackBlocks: [[L + 300, L + 500]] });
-  h.expect({ seq: L + 200, ack: R, payload: fill(100, 200) });
+  h.expectNothing();
   h.send({ seq: R, ack: L + 500, window: 500 });
   assert.deepStrictEqual([h.sock.info.inRecovery, h.sock.info.rtos], [false, 0]);
 });

@@ -1,0 +1,176 @@
+/**
+ * Loss recovery of a SACK connection, driven by RACK-TLP (RFC 8985): the SACK blocks of each
+ * ACK go into the segment log (D-SACK blocks, RFC 2883, are told apart and checked; absurd
+ * blocks are dropped and counted), RACK marks lost segments by time, a loss starts fast
+ * recovery, the reorder timer and the tail loss probe are armed, and an RTO marks everything
+ * outstanding lost. Connections without SACK keep the RFC 5681 / RFC 6582 duplicate ACK
+ * path in `ack.ts`.
+ *
+ * @module
+ */
+
+import { type Instant, NEVER } from "../../time.ts";
+import type { TcpRepr } from "../../wire/tcp.ts";
+import type { TcpConn } from "./conn.ts";
+import { probeTimeout } from "./rack.ts";
+import { seqAdd, seqGt, seqLe, seqLt, seqSub } from "./seq.ts";
+import { TcpState } from "./state.ts";
+
+/** Whether `c` detects loss with RACK-TLP (SACK was negotiated). */
+export function usesRack(c: TcpConn): boolean {
+  return c.sackOn;
+}
+
+/** Starts RACK's per-ACK bookkeeping (before the cumulative ACK is applied to the log). */
+export function rackBeginAck(c: TcpConn, now: Instant, repr: TcpRepr): void {
+  const ts = repr.timestamp;
+  const ecr = c.tsOn && ts !== null && ts.tsEcr !== 0 ? ts.tsEcr : -1;
+  c.rack.beginAck(now, ecr, c.tsOffset);
+}
+
+/**
+ * The SACK side of an acceptable ACK (SND.UNA already moved): SACK and D-SACK blocks, RACK
+ * loss marking, entry into recovery, TLP episode bookkeeping (RFC 8985 §7.4) and the reorder
+ * and probe timers. `advanced`: SND.UNA moved on this ACK.
+ */
+export function rackOnAck(c: TcpConn, now: Instant, repr: TcpRepr, advanced: boolean): void {
+  const blocks = repr.sackBlocks;
+  let dsack = false;
+  let sackedNew = false;
+  const una = c.sndUna;
+  for (let i = 0; i < blocks.length; i++) {
+    const blk = blocks[i]!;
+    const l = blk[0];
+    const r = blk[1];
+    const len = seqSub(r, l);
+    if (len <= 0 || len > c.maxSndWnd + c.sndMss) {
+      c.counters.sackBlocksIgnored++; // empty, inverted or wider than anything we sent
+      continue;
+    }
+    // RFC 2883 §4: the first block reports a duplicate when it lies below the cumulative ACK
+    // or inside the second block.
+    if (
+      i === 0 &&
+      (seqLe(r, una) ||
+        (blocks.length > 1 && seqLe(blocks[1]![0], l) && seqLe(r, blocks[1]![1])))
+    ) {
+      if (seqLt(l, seqAdd(una, -c.maxSndWnd)) || seqGt(r, c.sndMax)) {
+        c.counters.dsackIgnored++; // outside anything sent within a window: not ours
+      } else {
+        dsack = true;
+        c.counters.dsacksReceived++;
+      }
+      continue;
+    }
+    if (seqGt(r, c.sndMax)) {
+      c.counters.sackBlocksIgnored++; // SACKs data never sent
+      continue;
+    }
+    if (seqLe(r, una)) continue; // stale: already cumulatively acknowledged
+    if (c.log.sack(seqLt(l, una) ? una : l, r, c.rack) > 0) sackedNew = true;
+  }
+  if (dsack) c.rack.onDsack(una, c.sndNxt);
+  const rack = c.rack;
+  if (rack.tlpEndSeq !== null) tlpOnAck(c, now, repr.ack, dsack, advanced || sackedNew);
+  detectLoss(c, now);
+  // §7.2: restart the PTO on an ACK of new data; a duplicate ACK does not push it back.
+  if (advanced || c.timers.probe === NEVER) armProbe(c, now);
+}
+
+/** RFC 8985 §7.4.2 (as Linux's tcp_process_tlp_ack): did the probe repair a loss? */
+function tlpOnAck(
+  c: TcpConn,
+  now: Instant,
+  ack: number,
+  dsack: boolean,
+  progress: boolean,
+): void {
+  const rack = c.rack;
+  const end = rack.tlpEndSeq!;
+  if (seqLt(ack, end)) return;
+  if (!rack.tlpIsRetrans || dsack) {
+    rack.tlpEndSeq = null; // new data delivered, or the probe was a duplicate (D-SACK)
+  } else if (seqGt(ack, end)) {
+    // The probe repaired a tail loss: reduce the window once, as fast recovery would.
+    rack.tlpEndSeq = null;
+    c.counters.tlpRecoveries++;
+    if (!c.inRecovery && !c.inLoss) {
+      c.cc.onEnterRecovery(now, c.tlpFlight);
+      c.cc.onExitRecovery(now);
+    }
+  } else if (!progress) {
+    rack.tlpEndSeq = null; // a pure duplicate ACK: both copies arrived, nothing was lost
+  }
+}
+
+/**
+ * RFC 8985 §6.2 step 5 and §6.3: marks lost segments, arms the reorder timer for those still
+ * inside the window, and enters fast recovery on the first loss.
+ */
+export function detectLoss(c: TcpConn, now: Instant): void {
+  const log = c.log;
+  if (log.count === 0) {
+    c.timers.reorder = NEVER;
+    return;
+  }
+  const srtt = c.rtt.srtt ?? Number.POSITIVE_INFINITY;
+  const sackedSegs = Math.ceil(log.sackedBytes / c.sndMss);
+  const reo = c.rack.reoWnd(c.inRecovery || c.inLoss, sackedSegs, srtt);
+  const lostBefore = log.lostBytes;
+  const wait = c.rack.detectLoss(log, now, reo);
+  c.timers.reorder = wait > 0 ? now + wait : NEVER;
+  if (log.lostBytes > lostBefore) {
+    c.counters.rackLost++;
+    if (!c.inRecovery && !c.inLoss) enterRecovery(c, now);
+  }
+}
+
+/** RFC 6675 §5 / RFC 8985 §6.2: a loss was detected outside recovery. */
+function enterRecovery(c: TcpConn, now: Instant): void {
+  c.inRecovery = true;
+  c.recover = c.sndMax;
+  c.forceRetransmit = true;
+  c.timers.probe = NEVER;
+  c.cc.onEnterRecovery(now, c.outstanding());
+  c.counters.fastRetransmits++;
+}
+
+/** The reorder timer expired (RFC 8985 §6.3 RACK_reo_timeout): look for losses again. */
+export function reorderTimerFired(c: TcpConn, now: Instant): void {
+  c.timers.reorder = NEVER;
+  detectLoss(c, now);
+}
+
+/**
+ * RFC 8985 §7.2: arms the probe timeout after new data left or an ACK arrived, when a SACK
+ * connection in the open state has data outstanding; disarms it otherwise.
+ */
+export function armProbe(c: TcpConn, now: Instant): void {
+  const out = c.outstanding();
+  const s = c.state;
+  if (
+    out === 0 || c.inRecovery || c.inLoss || c.rack.tlpEndSeq !== null ||
+    (s !== TcpState.Established && s !== TcpState.CloseWait && s !== TcpState.FinWait1 &&
+      s !== TcpState.Closing && s !== TcpState.LastAck)
+  ) {
+    c.timers.probe = NEVER;
+    return;
+  }
+  c.timers.probe = probeTimeout(now, c.rtt.srtt, out <= c.sndMss, c.timers.rto);
+}
+
+/** RFC 8985 §6.3 and RFC 5681 §3.1: an RTO marks every unSACKed segment lost. */
+export function rackOnRto(c: TcpConn): void {
+  c.log.markAllLost();
+  c.inLoss = true;
+  c.inRecovery = false;
+  c.recover = c.sndMax;
+  c.rack.tlpEndSeq = null;
+  c.timers.probe = NEVER;
+  c.timers.reorder = NEVER;
+}
+
+/** Recovery ends once SND.UNA reaches the recovery point (RFC 6675 §5, RFC 8985 §6.2). */
+export function rackRecoveryEnded(c: TcpConn): void {
+  c.rack.onRecoveryEnd();
+}

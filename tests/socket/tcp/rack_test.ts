@@ -1,0 +1,146 @@
+// RACK-TLP (RFC 8985): time-based loss marking with a reordering window, the reorder timer,
+// tail loss probes, lost retransmissions found without a timeout, and bad SACK input.
+
+import assert from "node:assert/strict";
+import type { SackBlock } from "../../../src/wire/tcp.ts";
+import { establishedAfter, fill, LOCAL_SEQ, REMOTE_SEQ } from "./_harness.ts";
+
+const R = REMOTE_SEQ + 1;
+const L = LOCAL_SEQ + 1;
+const W = 4000;
+
+/** A SACK sender whose handshake took 100 ms (SRTT = min RTT = 100, RTO 300), MSS 100. */
+function sender(window = W) {
+  return establishedAfter(
+    100,
+    { sack: true, txBufferSize: 8192 },
+    { mss: 100, window, sackPermitted: true },
+    { window },
+  );
+}
+
+/** A duplicate ACK at SND.UNA = L + `una` carrying `blocks` (offsets from L). */
+function sackAck(una: number, ...blocks: [number, number][]) {
+  return {
+    seq: R,
+    ack: L + una,
+    window: W,
+    sackBlocks: blocks.map(([l, r]) => [L + l, L + r] as SackBlock),
+  };
+}
+
+Deno.test("TcpSocket with RACK waits out the reordering window once reordering was seen, then marks the hole lost (RFC 8985 §6.2)", () => {
+  const h = sender();
+  h.sock.send(fill(600));
+  assert.equal(h.out().length, 6); // all sent at 100
+  h.at(200);
+  h.send(sackAck(0, [200, 300]));
+  // segment 2 arrives after segment 3: it was reordered, not lost (RACK.reordering_seen)
+  h.send(sackAck(0, [100, 300]));
+  h.send(sackAck(0, [100, 600]));
+  // five segments SACKed above segment 1, yet inside the window: nothing is resent
+  h.expectNothing();
+  assert.equal(h.pollAt, 225); // sent at 100 + RACK.rtt 100 + min_RTT/4
+  h.at(224).expectNothing();
+  h.at(225).expect({ seq: L, ack: R, payload: fill(100) });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.retransmits, i.fastRetransmits, i.rtos, i.rackLost], [1, 1, 0, 1]);
+});
+
+Deno.test("TcpSocket with RACK does not retransmit a segment that arrives inside the reordering window", () => {
+  const h = sender();
+  h.sock.send(fill(600));
+  h.out();
+  h.at(200);
+  h.send(sackAck(0, [100, 200]));
+  h.send(sackAck(0, [100, 300]));
+  h.expectNothing(); // two SACKed segments: the window is min_RTT/4
+  assert.equal(h.pollAt, 225);
+  h.at(220);
+  h.send({ seq: R, ack: L + 300, window: W }); // segment 1 was only late
+  h.at(225).expectNothing();
+  h.send({ seq: R, ack: L + 600, window: W });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.retransmits, i.fastRetransmits, i.rackLost, i.cwnd > 1000], [
+    0,
+    0,
+    0,
+    true,
+  ]);
+});
+
+Deno.test("TcpSocket with RACK finds a lost retransmission by time, without an RTO (RFC 8985 §6.2 step 5)", () => {
+  const h = sender();
+  h.sock.send(fill(1400));
+  assert.equal(h.out().length, 10); // the initial window, sent at 100
+  h.at(200);
+  h.send(sackAck(0, [100, 400])); // segment 1 lost: three SACKed above it, window 0
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // retransmission sent at 200
+  h.send(sackAck(0, [100, 1000]));
+  // pipe fell to the retransmission alone: new data goes, sent at 200 after it
+  const fresh = h.out();
+  assert.deepStrictEqual(fresh.map((s) => s.seq - L), [1000, 1100, 1200, 1300]);
+  h.at(300);
+  // the new data is SACKed, the retransmission of segment 1 is not: it was lost too
+  h.send(sackAck(0, [100, 1400]));
+  h.expect({ seq: L, ack: R, payload: fill(100) });
+  h.at(400);
+  h.send({ seq: R, ack: L + 1400, window: W });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.retransmits, i.rtos, i.inRecovery], [2, 0, false]);
+});
+
+Deno.test("TcpSocket sends a tail loss probe instead of waiting for the RTO when the last segment is lost (RFC 8985 §7)", () => {
+  const h = sender();
+  h.sock.send(fill(300));
+  assert.equal(h.out().length, 3); // sent at 100
+  h.at(200);
+  h.send({ seq: R, ack: L + 200, window: W }); // segment 3 lost: no ACK will ever mention it
+  h.expectNothing();
+  // PTO = 2·SRTT + 200 ms for a lone segment = 400, but never past the RTO (200 + 250)
+  assert.equal(h.pollAt, 450);
+  h.at(449).expectNothing();
+  h.at(450).expect({ seq: L + 200, ack: R, payload: fill(100, 200), flags: 0x18 });
+  let i = h.sock.info;
+  assert.deepStrictEqual([i.tlpProbes, i.rtos, i.retransmits], [1, 0, 1]);
+  // the probe repaired the loss; one probe per episode, the RTO is the next resort
+  h.at(550);
+  h.send({ seq: R, ack: L + 300, window: W });
+  h.sock.send(fill(100, 300));
+  h.expect({ seq: L + 300, ack: R, payload: fill(100, 300), flags: 0x18 });
+  const cwnd = h.sock.info.cwnd;
+  h.at(650);
+  h.send({ seq: R, ack: L + 400, window: W }); // beyond the probe: a loss was repaired
+  i = h.sock.info;
+  assert.deepStrictEqual([i.tlpRecoveries, i.rtos], [1, 0]);
+  assert.ok(i.cwnd < cwnd, `cwnd ${i.cwnd} reduced from ${cwnd}`);
+});
+
+Deno.test("TcpSocket's tail loss probe sends new data when the peer's window allows it (RFC 8985 §7.3)", () => {
+  const h = sender();
+  h.sock.send(fill(1500));
+  assert.equal(h.out().length, 10); // cwnd-limited: 500 bytes wait
+  // no ACK of the flight comes back: the PTO armed at 100 fires after 2·SRTT + 2 ms
+  assert.equal(h.pollAt, 302);
+  h.at(302).expect({ seq: L + 1000, ack: R, payload: fill(100, 1000) });
+  assert.deepStrictEqual([h.sock.info.tlpProbes, h.sock.info.retransmits], [1, 0]);
+});
+
+Deno.test("TcpSocket ignores and counts absurd SACK blocks and out-of-window D-SACK blocks", () => {
+  const h = sender();
+  h.sock.send(fill(600));
+  h.out();
+  h.at(200);
+  const far = L - 100_000;
+  h.send({
+    seq: R,
+    ack: L,
+    window: W,
+    sackBlocks: [[far, far + 100], [L + 500, L + 900], [L + 300, L + 200], [L + 100, L + 100]],
+  });
+  h.expectNothing();
+  const i = h.sock.info;
+  // a D-SACK far below SND.UNA; SACK of never-sent data; an inverted and an empty block
+  assert.deepStrictEqual([i.dsackIgnored, i.sackBlocksIgnored, i.dsacksReceived], [1, 3, 0]);
+  assert.deepStrictEqual([i.retransmits, i.rackLost, i.inRecovery], [0, 0, false]);
+});
