@@ -1,7 +1,7 @@
 /**
- * An HTTP/1.1 client on a smolnet stack behind a TUN (or TAP) device: downloads a URL from a
- * server on the host (reached through the device) and prints the status, the size, the time,
- * the throughput and the SHA-256 of the body.
+ * `createFetch` from `@smol/net/http` on a smolnet stack behind a TUN (or TAP) device: downloads
+ * a URL from a server on the host (reached through the device) and prints the status, the size,
+ * the time, the throughput and the SHA-256 of the body.
  *
  *   # as root: a device for your user, the host side at 192.0.2.1, a server there
  *   ip tuntap add dev smget0 mode tun user $USER
@@ -12,7 +12,8 @@
  * @module
  */
 
-import { NetStack, type TcpStream } from "../mod.ts";
+import { NetStack } from "../mod.ts";
+import { createFetch, type FetchFunction } from "../src/http/mod.ts";
 import { FaultInjector } from "../src/phy/fault_injector.ts";
 import { fileSink, PcapWriter } from "../src/phy/pcap_writer.ts";
 import type { PcapFileSink } from "../src/phy/pcap_writer.ts";
@@ -106,132 +107,51 @@ export function parseArgs(argv: readonly string[]): GetArgs | null {
 export interface GetResult {
   /** The status code. */
   status: number;
-  /** The status line. */
+  /** The status line (`HTTP/1.1 200 OK`). */
   statusLine: string;
-  /** Response headers, lower-case names. */
-  headers: Map<string, string>;
+  /** Response headers. */
+  headers: Headers;
   /** Body bytes received. */
   bytes: number;
   /** SHA-256 of the body, hex. */
   sha256: string;
 }
 
-/** Reads an HTTP/1.1 response, feeding the body to `onBody`; handles Content-Length, chunked, EOF. */
-class ResponseReader {
-  readonly #conn: TcpStream;
-  readonly #buf = new Uint8Array(256 * 1024);
-  #start = 0;
-  #end = 0;
-  #eof = false;
-
-  constructor(conn: TcpStream) {
-    this.#conn = conn;
-  }
-
-  async #fill(): Promise<boolean> {
-    if (this.#eof) return false;
-    if (this.#start === this.#end) this.#start = this.#end = 0;
-    if (this.#end === this.#buf.length) {
-      this.#buf.copyWithin(0, this.#start, this.#end);
-      this.#end -= this.#start;
-      this.#start = 0;
-    }
-    const n = await this.#conn.read(this.#buf.subarray(this.#end));
-    if (n === null) {
-      this.#eof = true;
-      return false;
-    }
-    this.#end += n;
-    return true;
-  }
-
-  /** A CRLF-terminated line (without it), as latin1. */
-  async line(): Promise<string> {
-    while (true) {
-      for (let i = this.#start; i + 1 < this.#end; i++) {
-        if (this.#buf[i] === 13 && this.#buf[i + 1] === 10) {
-          let s = "";
-          for (let j = this.#start; j < i; j++) s += String.fromCharCode(this.#buf[j]!);
-          this.#start = i + 2;
-          return s;
-        }
-      }
-      if (this.#end - this.#start > 64 * 1024) throw new Error("Response line too long");
-      if (!(await this.#fill())) throw new Error("Connection closed in the response head");
-    }
-  }
-
-  /** Up to `max` body bytes (at least one unless EOF), or `null` at EOF. */
-  async chunk(max: number): Promise<Uint8Array | null> {
-    if (this.#start === this.#end && !(await this.#fill())) return null;
-    const n = Math.min(max, this.#end - this.#start);
-    const out = this.#buf.subarray(this.#start, this.#start + n);
-    this.#start += n;
-    return out;
-  }
-}
-
 /**
- * Sends `GET` for `url` on `conn` (with `Connection: close`) and reads the whole response.
+ * Fetches `url` with `fetch` (from `createFetch`) and reads the whole body.
  *
- * @param conn A connection to the URL's host.
+ * @param fetch A fetch function.
  * @param url The URL.
- * @param onBody Receives every piece of the body (valid only during the call).
+ * @param onBody Receives every piece of the body.
+ * @param signal Aborts the download.
  * @returns Status, headers, size and SHA-256 of the body.
  */
 export async function httpGet(
-  conn: TcpStream,
+  fetch: FetchFunction,
   url: URL,
   onBody: (chunk: Uint8Array) => void = () => {},
+  signal?: AbortSignal,
 ): Promise<GetResult> {
-  const req = `GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n` +
-    "User-Agent: smolnet-http-get\r\nAccept: */*\r\nConnection: close\r\n\r\n";
-  const data = new TextEncoder().encode(req);
-  for (let off = 0; off < data.length;) off += await conn.write(data.subarray(off));
-  const r = new ResponseReader(conn);
-  const statusLine = await r.line();
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(statusLine);
-  if (m === null) throw new Error(`Not an HTTP response: "${statusLine.slice(0, 80)}"`);
-  const headers = new Map<string, string>();
-  for (let l = await r.line(); l !== ""; l = await r.line()) {
-    const i = l.indexOf(":");
-    if (i > 0) headers.set(l.slice(0, i).trim().toLowerCase(), l.slice(i + 1).trim());
-  }
+  const res = await fetch(url, {
+    headers: { "user-agent": "smolnet-http-get" },
+    ...(signal !== undefined ? { signal } : {}),
+  });
   const hash = createHash("sha256");
   let bytes = 0;
-  const take = (c: Uint8Array) => {
-    hash.update(c);
-    onBody(c);
-    bytes += c.length;
-  };
-  const status = Number(m[1]);
-  const noBody = status === 204 || status === 304 || (status >= 100 && status < 200);
-  if (noBody) {
-    // nothing
-  } else if (/chunked/i.test(headers.get("transfer-encoding") ?? "")) {
-    while (true) {
-      const size = parseInt((await r.line()).split(";")[0]!, 16);
-      if (!Number.isFinite(size)) throw new Error("Bad chunk size");
-      if (size === 0) break;
-      for (let left = size; left > 0;) {
-        const c = await r.chunk(left);
-        if (c === null) throw new Error("Connection closed in a chunk");
-        take(c);
-        left -= c.length;
-      }
-      await r.line();
+  if (res.body !== null) {
+    for await (const c of res.body) {
+      hash.update(c);
+      onBody(c);
+      bytes += c.length;
     }
-  } else if (headers.has("content-length")) {
-    for (let left = Number(headers.get("content-length")); left > 0;) {
-      const c = await r.chunk(left);
-      if (c === null) throw new Error(`Connection closed with ${left} body bytes missing`);
-      take(c);
-      left -= c.length;
-    }
-  } else {
-    for (let c = await r.chunk(Infinity); c !== null; c = await r.chunk(Infinity)) take(c);
   }
-  return { status, statusLine, headers, bytes, sha256: hash.digest("hex") };
+  return {
+    status: res.status,
+    statusLine: `HTTP/1.1 ${res.status} ${res.statusText}`,
+    headers: res.headers,
+    bytes,
+    sha256: hash.digest("hex"),
+  };
 }
 
 async function main(args: GetArgs): Promise<number> {
@@ -251,11 +171,8 @@ async function main(args: GetArgs): Promise<number> {
     : await Deno.open(args.output, { write: true, create: true, truncate: true });
   const signal = AbortSignal.timeout(args.timeout);
   try {
-    const hostname = args.url.hostname.replace(/^\[(.*)\]$/, "$1");
-    const port = args.url.port === "" ? 80 : Number(args.url.port);
     const t0 = performance.now();
-    const conn = await stack.connect({ hostname, port, signal });
-    const tConnect = performance.now() - t0;
+    const fetch = createFetch(stack);
     let result: GetResult;
     try {
       // A wrapper hides the device's `closed`: a deleted device also ends the download.
@@ -263,27 +180,22 @@ async function main(args: GetArgs): Promise<number> {
         () => Promise.reject(new Error("Device closed")),
         (e) => Promise.reject(e),
       );
-      const aborted = new Promise<never>((_, reject) => {
-        signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-      });
       failed.catch(() => {});
-      aborted.catch(() => {});
       result = await Promise.race([
-        httpGet(conn, args.url, (c) => {
+        httpGet(fetch, args.url, (c) => {
           if (out !== null) {
             for (let off = 0; off < c.length;) off += out.writeSync(c.subarray(off));
           }
-        }),
+        }, signal),
         failed,
-        aborted,
       ]);
     } finally {
-      conn.close();
+      fetch.close();
     }
     const ms = performance.now() - t0;
     console.log(result.statusLine);
     console.log(
-      `${result.bytes} bytes in ${ms.toFixed(0)} ms (connect ${tConnect.toFixed(1)} ms), ` +
+      `${result.bytes} bytes in ${ms.toFixed(0)} ms, ` +
         `${(result.bytes / 1e3 / ms).toFixed(2)} MB/s`,
     );
     console.log(`sha256 ${result.sha256}`);

@@ -1,8 +1,8 @@
 /**
- * An HTTP/1.1 server on a smolnet stack behind a TUN (or TAP) device, reached by `curl` on the
- * host: `/` serves a short page and `/bytes/N` serves N bytes where byte i is `i % 251`.
- * Keep-alive by default; `Connection: close` (or HTTP/1.0 without keep-alive) closes after the
- * response.
+ * A Hono app served by `serve` from `@smol/net/http` on a smolnet stack behind a TUN (or TAP)
+ * device, reached by `curl` on the host: `/` serves a short page and `/bytes/N` serves N bytes
+ * where byte i is `i % 251`. Keep-alive by default; `Connection: close` (or HTTP/1.0 without
+ * keep-alive) closes after the response.
  *
  *   # as root: create the device, give the host side an address, run the server
  *   ip tuntap add dev smhttp0 mode tun user $USER
@@ -13,7 +13,9 @@
  * @module
  */
 
+import { Hono } from "hono";
 import { NetStack, type TcpListener, type TcpStream } from "../mod.ts";
+import { serve as serveHttp } from "../src/http/mod.ts";
 import { FaultInjector } from "../src/phy/fault_injector.ts";
 import { fileSink, PcapWriter } from "../src/phy/pcap_writer.ts";
 import type { PcapFileSink } from "../src/phy/pcap_writer.ts";
@@ -22,8 +24,8 @@ import type { Device } from "../src/phy/device.ts";
 
 const USAGE = `Usage: deno run --allow-ffi [--allow-write] examples/tun_http_server.ts [options]
 
-Serves HTTP/1.1 from a smolnet stack through a TUN/TAP device: / is a short page, /bytes/N is
-N bytes where byte i is i % 251. The device is attached when it exists (ip tuntap add dev NAME
+Serves a Hono app over HTTP/1.1 from a smolnet stack through a TUN/TAP device: / is a short
+page, /bytes/N is N bytes where byte i is i % 251. The device is attached when it exists (ip tuntap add dev NAME
 mode tun user $USER) and created otherwise (needs CAP_NET_ADMIN); give the host side an address
 and bring it up (ip addr add 192.0.2.1/24 dev NAME && ip link set NAME up).
   --device NAME     TUN/TAP interface to attach to or create (default smhttp0)
@@ -92,35 +94,10 @@ export function parseArgs(argv: readonly string[]): ServerArgs | null {
   return a;
 }
 
-const enc = new TextEncoder();
 /** 256 periods of the `i % 251` pattern: any chunk of it starting at 0 continues the pattern. */
 const PATTERN = Uint8Array.from({ length: 251 * 256 }, (_, i) => i % 251);
-const PAGE = enc.encode(
-  "<!doctype html>\n<title>smolnet</title>\n<h1>smolnet</h1>\n" +
-    "<p>Served by a userspace TCP/IP stack. Try /bytes/N.</p>\n",
-);
-const MAX_HEAD = 16 * 1024;
-
-async function writeAll(conn: TcpStream, data: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < data.length) off += await conn.write(data.subarray(off));
-}
-
-/** Writes `n` bytes of the `i % 251` pattern. */
-async function writePattern(conn: TcpStream, n: number): Promise<void> {
-  let left = n;
-  while (left > 0) {
-    const k = Math.min(left, PATTERN.length);
-    await writeAll(conn, PATTERN.subarray(0, k));
-    left -= k;
-  }
-}
-
-function latin1(b: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]!);
-  return s;
-}
+const PAGE = "<!doctype html>\n<title>smolnet</title>\n<h1>smolnet</h1>\n" +
+  "<p>Served by a userspace TCP/IP stack with Hono. Try /bytes/N.</p>\n";
 
 /** Statistics of a server, shared by its connections. */
 export interface ServerStats {
@@ -129,110 +106,78 @@ export interface ServerStats {
   bodyBytes: number;
 }
 
-/**
- * Answers HTTP/1.1 requests on one connection until the client closes it or asks to close.
- *
- * @param conn The connection.
- * @param stats Counters to update.
- */
-export async function serveConnection(
-  conn: TcpStream,
-  stats: ServerStats = { connections: 0, requests: 0, bodyBytes: 0 },
-): Promise<void> {
-  stats.connections++;
-  const buf = new Uint8Array(8192);
-  let pending = "";
-  try {
-    while (true) {
-      const end = pending.indexOf("\r\n\r\n");
-      if (end < 0) {
-        if (pending.length > MAX_HEAD) {
-          await writeAll(
-            conn,
-            enc.encode("HTTP/1.1 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n"),
-          );
-          break;
-        }
-        const n = await conn.read(buf);
-        if (n === null) break;
-        pending += latin1(buf.subarray(0, n));
-        continue;
-      }
-      const head = pending.slice(0, end);
-      pending = pending.slice(end + 4);
-      stats.requests++;
-      const m = /^([A-Z]+) (\S+) HTTP\/1\.([01])\r?(?:\n|$)/.exec(head);
-      const connection = /\r\nconnection:[ \t]*([^\r]*)/i.exec(head)?.[1]?.toLowerCase() ?? "";
-      const close = m === null || connection.includes("close") ||
-        (m[3] === "0" && !connection.includes("keep-alive"));
-      let status = "200 OK";
-      let type = "text/html; charset=utf-8";
-      let body: Uint8Array | number = PAGE;
-      const bytes = m === null ? null : /^\/bytes\/(\d{1,15})$/.exec(m[2]!);
-      if (m === null) {
-        status = "400 Bad Request";
-        type = "text/plain";
-        body = enc.encode("bad request\n");
-      } else if (m[1] !== "GET" && m[1] !== "HEAD") {
-        status = "405 Method Not Allowed";
-        type = "text/plain";
-        body = enc.encode("method not allowed\n");
-      } else if (bytes !== null && bytes !== undefined) {
-        type = "application/octet-stream";
-        body = Number(bytes[1]);
-      } else if (m[2] !== "/") {
-        status = "404 Not Found";
-        type = "text/plain";
-        body = enc.encode("not found\n");
-      }
-      const length = typeof body === "number" ? body : body.length;
-      const header = `HTTP/1.1 ${status}\r\nServer: smolnet\r\nContent-Type: ${type}\r\n` +
-        `Content-Length: ${length}\r\nConnection: ${close ? "close" : "keep-alive"}\r\n\r\n`;
-      await writeAll(conn, enc.encode(header));
-      if (m?.[1] !== "HEAD") {
-        if (typeof body === "number") await writePattern(conn, body);
-        else await writeAll(conn, body);
-        stats.bodyBytes += length;
-      }
-      if (close) break;
-    }
-  } catch (e) {
-    // A reset or an aborted stack ends this connection only.
-    if (!(e instanceof Deno.errors.ConnectionReset || e instanceof Deno.errors.BrokenPipe)) {
-      throw e;
-    }
-  } finally {
-    try {
-      conn.close();
-    } catch { /* already closed */ }
-  }
+/** `n` bytes of the `i % 251` pattern as a stream of up to 64 KiB pieces. */
+function patternStream(n: number, stats: ServerStats): ReadableStream<Uint8Array> {
+  let left = n;
+  return new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (left === 0) return c.close();
+      const k = Math.min(left, PATTERN.length);
+      c.enqueue(PATTERN.slice(0, k));
+      left -= k;
+      stats.bodyBytes += k;
+    },
+  }, { highWaterMark: 0 });
 }
 
 /**
- * Accepts connections until the listener closes and serves each with
- * {@linkcode serveConnection}.
+ * The Hono app: `/` is a page, `/bytes/N` is N pattern bytes (streamed, with Content-Length),
+ * other paths 404, methods other than GET and HEAD 405.
+ *
+ * @param stats Counters to update.
+ * @returns The app.
+ */
+export function app(stats: ServerStats): Hono {
+  const hono = new Hono();
+  hono.use("*", async (c, next) => {
+    stats.requests++;
+    await next();
+    c.header("server", "smolnet");
+  });
+  hono.get("/", (c) => {
+    if (c.req.method === "GET") stats.bodyBytes += PAGE.length;
+    return c.html(PAGE);
+  });
+  hono.get("/bytes/:n{[0-9]{1,15}}", (c) => {
+    const n = Number(c.req.param("n"));
+    return new Response(c.req.method === "HEAD" ? null : patternStream(n, stats), {
+      headers: { "content-type": "application/octet-stream", "content-length": String(n) },
+    });
+  });
+  hono.all("*", (c) => {
+    if (c.req.method !== "GET" && c.req.method !== "HEAD") {
+      return c.text("method not allowed\n", 405);
+    }
+    return c.text("not found\n", 404);
+  });
+  return hono;
+}
+
+/**
+ * Serves the {@linkcode app} with `serve` from `@smol/net/http` on every connection of
+ * `listener` (keep-alive by default; `Connection: close`, or HTTP/1.0 without keep-alive,
+ * closes after the response).
  *
  * @param listener The listener.
  * @param stats Counters to update.
  * @returns Resolves when the listener is closed and every connection has ended.
  */
-export async function serve(
+export function serve(
   listener: TcpListener,
   stats: ServerStats = { connections: 0, requests: 0, bodyBytes: 0 },
 ): Promise<void> {
-  const conns = new Set<Promise<void>>();
-  try {
+  async function* counted(): AsyncGenerator<TcpStream> {
     for await (const conn of listener) {
-      const p = serveConnection(conn, stats).catch((e) => {
-        console.error(`connection error: ${(e as Error).message}`);
-      });
-      conns.add(p);
-      p.finally(() => conns.delete(p));
+      stats.connections++;
+      yield conn;
     }
-  } catch (e) {
-    if (!(e instanceof Deno.errors.BadResource)) throw e;
   }
-  await Promise.all(conns);
+  return serveHttp(counted(), app(stats).fetch, { onError: onError }).finished;
+}
+
+function onError(e: unknown): Response {
+  console.error(`handler error: ${(e as Error).message}`);
+  return new Response("internal error\n", { status: 500 });
 }
 
 async function main(args: ServerArgs): Promise<number> {
