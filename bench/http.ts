@@ -1,0 +1,280 @@
+/**
+ * HTTP over smolnet against Deno's own HTTP over the kernel, in one run (issue 16).
+ *
+ * ```sh
+ * deno task bench:http [--runs N] [--machinery] [--quick]
+ * ```
+ *
+ * Rows (requests per second, the median of `--runs` runs, default 3):
+ * - 1 KiB GETs and 1 MiB POSTs (the server reads the body and answers its length), on 1 and on
+ *   64 keep-alive connections: `serve` + `createFetch` from `@smol/net/http` between two
+ *   `NetStack`s on `linkPair`, beside `Deno.serve` + `fetch` on the kernel's 127.0.0.1, and the
+ *   ratio smolnet/kernel.
+ * - with `--machinery`: the choice of HTTP machinery, 2,000 sequential 1 KiB GETs on one
+ *   keep-alive connection over the same two stacks: our HTTP/1.1 on both sides; `node:http`'s
+ *   server fed with `emit("connection", duplex)` plus `@hono/node-server`'s fetch adapter
+ *   (`overrideGlobalObjects: false`) under our client; `node:http`'s client (keep-alive Agent
+ *   whose `createConnection` returns a Duplex over our connection) against our server.
+ *
+ * The 1-minute load average is printed before and after: figures from a loaded machine are not
+ * comparable. An untimed warm-up runs before each row.
+ *
+ * @module
+ */
+
+import { Duplex } from "node:stream";
+import * as nodeHttp from "node:http";
+import { loadavg } from "node:os";
+import { getRequestListener } from "@hono/node-server";
+import { linkPair, NetStack, type TcpListener, type TcpStream } from "../mod.ts";
+import { createFetch, serve } from "../src/http/mod.ts";
+
+const argv = Deno.args;
+const quick = argv.includes("--quick");
+const runsAt = argv.indexOf("--runs");
+const RUNS = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 1 : 3;
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`Invalid --runs "${RUNS}"`);
+
+const SMALL = new Uint8Array(1024).fill(120);
+const BIG = new Uint8Array(1 << 20).fill(7);
+
+async function handler(req: Request): Promise<Response> {
+  if (req.method === "POST") return new Response(String((await req.arrayBuffer()).byteLength));
+  return new Response(SMALL);
+}
+
+type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
+
+/** `total` requests spread over `conns` sequential workers; returns requests per second. */
+async function drive(f: Fetch, url: string, post: boolean, conns: number, total: number) {
+  let next = 0;
+  const worker = async () => {
+    while (next < total) {
+      next++;
+      const res = await f(url, post ? { method: "POST", body: BIG } : undefined);
+      const body = await res.arrayBuffer();
+      if (res.status !== 200 || (post ? 0 : body.byteLength) !== (post ? 0 : SMALL.length)) {
+        throw new Error(`Bad answer ${res.status} (${body.byteLength} bytes)`);
+      }
+    }
+  };
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: conns }, worker));
+  return total / ((performance.now() - t0) / 1000);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function stacks(): { server: NetStack; client: NetStack; close(): Promise<void> } {
+  const [a, b] = linkPair({ mtu: 1500 });
+  const server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+  const client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+  return {
+    server,
+    client,
+    async close() {
+      await client.close();
+      await server.close();
+    },
+  };
+}
+
+async function mainRows(): Promise<void> {
+  const rows: [string, boolean, number, number][] = [
+    ["1 KiB GET, 1 connection", false, 1, quick ? 200 : 2000],
+    ["1 KiB GET, 64 connections", false, 64, quick ? 640 : 6400],
+    ["1 MiB POST, 1 connection", true, 1, quick ? 5 : 40],
+    ["1 MiB POST, 64 connections", true, 64, quick ? 64 : 192],
+  ];
+  const s = stacks();
+  const ours = serve(s.server.listen({ port: 80 }), handler);
+  const smolFetch = createFetch(s.client);
+  const ac = new AbortController();
+  const kernel = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    handler,
+  );
+  const kernelUrl = `http://127.0.0.1:${kernel.addr.port}/`;
+  const client = Deno.createHttpClient({});
+  const kernelFetch: Fetch = (url, init) => fetch(url, { ...init, client });
+  console.log("| workload | smolnet req/s | kernel req/s | smolnet/kernel |");
+  console.log("|---|---:|---:|---:|");
+  try {
+    for (const [name, post, conns, total] of rows) {
+      const warm = Math.max(conns, Math.floor(total / 4));
+      await drive(smolFetch, "http://192.0.2.1/", post, conns, warm);
+      await drive(kernelFetch, kernelUrl, post, conns, warm);
+      const a: number[] = [];
+      const b: number[] = [];
+      for (let r = 0; r < RUNS; r++) {
+        // Alternate so that load changes hit both sides alike.
+        a.push(await drive(smolFetch, "http://192.0.2.1/", post, conns, total));
+        b.push(await drive(kernelFetch, kernelUrl, post, conns, total));
+      }
+      const ma = median(a);
+      const mb = median(b);
+      console.log(
+        `| ${name} | ${ma.toFixed(0)} | ${mb.toFixed(0)} | ${(ma / mb).toFixed(2)}x |`,
+      );
+    }
+  } finally {
+    smolFetch.close();
+    client.close();
+    ac.abort();
+    await kernel.finished;
+    await ours.shutdown();
+    await s.close();
+  }
+}
+
+/** A `node:stream` Duplex over a connection (what node:http and node:tls take). */
+function duplexOf(conn: TcpStream): Duplex {
+  const buf = new Uint8Array(65536);
+  let reading = false;
+  const d = new Duplex({
+    read() {
+      if (reading) return;
+      reading = true;
+      conn.read(buf).then((n) => {
+        reading = false;
+        this.push(n === null ? null : buf.slice(0, n));
+      }, (e) => this.destroy(e));
+    },
+    write(chunk: Uint8Array, _enc, cb) {
+      (async () => {
+        for (let off = 0; off < chunk.length;) off += await conn.write(chunk.subarray(off));
+      })().then(() => cb(), cb);
+    },
+    final(cb) {
+      conn.closeWrite().then(() => cb(), cb);
+    },
+    destroy(err, cb) {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      cb(err);
+    },
+  });
+  // The net.Socket methods node:http calls.
+  return Object.assign(d, {
+    setTimeout: () => d,
+    setNoDelay: () => d,
+    setKeepAlive: () => d,
+    ref: () => d,
+    unref: () => d,
+  });
+}
+
+async function acceptInto(listener: TcpListener, server: nodeHttp.Server): Promise<void> {
+  try {
+    for await (const conn of listener) {
+      conn.setNoDelay();
+      server.emit("connection", duplexOf(conn));
+    }
+  } catch { /* closed */ }
+}
+
+async function machinery(): Promise<void> {
+  const N = quick ? 300 : 2000;
+  const rows: [string, number[]][] = [];
+  const run = async (name: string, f: () => Promise<number>) => {
+    const xs: number[] = [];
+    await f(); // warm-up
+    for (let r = 0; r < RUNS; r++) xs.push(await f());
+    rows.push([name, xs]);
+  };
+  // 1. Ours on both sides.
+  {
+    const s = stacks();
+    const http = serve(s.server.listen({ port: 80 }), handler);
+    const f = createFetch(s.client);
+    await run(
+      "createFetch → serve (ours, both sides)",
+      () => drive(f, "http://192.0.2.1/", false, 1, N),
+    );
+    f.close();
+    await http.shutdown();
+    await s.close();
+  }
+  // 2. node:http server + @hono/node-server's fetch adapter, our client.
+  {
+    const s = stacks();
+    const listener = s.server.listen({ port: 80 });
+    const server = nodeHttp.createServer(
+      getRequestListener(handler, { overrideGlobalObjects: false }),
+    );
+    // Deno's node:http closes a connection after each response unless the server "listens".
+    Object.defineProperty(server, "listening", { get: () => true });
+    const accepting = acceptInto(listener, server);
+    const f = createFetch(s.client);
+    await run(
+      "createFetch → node:http + @hono/node-server adapter",
+      () => drive(f, "http://192.0.2.1/", false, 1, N),
+    );
+    f.close();
+    listener.close();
+    await accepting;
+    server.closeAllConnections();
+    await s.close();
+  }
+  // 3. node:http client (keep-alive Agent over our connections) against our server.
+  {
+    const s = stacks();
+    const http = serve(s.server.listen({ port: 80 }), handler);
+    class StackAgent extends nodeHttp.Agent {
+      // The connection opens asynchronously: answer through the callback (returning nothing).
+      override createConnection(
+        _o: unknown,
+        cb?: (err: Error | null, socket: Duplex) => void,
+      ): Duplex {
+        s.client.connect({ hostname: "192.0.2.1", port: 80 }).then((c) => {
+          c.setNoDelay();
+          cb?.(null, duplexOf(c));
+        }, (e) => cb?.(e, undefined as unknown as Duplex));
+        return undefined as unknown as Duplex;
+      }
+    }
+    const agent = new StackAgent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<number>((resolve, reject) => {
+        const req = nodeHttp.request({ host: "192.0.2.1", port: 80, path: "/", agent }, (res) => {
+          let n = 0;
+          res.on("data", (c: Uint8Array) => n += c.length);
+          res.on("end", () => resolve(n));
+          res.on("error", reject);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    await run("node:http client (keep-alive Agent) → serve", async () => {
+      const t0 = performance.now();
+      for (let i = 0; i < N; i++) {
+        if ((await get()) !== SMALL.length) throw new Error("Bad body");
+      }
+      return N / ((performance.now() - t0) / 1000);
+    });
+    agent.destroy();
+    await http.shutdown();
+    await s.close();
+  }
+  console.log(`\n${N} sequential 1 KiB GETs on one keep-alive connection, two stacks on linkPair:`);
+  console.log("| client → server | req/s (median) | min–max |");
+  console.log("|---|---:|---:|");
+  for (const [name, xs] of rows) {
+    console.log(
+      `| ${name} | ${median(xs).toFixed(0)} | ${Math.min(...xs).toFixed(0)}–${
+        Math.max(...xs).toFixed(0)
+      } |`,
+    );
+  }
+}
+
+if (import.meta.main) {
+  console.log(`load average before: ${loadavg()[0]!.toFixed(2)}, runs: ${RUNS}`);
+  await mainRows();
+  if (argv.includes("--machinery")) await machinery();
+  console.log(`load average after: ${loadavg()[0]!.toFixed(2)}`);
+}
