@@ -38,3 +38,4 @@ export {
 export * from "./interface.ts";
 export * from "./nat.ts";
 export * from "./source_address.ts";
+export * from "./slaac.ts";
