@@ -10,6 +10,7 @@ import { PacketBuffer } from "../storage/packet_buffer.ts";
 import { type Instant, NEVER } from "../time.ts";
 import type { SocketContext } from "./context.ts";
 import type { DatagramBufferOptions } from "./udp.ts";
+import { wakeSocket } from "./waker.ts";
 
 /**
  * An ICMP error (destination unreachable, time exceeded, packet too big, parameter problem) about
@@ -271,6 +272,7 @@ export class IcmpSocket {
     });
     if (region === null) return false;
     region.set(data);
+    wakeSocket(this);
     return true;
   }
 

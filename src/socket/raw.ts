@@ -9,6 +9,7 @@ import { PacketBuffer } from "../storage/packet_buffer.ts";
 import { type Instant, NEVER } from "../time.ts";
 import type { SocketContext } from "./context.ts";
 import type { DatagramBufferOptions } from "./udp.ts";
+import { wakeSocket } from "./waker.ts";
 
 /**
  * What the interface gives {@linkcode RawSocket.dispatch} to send one packet.
@@ -143,6 +144,7 @@ export class RawSocket {
     const region = this.#tx.enqueue(packet.length, null);
     if (region === null) return false;
     region.set(packet);
+    wakeSocket(this);
     return true;
   }
 

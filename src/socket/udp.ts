@@ -11,6 +11,7 @@ import { PacketBuffer } from "../storage/packet_buffer.ts";
 import { type Instant, NEVER } from "../time.ts";
 import type { SocketContext } from "./context.ts";
 import type { IcmpErrorInfo } from "./icmp.ts";
+import { wakeSocket } from "./waker.ts";
 
 /** The largest UDP payload an IPv4 datagram can carry (65535 - 20 - 8). */
 const MAX_UDP_PAYLOAD = 65507;
@@ -274,6 +275,7 @@ export class UdpSocket {
     const region = this.#tx.enqueue(data.length, { remote, local: src });
     if (region === null) return false;
     region.set(data);
+    wakeSocket(this);
     return true;
   }
 
