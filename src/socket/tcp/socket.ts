@@ -24,6 +24,7 @@ import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { copyCounters, type TcpInfo } from "./stats.ts";
+import { wakeSocket } from "../waker.ts";
 
 /**
  * Where `dispatch` puts a segment: the Interface (or a test) implements it.
@@ -210,6 +211,7 @@ export class TcpSocket {
     c.listenOn = local;
     c.local = local;
     c.setState(TcpState.Listen);
+    wakeSocket(this);
   }
 
   /**
@@ -259,6 +261,7 @@ export class TcpSocket {
     c.timers.connect = cx.now + this.#o.connectTimeout;
     c.lastRecv = cx.now;
     c.setState(TcpState.SynSent);
+    wakeSocket(this);
   }
 
   /**
@@ -277,7 +280,9 @@ export class TcpSocket {
    */
   send(data: Uint8Array): number {
     if (!this.maySend) throw new Error(`Cannot send in state ${this.#c.state}`);
-    return this.#c.tx.enqueueSlice(data);
+    const n = this.#c.tx.enqueueSlice(data);
+    if (n > 0) wakeSocket(this);
+    return n;
   }
 
   /**
@@ -293,7 +298,9 @@ export class TcpSocket {
    * ```
    */
   recv(dst: Uint8Array): number {
-    return this.#c.rx.dequeueSlice(dst);
+    const n = this.#c.rx.dequeueSlice(dst);
+    if (n > 0) wakeSocket(this); // the window may reopen
+    return n;
   }
 
   /**
@@ -326,6 +333,7 @@ export class TcpSocket {
    */
   consumeRecv(n: number): void {
     this.#c.rx.dequeueAllocated(n);
+    if (n > 0) wakeSocket(this);
   }
 
   /**
@@ -369,6 +377,7 @@ export class TcpSocket {
    */
   closeWrite(): void {
     const c = this.#c;
+    wakeSocket(this);
     switch (c.state) {
       case TcpState.Closed:
       case TcpState.TimeWait:
@@ -410,6 +419,7 @@ export class TcpSocket {
     const sendRst = s !== TcpState.Listen && s !== TcpState.SynSent && s !== TcpState.TimeWait;
     c.closeWith(s === TcpState.TimeWait ? null : "aborted");
     c.rstPending = sendRst;
+    wakeSocket(this);
   }
 
   /**
@@ -425,6 +435,7 @@ export class TcpSocket {
    */
   setNoDelay(on: boolean): void {
     this.#c.noDelay = on;
+    wakeSocket(this);
   }
 
   /**
@@ -442,6 +453,7 @@ export class TcpSocket {
   setKeepAlive(opts: KeepAliveOptions | null): void {
     this.#c.keepAlive = checkKeepAlive(opts);
     this.#c.kaProbes = 0;
+    wakeSocket(this);
   }
 
   /**
@@ -459,6 +471,7 @@ export class TcpSocket {
   setUserTimeout(ms: number | null): void {
     if (ms !== null && !(ms >= 0)) throw new RangeError(`Invalid user timeout ${ms}`);
     this.#c.userTimeout = ms;
+    wakeSocket(this);
   }
 
   /**
@@ -710,6 +723,7 @@ export class TcpSocket {
    */
   processIcmpError(now: Instant, error: TcpIcmpError): void {
     applyIcmpError(this.#c, now, error);
+    wakeSocket(this);
   }
 
   /**
