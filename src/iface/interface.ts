@@ -34,7 +34,7 @@ import { receiveFrame } from "./ingress.ts";
 import { NeighborCache, type NeighborCacheOptions } from "./neighbor.ts";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import type { Route, Routes } from "./route.ts";
-import { type AnySocket, type SocketSet, timeWaitTable } from "./socket_set.ts";
+import { type AnySocket, schedulerOf, type SocketSet, timeWaitTable } from "./socket_set.ts";
 import { raiseIss } from "../socket/tcp/time_wait.ts";
 import { afterTcp, Emitter } from "./tcp_glue.ts";
 
@@ -121,7 +121,7 @@ export class Interface {
   readonly #core: IfaceCore;
   readonly #emitter: Emitter;
   readonly #ingressBudget: number;
-  #rr = 0;
+  #visits = 0;
   /** Egress scratch: positions (relative to the round-robin start) that sent last round. */
   #active: number[] = [];
   #activeNext: number[] = [];
@@ -205,6 +205,24 @@ export class Interface {
   /** The drop counters (live). */
   get counters(): DropCounters {
     return this.#core.counters;
+  }
+
+  /**
+   * How many sockets egress has visited (dispatched and asked for their next deadline) in all
+   * polls so far: only sockets woken by ingress, by an application call or by their deadline are
+   * visited, so an idle socket costs a poll nothing.
+   *
+   * @example
+   * ```ts
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * const iface = new Interface({ addresses: ["127.0.0.1/8"], seed: 1 });
+   * iface.poll(0, new Loopback(), new SocketSet());
+   * console.log(iface.socketVisits); // 0
+   * ```
+   */
+  get socketVisits(): number {
+    return this.#visits;
   }
 
   /** The interface's seeded generator. */
@@ -305,31 +323,47 @@ export class Interface {
     }
     if (core.announcePending) this.#sendAnnouncements();
     if (core.medium === "ethernet") core.serviceNeighbors(sendNeighborSolicit);
-    // Egress: round-robin, one dispatch per socket per round, until no progress or device full.
-    // Within one poll nothing but its own dispatch changes a socket, so a socket that sent
-    // nothing in a round sends nothing in a later one: rounds after the first visit only the
-    // sockets that sent in the round before, in the same order.
-    const n = sockets.size;
-    if (n > 0) {
-      const start = this.#rr++ % n;
+    // Egress over the ready sockets only (woken by ingress, by the application through their
+    // waker, or by their deadline): one dispatch per socket per round, until no progress or the
+    // device is full. Within one poll nothing but its own dispatch changes a socket, so a socket
+    // that sent nothing in a round sends nothing in a later one: rounds after the first visit
+    // only the sockets that sent in the round before, in the same order. Then each visited
+    // socket sleeps until its next deadline, or stays ready when it still has work.
+    const sched = schedulerOf(sockets);
+    sched.due(now);
+    if (sched.readyCount > 0) {
+      const list = sched.take();
+      const n = list.length;
       const emitter = this.#emitter;
       const cx = core.cx;
       let active = this.#active, next = this.#activeNext;
       let count = 0;
       for (let k = 0; k < n && !core.deviceFull; k++) {
-        if (dispatchOne(core, sockets.at((start + k) % n), cx, emitter)) active[count++] = k;
+        const m = list[k]!;
+        if (m.removed) continue;
+        if (dispatchOne(core, m.socket, cx, emitter)) active[count++] = k;
       }
       while (count > 0 && !core.deviceFull) {
         let kept = 0;
         for (let j = 0; j < count && !core.deviceFull; j++) {
           const k = active[j]!;
-          if (dispatchOne(core, sockets.at((start + k) % n), cx, emitter)) next[kept++] = k;
+          const m = list[k]!;
+          if (!m.removed && dispatchOne(core, m.socket, cx, emitter)) next[kept++] = k;
         }
         const t = active;
         active = next;
         next = t;
         count = kept;
       }
+      for (let k = 0; k < n; k++) {
+        const m = list[k]!;
+        if (m.removed) continue;
+        const at = socketPollAt(m.socket, cx);
+        if (at <= now) sched.requeue(m);
+        else sched.sleep(m, at);
+      }
+      this.#visits += n;
+      list.length = 0;
       this.#reap(sockets);
     }
     // Requests for next hops that egress just found unresolved leave in the same poll.
@@ -375,19 +409,25 @@ export class Interface {
    */
   pollAt(now: Instant, sockets: SocketSet): Instant {
     const core = this.#core;
-    const cx = this.context(now);
     if (core.announcePending) return now;
+    const sched = schedulerOf(sockets);
     let t = Math.min(core.neighbors.pollAt(now), core.reasm4.pollAt(), core.reasm6.pollAt());
+    if (sched.nextDeadline < t) t = sched.nextDeadline;
+    // Sockets woken since the last poll: asked, as they may have changed (O(ready sockets)).
+    if (sched.readyCount > 0) {
+      const cx = this.context(now);
+      const ready = sched.readyList;
+      for (let i = 0; i < ready.length && t > now; i++) {
+        const m = ready[i]!;
+        if (m.removed) continue;
+        const at = socketPollAt(m.socket, cx);
+        if (at < t) t = at;
+      }
+    }
     // TIME-WAIT records are freed in batches: the deadline is rounded up to TIME_WAIT_BATCH.
     const tw = timeWaitTable(sockets).nextExpiry();
     if (tw !== NEVER) {
       const at = Math.ceil(tw / TIME_WAIT_BATCH) * TIME_WAIT_BATCH;
-      if (at < t) t = at;
-    }
-    for (let i = 0; i < sockets.size; i++) {
-      const s = sockets.at(i);
-      if (s instanceof TcpListenSocket) continue;
-      const at = s.pollAt(cx);
       if (at < t) t = at;
     }
     return t < now ? now : t;
@@ -623,6 +663,11 @@ export class Interface {
     if (s !== null) sockets.adopt(s);
     return s;
   }
+}
+
+/** When a socket next needs a dispatch (a listener never does). */
+function socketPollAt(s: AnySocket, cx: SocketContext): Instant {
+  return s instanceof TcpListenSocket ? NEVER : s.pollAt(cx);
 }
 
 /** One egress dispatch; `true` when the socket sent something. */

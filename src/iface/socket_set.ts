@@ -15,8 +15,21 @@ import type { Rng } from "../rand.ts";
 import { NetError } from "./errors.ts";
 import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
 import { TimeWaitTable, tupleHash } from "./time_wait.ts";
+import { I_ICMP, I_LISTEN, I_NONE, I_TUPLE, I_UDP, Scheduler, SocketMeta } from "./socket_meta.ts";
+import { setWaker } from "../socket/waker.ts";
 
 let tableOf: (set: SocketSet) => TimeWaitTable;
+let schedOf: (set: SocketSet) => Scheduler<AnySocket>;
+
+/**
+ * The egress schedule of a socket set (internal to the iface folder).
+ *
+ * @param set The set.
+ * @returns Its scheduler.
+ */
+export function schedulerOf(set: SocketSet): Scheduler<AnySocket> {
+  return schedOf(set);
+}
 
 /**
  * The TIME-WAIT records of a socket set (internal to the iface folder).
@@ -74,26 +87,7 @@ export const EPHEMERAL_PORT_MAX = 65535;
 const EPHEMERAL_COUNT = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
 
 const K_TCP = 0, K_LISTEN = 1, K_UDP = 2, K_ICMP = 3, K_RAW = 4;
-const I_NONE = 0, I_TUPLE = 1, I_LISTEN = 2, I_UDP = 3, I_ICMP = 4;
-
-class Entry {
-  readonly handle: SocketHandle;
-  readonly socket: AnySocket;
-  readonly kind: number;
-  pos = 0;
-  index = I_NONE;
-  hash = 0;
-  lAddr: IpAddress = Ipv4Address.UNSPECIFIED;
-  lPort = 0;
-  rAddr: IpAddress = Ipv4Address.UNSPECIFIED;
-  rPort = 0;
-  child = false;
-  constructor(handle: SocketHandle, socket: AnySocket, kind: number) {
-    this.handle = handle;
-    this.socket = socket;
-    this.kind = kind;
-  }
-}
+type Entry = SocketMeta<AnySocket>;
 
 function mix(h: number, w: number): number {
   return Math.imul(h ^ w, 0x01000193) >>> 0;
@@ -146,8 +140,11 @@ export class SocketSet {
   readonly #udpPorts = new Uint16Array(65536);
   readonly #timeWait = new TimeWaitTable();
 
+  readonly #sched = new Scheduler<AnySocket>();
+
   static {
     tableOf = (set) => set.#timeWait;
+    schedOf = (set) => set.#sched;
   }
 
   /**
@@ -231,12 +228,14 @@ export class SocketSet {
       ? K_TCP
       : -1;
     if (kind < 0) throw new TypeError("Not a socket");
-    const e = new Entry(this.#nextHandle++, socket, kind);
+    const e: Entry = new SocketMeta(this.#nextHandle++, socket, kind, this.#sched);
     e.pos = this.#list.length;
     this.#list.push(e);
     this.#byHandle.set(e.handle, e);
     this.#bySocket.set(socket, e);
     if (kind === K_RAW) this.#raw.push(socket as RawSocket);
+    setWaker(socket, e);
+    this.#sched.wake(e);
     return e.handle;
   }
 
@@ -303,6 +302,8 @@ export class SocketSet {
       this.#list[e.pos] = last;
     }
     if (e.kind === K_RAW) this.#raw.splice(this.#raw.indexOf(e.socket as RawSocket), 1);
+    this.#sched.remove(e);
+    setWaker(e.socket, null);
     return e.socket;
   }
 

@@ -26,6 +26,7 @@ import {
   TimeWaitVerdict,
 } from "../socket/tcp/time_wait.ts";
 import { timeWaitTable } from "./socket_set.ts";
+import { wakeSocket } from "../socket/waker.ts";
 
 /** Feeds a segment to its socket; `false` when no socket takes it (the caller resets). */
 export function deliverTcp(
@@ -40,6 +41,7 @@ export function deliverTcp(
   if (conn !== null) {
     const reply = conn.process(core.cx, src, dst, repr);
     if (reply !== null) core.sendTcp(dst, src, reply);
+    wakeSocket(conn);
     afterTcp(core, conn);
     return true;
   }
@@ -90,6 +92,7 @@ export function deliverTcp(
   }
   // A TcpSocket in LISTEN (one connection per socket, smoltcp style).
   const reply = listener.process(core.cx, src, dst, repr);
+  wakeSocket(listener);
   const remote = listener.remoteEndpoint, local = listener.localEndpoint;
   if (remote !== null && local !== null) {
     sockets.unindex(listener);
