@@ -12,13 +12,16 @@
  * @module
  */
 
-import { NetStack } from "../mod.ts";
+import {
+  type Device,
+  FaultInjector,
+  fileSink,
+  NetStack,
+  type PcapFileSink,
+  PcapWriter,
+  TunTapDevice,
+} from "../mod.ts";
 import { createFetch, type FetchFunction } from "../src/http/mod.ts";
-import { FaultInjector } from "../src/phy/fault_injector.ts";
-import { fileSink, PcapWriter } from "../src/phy/pcap_writer.ts";
-import type { PcapFileSink } from "../src/phy/pcap_writer.ts";
-import { TunTapDevice } from "../src/phy/tun_tap.ts";
-import type { Device } from "../src/phy/device.ts";
 import { createHash } from "node:crypto";
 
 const USAGE = `Usage: deno run --allow-ffi [--allow-write] examples/http_get.ts [options] URL

@@ -14,13 +14,18 @@
  */
 
 import { Hono } from "hono";
-import { NetStack, type TcpListener, type TcpStream } from "../mod.ts";
+import {
+  type Device,
+  FaultInjector,
+  fileSink,
+  NetStack,
+  type PcapFileSink,
+  PcapWriter,
+  type TcpListener,
+  type TcpStream,
+  TunTapDevice,
+} from "../mod.ts";
 import { serve as serveHttp } from "../src/http/mod.ts";
-import { FaultInjector } from "../src/phy/fault_injector.ts";
-import { fileSink, PcapWriter } from "../src/phy/pcap_writer.ts";
-import type { PcapFileSink } from "../src/phy/pcap_writer.ts";
-import { TunTapDevice } from "../src/phy/tun_tap.ts";
-import type { Device } from "../src/phy/device.ts";
 
 const USAGE = `Usage: deno run --allow-ffi [--allow-write] examples/tun_http_server.ts [options]
 

@@ -11,8 +11,7 @@
  * @module
  */
 
-import { NetStack } from "../mod.ts";
-import { UdpTunnelDevice } from "../src/phy/udp_tunnel.ts";
+import { NetStack, UdpTunnelDevice } from "../mod.ts";
 
 const USAGE =
   `Usage: deno run --unstable-net --allow-net examples/udp_tunnel.ts --side a|b [options]
