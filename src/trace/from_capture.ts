@@ -126,7 +126,9 @@ function relative(seq: number, isn: number, near: number): number {
  * ```ts
  * import { readCapture, tcpTracesFromCapture } from "@smol/net/trace";
  * import { PcapWriter, MemorySink, linkPair } from "@smol/net/phy";
- * import { Interface, Ipv4Address, SocketSet, TcpListenSocket, TcpSocket } from "@smol/net";
+ * import { Interface, SocketSet } from "@smol/net/iface";
+ * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net";
  * import assert from "node:assert/strict";
  *
  * const [da, db] = linkPair();
