@@ -42,27 +42,85 @@
  * @module
  */
 
-export * from "./src/net/mod.ts";
+// The async layer.
+export {
+  type ConnectOptions,
+  type DatagramOptions,
+  type ListenOptions,
+  NetStack,
+  type NetStackOptions,
+  type PingOptions,
+  type PingResult,
+  TcpListener,
+  TcpStream,
+  UdpSocket,
+} from "./src/net/mod.ts";
+export {
+  DnsCache,
+  type DnsCacheEntry,
+  type DnsCacheOptions,
+  type DnsCounters,
+  DnsError,
+  type DnsHosts,
+  NET_ERROR_CODES,
+  type NetErrorKind,
+  parseHosts,
+  resolveDns,
+  type ResolveOptions,
+} from "./src/net/mod.ts";
+export {
+  Autoconf,
+  type AutoconfChange,
+  AutoconfEvent,
+  type AutoconfOptions,
+} from "./src/net/mod.ts";
+export type { Dhcpv4Counters, Dhcpv4Lease, Dhcpv4State } from "./src/socket/mod.ts";
+// Devices, the wrappers that compose around them, and the contract they implement.
 export {
   checksumAll,
+  type ChecksumCapabilities,
   checksumNone,
+  type Closable,
+  type DeadlineSource,
   type Device,
   type DeviceCapabilities,
   DeviceWrapper,
+  type FaultConfig,
+  type FaultCounters,
   FaultInjector,
   type FaultInjectorOptions,
+  type FaultStats,
+  type FdDevice,
   fileSink,
+  type FrameFormatter,
+  type HostDeviceStats,
   LinkDevice,
   type LinkOptions,
   linkPair,
+  type LinkStats,
   Loopback,
+  type LoopbackOptions,
   Medium,
   MemorySink,
+  type OffloadCapabilities,
+  type PcapFileSink,
   type PcapSink,
   PcapWriter,
+  type PcapWriterOptions,
+  RawSocketDevice,
+  type RawSocketOptions,
+  type ReadinessHook,
+  stderrTracer,
   type TraceEvent,
   Tracer,
+  type TracerOptions,
+  TunTapDevice,
+  type TunTapOptions,
+  UdpTunnelDevice,
+  type UdpTunnelEndpoint,
+  type UdpTunnelOptions,
 } from "./src/phy/mod.ts";
+// Addresses, as options take and results give them.
 export {
   EthernetAddress,
   formatEndpoint,
@@ -73,15 +131,24 @@ export {
   Ipv6Address,
   parseIpAddress,
   prettyPrint,
-  WireError,
 } from "./src/wire/mod.ts";
-export {
-  type TcpError,
-  type TcpInfo,
-  TcpListenSocket,
-  TcpSocket,
-  type TcpSocketOptions,
-  TcpState,
+// The types of options, statistics and states the async layer's signatures use.
+export { TcpState } from "./src/socket/mod.ts";
+export type {
+  KeepAliveOptions,
+  RttOptions,
+  TcpCounters,
+  TcpError,
+  TcpInfo,
+  TcpListenerInfo,
+  TcpSocketOptions,
 } from "./src/socket/mod.ts";
-export { Interface, type InterfaceConfig, SocketSet } from "./src/iface/mod.ts";
+export type {
+  DropCounters,
+  DropReason,
+  InterfaceConfig,
+  NeighborCacheOptions,
+  ReassemblyOptions,
+  Route,
+} from "./src/iface/mod.ts";
 export type { Duration, Instant } from "./src/time.ts";

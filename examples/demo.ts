@@ -8,8 +8,8 @@
  * @module
  */
 
-import { linkPair, NetStack, prettyPrint, Tracer } from "../mod.ts";
-import type { TcpStream } from "../mod.ts";
+import { linkPair, NetStack, prettyPrint, Tracer } from "@smol/net";
+import type { TcpStream } from "@smol/net";
 
 const args = parseArgs(Deno.args);
 if (args.help) {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { linkPair, NetStack } from "../mod.ts";
+import { linkPair, NetStack } from "@smol/net";
 
 if (Deno.args.includes("--help")) {
   console.log(

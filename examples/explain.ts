@@ -12,7 +12,9 @@
  * @module
  */
 
-import { Interface, Ipv4Address, SocketSet, TcpListenSocket, TcpSocket } from "@smol/net";
+import { Ipv4Address } from "@smol/net";
+import { Interface, SocketSet } from "@smol/net/iface";
+import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
 import {
   type Device,
   DeviceWrapper,

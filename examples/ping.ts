@@ -1,8 +1,7 @@
 /**
- * ICMP echo from a smolnet stack over a TUN (or TAP) device to the Linux kernel. The async layer
- * has no ICMP API yet, so this drives the core directly: an `Interface`, a `SocketSet` and an
- * `IcmpSocket`, polled by a small loop that sleeps until the device is readable or the next
- * deadline.
+ * ICMP echo from a smolnet stack over a TUN (or TAP) device to the Linux kernel, with
+ * `NetStack.ping`: each request resolves with the reply's round-trip time, or rejects with
+ * `Deno.errors.TimedOut` when no reply comes in time.
  *
  *   # as root: make a namespace with the kernel side at 192.0.2.1, ping it, clean up
  *   deno run --allow-ffi --allow-run --allow-read examples/ping.ts --setup
@@ -12,10 +11,7 @@
  * @module
  */
 
-import { Interface, SocketSet } from "../src/iface/mod.ts";
-import { IcmpSocket } from "../src/socket/mod.ts";
-import { TunTapDevice } from "../src/phy/tun_tap.ts";
-import { parseIpAddress } from "../src/wire/mod.ts";
+import { NetStack, TunTapDevice } from "@smol/net";
 
 const USAGE =
   `Usage: deno run --allow-ffi [--allow-run --allow-read] examples/ping.ts [options] [TARGET]
@@ -82,9 +78,9 @@ async function sh(cmd: string, ...args: string[]): Promise<void> {
 }
 
 async function main(args: Args): Promise<number> {
-  const target = parseIpAddress(args.target);
   const dev = await TunTapDevice.open({ name: args.device, mode: args.tap ? "tap" : "tun" });
   const ns = args.setup ? `smolnet-ping-${crypto.randomUUID().slice(0, 8)}` : null;
+  let stack: NetStack | null = null;
   try {
     if (ns !== null) {
       await sh("ip", "netns", "add", ns);
@@ -101,73 +97,35 @@ async function main(args: Args): Promise<number> {
       await sh("ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", dev.name);
       await sh("ip", "-n", ns, "link", "set", dev.name, "up");
     }
-    const iface = new Interface({
-      medium: dev.capabilities.medium,
-      addresses: [args.address],
-      ...(args.tap ? { hardwareAddr: "02:00:5e:00:53:02" } : {}),
-    });
-    const sockets = new SocketSet();
-    const icmp = new IcmpSocket();
-    iface.bindIcmp(sockets, icmp);
-
-    let wake: (() => void) | null = null;
-    dev.onReadable(() => wake?.());
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          wake = null;
-          resolve();
-        }, Math.max(0, ms));
-        wake = () => {
-          clearTimeout(t);
-          wake = null;
-          resolve();
-        };
-      });
-
+    stack = new NetStack({ device: dev, addresses: [args.address] });
     console.log(
       `PING ${args.target} from ${args.address} via ${dev.name}: ${args.size} data bytes`,
     );
-    const data = new Uint8Array(args.size);
-    const rxBuf = new Uint8Array(65536);
-    const sentAt = new Map<number, number>();
     const rtts: number[] = [];
-    const t0 = performance.now();
-    let seq = 0;
-    let nextSend = t0;
-    const end = () => t0 + args.count * args.interval + 1000;
-    while (performance.now() < end() && rtts.length < args.count) {
-      const now = performance.now();
-      if (seq < args.count && now >= nextSend) {
-        if (icmp.sendEcho(target, seq, data)) sentAt.set(seq, now);
-        seq++;
-        nextSend += args.interval;
+    let sent = 0;
+    for (; sent < args.count; sent++) {
+      const started = performance.now();
+      try {
+        const r = await stack.ping({
+          hostname: args.target,
+          size: args.size,
+          timeout: Math.max(args.interval, 1000),
+        });
+        rtts.push(r.rtt);
+        console.log(
+          `${r.bytes} bytes from ${r.from}: icmp_seq=${r.seq} time=${r.rtt.toFixed(3)} ms`,
+        );
+      } catch (e) {
+        if (!(e instanceof Deno.errors.TimedOut)) throw e;
+        console.log(`no reply for icmp_seq=${sent}: ${e.message}`);
       }
-      iface.poll(now, dev, sockets);
-      for (let r = icmp.recv(rxBuf); r !== null; r = icmp.recv(rxBuf)) {
-        const at = sentAt.get(r.seq);
-        if (r.kind === "echoReply" && at !== undefined) {
-          const rtt = performance.now() - at;
-          rtts.push(rtt);
-          sentAt.delete(r.seq);
-          console.log(
-            `${r.length} bytes from ${r.remote}: icmp_seq=${r.seq} time=${rtt.toFixed(3)} ms`,
-          );
-        } else if (r.kind === "error") {
-          console.log(`from ${r.remote}: icmp_seq=${r.seq} ${JSON.stringify(r.error)}`);
-        }
-      }
-      if (dev.error !== null) throw dev.error;
-      const due = Math.min(
-        iface.pollAt(performance.now(), sockets),
-        seq < args.count ? nextSend : end(),
-      );
-      await sleep(due - performance.now());
+      const wait = args.interval - (performance.now() - started);
+      if (sent + 1 < args.count && wait > 0) await new Promise((r) => setTimeout(r, wait));
     }
-    const loss = 100 * (1 - rtts.length / Math.max(seq, 1));
+    const loss = 100 * (1 - rtts.length / Math.max(sent, 1));
     console.log(`--- ${args.target} ping statistics ---`);
     console.log(
-      `${seq} packets transmitted, ${rtts.length} received, ${loss.toFixed(0)}% packet loss`,
+      `${sent} packets transmitted, ${rtts.length} received, ${loss.toFixed(0)}% packet loss`,
     );
     if (rtts.length > 0) {
       const avg = rtts.reduce((x, y) => x + y, 0) / rtts.length;
@@ -176,9 +134,10 @@ async function main(args: Args): Promise<number> {
           `${Math.max(...rtts).toFixed(3)} ms`,
       );
     }
-    return rtts.length === seq ? 0 : 1;
+    return rtts.length === sent ? 0 : 1;
   } finally {
-    await dev.close();
+    if (stack !== null) await stack.close(); // closes the device too
+    else await dev.close();
     if (ns !== null) await sh("ip", "netns", "del", ns);
   }
 }

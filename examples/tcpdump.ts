@@ -12,12 +12,15 @@
  * @module
  */
 
-import { fileSink, PcapWriter } from "../src/phy/pcap_writer.ts";
-import type { PcapFileSink } from "../src/phy/pcap_writer.ts";
-import { RawSocketDevice } from "../src/phy/raw_socket.ts";
-import { TunTapDevice } from "../src/phy/tun_tap.ts";
-import type { Device } from "../src/phy/device.ts";
-import { prettyPrint } from "../src/wire/pretty_print.ts";
+import {
+  type Device,
+  fileSink,
+  type PcapFileSink,
+  PcapWriter,
+  prettyPrint,
+  RawSocketDevice,
+  TunTapDevice,
+} from "@smol/net";
 
 const USAGE = `Usage: deno run --allow-ffi [--allow-write] examples/tcpdump.ts [options]
 

@@ -39,3 +39,49 @@ export * from "./interface.ts";
 export * from "./nat.ts";
 export * from "./source_address.ts";
 export * from "./slaac.ts";
+// The other layers' types that this layer's signatures use.
+export type {
+  IcmpEmitter,
+  IcmpErrorInfo,
+  IcmpRecvResult,
+  IcmpSocket,
+  KeepAliveOptions,
+  RawEmitter,
+  RawRecvResult,
+  RawSocket,
+  RttOptions,
+  SocketContext,
+  TcpCounters,
+  TcpEmitter,
+  TcpError,
+  TcpIcmpError,
+  TcpInfo,
+  TcpListenerInfo,
+  TcpListenSocket,
+  TcpSocket,
+  TcpSocketOptions,
+  TcpState,
+  TokenBucket,
+  UdpEmitter,
+  UdpRecvResult,
+  UdpSocket,
+} from "../socket/mod.ts";
+export type {
+  ChecksumCapabilities,
+  Device,
+  DeviceCapabilities,
+  Medium,
+  OffloadCapabilities,
+} from "../phy/mod.ts";
+export type {
+  EthernetAddress,
+  IpAddress,
+  IpCidr,
+  IpEndpoint,
+  Ipv4Address,
+  Ipv6Address,
+  SackBlock,
+  TcpRepr,
+  TcpTimestamp,
+} from "../wire/mod.ts";
+export type { Duration, Instant } from "../time.ts";

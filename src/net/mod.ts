@@ -33,12 +33,46 @@ export {
   NetStack,
   type NetStackOptions,
 } from "./stack.ts";
-export { type StreamHost, TcpStream, toNetAddr } from "./tcp_stream.ts";
-export { type ListenerHost, TcpListener } from "./tcp_listener.ts";
-export { type DatagramHost, UdpSocket } from "./udp_socket.ts";
+export { TcpStream } from "./tcp_stream.ts";
+export { TcpListener } from "./tcp_listener.ts";
+export { UdpSocket } from "./udp_socket.ts";
 export { abortError, badResource, NET_ERROR_CODES, netError, type NetErrorKind } from "./errors.ts";
 export * from "./dns.ts";
 export * from "./dns_cache.ts";
-export * from "./autoconf.ts";
+export { Autoconf, type AutoconfChange, AutoconfEvent, type AutoconfOptions } from "./autoconf.ts";
 export type { PingOptions, PingResult } from "./ping.ts";
 export type { PollTarget, Watcher } from "./driver.ts";
+// The lower layers' types that this layer's signatures use.
+export type {
+  ChecksumCapabilities,
+  Closable,
+  DeadlineSource,
+  Device,
+  DeviceCapabilities,
+  Medium,
+  OffloadCapabilities,
+  ReadinessHook,
+} from "../phy/mod.ts";
+export type {
+  DropCounters,
+  DropReason,
+  InterfaceConfig,
+  NeighborCacheOptions,
+  ReassemblyOptions,
+  Route,
+} from "../iface/mod.ts";
+export type {
+  Dhcpv4Counters,
+  Dhcpv4Lease,
+  Dhcpv4State,
+  KeepAliveOptions,
+  RttOptions,
+  TcpCounters,
+  TcpError,
+  TcpInfo,
+  TcpListenerInfo,
+  TcpSocketOptions,
+  TcpState,
+} from "../socket/mod.ts";
+export type { EthernetAddress, IpAddress, IpCidr, Ipv4Address, Ipv6Address } from "../wire/mod.ts";
+export type { Duration, Instant } from "../time.ts";

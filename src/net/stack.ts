@@ -32,7 +32,7 @@ import {
   parseIpAddress,
 } from "../wire/address.ts";
 import { checkInteger, checkOneOf, checkOptions, checkSignal, checkTimeout } from "../_validate.ts";
-import { Driver, type PollTarget, type Watcher } from "./driver.ts";
+import { Driver, type Watcher } from "./driver.ts";
 import { abortError, badResource, coreError, fromCoreError, netError } from "./errors.ts";
 import { checkBacklog, checkHostname, checkPort, checkStackOptions } from "./_options.ts";
 import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
@@ -259,7 +259,7 @@ class ConnectWaiter implements Watcher {
  * listener.close();
  * ```
  */
-export class NetStack extends EventTarget implements PollTarget, AsyncDisposable, Disposable {
+export class NetStack extends EventTarget implements AsyncDisposable, Disposable {
   readonly #device: Device;
   readonly #iface: Interface;
   readonly #sockets: SocketSet;

@@ -5,10 +5,9 @@
  * @module
  */
 
-import type { TcpListenSocket } from "../socket/tcp/listener.ts";
+import type { TcpListenerInfo, TcpListenSocket } from "../socket/tcp/listener.ts";
 import type { TcpSocket } from "../socket/tcp/socket.ts";
 import { badResource } from "./errors.ts";
-import type { Watcher } from "./driver.ts";
 import { type StreamHost, TcpStream, toNetAddr } from "./tcp_stream.ts";
 
 /** What a listener needs from its stack. */
@@ -50,7 +49,7 @@ interface AcceptWaiter {
  * listener.close();
  * ```
  */
-export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr>, Watcher {
+export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
   readonly #host: ListenerHost;
   readonly #socket: TcpListenSocket;
   readonly #addr: Deno.NetAddr;
@@ -63,6 +62,7 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr>, Watc
    *
    * @param host The stack.
    * @param socket The core listening socket, already registered.
+   * @internal
    */
   constructor(host: ListenerHost, socket: TcpListenSocket) {
     this.#host = host;
@@ -81,12 +81,28 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr>, Watc
   }
 
   /**
-   * The core listening socket, for introspection (queue lengths, SYN counters).
+   * The listener's queues and counters: SYNs received and dropped, connections waiting in the
+   * SYN and accept queues, accept-queue overflows. Live: read it again for new values.
    *
    * @example
-   * ```ts ignore
-   * console.log(listener.socket.pendingAccepts);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   *
+   * await using stack = new NetStack({ device: linkPair()[0], addresses: ["192.0.2.1/24"] });
+   * const listener = stack.listen({ port: 80 });
+   * console.log(listener.info.pendingAccepts); // 0
+   * listener.close();
    * ```
+   */
+  get info(): TcpListenerInfo {
+    return this.#socket.info;
+  }
+
+  /**
+   * The core listening socket, for tests and code that imports the layer entry points
+   * (`@smol/net/socket`).
+   *
+   * @internal
    */
   get socket(): TcpListenSocket {
     return this.#socket;

@@ -5,6 +5,7 @@
  */
 
 import type { TcpSocket } from "../socket/tcp/socket.ts";
+import type { TcpInfo } from "../socket/tcp/stats.ts";
 import { formatEndpoint, type IpEndpoint } from "../wire/address.ts";
 import { badResource, coreError, netError } from "./errors.ts";
 import { checkBoolean, checkBytes } from "../_validate.ts";
@@ -79,7 +80,7 @@ export function toNetAddr(ep: IpEndpoint | null, transport: "tcp" | "udp"): Deno
  * listener.close();
  * ```
  */
-export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Array> {
+export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
   readonly #host: StreamHost;
   readonly #socket: TcpSocket;
   readonly #localAddr: Deno.NetAddr;
@@ -98,6 +99,7 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
    *
    * @param host The stack that polls the socket.
    * @param socket A synchronized (or synchronizing) TCP socket.
+   * @internal
    */
   constructor(host: StreamHost, socket: TcpSocket) {
     this.#host = host;
@@ -122,12 +124,36 @@ export class TcpStream implements Deno.TcpConn, Watcher, AsyncIterable<Uint8Arra
   }
 
   /**
-   * The core socket, for introspection (`socket.info`: state, SRTT, cwnd, counters).
+   * The connection's state, timers and counters (state, SRTT, RTO, cwnd, MSS, bytes and
+   * segments sent and received, retransmissions), like Linux's `TCP_INFO`. Live: read it again
+   * for new values.
    *
    * @example
-   * ```ts ignore
-   * console.log(conn.socket.info.srtt);
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { linkPair, NetStack } from "@smol/net";
+   *
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * assert.equal(conn.info.state, "established");
+   * assert.equal(conn.info.mss, 1448); // 1500 - 20 (IPv4) - 20 (TCP) - 12 (timestamps)
+   * (await listener.accept()).close();
+   * conn.close();
+   * listener.close();
    * ```
+   */
+  get info(): TcpInfo {
+    return this.#socket.info;
+  }
+
+  /**
+   * The core socket, for tests and code that imports the layer entry points
+   * (`@smol/net/socket`).
+   *
+   * @internal
    */
   get socket(): TcpSocket {
     return this.#socket;

@@ -71,7 +71,7 @@ const MAX_DATAGRAM = 65535;
  * client.close();
  * ```
  */
-export class UdpSocket implements Watcher, AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.Addr]> {
+export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.Addr]> {
   readonly #host: DatagramHost;
   readonly #socket: CoreUdpSocket;
   readonly #addr: Deno.NetAddr;
@@ -86,6 +86,7 @@ export class UdpSocket implements Watcher, AsyncIterable<[Uint8Array<ArrayBuffer
    *
    * @param host The stack.
    * @param socket The bound core socket.
+   * @internal
    */
   constructor(host: DatagramHost, socket: CoreUdpSocket) {
     this.#host = host;

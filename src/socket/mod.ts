@@ -22,3 +22,17 @@ export * from "./udp.ts";
 export * from "./icmp.ts";
 export * from "./raw.ts";
 export * from "./dhcpv4.ts";
+// The other layers' types that this layer's signatures use.
+export type { Rng } from "../rand.ts";
+export type {
+  EthernetAddress,
+  IpAddress,
+  IpCidr,
+  IpEndpoint,
+  Ipv4Address,
+  Ipv6Address,
+  SackBlock,
+  TcpRepr,
+  TcpTimestamp,
+} from "../wire/mod.ts";
+export type { Duration, Instant } from "../time.ts";
