@@ -60,6 +60,7 @@ export {
   type DnsCacheEntry,
   type DnsCacheOptions,
   type DnsCounters,
+  dnsCounters,
   DnsError,
   type DnsHosts,
   NET_ERROR_CODES,
