@@ -13,6 +13,7 @@ import {
   parseFields,
   writeAll,
 } from "./_reader.ts";
+import { startTls } from "./tls.ts";
 
 /**
  * Options of {@linkcode createFetch}.
@@ -36,12 +37,8 @@ export interface CreateFetchOptions {
   readonly maxHeaderSize?: number;
   /** `User-Agent` sent when the request has none (default `smolnet`). */
   readonly userAgent?: string;
-  /**
-   * Turns a new connection to an `https:` origin into a TLS connection, for example
-   * `(conn, host) => startTls(conn, { hostname: host, caCerts })` with {@linkcode startTls}.
-   * Without it, `https:` URLs fail with a `TypeError`.
-   */
-  readonly tls?: (conn: HttpConn, hostname: string) => HttpConn | Promise<HttpConn>;
+  /** PEM certificates trusted for `https:` instead of the default roots. */
+  readonly caCerts?: readonly string[];
 }
 
 /**
@@ -54,7 +51,7 @@ export interface CreateFetchOptions {
  * import assert from "node:assert/strict";
  *
  * const f: FetchFunction = createFetch({ connect: () => Promise.reject(new Error("offline")) });
- * await assert.rejects(f("https://192.0.2.1/"), TypeError); // https: needs the tls option
+ * await assert.rejects(f("ftp://192.0.2.1/"), TypeError); // http: and https: only
  * f.close();
  * ```
  */
@@ -130,7 +127,7 @@ class Client {
   readonly #maxRedirects: number;
   readonly #maxHead: number;
   readonly #userAgent: string;
-  readonly #tls: CreateFetchOptions["tls"];
+  readonly #caCerts: readonly string[] | undefined;
 
   constructor(stack: Dialer, o: CreateFetchOptions) {
     this.#stack = stack;
@@ -138,7 +135,7 @@ class Client {
     this.#maxRedirects = count("maxRedirects", o.maxRedirects, 20);
     this.#maxHead = count("maxHeaderSize", o.maxHeaderSize, 65536);
     this.#userAgent = o.userAgent ?? "smolnet";
-    this.#tls = o.tls;
+    this.#caCerts = o.caCerts;
   }
 
   close(): void {
@@ -229,14 +226,16 @@ class Client {
     const hostname = url.hostname.replace(/^\[(.*)\]$/, "$1");
     const https = url.protocol === "https:";
     const port = url.port === "" ? (https ? 443 : 80) : Number(url.port);
-    if (https && this.#tls === undefined) {
-      throw new TypeError(`Cannot fetch "${url.href}": https: needs the tls option`);
-    }
     let conn = await this.#stack.connect(
       signal === null ? { hostname, port } : { hostname, port, signal },
     );
     conn.setNoDelay?.(true);
-    if (https) conn = await this.#tls!(conn, hostname);
+    if (https) {
+      const opts = this.#caCerts === undefined
+        ? { hostname }
+        : { hostname, caCerts: this.#caCerts };
+      conn = await startTls(conn, opts);
+    }
     return { conn, reader: new BufReader(conn, 16384, this.#maxHead + 4) };
   }
 

@@ -8,7 +8,9 @@
  * Neither `Deno.serve` nor Deno's `fetch` can carry a userspace connection (they take kernel
  * resources only), so this module speaks HTTP/1.1 itself (RFC 9112): keep-alive, pipelining,
  * chunked streaming bodies, `Expect: 100-continue`, limits and timeouts, and the request
- * smuggling rules of RFC 9112 §6.3. It has no dependencies.
+ * smuggling rules of RFC 9112 §6.3. HTTPS uses {@linkcode startTls}, which runs `node:tls` over
+ * the connection (`Deno.startTls` takes kernel sockets only): `serve` with `cert` and `key`,
+ * `createFetch` for `https:` URLs. It has no npm dependencies.
  *
  * @example Serve and fetch between two stacks
  * ```ts
@@ -43,3 +45,4 @@ export {
   type ServeOptions,
 } from "./server.ts";
 export { createFetch, type CreateFetchOptions, type FetchFunction } from "./client.ts";
+export { startTls, type StartTlsOptions } from "./tls.ts";

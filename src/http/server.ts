@@ -13,6 +13,7 @@ import {
   TOKEN,
 } from "./_reader.ts";
 import { writeResponse } from "./_response.ts";
+import { startTls } from "./tls.ts";
 
 /**
  * What a handler learns about the request besides the request itself (like
@@ -86,11 +87,10 @@ export interface ServeOptions {
   readonly keepAliveTimeout?: number;
   /** Time a read of the request body or a write of the response may stall (default 30 s). */
   readonly idleTimeout?: number;
-  /**
-   * Runs on each accepted connection before HTTP, for example TLS from {@linkcode startTls}
-   * (`upgrade: (conn) => startTls(conn, { cert, key })`).
-   */
-  readonly upgrade?: (conn: HttpConn) => HttpConn | Promise<HttpConn>;
+  /** PEM certificate chain: with `key`, every connection speaks TLS first (HTTPS). */
+  readonly cert?: string;
+  /** PEM private key of `cert`. */
+  readonly key?: string;
 }
 
 /**
@@ -248,7 +248,11 @@ class Server {
       console.error("serve: the handler failed:", e);
       return new Response("Internal Server Error", { status: 500 });
     });
-    this.#upgrade = o.upgrade;
+    if ((o.cert === undefined) !== (o.key === undefined)) {
+      throw new TypeError("Invalid TLS options: cert and key go together");
+    }
+    const tlsOptions = { cert: o.cert!, key: o.key! };
+    this.#upgrade = o.cert === undefined ? undefined : (conn) => startTls(conn, tlsOptions);
     this.#maxHead = positive("maxHeaderSize", o.maxHeaderSize, 16384);
     this.#maxBody = positive("maxBodySize", o.maxBodySize, Infinity);
     this.#headersTimeout = positive("headersTimeout", o.headersTimeout, 10_000);
