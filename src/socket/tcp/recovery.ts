@@ -170,6 +170,26 @@ export function rackOnRto(c: TcpConn): void {
   c.timers.reorder = NEVER;
 }
 
+/**
+ * Sends the whole flight again without a congestion response (RFC 1191 §6.4 after a smaller
+ * path MTU): with SACK every unSACKed segment is marked lost and resent in order within cwnd
+ * (as Linux's tcp_simple_retransmit); without SACK SND.NXT goes back to SND.UNA.
+ */
+export function resendFlight(c: TcpConn): void {
+  if (usesRack(c)) {
+    c.log.markAllLost();
+    c.inLoss = true;
+    c.inRecovery = false;
+    c.recover = c.sndMax;
+    c.rack.tlpEndSeq = null;
+    c.timers.probe = NEVER;
+    c.timers.reorder = NEVER;
+    return;
+  }
+  c.sndNxt = c.sndUna;
+  c.highRxt = c.sndUna;
+}
+
 /** Recovery ends once SND.UNA reaches the recovery point (RFC 6675 §5, RFC 8985 §6.2). */
 export function rackRecoveryEnded(c: TcpConn): void {
   c.rack.onRecoveryEnd();

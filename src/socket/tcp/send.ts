@@ -26,6 +26,7 @@ import {
 } from "./conn.ts";
 import { windowUpdateDue } from "./recv.ts";
 import { armProbe, rackOnRto, reorderTimerFired } from "./recovery.ts";
+import { SegFlag } from "./seg_log.ts";
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
 
@@ -298,7 +299,14 @@ function planRack(c: TcpConn, now: Instant, mss: number, txEnd: number): Plan {
   if (i < 0) return Plan.None;
   const k = log.slot(i);
   const seq = log.startSeq[k]!;
-  const recEnd = log.endSeq[k]!;
+  // Following lost records join up to one MSS (as Linux collapses retransmissions): after a
+  // smaller MSS or a partial SACK, remnants go together rather than as runts.
+  let recEnd = log.endSeq[k]!;
+  for (let j = i + 1; j < log.count && seqSub(recEnd, seq) < mss; j++) {
+    const kj = log.slot(j);
+    if ((log.flags[kj]! & SegFlag.Lost) === 0) break;
+    recEnd = log.endSeq[kj]!;
+  }
   const dataEnd = seqLt(txEnd, recEnd) ? txEnd : recEnd;
   let len = seqSub(dataEnd, seq);
   if (len > mss) len = mss;
