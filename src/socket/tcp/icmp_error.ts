@@ -20,6 +20,7 @@
 
 import { type Instant, NEVER } from "../../time.ts";
 import { MIN_MSS, type TcpConn, TS_OPTION_LEN } from "./conn.ts";
+import { resendFlight } from "./recovery.ts";
 import { seqLe, seqLt } from "./seq.ts";
 import { type TcpError, TcpState } from "./state.ts";
 
@@ -136,8 +137,7 @@ function lowerPathMtu(c: TcpConn, now: Instant, v6: boolean, reported: number): 
   // RFC 1191 §6.4: send the data in flight again at the new size now, without treating the
   // loss as congestion (the segments were too large, not dropped by a queue).
   if (c.synAcked && c.sndUna !== c.sndMax) {
-    c.sndNxt = c.sndUna;
-    c.highRxt = c.sndUna;
+    resendFlight(c);
     c.rttTime = NEVER;
     c.smallOut = false; // the runt in flight goes again too: Nagle must not hold it
     c.timers.rto = now + c.rtt.rto;

@@ -144,3 +144,29 @@ Deno.test("TcpSocket ignores and counts absurd SACK blocks and out-of-window D-S
   assert.deepStrictEqual([i.dsackIgnored, i.sackBlocksIgnored, i.dsacksReceived], [1, 3, 0]);
   assert.deepStrictEqual([i.retransmits, i.rackLost, i.inRecovery], [0, 0, false]);
 });
+
+Deno.test("TcpSocket with SACK resends the whole flight at the new size after a Packet Too Big (RFC 1191 §6.4)", () => {
+  const h = establishedAfter(
+    100,
+    { sack: true, txBufferSize: 16_384, rxBufferSize: 16_384 },
+    { mss: 1460, window: 30_000, sackPermitted: true },
+    { window: 30_000 },
+  );
+  h.sock.send(fill(6000));
+  assert.equal(h.out().length, 5);
+  h.sock.processIcmpError(h.now, { kind: "packetTooBig", code: 4, mtu: 1280, seq: L });
+  const again = h.out();
+  assert.deepStrictEqual(again.map((s) => [s.seq - L, s.payload.length]), [
+    [0, 1240],
+    [1240, 1240],
+    [2480, 1240],
+    [3720, 1240],
+    [4960, 1040],
+  ]);
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.retransmits, i.rtos, i.fastRetransmits, i.cwnd], [5, 0, 0, 14_600]);
+  h.at(200);
+  h.send({ seq: R, ack: L + 6000, window: 30_000 });
+  assert.equal(h.sock.info.inRecovery, false);
+  h.expectNothing();
+});
