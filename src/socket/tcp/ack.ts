@@ -12,6 +12,7 @@ import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import type { TcpConn } from "./conn.ts";
 import { rackBeginAck, rackOnAck, rackRecoveryEnded, usesRack } from "./recovery.ts";
 import { DUP_THRESH } from "./sack.ts";
+import { undoOnAck } from "./undo.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
 
@@ -36,6 +37,7 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
     (repr.flags & (TcpFlags.SYN | TcpFlags.FIN)) === 0 && win === c.sndWnd &&
     c.sndMax !== c.sndUna;
   const rack = usesRack(c);
+  const recovering = c.inRecovery || c.inLoss;
   if (rack) rackBeginAck(c, now, repr);
   if (acked > 0) onNewAck(c, now, ack, acked, repr);
   if (c.state === TcpState.Closed || c.state === TcpState.TimeWait) return AckResult.Ok;
@@ -57,6 +59,7 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
       c.dupAcks++;
       c.counters.dupAcks++;
     }
+    if (acked > 0) undoOnAck(c, now, repr, recovering);
     rackOnAck(c, now, repr, acked > 0);
     return AckResult.Ok;
   }

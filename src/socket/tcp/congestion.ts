@@ -16,7 +16,8 @@
  * - the ACK that reaches the recovery point: {@linkcode CongestionController.onExitRecovery}
  *   (and no `onAck` for that ACK);
  * - the retransmission timer fires: {@linkcode CongestionController.onRto};
- * - new data is about to leave after nothing was in flight: {@linkcode CongestionController.onIdle}.
+ * - new data is about to leave after nothing was in flight: {@linkcode CongestionController.onIdle};
+ * - the last reduction proved spurious: {@linkcode CongestionController.onUndo}.
  *
  * The socket may send while (bytes in flight + next segment) ≤ `cwnd` (and the peer's window).
  *
@@ -155,6 +156,16 @@ export interface CongestionController {
    * @param rto The current retransmission timeout.
    */
   onIdle(now: Instant, idleFor: Duration, rto: Duration): void;
+  /**
+   * The last reduction was spurious (a D-SACK or a timestamp showed that the retransmissions
+   * were not needed, RFC 2883, RFC 3522): `cwnd` and `ssthresh` go back up to at least the values
+   * from before it, as Linux's undo does, and recovery ends.
+   *
+   * @param now The current instant.
+   * @param priorCwnd `cwnd` before the reduction.
+   * @param priorSsthresh `ssthresh` before the reduction.
+   */
+  onUndo(now: Instant, priorCwnd: number, priorSsthresh: number): void;
 }
 
 /**

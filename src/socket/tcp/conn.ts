@@ -16,6 +16,7 @@ import { type CongestionController, createCongestionController } from "./congest
 import { Rack } from "./rack.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SegmentLog } from "./seg_log.ts";
+import { UndoState } from "./undo.ts";
 import { seqAdd, seqSub } from "./seq.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { newCounters, type TcpCounters } from "./stats.ts";
@@ -122,6 +123,10 @@ export class TcpConn {
   /** Left edges of the latest out-of-order segments, most recent first (RFC 2018 §4). */
   readonly sackRecent: Uint32Array = new Uint32Array(4);
   sackRecentCount = 0;
+  /** A D-SACK block (RFC 2883) for the next ACK: a duplicate segment's range, reported once. */
+  dsackLeft = 0;
+  dsackRight = 0;
+  dsackPending = false;
 
   // Negotiated options.
   wsOn = false;
@@ -137,6 +142,8 @@ export class TcpConn {
   /** Segments in flight with their transmit times (SACK connections, RACK-TLP). */
   readonly log: SegmentLog = new SegmentLog();
   readonly rack: Rack = new Rack();
+  /** What a spurious recovery episode restores (SACK connections). */
+  readonly undo: UndoState = new UndoState();
   /** RTO recovery (after a timeout, SACK connections): lost segments are resent in order. */
   inLoss = false;
   /** Bytes outstanding when the last tail loss probe left (its congestion response). */
@@ -281,12 +288,33 @@ export class TcpConn {
     this.timers.delayedAck = NEVER;
     this.ackNow = false;
     this.counters.segmentsOut++;
+    if (this.dsackPending) {
+      this.dsackPending = false;
+      this.counters.dsacksSent++;
+    }
+  }
+
+  /** Whether the out-of-order data already holds all of `[start, start + len)` (offsets from RCV.NXT). */
+  holdsOutOfOrder(start: number, len: number): boolean {
+    for (const [s, e] of this.asm.ranges()) {
+      if (s > start) return false;
+      if (e >= start + len) return true;
+    }
+    return false;
+  }
+
+  /** RFC 2883 §4: the next ACK reports `[left, right)` as received twice (SACK connections). */
+  noteDuplicate(left: number, right: number): void {
+    if (!this.sackOn || seqSub(right, left) <= 0) return;
+    this.dsackLeft = left;
+    this.dsackRight = right;
+    this.dsackPending = true;
   }
 
   /** How many SACK blocks {@linkcode TcpConn.sackBlocks} reports now. */
   sackBlockCount(): number {
     if (!this.sackOn) return 0;
-    const n = this.asm.count;
+    const n = this.asm.count + (this.dsackPending ? 1 : 0);
     const max = this.tsOn ? 3 : 4;
     return n < max ? n : max;
   }
@@ -307,10 +335,13 @@ export class TcpConn {
     return room < 1 ? 1 : room;
   }
 
-  /** SACK blocks to report (RFC 2018 §4): the newest first, at most 3 with timestamps, else 4. */
+  /**
+   * SACK blocks to report (RFC 2018 §4): a pending D-SACK block first (RFC 2883 §4), then the
+   * newest, at most 3 with timestamps, else 4.
+   */
   sackBlocks(): readonly SackBlock[] {
-    if (!this.sackOn || this.asm.isEmpty()) return NO_BLOCKS;
-    const max = this.tsOn ? 3 : 4;
+    if (!this.sackOn || (this.asm.isEmpty() && !this.dsackPending)) return NO_BLOCKS;
+    const max = (this.tsOn ? 3 : 4) - (this.dsackPending ? 1 : 0);
     const out: SackBlock[] = [];
     for (let k = 0; k < this.sackRecentCount && out.length < max; k++) {
       const off = seqSub(this.sackRecent[k]!, this.rcvNxt);
@@ -326,6 +357,7 @@ export class TcpConn {
       if (out.length >= max) break;
       pushBlock(out, seqAdd(this.rcvNxt, s), seqAdd(this.rcvNxt, e));
     }
+    if (this.dsackPending) out.unshift([this.dsackLeft, this.dsackRight]);
     return out;
   }
 

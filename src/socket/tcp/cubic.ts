@@ -64,6 +64,8 @@ const { C, BETA, ALPHA } = CUBIC;
 export class Cubic extends NewReno {
   /** W_max in bytes: the window just before the last reduction (after fast convergence). */
   #wMax = 0;
+  /** W_max before the last reduction, restored when that reduction is undone. */
+  #priorWMax = 0;
   /** The window before the last reduction (cwnd_prior of §4.6), for α in §4.3. */
   #cwndPrior = 0;
   #inEpoch = false;
@@ -245,6 +247,7 @@ export class Cubic extends NewReno {
     timeout: boolean,
   ): number {
     const cwnd = this.cwnd;
+    this.#priorWMax = this.#wMax;
     // §4.7 fast convergence: a window that did not regain the last W_max releases bandwidth.
     this.#wMax = cwnd < this.#wMax ? (cwnd * (1 + BETA)) / 2 : cwnd;
     this.#cwndPrior = cwnd;
@@ -265,6 +268,27 @@ export class Cubic extends NewReno {
    * ```
    */
   protected override restarted(): void {
+    this.#inEpoch = false;
+  }
+
+  /**
+   * A reduction was undone (RFC 9438 §4.9 spurious congestion event): W_max from before it comes
+   * back and the next stage starts afresh.
+   *
+   * @param _now The current instant.
+   *
+   * @example
+   * ```ts
+   * import { Cubic } from "@smol/net/socket";
+   * const cc = new Cubic(1000);
+   * cc.onEnterRecovery(0, 20000);
+   * cc.onUndo(10, 20000, 1 << 30);
+   * console.log(cc.cwnd, cc.inRecovery); // 20000 false
+   * ```
+   */
+  protected override undone(_now: Instant): void {
+    if (this.#priorWMax > this.#wMax) this.#wMax = this.#priorWMax;
+    this.#afterTimeout = false;
     this.#inEpoch = false;
   }
 

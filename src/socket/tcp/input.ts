@@ -243,6 +243,9 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
         return null;
       }
       c.counters.droppedOutOfWindow++;
+      // RFC 2883 §4: a wholly old data segment (a spurious retransmission) gets a D-SACK.
+      const end = seqAdd(repr.seq, repr.payload.length);
+      if (repr.payload.length > 0 && seqLe(end, c.rcvNxt)) c.noteDuplicate(repr.seq, end);
       if (c.state === TcpState.TimeWait && (f & TcpFlags.FIN)) {
         c.timers.timeWait = now + c.o.timeWait; // RFC 9293: restart the 2 MSL timeout
       }

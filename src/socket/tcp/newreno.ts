@@ -338,6 +338,34 @@ export class NewReno implements CongestionController {
   }
 
   /**
+   * Undoes a spurious reduction (RFC 3522, RFC 2883; Linux `tcp_undo_cwnd_reduction`):
+   * `cwnd = max(cwnd, priorCwnd)`, `ssthresh = max(ssthresh, priorSsthresh)`, recovery and the
+   * post-timeout slow start end.
+   *
+   * @param now The current instant.
+   * @param priorCwnd `cwnd` before the reduction.
+   * @param priorSsthresh `ssthresh` before the reduction.
+   *
+   * @example
+   * ```ts
+   * import { NewReno } from "@smol/net/socket";
+   * const cc = new NewReno(1000);
+   * cc.onEnterRecovery(0, 20000); // ssthresh 10000
+   * cc.onUndo(50, 20000, 1 << 30);
+   * console.log(cc.cwnd, cc.inRecovery); // 20000 false
+   * ```
+   */
+  onUndo(now: Instant, priorCwnd: number, priorSsthresh: number): void {
+    this.#inRecovery = false;
+    this.#timeoutPending = false;
+    this.#afterTimeout = false;
+    if (priorSsthresh > this.#ssthresh) this.#ssthresh = priorSsthresh;
+    const cwnd = priorCwnd < MAX_CWND ? priorCwnd : MAX_CWND;
+    if (cwnd > this.#cwnd) this.#cwnd = cwnd;
+    this.undone(now);
+  }
+
+  /**
    * Restart after idle (RFC 5681 §4.1): when nothing was sent for more than one RTO, `cwnd`
    * becomes min(IW, cwnd).
    *
@@ -436,6 +464,28 @@ export class NewReno implements CongestionController {
    * ```
    */
   protected restarted(): void {}
+
+  /**
+   * Called after {@linkcode NewReno.onUndo} restored the window; subclasses restore their own
+   * state from before the reduction.
+   *
+   * @param _now The current instant.
+   *
+   * @example
+   * ```ts
+   * import { NewReno } from "@smol/net/socket";
+   * class Traced extends NewReno {
+   *   undos = 0;
+   *   protected override undone(): void {
+   *     this.undos++;
+   *   }
+   * }
+   * const cc = new Traced(1000);
+   * cc.onUndo(0, 1000, 2000);
+   * console.log(cc.undos); // 1
+   * ```
+   */
+  protected undone(_now: Instant): void {}
 
   /** Applies a reduction: the subclass's threshold, floored to whole bytes and 2·SMSS. */
   #reduce(now: Instant, inFlight: number, timeout: boolean): number {

@@ -15,6 +15,7 @@ import type { TcpConn } from "./conn.ts";
 import { probeTimeout } from "./rack.ts";
 import { seqAdd, seqGt, seqLe, seqLt, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
+import { undoBegin, undoOnDsack } from "./undo.ts";
 
 /** Whether `c` detects loss with RACK-TLP (SACK was negotiated). */
 export function usesRack(c: TcpConn): boolean {
@@ -59,6 +60,7 @@ export function rackOnAck(c: TcpConn, now: Instant, repr: TcpRepr, advanced: boo
       } else {
         dsack = true;
         c.counters.dsacksReceived++;
+        undoOnDsack(c, now, l, r);
       }
       continue;
     }
@@ -131,6 +133,7 @@ function enterRecovery(c: TcpConn, now: Instant): void {
   c.recover = c.sndMax;
   c.forceRetransmit = true;
   c.timers.probe = NEVER;
+  undoBegin(c);
   c.cc.onEnterRecovery(now, c.outstanding());
   c.counters.fastRetransmits++;
 }

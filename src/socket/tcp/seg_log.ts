@@ -171,6 +171,16 @@ export class SegmentLog {
     for (let i = 0; i < this.#n; i++) this.markLost(this.slot(i));
   }
 
+  /** Clears every lost mark (a loss proved spurious: the segments are in flight after all). */
+  clearLost(): void {
+    if (this.lostBytes === 0) return;
+    for (let i = 0; i < this.#n; i++) {
+      const k = this.slot(i);
+      this.flags[k] = this.flags[k]! & ~SegFlag.Lost;
+    }
+    this.lostBytes = 0;
+  }
+
   /** Index (from the oldest) of the first record marked lost, or -1. */
   firstLost(): number {
     if (this.lostBytes === 0) return -1;

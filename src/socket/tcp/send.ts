@@ -26,6 +26,7 @@ import {
 } from "./conn.ts";
 import { windowUpdateDue } from "./recv.ts";
 import { armProbe, rackOnRto, reorderTimerFired } from "./recovery.ts";
+import { undoBegin, undoNoteRetransmit } from "./undo.ts";
 import { SegFlag } from "./seg_log.ts";
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
@@ -356,6 +357,8 @@ export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
 
 function onRtoFired(c: TcpConn, now: Instant): void {
   // RFC 5681 §3.1 eq. 4 and RFC 6298 §5.5–5.7: collapse cwnd once per loss event, back off.
+  // A timeout outside a recovery episode starts one that a later proof can undo.
+  if (c.sackOn && c.rtoCount === 0 && !c.inRecovery && !c.inLoss) undoBegin(c);
   if (c.rtoCount === 0) c.cc.onRto(now, c.outstanding());
   c.rtoCount++;
   c.counters.rtos++;
@@ -423,7 +426,10 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         c.rttSeq = seq;
         c.rttTime = now;
       }
-      if (c.sackOn) c.log.sent(seq, end, now);
+      if (c.sackOn) {
+        c.log.sent(seq, end, now);
+        if (retx) undoNoteRetransmit(c, now, seqSub(end, seq));
+      }
       if (c.pHole) {
         c.highRxt = seqMax(c.highRxt, end);
         c.forceRetransmit = false;

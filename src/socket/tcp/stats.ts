@@ -71,6 +71,10 @@ export interface TcpCounters {
   rackLost: number;
   /** D-SACK blocks received (RFC 2883): the peer got a segment twice. */
   dsacksReceived: number;
+  /** Recovery episodes undone as spurious (D-SACK, RFC 3708; timestamps, RFC 3522). */
+  spuriousUndos: number;
+  /** D-SACK blocks sent (RFC 2883): we received a segment twice. */
+  dsacksSent: number;
   /** D-SACK blocks ignored: they name data outside anything sent within a window. */
   dsackIgnored: number;
   /** SACK blocks ignored as absurd: empty, inverted, wider than the window or beyond SND.MAX. */
@@ -149,6 +153,8 @@ export function newCounters(): TcpCounters {
     tlpRecoveries: 0,
     rackLost: 0,
     dsacksReceived: 0,
+    spuriousUndos: 0,
+    dsacksSent: 0,
     dsackIgnored: 0,
     sackBlocksIgnored: 0,
   };
@@ -181,6 +187,8 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.tlpRecoveries = src.tlpRecoveries;
   dst.rackLost = src.rackLost;
   dst.dsacksReceived = src.dsacksReceived;
+  dst.spuriousUndos = src.spuriousUndos;
+  dst.dsacksSent = src.dsacksSent;
   dst.dsackIgnored = src.dsackIgnored;
   dst.sackBlocksIgnored = src.sackBlocksIgnored;
 }

@@ -1,0 +1,85 @@
+/**
+ * Undo of spurious loss recovery, as Linux does it (`tcp_init_undo`, `tcp_try_undo_*`): a
+ * recovery episode (fast recovery or RTO recovery) remembers `cwnd` and `ssthresh` from before
+ * its reduction and counts its retransmissions. It was spurious when D-SACK blocks (RFC 2883
+ * §4, RFC 3708) report every one of those retransmissions as a duplicate, or when an ACK during
+ * recovery echoes a timestamp older than the first retransmission (Eifel, RFC 3522: the ACK
+ * was for the original transmission). Then the window comes back, the lost marks are cleared
+ * and recovery ends.
+ *
+ * @module
+ */
+
+import { type Instant, NEVER } from "../../time.ts";
+import type { TcpRepr } from "../../wire/tcp.ts";
+import type { TcpConn } from "./conn.ts";
+import { seqLt } from "./seq.ts";
+
+/** The undo state of the current recovery episode; fields are public to the tcp folder only. */
+export class UndoState {
+  /** SND.UNA when the episode began, or `null` when no episode can be undone. */
+  marker: number | null = null;
+  /** Segments retransmitted in the episode that no D-SACK has yet shown to be duplicates. */
+  retrans = 0;
+  /** When the episode's first retransmission left, `NEVER` before it. */
+  stamp: Instant = NEVER;
+  /** `cwnd` before the episode's reduction. */
+  priorCwnd = 0;
+  /** `ssthresh` before the episode's reduction. */
+  priorSsthresh = 0;
+}
+
+/** A recovery episode begins (call before the controller reduces the window). */
+export function undoBegin(c: TcpConn): void {
+  const u = c.undo;
+  u.marker = c.sndUna;
+  u.retrans = 0;
+  u.stamp = NEVER;
+  u.priorCwnd = c.cc.cwnd;
+  u.priorSsthresh = c.cc.ssthresh;
+}
+
+/** A retransmission of `len` bytes left at `now`. */
+export function undoNoteRetransmit(c: TcpConn, now: Instant, len: number): void {
+  const u = c.undo;
+  if (u.marker === null) return;
+  u.retrans += len > c.sndMss ? Math.ceil(len / c.sndMss) : 1;
+  if (u.stamp === NEVER) u.stamp = now;
+}
+
+/**
+ * A valid D-SACK block `[left, right)` arrived: when it names data of the episode, its segments
+ * were received twice; once every retransmission is accounted for, undo (RFC 3708 §3).
+ */
+export function undoOnDsack(c: TcpConn, now: Instant, left: number, right: number): void {
+  const u = c.undo;
+  if (u.marker === null || seqLt(left, u.marker) || u.retrans <= 0) return;
+  const len = right - left >>> 0;
+  u.retrans -= len > c.sndMss ? Math.ceil(len / c.sndMss) : 1;
+  if (u.retrans <= 0) undo(c, now);
+}
+
+/**
+ * Eifel detection (RFC 3522 §3.2) on an ACK that acknowledged new data while in fast or RTO
+ * recovery (`recovering`, taken before the ACK ended it): its echoed timestamp predates the
+ * first retransmission, so the original transmission arrived.
+ */
+export function undoOnAck(c: TcpConn, now: Instant, repr: TcpRepr, recovering: boolean): void {
+  const u = c.undo;
+  if (!recovering || u.marker === null || u.stamp === NEVER || !c.tsOn) return;
+  const ts = repr.timestamp;
+  if (ts === null || ts.tsEcr === 0) return;
+  if (((ts.tsEcr - c.tsVal(u.stamp)) | 0) < 0) undo(c, now);
+}
+
+/** Restores the window from before the episode and ends recovery (Linux `tcp_undo_cwnd_reduction`). */
+function undo(c: TcpConn, now: Instant): void {
+  const u = c.undo;
+  c.cc.onUndo(now, u.priorCwnd, u.priorSsthresh);
+  u.marker = null;
+  c.log.clearLost();
+  c.inRecovery = false;
+  c.inLoss = false;
+  c.forceRetransmit = false;
+  c.counters.spuriousUndos++;
+}

@@ -1,0 +1,111 @@
+// Undo of spurious recovery (Linux tcp_try_undo_*): D-SACK (RFC 2883, RFC 3708) shows a fast
+// retransmission was a duplicate; a timestamp echo older than the retransmission (Eifel,
+// RFC 3522) shows an RTO was spurious. The window from before the reduction comes back.
+
+import assert from "node:assert/strict";
+import type { SackBlock } from "../../../src/wire/tcp.ts";
+import { ACK, establishedAfter, fill, LOCAL_SEQ, PSH, REMOTE_SEQ } from "./_harness.ts";
+
+const R = REMOTE_SEQ + 1;
+const L = LOCAL_SEQ + 1;
+const W = 4000;
+const TS_OFF = 1000;
+
+function sackSender() {
+  return establishedAfter(
+    100,
+    { sack: true, txBufferSize: 8192 },
+    { mss: 100, window: W, sackPermitted: true },
+    { window: W },
+  );
+}
+
+/** SACK and timestamps; our TSval is now + 1000, the peer echoes what we sent. */
+function tsSender() {
+  return establishedAfter(
+    100,
+    { sack: true, timestamps: true, timestampOffset: TS_OFF, txBufferSize: 8192 },
+    { mss: 112, window: W, sackPermitted: true, timestamp: { tsVal: 1, tsEcr: 0 } },
+    { window: W, timestamp: { tsVal: 2, tsEcr: TS_OFF } },
+  );
+}
+
+function blocks(...b: [number, number][]): SackBlock[] {
+  return b.map(([l, r]) => [L + l, L + r]);
+}
+
+Deno.test("TcpSocket undoes a fast retransmit that a D-SACK shows was spurious (RFC 3708)", () => {
+  const h = sackSender();
+  h.sock.send(fill(600));
+  assert.equal(h.out().length, 6);
+  const before = h.sock.info;
+  const [cwnd, ssthresh] = [before.cwnd, before.ssthresh];
+  h.at(200);
+  h.send({ seq: R, ack: L, window: W, sackBlocks: blocks([100, 400]) });
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // three SACKed above: deemed lost
+  assert.ok(h.sock.info.ssthresh < ssthresh);
+  h.at(210);
+  h.send({ seq: R, ack: L + 600, window: W }); // the original was only late
+  assert.ok(h.sock.info.cwnd < cwnd);
+  h.at(300);
+  // the retransmission arrives as a duplicate: the peer reports it in a D-SACK block
+  h.send({ seq: R, ack: L + 600, window: W, sackBlocks: blocks([0, 100]) });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.spuriousUndos, i.dsacksReceived, i.inRecovery], [1, 1, false]);
+  assert.deepStrictEqual([i.cwnd, i.ssthresh], [cwnd, ssthresh]);
+});
+
+Deno.test("TcpSocket undoes an RTO whose ACK echoes a timestamp from before the retransmission (Eifel, RFC 3522)", () => {
+  const h = tsSender();
+  h.sock.send(fill(300));
+  assert.equal(h.out().length, 3); // TSval 1100, sent at 100
+  const cwnd = h.sock.info.cwnd;
+  // no ACK for a while: the tail loss probe at 2·SRTT + 2 ms, then the RTO 300 ms later
+  h.at(302).expect({
+    seq: L + 200,
+    ack: R,
+    flags: ACK | PSH,
+    payload: fill(100, 200),
+    timestamp: { tsVal: 1302, tsEcr: 2 },
+  });
+  h.at(602).expect({
+    seq: L,
+    ack: R,
+    payload: fill(100),
+    timestamp: { tsVal: 1602, tsEcr: 2 },
+  });
+  assert.deepStrictEqual([h.sock.info.rtos, h.sock.info.cwnd], [1, 100]);
+  h.at(650);
+  // the ACK of the first transmission, delayed: it echoes TSval 1100 < 1602
+  h.send({ seq: R, ack: L + 300, window: W, timestamp: { tsVal: 3, tsEcr: 1100 } });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.spuriousUndos, i.inRecovery, i.cwnd >= cwnd], [1, false, true]);
+  h.expectNothing(); // segments 2 and 3 are not resent
+});
+
+Deno.test("TcpSocket keeps the reduction when the retransmission repaired a real loss", () => {
+  const h = tsSender();
+  h.sock.send(fill(600));
+  h.out(); // TSval 1100
+  h.at(200);
+  h.send({
+    seq: R,
+    ack: L,
+    window: W,
+    sackBlocks: blocks([100, 400]),
+    timestamp: { tsVal: 3, tsEcr: 1100 },
+  });
+  h.expect({
+    seq: L,
+    ack: R,
+    payload: fill(100),
+    sackBlocks: [],
+    timestamp: { tsVal: 1200, tsEcr: 3 },
+  });
+  const reduced = h.sock.info.ssthresh;
+  h.at(300);
+  // the retransmission filled the hole: the ACK echoes its TSval (1200)
+  h.send({ seq: R, ack: L + 600, window: W, timestamp: { tsVal: 4, tsEcr: 1200 } });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.spuriousUndos, i.ssthresh, i.inRecovery], [0, reduced, false]);
+});
