@@ -47,6 +47,10 @@ export function receiveText(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | 
   let ackNow = false;
   const front = seqSub(c.rcvNxt, seq);
   if (front > 0) {
+    // RFC 2883 §4: report the already received part in a D-SACK block.
+    if (payload.length > 0) {
+      c.noteDuplicate(seq, front < payload.length ? c.rcvNxt : seqAdd(seq, payload.length));
+    }
     // Already received bytes at the front (RFC 9293 §3.10.7.4: trim, keep the rest).
     if (front >= payload.length) {
       if (fin && front > payload.length) fin = false; // an old FIN
@@ -82,6 +86,7 @@ export function receiveText(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | 
       }
     } else {
       c.rx.writeUnallocated(start, payload);
+      if (c.sackOn && c.holdsOutOfOrder(start, len)) c.noteDuplicate(seq, seqAdd(seq, len)); // RFC 2883
       if (c.asm.add(start, len)) {
         c.counters.outOfOrderSegments++;
         c.noteOutOfOrder(seq);
