@@ -303,6 +303,11 @@ export interface HostDeviceStats {
    * not a loss — the stack keeps the frame and retries when a slot frees.
    */
   readonly txQueueFull: number;
+  /**
+   * Frames the UDP tunnel's peer never read, inferred by its flow control (a credit after a probe
+   * fell short of what was sent): lost on the way or in the peer's kernel buffer.
+   */
+  readonly tunnelLost: number;
   /** Received frames dropped because they exceeded the MTU. */
   readonly dropsOversize: number;
   /** Received frames dropped because the host reported more bytes than the buffer held. */
@@ -366,6 +371,7 @@ export function newHostStats(): MutableHostDeviceStats {
     bytesSent: 0,
     rxQueueFull: 0,
     txQueueFull: 0,
+    tunnelLost: 0,
     dropsOversize: 0,
     dropsTruncated: 0,
     outgoingSkipped: 0,

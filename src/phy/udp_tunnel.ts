@@ -59,7 +59,23 @@ export interface UdpTunnelOptions {
   readonly rxQueueLen?: number;
   /** Transmit queue length: committed frames not yet sent, at most. Default 64. */
   readonly maxInFlight?: number;
+  /**
+   * Credit-based flow control, for both ends to set alike: at most this many frames sent and not
+   * yet read from its socket by the peer, so a busy receiver's kernel buffer (about 90 datagrams
+   * of 1400 bytes by default) never overflows. The receiver reports its count in an 8-byte
+   * control datagram every quarter window; a sender that hears nothing for 50 ms while blocked
+   * asks, and counts what never arrived in `stats.tunnelLost`. `0` (default) turns it off.
+   */
+  readonly flowWindow?: number;
 }
+
+/** Control datagrams of the flow control: 8 bytes, which no IP packet or Ethernet frame is. */
+const CTRL_LEN = 8;
+const CTRL_MAGIC = 0x5f;
+const CTRL_CREDIT = 1;
+const CTRL_PROBE = 2;
+/** A blocked sender asks for credit after this long without one. */
+const PROBE_AFTER = 50;
 
 /**
  * A tunnel device over one UDP socket. A reader loop receives each datagram straight into a free
@@ -111,6 +127,21 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
   #spaceWaiter: (() => void) | null = null;
   #drainWaiter: (() => void) | null = null;
   readonly #stats = newHostStats();
+  /** Flow control (`flowWindow` > 0): frames committed, credited by the peer, inferred lost. */
+  readonly #window: number;
+  #committed = 0;
+  #credited = 0;
+  #lost = 0;
+  #probeTimer: ReturnType<typeof setTimeout> | undefined;
+  #probing = false;
+  /** The peer's count in its last answer to a probe (-1: none yet in this blocked spell). */
+  #probeCount = -1;
+  /** Frames read from the socket, and the count last reported to the peer. */
+  #read = 0;
+  #reported = 0;
+  #ctrlSending = false;
+  #ctrlDirty = false;
+  readonly #ctrlOut = new Uint8Array(CTRL_LEN);
   readonly #loop: Promise<void>;
   #closeCall: Promise<void> | null = null;
 
@@ -120,7 +151,9 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     capabilities: DeviceCapabilities,
     rxQueueLen: number,
     maxInFlight: number,
+    flowWindow: number,
   ) {
+    this.#window = flowWindow;
     this.#conn = conn;
     this.#peer = peer;
     this.capabilities = capabilities;
@@ -162,6 +195,8 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       checkInt("receive queue length", rxQueueLen, 1, 1 << 16);
       const maxInFlight = options.maxInFlight ?? 64;
       checkInt("in-flight bound", maxInFlight, 1, 1 << 16);
+      const flowWindow = options.flowWindow ?? 0;
+      checkInt("flow window", flowWindow, 0, 1 << 16);
       checkInt("local port", options.local.port, 0, 65535);
       checkInt("peer port", options.peer.port, 1, 65535);
       const conn = Deno.listenDatagram({
@@ -180,7 +215,9 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
         checksum: Object.freeze(checksumAll()),
         maxBurstSize: null,
       });
-      resolve(new UdpTunnelDevice(conn, peer, capabilities, rxQueueLen, maxInFlight));
+      resolve(
+        new UdpTunnelDevice(conn, peer, capabilities, rxQueueLen, maxInFlight, flowWindow),
+      );
     });
   }
 
@@ -296,7 +333,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * ```
    */
   canTransmit(_now: Instant): boolean {
-    return !this.#closing && !this.#tx.isFull();
+    return !this.#closing && !this.#tx.isFull() && !this.#windowFull();
   }
 
   /**
@@ -326,7 +363,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       return null;
     }
     if (this.#closing) return null;
-    const buf = this.#tx.reserve(len);
+    const buf = this.#windowFull() ? null : this.#tx.reserve(len);
     if (buf === null) {
       this.#stats.txQueueFull++;
       this.#refused = true;
@@ -356,6 +393,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     if (this.#pendingLen < 0 || this.#closing) return;
     this.#pendingLen = -1;
     this.#tx.commit();
+    this.#committed++;
     if (!this.#sending) {
       this.#sending = true;
       this.#sendLoop();
@@ -412,8 +450,107 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     return this.close();
   }
 
+  /** Whether flow control forbids another frame; arms the credit probe when it does. */
+  #windowFull(): boolean {
+    if (this.#window === 0) return false;
+    if (((this.#committed - this.#credited) >>> 0) < this.#window) return false;
+    this.#refused = true; // a credit that opens the window wakes the stack
+    if (this.#probeTimer === undefined) {
+      this.#probeCount = -1;
+      this.#probeTimer = setTimeout(() => this.#probe(), PROBE_AFTER);
+      Deno.unrefTimer(this.#probeTimer);
+    }
+    return true;
+  }
+
+  /** No credit for a while: ask the peer for its count. */
+  #probe(): void {
+    this.#probeTimer = undefined;
+    if (this.#closing) return;
+    this.#probing = true;
+    this.#sendControl(CTRL_PROBE, 0);
+    this.#probeTimer = setTimeout(() => this.#probe(), PROBE_AFTER);
+    Deno.unrefTimer(this.#probeTimer);
+  }
+
+  /** Handles a control datagram from the peer. */
+  #control(b: Uint8Array): void {
+    if (b[2] === CTRL_PROBE) {
+      this.#report();
+      return;
+    }
+    if (b[2] !== CTRL_CREDIT || this.#window === 0) return;
+    const sent = (this.#committed - this.#tx.length - (this.#sending ? 1 : 0)) >>> 0;
+    const count = ctrlCount(b);
+    let credited = (count + this.#lost) >>> 0;
+    const over = (credited - sent) >>> 0;
+    if (over !== 0 && over < 0x80000000) {
+      // Frames written off as lost arrived after all: take them back.
+      this.#lost = (this.#lost - over) >>> 0;
+      this.#stats.tunnelLost -= over;
+      credited = sent;
+    }
+    if (((credited - this.#credited) >>> 0) < 0x80000000) this.#credited = credited;
+    if (this.#probing) {
+      // Frames the peer has not read are written off only when its count stood still between
+      // two answers and its reader was not paused on a full ring (then they wait in its kernel
+      // buffer): they were lost on the way or dropped by its kernel.
+      const still = count === this.#probeCount && b[3] !== 1;
+      this.#probeCount = count;
+      const missing = (sent - this.#credited) >>> 0;
+      if (still && missing !== 0 && missing < 0x80000000) {
+        this.#stats.tunnelLost += missing;
+        this.#lost = (this.#lost + missing) >>> 0;
+        this.#credited = sent;
+      }
+    }
+    if (((this.#committed - this.#credited) >>> 0) < this.#window) {
+      this.#probing = false;
+      clearTimeout(this.#probeTimer);
+      this.#probeTimer = undefined;
+      if (this.#refused) {
+        this.#refused = false;
+        this.#onReadable?.();
+      }
+    }
+  }
+
+  /** Tells the peer how many frames were read (cumulative). */
+  #report(): void {
+    this.#reported = this.#read;
+    this.#sendControl(CTRL_CREDIT, this.#read);
+  }
+
+  /** Sends one control datagram; while one is pending the next waits and carries the latest. */
+  #sendControl(type: number, count: number): void {
+    const out = this.#ctrlOut;
+    if (this.#ctrlSending) {
+      this.#ctrlDirty = true;
+      if (type === CTRL_PROBE) out[2] = CTRL_PROBE;
+      return;
+    }
+    out[0] = 0;
+    out[1] = CTRL_MAGIC;
+    out[2] = type;
+    out[3] = this.#rx.isFull() ? 1 : 0; // our reader is paused
+    out[4] = count >>> 24;
+    out[5] = (count >>> 16) & 0xff;
+    out[6] = (count >>> 8) & 0xff;
+    out[7] = count & 0xff;
+    this.#ctrlSending = true;
+    this.#conn.send(out, this.#peer).catch(() => this.#stats.writeErrors++).finally(() => {
+      this.#ctrlSending = false;
+      if (this.#ctrlDirty && !this.#closing) {
+        this.#ctrlDirty = false;
+        const t = out[2]!;
+        this.#sendControl(t === CTRL_PROBE ? CTRL_PROBE : CTRL_CREDIT, this.#read);
+      }
+    });
+  }
+
   async #close(): Promise<void> {
     this.#closing = true;
+    clearTimeout(this.#probeTimer);
     this.#pendingLen = -1;
     if (this.#sending) {
       await new Promise<void>((resolve) => this.#drainWaiter = resolve);
@@ -444,7 +581,9 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       } catch {
         this.#stats.writeErrors++;
       }
-      if (this.#refused && !this.#closing) {
+      // A freed slot wakes a refused stack, unless the flow-control window still holds it (then a
+      // credit will).
+      if (this.#refused && !this.#closing && !this.#windowFull()) {
         this.#refused = false;
         q.release();
         this.#onReadable?.();
@@ -491,6 +630,13 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
         this.#stats.readErrors++;
         continue;
       }
+      if (n === CTRL_LEN && slot[0] === 0 && slot[1] === CTRL_MAGIC) {
+        this.#control(slot);
+        continue;
+      }
+      if (this.#window > 0 && ++this.#read - this.#reported >= this.#window >> 2) {
+        this.#report();
+      }
       if (n > mtu) {
         this.#stats.dropsOversize++;
         continue;
@@ -501,6 +647,11 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       if (wasEmpty) this.#onReadable?.();
     }
   }
+}
+
+/** Big-endian u32 at 4 of a control datagram. */
+function ctrlCount(b: Uint8Array): number {
+  return ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
 }
 
 /** `"localhost"` as the address Deno reports for it, so peer filtering compares like with like. */

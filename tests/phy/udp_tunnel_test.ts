@@ -242,3 +242,99 @@ Deno.test({
     }
   },
 });
+
+/** Commits frames while `dev` accepts them (at most `max`); returns how many. */
+function fill(dev: UdpTunnelDevice, max: number): number {
+  let n = 0;
+  while (n < max && dev.canTransmit(0)) {
+    dev.transmit(0, 100)!.fill(n);
+    dev.commit();
+    n++;
+  }
+  return n;
+}
+
+Deno.test({
+  name: "UdpTunnelDevice with flowWindow keeps at most that many frames unread by a stalled peer",
+  ...sanitized,
+  fn: async () => {
+    const [a, b] = await pair({ rxQueueLen: 4 });
+    await a.close();
+    await b.close();
+    const ports = [a.localAddr.port, b.localAddr.port] as const;
+    const open = (me: number, peer: number, rxQueueLen: number) =>
+      UdpTunnelDevice.open({
+        local: { hostname: "127.0.0.1", port: me },
+        peer: { hostname: "127.0.0.1", port: peer },
+        flowWindow: 8,
+        rxQueueLen,
+      });
+    const x = await open(ports[0], ports[1], 256);
+    const y = await open(ports[1], ports[0], 4); // never drained: its reader stops after 4
+    try {
+      assert.equal(fill(x, 100), 8); // the window
+      assert.equal(x.canTransmit(0), false);
+      // y reads 4 into its ring and credits them; the other 4 wait in its kernel buffer.
+      await new Promise((r) => setTimeout(r, 200));
+      assert.equal(fill(x, 100), 4);
+      // Probes find y's reader paused: nothing is written off, no further credit.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(fill(x, 100), 0);
+      assert.equal(x.stats.tunnelLost, 0);
+      // Draining y lets everything through, in order, and reopens the window.
+      const got: number[] = [];
+      while (got.length < 12) {
+        for (let f = y.receive(0); f !== null; f = y.receive(0)) got.push(f[0]!);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3]);
+      await new Promise((r) => setTimeout(r, 100));
+      assert.ok(fill(x, 100) > 0, "the window did not reopen");
+      assert.equal(x.stats.tunnelLost, 0);
+    } finally {
+      await x.close();
+      await y.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "UdpTunnelDevice with flowWindow writes off and counts frames the peer never received",
+  ...sanitized,
+  fn: async () => {
+    const [a, b] = await pair();
+    await a.close();
+    await b.close();
+    const ports = [a.localAddr.port, b.localAddr.port] as const;
+    const open = (me: number, peer: number) =>
+      UdpTunnelDevice.open({
+        local: { hostname: "127.0.0.1", port: me },
+        peer: { hostname: "127.0.0.1", port: peer },
+        flowWindow: 8,
+      });
+    const x = await open(ports[0], ports[1]);
+    try {
+      // Nobody listens yet: these 8 frames are lost.
+      assert.equal(fill(x, 100), 8);
+      while (x.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+      const y = await open(ports[1], ports[0]);
+      try {
+        // x probes; y answers "0 read" twice with its reader running: the 8 are written off.
+        await readable(x, 2000);
+        assert.equal(x.stats.tunnelLost, 8);
+        assert.equal(fill(x, 100), 8);
+        const got: number[] = [];
+        while (got.length < 8) {
+          for (let f = y.receive(0); f !== null; f = y.receive(0)) got.push(f[0]!);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        assert.deepEqual(got, [0, 1, 2, 3, 4, 5, 6, 7]);
+        assert.equal(x.stats.tunnelLost, 8);
+      } finally {
+        await y.close();
+      }
+    } finally {
+      await x.close();
+    }
+  },
+});
