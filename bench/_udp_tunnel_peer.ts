@@ -13,6 +13,7 @@
  * - `source` (192.0.2.2): reads commands from stdin, one per line — `tcp BYTES` (bulk upload to
  *   the sink) or `raw COUNT` (1400-byte datagrams, at most 64 unacknowledged) — and prints one
  *   JSON line per command: `{"mbps":..,"bytes":..,"lost":..}`.
+ * - either role: `stats` prints the tunnel device's counters and `hostReceiveDrops` as JSON.
  *
  * Both roles print `ready` once set up and exit when stdin reaches EOF, so a parent that dies
  * leaves nothing running. The parent may instead import {@linkcode TunnelEnd} and run the
@@ -30,6 +31,11 @@ export const DATAGRAM = 1400;
 /** At most this many raw datagrams unacknowledged (platform.md: more starves the receiver). */
 export const WINDOW = 64;
 const ACK_EVERY = 16;
+/**
+ * The tunnel's flow-control window (frames unread by the peer), as the raw reference's 64
+ * unacknowledged datagrams: it keeps the receiver's kernel buffer from overflowing.
+ */
+export const FLOW_WINDOW = 64;
 const TCP_PORT = 5001;
 
 const T_DATA = 0, T_FIN = 1, T_FINAL = 2, T_ACK = 3;
@@ -40,6 +46,8 @@ export interface TunnelPorts {
   readonly peerTunPort: number;
   readonly rawPort: number;
   readonly peerRawPort: number;
+  /** The tunnel's flow-control window in frames (0: off; default {@linkcode FLOW_WINDOW}). */
+  readonly flowWindow?: number;
   /** TCP send and receive buffer size (default: the stack's default). */
   readonly tcpBuffer?: number;
 }
@@ -49,6 +57,10 @@ export interface TunnelResult {
   mbps: number;
   bytes: number;
   lost: number;
+  /** TCP rows: the sender's retransmitted segments, of which by timeout, and its final SRTT. */
+  retransmits?: number;
+  rtos?: number;
+  srtt?: number;
 }
 
 const LOCAL = "127.0.0.1";
@@ -89,6 +101,7 @@ export class TunnelEnd {
     const device = await UdpTunnelDevice.open({
       local: { hostname: LOCAL, port: ports.tunPort },
       peer: { hostname: LOCAL, port: ports.peerTunPort },
+      flowWindow: ports.flowWindow ?? FLOW_WINDOW,
     });
     let raw: Deno.DatagramConn;
     try {
@@ -276,7 +289,15 @@ export class TunnelEnd {
       if (got !== bytes) {
         throw new Error(`UDP tunnel TCP: the sink counted ${text} of ${bytes} bytes`);
       }
-      return { mbps: bytes / seconds / 1e6, bytes, lost: 0 };
+      const i = conn.socket.info;
+      return {
+        mbps: bytes / seconds / 1e6,
+        bytes,
+        lost: 0,
+        retransmits: i.retransmits,
+        rtos: i.rtos,
+        srtt: i.srtt ?? NaN,
+      };
     } finally {
       conn.close();
     }
@@ -321,13 +342,25 @@ async function main(): Promise<void> {
     rawPort: Number(get("--raw-port")),
     peerRawPort: Number(get("--peer-raw-port")),
     ...(a.includes("--tcp-buffer") ? { tcpBuffer: Number(get("--tcp-buffer")) } : {}),
+    ...(a.includes("--flow-window") ? { flowWindow: Number(get("--flow-window")) } : {}),
   });
   const out = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(`${s}\n`));
   out("ready");
   try {
     for await (const line of lines(Deno.stdin.readable)) {
-      if (role !== "source") continue;
       const [cmd, arg] = line.trim().split(" ");
+      if (cmd === "stats") {
+        // This end's tunnel counters and the kernel's drops for its socket (null without -A).
+        out(
+          JSON.stringify({
+            ...end.device.stats,
+            hostReceiveDrops: end.device.hostReceiveDrops(),
+            iface: end.stack.counters,
+          }),
+        );
+        continue;
+      }
+      if (role !== "source") continue;
       try {
         const r = cmd === "tcp"
           ? await end.tcpSend(Number(arg))

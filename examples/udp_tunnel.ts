@@ -82,6 +82,7 @@ async function sideA(args: Args): Promise<void> {
   const device = await UdpTunnelDevice.open({
     local: { hostname: "0.0.0.0", port: args.portA },
     peer: { hostname: args.host, port: args.portB },
+    flowWindow: 64, // both sides: never overrun the other's kernel receive buffer
   });
   const stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
   const listener = stack.listen({ port: 7 });
@@ -119,6 +120,7 @@ async function sideB(args: Args): Promise<number> {
   const device = await UdpTunnelDevice.open({
     local: { hostname: "0.0.0.0", port: args.portB },
     peer: { hostname: args.host, port: args.portA },
+    flowWindow: 64,
   });
   const stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
   try {
@@ -147,7 +149,8 @@ async function sideB(args: Args): Promise<number> {
     const s = device.stats;
     const kernelDrops = device.hostReceiveDrops(); // null unless run with -A (Deno reads /proc only then)
     // Frames the tunnel lost; waits for a free send slot or receive slot lose nothing.
-    const lost = s.dropsTxBusy + s.writeErrors + s.readErrors + s.dropsOversize + s.dropsTruncated;
+    const lost = s.dropsTxBusy + s.writeErrors + s.readErrors + s.dropsOversize +
+      s.dropsTruncated + s.tunnelLost;
     console.log(
       `side b: sent ${data.length} bytes, echoed ${got}, sha256 ${ok ? "match" : "MISMATCH"} ` +
         `(${have.slice(0, 16)}…), ${(2 * got / secs / 1e6).toFixed(2)} MB/s both ways, ` +
