@@ -131,8 +131,11 @@ class DropNth extends DeviceWrapper {
 
 /** What {@linkcode explain} produced. */
 export interface ExplainResult {
-  /** The connection, segments from the client's capture merged with both sides' samples. */
+  /** The connection as the client recorded it (segments with why each was sent, states,
+   * samples), with the server's notes, states and samples. */
   readonly trace: ConnectionTrace;
+  /** The same connection read back from the client's capture. */
+  readonly captured: ConnectionTrace;
   /** The capture, as a pcap file. */
   readonly pcap: Uint8Array;
   /** Bytes the server received, in order. */
@@ -165,6 +168,7 @@ export function explain(bytes = 65536, drop = 12): ExplainResult {
   let sent = 0, received = 0, closed = false;
   const buf = new Uint8Array(65536);
 
+  crec.attach(sock); // every segment the client sends or takes in, with why it was sent
   crec.note(0, "connect(): state → SYN-SENT, nothing sent yet");
   client.connectTcp(cs, sock, { addr: Ipv4Address.parse("192.0.2.1"), port: 80 }, {}, 0);
   crec.record(0, sock.info);
@@ -201,11 +205,16 @@ export function explain(bytes = 65536, drop = 12): ExplainResult {
       child!.state === "closed"
     ) break;
   }
+  crec.detach();
   const pcap = sink.bytes();
-  const [segments] = tcpTracesFromCapture(readCapture(pcap));
-  if (segments === undefined) throw new Error("The capture holds no TCP connection");
-  const trace = mergeEvents(segments, [...crec.events(), ...srec.events()]);
-  return { trace, pcap, received, retransmits: sock.info.retransmits };
+  // The capture names the endpoints and must agree with the recorder on what crossed the wire.
+  const [captured] = tcpTracesFromCapture(readCapture(pcap));
+  if (captured === undefined) throw new Error("The capture holds no TCP connection");
+  const trace = mergeEvents({ a: captured.a, b: captured.b, events: [] }, [
+    ...crec.events(),
+    ...srec.events(),
+  ]);
+  return { trace, captured, pcap, received, retransmits: sock.info.retransmits };
 }
 
 function parseArgs(args: string[]): { out: string | null; bytes: number; drop: number } {

@@ -53,6 +53,43 @@ export interface TraceSegment {
   readonly mss: number | null;
   /** Whether it carries sequence space below the highest already sent in its direction. */
   readonly retransmit: boolean;
+  /**
+   * Why it was sent, when the sender recorded it (`TcpTraceRecorder.attach`): `"syn"`,
+   * `"new data"`, `"rto"`, `"tlp"`, `"fast retransmit"`, `"recovery"`, `"probe"`, `"ack"`,
+   * `"reply"`, `"rst"`. Absent for segments read from a capture or received.
+   */
+  readonly reason?: string;
+}
+
+/**
+ * The fields of a TCP segment a trace reads (the wire layer's `TcpRepr` has them all).
+ *
+ * @example
+ * ```ts
+ * import type { TraceableSegment } from "@smol/net/trace";
+ * const s: TraceableSegment = {
+ *   seq: 1, ack: 0, flags: 0x02, window: 64240, windowScale: 7, mss: 1460, sackBlocks: [],
+ *   payload: new Uint8Array(0),
+ * };
+ * ```
+ */
+export interface TraceableSegment {
+  /** Sequence number (u32). */
+  readonly seq: number;
+  /** Acknowledgment number (u32). */
+  readonly ack: number;
+  /** TCP flag bits. */
+  readonly flags: number;
+  /** The raw 16-bit window field. */
+  readonly window: number;
+  /** The window scale option, or `null`. */
+  readonly windowScale: number | null;
+  /** The MSS option, or `null`. */
+  readonly mss: number | null;
+  /** SACK blocks as u32 sequence numbers. */
+  readonly sackBlocks: readonly (readonly [number, number])[];
+  /** The payload (only its length is read). */
+  readonly payload: { readonly length: number };
 }
 
 /**

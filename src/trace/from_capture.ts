@@ -14,27 +14,15 @@ import { Ipv4Packet, parseIpv4 } from "../wire/ipv4.ts";
 import { Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
 import { parseTcp, TcpFlags, TcpPacket, type TcpRepr } from "../wire/tcp.ts";
 import type { ConnectionTrace, TraceDirection, TraceSegment } from "./events.ts";
+import { SegmentNumbering } from "./_numbering.ts";
 import { type CapturedFrame, CaptureLinkType } from "./pcap_reader.ts";
 
 const NO_VERIFY = { verifyChecksum: false } as const;
-const TWO32 = 2 ** 32;
-
-/** Per-direction state while segments are read. */
-interface Side {
-  isn: number | null;
-  wscale: number | null;
-  /** Highest relative sequence number sent so far (end of data, SYN and FIN included). */
-  highest: number;
-  lastSeq: number;
-  lastAck: number;
-}
 
 interface Building {
   a: string;
   b: string;
-  /** Address and port of `a`, to tell the direction of later segments. */
-  aText: string;
-  sides: { ab: Side; ba: Side };
+  numbering: SegmentNumbering;
   segments: TraceSegment[];
 }
 
@@ -103,18 +91,6 @@ function decode(frame: CapturedFrame): Decoded | null {
   return null;
 }
 
-function newSide(): Side {
-  return { isn: null, wscale: null, highest: 0, lastSeq: 0, lastAck: 0 };
-}
-
-/** `seq − isn` as a number that keeps growing across the 2^32 wrap, closest to `near`. */
-function relative(seq: number, isn: number, near: number): number {
-  let r = ((seq - isn) >>> 0) + Math.floor(near / TWO32) * TWO32;
-  if (r - near > TWO32 / 2) r -= TWO32;
-  else if (near - r > TWO32 / 2) r += TWO32;
-  return r;
-}
-
 /**
  * Every TCP connection in a capture, as traces of segments.
  *
@@ -161,57 +137,22 @@ export function tcpTracesFromCapture(frames: readonly CapturedFrame[]): Connecti
     let c = conns.get(key);
     const isSyn = (tcp.flags & TcpFlags.SYN) !== 0;
     const isAck = (tcp.flags & TcpFlags.ACK) !== 0;
-    const fresh = isSyn && !isAck && c !== undefined && c.aText === from &&
-      c.sides.ab.isn !== null && tcp.seq !== c.sides.ab.isn;
+    const fresh = isSyn && !isAck && c !== undefined && c.a === from &&
+      c.numbering.isn("ab") !== tcp.seq;
     if (c === undefined || fresh) {
       // A new connection, or a new incarnation of the same 4-tuple (a SYN with another ISN).
       const aIsFrom = !(isSyn && isAck);
       c = {
         a: aIsFrom ? from : to,
         b: aIsFrom ? to : from,
-        aText: aIsFrom ? from : to,
-        sides: { ab: newSide(), ba: newSide() },
+        numbering: new SegmentNumbering(),
         segments: [],
       };
       order.push(c);
       conns.set(key, c);
     }
-    const dir: TraceDirection = from === c.aText ? "ab" : "ba";
-    const me = dir === "ab" ? c.sides.ab : c.sides.ba;
-    const peer = dir === "ab" ? c.sides.ba : c.sides.ab;
-    if (me.isn === null) me.isn = isSyn ? tcp.seq : (tcp.seq - 1) >>> 0;
-    if (isSyn) me.wscale = tcp.windowScale;
-    if (isAck && peer.isn === null) peer.isn = (tcp.ack - 1) >>> 0;
-    const seq = relative(tcp.seq, me.isn, me.lastSeq);
-    me.lastSeq = seq;
-    let ack = 0;
-    if (isAck && peer.isn !== null) {
-      ack = relative(tcp.ack, peer.isn, me.lastAck);
-      me.lastAck = ack;
-    }
-    const used = tcp.payload.length + (isSyn ? 1 : 0) + ((tcp.flags & TcpFlags.FIN) !== 0 ? 1 : 0);
-    const retransmit = used > 0 && seq < me.highest;
-    if (seq + used > me.highest) me.highest = seq + used;
-    const scaled = !isSyn && me.wscale !== null && peer.wscale !== null;
-    const sack: (readonly [number, number])[] = [];
-    if (peer.isn !== null) {
-      for (const [l, r] of tcp.sackBlocks) {
-        sack.push([relative(l, peer.isn, me.lastAck), relative(r, peer.isn, me.lastAck)]);
-      }
-    }
-    c.segments.push({
-      kind: "segment",
-      time: frame.time,
-      dir,
-      seq,
-      ack,
-      len: tcp.payload.length,
-      flags: tcp.flags,
-      window: scaled ? tcp.window * 2 ** me.wscale! : tcp.window,
-      sack,
-      mss: tcp.mss,
-      retransmit,
-    });
+    const dir: TraceDirection = from === c.a ? "ab" : "ba";
+    c.segments.push(c.numbering.segment(frame.time, dir, tcp));
   }
   return order.map((c) => ({ a: c.a, b: c.b, events: c.segments }));
 }

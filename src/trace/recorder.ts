@@ -7,7 +7,8 @@
  * @module
  */
 
-import type { TraceDirection, TraceEvent } from "./events.ts";
+import type { TraceableSegment, TraceDirection, TraceEvent } from "./events.ts";
+import { SegmentNumbering } from "./_numbering.ts";
 
 /**
  * The fields of a TCP socket's `info` snapshot that the recorder reads (`TcpSocket.info` and
@@ -35,6 +36,46 @@ export interface TcpInfoFields {
   readonly sndUna: number;
   /** Next sequence number to send. */
   readonly sndNxt: number;
+}
+
+/**
+ * The hook a socket calls for each segment (`TcpTraceSink` of `@smol/net/socket`, as the
+ * recorder sees it).
+ *
+ * @example
+ * ```ts
+ * import type { TraceSegmentSink } from "@smol/net/trace";
+ * const sink: TraceSegmentSink = { segment: () => {} };
+ * ```
+ */
+export interface TraceSegmentSink {
+  /**
+   * One segment the socket took in (`"in"`) or sent (`"out"`), with why it was sent.
+   *
+   * @param now When.
+   * @param dir Which way.
+   * @param repr The segment (valid during the call only).
+   * @param reason Why it was sent, `null` for received segments.
+   */
+  segment(now: number, dir: "in" | "out", repr: TraceableSegment, reason: string | null): void;
+}
+
+/**
+ * A socket a recorder can attach to: `TcpSocket` of `@smol/net/socket` (also reachable as
+ * `TcpStream.socket` in the async layer).
+ *
+ * @example
+ * ```ts
+ * import type { TraceableSocket } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * const s: TraceableSocket = new TcpSocket();
+ * ```
+ */
+export interface TraceableSocket {
+  /** Where the socket reports its segments; `null` when tracing is off. */
+  traceSink: TraceSegmentSink | null;
+  /** The socket's snapshot of state and congestion variables. */
+  readonly info: TcpInfoFields;
 }
 
 /**
@@ -78,6 +119,15 @@ export class TcpTraceRecorder {
   #count = 0;
   #dropped = 0;
   #state: string | null = null;
+  #numbering = new SegmentNumbering();
+  #socket: TraceableSocket | null = null;
+  readonly #sink: TraceSegmentSink = {
+    segment: (now, dir, repr, reason) => {
+      const d: TraceDirection = dir === "out" ? this.#dir : this.#dir === "ab" ? "ba" : "ab";
+      this.#push(this.#numbering.segment(now, d, repr, reason ?? undefined));
+      if (this.#socket !== null) this.record(now, this.#socket.info);
+    },
+  };
   #cwnd = -1;
   #ssthresh = -1;
   #srtt: number | null = -1;
@@ -156,6 +206,40 @@ export class TcpTraceRecorder {
         inFlight,
       });
     }
+  }
+
+  /**
+   * Starts recording every segment `socket` takes in or sends, with why it was sent, and its
+   * state and congestion variables after each; replaces the socket's current trace sink.
+   * Segments are numbered relative to each side's initial sequence number, as in a capture.
+   *
+   * @param socket A `TcpSocket` (in the async layer: `stream.socket`).
+   *
+   * @example
+   * ```ts
+   * import { TcpTraceRecorder } from "@smol/net/trace";
+   * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const socket = new TcpSocket();
+   * const rec = new TcpTraceRecorder();
+   * rec.attach(socket);
+   * assert.notEqual(socket.traceSink, null);
+   * rec.detach();
+   * assert.equal(socket.traceSink, null);
+   * ```
+   */
+  attach(socket: TraceableSocket): void {
+    this.detach();
+    this.#socket = socket;
+    this.#numbering = new SegmentNumbering();
+    socket.traceSink = this.#sink;
+  }
+
+  /** Stops recording the attached socket (its sink is cleared if it is still ours). */
+  detach(): void {
+    const s = this.#socket;
+    if (s !== null && s.traceSink === this.#sink) s.traceSink = null;
+    this.#socket = null;
   }
 
   /**

@@ -49,6 +49,14 @@ function num(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(1);
 }
 
+/** Reasons not worth a label: the segment's flags and numbers say it. */
+const QUIET_REASONS: ReadonlySet<string> = new Set(["new data", "ack", "syn"]);
+
+/** Colour of a retransmission by why it was sent. */
+function retransmitColor(reason: string | undefined): string {
+  return reason === "tlp" ? "#ef6c00" : reason === "rto" ? "#6a1b9a" : "#c62828";
+}
+
 /** Flag names of a segment, such as `SYN,ACK`. */
 function flagText(flags: number): string {
   const names: string[] = [];
@@ -79,7 +87,8 @@ export function segmentLabel(s: TraceSegment): string {
   t += ` win ${s.window}`;
   if (s.mss !== null) t += ` mss ${s.mss}`;
   for (const [l, r] of s.sack) t += ` sack ${l}:${r}`;
-  if (s.retransmit) t += " (retransmission)";
+  if (s.reason !== undefined && !QUIET_REASONS.has(s.reason)) t += ` [${s.reason}]`;
+  else if (s.retransmit) t += " (retransmission)";
   return t;
 }
 
@@ -164,8 +173,8 @@ export function ladderSvg(trace: ConnectionTrace, options: LadderOptions = {}): 
     out.push(`<text x="8" y="${y + 4}" fill="#666">${num(e.time - t0)}</text>`);
     if (e.kind === "segment") {
       const [x1, x2] = e.dir === "ab" ? [xa, xb] : [xb, xa];
-      const color = e.retransmit
-        ? "#c62828"
+      const color = e.retransmit || e.reason === "tlp"
+        ? retransmitColor(e.reason)
         : e.flags & 0x07
         ? "#1565c0"
         : e.len > 0
@@ -358,10 +367,18 @@ export function timeSequenceSvg(trace: ConnectionTrace, dir: TraceDirection = "a
     "time (ms)",
     formatBytes,
   );
-  legend(out, [["#222", "data"], ["#c62828", "retransmission"], ["#2e7d32", "ACK"], [
-    "#f9a825",
-    "window",
-  ], ["#8e24aa", "SACK"]]);
+  legend(out, [
+    ["#222", "data"],
+    ["#c62828", "retransmission"],
+    ["#ef6c00", "TLP"],
+    ["#6a1b9a", "RTO"],
+    ["#2e7d32", "ACK"],
+    [
+      "#f9a825",
+      "window",
+    ],
+    ["#8e24aa", "SACK"],
+  ]);
   // The ACK and window lines as steps.
   let ackPath = "", winPath = "";
   let prevAck: number | null = null, prevWin: number | null = null;
@@ -395,10 +412,11 @@ export function timeSequenceSvg(trace: ConnectionTrace, dir: TraceDirection = "a
   for (const s of data) {
     if (s.len === 0 && !(s.flags & 0x03)) continue;
     const x = sx.at(s.time - t0);
-    const color = s.retransmit ? "#c62828" : "#222";
+    const color = s.retransmit ? retransmitColor(s.reason) : "#222";
     const cls = s.retransmit ? "seg retransmit" : "seg data";
+    const why = s.reason === undefined ? "" : ` data-reason="${escapeXml(s.reason)}"`;
     out.push(
-      `<line class="${cls}" x1="${x}" y1="${sy.at(s.seq)}" x2="${x}" y2="${
+      `<line class="${cls}"${why} x1="${x}" y1="${sy.at(s.seq)}" x2="${x}" y2="${
         sy.at(s.seq + Math.max(s.len, 1))
       }" stroke="${color}" stroke-width="${s.retransmit ? 2.5 : 1.5}"><title>${
         escapeXml(segmentLabel(s))

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { type TcpInfoFields, TcpTraceRecorder } from "../../src/trace/recorder.ts";
+import { explain } from "../../examples/explain.ts";
+import { TcpSocket } from "../../src/socket/tcp/socket.ts";
+import type { TraceSegment } from "../../src/trace/events.ts";
 
 const base: TcpInfoFields = {
   state: "synSent",
@@ -53,4 +56,47 @@ Deno.test("TcpTraceRecorder rejects a bad capacity or side", () => {
   assert.throws(() => new TcpTraceRecorder({ capacity: 0 }), RangeError);
   assert.throws(() => new TcpTraceRecorder({ capacity: 1.5 }), RangeError);
   assert.throws(() => new TcpTraceRecorder({ side: "c" as "a" }), TypeError);
+});
+
+function segs(events: readonly { kind: string }[]): TraceSegment[] {
+  return events.filter((e): e is TraceSegment => e.kind === "segment");
+}
+
+Deno.test("TcpTraceRecorder.attach records the segments the capture saw, in order, with reasons", () => {
+  const r = explain(32768, 12);
+  const shape = (s: TraceSegment) => [s.dir, s.seq, s.ack, s.len, s.flags, s.window].join(" ");
+  const recorded = segs(r.trace.events);
+  const captured = segs(r.captured.events);
+  // The recorder also sees the handshake ACK as the reply of process(), as the capture does.
+  assert.deepEqual(recorded.map(shape), captured.map(shape));
+  for (const s of recorded) {
+    if (s.dir === "ab") assert.ok(s.reason !== undefined, `reason of ${shape(s)}`);
+    else assert.equal(s.reason, undefined);
+  }
+  assert.equal(recorded.filter((s) => s.retransmit).length, 1);
+  const re = recorded.find((s) => s.retransmit)!;
+  assert.ok(["fast retransmit", "recovery"].includes(re.reason!), re.reason);
+});
+
+Deno.test("TcpTraceRecorder.attach marks a tail loss probe as tlp", () => {
+  // 32 KiB is 23 data frames after the SYN and the handshake ACK: frame 25 is the last one.
+  const r = explain(32768, 25);
+  const reasons = segs(r.trace.events).map((s) => s.reason);
+  assert.ok(reasons.includes("tlp"), reasons.join(","));
+  assert.ok(!reasons.includes("rto"), "the tail is repaired without a timeout");
+});
+
+Deno.test("TcpTraceRecorder.detach clears the socket's sink and keeps what was recorded", () => {
+  const socket = new TcpSocket();
+  const rec = new TcpTraceRecorder();
+  rec.attach(socket);
+  assert.notEqual(socket.traceSink, null);
+  rec.detach();
+  assert.equal(socket.traceSink, null);
+  // A sink set by someone else after attach is left alone.
+  rec.attach(socket);
+  const other = { segment() {} };
+  socket.traceSink = other;
+  rec.detach();
+  assert.equal(socket.traceSink, other);
 });

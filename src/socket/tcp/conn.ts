@@ -21,6 +21,7 @@ import { seqAdd, seqSub } from "./seq.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { newCounters, type TcpCounters } from "./stats.ts";
 import { TcpTimers } from "./timers.ts";
+import type { TcpTraceSink } from "./trace_sink.ts";
 
 /** The listener side of a child connection (see `listener.ts`). */
 export interface ParentHooks {
@@ -71,6 +72,8 @@ export type Plan = typeof Plan[keyof typeof Plan];
 export class TcpConn {
   readonly o: ResolvedTcpOptions;
   owner: unknown = null;
+  /** Where segments are traced, or `null` (the default: tracing off). */
+  traceSink: TcpTraceSink | null = null;
   parent: ParentHooks | null = null;
   state: TcpState = TcpState.Closed;
   error: TcpError | null = null;

@@ -24,6 +24,7 @@ import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { copyCounters, type TcpInfo } from "./stats.ts";
+import { sendReason, TcpSendReason, type TcpTraceSink, traceBefore } from "./trace_sink.ts";
 import { wakeSocket } from "../waker.ts";
 
 /**
@@ -143,6 +144,7 @@ export class TcpSocket {
       c.noDelay = this.#c.noDelay;
       c.keepAlive = this.#c.keepAlive;
       c.userTimeout = this.#c.userTimeout;
+      c.traceSink = this.#c.traceSink;
     }
     return c;
   }
@@ -636,6 +638,26 @@ export class TcpSocket {
   }
 
   /**
+   * Where every segment this socket takes in or sends is reported, with the reason it was sent;
+   * `null` (the default) turns tracing off. `@smol/net/trace`'s `TcpTraceRecorder.attach` sets it.
+   *
+   * @example
+   * ```ts
+   * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().traceSink, null);
+   * ```
+   */
+  get traceSink(): TcpTraceSink | null {
+    return this.#c.traceSink;
+  }
+
+  /** Sets the trace sink; `null` turns tracing off. */
+  set traceSink(sink: TcpTraceSink | null) {
+    this.#c.traceSink = sink;
+  }
+
+  /**
    * State, timers, windows and counters, refreshed into one reused object (no allocation after
    * the first read).
    *
@@ -699,7 +721,12 @@ export class TcpSocket {
       c.counters.droppedOther++;
       return null;
     }
-    return processSegment(c, cx, src, dst, repr);
+    const sink = c.traceSink;
+    if (sink === null) return processSegment(c, cx, src, dst, repr);
+    sink.segment(cx.now, "in", repr, null);
+    const reply = processSegment(c, cx, src, dst, repr);
+    if (reply !== null) sink.segment(cx.now, "out", reply, TcpSendReason.Reply);
+    return reply;
   }
 
   /**
@@ -751,11 +778,15 @@ export class TcpSocket {
     if (c.state === TcpState.SynSent && this.#o.mss === null) {
       c.ourMss = mssForMtu(cx.ipMtu, c.local!);
     }
+    const sink = c.traceSink;
+    if (sink !== null) traceBefore(c);
     checkTimeouts(c, now);
-    if (plan(c, now, cx.ipMtu, cx.tcpSegmentOffload) === Plan.None) return false;
+    const p = plan(c, now, cx.ipMtu, cx.tcpSegmentOffload);
+    if (p === Plan.None) return false;
     const repr = buildSegment(c, now);
     if (!emitter.emitTcp(c.local!.addr, c.remote!.addr, repr)) return false;
     commitSegment(c, now, repr);
+    if (sink !== null) sink.segment(now, "out", repr, sendReason(c, p, repr));
     return true;
   }
 
