@@ -161,6 +161,32 @@ export class TimeWaitTable {
     this.#lAddr[slot] = UNUSED;
     this.#rAddr[slot] = UNUSED;
     this.#free[this.#freeTop++] = slot;
+    if (this.#count === 0 && this.#cap > INITIAL_SLOTS) this.#reset();
+  }
+
+  /** Gives the arrays of an empty table back (a burst of closes leaves no memory behind). */
+  #reset(): void {
+    this.#cap = 0;
+    this.#hash = new Uint32Array(0);
+    this.#lPort = new Uint16Array(0);
+    this.#rPort = new Uint16Array(0);
+    this.#window = new Uint16Array(0);
+    this.#tsOn = new Uint8Array(0);
+    this.#sndNxt = new Uint32Array(0);
+    this.#rcvNxt = new Uint32Array(0);
+    this.#tsOffset = new Uint32Array(0);
+    this.#tsRecent = new Uint32Array(0);
+    this.#expires = new Float64Array(0);
+    this.#duration = new Float64Array(0);
+    this.#lastAck = new Float64Array(0);
+    this.#lAddr = [];
+    this.#rAddr = [];
+    this.#free = new Int32Array(0);
+    this.#freeTop = 0;
+    this.#index = new Int32Array(0);
+    this.#mask = -1;
+    this.#heap = new Int32Array(0);
+    this.#heapPos = new Int32Array(0);
   }
 
   /** The earliest expiry, or `NEVER`. */

@@ -83,3 +83,17 @@ Deno.test("TimeWaitTable tells IPv4 and IPv6 tuples and both ports apart", () =>
   assert.equal(table.find(v4, 1, v4, 2), -1);
   assert.equal(table.size, 1);
 });
+
+Deno.test("TimeWaitTable works on after it empties and gives its arrays back", () => {
+  const table = new TimeWaitTable();
+  const a = Ipv4Address.parse("192.0.2.1");
+  for (let round = 0; round < 3; round++) {
+    for (let p = 1; p <= 100; p++) table.insert(a, 80, a, p, state(10 + p, p));
+    assert.equal(table.size, 100);
+    assert.equal(table.expire(60), 50);
+    assert.ok(table.find(a, 80, a, 51) >= 0);
+    assert.equal(table.expire(200), 50);
+    assert.equal(table.find(a, 80, a, 100), -1);
+    assert.equal(table.nextExpiry(), Infinity);
+  }
+});
