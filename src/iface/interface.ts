@@ -304,8 +304,8 @@ export class Interface {
     this.#reap(sockets);
     timeWaitTable(sockets).expire(now);
     // Timers of the IP layer.
-    for (const r of [core.reasm4, core.reasm6]) {
-      const gone = r.expire(now);
+    for (let v = 0; v < 2; v++) {
+      const gone = (v === 0 ? core.reasm4 : core.reasm6).expire(now);
       if (gone.length === 0) continue;
       core.counters.reassemblyTimeout += gone.length;
       changed = true;
