@@ -15,6 +15,9 @@
  * - 64-byte request/response round trips per second (no Nagle), smolnet and kernel;
  * - heap bytes per idle established connection (10,000 connections in one stack, both ends
  *   counted as two connections), after GC when `--v8-flags=--expose-gc` is given.
+ * - the core at scale (`bench/_core_scale.ts`, 100,000 connections, 5,000 with `--quick`): heap
+ *   + external per idle connection end, the cost of a poll with that many idle connections
+ *   against a poll with 10, and the memory of as many TIME-WAIT records.
  * - with `--tun` (root, /dev/net/tun, `ip`, python3; `-A`): smolnet↔kernel through a TUN device
  *   at MTU 1500 in a namespace `smolnet-bench-<random>` the script creates (kernel 192.0.2.1,
  *   smolnet 192.0.2.2), bulk download and upload of `--tun-mib` (default 256, 32 with `--quick`)
@@ -42,6 +45,7 @@ import { createHash } from "node:crypto";
 import { linkPair, NetStack } from "../mod.ts";
 import type { TcpStream } from "../mod.ts";
 import { TunTapDevice } from "../src/phy/tun_tap.ts";
+import { coreScale } from "./_core_scale.ts";
 import {
   DATAGRAM,
   FLOW_WINDOW,
@@ -95,6 +99,7 @@ const ARGS = parseArgs(Deno.args);
 const SETUP_COUNT = ARGS.quick ? 50 : 1000;
 const RR_COUNT = ARGS.quick ? 500 : 10_000;
 const IDLE_COUNT = ARGS.quick ? 500 : 10_000;
+const SCALE_COUNT = ARGS.quick ? 5_000 : 100_000;
 const CHUNK = 64 * 1024;
 /** Socket buffers of the smolnet stacks in the bulk rows (Linux loopback autotunes to MiBs). */
 const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as const;
@@ -103,7 +108,7 @@ const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as const;
 
 const encoder = new TextEncoder();
 let progressStep = 0;
-const progressTotal = 4 + 1 + 2 + 2 + 1 + (ARGS.tun ? 8 : 0);
+const progressTotal = 4 + 1 + 2 + 2 + 1 + 1 + (ARGS.tun ? 8 : 0);
 
 function progress(text: string): void {
   const line = `[${progressStep}/${progressTotal}] ${text}`;
@@ -1142,6 +1147,32 @@ rows.push({
   stat: idleExt,
   target: "no buffers (≪ 65536 B)",
   met: idleExt.median < 4096,
+});
+// Issue 15: the core at scale, one run (see bench/_core_scale.ts).
+progress(`smolnet core: ${SCALE_COUNT} idle connections and TIME-WAIT records`);
+const scale = coreScale(SCALE_COUNT);
+progressStep++;
+const one = (x: number): Stat => ({ median: x, min: x, max: x, runs: 1 });
+rows.push({
+  name: `smolnet core: heap + external per idle connection end, ${SCALE_COUNT} connections`,
+  unit: "bytes",
+  stat: one(scale.bytesPerEnd),
+  target: "≤ 4096 B",
+  met: scale.bytesPerEnd <= 4096,
+});
+rows.push({
+  name: `smolnet core: poll with ${SCALE_COUNT} idle connections / poll with 10`,
+  unit: "×",
+  stat: one(scale.pollUs / scale.pollUs10),
+  target: `≤ 2 (${fmt(scale.pollUs)} µs vs ${fmt(scale.pollUs10)} µs)`,
+  met: scale.pollUs <= 2 * scale.pollUs10,
+});
+rows.push({
+  name: `smolnet core: ${SCALE_COUNT} TIME-WAIT records`,
+  unit: "MiB",
+  stat: one(scale.timeWaitBytes / (1 << 20)),
+  target: `≤ ${fmt(16 * SCALE_COUNT / 100_000)} MiB`,
+  met: scale.timeWaitBytes <= 16 * (1 << 20) * SCALE_COUNT / 100_000,
 });
 const tunSkipped: string[] = [];
 if (ARGS.tun) await tunAndUdpRows();
