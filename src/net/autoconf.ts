@@ -18,12 +18,14 @@ import { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
 import { type Instant, NEVER } from "../time.ts";
 import { type IpAddress, IpCidr, Ipv4Address } from "../wire/address.ts";
 import { DHCPV4_CLIENT_PORT } from "../wire/dhcpv4.ts";
-import { badResource } from "./errors.ts";
+import { badResource, netError } from "./errors.ts";
+import { checkTimeout } from "../_validate.ts";
 import type { Watcher } from "./driver.ts";
 
 /** The largest DHCP message taken from the socket (RFC 2131 §2: 576 at least; we take more). */
 const MAX_MESSAGE = 1500;
 const DEFAULT_ROUTE = IpCidr.parse("0.0.0.0/0");
+const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
  * Options of automatic configuration (`NetStackOptions.autoconf`).
@@ -39,6 +41,12 @@ export interface AutoconfOptions {
   readonly requestedAddress?: string | Ipv4Address;
   /** DHCP option 61 (default: type 1 followed by the hardware address). */
   readonly clientIdentifier?: Uint8Array;
+  /**
+   * Milliseconds after the stack's creation at which a wait on `configured` ends in
+   * `Deno.errors.TimedOut` when no lease has come (default 60,000: five DISCOVERs, RFC 2131
+   * §4.1). The client keeps trying in the background.
+   */
+  readonly timeout?: number;
 }
 
 /**
@@ -124,7 +132,10 @@ export class Autoconf extends EventTarget {
   #configured: Promise<void> | null = null;
   #settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #waiter: Watcher | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
+  readonly #timeout: number;
+  readonly #createdAt = performance.now();
 
   /**
    * Binds UDP port 68 on `host`'s interface and creates the client. Used by `NetStack`.
@@ -135,6 +146,9 @@ export class Autoconf extends EventTarget {
   constructor(host: AutoconfHost, options: AutoconfOptions = {}) {
     super();
     this.#host = host;
+    this.#timeout = options.timeout === undefined
+      ? DEFAULT_TIMEOUT_MS
+      : checkTimeout("autoconf.timeout", options.timeout);
     const requested = typeof options.requestedAddress === "string"
       ? Ipv4Address.parse(options.requestedAddress)
       : options.requestedAddress;
@@ -153,9 +167,10 @@ export class Autoconf extends EventTarget {
 
   /**
    * Resolves once a DHCP lease is in use; waiting for it keeps the process alive. Rejects with
-   * `Deno.errors.BadResource` when the stack is closed first. There is no built-in time limit:
-   * race it with a timer (`AbortSignal.timeout`) when one is wanted; the client keeps
-   * retrying in the background (RFC 2131 §4.1 backoff, up to 64 s between tries).
+   * `Deno.errors.TimedOut` when no lease has come `timeout` ms after the stack was created
+   * (default 60 s; a later access waits again, as long again), and with
+   * `Deno.errors.BadResource` when the stack is closed first. The client keeps retrying in the
+   * background (RFC 2131 §4.1 backoff, up to 64 s between tries).
    *
    * @example
    * ```ts
@@ -181,6 +196,13 @@ export class Autoconf extends EventTarget {
     };
     this.#waiter = waiter;
     this.#host.watch(waiter);
+    const elapsed = performance.now() - this.#createdAt;
+    const wait = elapsed < this.#timeout ? this.#timeout - elapsed : this.#timeout;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#configured = null; // the next access waits again
+      this.#finish(netError("TimedOut", `No DHCP lease after ${Math.round(wait)} ms`));
+    }, wait);
     return this.#configured;
   }
 
@@ -300,6 +322,8 @@ export class Autoconf extends EventTarget {
   }
 
   #finish(error: Error | null): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     const settle = this.#settle;
     this.#settle = null;
     if (this.#waiter !== null) this.#host.unwatch(this.#waiter);
