@@ -259,11 +259,13 @@ export async function resolveDns(
 /**
  * Addresses to try for `NetStack.connect`: {@linkcode resolveDns}'s answer restricted to the
  * families in `families` (the stack's own address families), IPv4 first. An IP literal comes
- * back as itself.
+ * back as itself. A name without a dot is first tried in each of the `search` domains (as
+ * resolv.conf's `search` with `ndots:1`), then as it is.
  *
  * @param stack The stack whose UDP carries the queries.
  * @param hostname A host name or an IP literal.
- * @param options As for {@linkcode resolveDns}, plus the families the stack can reach.
+ * @param options As for {@linkcode resolveDns}, plus the families the stack can reach and the
+ * search domains (for example the DHCP lease's domain name).
  * @returns The addresses to try in order (at least one).
  * @throws {Deno.errors.NotFound} When no address of a usable family exists.
  *
@@ -279,13 +281,28 @@ export async function resolveDns(
 export async function resolveForConnect(
   stack: NetStack,
   hostname: string,
-  options: ResolveOptions & { readonly families?: readonly (4 | 6)[] },
+  options: ResolveOptions & {
+    readonly families?: readonly (4 | 6)[];
+    readonly search?: readonly string[];
+  },
 ): Promise<IpAddress[]> {
   const families = options.families ?? [4, 6];
   let family: 4 | 6 | undefined = options.family;
   if (family === undefined && families.length === 1) family = families[0];
-  const { families: _, ...rest } = options;
-  const addrs = await resolveDns(stack, hostname, { ...rest, ...(family ? { family } : {}) });
+  const { families: _, search = [], ...rest } = options;
+  const resolveOptions = { ...rest, ...(family ? { family } : {}) };
+  let addrs: IpAddress[] | null = null;
+  if (!hostname.includes(".") && parseLiteral(hostname) === null) {
+    for (const domain of search) {
+      try {
+        addrs = await resolveDns(stack, `${hostname}.${domain}`, resolveOptions);
+        break;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+  }
+  addrs ??= await resolveDns(stack, hostname, resolveOptions);
   const usable = addrs.filter((a) => families.includes(a.version));
   if (usable.length === 0) {
     throw new Deno.errors.NotFound(
