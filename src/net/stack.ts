@@ -41,7 +41,7 @@ import { UdpSocket } from "./udp_socket.ts";
 import { resolveForConnect } from "./dns.ts";
 import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_cache.ts";
 import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
-import { Autoconf, type AutoconfOptions } from "./autoconf.ts";
+import { Autoconf, type AutoconfEvent, type AutoconfOptions } from "./autoconf.ts";
 
 /**
  * Options of a {@linkcode NetStack}.
@@ -315,6 +315,19 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
     }
     this.#hosts = options.hosts;
     this.#families = o.auto ? [4] : [...new Set(o.addresses.map((a) => a.address.version))].sort();
+    if (o.auto) {
+      // Validates its options (a throw here leaves the device unclaimed); binds port 68.
+      this.#autoconf = new Autoconf({
+        iface: this.#iface,
+        sockets: this.#sockets,
+        watch: (w) => this.#driver.watch(w),
+        unwatch: (w) => this.#driver.unwatch(w),
+      }, options.autoconf);
+      // Answers from the old servers may differ from the new ones'.
+      this.#autoconf.addEventListener("change", (e) => {
+        if ((e as AutoconfEvent).change === "dnsChanged") this.#dnsCache.clear();
+      });
+    }
     // Last: nothing above has side effects, so a rejected option leaves the device free.
     claimDevice(this.#device, this);
     this.#driver = new Driver(this);
@@ -335,14 +348,6 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
         for (const x of this.#listeners) if (x.socket === l) this.#listeners.delete(x);
       },
     };
-    if (o.auto) {
-      this.#autoconf = new Autoconf({
-        iface: this.#iface,
-        sockets: this.#sockets,
-        watch: (w) => driver.watch(w),
-        unwatch: (w) => driver.unwatch(w),
-      }, options.autoconf);
-    }
     if (hasReadinessHook(this.#device)) this.#device.onReadable(this.#driver.wake);
     deviceClosed(this.#device)?.catch((e) => this.#fail(e, "Device failed"));
     this.#driver.wake();
@@ -543,6 +548,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
       families: this.#families,
       cache: this.#dnsCache,
       counters: this.#dnsCounters,
+      search: this.#autoconf?.lease?.domainName ? [this.#autoconf.lease.domainName] : [],
       ...(this.#hosts !== undefined ? { hosts: this.#hosts } : {}),
       ...(o.signal !== undefined ? { signal: o.signal } : {}),
     });

@@ -11,6 +11,14 @@ import {
   emitDhcpv4,
   parseDhcpv4,
 } from "../../src/wire/dhcpv4.ts";
+import {
+  dnsBufferLen,
+  DnsPacket,
+  type DnsRepr,
+  DnsType,
+  emitDns,
+  parseDns,
+} from "../../src/wire/dns.ts";
 
 const SERVER = Ipv4Address.parse("192.0.2.1");
 const LEASED = Ipv4Address.parse("192.0.2.63");
@@ -157,4 +165,92 @@ Deno.test("NetStack with addresses auto drops its address when a renewal is refu
   assert.deepEqual(t.client.iface.routes.addresses, []);
   assert.deepEqual(t.client.iface.routes.routes, []);
   assert.deepEqual(t.client.autoconf!.dnsServers, []);
+});
+
+Deno.test("NetStack configured ends in TimedOut when no DHCP server answers, then keeps trying", async () => {
+  const [a, b] = linkPair();
+  const server = new NetStack({ device: a, addresses: ["192.0.2.1/24"], seed: 1 });
+  const client = new NetStack({
+    device: b,
+    addresses: "auto",
+    seed: 2,
+    autoconf: { timeout: 300 },
+  });
+  try {
+    await assert.rejects(
+      within(client.configured, 10_000, "timeout"),
+      (e: unknown) =>
+        e instanceof Deno.errors.TimedOut && (e as { code?: string }).code === "ETIMEDOUT",
+    );
+    assert.equal(client.autoconf!.state, "selecting");
+    // A server that comes up later still configures the stack.
+    const udp = server.listenDatagram({ port: 67 });
+    const serving = serveDhcp(udp, { leaseTime: 3600 }, []).catch(() => {});
+    // The next DISCOVER leaves 4 s ± 1 s after the first.
+    const added = await within(nextChange(client, "addressAdded"), 10_000, "late lease");
+    assert.equal(added.address?.toString(), "192.0.2.63/24");
+    assert.equal(client.autoconf!.state, "bound");
+    await client.configured; // resolved at once now
+    await client.close();
+    udp.close();
+    await serving;
+  } finally {
+    await client.close();
+    await server.close();
+  }
+});
+
+Deno.test("NetStack rejects a bad autoconf timeout with RangeError", async () => {
+  const [a] = linkPair();
+  assert.throws(
+    () => new NetStack({ device: a, addresses: "auto", autoconf: { timeout: -1 } }),
+    RangeError,
+  );
+  // The device was left free: a stack on it works.
+  await using stack = new NetStack({ device: a, addresses: ["192.0.2.2/24"] });
+  assert.equal(stack.autoconf, null);
+});
+
+Deno.test("NetStack with addresses auto connects to a single-label name in the lease's domain", async () => {
+  await using t = setup({ leaseTime: 3600 });
+  const dns = t.server.listenDatagram({ port: 53 });
+  const asked: string[] = [];
+  const answering = (async () => {
+    for await (const [data, from] of dns) {
+      const q = parseDns(new DnsPacket(data));
+      const question = q.questions[0]!;
+      asked.push(question.name);
+      const found = question.name === "peer.example.net" && question.type === DnsType.A;
+      const r: DnsRepr = {
+        ...q,
+        qr: true,
+        ra: true,
+        rcode: found || question.name === "peer.example.net" ? 0 : 3,
+        answers: found
+          ? [{
+            name: question.name,
+            type: 1,
+            class: 1,
+            ttl: 60,
+            data: { kind: "a", address: SERVER },
+          }]
+          : [],
+      };
+      const out = new Uint8Array(dnsBufferLen(r));
+      emitDns(r, new DnsPacket(out));
+      await dns.send(out, from);
+    }
+  })();
+  try {
+    await within(t.client.configured, 10_000, "configured");
+    const listener = t.server.listen({ port: 80 });
+    const conn = await t.client.connect({ hostname: "peer", port: 80 });
+    (await listener.accept()).close();
+    conn.close();
+    listener.close();
+    assert.deepEqual(asked, ["peer.example.net"]);
+  } finally {
+    dns.close();
+    await answering.catch(() => {});
+  }
 });
