@@ -11,6 +11,11 @@ import { TcpFlags } from "../wire/tcp.ts";
 import type { TraceableSegment, TraceDirection, TraceSegment } from "./events.ts";
 
 const TWO32 = 2 ** 32;
+/** Shared by every segment without SACK blocks. */
+const NO_SACK: (readonly [number, number])[] = Object.freeze([]) as unknown as (readonly [
+  number,
+  number,
+])[];
 
 /** Per-direction state. */
 interface Side {
@@ -73,25 +78,43 @@ export class SegmentNumbering {
     const retransmit = used > 0 && seq < me.highest;
     if (seq + used > me.highest) me.highest = seq + used;
     const scaled = !isSyn && me.wscale !== null && peer.wscale !== null;
-    const sack: (readonly [number, number])[] = [];
-    if (peer.isn !== null) {
+    let sack: (readonly [number, number])[] = NO_SACK;
+    if (peer.isn !== null && tcp.sackBlocks.length > 0) {
+      sack = [];
       for (const [l, r] of tcp.sackBlocks) {
         sack.push([relative(l, peer.isn, me.lastAck), relative(r, peer.isn, me.lastAck)]);
       }
     }
-    const s: TraceSegment = {
-      kind: "segment",
-      time,
-      dir,
-      seq,
-      ack,
-      len: tcp.payload.length,
-      flags: tcp.flags,
-      window: scaled ? tcp.window * 2 ** me.wscale! : tcp.window,
-      sack,
-      mss: tcp.mss,
-      retransmit,
-    };
-    return reason === undefined ? s : { ...s, reason };
+    const window = scaled ? tcp.window * 2 ** me.wscale! : tcp.window;
+    const len = tcp.payload.length;
+    // One object either way (`reason` is present only when known).
+    return reason === undefined
+      ? {
+        kind: "segment",
+        time,
+        dir,
+        seq,
+        ack,
+        len,
+        flags: tcp.flags,
+        window,
+        sack,
+        mss: tcp.mss,
+        retransmit,
+      }
+      : {
+        kind: "segment",
+        time,
+        dir,
+        seq,
+        ack,
+        len,
+        flags: tcp.flags,
+        window,
+        sack,
+        mss: tcp.mss,
+        retransmit,
+        reason,
+      };
   }
 }

@@ -74,9 +74,14 @@ export interface TraceSegmentSink {
 export interface TraceableSocket {
   /** Where the socket reports its segments; `null` when tracing is off. */
   traceSink: TraceSegmentSink | null;
+  /** The connection state (read on every segment, so it must be cheap). */
+  readonly state: string;
   /** The socket's snapshot of state and congestion variables. */
   readonly info: TcpInfoFields;
 }
+
+/** Reasons to send that change no congestion state: no sample is taken after them. */
+const ROUTINE: ReadonlySet<string> = new Set(["new data", "ack", "reply"]);
 
 /**
  * Options of {@linkcode TcpTraceRecorder}.
@@ -125,7 +130,12 @@ export class TcpTraceRecorder {
     segment: (now, dir, repr, reason) => {
       const d: TraceDirection = dir === "out" ? this.#dir : this.#dir === "ab" ? "ba" : "ab";
       this.#push(this.#numbering.segment(now, d, repr, reason ?? undefined));
-      if (this.#socket !== null) this.record(now, this.#socket.info);
+      // Congestion state moves on what comes in (ACKs) and on timeouts (RTO, TLP); a state
+      // change can follow anything. `state` is cheap; `info` is a refresh of every field.
+      const s = this.#socket!;
+      if (dir === "in" || (reason !== null && !ROUTINE.has(reason)) || s.state !== this.#state) {
+        this.record(now, s.info);
+      }
     },
   };
   #cwnd = -1;
