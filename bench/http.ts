@@ -2,14 +2,14 @@
  * HTTP over smolnet against Deno's own HTTP over the kernel, in one run (issue 16).
  *
  * ```sh
- * deno task bench:http [--runs N] [--machinery] [--quick]
+ * deno task bench:http [--runs N] [--mtu N] [--machinery] [--quick]
  * ```
  *
  * Rows (requests per second, the median of `--runs` runs, default 3):
  * - 1 KiB GETs and 1 MiB POSTs (the server reads the body and answers its length), on 1 and on
  *   64 keep-alive connections: `serve` + `createFetch` from `@smol/net/http` between two
- *   `NetStack`s on `linkPair`, beside `Deno.serve` + `fetch` on the kernel's 127.0.0.1, and the
- *   ratio smolnet/kernel.
+ *   `NetStack`s on `linkPair` (MTU 65535 like the kernel's loopback, `--mtu` to change), beside
+ *   `Deno.serve` + `fetch` on the kernel's 127.0.0.1, and the ratio smolnet/kernel.
  * - with `--machinery`: the choice of HTTP machinery, 2,000 sequential 1 KiB GETs on one
  *   keep-alive connection over the same two stacks: our HTTP/1.1 on both sides; `node:http`'s
  *   server fed with `emit("connection", duplex)` plus `@hono/node-server`'s fetch adapter
@@ -34,6 +34,11 @@ const quick = argv.includes("--quick");
 const runsAt = argv.indexOf("--runs");
 const RUNS = runsAt >= 0 ? Number(argv[runsAt + 1]) : quick ? 1 : 3;
 if (!Number.isInteger(RUNS) || RUNS < 1) throw new RangeError(`Invalid --runs "${RUNS}"`);
+const mtuAt = argv.indexOf("--mtu");
+const MTU = mtuAt >= 0 ? Number(argv[mtuAt + 1]) : 65535;
+if (!Number.isInteger(MTU) || MTU < 1280 || MTU > 65535) {
+  throw new RangeError(`Invalid --mtu "${MTU}": expected 1280 to 65535`);
+}
 
 const SMALL = new Uint8Array(1024).fill(120);
 const BIG = new Uint8Array(1 << 20).fill(7);
@@ -69,7 +74,7 @@ function median(xs: number[]): number {
 }
 
 function stacks(): { server: NetStack; client: NetStack; close(): Promise<void> } {
-  const [a, b] = linkPair({ mtu: 1500 });
+  const [a, b] = linkPair({ mtu: MTU });
   const server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
   const client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
   return {
@@ -273,7 +278,7 @@ async function machinery(): Promise<void> {
 }
 
 if (import.meta.main) {
-  console.log(`load average before: ${loadavg()[0]!.toFixed(2)}, runs: ${RUNS}`);
+  console.log(`load average before: ${loadavg()[0]!.toFixed(2)}, runs: ${RUNS}, MTU ${MTU}`);
   await mainRows();
   if (argv.includes("--machinery")) await machinery();
   console.log(`load average after: ${loadavg()[0]!.toFixed(2)}`);
