@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { linkPair, NetStack, type TcpStream } from "../../mod.ts";
 import {
   createFetch,
@@ -91,3 +92,46 @@ export async function readResponses(conn: TcpStream, count: number): Promise<str
 export function statusOf(response: string): number {
   return Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? -1);
 }
+
+/** A self-signed EC certificate for `san` (e.g. "IP:192.0.2.1"), made with openssl. */
+export async function selfSigned(cn: string, san: string): Promise<{ cert: string; key: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "smolnet-tls-" });
+  try {
+    const out = await new Deno.Command("openssl", {
+      args: [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        `${dir}/key.pem`,
+        "-out",
+        `${dir}/cert.pem`,
+        "-days",
+        "1",
+        "-subj",
+        `/CN=${cn}`,
+        "-addext",
+        `subjectAltName=${san}`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    return {
+      cert: await Deno.readTextFile(`${dir}/cert.pem`),
+      key: await Deno.readTextFile(`${dir}/key.pem`),
+    };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Whether openssl runs here (the TLS tests need it to make certificates). */
+export const hasOpenssl: boolean = await new Deno.Command("openssl", {
+  args: ["version"],
+  stdout: "null",
+}).output().then((o) => o.success, () => false);

@@ -3,46 +3,7 @@
 import assert from "node:assert/strict";
 import { linkPair, NetStack } from "../../mod.ts";
 import { createFetch, serve, startTls } from "../../src/http/mod.ts";
-
-/** A self-signed EC certificate for `san` (e.g. "IP:192.0.2.1"), made with openssl. */
-async function selfSigned(cn: string, san: string): Promise<{ cert: string; key: string }> {
-  const dir = await Deno.makeTempDir({ prefix: "smolnet-tls-" });
-  try {
-    const out = await new Deno.Command("openssl", {
-      args: [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-keyout",
-        `${dir}/key.pem`,
-        "-out",
-        `${dir}/cert.pem`,
-        "-days",
-        "1",
-        "-subj",
-        `/CN=${cn}`,
-        "-addext",
-        `subjectAltName=${san}`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    return {
-      cert: await Deno.readTextFile(`${dir}/cert.pem`),
-      key: await Deno.readTextFile(`${dir}/key.pem`),
-    };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-const hasOpenssl = await new Deno.Command("openssl", { args: ["version"], stdout: "null" })
-  .output().then((o) => o.success, () => false);
+import { hasOpenssl, selfSigned } from "./_helpers.ts";
 
 Deno.test({
   name: "serve with cert/key and createFetch with caCerts speak HTTPS between two stacks",
