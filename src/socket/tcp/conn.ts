@@ -13,6 +13,7 @@ import { type SackBlock, TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import { TokenBucket } from "../context.ts";
 import type { KeepAliveOptions, ResolvedTcpOptions } from "./config.ts";
 import { type CongestionController, createCongestionController } from "./congestion.ts";
+import { Prr } from "./prr.ts";
 import { Rack } from "./rack.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SegmentLog } from "./seg_log.ts";
@@ -145,6 +146,8 @@ export class TcpConn {
   /** Segments in flight with their transmit times (SACK connections, RACK-TLP). */
   readonly log: SegmentLog = new SegmentLog();
   readonly rack: Rack = new Rack();
+  /** The window in fast recovery (RFC 6937, SACK connections). */
+  readonly prr: Prr = new Prr();
   /** What a spurious recovery episode restores (SACK connections). */
   readonly undo: UndoState = new UndoState();
   /** RTO recovery (after a timeout, SACK connections): lost segments are resent in order. */

@@ -153,7 +153,12 @@ export class Rack implements SegmentVisitor {
       const k = log.slot(i);
       const f = log.flags[k]!;
       const ts = log.xmitTs[k]!;
-      if (!sentAfter(this.xmitTs, this.endSeq, ts, log.endSeq[k]!)) {
+      // A retransmission is passed only by a segment sent strictly later: with millisecond
+      // times, new data sent just before it in the same millisecond has a higher sequence.
+      const passed = (f & SegFlag.Retrans) === 0
+        ? sentAfter(this.xmitTs, this.endSeq, ts, log.endSeq[k]!)
+        : this.xmitTs > ts;
+      if (!passed) {
         // Records are in sequence order, so every later one left no earlier than this one's
         // first transmission: past a never-retransmitted record sent after RACK's, none qualifies.
         if ((f & SegFlag.Retrans) === 0) break;

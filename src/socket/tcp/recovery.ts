@@ -27,12 +27,14 @@ export function rackBeginAck(c: TcpConn, now: Instant, repr: TcpRepr): void {
   const ts = repr.timestamp;
   const ecr = c.tsOn && ts !== null && ts.tsEcr !== 0 ? ts.tsEcr : -1;
   c.rack.beginAck(now, ecr, c.tsOffset);
+  c.prr.unaBefore = c.sndUna;
+  c.prr.sackedBefore = c.log.sackedBytes;
 }
 
 /**
  * The SACK side of an acceptable ACK (SND.UNA already moved): SACK and D-SACK blocks, RACK
- * loss marking, entry into recovery, TLP episode bookkeeping (RFC 8985 §7.4) and the reorder
- * and probe timers. `advanced`: SND.UNA moved on this ACK.
+ * loss marking, entry into recovery, the PRR window (RFC 6937), TLP episode bookkeeping
+ * (RFC 8985 §7.4) and the reorder and probe timers. `advanced`: SND.UNA moved on this ACK.
  */
 export function rackOnAck(c: TcpConn, now: Instant, repr: TcpRepr, advanced: boolean): void {
   const blocks = repr.sackBlocks;
@@ -75,6 +77,12 @@ export function rackOnAck(c: TcpConn, now: Instant, repr: TcpRepr, advanced: boo
   const rack = c.rack;
   if (rack.tlpEndSeq !== null) tlpOnAck(c, now, repr.ack, dsack, advanced || sackedNew);
   detectLoss(c, now);
+  if (c.inRecovery) {
+    // RFC 6937: DeliveredData = ΔSND.UNA + ΔSACKed.
+    const prr = c.prr;
+    const delivered = seqSub(c.sndUna, prr.unaBefore) + c.log.sackedBytes - prr.sackedBefore;
+    prr.onAck(delivered, c.log.inFlight(), c.cc.ssthresh, c.sndMss);
+  }
   // §7.2: restart the PTO on an ACK of new data; a duplicate ACK does not push it back.
   if (advanced || c.timers.probe === NEVER) armProbe(c, now);
 }
@@ -135,6 +143,7 @@ function enterRecovery(c: TcpConn, now: Instant): void {
   c.timers.probe = NEVER;
   undoBegin(c);
   c.cc.onEnterRecovery(now, c.outstanding());
+  c.prr.begin(c.outstanding());
   c.counters.fastRetransmits++;
 }
 

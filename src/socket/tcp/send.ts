@@ -176,11 +176,11 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
   const finToSend = finQ && seqLe(seq, txEnd);
   if (avail > 0 || finToSend) {
     const wndLimit = seqSub(seqAdd(c.sndUna, c.sndWnd), seq);
-    // With SACK the flight excludes SACKed and lost bytes (RFC 6675 §4 pipe) and recovery sends
-    // while pipe < ssthresh (RFC 6675 §5); without SACK the controller's cwnd is inflated per
-    // duplicate ACK (RFC 6582) against the outstanding bytes.
+    // With SACK the flight excludes SACKed and lost bytes (RFC 6675 §4 pipe) and in fast
+    // recovery PRR (RFC 6937) says how much may leave; without SACK the controller's cwnd is
+    // inflated per duplicate ACK (RFC 6582) against the outstanding bytes.
     const flight = c.sackOn ? c.log.inFlight() : seqSub(c.sndNxt, c.sndUna);
-    let cwndLimit = (c.sackOn && c.inRecovery ? c.cc.ssthresh : c.cc.cwnd) - flight;
+    let cwndLimit = c.sackOn && c.inRecovery ? c.prr.allowance : c.cc.cwnd - flight;
     // RFC 3042 limited transmit: the first two duplicate ACKs each let one new segment go
     // beyond cwnd (flight ≤ cwnd + 2·SMSS), so that a small window still makes three of them.
     if (!c.inRecovery && !c.sackOn && c.dupAcks > 0) {
@@ -266,7 +266,7 @@ function offloadRoom(c: TcpConn, mss: number, ipMtu: number, offloadMax: number)
 /**
  * The SACK connection's retransmissions (RACK-TLP, RFC 8985): a tail loss probe when its timer
  * expired (§7.3), else during fast or RTO recovery the first segment marked lost, within the
- * window (RFC 6675 §5: pipe < ssthresh in fast recovery; pipe < cwnd after an RTO).
+ * window (PRR's allowance in fast recovery, RFC 6937; pipe < cwnd after an RTO).
  */
 function planRack(c: TcpConn, now: Instant, mss: number, txEnd: number): Plan {
   const t = c.timers;
@@ -313,7 +313,7 @@ function planRack(c: TcpConn, now: Instant, mss: number, txEnd: number): Plan {
   if (len > mss) len = mss;
   if (len < 0) len = 0;
   const fin = c.finQueued && seqAdd(seq, len) === txEnd && seqGt(recEnd, txEnd);
-  const room = (c.inRecovery ? c.cc.ssthresh : c.cc.cwnd) - log.inFlight();
+  const room = c.inRecovery ? c.prr.allowance : c.cc.cwnd - log.inFlight();
   if (!c.forceRetransmit && room < (len > 0 ? len : 1)) return Plan.None;
   c.pHole = true;
   return setPlan(c, Plan.Data, seq, len, fin);
@@ -427,6 +427,7 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         c.rttTime = now;
       }
       if (c.sackOn) {
+        if (c.inRecovery) c.prr.onSent(len);
         c.log.sent(seq, end, now);
         if (retx) undoNoteRetransmit(c, now, seqSub(end, seq));
       }
