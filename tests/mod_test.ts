@@ -98,3 +98,28 @@ Deno.test("examples import only the package's entry points", async () => {
   }
   assert.deepEqual(bad, []);
 });
+
+Deno.test("README's runnable code blocks write files only under a temporary directory", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  const bad: string[] = [];
+  for (const m of readme.matchAll(/```(ts|typescript)([^\n]*)\n(.*?)```/gs)) {
+    if (/\bignore\b/.test(m[2]!)) continue; // not run by `deno test --doc`
+    const code = m[3]!;
+    // A literal path handed to something that creates a file lands in the working directory.
+    for (
+      const w of code.matchAll(
+        /(fileSink|Deno\.(?:writeFile|writeTextFile|create|open)\w*)\(\s*["'`]/g,
+      )
+    ) {
+      bad.push(`${w[1]}: ${code.slice(w.index!, w.index! + 40)}`);
+    }
+  }
+  assert.deepEqual(bad, []);
+});
+
+Deno.test("README cites no file outside the repository", async () => {
+  const readme = await Deno.readTextFile(new URL("README.md", ROOT));
+  for (const outside of ["platform.md", "deno_api.md", "design.md", "style.md", "../shared"]) {
+    assert.ok(!readme.includes(outside), `README cites ${outside}`);
+  }
+});
