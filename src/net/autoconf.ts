@@ -39,7 +39,10 @@ const DEFAULT_TIMEOUT_MS = 60_000;
 export interface AutoconfOptions {
   /** A remembered IPv4 address to ask for first (DHCP INIT-REBOOT, RFC 2131 §3.2). */
   readonly requestedAddress?: string | Ipv4Address;
-  /** DHCP option 61 (default: type 1 followed by the hardware address). */
+  /**
+   * DHCP option 61 (default: type 1 followed by the hardware address on Ethernet; on an IP
+   * medium, which has no hardware address, type 0 followed by 8 random bytes, RFC 2132 §9.14).
+   */
   readonly clientIdentifier?: Uint8Array;
   /**
    * Milliseconds after the stack's creation at which a wait on `configured` ends in
@@ -155,9 +158,7 @@ export class Autoconf extends EventTarget {
     this.#client = new Dhcpv4Client({
       hardwareAddress: host.iface.hardwareAddr,
       ...(requested !== undefined ? { requestedAddress: requested } : {}),
-      ...(options.clientIdentifier !== undefined
-        ? { clientIdentifier: options.clientIdentifier }
-        : {}),
+      clientIdentifier: options.clientIdentifier ?? defaultClientId(host.iface),
     });
     host.iface.bindUdp(host.sockets, this.#socket, {
       addr: Ipv4Address.UNSPECIFIED,
@@ -370,4 +371,12 @@ export class Autoconf extends EventTarget {
 
 function sameOrBothNull(a: IpAddress | null, b: IpAddress | null): boolean {
   return a === null ? b === null : b !== null && a.equals(b);
+}
+
+/** Option 61 for the interface: its MAC on Ethernet, else 8 bytes from its generator. */
+function defaultClientId(iface: Interface): Uint8Array {
+  if (iface.medium === "ethernet") return Uint8Array.of(1, ...iface.hardwareAddr.octets());
+  const id = new Uint8Array(9);
+  iface.random.fill(id.subarray(1));
+  return id;
 }

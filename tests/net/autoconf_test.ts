@@ -136,6 +136,11 @@ Deno.test("NetStack with addresses auto takes a DHCP lease and connects through 
     t.seen.map((m) => m.messageType),
     [Dhcpv4MessageType.Discover, Dhcpv4MessageType.Request],
   );
+  // linkPair is an IP medium: no hardware address, so a random type-0 client identifier.
+  const id = t.seen[0]!.clientIdentifier!;
+  assert.equal(id.length, 9);
+  assert.equal(id[0], 0);
+  assert.deepEqual(t.seen[1]!.clientIdentifier, id);
   const listener = t.server.listen({ port: 80 });
   const conn = await t.client.connect({ hostname: "192.0.2.1", port: 80 });
   const peer = await listener.accept();
