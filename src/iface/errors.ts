@@ -27,6 +27,8 @@ export const NetErrorCode = {
   IsConn: "EISCONN",
   /** The socket set already holds its maximum number of sockets. */
   NoBufs: "ENOBUFS",
+  /** A socket handle that was removed, reaped or released. */
+  BadHandle: "EBADF",
 } as const;
 
 /**

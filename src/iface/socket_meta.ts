@@ -32,8 +32,10 @@ export class SocketMeta<S = unknown> implements SocketWaker {
   lPort = 0;
   rAddr: IpAddress = Ipv4Address.UNSPECIFIED;
   rPort = 0;
-  /** A listener's child the interface added and reaps when it closes (until adopted). */
+  /** Reaped by the interface when it closes: a listener's unadopted child, or released. */
   child = false;
+  /** Released by the application: its handle is refused; it lingers until it closes. */
+  released = false;
   /** When it next needs a dispatch (valid while asleep), `NEVER` when only ingress helps. */
   at: Instant = NEVER;
   /** Position in the scheduler's heap, or -1. */

@@ -141,6 +141,8 @@ export class SocketSet {
   readonly #timeWait = new TimeWaitTable();
 
   readonly #sched = new Scheduler<AnySocket>();
+  /** Released TCP connections that linger until they close. */
+  readonly #released = new Set<Entry>();
 
   static {
     tableOf = (set) => set.#timeWait;
@@ -304,6 +306,7 @@ export class SocketSet {
     if (e.kind === K_RAW) this.#raw.splice(this.#raw.indexOf(e.socket as RawSocket), 1);
     this.#sched.remove(e);
     setWaker(e.socket, null);
+    if (e.released) this.#released.delete(e);
     return e.socket;
   }
 
@@ -698,7 +701,7 @@ export class SocketSet {
    */
   adopt(socket: TcpSocket): SocketHandle | undefined {
     const e = this.#bySocket.get(socket);
-    if (e === undefined) return undefined;
+    if (e === undefined || e.released) return undefined;
     e.child = false;
     return e.handle;
   }
@@ -718,6 +721,107 @@ export class SocketSet {
    */
   isChild(socket: AnySocket): boolean {
     return this.#bySocket.get(socket)?.child ?? false;
+  }
+
+  /**
+   * The socket for a handle the application holds, refusing a handle whose socket was removed,
+   * reaped or released (handles are never reused, so a stale one never reaches a new socket).
+   *
+   * @param handle A handle from {@linkcode SocketSet.add}.
+   * @returns The socket.
+   * @throws {NetError} `EBADF` when the handle no longer names a socket of the application.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * const h = set.add(s);
+   * console.log(set.socket(h) === s); // true
+   * set.remove(h);
+   * try { set.socket(h); } catch (e) { console.log((e as Error).message); } // Socket handle 1 is not open: it was removed, reaped or released
+   * ```
+   */
+  socket(handle: SocketHandle): AnySocket {
+    const e = this.#byHandle.get(handle);
+    if (e === undefined || e.released) {
+      throw new NetError(
+        "EBADF",
+        `Socket handle ${handle} is not open: it was removed, reaped or released`,
+      );
+    }
+    return e.socket;
+  }
+
+  /**
+   * Hands a socket's lifetime to the set: the application is done with it. A TCP connection that
+   * still has data or a FIN to deliver lingers and is removed by the interface, exactly once,
+   * when it reaches CLOSED or hands its TIME-WAIT over to a record; any other socket, or one that
+   * is already closed, is removed now. The handle is refused from then on.
+   *
+   * @param handle The handle.
+   * @returns `true` when the socket was removed at once, `false` when it lingers.
+   * @throws {NetError} `EBADF` for a handle that is not open.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * import { TcpSocket } from "@smol/net/socket";
+   * const set = new SocketSet();
+   * const h = set.add(new TcpSocket());
+   * console.log(set.release(h), set.size); // true 0
+   * ```
+   */
+  release(handle: SocketHandle): boolean {
+    const e = this.#byHandle.get(handle);
+    if (e === undefined || e.released) {
+      throw new NetError(
+        "EBADF",
+        `Socket handle ${handle} is not open: it was removed, reaped or released`,
+      );
+    }
+    const s = e.socket;
+    if (!(s instanceof TcpSocket) || s.state === "closed" || s.state === "listen") {
+      this.remove(handle);
+      return true;
+    }
+    e.released = true;
+    e.child = true; // reaped by the interface when it closes
+    this.#released.add(e);
+    return false;
+  }
+
+  /**
+   * Whether released TCP connections still have data or a FIN to deliver (not counting those
+   * that only wait for the peer in FIN-WAIT-2), so that their owner can keep running.
+   *
+   * @returns `true` while one is flushing.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(new SocketSet().lingering()); // false
+   * ```
+   */
+  lingering(): boolean {
+    for (const e of this.#released) {
+      const st = (e.socket as TcpSocket).state;
+      if (st !== "closed" && st !== "timeWait" && st !== "finWait2") return true;
+    }
+    return false;
+  }
+
+  /**
+   * The number of released TCP connections still in the set.
+   *
+   * @example
+   * ```ts
+   * import { SocketSet } from "@smol/net/iface";
+   * console.log(new SocketSet().releasedCount); // 0
+   * ```
+   */
+  get releasedCount(): number {
+    return this.#released.size;
   }
 
   #entryForIndex(socket: AnySocket, kind: number): Entry {

@@ -121,7 +121,7 @@ export function afterTcp(core: IfaceCore, s: TcpSocket): void {
   const sockets = core.sockets!;
   if (sockets.isChild(s)) {
     const h = sockets.handleOf(s);
-    if (h !== undefined) core.reap.push(h);
+    if (h !== undefined && !core.reap.includes(h)) core.reap.push(h);
   } else if (sockets.isIndexed(s)) {
     sockets.unindex(s);
   }
