@@ -267,7 +267,6 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
   readonly #host: ListenerHost;
   readonly #tcpOptions: TcpSocketOptions;
   readonly #backlog: number;
-  readonly #released = new Set<TcpSocket>();
   readonly #listeners = new Set<TcpListener>();
   readonly #udp = new Set<UdpSocket>();
   #pinger: Pinger | null = null;
@@ -338,7 +337,10 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
       unwatch: (w) => driver.unwatch(w),
       refChanged: () => driver.refChanged(),
       release: (s) => {
-        this.#released.add(s);
+        // The set owns the rest of its lifetime: it lingers while it has data to deliver and
+        // the interface removes it, once, when it closes.
+        const h = this.#sockets.handleOf(s);
+        if (h !== undefined) this.#sockets.release(h);
       },
       deviceError: () => this.#deviceError,
       accept: (l) => this.#iface.acceptTcp(this.#sockets, l),
@@ -781,18 +783,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
 
   /** @internal Whether released sockets still have data or a FIN to deliver. */
   lingering(): boolean {
-    let flushing = false;
-    for (const s of this.#released) {
-      const st = s.state;
-      if (st === "closed") {
-        const h = this.#sockets.handleOf(s);
-        if (h !== undefined) this.#sockets.remove(h);
-        this.#released.delete(s);
-      } else if (st !== "timeWait" && st !== "finWait2") {
-        flushing = true;
-      }
-    }
-    return flushing;
+    return this.#sockets.lingering();
   }
 
   /**
