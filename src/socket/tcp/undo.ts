@@ -13,6 +13,7 @@
 import { type Instant, NEVER } from "../../time.ts";
 import type { TcpRepr } from "../../wire/tcp.ts";
 import type { TcpConn } from "./conn.ts";
+import { SegFlag } from "./seg_log.ts";
 import { seqLt } from "./seq.ts";
 
 /** The undo state of the current recovery episode; fields are public to the tcp folder only. */
@@ -29,12 +30,23 @@ export class UndoState {
   priorSsthresh = 0;
 }
 
-/** A recovery episode begins (call before the controller reduces the window). */
+/**
+ * A recovery episode begins (call before the controller reduces the window). As Linux's
+ * `retrans_stamp`, the stamp is the earliest retransmission still unacknowledged: an ACK for a
+ * retransmission of an earlier episode must not look like one for an original transmission.
+ */
 export function undoBegin(c: TcpConn): void {
   const u = c.undo;
   u.marker = c.sndUna;
   u.retrans = 0;
   u.stamp = NEVER;
+  const log = c.log;
+  for (let i = 0; i < log.count; i++) {
+    const k = log.slot(i);
+    if ((log.flags[k]! & SegFlag.Retrans) !== 0 && log.xmitTs[k]! < u.stamp) {
+      u.stamp = log.xmitTs[k]!;
+    }
+  }
   u.priorCwnd = c.cc.cwnd;
   u.priorSsthresh = c.cc.ssthresh;
 }

@@ -13,7 +13,7 @@ const W = 4000;
 function sender(window = W) {
   return establishedAfter(
     100,
-    { sack: true, txBufferSize: 8192 },
+    { sack: true, txBufferSize: 8192, congestion: "newreno" },
     { mss: 100, window, sackPermitted: true },
     { window },
   );

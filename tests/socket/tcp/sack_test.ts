@@ -48,7 +48,7 @@ Deno.test("TcpSocket reports at most 3 SACK blocks together with timestamps", ()
 
 function sender(sack: boolean) {
   return established(
-    { sack, txBufferSize: 4096 },
+    { sack, txBufferSize: 4096, congestion: "newreno" },
     { mss: 100, window: 4000, sackPermitted: sack },
     { window: 4000 },
   );

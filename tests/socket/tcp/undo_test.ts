@@ -3,6 +3,9 @@
 // RFC 3522) shows an RTO was spurious. The window from before the reduction comes back.
 
 import assert from "node:assert/strict";
+import { resolveOptions } from "../../../src/socket/tcp/config.ts";
+import { TcpConn } from "../../../src/socket/tcp/conn.ts";
+import { undoBegin } from "../../../src/socket/tcp/undo.ts";
 import type { SackBlock } from "../../../src/wire/tcp.ts";
 import { ACK, establishedAfter, fill, LOCAL_SEQ, PSH, REMOTE_SEQ } from "./_harness.ts";
 
@@ -108,4 +111,19 @@ Deno.test("TcpSocket keeps the reduction when the retransmission repaired a real
   h.send({ seq: R, ack: L + 600, window: W, timestamp: { tsVal: 4, tsEcr: 1200 } });
   const i = h.sock.info;
   assert.deepStrictEqual([i.spuriousUndos, i.ssthresh, i.inRecovery], [0, reduced, false]);
+});
+
+Deno.test("A recovery episode's Eifel stamp is the earliest retransmission still unacknowledged (Linux retrans_stamp)", () => {
+  const c = new TcpConn(resolveOptions({ sack: true, timestamps: true }));
+  c.sackOn = true;
+  c.log.sent(1000, 1100, 10);
+  c.log.sent(1100, 1200, 10);
+  c.log.sent(1100, 1200, 150); // a retransmission of an earlier episode, still in flight
+  c.sndUna = 1000;
+  undoBegin(c);
+  // an ACK for that retransmission echoes 150: not older than the stamp, so no undo
+  assert.equal(c.undo.stamp, 150);
+  c.log.acked(1200, null);
+  undoBegin(c);
+  assert.equal(c.undo.stamp, Number.POSITIVE_INFINITY);
 });
