@@ -282,6 +282,24 @@ export class IfaceCore {
     }
     const pkt = this.scratch.subarray(0, total);
     this.writeIp(pkt, src, dst, protocol, upperLen);
+    return this.#toNeighbor(pkt, hop, mac);
+  }
+
+  /**
+   * Sends an IP packet built elsewhere (a raw socket's): route, then the same neighbor and
+   * fragmentation steps as {@linkcode IfaceCore.sendIp}. `false` only when the device is full.
+   */
+  sendPacket(pkt: Uint8Array, dst: IpAddress): boolean {
+    const hop = this.routes.nextHop(dst);
+    if (hop === null) {
+      this.counters.noRoute++;
+      return true;
+    }
+    return this.#toNeighbor(pkt, hop, this.linkDst(hop));
+  }
+
+  /** Queues `pkt` for an unresolved next hop (a copy), or sends it, fragmented when needed. */
+  #toNeighbor(pkt: Uint8Array, hop: IpAddress, mac: EthernetAddress | null | undefined): boolean {
     if (mac === null) {
       if (this.neighbors.enqueue(hop, pkt.slice(), this.now) === "full") this.counters.queueFull++;
       return true;

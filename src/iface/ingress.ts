@@ -28,7 +28,7 @@ import {
   sendIcmpError,
 } from "./icmp.ts";
 import type { ReassemblyDrop } from "./reassembly.ts";
-import { deliverTcp } from "./tcp_glue.ts";
+import { deliverTcp } from "./tcp_demux.ts";
 
 /** Processes one frame; never throws a `WireError`. */
 export function receiveFrame(core: IfaceCore, frame: Uint8Array): void {

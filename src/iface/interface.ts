@@ -36,7 +36,7 @@ import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import type { Route, Routes } from "./route.ts";
 import { type AnySocket, schedulerOf, type SocketSet, timeWaitTable } from "./socket_set.ts";
 import { raiseIss } from "../socket/tcp/time_wait.ts";
-import { afterTcp, Emitter } from "./tcp_glue.ts";
+import { afterTcp, Emitter } from "./tcp_demux.ts";
 
 /**
  * How an {@linkcode Interface} is set up.

@@ -1,7 +1,8 @@
 /**
- * TCP on the interface: demultiplexing a segment to a connection, a listener (creating, indexing
- * and feeding its child) or a `TcpSocket` in LISTEN; reaping closed sockets; and the one emitter
- * object every socket's `dispatch` writes through. Internal to the iface folder.
+ * TCP demultiplexing on the interface: a segment goes to its connection, to a TIME-WAIT record,
+ * or to a listener (creating, indexing and feeding its child) or a `TcpSocket` in LISTEN; closed
+ * sockets are reaped; and the one emitter object every socket's `dispatch` writes through, which
+ * hands everything to the egress path of `core.ts`. Internal to the iface folder.
  *
  * @module
  */
@@ -176,18 +177,6 @@ export class Emitter implements TcpEmitter, UdpEmitter, IcmpEmitter, RawEmitter 
     const dst = version === 4
       ? Ipv4Address.fromBytes(packet, 16)
       : Ipv6Address.fromBytes(packet, 24);
-    const hop = core.routes.nextHop(dst);
-    if (hop === null) {
-      core.counters.noRoute++;
-      return true;
-    }
-    const mac = core.linkDst(hop);
-    if (mac === null) {
-      if (core.neighbors.enqueue(hop, packet.slice(), core.now) === "full") {
-        core.counters.queueFull++;
-      }
-      return true;
-    }
-    return core.sendBuilt(packet, mac);
+    return core.sendPacket(packet, dst);
   }
 }
