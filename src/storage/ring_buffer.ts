@@ -1,5 +1,6 @@
 /**
- * {@linkcode RingBuffer}: a fixed-capacity byte queue for TCP send and receive buffers.
+ * {@linkcode RingBuffer}: a bounded byte queue for TCP send and receive buffers, whose bound
+ * ({@linkcode RingBuffer.capacity}) can be raised or lowered and whose memory grows with use.
  *
  * The queue has two regions: the *allocated* bytes (queued, readable from the front) and the
  * *unallocated* bytes (free space after them). Besides plain enqueue / dequeue it lets the TCP
@@ -8,6 +9,9 @@
  *
  * @module
  */
+
+/** The first allocation of a large ring; it then doubles as needed, up to the capacity. */
+const MIN_STORAGE = 4096;
 
 /** Shared zero-length view, returned where there is nothing to show (so no view is allocated). */
 const EMPTY = new Uint8Array(0);
@@ -42,12 +46,16 @@ function readAt(buf: Uint8Array, at: number, dst: Uint8Array, n: number): void {
 }
 
 /**
- * A byte ring of fixed capacity.
+ * A byte ring holding at most {@linkcode RingBuffer.capacity} bytes.
  *
- * The backing `Uint8Array` is allocated on the first write, so an idle buffer costs only the
- * object itself. Operations copy with `Uint8Array.prototype.set` (at most two copies when a range
- * wraps) and allocate no buffers; only {@linkcode RingBuffer.getAllocated} and
- * {@linkcode RingBuffer.getUnallocated} hand out a view.
+ * The backing `Uint8Array` is allocated on the first write and grows (doubling, from 4 KiB or
+ * the capacity if smaller) only as far as the bytes written need, so an idle or lightly used
+ * buffer costs little whatever its capacity; growing keeps every byte at its offset, queued or
+ * written ahead. {@linkcode RingBuffer.resize} moves the bound and
+ * {@linkcode RingBuffer.shrinkStorage} gives memory back. Operations copy with
+ * `Uint8Array.prototype.set` (at most two copies when a range wraps) and allocate only when the
+ * storage grows; {@linkcode RingBuffer.getAllocated} and {@linkcode RingBuffer.getUnallocated}
+ * hand out a view.
  *
  * The read position is never moved implicitly (not even when the queue empties), so bytes placed
  * with {@linkcode RingBuffer.writeUnallocated} stay where they were written until committed or
@@ -67,7 +75,7 @@ function readAt(buf: Uint8Array, at: number, dst: Uint8Array, n: number): void {
 export class RingBuffer {
   #capacity: number;
   #storage: Uint8Array | null = null;
-  /** Physical index of the first queued byte, in [0, capacity) (0 when the capacity is 0). */
+  /** Physical index of the first queued byte, in [0, storage length) (0 without storage). */
   #read = 0;
   #length = 0;
 
@@ -83,7 +91,7 @@ export class RingBuffer {
   }
 
   /**
-   * The fixed number of bytes the ring holds.
+   * The most bytes the ring holds (see {@linkcode RingBuffer.resize}).
    *
    * @example
    * ```ts
@@ -173,7 +181,7 @@ export class RingBuffer {
   enqueueSlice(src: Uint8Array): number {
     const n = Math.min(src.length, this.#capacity - this.#length);
     if (n === 0) return 0;
-    writeAt(this.#buf(), this.#index(this.#length), src, n);
+    writeAt(this.#fit(this.#length + n), this.#index(this.#length), src, n);
     this.#length += n;
     return n;
   }
@@ -230,7 +238,7 @@ export class RingBuffer {
     if (offset >= free) return 0;
     const n = Math.min(src.length, free - offset);
     if (n === 0) return 0;
-    writeAt(this.#buf(), this.#index(this.#length + offset), src, n);
+    writeAt(this.#fit(this.#length + offset + n), this.#index(this.#length + offset), src, n);
     return n;
   }
 
@@ -256,7 +264,7 @@ export class RingBuffer {
     if (count > free) {
       throw new RangeError(`Cannot commit ${count} bytes: only ${free} are free`);
     }
-    if (count > 0) this.#buf(); // Committed bytes must be readable even if never written.
+    if (count > 0) this.#fit(this.#length + count); // Committed bytes must be readable.
     this.#length += count;
   }
 
@@ -310,8 +318,9 @@ export class RingBuffer {
     checkCount("maximum length", maxLen);
     if (offset >= this.#length || maxLen === 0) return EMPTY;
     const at = this.#index(offset);
-    const n = Math.min(maxLen, this.#length - offset, this.#capacity - at);
-    return this.#storage!.subarray(at, at + n);
+    const buf = this.#storage!;
+    const n = Math.min(maxLen, this.#length - offset, buf.length - at);
+    return buf.subarray(at, at + n);
   }
 
   /**
@@ -339,9 +348,10 @@ export class RingBuffer {
     checkCount("maximum length", maxLen);
     const free = this.#capacity - this.#length;
     if (offset >= free || maxLen === 0) return EMPTY;
+    const buf = this.#fit(this.#length + offset + Math.min(maxLen, free - offset));
     const at = this.#index(this.#length + offset);
-    const n = Math.min(maxLen, free - offset, this.#capacity - at);
-    return this.#buf().subarray(at, at + n);
+    const n = Math.min(maxLen, free - offset, buf.length - at);
+    return buf.subarray(at, at + n);
   }
 
   /**
@@ -404,14 +414,107 @@ export class RingBuffer {
     this.#storage = null;
   }
 
-  /** The backing bytes, allocated on first use. */
-  #buf(): Uint8Array {
-    return this.#storage ??= new Uint8Array(this.#capacity);
+  /**
+   * Sets the most bytes the ring holds. Raising it never moves or copies anything; lowering it
+   * below the storage size copies the first `capacity` bytes (queued ones and those written
+   * ahead) into smaller storage. Offsets are kept either way.
+   *
+   * @param capacity The new bound, at least {@linkcode RingBuffer.length}.
+   * @throws {RangeError} When `capacity` is not an integer, or below the queued length.
+   *
+   * @example
+   * ```ts
+   * import { RingBuffer } from "@smol/net/storage";
+   * const ring = new RingBuffer(4);
+   * ring.enqueueSlice(new Uint8Array([1, 2, 3, 4]));
+   * ring.resize(8);
+   * ring.enqueueSlice(new Uint8Array([5, 6]));
+   * console.log(ring.capacity, ring.getAllocated(0, 8)); // 8 Uint8Array(6) [ 1, 2, 3, 4, 5, 6 ]
+   * ```
+   */
+  resize(capacity: number): void {
+    checkCount("capacity", capacity);
+    if (capacity < this.#length) {
+      throw new RangeError(`Cannot resize to ${capacity} bytes: ${this.#length} are queued`);
+    }
+    this.#capacity = capacity;
+    const buf = this.#storage;
+    if (buf !== null && buf.length > capacity) this.#move(capacity);
   }
 
-  /** Physical index of the byte `offset` after the read position; `offset` is in [0, capacity]. */
+  /**
+   * The bytes of memory the ring holds now (0 before the first write or after
+   * {@linkcode RingBuffer.shrinkStorage} of an empty ring).
+   *
+   * @example
+   * ```ts
+   * import { RingBuffer } from "@smol/net/storage";
+   * const ring = new RingBuffer(1 << 20);
+   * ring.enqueueSlice(new Uint8Array(100));
+   * console.log(ring.storageSize); // 4096
+   * ```
+   */
+  get storageSize(): number {
+    return this.#storage === null ? 0 : this.#storage.length;
+  }
+
+  /**
+   * Gives memory back: an empty ring drops its storage (bytes written ahead with
+   * {@linkcode RingBuffer.writeUnallocated} are forgotten), a ring whose queued bytes fill less
+   * than a quarter of its storage moves them into storage half as large. Queued bytes and their
+   * offsets are kept.
+   *
+   * @returns The storage size now.
+   *
+   * @example
+   * ```ts
+   * import { RingBuffer } from "@smol/net/storage";
+   * const ring = new RingBuffer(1 << 20);
+   * ring.enqueueSlice(new Uint8Array(100_000));
+   * ring.dequeueAllocated(100_000);
+   * console.log(ring.shrinkStorage()); // 0
+   * ```
+   */
+  shrinkStorage(): number {
+    const buf = this.#storage;
+    if (buf === null) return 0;
+    if (this.#length === 0) {
+      this.#storage = null;
+      this.#read = 0;
+      return 0;
+    }
+    const half = buf.length >>> 1;
+    if (this.#length <= buf.length >>> 2 && half >= MIN_STORAGE) this.#move(half);
+    return this.#storage!.length;
+  }
+
+  /** Storage of at least `end` bytes (`end` ≤ capacity), grown with offsets kept. */
+  #fit(end: number): Uint8Array {
+    const buf = this.#storage;
+    if (buf !== null && buf.length >= end) return buf;
+    const old = buf === null ? 0 : buf.length;
+    let size = old * 2 > MIN_STORAGE ? old * 2 : MIN_STORAGE;
+    if (size < end) size = end;
+    if (size > this.#capacity) size = this.#capacity;
+    return this.#move(size);
+  }
+
+  /** Moves the first min(size, old size) logical bytes to new storage of `size` bytes at offset 0. */
+  #move(size: number): Uint8Array {
+    const next = new Uint8Array(size);
+    const buf = this.#storage;
+    if (buf !== null) {
+      const keep = buf.length < size ? buf.length : size;
+      readAt(buf, this.#read, next, keep);
+    }
+    this.#read = 0;
+    return this.#storage = next;
+  }
+
+  /** Physical index of the byte `offset` after the read position; `offset` ≤ storage length. */
   #index(offset: number): number {
     const i = this.#read + offset;
-    return i >= this.#capacity ? i - this.#capacity : i;
+    const size = this.#storage === null ? 0 : this.#storage.length;
+    return i >= size ? i - size : i;
   }
 }

@@ -296,7 +296,9 @@ Deno.test("RingBuffer copes with a source that aliases its own storage", () => {
   assert.deepEqual(drain(ring), [1, 2, 3, 4, 1, 2, 3, 4]);
 });
 
-Deno.test("RingBuffer allocates its bytes only on the first write", () => {
+// Issue 13 changed this test on purpose: a ring used to allocate its whole capacity on the first
+// write; its storage now grows with the bytes written.
+Deno.test("RingBuffer allocates its bytes on the first write and only as many as are used", () => {
   const before = Deno.memoryUsage().external;
   const rings = Array.from({ length: 256 }, () => new RingBuffer(1 << 20));
   const idle = Deno.memoryUsage().external - before;
@@ -304,7 +306,66 @@ Deno.test("RingBuffer allocates its bytes only on the first write", () => {
   const mid = Deno.memoryUsage().external;
   for (let i = 0; i < 16; i++) rings[i]!.enqueueSlice(seq(1));
   const used = Deno.memoryUsage().external - mid;
-  assert.ok(used >= 8 << 20, `16 written 1 MiB rings took only ${used} external bytes`);
+  assert.ok(used < 1 << 20, `16 rings holding one byte each took ${used} external bytes`);
+  assert.equal(rings[0]!.storageSize, 4096);
+  const full = Deno.memoryUsage().external;
+  for (let i = 0; i < 16; i++) rings[i]!.enqueueSlice(new Uint8Array(1 << 20));
+  const grown = Deno.memoryUsage().external - full;
+  assert.ok(grown >= 8 << 20, `16 filled 1 MiB rings took only ${grown} external bytes`);
+  assert.equal(rings[0]!.storageSize, 1 << 20, "never more than the capacity");
+});
+
+Deno.test("RingBuffer keeps queued and written-ahead bytes at their offsets when its storage grows", () => {
+  const ring = new RingBuffer(100_000);
+  ring.enqueueSlice(seq(3000));
+  ring.dequeueAllocated(2500); // the read position is now inside the first 4 KiB storage
+  ring.enqueueSlice(seq(3000, 1)); // wraps
+  assert.equal(ring.storageSize, 4096);
+  ring.writeUnallocated(10_000, seq(500, 9)); // far ahead: the storage doubles to fit it
+  assert.ok(ring.storageSize >= 13_500);
+  const out = new Uint8Array(3500);
+  assert.equal(ring.readAllocated(0, out), 3500);
+  assert.deepEqual([...out], [...seq(3000).subarray(2500), ...seq(3000, 1)]);
+  ring.writeUnallocated(0, new Uint8Array(10_000));
+  ring.enqueueUnallocated(10_500);
+  const tail = new Uint8Array(500);
+  ring.readAllocated(13_500, tail);
+  assert.deepEqual(tail, seq(500, 9));
+});
+
+Deno.test("RingBuffer resize raises and lowers the bound, keeping bytes and refusing to drop queued ones", () => {
+  const ring = new RingBuffer(10);
+  ring.enqueueSlice(seq(10));
+  assert.equal(ring.enqueueSlice(seq(1)), 0);
+  ring.resize(20);
+  assert.equal(ring.window, 10);
+  assert.equal(ring.enqueueSlice(seq(5, 100)), 5);
+  assert.throws(() => ring.resize(14), RangeError);
+  assert.throws(() => ring.resize(-1), RangeError);
+  ring.resize(15);
+  assert.equal(ring.capacity, 15);
+  assert.ok(ring.isFull());
+  const out = new Uint8Array(15);
+  ring.dequeueSlice(out);
+  assert.deepEqual(out, new Uint8Array([...seq(10), ...seq(5, 100)]));
+});
+
+Deno.test("RingBuffer shrinkStorage frees an empty ring and halves a sparse one, keeping its bytes", () => {
+  const ring = new RingBuffer(1 << 20);
+  ring.enqueueSlice(new Uint8Array(100_000));
+  assert.equal(ring.storageSize, 100_000, "grown to what the write needs");
+  ring.dequeueAllocated(99_000);
+  ring.enqueueSlice(seq(100, 7));
+  assert.equal(ring.shrinkStorage(), 50_000);
+  assert.equal(ring.shrinkStorage(), 25_000);
+  const out = new Uint8Array(1100);
+  ring.readAllocated(0, out);
+  assert.deepEqual(out.subarray(1000), seq(100, 7));
+  ring.dequeueAllocated(1100);
+  assert.equal(ring.shrinkStorage(), 0);
+  assert.equal(ring.storageSize, 0);
+  assert.equal(ring.enqueueSlice(seq(3)), 3, "and grows again on the next write");
+  assert.equal(ring.storageSize, 4096);
 });
 
 Deno.test("RingBuffer costs well under 4 KiB of heap while idle", () => {
@@ -333,7 +394,9 @@ type Op =
   | { op: "getAllocated"; offset: number; maxLen: number }
   | { op: "getUnallocated"; offset: number; maxLen: number; seed: number }
   | { op: "dequeueAllocated"; count: number }
-  | { op: "clear" };
+  | { op: "clear" }
+  | { op: "resize"; capacity: number }
+  | { op: "shrinkStorage" };
 
 function opArb(capacity: number): fc.Arbitrary<Op> {
   const n = fc.integer({ min: 0, max: capacity + 2 });
@@ -377,6 +440,14 @@ function opArb(capacity: number): fc.Arbitrary<Op> {
     },
     { arbitrary: fc.record({ op: fc.constant("dequeueAllocated" as const), count: n }), weight: 2 },
     { arbitrary: fc.record({ op: fc.constant("clear" as const) }), weight: 1 },
+    {
+      arbitrary: fc.record({
+        op: fc.constant("resize" as const),
+        capacity: fc.integer({ min: 0, max: capacity * 2 + 2 }),
+      }),
+      weight: 1,
+    },
+    { arbitrary: fc.record({ op: fc.constant("shrinkStorage" as const) }), weight: 1 },
   );
 }
 
@@ -389,7 +460,8 @@ function assertKnown(actual: ArrayLike<number>, expected: readonly Byte[], what:
 }
 
 /** Runs `ops` on a ring and on the model, comparing after every step. */
-function runModel(capacity: number, ops: readonly Op[]): void {
+function runModel(initialCapacity: number, ops: readonly Op[]): void {
+  let capacity = initialCapacity;
   const ring = new RingBuffer(capacity);
   let queue: Byte[] = [];
   let pending: Byte[] = [];
@@ -484,6 +556,21 @@ function runModel(capacity: number, ops: readonly Op[]): void {
         pending = [];
         break;
       }
+      case "resize": {
+        if (o.capacity < queue.length) {
+          assert.throws(() => ring.resize(o.capacity), RangeError);
+        } else {
+          ring.resize(o.capacity);
+          capacity = o.capacity;
+          pending = pending.slice(0, capacity - queue.length);
+        }
+        break;
+      }
+      case "shrinkStorage": {
+        ring.shrinkStorage();
+        pending = []; // bytes written ahead may be dropped
+        break;
+      }
     }
     assert.equal(ring.length, queue.length);
     assert.equal(ring.window, capacity - queue.length);
@@ -515,6 +602,18 @@ Deno.test("RingBuffer matches an array model at every capacity from 1 to 300", (
       { numRuns: 15, seed: capacity },
     );
   }
+});
+
+Deno.test("RingBuffer matches an array model across storage growth (capacities above 4 KiB)", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 4000, max: 20_000 }).chain((capacity) =>
+        fc.tuple(fc.constant(capacity), fc.array(opArb(capacity), { maxLength: 25 }))
+      ),
+      ([capacity, ops]) => runModel(capacity, ops),
+    ),
+    { numRuns: 40 },
+  );
 });
 
 Deno.test("RingBuffer streams bytes in order through random chunk sizes", () => {
