@@ -5,6 +5,7 @@
  */
 
 import type { Duration } from "../../time.ts";
+import { RX_BUFFER_DEFAULT, RX_BUFFER_MAX, TX_BUFFER_DEFAULT, TX_BUFFER_MAX } from "./autotune.ts";
 import type { RttOptions } from "./rtt.ts";
 
 /**
@@ -39,9 +40,17 @@ export interface KeepAliveOptions {
  * ```
  */
 export interface TcpSocketOptions {
-  /** Receive buffer size in bytes (default 65536); also sets the window scale shift. */
+  /**
+   * A fixed receive buffer size in bytes; it also sets the window scale shift. By default the
+   * buffer is autotuned: 128 KiB at first, growing with what the application reads per round
+   * trip up to 6 MiB (Linux's dynamic right-sizing and `tcp_rmem`).
+   */
   rxBufferSize?: number;
-  /** Send buffer size in bytes (default 65536). */
+  /**
+   * A fixed send buffer size in bytes. By default the buffer is autotuned: 16 KiB at first,
+   * then twice the congestion window, up to 4 MiB (Linux's `tcp_wmem`); it returns to 16 KiB
+   * when the connection idles.
+   */
   txBufferSize?: number;
   /** Congestion control algorithm (default `"newreno"`). */
   congestion?: "newreno" | "cubic";
@@ -88,8 +97,14 @@ export interface TcpSocketOptions {
 
 /** Options with every default applied (internal). */
 export interface ResolvedTcpOptions {
+  /** The initial (or fixed) receive buffer. */
   rxBufferSize: number;
+  /** The largest receive buffer: `rxBufferSize` when fixed. */
+  rxBufferMax: number;
+  /** The initial (or fixed) send buffer. */
   txBufferSize: number;
+  /** The largest send buffer: `txBufferSize` when fixed. */
+  txBufferMax: number;
   congestion: "newreno" | "cubic";
   noDelay: boolean;
   keepAlive: KeepAliveOptions | null;
@@ -138,9 +153,17 @@ export function resolveOptions(o: TcpSocketOptions = {}): ResolvedTcpOptions {
   }
   const isn = o.initialSequenceNumber ?? null;
   const tsOff = o.timestampOffset ?? null;
+  const rx = o.rxBufferSize === undefined
+    ? null
+    : checkPositiveInt("receive buffer size", o.rxBufferSize);
+  const tx = o.txBufferSize === undefined
+    ? null
+    : checkPositiveInt("send buffer size", o.txBufferSize);
   return {
-    rxBufferSize: checkPositiveInt("receive buffer size", o.rxBufferSize ?? 65536),
-    txBufferSize: checkPositiveInt("send buffer size", o.txBufferSize ?? 65536),
+    rxBufferSize: rx ?? RX_BUFFER_DEFAULT,
+    rxBufferMax: rx ?? RX_BUFFER_MAX,
+    txBufferSize: tx ?? TX_BUFFER_DEFAULT,
+    txBufferMax: tx ?? TX_BUFFER_MAX,
     congestion,
     noDelay: o.noDelay ?? false,
     keepAlive: checkKeepAlive(o.keepAlive ?? null),

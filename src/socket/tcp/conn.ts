@@ -11,6 +11,7 @@ import { type Instant, NEVER } from "../../time.ts";
 import type { IpEndpoint } from "../../wire/address.ts";
 import { type SackBlock, TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import { TokenBucket } from "../context.ts";
+import { BufferTuner } from "./autotune.ts";
 import type { KeepAliveOptions, ResolvedTcpOptions } from "./config.ts";
 import { type CongestionController, createCongestionController } from "./congestion.ts";
 import { Prr } from "./prr.ts";
@@ -177,6 +178,8 @@ export class TcpConn {
   ackNow = false;
 
   readonly timers: TcpTimers = new TcpTimers();
+  /** Buffer autotuning, `null` when both buffer sizes are fixed. */
+  readonly tune: BufferTuner | null;
   readonly counters: TcpCounters = newCounters();
   limiter: TokenBucket | null = null;
   /** When the last rate-limited duplicate ACK left ({@linkcode TcpConn.oowAck}). */
@@ -201,14 +204,17 @@ export class TcpConn {
     this.o = o;
     this.tx = new RingBuffer(o.txBufferSize);
     this.rx = new RingBuffer(o.rxBufferSize);
-    this.asm = new Assembler(assemblerRanges(o.rxBufferSize));
+    this.asm = new Assembler(assemblerRanges(o.rxBufferMax));
+    this.tune = o.rxBufferMax > o.rxBufferSize || o.txBufferMax > o.txBufferSize
+      ? new BufferTuner(o.rxBufferMax, o.txBufferSize, o.txBufferMax)
+      : null;
     this.rtt = new RttEstimator(o.rto);
     this.cc = createCongestionController(o.congestion, DEFAULT_MSS_V4);
     this.noDelay = o.noDelay;
     this.keepAlive = o.keepAlive;
     this.userTimeout = o.userTimeout;
     let shift = 0;
-    while (shift < 14 && o.rxBufferSize >>> shift > 65535) shift++;
+    while (shift < 14 && o.rxBufferMax >>> shift > 65535) shift++;
     this.rcvShift = o.windowScale ? shift : 0;
   }
 

@@ -9,6 +9,7 @@
 
 import type { Instant } from "../../time.ts";
 import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
+import { sampleReceiveRtt } from "./autotune.ts";
 import { type TcpConn, TS_OPTION_LEN } from "./conn.ts";
 import { seqAdd, seqInWindow, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
@@ -83,6 +84,9 @@ export function receiveText(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | 
       if (len > c.rcvMss) {
         const cap = c.ourMss - (c.tsOn ? TS_OPTION_LEN : 0);
         c.rcvMss = len < cap ? len : cap;
+      }
+      if (c.tune !== null && repr.timestamp !== null) {
+        sampleReceiveRtt(c, now, len, repr.timestamp.tsEcr);
       }
     } else {
       c.rx.writeUnallocated(start, payload);

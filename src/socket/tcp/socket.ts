@@ -19,6 +19,7 @@ import {
   type TcpSocketOptions,
 } from "./config.ts";
 import { mssForMtu, type ParentHooks, Plan, TcpConn } from "./conn.ts";
+import { idleDeadline, tuneBuffers } from "./autotune.ts";
 import { applyIcmpError, type TcpIcmpError } from "./icmp_error.ts";
 import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
@@ -617,7 +618,7 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().recvCapacity); // 65536
+   * console.log(new TcpSocket().recvCapacity); // 131072
    * ```
    */
   get recvCapacity(): number {
@@ -687,6 +688,9 @@ export class TcpSocket {
     i.sendQueue = c.tx.length;
     i.recvQueue = c.rx.length;
     i.inRecovery = c.inRecovery;
+    i.sendCapacity = c.tx.capacity;
+    i.recvCapacity = c.rx.capacity;
+    i.bufferMemory = c.tx.storageSize + c.rx.storageSize;
     return i;
   }
 
@@ -781,6 +785,7 @@ export class TcpSocket {
     const sink = c.traceSink;
     if (sink !== null) traceBefore(c);
     checkTimeouts(c, now);
+    tuneBuffers(c, now);
     const p = plan(c, now, cx.ipMtu, cx.tcpSegmentOffload);
     if (p === Plan.None) return false;
     const repr = buildSegment(c, now);
@@ -812,7 +817,9 @@ export class TcpSocket {
     if (c.state === TcpState.Closed) return c.rstPending ? now : NEVER;
     if (c.state === TcpState.Listen) return NEVER;
     if (plan(c, now, cx.ipMtu, cx.tcpSegmentOffload) !== Plan.None) return now;
-    const t = nextDeadline(c);
+    let t = nextDeadline(c);
+    const idle = idleDeadline(c);
+    if (idle < t) t = idle;
     return t < now ? now : t;
   }
 }

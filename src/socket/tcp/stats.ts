@@ -123,6 +123,12 @@ export interface TcpInfo extends TcpCounters {
   recvQueue: number;
   /** Whether loss recovery (fast recovery) is in progress. */
   inRecovery: boolean;
+  /** The send buffer's size now (autotuned unless `txBufferSize` was given). */
+  sendCapacity: number;
+  /** The receive buffer's size now (autotuned unless `rxBufferSize` was given). */
+  recvCapacity: number;
+  /** Bytes of memory the send and receive buffers hold now (they grow with use). */
+  bufferMemory: number;
 }
 
 /** A fresh all-zero counter set. */
