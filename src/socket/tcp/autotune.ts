@@ -33,8 +33,12 @@ import { TcpState } from "./state.ts";
 export const RX_BUFFER_DEFAULT = 128 * 1024;
 /** Largest autotuned receive buffer (Linux `tcp_rmem[2]`). */
 export const RX_BUFFER_MAX = 6 * 1024 * 1024;
-/** Initial send buffer when none is given (Linux `tcp_wmem[1]`). */
-export const TX_BUFFER_DEFAULT = 16 * 1024;
+/**
+ * Initial send buffer when none is given: Linux starts from `tcp_wmem[1]` (16 KiB) and expands
+ * it at establishment to twice the initial window in truesize (`tcp_init_buffer_space`), some
+ * 64 KiB.
+ */
+export const TX_BUFFER_DEFAULT = 64 * 1024;
 /** Largest autotuned send buffer (Linux `tcp_wmem[2]`). */
 export const TX_BUFFER_MAX = 4 * 1024 * 1024;
 /** Idle time after which empty buffers give their memory back, in ms. */

@@ -47,8 +47,8 @@ export interface TcpSocketOptions {
    */
   rxBufferSize?: number;
   /**
-   * A fixed send buffer size in bytes. By default the buffer is autotuned: 16 KiB at first,
-   * then twice the congestion window, up to 4 MiB (Linux's `tcp_wmem`); it returns to 16 KiB
+   * A fixed send buffer size in bytes. By default the buffer is autotuned: 64 KiB at first,
+   * then twice the congestion window, up to 4 MiB (Linux's `tcp_wmem`); it returns to 64 KiB
    * when the connection idles.
    */
   txBufferSize?: number;

@@ -139,10 +139,10 @@ Deno.test("TcpSocket keeps a slow reader's receive buffer small and bounds the w
   assert.ok(p.read > 200_000 && p.read <= 250_000, `read ${p.read}`);
 });
 
-Deno.test("TcpSocket gives buffer memory back after an idle second and the send buffer returns to 16 KiB", () => {
+Deno.test("TcpSocket gives buffer memory back after an idle second and the send buffer returns to 64 KiB", () => {
   const p = new Path({ delay: 10, rate: 20_000, readRate: Infinity, write: true });
   p.run(2000);
-  assert.ok(p.a.info.sendCapacity > 16 * 1024);
+  assert.ok(p.a.info.sendCapacity > 64 * 1024);
   assert.ok(p.a.info.bufferMemory > 0 && p.b.info.bufferMemory > 0);
   const grownRx = p.b.info.recvCapacity;
   p.o = { ...p.o, write: false };
@@ -154,7 +154,7 @@ Deno.test("TcpSocket gives buffer memory back after an idle second and the send 
   p.run(2300 + IDLE_RELEASE + 1);
   assert.equal(p.a.info.bufferMemory, 0);
   assert.equal(p.b.info.bufferMemory, 0);
-  assert.equal(p.a.info.sendCapacity, 16 * 1024);
+  assert.equal(p.a.info.sendCapacity, 64 * 1024);
   assert.equal(p.b.info.recvCapacity, grownRx, "the announced window is not taken back");
   assert.equal(p.a.pollAt(p.cx), Infinity, "no wake-up once released");
   // Writing again works, from the small start.
