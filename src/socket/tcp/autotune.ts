@@ -15,7 +15,8 @@
  *   so a writer to a slow reader stays bounded too.
  * - Memory follows use: the ring buffers allocate as bytes arrive, and a connection idle for
  *   {@linkcode IDLE_RELEASE} ms with empty buffers gives its storage back and its send buffer
- *   returns to the initial size. The receive buffer keeps its size: shrinking it would shrink
+ *   returns to the initial size, at its next dispatch (the interface dispatches every socket
+ *   on each poll; no timer is armed for it, so an idle stack stays asleep). The receive buffer keeps its size: shrinking it would shrink
  *   a window already announced (RFC 9293 §3.8.6.2.2).
  *
  * The window scale is chosen for the largest receive buffer (RFC 7323 §2.3), so growth needs no
@@ -145,7 +146,7 @@ function tuneReceive(c: TcpConn, t: BufferTuner, now: Instant): void {
 }
 
 /**
- * When the buffers of `c` may give their memory back: {@linkcode IDLE_RELEASE} after the last
+ * From when the buffers of `c` may give their memory back: {@linkcode IDLE_RELEASE} after the last
  * segment either way, once both are empty (no out-of-order data held) and hold storage; `NEVER`
  * otherwise.
  */

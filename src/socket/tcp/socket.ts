@@ -19,7 +19,7 @@ import {
   type TcpSocketOptions,
 } from "./config.ts";
 import { mssForMtu, type ParentHooks, Plan, TcpConn } from "./conn.ts";
-import { idleDeadline, tuneBuffers } from "./autotune.ts";
+import { tuneBuffers } from "./autotune.ts";
 import { applyIcmpError, type TcpIcmpError } from "./icmp_error.ts";
 import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
@@ -817,9 +817,7 @@ export class TcpSocket {
     if (c.state === TcpState.Closed) return c.rstPending ? now : NEVER;
     if (c.state === TcpState.Listen) return NEVER;
     if (plan(c, now, cx.ipMtu, cx.tcpSegmentOffload) !== Plan.None) return now;
-    let t = nextDeadline(c);
-    const idle = idleDeadline(c);
-    if (idle < t) t = idle;
+    const t = nextDeadline(c);
     return t < now ? now : t;
   }
 }
