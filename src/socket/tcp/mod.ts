@@ -1,7 +1,8 @@
 /**
- * TCP for smolnet: a sans-IO {@linkcode TcpSocket} (all eleven RFC 9293 states, SACK,
- * timestamps with PAWS, window scaling, RFC 6298 RTO, NewReno or CUBIC, RFC 5961 challenge
- * ACKs) and a {@linkcode TcpListenSocket} with a real listen backlog.
+ * TCP for smolnet: a sans-IO {@linkcode TcpSocket} (all eleven RFC 9293 states, SACK and
+ * D-SACK, timestamps with PAWS, window scaling, RFC 6298 RTO, RACK-TLP loss detection, PRR,
+ * undo of spurious recovery, NewReno or CUBIC, RFC 5961 challenge ACKs) and a
+ * {@linkcode TcpListenSocket} with a real listen backlog.
  *
  * @example
  * ```ts

@@ -4,9 +4,10 @@
  * {@linkcode buildSegment} turns the plan into a `TcpRepr`, and {@linkcode commitSegment} applies
  * its effects only after the emitter took it.
  *
- * Rules applied: retransmission on RTO from SND.UNA with backoff (RFC 6298 §5), fast
- * retransmit and RFC 6675 NextSeg during loss recovery (SACK) or RFC 6582 NewReno (no SACK),
- * the congestion and peer windows, sender SWS avoidance (RFC 9293 §3.8.6.2.1), Nagle with the
+ * Rules applied: retransmission on RTO from SND.UNA with backoff (RFC 6298 §5); with SACK, tail
+ * loss probes and the resending of what RACK marked lost (RFC 8985) within PRR's window in fast
+ * recovery (RFC 6937), without SACK the RFC 6582 NewReno retransmission; the congestion and
+ * peer windows, sender SWS avoidance (RFC 9293 §3.8.6.2.1), Nagle with the
  * Minshall refinement (at most one small segment in flight; RFC 896, RFC 1122 §4.2.3.4), PSH on
  * the segment that empties the send buffer, zero window probes with backoff (RFC 9293
  * §3.8.6.1), keep-alive probes (RFC 1122 §4.2.3.6), delayed ACKs and window updates.
