@@ -213,9 +213,7 @@ export class TcpConn {
     this.noDelay = o.noDelay;
     this.keepAlive = o.keepAlive;
     this.userTimeout = o.userTimeout;
-    let shift = 0;
-    while (shift < 14 && o.rxBufferMax >>> shift > 65535) shift++;
-    this.rcvShift = o.windowScale ? shift : 0;
+    this.rcvShift = o.windowScale ? windowShift(o.rxBufferMax) : 0;
   }
 
   /** Sequence number of the first byte in the send buffer. */
@@ -512,6 +510,13 @@ function assemblerRanges(rxBufferSize: number): number {
 function pushBlock(out: SackBlock[], l: number, r: number): void {
   for (let i = 0; i < out.length; i++) if (out[i]![0] === l) return;
   out.push([l, r]);
+}
+
+/** The window shift that lets a 16-bit window field cover `bytes` (RFC 7323 §2.3, at most 14). */
+export function windowShift(bytes: number): number {
+  let shift = 0;
+  while (shift < 14 && bytes >>> shift > 65535) shift++;
+  return shift;
 }
 
 /** The MSS to announce for a local endpoint on a link whose IP MTU is `ipMtu`. */

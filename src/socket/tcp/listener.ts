@@ -8,8 +8,27 @@
 import type { IpAddress, IpEndpoint } from "../../wire/address.ts";
 import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import type { SocketContext } from "../context.ts";
-import type { TcpSocketOptions } from "./config.ts";
-import type { ParentHooks } from "./conn.ts";
+import { type ResolvedTcpOptions, resolveOptions, type TcpSocketOptions } from "./config.ts";
+import {
+  DEFAULT_MSS_V4,
+  DEFAULT_MSS_V6,
+  EMPTY,
+  mssForMtu,
+  NO_BLOCKS,
+  type ParentHooks,
+  windowShift,
+} from "./conn.ts";
+import { timestampOffset } from "./isn.ts";
+import {
+  checkCookie,
+  COOKIE_MSS,
+  COOKIE_TICK,
+  cookieMssIndex,
+  cookieOptions,
+  cookieTsVal,
+  makeCookie,
+  markSynAckSent,
+} from "./syn_cookie.ts";
 import { attachParent, connOf, TcpSocket } from "./socket.ts";
 import { TcpState } from "./state.ts";
 
@@ -25,8 +44,13 @@ import { TcpState } from "./state.ts";
 export interface TcpListenOptions {
   /** Established connections waiting for `accept()` (default 128); SYNs beyond it are dropped. */
   backlog?: number;
-  /** Half-open (SYN-RECEIVED) connections kept (default 1024); the oldest is evicted beyond it. */
+  /**
+   * Half-open (SYN-RECEIVED) connections kept (default 1024). Beyond it SYNs are answered with
+   * SYN cookies, or, with `synCookies: false`, the oldest half-open connection is evicted.
+   */
   synQueue?: number;
+  /** Answer SYNs with SYN cookies (RFC 4987) while the SYN queue is full (default `true`). */
+  synCookies?: boolean;
   /** Options for every child socket. */
   socket?: TcpSocketOptions;
 }
@@ -60,6 +84,12 @@ export interface TcpListenerInfo {
   pendingAccepts: number;
   /** Children in the SYN queue. */
   synQueueLength: number;
+  /** SYN-ACKs sent with a SYN cookie because the SYN queue was full. */
+  synCookiesSent: number;
+  /** ACKs that returned a valid cookie: connections rebuilt from it. */
+  synCookiesAccepted: number;
+  /** ACKs whose cookie was forged, altered or expired (answered like any stray ACK: RST). */
+  synCookiesRejected: number;
 }
 
 /**
@@ -70,9 +100,13 @@ export interface TcpListenerInfo {
  * SYN flood policy: when the accept queue holds `backlog` children, new SYNs are dropped
  * (never answered with RST, so the peer retries), and a half-open child whose handshake completes
  * then drops the completing ACK and stays in SYN-RECEIVED until `accept()` makes room (its peer
- * retransmits), so the accept queue never holds more than `backlog`. When the SYN queue is full, the oldest
- * half-open child is aborted silently to make room, so memory stays bounded while genuine
- * clients, which complete the handshake within one RTT, still get in.
+ * retransmits), so the accept queue never holds more than `backlog`. When the SYN queue is full,
+ * new SYNs get a SYN-ACK carrying a SYN cookie ({@linkcode TcpListenSocket.synCookie}) and no
+ * state; the client's ACK returns it and {@linkcode TcpListenSocket.onCookieAck} rebuilds the
+ * connection with its MSS, window scale, SACK-permitted and timestamps (RFC 4987 §3.6). Memory
+ * stays bounded, no half-open connection is dropped, and a client that counts itself
+ * established is never reset. With `synCookies: false` the oldest half-open child is aborted
+ * silently instead.
  *
  * @example
  * ```ts
@@ -87,6 +121,10 @@ export class TcpListenSocket {
   readonly #backlog: number;
   readonly #synMax: number;
   readonly #opts: TcpSocketOptions;
+  readonly #resolved: ResolvedTcpOptions;
+  readonly #cookies: boolean;
+  /** When the last cookie went out (cookie ACKs are only checked for two ticks after). */
+  #lastCookie = Number.NEGATIVE_INFINITY;
   readonly #syn: Set<TcpSocket> = new Set();
   readonly #ready: Set<TcpSocket> = new Set();
   readonly #hooks: ParentHooks;
@@ -99,6 +137,9 @@ export class TcpListenSocket {
     acceptOverflows: 0,
     pendingAccepts: 0,
     synQueueLength: 0,
+    synCookiesSent: 0,
+    synCookiesAccepted: 0,
+    synCookiesRejected: 0,
   };
 
   /**
@@ -106,7 +147,7 @@ export class TcpListenSocket {
    *
    * @param local The listening endpoint.
    * @param options Backlog, SYN queue size and child socket options.
-   * @throws {RangeError} For a non-positive backlog or SYN queue size.
+   * @throws {RangeError} For a non-positive backlog or SYN queue size, or bad socket options.
    * @throws {TypeError} For a bad port.
    */
   constructor(local: IpEndpoint, options: TcpListenOptions = {}) {
@@ -125,6 +166,8 @@ export class TcpListenSocket {
     this.#backlog = backlog;
     this.#synMax = synMax;
     this.#opts = options.socket ?? {};
+    this.#resolved = resolveOptions(this.#opts);
+    this.#cookies = options.synCookies ?? true;
     const syn = this.#syn;
     const ready = this.#ready;
     const info = this.#info;
@@ -167,10 +210,11 @@ export class TcpListenSocket {
    * Offers a segment that matched no connection. For a valid SYN with room in the accept
    * queue, returns a new child socket in LISTEN bound to `(dst, port)`; the caller registers it
    * under the 4-tuple and calls `child.process(cx, src, dst, repr)` with the same SYN. Returns
-   * `null` for anything else (the caller answers a non-SYN like a closed port, see
-   * `tcpResetFor`, and drops a refused SYN silently).
+   * `null` for anything else: the caller answers a non-SYN like a closed port (see
+   * `tcpResetFor`) unless {@linkcode TcpListenSocket.onCookieAck} takes it, and for a refused
+   * SYN sends what {@linkcode TcpListenSocket.synCookie} returns, or nothing.
    *
-   * @param cx The interface context (unused today; kept for SYN cookies).
+   * @param cx The interface context.
    * @param src The SYN's source address.
    * @param dst The SYN's destination address.
    * @param repr The segment.
@@ -194,13 +238,7 @@ export class TcpListenSocket {
   onSyn(_cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpSocket | null {
     const info = this.#info;
     info.synsReceived++;
-    const f = repr.flags;
-    if (
-      this.#closed || (f & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN ||
-      repr.dstPort !== this.#local.port || !src.isUnicast ||
-      (!this.#local.addr.isUnspecified && !this.#local.addr.equals(dst)) ||
-      src.version !== dst.version
-    ) {
+    if (!this.#takes(src, dst, repr, TcpFlags.SYN)) {
       info.synsDropped++;
       return null;
     }
@@ -209,6 +247,8 @@ export class TcpListenSocket {
       return null;
     }
     if (this.#syn.size >= this.#synMax) {
+      if (this.#cookies) return null; // synCookie() answers it
+
       const oldest = this.#syn.values().next().value!;
       this.#syn.delete(oldest);
       info.evicted++;
@@ -219,6 +259,161 @@ export class TcpListenSocket {
     const child = new TcpSocket(this.#opts);
     child.listen({ addr: dst, port: this.#local.port });
     attachParent(child, this.#hooks);
+    this.#syn.add(child);
+    return child;
+  }
+
+  /** Whether `repr` from `src` to `dst` is for this listener and has exactly `flag` of SYN/ACK/RST. */
+  #takes(src: IpAddress, dst: IpAddress, repr: TcpRepr, flag: number): boolean {
+    const f = repr.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST);
+    return !this.#closed && f === flag && repr.dstPort === this.#local.port && src.isUnicast &&
+      (this.#local.addr.isUnspecified || this.#local.addr.equals(dst)) &&
+      src.version === dst.version;
+  }
+
+  /**
+   * The SYN-ACK for a SYN that {@linkcode TcpListenSocket.onSyn} refused because the SYN queue
+   * is full: its sequence number is a SYN cookie (RFC 4987 §3.6) and nothing is kept. `null`
+   * when cookies are off or the SYN is refused for another reason (send nothing then).
+   *
+   * @param cx The interface context (time, MTU, secret).
+   * @param src The SYN's source address.
+   * @param dst The SYN's destination address.
+   * @param repr The SYN.
+   * @returns The SYN-ACK to send from `dst` to `src`, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket, TokenBucket } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+   * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, { synQueue: 1 });
+   * const syn = { srcPort: 4000, dstPort: 80, seq: 1, ack: 0, flags: TcpFlags.SYN, window: 100,
+   *   urgent: 0, mss: 1460, windowScale: null, sackPermitted: false, sackBlocks: [],
+   *   timestamp: null, payload: new Uint8Array(0) };
+   * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
+   * l.onSyn(cx, a, b, syn); // takes the only SYN queue slot
+   * console.log(l.onSyn(cx, a, b, { ...syn, srcPort: 4001 })); // null
+   * const synAck = l.synCookie(cx, a, b, { ...syn, srcPort: 4001 });
+   * console.log(synAck?.flags === (TcpFlags.SYN | TcpFlags.ACK), l.synQueueLength); // true 1
+   * ```
+   */
+  synCookie(cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpRepr | null {
+    if (
+      !this.#cookies || !this.#takes(src, dst, repr, TcpFlags.SYN) ||
+      this.#ready.size >= this.#backlog || this.#syn.size < this.#synMax
+    ) {
+      return null;
+    }
+    const o = this.#resolved;
+    const local = { addr: dst, port: this.#local.port };
+    const remote = { addr: src, port: repr.srcPort };
+    const mssIndex = cookieMssIndex(
+      repr.mss ?? (dst.version === 6 ? DEFAULT_MSS_V6 : DEFAULT_MSS_V4),
+    );
+    const iss = makeCookie(cx.now, cx.isnSecret, local, remote, repr.seq, mssIndex);
+    const ws = o.windowScale && repr.windowScale !== null;
+    const sack = o.sack && repr.sackPermitted;
+    const ts = o.timestamps ? repr.timestamp : null;
+    let timestamp = null;
+    if (ts !== null) {
+      const off = o.timestampOffset ?? timestampOffset(cx.isnSecret, dst, src);
+      const tsVal = cookieTsVal(
+        (Math.floor(cx.now) + off) >>> 0,
+        ws ? repr.windowScale : null,
+        sack,
+      );
+      timestamp = { tsVal, tsEcr: ts.tsVal };
+    }
+    this.#lastCookie = cx.now;
+    this.#info.synCookiesSent++;
+    // Without timestamps the cookie cannot carry window scale and SACK: offer neither.
+    return {
+      srcPort: local.port,
+      dstPort: remote.port,
+      seq: iss,
+      ack: (repr.seq + 1) >>> 0,
+      flags: TcpFlags.SYN | TcpFlags.ACK,
+      window: o.rxBufferSize < 65535 ? o.rxBufferSize : 65535,
+      urgent: 0,
+      mss: o.mss ?? mssForMtu(cx.ipMtu, local),
+      windowScale: ws && ts !== null ? windowShift(o.rxBufferMax) : null,
+      sackPermitted: sack && ts !== null,
+      sackBlocks: NO_BLOCKS,
+      timestamp,
+      payload: EMPTY,
+    };
+  }
+
+  /**
+   * Offers an ACK that matched no connection. When it returns a valid SYN cookie (sent in the
+   * last two cookie periods), returns the connection rebuilt from it, in SYN-RECEIVED as if our
+   * SYN-ACK had just been acknowledged-to-be: the caller registers it under the 4-tuple and calls
+   * `child.process(cx, src, dst, repr)` with the same ACK, which completes the handshake. A
+   * forged, altered or expired cookie is counted and `null` returned (the caller answers with a
+   * RST, as to any stray ACK); so is any ACK while no cookie was sent recently.
+   *
+   * @param cx The interface context.
+   * @param src The ACK's source address.
+   * @param dst The ACK's destination address.
+   * @param repr The ACK.
+   * @returns The child socket, or `null`.
+   *
+   * @example A stray ACK while no cookie was sent is not ours
+   * ```ts
+   * import { TcpListenSocket, TokenBucket } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+   * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * console.log(l.onCookieAck(cx, Ipv4Address.parse("192.0.2.1"), Ipv4Address.parse("192.0.2.2"), {
+   *   srcPort: 4000, dstPort: 80, seq: 2, ack: 99, flags: TcpFlags.ACK, window: 100, urgent: 0,
+   *   mss: null, windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: null,
+   *   payload: new Uint8Array(0) })); // null
+   * ```
+   */
+  onCookieAck(cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpSocket | null {
+    if (
+      !this.#cookies || !this.#takes(src, dst, repr, TcpFlags.ACK) ||
+      cx.now - this.#lastCookie > 2 * COOKIE_TICK
+    ) {
+      return null;
+    }
+    const local = { addr: dst, port: this.#local.port };
+    const remote = { addr: src, port: repr.srcPort };
+    const clientIsn = (repr.seq - 1) >>> 0;
+    const cookie = (repr.ack - 1) >>> 0;
+    const mssIndex = checkCookie(cx.now, cx.isnSecret, local, remote, clientIsn, cookie);
+    if (mssIndex < 0) {
+      this.#info.synCookiesRejected++;
+      return null;
+    }
+    this.#info.synCookiesAccepted++;
+    const ts = this.#resolved.timestamps ? repr.timestamp : null;
+    const opts = ts === null ? null : cookieOptions(ts.tsEcr);
+    const child = new TcpSocket({ ...this.#opts, initialSequenceNumber: cookie });
+    child.listen(local);
+    attachParent(child, this.#hooks);
+    // The client's SYN as the cookie remembers it.
+    child.process(cx, src, dst, {
+      srcPort: remote.port,
+      dstPort: local.port,
+      seq: clientIsn,
+      ack: 0,
+      flags: TcpFlags.SYN,
+      window: repr.window,
+      urgent: 0,
+      mss: COOKIE_MSS[mssIndex]!,
+      windowScale: opts === null ? null : opts.windowScale,
+      sackPermitted: opts !== null && opts.sack,
+      sackBlocks: NO_BLOCKS,
+      timestamp: ts === null ? null : { tsVal: ts.tsVal, tsEcr: 0 },
+      payload: EMPTY,
+    });
+    markSynAckSent(connOf(child), cx.now);
     this.#syn.add(child);
     return child;
   }

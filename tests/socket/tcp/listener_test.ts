@@ -89,8 +89,10 @@ Deno.test("TcpListenSocket drops SYNs beyond the backlog without a RST", () => {
   assert.notEqual(open(l, 41002), null);
 });
 
-Deno.test("TcpListenSocket evicts the oldest half-open child when the SYN queue is full (SYN flood)", () => {
-  const l = listener({ synQueue: 3 });
+// Issue 13: SYN cookies now answer a full SYN queue by default; eviction is what
+// `synCookies: false` keeps (tests/socket/tcp/syn_cookie_test.ts covers the cookies).
+Deno.test("TcpListenSocket with synCookies: false evicts the oldest half-open child when the SYN queue is full (SYN flood)", () => {
+  const l = listener({ synQueue: 3, synCookies: false });
   const flood = [42000, 42001, 42002].map((p) => open(l, p)!);
   const real = open(l, 42003)!;
   assert.equal(flood[0]!.state, "closed");
