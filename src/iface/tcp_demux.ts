@@ -72,15 +72,27 @@ export function deliverTcp(
   const listener = sockets.findTcpListener(dst, repr.dstPort);
   if (listener === null) return false;
   if (listener instanceof TcpListenSocket) {
-    if ((repr.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST)) !== TcpFlags.SYN) return false;
+    const f = repr.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST);
+    if (f !== TcpFlags.SYN && f !== TcpFlags.ACK) return false;
     if (sockets.isFull) {
       core.counters.socketLimit++; // no room for a child: dropped silently, the peer retries
       return true;
     }
-    const child = listener.onSyn(core.cx, src, dst, repr);
-    if (child === null) {
-      core.counters.queueFull++; // backlog full or listener closed: dropped silently
-      return true;
+    let child: TcpSocket | null;
+    if (f === TcpFlags.ACK) {
+      // RFC 4987 §3.6: an ACK may return a SYN cookie; any other is answered with a RST.
+      child = listener.onCookieAck(core.cx, src, dst, repr);
+      if (child === null) return false;
+    } else {
+      child = listener.onSyn(core.cx, src, dst, repr);
+      if (child === null) {
+        // SYN queue full: a SYN-ACK carrying a SYN cookie, keeping nothing; else (backlog
+        // full, listener closed) dropped silently.
+        const synAck = listener.synCookie(core.cx, src, dst, repr);
+        if (synAck !== null) core.sendTcp(dst, src, synAck);
+        else core.counters.queueFull++;
+        return true;
+      }
     }
     sockets.add(child);
     sockets.markChild(child);
