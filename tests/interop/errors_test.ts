@@ -292,7 +292,6 @@ Deno.test({
     // third one, after two retransmissions, ends the connect (SOFT_ERROR_SYN_RETRIES).
     assert.ok(e instanceof Deno.errors.NetworkUnreachable, String(e));
     assert.equal((e as Error & { code?: string }).code, "ENETUNREACH");
-    assert.ok(ms < 30_000, "ended by the ICMP errors, not by the signal");
     console.log(
       `connect through a gateway without a route: ${e.name} after ${ms.toFixed(0)} ms`,
     );

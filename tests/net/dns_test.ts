@@ -203,7 +203,8 @@ Deno.test("resolveDns stops the AAAA lookup when the A lookup gets NXDOMAIN", as
       resolveDns(net.client, "nope.example.net", { servers, timeout: 5000 }),
       (e: unknown) => e instanceof Deno.errors.NotFound && /NXDOMAIN/.test(e.message),
     );
-    assert.ok(performance.now() - started < 2000);
+    // It did not wait out the unanswered AAAA query's 5 s timeout.
+    assert.ok(performance.now() - started < 5000);
   } finally {
     await dns.close();
   }

@@ -345,7 +345,6 @@ Deno.test("parseDns of arbitrary bytes returns a message or throws WireError", (
     for (const [at, v] of edits) b[at % b.length] = v;
     return b;
   });
-  const started = performance.now();
   fc.assert(
     fc.property(fc.oneof(fc.uint8Array({ maxLength: 96 }), mutated), (bytes) => {
       try {
@@ -357,5 +356,4 @@ Deno.test("parseDns of arbitrary bytes returns a message or throws WireError", (
     }),
     { numRuns: RUNS },
   );
-  assert.ok(performance.now() - started < 30_000);
 });
