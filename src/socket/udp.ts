@@ -6,6 +6,7 @@
  * @module
  */
 
+import { checkPort } from "../_validate.ts";
 import type { IpAddress, IpEndpoint } from "../wire/address.ts";
 import { PacketBuffer } from "../storage/packet_buffer.ts";
 import { type Instant, NEVER } from "../time.ts";
@@ -174,9 +175,7 @@ export class UdpSocket {
    * ```
    */
   bind(local: IpEndpoint): void {
-    if (!Number.isInteger(local.port) || local.port < 1 || local.port > 65535) {
-      throw new RangeError(`Invalid UDP port ${local.port}`);
-    }
+    checkPort("port", local.port, 1);
     if (this.#local !== null) {
       throw new TypeError(`UDP socket is already bound to port ${this.#local.port}`);
     }
@@ -242,7 +241,8 @@ export class UdpSocket {
    * @param options `localAddr`: the source address to use (default: the bound address, or the
    * interface's choice when bound to an unspecified address).
    * @returns `false` when the send queue is full (try again after a poll).
-   * @throws {TypeError} When the socket is not bound or the remote port is 0.
+   * @throws {TypeError} When the socket is not bound or the families differ.
+   * @throws {RangeError} When the remote port is not from 1 to 65535.
    * @throws {RangeError} When the datagram is larger than UDP allows or than the send queue.
    *
    * @example
@@ -257,9 +257,7 @@ export class UdpSocket {
   send(data: Uint8Array, remote: IpEndpoint, options: { localAddr?: IpAddress } = {}): boolean {
     const local = this.#local;
     if (local === null) throw new TypeError("UDP socket is not bound");
-    if (!Number.isInteger(remote.port) || remote.port < 1 || remote.port > 65535) {
-      throw new TypeError(`Invalid UDP destination port ${remote.port}`);
-    }
+    checkPort("destination port", remote.port, 1);
     if (data.length > MAX_UDP_PAYLOAD) {
       throw new RangeError(`UDP payload of ${data.length} bytes exceeds ${MAX_UDP_PAYLOAD}`);
     }
