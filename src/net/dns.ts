@@ -10,6 +10,7 @@
  * @module
  */
 
+import { checkInteger, checkPort, checkTimeout } from "../_validate.ts";
 import { type IpAddress, parseIpAddress } from "../wire/address.ts";
 import {
   dnsBufferLen,
@@ -193,18 +194,9 @@ export async function resolveDns(
     }
   });
   if (servers.length === 0) throw new TypeError("Invalid DNS servers: at least one is required");
-  const timeout = options.timeout ?? 2000;
-  if (!(timeout > 0) || !Number.isFinite(timeout)) {
-    throw new RangeError(`Invalid timeout "${timeout}": must be a positive number`);
-  }
-  const attempts = options.attempts ?? 2;
-  if (!Number.isInteger(attempts) || attempts < 1) {
-    throw new RangeError(`Invalid attempts "${attempts}": must be a positive integer`);
-  }
-  const port = options.port ?? 53;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new RangeError(`Invalid port "${port}": must be an integer from 1 to 65535`);
-  }
+  const timeout = checkTimeout("timeout", options.timeout ?? 2000);
+  const attempts = checkInteger("attempts", options.attempts ?? 2, 1, 100);
+  const port = checkPort("port", options.port ?? 53, 1);
   const signal = options.signal;
   if (signal?.aborted) throw abortError(signal);
   // NXDOMAIN for one type answers the other too (RFC 8020): it cancels the other lookup.
