@@ -86,35 +86,19 @@ export class SegmentNumbering {
       }
     }
     const window = scaled ? tcp.window * 2 ** me.wscale! : tcp.window;
-    const len = tcp.payload.length;
-    // One object either way (`reason` is present only when known).
-    return reason === undefined
-      ? {
-        kind: "segment",
-        time,
-        dir,
-        seq,
-        ack,
-        len,
-        flags: tcp.flags,
-        window,
-        sack,
-        mss: tcp.mss,
-        retransmit,
-      }
-      : {
-        kind: "segment",
-        time,
-        dir,
-        seq,
-        ack,
-        len,
-        flags: tcp.flags,
-        window,
-        sack,
-        mss: tcp.mss,
-        retransmit,
-        reason,
-      };
+    return {
+      kind: "segment",
+      time,
+      dir,
+      seq,
+      ack,
+      len: tcp.payload.length,
+      flags: tcp.flags,
+      window,
+      sack,
+      mss: tcp.mss,
+      retransmit,
+      reason,
+    };
   }
 }

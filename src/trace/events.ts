@@ -58,7 +58,7 @@ export interface TraceSegment {
    * `"new data"`, `"rto"`, `"tlp"`, `"fast retransmit"`, `"recovery"`, `"probe"`, `"ack"`,
    * `"reply"`, `"rst"`. Absent for segments read from a capture or received.
    */
-  readonly reason?: string;
+  readonly reason?: string | undefined;
 }
 
 /**
