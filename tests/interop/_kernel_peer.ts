@@ -20,6 +20,7 @@ import { RawSocketDevice } from "../../src/phy/raw_socket.ts";
 import type { Device } from "../../src/phy/device.ts";
 import type { Interface, SocketSet } from "../../src/iface/mod.ts";
 import {
+  hasCommand,
   inNetns,
   linkName,
   must,
@@ -39,19 +40,23 @@ export const canRun: boolean = netAdmin.ok && hasTools();
 
 function hasTools(): boolean {
   for (const tool of ["python3", "curl", "ping", "ss"]) {
-    try {
-      const out = new Deno.Command("sh", { args: ["-c", `command -v ${tool}`], stdout: "null" })
-        .outputSync();
-      if (!out.success) {
-        missing = `no \`${tool}\` on PATH`;
-        return false;
-      }
-    } catch {
-      missing = "no `sh`";
+    if (!hasCommand(tool)) {
+      missing = `no \`${tool}\` on PATH`;
       return false;
     }
   }
   return true;
+}
+
+/**
+ * Whether the interop tests of `file` that need `tool` (from Debian package `pkg`) can run; when
+ * only the tool is missing, prints the one line saying why they skip.
+ */
+export function interopTool(file: string, tool: string, pkg: string): boolean {
+  if (!canRun) return false;
+  if (hasCommand(tool)) return true;
+  console.log(`tests/interop/${file}: skipping: no \`${tool}\` on PATH (apt-get install ${pkg})`);
+  return false;
 }
 
 /** Prints one line saying why the interop tests of `file` are skipped. */

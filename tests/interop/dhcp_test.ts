@@ -7,25 +7,18 @@
 import assert from "node:assert/strict";
 import type { AutoconfEvent } from "../../src/net/autoconf.ts";
 import { resolveDns } from "../../src/net/dns.ts";
-import { interop, KERNEL_V4, KernelPeer, reportSkip, withTimeout } from "./_kernel_peer.ts";
+import {
+  interop,
+  interopTool,
+  KERNEL_V4,
+  KernelPeer,
+  reportSkip,
+  withTimeout,
+} from "./_kernel_peer.ts";
 
 reportSkip("dhcp_test.ts");
 
-function hasDnsmasq(): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", "command -v dnsmasq"], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const dnsmasq = interop.ignore ? true : hasDnsmasq();
-if (!interop.ignore && !dnsmasq) {
-  console.log(
-    "tests/interop/dhcp_test.ts: skipping: no `dnsmasq` on PATH (apt-get install dnsmasq-base)",
-  );
-}
+const dnsmasq = interopTool("dhcp_test.ts", "dnsmasq", "dnsmasq-base");
 
 function dnsmasqArgs(ifname: string): string[] {
   return [

@@ -6,25 +6,11 @@
 import assert from "node:assert/strict";
 import { resolveDns } from "../../src/net/dns.ts";
 import { dnsCounters } from "../../src/net/dns_cache.ts";
-import { interop, KERNEL_V4, KernelPeer, reportSkip } from "./_kernel_peer.ts";
+import { interop, interopTool, KERNEL_V4, KernelPeer, reportSkip } from "./_kernel_peer.ts";
 
 reportSkip("dns_tcp_test.ts");
 
-function hasDnsmasq(): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", "command -v dnsmasq"], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const dnsmasq = interop.ignore ? true : hasDnsmasq();
-if (!interop.ignore && !dnsmasq) {
-  console.log(
-    "tests/interop/dns_tcp_test.ts: skipping: no `dnsmasq` on PATH (apt-get install dnsmasq-base)",
-  );
-}
+const dnsmasq = interopTool("dns_tcp_test.ts", "dnsmasq", "dnsmasq-base");
 
 const MANY = Array.from({ length: 40 }, (_, i) => `198.51.100.${i + 1}`);
 

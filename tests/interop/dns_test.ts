@@ -4,25 +4,18 @@
 // machine cannot run interop tests or has no dnsmasq.
 import assert from "node:assert/strict";
 import { DnsError, resolveDns } from "../../src/net/dns.ts";
-import { interop, KERNEL_V4, KERNEL_V6, KernelPeer, reportSkip } from "./_kernel_peer.ts";
+import {
+  interop,
+  interopTool,
+  KERNEL_V4,
+  KERNEL_V6,
+  KernelPeer,
+  reportSkip,
+} from "./_kernel_peer.ts";
 
 reportSkip("dns_test.ts");
 
-function hasDnsmasq(): boolean {
-  try {
-    return new Deno.Command("sh", { args: ["-c", "command -v dnsmasq"], stdout: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-}
-
-const dnsmasq = interop.ignore ? true : hasDnsmasq();
-if (!interop.ignore && !dnsmasq) {
-  console.log(
-    "tests/interop/dns_test.ts: skipping: no `dnsmasq` on PATH (apt-get install dnsmasq-base)",
-  );
-}
+const dnsmasq = interopTool("dns_test.ts", "dnsmasq", "dnsmasq-base");
 
 const DNSMASQ_ARGS = [
   "--keep-in-foreground",

@@ -57,6 +57,16 @@ function detect(): { ok: boolean; reason: string } {
   return { ok: true, reason: "" };
 }
 
+/** Whether `name` is on PATH (asked through `sh`, so it works without --allow-all). */
+export function hasCommand(name: string): boolean {
+  try {
+    return new Deno.Command("sh", { args: ["-c", `command -v ${name}`], stdout: "null" })
+      .outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
 /** Prints one line saying why privileged tests of `file` are skipped (once per file). */
 export function reportSkip(file: string): void {
   if (!netAdmin.ok) console.log(`${file}: skipping privileged tests: ${netAdmin.reason}`);

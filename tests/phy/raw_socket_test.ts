@@ -18,6 +18,7 @@ import {
   answerPings,
   createNetns,
   deleteNetns,
+  hasCommand,
   inNetns,
   ipIn,
   linkName,
@@ -36,14 +37,7 @@ const privileged = {
 } as const;
 
 /** Whether the kernel side can run `ping` (iputils-ping); the tests that use it skip without. */
-const hasPing = (() => {
-  try {
-    return new Deno.Command("sh", { args: ["-c", "command -v ping"], stdout: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-})();
+const hasPing = hasCommand("ping");
 if (netAdmin.ok && !hasPing) {
   console.log("tests/phy/raw_socket_test.ts: skipping the ping tests: no `ping` on PATH");
 }

@@ -9,6 +9,7 @@ import {
   answerPings,
   createNetns,
   deleteNetns,
+  hasCommand,
   ipIn,
   linkName,
   must,
@@ -27,14 +28,7 @@ const privileged = {
 } as const;
 
 /** Whether the kernel side can run `ping` (iputils-ping); the tests that use it skip without. */
-const hasPing = (() => {
-  try {
-    return new Deno.Command("sh", { args: ["-c", "command -v ping"], stdout: "null" }).outputSync()
-      .success;
-  } catch {
-    return false;
-  }
-})();
+const hasPing = hasCommand("ping");
 if (netAdmin.ok && !hasPing) {
   console.log("tests/phy/tun_tap_test.ts: skipping the ping tests: no `ping` on PATH");
 }

@@ -3,7 +3,7 @@ import { tcpTracesFromCapture } from "../../src/trace/from_capture.ts";
 import { readCapture } from "../../src/trace/pcap_reader.ts";
 import type { TraceSegment } from "../../src/trace/events.ts";
 import { explain } from "../../examples/explain.ts";
-import { createNetns, deleteNetns, netAdmin, reportSkip, run } from "../phy/_netns.ts";
+import { createNetns, deleteNetns, hasCommand, netAdmin, reportSkip, run } from "../phy/_netns.ts";
 
 function segments(events: readonly { kind: string }[]): TraceSegment[] {
   return events.filter((e): e is TraceSegment => e.kind === "segment");
@@ -52,9 +52,7 @@ Deno.test("tcpTracesFromCapture ignores frames that are not TCP or do not parse"
 
 reportSkip("tests/trace/from_capture_test.ts");
 
-const hasDumpcap =
-  (await run("sh", ["-c", "command -v dumpcap"]).catch(() => ({ code: 1 }))).code ===
-    0;
+const hasDumpcap = hasCommand("dumpcap");
 if (netAdmin.ok && !hasDumpcap) {
   console.log("tests/trace/from_capture_test.ts: skipping the kernel capture: no dumpcap (tshark)");
 }
