@@ -22,12 +22,13 @@
  * @module
  */
 
-import { Duplex } from "node:stream";
+import type { Duplex } from "node:stream";
 import * as nodeHttp from "node:http";
 import { loadavg } from "node:os";
 import { getRequestListener } from "@hono/node-server";
-import { linkPair, NetStack, type TcpListener, type TcpStream } from "../mod.ts";
+import { linkPair, NetStack, type TcpListener } from "../mod.ts";
 import { createFetch, serve } from "../src/http/mod.ts";
+import { duplexOf } from "../src/http/tls.ts";
 
 const argv = Deno.args;
 const quick = argv.includes("--quick");
@@ -133,44 +134,6 @@ async function mainRows(): Promise<void> {
     await ours.shutdown();
     await s.close();
   }
-}
-
-/** A `node:stream` Duplex over a connection (what node:http and node:tls take). */
-function duplexOf(conn: TcpStream): Duplex {
-  const buf = new Uint8Array(65536);
-  let reading = false;
-  const d = new Duplex({
-    read() {
-      if (reading) return;
-      reading = true;
-      conn.read(buf).then((n) => {
-        reading = false;
-        this.push(n === null ? null : buf.slice(0, n));
-      }, (e) => this.destroy(e));
-    },
-    write(chunk: Uint8Array, _enc, cb) {
-      (async () => {
-        for (let off = 0; off < chunk.length;) off += await conn.write(chunk.subarray(off));
-      })().then(() => cb(), cb);
-    },
-    final(cb) {
-      conn.closeWrite().then(() => cb(), cb);
-    },
-    destroy(err, cb) {
-      try {
-        conn.close();
-      } catch { /* closed */ }
-      cb(err);
-    },
-  });
-  // The net.Socket methods node:http calls.
-  return Object.assign(d, {
-    setTimeout: () => d,
-    setNoDelay: () => d,
-    setKeepAlive: () => d,
-    ref: () => d,
-    unref: () => d,
-  });
 }
 
 async function acceptInto(listener: TcpListener, server: nodeHttp.Server): Promise<void> {

@@ -112,8 +112,11 @@ function hostOf(addr: Deno.Addr): string {
   return "hostname" in addr ? addr.hostname : "localhost";
 }
 
-/** A `node:stream` Duplex over a connection. */
-function duplexOf(conn: HttpConn): Duplex {
+/**
+ * A `node:stream` Duplex over a connection, with the `net.Socket` methods node:tls and node:http
+ * call. Internal (the entry point does not export it); `bench/http.ts` feeds node:http with it.
+ */
+export function duplexOf(conn: HttpConn): Duplex {
   const buf = new Uint8Array(65536);
   let reading = false;
   const d = new Duplex({
@@ -140,7 +143,7 @@ function duplexOf(conn: HttpConn): Duplex {
       cb(err);
     },
   });
-  // The net.Socket methods node:tls may call.
+  // The net.Socket methods node:tls and node:http may call.
   return Object.assign(d, {
     setTimeout: () => d,
     setNoDelay: () => d,
