@@ -9,6 +9,7 @@
  */
 
 import type { IpAddress } from "../wire/address.ts";
+import { mix } from "../wire/_bytes.ts";
 import { type Duration, type Instant, NEVER } from "../time.ts";
 
 /**
@@ -135,10 +136,6 @@ class Datagram {
 const EMPTY = new Uint8Array(0);
 const MAX_PAYLOAD = 65535;
 const FIRST_PACKET_KEEP = 1232;
-
-function mix(h: number, w: number): number {
-  return Math.imul(h ^ w, 0x01000193) >>> 0;
-}
 
 /**
  * A reassembly buffer for one IP version.

@@ -7,6 +7,7 @@
  */
 
 import type { IpAddress, IpEndpoint } from "../wire/address.ts";
+import { mix } from "../wire/_bytes.ts";
 import { Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import { IcmpSocket } from "../socket/icmp.ts";
 import { RawSocket } from "../socket/raw.ts";
@@ -88,10 +89,6 @@ const EPHEMERAL_COUNT = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
 
 const K_TCP = 0, K_LISTEN = 1, K_UDP = 2, K_ICMP = 3, K_RAW = 4;
 type Entry = SocketMeta<AnySocket>;
-
-function mix(h: number, w: number): number {
-  return Math.imul(h ^ w, 0x01000193) >>> 0;
-}
 
 function endpointHash(a: IpAddress, p: number): number {
   return mix(a.hash(), p | 0x10000);

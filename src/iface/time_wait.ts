@@ -9,15 +9,12 @@
  */
 
 import { type IpAddress, Ipv4Address } from "../wire/address.ts";
+import { mix } from "../wire/_bytes.ts";
 import type { TimeWaitState } from "../socket/tcp/time_wait.ts";
 import { type Instant, NEVER } from "../time.ts";
 
 const INITIAL_SLOTS = 16;
 const UNUSED: IpAddress = Ipv4Address.UNSPECIFIED;
-
-function mix(h: number, w: number): number {
-  return Math.imul(h ^ w, 0x01000193) >>> 0;
-}
 
 /** The hash of a 4-tuple (the same mixing as the socket set's connection index). */
 export function tupleHash(la: IpAddress, lp: number, ra: IpAddress, rp: number): number {
