@@ -24,7 +24,7 @@ import { applyIcmpError, type TcpIcmpError } from "./icmp_error.ts";
 import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
 import { type TcpError, TcpState } from "./state.ts";
-import { copyCounters, type TcpInfo } from "./stats.ts";
+import { refreshInfo, type TcpInfo } from "./stats.ts";
 import { sendReason, TcpSendReason, type TcpTraceSink, traceBefore } from "./trace_sink.ts";
 import { wakeSocket } from "../waker.ts";
 
@@ -670,28 +670,7 @@ export class TcpSocket {
    * ```
    */
   get info(): TcpInfo {
-    const c = this.#c;
-    const i = this.#info ??= { ...c.counters } as TcpInfo;
-    copyCounters(i, c.counters);
-    i.state = c.state;
-    i.error = c.error;
-    i.srtt = c.rtt.srtt;
-    i.rttvar = c.rtt.rttvar;
-    i.rto = c.rtt.rto;
-    i.cwnd = c.cc.cwnd;
-    i.ssthresh = c.cc.ssthresh;
-    i.peerWindow = c.sndWnd;
-    i.sndUna = c.sndUna;
-    i.sndNxt = c.sndNxt;
-    i.rcvNxt = c.rcvNxt;
-    i.mss = c.sndMss;
-    i.sendQueue = c.tx.length;
-    i.recvQueue = c.rx.length;
-    i.inRecovery = c.inRecovery;
-    i.sendCapacity = c.tx.capacity;
-    i.recvCapacity = c.rx.capacity;
-    i.bufferMemory = c.tx.storageSize + c.rx.storageSize;
-    return i;
+    return refreshInfo(this.#info ??= { ...this.#c.counters } as TcpInfo, this.#c);
   }
 
   /**

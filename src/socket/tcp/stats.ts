@@ -5,6 +5,7 @@
  */
 
 import type { Duration } from "../../time.ts";
+import type { TcpConn } from "./conn.ts";
 import type { TcpError, TcpState } from "./state.ts";
 
 /**
@@ -197,4 +198,28 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.dsacksSent = src.dsacksSent;
   dst.dsackIgnored = src.dsackIgnored;
   dst.sackBlocksIgnored = src.sackBlocksIgnored;
+}
+
+/** Refreshes `i` from the connection `c` (counters, state, timers, windows, queues); returns `i`. */
+export function refreshInfo(i: TcpInfo, c: TcpConn): TcpInfo {
+  copyCounters(i, c.counters);
+  i.state = c.state;
+  i.error = c.error;
+  i.srtt = c.rtt.srtt;
+  i.rttvar = c.rtt.rttvar;
+  i.rto = c.rtt.rto;
+  i.cwnd = c.cc.cwnd;
+  i.ssthresh = c.cc.ssthresh;
+  i.peerWindow = c.sndWnd;
+  i.sndUna = c.sndUna;
+  i.sndNxt = c.sndNxt;
+  i.rcvNxt = c.rcvNxt;
+  i.mss = c.sndMss;
+  i.sendQueue = c.tx.length;
+  i.recvQueue = c.rx.length;
+  i.inRecovery = c.inRecovery;
+  i.sendCapacity = c.tx.capacity;
+  i.recvCapacity = c.rx.capacity;
+  i.bufferMemory = c.tx.storageSize + c.rx.storageSize;
+  return i;
 }
