@@ -110,6 +110,7 @@ export class IfaceCore {
   oIcmpRest = 0;
   oTtl = 0;
   oDontFrag = false;
+  oEcn = 0;
 
   constructor(options: {
     medium: "ethernet" | "ip";
@@ -327,6 +328,7 @@ export class IfaceCore {
       r.ident = this.ident4;
       this.ident4 = (this.ident4 + 1) & 0xffff;
       r.dontFrag = this.oDontFrag;
+      r.ecn = this.oEcn;
       r.moreFrags = false;
       r.fragOffset = 0;
       emitIpv4(r, new Ipv4Packet(pkt), this.fillIpv4);
@@ -338,6 +340,7 @@ export class IfaceCore {
       r.nextHeader = protocol;
       r.payloadLen = upperLen;
       r.hopLimit = ttl;
+      r.trafficClass = this.oEcn;
       emitIpv6(r, new Ipv6Packet(pkt));
       upper = pkt.subarray(IPV6_HEADER_LEN);
     }
@@ -509,14 +512,16 @@ export class IfaceCore {
   }
 
   /** TCP egress. */
-  sendTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr): boolean {
+  sendTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr, ecn = 0): boolean {
     this.oKind = OUT_TCP;
     this.oTcp = repr;
     this.oTtl = 0;
     this.oDontFrag = dst.version === 4;
+    this.oEcn = ecn;
     const ok = this.sendIp(src, dst, IpProtocol.Tcp, tcpBufferLen(repr));
     this.oTcp = null;
     this.oDontFrag = false;
+    this.oEcn = 0;
     return ok;
   }
 

@@ -134,6 +134,7 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
     protocol = res.protocol;
     isFragment = repr.fragOffset !== 0; // no errors unless this is the first fragment
   }
+  core.cx.ecn = repr.ecn; // RFC 3168 §6.1.3: the CE mark reaches TCP
   const raw = deliverRaw(core, 4, protocol, whole);
   deliverUpper(core, src, dst, protocol, payload, whole, isFragment, 0, raw);
 }
@@ -215,6 +216,7 @@ function receiveIpv6(core: IfaceCore, bytes: Uint8Array): void {
       return;
     }
   }
+  core.cx.ecn = repr.trafficClass & 3;
   const raw = deliverRaw(core, 6, protocol, whole);
   deliverUpper(
     core,

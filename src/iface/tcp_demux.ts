@@ -148,8 +148,8 @@ export class Emitter implements TcpEmitter, UdpEmitter, IcmpEmitter, RawEmitter 
     this.#core = core;
   }
 
-  emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr): boolean {
-    return this.#core.sendTcp(src, dst, repr);
+  emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr, ecn = 0): boolean {
+    return this.#core.sendTcp(src, dst, repr, ecn);
   }
 
   emitUdp(src: IpAddress | null, srcPort: number, dst: IpEndpoint, payload: Uint8Array): boolean {

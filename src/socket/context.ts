@@ -102,4 +102,9 @@ export interface SocketContext {
    * (segmentation offload for both IPv4 and IPv6); absent or 0 when it does not.
    */
   readonly tcpSegmentOffload?: number;
+  /**
+   * The ECN field (RFC 3168 §5: 0 Not-ECT, 1 ECT(1), 2 ECT(0), 3 CE) of the IP packet being
+   * delivered to `process`; absent or 0 otherwise.
+   */
+  readonly ecn?: number;
 }

@@ -45,9 +45,10 @@ export interface TcpEmitter {
    * @param src Source address.
    * @param dst Destination address.
    * @param repr The segment.
+   * @param ecn The IP header's ECN field (RFC 3168 §5; 2 is ECT(0)); absent or 0 for Not-ECT.
    * @returns `false` when it could not be sent now (device full); the socket then changes nothing.
    */
-  emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr): boolean;
+  emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr, ecn?: number): boolean;
 }
 
 function checkEndpoint(what: string, ep: IpEndpoint, allowUnspecified: boolean): void {
