@@ -64,6 +64,12 @@ export class Scheduler<S = unknown> {
   /** The ready list being worked through by a poll (swapped with `#ready`). */
   #taken: SocketMeta<S>[] = [];
   readonly #heap: SocketMeta<S>[] = [];
+  /**
+   * Told of each socket a poll takes (woken by ingress, an application call or its timer: the
+   * sockets whose state may change in this poll) and of each socket that leaves the set, so an
+   * async layer settles only the callers of those sockets; `null` for none.
+   */
+  onChange: ((socket: S) => void) | null = null;
 
   /** The number of ready sockets. */
   get readyCount(): number {
@@ -109,6 +115,13 @@ export class Scheduler<S = unknown> {
     this.#ready = this.#taken;
     this.#ready.length = 0;
     this.#taken = list;
+    const f = this.onChange;
+    if (f !== null) {
+      for (let i = 0; i < list.length; i++) {
+        const m = list[i]!;
+        if (!m.removed) f(m.socket);
+      }
+    }
     return list;
   }
 
@@ -133,6 +146,7 @@ export class Scheduler<S = unknown> {
   /** Forgets a socket that leaves the set. */
   remove(m: SocketMeta<S>): void {
     m.removed = true;
+    this.onChange?.(m.socket);
     if (m.heapPos >= 0) this.#heapRemove(m);
     if (m.ready) {
       const i = this.#ready.indexOf(m);

@@ -161,6 +161,35 @@ export class SocketSet {
     this.#maxSockets = max;
   }
 
+  /**
+   * Sets (or, with `null`, clears) the function told of every socket that may have changed: each
+   * socket a poll takes for dispatch (woken by ingress, an application call or its timer) and
+   * each socket that leaves the set. An async layer uses it to settle only the callers of those
+   * sockets instead of every caller after every poll. A listener's accept queue and a UDP or
+   * ICMP socket's receive queue are not reported when they grow: ask those after every poll.
+   *
+   * @param fn The function, called during `poll` (it must not call back into the set).
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * import { IcmpSocket } from "@smol/net/socket";
+   *
+   * const sockets = new SocketSet();
+   * const seen: unknown[] = [];
+   * sockets.onChange((s) => seen.push(s));
+   * const icmp = new IcmpSocket();
+   * sockets.add(icmp);
+   * new Interface({ addresses: ["127.0.0.1/8"], seed: 1 }).poll(0, new Loopback(), sockets);
+   * assert.deepEqual(seen, [icmp]);
+   * ```
+   */
+  onChange(fn: ((socket: AnySocket) => void) | null): void {
+    this.#sched.onChange = fn;
+  }
+
   /** The number of sockets. */
   get size(): number {
     return this.#list.length;
