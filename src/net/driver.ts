@@ -1,6 +1,11 @@
 /**
  * The one loop per stack: waits for device input, the next `pollAt` deadline or an application
- * wake-up, calls `poll`, then lets every watcher settle its promises.
+ * wake-up, calls `poll`, then lets the watchers whose sockets changed settle their promises.
+ *
+ * A watcher with a `key` (the core socket it waits on) is settled only after a poll that
+ * reported that socket as changed (see {@linkcode Driver.changed}, fed by the socket set's
+ * `onChange`), so a poll costs O(changed sockets) however many connections wait; a watcher
+ * without a key (a listener, a UDP socket, a ping) is settled after every poll.
  *
  * Scheduling rules (see the design and the platform facts): wake-ups from the application and
  * the device use `setImmediate` (about 1 µs here), never `setTimeout(0)` (about 2 ms); TCP
@@ -22,6 +27,11 @@ export interface Watcher {
   settle(): boolean;
   /** Whether it keeps the process alive while it waits (`ref()` / `unref()`). */
   readonly refed: boolean;
+  /**
+   * The core socket it waits on: settled only when a poll reports that socket changed. Without
+   * a key it is settled after every poll.
+   */
+  readonly key?: object | undefined;
   /** Rejects everything it waits for with `error` (the stack's device failed). */
   fail(error: Error): void;
 }
@@ -48,7 +58,13 @@ function noop(): void {}
  */
 export class Driver {
   readonly #target: PollTarget;
+  /** Watchers settled after every poll (no key, or a second watcher on a key). */
   readonly #watchers = new Set<Watcher>();
+  /** Watchers settled when their key changed. */
+  readonly #keyed = new Map<object, Watcher>();
+  /** Keys reported changed since the last settle (may repeat). */
+  #changed: object[] = [];
+  #changedSpare: object[] = [];
   /** The watchers whose `refed` was true when last looked at (kept exact by `refChanged`). */
   readonly #refed = new Set<Watcher>();
   #immediate: ReturnType<typeof setImmediate> | null = null;
@@ -62,6 +78,8 @@ export class Driver {
   #wakeAgain = false;
   /** Number of polls run, for tests and statistics. */
   polls = 0;
+  /** Number of `settle` calls made on watchers, for tests and statistics. */
+  settles = 0;
 
   constructor(target: PollTarget) {
     this.#target = target;
@@ -83,9 +101,18 @@ export class Driver {
     this.#immediate = setImmediate(this.#turn);
   };
 
-  /** Adds a watcher (its `settle` runs after every poll until it returns false). */
+  /**
+   * Adds a watcher: its `settle` runs after each poll that changed its key (after every poll
+   * without a key) until it returns false.
+   */
   watch(w: Watcher): void {
-    this.#watchers.add(w);
+    const key = w.key;
+    if (key === undefined) this.#watchers.add(w);
+    else {
+      const had = this.#keyed.get(key);
+      if (had === undefined || had === w) this.#keyed.set(key, w);
+      else this.#watchers.add(w);
+    }
     if (w.refed) {
       this.#refed.add(w);
       if (!this.#keepaliveRefed) this.#updateKeepalive();
@@ -94,7 +121,9 @@ export class Driver {
 
   /** Removes a watcher. */
   unwatch(w: Watcher): void {
-    this.#watchers.delete(w);
+    const key = w.key;
+    if (key !== undefined && this.#keyed.get(key) === w) this.#keyed.delete(key);
+    else this.#watchers.delete(w);
     if (this.#refed.delete(w) && this.#refed.size === 0) this.#updateKeepalive();
   }
 
@@ -102,6 +131,7 @@ export class Driver {
   refChanged(): void {
     this.#refed.clear();
     for (const w of this.#watchers) if (w.refed) this.#refed.add(w);
+    for (const w of this.#keyed.values()) if (w.refed) this.#refed.add(w);
     this.#updateKeepalive();
   }
 
@@ -113,7 +143,7 @@ export class Driver {
 
   /** Rejects every waiter with `error`, then stops the loop. */
   fail(error: Error): void {
-    const watchers = [...this.#watchers];
+    const watchers = [...this.#watchers, ...this.#keyed.values()];
     this.stop();
     for (const w of watchers) w.fail(error);
   }
@@ -128,8 +158,18 @@ export class Driver {
     this.#keepalive = null;
     this.#keepaliveRefed = false;
     this.#watchers.clear();
+    this.#keyed.clear();
+    this.#changed.length = 0;
     this.#refed.clear();
   }
+
+  /**
+   * Reports that the core socket `key` may have changed (called during a poll); its watcher is
+   * settled after the poll.
+   */
+  changed = (key: object): void => {
+    this.#changed.push(key);
+  };
 
   #turn = (): void => {
     this.#immediate = null;
@@ -164,7 +204,25 @@ export class Driver {
   }
 
   #settle(): void {
+    const changed = this.#changed;
+    if (changed.length > 0) {
+      // Swapped first: a settle that wakes a socket reports nothing during it, but be safe.
+      this.#changed = this.#changedSpare;
+      const keyed = this.#keyed;
+      for (let i = 0; i < changed.length; i++) {
+        const w = keyed.get(changed[i]!);
+        if (w === undefined) continue;
+        this.settles++;
+        if (!w.settle()) {
+          if (keyed.get(w.key!) === w) keyed.delete(w.key!);
+          this.#refed.delete(w);
+        }
+      }
+      changed.length = 0;
+      this.#changedSpare = changed;
+    }
     for (const w of this.#watchers) {
+      this.settles++;
       if (!w.settle()) {
         this.#watchers.delete(w);
         this.#refed.delete(w);

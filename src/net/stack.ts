@@ -197,6 +197,9 @@ function parseHost(hostname: string | undefined, fallback: IpAddress): IpAddress
 /** Waits for a connecting socket to be established or to fail. */
 class ConnectWaiter implements Watcher {
   readonly refed = true;
+  get key(): object {
+    return this.socket;
+  }
   constructor(
     readonly socket: TcpSocket,
     readonly target: string,
@@ -331,6 +334,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
     claimDevice(this.#device, this);
     this.#driver = new Driver(this);
     const driver = this.#driver;
+    this.#sockets.onChange(driver.changed);
     this.#host = {
       wake: driver.wake,
       watch: (w) => driver.watch(w),
@@ -469,6 +473,15 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
   /** How many times the loop has polled the core (for tests and statistics). */
   get polls(): number {
     return this.#driver.polls;
+  }
+
+  /**
+   * How many times the loop has asked a waiting caller (a pending read, write, accept or
+   * connect) to settle after a poll (for tests and statistics): a poll asks only the callers of
+   * sockets that changed, so idle connections cost nothing.
+   */
+  get settles(): number {
+    return this.#driver.settles;
   }
 
   /**

@@ -118,6 +118,15 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
     return this.#remoteAddr;
   }
 
+  /**
+   * The core socket, as the key the stack's loop settles this stream by.
+   *
+   * @internal
+   */
+  get key(): object {
+    return this.#socket;
+  }
+
   /** Whether this stream keeps the process alive while it waits. */
   get refed(): boolean {
     return this.#refed;

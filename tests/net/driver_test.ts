@@ -1,0 +1,125 @@
+import assert from "node:assert/strict";
+import { Driver, type PollTarget, type Watcher } from "../../src/net/driver.ts";
+import { NEVER } from "../../src/time.ts";
+import { stackPair } from "./_helpers.ts";
+
+class FakeWatcher implements Watcher {
+  readonly refed = false;
+  settled = 0;
+  constructor(readonly key: object | undefined, public pending = true) {}
+  settle(): boolean {
+    this.settled++;
+    return this.pending;
+  }
+  fail(): void {}
+}
+
+/** A target whose polls report the keys in `report` as changed. */
+function target(driver: () => Driver, report: object[][]): PollTarget {
+  return {
+    pollOnce(): boolean {
+      const keys = report.shift();
+      if (keys === undefined) return false;
+      for (const k of keys) driver().changed(k);
+      return true;
+    },
+    nextDeadline: () => NEVER,
+    lingering: () => false,
+  };
+}
+
+Deno.test("Driver settles only the keyed watchers whose socket a poll reported changed", () => {
+  const keys = Array.from({ length: 1000 }, () => ({}));
+  const report = [[keys[3]!], [keys[7]!, keys[3]!]];
+  let d: Driver;
+  d = new Driver(target(() => d, report));
+  const watchers = keys.map((k) => new FakeWatcher(k));
+  for (const w of watchers) d.watch(w);
+  d.flush();
+  // Three polls: two report keys, the third finds nothing to do.
+  assert.equal(d.polls, 3);
+  assert.equal(d.settles, 3);
+  assert.equal(watchers[3]!.settled, 2);
+  assert.equal(watchers[7]!.settled, 1);
+  assert.equal(watchers.reduce((n, w) => n + w.settled, 0), 3);
+  d.stop();
+});
+
+Deno.test("Driver settles watchers without a key after every poll and drops finished ones", () => {
+  const key = {};
+  const report = [[key], [], []];
+  let d: Driver;
+  d = new Driver(target(() => d, report));
+  const always = new FakeWatcher(undefined);
+  const once = new FakeWatcher(key, false);
+  d.watch(always);
+  d.watch(once);
+  d.flush();
+  assert.equal(d.polls, 4);
+  assert.equal(always.settled, 4);
+  assert.equal(once.settled, 1); // returned false: no longer watched
+  report.push([key]);
+  d.flush();
+  assert.equal(once.settled, 1);
+  d.stop();
+});
+
+Deno.test("Driver settles a second watcher on the same key after every poll", () => {
+  const key = {};
+  let d: Driver;
+  d = new Driver(target(() => d, [[], [key]]));
+  const a = new FakeWatcher(key), b = new FakeWatcher(key);
+  d.watch(a);
+  d.watch(b);
+  d.flush();
+  assert.equal(a.settled, 1); // only the poll that reported its key
+  assert.equal(b.settled, 3); // every poll
+  d.unwatch(a);
+  d.unwatch(b);
+  d.stop();
+});
+
+/** Opens `n` connections and leaves a read pending on both ends of each. */
+async function idleReads(n: number) {
+  const pair = stackPair();
+  const listener = pair.server.listen({ port: 80 });
+  const conns = [];
+  const pending: Promise<number | null>[] = [];
+  for (let i = 0; i < n; i++) {
+    const accepted = listener.accept();
+    const c = await pair.client.connect({ hostname: "192.0.2.1", port: 80 });
+    const s = await accepted;
+    conns.push({ c, s, buf: new Uint8Array(8) });
+  }
+  for (const { c, s, buf } of conns) {
+    pending.push(s.read(buf));
+    pending.push(c.read(new Uint8Array(8)));
+  }
+  listener.close();
+  return { pair, conns, pending };
+}
+
+/** Settles asked of the server by one byte sent on one connection while the others wait. */
+async function settlesForOneByte(n: number): Promise<number> {
+  const { pair, conns, pending } = await idleReads(n);
+  await new Promise((r) => setTimeout(r, 20)); // the handshakes' last ACKs are processed
+  const before = pair.server.settles;
+  await conns[0]!.c.write(new Uint8Array([42]));
+  assert.equal(await pending[0], 1);
+  const settles = pair.server.settles - before;
+  for (const { c, s } of conns) {
+    c.close();
+    s.close();
+  }
+  await Promise.allSettled(pending);
+  await pair[Symbol.asyncDispose]();
+  return settles;
+}
+
+Deno.test("NetStack settles O(changed sockets) per poll, not one per waiting connection", async () => {
+  const small = await settlesForOneByte(4);
+  const large = await settlesForOneByte(400);
+  // One changed connection: the same handful of settles whether 4 or 400 reads wait.
+  assert.ok(small >= 1 && small <= 4, `settles with 4 waiting: ${small}`);
+  assert.ok(large <= small + 1, `settles with 400 waiting: ${large} vs ${small} with 4`);
+});
