@@ -14,25 +14,26 @@ class FakeWatcher implements Watcher {
   fail(): void {}
 }
 
-/** A target whose polls report the keys in `report` as changed. */
-function target(driver: () => Driver, report: object[][]): PollTarget {
-  return {
+/** A driver whose polls report the keys in `report` as changed, one entry per poll. */
+function driverOf(report: object[][]): Driver {
+  const target: PollTarget = {
     pollOnce(): boolean {
       const keys = report.shift();
       if (keys === undefined) return false;
-      for (const k of keys) driver().changed(k);
+      for (const k of keys) d.changed(k);
       return true;
     },
     nextDeadline: () => NEVER,
     lingering: () => false,
   };
+  const d = new Driver(target);
+  return d;
 }
 
 Deno.test("Driver settles only the keyed watchers whose socket a poll reported changed", () => {
   const keys = Array.from({ length: 1000 }, () => ({}));
   const report = [[keys[3]!], [keys[7]!, keys[3]!]];
-  let d: Driver;
-  d = new Driver(target(() => d, report));
+  const d = driverOf(report);
   const watchers = keys.map((k) => new FakeWatcher(k));
   for (const w of watchers) d.watch(w);
   d.flush();
@@ -48,8 +49,7 @@ Deno.test("Driver settles only the keyed watchers whose socket a poll reported c
 Deno.test("Driver settles watchers without a key after every poll and drops finished ones", () => {
   const key = {};
   const report = [[key], [], []];
-  let d: Driver;
-  d = new Driver(target(() => d, report));
+  const d = driverOf(report);
   const always = new FakeWatcher(undefined);
   const once = new FakeWatcher(key, false);
   d.watch(always);
@@ -66,8 +66,7 @@ Deno.test("Driver settles watchers without a key after every poll and drops fini
 
 Deno.test("Driver settles a second watcher on the same key after every poll", () => {
   const key = {};
-  let d: Driver;
-  d = new Driver(target(() => d, [[], [key]]));
+  const d = driverOf([[], [key]]);
   const a = new FakeWatcher(key), b = new FakeWatcher(key);
   d.watch(a);
   d.watch(b);
