@@ -236,11 +236,8 @@ export class Driver {
 
   /** Arms the deadline timer (never referenced: the keep-alive timer holds the process). */
   #armTimer(at: Instant): void {
-    if (at === NEVER) {
-      this.#clearTimer();
-      return;
-    }
-    if (this.#timer !== null && this.#timerAt <= at) return;
+    // An earlier timer is kept: firing early costs one empty poll, re-arming costs a timer.
+    if (at === NEVER || (this.#timer !== null && this.#timerAt <= at)) return;
     this.#clearTimer();
     this.#timerAt = at;
     const delay = Math.max(1, Math.ceil(at - monotonicNow()));
