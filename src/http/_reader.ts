@@ -113,10 +113,20 @@ export function latin1(b: Uint8Array, from: number, to: number): string {
   return s;
 }
 
-/** Encodes a latin1 string (every char code below 256, as header ByteStrings are). */
+const latin1Encoder = new TextEncoder();
+
+/**
+ * Encodes a latin1 string (every char code below 256, as header ByteStrings are) into a new
+ * buffer with `extra` free bytes after it. ASCII, the usual case, goes through `encodeInto`
+ * (native); a string with a char code of 128 or more is redone byte by byte.
+ */
 export function encodeLatin1(s: string, extra = 0): Uint8Array {
   const out = new Uint8Array(s.length + extra);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  const r = latin1Encoder.encodeInto(s, out);
+  if (r.read !== s.length || r.written !== s.length) {
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    out.fill(0, s.length); // UTF-8 bytes may have spilled past the head
+  }
   return out;
 }
 
