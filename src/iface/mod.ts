@@ -62,6 +62,7 @@ export type {
   TcpSocket,
   TcpSocketOptions,
   TcpState,
+  TcpTimerDeadlines,
   TcpTraceSink,
   TokenBucket,
   UdpEmitter,

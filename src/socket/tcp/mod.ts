@@ -20,7 +20,7 @@ export { type TcpError, TcpState } from "./state.ts";
 export type { KeepAliveOptions, TcpSocketOptions } from "./config.ts";
 export type { TcpCounters, TcpInfo } from "./stats.ts";
 export type { TcpIcmpError } from "./icmp_error.ts";
-export { TcpSendReason, type TcpTraceSink } from "./trace_sink.ts";
+export { TcpSendReason, type TcpTimerDeadlines, type TcpTraceSink } from "./trace_sink.ts";
 export { tcpResetFor } from "./reply.ts";
 export { seqAdd, seqGe, seqGt, seqInWindow, seqLe, seqLt, seqMax, seqMin, seqSub } from "./seq.ts";
 export * from "./rtt.ts";

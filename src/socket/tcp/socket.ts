@@ -285,7 +285,10 @@ export class TcpSocket {
   send(data: Uint8Array): number {
     if (!this.maySend) throw new Error(`Cannot send in state ${this.#c.state}`);
     const n = this.#c.tx.enqueueSlice(data);
-    if (n > 0) wakeSocket(this);
+    if (n > 0) {
+      wakeSocket(this);
+      this.#c.traceSink?.app?.("write", n);
+    }
     return n;
   }
 
@@ -303,7 +306,10 @@ export class TcpSocket {
    */
   recv(dst: Uint8Array): number {
     const n = this.#c.rx.dequeueSlice(dst);
-    if (n > 0) wakeSocket(this); // the window may reopen
+    if (n > 0) {
+      wakeSocket(this); // the window may reopen
+      this.#c.traceSink?.app?.("read", n);
+    }
     return n;
   }
 
@@ -337,7 +343,10 @@ export class TcpSocket {
    */
   consumeRecv(n: number): void {
     this.#c.rx.dequeueAllocated(n);
-    if (n > 0) wakeSocket(this);
+    if (n > 0) {
+      wakeSocket(this);
+      this.#c.traceSink?.app?.("read", n);
+    }
   }
 
   /**
@@ -710,6 +719,7 @@ export class TcpSocket {
     sink.segment(cx.now, "in", repr, null);
     const reply = processSegment(c, cx, src, dst, repr);
     if (reply !== null) sink.segment(cx.now, "out", reply, TcpSendReason.Reply);
+    sink.timers?.(cx.now, c.timers);
     return reply;
   }
 
@@ -755,6 +765,12 @@ export class TcpSocket {
    * ```
    */
   dispatch(cx: SocketContext, emitter: TcpEmitter): boolean {
+    const sent = this.#dispatch(cx, emitter);
+    this.#c.traceSink?.timers?.(cx.now, this.#c.timers);
+    return sent;
+  }
+
+  #dispatch(cx: SocketContext, emitter: TcpEmitter): boolean {
     const c = this.#c;
     const now = cx.now;
     // The MSS a SYN announces follows the link it leaves on now, not the one known at connect()

@@ -79,6 +79,56 @@ export interface TcpTraceSink {
    * @param reason For `"out"`, why it was sent; `null` for `"in"`.
    */
   segment(now: Instant, dir: "in" | "out", repr: TcpRepr, reason: TcpSendReason | null): void;
+  /**
+   * The connection's timer deadlines after each `process` and `dispatch` (optional). A
+   * recorder compares them with the previous call's to tell arms, restarts, cancels and fires.
+   *
+   * @param now When.
+   * @param timers The deadlines (`Infinity` when off); live: read them during the call only.
+   */
+  timers?(now: Instant, timers: TcpTimerDeadlines): void;
+  /**
+   * The application moved bytes (optional): `"write"` for bytes `send` took into the send
+   * buffer, `"read"` for bytes `recv` or `consumeRecv` took out of the receive buffer. The core
+   * has no clock outside `process` and `dispatch`, so no time is given: a recorder stamps it
+   * with the latest time it has seen.
+   *
+   * @param op Which way.
+   * @param bytes How many (never 0).
+   */
+  app?(op: "read" | "write", bytes: number): void;
+}
+
+/**
+ * The deadlines of a connection's timers, as {@linkcode TcpTraceSink.timers} sees them: absolute
+ * instants in milliseconds, `Infinity` while a timer is off.
+ *
+ * @example
+ * ```ts
+ * import type { TcpTimerDeadlines } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const t: TcpTimerDeadlines = {
+ *   rto: 1200, delayedAck: Infinity, persist: Infinity, timeWait: Infinity,
+ *   connect: Infinity, reorder: Infinity, probe: 240,
+ * };
+ * assert.ok(t.probe < t.rto);
+ * ```
+ */
+export interface TcpTimerDeadlines {
+  /** Retransmission timeout (RFC 6298). */
+  readonly rto: Instant;
+  /** Delayed ACK (RFC 1122 §4.2.3.2). */
+  readonly delayedAck: Instant;
+  /** Persist: zero-window probe or sender SWS override (RFC 9293 §3.8.6.1). */
+  readonly persist: Instant;
+  /** TIME-WAIT expiry. */
+  readonly timeWait: Instant;
+  /** The opening handshake's deadline. */
+  readonly connect: Instant;
+  /** RACK reorder timer (RFC 8985 §6.3). */
+  readonly reorder: Instant;
+  /** Tail loss probe timeout (RFC 8985 §7.2). */
+  readonly probe: Instant;
 }
 
 /** Counters read before a dispatch, to tell afterwards what triggered a retransmission. */
