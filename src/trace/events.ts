@@ -166,6 +166,86 @@ export interface TraceNote {
 }
 
 /**
+ * A TCP timer of one endpoint: `rto` (RFC 6298), `delayedAck`, `persist`, `timeWait`, `connect`
+ * (the opening handshake's deadline), `reorder` (RACK, RFC 8985 §6.3), `probe` (tail loss
+ * probe, RFC 8985 §7.2).
+ *
+ * @example
+ * ```ts
+ * import type { TraceTimerName } from "@smol/net/trace";
+ * const t: TraceTimerName = "probe";
+ * ```
+ */
+export type TraceTimerName =
+  | "rto"
+  | "delayedAck"
+  | "persist"
+  | "timeWait"
+  | "connect"
+  | "reorder"
+  | "probe";
+
+/**
+ * What happened to a timer: `arm` (it was off), `restart` (moved before it was due), `cancel`
+ * (turned off before it was due), `fire` (it was due: turned off or moved at or after its
+ * deadline; a timer that fires and is armed again gives `fire` then `arm`).
+ *
+ * @example
+ * ```ts
+ * import type { TraceTimerAction } from "@smol/net/trace";
+ * const a: TraceTimerAction = "fire";
+ * ```
+ */
+export type TraceTimerAction = "arm" | "restart" | "cancel" | "fire";
+
+/**
+ * A timer armed, restarted, cancelled or fired at one endpoint.
+ *
+ * @example
+ * ```ts
+ * import type { TraceTimer } from "@smol/net/trace";
+ * const t: TraceTimer = { kind: "timer", time: 0, side: "a", timer: "rto", action: "arm", due: 1000 };
+ * ```
+ */
+export interface TraceTimer {
+  /** Discriminant. */
+  readonly kind: "timer";
+  /** When, in milliseconds. */
+  readonly time: number;
+  /** Which endpoint. */
+  readonly side: "a" | "b";
+  /** Which timer. */
+  readonly timer: TraceTimerName;
+  /** What happened to it. */
+  readonly action: TraceTimerAction;
+  /** Its deadline: the new one for `arm` and `restart`, the old one for `cancel` and `fire`. */
+  readonly due: number;
+}
+
+/**
+ * The application moved bytes at one endpoint: `write` into the send buffer, `read` out of the
+ * receive buffer.
+ *
+ * @example
+ * ```ts
+ * import type { TraceAppCall } from "@smol/net/trace";
+ * const w: TraceAppCall = { kind: "app", time: 0, side: "a", op: "write", bytes: 1000 };
+ * ```
+ */
+export interface TraceAppCall {
+  /** Discriminant. */
+  readonly kind: "app";
+  /** When, in milliseconds (the latest time the recorder had seen; the core has no clock). */
+  readonly time: number;
+  /** Which endpoint. */
+  readonly side: "a" | "b";
+  /** Which way the bytes went. */
+  readonly op: "read" | "write";
+  /** How many bytes. */
+  readonly bytes: number;
+}
+
+/**
  * Any trace event.
  *
  * @example
@@ -174,7 +254,13 @@ export interface TraceNote {
  * const events: TraceEvent[] = [{ kind: "note", time: 0, side: "a", text: "connect()" }];
  * ```
  */
-export type TraceEvent = TraceSegment | TraceSample | TraceStateChange | TraceNote;
+export type TraceEvent =
+  | TraceSegment
+  | TraceSample
+  | TraceStateChange
+  | TraceNote
+  | TraceTimer
+  | TraceAppCall;
 
 /**
  * The trace of one TCP connection, events in time order.
@@ -195,11 +281,11 @@ export interface ConnectionTrace {
 }
 
 /** Order of kinds at equal times: what a side did comes before the segments it caused. */
-const KIND_RANK = { note: 0, state: 1, segment: 2, sample: 3 } as const;
+const KIND_RANK = { note: 0, app: 1, timer: 2, state: 3, segment: 4, sample: 5 } as const;
 
 /**
- * Merges events into a trace in time order; at equal times notes come first, then state
- * changes, segments and samples, each group in the order given.
+ * Merges events into a trace in time order; at equal times notes come first, then application
+ * calls, timers, state changes, segments and samples, each group in the order given.
  *
  * @param trace A trace.
  * @param events More events for the same connection (for example from a `TcpTraceRecorder`).

@@ -7,7 +7,14 @@
  * @module
  */
 
-import type { TraceableSegment, TraceDirection, TraceEvent } from "./events.ts";
+import type {
+  ConnectionTrace,
+  TraceableSegment,
+  TraceDirection,
+  TraceEvent,
+  TraceTimerAction,
+  TraceTimerName,
+} from "./events.ts";
 import { SegmentNumbering } from "./_numbering.ts";
 
 /**
@@ -58,7 +65,44 @@ export interface TraceSegmentSink {
    * @param reason Why it was sent, `null` for received segments.
    */
   segment(now: number, dir: "in" | "out", repr: TraceableSegment, reason: string | null): void;
+  /**
+   * The socket's timer deadlines after each segment it took in or each dispatch.
+   *
+   * @param now When.
+   * @param timers The deadlines, `Infinity` when off (read during the call).
+   */
+  timers?(now: number, timers: TraceTimerDeadlines): void;
+  /**
+   * The application moved bytes through the socket's buffers.
+   *
+   * @param op `"write"` into the send buffer, `"read"` out of the receive buffer.
+   * @param bytes How many.
+   */
+  app?(op: "read" | "write", bytes: number): void;
 }
+
+/**
+ * A socket's timer deadlines as the recorder reads them (`TcpTimerDeadlines` of
+ * `@smol/net/socket`).
+ *
+ * @example
+ * ```ts
+ * import type { TraceTimerDeadlines } from "@smol/net/trace";
+ * const t: TraceTimerDeadlines = { rto: 1000, delayedAck: Infinity, persist: Infinity,
+ *   timeWait: Infinity, connect: 3000, reorder: Infinity, probe: Infinity };
+ * ```
+ */
+export type TraceTimerDeadlines = { readonly [K in TraceTimerName]: number };
+
+const TIMER_NAMES: readonly TraceTimerName[] = [
+  "connect",
+  "rto",
+  "probe",
+  "reorder",
+  "persist",
+  "delayedAck",
+  "timeWait",
+];
 
 /**
  * A socket a recorder can attach to: `TcpSocket` of `@smol/net/socket` (also reachable as
@@ -97,6 +141,10 @@ export interface TcpTraceRecorderOptions {
   side?: "a" | "b";
   /** Events kept at most; the oldest are overwritten beyond. Default 65,536. */
   capacity?: number;
+  /** How {@linkcode TcpTraceRecorder.connection} names endpoint `a` (default `"a"`). */
+  a?: string;
+  /** How {@linkcode TcpTraceRecorder.connection} names endpoint `b` (default `"b"`). */
+  b?: string;
 }
 
 /**
@@ -118,6 +166,8 @@ export interface TcpTraceRecorderOptions {
  */
 export class TcpTraceRecorder {
   readonly #side: "a" | "b";
+  readonly #a: string;
+  readonly #b: string;
   readonly #dir: TraceDirection;
   readonly #ring: (TraceEvent | undefined)[];
   #next = 0;
@@ -128,6 +178,10 @@ export class TcpTraceRecorder {
   #socket: TraceableSocket | null = null;
   readonly #sink: TraceSegmentSink = {
     segment: (now, dir, repr, reason) => {
+      this.#now = now;
+      // What a dispatch did to the timers comes before the segment it sent (an RTO fires,
+      // then the retransmission leaves).
+      if (dir === "out" && this.#timers !== null) this.#diffTimers(now, this.#timers);
       const d: TraceDirection = dir === "out" ? this.#dir : this.#dir === "ab" ? "ba" : "ab";
       this.#push(this.#numbering.segment(now, d, repr, reason ?? undefined));
       // Congestion state moves on what comes in (ACKs) and on timeouts (RTO, TLP); a state
@@ -137,7 +191,21 @@ export class TcpTraceRecorder {
         this.record(now, s.info);
       }
     },
+    timers: (now, timers) => {
+      this.#now = now;
+      this.#timers = timers;
+      this.#diffTimers(now, timers);
+    },
+    app: (op, bytes) => {
+      this.#push({ kind: "app", time: this.#now, side: this.#side, op, bytes });
+    },
   };
+  /** The latest time seen: application calls are stamped with it. */
+  #now = 0;
+  /** The socket's live deadlines, known after its first `timers` call. */
+  #timers: TraceTimerDeadlines | null = null;
+  /** The deadlines seen last, in {@linkcode TIMER_NAMES} order. */
+  readonly #due = new Float64Array(TIMER_NAMES.length).fill(Infinity);
   #cwnd = -1;
   #ssthresh = -1;
   #srtt: number | null = -1;
@@ -160,7 +228,32 @@ export class TcpTraceRecorder {
     }
     this.#side = side;
     this.#dir = side === "a" ? "ab" : "ba";
+    this.#a = String(options.a ?? "a");
+    this.#b = String(options.b ?? "b");
     this.#ring = new Array<TraceEvent | undefined>(capacity);
+  }
+
+  #diffTimers(now: number, timers: TraceTimerDeadlines): void {
+    for (let i = 0; i < TIMER_NAMES.length; i++) {
+      const name = TIMER_NAMES[i]!;
+      const was = this.#due[i]!, is = timers[name];
+      if (was === is) continue;
+      this.#due[i] = is;
+      if (was !== Infinity) {
+        const action: TraceTimerAction = was <= now
+          ? "fire"
+          : is === Infinity
+          ? "cancel"
+          : "restart";
+        this.#timer(now, name, action, action === "restart" ? is : was);
+        if (action !== "fire" || is === Infinity) continue;
+      }
+      this.#timer(now, name, "arm", is);
+    }
+  }
+
+  #timer(now: number, timer: TraceTimerName, action: TraceTimerAction, due: number): void {
+    this.#push({ kind: "timer", time: now, side: this.#side, timer, action, due });
   }
 
   /** Events overwritten because the ring was full. */
@@ -183,6 +276,7 @@ export class TcpTraceRecorder {
    * @param info The socket's `info` (read it right before; it is reused by the socket).
    */
   record(now: number, info: TcpInfoFields): void {
+    if (now > this.#now) this.#now = now;
     if (info.state !== this.#state) {
       if (this.#state !== null) {
         this.#push({
@@ -242,6 +336,8 @@ export class TcpTraceRecorder {
     this.detach();
     this.#socket = socket;
     this.#numbering = new SegmentNumbering();
+    this.#timers = null;
+    this.#due.fill(Infinity);
     socket.traceSink = this.#sink;
   }
 
@@ -259,7 +355,29 @@ export class TcpTraceRecorder {
    * @param text What happened.
    */
   note(now: number, text: string): void {
+    if (now > this.#now) this.#now = now;
     this.#push({ kind: "note", time: now, side: this.#side, text });
+  }
+
+  /**
+   * The recorded events as a {@linkcode ConnectionTrace} named by the `a` and `b` options, ready
+   * for `traceReportHtml`, the SVG functions and `traceToJsonLines`.
+   *
+   * @returns A new trace.
+   *
+   * @example
+   * ```ts
+   * import { TcpTraceRecorder, traceToJsonLines } from "@smol/net/trace";
+   * import assert from "node:assert/strict";
+   * const rec = new TcpTraceRecorder({ a: "192.0.2.2:49152", b: "192.0.2.1:80" });
+   * rec.note(0, "connect()");
+   * const trace = rec.connection();
+   * assert.equal(trace.b, "192.0.2.1:80");
+   * assert.equal(traceToJsonLines(trace).split("\n").length, 3);
+   * ```
+   */
+  connection(): ConnectionTrace {
+    return { a: this.#a, b: this.#b, events: this.events() };
   }
 
   /**

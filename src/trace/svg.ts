@@ -14,6 +14,7 @@ import type {
   TraceEvent,
   TraceSample,
   TraceSegment,
+  TraceTimer,
 } from "./events.ts";
 
 const FLAG_NAMES: readonly (readonly [number, string])[] = [
@@ -104,12 +105,16 @@ export function segmentLabel(s: TraceSegment): string {
 export interface LadderOptions {
   /** Rows drawn at most; beyond, the first and last halves are drawn with a gap. Default 80. */
   maxRows?: number;
+  /** Timer events drawn: `"fire"` (default) only the timers that fired, `"all"` every arm,
+   * restart and cancel too. */
+  timers?: "fire" | "all";
 }
 
 /**
  * A ladder (sequence) diagram: endpoint `a` on the left, `b` on the right, one row per segment,
- * note or state change in time order; segments are arrows labelled with flags, sequence and
- * ACK numbers, retransmissions in red; notes and states are written beside their side.
+ * note, state change, application read or write and timer that fired, in time order; segments
+ * are arrows labelled with flags, sequence and ACK numbers, retransmissions in red; the other
+ * events are written beside their side (classes `note`, `state`, `app`, `timer`).
  *
  * @param trace The connection.
  * @param options Row limit.
@@ -130,7 +135,10 @@ export interface LadderOptions {
  */
 export function ladderSvg(trace: ConnectionTrace, options: LadderOptions = {}): string {
   const maxRows = options.maxRows ?? 80;
-  const rows = trace.events.filter((e) => e.kind !== "sample");
+  const allTimers = options.timers === "all";
+  const rows = trace.events.filter((e) =>
+    e.kind !== "sample" && (e.kind !== "timer" || allTimers || e.action === "fire")
+  );
   let shown: (TraceEvent | null)[] = rows;
   if (rows.length > maxRows) {
     const head = Math.ceil(maxRows / 2), tail = maxRows - head;
@@ -190,11 +198,25 @@ export function ladderSvg(trace: ConnectionTrace, options: LadderOptions = {}): 
             escapeXml(segmentLabel(e))
           }</text></g>`,
       );
-    } else if (e.kind === "note" || e.kind === "state") {
-      const text = e.kind === "note" ? e.text : `${e.from} → ${e.to}`;
+    } else if (e.kind !== "sample") {
+      const text = e.kind === "note"
+        ? e.text
+        : e.kind === "state"
+        ? `${e.from} → ${e.to}`
+        : e.kind === "app"
+        ? `${e.op} ${e.bytes} B`
+        : `${e.timer} timer ${e.action === "fire" ? "fired" : e.action}${
+          e.action === "arm" || e.action === "restart" ? ` (due ${num(e.due - t0)})` : ""
+        }`;
       const left = e.side === "a";
-      const cls = e.kind === "note" ? "note" : "state";
-      const color = e.kind === "note" ? "#6a1b9a" : "#2e7d32";
+      const cls = e.kind;
+      const color = e.kind === "note"
+        ? "#6a1b9a"
+        : e.kind === "state"
+        ? "#2e7d32"
+        : e.kind === "app"
+        ? "#0277bd"
+        : "#ad1457";
       out.push(
         `<text class="${cls}" x="${left ? xa - 8 : xb + 8}" y="${y + 4}" text-anchor="${
           left ? "end" : "start"
@@ -359,6 +381,22 @@ export function timeSequenceSvg(trace: ConnectionTrace, dir: TraceDirection = "a
   }
   for (const s of acks) yMax = Math.max(yMax, s.ack + s.window);
   if (!Number.isFinite(yMin)) yMin = 0;
+  // What the sending application wrote, as a step line from the first data byte (where the
+  // line runs far above the data the sender was not application-limited), and its timers
+  // that fired.
+  const side = dir === "ab" ? "a" : "b";
+  const base = data.find((s) => s.len > 0)?.seq ?? yMin + 1;
+  const writes: [number, number][] = [];
+  const fires: TraceTimer[] = [];
+  let written = base;
+  for (const e of trace.events) {
+    if (e.kind === "app" && e.side === side && e.op === "write") {
+      writes.push([e.time, written += e.bytes]);
+    } else if (
+      e.kind === "timer" && e.side === side && e.action === "fire" && e.timer !== "delayedAck"
+    ) fires.push(e);
+  }
+  yMax = Math.max(yMax, written);
   const from = dir === "ab" ? trace.a : trace.b, to = dir === "ab" ? trace.b : trace.a;
   const { out, sx, sy } = chart(
     `Time-sequence ${from} → ${to}`,
@@ -378,7 +416,25 @@ export function timeSequenceSvg(trace: ConnectionTrace, dir: TraceDirection = "a
       "window",
     ],
     ["#8e24aa", "SACK"],
+    ["#0277bd", "written"],
   ]);
+  if (writes.length > 0) {
+    let d = `M${sx.at(writes[0]![0] - t0)},${sy.at(base)}`;
+    for (const [t, y] of writes) d += ` H${sx.at(t - t0)} V${sy.at(y)}`;
+    out.push(
+      `<path class="app-write" d="${d}" fill="none" stroke="#0277bd" stroke-dasharray="4 2"/>`,
+    );
+  }
+  for (const f of fires) {
+    const x = sx.at(f.time - t0);
+    out.push(
+      `<g class="timer-fire" data-timer="${f.timer}"><line x1="${x}" y1="${
+        sy.at(yMin)
+      }" x2="${x}" y2="${sy.at(yMax)}" stroke="#6a1b9a" stroke-dasharray="2 3"/><text x="${
+        x + 3
+      }" y="${sy.at(yMax) + 12}" fill="#6a1b9a">${f.timer}</text></g>`,
+    );
+  }
   // The ACK and window lines as steps.
   let ackPath = "", winPath = "";
   let prevAck: number | null = null, prevWin: number | null = null;

@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import { type TcpInfoFields, TcpTraceRecorder } from "../../src/trace/recorder.ts";
 import { explain } from "../../examples/explain.ts";
 import { TcpSocket } from "../../src/socket/tcp/socket.ts";
-import type { TraceSegment } from "../../src/trace/events.ts";
+import type { TraceSegment, TraceTimer } from "../../src/trace/events.ts";
+import {
+  established,
+  fill,
+  Harness,
+  LOCAL,
+  LOCAL_SEQ,
+  REMOTE,
+  REMOTE_SEQ,
+} from "../socket/tcp/_harness.ts";
 
 const base: TcpInfoFields = {
   state: "synSent",
@@ -99,4 +108,52 @@ Deno.test("TcpTraceRecorder.detach clears the socket's sink and keeps what was r
   socket.traceSink = other;
   rec.detach();
   assert.equal(socket.traceSink, other);
+});
+
+Deno.test("TcpTraceRecorder records an RTO that fires before the retransmission it caused", () => {
+  const h = new Harness();
+  const rec = new TcpTraceRecorder();
+  rec.attach(h.sock);
+  h.sock.connect(h.cx, REMOTE, LOCAL);
+  assert.equal(h.out().length, 1); // the SYN at 0
+  const rto = h.sock.info.rto;
+  h.at(rto);
+  assert.equal(h.out().length, 1); // the SYN again, after the timeout
+  const ev = rec.events();
+  const rtoEvents = ev.filter((e): e is TraceTimer => e.kind === "timer" && e.timer === "rto");
+  assert.deepEqual(rtoEvents.map((e) => [e.action, e.time, e.due]), [
+    ["arm", 0, rto],
+    ["fire", rto, rto],
+    ["arm", rto, rto + h.sock.info.rto],
+  ]);
+  assert.ok(h.sock.info.rto > rto, "the timer backed off");
+  const connect = ev.filter((e) => e.kind === "timer" && e.timer === "connect");
+  assert.deepEqual(connect.map((e) => e.kind === "timer" && e.action), ["arm"]);
+  const fire = ev.indexOf(rtoEvents[1]!);
+  const resent = ev.findIndex((e) => e.kind === "segment" && e.retransmit);
+  assert.ok(fire >= 0 && fire < resent, `fire at ${fire}, retransmission at ${resent}`);
+});
+
+Deno.test("TcpTraceRecorder records application writes and reads, and a timer cancelled by an ACK", () => {
+  const h = established();
+  const rec = new TcpTraceRecorder();
+  rec.attach(h.sock);
+  h.at(5);
+  h.expectNothing(); // the recorder learns the time and the (idle) timers
+  assert.equal(h.sock.send(fill(60)), 60);
+  assert.equal(h.out().length, 1);
+  h.at(9);
+  h.send({ seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 61, payload: fill(40) });
+  assert.equal(h.sock.recv(new Uint8Array(25)), 25);
+  h.sock.consumeRecv(h.sock.peekRecv(100).length);
+  const ev = rec.events();
+  const apps = ev.filter((e) => e.kind === "app").map((e) =>
+    e.kind === "app" && [e.op, e.bytes, e.time]
+  );
+  assert.deepEqual(apps, [["write", 60, 5], ["read", 25, 9], ["read", 15, 9]]);
+  const rto = ev.filter((e) => e.kind === "timer" && e.timer === "rto");
+  assert.deepEqual(rto.map((e) => e.kind === "timer" && [e.action, e.time]), [
+    ["arm", 5],
+    ["cancel", 9],
+  ]);
 });

@@ -98,3 +98,61 @@ Deno.test("segmentLabel names flags, ranges, options and SACK blocks", () => {
     "SYN seq 0 win 64240 mss 1460",
   );
 });
+
+Deno.test("ladderSvg writes application calls and fired timers beside their side; all timers on request", () => {
+  const t: ConnectionTrace = {
+    a: "a",
+    b: "b",
+    events: [
+      { kind: "app", time: 0, side: "a", op: "write", bytes: 1000 },
+      { kind: "timer", time: 0, side: "a", timer: "rto", action: "arm", due: 200 },
+      { kind: "timer", time: 200, side: "a", timer: "rto", action: "fire", due: 200 },
+      { kind: "app", time: 210, side: "b", op: "read", bytes: 1000 },
+    ],
+  };
+  const fired = ladderSvg(t);
+  assert.equal(count(fired, /class="app"/g), 2);
+  assert.equal(count(fired, /class="timer"/g), 1);
+  assert.ok(fired.includes("write 1000 B") && fired.includes("rto timer fired"));
+  const all = ladderSvg(t, { timers: "all" });
+  assert.equal(count(all, /class="timer"/g), 2);
+  assert.ok(all.includes("rto timer arm (due 200)"));
+});
+
+Deno.test("timeSequenceSvg draws what the application wrote and the sender's timers that fired", () => {
+  const seg = (time: number, dir: "ab" | "ba", seq: number, len: number, ack: number) => ({
+    kind: "segment" as const,
+    time,
+    dir,
+    seq,
+    ack,
+    len,
+    flags: 0x10,
+    window: 65535,
+    sack: [],
+    mss: null,
+    retransmit: false,
+  });
+  const t: ConnectionTrace = {
+    a: "a",
+    b: "b",
+    events: [
+      { kind: "app", time: 0, side: "a", op: "write", bytes: 2000 },
+      seg(1, "ab", 1, 1000, 1),
+      { kind: "timer", time: 250, side: "a", timer: "rto", action: "fire", due: 250 },
+      { kind: "timer", time: 250, side: "b", timer: "delayedAck", action: "fire", due: 250 },
+      seg(250, "ab", 1, 1000, 1),
+      { kind: "app", time: 300, side: "a", op: "write", bytes: 500 },
+    ],
+  };
+  const svg = timeSequenceSvg(t, "ab");
+  assert.equal(count(svg, /class="app-write"/g), 1);
+  assert.equal(count(svg, /<g class="timer-fire" data-timer="rto"/g), 1);
+  assert.equal(
+    count(svg, /class="timer-fire"/g),
+    1,
+    "only the sender's timers, and no delayed ACK",
+  );
+  // The written line climbs twice: to 1 + 2000, then to 1 + 2500.
+  assert.equal(count(svg.match(/class="app-write" d="[^"]*"/)![0], / V/g), 2);
+});
