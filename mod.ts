@@ -153,3 +153,23 @@ export type {
   Route,
 } from "./src/iface/mod.ts";
 export type { Duration, Instant } from "./src/time.ts";
+export type {
+  ConnectionTrace,
+  TcpInfoFields,
+  TcpTraceRecorder,
+  TcpTraceRecorderOptions,
+  TraceableSegment,
+  TraceableSocket,
+  TraceAppCall,
+  TraceDirection,
+  TraceEvent as TcpTraceEvent,
+  TraceNote,
+  TraceSample,
+  TraceSegment,
+  TraceSegmentSink,
+  TraceStateChange,
+  TraceTimer,
+  TraceTimerAction,
+  TraceTimerDeadlines,
+  TraceTimerName,
+} from "./src/trace/mod.ts";

@@ -76,3 +76,23 @@ export type {
 } from "../socket/mod.ts";
 export type { EthernetAddress, IpAddress, IpCidr, Ipv4Address, Ipv6Address } from "../wire/mod.ts";
 export type { Duration, Instant } from "../time.ts";
+export type {
+  ConnectionTrace,
+  TcpInfoFields,
+  TcpTraceRecorder,
+  TcpTraceRecorderOptions,
+  TraceableSegment,
+  TraceableSocket,
+  TraceAppCall,
+  TraceDirection,
+  TraceEvent,
+  TraceNote,
+  TraceSample,
+  TraceSegment,
+  TraceSegmentSink,
+  TraceStateChange,
+  TraceTimer,
+  TraceTimerAction,
+  TraceTimerDeadlines,
+  TraceTimerName,
+} from "../trace/mod.ts";

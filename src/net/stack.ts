@@ -37,6 +37,7 @@ import { abortError, badResource, coreError, fromCoreError, netError } from "./e
 import { checkBacklog, checkHostname, checkPort, checkStackOptions } from "./_options.ts";
 import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
+import { TcpTraceRecorder } from "../trace/recorder.ts";
 import { UdpSocket } from "./udp_socket.ts";
 import { resolveForConnect } from "./dns.ts";
 import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_cache.ts";
@@ -797,6 +798,57 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
   /** @internal Whether released sockets still have data or a FIN to deliver. */
   lingering(): boolean {
     return this.#sockets.lingering();
+  }
+
+  /**
+   * Starts recording what TCP does on `conn`: every segment it sends or takes in (with why it
+   * was sent: new data, fast retransmit, RTO, TLP, probe, ACK), state changes, congestion
+   * samples (cwnd, ssthresh, RTT, RTO, bytes in flight), timers armed, restarted, cancelled and
+   * fired, and the application's reads and writes, into a bounded ring. Tracing costs nothing
+   * until it is started; `recorder.detach()` stops it. `recorder.connection()` gives the trace
+   * for `traceReportHtml`, the SVG pictures and `traceToJsonLines` of `@smol/net/trace`.
+   *
+   * @param conn A connection of this stack.
+   * @param options The ring's capacity (default 65,536 events).
+   * @returns The recorder, attached; endpoint `a` is `conn`'s local address.
+   * @throws {TypeError} When `conn` is not a `TcpStream`.
+   *
+   * @example
+   * ```ts
+   * import { NetStack } from "@smol/net/net";
+   * import { linkPair } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   *
+   * const [d1, d2] = linkPair();
+   * await using server = new NetStack({ device: d1, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: d2, addresses: ["192.0.2.2/24"] });
+   * using listener = server.listen({ port: 80 });
+   * const accepted = listener.accept();
+   * using conn = await client.connect({ hostname: "192.0.2.1", port: 80 });
+   * using peer = await accepted;
+   * const rec = client.trace(conn, { capacity: 1024 });
+   * await conn.write(new Uint8Array(100));
+   * await peer.read(new Uint8Array(100));
+   * const trace = rec.connection();
+   * assert.ok(trace.events.some((e) => e.kind === "app" && e.op === "write" && e.bytes === 100));
+   * assert.equal(trace.b, "192.0.2.1:80");
+   * rec.detach();
+   * ```
+   */
+  trace(conn: TcpStream, options: { capacity?: number } = {}): TcpTraceRecorder {
+    if (!(conn instanceof TcpStream)) {
+      throw new TypeError("Invalid conn: expected a TcpStream of this stack");
+    }
+    const name = (a: Deno.NetAddr) =>
+      a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+    checkOptions("options", options);
+    const rec = new TcpTraceRecorder({
+      capacity: options.capacity ?? 65_536,
+      a: name(conn.localAddr),
+      b: name(conn.remoteAddr),
+    });
+    rec.attach(conn.socket);
+    return rec;
   }
 
   /**
