@@ -53,6 +53,12 @@ export interface TcpListenOptions {
   synCookies?: boolean;
   /** Options for every child socket. */
   socket?: TcpSocketOptions;
+  /**
+   * Take segments for every destination address and port (default `false`): each child is bound
+   * to its SYN's destination. For an interface in accept-any mode (`InterfaceConfig.acceptAny`),
+   * which hands such a listener every SYN no other listener takes; the local port may then be 0.
+   */
+  transparent?: boolean;
 }
 
 /**
@@ -123,6 +129,7 @@ export class TcpListenSocket {
   readonly #opts: TcpSocketOptions;
   readonly #resolved: ResolvedTcpOptions;
   readonly #cookies: boolean;
+  readonly #transparent: boolean;
   /** When the last cookie went out (cookie ACKs are only checked for two ticks after). */
   #lastCookie = Number.NEGATIVE_INFINITY;
   readonly #syn: Set<TcpSocket> = new Set();
@@ -151,7 +158,9 @@ export class TcpListenSocket {
    * @throws {TypeError} For a bad port.
    */
   constructor(local: IpEndpoint, options: TcpListenOptions = {}) {
-    if (!Number.isInteger(local.port) || local.port < 1 || local.port > 65535) {
+    this.#transparent = options.transparent ?? false;
+    const min = this.#transparent ? 0 : 1;
+    if (!Number.isInteger(local.port) || local.port < min || local.port > 65535) {
       throw new TypeError(`Invalid listening port ${local.port}`);
     }
     const backlog = options.backlog ?? 128;
@@ -257,7 +266,7 @@ export class TcpListenSocket {
       connOf(oldest).rstPending = false; // evicted silently: no RST
     }
     const child = new TcpSocket(this.#opts);
-    child.listen({ addr: dst, port: this.#local.port });
+    child.listen({ addr: dst, port: this.#portFor(repr) });
     attachParent(child, this.#hooks);
     this.#syn.add(child);
     return child;
@@ -266,9 +275,17 @@ export class TcpListenSocket {
   /** Whether `repr` from `src` to `dst` is for this listener and has exactly `flag` of SYN/ACK/RST. */
   #takes(src: IpAddress, dst: IpAddress, repr: TcpRepr, flag: number): boolean {
     const f = repr.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST);
+    if (this.#transparent) {
+      return !this.#closed && f === flag && src.isUnicast && src.version === dst.version;
+    }
     return !this.#closed && f === flag && repr.dstPort === this.#local.port && src.isUnicast &&
       (this.#local.addr.isUnspecified || this.#local.addr.equals(dst)) &&
       src.version === dst.version;
+  }
+
+  /** The local port of a child: the listener's, or the segment's for a transparent listener. */
+  #portFor(repr: TcpRepr): number {
+    return this.#transparent ? repr.dstPort : this.#local.port;
   }
 
   /**
@@ -308,7 +325,7 @@ export class TcpListenSocket {
       return null;
     }
     const o = this.#resolved;
-    const local = { addr: dst, port: this.#local.port };
+    const local = { addr: dst, port: this.#portFor(repr) };
     const remote = { addr: src, port: repr.srcPort };
     const mssIndex = cookieMssIndex(
       repr.mss ?? (dst.version === 6 ? DEFAULT_MSS_V6 : DEFAULT_MSS_V4),
@@ -382,7 +399,7 @@ export class TcpListenSocket {
     ) {
       return null;
     }
-    const local = { addr: dst, port: this.#local.port };
+    const local = { addr: dst, port: this.#portFor(repr) };
     const remote = { addr: src, port: repr.srcPort };
     const clientIsn = (repr.seq - 1) >>> 0;
     const cookie = (repr.ack - 1) >>> 0;
