@@ -145,6 +145,7 @@ export type {
   TcpSocketOptions,
 } from "./src/socket/mod.ts";
 export type {
+  AcceptAnyOptions,
   DropCounters,
   DropReason,
   InterfaceConfig,

@@ -31,6 +31,7 @@ import type { Reassembler } from "./reassembly.ts";
 import { Routes } from "./route.ts";
 import type { SocketSet } from "./socket_set.ts";
 import type { TimeWaitState } from "../socket/tcp/time_wait.ts";
+import type { AcceptAny } from "./accept_any.ts";
 
 export const ETH_LEN = 14;
 /** Upper-layer payload kinds the egress path knows how to write. */
@@ -94,6 +95,8 @@ export class IfaceCore {
   readonly reap: number[] = [];
   /** Link-layer broadcast/multicast of the frame being processed (no ICMP errors for those). */
   linkMulticast = false;
+  /** Accept-any mode (transparent termination), or `null` (see `accept_any.ts`). */
+  acceptAny: AcceptAny | null = null;
 
   // Egress scratch: reused objects so that sending allocates nothing on the fast path.
   readonly scratch = new Uint8Array(65535 + IPV6_HEADER_LEN + 16);

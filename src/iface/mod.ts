@@ -36,6 +36,12 @@ export {
   SocketSet,
 } from "./socket_set.ts";
 export * from "./interface.ts";
+export {
+  AcceptAny,
+  type AcceptAnyCounters,
+  type AcceptAnyOptions,
+  type UdpFlow,
+} from "./accept_any.ts";
 export * from "./nat.ts";
 export * from "./source_address.ts";
 export * from "./slaac.ts";

@@ -54,6 +54,7 @@ export type {
   ReadinessHook,
 } from "../phy/mod.ts";
 export type {
+  AcceptAnyOptions,
   DropCounters,
   DropReason,
   InterfaceConfig,
