@@ -80,7 +80,10 @@ export function processIcmpv4(
   switch (type) {
     case Icmpv4Type.EchoRequest: {
       // RFC 1122 §3.2.2.6; echo to broadcast is ignored (as Linux does by default).
-      if (!core.icmpEchoReply || core.linkMulticast || !core.routes.hasAddress(dst)) {
+      if (
+        !core.icmpEchoReply || core.linkMulticast ||
+        !(core.routes.hasAddress(dst) || core.acceptAny?.echo === true)
+      ) {
         core.counters.notForUs++;
         return;
       }
@@ -244,7 +247,10 @@ export function processIcmpv6(
   const body = msg.subarray(FIELD.BODY);
   switch (type) {
     case Icmpv6Type.EchoRequest: {
-      if (!core.icmpEchoReply) {
+      if (
+        !core.icmpEchoReply ||
+        !(dst.isMulticast || core.routes.hasAddress(dst) || core.acceptAny?.echo === true)
+      ) {
         core.counters.notForUs++;
         return;
       }

@@ -29,6 +29,7 @@ import {
 } from "./icmp.ts";
 import type { ReassemblyDrop } from "./reassembly.ts";
 import { deliverTcp } from "./tcp_demux.ts";
+import { acceptAnyDrops, acceptAnyUdp } from "./accept_any.ts";
 
 /** Processes one frame; never throws a `WireError`. */
 export function receiveFrame(core: IfaceCore, frame: Uint8Array): void {
@@ -103,13 +104,13 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
   if (src.isBroadcast || src.isMulticast || core.routes.isSubnetBroadcast(src)) {
     throw new WireError("ipv4.src", src.value, "broadcast or multicast source");
   }
-  if (!core.acceptsDst(dst)) {
-    core.counters.notForUs++;
-    return;
-  }
-  if (!core.routes.hasAddress(dst) && !dst.isMulticast) core.linkMulticast = true;
   const totalLen = packet.totalLen;
   const whole = totalLen === bytes.length ? bytes : bytes.subarray(0, totalLen);
+  if (!core.acceptsDst(dst)) {
+    // Accept-any mode takes unicast to any address (see accept_any.ts), else not for us.
+    const frag = repr.moreFrags || repr.fragOffset !== 0;
+    if (acceptAnyDrops(core, src, dst, repr.ttl, whole, frag)) return;
+  } else if (!core.routes.hasAddress(dst) && !dst.isMulticast) core.linkMulticast = true;
   let payload = packet.payload;
   let protocol = repr.protocol;
   let isFragment = false;
@@ -144,11 +145,8 @@ function receiveIpv6(core: IfaceCore, bytes: Uint8Array): void {
   const repr = parseIpv6(packet);
   const src = repr.src, dst = repr.dst;
   if (src.isMulticast) throw new WireError("ipv6.src", 0, "multicast source");
-  if (!core.acceptsDst(dst)) {
-    core.counters.notForUs++;
-    return;
-  }
   const whole = bytes.subarray(0, 40 + repr.payloadLen);
+  if (!core.acceptsDst(dst) && acceptAnyDrops(core, src, dst, repr.hopLimit, whole, false)) return;
   const chain = walkIpv6Headers(packet);
   const problem = chain.optionProblem;
   if (problem !== null && problem.action !== Ipv6OptionAction.Skip) {
@@ -332,6 +330,10 @@ function receiveUdp(
     }
     return;
   }
+  if (
+    core.acceptAny !== null && core.sockets !== null && !core.linkMulticast && !dst.isMulticast &&
+    acceptAnyUdp(core, core.acceptAny, src, repr.srcPort, dst, repr.dstPort, packet.payload)
+  ) return;
   core.counters.noSocket++;
   // RFC 1122 §4.1.3.1 port unreachable; RFC 4443 §3.1 code 4.
   if (src.version === 4) {

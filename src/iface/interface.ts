@@ -8,6 +8,12 @@
  */
 
 import {
+  AcceptAny,
+  acceptAnyExpire,
+  type AcceptAnyOptions,
+  acceptAnyPollAt,
+} from "./accept_any.ts";
+import {
   EthernetAddress,
   type IpAddress,
   IpCidr,
@@ -86,6 +92,11 @@ export interface InterfaceConfig {
   readonly ingressBudget?: number;
   /** Send a gratuitous ARP for each IPv4 address on the first poll; default `true`. */
   readonly gratuitousArp?: boolean;
+  /**
+   * Accept-any mode (transparent termination): take TCP and UDP to every unicast address, not
+   * only the interface's own (see {@linkcode AcceptAny}); default off.
+   */
+  readonly acceptAny?: AcceptAnyOptions;
 }
 
 /** Granularity (ms) at which expired TIME-WAIT records are freed when nothing else polls. */
@@ -162,6 +173,7 @@ export class Interface {
       icmpLimiter: new TokenBucket(rate),
       announce: medium === "ethernet" && (config.gratuitousArp ?? true),
     });
+    if (config.acceptAny !== undefined) this.#core.acceptAny = new AcceptAny(config.acceptAny);
     this.#emitter = new Emitter(this.#core);
     this.#ingressBudget = config.ingressBudget ?? 256;
     const routes = this.#core.routes;
@@ -228,6 +240,11 @@ export class Interface {
   /** The interface's seeded generator. */
   get random(): Rng {
     return this.#core.rng;
+  }
+
+  /** The accept-any state when the interface was built with `acceptAny`, else `null`. */
+  get acceptAny(): AcceptAny | null {
+    return this.#core.acceptAny;
   }
 
   /** Whether echo requests are answered. */
@@ -303,6 +320,7 @@ export class Interface {
     }
     this.#reap(sockets);
     timeWaitTable(sockets).expire(now);
+    if (core.acceptAny !== null) acceptAnyExpire(core.acceptAny, sockets, now);
     // Timers of the IP layer.
     for (let v = 0; v < 2; v++) {
       const gone = (v === 0 ? core.reasm4 : core.reasm6).expire(now);
@@ -413,6 +431,7 @@ export class Interface {
     const sched = schedulerOf(sockets);
     let t = Math.min(core.neighbors.pollAt(now), core.reasm4.pollAt(), core.reasm6.pollAt());
     if (sched.nextDeadline < t) t = sched.nextDeadline;
+    if (core.acceptAny !== null) t = Math.min(t, acceptAnyPollAt(core.acceptAny));
     // Sockets woken since the last poll: asked, as they may have changed (O(ready sockets)).
     if (sched.readyCount > 0) {
       const cx = this.context(now);

@@ -28,6 +28,7 @@ import {
 } from "../socket/tcp/time_wait.ts";
 import { timeWaitTable } from "./socket_set.ts";
 import { wakeSocket } from "../socket/waker.ts";
+import { acceptAnyListener, acceptAnyTrack } from "./accept_any.ts";
 
 /** Feeds a segment to its socket; `false` when no socket takes it (the caller resets). */
 export function deliverTcp(
@@ -69,7 +70,12 @@ export function deliverTcp(
       }
     }
   }
-  const listener = sockets.findTcpListener(dst, repr.dstPort);
+  let listener = sockets.findTcpListener(dst, repr.dstPort);
+  if (listener === null && core.acceptAny !== null) {
+    const l = acceptAnyListener(core.acceptAny, core.now, repr);
+    if (l === false) return true; // beyond the flow bound: dropped and counted
+    listener = l;
+  }
   if (listener === null) return false;
   if (listener instanceof TcpListenSocket) {
     const f = repr.flags & (TcpFlags.SYN | TcpFlags.ACK | TcpFlags.RST);
@@ -96,6 +102,7 @@ export function deliverTcp(
     }
     sockets.add(child);
     sockets.markChild(child);
+    if (core.acceptAny !== null) acceptAnyTrack(core.acceptAny, listener, child);
     sockets.indexTcp(child, { addr: dst, port: repr.dstPort }, { addr: src, port: repr.srcPort });
     const reply = child.process(core.cx, src, dst, repr);
     if (issFloor >= 0) raiseIss(child, issFloor);
