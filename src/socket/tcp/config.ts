@@ -79,6 +79,15 @@ export interface TcpSocketOptions {
   timestamps?: boolean;
   /** Offer/accept window scaling (RFC 7323), default `true`. */
   windowScale?: boolean;
+  /**
+   * Explicit Congestion Notification (RFC 3168): `"on"` asks for it on our SYNs and accepts it,
+   * `"accept"` (the default) uses it only when the peer's SYN asks, `"off"` never. The default
+   * is Linux's (`net.ipv4.tcp_ecn = 2`): answering a peer that asked is safe, since that peer
+   * already sends ECN-setup SYNs through the path, while asking on our own SYNs can meet the
+   * rare middlebox that drops them (RFC 3168 §6.1.1.1; a SYN sent again after a timeout goes
+   * without the ECN flags, so such a path costs one SYN timeout).
+   */
+  ecn?: "off" | "accept" | "on";
   /** The MSS to announce; `null` (default) derives it from the interface MTU. */
   mss?: number | null;
   /** Consecutive retransmission timeouts before failing with `"timedOut"` (default 15). */
@@ -116,6 +125,7 @@ export interface ResolvedTcpOptions {
   sack: boolean;
   timestamps: boolean;
   windowScale: boolean;
+  ecn: "off" | "accept" | "on";
   mss: number | null;
   maxRetransmissions: number;
   initialSequenceNumber: number | null;
@@ -151,6 +161,11 @@ export function resolveOptions(o: TcpSocketOptions = {}): ResolvedTcpOptions {
   if (congestion !== "newreno" && congestion !== "cubic") {
     throw new RangeError(`Invalid congestion control "${congestion}"`);
   }
+  const ecn = o.ecn ?? "accept";
+  if (typeof ecn !== "string") throw new TypeError(`Invalid ECN mode ${String(ecn)}`);
+  if (ecn !== "off" && ecn !== "accept" && ecn !== "on") {
+    throw new RangeError(`Invalid ECN mode "${ecn}"`);
+  }
   const isn = o.initialSequenceNumber ?? null;
   const tsOff = o.timestampOffset ?? null;
   const rx = o.rxBufferSize === undefined
@@ -177,6 +192,7 @@ export function resolveOptions(o: TcpSocketOptions = {}): ResolvedTcpOptions {
     sack: o.sack ?? true,
     timestamps: o.timestamps ?? true,
     windowScale: o.windowScale ?? true,
+    ecn,
     mss,
     maxRetransmissions: checkPositiveInt("retransmission limit", o.maxRetransmissions ?? 15),
     initialSequenceNumber: isn === null ? null : isn >>> 0,

@@ -12,6 +12,7 @@ import type { IpEndpoint } from "../../wire/address.ts";
 import { type SackBlock, TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import { TokenBucket } from "../context.ts";
 import { BufferTuner } from "./autotune.ts";
+import { EcnState } from "./ecn.ts";
 import type { KeepAliveOptions, ResolvedTcpOptions } from "./config.ts";
 import { type CongestionController, createCongestionController } from "./congestion.ts";
 import { Prr } from "./prr.ts";
@@ -151,6 +152,8 @@ export class TcpConn {
   readonly prr: Prr = new Prr();
   /** What a spurious recovery episode restores (SACK connections). */
   readonly undo: UndoState = new UndoState();
+  /** ECN (RFC 3168): negotiated or not, the echo and the sender's response. */
+  readonly ecn: EcnState = new EcnState();
   /** RTO recovery (after a timeout, SACK connections): lost segments are resent in order. */
   inLoss = false;
   /** Bytes outstanding when the last tail loss probe left (its congestion response). */
@@ -394,6 +397,8 @@ export class TcpConn {
       window = this.windowField(this.windowToAdvertise());
     }
     const synAck = syn && hasAck;
+    // RFC 3168 §6.1.3: every ACK carries ECE from a CE mark until the peer's CWR.
+    if (this.ecn.echo && hasAck && !syn && (flags & TcpFlags.RST) === 0) flags |= TcpFlags.ECE;
     return {
       srcPort: this.local!.port,
       dstPort: this.remote!.port,

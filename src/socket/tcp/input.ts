@@ -11,6 +11,7 @@ import type { IpAddress } from "../../wire/address.ts";
 import { TcpFlags, type TcpRepr, tcpSegmentLen } from "../../wire/tcp.ts";
 import type { SocketContext } from "../context.ts";
 import { AckResult, processAck } from "./ack.ts";
+import { ecnInput, ecnTakeSyn } from "./ecn.ts";
 import {
   DEFAULT_MSS_V4,
   DEFAULT_MSS_V6,
@@ -136,6 +137,7 @@ function onListen(
   c.tsOffset = chooseTsOffset(c, cx);
   takeSyn(c, cx.now, repr);
   c.iss = chooseIss(c, cx);
+  ecnTakeSyn(c, repr.flags, false, c.iss);
   c.sndUna = c.iss;
   c.sndNxt = c.iss;
   c.sndMax = c.iss;
@@ -170,12 +172,14 @@ function onSynSent(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | null {
   takeSyn(c, now, repr);
   if (!hasAck) {
     // Simultaneous open (RFC 9293 §3.10.7.3 fourth, MUST-10): answer with SYN-ACK, same ISS.
+    ecnTakeSyn(c, 0, true, c.iss); // no ECN on a simultaneous open
     c.sndNxt = c.iss;
     c.rcvAdvRight = c.rcvNxt;
     c.setState(TcpState.SynReceived);
     return null;
   }
   // Our SYN is acknowledged: ESTABLISHED.
+  ecnTakeSyn(c, f, true, c.iss);
   // RFC 6298 §3 / RFC 7323 §4: the SYN's RTT, unless the SYN was retransmitted (Karn).
   const ts = repr.timestamp;
   if (c.tsOn && ts !== null && ts.tsEcr !== 0) {
@@ -308,6 +312,7 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     c.tsRecent = ts.tsVal;
     c.tsRecentAge = now;
   }
+  ecnInput(c, now, repr, cx.ecn ?? 0);
   c.lastRecv = now;
   c.kaProbes = 0;
   c.persistProbes = 0;

@@ -25,6 +25,7 @@ import {
   type TcpConn,
   TS_OPTION_LEN,
 } from "./conn.ts";
+import { ecnSynFlags, IpEcn } from "./ecn.ts";
 import { windowUpdateDue } from "./recv.ts";
 import { armProbe, rackOnRto, reorderTimerFired } from "./recovery.ts";
 import { undoBegin, undoNoteRetransmit } from "./undo.ts";
@@ -320,18 +321,30 @@ function planRack(c: TcpConn, now: Instant, mss: number, txEnd: number): Plan {
   return setPlan(c, Plan.Data, seq, len, fin);
 }
 
+/**
+ * Whether the planned segment is new data, the only kind that is ECT(0) and carries CWR on an
+ * ECN connection (RFC 3168 §6.1.2, §6.1.4, §6.1.5: never a SYN, pure ACK, probe or
+ * retransmission).
+ */
+export function isNewData(c: TcpConn): boolean {
+  return c.pKind === Plan.Data && c.pLen > 0 && !c.pHole && !c.pRto && !seqLt(c.pSeq, c.sndMax);
+}
+
+/** The IP ECN field for the planned segment: ECT(0) for new data on an ECN connection. */
+export function ecnOf(c: TcpConn): number {
+  return c.ecn.on && isNewData(c) ? IpEcn.Ect0 : IpEcn.NotEct;
+}
+
 /** The segment for the current plan. May shorten `c.pLen` at the send ring's wrap point. */
 export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
   switch (c.pKind) {
     case Plan.Rst:
       return c.rst(c.pSeq, true);
-    case Plan.Syn:
-      return c.segment(
-        now,
-        c.state === TcpState.SynSent ? TcpFlags.SYN : TcpFlags.SYN | TcpFlags.ACK,
-        c.iss,
-        EMPTY,
-      );
+    case Plan.Syn: {
+      const synAck = c.state !== TcpState.SynSent;
+      const flags = synAck ? TcpFlags.SYN | TcpFlags.ACK : TcpFlags.SYN;
+      return c.segment(now, flags | ecnSynFlags(c, synAck, c.pRto), c.iss, EMPTY);
+    }
     case Plan.Data: {
       const base = c.txBase();
       let payload = EMPTY;
@@ -347,6 +360,7 @@ export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
       let flags = TcpFlags.ACK;
       if (c.pFin) flags |= TcpFlags.FIN;
       if (c.pLen > 0 && end === seqAdd(base, c.tx.length)) flags |= TcpFlags.PSH;
+      if (c.ecn.cwrPending && isNewData(c)) flags |= TcpFlags.CWR; // RFC 3168 §6.1.2
       return c.segment(now, flags, c.pSeq, payload);
     }
     case Plan.Probe:
@@ -414,6 +428,7 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
     }
     case Plan.Data: {
       if (c.pRto) onRtoFired(c, now);
+      if (repr.flags & TcpFlags.CWR) c.ecn.cwrPending = false;
       if (c.pIdle) c.cc.onIdle(now, now - c.lastSend, c.rtt.rto);
       const seq = c.pSeq;
       const len = c.pLen;

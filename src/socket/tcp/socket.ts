@@ -22,7 +22,7 @@ import { mssForMtu, type ParentHooks, Plan, TcpConn } from "./conn.ts";
 import { tuneBuffers } from "./autotune.ts";
 import { applyIcmpError, type TcpIcmpError } from "./icmp_error.ts";
 import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
-import { buildSegment, checkTimeouts, commitSegment, nextDeadline, plan } from "./send.ts";
+import { buildSegment, checkTimeouts, commitSegment, ecnOf, nextDeadline, plan } from "./send.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { refreshInfo, type TcpInfo } from "./stats.ts";
 import { sendReason, TcpSendReason, type TcpTraceSink, traceBefore } from "./trace_sink.ts";
@@ -785,7 +785,7 @@ export class TcpSocket {
     const p = plan(c, now, cx.ipMtu, cx.tcpSegmentOffload);
     if (p === Plan.None) return false;
     const repr = buildSegment(c, now);
-    if (!emitter.emitTcp(c.local!.addr, c.remote!.addr, repr)) return false;
+    if (!emitter.emitTcp(c.local!.addr, c.remote!.addr, repr, ecnOf(c))) return false;
     commitSegment(c, now, repr);
     if (sink !== null) sink.segment(now, "out", repr, sendReason(c, p, repr));
     return true;

@@ -80,6 +80,10 @@ export interface TcpCounters {
   dsackIgnored: number;
   /** SACK blocks ignored as absurd: empty, inverted, wider than the window or beyond SND.MAX. */
   sackBlocksIgnored: number;
+  /** Segments that arrived marked Congestion Experienced on an ECN connection (RFC 3168). */
+  ceReceived: number;
+  /** Window reductions for an ECN-Echo (RFC 3168 §6.1.2), at most one per window of data. */
+  ecnReductions: number;
 }
 
 /**
@@ -130,6 +134,8 @@ export interface TcpInfo extends TcpCounters {
   recvCapacity: number;
   /** Bytes of memory the send and receive buffers hold now (they grow with use). */
   bufferMemory: number;
+  /** Whether ECN (RFC 3168) was negotiated. */
+  ecn: boolean;
 }
 
 /** A fresh all-zero counter set. */
@@ -164,6 +170,8 @@ export function newCounters(): TcpCounters {
     dsacksSent: 0,
     dsackIgnored: 0,
     sackBlocksIgnored: 0,
+    ceReceived: 0,
+    ecnReductions: 0,
   };
 }
 
@@ -198,6 +206,8 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.dsacksSent = src.dsacksSent;
   dst.dsackIgnored = src.dsackIgnored;
   dst.sackBlocksIgnored = src.sackBlocksIgnored;
+  dst.ceReceived = src.ceReceived;
+  dst.ecnReductions = src.ecnReductions;
 }
 
 /** Refreshes `i` from the connection `c` (counters, state, timers, windows, queues); returns `i`. */
@@ -221,5 +231,6 @@ export function refreshInfo(i: TcpInfo, c: TcpConn): TcpInfo {
   i.sendCapacity = c.tx.capacity;
   i.recvCapacity = c.rx.capacity;
   i.bufferMemory = c.tx.storageSize + c.rx.storageSize;
+  i.ecn = c.ecn.on;
   return i;
 }
