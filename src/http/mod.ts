@@ -46,3 +46,16 @@ export {
 } from "./server.ts";
 export { createFetch, type CreateFetchOptions, type FetchFunction } from "./client.ts";
 export { startTls, type StartTlsOptions } from "./tls.ts";
+export {
+  NetWebSocket,
+  type NetWebSocketEventMap,
+  type WebSocketLimits,
+  type WebSocketStats,
+} from "./websocket.ts";
+export {
+  createWebSocket,
+  type CreateWebSocketOptions,
+  upgradeWebSocket,
+  type UpgradeWebSocketOptions,
+  type WebSocketUpgrade,
+} from "./websocket_handshake.ts";

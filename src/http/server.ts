@@ -14,6 +14,8 @@ import {
 } from "./_reader.ts";
 import { writeResponse } from "./_response.ts";
 import { startTls } from "./tls.ts";
+import { closedOf, closeWith, failHandshake, type NetWebSocket } from "./websocket.ts";
+import { markUpgradable, switchProtocols, type UpgradeSlot } from "./websocket_handshake.ts";
 
 /**
  * What a handler learns about the request besides the request itself (like
@@ -236,6 +238,7 @@ class Server {
   readonly #keepAliveTimeout: number;
   readonly #idleTimeout: number;
   readonly #conns = new Set<ConnState>();
+  readonly #sockets = new Set<NetWebSocket>();
   #closing = false;
   readonly #clock: Clock = { now: Date.now() };
   readonly #sweep: ReturnType<typeof setInterval>;
@@ -282,6 +285,7 @@ class Server {
       } catch { /* already closed */ }
       this.#iterator?.return?.().catch(() => {});
       for (const c of this.#conns) if (c.idle) c.close();
+      for (const ws of this.#sockets) closeWith(ws, 1001, "Server shutting down");
     }
     return this.finished;
   }
@@ -421,6 +425,7 @@ class Server {
       }, { highWaterMark: 0 });
     }
     let request: Request;
+    let slot: UpgradeSlot | null = null;
     try {
       // Headers appended after construction: a headers init costs several times more.
       request = body === null
@@ -428,6 +433,7 @@ class Server {
         : new Request(p.url, { method: p.method, body, duplex: "half" } as RequestInit);
       const h = request.headers;
       for (let i = 0; i < p.headers.length; i++) h.append(p.headers[i]![0], p.headers[i]![1]);
+      if (p.upgrade && p.method === "GET") slot = markUpgradable(request);
     } catch (e) {
       await this.#reject(st, 400, `Invalid request: ${(e as Error).message}`);
       return false;
@@ -462,6 +468,13 @@ class Server {
         response = new Response("Internal Server Error", { status: 500 });
       }
     }
+    const up = slot?.result ?? null;
+    if (up !== null) {
+      if (up.response === response && bodyError === null && source.done && !this.#closing) {
+        return await this.#switch(st, r, up, () => settle());
+      }
+      failHandshake(up.socket, new Error("The handler did not return the upgrade response"));
+    }
     let keepAlive = p.keepAlive && !this.#closing && bodyError === null;
     try {
       keepAlive = await writeResponse(conn, response, {
@@ -490,6 +503,29 @@ class Server {
       return false;
     }
     return !this.#closing || r.available > 0;
+  }
+
+  /** Answers 101 and runs the WebSocket on the connection until it closes; false: no more HTTP. */
+  async #switch(
+    st: ConnState,
+    r: BufReader,
+    up: NonNullable<UpgradeSlot["result"]>,
+    settle: () => void,
+  ): Promise<false> {
+    try {
+      st.arm(this.#idleTimeout);
+      await switchProtocols(st.conn, r, up);
+    } catch (e) {
+      failHandshake(up.socket, e);
+      return false;
+    } finally {
+      st.disarm();
+      settle();
+    }
+    this.#sockets.add(up.socket);
+    await closedOf(up.socket);
+    this.#sockets.delete(up.socket);
+    return false;
   }
 
   async #reject(st: ConnState, status: number, message: string): Promise<void> {
@@ -555,6 +591,8 @@ interface ParsedRequest {
   body: BodySource;
   keepAlive: boolean;
   expectContinue: boolean;
+  /** The request has an Upgrade field (RFC 9110 §7.8). */
+  upgrade: boolean;
 }
 
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
@@ -581,6 +619,7 @@ function parseRequest(
   let cl: string | null = null;
   let connection = "";
   let expect = "";
+  let upgrade = false;
   for (const [name, value] of headers) {
     switch (name.length) {
       case 4:
@@ -591,6 +630,9 @@ function parseRequest(
         break;
       case 6:
         if (name.toLowerCase() === "expect") expect = value.toLowerCase();
+        break;
+      case 7:
+        if (name.toLowerCase() === "upgrade") upgrade = true;
         break;
       case 10:
         if (name.toLowerCase() === "connection") connection += "," + value.toLowerCase();
@@ -648,5 +690,6 @@ function parseRequest(
     body,
     keepAlive,
     expectContinue: expect === "100-continue" && minor >= 1,
+    upgrade,
   };
 }
