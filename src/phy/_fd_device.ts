@@ -12,6 +12,7 @@
 import { checkInt } from "./device.ts";
 import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
 import { FrameQueue } from "./link.ts";
+import { pureAckOffset, supersedes } from "./_ack_filter.ts";
 import {
   EFD_CLOEXEC,
   EFD_NONBLOCK,
@@ -87,10 +88,24 @@ export interface FdEngineOptions {
   readonly classify: (revents: number, code: number) => Error | null;
   /** Called once with the fatal error. */
   readonly onError?: ((error: Error) => void) | undefined;
+  /**
+   * Hold each pure TCP ACK until the stack has drained the receive ring or sends another frame,
+   * and drop it when a newer ACK of the same connection supersedes it (`_ack_filter.ts`).
+   * Default `false`.
+   */
+  readonly coalesceAcks?: boolean | undefined;
 }
 
 /** Extra room in each receive slot so oversize and truncated frames can be told apart. */
 const RX_SLACK = 64;
+/** Room for one held ACK (Ethernet 14 + IPv6 40 + TCP 60, and the offload header). */
+const HOLD_SIZE = 256;
+/**
+ * At most this many ACKs in a row are replaced by a newer one before the held ACK is sent anyway,
+ * so a long burst still acknowledges as it goes: with an ACK every second segment that is one
+ * ACK per ~32 segments (~46 KB), about what a Linux receiver sends behind GRO's 64 KiB.
+ */
+const MAX_ACK_RUN = 16;
 /** Consecutive failed polls (whose errno is invisible) before the loop gives up. */
 const MAX_POLL_FAILURES = 100;
 
@@ -123,6 +138,15 @@ export class FdEngine {
   readonly #tx: Uint8Array;
   #txView: Uint8Array;
   #pendingLen = -1;
+  /** A pure ACK waiting (header included), or null when ACKs are not coalesced. */
+  readonly #hold: Uint8Array | null;
+  #holdLen = 0;
+  #holdTcp = -1;
+  /** How many ACKs the held one has replaced. */
+  #holdRun = 0;
+  /** The frame part of `#hold` (after the offload header). */
+  readonly #holdFrame: Uint8Array | null;
+  readonly #ethernet: boolean;
   #onReadable: (() => void) | null = null;
   #state: "open" | "closing" | "closed" | "failed" = "open";
   #error: Error | null = null;
@@ -152,6 +176,9 @@ export class FdEngine {
     this.#txMax = this.#sender?.maxLen ?? mtu;
     this.#tx = new Uint8Array(this.#headroom + this.#txMax);
     this.#txView = this.#tx.subarray(this.#headroom, this.#headroom + mtu);
+    this.#hold = options.coalesceAcks === true ? new Uint8Array(this.#headroom + HOLD_SIZE) : null;
+    this.#holdFrame = this.#hold?.subarray(this.#headroom) ?? null;
+    this.#ethernet = options.capabilities.medium === "ethernet";
     const efd = this.#lib.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (efd < 0) throw osError(this.#lib, "Cannot create an eventfd", errno(this.#lib));
     this.#eventFd = efd;
@@ -192,7 +219,11 @@ export class FdEngine {
       this.#spaceWaiter = null;
       waiter();
     }
-    if (frame === null) return null;
+    if (frame === null) {
+      // The stack has taken every frame of this burst: the ACK it answered with leaves now.
+      if (this.#holdLen !== 0) this.#flushHeld();
+      return null;
+    }
     this.stats.framesReceived++;
     this.stats.bytesReceived += frame.length;
     return frame;
@@ -226,7 +257,35 @@ export class FdEngine {
       total = this.#sender.prepare(this.#tx, len);
       if (total < 0) return;
     }
-    const n = this.#lib.symbols.write(this.#fd, this.#tx, BigInt(total));
+    const hold = this.#hold;
+    if (hold !== null) {
+      const tcp = total <= hold.length ? pureAckOffset(this.#txView, this.#ethernet) : -1;
+      if (tcp >= 0) {
+        if (this.#holdLen !== 0) {
+          if (
+            this.#holdRun < MAX_ACK_RUN && tcp === this.#holdTcp &&
+            supersedes(this.#holdFrame!, this.#txView, tcp)
+          ) {
+            this.stats.acksCoalesced++;
+            this.#holdRun++;
+          } else {
+            this.#flushHeld();
+          }
+        }
+        const tx = this.#tx;
+        for (let i = 0; i < total; i++) hold[i] = tx[i]!;
+        this.#holdLen = total;
+        this.#holdTcp = tcp;
+        return;
+      }
+      if (this.#holdLen !== 0) this.#flushHeld();
+    }
+    this.#write(this.#tx, total, len);
+  }
+
+  /** Writes `total` bytes of `buf` (`len` of them the frame) and counts the outcome. */
+  #write(buf: Uint8Array, total: number, len: number): void {
+    const n = this.#lib.symbols.write(this.#fd, buf, BigInt(total));
     if (n === total) {
       this.stats.framesSent++;
       this.stats.bytesSent += len;
@@ -235,6 +294,15 @@ export class FdEngine {
     const code = n < 0 ? errno(this.#lib) : Errno.EIO;
     if (code === Errno.EAGAIN || code === Errno.ENOBUFS) this.stats.dropsTxBusy++;
     else this.stats.writeErrors++;
+  }
+
+  /** Sends the held ACK. */
+  #flushHeld(): void {
+    const total = this.#holdLen;
+    this.#holdLen = 0;
+    this.#holdRun = 0;
+    if (this.#state !== "open") return;
+    this.#write(this.#hold!, total, total - this.#headroom);
   }
 
   onReadable(callback: () => void): void {
@@ -248,6 +316,7 @@ export class FdEngine {
   }
 
   async #close(): Promise<void> {
+    if (this.#holdLen !== 0) this.#flushHeld();
     if (this.#state === "open") this.#state = "closing";
     const one = new Uint8Array(8);
     one[0] = 1;
@@ -395,7 +464,10 @@ export class FdEngine {
  * ring of preallocated slots and runs the readiness callback; when the ring is full it stops
  * reading until `receive` frees a slot (the kernel's queue holds or drops meanwhile, counted in
  * `stats.rxQueueFull`). `commit` writes synchronously; a write that would block drops the frame
- * (`stats.dropsTxBusy`) — there is no transmit queue. Instances come from the adapters' `open`.
+ * (`stats.dropsTxBusy`) — there is no transmit queue. The one exception is a pure TCP ACK with
+ * `coalesceAcks` (the default): it waits until `receive` finds the ring empty or another frame is
+ * committed, and a newer ACK of the same connection replaces it (`stats.acksCoalesced`).
+ * Instances come from the adapters' `open`.
  *
  * @example
  * ```ts ignore

@@ -342,6 +342,11 @@ export interface HostDeviceStats {
   readonly dropsBadChecksum: number;
   /** Frames larger than the MTU sent with segmentation metadata for the host to cut (TSO). */
   readonly framesSentSegmented: number;
+  /**
+   * Pure TCP ACKs not sent because a newer ACK of the same connection, committed before they
+   * left, superseded them (ACK coalescing; see the adapters' `coalesceAcks` option).
+   */
+  readonly acksCoalesced: number;
   /** Failed reads (other than "would block"). */
   readonly readErrors: number;
   /** `transmit` calls refused because `len` exceeded the MTU. */
@@ -381,6 +386,7 @@ export function newHostStats(): MutableHostDeviceStats {
     dropsBadOffloadHeader: 0,
     dropsBadChecksum: 0,
     framesSentSegmented: 0,
+    acksCoalesced: 0,
     readErrors: 0,
     dropsTooBig: 0,
     dropsTxBusy: 0,

@@ -70,6 +70,14 @@ export interface RawSocketOptions {
    * the stack's own MAC address. Default `false` (a veth delivers every frame anyway).
    */
   readonly promiscuous?: boolean;
+  /**
+   * Coalesce outgoing pure TCP ACKs: an ACK waits until the stack has drained the receive queue
+   * (or sends another frame), and a newer ACK of the same connection replaces it (the older one is
+   * counted in `stats.acksCoalesced`, never sent). Each write to the kernel costs a system call
+   * plus the kernel's whole receive path, so this removes most of the writes of a download.
+   * Duplicate ACKs, SACKs and anything else always leave in order. Default `true`.
+   */
+  readonly coalesceAcks?: boolean;
   /** Receive ring length in frames. Default 256. */
   readonly rxQueueLen?: number;
   /** Called once when the device fails (the interface was deleted); `closed` rejects too. */
@@ -209,6 +217,7 @@ export class RawSocketDevice extends FdDevice {
           new PacketReceiver(lib, fd, capabilities.mtu, slotSize, stats),
         label,
         onError: options.onError,
+        coalesceAcks: options.coalesceAcks !== false,
         classify: (revents, code) => classifyRawError(lib, label, name, ifindex, revents, code),
       });
       return new RawSocketDevice(engine, name, ifindex);

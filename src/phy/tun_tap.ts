@@ -78,6 +78,14 @@ export interface TunTapOptions {
   readonly offload?: boolean;
   /** With `offload`, ask for TCP segmentation offload (TSO4/TSO6) too. Default `true`. */
   readonly tso?: boolean;
+  /**
+   * Coalesce outgoing pure TCP ACKs: an ACK waits until the stack has drained the receive queue
+   * (or sends another frame), and a newer ACK of the same connection replaces it (the older one is
+   * counted in `stats.acksCoalesced`, never sent). Each write to the kernel costs a system call
+   * plus the kernel's whole receive path, so this removes most of the writes of a download.
+   * Duplicate ACKs, SACKs and anything else always leave in order. Default `true`.
+   */
+  readonly coalesceAcks?: boolean;
   /** Receive ring length in frames. Default 256 (64 with TCP segmentation offload). */
   readonly rxQueueLen?: number;
   /** Called once when the device fails (for example it was deleted); `closed` rejects too. */
@@ -239,6 +247,7 @@ export class TunTapDevice extends FdDevice {
           : undefined,
         label,
         onError: options.onError,
+        coalesceAcks: options.coalesceAcks !== false,
         classify: (revents, code) => classifyTunError(label, revents, code),
       });
       return new TunTapDevice(engine, actual, mode);

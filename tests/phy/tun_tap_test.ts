@@ -5,6 +5,8 @@
 import assert from "node:assert/strict";
 import { Medium } from "../../src/phy/device.ts";
 import { TunTapDevice } from "../../src/phy/tun_tap.ts";
+import type { TunTapOptions } from "../../src/phy/tun_tap.ts";
+import { NetStack } from "../../src/net/stack.ts";
 import {
   answerPings,
   createNetns,
@@ -37,12 +39,13 @@ const withPing = { ...privileged, ignore: !netAdmin.ok || !hasPing } as const;
 /** Opens a device, moves it into a new namespace with 192.0.2.1/24 on the kernel side, up. */
 async function kernelSide(
   mode: "tun" | "tap",
+  options: Partial<TunTapOptions> = {},
 ): Promise<{ dev: TunTapDevice; ns: string; name: string }> {
   const ns = await createNetns(mode);
   let dev: TunTapDevice | null = null;
   try {
     const name = linkName(mode);
-    dev = await TunTapDevice.open({ name, mode });
+    dev = await TunTapDevice.open({ ...options, name, mode });
     await must("ip", ["link", "set", "dev", name, "netns", ns]);
     await quietIpv6(ns, name);
     await ipIn(ns, "addr", "add", "192.0.2.1/24", "dev", name);
@@ -208,3 +211,75 @@ Deno.test({
     assert.match(text, /unshare -Urn/);
   },
 });
+
+/** python3 in the namespace: accepts one connection on 192.0.2.1:5001, sends `n` bytes of
+ * `i % 251`, half-closes, reads to EOF, prints the count sent. */
+const PY_SEND = String.raw`
+import socket, sys
+n = int(sys.argv[1])
+ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("192.0.2.1", 5001)); ls.listen(1)
+c, _ = ls.accept()
+block = bytes(i % 251 for i in range(251 * 256))
+sent = 0
+while sent < n:
+    k = min(len(block), n - sent); c.sendall(block[:k]); sent += k
+c.shutdown(socket.SHUT_WR)
+while c.recv(65536): pass
+print(sent, flush=True)
+`;
+
+const withPython = { ...privileged, ignore: !netAdmin.ok || !hasCommand("python3") } as const;
+
+for (const coalesceAcks of [true, false]) {
+  Deno.test({
+    name: `TunTapDevice carries a 4 MiB kernel download intact with ACK coalescing ${
+      coalesceAcks ? "on: superseded ACKs are counted, never sent" : "off: every ACK is sent"
+    }`,
+    ...withPython,
+    fn: async () => {
+      const { dev, ns } = await kernelSide("tun", { coalesceAcks });
+      const bytes = 4 << 20;
+      const stack = new NetStack({ device: dev, addresses: ["192.0.2.2/24"] });
+      const py = runIn(ns, "python3", ["-c", PY_SEND, String(bytes)]);
+      try {
+        let conn = null;
+        for (let i = 0; conn === null; i++) {
+          try {
+            conn = await stack.connect({ hostname: "192.0.2.1", port: 5001 });
+          } catch (e) {
+            if (!(e instanceof Deno.errors.ConnectionRefused) || i > 100) throw e;
+            await new Promise((r) => setTimeout(r, 50));
+          }
+        }
+        const buf = new Uint8Array(65536);
+        let got = 0;
+        let bad = -1;
+        for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+          for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== (got + i) % 251) bad = got + i;
+          got += n;
+        }
+        await conn.closeWrite();
+        const out = await py;
+        conn.close();
+        assert.equal(bad, -1, `byte ${bad} differs`);
+        assert.equal(got, bytes);
+        assert.equal(out.stdout.trim(), String(bytes), out.stderr);
+        const st = dev.stats;
+        if (coalesceAcks) {
+          assert.ok(st.acksCoalesced > 0, "no ACK was coalesced in a 4 MiB download");
+        } else {
+          assert.equal(st.acksCoalesced, 0);
+        }
+        console.log(
+          `coalesceAcks ${coalesceAcks}: ${st.framesReceived} frames in, ${st.framesSent} out, ` +
+            `${st.acksCoalesced} ACKs coalesced`,
+        );
+      } finally {
+        await stack.close();
+        await dev.close();
+        await deleteNetns(ns);
+      }
+    },
+  });
+}
