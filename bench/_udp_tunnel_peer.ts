@@ -4,8 +4,8 @@
  * raw-datagram reference, between two processes.
  *
  * ```sh
- * deno run --unstable-net --allow-net bench/_udp_tunnel_peer.ts --role sink|source \
- *   --tun-port Q --peer-tun-port P --raw-port R --peer-raw-port S
+ * deno run --unstable-net --allow-net --allow-ffi bench/_udp_tunnel_peer.ts --role sink|source \
+ *   --tun-port Q --peer-tun-port P --raw-port R --peer-raw-port S [--no-batch]
  * ```
  *
  * - `sink` (192.0.2.1): accepts TCP on port 5001, reads each connection to EOF, writes back the
@@ -50,6 +50,8 @@ export interface TunnelPorts {
   readonly flowWindow?: number;
   /** TCP send and receive buffer size (default: the stack's default). */
   readonly tcpBuffer?: number;
+  /** `UdpTunnelOptions.batchIo` (default `true`: recvmmsg/sendmmsg where FFI is allowed). */
+  readonly batchIo?: boolean;
 }
 
 /** The result of one transfer. */
@@ -102,6 +104,7 @@ export class TunnelEnd {
       local: { hostname: LOCAL, port: ports.tunPort },
       peer: { hostname: LOCAL, port: ports.peerTunPort },
       flowWindow: ports.flowWindow ?? FLOW_WINDOW,
+      batchIo: ports.batchIo ?? true,
     });
     let raw: Deno.DatagramConn;
     try {
@@ -343,6 +346,7 @@ async function main(): Promise<void> {
     peerRawPort: Number(get("--peer-raw-port")),
     ...(a.includes("--tcp-buffer") ? { tcpBuffer: Number(get("--tcp-buffer")) } : {}),
     ...(a.includes("--flow-window") ? { flowWindow: Number(get("--flow-window")) } : {}),
+    ...(a.includes("--no-batch") ? { batchIo: false } : {}),
   });
   const out = (s: string) => Deno.stdout.writeSync(new TextEncoder().encode(`${s}\n`));
   out("ready");

@@ -863,6 +863,9 @@ async function udpRows(): Promise<void> {
     "run",
     "--unstable-net",
     "--allow-net",
+    // FFI lets the tunnel use its batched recvmmsg/sendmmsg path (and read /proc for drops).
+    "--allow-ffi",
+    "--allow-read",
     helper,
     "--role",
     role,

@@ -31,6 +31,10 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
   recvmsg: { parameters: ["i32", "buffer", "i32"], result: "i32" },
+  connect: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  getsockname: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
+  recvmmsg: { parameters: ["i32", "buffer", "u32", "i32", "pointer"], result: "i32" },
+  sendmmsg: { parameters: ["i32", "buffer", "u32", "i32"], result: "i32" },
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
@@ -64,6 +68,8 @@ export const POLLNVAL = 0x20;
 export const AF_INET = 2;
 /** Packet sockets. */
 export const AF_PACKET = 17;
+/** IPv6 sockets. */
+export const AF_INET6 = 10;
 /** Datagram socket type. */
 export const SOCK_DGRAM = 2;
 /** Raw socket type. */

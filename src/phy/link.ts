@@ -198,6 +198,46 @@ export class FrameQueue {
   }
 
   /**
+   * How many more frames fit: the capacity less the queued frames and the one lent by `pop`.
+   *
+   * @returns Free slots.
+   *
+   * @example
+   * ```ts
+   * import { FrameQueue } from "@smol/net/phy";
+   * const q = new FrameQueue(4, 64);
+   * q.push(new Uint8Array(1));
+   * q.pop();
+   * console.log(q.room); // 3 (the popped frame is still lent)
+   * ```
+   */
+  get room(): number {
+    return this.#capacity - this.#count - (this.#lent ? 1 : 0);
+  }
+
+  /**
+   * The newest committed frame (the tail, not yet popped), or `null` when empty. A sender may
+   * rewrite it in place before it leaves (the UDP tunnel's ACK coalescing does).
+   *
+   * @returns A view of the tail slot.
+   *
+   * @example
+   * ```ts
+   * import { FrameQueue } from "@smol/net/phy";
+   * const q = new FrameQueue(4, 64);
+   * q.push(new Uint8Array([1]));
+   * q.push(new Uint8Array([2, 3]));
+   * console.log(q.newest()); // Uint8Array(2) [ 2, 3 ]
+   * ```
+   */
+  newest(): Uint8Array | null {
+    if (this.#count === 0) return null;
+    let i = this.#head + this.#count - (this.#lent ? 0 : 1);
+    if (i >= this.#capacity) i -= this.#capacity;
+    return this.#view(i, this.#lens[i]!);
+  }
+
+  /**
    * The head frame's time stamp, or `NEVER` when empty.
    *
    * @returns The stamp given to `commit` / `push`.

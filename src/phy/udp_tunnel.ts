@@ -1,7 +1,8 @@
 /**
  * {@linkcode UdpTunnelDevice}: one IP packet or Ethernet frame per UDP datagram to a fixed peer,
- * over `Deno.listenDatagram` (needs `--unstable-net` and `--allow-net`). Two processes, on one
- * host or two, share a virtual network without any privilege.
+ * through a connected libc UDP socket with batched `recvmmsg`/`sendmmsg` (Linux, `--allow-ffi`)
+ * or else over `Deno.listenDatagram` (needs `--unstable-net` and `--allow-net`). Two processes,
+ * on one host or two, share a virtual network without any privilege.
  *
  * @module
  */
@@ -9,65 +10,19 @@
 import { checkInt, checksumAll, ETHERNET_HEADER_LEN, Medium } from "./device.ts";
 import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
 import { FrameQueue } from "./link.ts";
-import { newHostStats } from "./_libc.ts";
+import { Errno, newHostStats } from "./_libc.ts";
+import { BatchUdpSocket, udpReceiveDrops } from "./_udp_socket.ts";
+import { pureAckOffset, supersedes } from "./_ack_filter.ts";
 import type { HostDeviceStats } from "./_libc.ts";
 import type { Instant } from "../time.ts";
+import type { UdpTunnelOptions } from "./udp_tunnel_options.ts";
 
-/**
- * A UDP endpoint of a tunnel.
- *
- * @example
- * ```ts
- * import type { UdpTunnelEndpoint } from "@smol/net/phy";
- * const ep: UdpTunnelEndpoint = { hostname: "127.0.0.1", port: 40000 };
- * ```
- */
-export interface UdpTunnelEndpoint {
-  /** An IP address (`"localhost"` is taken as 127.0.0.1). */
-  readonly hostname: string;
-  /** The UDP port; 0 for the local end picks a free one. */
-  readonly port: number;
-}
+export type { UdpTunnelEndpoint, UdpTunnelOptions } from "./udp_tunnel_options.ts";
 
-/**
- * Options of {@linkcode UdpTunnelDevice.open}.
- *
- * @example
- * ```ts
- * import type { UdpTunnelOptions } from "@smol/net/phy";
- * const opts: UdpTunnelOptions = {
- *   local: { hostname: "0.0.0.0", port: 40000 },
- *   peer: { hostname: "198.51.100.7", port: 40000 },
- *   medium: "ethernet",
- * };
- * ```
- */
-export interface UdpTunnelOptions {
-  /** Where to listen. */
-  readonly local: UdpTunnelEndpoint;
-  /** Where to send; datagrams from any other source are dropped (`stats.readErrors`). */
-  readonly peer: UdpTunnelEndpoint;
-  /** `"ip"` (default) or `"ethernet"`. */
-  readonly medium?: Medium;
-  /**
-   * Largest frame in bytes (for Ethernet including the 14-byte header). Default 1500 for IP,
-   * 1514 for Ethernet; keep datagrams under the path MTU (1500-byte UDP payloads fit in a 1528-byte
-   * IPv4 packet, which fragments on a 1500-byte path; use 1472 / 1486 there).
-   */
-  readonly mtu?: number;
-  /** Receive ring length in frames. Default 256. */
-  readonly rxQueueLen?: number;
-  /** Transmit queue length: committed frames not yet sent, at most. Default 64. */
-  readonly maxInFlight?: number;
-  /**
-   * Credit-based flow control, for both ends to set alike: at most this many frames sent and not
-   * yet read from its socket by the peer, so a busy receiver's kernel buffer (about 90 datagrams
-   * of 1400 bytes by default) never overflows. The receiver reports its count in an 8-byte
-   * control datagram every quarter window; a sender that hears nothing for 50 ms while blocked
-   * asks, and counts what never arrived in `stats.tunnelLost`. `0` (default) turns it off.
-   */
-  readonly flowWindow?: number;
-}
+/** Datagrams per recvmmsg / sendmmsg. */
+const BATCH = 64;
+/** At most this many ACKs in a row replaced by a newer one (as in `_fd_device.ts`). */
+const MAX_ACK_RUN = 16;
 
 /** Control datagrams of the flow control: 8 bytes, which no IP packet or Ethernet frame is. */
 const CTRL_LEN = 8;
@@ -84,11 +39,15 @@ const PROBE_AFTER = 50;
  * transition; when the ring is full it stops receiving until `receive` frees a slot (the
  * kernel's socket buffer holds or drops meanwhile; counted in `stats.rxQueueFull`).
  *
- * `commit` appends the frame to a bounded transmit queue of `maxInFlight` reused slots, sent in
- * order, one `send` at a time (concurrent sends on one Deno socket may complete out of order).
- * While the queue is full, `canTransmit` is false and `transmit` returns `null` (counted in
- * `txQueueFull`: back-pressure, nothing is lost), and the readiness callback runs once a slot
- * frees so the stack retries.
+ * `commit` appends the frame to a bounded transmit queue of reused slots, sent in order. On the
+ * batched path (`batchIo`, see `batchSize`) the reader takes everything waiting with one
+ * `recvmmsg` per wake-up, and the queue (64 frames) leaves in one `sendmmsg` at the end of the
+ * event-loop turn, or at once when it is full. On the `Deno.listenDatagram` path the queue holds
+ * `maxInFlight` frames sent one `send` at a time (concurrent sends on one Deno socket may
+ * complete out of order); while it is full, `canTransmit` is false and `transmit` returns `null`
+ * (counted in `txQueueFull`: back-pressure, nothing is lost), and the readiness callback runs
+ * once a slot frees so the stack retries. Either way a pure TCP ACK still queued is replaced by
+ * a newer ACK of the same connection (`coalesceAcks`).
  *
  * @example Two ends in one process
  * ```ts
@@ -114,13 +73,22 @@ const PROBE_AFTER = 50;
 export class UdpTunnelDevice implements Device, ReadinessHook {
   /** Medium and MTU as configured; software checksums. */
   readonly capabilities: DeviceCapabilities;
-  readonly #conn: Deno.DatagramConn;
+  readonly #conn: Deno.DatagramConn | null;
+  readonly #sock: BatchUdpSocket | null;
+  #flushQueued = false;
+  readonly #coalesce: boolean;
+  readonly #ethernet: boolean;
+  readonly #localAddr: Deno.NetAddr;
   readonly #peer: Deno.NetAddr;
   readonly #rx: FrameQueue;
   readonly #slotSize: number;
   readonly #tx: FrameQueue;
   #sending = false;
   #pendingLen = -1;
+  #pendingBuf: Uint8Array | null = null;
+  /** ACKs replaced in a row by `#coalesceAck`. */
+  #ackRun = 0;
+  readonly #txLens = new Uint32Array(BATCH);
   #refused = false;
   #onReadable: (() => void) | null = null;
   #closing = false;
@@ -146,21 +114,26 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
   #closeCall: Promise<void> | null = null;
 
   private constructor(
-    conn: Deno.DatagramConn,
+    io: Deno.DatagramConn | BatchUdpSocket,
+    local: Deno.NetAddr,
     peer: Deno.NetAddr,
     capabilities: DeviceCapabilities,
-    rxQueueLen: number,
-    maxInFlight: number,
-    flowWindow: number,
+    sizes: readonly [rxQueueLen: number, maxInFlight: number, flowWindow: number],
+    coalesce: boolean,
   ) {
+    const [rxQueueLen, maxInFlight, flowWindow] = sizes;
     this.#window = flowWindow;
-    this.#conn = conn;
+    this.#sock = io instanceof BatchUdpSocket ? io : null;
+    this.#conn = io instanceof BatchUdpSocket ? null : io;
+    this.#localAddr = local;
     this.#peer = peer;
+    this.#coalesce = coalesce;
+    this.#ethernet = capabilities.medium === Medium.Ethernet;
     this.capabilities = capabilities;
     this.#slotSize = capabilities.mtu + 1;
     this.#rx = new FrameQueue(rxQueueLen, this.#slotSize);
     this.#tx = new FrameQueue(maxInFlight, capabilities.mtu);
-    this.#loop = this.#run();
+    this.#loop = this.#sock !== null ? this.#runBatched(this.#sock) : this.#run();
   }
 
   /**
@@ -199,31 +172,46 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       checkInt("flow window", flowWindow, 0, 1 << 16);
       checkInt("local port", options.local.port, 0, 65535);
       checkInt("peer port", options.peer.port, 1, 65535);
-      const conn = Deno.listenDatagram({
-        transport: "udp",
-        hostname: normalizeHost(options.local.hostname),
-        port: options.local.port,
-      });
+      const localHost = normalizeHost(options.local.hostname);
       const peer: Deno.NetAddr = {
         transport: "udp",
         hostname: normalizeHost(options.peer.hostname),
         port: options.peer.port,
       };
+      const sock = options.batchIo === false ? null : BatchUdpSocket.open(
+        { hostname: localHost, port: options.local.port },
+        peer,
+        mtu + 1,
+        BATCH,
+      );
+      const io = sock ?? Deno.listenDatagram({
+        transport: "udp",
+        hostname: localHost,
+        port: options.local.port,
+      });
+      const local: Deno.NetAddr = sock !== null
+        ? { transport: "udp", hostname: localHost, port: sock.localPort }
+        : (io as Deno.DatagramConn).addr as Deno.NetAddr;
       const capabilities: DeviceCapabilities = Object.freeze({
         medium,
         mtu,
         checksum: Object.freeze(checksumAll()),
         maxBurstSize: null,
       });
+      const sizes = [
+        rxQueueLen,
+        sock !== null ? Math.min(maxInFlight, BATCH) : maxInFlight,
+        flowWindow,
+      ] as const;
       resolve(
-        new UdpTunnelDevice(conn, peer, capabilities, rxQueueLen, maxInFlight, flowWindow),
+        new UdpTunnelDevice(io, local, peer, capabilities, sizes, options.coalesceAcks !== false),
       );
     });
   }
 
   /** The bound local address (its port, when 0 was asked for). */
   get localAddr(): Deno.NetAddr {
-    return this.#conn.addr as Deno.NetAddr;
+    return this.#localAddr;
   }
 
   /** The peer datagrams go to. */
@@ -256,23 +244,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * ```
    */
   hostReceiveDrops(): number | null {
-    const port = this.localAddr.port.toString(16).toUpperCase().padStart(4, "0");
-    let found: number | null = null;
-    for (const file of ["/proc/net/udp", "/proc/net/udp6"]) {
-      let text: string;
-      try {
-        text = Deno.readTextFileSync(file);
-      } catch {
-        continue;
-      }
-      found ??= 0;
-      for (const line of text.split("\n")) {
-        const cols = line.trim().split(/\s+/);
-        if (cols.length < 13 || !cols[1]!.endsWith(`:${port}`)) continue;
-        found += Number(cols[cols.length - 1]) || 0;
-      }
-    }
-    return found;
+    return udpReceiveDrops(this.#localAddr.port);
   }
 
   /** Frames waiting in the receive ring. */
@@ -283,6 +255,26 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
   /** Frames committed whose send has not completed yet (queued or being sent). */
   get inFlight(): number {
     return this.#tx.length + (this.#sending ? 1 : 0);
+  }
+
+  /**
+   * Datagrams moved per system call at most: 64 on the batched libc path (`recvmmsg` /
+   * `sendmmsg`), 1 on the `Deno.listenDatagram` fallback.
+   *
+   * @example
+   * ```ts
+   * import { UdpTunnelDevice } from "@smol/net/phy";
+   * const dev = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 0 },
+   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   *   batchIo: false,
+   * });
+   * console.log(dev.batchSize); // 1
+   * await dev.close();
+   * ```
+   */
+  get batchSize(): number {
+    return this.#sock !== null ? BATCH : 1;
   }
 
   /**
@@ -363,6 +355,8 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       return null;
     }
     if (this.#closing) return null;
+    // Batched: a full queue goes out now, in one sendmmsg.
+    if (this.#sock !== null && this.#tx.isFull()) this.#flush();
     const buf = this.#windowFull() ? null : this.#tx.reserve(len);
     if (buf === null) {
       this.#stats.txQueueFull++;
@@ -370,6 +364,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       return null;
     }
     this.#pendingLen = len;
+    this.#pendingBuf = buf;
     return buf;
   }
 
@@ -392,13 +387,75 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
   commit(): void {
     if (this.#pendingLen < 0 || this.#closing) return;
     this.#pendingLen = -1;
+    if (this.#coalesce && this.#coalesceAck(this.#pendingBuf!)) return;
     this.#tx.commit();
     this.#committed++;
-    if (!this.#sending) {
+    if (this.#sock !== null) {
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flush);
+      }
+    } else if (!this.#sending) {
       this.#sending = true;
       this.#sendLoop();
     }
   }
+
+  /**
+   * Whether the pure ACK `frame` replaced the newest queued frame, an older ACK of the same
+   * connection (at most `MAX_ACK_RUN` times in a row).
+   */
+  #coalesceAck(frame: Uint8Array): boolean {
+    const tcp = pureAckOffset(frame, this.#ethernet);
+    const last = tcp < 0 ? null : this.#tx.newest();
+    if (
+      last === null || last.length !== frame.length || this.#ackRun >= MAX_ACK_RUN ||
+      pureAckOffset(last, this.#ethernet) !== tcp || !supersedes(last, frame, tcp)
+    ) {
+      this.#ackRun = 0;
+      return false;
+    }
+    last.set(frame);
+    this.#ackRun++;
+    this.#stats.acksCoalesced++;
+    return true;
+  }
+
+  /** Batched path: sends every queued frame with as few `sendmmsg` calls as the batch allows. */
+  readonly #flush = (): void => {
+    this.#flushQueued = false;
+    const sock = this.#sock!;
+    const q = this.#tx;
+    const lens = this.#txLens;
+    const st = this.#stats;
+    while (!q.isEmpty()) {
+      let k = 0;
+      for (let f = q.pop(); f !== null; f = k < BATCH ? q.pop() : null) {
+        sock.stage(k, f);
+        lens[k++] = f.length;
+        if (k === BATCH) break;
+      }
+      q.release();
+      for (let sent = 0; sent < k;) {
+        const r = sock.send(sent, k);
+        if (r > 0) {
+          for (let i = sent; i < sent + r; i++) st.bytesSent += lens[i]!;
+          st.framesSent += r;
+          sent += r;
+        } else if (r === -Errno.EAGAIN || r === -Errno.ENOBUFS) {
+          st.dropsTxBusy += k - sent;
+          break;
+        } else {
+          st.writeErrors++; // the first unsent datagram failed (ECONNREFUSED: no peer yet)
+          sent++;
+        }
+      }
+    }
+    if (this.#refused && !this.#closing && !this.#windowFull()) {
+      this.#refused = false;
+      this.#onReadable?.();
+    }
+  };
 
   /**
    * Registers the callback run when frames arrive in an empty ring (edge triggered), and when a
@@ -537,8 +594,12 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     out[5] = (count >>> 16) & 0xff;
     out[6] = (count >>> 8) & 0xff;
     out[7] = count & 0xff;
+    if (this.#sock !== null) {
+      if (!this.#sock.sendOne(out)) this.#stats.writeErrors++;
+      return;
+    }
     this.#ctrlSending = true;
-    this.#conn.send(out, this.#peer).catch(() => this.#stats.writeErrors++).finally(() => {
+    this.#conn!.send(out, this.#peer).catch(() => this.#stats.writeErrors++).finally(() => {
       this.#ctrlSending = false;
       if (this.#ctrlDirty && !this.#closing) {
         this.#ctrlDirty = false;
@@ -549,13 +610,27 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
   }
 
   async #close(): Promise<void> {
+    const sock = this.#sock;
+    if (sock !== null) {
+      this.#flush();
+      this.#closing = true;
+      clearTimeout(this.#probeTimer);
+      this.#pendingLen = -1;
+      sock.close();
+      this.#spaceWaiter?.();
+      this.#spaceWaiter = null;
+      await this.#loop;
+      sock.release();
+      this.#rx.clear();
+      return;
+    }
     this.#closing = true;
     clearTimeout(this.#probeTimer);
     this.#pendingLen = -1;
     if (this.#sending) {
       await new Promise<void>((resolve) => this.#drainWaiter = resolve);
     }
-    this.#conn.close();
+    this.#conn!.close();
     const waiter = this.#spaceWaiter;
     if (waiter !== null) {
       this.#spaceWaiter = null;
@@ -575,7 +650,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     for (let f = q.pop(); f !== null; f = q.pop()) {
       const len = f.length;
       try {
-        await this.#conn.send(f, this.#peer);
+        await this.#conn!.send(f, this.#peer);
         this.#stats.framesSent++;
         this.#stats.bytesSent += len;
       } catch {
@@ -598,6 +673,50 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     }
   }
 
+  /** Batched path: waits in poll(), then takes everything waiting with recvmmsg. */
+  async #runBatched(sock: BatchUdpSocket): Promise<void> {
+    const rx = this.#rx;
+    let errors = 0;
+    while (!this.#closing) {
+      if (rx.isFull()) {
+        this.#stats.rxQueueFull++;
+        await new Promise<void>((resolve) => this.#spaceWaiter = resolve);
+        continue;
+      }
+      if (!(await sock.wait()) || this.#closing) break;
+      const wasEmpty = rx.isEmpty();
+      while (rx.room > 0) {
+        const k = sock.receive(rx.room);
+        if (k === 0) break;
+        if (k < 0) {
+          // ECONNREFUSED (an ICMP error for an earlier send) is transient; a run is not.
+          this.#stats.readErrors++;
+          if (++errors > 100) return;
+          break;
+        }
+        errors = 0;
+        for (let i = 0; i < k; i++) this.#accept(sock.slot(i), sock.length(i));
+      }
+      if (wasEmpty && !rx.isEmpty()) this.#onReadable?.();
+    }
+  }
+
+  /** One datagram of `n` bytes in a staging slot: control, or a frame copied into the ring. */
+  #accept(slot: Uint8Array, n: number): void {
+    if (n === CTRL_LEN && slot[0] === 0 && slot[1] === CTRL_MAGIC) {
+      this.#control(slot);
+      return;
+    }
+    if (this.#window > 0 && ++this.#read - this.#reported >= this.#window >> 2) this.#report();
+    if (n > this.capabilities.mtu) {
+      this.#stats.dropsOversize++;
+      return;
+    }
+    this.#rx.reserve(this.#slotSize)!.set(slot);
+    this.#rx.reserve(n);
+    this.#rx.commit();
+  }
+
   async #run(): Promise<void> {
     const peer = this.#peer;
     const rx = this.#rx;
@@ -613,7 +732,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       let n: number;
       let from: Deno.Addr;
       try {
-        const [view, addr] = await this.#conn.receive(slot);
+        const [view, addr] = await this.#conn!.receive(slot);
         n = view.length;
         from = addr;
       } catch {

@@ -1,12 +1,20 @@
 import assert from "node:assert/strict";
 import { Medium } from "../../src/phy/device.ts";
 import { UdpTunnelDevice } from "../../src/phy/udp_tunnel.ts";
+import { segment } from "./_tcp_frames.ts";
 
 const sanitized = { sanitizeOps: true, sanitizeResources: true } as const;
 
 /** Two tunnel ends on 127.0.0.1 pointing at each other (ports picked by the OS). */
 async function pair(
-  opts: { medium?: Medium; mtu?: number; rxQueueLen?: number; maxInFlight?: number } = {},
+  opts: {
+    medium?: Medium;
+    mtu?: number;
+    rxQueueLen?: number;
+    maxInFlight?: number;
+    batchIo?: boolean;
+    coalesceAcks?: boolean;
+  } = {},
 ): Promise<[UdpTunnelDevice, UdpTunnelDevice]> {
   // Bind b first on a free port, then a pointing at b, then b is re-opened pointing at a.
   const probe = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
@@ -148,6 +156,7 @@ Deno.test({
       local: { hostname: "127.0.0.1", port: portB },
       peer: { hostname: "localhost", port: a.localAddr.port },
       mtu: 100,
+      batchIo: false, // the Deno.listenDatagram path sees and counts strangers
     });
     const stranger = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
     try {
@@ -177,7 +186,7 @@ Deno.test({
     "UdpTunnelDevice refuses transmit while maxInFlight sends are pending and close() is idempotent",
   ...sanitized,
   fn: async () => {
-    const [a, b] = await pair({ maxInFlight: 2 });
+    const [a, b] = await pair({ maxInFlight: 2, batchIo: false });
     try {
       for (let i = 0; i < 2; i++) {
         a.transmit(0, 10)!.fill(i);
@@ -216,7 +225,8 @@ Deno.test({
   ...sanitized,
   fn: async () => {
     // b's ring holds one frame and nobody drains it: its kernel receive buffer fills and overflows.
-    const [a, b] = await pair({ rxQueueLen: 1, maxInFlight: 64 });
+    // The Deno.listenDatagram path keeps the kernel's default buffer (the batched one asks 4 MiB).
+    const [a, b] = await pair({ rxQueueLen: 1, maxInFlight: 64, batchIo: false });
     try {
       assert.equal(b.hostReceiveDrops(), 0);
       let sent = 0;
@@ -335,6 +345,154 @@ Deno.test({
       }
     } finally {
       await x.close();
+    }
+  },
+});
+
+/** The acknowledgment number of an IPv4 TCP frame from `segment`. */
+function ackOf(f: Uint8Array): number {
+  return ((f[28]! << 24) | (f[29]! << 16) | (f[30]! << 8) | f[31]!) >>> 0;
+}
+
+/** Commits `frame` on `dev` (which must accept it). */
+function send(dev: UdpTunnelDevice, frame: Uint8Array): void {
+  dev.transmit(0, frame.length)!.set(frame);
+  dev.commit();
+}
+
+/** Receives from `dev` until `n` frames arrived or `ms` passed. */
+async function collect(dev: UdpTunnelDevice, n: number, ms = 2000): Promise<Uint8Array[]> {
+  const got: Uint8Array[] = [];
+  const deadline = Date.now() + ms;
+  while (got.length < n && Date.now() < deadline) {
+    for (let f = dev.receive(0); f !== null; f = dev.receive(0)) got.push(f.slice());
+    if (got.length < n) await new Promise((r) => setTimeout(r, 5));
+  }
+  return got;
+}
+
+Deno.test({
+  name: "UdpTunnelDevice with batchIo sends a turn's frames in order without refusing any",
+  ...sanitized,
+  fn: async () => {
+    const [a, b] = await pair({ rxQueueLen: 512 });
+    try {
+      assert.equal(a.batchSize, 64);
+      const mtu = a.capabilities.mtu;
+      // 200 frames in one synchronous turn: a full queue is flushed by transmit, never refused.
+      for (let i = 0; i < 200; i++) send(a, frame(i, mtu));
+      assert.equal(a.stats.txQueueFull, 0);
+      const got = await collect(b, 200);
+      assert.equal(got.length, 200);
+      got.forEach((f, i) => assert.deepEqual(f, frame(i, mtu), `frame ${i}`));
+      assert.equal(a.stats.framesSent, 200);
+      assert.equal(a.stats.writeErrors, 0);
+      assert.equal(a.inFlight, 0);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "UdpTunnelDevice with batchIo never delivers a stranger's datagram (connected socket)",
+  ...sanitized,
+  fn: async () => {
+    const [a, b] = await pair();
+    const stranger = Deno.listenDatagram({ transport: "udp", hostname: "127.0.0.1", port: 0 });
+    try {
+      await stranger.send(new Uint8Array([9, 9, 9]), b.localAddr);
+      send(a, new Uint8Array([1, 2, 3, 4]));
+      const got = await collect(b, 1);
+      await new Promise((r) => setTimeout(r, 100)); // the stranger's datagram had time too
+      got.push(...await collect(b, 1, 0));
+      assert.deepEqual(got, [new Uint8Array([1, 2, 3, 4])]);
+      assert.equal(b.stats.readErrors, 0);
+    } finally {
+      stranger.close();
+      await a.close();
+      await b.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "UdpTunnelDevice without FFI permission falls back to Deno.listenDatagram",
+  ...sanitized,
+  fn: async () => {
+    const url = new URL("../../src/phy/udp_tunnel.ts", import.meta.url).href;
+    const code = `import { UdpTunnelDevice } from "${url}";
+      const d = await UdpTunnelDevice.open({ local: { hostname: "127.0.0.1", port: 0 },
+        peer: { hostname: "127.0.0.1", port: 9 } });
+      console.log(d.batchSize); await d.close();`;
+    // `deno eval` grants everything: run a file with net and read only.
+    const file = await Deno.makeTempFile({ suffix: ".ts" });
+    let out: Deno.CommandOutput;
+    try {
+      await Deno.writeTextFile(file, code);
+      out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--unstable-net", "--allow-net", "--allow-read", file],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    } finally {
+      await Deno.remove(file);
+    }
+    const text = new TextDecoder().decode(out.stdout).trim();
+    assert.equal(text, "1", new TextDecoder().decode(out.stderr));
+    const [a, b] = await pair({ batchIo: false });
+    try {
+      assert.equal(a.batchSize, 1);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  },
+});
+
+for (const batchIo of [true, false]) {
+  Deno.test({
+    name: `UdpTunnelDevice ${
+      batchIo ? "with" : "without"
+    } batchIo replaces a queued pure ACK by a newer one of the same connection only`,
+    ...sanitized,
+    fn: async () => {
+      const [a, b] = await pair({ batchIo });
+      try {
+        // Without batchIo frames queue behind the one being sent: a data frame goes first.
+        send(a, segment({ payload: 100, flags: 0x18 }));
+        send(a, segment({ ack: 1000 }));
+        send(a, segment({ ack: 2000 })); // supersedes 1000
+        send(a, segment({ ack: 2000 })); // a duplicate ACK: never merged
+        send(a, segment({ ack: 3000, srcPort: 1 })); // another connection
+        send(a, segment({ ack: 4000 })); // not adjacent to the 2000s: sent
+        const got = await collect(b, 5);
+        assert.deepEqual(got.slice(1).map(ackOf), [2000, 2000, 3000, 4000]);
+        assert.equal(got[0]!.length, segment({ payload: 100 }).length);
+        assert.equal(a.stats.acksCoalesced, 1);
+        assert.equal(a.stats.framesSent, 5);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "UdpTunnelDevice with coalesceAcks false sends every ACK",
+  ...sanitized,
+  fn: async () => {
+    const [a, b] = await pair({ coalesceAcks: false });
+    try {
+      for (const ack of [1000, 2000, 3000]) send(a, segment({ ack }));
+      const got = await collect(b, 3);
+      assert.deepEqual(got.map(ackOf), [1000, 2000, 3000]);
+      assert.equal(a.stats.acksCoalesced, 0);
+    } finally {
+      await a.close();
+      await b.close();
     }
   },
 });
