@@ -21,9 +21,11 @@ let recent4b: Ipv4Address | null = null;
  * @example
  * ```ts
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const a = Ipv4Address.parse("192.0.2.1");
- * console.log(a.value === 0xc0000201, a.toString()); // true 192.0.2.1
+ * assert.equal(a.value, 0xc0000201);
+ * assert.equal(a.toString(), "192.0.2.1");
  * ```
  */
 export class Ipv4Address {
@@ -56,7 +58,8 @@ export class Ipv4Address {
    * @example
    * ```ts
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(Ipv4Address.fromBytes(new Uint8Array([192, 0, 2, 1])).toString()); // 192.0.2.1
+   * import assert from "node:assert/strict";
+   * assert.equal(Ipv4Address.fromBytes(new Uint8Array([192, 0, 2, 1])).toString(), "192.0.2.1");
    * ```
    */
   static fromBytes(bytes: Uint8Array, offset = 0): Ipv4Address {
@@ -83,7 +86,8 @@ export class Ipv4Address {
    * @example
    * ```ts
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(Ipv4Address.parse("198.51.100.7").toString()); // 198.51.100.7
+   * import assert from "node:assert/strict";
+   * assert.equal(Ipv4Address.parse("198.51.100.7").toString(), "198.51.100.7");
    * ```
    */
   static parse(text: string): Ipv4Address {
@@ -101,9 +105,10 @@ export class Ipv4Address {
    * @example
    * ```ts
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(4);
    * Ipv4Address.parse("192.0.2.1").writeTo(b, 0);
-   * console.log(b[0]); // 192
+   * assert.equal(b[0], 192);
    * ```
    */
   writeTo(bytes: Uint8Array, offset: number): void {
@@ -118,7 +123,8 @@ export class Ipv4Address {
    * @example
    * ```ts
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(Ipv4Address.BROADCAST.octets()); // Uint8Array(4) [ 255, 255, 255, 255 ]
+   * import assert from "node:assert/strict";
+   * assert.deepEqual([...Ipv4Address.BROADCAST.octets()], [255, 255, 255, 255]);
    * ```
    */
   octets(): Uint8Array {
@@ -161,7 +167,8 @@ export class Ipv4Address {
    * @example
    * ```ts
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(Ipv4Address.parse("192.0.2.1").equals(new Ipv4Address(0xc0000201))); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(Ipv4Address.parse("192.0.2.1").equals(new Ipv4Address(0xc0000201)), true);
    * ```
    */
   equals(other: IpAddress): boolean {
@@ -176,7 +183,8 @@ export class Ipv4Address {
    * @example
    * ```ts
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(typeof Ipv4Address.parse("192.0.2.1").hash()); // number
+   * import assert from "node:assert/strict";
+   * assert.equal(typeof Ipv4Address.parse("192.0.2.1").hash(), "number");
    * ```
    */
   hash(): number {
@@ -191,7 +199,8 @@ export class Ipv4Address {
    * @example
    * ```ts
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(`${new Ipv4Address(0x7f000001)}`); // 127.0.0.1
+   * import assert from "node:assert/strict";
+   * assert.equal(`${new Ipv4Address(0x7f000001)}`, "127.0.0.1");
    * ```
    */
   toString(): string {
@@ -219,9 +228,10 @@ function parseIpv4Value(text: string): number | undefined {
  * @example
  * ```ts
  * import { Ipv6Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const a = Ipv6Address.parse("2001:DB8:0:0:0:0:0:1");
- * console.log(a.toString()); // 2001:db8::1
+ * assert.equal(a.toString(), "2001:db8::1");
  * ```
  */
 export class Ipv6Address {
@@ -277,8 +287,9 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { Ipv6Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(16); b[15] = 1;
-   * console.log(Ipv6Address.fromBytes(b).toString()); // ::1
+   * assert.equal(Ipv6Address.fromBytes(b).toString(), "::1");
    * ```
    */
   static fromBytes(bytes: Uint8Array, offset = 0): Ipv6Address {
@@ -300,7 +311,8 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { Ipv6Address } from "@smol/net/wire";
-   * console.log(Ipv6Address.parse("::ffff:192.0.2.1").toString()); // ::ffff:192.0.2.1
+   * import assert from "node:assert/strict";
+   * assert.equal(Ipv6Address.parse("::ffff:192.0.2.1").toString(), "::ffff:192.0.2.1");
    * ```
    */
   static parse(text: string): Ipv6Address {
@@ -323,7 +335,8 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { Ipv6Address } from "@smol/net/wire";
-   * console.log(Ipv6Address.solicitedNode(Ipv6Address.parse("2001:db8::2")).toString()); // ff02::1:ff00:2
+   * import assert from "node:assert/strict";
+   * assert.equal(Ipv6Address.solicitedNode(Ipv6Address.parse("2001:db8::2")).toString(), "ff02::1:ff00:2");
    * ```
    */
   static solicitedNode(target: Ipv6Address): Ipv6Address {
@@ -340,8 +353,9 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const ll = Ipv6Address.linkLocalFromMac(EthernetAddress.parse("02:00:00:00:00:01"));
-   * console.log(ll.toString()); // fe80::ff:fe00:1
+   * assert.equal(ll.toString(), "fe80::ff:fe00:1");
    * ```
    */
   static linkLocalFromMac(mac: EthernetAddress): Ipv6Address {
@@ -360,9 +374,10 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { Ipv6Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(16);
    * Ipv6Address.LOOPBACK.writeTo(b, 0);
-   * console.log(b[15]); // 1
+   * assert.equal(b[15], 1);
    * ```
    */
   writeTo(bytes: Uint8Array, offset: number): void {
@@ -380,7 +395,8 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { Ipv6Address } from "@smol/net/wire";
-   * console.log(Ipv6Address.LOOPBACK.octets().length); // 16
+   * import assert from "node:assert/strict";
+   * assert.equal(Ipv6Address.LOOPBACK.octets().length, 16);
    * ```
    */
   octets(): Uint8Array {
@@ -427,7 +443,8 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { Ipv6Address } from "@smol/net/wire";
-   * console.log(Ipv6Address.parse("::1").equals(Ipv6Address.LOOPBACK)); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(Ipv6Address.parse("::1").equals(Ipv6Address.LOOPBACK), true);
    * ```
    */
   equals(other: IpAddress): boolean {
@@ -443,7 +460,8 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { Ipv6Address } from "@smol/net/wire";
-   * console.log(typeof Ipv6Address.LOOPBACK.hash()); // number
+   * import assert from "node:assert/strict";
+   * assert.equal(typeof Ipv6Address.LOOPBACK.hash(), "number");
    * ```
    */
   hash(): number {
@@ -459,7 +477,8 @@ export class Ipv6Address {
    * @example
    * ```ts
    * import { Ipv6Address } from "@smol/net/wire";
-   * console.log(Ipv6Address.parse("2001:0db8:0:0:1:0:0:1").toString()); // 2001:db8::1:0:0:1
+   * import assert from "node:assert/strict";
+   * assert.equal(Ipv6Address.parse("2001:0db8:0:0:1:0:0:1").toString(), "2001:db8::1:0:0:1");
    * ```
    */
   toString(): string {
@@ -531,8 +550,9 @@ function parseIpv6Groups(text: string): number[] | undefined {
  * @example
  * ```ts
  * import { type IpAddress, parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const a: IpAddress = parseIpAddress("2001:db8::1");
- * console.log(a.version); // 6
+ * assert.equal(a.version, 6);
  * ```
  */
 export type IpAddress = Ipv4Address | Ipv6Address;
@@ -547,7 +567,9 @@ export type IpAddress = Ipv4Address | Ipv6Address;
  * @example
  * ```ts
  * import { parseIpAddress } from "@smol/net/wire";
- * console.log(parseIpAddress("192.0.2.1").version, parseIpAddress("[::1]").version); // 4 6
+ * import assert from "node:assert/strict";
+ * assert.equal(parseIpAddress("192.0.2.1").version, 4);
+ * assert.equal(parseIpAddress("[::1]").version, 6);
  * ```
  */
 export function parseIpAddress(text: string): IpAddress {

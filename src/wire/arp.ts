@@ -32,7 +32,8 @@ const PTYPE_IPV4 = 0x0800;
  * @example
  * ```ts
  * import { ARP_PACKET_LEN } from "@smol/net/wire";
- * console.log(ARP_PACKET_LEN); // 28
+ * import assert from "node:assert/strict";
+ * assert.equal(ARP_PACKET_LEN, 28);
  * ```
  */
 export const ARP_PACKET_LEN = 28;
@@ -43,7 +44,9 @@ export const ARP_PACKET_LEN = 28;
  * @example
  * ```ts
  * import { ArpOperation } from "@smol/net/wire";
- * console.log(ArpOperation.Request, ArpOperation.Reply); // 1 2
+ * import assert from "node:assert/strict";
+ * assert.equal(ArpOperation.Request, 1);
+ * assert.equal(ArpOperation.Reply, 2);
  * ```
  */
 export const ArpOperation = {
@@ -59,8 +62,9 @@ export const ArpOperation = {
  * @example
  * ```ts
  * import { ArpOperation } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const op: ArpOperation = ArpOperation.Reply;
- * console.log(op); // 2
+ * assert.equal(op, 2);
  * ```
  */
 export type ArpOperation = typeof ArpOperation[keyof typeof ArpOperation];
@@ -73,9 +77,11 @@ export type ArpOperation = typeof ArpOperation[keyof typeof ArpOperation];
  * @example
  * ```ts
  * import { ArpPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const packet = new ArpPacket(new Uint8Array(28));
  * packet.operation = 1;
- * console.log(packet.operation, packet.buffer[7]); // 1 1
+ * assert.equal(packet.operation, 1);
+ * assert.equal(packet.buffer[7], 1);
  * ```
  */
 export class ArpPacket {
@@ -101,11 +107,8 @@ export class ArpPacket {
    * @example
    * ```ts
    * import { ArpPacket, WireError } from "@smol/net/wire";
-   * try {
-   *   ArpPacket.newChecked(new Uint8Array(7));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * import assert from "node:assert/strict";
+   * assert.throws(() => ArpPacket.newChecked(new Uint8Array(7)), WireError);
    * ```
    */
   static newChecked(buffer: Uint8Array): ArpPacket {
@@ -212,6 +215,7 @@ export class ArpPacket {
  * @example
  * ```ts
  * import { ArpOperation, type ArpRepr, EthernetAddress, Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const request: ArpRepr = {
  *   operation: ArpOperation.Request,
  *   senderHardwareAddr: EthernetAddress.parse("02:00:00:00:00:01"),
@@ -219,7 +223,7 @@ export class ArpPacket {
  *   targetHardwareAddr: EthernetAddress.ZERO,
  *   targetProtocolAddr: Ipv4Address.parse("192.0.2.2"),
  * };
- * console.log(request.operation); // 1
+ * assert.equal(request.operation, 1);
  * ```
  */
 export interface ArpRepr {
@@ -248,11 +252,13 @@ export interface ArpRepr {
  * @example
  * ```ts
  * import { ArpPacket, parseArp } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([
  *   0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 1, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 192, 0, 2, 2,
  * ]);
  * const repr = parseArp(new ArpPacket(bytes));
- * console.log(repr.operation, repr.targetProtocolAddr.toString()); // 1 192.0.2.2
+ * assert.equal(repr.operation, 1);
+ * assert.equal(repr.targetProtocolAddr.toString(), "192.0.2.2");
  * ```
  */
 export function parseArp(packet: ArpPacket, _opts?: ParseOptions): ArpRepr {
@@ -291,6 +297,7 @@ export function parseArp(packet: ArpPacket, _opts?: ParseOptions): ArpRepr {
  * import {
  *   ARP_PACKET_LEN, ArpOperation, ArpPacket, emitArp, EthernetAddress, Ipv4Address,
  * } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const packet = new ArpPacket(new Uint8Array(ARP_PACKET_LEN));
  * emitArp({
  *   operation: ArpOperation.Reply,
@@ -299,7 +306,8 @@ export function parseArp(packet: ArpPacket, _opts?: ParseOptions): ArpRepr {
  *   targetHardwareAddr: EthernetAddress.parse("02:00:00:00:00:01"),
  *   targetProtocolAddr: Ipv4Address.parse("192.0.2.1"),
  * }, packet);
- * console.log(packet.operation, packet.senderProtocolAddr.toString()); // 2 192.0.2.2
+ * assert.equal(packet.operation, 2);
+ * assert.equal(packet.senderProtocolAddr.toString(), "192.0.2.2");
  * ```
  */
 export function emitArp(repr: ArpRepr, packet: ArpPacket, _opts?: EmitOptions): void {

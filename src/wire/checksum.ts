@@ -30,8 +30,9 @@ function fold(sum: number): number {
  * @example
  * ```ts
  * import { checksumFinish, checksumSum } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const s = checksumSum(new Uint8Array([0x00, 0x01, 0xf2, 0x03]));
- * console.log(checksumFinish(s).toString(16)); // dfb
+ * assert.equal(checksumFinish(s).toString(16), "dfb");
  * ```
  */
 export function checksumSum(data: Uint8Array, initial = 0): number {
@@ -224,7 +225,8 @@ function sumWords(data: Uint8Array, initial: number): number {
  * @example
  * ```ts
  * import { checksumFinish } from "@smol/net/wire";
- * console.log(checksumFinish(0xffff)); // 0
+ * import assert from "node:assert/strict";
+ * assert.equal(checksumFinish(0xffff), 0);
  * ```
  */
 export function checksumFinish(sum: number): number {
@@ -241,11 +243,12 @@ export function checksumFinish(sum: number): number {
  * @example
  * ```ts
  * import { internetChecksum } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * // An IPv4 header whose checksum field (bytes 10–11) is already correct sums to zero.
  * const hdr = new Uint8Array([
  *   0x45, 0, 0, 0x1c, 0, 0, 0x40, 0, 0x40, 0x01, 0xb6, 0xdd, 192, 0, 2, 1, 192, 0, 2, 2,
  * ]);
- * console.log(internetChecksum(hdr)); // 0
+ * assert.equal(internetChecksum(hdr), 0);
  * ```
  */
 export function internetChecksum(data: Uint8Array): number {
@@ -265,9 +268,10 @@ export function internetChecksum(data: Uint8Array): number {
  * @example
  * ```ts
  * import { checksumFinish, checksumSum, Ipv4Address, pseudoHeaderSum } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const udp = new Uint8Array([0x04, 0xd2, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00]);
  * const ph = pseudoHeaderSum(Ipv4Address.parse("192.0.2.1"), Ipv4Address.parse("192.0.2.2"), 17, 8);
- * console.log(checksumFinish(checksumSum(udp, ph)) !== 0); // true
+ * assert.notEqual(checksumFinish(checksumSum(udp, ph)), 0);
  * ```
  */
 export function pseudoHeaderSum(
@@ -304,9 +308,10 @@ export function pseudoHeaderSum(
  * @example
  * ```ts
  * import { checksumUpdate, internetChecksum } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const a = new Uint8Array([0x12, 0x34, 0x56, 0x78]);
  * const b = new Uint8Array([0x12, 0x34, 0x9a, 0xbc]);
- * console.log(checksumUpdate(internetChecksum(a), 0x5678, 0x9abc) === internetChecksum(b)); // true
+ * assert.equal(checksumUpdate(internetChecksum(a), 0x5678, 0x9abc), internetChecksum(b));
  * ```
  */
 export function checksumUpdate(checksum: number, oldWord: number, newWord: number): number {

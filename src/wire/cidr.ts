@@ -12,10 +12,11 @@ import { type IpAddress, Ipv4Address, Ipv6Address, parseIpAddress } from "./addr
  * @example
  * ```ts
  * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const cidr = IpCidr.parse("192.0.2.2/24");
- * console.log(cidr.contains(parseIpAddress("192.0.2.200"))); // true
- * console.log(cidr.network().toString()); // 192.0.2.0/24
+ * assert.equal(cidr.contains(parseIpAddress("192.0.2.200")), true);
+ * assert.equal(cidr.network().toString(), "192.0.2.0/24");
  * ```
  */
 export class IpCidr {
@@ -50,7 +51,8 @@ export class IpCidr {
    * @example
    * ```ts
    * import { IpCidr } from "@smol/net/wire";
-   * console.log(IpCidr.parse("2001:db8::2/64").toString()); // 2001:db8::2/64
+   * import assert from "node:assert/strict";
+   * assert.equal(IpCidr.parse("2001:db8::2/64").toString(), "2001:db8::2/64");
    * ```
    */
   static parse(text: string): IpCidr {
@@ -74,7 +76,8 @@ export class IpCidr {
    * @example
    * ```ts
    * import { IpCidr, Ipv4Address } from "@smol/net/wire";
-   * console.log(IpCidr.parse("198.51.100.0/24").contains(Ipv4Address.parse("198.51.101.1"))); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(IpCidr.parse("198.51.100.0/24").contains(Ipv4Address.parse("198.51.101.1")), false);
    * ```
    */
   contains(addr: IpAddress): boolean {
@@ -102,7 +105,8 @@ export class IpCidr {
    * @example
    * ```ts
    * import { IpCidr } from "@smol/net/wire";
-   * console.log(IpCidr.parse("2001:db8::2/64").network().toString()); // 2001:db8::/64
+   * import assert from "node:assert/strict";
+   * assert.equal(IpCidr.parse("2001:db8::2/64").network().toString(), "2001:db8::/64");
    * ```
    */
   network(): IpCidr {
@@ -125,7 +129,8 @@ export class IpCidr {
    * @example
    * ```ts
    * import { IpCidr } from "@smol/net/wire";
-   * console.log(IpCidr.parse("192.0.2.2/24").broadcast()?.toString()); // 192.0.2.255
+   * import assert from "node:assert/strict";
+   * assert.equal(IpCidr.parse("192.0.2.2/24").broadcast()?.toString(), "192.0.2.255");
    * ```
    */
   broadcast(): Ipv4Address | undefined {
@@ -142,7 +147,8 @@ export class IpCidr {
    * @example
    * ```ts
    * import { IpCidr } from "@smol/net/wire";
-   * console.log(`${IpCidr.parse("192.0.2.1")}`); // 192.0.2.1/32
+   * import assert from "node:assert/strict";
+   * assert.equal(`${IpCidr.parse("192.0.2.1")}`, "192.0.2.1/32");
    * ```
    */
   toString(): string {
@@ -161,8 +167,9 @@ function prefixMask32(bits: number): number {
  * @example
  * ```ts
  * import { type IpEndpoint, formatEndpoint, parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const ep: IpEndpoint = { addr: parseIpAddress("2001:db8::1"), port: 80 };
- * console.log(formatEndpoint(ep)); // [2001:db8::1]:80
+ * assert.equal(formatEndpoint(ep), "[2001:db8::1]:80");
  * ```
  */
 export interface IpEndpoint {
@@ -181,7 +188,8 @@ export interface IpEndpoint {
  * @example
  * ```ts
  * import { formatEndpoint, Ipv4Address } from "@smol/net/wire";
- * console.log(formatEndpoint({ addr: Ipv4Address.parse("192.0.2.1"), port: 80 })); // 192.0.2.1:80
+ * import assert from "node:assert/strict";
+ * assert.equal(formatEndpoint({ addr: Ipv4Address.parse("192.0.2.1"), port: 80 }), "192.0.2.1:80");
  * ```
  */
 export function formatEndpoint(ep: IpEndpoint): string {

@@ -11,12 +11,12 @@
  * @example
  * ```ts
  * import { WireError } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
- * try {
- *   throw new WireError("ipv4.ihl", 3, "header length below the minimum of 5 words");
- * } catch (e) {
- *   if (e instanceof WireError) console.log(e.field, e.value); // ipv4.ihl 3
- * }
+ * const e = new WireError("ipv4.ihl", 3, "header length below the minimum of 5 words");
+ * assert.equal(e.field, "ipv4.ihl");
+ * assert.equal(e.value, 3);
+ * assert.equal(e.message, "Invalid ipv4.ihl 3: header length below the minimum of 5 words");
  * ```
  */
 export class WireError extends Error {
@@ -50,7 +50,9 @@ export class WireError extends Error {
  * @example
  * ```ts
  * import { requireLength, WireError } from "@smol/net/wire";
- * try { requireLength("udp", new Uint8Array(4), 8); } catch (e) { console.log(e instanceof WireError); }
+ * import assert from "node:assert/strict";
+ * assert.throws(() => requireLength("udp", new Uint8Array(4), 8), WireError);
+ * requireLength("udp", new Uint8Array(8), 8); // long enough: returns
  * ```
  */
 export function requireLength(protocol: string, buffer: Uint8Array, needed: number): void {

@@ -28,7 +28,8 @@ const FIELD = {
  * @example
  * ```ts
  * import { ETHERNET_HEADER_LEN } from "@smol/net/wire";
- * console.log(ETHERNET_HEADER_LEN); // 14
+ * import assert from "node:assert/strict";
+ * assert.equal(ETHERNET_HEADER_LEN, 14);
  * ```
  */
 export const ETHERNET_HEADER_LEN = 14;
@@ -39,7 +40,8 @@ export const ETHERNET_HEADER_LEN = 14;
  * @example
  * ```ts
  * import { ETHERNET_HEADER_LEN, VLAN_TAG_LEN } from "@smol/net/wire";
- * console.log(ETHERNET_HEADER_LEN + VLAN_TAG_LEN); // 18
+ * import assert from "node:assert/strict";
+ * assert.equal(ETHERNET_HEADER_LEN + VLAN_TAG_LEN, 18);
  * ```
  */
 export const VLAN_TAG_LEN = 4;
@@ -50,7 +52,8 @@ export const VLAN_TAG_LEN = 4;
  * @example
  * ```ts
  * import { EtherType } from "@smol/net/wire";
- * console.log(EtherType.Ipv6.toString(16)); // 86dd
+ * import assert from "node:assert/strict";
+ * assert.equal(EtherType.Ipv6.toString(16), "86dd");
  * ```
  */
 export const EtherType = {
@@ -71,8 +74,9 @@ export const EtherType = {
  * @example
  * ```ts
  * import { EtherType } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const t: EtherType = EtherType.Arp;
- * console.log(t); // 2054
+ * assert.equal(t, 2054);
  * ```
  */
 export type EtherType = typeof EtherType[keyof typeof EtherType];
@@ -85,12 +89,14 @@ export type EtherType = typeof EtherType[keyof typeof EtherType];
  * @example
  * ```ts
  * import { EthernetFrame, EtherType } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const frame = EthernetFrame.newChecked(new Uint8Array([
  *   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 1, 0x08, 0x06, 0xaa,
  * ]));
- * console.log(frame.dst.isBroadcast, frame.etherType === EtherType.Arp, frame.payload.length);
- * // true true 1
+ * assert.equal(frame.dst.isBroadcast, true);
+ * assert.equal(frame.etherType, EtherType.Arp);
+ * assert.equal(frame.payload.length, 1);
  * ```
  */
 export class EthernetFrame {
@@ -117,11 +123,8 @@ export class EthernetFrame {
    * @example
    * ```ts
    * import { EthernetFrame, WireError } from "@smol/net/wire";
-   * try {
-   *   EthernetFrame.newChecked(new Uint8Array(13));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * import assert from "node:assert/strict";
+   * assert.throws(() => EthernetFrame.newChecked(new Uint8Array(13)), WireError);
    * ```
    */
   static newChecked(buffer: Uint8Array): EthernetFrame {
@@ -252,8 +255,9 @@ export class EthernetFrame {
  * @example
  * ```ts
  * import type { VlanTag } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const tag: VlanTag = { id: 100, pcp: 5 };
- * console.log(tag.id); // 100
+ * assert.equal(tag.id, 100);
  * ```
  */
 export interface VlanTag {
@@ -269,13 +273,14 @@ export interface VlanTag {
  * @example
  * ```ts
  * import { EthernetAddress, type EthernetRepr, EtherType } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr: EthernetRepr = {
  *   src: EthernetAddress.parse("02:00:00:00:00:01"),
  *   dst: EthernetAddress.BROADCAST,
  *   etherType: EtherType.Arp,
  *   vlan: null,
  * };
- * console.log(repr.etherType); // 2054
+ * assert.equal(repr.etherType, 2054);
  * ```
  */
 export interface EthernetRepr {
@@ -300,10 +305,12 @@ export interface EthernetRepr {
  * @example
  * ```ts
  * import { EthernetFrame, parseEthernet } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array(18);
  * bytes.set([0x81, 0x00, 0xa0, 0x64, 0x86, 0xdd], 12); // tag: PCP 5, VLAN 100; then IPv6
  * const repr = parseEthernet(new EthernetFrame(bytes));
- * console.log(repr.vlan, repr.etherType.toString(16)); // { id: 100, pcp: 5 } 86dd
+ * assert.deepEqual(repr.vlan, { id: 100, pcp: 5 });
+ * assert.equal(repr.etherType.toString(16), "86dd");
  * ```
  */
 export function parseEthernet(frame: EthernetFrame, _opts?: ParseOptions): EthernetRepr {
@@ -326,8 +333,9 @@ export function parseEthernet(frame: EthernetFrame, _opts?: ParseOptions): Ether
  * @example
  * ```ts
  * import { EthernetAddress, ethernetHeaderLen } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const mac = EthernetAddress.ZERO;
- * console.log(ethernetHeaderLen({ src: mac, dst: mac, etherType: 0x0800, vlan: { id: 7, pcp: 0 } })); // 18
+ * assert.equal(ethernetHeaderLen({ src: mac, dst: mac, etherType: 0x0800, vlan: { id: 7, pcp: 0 } }), 18);
  * ```
  */
 export function ethernetHeaderLen(repr: EthernetRepr): number {
@@ -344,8 +352,9 @@ export function ethernetHeaderLen(repr: EthernetRepr): number {
  * @example
  * ```ts
  * import { EthernetAddress, ethernetBufferLen } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const mac = EthernetAddress.ZERO;
- * console.log(ethernetBufferLen({ src: mac, dst: mac, etherType: 0x0806, vlan: null }, 28)); // 42
+ * assert.equal(ethernetBufferLen({ src: mac, dst: mac, etherType: 0x0806, vlan: null }, 28), 42);
  * ```
  */
 export function ethernetBufferLen(repr: EthernetRepr, payloadLen: number): number {
@@ -363,6 +372,7 @@ export function ethernetBufferLen(repr: EthernetRepr, payloadLen: number): numbe
  * @example
  * ```ts
  * import { emitEthernet, EthernetAddress, EthernetFrame, EtherType } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const frame = new EthernetFrame(new Uint8Array(14 + 28));
  * emitEthernet({
  *   src: EthernetAddress.parse("02:00:00:00:00:01"),
@@ -370,7 +380,9 @@ export function ethernetBufferLen(repr: EthernetRepr, payloadLen: number): numbe
  *   etherType: EtherType.Arp,
  *   vlan: null,
  * }, frame);
- * console.log(frame.buffer[12], frame.buffer[13], frame.payload.length); // 8 6 28
+ * assert.equal(frame.buffer[12], 8);
+ * assert.equal(frame.buffer[13], 6);
+ * assert.equal(frame.payload.length, 28);
  * ```
  */
 export function emitEthernet(repr: EthernetRepr, frame: EthernetFrame, _opts?: EmitOptions): void {

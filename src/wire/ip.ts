@@ -12,7 +12,9 @@
  * @example
  * ```ts
  * import { IpProtocol } from "@smol/net/wire";
- * console.log(IpProtocol.Tcp, IpProtocol.Icmpv6); // 6 58
+ * import assert from "node:assert/strict";
+ * assert.equal(IpProtocol.Tcp, 6);
+ * assert.equal(IpProtocol.Icmpv6, 58);
  * ```
  */
 export const IpProtocol = {
@@ -49,8 +51,9 @@ export const IpProtocol = {
  * @example
  * ```ts
  * import { IpProtocol } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const p: IpProtocol = IpProtocol.Udp;
- * console.log(p); // 17
+ * assert.equal(p, 17);
  * ```
  */
 export type IpProtocol = typeof IpProtocol[keyof typeof IpProtocol];
@@ -61,7 +64,9 @@ export type IpProtocol = typeof IpProtocol[keyof typeof IpProtocol];
  * @example
  * ```ts
  * import { IpVersion } from "@smol/net/wire";
- * console.log(IpVersion.Ipv4, IpVersion.Ipv6); // 4 6
+ * import assert from "node:assert/strict";
+ * assert.equal(IpVersion.Ipv4, 4);
+ * assert.equal(IpVersion.Ipv6, 6);
  * ```
  */
 export const IpVersion = {
@@ -77,8 +82,9 @@ export const IpVersion = {
  * @example
  * ```ts
  * import type { IpVersion } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const v: IpVersion = 6;
- * console.log(v); // 6
+ * assert.equal(v, 6);
  * ```
  */
 export type IpVersion = typeof IpVersion[keyof typeof IpVersion];
@@ -93,8 +99,10 @@ export type IpVersion = typeof IpVersion[keyof typeof IpVersion];
  * @example
  * ```ts
  * import { ipVersionOf } from "@smol/net/wire";
- * console.log(ipVersionOf(new Uint8Array([0x45, 0])), ipVersionOf(new Uint8Array([0x60]))); // 4 6
- * console.log(ipVersionOf(new Uint8Array(0))); // null
+ * import assert from "node:assert/strict";
+ * assert.equal(ipVersionOf(new Uint8Array([0x45, 0])), 4);
+ * assert.equal(ipVersionOf(new Uint8Array([0x60])), 6);
+ * assert.equal(ipVersionOf(new Uint8Array(0)), null);
  * ```
  */
 export function ipVersionOf(bytes: Uint8Array): IpVersion | null {

@@ -35,7 +35,8 @@ const MAX_TOTAL_LEN = 0xffff;
  * @example
  * ```ts
  * import { IPV4_HEADER_LEN } from "@smol/net/wire";
- * console.log(IPV4_HEADER_LEN); // 20
+ * import assert from "node:assert/strict";
+ * assert.equal(IPV4_HEADER_LEN, 20);
  * ```
  */
 export const IPV4_HEADER_LEN = 20;
@@ -46,11 +47,14 @@ export const IPV4_HEADER_LEN = 20;
  * @example
  * ```ts
  * import { Ipv4Packet } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const packet = Ipv4Packet.newChecked(new Uint8Array([
  *   0x45, 0, 0, 0x1c, 0, 0, 0x40, 0, 0x40, 0x01, 0xb6, 0xdd, 192, 0, 2, 1, 192, 0, 2, 2,
  *   8, 0, 0xf7, 0xff, 0, 0, 0, 0,
  * ]));
- * console.log(packet.protocol, packet.dst.toString(), packet.verifyChecksum()); // 1 192.0.2.2 true
+ * assert.equal(packet.protocol, 1);
+ * assert.equal(packet.dst.toString(), "192.0.2.2");
+ * assert.equal(packet.verifyChecksum(), true);
  * ```
  */
 export class Ipv4Packet {
@@ -77,11 +81,8 @@ export class Ipv4Packet {
    * @example
    * ```ts
    * import { Ipv4Packet, WireError } from "@smol/net/wire";
-   * try {
-   *   Ipv4Packet.newChecked(new Uint8Array(19));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * import assert from "node:assert/strict";
+   * assert.throws(() => Ipv4Packet.newChecked(new Uint8Array(19)), WireError);
    * ```
    */
   static newChecked(buffer: Uint8Array): Ipv4Packet {
@@ -98,14 +99,11 @@ export class Ipv4Packet {
    *
    * @example
    * ```ts
-   * import { Ipv4Packet, WireError } from "@smol/net/wire";
+   * import { Ipv4Packet } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(20);
    * b[0] = 0x44; // IHL 4
-   * try {
-   *   new Ipv4Packet(b).checkLen();
-   * } catch (e) {
-   *   console.log((e as WireError).field); // ipv4.ihl
-   * }
+   * assert.throws(() => new Ipv4Packet(b).checkLen(), { name: "WireError", field: "ipv4.ihl" });
    * ```
    */
   checkLen(): void {
@@ -282,12 +280,13 @@ export class Ipv4Packet {
    * @example
    * ```ts
    * import { Ipv4Packet } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const packet = new Ipv4Packet(new Uint8Array([
    *   0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
    * ]));
-   * console.log(packet.verifyChecksum()); // false
+   * assert.equal(packet.verifyChecksum(), false);
    * packet.fillChecksum();
-   * console.log(packet.verifyChecksum()); // true
+   * assert.equal(packet.verifyChecksum(), true);
    * ```
    */
   verifyChecksum(): boolean {
@@ -300,11 +299,12 @@ export class Ipv4Packet {
    * @example
    * ```ts
    * import { Ipv4Packet } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const packet = new Ipv4Packet(new Uint8Array([
    *   0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
    * ]));
    * packet.fillChecksum();
-   * console.log(packet.checksum !== 0); // true
+   * assert.notEqual(packet.checksum, 0);
    * ```
    */
   fillChecksum(): void {
@@ -320,6 +320,7 @@ export class Ipv4Packet {
  * @example
  * ```ts
  * import { IpProtocol, Ipv4Address, type Ipv4Repr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr: Ipv4Repr = {
  *   src: Ipv4Address.parse("192.0.2.1"),
  *   dst: Ipv4Address.parse("192.0.2.2"),
@@ -333,7 +334,7 @@ export class Ipv4Packet {
  *   moreFrags: false,
  *   fragOffset: 0,
  * };
- * console.log(repr.payloadLen); // 8
+ * assert.equal(repr.payloadLen, 8);
  * ```
  */
 export interface Ipv4Repr {
@@ -374,12 +375,15 @@ export interface Ipv4Repr {
  * @example
  * ```ts
  * import { Ipv4Packet, parseIpv4 } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([
  *   0x45, 0, 0, 0x1c, 0, 0, 0x40, 0, 0x40, 0x01, 0xb6, 0xdd, 192, 0, 2, 1, 192, 0, 2, 2,
  *   8, 0, 0xf7, 0xff, 0, 0, 0, 0, 0, 0, // two bytes of link padding
  * ]);
  * const repr = parseIpv4(new Ipv4Packet(bytes));
- * console.log(repr.payloadLen, repr.dontFrag, repr.src.toString()); // 8 true 192.0.2.1
+ * assert.equal(repr.payloadLen, 8);
+ * assert.equal(repr.dontFrag, true);
+ * assert.equal(repr.src.toString(), "192.0.2.1");
  * ```
  */
 export function parseIpv4(packet: Ipv4Packet, opts?: ParseOptions): Ipv4Repr {
@@ -416,11 +420,12 @@ export function parseIpv4(packet: Ipv4Packet, opts?: ParseOptions): Ipv4Repr {
  * @example
  * ```ts
  * import { Ipv4Address, ipv4BufferLen } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const a = Ipv4Address.UNSPECIFIED;
- * console.log(ipv4BufferLen({
+ * assert.equal(ipv4BufferLen({
  *   src: a, dst: a, protocol: 17, payloadLen: 100, ttl: 64, dscp: 0, ecn: 0, ident: 0,
  *   dontFrag: false, moreFrags: false, fragOffset: 0,
- * })); // 120
+ * }), 120);
  * ```
  */
 export function ipv4BufferLen(repr: Ipv4Repr): number {
@@ -440,6 +445,7 @@ export function ipv4BufferLen(repr: Ipv4Repr): number {
  * @example
  * ```ts
  * import { emitIpv4, IpProtocol, Ipv4Address, ipv4BufferLen, Ipv4Packet } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr = {
  *   src: Ipv4Address.parse("192.0.2.1"), dst: Ipv4Address.parse("192.0.2.2"),
  *   protocol: IpProtocol.Icmp, payloadLen: 8, ttl: 64, dscp: 0, ecn: 0, ident: 0,
@@ -447,7 +453,8 @@ export function ipv4BufferLen(repr: Ipv4Repr): number {
  * };
  * const packet = new Ipv4Packet(new Uint8Array(ipv4BufferLen(repr)));
  * emitIpv4(repr, packet);
- * console.log(packet.checksum.toString(16), packet.payload.length); // b6dd 8
+ * assert.equal(packet.checksum.toString(16), "b6dd");
+ * assert.equal(packet.payload.length, 8);
  * ```
  */
 export function emitIpv4(repr: Ipv4Repr, packet: Ipv4Packet, opts?: EmitOptions): void {

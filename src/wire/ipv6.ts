@@ -40,7 +40,8 @@ const FIELD = {
  * @example
  * ```ts
  * import { IPV6_HEADER_LEN } from "@smol/net/wire";
- * console.log(IPV6_HEADER_LEN); // 40
+ * import assert from "node:assert/strict";
+ * assert.equal(IPV6_HEADER_LEN, 40);
  * ```
  */
 export const IPV6_HEADER_LEN = 40;
@@ -51,10 +52,13 @@ export const IPV6_HEADER_LEN = 40;
  * @example
  * ```ts
  * import { Ipv6Packet } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const b = new Uint8Array(40);
  * b[0] = 0x60; b[6] = 59; b[7] = 64; // version 6, no next header, hop limit 64
  * const packet = Ipv6Packet.newChecked(b);
- * console.log(packet.nextHeader, packet.hopLimit, packet.payload.length); // 59 64 0
+ * assert.equal(packet.nextHeader, 59);
+ * assert.equal(packet.hopLimit, 64);
+ * assert.equal(packet.payload.length, 0);
  * ```
  */
 export class Ipv6Packet {
@@ -81,11 +85,8 @@ export class Ipv6Packet {
    * @example
    * ```ts
    * import { Ipv6Packet, WireError } from "@smol/net/wire";
-   * try {
-   *   Ipv6Packet.newChecked(new Uint8Array(39));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * import assert from "node:assert/strict";
+   * assert.throws(() => Ipv6Packet.newChecked(new Uint8Array(39)), WireError);
    * ```
    */
   static newChecked(buffer: Uint8Array): Ipv6Packet {
@@ -102,14 +103,11 @@ export class Ipv6Packet {
    *
    * @example
    * ```ts
-   * import { Ipv6Packet, WireError } from "@smol/net/wire";
+   * import { Ipv6Packet } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(40);
    * b[0] = 0x60; b[5] = 1; // payload length 1, but no payload
-   * try {
-   *   new Ipv6Packet(b).checkLen();
-   * } catch (e) {
-   *   console.log((e as WireError).field); // ipv6.payloadLen
-   * }
+   * assert.throws(() => new Ipv6Packet(b).checkLen(), { name: "WireError", field: "ipv6.payloadLen" });
    * ```
    */
   checkLen(): void {
@@ -221,6 +219,7 @@ export class Ipv6Packet {
  * @example
  * ```ts
  * import { IpProtocol, Ipv6Address, type Ipv6Repr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr: Ipv6Repr = {
  *   src: Ipv6Address.parse("2001:db8::1"),
  *   dst: Ipv6Address.parse("2001:db8::2"),
@@ -230,7 +229,7 @@ export class Ipv6Packet {
  *   trafficClass: 0,
  *   flowLabel: 0,
  * };
- * console.log(repr.nextHeader); // 17
+ * assert.equal(repr.nextHeader, 17);
  * ```
  */
 export interface Ipv6Repr {
@@ -262,10 +261,13 @@ export interface Ipv6Repr {
  * @example
  * ```ts
  * import { Ipv6Packet, parseIpv6 } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const b = new Uint8Array(48);
  * b.set([0x60, 0x0a, 0xbc, 0xde, 0, 8, 17, 255]);
  * const repr = parseIpv6(new Ipv6Packet(b));
- * console.log(repr.trafficClass, repr.flowLabel.toString(16), repr.payloadLen); // 0 abcde 8
+ * assert.equal(repr.trafficClass, 0);
+ * assert.equal(repr.flowLabel.toString(16), "abcde");
+ * assert.equal(repr.payloadLen, 8);
  * ```
  */
 export function parseIpv6(packet: Ipv6Packet, _opts?: ParseOptions): Ipv6Repr {
@@ -290,10 +292,11 @@ export function parseIpv6(packet: Ipv6Packet, _opts?: ParseOptions): Ipv6Repr {
  * @example
  * ```ts
  * import { Ipv6Address, ipv6BufferLen } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const a = Ipv6Address.UNSPECIFIED;
- * console.log(ipv6BufferLen({
+ * assert.equal(ipv6BufferLen({
  *   src: a, dst: a, nextHeader: 59, payloadLen: 0, hopLimit: 1, trafficClass: 0, flowLabel: 0,
- * })); // 40
+ * }), 40);
  * ```
  */
 export function ipv6BufferLen(repr: Ipv6Repr): number {
@@ -311,13 +314,15 @@ export function ipv6BufferLen(repr: Ipv6Repr): number {
  * @example
  * ```ts
  * import { emitIpv6, IpProtocol, Ipv6Address, ipv6BufferLen, Ipv6Packet } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr = {
  *   src: Ipv6Address.parse("2001:db8::1"), dst: Ipv6Address.parse("2001:db8::2"),
  *   nextHeader: IpProtocol.Icmpv6, payloadLen: 8, hopLimit: 64, trafficClass: 0, flowLabel: 0,
  * };
  * const packet = new Ipv6Packet(new Uint8Array(ipv6BufferLen(repr)));
  * emitIpv6(repr, packet);
- * console.log(packet.version, packet.payload.length); // 6 8
+ * assert.equal(packet.version, 6);
+ * assert.equal(packet.payload.length, 8);
  * ```
  */
 export function emitIpv6(repr: Ipv6Repr, packet: Ipv6Packet, _opts?: EmitOptions): void {
@@ -356,7 +361,8 @@ function checkUint(name: string, v: number, max: number): void {
  * @example
  * ```ts
  * import { IPV6_MAX_EXT_HEADERS } from "@smol/net/wire";
- * console.log(IPV6_MAX_EXT_HEADERS); // 8
+ * import assert from "node:assert/strict";
+ * assert.equal(IPV6_MAX_EXT_HEADERS, 8);
  * ```
  */
 export const IPV6_MAX_EXT_HEADERS = 8;
@@ -368,8 +374,9 @@ export const IPV6_MAX_EXT_HEADERS = 8;
  * @example
  * ```ts
  * import type { Ipv6OptionProblem } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const p: Ipv6OptionProblem = { type: 0xc2, action: 3, pointer: 42 };
- * console.log(p.pointer); // 42
+ * assert.equal(p.pointer, 42);
  * ```
  */
 export interface Ipv6OptionProblem {
@@ -387,10 +394,12 @@ export interface Ipv6OptionProblem {
  * @example
  * ```ts
  * import { type Ipv6HeaderChain, walkIpv6Headers, Ipv6Packet } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const b = new Uint8Array(40);
  * b[0] = 0x60; b[6] = 59;
  * const chain: Ipv6HeaderChain = walkIpv6Headers(new Ipv6Packet(b));
- * console.log(chain.upperLayer, chain.upperLayerOffset); // 59 0
+ * assert.equal(chain.upperLayer, 59);
+ * assert.equal(chain.upperLayerOffset, 0);
  * ```
  */
 export interface Ipv6HeaderChain {
@@ -445,12 +454,14 @@ const NO_OPTIONS: readonly Ipv6OptionsRepr[] = Object.freeze([]);
  * @example
  * ```ts
  * import { Ipv6Packet, walkIpv6Headers } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const b = new Uint8Array(40 + 8 + 8);
  * b.set([0x60, 0, 0, 0, 0, 16, 0, 1]); // payload 16 bytes, next header Hop-by-Hop
  * b.set([58, 0, 5, 2, 0, 0, 1, 0], 40); // Router Alert (MLD), PadN; then ICMPv6
  * const chain = walkIpv6Headers(new Ipv6Packet(b));
- * console.log(chain.upperLayer, chain.upperLayerOffset, chain.hopByHop?.options[0]);
- * // 58 8 { kind: "routerAlert", value: 0 }
+ * assert.equal(chain.upperLayer, 58);
+ * assert.equal(chain.upperLayerOffset, 8);
+ * assert.deepEqual(chain.hopByHop?.options[0], { kind: "routerAlert", value: 0 });
  * ```
  */
 export function walkIpv6Headers(packet: Ipv6Packet): Ipv6HeaderChain {

@@ -30,7 +30,8 @@ const MAX_EXT_HEADER_LEN = 256 * 8;
  * @example
  * ```ts
  * import { Ipv6OptionType } from "@smol/net/wire";
- * console.log(Ipv6OptionType.RouterAlert); // 5
+ * import assert from "node:assert/strict";
+ * assert.equal(Ipv6OptionType.RouterAlert, 5);
  * ```
  */
 export const Ipv6OptionType = {
@@ -48,8 +49,9 @@ export const Ipv6OptionType = {
  * @example
  * ```ts
  * import { Ipv6OptionType } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const t: Ipv6OptionType = Ipv6OptionType.PadN;
- * console.log(t); // 1
+ * assert.equal(t, 1);
  * ```
  */
 export type Ipv6OptionType = typeof Ipv6OptionType[keyof typeof Ipv6OptionType];
@@ -60,7 +62,8 @@ export type Ipv6OptionType = typeof Ipv6OptionType[keyof typeof Ipv6OptionType];
  * @example
  * ```ts
  * import { Ipv6RouterAlert } from "@smol/net/wire";
- * console.log(Ipv6RouterAlert.Mld); // 0
+ * import assert from "node:assert/strict";
+ * assert.equal(Ipv6RouterAlert.Mld, 0);
  * ```
  */
 export const Ipv6RouterAlert = {
@@ -79,7 +82,8 @@ export const Ipv6RouterAlert = {
  * @example
  * ```ts
  * import { Ipv6OptionAction } from "@smol/net/wire";
- * console.log(Ipv6OptionAction.DiscardSendIcmp); // 2
+ * import assert from "node:assert/strict";
+ * assert.equal(Ipv6OptionAction.DiscardSendIcmp, 2);
  * ```
  */
 export const Ipv6OptionAction = {
@@ -99,8 +103,9 @@ export const Ipv6OptionAction = {
  * @example
  * ```ts
  * import { Ipv6OptionAction } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const a: Ipv6OptionAction = Ipv6OptionAction.Skip;
- * console.log(a); // 0
+ * assert.equal(a, 0);
  * ```
  */
 export type Ipv6OptionAction = typeof Ipv6OptionAction[keyof typeof Ipv6OptionAction];
@@ -114,7 +119,8 @@ export type Ipv6OptionAction = typeof Ipv6OptionAction[keyof typeof Ipv6OptionAc
  * @example
  * ```ts
  * import { ipv6OptionAction, Ipv6OptionAction } from "@smol/net/wire";
- * console.log(ipv6OptionAction(0xc2) === Ipv6OptionAction.DiscardSendIcmpUnlessMulticast); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(ipv6OptionAction(0xc2), Ipv6OptionAction.DiscardSendIcmpUnlessMulticast);
  * ```
  */
 export function ipv6OptionAction(type: number): Ipv6OptionAction {
@@ -127,8 +133,9 @@ export function ipv6OptionAction(type: number): Ipv6OptionAction {
  * @example
  * ```ts
  * import type { Ipv6RouterAlertOption } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const ra: Ipv6RouterAlertOption = { kind: "routerAlert", value: 0 };
- * console.log(ra.kind); // routerAlert
+ * assert.equal(ra.kind, "routerAlert");
  * ```
  */
 export interface Ipv6RouterAlertOption {
@@ -145,8 +152,9 @@ export interface Ipv6RouterAlertOption {
  * @example
  * ```ts
  * import type { Ipv6UnknownOption } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const opt: Ipv6UnknownOption = { kind: "unknown", type: 0x1e, data: new Uint8Array(4) };
- * console.log(opt.type); // 30
+ * assert.equal(opt.type, 30);
  * ```
  */
 export interface Ipv6UnknownOption {
@@ -165,8 +173,9 @@ export interface Ipv6UnknownOption {
  * @example
  * ```ts
  * import type { Ipv6Option } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const options: Ipv6Option[] = [{ kind: "routerAlert", value: 0 }];
- * console.log(options.length); // 1
+ * assert.equal(options.length, 1);
  * ```
  */
 export type Ipv6Option = Ipv6RouterAlertOption | Ipv6UnknownOption;
@@ -178,8 +187,10 @@ export type Ipv6Option = Ipv6RouterAlertOption | Ipv6UnknownOption;
  * @example
  * ```ts
  * import { Ipv6ExtHeader } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const header = Ipv6ExtHeader.newChecked(new Uint8Array([17, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
- * console.log(header.nextHeader, header.headerLen); // 17 16
+ * assert.equal(header.nextHeader, 17);
+ * assert.equal(header.headerLen, 16);
  * ```
  */
 export class Ipv6ExtHeader {
@@ -206,13 +217,10 @@ export class Ipv6ExtHeader {
    * @example
    * ```ts
    * import { Ipv6RoutingHeader, WireError } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const rh = Ipv6RoutingHeader.newChecked(new Uint8Array([17, 0, 4, 0, 0, 0, 0, 0]));
-   * console.log(rh.routingType); // 4
-   * try {
-   *   Ipv6RoutingHeader.newChecked(new Uint8Array([17, 1, 0, 0, 0, 0, 0, 0]));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * assert.equal(rh.routingType, 4);
+   * assert.throws(() => Ipv6RoutingHeader.newChecked(new Uint8Array([17, 1, 0, 0, 0, 0, 0, 0])), WireError);
    * ```
    */
   static newChecked<T extends Ipv6ExtHeader>(
@@ -280,8 +288,9 @@ export class Ipv6ExtHeader {
  * @example
  * ```ts
  * import { Ipv6OptionsHeader } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const header = new Ipv6OptionsHeader(new Uint8Array([58, 0, 5, 2, 0, 0, 1, 0]));
- * console.log(header.options.length); // 6
+ * assert.equal(header.options.length, 6);
  * ```
  */
 export class Ipv6OptionsHeader extends Ipv6ExtHeader {
@@ -297,11 +306,12 @@ export class Ipv6OptionsHeader extends Ipv6ExtHeader {
  * @example
  * ```ts
  * import { IpProtocol, type Ipv6OptionsRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const hbh: Ipv6OptionsRepr = {
  *   nextHeader: IpProtocol.Icmpv6,
  *   options: [{ kind: "routerAlert", value: 0 }],
  * };
- * console.log(hbh.options.length); // 1
+ * assert.equal(hbh.options.length, 1);
  * ```
  */
 export interface Ipv6OptionsRepr {
@@ -322,8 +332,10 @@ export interface Ipv6OptionsRepr {
  * @example
  * ```ts
  * import { Ipv6OptionsHeader, parseIpv6Options } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr = parseIpv6Options(new Ipv6OptionsHeader(new Uint8Array([58, 0, 5, 2, 0, 0, 1, 0])));
- * console.log(repr.nextHeader, repr.options); // 58 [ { kind: "routerAlert", value: 0 } ]
+ * assert.equal(repr.nextHeader, 58);
+ * assert.deepEqual(repr.options, [{ kind: "routerAlert", value: 0 }]);
  * ```
  */
 export function parseIpv6Options(header: Ipv6OptionsHeader, _opts?: ParseOptions): Ipv6OptionsRepr {
@@ -419,7 +431,8 @@ function writePadding(b: Uint8Array | null, o: number, n: number): number {
  * @example
  * ```ts
  * import { ipv6OptionsHeaderLen } from "@smol/net/wire";
- * console.log(ipv6OptionsHeaderLen({ nextHeader: 58, options: [{ kind: "routerAlert", value: 0 }] })); // 8
+ * import assert from "node:assert/strict";
+ * assert.equal(ipv6OptionsHeaderLen({ nextHeader: 58, options: [{ kind: "routerAlert", value: 0 }] }), 8);
  * ```
  */
 export function ipv6OptionsHeaderLen(repr: Ipv6OptionsRepr): number {
@@ -437,9 +450,10 @@ export function ipv6OptionsHeaderLen(repr: Ipv6OptionsRepr): number {
  * @example
  * ```ts
  * import { emitIpv6Options, Ipv6OptionsHeader } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const header = new Ipv6OptionsHeader(new Uint8Array(8));
  * emitIpv6Options({ nextHeader: 58, options: [{ kind: "routerAlert", value: 0 }] }, header);
- * console.log(header.buffer); // Uint8Array(8) [ 58, 0, 5, 2, 0, 0, 1, 0 ]
+ * assert.deepEqual([...header.buffer], [58, 0, 5, 2, 0, 0, 1, 0]);
  * ```
  */
 export function emitIpv6Options(
@@ -464,8 +478,11 @@ export function emitIpv6Options(
  * @example
  * ```ts
  * import { Ipv6RoutingHeader } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const header = new Ipv6RoutingHeader(new Uint8Array([17, 0, 4, 0, 0, 0, 0, 0]));
- * console.log(header.routingType, header.segmentsLeft, header.data.length); // 4 0 4
+ * assert.equal(header.routingType, 4);
+ * assert.equal(header.segmentsLeft, 0);
+ * assert.equal(header.data.length, 4);
  * ```
  */
 export class Ipv6RoutingHeader extends Ipv6ExtHeader {
@@ -497,8 +514,9 @@ export class Ipv6RoutingHeader extends Ipv6ExtHeader {
  * @example
  * ```ts
  * import type { Ipv6RoutingRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const rh: Ipv6RoutingRepr = { nextHeader: 17, routingType: 4, segmentsLeft: 0, data: new Uint8Array(4) };
- * console.log(rh.routingType); // 4
+ * assert.equal(rh.routingType, 4);
  * ```
  */
 export interface Ipv6RoutingRepr {
@@ -523,8 +541,10 @@ export interface Ipv6RoutingRepr {
  * @example
  * ```ts
  * import { Ipv6RoutingHeader, parseIpv6Routing } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr = parseIpv6Routing(new Ipv6RoutingHeader(new Uint8Array([59, 0, 0, 0, 0, 0, 0, 0])));
- * console.log(repr.routingType, repr.data.length); // 0 4
+ * assert.equal(repr.routingType, 0);
+ * assert.equal(repr.data.length, 4);
  * ```
  */
 export function parseIpv6Routing(header: Ipv6RoutingHeader, _opts?: ParseOptions): Ipv6RoutingRepr {
@@ -546,7 +566,8 @@ export function parseIpv6Routing(header: Ipv6RoutingHeader, _opts?: ParseOptions
  * @example
  * ```ts
  * import { ipv6RoutingHeaderLen } from "@smol/net/wire";
- * console.log(ipv6RoutingHeaderLen({ nextHeader: 17, routingType: 4, segmentsLeft: 0, data: new Uint8Array(20) })); // 24
+ * import assert from "node:assert/strict";
+ * assert.equal(ipv6RoutingHeaderLen({ nextHeader: 17, routingType: 4, segmentsLeft: 0, data: new Uint8Array(20) }), 24);
  * ```
  */
 export function ipv6RoutingHeaderLen(repr: Ipv6RoutingRepr): number {
@@ -565,9 +586,11 @@ export function ipv6RoutingHeaderLen(repr: Ipv6RoutingRepr): number {
  * @example
  * ```ts
  * import { emitIpv6Routing, Ipv6RoutingHeader } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const header = new Ipv6RoutingHeader(new Uint8Array(8));
  * emitIpv6Routing({ nextHeader: 17, routingType: 4, segmentsLeft: 0, data: new Uint8Array(4) }, header);
- * console.log(header.headerLen, header.routingType); // 8 4
+ * assert.equal(header.headerLen, 8);
+ * assert.equal(header.routingType, 4);
  * ```
  */
 export function emitIpv6Routing(

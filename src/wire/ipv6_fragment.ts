@@ -17,7 +17,8 @@ const FIELD = { NXT_HDR: 0, LENGTH: 1, FRAG_OFF_M: 2, FRAG_IDENT: 4 } as const;
  * @example
  * ```ts
  * import { IPV6_FRAGMENT_HEADER_LEN } from "@smol/net/wire";
- * console.log(IPV6_FRAGMENT_HEADER_LEN); // 8
+ * import assert from "node:assert/strict";
+ * assert.equal(IPV6_FRAGMENT_HEADER_LEN, 8);
  * ```
  */
 export const IPV6_FRAGMENT_HEADER_LEN = 8;
@@ -28,8 +29,11 @@ export const IPV6_FRAGMENT_HEADER_LEN = 8;
  * @example
  * ```ts
  * import { Ipv6FragmentHeader } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const header = Ipv6FragmentHeader.newChecked(new Uint8Array([58, 0, 0x04, 0xd1, 0, 0, 0, 7]));
- * console.log(header.fragOffset, header.moreFrags, header.ident); // 1232 true 7
+ * assert.equal(header.fragOffset, 1232);
+ * assert.equal(header.moreFrags, true);
+ * assert.equal(header.ident, 7);
  * ```
  */
 export class Ipv6FragmentHeader {
@@ -55,11 +59,8 @@ export class Ipv6FragmentHeader {
    * @example
    * ```ts
    * import { Ipv6FragmentHeader, WireError } from "@smol/net/wire";
-   * try {
-   *   Ipv6FragmentHeader.newChecked(new Uint8Array(7));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * import assert from "node:assert/strict";
+   * assert.throws(() => Ipv6FragmentHeader.newChecked(new Uint8Array(7)), WireError);
    * ```
    */
   static newChecked(buffer: Uint8Array): Ipv6FragmentHeader {
@@ -136,8 +137,9 @@ export class Ipv6FragmentHeader {
  * @example
  * ```ts
  * import type { Ipv6FragmentRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const frag: Ipv6FragmentRepr = { nextHeader: 58, fragOffset: 1232, moreFrags: false, ident: 7 };
- * console.log(frag.fragOffset); // 1232
+ * assert.equal(frag.fragOffset, 1232);
  * ```
  */
 export interface Ipv6FragmentRepr {
@@ -162,8 +164,9 @@ export interface Ipv6FragmentRepr {
  * @example
  * ```ts
  * import { Ipv6FragmentHeader, parseIpv6Fragment } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr = parseIpv6Fragment(new Ipv6FragmentHeader(new Uint8Array([17, 0, 0, 1, 0, 0, 0, 9])));
- * console.log(repr); // { nextHeader: 17, fragOffset: 0, moreFrags: true, ident: 9 }
+ * assert.deepEqual(repr, { nextHeader: 17, fragOffset: 0, moreFrags: true, ident: 9 });
  * ```
  */
 export function parseIpv6Fragment(
@@ -190,9 +193,10 @@ export function parseIpv6Fragment(
  * @example
  * ```ts
  * import { emitIpv6Fragment, Ipv6FragmentHeader } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const header = new Ipv6FragmentHeader(new Uint8Array(8));
  * emitIpv6Fragment({ nextHeader: 58, fragOffset: 1232, moreFrags: false, ident: 7 }, header);
- * console.log(header.buffer); // Uint8Array(8) [ 58, 0, 4, 208, 0, 0, 0, 7 ]
+ * assert.deepEqual([...header.buffer], [58, 0, 4, 208, 0, 0, 0, 7]);
  * ```
  */
 export function emitIpv6Fragment(

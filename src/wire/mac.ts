@@ -12,9 +12,11 @@ import { readU32, writeU32 } from "./_bytes.ts";
  * @example
  * ```ts
  * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const mac = EthernetAddress.parse("02:00:00:00:00:01");
- * console.log(mac.toString(), mac.isUnicast); // 02:00:00:00:00:01 true
+ * assert.equal(mac.toString(), "02:00:00:00:00:01");
+ * assert.equal(mac.isUnicast, true);
  * ```
  */
 export class EthernetAddress {
@@ -49,8 +51,9 @@ export class EthernetAddress {
    * @example
    * ```ts
    * import { EthernetAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const mac = EthernetAddress.fromBytes(new Uint8Array([2, 0, 0, 0, 0, 1]));
-   * console.log(mac.toString()); // 02:00:00:00:00:01
+   * assert.equal(mac.toString(), "02:00:00:00:00:01");
    * ```
    */
   static fromBytes(bytes: Uint8Array, offset = 0): EthernetAddress {
@@ -70,7 +73,8 @@ export class EthernetAddress {
    * @example
    * ```ts
    * import { EthernetAddress } from "@smol/net/wire";
-   * console.log(EthernetAddress.parse("02-00-00-00-00-0A").toString()); // 02:00:00:00:00:0a
+   * import assert from "node:assert/strict";
+   * assert.equal(EthernetAddress.parse("02-00-00-00-00-0A").toString(), "02:00:00:00:00:0a");
    * ```
    */
   static parse(text: string): EthernetAddress {
@@ -94,9 +98,10 @@ export class EthernetAddress {
    * @example
    * ```ts
    * import { EthernetAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(6);
    * EthernetAddress.BROADCAST.writeTo(b, 0);
-   * console.log(b[5]); // 255
+   * assert.equal(b[5], 255);
    * ```
    */
   writeTo(bytes: Uint8Array, offset: number): void {
@@ -113,7 +118,8 @@ export class EthernetAddress {
    * @example
    * ```ts
    * import { EthernetAddress } from "@smol/net/wire";
-   * console.log(EthernetAddress.ZERO.octets().length); // 6
+   * import assert from "node:assert/strict";
+   * assert.equal(EthernetAddress.ZERO.octets().length, 6);
    * ```
    */
   octets(): Uint8Array {
@@ -148,7 +154,8 @@ export class EthernetAddress {
    * @example
    * ```ts
    * import { EthernetAddress } from "@smol/net/wire";
-   * console.log(EthernetAddress.parse("ff:ff:ff:ff:ff:ff").equals(EthernetAddress.BROADCAST)); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(EthernetAddress.parse("ff:ff:ff:ff:ff:ff").equals(EthernetAddress.BROADCAST), true);
    * ```
    */
   equals(other: EthernetAddress): boolean {
@@ -163,7 +170,8 @@ export class EthernetAddress {
    * @example
    * ```ts
    * import { EthernetAddress } from "@smol/net/wire";
-   * console.log(String(EthernetAddress.BROADCAST)); // ff:ff:ff:ff:ff:ff
+   * import assert from "node:assert/strict";
+   * assert.equal(String(EthernetAddress.BROADCAST), "ff:ff:ff:ff:ff:ff");
    * ```
    */
   toString(): string {
