@@ -17,7 +17,8 @@ const MAX_POINTER_HOPS = 64;
  * @example
  * ```ts
  * import { DNS_MAX_LABEL_LEN } from "@smol/net/wire";
- * console.log(DNS_MAX_LABEL_LEN); // 63
+ * import assert from "node:assert/strict";
+ * assert.equal(DNS_MAX_LABEL_LEN, 63);
  * ```
  */
 export const DNS_MAX_LABEL_LEN = 63;
@@ -28,7 +29,8 @@ export const DNS_MAX_LABEL_LEN = 63;
  * @example
  * ```ts
  * import { DNS_MAX_NAME_LEN } from "@smol/net/wire";
- * console.log(DNS_MAX_NAME_LEN); // 255
+ * import assert from "node:assert/strict";
+ * assert.equal(DNS_MAX_NAME_LEN, 255);
  * ```
  */
 export const DNS_MAX_NAME_LEN = 255;
@@ -43,7 +45,8 @@ export const DNS_MAX_NAME_LEN = 255;
  * @example
  * ```ts
  * import { dnsNameEquals } from "@smol/net/wire";
- * console.log(dnsNameEquals("WWW.Example.com", "www.example.com.")); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(dnsNameEquals("WWW.Example.com", "www.example.com."), true);
  * ```
  */
 export function dnsNameEquals(a: string, b: string): boolean {

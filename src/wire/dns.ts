@@ -45,7 +45,8 @@ const MIN_NAME_LEN = 1;
  * @example
  * ```ts
  * import { DNS_HEADER_LEN } from "@smol/net/wire";
- * console.log(DNS_HEADER_LEN); // 12
+ * import assert from "node:assert/strict";
+ * assert.equal(DNS_HEADER_LEN, 12);
  * ```
  */
 export const DNS_HEADER_LEN = 12;
@@ -57,7 +58,8 @@ export const DNS_HEADER_LEN = 12;
  * @example
  * ```ts
  * import { DnsType } from "@smol/net/wire";
- * console.log(DnsType.AAAA); // 28
+ * import assert from "node:assert/strict";
+ * assert.equal(DnsType.AAAA, 28);
  * ```
  */
 export const DnsType = {
@@ -90,7 +92,8 @@ export type DnsTypeValue = (typeof DnsType)[keyof typeof DnsType] | number;
  * @example
  * ```ts
  * import { DnsClass } from "@smol/net/wire";
- * console.log(DnsClass.IN); // 1
+ * import assert from "node:assert/strict";
+ * assert.equal(DnsClass.IN, 1);
  * ```
  */
 export const DnsClass = { IN: 1, CH: 3, HS: 4, ANY: 255 } as const;
@@ -101,7 +104,8 @@ export const DnsClass = { IN: 1, CH: 3, HS: 4, ANY: 255 } as const;
  * @example
  * ```ts
  * import { DnsOpcode } from "@smol/net/wire";
- * console.log(DnsOpcode.Query); // 0
+ * import assert from "node:assert/strict";
+ * assert.equal(DnsOpcode.Query, 0);
  * ```
  */
 export const DnsOpcode = { Query: 0, IQuery: 1, Status: 2, Notify: 4, Update: 5 } as const;
@@ -112,7 +116,8 @@ export const DnsOpcode = { Query: 0, IQuery: 1, Status: 2, Notify: 4, Update: 5 
  * @example
  * ```ts
  * import { DnsRcode } from "@smol/net/wire";
- * console.log(DnsRcode.NXDomain); // 3
+ * import assert from "node:assert/strict";
+ * assert.equal(DnsRcode.NXDomain, 3);
  * ```
  */
 export const DnsRcode = {
@@ -131,9 +136,12 @@ export const DnsRcode = {
  * @example
  * ```ts
  * import { DnsPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
  * const dns = DnsPacket.newChecked(bytes);
- * console.log(dns.id, dns.rd, dns.questionCount); // 4660 true 1
+ * assert.equal(dns.id, 4660);
+ * assert.equal(dns.rd, true);
+ * assert.equal(dns.questionCount, 1);
  * ```
  */
 export class DnsPacket {
@@ -160,11 +168,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket, WireError } from "@smol/net/wire";
-   * try {
-   *   DnsPacket.newChecked(new Uint8Array(11));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * import assert from "node:assert/strict";
+   * assert.throws(() => DnsPacket.newChecked(new Uint8Array(11)), WireError);
    * ```
    */
   static newChecked(buffer: Uint8Array): DnsPacket {
@@ -194,9 +199,10 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new DnsPacket(new Uint8Array(12));
    * p.id = 0xbeef;
-   * console.log(p.id); // 48879
+   * assert.equal(p.id, 48879);
    * ```
    */
   get id(): number {
@@ -212,9 +218,12 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new DnsPacket(new Uint8Array(12));
    * p.flags = 0x8180;
-   * console.log(p.qr, p.rd, p.ra); // true true true
+   * assert.equal(p.qr, true);
+   * assert.equal(p.rd, true);
+   * assert.equal(p.ra, true);
    * ```
    */
   get flags(): number {
@@ -230,7 +239,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).qr); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).qr, false);
    * ```
    */
   get qr(): boolean {
@@ -243,7 +253,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).opcode); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).opcode, 0);
    * ```
    */
   get opcode(): number {
@@ -256,7 +267,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).aa); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).aa, false);
    * ```
    */
   get aa(): boolean {
@@ -269,7 +281,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).tc); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).tc, false);
    * ```
    */
   get tc(): boolean {
@@ -282,7 +295,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).rd); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).rd, false);
    * ```
    */
   get rd(): boolean {
@@ -295,7 +309,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).ra); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).ra, false);
    * ```
    */
   get ra(): boolean {
@@ -308,9 +323,10 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new DnsPacket(new Uint8Array(12));
    * p.flags = 0x8183;
-   * console.log(p.rcode); // 3
+   * assert.equal(p.rcode, 3);
    * ```
    */
   get rcode(): number {
@@ -323,7 +339,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).questionCount); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).questionCount, 0);
    * ```
    */
   get questionCount(): number {
@@ -339,7 +356,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).answerCount); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).answerCount, 0);
    * ```
    */
   get answerCount(): number {
@@ -355,7 +373,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).authorityCount); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).authorityCount, 0);
    * ```
    */
   get authorityCount(): number {
@@ -371,7 +390,8 @@ export class DnsPacket {
    * @example
    * ```ts
    * import { DnsPacket } from "@smol/net/wire";
-   * console.log(new DnsPacket(new Uint8Array(12)).additionalCount); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new DnsPacket(new Uint8Array(12)).additionalCount, 0);
    * ```
    */
   get additionalCount(): number {
@@ -500,13 +520,15 @@ export interface DnsRepr {
  * @example
  * ```ts
  * import { DnsPacket, parseDns } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([
  *   0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0,
  *   7, ...new TextEncoder().encode("example"), 3, ...new TextEncoder().encode("com"), 0,
  *   0, 1, 0, 1,
  * ]);
  * const repr = parseDns(new DnsPacket(bytes));
- * console.log(repr.id, repr.questions[0]); // 4660 { name: "example.com", type: 1, class: 1 }
+ * assert.equal(repr.id, 4660);
+ * assert.deepEqual(repr.questions, [{ name: "example.com", type: 1, class: 1 }]);
  * ```
  */
 export function parseDns(packet: DnsPacket): DnsRepr {
@@ -566,6 +588,7 @@ export function parseDns(packet: DnsPacket): DnsRepr {
  * @example
  * ```ts
  * import { DnsPacket, dnsBufferLen, emitDns, parseDns, type DnsRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr: DnsRepr = {
  *   id: 7, qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, rcode: 0,
  *   questions: [{ name: "example.com", type: 28, class: 1 }],
@@ -573,7 +596,8 @@ export function parseDns(packet: DnsPacket): DnsRepr {
  * };
  * const packet = new DnsPacket(new Uint8Array(dnsBufferLen(repr)));
  * emitDns(repr, packet);
- * console.log(packet.buffer.length, parseDns(packet).questions[0]!.name); // 29 example.com
+ * assert.equal(packet.buffer.length, 29);
+ * assert.equal(parseDns(packet).questions[0]!.name, "example.com");
  * ```
  */
 export function emitDns(repr: DnsRepr, packet: DnsPacket): void {
@@ -618,12 +642,13 @@ export function emitDns(repr: DnsRepr, packet: DnsPacket): void {
  * @example
  * ```ts
  * import { dnsBufferLen } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const len = dnsBufferLen({
  *   id: 1, qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, rcode: 0,
  *   questions: [{ name: "example.com", type: 1, class: 1 }],
  *   answers: [], authorities: [], additionals: [],
  * });
- * console.log(len); // 29
+ * assert.equal(len, 29);
  * ```
  */
 export function dnsBufferLen(repr: DnsRepr): number {

@@ -17,8 +17,12 @@ const FIELD = { TYPE: 0, CODE: 1, CHECKSUM: 2, ECHO_IDENT: 4, ECHO_SEQNO: 6, DAT
  * @example
  * ```ts
  * import { Icmpv4Packet } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const p = new Icmpv4Packet(new Uint8Array([8, 0, 0, 0, 0, 1, 0, 2, 0xaa]));
- * console.log(p.msgType, p.echoIdent, p.echoSeqNo, p.data.length); // 8 1 2 1
+ * assert.equal(p.msgType, 8);
+ * assert.equal(p.echoIdent, 1);
+ * assert.equal(p.echoSeqNo, 2);
+ * assert.equal(p.data.length, 1);
  * ```
  */
 export class IcmpMessage {
@@ -41,9 +45,10 @@ export class IcmpMessage {
    * @example
    * ```ts
    * import { Icmpv4Packet, Icmpv4Type } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new Icmpv4Packet(new Uint8Array(8));
    * p.msgType = Icmpv4Type.EchoReply;
-   * console.log(p.msgType); // 0
+   * assert.equal(p.msgType, 0);
    * ```
    */
   get msgType(): number {
@@ -59,9 +64,10 @@ export class IcmpMessage {
    * @example
    * ```ts
    * import { Icmpv6Packet } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new Icmpv6Packet(new Uint8Array(8));
    * p.msgCode = 3;
-   * console.log(p.msgCode); // 3
+   * assert.equal(p.msgCode, 3);
    * ```
    */
   get msgCode(): number {
@@ -77,7 +83,8 @@ export class IcmpMessage {
    * @example
    * ```ts
    * import { Icmpv4Packet } from "@smol/net/wire";
-   * console.log(new Icmpv4Packet(new Uint8Array([0, 0, 0x12, 0x34, 0, 0, 0, 0])).checksum); // 4660
+   * import assert from "node:assert/strict";
+   * assert.equal(new Icmpv4Packet(new Uint8Array([0, 0, 0x12, 0x34, 0, 0, 0, 0])).checksum, 4660);
    * ```
    */
   get checksum(): number {
@@ -93,9 +100,10 @@ export class IcmpMessage {
    * @example
    * ```ts
    * import { Icmpv6Packet } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new Icmpv6Packet(new Uint8Array(8));
    * p.echoIdent = 0x1234;
-   * console.log(p.echoIdent); // 4660
+   * assert.equal(p.echoIdent, 4660);
    * ```
    */
   get echoIdent(): number {
@@ -111,9 +119,10 @@ export class IcmpMessage {
    * @example
    * ```ts
    * import { Icmpv4Packet } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new Icmpv4Packet(new Uint8Array(8));
    * p.echoSeqNo = 7;
-   * console.log(p.echoSeqNo); // 7
+   * assert.equal(p.echoSeqNo, 7);
    * ```
    */
   get echoSeqNo(): number {
@@ -130,8 +139,9 @@ export class IcmpMessage {
    * @example
    * ```ts
    * import { Icmpv6Packet } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new Icmpv6Packet(new Uint8Array([128, 0, 0, 0, 0, 1, 0, 1, 7]));
-   * console.log(p.data); // Uint8Array(1) [ 7 ]
+   * assert.deepEqual([...p.data], [7]);
    * ```
    */
   get data(): Uint8Array {

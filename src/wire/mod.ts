@@ -7,10 +7,11 @@
  * @example Parse an address, compute a checksum, print a frame
  * ```ts
  * import { internetChecksum, parseIpAddress, prettyPrint } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
- * console.log(parseIpAddress("2001:db8::1").toString()); // 2001:db8::1
- * console.log(internetChecksum(new Uint8Array([0xff, 0xff]))); // 0
- * console.log(prettyPrint(new Uint8Array([0x45]), "ip").startsWith("IP")); // true
+ * assert.equal(parseIpAddress("2001:db8::1").toString(), "2001:db8::1");
+ * assert.equal(internetChecksum(new Uint8Array([0xff, 0xff])), 0);
+ * assert.equal(prettyPrint(new Uint8Array([0x45]), "ip").startsWith("IP"), true);
  * ```
  *
  * @module

@@ -56,14 +56,17 @@ const BAD_CKSUM = " [bad cksum]";
  * @example
  * ```ts
  * import { prettyPrint } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const arp = new Uint8Array([
  *   0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02, 0, 0, 0, 0, 0x01, 0x08, 0x06,
  *   0, 1, 8, 0, 6, 4, 0, 1, 0x02, 0, 0, 0, 0, 0x01, 192, 0, 2, 1, 0, 0, 0, 0, 0, 0, 192, 0, 2, 2,
  * ]);
- * console.log(prettyPrint(arp, "ethernet")); // ARP, Request who-has 192.0.2.2 tell 192.0.2.1
- * console.log(prettyPrint(new Uint8Array([0x45, 0]), "ip"));
- * // IP [malformed: Invalid ipv4.length 2: buffer truncated, need at least 20 bytes]
+ * assert.equal(prettyPrint(arp, "ethernet"), "ARP, Request who-has 192.0.2.2 tell 192.0.2.1");
+ * assert.equal(
+ *   prettyPrint(new Uint8Array([0x45, 0]), "ip"),
+ *   "IP [malformed: Invalid ipv4.length 2: buffer truncated, need at least 20 bytes]",
+ * );
  * ```
  */
 export function prettyPrint(frame: Uint8Array, medium: "ethernet" | "ip"): string {

@@ -62,7 +62,8 @@ const PROTOCOL_TCP = 6;
  * @example
  * ```ts
  * import { TCP_HEADER_LEN } from "@smol/net/wire";
- * console.log(TCP_HEADER_LEN); // 20
+ * import assert from "node:assert/strict";
+ * assert.equal(TCP_HEADER_LEN, 20);
  * ```
  */
 export const TCP_HEADER_LEN = 20;
@@ -73,8 +74,10 @@ export const TCP_HEADER_LEN = 20;
  * @example
  * ```ts
  * import { TcpFlags } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const synAck = TcpFlags.SYN | TcpFlags.ACK;
- * console.log(synAck, (synAck & TcpFlags.ACK) !== 0); // 18 true
+ * assert.equal(synAck, 18);
+ * assert.notEqual((synAck & TcpFlags.ACK), 0);
  * ```
  */
 export const TcpFlags = {
@@ -152,13 +155,17 @@ export interface TcpRepr {
  * @example
  * ```ts
  * import { TcpPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const p = new TcpPacket(new Uint8Array(20));
  * p.srcPort = 49152;
  * p.dstPort = 80;
  * p.dataOffset = 5;
  * p.synFlag = true;
- * console.log(p.srcPort, p.dstPort, p.flags, p.headerLen); // 49152 80 2 20
+ * assert.equal(p.srcPort, 49152);
+ * assert.equal(p.dstPort, 80);
+ * assert.equal(p.flags, 2);
+ * assert.equal(p.headerLen, 20);
  * ```
  */
 export class TcpPacket {
@@ -184,11 +191,8 @@ export class TcpPacket {
    * @example
    * ```ts
    * import { TcpPacket, WireError } from "@smol/net/wire";
-   * try {
-   *   TcpPacket.newChecked(new Uint8Array(10));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * import assert from "node:assert/strict";
+   * assert.throws(() => TcpPacket.newChecked(new Uint8Array(10)), WireError);
    * ```
    */
   static newChecked(buffer: Uint8Array): TcpPacket {
@@ -206,10 +210,13 @@ export class TcpPacket {
    * @example
    * ```ts
    * import { TcpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(20);
    * b[12] = 0x60; // 24-byte header in a 20-byte buffer
-   * try { new TcpPacket(b).checkLen(); } catch (e) { console.log((e as Error).message); }
-   * // Invalid tcp.dataOffset 6: header of 24 bytes runs past the buffer of 20 bytes
+   * assert.throws(() => new TcpPacket(b).checkLen(), {
+   *   name: "WireError",
+   *   message: "Invalid tcp.dataOffset 6: header of 24 bytes runs past the buffer of 20 bytes",
+   * });
    * ```
    */
   checkLen(): void {
@@ -274,9 +281,11 @@ export class TcpPacket {
    * @example
    * ```ts
    * import { TcpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new TcpPacket(new Uint8Array(32));
    * p.dataOffset = 8;
-   * console.log(p.dataOffset, p.headerLen); // 8 32
+   * assert.equal(p.dataOffset, 8);
+   * assert.equal(p.headerLen, 32);
    * ```
    */
   get dataOffset(): number {
@@ -298,9 +307,12 @@ export class TcpPacket {
    * @example
    * ```ts
    * import { TcpFlags, TcpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new TcpPacket(new Uint8Array(20));
    * p.flags = TcpFlags.SYN | TcpFlags.ACK;
-   * console.log(p.synFlag, p.ackFlag, p.finFlag); // true true false
+   * assert.equal(p.synFlag, true);
+   * assert.equal(p.ackFlag, true);
+   * assert.equal(p.finFlag, false);
    * ```
    */
   get flags(): number {
@@ -405,10 +417,11 @@ export class TcpPacket {
    * @example
    * ```ts
    * import { TcpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(24);
    * b[12] = 0x60;
    * b.set([2, 4, 5, 0xb4], 20);
-   * console.log(TcpPacket.newChecked(b).options); // Uint8Array(4) [ 2, 4, 5, 180 ]
+   * assert.deepEqual([...TcpPacket.newChecked(b).options], [2, 4, 5, 180]);
    * ```
    */
   get options(): Uint8Array {
@@ -421,10 +434,11 @@ export class TcpPacket {
    * @example
    * ```ts
    * import { TcpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(22);
    * b[12] = 0x50;
    * b.set([104, 105], 20);
-   * console.log(new TextDecoder().decode(TcpPacket.newChecked(b).payload)); // hi
+   * assert.equal(new TextDecoder().decode(TcpPacket.newChecked(b).payload), "hi");
    * ```
    */
   get payload(): Uint8Array {
@@ -442,11 +456,13 @@ export class TcpPacket {
    * @example
    * ```ts
    * import { Ipv4Address, TcpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
    * const p = new TcpPacket(new Uint8Array(20));
    * p.dataOffset = 5;
    * p.fillChecksum(a, b);
-   * console.log(p.verifyChecksum(a, b), p.verifyChecksum(b, b)); // true false
+   * assert.equal(p.verifyChecksum(a, b), true);
+   * assert.equal(p.verifyChecksum(b, b), false);
    * ```
    */
   verifyChecksum(src: IpAddress, dst: IpAddress): boolean {
@@ -464,11 +480,12 @@ export class TcpPacket {
    * @example
    * ```ts
    * import { Ipv6Address, TcpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const a = Ipv6Address.parse("2001:db8::1"), b = Ipv6Address.parse("2001:db8::2");
    * const p = new TcpPacket(new Uint8Array(20));
    * p.dataOffset = 5;
    * p.fillChecksum(a, b);
-   * console.log(p.verifyChecksum(a, b)); // true
+   * assert.equal(p.verifyChecksum(a, b), true);
    * ```
    */
   fillChecksum(src: IpAddress, dst: IpAddress): void {
@@ -496,13 +513,17 @@ export class TcpPacket {
  * @example
  * ```ts
  * import { Ipv4Address, parseTcp, TcpPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const bytes = new Uint8Array([
  *   0xc0, 0x00, 0x00, 0x50, 0x00, 0x00, 0x03, 0xe8, 0x00, 0x00, 0x00, 0x00, 0x60, 0x02, 0xfa, 0xf0,
  *   0x00, 0x00, 0x00, 0x00, 0x02, 0x04, 0x05, 0xb4,
  * ]);
  * const repr = parseTcp(new TcpPacket(bytes), Ipv4Address.parse("192.0.2.1"),
  *   Ipv4Address.parse("192.0.2.2"), { verifyChecksum: false });
- * console.log(repr.srcPort, repr.dstPort, repr.seq, repr.mss); // 49152 80 1000 1460
+ * assert.equal(repr.srcPort, 49152);
+ * assert.equal(repr.dstPort, 80);
+ * assert.equal(repr.seq, 1000);
+ * assert.equal(repr.mss, 1460);
  * ```
  */
 export function parseTcp(
@@ -562,11 +583,12 @@ export function parseTcp(
  * @example
  * ```ts
  * import { tcpHeaderLen, TcpFlags } from "@smol/net/wire";
- * console.log(tcpHeaderLen({
+ * import assert from "node:assert/strict";
+ * assert.equal(tcpHeaderLen({
  *   srcPort: 49152, dstPort: 80, seq: 1000, ack: 0, flags: TcpFlags.SYN, window: 64240,
  *   urgent: 0, mss: 1460, windowScale: 7, sackPermitted: true, sackBlocks: [],
  *   timestamp: { tsVal: 1, tsEcr: 0 }, payload: new Uint8Array(0),
- * })); // 44
+ * }), 44);
  * ```
  */
 export function tcpHeaderLen(repr: TcpRepr): number {
@@ -583,11 +605,12 @@ export function tcpHeaderLen(repr: TcpRepr): number {
  * @example
  * ```ts
  * import { tcpBufferLen, TcpFlags } from "@smol/net/wire";
- * console.log(tcpBufferLen({
+ * import assert from "node:assert/strict";
+ * assert.equal(tcpBufferLen({
  *   srcPort: 80, dstPort: 49152, seq: 1, ack: 1, flags: TcpFlags.ACK | TcpFlags.PSH,
  *   window: 512, urgent: 0, mss: null, windowScale: null, sackPermitted: false,
  *   sackBlocks: [], timestamp: null, payload: new Uint8Array(100),
- * })); // 120
+ * }), 120);
  * ```
  */
 export function tcpBufferLen(repr: TcpRepr): number {
@@ -604,11 +627,12 @@ export function tcpBufferLen(repr: TcpRepr): number {
  * @example
  * ```ts
  * import { tcpSegmentLen, TcpFlags } from "@smol/net/wire";
- * console.log(tcpSegmentLen({
+ * import assert from "node:assert/strict";
+ * assert.equal(tcpSegmentLen({
  *   srcPort: 80, dstPort: 49152, seq: 1, ack: 1, flags: TcpFlags.FIN | TcpFlags.ACK,
  *   window: 512, urgent: 0, mss: null, windowScale: null, sackPermitted: false,
  *   sackBlocks: [], timestamp: null, payload: new Uint8Array(10),
- * })); // 11
+ * }), 11);
  * ```
  */
 export function tcpSegmentLen(repr: TcpRepr): number {
@@ -633,6 +657,7 @@ export function tcpSegmentLen(repr: TcpRepr): number {
  * @example
  * ```ts
  * import { emitTcp, Ipv4Address, parseTcp, tcpBufferLen, TcpFlags, TcpPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const src = Ipv4Address.parse("192.0.2.1"), dst = Ipv4Address.parse("192.0.2.2");
  * const repr = {
  *   srcPort: 49152, dstPort: 80, seq: 1000, ack: 0, flags: TcpFlags.SYN, window: 64240,
@@ -641,7 +666,7 @@ export function tcpSegmentLen(repr: TcpRepr): number {
  * };
  * const packet = new TcpPacket(new Uint8Array(tcpBufferLen(repr)));
  * emitTcp(repr, packet, src, dst);
- * console.log(parseTcp(packet, src, dst).windowScale); // 7
+ * assert.equal(parseTcp(packet, src, dst).windowScale, 7);
  * ```
  */
 export function emitTcp(

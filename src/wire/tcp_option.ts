@@ -30,7 +30,9 @@ const MAX_SACK_BLOCKS = 4;
  * @example
  * ```ts
  * import { TcpOption } from "@smol/net/wire";
- * console.log(TcpOption.MSS, TcpOption.TIMESTAMP); // 2 8
+ * import assert from "node:assert/strict";
+ * assert.equal(TcpOption.MSS, 2);
+ * assert.equal(TcpOption.TIMESTAMP, 8);
  * ```
  */
 export const TcpOption = {
@@ -227,13 +229,14 @@ export function parseTcpOptions(
  * @example
  * ```ts
  * import { tcpOptionsLen, TcpFlags } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const base = {
  *   srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: TcpFlags.ACK, window: 0, urgent: 0, mss: null,
  *   windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: null,
  *   payload: new Uint8Array(0),
  * };
- * console.log(tcpOptionsLen(base), tcpOptionsLen({ ...base, timestamp: { tsVal: 1, tsEcr: 2 } }));
- * // 0 12
+ * assert.equal(tcpOptionsLen(base), 0);
+ * assert.equal(tcpOptionsLen({ ...base, timestamp: { tsVal: 1, tsEcr: 2 } }), 12);
  * ```
  */
 export function tcpOptionsLen(repr: TcpRepr): number {

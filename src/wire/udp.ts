@@ -27,7 +27,8 @@ const FIELD = { SRC_PORT: 0, DST_PORT: 2, LENGTH: 4, CHECKSUM: 6 } as const;
  * @example
  * ```ts
  * import { UDP_HEADER_LEN } from "@smol/net/wire";
- * console.log(UDP_HEADER_LEN); // 8
+ * import assert from "node:assert/strict";
+ * assert.equal(UDP_HEADER_LEN, 8);
  * ```
  */
 export const UDP_HEADER_LEN = 8;
@@ -39,10 +40,13 @@ export const UDP_HEADER_LEN = 8;
  * @example
  * ```ts
  * import { UdpPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const bytes = new Uint8Array([0x9c, 0x41, 0x00, 0x35, 0x00, 0x0a, 0x00, 0x00, 0x68, 0x69]);
  * const udp = UdpPacket.newChecked(bytes);
- * console.log(udp.srcPort, udp.dstPort, udp.payload.length); // 40001 53 2
+ * assert.equal(udp.srcPort, 40001);
+ * assert.equal(udp.dstPort, 53);
+ * assert.equal(udp.payload.length, 2);
  * ```
  */
 export class UdpPacket {
@@ -69,11 +73,8 @@ export class UdpPacket {
    * @example
    * ```ts
    * import { UdpPacket, WireError } from "@smol/net/wire";
-   * try {
-   *   UdpPacket.newChecked(new Uint8Array(7));
-   * } catch (e) {
-   *   console.log(e instanceof WireError); // true
-   * }
+   * import assert from "node:assert/strict";
+   * assert.throws(() => UdpPacket.newChecked(new Uint8Array(7)), WireError);
    * ```
    */
   static newChecked(buffer: Uint8Array): UdpPacket {
@@ -90,14 +91,11 @@ export class UdpPacket {
    *
    * @example
    * ```ts
-   * import { UdpPacket, WireError } from "@smol/net/wire";
+   * import { UdpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * // Length field says 9, but only 8 bytes are present.
    * const p = new UdpPacket(new Uint8Array([0, 1, 0, 2, 0, 9, 0, 0]));
-   * try {
-   *   p.checkLen();
-   * } catch (e) {
-   *   console.log((e as WireError).field, (e as WireError).value); // udp.length 9
-   * }
+   * assert.throws(() => p.checkLen(), { name: "WireError", field: "udp.length", value: 9 });
    * ```
    */
   checkLen(): void {
@@ -118,9 +116,10 @@ export class UdpPacket {
    * @example
    * ```ts
    * import { UdpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new UdpPacket(new Uint8Array(8));
    * p.srcPort = 5353;
-   * console.log(p.srcPort); // 5353
+   * assert.equal(p.srcPort, 5353);
    * ```
    */
   get srcPort(): number {
@@ -138,9 +137,10 @@ export class UdpPacket {
    * @example
    * ```ts
    * import { UdpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new UdpPacket(new Uint8Array(8));
    * p.dstPort = 53;
-   * console.log(p.dstPort); // 53
+   * assert.equal(p.dstPort, 53);
    * ```
    */
   get dstPort(): number {
@@ -158,9 +158,10 @@ export class UdpPacket {
    * @example
    * ```ts
    * import { UdpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new UdpPacket(new Uint8Array(12));
    * p.length = 12;
-   * console.log(p.length); // 12
+   * assert.equal(p.length, 12);
    * ```
    */
   get length(): number {
@@ -178,7 +179,8 @@ export class UdpPacket {
    * @example
    * ```ts
    * import { UdpPacket } from "@smol/net/wire";
-   * console.log(new UdpPacket(new Uint8Array(8)).checksum); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new UdpPacket(new Uint8Array(8)).checksum, 0);
    * ```
    */
   get checksum(): number {
@@ -197,9 +199,10 @@ export class UdpPacket {
    * @example
    * ```ts
    * import { UdpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * // Length 9: one payload byte; the trailing 0xee is link padding.
    * const p = UdpPacket.newChecked(new Uint8Array([0, 1, 0, 2, 0, 9, 0, 0, 0x41, 0xee]));
-   * console.log(p.payload); // Uint8Array(1) [ 65 ]
+   * assert.deepEqual([...p.payload], [65]);
    * ```
    */
   get payload(): Uint8Array {
@@ -218,11 +221,12 @@ export class UdpPacket {
    * @example
    * ```ts
    * import { Ipv6Address, UdpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new UdpPacket(new Uint8Array([0, 1, 0, 2, 0, 8, 0, 0]));
    * const a = Ipv6Address.parse("2001:db8::1");
-   * console.log(p.verifyChecksum(a, a)); // false
+   * assert.equal(p.verifyChecksum(a, a), false);
    * p.fillChecksum(a, a);
-   * console.log(p.verifyChecksum(a, a)); // true
+   * assert.equal(p.verifyChecksum(a, a), true);
    * ```
    */
   verifyChecksum(src: IpAddress, dst: IpAddress): boolean {
@@ -243,10 +247,12 @@ export class UdpPacket {
    * @example
    * ```ts
    * import { Ipv4Address, UdpPacket } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const p = new UdpPacket(new Uint8Array([0x04, 0xd2, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00]));
    * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
    * p.fillChecksum(a, b);
-   * console.log(p.checksum !== 0, p.verifyChecksum(a, b)); // true true
+   * assert.notEqual(p.checksum, 0);
+   * assert.equal(p.verifyChecksum(a, b), true);
    * ```
    */
   fillChecksum(src: IpAddress, dst: IpAddress): void {
@@ -264,8 +270,9 @@ export class UdpPacket {
  * @example
  * ```ts
  * import type { UdpRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const dns: UdpRepr = { srcPort: 40001, dstPort: 53 };
- * console.log(dns.dstPort); // 53
+ * assert.equal(dns.dstPort, 53);
  * ```
  */
 export interface UdpRepr {
@@ -290,10 +297,11 @@ export interface UdpRepr {
  * @example
  * ```ts
  * import { Ipv4Address, parseUdp, UdpPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * // Zero checksum over IPv4: "not computed", accepted (RFC 768).
  * const p = new UdpPacket(new Uint8Array([0x9c, 0x42, 0, 9, 0, 10, 0, 0, 0x68, 0x69]));
  * const a = Ipv4Address.parse("198.51.100.1"), b = Ipv4Address.parse("198.51.100.2");
- * console.log(parseUdp(p, a, b)); // { srcPort: 40002, dstPort: 9 }
+ * assert.deepEqual(parseUdp(p, a, b), { srcPort: 40002, dstPort: 9 });
  * ```
  */
 export function parseUdp(
@@ -327,12 +335,14 @@ export function parseUdp(
  * @example
  * ```ts
  * import { emitUdp, Ipv6Address, parseUdp, udpBufferLen, UdpPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const repr = { srcPort: 40003, dstPort: 9 };
  * const payload = new TextEncoder().encode("hello");
  * const packet = new UdpPacket(new Uint8Array(udpBufferLen(repr, payload.length)));
  * const a = Ipv6Address.parse("2001:db8:b::1"), b = Ipv6Address.parse("2001:db8:b::2");
  * emitUdp(repr, payload, packet, a, b);
- * console.log(parseUdp(packet, a, b).srcPort, packet.payload.length); // 40003 5
+ * assert.equal(parseUdp(packet, a, b).srcPort, 40003);
+ * assert.equal(packet.payload.length, 5);
  * ```
  */
 export function emitUdp(
@@ -368,7 +378,8 @@ export function emitUdp(
  * @example
  * ```ts
  * import { udpBufferLen } from "@smol/net/wire";
- * console.log(udpBufferLen({ srcPort: 1, dstPort: 2 }, 100)); // 108
+ * import assert from "node:assert/strict";
+ * assert.equal(udpBufferLen({ srcPort: 1, dstPort: 2 }, 100), 108);
  * ```
  */
 export function udpBufferLen(_repr: UdpRepr, payloadLen: number): number {
