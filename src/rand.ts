@@ -12,9 +12,10 @@
  * @example
  * ```ts
  * import { Rng } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
  *
  * const a = new Rng(42), b = new Rng(42);
- * console.log(a.nextU32() === b.nextU32()); // true
+ * assert.equal(a.nextU32(), b.nextU32());
  * ```
  */
 export class Rng {
@@ -51,7 +52,8 @@ export class Rng {
    * @example
    * ```ts
    * import { Rng } from "@smol/net/iface";
-   * console.log(new Rng(1).nextU32() < 2 ** 32); // true
+   * import assert from "node:assert/strict";
+   * assert.ok(new Rng(1).nextU32() < 2 ** 32);
    * ```
    */
   nextU32(): number {
@@ -74,8 +76,9 @@ export class Rng {
    * @example
    * ```ts
    * import { Rng } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const f = new Rng(7).nextFloat();
-   * console.log(f >= 0 && f < 1); // true
+   * assert.ok(f >= 0 && f < 1);
    * ```
    */
   nextFloat(): number {
@@ -91,7 +94,8 @@ export class Rng {
    * @example
    * ```ts
    * import { Rng } from "@smol/net/iface";
-   * console.log(new Rng(3).below(10) < 10); // true
+   * import assert from "node:assert/strict";
+   * assert.ok(new Rng(3).below(10) < 10);
    * ```
    */
   below(n: number): number {
@@ -110,7 +114,8 @@ export class Rng {
    * @example
    * ```ts
    * import { Rng } from "@smol/net/iface";
-   * console.log(new Rng(9).fill(new Uint8Array(4)).length); // 4
+   * import assert from "node:assert/strict";
+   * assert.equal(new Rng(9).fill(new Uint8Array(4)).length, 4);
    * ```
    */
   fill(bytes: Uint8Array): Uint8Array {

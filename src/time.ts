@@ -7,11 +7,12 @@
  * @example Deadlines with explicit time
  * ```ts
  * import { add, isDue, seconds } from "@smol/net/time";
+ * import assert from "node:assert/strict";
  *
  * const now = 1_000;
  * const deadline = add(now, seconds(1));
- * console.log(isDue(deadline, 1_500)); // false
- * console.log(isDue(deadline, 2_000)); // true
+ * assert.equal(isDue(deadline, 1_500), false);
+ * assert.equal(isDue(deadline, 2_000), true);
  * ```
  *
  * @module
@@ -45,7 +46,8 @@ export type Duration = number;
  * @example
  * ```ts
  * import { NEVER } from "@smol/net/time";
- * console.log(NEVER === Number.POSITIVE_INFINITY); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(NEVER, Number.POSITIVE_INFINITY);
  * ```
  */
 export const NEVER: Instant = Number.POSITIVE_INFINITY;
@@ -59,7 +61,8 @@ export const NEVER: Instant = Number.POSITIVE_INFINITY;
  * @example
  * ```ts
  * import { seconds } from "@smol/net/time";
- * console.log(seconds(2)); // 2000
+ * import assert from "node:assert/strict";
+ * assert.equal(seconds(2), 2000);
  * ```
  */
 export function seconds(s: number): Duration {
@@ -75,7 +78,8 @@ export function seconds(s: number): Duration {
  * @example
  * ```ts
  * import { millis } from "@smol/net/time";
- * console.log(millis(40)); // 40
+ * import assert from "node:assert/strict";
+ * assert.equal(millis(40), 40);
  * ```
  */
 export function millis(ms: number): Duration {
@@ -92,7 +96,8 @@ export function millis(ms: number): Duration {
  * @example
  * ```ts
  * import { add } from "@smol/net/time";
- * console.log(add(100, 40)); // 140
+ * import assert from "node:assert/strict";
+ * assert.equal(add(100, 40), 140);
  * ```
  */
 export function add(t: Instant, d: Duration): Instant {
@@ -109,7 +114,8 @@ export function add(t: Instant, d: Duration): Instant {
  * @example
  * ```ts
  * import { isDue } from "@smol/net/time";
- * console.log(isDue(10, 10)); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(isDue(10, 10), true);
  * ```
  */
 export function isDue(deadline: Instant, now: Instant): boolean {
@@ -126,7 +132,8 @@ export function isDue(deadline: Instant, now: Instant): boolean {
  * @example
  * ```ts
  * import { earliest, NEVER } from "@smol/net/time";
- * console.log(earliest(NEVER, 5)); // 5
+ * import assert from "node:assert/strict";
+ * assert.equal(earliest(NEVER, 5), 5);
  * ```
  */
 export function earliest(a: Instant, b: Instant): Instant {
@@ -143,8 +150,9 @@ export function earliest(a: Instant, b: Instant): Instant {
  * @example
  * ```ts
  * import { until } from "@smol/net/time";
- * console.log(until(150, 100)); // 50
- * console.log(until(50, 100)); // 0
+ * import assert from "node:assert/strict";
+ * assert.equal(until(150, 100), 50);
+ * assert.equal(until(50, 100), 0);
  * ```
  */
 export function until(deadline: Instant, now: Instant): Duration {
@@ -160,8 +168,9 @@ export function until(deadline: Instant, now: Instant): Duration {
  * @example
  * ```ts
  * import { monotonicNow } from "@smol/net/time";
+ * import assert from "node:assert/strict";
  * const t0 = monotonicNow();
- * console.log(monotonicNow() >= t0); // true
+ * assert.ok(monotonicNow() >= t0);
  * ```
  */
 export function monotonicNow(): Instant {

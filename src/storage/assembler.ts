@@ -32,12 +32,14 @@ function checkCount(what: string, value: number): void {
  * @example
  * ```ts
  * import { Assembler } from "@smol/net/storage";
+ * import assert from "node:assert/strict";
  *
  * const asm = new Assembler();
  * asm.add(100, 50); // a segment beyond a gap of 100 bytes
- * console.log(asm.removeFront()); // 0: the gap is still open
+ * assert.equal(asm.removeFront(), 0); // the gap is still open
  * asm.add(0, 100); // the gap is filled
- * console.log(asm.removeFront(), asm.isEmpty()); // 150 true
+ * assert.equal(asm.removeFront(), 150);
+ * assert.equal(asm.isEmpty(), true);
  * ```
  */
 export class Assembler {
@@ -65,7 +67,8 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
-   * console.log(new Assembler(4).maxRanges); // 4
+   * import assert from "node:assert/strict";
+   * assert.equal(new Assembler(4).maxRanges, 4);
    * ```
    */
   get maxRanges(): number {
@@ -78,10 +81,11 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const asm = new Assembler();
    * asm.add(10, 5);
    * asm.add(20, 5);
-   * console.log(asm.count); // 2
+   * assert.equal(asm.count, 2);
    * ```
    */
   get count(): number {
@@ -96,7 +100,8 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
-   * console.log(new Assembler().isEmpty()); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new Assembler().isEmpty(), true);
    * ```
    */
   isEmpty(): boolean {
@@ -116,9 +121,12 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const asm = new Assembler(1);
-   * console.log(asm.add(10, 5), asm.add(30, 5), asm.add(15, 15)); // true false true
-   * console.log([...asm.ranges()]); // [ [ 10, 30 ] ]
+   * assert.equal(asm.add(10, 5), true);
+   * assert.equal(asm.add(30, 5), false);
+   * assert.equal(asm.add(15, 15), true);
+   * assert.deepEqual([...asm.ranges()], [[10, 30]]);
    * ```
    */
   add(offset: number, size: number): boolean {
@@ -163,10 +171,12 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const asm = new Assembler();
    * asm.add(0, 10);
    * asm.add(20, 5);
-   * console.log(asm.removeFront(), [...asm.ranges()]); // 10 [ [ 10, 15 ] ]
+   * assert.equal(asm.removeFront(), 10);
+   * assert.deepEqual([...asm.ranges()], [[10, 15]]);
    * ```
    */
   removeFront(): number {
@@ -193,10 +203,11 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const asm = new Assembler();
    * asm.add(10, 10); // bytes [10, 20) arrived early
    * asm.rebase(12); // an in-order segment of 12 bytes arrived
-   * console.log(asm.removeFront()); // 8: bytes [12, 20) are now ready too
+   * assert.equal(asm.removeFront(), 8); // bytes [12, 20) are now ready too
    * ```
    */
   rebase(count: number): void {
@@ -221,10 +232,11 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const asm = new Assembler();
    * asm.add(5, 5);
    * asm.clear();
-   * console.log(asm.isEmpty()); // true
+   * assert.equal(asm.isEmpty(), true);
    * ```
    */
   clear(): void {
@@ -240,10 +252,11 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const asm = new Assembler();
    * asm.add(30, 10);
    * asm.add(10, 10);
-   * console.log([...asm.ranges()]); // [ [ 10, 20 ], [ 30, 40 ] ]
+   * assert.deepEqual([...asm.ranges()], [[10, 20], [30, 40]]);
    * ```
    */
   *ranges(): IterableIterator<[start: number, end: number]> {
@@ -260,9 +273,10 @@ export class Assembler {
    * @example
    * ```ts
    * import { Assembler } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const asm = new Assembler();
    * asm.add(10, 10);
-   * console.log(asm.toString()); // [10, 20)
+   * assert.equal(asm.toString(), "[10, 20)");
    * ```
    */
   toString(): string {

@@ -14,6 +14,7 @@
  * @example Receive a TCP stream out of order
  * ```ts
  * import { Assembler, RingBuffer } from "@smol/net/storage";
+ * import assert from "node:assert/strict";
  *
  * const rx = new RingBuffer(64);
  * const asm = new Assembler();
@@ -29,17 +30,19 @@
  *
  * const out = new Uint8Array(rx.length);
  * rx.dequeueSlice(out);
- * console.log(new TextDecoder().decode(out)); // hello world
+ * assert.equal(new TextDecoder().decode(out), "hello world");
  * ```
  *
  * @example Queue datagrams with their sender
  * ```ts
  * import { PacketBuffer } from "@smol/net/storage";
+ * import assert from "node:assert/strict";
  *
  * const rx = new PacketBuffer<string>({ slots: 8, bytes: 4096 });
  * rx.enqueue(2, "192.0.2.1:53")?.set([0xbe, 0xef]);
  * const d = rx.dequeue();
- * console.log(d?.meta, d?.payload.length); // 192.0.2.1:53 2
+ * assert.equal(d?.meta, "192.0.2.1:53");
+ * assert.equal(d?.payload.length, 2);
  * ```
  *
  * @module

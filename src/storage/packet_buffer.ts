@@ -28,8 +28,9 @@ function checkCount(what: string, value: number): void {
  * @example
  * ```ts
  * import { PacketBuffer, type PacketBufferOptions } from "@smol/net/storage";
+ * import assert from "node:assert/strict";
  * const opts: PacketBufferOptions = { slots: 16, bytes: 16 * 1500 };
- * console.log(new PacketBuffer<number>(opts).capacity); // 16
+ * assert.equal(new PacketBuffer<number>(opts).capacity, 16);
  * ```
  */
 export interface PacketBufferOptions {
@@ -47,10 +48,13 @@ export interface PacketBufferOptions {
  * @example
  * ```ts
  * import { PacketBuffer, type PacketBufferEntry } from "@smol/net/storage";
+ * import assert from "node:assert/strict";
  * const buf = new PacketBuffer<string>({ slots: 1, bytes: 4 });
  * buf.enqueue(1, "a")?.set([1]);
  * const entry: PacketBufferEntry<string> | null = buf.dequeue();
- * console.log(entry?.meta, entry?.payload); // a Uint8Array(1) [ 1 ]
+ * assert.ok(entry);
+ * assert.equal(entry.meta, "a");
+ * assert.deepEqual([...entry.payload], [1]);
  * ```
  */
 export interface PacketBufferEntry<M> {
@@ -71,11 +75,14 @@ export interface PacketBufferEntry<M> {
  * @example
  * ```ts
  * import { PacketBuffer } from "@smol/net/storage";
+ * import assert from "node:assert/strict";
  *
  * const buf = new PacketBuffer<{ port: number }>({ slots: 4, bytes: 64 });
  * buf.enqueue(3, { port: 53 })?.set([1, 2, 3]);
  * const d = buf.dequeue();
- * console.log(d?.meta.port, d?.payload); // 53 Uint8Array(3) [ 1, 2, 3 ]
+ * assert.ok(d);
+ * assert.equal(d.meta.port, 53);
+ * assert.deepEqual([...d.payload], [1, 2, 3]);
  * ```
  */
 export class PacketBuffer<M> {
@@ -116,7 +123,8 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
-   * console.log(new PacketBuffer({ slots: 8, bytes: 1024 }).capacity); // 8
+   * import assert from "node:assert/strict";
+   * assert.equal(new PacketBuffer({ slots: 8, bytes: 1024 }).capacity, 8);
    * ```
    */
   get capacity(): number {
@@ -129,7 +137,8 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
-   * console.log(new PacketBuffer({ slots: 8, bytes: 1024 }).byteCapacity); // 1024
+   * import assert from "node:assert/strict";
+   * assert.equal(new PacketBuffer({ slots: 8, bytes: 1024 }).byteCapacity, 1024);
    * ```
    */
   get byteCapacity(): number {
@@ -142,9 +151,10 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const buf = new PacketBuffer<null>({ slots: 8, bytes: 1024 });
    * buf.enqueue(10, null);
-   * console.log(buf.length); // 1
+   * assert.equal(buf.length, 1);
    * ```
    */
   get length(): number {
@@ -159,7 +169,8 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
-   * console.log(new PacketBuffer({ slots: 1, bytes: 1 }).isEmpty()); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new PacketBuffer({ slots: 1, bytes: 1 }).isEmpty(), true);
    * ```
    */
   isEmpty(): boolean {
@@ -175,9 +186,10 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const buf = new PacketBuffer<null>({ slots: 1, bytes: 16 });
    * buf.enqueue(0, null);
-   * console.log(buf.isFull()); // true
+   * assert.equal(buf.isFull(), true);
    * ```
    */
   isFull(): boolean {
@@ -197,8 +209,10 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const buf = new PacketBuffer<string>({ slots: 4, bytes: 8 });
-   * console.log(buf.enqueue(6, "a")?.length, buf.enqueue(6, "b")); // 6 null
+   * assert.equal(buf.enqueue(6, "a")?.length, 6);
+   * assert.equal(buf.enqueue(6, "b"), null);
    * ```
    */
   enqueue(size: number, meta: M): Uint8Array | null {
@@ -247,9 +261,11 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const buf = new PacketBuffer<number>({ slots: 4, bytes: 8 });
    * buf.enqueue(2, 1)?.set([10, 11]);
-   * console.log(buf.dequeue(), buf.dequeue()); // { meta: 1, payload: Uint8Array(2) [ 10, 11 ] } null
+   * assert.deepEqual(buf.dequeue(), { meta: 1, payload: new Uint8Array([10, 11]) });
+   * assert.equal(buf.dequeue(), null);
    * ```
    */
   dequeue(): PacketBufferEntry<M> | null {
@@ -280,9 +296,11 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const buf = new PacketBuffer<string>({ slots: 4, bytes: 8 });
    * buf.enqueue(1, "x");
-   * console.log(buf.peek()?.meta, buf.length); // x 1
+   * assert.equal(buf.peek()?.meta, "x");
+   * assert.equal(buf.length, 1);
    * ```
    */
   peek(): PacketBufferEntry<M> | null {
@@ -295,10 +313,11 @@ export class PacketBuffer<M> {
    * @example
    * ```ts
    * import { PacketBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const buf = new PacketBuffer<null>({ slots: 4, bytes: 8 });
    * buf.enqueue(4, null);
    * buf.clear();
-   * console.log(buf.isEmpty()); // true
+   * assert.equal(buf.isEmpty(), true);
    * ```
    */
   clear(): void {

@@ -64,12 +64,15 @@ function readAt(buf: Uint8Array, at: number, dst: Uint8Array, n: number): void {
  * @example
  * ```ts
  * import { RingBuffer } from "@smol/net/storage";
+ * import assert from "node:assert/strict";
  *
  * const ring = new RingBuffer(8);
  * ring.enqueueSlice(new TextEncoder().encode("hello"));
  * const out = new Uint8Array(3);
  * ring.dequeueSlice(out);
- * console.log(new TextDecoder().decode(out), ring.length, ring.window); // hel 2 6
+ * assert.equal(new TextDecoder().decode(out), "hel");
+ * assert.equal(ring.length, 2);
+ * assert.equal(ring.window, 6);
  * ```
  */
 export class RingBuffer {
@@ -96,7 +99,8 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
-   * console.log(new RingBuffer(1460).capacity); // 1460
+   * import assert from "node:assert/strict";
+   * assert.equal(new RingBuffer(1460).capacity, 1460);
    * ```
    */
   get capacity(): number {
@@ -109,9 +113,10 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([1, 2]));
-   * console.log(ring.length); // 2
+   * assert.equal(ring.length, 2);
    * ```
    */
   get length(): number {
@@ -124,9 +129,10 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([1]));
-   * console.log(ring.window); // 3
+   * assert.equal(ring.window, 3);
    * ```
    */
   get window(): number {
@@ -141,7 +147,8 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
-   * console.log(new RingBuffer(4).isEmpty()); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new RingBuffer(4).isEmpty(), true);
    * ```
    */
   isEmpty(): boolean {
@@ -156,9 +163,10 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(2);
    * ring.enqueueSlice(new Uint8Array([1, 2, 3]));
-   * console.log(ring.isFull()); // true
+   * assert.equal(ring.isFull(), true);
    * ```
    */
   isFull(): boolean {
@@ -174,8 +182,9 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(3);
-   * console.log(ring.enqueueSlice(new Uint8Array([1, 2, 3, 4]))); // 3
+   * assert.equal(ring.enqueueSlice(new Uint8Array([1, 2, 3, 4])), 3);
    * ```
    */
   enqueueSlice(src: Uint8Array): number {
@@ -195,10 +204,12 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([7, 8]));
    * const dst = new Uint8Array(4);
-   * console.log(ring.dequeueSlice(dst), dst); // 2 Uint8Array(4) [ 7, 8, 0, 0 ]
+   * assert.equal(ring.dequeueSlice(dst), 2);
+   * assert.deepEqual([...dst], [7, 8, 0, 0]);
    * ```
    */
   dequeueSlice(dst: Uint8Array): number {
@@ -223,13 +234,14 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(8);
    * ring.writeUnallocated(2, new Uint8Array([3, 4]));
    * ring.writeUnallocated(0, new Uint8Array([1, 2]));
    * ring.enqueueUnallocated(4);
    * const out = new Uint8Array(4);
    * ring.dequeueSlice(out);
-   * console.log(out); // Uint8Array(4) [ 1, 2, 3, 4 ]
+   * assert.deepEqual([...out], [1, 2, 3, 4]);
    * ```
    */
   writeUnallocated(offset: number, src: Uint8Array): number {
@@ -252,10 +264,11 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.writeUnallocated(0, new Uint8Array([9]));
    * ring.enqueueUnallocated(1);
-   * console.log(ring.length); // 1
+   * assert.equal(ring.length, 1);
    * ```
    */
   enqueueUnallocated(count: number): void {
@@ -280,10 +293,13 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([1, 2, 3]));
    * const dst = new Uint8Array(2);
-   * console.log(ring.readAllocated(1, dst), dst, ring.length); // 2 Uint8Array(2) [ 2, 3 ] 3
+   * assert.equal(ring.readAllocated(1, dst), 2);
+   * assert.deepEqual([...dst], [2, 3]);
+   * assert.equal(ring.length, 3); // reading does not dequeue
    * ```
    */
   readAllocated(offset: number, dst: Uint8Array): number {
@@ -308,9 +324,10 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([1, 2, 3]));
-   * console.log(ring.getAllocated(1, 10)); // Uint8Array(2) [ 2, 3 ]
+   * assert.deepEqual([...ring.getAllocated(1, 10)], [2, 3]);
    * ```
    */
   getAllocated(offset: number, maxLen: number): Uint8Array {
@@ -336,11 +353,12 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * const free = ring.getUnallocated(0, 2);
    * free.set([5, 6]);
    * ring.enqueueUnallocated(free.length);
-   * console.log(ring.getAllocated(0, 4)); // Uint8Array(2) [ 5, 6 ]
+   * assert.deepEqual([...ring.getAllocated(0, 4)], [5, 6]);
    * ```
    */
   getUnallocated(offset: number, maxLen: number): Uint8Array {
@@ -364,10 +382,11 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([1, 2, 3]));
    * ring.dequeueAllocated(2);
-   * console.log(ring.getAllocated(0, 4)); // Uint8Array(1) [ 3 ]
+   * assert.deepEqual([...ring.getAllocated(0, 4)], [3]);
    * ```
    */
   dequeueAllocated(count: number): void {
@@ -385,10 +404,12 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([1, 2]));
    * ring.clear();
-   * console.log(ring.isEmpty(), ring.window); // true 4
+   * assert.equal(ring.isEmpty(), true);
+   * assert.equal(ring.window, 4);
    * ```
    */
   clear(): void {
@@ -403,10 +424,13 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([1, 2]));
    * ring.release();
-   * console.log(ring.isEmpty(), ring.enqueueSlice(new Uint8Array([3])), ring.length); // true 1 1
+   * assert.equal(ring.isEmpty(), true);
+   * assert.equal(ring.enqueueSlice(new Uint8Array([3])), 1);
+   * assert.equal(ring.length, 1);
    * ```
    */
   release(): void {
@@ -425,11 +449,13 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(4);
    * ring.enqueueSlice(new Uint8Array([1, 2, 3, 4]));
    * ring.resize(8);
    * ring.enqueueSlice(new Uint8Array([5, 6]));
-   * console.log(ring.capacity, ring.getAllocated(0, 8)); // 8 Uint8Array(6) [ 1, 2, 3, 4, 5, 6 ]
+   * assert.equal(ring.capacity, 8);
+   * assert.deepEqual([...ring.getAllocated(0, 8)], [1, 2, 3, 4, 5, 6]);
    * ```
    */
   resize(capacity: number): void {
@@ -449,9 +475,10 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(1 << 20);
    * ring.enqueueSlice(new Uint8Array(100));
-   * console.log(ring.storageSize); // 4096
+   * assert.equal(ring.storageSize, 4096);
    * ```
    */
   get storageSize(): number {
@@ -469,10 +496,11 @@ export class RingBuffer {
    * @example
    * ```ts
    * import { RingBuffer } from "@smol/net/storage";
+   * import assert from "node:assert/strict";
    * const ring = new RingBuffer(1 << 20);
    * ring.enqueueSlice(new Uint8Array(100_000));
    * ring.dequeueAllocated(100_000);
-   * console.log(ring.shrinkStorage()); // 0
+   * assert.equal(ring.shrinkStorage(), 0);
    * ```
    */
   shrinkStorage(): number {
