@@ -1,7 +1,7 @@
 /**
  * Neighbor Discovery for IPv6 (RFC 4861): router and neighbor solicitations and advertisements
  * and redirects, with the source/target link-layer address (Ethernet, RFC 2464 §8), prefix
- * information, MTU and redirected header options.
+ * information, MTU and redirected header options, and recursive DNS servers (RFC 8106 §5.1).
  *
  * These messages are ICMPv6 messages: {@linkcode parseNdisc} and {@linkcode emitNdisc} work on
  * an {@linkcode Icmpv6Packet} and are normally reached through `parseIcmpv6` / `emitIcmpv6`, which
@@ -60,6 +60,9 @@ const OPTION = {
   MTU: 4,
   /** Redirected header: 6 reserved bytes, then the packet. */
   REDIRECTED_DATA: 8,
+  /** RDNSS (RFC 8106 §5.1): 2 reserved bytes, the lifetime, then the addresses. */
+  RDNSS_LIFETIME: 4,
+  RDNSS_ADDRESSES: 8,
 } as const;
 
 /** The ICMPv6 types of this file (the {@linkcode Icmpv6Type} values). */
@@ -83,6 +86,8 @@ const UNIT = 8;
 const LINK_ADDR_OPTION_LEN = 8;
 const PREFIX_OPTION_LEN = 32;
 const MTU_OPTION_LEN = 8;
+/** RFC 8106 §5.1: 8 bytes of header, 16 per address, so an odd length of at least 3 units. */
+const RDNSS_HEADER_LEN = 8;
 
 /**
  * Neighbor Discovery option types (RFC 4861 §4.6). Other option types are skipped on parse.
@@ -104,6 +109,8 @@ export const NdiscOptionType = {
   RedirectedHeader: 4,
   /** MTU (§4.6.4). */
   Mtu: 5,
+  /** Recursive DNS server (RFC 8106 §5.1). */
+  Rdnss: 25,
 } as const;
 
 /**
@@ -149,6 +156,24 @@ export interface PrefixInfo {
 }
 
 /**
+ * A recursive DNS server option of a router advertisement (RFC 8106 §5.1): the servers and how
+ * long, in seconds, they may be used (0xffffffff: infinity; 0: stop using them).
+ *
+ * @example
+ * ```ts
+ * import { Ipv6Address, type RdnssInfo } from "@smol/net/wire";
+ * const r: RdnssInfo = { lifetime: 1800, servers: [Ipv6Address.parse("2001:db8::53")] };
+ * console.log(r.servers.length); // 1
+ * ```
+ */
+export interface RdnssInfo {
+  /** Lifetime in seconds (0xffffffff: infinity, 0: withdrawn). */
+  readonly lifetime: number;
+  /** The servers' addresses, at least one. */
+  readonly servers: readonly Ipv6Address[];
+}
+
+/**
  * A Neighbor Discovery message as plain data, discriminated by `kind`. Link-layer addresses are
  * `null` when the option is absent.
  *
@@ -189,6 +214,8 @@ export type NdiscRepr =
     readonly mtu: number | null;
     /** Prefix information options, in order. */
     readonly prefixes: readonly PrefixInfo[];
+    /** Recursive DNS server options, in order (absent: none). */
+    readonly rdnss?: readonly RdnssInfo[];
   }
   | {
     readonly kind: "neighborSolicit";
@@ -251,6 +278,7 @@ interface Options {
   mtu: number | null;
   prefixes: PrefixInfo[];
   redirectedHeader: Uint8Array | null;
+  rdnss: RdnssInfo[];
 }
 
 /** Bits naming which option types a message uses. */
@@ -259,6 +287,7 @@ const USE_TLLA = 1 << NdiscOptionType.TargetLinkAddr;
 const USE_PREFIX = 1 << NdiscOptionType.PrefixInfo;
 const USE_REDIRECTED = 1 << NdiscOptionType.RedirectedHeader;
 const USE_MTU = 1 << NdiscOptionType.Mtu;
+const USE_RDNSS = 1 << NdiscOptionType.Rdnss;
 
 /**
  * Walks the options from `start` to the end of `b`, validating every option's length
@@ -272,6 +301,7 @@ function parseOptions(b: Uint8Array, start: number, use: number): Options {
     mtu: null,
     prefixes: [],
     redirectedHeader: null,
+    rdnss: [],
   };
   let o = start;
   while (o < b.length) {
@@ -323,11 +353,26 @@ function parseOptions(b: Uint8Array, start: number, use: number): Options {
         case NdiscOptionType.RedirectedHeader:
           out.redirectedHeader ??= b.subarray(o + OPTION.REDIRECTED_DATA, o + len);
           break;
+        case NdiscOptionType.Rdnss:
+          out.rdnss.push(parseRdnss(b, o, units));
+          break;
       }
     }
     o += len;
   }
   return out;
+}
+
+/** RFC 8106 §5.1: an odd length of at least 3 units, one address per two units after the first. */
+function parseRdnss(b: Uint8Array, o: number, units: number): RdnssInfo {
+  if (units < 3 || units % 2 === 0) {
+    throw new WireError("ndisc.option.length", units, "RDNSS option length must be odd and >= 3");
+  }
+  const servers: Ipv6Address[] = [];
+  for (let a = o + OPTION.RDNSS_ADDRESSES; a < o + units * UNIT; a += 16) {
+    servers.push(Ipv6Address.fromBytes(b, a));
+  }
+  return { lifetime: readU32(b, o + OPTION.RDNSS_LIFETIME), servers };
 }
 
 function parsePrefix(b: Uint8Array, o: number): PrefixInfo {
@@ -382,7 +427,11 @@ export function parseNdisc(packet: Icmpv6Packet, src: Ipv6Address, dst: Ipv6Addr
     case TYPE.ROUTER_ADVERT: {
       requireLength("ndisc", b, FIELD.RA_OPTIONS);
       checkLinkLocalSource(src, "router advertisement");
-      const opts = parseOptions(b, FIELD.RA_OPTIONS, USE_SLLA | USE_MTU | USE_PREFIX);
+      const opts = parseOptions(
+        b,
+        FIELD.RA_OPTIONS,
+        USE_SLLA | USE_MTU | USE_PREFIX | USE_RDNSS,
+      );
       const flags = b[FIELD.RA_FLAGS]!;
       return {
         kind: "routerAdvert",
@@ -395,6 +444,7 @@ export function parseNdisc(packet: Icmpv6Packet, src: Ipv6Address, dst: Ipv6Addr
         sourceLinkAddr: opts.sourceLinkAddr,
         mtu: opts.mtu,
         prefixes: opts.prefixes,
+        ...(opts.rdnss.length > 0 ? { rdnss: opts.rdnss } : {}),
       };
     }
     case TYPE.NEIGHBOR_SOLICIT: {
@@ -514,7 +564,8 @@ export function ndiscBufferLen(repr: NdiscRepr): number {
       return FIELD.RS_OPTIONS + linkAddrLen(repr.sourceLinkAddr);
     case "routerAdvert":
       return FIELD.RA_OPTIONS + linkAddrLen(repr.sourceLinkAddr) +
-        (repr.mtu === null ? 0 : MTU_OPTION_LEN) + repr.prefixes.length * PREFIX_OPTION_LEN;
+        (repr.mtu === null ? 0 : MTU_OPTION_LEN) + repr.prefixes.length * PREFIX_OPTION_LEN +
+        rdnssLen(repr.rdnss);
     case "neighborSolicit":
       return FIELD.NS_OPTIONS + linkAddrLen(repr.sourceLinkAddr);
     case "neighborAdvert":
@@ -523,6 +574,12 @@ export function ndiscBufferLen(repr: NdiscRepr): number {
       return FIELD.REDIRECT_OPTIONS + linkAddrLen(repr.targetLinkAddr) +
         redirectedOptionLen(repr.redirectedHeader);
   }
+}
+
+function rdnssLen(rdnss: readonly RdnssInfo[] | undefined): number {
+  let n = 0;
+  for (const r of rdnss ?? []) n += RDNSS_HEADER_LEN + 16 * r.servers.length;
+  return n;
 }
 
 function linkAddrLen(addr: EthernetAddress | null): number {
@@ -537,12 +594,12 @@ function redirectedOptionLen(data: Uint8Array | null): number {
 /**
  * Writes `repr` into `packet` (type, code, body and options; reserved bytes and padding zeroed)
  * without the checksum: {@linkcode emitIcmpv6} calls this and then fills it. Options are written
- * in the order link-layer address, MTU, prefixes, redirected header.
+ * in the order link-layer address, MTU, prefixes, RDNSS, redirected header.
  *
  * @param repr The message.
  * @param packet The ICMPv6 view, at least {@linkcode ndiscBufferLen} bytes.
- * @throws {RangeError} When the buffer is too short, or a redirected header is too long for
- * an option (more than 2032 bytes).
+ * @throws {RangeError} When the buffer is too short, a redirected header is too long for
+ * an option (more than 2032 bytes), or an RDNSS option has no server or more than 127.
  *
  * @example
  * ```ts
@@ -608,6 +665,19 @@ export function emitNdisc(repr: NdiscRepr, packet: Icmpv6Packet): void {
         writeU32(b, o + OPTION.PREFIX_RESERVED, 0);
         p.prefix.writeTo(b, o + OPTION.PREFIX);
         o += PREFIX_OPTION_LEN;
+      }
+      for (const r of repr.rdnss ?? []) {
+        const n = r.servers.length;
+        if (n === 0 || n > 127) {
+          throw new RangeError(`Invalid RDNSS option with ${n} servers: must be 1 to 127`);
+        }
+        b[o + OPTION.TYPE] = NdiscOptionType.Rdnss;
+        b[o + OPTION.LENGTH] = 1 + 2 * n;
+        b[o + OPTION.RESERVED] = 0;
+        b[o + OPTION.RESERVED + 1] = 0;
+        writeU32(b, o + OPTION.RDNSS_LIFETIME, r.lifetime);
+        for (let i = 0; i < n; i++) r.servers[i]!.writeTo(b, o + OPTION.RDNSS_ADDRESSES + 16 * i);
+        o += RDNSS_HEADER_LEN + 16 * n;
       }
       return;
     }
