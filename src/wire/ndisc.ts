@@ -88,6 +88,8 @@ const PREFIX_OPTION_LEN = 32;
 const MTU_OPTION_LEN = 8;
 /** RFC 8106 §5.1: 8 bytes of header, 16 per address, so an odd length of at least 3 units. */
 const RDNSS_HEADER_LEN = 8;
+/** The RDNSS option type (RFC 8106 §5.1), outside RFC 4861's {@linkcode NdiscOptionType}. */
+const RDNSS_OPTION = 25;
 
 /**
  * Neighbor Discovery option types (RFC 4861 §4.6). Other option types are skipped on parse.
@@ -109,8 +111,6 @@ export const NdiscOptionType = {
   RedirectedHeader: 4,
   /** MTU (§4.6.4). */
   Mtu: 5,
-  /** Recursive DNS server (RFC 8106 §5.1). */
-  Rdnss: 25,
 } as const;
 
 /**
@@ -287,7 +287,7 @@ const USE_TLLA = 1 << NdiscOptionType.TargetLinkAddr;
 const USE_PREFIX = 1 << NdiscOptionType.PrefixInfo;
 const USE_REDIRECTED = 1 << NdiscOptionType.RedirectedHeader;
 const USE_MTU = 1 << NdiscOptionType.Mtu;
-const USE_RDNSS = 1 << NdiscOptionType.Rdnss;
+const USE_RDNSS = 1 << RDNSS_OPTION;
 
 /**
  * Walks the options from `start` to the end of `b`, validating every option's length
@@ -353,7 +353,7 @@ function parseOptions(b: Uint8Array, start: number, use: number): Options {
         case NdiscOptionType.RedirectedHeader:
           out.redirectedHeader ??= b.subarray(o + OPTION.REDIRECTED_DATA, o + len);
           break;
-        case NdiscOptionType.Rdnss:
+        case RDNSS_OPTION:
           out.rdnss.push(parseRdnss(b, o, units));
           break;
       }
@@ -671,7 +671,7 @@ export function emitNdisc(repr: NdiscRepr, packet: Icmpv6Packet): void {
         if (n === 0 || n > 127) {
           throw new RangeError(`Invalid RDNSS option with ${n} servers: must be 1 to 127`);
         }
-        b[o + OPTION.TYPE] = NdiscOptionType.Rdnss;
+        b[o + OPTION.TYPE] = RDNSS_OPTION;
         b[o + OPTION.LENGTH] = 1 + 2 * n;
         b[o + OPTION.RESERVED] = 0;
         b[o + OPTION.RESERVED + 1] = 0;
