@@ -45,6 +45,7 @@ export {
 export * from "./nat.ts";
 export * from "./source_address.ts";
 export * from "./slaac.ts";
+export * from "./ndp_host.ts";
 // The other layers' types that this layer's signatures use.
 export type {
   IcmpEmitter,

@@ -7,10 +7,12 @@
  * solicited-node group before its DAD probe (RFC 4862 §5.4.2, RFC 3810).
  *
  * It never reads a clock: time is `cx.now`, randomness `cx.random`. The interface feeds it
- * validated NDP messages and applies its events; it is not wired into ingress yet.
+ * validated NDP messages and applies its events.
  *
- * Not done: RDNSS/DNSSL options (RFC 8106; the wire layer does not parse them yet), temporary
- * addresses (RFC 8981), MLD query responses, on-link-only prefixes (L without A).
+ * It also keeps on-link prefixes (RFC 4861 §6.3.4) and recursive DNS servers (RFC 8106 §5.1).
+ * `NdpHost` (ndp_host.ts) connects it to an interface: ingress, egress and MLD query answers.
+ *
+ * Not done: DNSSL, temporary addresses (RFC 8981).
  *
  * @module
  */
@@ -21,7 +23,7 @@ import { type Instant, NEVER } from "../time.ts";
 import { Ipv6Address } from "../wire/address.ts";
 import type { EthernetAddress } from "../wire/mac.ts";
 import { MldRecordType, type MldRepr } from "../wire/mld.ts";
-import type { NdiscRepr } from "../wire/ndisc.ts";
+import type { NdiscRepr, RdnssInfo } from "../wire/ndisc.ts";
 
 /** RFC 4861 §10. */
 const MAX_RTR_SOLICITATION_DELAY_MS = 1_000;
@@ -68,7 +70,8 @@ export type SlaacAddressState = "tentative" | "preferred" | "deprecated" | "dupl
 /**
  * What the interface applies: an address changed state (add it to the interface when
  * `preferred`, keep it for existing use when `deprecated`), an address is gone, a default
- * router came or went, the link MTU changed.
+ * router came or went, the link MTU changed, a prefix is on-link (RFC 4861 §6.3.4, L flag) or no
+ * longer, the recursive DNS servers changed (RFC 8106 §5.1, the whole current list).
  *
  * @example
  * ```ts
@@ -88,7 +91,15 @@ export type SlaacEvent =
   | { readonly type: "addressRemoved"; readonly address: Ipv6Address }
   | { readonly type: "router"; readonly router: Ipv6Address; readonly expiresAt: Instant }
   | { readonly type: "routerRemoved"; readonly router: Ipv6Address }
-  | { readonly type: "mtu"; readonly mtu: number };
+  | { readonly type: "mtu"; readonly mtu: number }
+  | {
+    readonly type: "onLink";
+    readonly prefix: Ipv6Address;
+    readonly prefixLen: number;
+    readonly expiresAt: Instant;
+  }
+  | { readonly type: "onLinkRemoved"; readonly prefix: Ipv6Address; readonly prefixLen: number }
+  | { readonly type: "dns"; readonly servers: readonly Ipv6Address[] };
 
 /**
  * Messages that were ignored, by reason.
@@ -156,6 +167,8 @@ export interface SlaacOptions {
 
 interface Entry {
   readonly prefix: Ipv6Address;
+  /** 64 when the prefix is on-link (L flag), else 128: the address alone. */
+  readonly prefixLen: number;
   address: Ipv6Address;
   state: SlaacAddressState;
   dadCounter: number;
@@ -170,6 +183,16 @@ interface Entry {
 
 function lifetimeEnd(now: Instant, seconds: number): Instant {
   return seconds === INFINITE ? NEVER : now + seconds * 1000;
+}
+
+/** `addr` with the bits past `len` cleared. */
+function prefixOf(addr: Ipv6Address, len: number): Ipv6Address {
+  const w = [addr.w0, addr.w1, addr.w2, addr.w3];
+  for (let i = 0; i < 4; i++) {
+    const keep = Math.max(0, Math.min(32, len - 32 * i));
+    w[i] = keep === 0 ? 0 : keep === 32 ? w[i]! : (w[i]! & (~0 << (32 - keep))) >>> 0;
+  }
+  return new Ipv6Address(w[0]!, w[1]!, w[2]!, w[3]!);
 }
 
 /**
@@ -196,6 +219,11 @@ export class Slaac {
   readonly #dadTransmits: number;
   readonly #entries: Entry[] = [];
   readonly #routers = new Map<string, { router: Ipv6Address; expiresAt: Instant }>();
+  readonly #onLink = new Map<
+    string,
+    { prefix: Ipv6Address; prefixLen: number; expiresAt: Instant }
+  >();
+  readonly #dns = new Map<string, { server: Ipv6Address; expiresAt: Instant }>();
   readonly #events: SlaacEvent[] = [];
   #rsLeft = 0;
   #rsAt: Instant = NEVER;
@@ -246,7 +274,7 @@ export class Slaac {
    */
   start(cx: SlaacContext): void {
     if (this.#entries.some((e) => e.prefix.equals(LINK_LOCAL_PREFIX))) return;
-    this.#addEntry(cx, LINK_LOCAL_PREFIX, NEVER, NEVER);
+    this.#addEntry(cx, LINK_LOCAL_PREFIX, 64, NEVER, NEVER);
     this.#rsLeft = MAX_RTR_SOLICITATIONS;
     this.#rsAt = cx.now + cx.random.below(MAX_RTR_SOLICITATION_DELAY_MS + 1);
   }
@@ -279,6 +307,68 @@ export class Slaac {
    */
   get routers(): readonly { router: Ipv6Address; expiresAt: Instant }[] {
     return [...this.#routers.values()];
+  }
+
+  /**
+   * The recursive DNS servers from router advertisements (RFC 8106), in the order learned.
+   *
+   * @example
+   * ```ts
+   * import { Slaac } from "@smol/net/iface";
+   * import { EthernetAddress } from "@smol/net/wire";
+   * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+   * console.log(s.dnsServers.length); // 0
+   * ```
+   */
+  get dnsServers(): readonly Ipv6Address[] {
+    return [...this.#dns.values()].map((d) => d.server);
+  }
+
+  /**
+   * Whether `group` is the solicited-node group of an address that is not a duplicate: the
+   * groups this interface listens to (RFC 4861 §7.2.1) and reports (RFC 3810).
+   *
+   * @param group A multicast address.
+   * @returns `true` when it is one of those groups.
+   *
+   * @example
+   * ```ts
+   * import { Rng, Slaac } from "@smol/net/iface";
+   * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
+   * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+   * s.start({ now: 0, random: new Rng(1) });
+   * const ll = s.addresses[0]!.address;
+   * console.log(s.listensTo(Ipv6Address.solicitedNode(ll))); // true
+   * ```
+   */
+  listensTo(group: Ipv6Address): boolean {
+    for (const e of this.#entries) {
+      if (e.state !== "duplicate" && Ipv6Address.solicitedNode(e.address).equals(group)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The solicited-node groups of {@linkcode Slaac.listensTo}, each once, in address order.
+   *
+   * @example
+   * ```ts
+   * import { Slaac } from "@smol/net/iface";
+   * import { EthernetAddress } from "@smol/net/wire";
+   * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+   * console.log(s.groups.length); // 0
+   * ```
+   */
+  get groups(): readonly Ipv6Address[] {
+    const out: Ipv6Address[] = [];
+    for (const e of this.#entries) {
+      if (e.state === "duplicate") continue;
+      const g = Ipv6Address.solicitedNode(e.address);
+      if (!out.some((x) => x.equals(g))) out.push(g);
+    }
+    return out;
   }
 
   /**
@@ -349,8 +439,14 @@ export class Slaac {
       this.#events.push({ type: "mtu", mtu: ra.mtu });
     }
     for (const p of ra.prefixes) {
+      if (p.prefix.isLinkLocal) continue;
+      // RFC 4861 §6.3.4: the L flag makes the prefix on-link for its valid lifetime. An
+      // autoconfigured /64 with L is on-link through its address (prefix length 64).
+      if (p.onLink && !(p.autonomous && p.prefixLen === 64)) {
+        this.#onLinkPrefix(now, p.prefix, p.prefixLen, p.validLifetime);
+      }
       // RFC 4862 §5.5.3 a)-d).
-      if (!p.autonomous || p.prefix.isLinkLocal) continue;
+      if (!p.autonomous) continue;
       if (p.preferredLifetime > p.validLifetime) {
         this.counters.lifetimesOutOfOrder++;
         continue;
@@ -366,6 +462,7 @@ export class Slaac {
         this.#addEntry(
           cx,
           prefix,
+          p.onLink ? 64 : 128,
           lifetimeEnd(now, p.preferredLifetime),
           lifetimeEnd(now, p.validLifetime),
         );
@@ -373,6 +470,7 @@ export class Slaac {
       }
       this.#refresh(now, entry, p.preferredLifetime, p.validLifetime);
     }
+    if (ra.rdnss !== undefined) this.#updateDns(now, ra.rdnss);
     return true;
   }
 
@@ -464,7 +562,12 @@ export class Slaac {
         // RetransTimer after the last probe without an answer: the address is ours.
         e.state = now < e.preferredUntil ? "preferred" : "deprecated";
         e.dadAt = NEVER;
-        this.#events.push({ type: "address", address: e.address, prefixLen: 64, state: e.state });
+        this.#events.push({
+          type: "address",
+          address: e.address,
+          prefixLen: e.prefixLen,
+          state: e.state,
+        });
         continue;
       }
       const ns: NdiscRepr = { kind: "neighborSolicit", target: e.address, sourceLinkAddr: null };
@@ -511,6 +614,8 @@ export class Slaac {
       if (e.state !== "duplicate") at = Math.min(at, e.validUntil);
     }
     for (const r of this.#routers.values()) at = Math.min(at, r.expiresAt);
+    for (const p of this.#onLink.values()) at = Math.min(at, p.expiresAt);
+    for (const d of this.#dns.values()) at = Math.min(at, d.expiresAt);
     return at;
   }
 
@@ -533,10 +638,17 @@ export class Slaac {
     }
   }
 
-  #addEntry(cx: SlaacContext, prefix: Ipv6Address, preferredUntil: Instant, validUntil: Instant) {
+  #addEntry(
+    cx: SlaacContext,
+    prefix: Ipv6Address,
+    prefixLen: number,
+    preferredUntil: Instant,
+    validUntil: Instant,
+  ): void {
     const [hi, lo] = this.#identifier(prefix, 0);
     const entry: Entry = {
       prefix,
+      prefixLen,
       address: new Ipv6Address(prefix.w0, prefix.w1, hi, lo),
       state: "tentative",
       dadCounter: 0,
@@ -551,7 +663,7 @@ export class Slaac {
     this.#events.push({
       type: "address",
       address: entry.address,
-      prefixLen: 64,
+      prefixLen,
       state: "tentative",
     });
   }
@@ -577,14 +689,20 @@ export class Slaac {
     }
     if (e.state === "deprecated" && now < e.preferredUntil) {
       e.state = "preferred";
-      this.#events.push({ type: "address", address: e.address, prefixLen: 64, state: "preferred" });
+      this.#events.push({
+        type: "address",
+        address: e.address,
+        prefixLen: e.prefixLen,
+        state: "preferred",
+      });
     }
   }
 
   #collision(cx: SlaacContext, target: Ipv6Address): boolean {
     const e = this.#entries.find((x) => x.state === "tentative" && x.address.equals(target));
     if (e === undefined) return false;
-    this.#events.push({ type: "address", address: e.address, prefixLen: 64, state: "duplicate" });
+    const prefixLen = e.prefixLen;
+    this.#events.push({ type: "address", address: e.address, prefixLen, state: "duplicate" });
     if (e.dadCounter >= IDGEN_RETRIES) {
       e.state = "duplicate";
       e.dadAt = NEVER;
@@ -595,7 +713,7 @@ export class Slaac {
     const [hi, lo] = this.#identifier(e.prefix, e.dadCounter);
     e.address = new Ipv6Address(e.prefix.w0, e.prefix.w1, hi, lo);
     this.#beginDad(cx, e);
-    this.#events.push({ type: "address", address: e.address, prefixLen: 64, state: "tentative" });
+    this.#events.push({ type: "address", address: e.address, prefixLen, state: "tentative" });
     return true;
   }
 
@@ -609,7 +727,12 @@ export class Slaac {
       }
       if (e.state === "preferred" && now >= e.preferredUntil) {
         e.state = "deprecated";
-        this.#events.push({ type: "address", address: e.address, prefixLen: 64, state: e.state });
+        this.#events.push({
+          type: "address",
+          address: e.address,
+          prefixLen: e.prefixLen,
+          state: e.state,
+        });
       }
     }
     for (const [key, r] of this.#routers) {
@@ -617,6 +740,50 @@ export class Slaac {
         this.#routers.delete(key);
         this.#events.push({ type: "routerRemoved", router: r.router });
       }
+    }
+    for (const [key, p] of this.#onLink) {
+      if (now >= p.expiresAt) {
+        this.#onLink.delete(key);
+        this.#events.push({ type: "onLinkRemoved", prefix: p.prefix, prefixLen: p.prefixLen });
+      }
+    }
+    let dnsChanged = false;
+    for (const [key, d] of this.#dns) {
+      if (now >= d.expiresAt) dnsChanged = this.#dns.delete(key);
+    }
+    if (dnsChanged) this.#events.push({ type: "dns", servers: this.dnsServers });
+  }
+
+  /** RFC 4861 §6.3.4: an on-link prefix with its valid lifetime; 0 takes it off-link. */
+  #onLinkPrefix(now: Instant, prefix: Ipv6Address, prefixLen: number, valid: number): void {
+    const net = prefixOf(prefix, prefixLen);
+    const key = `${net}/${prefixLen}`;
+    const known = this.#onLink.get(key);
+    if (valid === 0) {
+      if (known === undefined) return;
+      this.#onLink.delete(key);
+      this.#events.push({ type: "onLinkRemoved", prefix: net, prefixLen });
+      return;
+    }
+    const expiresAt = lifetimeEnd(now, valid);
+    this.#onLink.set(key, { prefix: net, prefixLen, expiresAt });
+    if (known === undefined) {
+      this.#events.push({ type: "onLink", prefix: net, prefixLen, expiresAt });
+    }
+  }
+
+  /** RFC 8106 §5.1/§6: servers with their lifetimes; a lifetime of 0 withdraws a server. */
+  #updateDns(now: Instant, options: readonly RdnssInfo[]): void {
+    const before = [...this.#dns.keys()].join(",");
+    for (const r of options) {
+      for (const server of r.servers) {
+        const key = server.toString();
+        if (r.lifetime === 0) this.#dns.delete(key);
+        else this.#dns.set(key, { server, expiresAt: lifetimeEnd(now, r.lifetime) });
+      }
+    }
+    if ([...this.#dns.keys()].join(",") !== before) {
+      this.#events.push({ type: "dns", servers: this.dnsServers });
     }
   }
 }
