@@ -27,6 +27,7 @@ import type { SocketContext } from "../socket/context.ts";
 import type { Instant } from "../time.ts";
 import { DropCounters } from "./counters.ts";
 import type { NeighborCache } from "./neighbor.ts";
+import type { NdpHost } from "./ndp_host.ts";
 import type { Reassembler } from "./reassembly.ts";
 import { Routes } from "./route.ts";
 import type { SocketSet } from "./socket_set.ts";
@@ -97,6 +98,8 @@ export class IfaceCore {
   linkMulticast = false;
   /** Accept-any mode (transparent termination), or `null` (see `accept_any.ts`). */
   acceptAny: AcceptAny | null = null;
+  /** IPv6 autoconfiguration (RA, DAD, MLD) when attached; see ndp_host.ts. */
+  ndpHost: NdpHost | null = null;
 
   // Egress scratch: reused objects so that sending allocates nothing on the fast path.
   readonly scratch = new Uint8Array(65535 + IPV6_HEADER_LEN + 16);
@@ -209,6 +212,7 @@ export class IfaceCore {
     }
     if (!dst.isMulticast) return false;
     if (dst.equals(Ipv6Address.LINK_LOCAL_ALL_NODES)) return true;
+    if (this.ndpHost !== null && this.ndpHost.acceptsGroup(dst)) return true;
     if (dst.isSolicitedNode) {
       for (const c of this.routes.addresses) {
         const a = c.address;
