@@ -245,6 +245,8 @@ export function processIcmpv6(
   }
   const type = msg[FIELD.TYPE]!, code = msg[FIELD.CODE]!;
   const body = msg.subarray(FIELD.BODY);
+  // RA, MLD queries and DAD go to autoconfiguration first (ndp_host.ts).
+  if (core.ndpHost !== null && core.ndpHost.icmpv6(core.cx, src, dst, hopLimit, msg)) return;
   switch (type) {
     case Icmpv6Type.EchoRequest: {
       if (
@@ -299,7 +301,7 @@ export function processIcmpv6(
       else processNa(core, msg);
       return;
     default:
-      // RS/RA/redirect, MLD: not implemented (SLAAC is not done).
+      // Redirects; RS/RA and MLD without autoconfiguration attached.
       core.counters.unsupported++;
   }
 }
