@@ -36,6 +36,7 @@ import { IfaceCore } from "./core.ts";
 import type { DropCounters } from "./counters.ts";
 import { NetError } from "./errors.ts";
 import { sendIcmpError, sendNeighborSolicit } from "./icmp.ts";
+import type { NdpHost } from "./ndp_host.ts";
 import { receiveFrame } from "./ingress.ts";
 import { NeighborCache, type NeighborCacheOptions } from "./neighbor.ts";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
@@ -273,6 +274,27 @@ export class Interface {
   }
 
   /**
+   * Attaches IPv6 autoconfiguration (or detaches it with `null`): from the next poll the host
+   * takes router advertisements, MLD queries and DAD messages, and sends what it needs to. Its
+   * events are applied by the caller (`NetStack({ addresses: "auto" })` does).
+   *
+   * @param host The host, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { Interface, NdpHost, SocketSet } from "@smol/net/iface";
+   * const iface = new Interface({ hardwareAddr: "02:00:00:00:00:01", seed: 1 });
+   * const host = new NdpHost({ hardwareAddress: iface.hardwareAddr, secretKey: new Uint8Array(16) });
+   * iface.attachNdp(host);
+   * host.start(iface.context(0));
+   * console.log(iface.pollAt(0, new SocketSet())); // 0 (the MLD join is due)
+   * ```
+   */
+  attachNdp(host: NdpHost | null): void {
+    this.#core.ndpHost = host;
+  }
+
+  /**
    * Sends a gratuitous ARP for each IPv4 address on the next poll (Ethernet only).
    *
    * @example
@@ -340,6 +362,7 @@ export class Interface {
       }
     }
     if (core.announcePending) this.#sendAnnouncements();
+    if (core.ndpHost !== null) core.ndpHost.dispatch(core.cx, core);
     if (core.medium === "ethernet") core.serviceNeighbors(sendNeighborSolicit);
     // Egress over the ready sockets only (woken by ingress, by the application through their
     // waker, or by their deadline): one dispatch per socket per round, until no progress or the
@@ -432,6 +455,7 @@ export class Interface {
     let t = Math.min(core.neighbors.pollAt(now), core.reasm4.pollAt(), core.reasm6.pollAt());
     if (sched.nextDeadline < t) t = sched.nextDeadline;
     if (core.acceptAny !== null) t = Math.min(t, acceptAnyPollAt(core.acceptAny));
+    if (core.ndpHost !== null) t = Math.min(t, core.ndpHost.pollAt(this.context(now)));
     // Sockets woken since the last poll: asked, as they may have changed (O(ready sockets)).
     if (sched.readyCount > 0) {
       const cx = this.context(now);
