@@ -1,12 +1,17 @@
 /**
  * Automatic configuration for a {@linkcode NetStack} created with `addresses: "auto"`: a
  * DHCPv4 client ({@linkcode Dhcpv4Client}) on UDP port 68, whose leases are applied to the
- * interface (address, default route) and whose DNS servers are used by `connect`.
+ * interface (address, default route) and whose DNS servers are used by `connect`; and on
+ * Ethernet IPv6 stateless autoconfiguration ({@linkcode NdpHost}: router solicitation, router
+ * advertisements, RFC 7217 addresses after DAD, MLDv2, RDNSS), whose addresses, default routers,
+ * on-link prefixes and DNS servers are applied the same way.
  *
  * @module
  */
 
 import type { Interface } from "../iface/interface.ts";
+import { NdpHost } from "../iface/ndp_host.ts";
+import type { SlaacAddressState, SlaacCounters, SlaacEvent } from "../iface/slaac.ts";
 import type { SocketSet } from "../iface/socket_set.ts";
 import {
   Dhcpv4Client,
@@ -16,7 +21,7 @@ import {
 } from "../socket/dhcpv4.ts";
 import { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
 import { type Instant, NEVER } from "../time.ts";
-import { type IpAddress, IpCidr, Ipv4Address } from "../wire/address.ts";
+import { type IpAddress, IpCidr, Ipv4Address, type Ipv6Address } from "../wire/address.ts";
 import { DHCPV4_CLIENT_PORT } from "../wire/dhcpv4.ts";
 import { badResource, netError } from "./errors.ts";
 import { checkTimeout } from "../_validate.ts";
@@ -25,6 +30,7 @@ import type { Watcher } from "./driver.ts";
 /** The largest DHCP message taken from the socket (RFC 2131 §2: 576 at least; we take more). */
 const MAX_MESSAGE = 1500;
 const DEFAULT_ROUTE = IpCidr.parse("0.0.0.0/0");
+const DEFAULT_ROUTE6 = IpCidr.parse("::/0");
 const DEFAULT_TIMEOUT_MS = 60_000;
 
 /**
@@ -46,14 +52,28 @@ export interface AutoconfOptions {
   readonly clientIdentifier?: Uint8Array;
   /**
    * Milliseconds after the stack's creation at which a wait on `configured` ends in
-   * `Deno.errors.TimedOut` when no lease has come (default 60,000: five DISCOVERs, RFC 2131
-   * §4.1). The client keeps trying in the background.
+   * `Deno.errors.TimedOut` when no lease and no global IPv6 address has come (default 60,000:
+   * five DISCOVERs, RFC 2131 §4.1). Both keep trying in the background.
    */
   readonly timeout?: number;
+  /** IPv6 stateless autoconfiguration on an Ethernet device (default `true`). */
+  readonly ipv6?: boolean;
+  /**
+   * 16 secret bytes for stable IPv6 addresses (RFC 7217 secret_key): keep them across restarts
+   * to keep the addresses. Default: 16 bytes from the interface's generator (a new address per
+   * stack unless its `seed` is fixed).
+   */
+  readonly secretKey?: Uint8Array;
+  /** Duplicate address detection probes per IPv6 address (default 1; 0 skips DAD). */
+  readonly dadTransmits?: number;
 }
 
 /**
- * What changed, in an {@linkcode AutoconfEvent}.
+ * What changed, in an {@linkcode AutoconfEvent}: an address is in use (`addressAdded`: a lease,
+ * or an IPv6 address that passed DAD) or gone; an IPv6 address is being checked
+ * (`addressTentative`), was found in use by another node (`addressDuplicate`; a new identifier
+ * is tried up to three times, RFC 7217 §6) or is past its preferred lifetime
+ * (`addressDeprecated`); the lease was renewed; the default router or the DNS servers changed.
  *
  * @example
  * ```ts
@@ -64,6 +84,9 @@ export interface AutoconfOptions {
 export type AutoconfChange =
   | "addressAdded"
   | "addressRemoved"
+  | "addressTentative"
+  | "addressDuplicate"
+  | "addressDeprecated"
   | "leaseRenewed"
   | "routerChanged"
   | "dnsChanged";
@@ -129,6 +152,10 @@ export interface AutoconfHost {
 export class Autoconf extends EventTarget {
   readonly #host: AutoconfHost;
   readonly #client: Dhcpv4Client;
+  readonly #ndp: NdpHost | null = null;
+  #ndpStarted = false;
+  /** IPv6 addresses and their states, as last reported by SLAAC. */
+  readonly #v6 = new Map<string, { address: IpCidr; state: SlaacAddressState }>();
   readonly #socket = new CoreUdpSocket({ rxSlots: 8, txSlots: 4 });
   readonly #buffer = new Uint8Array(MAX_MESSAGE);
   #lease: Dhcpv4Lease | null = null;
@@ -164,11 +191,26 @@ export class Autoconf extends EventTarget {
       addr: Ipv4Address.UNSPECIFIED,
       port: DHCPV4_CLIENT_PORT,
     });
+    if (options.ipv6 !== false && host.iface.medium === "ethernet") {
+      const key = options.secretKey;
+      if (key !== undefined && !(key instanceof Uint8Array)) {
+        throw new TypeError(`Invalid autoconf.secretKey "${key}": must be a Uint8Array`);
+      }
+      const secretKey = key ?? new Uint8Array(16);
+      if (key === undefined) host.iface.random.fill(secretKey);
+      this.#ndp = new NdpHost({
+        hardwareAddress: host.iface.hardwareAddr,
+        secretKey,
+        ...(options.dadTransmits !== undefined ? { dadTransmits: options.dadTransmits } : {}),
+      });
+      host.iface.attachNdp(this.#ndp);
+    }
   }
 
   /**
-   * Resolves once a DHCP lease is in use; waiting for it keeps the process alive. Rejects with
-   * `Deno.errors.TimedOut` when no lease has come `timeout` ms after the stack was created
+   * Resolves once a DHCP lease or a global IPv6 address (past DAD) is in use; waiting for it
+   * keeps the process alive. Rejects with `Deno.errors.TimedOut` when neither has come
+   * `timeout` ms after the stack was created
    * (default 60 s; a later access waits again, as long again), and with
    * `Deno.errors.BadResource` when the stack is closed first. The client keeps retrying in the
    * background (RFC 2131 §4.1 backoff, up to 64 s between tries).
@@ -185,14 +227,14 @@ export class Autoconf extends EventTarget {
    */
   get configured(): Promise<void> {
     if (this.#configured !== null) return this.#configured;
-    if (this.#lease !== null) return this.#configured = Promise.resolve();
+    if (this.#usable()) return this.#configured = Promise.resolve();
     if (this.#closed) return this.#configured = Promise.reject(badResource("Autoconf"));
     this.#configured = new Promise<void>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
     const waiter: Watcher = {
       refed: true,
-      settle: () => this.#lease === null && !this.#closed,
+      settle: () => !this.#usable() && !this.#closed,
       fail: (e) => this.#finish(e),
     };
     this.#waiter = waiter;
@@ -202,7 +244,9 @@ export class Autoconf extends EventTarget {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#configured = null; // the next access waits again
-      this.#finish(netError("TimedOut", `No DHCP lease after ${Math.round(wait)} ms`));
+      this.#finish(
+        netError("TimedOut", `No DHCP lease or IPv6 address after ${Math.round(wait)} ms`),
+      );
     }, wait);
     return this.#configured;
   }
@@ -238,7 +282,7 @@ export class Autoconf extends EventTarget {
   }
 
   /**
-   * The DNS servers of the lease (empty without one).
+   * The DNS servers of the lease, then those of router advertisements (RFC 8106).
    *
    * @example
    * ```ts
@@ -249,7 +293,40 @@ export class Autoconf extends EventTarget {
    * ```
    */
   get dnsServers(): readonly IpAddress[] {
-    return this.#lease?.dnsServers ?? [];
+    const v4 = this.#lease?.dnsServers ?? [];
+    const v6 = this.#ndp?.slaac.dnsServers ?? [];
+    return v6.length === 0 ? v4 : [...v4, ...v6];
+  }
+
+  /**
+   * The autoconfigured IPv6 addresses (link-local and global) with their states; addresses
+   * that are gone are not listed.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: "auto" });
+   * console.log(stack.autoconf?.ipv6Addresses.length); // 0 (nothing before the first poll)
+   * ```
+   */
+  get ipv6Addresses(): readonly { address: IpCidr; state: SlaacAddressState }[] {
+    return [...this.#v6.values()];
+  }
+
+  /**
+   * Router advertisements ignored, by reason (`null` without IPv6 autoconfiguration).
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: "auto" });
+   * console.log(stack.autoconf?.ipv6Counters?.badHopLimit); // 0
+   * ```
+   */
+  get ipv6Counters(): Readonly<SlaacCounters> | null {
+    return this.#ndp?.slaac.counters ?? null;
   }
 
   /**
@@ -297,6 +374,18 @@ export class Autoconf extends EventTarget {
       if (e.type === "bound") this.#apply(e.lease, e.previous);
       else this.#apply(null, e.lease);
     }
+    const ndp = this.#ndp;
+    if (ndp !== null) {
+      if (!this.#ndpStarted) {
+        this.#ndpStarted = true;
+        ndp.start(cx);
+        changed = true;
+      }
+      for (let e = ndp.slaac.takeEvent(); e !== null; e = ndp.slaac.takeEvent()) {
+        changed = true;
+        this.#apply6(e);
+      }
+    }
     return changed;
   }
 
@@ -308,6 +397,7 @@ export class Autoconf extends EventTarget {
    */
   pollAt(now: Instant): Instant {
     if (this.#closed) return NEVER;
+    if (this.#ndp !== null && !this.#ndpStarted) return now;
     return this.#client.pollAt({ now, random: this.#host.iface.random });
   }
 
@@ -317,6 +407,7 @@ export class Autoconf extends EventTarget {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#ndp !== null) this.#host.iface.attachNdp(null);
     const h = this.#host.sockets.handleOf(this.#socket);
     if (h !== undefined) this.#host.sockets.remove(h);
     this.#finish(badResource("Autoconf"));
@@ -367,7 +458,79 @@ export class Autoconf extends EventTarget {
     if (next !== null) this.#finish(null);
     for (const e of events) this.dispatchEvent(e);
   }
+
+  /** Whether a lease or a global IPv6 address is in use. */
+  #usable(): boolean {
+    if (this.#lease !== null) return true;
+    for (const a of this.#v6.values()) {
+      if (a.state === "preferred" && !(a.address.address as Ipv6Address).isLinkLocal) return true;
+    }
+    return false;
+  }
+
+  /** Applies one SLAAC event to the interface's addresses and routes and reports it. */
+  #apply6(e: SlaacEvent): void {
+    const routes = this.#host.iface.routes;
+    switch (e.type) {
+      case "address": {
+        const key = e.address.toString();
+        const cidr = new IpCidr(e.address, e.prefixLen);
+        const was = this.#v6.get(key)?.state;
+        // Preferred and deprecated addresses are on the interface (deprecated ones for the
+        // connections that use them, RFC 4862 §5.5.4); tentative and duplicate ones are not.
+        const inUse = e.state === "preferred" || e.state === "deprecated";
+        const wasInUse = was === "preferred" || was === "deprecated";
+        if (inUse && !wasInUse) routes.addAddress(cidr);
+        if (!inUse && wasInUse) routes.removeAddress(e.address);
+        this.#v6.set(key, { address: cidr, state: e.state });
+        if (e.state === "duplicate") this.#v6.delete(key);
+        this.dispatchEvent(new AutoconfEvent(STATE_CHANGE[e.state], cidr, this.#lease));
+        if (e.state === "preferred" && !e.address.isLinkLocal) this.#finish(null);
+        return;
+      }
+      case "addressRemoved": {
+        const key = e.address.toString();
+        const known = this.#v6.get(key);
+        if (known === undefined) return;
+        this.#v6.delete(key);
+        routes.removeAddress(e.address);
+        this.dispatchEvent(new AutoconfEvent("addressRemoved", known.address, this.#lease));
+        return;
+      }
+      case "router":
+      case "routerRemoved": {
+        // One default route per router, rebuilt from the current list (RFC 4861 §6.3.6).
+        const before = routes.routes.filter((r) => r.cidr.prefixLen === 0 && r.via?.version === 6);
+        routes.remove(DEFAULT_ROUTE6);
+        const routers = this.#ndp!.slaac.routers;
+        for (const r of routers) routes.add({ cidr: DEFAULT_ROUTE6, via: r.router });
+        if (before.length !== routers.length || e.type === "routerRemoved") {
+          this.dispatchEvent(new AutoconfEvent("routerChanged", null, this.#lease));
+        }
+        return;
+      }
+      case "onLink":
+        routes.add({ cidr: new IpCidr(e.prefix, e.prefixLen), via: null });
+        return;
+      case "onLinkRemoved":
+        routes.remove(new IpCidr(e.prefix, e.prefixLen));
+        return;
+      case "dns":
+        this.dispatchEvent(new AutoconfEvent("dnsChanged", null, this.#lease));
+        return;
+      case "mtu":
+        return; // the device's MTU stays; RFC 4861 §6.3.4 only lowers the link MTU (not applied)
+    }
+  }
 }
+
+/** Events of the IPv6 state machine that `#apply6` reports, by address state. */
+const STATE_CHANGE: Record<SlaacAddressState, AutoconfChange> = {
+  tentative: "addressTentative",
+  preferred: "addressAdded",
+  deprecated: "addressDeprecated",
+  duplicate: "addressDuplicate",
+};
 
 function sameOrBothNull(a: IpAddress | null, b: IpAddress | null): boolean {
   return a === null ? b === null : b !== null && a.equals(b);
