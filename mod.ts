@@ -76,6 +76,7 @@ export {
   type AutoconfOptions,
 } from "./src/net/mod.ts";
 export type { Dhcpv4Counters, Dhcpv4Lease, Dhcpv4State } from "./src/socket/mod.ts";
+export type { SlaacAddressState, SlaacCounters } from "./src/iface/mod.ts";
 // Devices, the wrappers that compose around them, and the contract they implement.
 export {
   checksumAll,

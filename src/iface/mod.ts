@@ -94,6 +94,7 @@ export type {
   MldRepr,
   NdiscRepr,
   PrefixInfo,
+  RdnssInfo,
   SackBlock,
   TcpRepr,
   TcpTimestamp,

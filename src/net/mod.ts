@@ -61,6 +61,8 @@ export type {
   NeighborCacheOptions,
   ReassemblyOptions,
   Route,
+  SlaacAddressState,
+  SlaacCounters,
 } from "../iface/mod.ts";
 export type {
   Dhcpv4Counters,
