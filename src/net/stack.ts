@@ -317,7 +317,11 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
       throw new TypeError("Invalid hosts: expected a Map from parseHosts");
     }
     this.#hosts = options.hosts;
-    this.#families = o.auto ? [4] : [...new Set(o.addresses.map((a) => a.address.version))].sort();
+    // With autoconfiguration, IPv6 (SLAAC) runs on Ethernet unless turned off.
+    const auto6 = medium === "ethernet" && options.autoconf?.ipv6 !== false;
+    this.#families = o.auto
+      ? (auto6 ? [4, 6] : [4])
+      : [...new Set(o.addresses.map((a) => a.address.version))].sort();
     if (o.auto) {
       // Validates its options (a throw here leaves the device unclaimed); binds port 68.
       this.#autoconf = new Autoconf({
