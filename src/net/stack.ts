@@ -43,6 +43,16 @@ import { resolveForConnect } from "./dns.ts";
 import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_cache.ts";
 import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
 import { Autoconf, type AutoconfEvent, type AutoconfOptions } from "./autoconf.ts";
+import type { AcceptAnyOptions } from "../iface/accept_any.ts";
+import {
+  acceptAnyConfig,
+  isTransparent,
+  listenTransparentTcp,
+  listenTransparentUdp,
+  type TransparentDatagramOptions,
+  type TransparentListenOptions,
+  type UdpFlowListener,
+} from "./transparent.ts";
 
 /**
  * Options of a {@linkcode NetStack}.
@@ -95,6 +105,12 @@ export interface NetStackOptions {
    * Answers from servers are cached for their TTL, failures for their negative TTL (RFC 2308).
    */
   readonly hosts?: DnsHosts;
+  /**
+   * Accept-any mode (transparent termination): take TCP and UDP to every address that enters
+   * the device, for `listen({ transparent: true })` and `listenDatagram({ transparent: true })`
+   * (see {@linkcode AcceptAnyOptions}; `true` for the defaults). Default off.
+   */
+  readonly acceptAny?: AcceptAnyOptions | boolean;
 }
 
 /**
@@ -273,6 +289,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
   readonly #backlog: number;
   readonly #listeners = new Set<TcpListener>();
   readonly #udp = new Set<UdpSocket>();
+  readonly #flowListeners = new Set<UdpFlowListener>();
   #pinger: Pinger | null = null;
   #closed = false;
   #deviceError: Error | null = null;
@@ -307,6 +324,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
       ...(gateway4 !== undefined ? { gateway4 } : {}),
       ...(gateway6 !== undefined ? { gateway6 } : {}),
       ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...acceptAnyConfig(options.acceptAny),
     };
     this.#iface = new Interface(config);
     this.#sockets = new SocketSet(o.maxSockets !== undefined ? { maxSockets: o.maxSockets } : {});
@@ -502,9 +520,21 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * const listener = stack.listen({ port: 8080 });
    * ```
    */
-  listen(options: ListenOptions): TcpListener {
+  listen(options: ListenOptions | TransparentListenOptions): TcpListener {
     this.#checkOpen();
-    const o = checkOptions("options", options, true);
+    if (isTransparent(options)) {
+      const t = listenTransparentTcp(
+        this.#iface,
+        this.#host,
+        options as TransparentListenOptions,
+        this.#tcpOptions,
+        this.#backlog,
+      );
+      this.#listeners.add(t);
+      this.#driver.wake();
+      return t;
+    }
+    const o = checkOptions("options", options as ListenOptions, true);
     if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
     const port = checkPort("port", o.port, 0);
     const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
@@ -650,9 +680,28 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * const udp = stack.listenDatagram({ port: 5353 });
    * ```
    */
-  listenDatagram(options: DatagramOptions): UdpSocket {
+  listenDatagram(options: DatagramOptions): UdpSocket;
+  /**
+   * Takes every UDP flow that enters the device and that no bound socket takes, one
+   * `UdpSocket` per client 4-tuple (needs the stack option `acceptAny`).
+   *
+   * @param options `{ transparent: true }`.
+   * @returns The listener of flows.
+   * @throws {TypeError} When the stack was made without `acceptAny`.
+   * @throws {Deno.errors.AddrInUse} When a transparent datagram listener is already open.
+   *
+   * @example
+   * ```ts ignore
+   * const flows = stack.listenDatagram({ transparent: true });
+   * ```
+   */
+  listenDatagram(options: TransparentDatagramOptions): UdpFlowListener;
+  listenDatagram(
+    options: DatagramOptions | TransparentDatagramOptions,
+  ): UdpSocket | UdpFlowListener {
     this.#checkOpen();
-    const o = checkOptions("options", options, true);
+    if (isTransparent(options)) return this.#listenFlows(options as TransparentDatagramOptions);
+    const o = checkOptions("options", options as DatagramOptions, true);
     if (o.transport !== undefined) checkOneOf("transport", o.transport, ["udp"]);
     const port = checkPort("port", o.port, 0);
     const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
@@ -662,6 +711,10 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
     } catch (e) {
       throw fromCoreError(e, `Cannot bind to ${formatEndpoint({ addr, port })}`);
     }
+    return this.#wrapUdp(core);
+  }
+
+  #wrapUdp(core: CoreUdpSocket): UdpSocket {
     const udp = new UdpSocket({
       wake: this.#driver.wake,
       watch: (w) => this.#driver.watch(w),
@@ -675,6 +728,19 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
     }, core);
     this.#udp.add(udp);
     return udp;
+  }
+
+  #listenFlows(options: TransparentDatagramOptions): UdpFlowListener {
+    const d = this.#driver;
+    const flows = listenTransparentUdp(this.#iface, this.#sockets, {
+      wake: d.wake,
+      watch: (w) => d.watch(w),
+      unwatch: (w) => d.unwatch(w),
+      refChanged: () => d.refChanged(),
+      wrap: (core) => this.#wrapUdp(core),
+    }, options);
+    this.#flowListeners.add(flows);
+    return flows;
   }
 
   /**
@@ -747,7 +813,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
         l.close();
       } catch { /* already closed */ }
     }
-    for (const u of this.#udp) {
+    for (const u of [...this.#flowListeners, ...this.#udp]) {
       try {
         u.close();
       } catch { /* already closed */ }
