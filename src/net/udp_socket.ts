@@ -120,6 +120,7 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * ```
    */
   send(p: Uint8Array, addr: Deno.Addr): Promise<number> {
+    if (!this.#closed && !this.#socket.isOpen) this.close(); // closed by the core: expired
     if (this.#closed) return Promise.reject(badResource("Socket"));
     let remote: IpEndpoint;
     try {
@@ -161,6 +162,7 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * ```
    */
   receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, Deno.NetAddr]> {
+    if (!this.#closed && !this.#socket.isOpen) this.close(); // closed by the core: expired
     if (this.#closed) return Promise.reject(badResource("Socket"));
     if (p !== undefined) {
       try {
@@ -283,6 +285,11 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
 
   /** Settles pending receives and sends; returns whether any still wait. */
   settle(): boolean {
+    if (!this.#socket.isOpen && !this.#closed) {
+      // The core closed it (an accept-any UDP flow that expired): as if closed here.
+      this.close();
+      return false;
+    }
     while (this.#recvs.length > 0) {
       let r: [Uint8Array<ArrayBuffer>, Deno.NetAddr] | null;
       try {
