@@ -53,6 +53,9 @@ export {
   type PingResult,
   TcpListener,
   TcpStream,
+  type TransparentDatagramOptions,
+  type TransparentListenOptions,
+  UdpFlowListener,
   UdpSocket,
 } from "./src/net/mod.ts";
 export {

@@ -36,6 +36,11 @@ export {
 export { TcpStream } from "./tcp_stream.ts";
 export { TcpListener } from "./tcp_listener.ts";
 export { UdpSocket } from "./udp_socket.ts";
+export {
+  type TransparentDatagramOptions,
+  type TransparentListenOptions,
+  UdpFlowListener,
+} from "./transparent.ts";
 export { abortError, badResource, NET_ERROR_CODES, netError, type NetErrorKind } from "./errors.ts";
 export * from "./dns.ts";
 export * from "./dns_cache.ts";

@@ -1,0 +1,337 @@
+/**
+ * Transparent termination in the async layer: a {@linkcode NetStack} made with `acceptAny`
+ * takes TCP connections and UDP flows to every address and port that enters its device.
+ * `stack.listen({ transparent: true })` returns a `TcpListener` whose accepted streams have
+ * `localAddr` = the original destination, and `stack.listenDatagram({ transparent: true })`
+ * returns a {@linkcode UdpFlowListener} whose accepted `UdpSocket`s are one client's flow each,
+ * with `addr` = the original destination. This is what a tun2socks-style proxy or a traffic
+ * recorder needs (see `examples/tun2proxy.ts`).
+ *
+ * @module
+ */
+
+import type { AcceptAny, AcceptAnyOptions } from "../iface/accept_any.ts";
+import type { Interface } from "../iface/interface.ts";
+import type { SocketSet } from "../iface/socket_set.ts";
+import type { TcpSocketOptions } from "../socket/tcp/config.ts";
+import { checkOptions } from "../_validate.ts";
+import { checkBacklog } from "./_options.ts";
+import { badResource } from "./errors.ts";
+import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
+import type { DatagramHost, UdpSocket } from "./udp_socket.ts";
+import type { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
+import { toNetAddr } from "./tcp_stream.ts";
+
+/**
+ * Options of a transparent `NetStack.listen`: every TCP connection that enters the stack's
+ * device, whatever its destination, unless an ordinary listener takes it.
+ *
+ * @example Accept a connection to an address the stack does not own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linkPair, NetStack } from "@smol/net";
+ *
+ * const [a, b] = linkPair();
+ * await using proxy = new NetStack({ device: a, addresses: ["192.0.2.1/24"],
+ *   acceptAny: { allowDocumentation: true } });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"], gateways: ["192.0.2.1"] });
+ * const listener = proxy.listen({ transparent: true, tcpBacklog: 1024 });
+ * const conn = await client.connect({ hostname: "198.51.100.80", port: 8080 });
+ * const peer = await listener.accept();
+ * assert.deepEqual(peer.localAddr, { transport: "tcp", hostname: "198.51.100.80", port: 8080 });
+ * assert.equal(peer.remoteAddr.hostname, "192.0.2.2");
+ * conn.close();
+ * peer.close();
+ * listener.close();
+ * ```
+ */
+export interface TransparentListenOptions {
+  /** Listen on every address and port. */
+  readonly transparent: true;
+  /** Accept queue length, 1–65535 (default: the stack's `backlog`). */
+  readonly tcpBacklog?: number;
+  /** Half-open connections kept, 1–65535 (default 1024); SYN cookies answer beyond it. */
+  readonly synQueue?: number;
+}
+
+/**
+ * Options of a transparent `NetStack.listenDatagram`: every UDP flow that enters the stack's
+ * device and that no bound socket takes.
+ *
+ * @example
+ * ```ts
+ * import type { TransparentDatagramOptions } from "@smol/net";
+ * const options: TransparentDatagramOptions = { transparent: true };
+ * ```
+ */
+export interface TransparentDatagramOptions {
+  /** Receive for every address and port. */
+  readonly transparent: true;
+  /** Only `"udp"`. */
+  readonly transport?: "udp";
+}
+
+/** Whether listen options ask for transparent termination. */
+export function isTransparent(options: unknown): boolean {
+  return typeof options === "object" && options !== null &&
+    (options as { transparent?: unknown }).transparent === true;
+}
+
+/** The interface setting for the stack option `acceptAny`. */
+export function acceptAnyConfig(
+  value: AcceptAnyOptions | boolean | undefined,
+): { acceptAny?: AcceptAnyOptions } {
+  if (value === undefined || value === false) return {};
+  if (value === true) return { acceptAny: {} };
+  return { acceptAny: checkOptions("acceptAny", value) };
+}
+
+function acceptAnyOf(iface: Interface): AcceptAny {
+  const any = iface.acceptAny;
+  if (any === null) {
+    throw new TypeError(
+      "Cannot listen transparently: the stack was made without the acceptAny option",
+    );
+  }
+  return any;
+}
+
+/** `NetStack.listen({ transparent: true })`. */
+export function listenTransparentTcp(
+  iface: Interface,
+  host: ListenerHost,
+  options: TransparentListenOptions,
+  tcp: TcpSocketOptions,
+  backlog: number,
+): TcpListener {
+  const any = acceptAnyOf(iface);
+  const o = checkOptions("options", options, true);
+  const b = o.tcpBacklog !== undefined ? checkBacklog("tcpBacklog", o.tcpBacklog) : backlog;
+  const synQueue = o.synQueue !== undefined ? checkBacklog("synQueue", o.synQueue) : 1024;
+  let core;
+  try {
+    core = any.listenTcp({ backlog: b, synQueue, socket: tcp });
+  } catch (e) {
+    throw new Deno.errors.AddrInUse(
+      `Cannot listen transparently: ${(e as Error).message.toLowerCase()}`,
+    );
+  }
+  return new TcpListener(host, core);
+}
+
+/** `NetStack.listenDatagram({ transparent: true })`. */
+export function listenTransparentUdp(
+  iface: Interface,
+  sockets: SocketSet,
+  host: FlowHost,
+  options: TransparentDatagramOptions,
+): UdpFlowListener {
+  const any = acceptAnyOf(iface);
+  const o = checkOptions("options", options, true);
+  if (o.transport !== undefined && o.transport !== "udp") {
+    throw new TypeError(`Invalid transport "${o.transport}": expected "udp"`);
+  }
+  if (any.udpListening) {
+    throw new Deno.errors.AddrInUse("Cannot listen transparently: UDP flows are already taken");
+  }
+  any.listenUdp();
+  return new UdpFlowListener(any, sockets, host);
+}
+
+/** What a flow listener needs from its stack. */
+export interface FlowHost extends Omit<DatagramHost, "release"> {
+  /** Wraps a flow's core socket for the application (and tracks it until it closes). */
+  wrap(socket: CoreUdpSocket): UdpSocket;
+}
+
+interface FlowWaiter {
+  resolve(flow: UdpSocket): void;
+  reject(e: unknown): void;
+}
+
+/**
+ * Hands out the UDP flows a stack in accept-any mode terminates, one `UdpSocket` per client
+ * 4-tuple: its `addr` is the original destination, `receive()` yields the client's datagrams
+ * and `send(data, clientAddr)` answers from the original destination. A flow closes after the
+ * stack's `acceptAny.udpIdleTimeout` without a datagram from the client: its pending and later
+ * `receive()` calls then reject with `BadResource` and its iteration ends.
+ *
+ * @example A flow to an address the stack does not own
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { linkPair, NetStack } from "@smol/net";
+ *
+ * const [a, b] = linkPair();
+ * await using proxy = new NetStack({ device: a, addresses: ["192.0.2.1/24"],
+ *   acceptAny: { allowDocumentation: true } });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"], gateways: ["192.0.2.1"] });
+ * const flows = proxy.listenDatagram({ transparent: true });
+ * const udp = client.listenDatagram({ port: 5353 });
+ * await udp.send(new TextEncoder().encode("q"), { transport: "udp", hostname: "198.51.100.53", port: 53 });
+ * const flow = await flows.accept();
+ * assert.deepEqual(flow.addr, { transport: "udp", hostname: "198.51.100.53", port: 53 });
+ * const [query, from] = await flow.receive();
+ * assert.equal(new TextDecoder().decode(query), "q");
+ * await flow.send(new TextEncoder().encode("a"), from);
+ * const [answer, server] = await udp.receive();
+ * assert.equal(new TextDecoder().decode(answer), "a");
+ * assert.equal(server.hostname, "198.51.100.53");
+ * flow.close();
+ * flows.close();
+ * udp.close();
+ * ```
+ */
+export class UdpFlowListener implements AsyncIterable<UdpSocket> {
+  readonly #any: AcceptAny;
+  readonly #sockets: SocketSet;
+  readonly #host: FlowHost;
+  readonly #waiters: FlowWaiter[] = [];
+  #closed = false;
+  #refed = true;
+
+  /**
+   * Wraps the accept-any state of a stack. Applications get one from
+   * `NetStack.listenDatagram({ transparent: true })`.
+   *
+   * @param any The interface's accept-any state, already taking UDP.
+   * @param sockets The stack's socket set.
+   * @param host The stack.
+   * @internal
+   */
+  constructor(any: AcceptAny, sockets: SocketSet, host: FlowHost) {
+    this.#any = any;
+    this.#sockets = sockets;
+    this.#host = host;
+  }
+
+  /** Whether a pending accept keeps the process alive. */
+  get refed(): boolean {
+    return this.#refed;
+  }
+
+  /** The wildcard address (`0.0.0.0:0`, `transport: "udp"`). */
+  get addr(): Deno.NetAddr {
+    return toNetAddr(null, "udp");
+  }
+
+  /**
+   * The next new flow.
+   *
+   * @returns The flow's socket.
+   *
+   * @example
+   * ```ts ignore
+   * const flow = await flows.accept();
+   * ```
+   */
+  accept(): Promise<UdpSocket> {
+    if (this.#closed) return Promise.reject(badResource("Listener"));
+    if (this.#waiters.length === 0) {
+      const f = this.#take();
+      if (f !== null) return Promise.resolve(f);
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      this.#host.watch(this);
+    });
+  }
+
+  /**
+   * Stops taking new flows: pending accepts reject with `BadResource`, flows not yet accepted
+   * are closed; accepted flows stay open.
+   *
+   * @example
+   * ```ts ignore
+   * flows.close();
+   * ```
+   */
+  close(): void {
+    if (this.#closed) throw badResource("Listener");
+    this.#closed = true;
+    const err = badResource("Listener");
+    for (const w of this.#waiters.splice(0)) w.reject(err);
+    this.#host.unwatch(this);
+    this.#any.unlistenUdp(this.#sockets);
+    this.#host.wake();
+  }
+
+  /**
+   * Keeps the process alive while an accept is pending (the default).
+   *
+   * @example
+   * ```ts ignore
+   * flows.ref();
+   * ```
+   */
+  ref(): void {
+    this.#refed = true;
+    this.#host.refChanged();
+  }
+
+  /**
+   * Lets the process exit while an accept is pending.
+   *
+   * @example
+   * ```ts ignore
+   * flows.unref();
+   * ```
+   */
+  unref(): void {
+    this.#refed = false;
+    this.#host.refChanged();
+  }
+
+  /** Closes the listener if still open. */
+  [Symbol.dispose](): void {
+    if (!this.#closed) this.close();
+  }
+
+  /**
+   * Accepted flows until the listener closes.
+   *
+   * @example
+   * ```ts ignore
+   * for await (const flow of flows) relay(flow);
+   * ```
+   */
+  async *[Symbol.asyncIterator](): AsyncIterableIterator<UdpSocket> {
+    while (!this.#closed) {
+      try {
+        yield await this.accept();
+      } catch (e) {
+        if (e instanceof Deno.errors.BadResource) return;
+        throw e;
+      }
+    }
+  }
+
+  /**
+   * Rejects every pending accept with `error`.
+   *
+   * @param error The failure.
+   * @internal
+   */
+  fail(error: Error): void {
+    for (const w of this.#waiters.splice(0)) w.reject(error);
+  }
+
+  /**
+   * Settles pending accepts; returns whether any still wait.
+   *
+   * @returns `true` while an accept waits.
+   * @internal
+   */
+  settle(): boolean {
+    while (this.#waiters.length > 0) {
+      const f = this.#take();
+      if (f === null) break;
+      this.#waiters.shift()!.resolve(f);
+    }
+    return this.#waiters.length > 0;
+  }
+
+  #take(): UdpSocket | null {
+    const flow = this.#any.acceptUdp();
+    return flow === null ? null : this.#host.wrap(flow.socket);
+  }
+}
