@@ -23,8 +23,10 @@
  *
  * @example
  * ```ts
- * import type { Instant } from "@smol/net/time";
+ * import { add, type Instant } from "@smol/net/time";
+ * import assert from "node:assert/strict";
  * const t: Instant = 42;
+ * assert.equal(add(t, 8), 50); // an Instant plus a Duration is an Instant
  * ```
  */
 export type Instant = number;
@@ -34,8 +36,10 @@ export type Instant = number;
  *
  * @example
  * ```ts
- * import type { Duration } from "@smol/net/time";
+ * import { type Duration, seconds } from "@smol/net/time";
+ * import assert from "node:assert/strict";
  * const rto: Duration = 1_000;
+ * assert.equal(rto, seconds(1));
  * ```
  */
 export type Duration = number;

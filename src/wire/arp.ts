@@ -125,10 +125,12 @@ export class ArpPacket {
    *
    * @example
    * ```ts
-   * import { ArpPacket } from "@smol/net/wire";
+   * import { ArpPacket, WireError } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const b = new Uint8Array(28);
-   * b[4] = 6; b[5] = 4;
+   * b[4] = 6; b[5] = 4; // 6-byte hardware and 4-byte protocol addresses
    * new ArpPacket(b).checkLen(); // fits exactly
+   * assert.throws(() => new ArpPacket(b.subarray(0, 27)).checkLen(), WireError);
    * ```
    */
   checkLen(): void {

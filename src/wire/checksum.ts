@@ -323,8 +323,13 @@ export function checksumUpdate(checksum: number, oldWord: number, newWord: numbe
  *
  * @example
  * ```ts
- * import type { ParseOptions } from "@smol/net/wire";
+ * import { Ipv4Address, type ParseOptions, parseUdp, UdpPacket, WireError } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const trustLink: ParseOptions = { verifyChecksum: false };
+ * const a = Ipv4Address.parse("198.51.100.1"), b = Ipv4Address.parse("198.51.100.2");
+ * const bad = new UdpPacket(new Uint8Array([0x9c, 0x42, 0, 9, 0, 10, 0x12, 0x34, 0x68, 0x69]));
+ * assert.throws(() => parseUdp(bad, a, b), WireError); // wrong checksum
+ * assert.equal(parseUdp(bad, a, b, trustLink).dstPort, 9); // not checked
  * ```
  */
 export interface ParseOptions {
@@ -337,8 +342,15 @@ export interface ParseOptions {
  *
  * @example
  * ```ts
- * import type { EmitOptions } from "@smol/net/wire";
+ * import { type EmitOptions, emitUdp, Ipv4Address, UdpPacket } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const offload: EmitOptions = { fillChecksum: false };
+ * const a = Ipv4Address.parse("198.51.100.1"), b = Ipv4Address.parse("198.51.100.2");
+ * const p = new UdpPacket(new Uint8Array(10));
+ * emitUdp({ srcPort: 40002, dstPort: 9 }, new Uint8Array([0x68, 0x69]), p, a, b, offload);
+ * assert.equal(p.checksum, 0); // left for the device to fill
+ * emitUdp({ srcPort: 40002, dstPort: 9 }, new Uint8Array([0x68, 0x69]), p, a, b);
+ * assert.equal(p.verifyChecksum(a, b), true);
  * ```
  */
 export interface EmitOptions {

@@ -81,7 +81,11 @@ export const DnsType = {
  * @example
  * ```ts
  * import { DnsType, type DnsTypeValue } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const t: DnsTypeValue = DnsType.A;
+ * const privateUse: DnsTypeValue = 65280; // types without a name stay plain numbers
+ * assert.equal(t, 1);
+ * assert.equal(privateUse, 0xff00);
  * ```
  */
 export type DnsTypeValue = (typeof DnsType)[keyof typeof DnsType] | number;
@@ -185,8 +189,10 @@ export class DnsPacket {
    *
    * @example
    * ```ts
-   * import { DnsPacket } from "@smol/net/wire";
-   * new DnsPacket(new Uint8Array(12)).checkLen(); // no error
+   * import { DnsPacket, WireError } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * new DnsPacket(new Uint8Array(12)).checkLen(); // a bare header is enough
+   * assert.throws(() => new DnsPacket(new Uint8Array(11)).checkLen(), WireError);
    * ```
    */
   checkLen(): void {
@@ -407,8 +413,15 @@ export class DnsPacket {
  *
  * @example
  * ```ts
- * import { DnsClass, type DnsQuestion, DnsType } from "@smol/net/wire";
+ * import { DnsClass, dnsBufferLen, type DnsQuestion, DnsType } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const q: DnsQuestion = { name: "example.com", type: DnsType.A, class: DnsClass.IN };
+ * const query = {
+ *   id: 1, qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, rcode: 0,
+ *   questions: [q], answers: [], authorities: [], additionals: [],
+ * };
+ * // Header, then the name as 7 "example" 3 "com" 0, then type and class.
+ * assert.equal(dnsBufferLen(query), 12 + 13 + 4);
  * ```
  */
 export interface DnsQuestion {
@@ -426,8 +439,15 @@ export interface DnsQuestion {
  * @example
  * ```ts
  * import { Ipv4Address, type DnsRdata } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const a: DnsRdata = { kind: "a", address: Ipv4Address.parse("192.0.2.1") };
  * const txt: DnsRdata = { kind: "raw", bytes: new Uint8Array([2, 0x68, 0x69]) };
+ * function describe(d: DnsRdata): string {
+ *   if (d.kind === "a" || d.kind === "aaaa") return d.address.toString();
+ *   return d.kind === "cname" ? d.name : `${d.bytes.length} raw bytes`;
+ * }
+ * assert.equal(describe(a), "192.0.2.1");
+ * assert.equal(describe(txt), "3 raw bytes");
  * ```
  */
 export type DnsRdata =
@@ -442,7 +462,9 @@ export type DnsRdata =
  *
  * @example
  * ```ts
- * import { DnsClass, type DnsRecord, DnsType, Ipv6Address } from "@smol/net/wire";
+ * import { DnsClass, DnsPacket, type DnsRecord, DnsType, Ipv6Address } from "@smol/net/wire";
+ * import { dnsBufferLen, emitDns, parseDns } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const rr: DnsRecord = {
  *   name: "example.com",
  *   type: DnsType.AAAA,
@@ -450,6 +472,13 @@ export type DnsRdata =
  *   ttl: 300,
  *   data: { kind: "aaaa", address: Ipv6Address.parse("2001:db8::1") },
  * };
+ * const response = {
+ *   id: 1, qr: true, opcode: 0, aa: false, tc: false, rd: true, ra: true, rcode: 0,
+ *   questions: [], answers: [rr], authorities: [], additionals: [],
+ * };
+ * const packet = new DnsPacket(new Uint8Array(dnsBufferLen(response)));
+ * emitDns(response, packet);
+ * assert.deepEqual(parseDns(packet).answers, [rr]);
  * ```
  */
 export interface DnsRecord {
@@ -471,12 +500,17 @@ export interface DnsRecord {
  *
  * @example
  * ```ts
- * import { DnsClass, type DnsRepr, DnsType } from "@smol/net/wire";
+ * import { DnsClass, DnsPacket, type DnsRepr, DnsType } from "@smol/net/wire";
+ * import { dnsBufferLen, emitDns, parseDns } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const query: DnsRepr = {
  *   id: 0x1234, qr: false, opcode: 0, aa: false, tc: false, rd: true, ra: false, rcode: 0,
  *   questions: [{ name: "example.com", type: DnsType.A, class: DnsClass.IN }],
  *   answers: [], authorities: [], additionals: [],
  * };
+ * const packet = new DnsPacket(new Uint8Array(dnsBufferLen(query)));
+ * emitDns(query, packet);
+ * assert.deepEqual(parseDns(packet), query);
  * ```
  */
 export interface DnsRepr {

@@ -141,8 +141,10 @@ export class EthernetFrame {
    *
    * @example
    * ```ts
-   * import { EthernetFrame } from "@smol/net/wire";
+   * import { EthernetFrame, WireError } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * new EthernetFrame(new Uint8Array(14)).checkLen(); // no error: an empty payload is fine
+   * assert.throws(() => new EthernetFrame(new Uint8Array(13)).checkLen(), WireError);
    * ```
    */
   checkLen(): void {

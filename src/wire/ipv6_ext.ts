@@ -239,8 +239,11 @@ export class Ipv6ExtHeader {
    *
    * @example
    * ```ts
-   * import { Ipv6ExtHeader } from "@smol/net/wire";
+   * import { Ipv6ExtHeader, WireError } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * new Ipv6ExtHeader(new Uint8Array(8)).checkLen(); // Hdr Ext Len 0: exactly 8 bytes
+   * const long = new Uint8Array([17, 1, 0, 0, 0, 0, 0, 0]); // Hdr Ext Len 1: 16 bytes
+   * assert.throws(() => new Ipv6ExtHeader(long).checkLen(), WireError);
    * ```
    */
   checkLen(): void {

@@ -76,8 +76,10 @@ export class Ipv6FragmentHeader {
    *
    * @example
    * ```ts
-   * import { Ipv6FragmentHeader } from "@smol/net/wire";
-   * new Ipv6FragmentHeader(new Uint8Array(8)).checkLen();
+   * import { Ipv6FragmentHeader, WireError } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * new Ipv6FragmentHeader(new Uint8Array(8)).checkLen(); // the header is always 8 bytes
+   * assert.throws(() => new Ipv6FragmentHeader(new Uint8Array(7)).checkLen(), WireError);
    * ```
    */
   checkLen(): void {

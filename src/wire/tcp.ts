@@ -96,8 +96,10 @@ export const TcpFlags = {
  *
  * @example
  * ```ts
- * import { type TcpFlags } from "@smol/net/wire";
+ * import { TcpFlags } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const f: TcpFlags = 0x02;
+ * assert.equal(f, TcpFlags.SYN);
  * ```
  */
 export type TcpFlags = typeof TcpFlags[keyof typeof TcpFlags];
@@ -110,12 +112,14 @@ export type TcpFlags = typeof TcpFlags[keyof typeof TcpFlags];
  *
  * @example
  * ```ts
- * import { type TcpRepr, TcpFlags } from "@smol/net/wire";
+ * import { TcpFlags, tcpHeaderLen, type TcpRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const syn: TcpRepr = {
  *   srcPort: 49152, dstPort: 80, seq: 1000, ack: 0, flags: TcpFlags.SYN, window: 64240,
  *   urgent: 0, mss: 1460, windowScale: 7, sackPermitted: true, sackBlocks: [],
  *   timestamp: { tsVal: 1, tsEcr: 0 }, payload: new Uint8Array(0),
  * };
+ * assert.equal(tcpHeaderLen(syn), 44); // 20 bytes plus 24 of options
  * ```
  */
 export interface TcpRepr {

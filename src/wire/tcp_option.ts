@@ -57,8 +57,10 @@ export const TcpOption = {
  *
  * @example
  * ```ts
- * import { type TcpOption } from "@smol/net/wire";
+ * import { TcpOption } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const k: TcpOption = 8;
+ * assert.equal(k, TcpOption.TIMESTAMP);
  * ```
  */
 export type TcpOption = typeof TcpOption[keyof typeof TcpOption];
@@ -70,7 +72,10 @@ export type TcpOption = typeof TcpOption[keyof typeof TcpOption];
  * @example
  * ```ts
  * import type { SackBlock } from "@smol/net/wire";
- * const block: SackBlock = [1000, 2460];
+ * import assert from "node:assert/strict";
+ * const block: SackBlock = [1000, 2460]; // bytes 1000 to 2459 arrived
+ * const [left, right] = block;
+ * assert.equal(right - left, 1460); // the right edge is the first byte after the block
  * ```
  */
 export type SackBlock = readonly [left: number, right: number];
@@ -80,8 +85,15 @@ export type SackBlock = readonly [left: number, right: number];
  *
  * @example
  * ```ts
- * import type { TcpTimestamp } from "@smol/net/wire";
- * const ts: TcpTimestamp = { tsVal: 12345, tsEcr: 0 };
+ * import { TcpFlags, tcpOptionsLen, type TcpTimestamp } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const ts: TcpTimestamp = { tsVal: 12345, tsEcr: 0 }; // tsEcr is 0 until the peer's is known
+ * const syn = {
+ *   srcPort: 49152, dstPort: 80, seq: 0, ack: 0, flags: TcpFlags.SYN, window: 65535, urgent: 0,
+ *   mss: null, windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: ts,
+ *   payload: new Uint8Array(0),
+ * };
+ * assert.equal(tcpOptionsLen(syn), 12); // 10 bytes of option, padded to 12
  * ```
  */
 export interface TcpTimestamp {
