@@ -80,6 +80,7 @@ export interface NdpHostCounters {
  *
  * @example Start: an MLDv2 join for the link-local address's group, then its DAD probe
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NdpHost, Rng } from "@smol/net/iface";
  * import { EthernetAddress } from "@smol/net/wire";
  * const host = new NdpHost({
@@ -90,7 +91,7 @@ export interface NdpHostCounters {
  * host.start(cx);
  * const sent: number[] = [];
  * host.dispatch(cx, { sendPacket: (pkt) => (sent.push(pkt[6]!), true) });
- * console.log(sent[0]); // 0 (a hop-by-hop header: the MLD report's router alert)
+ * assert.equal(sent[0], 0); // a hop-by-hop header: the MLD report's router alert
  * ```
  */
 export class NdpHost {
@@ -128,11 +129,12 @@ export class NdpHost {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NdpHost, Rng } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const host = new NdpHost({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
    * host.start({ now: 0, random: new Rng(1) });
-   * console.log(host.slaac.addresses[0]?.state); // tentative
+   * assert.equal(host.slaac.addresses[0]?.state, "tentative");
    * ```
    */
   start(cx: SlaacContext): void {
@@ -154,14 +156,15 @@ export class NdpHost {
    *
    * @example A router advertisement with hop limit 64 is ignored and counted
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NdpHost, Rng } from "@smol/net/iface";
    * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
    * const host = new NdpHost({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
    * const ra = new Uint8Array(16);
    * ra[0] = 134;
    * const src = Ipv6Address.parse("fe80::1");
-   * console.log(host.icmpv6({ now: 0, random: new Rng(1) }, src, Ipv6Address.LINK_LOCAL_ALL_NODES, 64, ra)); // true
-   * console.log(host.slaac.counters.badHopLimit); // 1
+   * assert.equal(host.icmpv6({ now: 0, random: new Rng(1) }, src, Ipv6Address.LINK_LOCAL_ALL_NODES, 64, ra), true);
+   * assert.equal(host.slaac.counters.badHopLimit, 1);
    * ```
    */
   icmpv6(
@@ -216,10 +219,11 @@ export class NdpHost {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NdpHost } from "@smol/net/iface";
    * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
    * const host = new NdpHost({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(host.acceptsGroup(Ipv6Address.parse("ff02::1:ff00:1"))); // false
+   * assert.equal(host.acceptsGroup(Ipv6Address.parse("ff02::1:ff00:1")), false);
    * ```
    */
   acceptsGroup(group: Ipv6Address): boolean {
@@ -235,12 +239,13 @@ export class NdpHost {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NdpHost, Rng } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const host = new NdpHost({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
    * let n = 0;
    * host.dispatch({ now: 0, random: new Rng(1) }, { sendPacket: () => (n++, true) });
-   * console.log(n); // 0 (not started)
+   * assert.equal(n, 0); // not started
    * ```
    */
   dispatch(cx: SlaacContext, out: NdpOutput): void {
@@ -261,10 +266,11 @@ export class NdpHost {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { NdpHost, Rng } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const host = new NdpHost({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(host.pollAt({ now: 0, random: new Rng(1) })); // Infinity
+   * assert.equal(host.pollAt({ now: 0, random: new Rng(1) }), Infinity);
    * ```
    */
   pollAt(cx: SlaacContext): Instant {

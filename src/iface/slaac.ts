@@ -42,9 +42,10 @@ const LINK_LOCAL_PREFIX = new Ipv6Address(0xfe800000, 0, 0, 0);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng, type SlaacContext } from "@smol/net/iface";
  * const cx: SlaacContext = { now: 0, random: new Rng(1) };
- * console.log(cx.now); // 0
+ * assert.equal(cx.now, 0);
  * ```
  */
 export interface SlaacContext {
@@ -201,6 +202,7 @@ function prefixOf(addr: Ipv6Address, len: number): Ipv6Address {
  *
  * @example A link-local address is tentative until DAD has passed
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Rng, Slaac } from "@smol/net/iface";
  * import { EthernetAddress } from "@smol/net/wire";
  * const slaac = new Slaac({
@@ -209,7 +211,7 @@ function prefixOf(addr: Ipv6Address, len: number): Ipv6Address {
  * });
  * slaac.start({ now: 0, random: new Rng(1) });
  * const e = slaac.takeEvent();
- * console.log(e?.type === "address" && e.state); // tentative
+ * assert.equal(e?.type === "address" && e.state, "tentative");
  * ```
  */
 export class Slaac {
@@ -265,11 +267,12 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng, Slaac } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
    * s.start({ now: 0, random: new Rng(1) });
-   * console.log(s.addresses.length); // 1
+   * assert.equal(s.addresses.length, 1);
    * ```
    */
   start(cx: SlaacContext): void {
@@ -284,10 +287,11 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Slaac } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(s.addresses.length); // 0
+   * assert.equal(s.addresses.length, 0);
    * ```
    */
   get addresses(): readonly { address: Ipv6Address; state: SlaacAddressState }[] {
@@ -299,10 +303,11 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Slaac } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(s.routers.length); // 0
+   * assert.equal(s.routers.length, 0);
    * ```
    */
   get routers(): readonly { router: Ipv6Address; expiresAt: Instant }[] {
@@ -314,10 +319,11 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Slaac } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(s.dnsServers.length); // 0
+   * assert.equal(s.dnsServers.length, 0);
    * ```
    */
   get dnsServers(): readonly Ipv6Address[] {
@@ -333,12 +339,13 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng, Slaac } from "@smol/net/iface";
    * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
    * s.start({ now: 0, random: new Rng(1) });
    * const ll = s.addresses[0]!.address;
-   * console.log(s.listensTo(Ipv6Address.solicitedNode(ll))); // true
+   * assert.equal(s.listensTo(Ipv6Address.solicitedNode(ll)), true);
    * ```
    */
   listensTo(group: Ipv6Address): boolean {
@@ -355,10 +362,11 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Slaac } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(s.groups.length); // 0
+   * assert.equal(s.groups.length, 0);
    * ```
    */
   get groups(): readonly Ipv6Address[] {
@@ -378,10 +386,11 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Slaac } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(s.takeEvent()); // null
+   * assert.equal(s.takeEvent(), null);
    * ```
    */
   takeEvent(): SlaacEvent | null {
@@ -400,12 +409,13 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng, Slaac } from "@smol/net/iface";
    * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
    * const ra = { kind: "routerAdvert" as const, hopLimit: 64, managed: false, other: false,
    *   routerLifetime: 1800, reachableTime: 0, retransTime: 0, sourceLinkAddr: null, mtu: null, prefixes: [] };
-   * console.log(s.processRouterAdvert({ now: 0, random: new Rng(1) }, Ipv6Address.parse("fe80::1"), 255, ra)); // true
+   * assert.equal(s.processRouterAdvert({ now: 0, random: new Rng(1) }, Ipv6Address.parse("fe80::1"), 255, ra), true);
    * ```
    */
   processRouterAdvert(
@@ -485,10 +495,11 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng, Slaac } from "@smol/net/iface";
    * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(s.processNeighborSolicit({ now: 0, random: new Rng(1) }, Ipv6Address.UNSPECIFIED, Ipv6Address.parse("fe80::1"))); // false
+   * assert.equal(s.processNeighborSolicit({ now: 0, random: new Rng(1) }, Ipv6Address.UNSPECIFIED, Ipv6Address.parse("fe80::1")), false);
    * ```
    */
   processNeighborSolicit(cx: SlaacContext, src: Ipv6Address, target: Ipv6Address): boolean {
@@ -506,10 +517,11 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng, Slaac } from "@smol/net/iface";
    * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(s.processNeighborAdvert({ now: 0, random: new Rng(1) }, Ipv6Address.parse("fe80::1"))); // false
+   * assert.equal(s.processNeighborAdvert({ now: 0, random: new Rng(1) }, Ipv6Address.parse("fe80::1")), false);
    * ```
    */
   processNeighborAdvert(cx: SlaacContext, target: Ipv6Address): boolean {
@@ -526,6 +538,7 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng, Slaac } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
@@ -535,7 +548,7 @@ export class Slaac {
    *   emitNdisc: (_s, _d, r) => (kinds.push(r.kind), true),
    *   emitMld: (_s, r) => (kinds.push(r.kind), true),
    * });
-   * console.log(kinds); // [ "reportV2" ]
+   * assert.deepEqual(kinds, ["reportV2"]);
    * ```
    */
   dispatch(cx: SlaacContext, emitter: SlaacEmitter): boolean {
@@ -600,10 +613,11 @@ export class Slaac {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { Rng, Slaac } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
    * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
-   * console.log(s.pollAt({ now: 0, random: new Rng(1) })); // Infinity
+   * assert.equal(s.pollAt({ now: 0, random: new Rng(1) }), Infinity);
    * ```
    */
   pollAt(cx: SlaacContext): Instant {

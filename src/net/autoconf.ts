@@ -96,9 +96,11 @@ export type AutoconfChange =
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { AutoconfEvent } from "@smol/net";
  * const e = new AutoconfEvent("dnsChanged", null, null);
- * console.log(e.type, e.change); // change dnsChanged
+ * assert.equal(e.type, "change");
+ * assert.equal(e.change, "dnsChanged");
  * ```
  */
 export class AutoconfEvent extends Event {
@@ -143,10 +145,11 @@ export interface AutoconfHost {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { linkPair, NetStack } from "@smol/net";
  * const [device] = linkPair();
  * await using stack = new NetStack({ device, addresses: "auto" });
- * console.log(stack.autoconf?.state); // init
+ * assert.equal(stack.autoconf?.state, "init");
  * ```
  */
 export class Autoconf extends EventTarget {
@@ -217,12 +220,13 @@ export class Autoconf extends EventTarget {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { linkPair, NetStack } from "@smol/net";
    * const [device] = linkPair();
    * const stack = new NetStack({ device, addresses: "auto" });
    * const done = stack.autoconf!.configured.catch((e) => e.name);
    * await stack.close();
-   * console.log(await done); // BadResource
+   * assert.equal(await done, "BadResource");
    * ```
    */
   get configured(): Promise<void> {
@@ -256,10 +260,11 @@ export class Autoconf extends EventTarget {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { linkPair, NetStack } from "@smol/net";
    * const [device] = linkPair();
    * await using stack = new NetStack({ device, addresses: "auto" });
-   * console.log(stack.autoconf?.state); // init
+   * assert.equal(stack.autoconf?.state, "init");
    * ```
    */
   get state(): Dhcpv4State {
@@ -271,10 +276,11 @@ export class Autoconf extends EventTarget {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { linkPair, NetStack } from "@smol/net";
    * const [device] = linkPair();
    * await using stack = new NetStack({ device, addresses: "auto" });
-   * console.log(stack.autoconf?.lease); // null
+   * assert.equal(stack.autoconf?.lease, null);
    * ```
    */
   get lease(): Dhcpv4Lease | null {
@@ -286,10 +292,11 @@ export class Autoconf extends EventTarget {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { linkPair, NetStack } from "@smol/net";
    * const [device] = linkPair();
    * await using stack = new NetStack({ device, addresses: "auto" });
-   * console.log(stack.autoconf?.dnsServers.length); // 0
+   * assert.equal(stack.autoconf?.dnsServers.length, 0);
    * ```
    */
   get dnsServers(): readonly IpAddress[] {
@@ -304,10 +311,11 @@ export class Autoconf extends EventTarget {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { linkPair, NetStack } from "@smol/net";
-   * const [device] = linkPair();
+   * const [device] = linkPair({ medium: "ethernet" });
    * await using stack = new NetStack({ device, addresses: "auto" });
-   * console.log(stack.autoconf?.ipv6Addresses.length); // 0 (nothing before the first poll)
+   * assert.equal(stack.autoconf?.ipv6Addresses.length, 0); // nothing before the first poll
    * ```
    */
   get ipv6Addresses(): readonly { address: IpCidr; state: SlaacAddressState }[] {
@@ -319,10 +327,11 @@ export class Autoconf extends EventTarget {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { linkPair, NetStack } from "@smol/net";
-   * const [device] = linkPair();
+   * const [device] = linkPair({ medium: "ethernet" });
    * await using stack = new NetStack({ device, addresses: "auto" });
-   * console.log(stack.autoconf?.ipv6Counters?.badHopLimit); // 0
+   * assert.equal(stack.autoconf?.ipv6Counters?.badHopLimit, 0);
    * ```
    */
   get ipv6Counters(): Readonly<SlaacCounters> | null {
@@ -334,10 +343,11 @@ export class Autoconf extends EventTarget {
    *
    * @example
    * ```ts
+   * import assert from "node:assert/strict";
    * import { linkPair, NetStack } from "@smol/net";
    * const [device] = linkPair();
    * await using stack = new NetStack({ device, addresses: "auto" });
-   * console.log(stack.autoconf?.counters.wrongXid); // 0
+   * assert.equal(stack.autoconf?.counters.wrongXid, 0);
    * ```
    */
   get counters(): Readonly<Dhcpv4Counters> {
