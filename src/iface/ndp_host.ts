@@ -4,7 +4,9 @@
  * solicitations and advertisements for duplicate address detection), sends what it asks for
  * (router solicitations, DAD probes, MLDv2 reports) as whole IPv6 packets through the
  * interface's egress, and answers MLD queries (RFC 3810 §6.2, RFC 2710 §4) for the
- * solicited-node groups it listens to.
+ * solicited-node groups it listens to. Joins and leaves (a group no address needs after a
+ * duplicate or an expiry) are state change reports sent twice, the second within 1 s
+ * (RFC 3810 §6.1, Robustness Variable 2).
  *
  * @module
  */
@@ -38,6 +40,8 @@ const TYPE = {
 const HBH_LEN = 8;
 /** Control messages are small: the largest is an MLDv2 report of a few groups. */
 const SCRATCH_LEN = 1280;
+/** RFC 3810 §9.11: state change reports are retransmitted at random within 1 s. */
+const UNSOLICITED_REPORT_INTERVAL_MS = 1_000;
 
 /**
  * Where {@linkcode NdpHost.dispatch} sends whole IPv6 packets: the interface's egress (which
@@ -108,6 +112,14 @@ export class NdpHost {
   readonly #specific: { group: Ipv6Address; at: Instant }[] = [];
   /** RFC 3810 §8.2: an MLDv1 querier was heard; answer in MLDv1 until this instant. */
   #v1Until: Instant = -Infinity;
+  /** Groups whose join was reported and not yet left. */
+  readonly #joined: Ipv6Address[] = [];
+  /**
+   * RFC 3810 §6.1: each state change report is sent [Robustness Variable] = 2 times; the
+   * second copy of joins (ChangeToExclude) and leaves (ChangeToInclude) waits here.
+   */
+  readonly #again: { group: Ipv6Address; join: boolean; at: Instant }[] = [];
+  #cx: SlaacContext | null = null;
 
   /**
    * Creates the host and its state machine; nothing is sent before {@linkcode NdpHost.start}.
@@ -118,7 +130,7 @@ export class NdpHost {
     this.slaac = new Slaac(options);
     this.#emitter = {
       emitNdisc: (src, dst, repr) => this.#sendNdisc(src, dst, repr),
-      emitMld: (src, repr) => this.#sendMld(src, repr),
+      emitMld: (src, repr) => this.#sendJoin(src, repr),
     };
   }
 
@@ -250,11 +262,15 @@ export class NdpHost {
    */
   dispatch(cx: SlaacContext, out: NdpOutput): void {
     this.#out = out;
+    this.#cx = cx;
     try {
       if (!this.#answerQueries(cx.now)) return;
       while (this.slaac.dispatch(cx, this.#emitter));
+      if (!this.#sendLeaves(cx)) return;
+      this.#sendAgain(cx.now);
     } finally {
       this.#out = null;
+      this.#cx = null;
     }
   }
 
@@ -276,6 +292,9 @@ export class NdpHost {
   pollAt(cx: SlaacContext): Instant {
     let at = Math.min(this.slaac.pollAt(cx), this.#generalAt);
     for (const s of this.#specific) at = Math.min(at, s.at);
+    for (const r of this.#again) at = Math.min(at, r.at);
+    // A group left since the last dispatch (an address removed or found duplicate).
+    for (const g of this.#joined) if (!this.slaac.listensTo(g)) return cx.now;
     return at;
   }
 
@@ -340,6 +359,61 @@ export class NdpHost {
       this.#specific.splice(i, 1);
     }
     return true;
+  }
+
+  /** The state machine's join: sent, remembered, and its second copy scheduled. */
+  #sendJoin(src: Ipv6Address, repr: MldRepr): boolean {
+    if (!this.#sendMld(src, repr)) return false;
+    if (repr.kind !== "reportV2") return true;
+    const cx = this.#cx!;
+    for (const r of repr.records) {
+      if (r.recordType !== MldRecordType.ChangeToExclude) continue;
+      if (!this.#joined.some((g) => g.equals(r.group))) this.#joined.push(r.group);
+      this.#schedule(cx, r.group, true);
+    }
+    return true;
+  }
+
+  #schedule(cx: SlaacContext, group: Ipv6Address, join: boolean): void {
+    // RFC 3810 §6.1: a newer change for the group replaces a pending retransmission.
+    const i = this.#again.findIndex((r) => r.group.equals(group));
+    if (i >= 0) this.#again.splice(i, 1);
+    const at = cx.now + 1 + cx.random.below(UNSOLICITED_REPORT_INTERVAL_MS);
+    this.#again.push({ group, join, at });
+  }
+
+  /** RFC 3810 §6.1: leave (ChangeToInclude with no source) groups no address needs any more. */
+  #sendLeaves(cx: SlaacContext): boolean {
+    for (let i = this.#joined.length - 1; i >= 0; i--) {
+      const group = this.#joined[i]!;
+      if (this.slaac.listensTo(group)) continue;
+      const repr: MldRepr = {
+        kind: "reportV2",
+        records: [{ recordType: MldRecordType.ChangeToInclude, group, sources: [] }],
+      };
+      if (!this.#sendMld(Ipv6Address.UNSPECIFIED, repr)) return false;
+      this.#joined.splice(i, 1);
+      this.#schedule(cx, group, false);
+    }
+    return true;
+  }
+
+  /** Second copies of state change reports that are due. */
+  #sendAgain(now: Instant): void {
+    for (let i = 0; i < this.#again.length;) {
+      const r = this.#again[i]!;
+      if (now < r.at) {
+        i++;
+        continue;
+      }
+      const recordType = r.join ? MldRecordType.ChangeToExclude : MldRecordType.ChangeToInclude;
+      const repr: MldRepr = {
+        kind: "reportV2",
+        records: [{ recordType, group: r.group, sources: [] }],
+      };
+      if (!this.#sendMld(Ipv6Address.UNSPECIFIED, repr)) return;
+      this.#again.splice(i, 1);
+    }
   }
 
   /** An NDP message with hop limit 255 (RFC 4861 §6.1, §7.1). */

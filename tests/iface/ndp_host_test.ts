@@ -342,3 +342,66 @@ Deno.test("NdpHost answers an MLDv1 query with MLDv1 reports to each group", () 
   assert.ok(reports[0]!.dst.equals(Ipv6Address.solicitedNode(ll)));
   assert.equal(kinds(r.out).filter((k) => k === 143).length, 0);
 });
+
+/** The MLDv2 records sent, as "type group" strings. */
+function mldRecords(outs: Out[]): string[] {
+  const out: string[] = [];
+  for (const o of outs) {
+    if (o.msg[0] !== 143) continue;
+    const rep = parseMld(new Icmpv6Packet(o.msg));
+    if (rep.kind !== "reportV2") continue;
+    for (const r of rep.records) out.push(`${r.recordType} ${r.group}`);
+  }
+  return out;
+}
+
+Deno.test("NdpHost sends each join twice, the second within 1 s (RFC 3810 §6.1 robustness)", () => {
+  const r = new Rig();
+  r.poll();
+  const ll = r.host.slaac.addresses[0]!.address;
+  const join = `${MldRecordType.ChangeToExclude} ${Ipv6Address.solicitedNode(ll)}`;
+  assert.deepEqual(mldRecords(r.out), [join]);
+  r.runTo(1_000);
+  assert.deepEqual(mldRecords(r.out), [join, join]);
+  const times: number[] = [];
+  const r2 = new Rig();
+  for (let t = 0; t <= 1_000; t++) {
+    r2.now = t;
+    if (mldRecords(r2.poll()).length > 0) times.push(t);
+  }
+  assert.equal(times.length, 2);
+  assert.ok(times[1]! - times[0]! >= 1 && times[1]! - times[0]! <= 1_000);
+  r.runTo(20_000);
+  assert.deepEqual(mldRecords(r.out), [join, join], "no more unsolicited reports");
+});
+
+Deno.test("NdpHost leaves the group of an address found duplicate and of an address that expired", () => {
+  const r = new Rig();
+  r.runTo(5_000);
+  r.receive(ndFrame(ROUTER, ALL_NODES, RA));
+  const first = r.host.slaac.addresses.find((a) => a.address.w0 === PREFIX.w0)!.address;
+  const group = Ipv6Address.solicitedNode(first);
+  r.out.length = 0;
+  r.receive(ndFrame(ROUTER, ALL_NODES, {
+    kind: "neighborAdvert",
+    router: false,
+    solicited: false,
+    override: true,
+    target: first,
+    targetLinkAddr: ROUTER_MAC,
+  }));
+  r.runTo(7_000);
+  const leave = `${MldRecordType.ChangeToInclude} ${group}`;
+  assert.equal(mldRecords(r.out).filter((x) => x === leave).length, 2, "leave sent twice");
+  const second = r.host.slaac.addresses.find((a) => a.address.w0 === PREFIX.w0)!.address;
+  const group2 = Ipv6Address.solicitedNode(second);
+  assert.ok(mldRecords(r.out).includes(`${MldRecordType.ChangeToExclude} ${group2}`));
+  // The valid lifetime (600 s) ends: the address and its group go.
+  r.out.length = 0;
+  r.runTo(5_000 + 600_000 + 1_000);
+  assert.equal(r.state(PREFIX), undefined);
+  assert.deepEqual(
+    mldRecords(r.out),
+    [`${MldRecordType.ChangeToInclude} ${group2}`, `${MldRecordType.ChangeToInclude} ${group2}`],
+  );
+});
