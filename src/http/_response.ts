@@ -1,6 +1,7 @@
 // Writing a Response as HTTP/1.1 (RFC 9112 §4, §6, §7).
 import type { HttpConn } from "./conn.ts";
 import { encodeLatin1, httpDate, writeAll } from "./_reader.ts";
+import { type Coding, compressible, MIN_COMPRESS } from "./_compress.ts";
 
 /** Reason phrases of the common status codes (RFC 9110 §15). */
 export const REASON: Record<number, string> = {
@@ -45,6 +46,8 @@ export interface WriteOptions {
   keepAlive: boolean;
   /** The request's minor version (0: no chunked, close-delimited instead). */
   minor: number;
+  /** The coding the request accepts, to compress a compressible response with (or null). */
+  coding: Coding | null;
   /** Arms the stall timer before a write that may block. */
   arm(): void;
   /** Disarms it. */
@@ -95,6 +98,13 @@ export async function writeResponse(
   let head = `HTTP/1.1 ${status} ${res.statusText || REASON[status] || "Unknown"}\r\n`;
   let length: string | null = null;
   let hasDate = false;
+  const body = res.body;
+  const coding = o.coding !== null && !o.head && body !== null && compressible(res)
+    ? o.coding
+    : null;
+  // The fields a content coding changes, held back until it is known whether one is applied.
+  let etag: string | null = null;
+  let vary: string | null = null;
   // forEach, not for-of: Deno's Headers iterator costs several times more.
   forEachField(res.headers, (v, k) => {
     switch (k) {
@@ -109,12 +119,30 @@ export async function writeResponse(
         return;
       case "date":
         hasDate = true;
+        break;
+      case "etag":
+        if (coding !== null) return void (etag = v);
+        break;
+      case "vary":
+        if (coding !== null) return void (vary = v);
     }
     head += `${k}: ${v}\r\n`;
   });
   if (!hasDate) head += `date: ${httpDate()}\r\n`;
+  /** The held-back fields, as they go out with (`encoded`) or without the coding. */
+  const codingFields = (encoded: boolean): string => {
+    let f = "";
+    if (etag !== null) {
+      // RFC 9110 §8.8.3: a strong validator names the bytes sent, so it becomes weak.
+      f += `etag: ${encoded && !etag.startsWith("W/") ? `W/${etag}` : etag}\r\n`;
+    }
+    // The answer depends on Accept-Encoding whether or not it was compressed this time.
+    if (vary === null) f += "vary: accept-encoding\r\n";
+    else if (/(^|,)\s*(accept-encoding|\*)\s*(,|$)/i.test(vary)) f += `vary: ${vary}\r\n`;
+    else f += `vary: ${vary}, accept-encoding\r\n`;
+    return encoded ? f + `content-encoding: ${coding}\r\n` : f;
+  };
   const noBody = status < 200 || status === 204 || status === 304;
-  const body = res.body;
   if (noBody || body === null || o.head) {
     if (o.head && !noBody) {
       let n = 0;
@@ -136,6 +164,7 @@ export async function writeResponse(
   try {
     const first = await reader.read();
     if (first.done) {
+      if (coding !== null) head += codingFields(false);
       await send(conn, o, closing(head + "content-length: 0\r\n", keepAlive, o.minor), null);
       return keepAlive;
     }
@@ -143,11 +172,43 @@ export async function writeResponse(
     const second = reader.read();
     const next = await settledSoon(second);
     if (next !== undefined && next.done) {
-      head += `content-length: ${data.length}\r\n`;
-      await send(conn, o, closing(head, keepAlive, o.minor), data);
+      // The whole body: compressed in one go when worth it, sent with its length.
+      let out = data;
+      if (coding !== null) {
+        const encode = data.length >= MIN_COMPRESS;
+        if (encode) out = await compressAll(data, coding);
+        head += codingFields(encode);
+      }
+      head += `content-length: ${out.length}\r\n`;
+      await send(conn, o, closing(head, keepAlive, o.minor), out);
       return keepAlive;
     }
     // A stream: declared length, chunked, or (HTTP/1.0) until close.
+    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = second;
+    let chunk: Uint8Array | null = data;
+    let source: ReadableStreamDefaultReader<Uint8Array> = reader;
+    if (coding !== null) {
+      head += codingFields(true);
+      length = null;
+      const rest = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(data);
+        },
+        async pull(c) {
+          const r = await (pending ?? reader.read());
+          pending = null;
+          if (r.done) c.close();
+          else c.enqueue(bytesOf(r.value));
+        },
+        cancel(e) {
+          return reader.cancel(e);
+        },
+      }, { highWaterMark: 0 });
+      source = rest.pipeThrough(new CompressionStream(coding) as ReadableWritablePair<Uint8Array>)
+        .getReader();
+      const r = await source.read();
+      chunk = r.done ? null : r.value;
+    }
     const declared = length === null ? -1 : Number(length);
     let mode: "length" | "chunked" | "close";
     if (declared >= 0) {
@@ -162,15 +223,15 @@ export async function writeResponse(
     }
     await send(conn, o, closing(head, keepAlive, o.minor), null);
     let sent = 0;
-    let chunk: Uint8Array | null = data;
-    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = second;
     while (chunk !== null) {
       sent += chunk.length;
       if (mode === "chunked") await sendChunk(conn, o, chunk);
       else await send(conn, o, null, chunk);
       if (mode === "length" && sent > declared) return false;
-      const r: ReadableStreamReadResult<Uint8Array> = await (pending ?? reader.read());
-      pending = null;
+      const r: ReadableStreamReadResult<Uint8Array> = source === reader
+        ? await (pending ?? reader.read())
+        : await source.read();
+      if (source === reader) pending = null;
       chunk = r.done ? null : bytesOf(r.value);
     }
     if (mode === "chunked") await send(conn, o, null, LAST_CHUNK);
@@ -180,6 +241,14 @@ export async function writeResponse(
     reader.cancel(e).catch(() => {});
     throw e;
   }
+}
+
+/** `data` compressed with `coding` in one piece. */
+async function compressAll(data: Uint8Array, coding: Coding): Promise<Uint8Array> {
+  const stream = ReadableStream.from([data]).pipeThrough(
+    new CompressionStream(coding) as ReadableWritablePair<Uint8Array>,
+  );
+  return await new Response(stream as ReadableStream<Uint8Array<ArrayBuffer>>).bytes();
 }
 
 /** `headers.forEach`, or iteration for a Headers-like object from elsewhere that lacks it. */

@@ -15,6 +15,7 @@ import {
   writeAll,
 } from "./_reader.ts";
 import { startTls } from "./tls.ts";
+import { decodedBody } from "./_compress.ts";
 
 /**
  * Options of {@linkcode createFetch}.
@@ -121,6 +122,8 @@ interface Head {
   headers: [string, string][];
   source: BodySource;
   keepAlive: boolean;
+  /** The Content-Encoding field, or null. */
+  encoding: string | null;
 }
 
 class Client {
@@ -280,7 +283,9 @@ class Client {
             else closeQuietly(conn);
           }, () => closeQuietly(conn));
         };
-        return toResponse(res, signal, finish);
+        // Like fetch: the codings this client asked for itself are undone for the caller.
+        const decode = headers === null || !headers.has("accept-encoding");
+        return toResponse(res, signal, finish, decode);
       } catch (e) {
         done();
         closeQuietly(conn);
@@ -310,16 +315,19 @@ class Client {
     let head = `${method} ${url.pathname}${url.search} HTTP/1.1\r\nhost: ${url.host}\r\n`;
     let hasUa = false;
     let hasAccept = false;
+    let hasAcceptEncoding = false;
     headers?.forEach((v, k) => {
       if (
         k === "connection" || k === "content-length" || k === "transfer-encoding" || k === "host"
       ) return;
       if (k === "user-agent") hasUa = true;
       else if (k === "accept") hasAccept = true;
+      else if (k === "accept-encoding") hasAcceptEncoding = true;
       head += `${k}: ${v}\r\n`;
     });
     if (!hasUa) head += `user-agent: ${this.#userAgent}\r\n`;
     if (!hasAccept) head += "accept: */*\r\n";
+    if (!hasAcceptEncoding) head += "accept-encoding: gzip, deflate\r\n";
     if (body instanceof ReadableStream) head += "transfer-encoding: chunked\r\n\r\n";
     else if (body !== null || method === "POST" || method === "PUT") {
       head += `content-length: ${body?.length ?? 0}\r\n\r\n`;
@@ -430,11 +438,13 @@ async function readHead(r: BufReader, maxHead: number, isHead: boolean): Promise
     let te: string | null = null;
     let cl: string | null = null;
     let connection = "";
+    let encoding: string | null = null;
     for (const [name, value] of headers) {
       const n = name.toLowerCase();
       if (n === "transfer-encoding") te = te === null ? value : `${te},${value}`;
       else if (n === "content-length") cl = cl === null ? value : `${cl},${value}`;
       else if (n === "connection") connection += "," + value.toLowerCase();
+      else if (n === "content-encoding") encoding = value;
     }
     let keepAlive = minor >= 1 ? !connection.includes("close") : connection.includes("keep-alive");
     let source: BodySource;
@@ -454,7 +464,7 @@ async function readHead(r: BufReader, maxHead: number, isHead: boolean): Promise
       source = new EofBody(r);
       keepAlive = false;
     }
-    return { status, statusText: m[3] ?? "", headers, source, keepAlive };
+    return { status, statusText: m[3] ?? "", headers, source, keepAlive, encoding };
   }
 }
 
@@ -462,6 +472,7 @@ function toResponse(
   h: Head,
   signal: AbortSignal | null,
   finish: (ok: boolean) => void,
+  decode: boolean,
 ): Response {
   const init = { status: h.status, statusText: h.statusText };
   const nullBody = h.status === 204 || h.status === 304 || h.status < 200;
@@ -472,9 +483,10 @@ function toResponse(
   const source = h.source;
   if (source instanceof FixedBody && source.buffered) {
     // The whole body is already read: no stream needed.
-    const bytes = source.takeAll();
+    const bytes = source.takeAll() as Uint8Array<ArrayBuffer>;
     finish(true);
-    return withHeaders(new Response(bytes as Uint8Array<ArrayBuffer>, init), h.headers);
+    const decoded = decode ? decodedBody(h.encoding, ReadableStream.from([bytes])) : null;
+    return withHeaders(new Response(decoded ?? bytes, init), h.headers);
   }
   let finished = false;
   const end = (ok: boolean) => {
@@ -509,7 +521,8 @@ function toResponse(
       end(false);
     },
   }, { highWaterMark: 0 });
-  return withHeaders(new Response(stream, init), h.headers);
+  const decoded = decode ? decodedBody(h.encoding, stream) : null;
+  return withHeaders(new Response(decoded ?? stream, init), h.headers);
 }
 
 /** Appends the fields: cheaper than a headers init (which goes through WebIDL conversion). */

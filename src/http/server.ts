@@ -13,6 +13,7 @@ import {
   TOKEN,
 } from "./_reader.ts";
 import { writeResponse } from "./_response.ts";
+import { chooseCoding } from "./_compress.ts";
 import { startTls } from "./tls.ts";
 import { closedOf, closeWith, failHandshake, type NetWebSocket } from "./websocket.ts";
 import { markUpgradable, switchProtocols, type UpgradeSlot } from "./websocket_handshake.ts";
@@ -93,6 +94,12 @@ export interface ServeOptions {
   readonly cert?: string;
   /** PEM private key of `cert`. */
   readonly key?: string;
+  /**
+   * Compress responses with gzip or deflate when the request accepts it and the response is
+   * worth it (a text, JSON, JavaScript or XML type, at least 64 bytes, no `Content-Encoding`
+   * or `Cache-Control: no-transform`), as `Deno.serve` does (default true).
+   */
+  readonly compression?: boolean;
 }
 
 /**
@@ -237,6 +244,7 @@ class Server {
   readonly #headersTimeout: number;
   readonly #keepAliveTimeout: number;
   readonly #idleTimeout: number;
+  readonly #compression: boolean;
   readonly #conns = new Set<ConnState>();
   readonly #sockets = new Set<NetWebSocket>();
   #closing = false;
@@ -261,6 +269,10 @@ class Server {
     this.#headersTimeout = positive("headersTimeout", o.headersTimeout, 10_000);
     this.#keepAliveTimeout = positive("keepAliveTimeout", o.keepAliveTimeout, 5_000);
     this.#idleTimeout = positive("idleTimeout", o.idleTimeout, 30_000);
+    if (o.compression !== undefined && typeof o.compression !== "boolean") {
+      throw new TypeError(`Invalid compression "${o.compression}": expected a boolean`);
+    }
+    this.#compression = o.compression ?? true;
     if (o.signal !== undefined) {
       if (o.signal.aborted) queueMicrotask(() => this.shutdown());
       else o.signal.addEventListener("abort", () => this.shutdown(), { once: true });
@@ -481,6 +493,9 @@ class Server {
         head: p.method === "HEAD",
         keepAlive,
         minor: p.minor,
+        coding: this.#compression && p.acceptEncoding !== null
+          ? chooseCoding(p.acceptEncoding)
+          : null,
         arm: () => st.arm(idleTimeout),
         disarm: () => st.disarm(),
       });
@@ -593,6 +608,8 @@ interface ParsedRequest {
   expectContinue: boolean;
   /** The request has an Upgrade field (RFC 9110 §7.8). */
   upgrade: boolean;
+  /** The Accept-Encoding field, or null. */
+  acceptEncoding: string | null;
 }
 
 const REQUEST_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+) ([\x21-\x7e]+) HTTP\/(\d)\.(\d)$/;
@@ -620,6 +637,7 @@ function parseRequest(
   let connection = "";
   let expect = "";
   let upgrade = false;
+  let acceptEncoding: string | null = null;
   for (const [name, value] of headers) {
     switch (name.length) {
       case 4:
@@ -639,6 +657,11 @@ function parseRequest(
         break;
       case 14:
         if (name.toLowerCase() === "content-length") cl = cl === null ? value : `${cl},${value}`;
+        break;
+      case 15:
+        if (name.toLowerCase() === "accept-encoding") {
+          acceptEncoding = acceptEncoding === null ? value : `${acceptEncoding},${value}`;
+        }
         break;
       case 17:
         if (name.toLowerCase() === "transfer-encoding") {
@@ -691,5 +714,6 @@ function parseRequest(
     keepAlive,
     expectContinue: expect === "100-continue" && minor >= 1,
     upgrade,
+    acceptEncoding,
   };
 }
