@@ -78,7 +78,9 @@ const HEAD_CACHE = 256;
  * Creates a `fetch` that opens its connections through `stack` (a smolnet `NetStack`, or any
  * {@linkcode Dialer}): HTTP/1.1 with a pool of keep-alive connections per origin, redirects
  * (`follow`, `manual`, `error`), streaming request bodies (chunked) and response bodies,
- * `AbortSignal`, and real `globalThis.Response` objects (`url` and `redirected` set).
+ * `AbortSignal`, and real `globalThis.Response` objects (`url` and `redirected` set). Like
+ * `fetch`, it asks for gzip and deflate and decodes them, unless the caller sets its own
+ * `Accept-Encoding`.
  *
  * @param stack What to dial through.
  * @param options Pool size, redirect limit, head size limit, TLS.
