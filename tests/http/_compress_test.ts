@@ -17,7 +17,10 @@ Deno.test("chooseCoding follows Accept-Encoding q-values, gzip first", () => {
 
 const TEXT = "smolnet ".repeat(100);
 
-async function gunzip(bytes: Uint8Array<ArrayBuffer>, format: CompressionFormat = "gzip"): Promise<string> {
+async function gunzip(
+  bytes: Uint8Array<ArrayBuffer>,
+  format: CompressionFormat = "gzip",
+): Promise<string> {
   const s = ReadableStream.from<BufferSource>([bytes]).pipeThrough(new DecompressionStream(format));
   return await new Response(s).text();
 }
