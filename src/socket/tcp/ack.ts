@@ -12,7 +12,7 @@ import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import type { TcpConn } from "./conn.ts";
 import { rackBeginAck, rackOnAck, rackRecoveryEnded, usesRack } from "./recovery.ts";
 import { DUP_THRESH } from "./sack.ts";
-import { undoOnAck } from "./undo.ts";
+import { undoOnAck, undoOnFrto } from "./undo.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
 
@@ -61,6 +61,9 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
     }
     if (acked > 0) undoOnAck(c, now, repr, recovering);
     rackOnAck(c, now, repr, acked > 0);
+    if (c.undo.frtoHigh !== null && (acked > 0 || c.rack.deliveredCount > 0 || dup)) {
+      undoOnFrto(c, now, recovering);
+    }
     return AckResult.Ok;
   }
   if (dup) {

@@ -51,6 +51,11 @@ export class Rack implements SegmentVisitor {
   #fackBefore = 0;
   /** Segments delivered by the ACK being processed. */
   deliveredCount = 0;
+  /**
+   * The lowest end sequence of a never-retransmitted segment that the ACK being processed
+   * delivered (newly acknowledged or SACKed), or `null` (F-RTO, RFC 5682 §3 step 3b).
+   */
+  origDeliveredEnd: number | null = null;
 
   /** Resets the state for a new connection. */
   reset(iss: number): void {
@@ -78,6 +83,7 @@ export class Rack implements SegmentVisitor {
     this.#tsOffset = tsOffset;
     this.#fackBefore = this.fack;
     this.deliveredCount = 0;
+    this.origDeliveredEnd = null;
   }
 
   /** RFC 8985 §6.2 steps 2–3: RACK_update and reordering detection for one delivered record. */
@@ -90,6 +96,8 @@ export class Rack implements SegmentVisitor {
     if (seqGt(end, this.fack)) this.fack = end;
     if ((f & SegFlag.Retrans) === 0) {
       if (seqLt(end, this.#fackBefore)) this.reorderingSeen = true;
+      const o = this.origDeliveredEnd;
+      if (o === null || seqLt(end, o)) this.origDeliveredEnd = end;
     } else {
       // Step 2: an ACK of the original transmission, or a sample too short to be real, says
       // nothing about the retransmission.

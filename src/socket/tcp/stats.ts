@@ -80,6 +80,8 @@ export interface TcpCounters {
   dsackIgnored: number;
   /** SACK blocks ignored as absurd: empty, inverted, wider than the window or beyond SND.MAX. */
   sackBlocksIgnored: number;
+  /** Retransmission timeouts undone as spurious by F-RTO (RFC 5682; counted in spuriousUndos too). */
+  frtoUndos: number;
   /** Segments that arrived marked Congestion Experienced on an ECN connection (RFC 3168). */
   ceReceived: number;
   /** Window reductions for an ECN-Echo (RFC 3168 §6.1.2), at most one per window of data. */
@@ -172,6 +174,7 @@ export function newCounters(): TcpCounters {
     sackBlocksIgnored: 0,
     ceReceived: 0,
     ecnReductions: 0,
+    frtoUndos: 0,
   };
 }
 
@@ -208,6 +211,7 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.sackBlocksIgnored = src.sackBlocksIgnored;
   dst.ceReceived = src.ceReceived;
   dst.ecnReductions = src.ecnReductions;
+  dst.frtoUndos = src.frtoUndos;
 }
 
 /** Refreshes `i` from the connection `c` (counters, state, timers, windows, queues); returns `i`. */

@@ -4,8 +4,12 @@
  * its reduction and counts its retransmissions. It was spurious when D-SACK blocks (RFC 2883
  * §4, RFC 3708) report every one of those retransmissions as a duplicate, or when an ACK during
  * recovery echoes a timestamp older than the first retransmission (Eifel, RFC 3522: the ACK
- * was for the original transmission). Then the window comes back, the lost marks are cleared
- * and recovery ends.
+ * was for the original transmission), or, after a retransmission timeout and without
+ * timestamps, when the first ACK after it delivers a segment sent before the timeout and never
+ * retransmitted (the SACK-enhanced F-RTO test of RFC 5682 §3, step 3b, as Linux's
+ * `FLAG_ORIG_SACK_ACKED`: not everything was lost, the timeout was premature). Then the window
+ * comes back, the lost marks are cleared and recovery ends. F-RTO here decides on that first
+ * ACK only; step 2b (sending two new segments to probe before retransmitting more) is not done.
  *
  * @module
  */
@@ -14,7 +18,7 @@ import { type Instant, NEVER } from "../../time.ts";
 import type { TcpRepr } from "../../wire/tcp.ts";
 import type { TcpConn } from "./conn.ts";
 import { SegFlag } from "./seg_log.ts";
-import { seqLt } from "./seq.ts";
+import { seqLe, seqLt } from "./seq.ts";
 
 /** The undo state of the current recovery episode; fields are public to the tcp folder only. */
 export class UndoState {
@@ -28,6 +32,8 @@ export class UndoState {
   priorCwnd = 0;
   /** `ssthresh` before the episode's reduction. */
   priorSsthresh = 0;
+  /** F-RTO: SND.MAX when the first timeout of the episode fired, `null` when F-RTO is off. */
+  frtoHigh: number | null = null;
 }
 
 /**
@@ -82,6 +88,25 @@ export function undoOnAck(c: TcpConn, now: Instant, repr: TcpRepr, recovering: b
   const ts = repr.timestamp;
   if (ts === null || ts.tsEcr === 0) return;
   if (((ts.tsEcr - c.tsVal(u.stamp)) | 0) < 0) undo(c, now);
+}
+
+/**
+ * F-RTO (RFC 5682 §3, SACK-enhanced) on the first acceptable ACK after a retransmission timeout
+ * (`recovering`: in RTO recovery before this ACK): when it delivered a segment sent before the
+ * timeout that was never retransmitted, the timeout was spurious and is undone; otherwise
+ * conventional RTO recovery goes on.
+ */
+export function undoOnFrto(c: TcpConn, now: Instant, recovering: boolean): void {
+  const u = c.undo;
+  const high = u.frtoHigh;
+  if (high === null) return;
+  u.frtoHigh = null;
+  if (!recovering || u.marker === null) return;
+  const orig = c.rack.origDeliveredEnd;
+  if (orig !== null && seqLe(orig, high)) {
+    c.counters.frtoUndos++;
+    undo(c, now);
+  }
 }
 
 /** Restores the window from before the episode and ends recovery (Linux `tcp_undo_cwnd_reduction`). */

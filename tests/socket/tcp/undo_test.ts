@@ -127,3 +127,66 @@ Deno.test("A recovery episode's Eifel stamp is the earliest retransmission still
   undoBegin(c);
   assert.equal(c.undo.stamp, Number.POSITIVE_INFINITY);
 });
+
+// F-RTO (RFC 5682 §3, SACK-enhanced, decided on the first ACK): without timestamps, a timeout
+// is spurious when the first ACK after it delivers data sent before it and never resent.
+function rtoWithoutTimestamps() {
+  const h = sackSender();
+  h.sock.send(fill(300));
+  assert.equal(h.out().length, 3);
+  const { cwnd, ssthresh } = h.sock.info; // (info is one object, refreshed on read)
+  // the tail loss probe at 2·SRTT + 2 ms, then the RTO
+  h.at(302);
+  assert.equal(h.out().length, 1);
+  h.at(602);
+  const rto = h.out();
+  assert.deepStrictEqual(rto.map((s) => s.seq), [L]);
+  assert.deepStrictEqual([h.sock.info.rtos, h.sock.info.cwnd], [1, 100]);
+  return { h, cwnd, ssthresh };
+}
+
+Deno.test("TcpSocket undoes an RTO when the first ACK after it acknowledges segments never resent (F-RTO, RFC 5682)", () => {
+  const { h, cwnd, ssthresh } = rtoWithoutTimestamps();
+  h.at(650);
+  // the delayed ACK of the original flight: segments 2 and 3 were sent once, before the timeout
+  h.send({ seq: R, ack: L + 300, window: W });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.frtoUndos, i.spuriousUndos, i.inRecovery], [1, 1, false]);
+  assert.deepStrictEqual([i.cwnd, i.ssthresh], [cwnd, ssthresh]);
+  h.expectNothing();
+});
+
+Deno.test("TcpSocket undoes an RTO when the first ACK after it SACKs a segment never resent (F-RTO)", () => {
+  const { h, cwnd } = rtoWithoutTimestamps();
+  h.at(650);
+  h.send({ seq: R, ack: L, window: W, sackBlocks: blocks([100, 200]) });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.frtoUndos, i.cwnd >= cwnd], [1, true]);
+});
+
+Deno.test("TcpSocket keeps an RTO whose first ACK covers only the retransmission (F-RTO: loss was real)", () => {
+  const { h, ssthresh } = rtoWithoutTimestamps();
+  h.at(700);
+  // only the retransmitted first segment arrived: segments 2 and 3 are still missing
+  h.send({ seq: R, ack: L + 100, window: W });
+  let i = h.sock.info;
+  assert.deepStrictEqual([i.frtoUndos, i.spuriousUndos], [0, 0]);
+  assert.ok(i.ssthresh < ssthresh);
+  // F-RTO decided on that ACK: a later ACK of segment 3 (sent once) does not undo
+  const resent = h.out();
+  assert.ok(resent.length >= 1 && resent[0]!.seq === L + 100, "RTO recovery resends segment 2");
+  h.at(800);
+  h.send({ seq: R, ack: L + 300, window: W });
+  i = h.sock.info;
+  assert.deepStrictEqual([i.frtoUndos, i.spuriousUndos], [0, 0]);
+});
+
+Deno.test("TcpSocket does not apply F-RTO to a second timeout in a row", () => {
+  const { h } = rtoWithoutTimestamps();
+  h.at(1300);
+  assert.deepStrictEqual(h.out().map((s) => s.seq), [L]); // the backed-off second RTO
+  assert.equal(h.sock.info.rtos, 2);
+  h.at(1350);
+  h.send({ seq: R, ack: L + 300, window: W });
+  assert.equal(h.sock.info.frtoUndos, 0);
+});
