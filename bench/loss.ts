@@ -8,6 +8,9 @@
  * deno task bench:loss --from-json FILE   # prints the table of a saved run again
  * ```
  *
+ * `SMOLNET_LOSS_COUNTERS=1` prints the sender's counters after each smolnet upload (timeouts,
+ * fast retransmits, tail loss probes, undos, SRTT, RTO, cwnd) to stderr.
+ *
  * Topology (bench/_loss_net.ts): namespaces `smolnet-loss-*` created by name and deleted in
  * `finally` and on SIGINT/SIGTERM. A router namespace forwards between a Linux client namespace
  * (veth), smolnet (a TUN device whose fd this process holds; the stack is a `NetStack` from the
@@ -258,6 +261,15 @@ async function smolUpload(
       "smolnet upload",
     );
   } finally {
+    if (Deno.env.get("SMOLNET_LOSS_COUNTERS") === "1") {
+      const i = conn.info;
+      console.error(
+        `\nup ${sent} B: rtos ${i.rtos} fastRetransmits ${i.fastRetransmits} tlpProbes ` +
+          `${i.tlpProbes} tlpRecoveries ${i.tlpRecoveries} spuriousUndos ${i.spuriousUndos} ` +
+          `retransmits ${i.retransmits} segmentsOut ${i.segmentsOut} srtt ${i.srtt} rto ${i.rto} ` +
+          `cwnd ${i.cwnd} ssthresh ${i.ssthresh}`,
+      );
+    }
     conn.close();
   }
   const got = parseResult<{ bytes: number; seconds: number }>(
