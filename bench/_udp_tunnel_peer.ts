@@ -32,10 +32,23 @@ export const DATAGRAM = 1400;
 export const WINDOW = 64;
 const ACK_EVERY = 16;
 /**
- * The tunnel's flow-control window (frames unread by the peer), as the raw reference's 64
- * unacknowledged datagrams: it keeps the receiver's kernel buffer from overflowing.
+ * The tunnel's flow-control window (frames unread by the peer) on the `Deno.listenDatagram`
+ * path, as the raw reference's 64 unacknowledged datagrams: it keeps the receiver's kernel
+ * buffer (the default ~208 KiB, about 90 datagrams) from overflowing.
  */
 export const FLOW_WINDOW = 64;
+/**
+ * The window on the batched libc path, whose sockets ask for 4 MiB buffers (granted to root):
+ * 512 datagrams take about 1.2 MiB of buffer. Measured under load 15 (2 cores), TCP over the
+ * tunnel moved 9.8 MB/s with 64 and 24.1 MB/s with 512 in the same run, no datagram lost.
+ */
+export const FLOW_WINDOW_BATCHED = 512;
+
+/** The window both ends use: {@linkcode FLOW_WINDOW_BATCHED} when the batched path can run. */
+export function defaultFlowWindow(batchIo = true): number {
+  const ffi = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+  return batchIo && ffi && Deno.build.os === "linux" ? FLOW_WINDOW_BATCHED : FLOW_WINDOW;
+}
 const TCP_PORT = 5001;
 
 const T_DATA = 0, T_FIN = 1, T_FINAL = 2, T_ACK = 3;
@@ -46,7 +59,7 @@ export interface TunnelPorts {
   readonly peerTunPort: number;
   readonly rawPort: number;
   readonly peerRawPort: number;
-  /** The tunnel's flow-control window in frames (0: off; default {@linkcode FLOW_WINDOW}). */
+  /** The tunnel's flow-control window in frames (0: off; default {@linkcode defaultFlowWindow}). */
   readonly flowWindow?: number;
   /** TCP send and receive buffer size (default: the stack's default). */
   readonly tcpBuffer?: number;
@@ -103,7 +116,7 @@ export class TunnelEnd {
     const device = await UdpTunnelDevice.open({
       local: { hostname: LOCAL, port: ports.tunPort },
       peer: { hostname: LOCAL, port: ports.peerTunPort },
-      flowWindow: ports.flowWindow ?? FLOW_WINDOW,
+      flowWindow: ports.flowWindow ?? defaultFlowWindow(ports.batchIo),
       batchIo: ports.batchIo ?? true,
     });
     let raw: Deno.DatagramConn;
