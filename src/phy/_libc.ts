@@ -323,12 +323,13 @@ export interface HostDeviceStats {
   /**
    * Received frames whose TCP/UDP checksum the device computed because the kernel handed them
    * over with only the pseudo-header sum in the field (TX checksum offload on the sending side,
-   * TP_STATUS_CSUMNOTREADY), including each segment of a split super-frame (AF_PACKET only).
+   * TP_STATUS_CSUMNOTREADY), including each segment of a split super-frame.
    */
   readonly checksumsCompleted: number;
   /**
-   * Received TCP super-frames larger than the MTU (the sender's segmentation offload, GSO/TSO)
-   * that the device split into MTU-sized segments (AF_PACKET only).
+   * Received super-frames the device split before the stack saw them: TCP ones larger than the
+   * MTU into MTU-sized segments (AF_PACKET: the sender's GSO/TSO), UDP ones into datagrams (TUN
+   * with USO: a local sender's `UDP_SEGMENT`).
    */
   readonly framesSegmented: number;
   /**

@@ -20,11 +20,15 @@ import type { FrameQueue } from "./link.ts";
 import type { Libc, MutableHostDeviceStats } from "./_libc.ts";
 import {
   completeChecksum,
+  fillTransportChecksum,
+  fold,
   foundProto,
   IP_PROTO_TCP,
   IP_PROTO_UDP,
   ipEnd,
   pointerValue,
+  put16,
+  sum16,
   transportChecksumOk,
   transportOf,
   writePartialChecksum,
@@ -43,21 +47,24 @@ export const TunOffload = {
 
 /** The flag sets tried in order; the first the kernel accepts wins (a refusal keeps the old set). */
 const OFFLOAD_TRIES = [
+  // USO (Linux 6.2+): the kernel may hand over UDP super-frames, split here into datagrams.
+  TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6 | TunOffload.USO4 | TunOffload.USO6,
   TunOffload.CSUM | TunOffload.TSO4 | TunOffload.TSO6,
   TunOffload.CSUM | TunOffload.TSO4,
   TunOffload.CSUM,
 ] as const;
 
 /**
- * Sets the best offload flags the kernel accepts, trying CSUM|TSO4|TSO6, CSUM|TSO4, CSUM (or only
- * CSUM when `tso` is false); returns the flags set, 0 when every attempt was refused.
+ * Sets the best offload flags the kernel accepts, trying CSUM|TSO4|TSO6|USO4|USO6, CSUM|TSO4|TSO6,
+ * CSUM|TSO4, CSUM (or only CSUM when `tso` is false); returns the flags set, 0 when every attempt
+ * was refused.
  *
  * @param set Calls TUNSETOFFLOAD with the flags; `false` when the kernel refused them.
  * @param tso Whether to ask for segmentation offload at all.
  */
 export function negotiateOffload(set: (flags: number) => boolean, tso: boolean): number {
   for (const flags of OFFLOAD_TRIES) {
-    if (!tso && (flags & (TunOffload.TSO4 | TunOffload.TSO6)) !== 0) continue;
+    if (!tso && (flags & (TunOffload.TSO4 | TunOffload.TSO6)) !== 0) continue; // USO goes too
     if (set(flags)) return flags;
   }
   return 0;
@@ -89,6 +96,8 @@ export class TunOffloadReceiver implements FrameReceiver {
   readonly #iov = new BigUint64Array(this.#mem.buffer, 0, 4);
   readonly #hdr: VirtioNetHdr;
   readonly #slotPointers = new WeakMap<Uint8Array, bigint>();
+  /** Splits UDP super-frames (USO) into datagrams. */
+  readonly #uso: UsoSplitter;
 
   constructor(
     lib: Libc,
@@ -105,14 +114,17 @@ export class TunOffloadReceiver implements FrameReceiver {
     this.#iov[0] = pointerValue(this.#hdr.buffer);
     this.#iov[1] = BigInt(opts.hdrLen);
     this.#iov[3] = BigInt(opts.slotSize);
+    this.#uso = new UsoSplitter(opts.mtu, stats);
   }
 
-  /** Never stages frames: a super-frame goes up whole. */
+  /** Whether datagrams of a UDP super-frame wait for room in the ring (a TCP one goes up whole). */
   get staged(): boolean {
-    return false;
+    return this.#uso.staged;
   }
 
-  flush(_rx: FrameQueue): void {}
+  flush(rx: FrameQueue): void {
+    this.#uso.flush(rx);
+  }
 
   read(slot: Uint8Array): number {
     let ptr = this.#slotPointers.get(slot);
@@ -129,7 +141,97 @@ export class TunOffloadReceiver implements FrameReceiver {
       return -2;
     }
     if (len > slot.length) return len; // truncated: the engine counts it
-    return acceptOffloadFrame(this.#hdr, slot, len, this.#mtu, this.#stats);
+    const r = acceptOffloadFrame(this.#hdr, slot, len, this.#mtu, this.#stats);
+    if (r < 0 || this.#hdr.gsoType !== VirtioNetGsoType.UdpL4) return r;
+    // A UDP super-frame (USO): more than one datagram of gso_size goes up in pieces.
+    return this.#uso.stage(slot, len, this.#hdr.gsoSize) ? -2 : r;
+  }
+}
+
+/**
+ * Splits UDP super-frames (an IP packet whose UDP payload holds datagrams of `gso_size` bytes,
+ * the last one shorter: USO, a local sender's `UDP_SEGMENT`) into datagrams, as the kernel's own
+ * segmentation would: each carries the headers with its own IP length (IPv4: ID + index and a
+ * new header checksum), UDP length and a complete UDP checksum. Counts `framesSegmented` per
+ * super-frame and `checksumsCompleted` per datagram; a super-frame whose datagrams would exceed
+ * the MTU is dropped (`dropsBadOffloadHeader`).
+ */
+export class UsoSplitter {
+  readonly #mtu: number;
+  readonly #stats: MutableHostDeviceStats;
+  #big: Uint8Array | null = null;
+  #off = 0;
+  #end = 0;
+  #hdr = 0;
+  #size = 0;
+  #index = 0;
+
+  constructor(mtu: number, stats: MutableHostDeviceStats) {
+    this.#mtu = mtu;
+    this.#stats = stats;
+  }
+
+  /** Whether datagrams of a staged super-frame wait for `flush`. */
+  get staged(): boolean {
+    return this.#off < this.#end;
+  }
+
+  /**
+   * Takes the UDP packet `f[0, len)` (validated: `acceptOffloadFrame`) whose datagrams are
+   * `size` bytes: `false` when it is one datagram that fits the MTU (it goes up as it is), else
+   * `true` (staged for `flush`, or dropped and counted).
+   */
+  stage(f: Uint8Array, len: number, size: number): boolean {
+    const t = transportOf(f, len, 0);
+    if (t < 0 || foundProto !== IP_PROTO_UDP || size <= 0) return false;
+    const hdr = t + 8;
+    const end = ipEnd(f, 0);
+    if (end - hdr <= size && len <= this.#mtu) return false;
+    if (hdr + size > this.#mtu) {
+      this.#stats.dropsBadOffloadHeader++;
+      return true;
+    }
+    let big = this.#big;
+    if (big === null || big.length < len) big = this.#big = new Uint8Array(Math.max(len, 65536));
+    big.set(f.subarray(0, len));
+    this.#hdr = hdr;
+    this.#off = hdr;
+    this.#end = end;
+    this.#size = size;
+    this.#index = 0;
+    this.#stats.framesSegmented++;
+    return true;
+  }
+
+  /** Appends datagrams of the staged super-frame to `rx` until it is done or the ring is full. */
+  flush(rx: FrameQueue): void {
+    const f = this.#big!;
+    const hdr = this.#hdr;
+    const t = hdr - 8;
+    const v4 = f[0]! >> 4 === 4;
+    const id0 = (f[4]! << 8) | f[5]!;
+    while (this.#off < this.#end) {
+      const off = this.#off;
+      const len = Math.min(this.#size, this.#end - off);
+      const seg = rx.reserve(hdr + len);
+      if (seg === null) return;
+      for (let i = 0; i < hdr; i++) seg[i] = f[i]!;
+      seg.set(f.subarray(off, off + len), hdr);
+      if (v4) {
+        put16(seg, 2, hdr + len);
+        put16(seg, 4, (id0 + this.#index) & 0xffff);
+        put16(seg, 10, 0);
+        put16(seg, 10, ~fold(sum16(seg, 0, (seg[0]! & 0xf) << 2, 0)) & 0xffff);
+      } else {
+        put16(seg, 4, hdr + len - 40);
+      }
+      put16(seg, t + 4, 8 + len);
+      fillTransportChecksum(seg, 0, t, hdr + len, IP_PROTO_UDP);
+      rx.commit();
+      this.#stats.checksumsCompleted++;
+      this.#index++;
+      this.#off = off + len;
+    }
   }
 }
 
@@ -160,9 +262,10 @@ export function acceptOffloadFrame(
   const gso = repr.gsoType;
   if (gso !== VirtioNetGsoType.None) {
     const v = f[0]! >> 4;
-    const ok = proto === IP_PROTO_TCP &&
+    const ok = (proto === IP_PROTO_TCP &&
       ((gso === VirtioNetGsoType.TcpV4 && v === 4) ||
-        (gso === VirtioNetGsoType.TcpV6 && v === 6));
+        (gso === VirtioNetGsoType.TcpV6 && v === 6))) ||
+      (proto === IP_PROTO_UDP && gso === VirtioNetGsoType.UdpL4 && repr.gsoSize > 0);
     if (!ok) {
       stats.dropsBadOffloadHeader++;
       return -2;
@@ -187,7 +290,7 @@ export function acceptOffloadFrame(
       return -2;
     }
   }
-  if (len > mtu) stats.framesCoalesced++;
+  if (len > mtu && proto === IP_PROTO_TCP) stats.framesCoalesced++;
   return len;
 }
 

@@ -107,6 +107,14 @@ export interface OffloadCapabilities {
   /** The same for TCP/IPv6 (TSO6). */
   readonly tcpv6: boolean;
   /**
+   * The host may hand over UDP/IPv4 super-frames (USO4: a local sender's `UDP_SEGMENT`), which
+   * the device splits into datagrams before the stack sees them; `transmit` takes none. Absent:
+   * `false`.
+   */
+  readonly udpv4?: boolean;
+  /** The same for UDP/IPv6 (USO6). */
+  readonly udpv6?: boolean;
+  /**
    * The largest frame `transmit` takes and `receive` may return when a TSO flag is set (an IP
    * packet on IP medium); the MTU otherwise.
    */

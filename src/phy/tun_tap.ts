@@ -69,8 +69,9 @@ export interface TunTapOptions {
   readonly up?: boolean;
   /**
    * Open with the `virtio_net_hdr` offload header (IFF_VNET_HDR) and ask the kernel for checksum
-   * and TCP segmentation offload (TUNSETOFFLOAD CSUM|TSO4|TSO6, falling back to CSUM|TSO4, CSUM,
-   * then none): the kernel then hands over coalesced TCP segments of up to 64 KiB in one read,
+   * and segmentation offload (TUNSETOFFLOAD CSUM|TSO4|TSO6|USO4|USO6, falling back to
+   * CSUM|TSO4|TSO6, CSUM|TSO4, CSUM, then none): the kernel then hands over coalesced TCP
+   * segments of up to 64 KiB in one read (and UDP super-frames, split here into datagrams),
    * which go to the stack whole, and cuts frames up to 64 KiB the stack sends. What was negotiated
    * is in `capabilities.offload` (`null` when the kernel refused everything). TUN only. Default
    * `false`.
@@ -229,6 +230,8 @@ export class TunTapDevice extends FdDevice {
           checksum: (flags & TunOffload.CSUM) !== 0,
           tcpv4: (flags & TunOffload.TSO4) !== 0,
           tcpv6: (flags & TunOffload.TSO6) !== 0,
+          udpv4: (flags & TunOffload.USO4) !== 0,
+          udpv6: (flags & TunOffload.USO6) !== 0,
           maxFrameSize: tso ? TSO_MAX_FRAME : mtu,
         }),
       });

@@ -6,7 +6,10 @@ import {
   negotiateOffload,
   TunOffload,
   TunOffloadSender,
+  UsoSplitter,
 } from "../../src/phy/_tun_offload.ts";
+import { FrameQueue } from "../../src/phy/link.ts";
+import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { newHostStats } from "../../src/phy/_libc.ts";
 import { Ipv4Address } from "../../src/wire/address.ts";
 import { checksumFinish, checksumSum } from "../../src/wire/checksum.ts";
@@ -237,17 +240,83 @@ Deno.test("TunOffloadSender leaves other frames with an empty header", () => {
   assert.deepEqual([...buf.subarray(0, 10)], [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 });
 
-Deno.test("negotiateOffload falls back from TSO to checksum only, then to none", () => {
+Deno.test("negotiateOffload falls back from USO to TSO to checksum only, then to none", () => {
   const calls: number[] = [];
   const onlyCsum = (f: number) => {
     calls.push(f);
     return f === TunOffload.CSUM;
   };
   assert.equal(negotiateOffload(onlyCsum, true), TunOffload.CSUM);
-  assert.deepEqual(calls, [0x07, 0x03, 0x01]);
+  assert.deepEqual(calls, [0x67, 0x07, 0x03, 0x01]);
   assert.equal(negotiateOffload(() => false, true), 0);
   calls.length = 0;
   assert.equal(negotiateOffload((f) => (calls.push(f), true), false), TunOffload.CSUM);
   assert.deepEqual(calls, [0x01]);
-  assert.equal(negotiateOffload(() => true, true), 0x07);
+  assert.equal(negotiateOffload(() => true, true), 0x67);
+  // A kernel without USO (before 6.2) refuses 0x67 and keeps TSO.
+  assert.equal(negotiateOffload((f) => f !== 0x67, true), 0x07);
+});
+
+/** UDP/IPv4 192.0.2.1:5000 -> 192.0.2.2:53 with `payload` bytes (i * 7) & 0xff, checksum 0. */
+function udp4(payload: number): Uint8Array {
+  const f = ipv4(17, 8 + payload);
+  f.set([0x13, 0x88, 0, 53, (8 + payload) >> 8, (8 + payload) & 0xff, 0, 0], 20);
+  for (let i = 0; i < payload; i++) f[28 + i] = (i * 7) & 0xff;
+  return f;
+}
+
+Deno.test("UsoSplitter cuts a UDP super-frame into datagrams with their own lengths and checksums", () => {
+  const stats = newHostStats();
+  const uso = new UsoSplitter(MTU, stats);
+  const f = udp4(3 * 1000 + 500); // 3,528-byte IP packet: datagrams of 1000, 1000, 1000, 500
+  assert.equal(uso.stage(f, f.length, 1000), true);
+  assert.equal(stats.framesSegmented, 1);
+  // A ring of 3 takes three, the fourth waits for room.
+  const rx = new FrameQueue(3, MTU);
+  uso.flush(rx);
+  assert.equal(rx.length, 3);
+  assert.equal(uso.staged, true);
+  const got: Uint8Array[] = [];
+  for (let p = rx.pop(); p !== null; p = rx.pop()) got.push(p.slice());
+  uso.flush(rx);
+  assert.equal(uso.staged, false);
+  for (let p = rx.pop(); p !== null; p = rx.pop()) got.push(p.slice());
+  assert.deepEqual(got.map((d) => d.length), [1028, 1028, 1028, 528]);
+  let at = 0;
+  got.forEach((d, i) => {
+    // IPv4 header: total length, ID 1 + i, a valid header checksum.
+    const ip = parseIpv4(new Ipv4Packet(d));
+    assert.equal(ip.payloadLen, d.length - 20);
+    assert.equal((d[4]! << 8) | d[5]!, 1 + i);
+    const udp = new UdpPacket(d.subarray(20));
+    parseUdp(udp, SRC, DST); // verifies length and checksum
+    assert.deepEqual(udp.payload, f.subarray(28 + at, 28 + at + udp.payload.length));
+    at += udp.payload.length;
+  });
+  assert.equal(at, 3500);
+  assert.equal(stats.checksumsCompleted, 4);
+});
+
+Deno.test("UsoSplitter leaves one datagram whole and drops datagrams that exceed the MTU", () => {
+  const stats = newHostStats();
+  const uso = new UsoSplitter(MTU, stats);
+  const one = udp4(900);
+  assert.equal(uso.stage(one, one.length, 1000), false);
+  assert.equal(uso.staged, false);
+  const huge = udp4(4000);
+  assert.equal(uso.stage(huge, huge.length, 2000), true); // 2,028-byte datagrams > MTU 1500
+  assert.equal(uso.staged, false);
+  assert.equal(stats.dropsBadOffloadHeader, 1);
+  assert.equal(stats.framesSegmented, 0);
+});
+
+Deno.test("acceptOffloadFrame takes a UDP_L4 super-frame and refuses UDP_L4 on TCP", () => {
+  const stats = newHostStats();
+  const f = udp4(3000);
+  // NEEDS_CSUM at 20+6, UDP_L4, hdr_len 28, gso_size 1000 (what the kernel hands over).
+  const uso = hdr([0x01, 5, 28, 0, 0xe8, 3, 20, 0, 6, 0]);
+  assert.equal(acceptOffloadFrame(uso, f, f.length, MTU, stats), f.length);
+  const t = tcp4(3000);
+  assert.equal(acceptOffloadFrame(uso, t, t.length, MTU, stats), -2);
+  assert.equal(stats.dropsBadOffloadHeader, 1);
 });
