@@ -40,7 +40,7 @@ import { tupleHash } from "./time_wait.ts";
 import type { SocketSet } from "./socket_set.ts";
 import { type Duration, type Instant, NEVER } from "../time.ts";
 import { NetError } from "./errors.ts";
-import type { IfaceCore } from "./core.ts";
+import type { IfaceCore } from "./iface_state.ts";
 import { carriesIcmpv4Error, carriesIcmpv6Error, sendIcmpError } from "./icmp.ts";
 import { Icmpv4Type } from "../wire/icmpv4.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";

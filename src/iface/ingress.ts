@@ -7,7 +7,6 @@
  */
 
 import type { IpAddress, Ipv4Address, Ipv6Address } from "../wire/address.ts";
-import { ArpOperation, ArpPacket, parseArp } from "../wire/arp.ts";
 import { EthernetFrame, EtherType } from "../wire/ethernet.ts";
 import { WireError } from "../wire/error.ts";
 import { IpProtocol } from "../wire/ip.ts";
@@ -17,7 +16,9 @@ import { Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
 import { parseTcp, TcpPacket, type TcpRepr } from "../wire/tcp.ts";
 import { tcpResetFor } from "../socket/tcp/mod.ts";
 import { parseUdp, UdpPacket } from "../wire/udp.ts";
-import type { IfaceCore } from "./core.ts";
+import type { IfaceCore } from "./iface_state.ts";
+import { receiveArp } from "./address_resolution.ts";
+import { sendTcp } from "./egress.ts";
 import { Icmpv4Type } from "../wire/icmpv4.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";
 import {
@@ -75,26 +76,6 @@ function receiveIp(core: IfaceCore, bytes: Uint8Array): void {
   if (v === 4) receiveIpv4(core, bytes);
   else if (v === 6) receiveIpv6(core, bytes);
   else throw new WireError("ip.version", v, "not IPv4 or IPv6");
-}
-
-/** RFC 826 "Packet Reception", with the merge flag. */
-function receiveArp(core: IfaceCore, bytes: Uint8Array): void {
-  const repr = parseArp(ArpPacket.newChecked(bytes));
-  const spa = repr.senderProtocolAddr, sha = repr.senderHardwareAddr;
-  if (sha.isMulticast || !spa.isUnicast || core.routes.hasAddress(spa)) {
-    // A sender claiming our address (a conflict) or a bogus sender: never learned.
-    core.counters.notForUs++;
-    return;
-  }
-  const merged = core.neighbors.fill(spa, sha, core.now, false);
-  if (!core.routes.hasAddress(repr.targetProtocolAddr)) {
-    if (!merged) core.counters.notForUs++;
-    return;
-  }
-  if (!merged) core.neighbors.fill(spa, sha, core.now, true);
-  if (repr.operation === ArpOperation.Request) {
-    core.sendArp(ArpOperation.Reply, sha, repr.targetProtocolAddr, sha, spa);
-  }
 }
 
 function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
@@ -363,5 +344,5 @@ function receiveTcp(core: IfaceCore, src: IpAddress, dst: IpAddress, payload: Ui
 /** RFC 9293 §3.10.7.1: the reset for a segment that reached no connection; never for a RST. */
 export function sendReset(core: IfaceCore, src: IpAddress, dst: IpAddress, seg: TcpRepr): void {
   const rst = tcpResetFor(seg);
-  if (rst !== null) core.sendTcp(dst, src, rst);
+  if (rst !== null) sendTcp(core, dst, src, rst);
 }

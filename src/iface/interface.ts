@@ -32,18 +32,20 @@ import { RawSocket } from "../socket/raw.ts";
 import { UdpSocket } from "../socket/udp.ts";
 import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
 import { type Duration, type Instant, NEVER } from "../time.ts";
-import { IfaceCore } from "./core.ts";
+import { IfaceCore } from "./iface_state.ts";
 import type { DropCounters } from "./counters.ts";
 import { NetError } from "./errors.ts";
-import { sendIcmpError, sendNeighborSolicit } from "./icmp.ts";
+import { sendIcmpError } from "./icmp.ts";
 import type { NdpHost } from "./ndp_host.ts";
+import { serviceNeighbors } from "./address_resolution.ts";
+import { Emitter, sendArp } from "./egress.ts";
 import { receiveFrame } from "./ingress.ts";
 import { NeighborCache, type NeighborCacheOptions } from "./neighbor.ts";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import type { Route, Routes } from "./route.ts";
 import { type AnySocket, schedulerOf, type SocketSet, timeWaitTable } from "./socket_set.ts";
 import { raiseIss } from "../socket/tcp/time_wait.ts";
-import { afterTcp, Emitter } from "./tcp_demux.ts";
+import { afterTcp } from "./tcp_demux.ts";
 
 /**
  * How an {@linkcode Interface} is set up.
@@ -362,8 +364,8 @@ export class Interface {
       }
     }
     if (core.announcePending) this.#sendAnnouncements();
-    if (core.ndpHost !== null) core.ndpHost.dispatch(core.cx, core);
-    if (core.medium === "ethernet") core.serviceNeighbors(sendNeighborSolicit);
+    if (core.ndpHost !== null) core.ndpHost.dispatch(core.cx, this.#emitter);
+    if (core.medium === "ethernet") serviceNeighbors(core);
     // Egress over the ready sockets only (woken by ingress, by the application through their
     // waker, or by their deadline): one dispatch per socket per round, until no progress or the
     // device is full. Within one poll nothing but its own dispatch changes a socket, so a socket
@@ -408,7 +410,7 @@ export class Interface {
       this.#reap(sockets);
     }
     // Requests for next hops that egress just found unresolved leave in the same poll.
-    if (core.medium === "ethernet") core.serviceNeighbors(sendNeighborSolicit);
+    if (core.medium === "ethernet") serviceNeighbors(core);
     core.sockets = null;
     core.device = null;
     return changed || core.counters.rxFrames + core.counters.txFrames !== before;
@@ -426,7 +428,7 @@ export class Interface {
       if (a.version !== 4) continue;
       // RFC 5227 §3: an ARP request with sender and target both our address.
       if (
-        !core.sendArp(ArpOperation.Request, EthernetAddress.BROADCAST, a, EthernetAddress.ZERO, a)
+        !sendArp(core, ArpOperation.Request, EthernetAddress.BROADCAST, a, EthernetAddress.ZERO, a)
       ) {
         return;
       }

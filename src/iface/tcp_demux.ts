@@ -1,24 +1,17 @@
 /**
  * TCP demultiplexing on the interface: a segment goes to its connection, to a TIME-WAIT record,
  * or to a listener (creating, indexing and feeding its child) or a `TcpSocket` in LISTEN; closed
- * sockets are reaped; and the one emitter object every socket's `dispatch` writes through, which
- * hands everything to the egress path of `core.ts`. Internal to the iface folder.
+ * sockets are reaped. Replies leave through `egress.ts`. Internal to the iface folder.
  *
  * @module
  */
 
-import type { IpAddress, IpEndpoint } from "../wire/address.ts";
+import type { IpAddress } from "../wire/address.ts";
 import type { TcpRepr } from "../wire/tcp.ts";
 import { TcpFlags } from "../wire/tcp.ts";
 import { TcpListenSocket, type TcpSocket } from "../socket/tcp/mod.ts";
-import type { IcmpEmitter } from "../socket/icmp.ts";
-import type { RawEmitter } from "../socket/raw.ts";
-import type { UdpEmitter } from "../socket/udp.ts";
-import type { TcpEmitter } from "../socket/tcp/mod.ts";
-import { Ipv4Address, Ipv6Address } from "../wire/address.ts";
-import type { IfaceCore } from "./core.ts";
-import { Icmpv4Type } from "../wire/icmpv4.ts";
-import { Icmpv6Type } from "../wire/icmpv6.ts";
+import type { IfaceCore } from "./iface_state.ts";
+import { sendTcp } from "./egress.ts";
 import {
   raiseIss,
   takeTimeWait,
@@ -42,7 +35,7 @@ export function deliverTcp(
   const conn = sockets.findTcp(dst, repr.dstPort, src, repr.srcPort);
   if (conn !== null) {
     const reply = conn.process(core.cx, src, dst, repr);
-    if (reply !== null) core.sendTcp(dst, src, reply);
+    if (reply !== null) sendTcp(core, dst, src, reply);
     wakeSocket(conn);
     afterTcp(core, conn);
     return true;
@@ -64,7 +57,7 @@ export function deliverTcp(
       } else {
         table.write(slot, tw);
         if (verdict === TimeWaitVerdict.Ack) {
-          core.sendTcp(dst, src, timeWaitAck(tw, core.now, repr));
+          sendTcp(core, dst, src, timeWaitAck(tw, core.now, repr));
         } else core.counters.timeWait++;
         return true;
       }
@@ -95,7 +88,7 @@ export function deliverTcp(
         // SYN queue full: a SYN-ACK carrying a SYN cookie, keeping nothing; else (backlog
         // full, listener closed) dropped silently.
         const synAck = listener.synCookie(core.cx, src, dst, repr);
-        if (synAck !== null) core.sendTcp(dst, src, synAck);
+        if (synAck !== null) sendTcp(core, dst, src, synAck);
         else core.counters.queueFull++;
         return true;
       }
@@ -106,7 +99,7 @@ export function deliverTcp(
     sockets.indexTcp(child, { addr: dst, port: repr.dstPort }, { addr: src, port: repr.srcPort });
     const reply = child.process(core.cx, src, dst, repr);
     if (issFloor >= 0) raiseIss(child, issFloor);
-    if (reply !== null) core.sendTcp(dst, src, reply);
+    if (reply !== null) sendTcp(core, dst, src, reply);
     afterTcp(core, child);
     return true;
   }
@@ -119,7 +112,7 @@ export function deliverTcp(
     sockets.indexTcp(listener, local, remote);
     if (issFloor >= 0) raiseIss(listener, issFloor);
   }
-  if (reply !== null) core.sendTcp(dst, src, reply);
+  if (reply !== null) sendTcp(core, dst, src, reply);
   afterTcp(core, listener);
   return true;
 }
@@ -144,58 +137,5 @@ export function afterTcp(core: IfaceCore, s: TcpSocket): void {
     if (h !== undefined && !core.reap.includes(h)) core.reap.push(h);
   } else if (sockets.isIndexed(s)) {
     sockets.unindex(s);
-  }
-}
-
-/** The single emitter object the interface hands to every socket's `dispatch`. */
-export class Emitter implements TcpEmitter, UdpEmitter, IcmpEmitter, RawEmitter {
-  readonly #core: IfaceCore;
-
-  constructor(core: IfaceCore) {
-    this.#core = core;
-  }
-
-  emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr, ecn = 0): boolean {
-    return this.#core.sendTcp(src, dst, repr, ecn);
-  }
-
-  emitUdp(src: IpAddress | null, srcPort: number, dst: IpEndpoint, payload: Uint8Array): boolean {
-    const core = this.#core;
-    const from = src ?? core.routes.sourceFor(dst.addr);
-    if (from === null) {
-      core.counters.noRoute++;
-      return true;
-    }
-    return core.sendUdp(from, srcPort, dst.addr, dst.port, payload);
-  }
-
-  emitEchoRequest(
-    src: IpAddress | null,
-    dst: IpAddress,
-    ident: number,
-    seq: number,
-    data: Uint8Array,
-  ): boolean {
-    const core = this.#core;
-    const from = src ?? core.routes.sourceFor(dst);
-    if (from === null) {
-      core.counters.noRoute++;
-      return true;
-    }
-    const type = dst.version === 4 ? Icmpv4Type.EchoRequest : Icmpv6Type.EchoRequest;
-    return core.sendIcmp(from, dst, type, 0, ((ident << 16) | seq) >>> 0, data);
-  }
-
-  emitRaw(version: 4 | 6, packet: Uint8Array): boolean {
-    const core = this.#core;
-    const hdr = version === 4 ? 20 : 40;
-    if (packet.length < hdr || packet[0]! >>> 4 !== version) {
-      core.counters.malformed++;
-      return true;
-    }
-    const dst = version === 4
-      ? Ipv4Address.fromBytes(packet, 16)
-      : Ipv6Address.fromBytes(packet, 24);
-    return core.sendPacket(packet, dst);
   }
 }

@@ -1,0 +1,184 @@
+/**
+ * The interface's state: configuration, neighbor cache, reassembly, counters, the per-poll
+ * device view (MTU, checksum capabilities, burst budget) and the one preallocated packet value
+ * egress sends from. Not exported from the iface module: `Interface` wraps one `IfaceCore`;
+ * ingress, ICMP, TCP demux and egress in sibling files share it.
+ *
+ * @module
+ */
+
+import { EthernetAddress, type IpAddress, Ipv6Address } from "../wire/address.ts";
+import type { EthernetRepr } from "../wire/ethernet.ts";
+import { IPV6_HEADER_LEN } from "../wire/ipv6.ts";
+import type { ChecksumCapabilities, Device } from "../phy/device.ts";
+import type { Rng } from "../rand.ts";
+import { TokenBucket } from "../socket/context.ts";
+import type { SocketContext } from "../socket/context.ts";
+import type { Instant } from "../time.ts";
+import { DropCounters } from "./counters.ts";
+import type { NeighborCache } from "./neighbor.ts";
+import type { NdpHost } from "./ndp_host.ts";
+import { type Mutable, OutPacket } from "./packet.ts";
+import type { Reassembler } from "./reassembly.ts";
+import { Routes } from "./route.ts";
+import type { SocketSet } from "./socket_set.ts";
+import type { TimeWaitState } from "../socket/tcp/time_wait.ts";
+import type { AcceptAny } from "./accept_any.ts";
+
+/** Length of an Ethernet header without a VLAN tag. */
+export const ETH_LEN = 14;
+
+/** A mutable SocketContext that the interface refreshes once per poll. */
+export type MutableContext = Mutable<SocketContext>;
+
+/** The interface's state. Fields are public to the iface folder only. */
+export class IfaceCore {
+  readonly medium: "ethernet" | "ip";
+  readonly hw: EthernetAddress;
+  readonly routes = new Routes();
+  readonly neighbors: NeighborCache;
+  readonly reasm4: Reassembler;
+  readonly reasm6: Reassembler;
+  readonly counters = new DropCounters();
+  readonly rng: Rng;
+  readonly cx: MutableContext;
+  readonly icmpLimiter: TokenBucket;
+  hopLimit: number;
+  icmpEchoReply: boolean;
+  ident4: number;
+  ident6: number;
+  announcePending: boolean;
+
+  // Per-poll device state.
+  device: Device | null = null;
+  now: Instant = 0;
+  ipMtu = 1500;
+  /** The largest TCP packet the device takes and segments itself (TSO), else the IP MTU. */
+  tcpMax = 1500;
+  csum: ChecksumCapabilities = { ipv4: true, udp: true, tcp: true, icmpv4: true, icmpv6: true };
+  // Parse and emit options per protocol, from `csum`: reused so no packet allocates them.
+  readonly verifyIpv4 = { verifyChecksum: true };
+  readonly verifyUdp = { verifyChecksum: true };
+  readonly verifyTcp = { verifyChecksum: true };
+  readonly fillIpv4 = { fillChecksum: true };
+  readonly fillUdp = { fillChecksum: true };
+  readonly fillTcp = { fillChecksum: true };
+  readonly verifyIcmpv4 = { verifyChecksum: true };
+  readonly verifyIcmpv6 = { verifyChecksum: true };
+  readonly fillIcmpv4 = { fillChecksum: true };
+  readonly fillIcmpv6 = { fillChecksum: true };
+  deviceFull = false;
+  burstLeft = Infinity;
+  sockets: SocketSet | null = null;
+  /** Scratch for the TIME-WAIT record being handled (see `time_wait.ts`). */
+  readonly tw: TimeWaitState = {
+    sndNxt: 0,
+    rcvNxt: 0,
+    window: 0,
+    tsOn: false,
+    tsOffset: 0,
+    tsRecent: 0,
+    expires: 0,
+    duration: 0,
+    lastAck: 0,
+  };
+  /** Handles of listener children that reached CLOSED, removed after the current phase. */
+  readonly reap: number[] = [];
+  /** Link-layer broadcast/multicast of the frame being processed (no ICMP errors for those). */
+  linkMulticast = false;
+  /** Accept-any mode (transparent termination), or `null` (see `accept_any.ts`). */
+  acceptAny: AcceptAny | null = null;
+  /** IPv6 autoconfiguration (RA, DAD, MLD) when attached; see ndp_host.ts. */
+  ndpHost: NdpHost | null = null;
+
+  // Egress: the packet value every send fills, the Ethernet header repr, and a buffer for
+  // packets that cannot be written straight into a device frame (fragmented or queued for an
+  // unresolved neighbor). Reused, so sending allocates nothing on the fast path.
+  readonly pkt = new OutPacket();
+  readonly eth: Mutable<EthernetRepr>;
+  readonly scratch = new Uint8Array(65535 + IPV6_HEADER_LEN + 16);
+
+  constructor(options: {
+    medium: "ethernet" | "ip";
+    hw: EthernetAddress;
+    rng: Rng;
+    isnSecret: Uint8Array;
+    hopLimit: number;
+    icmpEchoReply: boolean;
+    neighbors: NeighborCache;
+    reasm4: Reassembler;
+    reasm6: Reassembler;
+    icmpLimiter: TokenBucket;
+    announce: boolean;
+  }) {
+    this.medium = options.medium;
+    this.hw = options.hw;
+    this.rng = options.rng;
+    this.hopLimit = options.hopLimit;
+    this.icmpEchoReply = options.icmpEchoReply;
+    this.neighbors = options.neighbors;
+    this.reasm4 = options.reasm4;
+    this.reasm6 = options.reasm6;
+    this.icmpLimiter = options.icmpLimiter;
+    this.announcePending = options.announce;
+    this.ident4 = this.rng.below(0x10000);
+    this.ident6 = this.rng.nextU32();
+    this.cx = {
+      now: 0,
+      random: this.rng,
+      ipMtu: 1500,
+      isnSecret: options.isnSecret,
+      challengeAckLimiter: new TokenBucket({ burst: 100, interval: 1000 }),
+    };
+    this.eth = { src: this.hw, dst: EthernetAddress.BROADCAST, etherType: 0, vlan: null };
+  }
+
+  /** Starts a poll on `device` at `now`. */
+  begin(now: Instant, device: Device, sockets: SocketSet | null): void {
+    this.now = now;
+    this.device = device;
+    this.sockets = sockets;
+    const caps = device.capabilities;
+    this.ipMtu = caps.medium === "ethernet" ? caps.mtu - ETH_LEN : caps.mtu;
+    const csum = caps.checksum;
+    this.csum = csum;
+    this.verifyIpv4.verifyChecksum = this.fillIpv4.fillChecksum = csum.ipv4;
+    this.verifyUdp.verifyChecksum = this.fillUdp.fillChecksum = csum.udp;
+    this.verifyTcp.verifyChecksum = this.fillTcp.fillChecksum = csum.tcp;
+    this.verifyIcmpv4.verifyChecksum = this.fillIcmpv4.fillChecksum = csum.icmpv4;
+    this.verifyIcmpv6.verifyChecksum = this.fillIcmpv6.fillChecksum = csum.icmpv6;
+    this.deviceFull = false;
+    this.burstLeft = caps.maxBurstSize ?? Infinity;
+    this.cx.now = now;
+    this.cx.ipMtu = this.ipMtu;
+    const off = caps.offload;
+    this.tcpMax = off?.tcpv4 === true && off.tcpv6
+      ? off.maxFrameSize - (caps.medium === "ethernet" ? ETH_LEN : 0)
+      : this.ipMtu;
+    this.cx.tcpSegmentOffload = this.tcpMax > this.ipMtu ? this.tcpMax : 0;
+  }
+
+  get linkLen(): number {
+    return this.medium === "ethernet" ? ETH_LEN : 0;
+  }
+
+  /** Whether `addr` is one of ours, or a broadcast/multicast we accept. */
+  acceptsDst(dst: IpAddress): boolean {
+    if (this.routes.hasAddress(dst)) return true;
+    if (dst.version === 4) {
+      if (dst.isBroadcast) return true;
+      if (dst.isMulticast) return dst.value === 0xe0000001; // 224.0.0.1 all systems
+      return this.routes.isSubnetBroadcast(dst);
+    }
+    if (!dst.isMulticast) return false;
+    if (dst.equals(Ipv6Address.LINK_LOCAL_ALL_NODES)) return true;
+    if (this.ndpHost !== null && this.ndpHost.acceptsGroup(dst)) return true;
+    if (dst.isSolicitedNode) {
+      for (const c of this.routes.addresses) {
+        const a = c.address;
+        if (a.version === 6 && (a.w3 & 0xffffff) === (dst.w3 & 0xffffff)) return true;
+      }
+    }
+    return false;
+  }
+}
