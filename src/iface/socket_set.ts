@@ -1,22 +1,22 @@
 /**
- * {@linkcode SocketSet}: the sockets an interface serves, with handles and hashed
- * demultiplexing (TCP by 4-tuple, listeners and UDP by local endpoint with a wildcard-address
- * fallback, ICMP by echo identifier), plus the RFC 6056 ephemeral port allocator.
+ * {@linkcode SocketSet}: the sockets an interface serves and the one owner of their lifetimes
+ * (handles, lingering release, reaping), with the egress schedule, the TIME-WAIT records and
+ * the hashed demultiplexing index of `demux_index.ts` (TCP by 4-tuple, listeners and UDP by
+ * local endpoint with a wildcard-address fallback, ICMP by echo identifier, RFC 6056 ports).
  *
  * @module
  */
 
 import type { IpAddress, IpEndpoint } from "../wire/address.ts";
-import { mix } from "../wire/_bytes.ts";
-import { Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import { IcmpSocket } from "../socket/icmp.ts";
 import { RawSocket } from "../socket/raw.ts";
 import { UdpSocket } from "../socket/udp.ts";
 import type { Rng } from "../rand.ts";
 import { NetError } from "./errors.ts";
 import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
-import { TimeWaitTable, tupleHash } from "./time_wait.ts";
-import { I_ICMP, I_LISTEN, I_NONE, I_TUPLE, I_UDP, Scheduler, SocketMeta } from "./socket_meta.ts";
+import { TimeWaitTable } from "./time_wait.ts";
+import { DemuxIndex, type PortProtocol } from "./demux_index.ts";
+import { I_NONE, Scheduler, SocketMeta } from "./socket_meta.ts";
 import { setWaker } from "../socket/waker.ts";
 
 let tableOf: (set: SocketSet) => TimeWaitTable;
@@ -67,42 +67,13 @@ export type SocketHandle = number;
  */
 export type AnySocket = TcpSocket | TcpListenSocket | UdpSocket | IcmpSocket | RawSocket;
 
-/**
- * The transport protocols that have ports.
- *
- * @example
- * ```ts
- * import type { PortProtocol } from "@smol/net/iface";
- * const p: PortProtocol = "tcp";
- * ```
- */
-export type PortProtocol = "tcp" | "udp";
-
 /** The default bound on the sockets of a {@linkcode SocketSet}. */
 export const DEFAULT_MAX_SOCKETS = 65536;
-
-/** First port of the RFC 6335 dynamic range, where RFC 6056 ephemeral ports come from. */
-export const EPHEMERAL_PORT_MIN = 49152;
-/** Last ephemeral port. */
-export const EPHEMERAL_PORT_MAX = 65535;
-const EPHEMERAL_COUNT = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
 
 const K_TCP = 0, K_LISTEN = 1, K_UDP = 2, K_ICMP = 3, K_RAW = 4;
 type Entry = SocketMeta<AnySocket>;
 
-function endpointHash(a: IpAddress, p: number): number {
-  return mix(a.hash(), p | 0x10000);
-}
-
-function unspecifiedOf(version: 4 | 6): IpAddress {
-  return version === 4 ? Ipv4Address.UNSPECIFIED : Ipv6Address.UNSPECIFIED;
-}
-
-function checkPort(port: number): void {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) {
-    throw new NetError("EINVAL", `Invalid port ${port}`);
-  }
-}
+export { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN, type PortProtocol } from "./demux_index.ts";
 
 /**
  * The sockets an interface serves. Add sockets to get handles; bind, listen and connect them
@@ -128,13 +99,8 @@ export class SocketSet {
   readonly #byHandle = new Map<SocketHandle, Entry>();
   readonly #bySocket = new Map<AnySocket, Entry>();
   readonly #list: Entry[] = [];
-  readonly #tuples = new Map<number, Entry[]>();
-  readonly #listeners = new Map<number, Entry[]>();
-  readonly #udp = new Map<number, Entry[]>();
-  readonly #icmp = new Map<number, Entry>();
+  readonly #index = new DemuxIndex<AnySocket>();
   readonly #raw: RawSocket[] = [];
-  readonly #tcpPorts = new Uint16Array(65536);
-  readonly #udpPorts = new Uint16Array(65536);
   readonly #timeWait = new TimeWaitTable();
 
   readonly #sched = new Scheduler<AnySocket>();
@@ -321,7 +287,7 @@ export class SocketSet {
   remove(handle: SocketHandle): AnySocket | undefined {
     const e = this.#byHandle.get(handle);
     if (e === undefined) return undefined;
-    this.#unindexEntry(e);
+    this.#index.unindex(e);
     this.#byHandle.delete(handle);
     this.#bySocket.delete(e.socket);
     const last = this.#list.pop()!;
@@ -404,16 +370,8 @@ export class SocketSet {
     remoteAddr: IpAddress,
     remotePort: number,
   ): TcpSocket | null {
-    const bucket = this.#tuples.get(tupleHash(localAddr, localPort, remoteAddr, remotePort));
-    if (bucket === undefined) return null;
-    for (let i = 0; i < bucket.length; i++) {
-      const e = bucket[i]!;
-      if (
-        e.lPort === localPort && e.rPort === remotePort && e.lAddr.equals(localAddr) &&
-        e.rAddr.equals(remoteAddr)
-      ) return e.socket as TcpSocket;
-    }
-    return null;
+    return (this.#index.findTcp(localAddr, localPort, remoteAddr, remotePort)?.socket ??
+      null) as TcpSocket | null;
   }
 
   /**
@@ -432,7 +390,7 @@ export class SocketSet {
    * ```
    */
   findTcpListener(addr: IpAddress, port: number): TcpListenSocket | TcpSocket | null {
-    return (this.#findEndpoint(this.#listeners, addr, port)?.socket ?? null) as
+    return (this.#index.findTcpListener(addr, port)?.socket ?? null) as
       | TcpListenSocket
       | TcpSocket
       | null;
@@ -454,7 +412,7 @@ export class SocketSet {
    * ```
    */
   findUdp(addr: IpAddress, port: number): UdpSocket | null {
-    return (this.#findEndpoint(this.#udp, addr, port)?.socket ?? null) as UdpSocket | null;
+    return (this.#index.findUdp(addr, port)?.socket ?? null) as UdpSocket | null;
   }
 
   /**
@@ -470,26 +428,7 @@ export class SocketSet {
    * ```
    */
   findIcmp(ident: number): IcmpSocket | null {
-    return (this.#icmp.get(ident)?.socket ?? null) as IcmpSocket | null;
-  }
-
-  #findEndpoint(map: Map<number, Entry[]>, addr: IpAddress, port: number): Entry | null {
-    let bucket = map.get(endpointHash(addr, port));
-    if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length; i++) {
-        const e = bucket[i]!;
-        if (e.lPort === port && e.lAddr.equals(addr)) return e;
-      }
-    }
-    const any = unspecifiedOf(addr.version);
-    bucket = map.get(endpointHash(any, port));
-    if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length; i++) {
-        const e = bucket[i]!;
-        if (e.lPort === port && e.lAddr.equals(any)) return e;
-      }
-    }
-    return null;
+    return (this.#index.findIcmp(ident)?.socket ?? null) as IcmpSocket | null;
   }
 
   /**
@@ -506,7 +445,7 @@ export class SocketSet {
    * ```
    */
   portInUse(protocol: PortProtocol, port: number): boolean {
-    return (protocol === "tcp" ? this.#tcpPorts : this.#udpPorts)[port]! !== 0;
+    return this.#index.portInUse(protocol, port);
   }
 
   /**
@@ -526,16 +465,7 @@ export class SocketSet {
    * ```
    */
   allocatePort(protocol: PortProtocol, rng: Rng): number {
-    const use = protocol === "tcp" ? this.#tcpPorts : this.#udpPorts;
-    const start = rng.below(EPHEMERAL_COUNT);
-    for (let i = 0; i < EPHEMERAL_COUNT; i++) {
-      const port = EPHEMERAL_PORT_MIN + ((start + i) % EPHEMERAL_COUNT);
-      if (use[port] === 0) return port;
-    }
-    throw new NetError(
-      "EADDRNOTAVAIL",
-      `No free ${protocol.toUpperCase()} ephemeral port in ${EPHEMERAL_PORT_MIN}-${EPHEMERAL_PORT_MAX}`,
-    );
+    return this.#index.allocatePort(protocol, rng);
   }
 
   /**
@@ -556,23 +486,7 @@ export class SocketSet {
    * ```
    */
   indexTcp(socket: TcpSocket, local: IpEndpoint, remote: IpEndpoint): void {
-    const e = this.#entryForIndex(socket, K_TCP);
-    checkPort(local.port);
-    checkPort(remote.port);
-    if (this.findTcp(local.addr, local.port, remote.addr, remote.port) !== null) {
-      throw new NetError(
-        "EADDRINUSE",
-        `TCP 4-tuple ${fmt(local.addr, local.port)} ${fmt(remote.addr, remote.port)} is in use`,
-      );
-    }
-    e.lAddr = local.addr;
-    e.lPort = local.port;
-    e.rAddr = remote.addr;
-    e.rPort = remote.port;
-    e.hash = tupleHash(local.addr, local.port, remote.addr, remote.port);
-    e.index = I_TUPLE;
-    pushBucket(this.#tuples, e);
-    this.#tcpPorts[local.port]!++;
+    this.#index.indexTcp(this.#entryForIndex(socket, K_TCP), local, remote);
   }
 
   /**
@@ -593,12 +507,7 @@ export class SocketSet {
     if (e.kind !== K_TCP && e.kind !== K_LISTEN) {
       throw new NetError("EINVAL", "Only TCP sockets can listen");
     }
-    checkPort(local.port);
-    if (this.#overlaps(this.#listeners, local.addr, local.port)) {
-      throw new NetError("EADDRINUSE", `TCP endpoint ${fmt(local.addr, local.port)} is in use`);
-    }
-    this.#indexEndpoint(this.#listeners, e, local, I_LISTEN);
-    this.#tcpPorts[local.port]!++;
+    this.#index.indexTcpListener(e, local);
   }
 
   /**
@@ -620,13 +529,7 @@ export class SocketSet {
    * ```
    */
   indexUdp(socket: UdpSocket, local: IpEndpoint): void {
-    const e = this.#entryForIndex(socket, K_UDP);
-    checkPort(local.port);
-    if (this.#overlaps(this.#udp, local.addr, local.port)) {
-      throw new NetError("EADDRINUSE", `UDP endpoint ${fmt(local.addr, local.port)} is in use`);
-    }
-    this.#indexEndpoint(this.#udp, e, local, I_UDP);
-    this.#udpPorts[local.port]!++;
+    this.#index.indexUdp(this.#entryForIndex(socket, K_UDP), local);
   }
 
   /**
@@ -647,13 +550,7 @@ export class SocketSet {
    * ```
    */
   indexIcmp(socket: IcmpSocket, ident: number): void {
-    const e = this.#entryForIndex(socket, K_ICMP);
-    if (this.#icmp.has(ident)) {
-      throw new NetError("EADDRINUSE", `ICMP echo identifier ${ident} is in use`);
-    }
-    e.lPort = ident;
-    e.index = I_ICMP;
-    this.#icmp.set(ident, e);
+    this.#index.indexIcmp(this.#entryForIndex(socket, K_ICMP), ident);
   }
 
   /**
@@ -676,7 +573,7 @@ export class SocketSet {
    */
   unindex(socket: AnySocket): void {
     const e = this.#bySocket.get(socket);
-    if (e !== undefined) this.#unindexEntry(e);
+    if (e !== undefined) this.#index.unindex(e);
   }
 
   /**
@@ -859,66 +756,4 @@ export class SocketSet {
     if (e.index !== I_NONE) throw new NetError("EINVAL", "Socket is already bound");
     return e;
   }
-
-  /** Same port and (same address, or either side the unspecified address of the family). */
-  #overlaps(map: Map<number, Entry[]>, addr: IpAddress, port: number): boolean {
-    const use = map === this.#udp ? this.#udpPorts : this.#tcpPorts;
-    if (use[port] === 0) return false;
-    if (addr.isUnspecified) {
-      for (const bucket of map.values()) {
-        for (const e of bucket) {
-          if (e.lPort === port && e.lAddr.version === addr.version) return true;
-        }
-      }
-      return false;
-    }
-    return this.#findEndpoint(map, addr, port) !== null;
-  }
-
-  #indexEndpoint(map: Map<number, Entry[]>, e: Entry, local: IpEndpoint, index: number): void {
-    e.lAddr = local.addr;
-    e.lPort = local.port;
-    e.hash = endpointHash(local.addr, local.port);
-    e.index = index;
-    pushBucket(map, e);
-  }
-
-  #unindexEntry(e: Entry): void {
-    switch (e.index) {
-      case I_TUPLE:
-        removeBucket(this.#tuples, e);
-        this.#tcpPorts[e.lPort]!--;
-        break;
-      case I_LISTEN:
-        removeBucket(this.#listeners, e);
-        this.#tcpPorts[e.lPort]!--;
-        break;
-      case I_UDP:
-        removeBucket(this.#udp, e);
-        this.#udpPorts[e.lPort]!--;
-        break;
-      case I_ICMP:
-        this.#icmp.delete(e.lPort);
-        break;
-    }
-    e.index = I_NONE;
-  }
-}
-
-function pushBucket(map: Map<number, Entry[]>, e: Entry): void {
-  const bucket = map.get(e.hash);
-  if (bucket === undefined) map.set(e.hash, [e]);
-  else bucket.push(e);
-}
-
-function removeBucket(map: Map<number, Entry[]>, e: Entry): void {
-  const bucket = map.get(e.hash);
-  if (bucket === undefined) return;
-  const i = bucket.indexOf(e);
-  if (i >= 0) bucket.splice(i, 1);
-  if (bucket.length === 0) map.delete(e.hash);
-}
-
-function fmt(addr: IpAddress, port: number): string {
-  return addr.version === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
