@@ -19,8 +19,10 @@ import { emitIpv4, IPV4_HEADER_LEN, Ipv4Packet } from "../wire/ipv4.ts";
 import { emitIpv6, IPV6_HEADER_LEN, Ipv6Packet } from "../wire/ipv6.ts";
 import {
   emitIpv6Fragment,
+  emitIpv6Options,
   IPV6_FRAGMENT_HEADER_LEN,
   Ipv6FragmentHeader,
+  Ipv6OptionsHeader,
 } from "../wire/ipv6_ext.ts";
 import { emitTcp, TcpPacket, type TcpRepr } from "../wire/tcp.ts";
 import { emitUdp, UdpPacket } from "../wire/udp.ts";
@@ -88,20 +90,26 @@ function emitPacket(core: IfaceCore, pkt: OutPacket, out: Uint8Array): void {
     out.set(pkt.payload);
     return;
   }
-  const upperLen = out.length - (pkt.version === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
   let upper: Uint8Array;
   if (pkt.version === 4) {
     const r = pkt.ipv4;
-    r.payloadLen = upperLen;
+    r.payloadLen = out.length - IPV4_HEADER_LEN;
     r.ident = core.ident4;
     core.ident4 = (core.ident4 + 1) & 0xffff;
     emitIpv4(r, new Ipv4Packet(out), core.fillIpv4);
     upper = out.subarray(IPV4_HEADER_LEN);
   } else {
     const r = pkt.ipv6;
-    r.payloadLen = upperLen;
+    r.payloadLen = out.length - IPV6_HEADER_LEN;
     emitIpv6(r, new Ipv6Packet(out));
-    upper = out.subarray(IPV6_HEADER_LEN);
+    const hbh = pkt.hopByHop;
+    if (hbh === null) {
+      upper = out.subarray(IPV6_HEADER_LEN);
+    } else {
+      const end = pkt.headerLen();
+      emitIpv6Options(hbh, new Ipv6OptionsHeader(out.subarray(IPV6_HEADER_LEN, end)));
+      upper = out.subarray(end);
+    }
   }
   const src = pkt.src, dst = pkt.dst;
   switch (pkt.upper) {
@@ -227,6 +235,10 @@ function fragment4(core: IfaceCore, pkt: Uint8Array, mac: EthernetAddress | unde
 /** RFC 8200 §4.5: fragment an oversized IPv6 packet at the source (no extension headers). */
 function fragment6(core: IfaceCore, pkt: Uint8Array, mac: EthernetAddress | undefined): boolean {
   const nextHeader = pkt[6]!;
+  if (nextHeader === IpProtocol.HopByHop) {
+    core.counters.tooBig++; // its unfragmentable part would need the Fragment header after it
+    return true;
+  }
   const data = pkt.subarray(IPV6_HEADER_LEN);
   const chunk = (core.ipMtu - IPV6_HEADER_LEN - IPV6_FRAGMENT_HEADER_LEN) & ~7;
   if (chunk <= 0) {
@@ -310,7 +322,9 @@ export function sendIcmpv4(
 
 /**
  * Sends an ICMPv6 message, NDP (`kind: "ndisc"`) and MLD (`kind: "mld"`) included; `hopLimit`
- * 0 means the interface's (NDP messages must use 255, RFC 4861 §6.1; MLD 1, RFC 3810 §5).
+ * 0 means the interface's (NDP messages must use 255, RFC 4861 §6.1). MLD messages leave with
+ * hop limit 1 and a Router Alert in a Hop-by-Hop header whatever `hopLimit` says (RFC 3810 §5).
+ * This is the way for other iface code (SLAAC's RS, DAD probes, MLD reports) to send ICMPv6.
  */
 export function sendIcmpv6(
   core: IfaceCore,

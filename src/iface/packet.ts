@@ -14,6 +14,7 @@ import { icmpv6BufferLen, type Icmpv6Repr } from "../wire/icmpv6.ts";
 import { IpProtocol } from "../wire/ip.ts";
 import { IPV4_HEADER_LEN, type Ipv4Repr } from "../wire/ipv4.ts";
 import { IPV6_HEADER_LEN, type Ipv6Repr } from "../wire/ipv6.ts";
+import { ipv6OptionsHeaderLen, type Ipv6OptionsRepr, Ipv6RouterAlert } from "../wire/ipv6_ext.ts";
 import { tcpBufferLen, type TcpRepr } from "../wire/tcp.ts";
 import { UDP_HEADER_LEN, type UdpRepr } from "../wire/udp.ts";
 
@@ -34,6 +35,12 @@ export type EchoRepr = {
 };
 
 const EMPTY = new Uint8Array(0);
+
+/** RFC 3810 §5 / RFC 2710 §3: MLD messages carry a Router Alert in a Hop-by-Hop header. */
+const MLD_HOP_BY_HOP: Ipv6OptionsRepr = {
+  nextHeader: IpProtocol.Icmpv6,
+  options: [{ kind: "routerAlert", value: Ipv6RouterAlert.Mld }],
+};
 
 /**
  * One outgoing packet as values. Fill it with one of the `set*` methods, then hand it to
@@ -67,6 +74,8 @@ export class OutPacket {
     trafficClass: 0,
     flowLabel: 0,
   };
+  /** An IPv6 Hop-by-Hop Options header between the IPv6 header and the upper layer, or `null`. */
+  hopByHop: Ipv6OptionsRepr | null = null;
   /** The upper layer's kind. */
   upper: Upper = Upper.Udp;
   /** The UDP header (with `payload`). */
@@ -123,6 +132,7 @@ export class OutPacket {
       r.hopLimit = hopLimit;
       r.trafficClass = ecn;
     }
+    this.hopByHop = null;
   }
 
   /** A UDP datagram. */
@@ -155,9 +165,21 @@ export class OutPacket {
     this.icmpv4 = repr;
   }
 
-  /** An ICMPv6 message (also NDP and MLD, as `kind: "ndisc"` / `"mld"`). */
+  /**
+   * An ICMPv6 message (also NDP and MLD, as `kind: "ndisc"` / `"mld"`). MLD messages always
+   * leave with hop limit 1 and a Router Alert option (RFC 3810 §5, RFC 2710 §3).
+   */
   setIcmpv6(src: Ipv6Address, dst: Ipv6Address, repr: Icmpv6Repr, hopLimit: number): void {
-    this.setIp(src, dst, IpProtocol.Icmpv6, hopLimit, false, 0);
+    const mld = repr.kind === "mld";
+    this.setIp(
+      src,
+      dst,
+      mld ? IpProtocol.HopByHop : IpProtocol.Icmpv6,
+      mld ? 1 : hopLimit,
+      false,
+      0,
+    );
+    if (mld) this.hopByHop = MLD_HOP_BY_HOP;
     this.upper = Upper.Icmpv6;
     this.icmpv6 = repr;
   }
@@ -171,6 +193,7 @@ export class OutPacket {
       this.version = 6;
       this.ipv6.dst = dst;
     }
+    this.hopByHop = null;
     this.upper = Upper.Raw;
     this.payload = packet;
   }
@@ -191,10 +214,17 @@ export class OutPacket {
     }
   }
 
+  /** Bytes of the IP header, with the Hop-by-Hop Options header when there is one. */
+  headerLen(): number {
+    if (this.version === 4) return IPV4_HEADER_LEN;
+    const hbh = this.hopByHop;
+    return hbh === null ? IPV6_HEADER_LEN : IPV6_HEADER_LEN + ipv6OptionsHeaderLen(hbh);
+  }
+
   /** The whole IP packet's length. */
   totalLen(): number {
     if (this.upper === Upper.Raw) return this.payload.length;
-    return (this.version === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN) + this.upperLen();
+    return this.headerLen() + this.upperLen();
   }
 
   /** Drops the references to payloads and reprs once the packet is sent. */

@@ -8,7 +8,8 @@ import { EthernetAddress } from "../../src/wire/mac.ts";
 import { EthernetFrame, EtherType } from "../../src/wire/ethernet.ts";
 import { Icmpv6Packet, parseIcmpv6 } from "../../src/wire/icmpv6.ts";
 import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
-import { Ipv6Packet, parseIpv6 } from "../../src/wire/ipv6.ts";
+import { Ipv6Packet, parseIpv6, walkIpv6Headers } from "../../src/wire/ipv6.ts";
+import { IpProtocol } from "../../src/wire/ip.ts";
 import { parseTcp, TcpFlags, TcpPacket, type TcpRepr } from "../../src/wire/tcp.ts";
 import { parseUdp, UdpPacket } from "../../src/wire/udp.ts";
 import { Rng } from "../../src/rand.ts";
@@ -173,4 +174,32 @@ Deno.test("egress: sendIcmpv6 sends an NDP message built by the wire layer, hop 
   assert.ok(msg.kind === "ndisc" && msg.repr.kind === "neighborAdvert");
   assert.equal(msg.repr.targetLinkAddr?.toString(), MAC.toString());
   assert.equal(msg.repr.override, true);
+});
+
+Deno.test("egress: an MLD report leaves with hop limit 1 and a Router Alert (RFC 3810 §5)", () => {
+  const c = core("ethernet");
+  const [da, db] = linkPair({ medium: "ethernet" });
+  c.begin(0, da, null);
+  const src = Ipv6Address.parse("fe80::1");
+  const group = Ipv6Address.parse("ff02::1:ff00:1");
+  // hopLimit 255 asked for: MLD overrides it with 1.
+  assert.equal(
+    sendIcmpv6(c, src, group, { kind: "mld", repr: { kind: "report", group } }, 255),
+    true,
+  );
+  const [f] = drain(db);
+  const eth = new EthernetFrame(f!);
+  const ip6 = new Ipv6Packet(eth.payload);
+  const ip = parseIpv6(ip6);
+  assert.equal(ip.hopLimit, 1);
+  const chain = walkIpv6Headers(ip6);
+  assert.deepEqual(chain.hopByHop?.options, [{ kind: "routerAlert", value: 0 }]);
+  assert.equal(chain.upperLayer, IpProtocol.Icmpv6);
+  const msg = parseIcmpv6(
+    new Icmpv6Packet(ip6.payload.subarray(chain.upperLayerOffset)),
+    src,
+    group,
+  );
+  assert.ok(msg.kind === "mld" && msg.repr.kind === "report");
+  assert.equal(msg.repr.group.toString(), "ff02::1:ff00:1");
 });
