@@ -23,6 +23,8 @@ import {
   parseIpAddress,
 } from "../wire/address.ts";
 import { ArpOperation } from "../wire/arp.ts";
+import { Icmpv4Type } from "../wire/icmpv4.ts";
+import { Icmpv6Type } from "../wire/icmpv6.ts";
 import type { Device } from "../phy/device.ts";
 import { Rng } from "../rand.ts";
 import { TokenBucket } from "../socket/context.ts";
@@ -357,7 +359,8 @@ export class Interface {
         // RFC 792 / RFC 8200 §4.5: time exceeded, fragment reassembly, when the first arrived.
         const v4 = p[0]! >>> 4 === 4;
         const dst = v4 ? Ipv4Address.fromBytes(p, 16) : Ipv6Address.fromBytes(p, 24);
-        sendIcmpError(core, p, d.src, dst, v4 ? 11 : 3, 1, 0, {
+        const type = v4 ? Icmpv4Type.TimeExceeded : Icmpv6Type.TimeExceeded;
+        sendIcmpError(core, p, d.src, dst, type, 1, 0, {
           isFragment: false,
           isIcmpError: false,
         });
