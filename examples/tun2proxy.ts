@@ -39,6 +39,7 @@ CAP_NET_ADMIN); route the traffic to relay into it.
   --udp-idle MS          close a UDP flow after MS ms without a datagram from the client (default 60000)
   --echo                 answer ICMP echo requests for every destination
   --allow-documentation  relay TEST-NET destinations and sources (labs and tests)
+  --offload              open the device with virtio-net offloads (checksum, TSO): fewer, larger writes
   --quiet                no line per flow
   --help                 this text
 Prints its counters and stops on SIGINT or SIGTERM.`;
@@ -49,6 +50,7 @@ export interface ProxyArgs {
   addresses: string[];
   acceptAny: AcceptAnyOptions;
   quiet: boolean;
+  offload: boolean;
 }
 
 /**
@@ -58,7 +60,7 @@ export interface ProxyArgs {
  * @returns The options, or `null` for `--help`.
  */
 export function parseArgs(argv: readonly string[]): ProxyArgs | null {
-  let device = "tun2p0", quiet = false, echo = false, allowDocumentation = false;
+  let device = "tun2p0", quiet = false, echo = false, allowDocumentation = false, offload = false;
   let maxFlows = 4096, udpIdleTimeout = 60_000;
   const addresses: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -98,6 +100,9 @@ export function parseArgs(argv: readonly string[]): ProxyArgs | null {
       case "--quiet":
         quiet = true;
         break;
+      case "--offload":
+        offload = true;
+        break;
       default:
         throw new TypeError(`Unknown option ${flag}`);
     }
@@ -108,6 +113,7 @@ export function parseArgs(argv: readonly string[]): ProxyArgs | null {
     addresses,
     acceptAny: { maxFlows, udpIdleTimeout, echo, allowDocumentation },
     quiet,
+    offload,
   };
 }
 
@@ -229,7 +235,11 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const device = await TunTapDevice.open({ name: args.device, mode: "tun" });
+  const device = await TunTapDevice.open({
+    name: args.device,
+    mode: "tun",
+    offload: args.offload,
+  });
   // Every destination is on the TUN link: replies leave through the device, whatever the client.
   const stack = new NetStack({
     device,
