@@ -9,6 +9,17 @@ export type Coding = "gzip" | "deflate";
  * deflate, each only with a non-zero q (a `*` counts for both), or null.
  */
 export function chooseCoding(acceptEncoding: string): Coding | null {
+  // Clients send the same value on every request: the last answer is kept.
+  if (acceptEncoding === lastAccept) return lastCoding;
+  lastCoding = parseAccept(acceptEncoding);
+  lastAccept = acceptEncoding;
+  return lastCoding;
+}
+
+let lastAccept = "";
+let lastCoding: Coding | null = null;
+
+function parseAccept(acceptEncoding: string): Coding | null {
   let gzip = -1;
   let deflate = -1;
   let star = -1;

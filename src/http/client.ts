@@ -487,7 +487,9 @@ function toResponse(
     // The whole body is already read: no stream needed.
     const bytes = source.takeAll() as Uint8Array<ArrayBuffer>;
     finish(true);
-    const decoded = decode ? decodedBody(h.encoding, ReadableStream.from([bytes])) : null;
+    const decoded = decode && h.encoding !== null
+      ? decodedBody(h.encoding, ReadableStream.from([bytes]))
+      : null;
     return withHeaders(new Response(decoded ?? bytes, init), h.headers);
   }
   let finished = false;
