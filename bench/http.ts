@@ -2,7 +2,7 @@
  * HTTP over smolnet against Deno's own HTTP over the kernel, in one run (issue 16).
  *
  * ```sh
- * deno task bench:http [--runs N] [--mtu N] [--machinery] [--quick]
+ * deno task bench:http [--runs N] [--mtu N] [--machinery] [--quick] [--baseline DIR]
  * ```
  *
  * Rows (requests per second, the median of `--runs` runs, default 3):
@@ -15,6 +15,11 @@
  *   server fed with `emit("connection", duplex)` plus `@hono/node-server`'s fetch adapter
  *   (`overrideGlobalObjects: false`) under our client; `node:http`'s client (keep-alive Agent
  *   whose `createConnection` returns a Duplex over our connection) against our server.
+ *
+ * - with `--baseline DIR` (another checkout of this repository, e.g. from `git worktree add` or
+ *   `git archive`): the 1 KiB GET row on one connection again with that checkout's `serve`,
+ *   `createFetch` and stacks, interleaved with ours and the kernel's in the same run, and the
+ *   ratio ours/baseline.
  *
  * The 1-minute load average is printed before and after: figures from a loaded machine are not
  * comparable. An untimed warm-up runs before each row.
@@ -86,6 +91,68 @@ function stacks(): { server: NetStack; client: NetStack; close(): Promise<void> 
       await server.close();
     },
   };
+}
+
+/** The 1 KiB GET row on one connection: ours, a baseline checkout's, the kernel's, interleaved. */
+async function baselineRow(dir: string): Promise<void> {
+  const root = new URL(dir.endsWith("/") ? dir : `${dir}/`, `file://${Deno.cwd()}/`);
+  const net = await import(new URL("mod.ts", root).href);
+  const http = await import(new URL("src/http/mod.ts", root).href);
+  const setups = [{ linkPair, NetStack, createFetch, serve }, {
+    linkPair: net.linkPair,
+    NetStack: net.NetStack,
+    createFetch: http.createFetch,
+    serve: http.serve,
+  }];
+  const sides = setups.map((m) => {
+    const [a, b] = m.linkPair({ mtu: MTU });
+    const server = new m.NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+    const client = new m.NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+    const srv = m.serve(server.listen({ port: 80 }), handler);
+    const f = m.createFetch(client);
+    return {
+      f: f as Fetch,
+      async close() {
+        f.close();
+        await srv.shutdown();
+        await client.close();
+        await server.close();
+      },
+    };
+  });
+  const ac = new AbortController();
+  const kernel = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    handler,
+  );
+  const kernelUrl = `http://127.0.0.1:${kernel.addr.port}/`;
+  const client = Deno.createHttpClient({});
+  const kernelFetch: Fetch = (url, init) => fetch(url, { ...init, client });
+  const total = quick ? 200 : 2000;
+  const runs = Math.max(RUNS, 5);
+  const xs: number[][] = [[], [], []];
+  try {
+    for (const s of sides) await drive(s.f, "http://192.0.2.1/", false, 1, total / 4);
+    await drive(kernelFetch, kernelUrl, false, 1, total / 4);
+    for (let r = 0; r < runs; r++) {
+      xs[0]!.push(await drive(sides[0]!.f, "http://192.0.2.1/", false, 1, total));
+      xs[1]!.push(await drive(sides[1]!.f, "http://192.0.2.1/", false, 1, total));
+      xs[2]!.push(await drive(kernelFetch, kernelUrl, false, 1, total));
+    }
+  } finally {
+    client.close();
+    ac.abort();
+    await kernel.finished;
+    for (const s of sides) await s.close();
+  }
+  const [ours, base, kern] = xs.map(median) as [number, number, number];
+  console.log(`\n1 KiB GET, 1 connection, median of ${runs}, baseline ${dir}:`);
+  console.log("| side | req/s | / kernel |");
+  console.log("|---|---:|---:|");
+  console.log(`| this checkout | ${ours.toFixed(0)} | ${(ours / kern).toFixed(2)}x |`);
+  console.log(`| baseline | ${base.toFixed(0)} | ${(base / kern).toFixed(2)}x |`);
+  console.log(`| kernel (Deno.serve + fetch) | ${kern.toFixed(0)} | 1.00x |`);
+  console.log(`this checkout / baseline: ${(ours / base).toFixed(2)}x`);
 }
 
 async function mainRows(): Promise<void> {
@@ -242,7 +309,9 @@ async function machinery(): Promise<void> {
 
 if (import.meta.main) {
   console.log(`load average before: ${loadavg()[0]!.toFixed(2)}, runs: ${RUNS}, MTU ${MTU}`);
-  await mainRows();
+  const baselineAt = argv.indexOf("--baseline");
+  if (baselineAt >= 0) await baselineRow(argv[baselineAt + 1] ?? ".");
+  else await mainRows();
   if (argv.includes("--machinery")) await machinery();
   console.log(`load average after: ${loadavg()[0]!.toFixed(2)}`);
 }
