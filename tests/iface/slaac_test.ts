@@ -293,3 +293,93 @@ Deno.test("Slaac rejects a secret key that is not 16 bytes and a bad DAD count",
     RangeError,
   );
 });
+
+Deno.test("Slaac keeps an on-link-only prefix (L without A) for its valid lifetime and forms no address", () => {
+  const h = new Harness({ dadTransmits: 0 });
+  const onLinkOnly = { ...PI, autonomous: false, prefixLen: 48, validLifetime: 50 };
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, {
+    ...RA,
+    routerLifetime: 0,
+    prefixes: [onLinkOnly],
+  });
+  const [e] = h.events();
+  assert.deepEqual(e, {
+    type: "onLink",
+    prefix: Ipv6Address.parse("2001:db8:1::"),
+    prefixLen: 48,
+    expiresAt: 50_000,
+  });
+  assert.equal(h.slaac.addresses.length, 0);
+  // A refresh extends it without a new event; lifetime 0 takes it off-link at once.
+  h.now = 40_000;
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, {
+    ...RA,
+    routerLifetime: 0,
+    prefixes: [onLinkOnly],
+  });
+  assert.deepEqual(h.events(), []);
+  assert.equal(h.slaac.pollAt(h.cx), 90_000);
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, {
+    ...RA,
+    routerLifetime: 0,
+    prefixes: [{ ...onLinkOnly, validLifetime: 0 }],
+  });
+  assert.deepEqual(h.events().map((x) => x.type), ["onLinkRemoved"]);
+  assert.equal(h.slaac.pollAt(h.cx), NEVER);
+});
+
+Deno.test("Slaac forms a /128 address from an autonomous prefix that is not on-link (A without L)", () => {
+  const h = new Harness({ dadTransmits: 0 });
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, { ...RA, prefixes: [{ ...PI, onLink: false }] });
+  h.flush();
+  const addr = h.events().find((e) => e.type === "address" && e.state === "preferred");
+  assert.ok(addr?.type === "address");
+  assert.equal(addr.prefixLen, 128);
+});
+
+Deno.test("Slaac keeps RDNSS servers for their lifetime; a lifetime of 0 withdraws one", () => {
+  const h = new Harness({ dadTransmits: 0 });
+  const a = Ipv6Address.parse("2001:db8::53"), b = Ipv6Address.parse("2001:db8::54");
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, {
+    ...RA,
+    routerLifetime: 0,
+    rdnss: [{ lifetime: 100, servers: [a] }, { lifetime: 200, servers: [b] }],
+  });
+  assert.deepEqual(h.events(), [{ type: "dns", servers: [a, b] }]);
+  // The same list again: no event.
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, {
+    ...RA,
+    routerLifetime: 0,
+    rdnss: [{ lifetime: 100, servers: [a] }],
+  });
+  assert.deepEqual(h.events(), []);
+  h.step();
+  assert.equal(h.now, 100_000);
+  assert.deepEqual(h.events(), [{ type: "dns", servers: [b] }]);
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, {
+    ...RA,
+    routerLifetime: 0,
+    rdnss: [{ lifetime: 0, servers: [b] }],
+  });
+  assert.deepEqual(h.events(), [{ type: "dns", servers: [] }]);
+  assert.deepEqual(h.slaac.dnsServers, []);
+});
+
+Deno.test("Slaac counts prefixes out of order and not /64, and listens to the groups of non-duplicate addresses", () => {
+  const h = new Harness({ dadTransmits: 0 });
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, {
+    ...RA,
+    prefixes: [
+      { ...PI, preferredLifetime: 20, validLifetime: 10 },
+      { ...PI, prefix: Ipv6Address.parse("2001:db8:2::"), prefixLen: 56 },
+    ],
+  });
+  assert.equal(h.slaac.counters.lifetimesOutOfOrder, 1);
+  assert.equal(h.slaac.counters.badPrefixLength, 1);
+  assert.equal(h.slaac.addresses.length, 0);
+  h.slaac.start(h.cx);
+  const ll = h.slaac.addresses[0]!.address;
+  assert.ok(h.slaac.listensTo(Ipv6Address.solicitedNode(ll)));
+  assert.deepEqual(h.slaac.groups.map(String), [String(Ipv6Address.solicitedNode(ll))]);
+  assert.ok(!h.slaac.listensTo(Ipv6Address.parse("ff02::1:ff00:1")));
+});
