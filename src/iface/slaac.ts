@@ -12,18 +12,38 @@
  * It also keeps on-link prefixes (RFC 4861 §6.3.4) and recursive DNS servers (RFC 8106 §5.1).
  * `NdpHost` (ndp_host.ts) connects it to an interface: ingress, egress and MLD query answers.
  *
- * Not done: DNSSL, temporary addresses (RFC 8981).
+ * With `temporaryAddresses`, each stable global address gets a temporary companion (RFC 8981
+ * §3): a random identifier, lifetimes capped at one day preferred (less a random DESYNC_FACTOR)
+ * and two days valid, and a successor REGEN_ADVANCE before it deprecates.
+ *
+ * Not done: DNSSL.
  *
  * @module
  */
 
-import type { Rng } from "../rand.ts";
 import { sipHash24 } from "../socket/tcp/isn.ts";
 import { type Instant, NEVER } from "../time.ts";
 import { Ipv6Address } from "../wire/address.ts";
 import type { EthernetAddress } from "../wire/mac.ts";
 import { MldRecordType, type MldRepr } from "../wire/mld.ts";
 import type { NdiscRepr, RdnssInfo } from "../wire/ndisc.ts";
+import type {
+  SlaacAddressState,
+  SlaacContext,
+  SlaacCounters,
+  SlaacEmitter,
+  SlaacEvent,
+  SlaacOptions,
+} from "./slaac_types.ts";
+
+export type {
+  SlaacAddressState,
+  SlaacContext,
+  SlaacCounters,
+  SlaacEmitter,
+  SlaacEvent,
+  SlaacOptions,
+} from "./slaac_types.ts";
 
 /** RFC 4861 §10. */
 const MAX_RTR_SOLICITATION_DELAY_MS = 1_000;
@@ -36,135 +56,11 @@ const IDGEN_RETRIES = 3;
 const TWO_HOURS_S = 7_200;
 const INFINITE = 0xffffffff;
 const LINK_LOCAL_PREFIX = new Ipv6Address(0xfe800000, 0, 0, 0);
-
-/**
- * The per-call context (a `SocketContext` fits).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { Rng, type SlaacContext } from "@smol/net/iface";
- * const cx: SlaacContext = { now: 0, random: new Rng(1) };
- * assert.equal(cx.now, 0);
- * ```
- */
-export interface SlaacContext {
-  /** The current instant. */
-  readonly now: Instant;
-  /** The interface's seeded generator (solicitation and DAD delays). */
-  readonly random: Rng;
-}
-
-/**
- * An autoconfigured address's state: `tentative` during DAD, `preferred` in use, `deprecated`
- * past its preferred lifetime (existing connections only), `duplicate` when DAD failed and no
- * new identifier is left to try.
- *
- * @example
- * ```ts
- * import type { SlaacAddressState } from "@smol/net/iface";
- * const s: SlaacAddressState = "tentative";
- * ```
- */
-export type SlaacAddressState = "tentative" | "preferred" | "deprecated" | "duplicate";
-
-/**
- * What the interface applies: an address changed state (add it to the interface when
- * `preferred`, keep it for existing use when `deprecated`), an address is gone, a default
- * router came or went, the link MTU changed, a prefix is on-link (RFC 4861 §6.3.4, L flag) or no
- * longer, the recursive DNS servers changed (RFC 8106 §5.1, the whole current list).
- *
- * @example
- * ```ts
- * import type { SlaacEvent } from "@smol/net/iface";
- * function describe(e: SlaacEvent): string {
- *   return e.type === "address" ? `${e.address} ${e.state}` : e.type;
- * }
- * ```
- */
-export type SlaacEvent =
-  | {
-    readonly type: "address";
-    readonly address: Ipv6Address;
-    readonly prefixLen: number;
-    readonly state: SlaacAddressState;
-  }
-  | { readonly type: "addressRemoved"; readonly address: Ipv6Address }
-  | { readonly type: "router"; readonly router: Ipv6Address; readonly expiresAt: Instant }
-  | { readonly type: "routerRemoved"; readonly router: Ipv6Address }
-  | { readonly type: "mtu"; readonly mtu: number }
-  | {
-    readonly type: "onLink";
-    readonly prefix: Ipv6Address;
-    readonly prefixLen: number;
-    readonly expiresAt: Instant;
-  }
-  | { readonly type: "onLinkRemoved"; readonly prefix: Ipv6Address; readonly prefixLen: number }
-  | { readonly type: "dns"; readonly servers: readonly Ipv6Address[] };
-
-/**
- * Messages that were ignored, by reason.
- *
- * @example
- * ```ts
- * import type { SlaacCounters } from "@smol/net/iface";
- * const c: SlaacCounters = { badHopLimit: 0, offLinkSource: 0, lifetimesOutOfOrder: 0, badPrefixLength: 0 };
- * ```
- */
-export interface SlaacCounters {
-  /** RAs (and DAD messages) whose hop limit was not 255 (RFC 4861 §6.1.2, §7.1.1). */
-  badHopLimit: number;
-  /** RAs whose source was not a link-local address (RFC 4861 §6.1.2). */
-  offLinkSource: number;
-  /** Prefixes whose preferred lifetime exceeds the valid lifetime (RFC 4862 §5.5.3 c). */
-  lifetimesOutOfOrder: number;
-  /** Autonomous prefixes that are not /64, the identifier length on Ethernet (RFC 4862 §5.5.3 d). */
-  badPrefixLength: number;
-}
-
-/**
- * What {@linkcode Slaac.dispatch} sends through.
- *
- * @example
- * ```ts
- * import type { SlaacEmitter } from "@smol/net/iface";
- * const sent: string[] = [];
- * const emitter: SlaacEmitter = {
- *   emitNdisc(_src, dst, repr) { sent.push(`${repr.kind} to ${dst}`); return true; },
- *   emitMld(_src, repr) { sent.push(repr.kind); return true; },
- * };
- * ```
- */
-export interface SlaacEmitter {
-  /** Sends an NDP message with hop limit 255. Returns `false` when the device is full. */
-  emitNdisc(src: Ipv6Address, dst: Ipv6Address, repr: NdiscRepr): boolean;
-  /** Sends an MLD message to ff02::16 with hop limit 1 and a router alert. `false` when full. */
-  emitMld(src: Ipv6Address, repr: MldRepr): boolean;
-}
-
-/**
- * Options of {@linkcode Slaac}.
- *
- * @example
- * ```ts
- * import type { SlaacOptions } from "@smol/net/iface";
- * import { EthernetAddress } from "@smol/net/wire";
- * const options: SlaacOptions = {
- *   hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"),
- *   secretKey: new Uint8Array(16),
- * };
- * ```
- */
-export interface SlaacOptions {
-  /** The interface's hardware address (RFC 7217 Net_Iface). */
-  readonly hardwareAddress: EthernetAddress;
-  /** 16 secret bytes, kept across restarts for stable addresses (RFC 7217 secret_key). */
-  readonly secretKey: Uint8Array;
-  /** RFC 7217 Network_ID (for example an SSID); default empty. */
-  readonly networkId?: Uint8Array;
-  /** DAD probes per address (RFC 4862 DupAddrDetectTransmits, default 1; 0 skips DAD). */
-  readonly dadTransmits?: number;
-}
+/** RFC 8981 §3.8: temporary address lifetimes (seconds) and identifier retries. */
+const TEMP_VALID_LIFETIME_S = 172_800;
+const TEMP_PREFERRED_LIFETIME_S = 86_400;
+const MAX_DESYNC_FACTOR_MS = 0.4 * TEMP_PREFERRED_LIFETIME_S * 1000;
+const TEMP_IDGEN_RETRIES = 3;
 
 interface Entry {
   readonly prefix: Ipv6Address;
@@ -180,6 +76,12 @@ interface Entry {
   dadAt: Instant;
   preferredUntil: Instant;
   validUntil: Instant;
+  /** RFC 8981: a temporary address (random identifier, shorter lifetimes). */
+  readonly temporary: boolean;
+  /** Temporary: when it was created, its DESYNC_FACTOR, whether its successor exists. */
+  readonly createdAt: Instant;
+  readonly desync: number;
+  regenerated: boolean;
 }
 
 function lifetimeEnd(now: Instant, seconds: number): Instant {
@@ -219,6 +121,7 @@ export class Slaac {
   readonly #secret: Uint8Array;
   readonly #networkId: Uint8Array;
   readonly #dadTransmits: number;
+  readonly #temporary: boolean;
   readonly #entries: Entry[] = [];
   readonly #routers = new Map<string, { router: Ipv6Address; expiresAt: Instant }>();
   readonly #onLink = new Map<
@@ -257,6 +160,11 @@ export class Slaac {
     this.#secret = options.secretKey;
     this.#networkId = options.networkId ?? new Uint8Array(0);
     this.#dadTransmits = dad;
+    const temporary = options.temporaryAddresses ?? false;
+    if (typeof temporary !== "boolean") {
+      throw new TypeError(`Invalid temporaryAddresses "${temporary}": must be a boolean`);
+    }
+    this.#temporary = temporary;
   }
 
   /**
@@ -277,7 +185,7 @@ export class Slaac {
    */
   start(cx: SlaacContext): void {
     if (this.#entries.some((e) => e.prefix.equals(LINK_LOCAL_PREFIX))) return;
-    this.#addEntry(cx, LINK_LOCAL_PREFIX, 64, NEVER, NEVER);
+    this.#addEntry(cx, LINK_LOCAL_PREFIX, 64, NEVER, NEVER, false);
     this.#rsLeft = MAX_RTR_SOLICITATIONS;
     this.#rsAt = cx.now + cx.random.below(MAX_RTR_SOLICITATION_DELAY_MS + 1);
   }
@@ -294,8 +202,16 @@ export class Slaac {
    * assert.equal(s.addresses.length, 0);
    * ```
    */
-  get addresses(): readonly { address: Ipv6Address; state: SlaacAddressState }[] {
-    return this.#entries.map((e) => ({ address: e.address, state: e.state }));
+  get addresses(): readonly {
+    address: Ipv6Address;
+    state: SlaacAddressState;
+    temporary: boolean;
+  }[] {
+    return this.#entries.map((e) => ({
+      address: e.address,
+      state: e.state,
+      temporary: e.temporary,
+    }));
   }
 
   /**
@@ -466,19 +382,24 @@ export class Slaac {
         continue;
       }
       const prefix = new Ipv6Address(p.prefix.w0, p.prefix.w1, 0, 0);
-      const entry = this.#entries.find((e) => e.prefix.equals(prefix));
+      const entry = this.#entries.find((e) => !e.temporary && e.prefix.equals(prefix));
       if (entry === undefined) {
         if (p.validLifetime === 0) continue;
-        this.#addEntry(
+        const pub = this.#addEntry(
           cx,
           prefix,
           p.onLink ? 64 : 128,
           lifetimeEnd(now, p.preferredLifetime),
           lifetimeEnd(now, p.validLifetime),
+          false,
         );
+        if (this.#temporary) this.#addTemporary(cx, pub);
         continue;
       }
       this.#refresh(now, entry, p.preferredLifetime, p.validLifetime);
+      for (const t of this.#entries) {
+        if (t.temporary && t.prefix.equals(prefix)) this.#refreshTemporary(now, t, entry);
+      }
     }
     if (ra.rdnss !== undefined) this.#updateDns(now, ra.rdnss);
     return true;
@@ -554,6 +475,7 @@ export class Slaac {
   dispatch(cx: SlaacContext, emitter: SlaacEmitter): boolean {
     const now = cx.now;
     this.#expire(now);
+    if (this.#temporary) this.#regenerate(cx);
     for (const e of this.#entries) {
       if (e.state !== "tentative") continue;
       if (e.joinPending) {
@@ -575,12 +497,7 @@ export class Slaac {
         // RetransTimer after the last probe without an answer: the address is ours.
         e.state = now < e.preferredUntil ? "preferred" : "deprecated";
         e.dadAt = NEVER;
-        this.#events.push({
-          type: "address",
-          address: e.address,
-          prefixLen: e.prefixLen,
-          state: e.state,
-        });
+        this.#report(e);
         continue;
       }
       const ns: NdiscRepr = { kind: "neighborSolicit", target: e.address, sourceLinkAddr: null };
@@ -625,6 +542,9 @@ export class Slaac {
     for (const e of this.#entries) {
       if (e.state === "tentative") at = Math.min(at, e.joinPending ? cx.now : e.dadAt);
       if (e.state === "preferred") at = Math.min(at, e.preferredUntil);
+      if (e.state === "preferred" && e.temporary && !e.regenerated) {
+        at = Math.min(at, e.preferredUntil - this.#regenAdvance());
+      }
       if (e.state !== "duplicate") at = Math.min(at, e.validUntil);
     }
     for (const r of this.#routers.values()) at = Math.min(at, r.expiresAt);
@@ -658,8 +578,10 @@ export class Slaac {
     prefixLen: number,
     preferredUntil: Instant,
     validUntil: Instant,
-  ): void {
-    const [hi, lo] = this.#identifier(prefix, 0);
+    temporary: boolean,
+    desync = 0,
+  ): Entry {
+    const [hi, lo] = temporary ? this.#randomIdentifier(cx) : this.#identifier(prefix, 0);
     const entry: Entry = {
       prefix,
       prefixLen,
@@ -671,15 +593,94 @@ export class Slaac {
       dadAt: 0,
       preferredUntil,
       validUntil,
+      temporary,
+      createdAt: cx.now,
+      desync,
+      regenerated: false,
     };
     this.#beginDad(cx, entry);
     this.#entries.push(entry);
+    this.#report(entry);
+    return entry;
+  }
+
+  #report(e: Entry, state: SlaacAddressState = e.state): void {
     this.#events.push({
       type: "address",
-      address: entry.address,
-      prefixLen,
-      state: "tentative",
+      address: e.address,
+      prefixLen: e.prefixLen,
+      state,
+      temporary: e.temporary,
     });
+  }
+
+  /** RFC 8981 §3.8: REGEN_ADVANCE, in milliseconds. */
+  #regenAdvance(): number {
+    return (2 + TEMP_IDGEN_RETRIES * this.#dadTransmits * RETRANS_TIMER_MS / 1000) * 1000;
+  }
+
+  /**
+   * RFC 8981 §3.4: a temporary address for the public address `pub`'s prefix, with lifetimes
+   * capped by TEMP_VALID_LIFETIME and TEMP_PREFERRED_LIFETIME - DESYNC_FACTOR, and only when
+   * its preferred lifetime exceeds REGEN_ADVANCE.
+   */
+  #addTemporary(cx: SlaacContext, pub: Entry): void {
+    const desync = cx.random.below(MAX_DESYNC_FACTOR_MS + 1);
+    const now = cx.now;
+    const preferredUntil = Math.min(
+      pub.preferredUntil,
+      now + TEMP_PREFERRED_LIFETIME_S * 1000 - desync,
+    );
+    const validUntil = Math.min(pub.validUntil, now + TEMP_VALID_LIFETIME_S * 1000);
+    if (preferredUntil - now <= this.#regenAdvance()) return;
+    this.#addEntry(cx, pub.prefix, pub.prefixLen, preferredUntil, validUntil, true, desync);
+  }
+
+  /** RFC 8981 §3.4: a refreshed prefix extends its temporary addresses up to their caps. */
+  #refreshTemporary(now: Instant, t: Entry, pub: Entry): void {
+    t.validUntil = Math.min(pub.validUntil, t.createdAt + TEMP_VALID_LIFETIME_S * 1000);
+    t.preferredUntil = Math.min(
+      pub.preferredUntil,
+      t.createdAt + TEMP_PREFERRED_LIFETIME_S * 1000 - t.desync,
+    );
+    if (t.state === "deprecated" && now < t.preferredUntil) {
+      t.state = "preferred";
+      this.#report(t);
+    }
+    // A successor that could not be formed (the prefix was ending) is due again.
+    if (
+      t.regenerated &&
+      !this.#entries.some((x) =>
+        x.temporary && x.state !== "duplicate" && x.createdAt > t.createdAt &&
+        x.prefix.equals(t.prefix)
+      )
+    ) t.regenerated = false;
+  }
+
+  /** RFC 8981 §3.3.1: 64 random bits, not a reserved identifier (RFC 5453) nor one in use. */
+  #randomIdentifier(cx: SlaacContext): [number, number] {
+    for (;;) {
+      const hi = cx.random.nextU32(), lo = cx.random.nextU32();
+      if ((hi === 0 && lo === 0) || (hi === 0xfdffffff && lo >= 0xffffff80)) continue;
+      if (this.#entries.some((e) => e.address.w2 === hi && e.address.w3 === lo)) continue;
+      return [hi, lo];
+    }
+  }
+
+  /** RFC 8981 §3.6: REGEN_ADVANCE before a temporary address deprecates, its successor. */
+  #regenerate(cx: SlaacContext): void {
+    const advance = this.#regenAdvance();
+    const due: Entry[] = [];
+    for (const t of this.#entries) {
+      if (!t.temporary || t.regenerated || t.state !== "preferred") continue;
+      if (cx.now < t.preferredUntil - advance) continue;
+      t.regenerated = true;
+      due.push(t);
+    }
+    for (const t of due) {
+      const pub = this.#entries.find((e) => !e.temporary && e.prefix.equals(t.prefix));
+      if (pub !== undefined && pub.state === "preferred") this.#addTemporary(cx, pub);
+    }
   }
 
   #beginDad(cx: SlaacContext, e: Entry): void {
@@ -703,31 +704,27 @@ export class Slaac {
     }
     if (e.state === "deprecated" && now < e.preferredUntil) {
       e.state = "preferred";
-      this.#events.push({
-        type: "address",
-        address: e.address,
-        prefixLen: e.prefixLen,
-        state: "preferred",
-      });
+      this.#report(e);
     }
   }
 
   #collision(cx: SlaacContext, target: Ipv6Address): boolean {
     const e = this.#entries.find((x) => x.state === "tentative" && x.address.equals(target));
     if (e === undefined) return false;
-    const prefixLen = e.prefixLen;
-    this.#events.push({ type: "address", address: e.address, prefixLen, state: "duplicate" });
-    if (e.dadCounter >= IDGEN_RETRIES) {
+    this.#report(e, "duplicate");
+    if (e.dadCounter >= (e.temporary ? TEMP_IDGEN_RETRIES : IDGEN_RETRIES)) {
       e.state = "duplicate";
       e.dadAt = NEVER;
       return true;
     }
-    // RFC 7217 §6: a new identifier with the next DAD counter.
+    // RFC 7217 §6: a new identifier with the next DAD counter (RFC 8981 §3.4: a new random one).
     e.dadCounter++;
-    const [hi, lo] = this.#identifier(e.prefix, e.dadCounter);
+    const [hi, lo] = e.temporary
+      ? this.#randomIdentifier(cx)
+      : this.#identifier(e.prefix, e.dadCounter);
     e.address = new Ipv6Address(e.prefix.w0, e.prefix.w1, hi, lo);
     this.#beginDad(cx, e);
-    this.#events.push({ type: "address", address: e.address, prefixLen, state: "tentative" });
+    this.#report(e);
     return true;
   }
 
@@ -741,12 +738,7 @@ export class Slaac {
       }
       if (e.state === "preferred" && now >= e.preferredUntil) {
         e.state = "deprecated";
-        this.#events.push({
-          type: "address",
-          address: e.address,
-          prefixLen: e.prefixLen,
-          state: e.state,
-        });
+        this.#report(e);
       }
     }
     for (const [key, r] of this.#routers) {

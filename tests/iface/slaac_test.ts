@@ -383,3 +383,121 @@ Deno.test("Slaac counts prefixes out of order and not /64, and listens to the gr
   assert.deepEqual(h.slaac.groups.map(String), [String(Ipv6Address.solicitedNode(ll))]);
   assert.ok(!h.slaac.listensTo(Ipv6Address.parse("ff02::1:ff00:1")));
 });
+
+const INFINITE = 0xffffffff;
+const addressEvents = (events: SlaacEvent[]) =>
+  events.filter((e): e is Extract<SlaacEvent, { type: "address" }> => e.type === "address");
+
+Deno.test("Slaac with temporaryAddresses forms a random temporary address beside the stable one (RFC 8981)", () => {
+  const h = new Harness({ temporaryAddresses: true });
+  const ra = { ...RA, prefixes: [{ ...PI, preferredLifetime: INFINITE, validLifetime: INFINITE }] };
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, ra);
+  const made = addressEvents(h.events());
+  assert.deepEqual(made.map((e) => [e.state, e.temporary]), [
+    ["tentative", false],
+    ["tentative", true],
+  ]);
+  const [stable, temp] = [made[0]!.address, made[1]!.address];
+  assert.ok(!stable.equals(temp));
+  assert.equal(temp.w0, stable.w0);
+  assert.equal(temp.w1, stable.w1);
+  h.settle();
+  assert.deepEqual(h.slaac.addresses.map((a) => [a.state, a.temporary]), [
+    ["preferred", false],
+    ["preferred", true],
+  ]);
+  // Both were probed by DAD.
+  const probed = h.sent.filter((s) => s.kind === "neighborSolicit")
+    .map((s) => String((s.repr as { target: Ipv6Address }).target));
+  assert.ok(probed.includes(String(stable)) && probed.includes(String(temp)));
+  // A second stack with another seed but the same key: the same stable, another temporary.
+  const h2 = new Harness({ temporaryAddresses: true });
+  (h2 as { random: unknown }).random = new Rng(77);
+  h2.slaac.processRouterAdvert(h2.cx, ROUTER, 255, ra);
+  const made2 = addressEvents(h2.events());
+  assert.ok(made2[0]!.address.equals(stable));
+  assert.ok(!made2[1]!.address.equals(temp));
+});
+
+Deno.test("Slaac deprecates a temporary address within a day, makes its successor 5 s before, and removes it after two days", () => {
+  const h = new Harness({ temporaryAddresses: true });
+  const ra = {
+    ...RA,
+    routerLifetime: 0,
+    prefixes: [{ ...PI, preferredLifetime: INFINITE, validLifetime: INFINITE }],
+  };
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, ra);
+  h.settle();
+  h.events();
+  const temp = h.slaac.addresses.find((a) => a.temporary)!.address;
+  // The next deadline is the successor's creation: REGEN_ADVANCE = 2 + 3 * 1 * 1 s early.
+  const regenAt = h.slaac.pollAt(h.cx);
+  const DAY = 86_400_000;
+  assert.ok(regenAt >= DAY - 0.4 * DAY - 5_000 && regenAt <= DAY - 5_000, `regen at ${regenAt}`);
+  h.step();
+  const succ = addressEvents(h.events());
+  assert.equal(succ.length, 1);
+  assert.ok(succ[0]!.temporary && succ[0]!.state === "tentative" && !succ[0]!.address.equals(temp));
+  h.settle();
+  h.now = regenAt + 5_000;
+  h.flush();
+  const dep = addressEvents(h.events()).filter((e) => e.address.equals(temp));
+  assert.deepEqual(dep.map((e) => e.state), ["deprecated"]);
+  h.now = 2 * DAY;
+  h.flush();
+  assert.ok(h.events().some((e) => e.type === "addressRemoved" && e.address.equals(temp)));
+  assert.equal(h.slaac.addresses.filter((a) => a.temporary).length, 1, "only the successor");
+  assert.ok(h.slaac.addresses.some((a) => !a.temporary && a.state === "preferred"));
+});
+
+Deno.test("Slaac gives a duplicate temporary address a new random identifier, three times at most", () => {
+  const h = new Harness({ temporaryAddresses: true });
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, { ...RA, prefixes: [PI] });
+  h.events();
+  const seen = new Set<string>();
+  for (let i = 0; i < 4; i++) {
+    const t = h.slaac.addresses.find((a) => a.temporary)!;
+    assert.equal(t.state, "tentative");
+    seen.add(String(t.address));
+    assert.ok(h.slaac.processNeighborAdvert(h.cx, t.address));
+  }
+  assert.equal(seen.size, 4, "four different identifiers");
+  assert.equal(h.slaac.addresses.find((a) => a.temporary)!.state, "duplicate");
+  assert.equal(h.slaac.addresses.find((a) => !a.temporary)!.state, "tentative");
+});
+
+Deno.test("Slaac forms no temporary address when the prefix's preferred lifetime is within REGEN_ADVANCE, and caps one at the prefix's", () => {
+  const h = new Harness({ temporaryAddresses: true });
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, {
+    ...RA,
+    prefixes: [{ ...PI, preferredLifetime: 5, validLifetime: 600 }],
+  });
+  assert.deepEqual(h.slaac.addresses.map((a) => a.temporary), [false]);
+  const h2 = new Harness({ temporaryAddresses: true, dadTransmits: 0 });
+  h2.slaac.processRouterAdvert(h2.cx, ROUTER, 255, {
+    ...RA,
+    routerLifetime: 0,
+    prefixes: [{ ...PI, preferredLifetime: 100, validLifetime: 600 }],
+  });
+  h2.flush();
+  h2.events();
+  // Both deprecate at the prefix's 100 s; the successor is considered 2 s before (no DAD) but
+  // not formed: the prefix itself has no more than REGEN_ADVANCE left.
+  assert.equal(h2.slaac.pollAt(h2.cx), 98_000);
+  h2.step();
+  assert.equal(h2.slaac.addresses.filter((a) => a.temporary).length, 1);
+  // A new RA extends the prefix: the temporary address is extended too (up to its own caps).
+  h2.slaac.processRouterAdvert(h2.cx, ROUTER, 255, {
+    ...RA,
+    routerLifetime: 0,
+    prefixes: [{ ...PI, preferredLifetime: INFINITE, validLifetime: INFINITE }],
+  });
+  h2.now = 100_000;
+  h2.flush();
+  assert.deepEqual(h2.slaac.addresses.map((a) => a.state), ["preferred", "preferred"]);
+  // Now capped by its own day less DESYNC_FACTOR: its successor is due again 2 s before that.
+  const due = h2.slaac.pollAt(h2.cx);
+  assert.ok(due >= 0.6 * 86_400_000 - 2_000 && due <= 86_400_000 - 2_000, `due ${due}`);
+  h2.step();
+  assert.equal(h2.slaac.addresses.filter((a) => a.temporary).length, 2);
+});

@@ -1,0 +1,150 @@
+/**
+ * The types of IPv6 stateless autoconfiguration ({@linkcode Slaac}): its context, options,
+ * events, address states, counters and emitter.
+ *
+ * @module
+ */
+
+import type { Rng } from "../rand.ts";
+import type { Instant } from "../time.ts";
+import type { Ipv6Address } from "../wire/address.ts";
+import type { EthernetAddress } from "../wire/mac.ts";
+import type { MldRepr } from "../wire/mld.ts";
+import type { NdiscRepr } from "../wire/ndisc.ts";
+
+/**
+ * The per-call context (a `SocketContext` fits).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Rng, type SlaacContext } from "@smol/net/iface";
+ * const cx: SlaacContext = { now: 0, random: new Rng(1) };
+ * assert.equal(cx.now, 0);
+ * ```
+ */
+export interface SlaacContext {
+  /** The current instant. */
+  readonly now: Instant;
+  /** The interface's seeded generator (solicitation and DAD delays). */
+  readonly random: Rng;
+}
+
+/**
+ * An autoconfigured address's state: `tentative` during DAD, `preferred` in use, `deprecated`
+ * past its preferred lifetime (existing connections only), `duplicate` when DAD failed and no
+ * new identifier is left to try.
+ *
+ * @example
+ * ```ts
+ * import type { SlaacAddressState } from "@smol/net/iface";
+ * const s: SlaacAddressState = "tentative";
+ * ```
+ */
+export type SlaacAddressState = "tentative" | "preferred" | "deprecated" | "duplicate";
+
+/**
+ * What the interface applies: an address changed state (add it to the interface when
+ * `preferred`, keep it for existing use when `deprecated`), an address is gone, a default
+ * router came or went, the link MTU changed, a prefix is on-link (RFC 4861 §6.3.4, L flag) or no
+ * longer, the recursive DNS servers changed (RFC 8106 §5.1, the whole current list).
+ *
+ * @example
+ * ```ts
+ * import type { SlaacEvent } from "@smol/net/iface";
+ * function describe(e: SlaacEvent): string {
+ *   return e.type === "address" ? `${e.address} ${e.state}` : e.type;
+ * }
+ * ```
+ */
+export type SlaacEvent =
+  | {
+    readonly type: "address";
+    readonly address: Ipv6Address;
+    readonly prefixLen: number;
+    readonly state: SlaacAddressState;
+    /** A temporary address (RFC 8981). */
+    readonly temporary: boolean;
+  }
+  | { readonly type: "addressRemoved"; readonly address: Ipv6Address }
+  | { readonly type: "router"; readonly router: Ipv6Address; readonly expiresAt: Instant }
+  | { readonly type: "routerRemoved"; readonly router: Ipv6Address }
+  | { readonly type: "mtu"; readonly mtu: number }
+  | {
+    readonly type: "onLink";
+    readonly prefix: Ipv6Address;
+    readonly prefixLen: number;
+    readonly expiresAt: Instant;
+  }
+  | { readonly type: "onLinkRemoved"; readonly prefix: Ipv6Address; readonly prefixLen: number }
+  | { readonly type: "dns"; readonly servers: readonly Ipv6Address[] };
+
+/**
+ * Messages that were ignored, by reason.
+ *
+ * @example
+ * ```ts
+ * import type { SlaacCounters } from "@smol/net/iface";
+ * const c: SlaacCounters = { badHopLimit: 0, offLinkSource: 0, lifetimesOutOfOrder: 0, badPrefixLength: 0 };
+ * ```
+ */
+export interface SlaacCounters {
+  /** RAs (and DAD messages) whose hop limit was not 255 (RFC 4861 §6.1.2, §7.1.1). */
+  badHopLimit: number;
+  /** RAs whose source was not a link-local address (RFC 4861 §6.1.2). */
+  offLinkSource: number;
+  /** Prefixes whose preferred lifetime exceeds the valid lifetime (RFC 4862 §5.5.3 c). */
+  lifetimesOutOfOrder: number;
+  /** Autonomous prefixes that are not /64, the identifier length on Ethernet (RFC 4862 §5.5.3 d). */
+  badPrefixLength: number;
+}
+
+/**
+ * What {@linkcode Slaac.dispatch} sends through.
+ *
+ * @example
+ * ```ts
+ * import type { SlaacEmitter } from "@smol/net/iface";
+ * const sent: string[] = [];
+ * const emitter: SlaacEmitter = {
+ *   emitNdisc(_src, dst, repr) { sent.push(`${repr.kind} to ${dst}`); return true; },
+ *   emitMld(_src, repr) { sent.push(repr.kind); return true; },
+ * };
+ * ```
+ */
+export interface SlaacEmitter {
+  /** Sends an NDP message with hop limit 255. Returns `false` when the device is full. */
+  emitNdisc(src: Ipv6Address, dst: Ipv6Address, repr: NdiscRepr): boolean;
+  /** Sends an MLD message to ff02::16 with hop limit 1 and a router alert. `false` when full. */
+  emitMld(src: Ipv6Address, repr: MldRepr): boolean;
+}
+
+/**
+ * Options of {@linkcode Slaac}.
+ *
+ * @example
+ * ```ts
+ * import type { SlaacOptions } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
+ * const options: SlaacOptions = {
+ *   hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"),
+ *   secretKey: new Uint8Array(16),
+ * };
+ * ```
+ */
+export interface SlaacOptions {
+  /** The interface's hardware address (RFC 7217 Net_Iface). */
+  readonly hardwareAddress: EthernetAddress;
+  /** 16 secret bytes, kept across restarts for stable addresses (RFC 7217 secret_key). */
+  readonly secretKey: Uint8Array;
+  /** RFC 7217 Network_ID (for example an SSID); default empty. */
+  readonly networkId?: Uint8Array;
+  /** DAD probes per address (RFC 4862 DupAddrDetectTransmits, default 1; 0 skips DAD). */
+  readonly dadTransmits?: number;
+  /**
+   * Also form a temporary address (RFC 8981: random identifier, at most one day preferred and
+   * two days valid, renewed before it deprecates) beside each stable global address; default
+   * `false`.
+   */
+  readonly temporaryAddresses?: boolean;
+}
