@@ -66,6 +66,11 @@ export interface AutoconfOptions {
   readonly secretKey?: Uint8Array;
   /** Duplicate address detection probes per IPv6 address (default 1; 0 skips DAD). */
   readonly dadTransmits?: number;
+  /**
+   * Also form RFC 8981 temporary addresses beside the stable ones (default `false`). They are
+   * added to the interface like the others; source address selection does not prefer them yet.
+   */
+  readonly temporaryAddresses?: boolean;
 }
 
 /**
@@ -158,7 +163,10 @@ export class Autoconf extends EventTarget {
   readonly #ndp: NdpHost | null = null;
   #ndpStarted = false;
   /** IPv6 addresses and their states, as last reported by SLAAC. */
-  readonly #v6 = new Map<string, { address: IpCidr; state: SlaacAddressState }>();
+  readonly #v6 = new Map<
+    string,
+    { address: IpCidr; state: SlaacAddressState; temporary: boolean }
+  >();
   readonly #socket = new CoreUdpSocket({ rxSlots: 8, txSlots: 4 });
   readonly #buffer = new Uint8Array(MAX_MESSAGE);
   #lease: Dhcpv4Lease | null = null;
@@ -194,6 +202,9 @@ export class Autoconf extends EventTarget {
       addr: Ipv4Address.UNSPECIFIED,
       port: DHCPV4_CLIENT_PORT,
     });
+    if (options.ipv6 !== undefined && typeof options.ipv6 !== "boolean") {
+      throw new TypeError(`Invalid autoconf.ipv6 "${options.ipv6}": must be a boolean`);
+    }
     if (options.ipv6 !== false && host.iface.medium === "ethernet") {
       const key = options.secretKey;
       if (key !== undefined && !(key instanceof Uint8Array)) {
@@ -205,6 +216,9 @@ export class Autoconf extends EventTarget {
         hardwareAddress: host.iface.hardwareAddr,
         secretKey,
         ...(options.dadTransmits !== undefined ? { dadTransmits: options.dadTransmits } : {}),
+        ...(options.temporaryAddresses !== undefined
+          ? { temporaryAddresses: options.temporaryAddresses }
+          : {}),
       });
       host.iface.attachNdp(this.#ndp);
     }
@@ -306,8 +320,8 @@ export class Autoconf extends EventTarget {
   }
 
   /**
-   * The autoconfigured IPv6 addresses (link-local and global) with their states; addresses
-   * that are gone are not listed.
+   * The autoconfigured IPv6 addresses (link-local, stable and temporary global ones) with
+   * their states; addresses that are gone are not listed.
    *
    * @example
    * ```ts
@@ -318,7 +332,11 @@ export class Autoconf extends EventTarget {
    * assert.equal(stack.autoconf?.ipv6Addresses.length, 0); // nothing before the first poll
    * ```
    */
-  get ipv6Addresses(): readonly { address: IpCidr; state: SlaacAddressState }[] {
+  get ipv6Addresses(): readonly {
+    address: IpCidr;
+    state: SlaacAddressState;
+    temporary: boolean;
+  }[] {
     return [...this.#v6.values()];
   }
 
@@ -492,7 +510,7 @@ export class Autoconf extends EventTarget {
         const wasInUse = was === "preferred" || was === "deprecated";
         if (inUse && !wasInUse) routes.addAddress(cidr);
         if (!inUse && wasInUse) routes.removeAddress(e.address);
-        this.#v6.set(key, { address: cidr, state: e.state });
+        this.#v6.set(key, { address: cidr, state: e.state, temporary: e.temporary });
         if (e.state === "duplicate") this.#v6.delete(key);
         this.dispatchEvent(new AutoconfEvent(STATE_CHANGE[e.state], cidr, this.#lease));
         if (e.state === "preferred" && !e.address.isLinkLocal) this.#finish(null);

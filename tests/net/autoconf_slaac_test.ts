@@ -151,3 +151,44 @@ Deno.test("NetStack rejects an autoconf secretKey that is not a Uint8Array or no
     RangeError,
   );
 });
+
+Deno.test("NetStack with autoconf temporaryAddresses forms a temporary address beside the stable one", async () => {
+  const [router, device] = linkPair({ medium: "ethernet" });
+  await using stack = new NetStack({
+    device,
+    addresses: "auto",
+    seed: 5,
+    autoconf: { secretKey: new Uint8Array(16).fill(3), temporaryAddresses: true, dadTransmits: 0 },
+  });
+  const autoconf = stack.autoconf!;
+  const both = new Promise<void>((resolve) => {
+    autoconf.addEventListener("change", () => {
+      const global = autoconf.ipv6Addresses.filter((a) =>
+        a.state === "preferred" && !(a.address.address as Ipv6Address).isLinkLocal
+      );
+      if (global.length === 2) resolve();
+    });
+  });
+  const timer = setInterval(() => {
+    if (sentTypes(router).includes(133)) send(router, ra(3600, 600));
+  }, 20);
+  try {
+    await within(both, 10_000, "two global addresses");
+  } finally {
+    clearInterval(timer);
+  }
+  const global = autoconf.ipv6Addresses.filter((a) =>
+    !(a.address.address as Ipv6Address).isLinkLocal
+  );
+  assert.deepEqual(global.map((a) => a.temporary).sort(), [false, true]);
+  for (const a of global) assert.ok(stack.iface.routes.hasAddress(a.address.address));
+  assert.throws(
+    () =>
+      new NetStack({
+        device: linkPair({ medium: "ethernet" })[1],
+        addresses: "auto",
+        autoconf: { temporaryAddresses: 1 as never },
+      }),
+    TypeError,
+  );
+});
