@@ -196,7 +196,7 @@ function onSynSent(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | null {
   c.recover = repr.ack;
   c.highRxt = repr.ack;
   c.smallEnd = repr.ack;
-  c.log.clear();
+  c.log.release(); // the SYN's record: nothing is in flight once it is acknowledged
   c.rack.reset(repr.ack);
   c.rtoCount = 0;
   c.timers.rto = Number.POSITIVE_INFINITY;

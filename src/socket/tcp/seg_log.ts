@@ -25,18 +25,21 @@ export const SegFlag = {
   Retrans: 4,
 } as const;
 
-const INITIAL_CAPACITY = 64;
+/** First storage: 8 records keep each array within V8's on-heap typed array limit (64 bytes). */
+const INITIAL_CAPACITY = 8;
+/** Shared storage of every empty log (never written: a log grows before its first record). */
+const NO_U32 = new Uint32Array(0), NO_F64 = new Float64Array(0), NO_U8 = new Uint8Array(0);
 
 /** The segment log; fields are public to the tcp folder only. */
 export class SegmentLog {
   /** Start sequence numbers, by ring slot. */
-  startSeq: Uint32Array = new Uint32Array(0);
+  startSeq: Uint32Array = NO_U32;
   /** End sequence numbers (exclusive), by ring slot. */
-  endSeq: Uint32Array = new Uint32Array(0);
+  endSeq: Uint32Array = NO_U32;
   /** Last transmit times, by ring slot. */
-  xmitTs: Float64Array = new Float64Array(0);
+  xmitTs: Float64Array = NO_F64;
   /** {@linkcode SegFlag} bits, by ring slot. */
-  flags: Uint8Array = new Uint8Array(0);
+  flags: Uint8Array = NO_U8;
   #head = 0;
   #n = 0;
   #mask = -1;
@@ -64,6 +67,19 @@ export class SegmentLog {
     this.sackedBytes = 0;
     this.lostBytes = 0;
     this.totalBytes = 0;
+  }
+
+  /**
+   * Drops every record and gives the storage back (an established connection with nothing in
+   * flight holds none; the next record allocates it again).
+   */
+  release(): void {
+    this.clear();
+    this.startSeq = NO_U32;
+    this.endSeq = NO_U32;
+    this.xmitTs = NO_F64;
+    this.flags = NO_U8;
+    this.#mask = -1;
   }
 
   /** Bytes believed in the network: not SACKed and not lost-awaiting-retransmission. */
