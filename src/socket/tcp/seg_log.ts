@@ -29,6 +29,13 @@ export const SegFlag = {
 const INITIAL_CAPACITY = 8;
 /** Shared storage of every empty log (never written: a log grows before its first record). */
 const NO_U32 = new Uint32Array(0), NO_F64 = new Float64Array(0), NO_U8 = new Uint8Array(0);
+/**
+ * First-size storage given back by {@linkcode SegmentLog.release}, taken again by the next log
+ * that grows from empty (connection churn allocates none); bounded by `POOL_MAX`.
+ */
+const POOL_MAX = 64;
+const poolS: Uint32Array[] = [], poolE: Uint32Array[] = [];
+const poolT: Float64Array[] = [], poolF: Uint8Array[] = [];
 
 /** The segment log; fields are public to the tcp folder only. */
 export class SegmentLog {
@@ -75,6 +82,12 @@ export class SegmentLog {
    */
   release(): void {
     this.clear();
+    if (this.#mask + 1 === INITIAL_CAPACITY && poolS.length < POOL_MAX) {
+      poolS.push(this.startSeq);
+      poolE.push(this.endSeq);
+      poolT.push(this.xmitTs);
+      poolF.push(this.flags);
+    }
     this.startSeq = NO_U32;
     this.endSeq = NO_U32;
     this.xmitTs = NO_F64;
@@ -258,6 +271,15 @@ export class SegmentLog {
   #grow(): void {
     const cap = this.#mask + 1;
     if (this.#n < cap) return;
+    if (cap === 0 && poolS.length > 0) {
+      this.startSeq = poolS.pop()!;
+      this.endSeq = poolE.pop()!;
+      this.xmitTs = poolT.pop()!;
+      this.flags = poolF.pop()!;
+      this.#head = 0;
+      this.#mask = INITIAL_CAPACITY - 1;
+      return;
+    }
     const next = cap === 0 ? INITIAL_CAPACITY : cap * 2;
     const s = new Uint32Array(next);
     const e = new Uint32Array(next);
