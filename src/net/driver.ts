@@ -38,7 +38,7 @@ export interface Watcher {
 
 /** The core operations the driver runs; implemented by NetStack. */
 export interface PollTarget {
-  /** Runs one `Interface.poll`; returns whether anything happened. */
+  /** Runs one `Interface.poll`; returns whether polling again at once may make progress. */
   pollOnce(now: Instant): boolean;
   /** The next deadline after a poll at `now` (`NEVER` when only input can make progress). */
   nextDeadline(now: Instant): Instant;

@@ -54,6 +54,9 @@ import {
   type UdpFlowListener,
 } from "./transparent.ts";
 
+/** The Interface's default `ingressBudget`. */
+const DEFAULT_INGRESS_BUDGET = 256;
+
 /**
  * Options of a {@linkcode NetStack}.
  *
@@ -287,6 +290,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
   readonly #host: ListenerHost;
   readonly #tcpOptions: TcpSocketOptions;
   readonly #backlog: number;
+  readonly #ingressBudget: number;
   readonly #listeners = new Set<TcpListener>();
   readonly #udp = new Set<UdpSocket>();
   readonly #flowListeners = new Set<UdpFlowListener>();
@@ -327,6 +331,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
       ...acceptAnyConfig(options.acceptAny),
     };
     this.#iface = new Interface(config);
+    this.#ingressBudget = config.ingressBudget ?? DEFAULT_INGRESS_BUDGET;
     this.#sockets = new SocketSet(o.maxSockets !== undefined ? { maxSockets: o.maxSockets } : {});
     this.#tcpOptions = o.tcp;
     this.#backlog = o.backlog;
@@ -846,8 +851,16 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    */
   pollOnce(now: Instant): boolean {
     try {
+      const counters = this.#iface.counters;
+      const rx = counters.rxFrames;
       const polled = this.#iface.poll(now, this.#device, this.#sockets);
-      return (this.#autoconf?.poll(now) ?? false) || polled;
+      if (this.#autoconf?.poll(now)) return true;
+      // Another poll at once helps only when ingress stopped at its budget (frames may still
+      // wait) or a socket is due now; else the loop waits for the device or a deadline, which
+      // saves an empty poll after each busy one.
+      return polled &&
+        (counters.rxFrames - rx >= this.#ingressBudget ||
+          this.#iface.pollAt(now, this.#sockets) <= now);
     } catch (e) {
       this.#fail(e, "Stack failed");
       return false;

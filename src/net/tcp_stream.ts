@@ -83,8 +83,11 @@ export function toNetAddr(ep: IpEndpoint | null, transport: "tcp" | "udp"): Deno
 export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
   readonly #host: StreamHost;
   readonly #socket: TcpSocket;
-  readonly #localAddr: Deno.NetAddr;
-  readonly #remoteAddr: Deno.NetAddr;
+  /** The endpoints at construction, turned into `NetAddr`s on first use (most never are). */
+  readonly #local: IpEndpoint | null;
+  readonly #remote: IpEndpoint | null;
+  #localAddr: Deno.NetAddr | null = null;
+  #remoteAddr: Deno.NetAddr | null = null;
   readonly #reads: ReadWaiter[] = [];
   readonly #writes: WriteWaiter[] = [];
   #closed = false;
@@ -104,18 +107,18 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
   constructor(host: StreamHost, socket: TcpSocket) {
     this.#host = host;
     this.#socket = socket;
-    this.#localAddr = toNetAddr(socket.localEndpoint, "tcp");
-    this.#remoteAddr = toNetAddr(socket.remoteEndpoint, "tcp");
+    this.#local = socket.localEndpoint;
+    this.#remote = socket.remoteEndpoint;
   }
 
   /** The local address (`transport: "tcp"`). */
   get localAddr(): Deno.NetAddr {
-    return this.#localAddr;
+    return this.#localAddr ??= toNetAddr(this.#local, "tcp");
   }
 
   /** The remote address (`transport: "tcp"`). */
   get remoteAddr(): Deno.NetAddr {
-    return this.#remoteAddr;
+    return this.#remoteAddr ??= toNetAddr(this.#remote, "tcp");
   }
 
   /**
@@ -276,9 +279,12 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
   close(): void {
     if (this.#closed) throw badResource("Connection");
     this.#closed = true;
-    const err = badResource("Connection");
-    for (const w of this.#reads.splice(0)) w.reject(err);
-    for (const w of this.#writes.splice(0)) w.reject(err);
+    if (this.#reads.length > 0 || this.#writes.length > 0) {
+      // An Error captures a stack: made only when a caller waits for it.
+      const err = badResource("Connection");
+      for (const w of this.#reads.splice(0)) w.reject(err);
+      for (const w of this.#writes.splice(0)) w.reject(err);
+    }
     this.#host.unwatch(this);
     this.#socket.close();
     this.#host.release(this.#socket);
