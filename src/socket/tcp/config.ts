@@ -151,8 +151,19 @@ export function checkKeepAlive(ka: KeepAliveOptions | null): KeepAliveOptions | 
   return { idle: ka.idle, interval: ka.interval, count: ka.count };
 }
 
-/** Applies defaults and validates; throws `RangeError` for bad values. */
+/** The resolution of empty options, shared by every socket made without options. */
+let defaults: ResolvedTcpOptions | null = null;
+
+/**
+ * Applies defaults and validates; throws `RangeError` for bad values. Empty options resolve to
+ * one shared object (never modified), so default sockets carry no options of their own.
+ */
 export function resolveOptions(o: TcpSocketOptions = {}): ResolvedTcpOptions {
+  for (const _ in o) return resolve(o);
+  return defaults ??= resolve(o);
+}
+
+function resolve(o: TcpSocketOptions): ResolvedTcpOptions {
   const mss = o.mss ?? null;
   if (mss !== null && (!Number.isSafeInteger(mss) || mss < 64 || mss > 65535)) {
     throw new RangeError(`Invalid MSS ${mss}`);
