@@ -39,6 +39,9 @@ interface WriteWaiter {
   reject(e: unknown): void;
 }
 
+/** The waiter list of every stream with none yet (never pushed to: a stream makes its own). */
+const NO_WAITERS: never[] = [];
+
 /** Linux's defaults: probe after 2 h idle, every 75 s, give up after 9 unanswered probes. */
 const DEFAULT_KEEPALIVE = { idle: 7_200_000, interval: 75_000, count: 9 } as const;
 
@@ -88,8 +91,9 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
   readonly #remote: IpEndpoint | null;
   #localAddr: Deno.NetAddr | null = null;
   #remoteAddr: Deno.NetAddr | null = null;
-  readonly #reads: ReadWaiter[] = [];
-  readonly #writes: WriteWaiter[] = [];
+  /** Pending reads and writes; the shared empty list until the first one waits. */
+  #reads: ReadWaiter[] = NO_WAITERS;
+  #writes: WriteWaiter[] = NO_WAITERS;
   #closed = false;
   #writeClosed = false;
   #refed = true;
@@ -200,6 +204,7 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
       }
     }
     return new Promise((resolve, reject) => {
+      if (this.#reads === NO_WAITERS) this.#reads = [];
       this.#reads.push({ p, resolve, reject });
       this.#host.watch(this);
     });
@@ -236,6 +241,7 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
       }
     }
     return new Promise((resolve, reject) => {
+      if (this.#writes === NO_WAITERS) this.#writes = [];
       this.#writes.push({ p, resolve, reject });
       this.#host.watch(this);
     });
