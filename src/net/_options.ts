@@ -30,7 +30,7 @@ import {
   type TcpSocketOptions,
 } from "../socket/tcp/config.ts";
 import { RttEstimator } from "../socket/tcp/rtt.ts";
-import { EthernetAddress, type IpAddress, type IpCidr } from "../wire/address.ts";
+import { EthernetAddress, type IpAddress, type IpCidr, parseIpAddress } from "../wire/address.ts";
 
 /** The most connections a listener queues (Linux caps `somaxconn` at 65535 too). */
 export const MAX_BACKLOG = 65535;
@@ -193,3 +193,32 @@ export function checkHostname(name: string, value: unknown): string | undefined 
 }
 
 export { checkPort, checkSignal };
+
+/** Whether `hostname` is an IPv4 or IPv6 literal. */
+export function isIpLiteral(hostname: string): boolean {
+  try {
+    parseIpAddress(hostname);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The address of an IP literal hostname (`fallback` when none is given).
+ *
+ * @throws {TypeError} For `localhost` (a stack has no loopback) or a name that is no IP literal.
+ */
+export function parseHost(hostname: string | undefined, fallback: IpAddress): IpAddress {
+  if (hostname === undefined || hostname === "") return fallback;
+  if (hostname === "localhost") {
+    throw new TypeError(
+      `Invalid hostname "localhost": smolnet has no loopback; use an address of the stack`,
+    );
+  }
+  try {
+    return parseIpAddress(hostname);
+  } catch {
+    throw new TypeError(`Invalid hostname "${hostname}": expected an IPv4 or IPv6 address`);
+  }
+}

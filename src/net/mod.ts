@@ -26,13 +26,8 @@
  * @module
  */
 
-export {
-  type ConnectOptions,
-  type DatagramOptions,
-  type ListenOptions,
-  NetStack,
-  type NetStackOptions,
-} from "./stack.ts";
+export { NetStack } from "./stack.ts";
+export type { ConnectOptions, DatagramOptions, ListenOptions, NetStackOptions } from "./options.ts";
 export { TcpStream } from "./tcp_stream.ts";
 export { TcpListener } from "./tcp_listener.ts";
 export { UdpSocket } from "./udp_socket.ts";

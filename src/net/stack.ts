@@ -15,26 +15,28 @@ import {
   deviceDeadline,
   hasReadinessHook,
 } from "../phy/device.ts";
-import { deviceChain } from "../phy/wrapper.ts";
 import { TcpListenSocket } from "../socket/tcp/listener.ts";
 import { TcpSocket } from "../socket/tcp/socket.ts";
 import type { TcpSocketOptions } from "../socket/tcp/config.ts";
 import { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
 import { IcmpSocket } from "../socket/icmp.ts";
 import { earliest, type Instant, monotonicNow, NEVER } from "../time.ts";
-import {
-  EthernetAddress,
-  formatEndpoint,
-  type IpAddress,
-  type IpCidr,
-  type IpEndpoint,
-  Ipv4Address,
-  parseIpAddress,
-} from "../wire/address.ts";
+import { formatEndpoint, type IpAddress, type IpEndpoint, Ipv4Address } from "../wire/address.ts";
 import { checkInteger, checkOneOf, checkOptions, checkSignal, checkTimeout } from "../_validate.ts";
-import { Driver, type Watcher } from "./driver.ts";
+import { Driver } from "./driver.ts";
+import { awaitConnect } from "./_connect.ts";
+import { claimDevice, randomMac, releaseDevice } from "./_device_owner.ts";
+import type { ConnectOptions, DatagramOptions, ListenOptions, NetStackOptions } from "./options.ts";
+export type { ConnectOptions, DatagramOptions, ListenOptions, NetStackOptions };
 import { abortError, badResource, coreError, fromCoreError, netError } from "./errors.ts";
-import { checkBacklog, checkHostname, checkPort, checkStackOptions } from "./_options.ts";
+import {
+  checkBacklog,
+  checkHostname,
+  checkPort,
+  checkStackOptions,
+  isIpLiteral,
+  parseHost,
+} from "./_options.ts";
 import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { TcpTraceRecorder } from "../trace/recorder.ts";
@@ -42,8 +44,7 @@ import { UdpSocket } from "./udp_socket.ts";
 import { resolveForConnect } from "./dns.ts";
 import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_cache.ts";
 import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
-import { Autoconf, type AutoconfEvent, type AutoconfOptions } from "./autoconf.ts";
-import type { AcceptAnyOptions } from "../iface/accept_any.ts";
+import { Autoconf, type AutoconfEvent } from "./autoconf.ts";
 import {
   acceptAnyConfig,
   isTransparent,
@@ -56,194 +57,6 @@ import {
 
 /** The Interface's default `ingressBudget`. */
 const DEFAULT_INGRESS_BUDGET = 256;
-
-/**
- * Options of a {@linkcode NetStack}.
- *
- * @example
- * ```ts
- * import { linkPair, type NetStackOptions } from "@smol/net";
- * const [device] = linkPair();
- * const options: NetStackOptions = {
- *   device,
- *   addresses: ["192.0.2.2/24", "2001:db8::2/64"],
- *   gateways: ["192.0.2.1"],
- * };
- * ```
- */
-export interface NetStackOptions {
-  /** The device the stack sends and receives on. */
-  readonly device: Device;
-  /**
-   * The stack's addresses in CIDR form (`192.0.2.2/24`, `2001:db8::2/64`), or `"auto"` to
-   * configure IPv4 by DHCP (see {@linkcode NetStack.autoconf}).
-   */
-  readonly addresses: readonly (string | IpCidr)[] | "auto";
-  /** Options of automatic configuration when `addresses` is `"auto"`. */
-  readonly autoconf?: AutoconfOptions;
-  /** Default gateways, at most one per IP version. */
-  readonly gateways?: readonly (string | IpAddress)[];
-  /** The hardware address on an Ethernet medium (default: a random locally administered one). */
-  readonly hardwareAddress?: string | EthernetAddress;
-  /** Options for every TCP socket (buffer sizes, congestion control, timers). */
-  readonly tcp?: TcpSocketOptions;
-  /**
-   * The default accept queue of `listen` (default 511, like Deno's `tcpBacklog`), 1–65535. Deno
-   * has no stack-wide setting; `ListenOptions.tcpBacklog` overrides it per listener.
-   */
-  readonly backlog?: number;
-  /** The most sockets (connections, listeners, UDP) the stack holds (default 65,536). */
-  readonly maxSockets?: number;
-  /** Seed for the stack's random generator (default: random). Secrets always come from crypto. */
-  readonly seed?: number;
-  /** Further Interface settings (hop limit, ICMP echo replies, cache sizes). */
-  readonly iface?: Partial<InterfaceConfig>;
-  /**
-   * Recursive DNS servers for host names in `connect` (tried in order, 2 s per try, 2 rounds).
-   * Without them `connect` takes IP literals only.
-   */
-  readonly dnsServers?: readonly (string | IpAddress)[];
-  /**
-   * Static host entries for `connect` (see `parseHosts`), looked up before any DNS server.
-   * Answers from servers are cached for their TTL, failures for their negative TTL (RFC 2308).
-   */
-  readonly hosts?: DnsHosts;
-  /**
-   * Accept-any mode (transparent termination): take TCP and UDP to every address that enters
-   * the device, for `listen({ transparent: true })` and `listenDatagram({ transparent: true })`
-   * (see {@linkcode AcceptAnyOptions}; `true` for the defaults). Default off.
-   */
-  readonly acceptAny?: AcceptAnyOptions | boolean;
-}
-
-/**
- * Options of {@linkcode NetStack.listen}, like `Deno.listen`'s.
- *
- * @example
- * ```ts
- * import type { ListenOptions } from "@smol/net";
- * const options: ListenOptions = { port: 8080, hostname: "0.0.0.0", tcpBacklog: 128 };
- * ```
- */
-export interface ListenOptions {
-  /** Only `"tcp"`, as with `Deno.listen` (optional: `listen` opens TCP listeners only). */
-  readonly transport?: "tcp";
-  /** The port, 0–65535; 0 picks a free one. */
-  readonly port: number;
-  /**
-   * The local address. The default `0.0.0.0` takes every IPv4 address of the stack, as with
-   * `Deno.listen`; `::` takes every IPv6 address; listen twice to serve both.
-   */
-  readonly hostname?: string;
-  /** Accept queue length, 1–65535 (default: the stack's `backlog`), as Deno's `tcpBacklog`. */
-  readonly tcpBacklog?: number;
-  /** @deprecated The same as `tcpBacklog`, its former name. */
-  readonly backlog?: number;
-}
-
-/**
- * Options of {@linkcode NetStack.connect}, like `Deno.connect`'s.
- *
- * @example
- * ```ts
- * import type { ConnectOptions } from "@smol/net";
- * const options: ConnectOptions = { hostname: "192.0.2.1", port: 80, signal: AbortSignal.timeout(5000) };
- * ```
- */
-export interface ConnectOptions {
-  /** Only `"tcp"`, as with `Deno.connect` (optional: `connect` opens TCP connections only). */
-  readonly transport?: "tcp";
-  /**
-   * The peer: an IPv4 or IPv6 literal, or a host name when the stack has `dnsServers`. The
-   * default is `127.0.0.1`, as with `Deno.connect`; a stack has no loopback interface, so a
-   * loopback peer it does not own rejects with `NetworkUnreachable`.
-   */
-  readonly hostname?: string;
-  /** The peer's port, 1–65535. */
-  readonly port: number;
-  /** Aborts the handshake and rejects with the signal's reason (an `AbortError`). */
-  readonly signal?: AbortSignal;
-  /**
-   * A fixed local port, 1–65535 (default: a random ephemeral port, RFC 6056). Deno has no such
-   * option; tests and protocols that need a known source port use it.
-   */
-  readonly localPort?: number;
-}
-
-/**
- * Options of {@linkcode NetStack.listenDatagram}.
- *
- * @example
- * ```ts
- * import type { DatagramOptions } from "@smol/net";
- * const options: DatagramOptions = { port: 5353 };
- * ```
- */
-export interface DatagramOptions {
-  /**
-   * Only `"udp"`. `Deno.listenDatagram` requires it because it also opens Unix datagram
-   * sockets; a stack has only UDP, so here it may be left out.
-   */
-  readonly transport?: "udp";
-  /** The local port, 0–65535; 0 picks a free one. */
-  readonly port: number;
-  /** The local address (default: every address of the stack). */
-  readonly hostname?: string;
-}
-
-function isIpLiteral(hostname: string): boolean {
-  try {
-    parseIpAddress(hostname);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function parseHost(hostname: string | undefined, fallback: IpAddress): IpAddress {
-  if (hostname === undefined || hostname === "") return fallback;
-  if (hostname === "localhost") {
-    throw new TypeError(
-      `Invalid hostname "localhost": smolnet has no loopback; use an address of the stack`,
-    );
-  }
-  try {
-    return parseIpAddress(hostname);
-  } catch {
-    throw new TypeError(`Invalid hostname "${hostname}": expected an IPv4 or IPv6 address`);
-  }
-}
-
-/** Waits for a connecting socket to be established or to fail. */
-class ConnectWaiter implements Watcher {
-  readonly refed = true;
-  get key(): object {
-    return this.socket;
-  }
-  constructor(
-    readonly socket: TcpSocket,
-    readonly target: string,
-    readonly resolve: () => void,
-    readonly reject: (e: unknown) => void,
-  ) {}
-  fail(error: Error): void {
-    this.reject(error);
-  }
-  settle(): boolean {
-    const s = this.socket;
-    if (s.state === "established" || s.state === "closeWait") {
-      this.resolve();
-      return false;
-    }
-    if (s.state === "closed") {
-      const e = s.error;
-      const reason = e === "timedOut" || e === "aborted" || e === "unreachable" ? e : "refused";
-      this.reject(coreError(reason, `Cannot connect to ${this.target}`));
-      return false;
-    }
-    return true;
-  }
-}
 
 /**
  * A userspace TCP/IP stack on one device. It owns the loop that polls the core; all of its
@@ -649,25 +462,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
     } catch (e) {
       throw fromCoreError(e, `Cannot connect to ${target}`);
     }
-    let waiter: ConnectWaiter | null = null;
-    const onAbort = () => {
-      socket.abort();
-      this.#driver.wake();
-      if (waiter !== null) {
-        this.#driver.unwatch(waiter);
-        waiter.reject(abortError(signal!));
-      }
-    };
-    try {
-      await new Promise<void>((resolve, reject) => {
-        waiter = new ConnectWaiter(socket, target, resolve, reject);
-        signal?.addEventListener("abort", onAbort, { once: true });
-        this.#driver.watch(waiter);
-        this.#driver.wake();
-      });
-    } finally {
-      signal?.removeEventListener("abort", onAbort);
-    }
+    await awaitConnect(this.#driver, socket, remote, signal);
     return new TcpStream(this.#host, socket);
   }
 
@@ -979,36 +774,4 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
     if (this.#closed) throw badResource("NetStack");
     if (this.#deviceError !== null) throw this.#deviceError;
   }
-}
-
-/** The stack each device in use belongs to: a device, or any device it wraps, has one owner. */
-const OWNERS = new WeakMap<Device, NetStack>();
-
-/** Makes `stack` the owner of `device` and the devices it wraps; `Busy` when one has another. */
-function claimDevice(device: Device, stack: NetStack): void {
-  const chain = deviceChain(device);
-  for (const d of chain) {
-    const owner = OWNERS.get(d);
-    if (owner !== undefined && owner !== stack) {
-      const what = d === device ? "the device" : `the device it wraps (${d.constructor.name})`;
-      const e = new Deno.errors.Busy(
-        `Cannot attach a NetStack to ${device.constructor.name}: ${what} belongs to another NetStack; close that stack first`,
-      );
-      Object.defineProperty(e, "code", { value: "EBUSY", configurable: true, writable: true });
-      throw e;
-    }
-  }
-  for (const d of chain) OWNERS.set(d, stack);
-}
-
-/** Lets another stack use `device` (and what it wraps) once `stack` has closed. */
-function releaseDevice(device: Device, stack: NetStack): void {
-  for (const d of deviceChain(device)) if (OWNERS.get(d) === stack) OWNERS.delete(d);
-}
-
-/** A random locally administered unicast MAC address. */
-function randomMac(): EthernetAddress {
-  const b = crypto.getRandomValues(new Uint8Array(6));
-  b[0] = (b[0]! & 0xfe) | 0x02;
-  return EthernetAddress.fromBytes(b);
 }

@@ -1,0 +1,148 @@
+/**
+ * The options of `NetStack` and of its `listen`, `connect` and `listenDatagram`,
+ * shaped like Deno's. They are checked in `_options.ts` when the call is made.
+ *
+ * @module
+ */
+
+import type { AcceptAnyOptions } from "../iface/accept_any.ts";
+import type { InterfaceConfig } from "../iface/interface.ts";
+import type { Device } from "../phy/device.ts";
+import type { TcpSocketOptions } from "../socket/tcp/config.ts";
+import type { EthernetAddress, IpAddress, IpCidr } from "../wire/address.ts";
+import type { AutoconfOptions } from "./autoconf.ts";
+import type { DnsHosts } from "./dns_cache.ts";
+
+/**
+ * Options of a `NetStack`.
+ *
+ * @example
+ * ```ts
+ * import { linkPair, type NetStackOptions } from "@smol/net";
+ * const [device] = linkPair();
+ * const options: NetStackOptions = {
+ *   device,
+ *   addresses: ["192.0.2.2/24", "2001:db8::2/64"],
+ *   gateways: ["192.0.2.1"],
+ * };
+ * ```
+ */
+export interface NetStackOptions {
+  /** The device the stack sends and receives on. */
+  readonly device: Device;
+  /**
+   * The stack's addresses in CIDR form (`192.0.2.2/24`, `2001:db8::2/64`), or `"auto"` to
+   * configure IPv4 by DHCP (see `NetStack.autoconf`).
+   */
+  readonly addresses: readonly (string | IpCidr)[] | "auto";
+  /** Options of automatic configuration when `addresses` is `"auto"`. */
+  readonly autoconf?: AutoconfOptions;
+  /** Default gateways, at most one per IP version. */
+  readonly gateways?: readonly (string | IpAddress)[];
+  /** The hardware address on an Ethernet medium (default: a random locally administered one). */
+  readonly hardwareAddress?: string | EthernetAddress;
+  /** Options for every TCP socket (buffer sizes, congestion control, timers). */
+  readonly tcp?: TcpSocketOptions;
+  /**
+   * The default accept queue of `listen` (default 511, like Deno's `tcpBacklog`), 1–65535. Deno
+   * has no stack-wide setting; `ListenOptions.tcpBacklog` overrides it per listener.
+   */
+  readonly backlog?: number;
+  /** The most sockets (connections, listeners, UDP) the stack holds (default 65,536). */
+  readonly maxSockets?: number;
+  /** Seed for the stack's random generator (default: random). Secrets always come from crypto. */
+  readonly seed?: number;
+  /** Further Interface settings (hop limit, ICMP echo replies, cache sizes). */
+  readonly iface?: Partial<InterfaceConfig>;
+  /**
+   * Recursive DNS servers for host names in `connect` (tried in order, 2 s per try, 2 rounds).
+   * Without them `connect` takes IP literals only.
+   */
+  readonly dnsServers?: readonly (string | IpAddress)[];
+  /**
+   * Static host entries for `connect` (see `parseHosts`), looked up before any DNS server.
+   * Answers from servers are cached for their TTL, failures for their negative TTL (RFC 2308).
+   */
+  readonly hosts?: DnsHosts;
+  /**
+   * Accept-any mode (transparent termination): take TCP and UDP to every address that enters
+   * the device, for `listen({ transparent: true })` and `listenDatagram({ transparent: true })`
+   * (see {@linkcode AcceptAnyOptions}; `true` for the defaults). Default off.
+   */
+  readonly acceptAny?: AcceptAnyOptions | boolean;
+}
+
+/**
+ * Options of `NetStack.listen`, like `Deno.listen`'s.
+ *
+ * @example
+ * ```ts
+ * import type { ListenOptions } from "@smol/net";
+ * const options: ListenOptions = { port: 8080, hostname: "0.0.0.0", tcpBacklog: 128 };
+ * ```
+ */
+export interface ListenOptions {
+  /** Only `"tcp"`, as with `Deno.listen` (optional: `listen` opens TCP listeners only). */
+  readonly transport?: "tcp";
+  /** The port, 0–65535; 0 picks a free one. */
+  readonly port: number;
+  /**
+   * The local address. The default `0.0.0.0` takes every IPv4 address of the stack, as with
+   * `Deno.listen`; `::` takes every IPv6 address; listen twice to serve both.
+   */
+  readonly hostname?: string;
+  /** Accept queue length, 1–65535 (default: the stack's `backlog`), as Deno's `tcpBacklog`. */
+  readonly tcpBacklog?: number;
+  /** @deprecated The same as `tcpBacklog`, its former name. */
+  readonly backlog?: number;
+}
+
+/**
+ * Options of `NetStack.connect`, like `Deno.connect`'s.
+ *
+ * @example
+ * ```ts
+ * import type { ConnectOptions } from "@smol/net";
+ * const options: ConnectOptions = { hostname: "192.0.2.1", port: 80, signal: AbortSignal.timeout(5000) };
+ * ```
+ */
+export interface ConnectOptions {
+  /** Only `"tcp"`, as with `Deno.connect` (optional: `connect` opens TCP connections only). */
+  readonly transport?: "tcp";
+  /**
+   * The peer: an IPv4 or IPv6 literal, or a host name when the stack has `dnsServers`. The
+   * default is `127.0.0.1`, as with `Deno.connect`; a stack has no loopback interface, so a
+   * loopback peer it does not own rejects with `NetworkUnreachable`.
+   */
+  readonly hostname?: string;
+  /** The peer's port, 1–65535. */
+  readonly port: number;
+  /** Aborts the handshake and rejects with the signal's reason (an `AbortError`). */
+  readonly signal?: AbortSignal;
+  /**
+   * A fixed local port, 1–65535 (default: a random ephemeral port, RFC 6056). Deno has no such
+   * option; tests and protocols that need a known source port use it.
+   */
+  readonly localPort?: number;
+}
+
+/**
+ * Options of `NetStack.listenDatagram`.
+ *
+ * @example
+ * ```ts
+ * import type { DatagramOptions } from "@smol/net";
+ * const options: DatagramOptions = { port: 5353 };
+ * ```
+ */
+export interface DatagramOptions {
+  /**
+   * Only `"udp"`. `Deno.listenDatagram` requires it because it also opens Unix datagram
+   * sockets; a stack has only UDP, so here it may be left out.
+   */
+  readonly transport?: "udp";
+  /** The local port, 0–65535; 0 picks a free one. */
+  readonly port: number;
+  /** The local address (default: every address of the stack). */
+  readonly hostname?: string;
+}
