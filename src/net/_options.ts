@@ -194,13 +194,12 @@ export function checkHostname(name: string, value: unknown): string | undefined 
 
 export { checkPort, checkSignal };
 
-/** Whether `hostname` is an IPv4 or IPv6 literal. */
-export function isIpLiteral(hostname: string): boolean {
+/** The address of an IPv4 or IPv6 literal, or `null` when `hostname` is no literal. */
+export function tryParseIp(hostname: string): IpAddress | null {
   try {
-    parseIpAddress(hostname);
-    return true;
+    return parseIpAddress(hostname);
   } catch {
-    return false;
+    return null;
   }
 }
 

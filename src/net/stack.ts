@@ -34,8 +34,8 @@ import {
   checkHostname,
   checkPort,
   checkStackOptions,
-  isIpLiteral,
   parseHost,
+  tryParseIp,
 } from "./_options.ts";
 import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
@@ -54,6 +54,9 @@ import {
   type TransparentListenOptions,
   type UdpFlowListener,
 } from "./transparent.ts";
+
+/** Options of `connectTcp` without a local port (never modified). */
+const NO_OPTIONS = {};
 
 /** The Interface's default `ingressBudget`. */
 const DEFAULT_INGRESS_BUDGET = 256;
@@ -403,11 +406,10 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
     const name = checkHostname("hostname", o.hostname) ?? "127.0.0.1";
     checkSignal("signal", o.signal);
     if (o.localPort !== undefined) checkPort("localPort", o.localPort, 1);
+    const ip = name === "localhost" ? null : tryParseIp(name);
+    if (ip !== null) return this.#connectTo(ip, port, name, o);
     const servers = [...this.#dnsServers, ...(this.#autoconf?.dnsServers ?? [])];
-    if (
-      (servers.length === 0 && this.#hosts === undefined) || name === "localhost" ||
-      isIpLiteral(name)
-    ) {
+    if ((servers.length === 0 && this.#hosts === undefined) || name === "localhost") {
       return this.#connectTo(parseHost(name, Ipv4Address.UNSPECIFIED), port, name, o);
     }
     // Like Deno.connect (tokio): every resolved address in turn, the last error if all fail.
@@ -443,10 +445,9 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
       throw new TypeError(`Invalid hostname "${name}": not a unicast address`);
     }
     const remote: IpEndpoint = { addr, port };
-    const target = formatEndpoint(remote);
     if (addr.isLoopback && !this.#iface.routes.hasAddress(addr)) {
       // RFC 1122 §3.2.1.3: loopback addresses never leave the host, and a stack has no loopback.
-      throw coreError("ENETUNREACH", `Cannot connect to ${target}`);
+      throw coreError("ENETUNREACH", `Cannot connect to ${formatEndpoint(remote)}`);
     }
     const signal = options.signal;
     if (signal?.aborted) throw abortError(signal);
@@ -456,11 +457,11 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
         this.#sockets,
         socket,
         remote,
-        options.localPort !== undefined ? { localPort: options.localPort } : {},
+        options.localPort !== undefined ? { localPort: options.localPort } : NO_OPTIONS,
         monotonicNow(),
       );
     } catch (e) {
-      throw fromCoreError(e, `Cannot connect to ${target}`);
+      throw fromCoreError(e, `Cannot connect to ${formatEndpoint(remote)}`);
     }
     await awaitConnect(this.#driver, socket, remote, signal);
     return new TcpStream(this.#host, socket);
