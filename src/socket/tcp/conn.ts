@@ -244,6 +244,7 @@ export class TcpConn {
     }
     this.timers.clear();
     this.tx.clear();
+    this.log.release();
     this.finQueued = false;
     this.ackNow = false;
     this.setState(TcpState.Closed);

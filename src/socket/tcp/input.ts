@@ -280,7 +280,8 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     c.counters.droppedOther++;
     return null;
   }
-  if (c.state === TcpState.SynReceived) {
+  const synReceived = c.state === TcpState.SynReceived;
+  if (synReceived) {
     if (!(seqLt(c.sndUna, repr.ack) && seqLe(repr.ack, c.sndMax))) {
       c.counters.droppedBadAck++;
       return c.rst(repr.ack, false);
@@ -303,6 +304,8 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
   if (processAck(c, now, repr) === AckResult.Challenge) {
     return c.challengeAck(now, cx.challengeAckLimiter);
   }
+  // The SYN-ACK's record is acknowledged: an idle connection holds no log storage.
+  if (synReceived && c.log.count === 0) c.log.release();
   // RFC 7323 §4.3: TS.Recent from the segment at the left edge of the window (SEG.SEQ ≤
   // Last.ACK.sent), and only once the segment is accepted: its sequence number passed the window
   // test and its ACK field the RFC 5961 §5.2 test above. A forged segment with an unacceptable
