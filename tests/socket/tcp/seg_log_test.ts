@@ -74,3 +74,21 @@ Deno.test("SegmentLog grows past its initial capacity without losing records", (
   const k = log.slot(999);
   assert.deepStrictEqual([log.startSeq[k], log.endSeq[k], log.xmitTs[k]], [14_990, 15_000, 1499]);
 });
+
+Deno.test("SegmentLog.release drops records and storage; storage given back is reused by the next log", () => {
+  const a = new SegmentLog();
+  assert.equal(a.startSeq.length, 0); // nothing allocated before the first record
+  a.sent(1000, 1100, 1);
+  const storage = a.startSeq;
+  assert.ok(storage.length > 0);
+  a.release();
+  assert.deepStrictEqual([a.count, a.totalBytes, a.inFlight(), a.startSeq.length], [0, 0, 0, 0]);
+  const b = new SegmentLog();
+  b.sent(5000, 5100, 2);
+  assert.equal(b.startSeq, storage); // the pooled storage, not a new allocation
+  assert.deepStrictEqual(records(b), [[5000, 5100, 2, 0]]);
+  a.sent(2000, 2200, 3); // a released log works again
+  a.sent(2200, 2300, 4);
+  assert.deepStrictEqual(records(a), [[2000, 2200, 3, 0], [2200, 2300, 4, 0]]);
+  assert.notEqual(a.startSeq, storage);
+});
