@@ -78,6 +78,16 @@ export const SOCK_RAW = 3;
 export const SOCK_CLOEXEC = 0o2000000;
 /** Non-blocking socket flag. */
 export const SOCK_NONBLOCK = 0o4000;
+/** Socket options (SOL_SOCKET level). */
+export const SOL_SOCKET = 1;
+/** Send buffer size (capped by net.core.wmem_max). */
+export const SO_SNDBUF = 7;
+/** Receive buffer size (capped by net.core.rmem_max). */
+export const SO_RCVBUF = 8;
+/** Send buffer size past the cap (CAP_NET_ADMIN). */
+export const SO_SNDBUFFORCE = 32;
+/** Receive buffer size past the cap (CAP_NET_ADMIN). */
+export const SO_RCVBUFFORCE = 33;
 /** errno values. */
 export const Errno = {
   EPERM: 1,

@@ -18,18 +18,18 @@ import {
   openLibc,
   osError,
   POLLIN,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
+  SO_SNDBUF,
+  SO_SNDBUFFORCE,
   SOCK_CLOEXEC,
   SOCK_DGRAM,
   SOCK_NONBLOCK,
+  SOL_SOCKET,
 } from "./_libc.ts";
 import type { Libc } from "./_libc.ts";
 import { pointerValue } from "./_transport.ts";
 
-const SOL_SOCKET = 1;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
-const SO_SNDBUFFORCE = 32;
-const SO_RCVBUFFORCE = 33;
 const MSG_DONTWAIT = 0x40;
 /** `struct mmsghdr`: a 56-byte `msghdr` and the 4-byte `msg_len`, padded to 64. */
 const MMSG = 64;

@@ -22,9 +22,12 @@ import {
   openLibc,
   osError,
   POLLNVAL,
+  SO_RCVBUF,
+  SO_RCVBUFFORCE,
   SOCK_CLOEXEC,
   SOCK_NONBLOCK,
   SOCK_RAW,
+  SOL_SOCKET,
 } from "./_libc.ts";
 import type { Libc, MutableHostDeviceStats } from "./_libc.ts";
 import {
@@ -44,9 +47,6 @@ export { completeChecksum } from "./_transport.ts";
 
 /** ETH_P_ALL in network byte order, as `socket` and `sockaddr_ll` take it. */
 const ETH_P_ALL_BE = 0x0300;
-const SOL_SOCKET = 1;
-const SO_RCVBUF = 8;
-const SO_RCVBUFFORCE = 33;
 const PACKET_ADD_MEMBERSHIP = 1;
 const PACKET_MR_PROMISC = 1;
 const PACKET_IGNORE_OUTGOING = 23;

@@ -673,14 +673,19 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     }
   }
 
+  /** Resolves when `receive` frees a slot of the full ring (counted in `rxQueueFull`). */
+  #roomInRing(): Promise<void> {
+    this.#stats.rxQueueFull++;
+    return new Promise<void>((resolve) => this.#spaceWaiter = resolve);
+  }
+
   /** Batched path: waits in poll(), then takes everything waiting with recvmmsg. */
   async #runBatched(sock: BatchUdpSocket): Promise<void> {
     const rx = this.#rx;
     let errors = 0;
     while (!this.#closing) {
       if (rx.isFull()) {
-        this.#stats.rxQueueFull++;
-        await new Promise<void>((resolve) => this.#spaceWaiter = resolve);
+        await this.#roomInRing();
         continue;
       }
       if (!(await sock.wait()) || this.#closing) break;
@@ -724,8 +729,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
     let errors = 0;
     while (!this.#closing) {
       if (rx.isFull()) {
-        this.#stats.rxQueueFull++;
-        await new Promise<void>((resolve) => this.#spaceWaiter = resolve);
+        await this.#roomInRing();
         continue;
       }
       const slot = rx.reserve(this.#slotSize)!;
