@@ -1,8 +1,8 @@
 // A NetStack with `addresses: "auto"` on a TAP device configures IPv6 from dnsmasq's router
 // advertisements: dnsmasq runs in the peer's namespace (2001:db8::1/64 and 192.0.2.1/24 on the
 // kernel side) with `--enable-ra` and an `ra-only` range for 2001:db8::/64 (A flag, no DHCPv6),
-// a router lifetime set by `--ra-param`, and answers DNS for local records only. The stack
-// solicits, forms an RFC 7217 address after DAD, takes dnsmasq as DNS server from the RDNSS
+// a router lifetime set by `--ra-param`, and answers DNS for local records only (the first test
+// also serves DHCPv4: one stack takes both). The stack solicits, forms an RFC 7217 address after DAD, takes dnsmasq as DNS server from the RDNSS
 // option, resolves a AAAA name over IPv6 and connects over IPv6 to a kernel-side server. A second
 // test gives the kernel side the address the stack will form: DAD finds it, the duplicate is
 // reported and a new address is formed. Skips where the machine cannot run interop tests or has
@@ -29,7 +29,7 @@ reportSkip("slaac_test.ts");
 const dnsmasq = interopTool("slaac_test.ts", "dnsmasq", "dnsmasq-base");
 const SECRET = Uint8Array.from({ length: 16 }, (_, i) => 0xa0 + i);
 
-function dnsmasqArgs(ifname: string): string[] {
+function dnsmasqArgs(ifname: string, dhcp4 = false): string[] {
   return [
     "--keep-in-foreground",
     "--log-facility=-",
@@ -48,6 +48,7 @@ function dnsmasqArgs(ifname: string): string[] {
     `--ra-param=${ifname},10,600`,
     "--local=/example.net/",
     `--host-record=peer6.example.net,${KERNEL_V6}`,
+    ...(dhcp4 ? ["--dhcp-range=192.0.2.50,192.0.2.99,255.255.255.0,120"] : []),
   ];
 }
 
@@ -113,15 +114,16 @@ function firstAddress(): string {
 
 Deno.test({
   name:
-    "interop: a stack with addresses auto forms a SLAAC address from dnsmasq and connects over IPv6 by name",
+    "interop: a stack with addresses auto takes a DHCPv4 lease and a SLAAC address from dnsmasq and connects over IPv6 by name",
   ...interop,
   ignore: interop.ignore || !dnsmasq,
   fn: async () => {
     await using peer = await KernelPeer.create({ mode: "tap", ipv6: true });
-    const server = peer.spawn("dnsmasq", dnsmasqArgs(peer.ifname));
+    const server = peer.spawn("dnsmasq", dnsmasqArgs(peer.ifname, true));
     const stack = peer.stack({ addresses: "auto", autoconf: { secretKey: SECRET } });
     const autoconf = stack.autoconf!;
     const added = nextChange(autoconf, "addressAdded", isGlobal);
+    const leased = nextChange(autoconf, "addressAdded", (e) => e.address?.address.version === 4);
     const ev = await withTimeout(added, 30_000, "SLAAC address");
     const addr = ev.address!.address.toString();
     assert.equal(addr, firstAddress(), "the RFC 7217 address for this MAC, key and prefix");
@@ -132,6 +134,10 @@ Deno.test({
       "preferred",
     );
     await withTimeout(stack.configured, 5_000, "configured");
+    // The same dnsmasq leases an IPv4 address: both families configured on one stack.
+    const lease = await withTimeout(leased, 30_000, "DHCPv4 lease");
+    assert.match(lease.address!.address.toString(), /^192\.0\.2\.(5\d|[6-9]\d)$/);
+    assert.equal(autoconf.state, "bound");
     // The default route via dnsmasq's link-local address.
     const v6default = stack.iface.routes.routes.filter((r) => r.cidr.toString() === "::/0");
     assert.equal(v6default.length, 1);
