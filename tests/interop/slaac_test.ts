@@ -2,8 +2,9 @@
 // advertisements: dnsmasq runs in the peer's namespace (2001:db8::1/64 and 192.0.2.1/24 on the
 // kernel side) with `--enable-ra` and an `ra-only` range for 2001:db8::/64 (A flag, no DHCPv6),
 // a router lifetime set by `--ra-param`, and answers DNS for local records only (the first test
-// also serves DHCPv4: one stack takes both). The stack solicits, forms an RFC 7217 address after DAD, takes dnsmasq as DNS server from the RDNSS
-// option, resolves a AAAA name over IPv6 and connects over IPv6 to a kernel-side server. A second
+// also serves DHCPv4: one stack takes both). The stack solicits, forms an RFC 7217 address after
+// DAD, takes dnsmasq as DNS server from the RDNSS option, resolves a AAAA name over IPv6 and
+// connects over IPv6 to a kernel-side server. A second
 // test gives the kernel side the address the stack will form: DAD finds it, the duplicate is
 // reported and a new address is formed. Skips where the machine cannot run interop tests or has
 // no dnsmasq.
