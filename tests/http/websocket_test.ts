@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import type { TcpStream } from "../../mod.ts";
+import { linkPair, NetStack, type TcpStream } from "../../mod.ts";
 import {
   createWebSocket,
   type NetWebSocket,
+  serve,
   upgradeWebSocket,
   type UpgradeWebSocketOptions,
 } from "../../src/http/mod.ts";
 import { encodeFrame, Opcode } from "../../src/http/_ws_frame.ts";
-import { httpPair, send } from "./_helpers.ts";
+import { hasOpenssl, httpPair, selfSigned, send } from "./_helpers.ts";
 
 const URL_ = "ws://192.0.2.1/chat";
 
@@ -263,4 +264,36 @@ Deno.test("a peer that goes silent is pinged, then dropped", async () => {
   raw.close();
   assert.deepEqual(frames.map(([op]) => op), [Opcode.Ping]);
   assert.equal(sockets[0]!.readyState, sockets[0]!.CLOSED);
+});
+
+Deno.test({
+  name: "wss: createWebSocket with caCerts talks to upgradeWebSocket on a serve with cert/key",
+  ignore: !hasOpenssl,
+  fn: async () => {
+    const { cert, key } = await selfSigned("192.0.2.1", "IP:192.0.2.1");
+    const [a, b] = linkPair();
+    await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"], seed: 1 });
+    await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"], seed: 2 });
+    const http = serve(server.listen({ port: 443 }), (req) => {
+      const { socket, response } = upgradeWebSocket(req);
+      socket.onmessage = (e) => socket.send(`${socket.url} ${e.data}`);
+      return response;
+    }, { cert, key });
+    try {
+      const ws = createWebSocket(client, "wss://192.0.2.1/secure", { caCerts: [cert] });
+      await opened(ws);
+      ws.send("hi");
+      assert.equal((await next(ws)).data, "wss://192.0.2.1/secure hi");
+      ws.close(1000);
+      assert.equal((await closed(ws)).wasClean, true);
+      // Without the self-signed root the handshake fails: error, then close 1006.
+      const untrusting = createWebSocket(client, "wss://192.0.2.1/secure");
+      let error = "";
+      untrusting.onerror = (e) => error = (e as ErrorEvent).message;
+      assert.equal((await closed(untrusting)).code, 1006);
+      assert.match(error, /SELF_SIGNED|self.signed/i);
+    } finally {
+      await http.shutdown();
+    }
+  },
 });
