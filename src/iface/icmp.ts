@@ -15,6 +15,7 @@ import {
   type Icmpv4Repr,
   Icmpv4Type,
   parseIcmpv4,
+  parseIcmpv4Quote,
 } from "../wire/icmpv4.ts";
 import {
   icmpv6ErrorQuoteLen,
@@ -22,10 +23,9 @@ import {
   type Icmpv6Repr,
   Icmpv6Type,
   parseIcmpv6,
+  parseIcmpv6Quote,
 } from "../wire/icmpv6.ts";
 import { IpProtocol } from "../wire/ip.ts";
-import { Ipv4Packet } from "../wire/ipv4.ts";
-import { Ipv6Packet } from "../wire/ipv6.ts";
 import { ndiscHopLimitValid } from "../wire/ndisc.ts";
 import { TcpPacket } from "../wire/tcp.ts";
 import { UdpPacket } from "../wire/udp.ts";
@@ -179,32 +179,17 @@ function deliverEchoReply(
   if (!s.processEchoReply(core.cx, src, seq, data)) core.counters.queueFull++;
 }
 
-/** Reads the quoted IPv4 header (validated by `parseIcmpv4`) and hands the error on. */
+/** Reads the invoking packet an ICMPv4 error quotes and hands the error on. */
 function deliverError4(
   core: IfaceCore,
   from: IpAddress,
   type: number,
   code: number,
   mtu: number | null,
-  quote: Uint8Array,
+  data: Uint8Array,
 ): void {
-  const inner = new Ipv4Packet(quote);
-  const hl = inner.headerLen;
-  if (quote.length < hl + QUOTED_UPPER) {
-    throw new WireError("icmpv4.quote", quote.length, "quoted packet too short");
-  }
-  deliverError(
-    core,
-    4,
-    from,
-    type,
-    code,
-    mtu,
-    inner.protocol,
-    inner.src,
-    inner.dst,
-    quote.subarray(hl),
-  );
+  const q = parseIcmpv4Quote(data);
+  deliverError(core, 4, from, type, code, mtu, q.protocol, q.src, q.dst, q.upper);
 }
 
 function deliverError(
@@ -356,29 +341,18 @@ export function processIcmpv6(
   }
 }
 
-/** Reads the quoted IPv6 header (validated by `parseIcmpv6`) and hands the error on. */
+/** Reads the invoking packet an ICMPv6 error quotes and hands the error on. */
 function deliverError6(
   core: IfaceCore,
   from: IpAddress,
   type: number,
   code: number,
   mtu: number | null,
-  quote: Uint8Array,
+  data: Uint8Array,
 ): void {
-  const inner = new Ipv6Packet(quote);
   // Only a quoted packet without extension headers can be matched to a socket.
-  deliverError(
-    core,
-    6,
-    from,
-    type,
-    code,
-    mtu,
-    inner.nextHeader,
-    inner.src,
-    inner.dst,
-    quote.subarray(40),
-  );
+  const q = parseIcmpv6Quote(data);
+  deliverError(core, 6, from, type, code, mtu, q.nextHeader, q.src, q.dst, q.upper);
 }
 
 /** Whether an IPv4 packet carries an ICMP error (never answered with another error). */

@@ -653,3 +653,76 @@ export function icmpv4ErrorQuoteLen(
   const room = Math.min(ICMPV4_ERROR_MAX_LEN, mtu) - IPV4_MIN_HEADER_LEN - ICMPV4_HEADER_LEN;
   return Math.max(0, Math.min(invokingLen, room));
 }
+
+/**
+ * What a receiver of an ICMPv4 error needs from the invoking packet it quotes to find the
+ * connection or socket concerned: the quoted IPv4 header's protocol and addresses, and the
+ * upper-layer bytes that follow it (RFC 792: at least 64 bits, so the ports and, for TCP, the
+ * sequence number are there).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { Icmpv4Quote } from "@smol/net/wire";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * const q: Icmpv4Quote = {
+ *   protocol: 17,
+ *   src: Ipv4Address.parse("192.0.2.1"),
+ *   dst: Ipv4Address.parse("198.51.100.7"),
+ *   upper: new Uint8Array(8),
+ * };
+ * assert.equal(q.upper.length, 8);
+ * ```
+ */
+export interface Icmpv4Quote {
+  /** The quoted packet's protocol (see `IpProtocol`). */
+  readonly protocol: number;
+  /** The quoted packet's source: our address when we sent it. */
+  readonly src: Ipv4Address;
+  /** The quoted packet's destination. */
+  readonly dst: Ipv4Address;
+  /** The quoted bytes after the quoted IPv4 header (options skipped), at least 8. */
+  readonly upper: Uint8Array;
+}
+
+/** RFC 792: an error quotes the invoking header and at least the first 64 bits of its data. */
+const QUOTED_DATA_MIN = 8;
+
+/**
+ * Reads the invoking packet quoted by an ICMPv4 error (the `data` of a `dstUnreachable`,
+ * `redirect`, `timeExceeded` or `paramProblem` repr).
+ *
+ * @param data The quoted packet.
+ * @returns Its protocol, addresses and upper-layer bytes (a subarray).
+ * @throws {WireError} When `data` is not an IPv4 header followed by at least 8 bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseIcmpv4Quote } from "@smol/net/wire";
+ * const q = new Uint8Array(28);
+ * q.set([0x45, 0, 0, 28, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 198, 51, 100, 7]);
+ * q.set([0x30, 0x39, 0, 53], 20); // UDP ports 12345 -> 53
+ * const quote = parseIcmpv4Quote(q);
+ * assert.equal(quote.protocol, 17);
+ * assert.equal(quote.src.toString(), "192.0.2.1");
+ * assert.equal((quote.upper[0]! << 8) | quote.upper[1]!, 12345);
+ * ```
+ */
+export function parseIcmpv4Quote(data: Uint8Array): Icmpv4Quote {
+  checkQuote(data);
+  const ihl = (data[0]! & 0x0f) * 4;
+  if (data.length < ihl + QUOTED_DATA_MIN) {
+    throw new WireError(
+      "icmpv4.data",
+      data.length,
+      "quoted packet shorter than its header and 8 bytes of data",
+    );
+  }
+  return {
+    protocol: data[9]!,
+    src: Ipv4Address.fromBytes(data, 12),
+    dst: Ipv4Address.fromBytes(data, 16),
+    upper: data.subarray(ihl),
+  };
+}

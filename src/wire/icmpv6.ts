@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { Ipv6Address } from "./address.ts";
+import { Ipv6Address } from "./address.ts";
 import {
   checksumFinish,
   checksumSum,
@@ -666,4 +666,67 @@ export function icmpv6BufferLen(repr: Icmpv6Repr): number {
 export function icmpv6ErrorQuoteLen(invokingLen: number): number {
   const room = ICMPV6_ERROR_MAX_LEN - IPV6_HEADER_LEN - ICMPV6_HEADER_LEN;
   return Math.max(0, Math.min(invokingLen, room));
+}
+
+/**
+ * What a receiver of an ICMPv6 error needs from the invoking packet it quotes to find the
+ * connection or socket concerned: the quoted IPv6 header's next header and addresses, and the
+ * bytes after the fixed header. Extension headers are not walked: `nextHeader` names the first
+ * one when there are any.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Ipv6Address, type Icmpv6Quote } from "@smol/net/wire";
+ * const q: Icmpv6Quote = {
+ *   nextHeader: 6,
+ *   src: Ipv6Address.parse("2001:db8::1"),
+ *   dst: Ipv6Address.parse("2001:db8::2"),
+ *   upper: new Uint8Array(8),
+ * };
+ * assert.equal(q.nextHeader, 6);
+ * ```
+ */
+export interface Icmpv6Quote {
+  /** The quoted packet's next header (see `IpProtocol`). */
+  readonly nextHeader: number;
+  /** The quoted packet's source: our address when we sent it. */
+  readonly src: Ipv6Address;
+  /** The quoted packet's destination. */
+  readonly dst: Ipv6Address;
+  /** The quoted bytes after the fixed 40-byte header (possibly fewer than 8, RFC 4443 §2.4 c). */
+  readonly upper: Uint8Array;
+}
+
+/**
+ * Reads the invoking packet quoted by an ICMPv6 error (the `data` of a `dstUnreachable`,
+ * `pktTooBig`, `timeExceeded` or `paramProblem` repr).
+ *
+ * @param data The quoted packet.
+ * @returns Its next header, addresses and the bytes after the fixed header (a subarray).
+ * @throws {WireError} When `data` does not start with an IPv6 header.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Ipv6Address, parseIcmpv6Quote } from "@smol/net/wire";
+ * const q = new Uint8Array(48);
+ * q[0] = 0x60;
+ * q[6] = 17;
+ * Ipv6Address.parse("2001:db8::1").writeTo(q, 8);
+ * Ipv6Address.parse("2001:db8::2").writeTo(q, 24);
+ * const quote = parseIcmpv6Quote(q);
+ * assert.equal(quote.nextHeader, 17);
+ * assert.equal(quote.dst.toString(), "2001:db8::2");
+ * assert.equal(quote.upper.length, 8);
+ * ```
+ */
+export function parseIcmpv6Quote(data: Uint8Array): Icmpv6Quote {
+  checkQuote(data);
+  return {
+    nextHeader: data[6]!,
+    src: Ipv6Address.fromBytes(data, 8),
+    dst: Ipv6Address.fromBytes(data, 24),
+    upper: data.subarray(IPV6_HEADER_LEN),
+  };
 }

@@ -16,6 +16,7 @@ import {
   Icmpv4Type,
   Icmpv4UnreachableCode,
   parseIcmpv4,
+  parseIcmpv4Quote,
 } from "../../src/wire/icmpv4.ts";
 import {
   hex,
@@ -317,4 +318,33 @@ Deno.test("parseIcmpv4 returns a repr or throws WireError for any bytes", () => 
     }),
     { numRuns: RUNS },
   );
+});
+
+Deno.test("parseIcmpv4Quote: protocol, addresses and the bytes after a header with options", () => {
+  const q = new Uint8Array(24 + 8);
+  q.set([0x46, 0, 0, 32, 0, 0, 0, 0, 64, 6, 0, 0, 192, 0, 2, 1, 198, 51, 100, 7]);
+  q.set([1, 1, 0, 0], 20); // 4 bytes of IPv4 options (NOPs and padding)
+  q.set([0xc0, 0x00, 0x00, 0x50, 0, 0, 0x12, 0x34], 24); // TCP 49152 -> 80, seq 0x1234
+  const quote = parseIcmpv4Quote(q);
+  assert.equal(quote.protocol, 6);
+  assert.equal(quote.src.toString(), "192.0.2.1");
+  assert.equal(quote.dst.toString(), "198.51.100.7");
+  assert.deepEqual(quote.upper, q.subarray(24));
+});
+
+Deno.test("parseIcmpv4Quote: fewer than 8 bytes after the quoted header, or not IPv4, is a WireError", () => {
+  const q = new Uint8Array(27);
+  q[0] = 0x45;
+  assert.throws(() => parseIcmpv4Quote(q), WireError);
+  const v6 = new Uint8Array(28);
+  v6[0] = 0x60;
+  assert.throws(() => parseIcmpv4Quote(v6), WireError);
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
+    try {
+      const quote = parseIcmpv4Quote(b);
+      assert.ok(quote.upper.length >= 8);
+    } catch (e) {
+      assert.ok(e instanceof WireError);
+    }
+  }));
 });

@@ -15,6 +15,7 @@ import {
   Icmpv6Type,
   Icmpv6UnreachableCode,
   parseIcmpv6,
+  parseIcmpv6Quote,
 } from "../../src/wire/icmpv6.ts";
 import {
   hex,
@@ -287,4 +288,34 @@ Deno.test("parseIcmpv6 returns a repr or throws WireError for any bytes", () => 
     ),
     { numRuns: RUNS },
   );
+});
+
+Deno.test("parseIcmpv6Quote: next header, addresses and the bytes after the fixed header", () => {
+  const q = new Uint8Array(40 + 12);
+  q[0] = 0x60;
+  q[6] = 17;
+  Ipv6Address.parse("2001:db8::1").writeTo(q, 8);
+  Ipv6Address.parse("2001:db8::2").writeTo(q, 24);
+  q.set([0xc0, 0, 0, 53], 40);
+  const quote = parseIcmpv6Quote(q);
+  assert.equal(quote.nextHeader, 17);
+  assert.equal(quote.src.toString(), "2001:db8::1");
+  assert.equal(quote.dst.toString(), "2001:db8::2");
+  assert.deepEqual(quote.upper, q.subarray(40));
+});
+
+Deno.test("parseIcmpv6Quote: shorter than an IPv6 header, or not IPv6, is a WireError", () => {
+  const short = new Uint8Array(39);
+  short[0] = 0x60;
+  assert.throws(() => parseIcmpv6Quote(short), WireError);
+  const v4 = new Uint8Array(48);
+  v4[0] = 0x45;
+  assert.throws(() => parseIcmpv6Quote(v4), WireError);
+  fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
+    try {
+      assert.equal(parseIcmpv6Quote(b).upper.length, b.length - 40);
+    } catch (e) {
+      assert.ok(e instanceof WireError);
+    }
+  }));
 });
