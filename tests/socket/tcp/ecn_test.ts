@@ -304,3 +304,28 @@ for (const v of [4, 6] as const) {
     assert.equal(ci.retransmits, 0);
   });
 }
+
+Deno.test("TcpSocket answers ECE during loss recovery with CWR only: the loss already reduced", () => {
+  const h = ecnEstablished();
+  h.at(100);
+  h.sock.send(fill(1000));
+  assert.equal(outEcn(h).length, 10);
+  h.at(200);
+  // Three duplicate ACKs (no SACK on this connection): fast recovery (RFC 6582).
+  for (let k = 0; k < 3; k++) h.send({ seq: R, ack: L, window: 8000 });
+  const i0 = h.sock.info;
+  assert.equal(i0.inRecovery, true);
+  const ssthresh = i0.ssthresh;
+  const rtx = outEcn(h);
+  assert.equal(rtx[0]!.repr.seq, L);
+  assert.equal(rtx[0]!.ecn, 0); // a retransmission is Not-ECT
+  h.send({ seq: R, ack: L, flags: ACK | ECE, window: 8000 });
+  const i1 = h.sock.info;
+  assert.deepStrictEqual([i1.ecnReductions, i1.ssthresh], [0, ssthresh]);
+  // Recovery ends; the next new data carries CWR.
+  h.send({ seq: R, ack: L + 1000, window: 8000 });
+  h.sock.send(fill(100));
+  const next = outEcn(h);
+  assert.equal(next[0]!.repr.flags & CWR, CWR);
+  assert.equal(h.sock.info.ecnReductions, 0);
+});
