@@ -143,6 +143,9 @@ interface State {
 
 let stateOf: (a: AcceptAny) => State;
 
+/** Granularity (ms) of UDP flow expiry walks, or the idle timeout when shorter. */
+const EXPIRY_BATCH = 1000;
+
 function checkCount(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
   if (typeof n !== "number") throw new TypeError(`Invalid ${name}: expected a number`);
@@ -577,7 +580,10 @@ export function acceptAnyExpire(a: AcceptAny, sockets: SocketSet, now: Instant):
     }
   }
   for (const e of gone) forget(s, sockets, e);
-  s.nextExpiry = next;
+  // Batched like TIME-WAIT records: flows refreshed just before their deadline cost one walk per
+  // batch, not one per flow.
+  const batch = s.udpIdle < EXPIRY_BATCH ? s.udpIdle : EXPIRY_BATCH;
+  s.nextExpiry = next === NEVER ? NEVER : Math.ceil(next / batch) * batch;
 }
 
 /** When {@linkcode acceptAnyExpire} next has work. */
