@@ -254,7 +254,12 @@ async function main(): Promise<void> {
   const stop = async () => {
     listener.close();
     flows.close();
-    console.log(JSON.stringify({ ...stats, ...stack.iface.acceptAny!.counters }));
+    console.log(JSON.stringify({
+      relay: stats,
+      acceptAny: stack.iface.acceptAny!.counters,
+      listener: listener.info,
+      drops: stack.counters.snapshot(),
+    }));
     await stack.close();
     Deno.exit(0);
   };
