@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { AcceptAny } from "../../src/iface/accept_any.ts";
 import type { InterfaceConfig } from "../../src/iface/interface.ts";
 import { IcmpSocket } from "../../src/socket/icmp.ts";
@@ -283,4 +284,55 @@ Deno.test("AcceptAny leaves multicast and broadcast alone", () => {
   ]);
   run([b], 0, 1);
   assert.equal(b.iface.acceptAny!.acceptUdp(), null);
+});
+
+Deno.test("AcceptAny survives random IPv4 packets to any address: no throw, every frame taken, flows within maxFlows and expired when idle", () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          src: fc.integer({ min: 0, max: 0xffffffff }),
+          dst: fc.integer({ min: 0, max: 0xffffffff }),
+          protocol: fc.constantFrom(1, 6, 17, 47),
+          ttl: fc.integer({ min: 0, max: 255 }),
+          frag: fc.constantFrom(0, 0, 0, 1, 0x2000),
+          body: fc.uint8Array({ maxLength: 80 }),
+          garbage: fc.boolean(),
+        }),
+        { maxLength: 40 },
+      ),
+      (pkts) => {
+        const [a, b] = proxyPair({ allowDocumentation: true, maxFlows: 8, echo: true });
+        const any = b.iface.acceptAny!;
+        any.listenTcp();
+        any.listenUdp();
+        const frames = pkts.map((p) => {
+          if (p.garbage) return p.body;
+          const f = new Uint8Array(20 + p.body.length);
+          emitIpv4({
+            src: new Ipv4Address(p.src),
+            dst: new Ipv4Address(p.dst),
+            protocol: p.protocol,
+            payloadLen: p.body.length,
+            ttl: p.ttl,
+            dscp: 0,
+            ecn: 0,
+            ident: 7,
+            dontFrag: false,
+            moreFrags: p.frag === 0x2000,
+            fragOffset: p.frag === 1 ? 8 : 0,
+          }, new Ipv4Packet(f));
+          f.set(p.body, 20);
+          return f;
+        });
+        inject(a.dev, frames);
+        run([b], 0, 2);
+        assert.ok(any.flowCount <= 8);
+        run([b], 70_000, 70_000); // past the UDP idle timeout
+        assert.equal(any.pendingUdp, 0);
+        assert.equal(b.iface.counters.rxFrames, frames.length);
+      },
+    ),
+    { numRuns: 200 },
+  );
 });
