@@ -336,3 +336,24 @@ Deno.test("AcceptAny survives random IPv4 packets to any address: no throw, ever
     { numRuns: 200 },
   );
 });
+
+for (const v of [4, 6] as const) {
+  Deno.test(`AcceptAny answers a datagram sent with TTL 1 with time exceeded that reaches the sender over IPv${v}`, () => {
+    const [a, b] = pair("ip", { routes: DEFAULT_ROUTES, hopLimit: 1 }, {
+      acceptAny: { allowDocumentation: true },
+      routes: DEFAULT_ROUTES,
+    });
+    b.iface.acceptAny!.listenUdp();
+    const c = new UdpSocket();
+    const any = v === 4 ? Ipv4Address.UNSPECIFIED : parseIpAddress("::");
+    a.iface.bindUdp(a.sockets, c, { addr: any, port: 5001 });
+    c.send(new Uint8Array(4), { addr: ip(v === 4 ? "198.51.100.9" : "2001:db8:1::9"), port: 53 });
+    run([a, b], 0, 3);
+    assert.equal(b.iface.counters.ttlExceeded, 1);
+    assert.equal(b.iface.acceptAny!.acceptUdp(), null);
+    const err = c.takeError();
+    assert.ok(err !== null);
+    assert.deepEqual([err.version, err.type, err.code], v === 4 ? [4, 11, 0] : [6, 3, 0]);
+    assert.equal(err.from.toString(), v === 4 ? "192.0.2.2" : "2001:db8::2");
+  });
+}
