@@ -38,7 +38,10 @@ export interface UdpTunnelEndpoint {
 export interface UdpTunnelOptions {
   /** Where to listen. */
   readonly local: UdpTunnelEndpoint;
-  /** Where to send; datagrams from any other source are dropped (`stats.readErrors`). */
+  /**
+   * Where to send; datagrams from any other source are dropped: counted in `stats.readErrors` on
+   * the `Deno.listenDatagram` path, by the kernel (the socket is connected) on the batched one.
+   */
   readonly peer: UdpTunnelEndpoint;
   /** `"ip"` (default) or `"ethernet"`. */
   readonly medium?: Medium;
