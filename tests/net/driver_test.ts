@@ -122,3 +122,22 @@ Deno.test("NetStack settles O(changed sockets) per poll, not one per waiting con
   assert.ok(small >= 1 && small <= 4, `settles with 4 waiting: ${small}`);
   assert.ok(large <= small + 1, `settles with 400 waiting: ${large} vs ${small} with 4`);
 });
+
+Deno.test("NetStack runs no empty poll after a busy one: at most 3 polls per stack per connect+accept+close", async () => {
+  await using pair = stackPair();
+  const listener = pair.server.listen({ port: 81 });
+  const n = 200;
+  const before = pair.server.polls + pair.client.polls;
+  for (let i = 0; i < n; i++) {
+    const accepted = listener.accept();
+    const conn = await pair.client.connect({ hostname: "192.0.2.1", port: 81 });
+    const peer = await accepted;
+    conn.close();
+    peer.close();
+  }
+  const perConn = (pair.server.polls + pair.client.polls - before) / n;
+  // Two busy polls per stack per connection (SYN / SYN-ACK+ACK, FIN exchange); a poll after
+  // each of them that finds nothing to do would make it 8. Timers under load may add a few.
+  assert.ok(perConn <= 6, `polls per connection: ${perConn}`);
+  listener.close();
+});
