@@ -194,13 +194,22 @@ export function checkHostname(name: string, value: unknown): string | undefined 
 
 export { checkPort, checkSignal };
 
+/** The last literal parsed (addresses are immutable): clients connect to one peer in a row. */
+let lastHost = "";
+let lastIp: IpAddress | null = null;
+
 /** The address of an IPv4 or IPv6 literal, or `null` when `hostname` is no literal. */
 export function tryParseIp(hostname: string): IpAddress | null {
+  if (hostname === lastHost) return lastIp;
+  let ip: IpAddress | null;
   try {
-    return parseIpAddress(hostname);
+    ip = parseIpAddress(hostname);
   } catch {
-    return null;
+    ip = null;
   }
+  lastHost = hostname;
+  lastIp = ip;
+  return ip;
 }
 
 /**
