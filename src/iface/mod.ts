@@ -84,6 +84,7 @@ export type {
   OffloadCapabilities,
 } from "../phy/mod.ts";
 export type {
+  DnsslInfo,
   EthernetAddress,
   IpAddress,
   IpCidr,

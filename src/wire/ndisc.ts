@@ -90,6 +90,8 @@ const MTU_OPTION_LEN = 8;
 const RDNSS_HEADER_LEN = 8;
 /** The RDNSS option type (RFC 8106 §5.1), outside RFC 4861's {@linkcode NdiscOptionType}. */
 const RDNSS_OPTION = 25;
+/** The DNS search list option type (RFC 8106 §5.2). */
+const DNSSL_OPTION = 31;
 
 /**
  * Neighbor Discovery option types (RFC 4861 §4.6). Other option types are skipped on parse.
@@ -174,6 +176,25 @@ export interface RdnssInfo {
 }
 
 /**
+ * A DNS search list option of a router advertisement (RFC 8106 §5.2): domain names (without
+ * the trailing dot) and how long, in seconds, they may be used (0xffffffff: infinity; 0: stop).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import type { DnsslInfo } from "@smol/net/wire";
+ * const d: DnsslInfo = { lifetime: 1800, domains: ["example.net"] };
+ * assert.equal(d.domains.length, 1);
+ * ```
+ */
+export interface DnsslInfo {
+  /** Lifetime in seconds (0xffffffff: infinity, 0: withdrawn). */
+  readonly lifetime: number;
+  /** The domains, at least one, each of ASCII labels of 1–63 bytes. */
+  readonly domains: readonly string[];
+}
+
+/**
  * A Neighbor Discovery message as plain data, discriminated by `kind`. Link-layer addresses are
  * `null` when the option is absent.
  *
@@ -216,6 +237,8 @@ export type NdiscRepr =
     readonly prefixes: readonly PrefixInfo[];
     /** Recursive DNS server options, in order (absent: none). */
     readonly rdnss?: readonly RdnssInfo[];
+    /** DNS search list options, in order (absent: none). */
+    readonly dnssl?: readonly DnsslInfo[];
   }
   | {
     readonly kind: "neighborSolicit";
@@ -279,6 +302,7 @@ interface Options {
   prefixes: PrefixInfo[];
   redirectedHeader: Uint8Array | null;
   rdnss: RdnssInfo[];
+  dnssl: DnsslInfo[];
 }
 
 /** Bits naming which option types a message uses. */
@@ -288,6 +312,7 @@ const USE_PREFIX = 1 << NdiscOptionType.PrefixInfo;
 const USE_REDIRECTED = 1 << NdiscOptionType.RedirectedHeader;
 const USE_MTU = 1 << NdiscOptionType.Mtu;
 const USE_RDNSS = 1 << RDNSS_OPTION;
+const USE_DNSSL = 1 << DNSSL_OPTION;
 
 /**
  * Walks the options from `start` to the end of `b`, validating every option's length
@@ -302,6 +327,7 @@ function parseOptions(b: Uint8Array, start: number, use: number): Options {
     prefixes: [],
     redirectedHeader: null,
     rdnss: [],
+    dnssl: [],
   };
   let o = start;
   while (o < b.length) {
@@ -355,6 +381,9 @@ function parseOptions(b: Uint8Array, start: number, use: number): Options {
           break;
         case RDNSS_OPTION:
           out.rdnss.push(parseRdnss(b, o, units));
+          break;
+        case DNSSL_OPTION:
+          out.dnssl.push(parseDnssl(b, o, len));
           break;
       }
     }
@@ -430,7 +459,7 @@ export function parseNdisc(packet: Icmpv6Packet, src: Ipv6Address, dst: Ipv6Addr
       const opts = parseOptions(
         b,
         FIELD.RA_OPTIONS,
-        USE_SLLA | USE_MTU | USE_PREFIX | USE_RDNSS,
+        USE_SLLA | USE_MTU | USE_PREFIX | USE_RDNSS | USE_DNSSL,
       );
       const flags = b[FIELD.RA_FLAGS]!;
       return {
@@ -445,6 +474,7 @@ export function parseNdisc(packet: Icmpv6Packet, src: Ipv6Address, dst: Ipv6Addr
         mtu: opts.mtu,
         prefixes: opts.prefixes,
         ...(opts.rdnss.length > 0 ? { rdnss: opts.rdnss } : {}),
+        ...(opts.dnssl.length > 0 ? { dnssl: opts.dnssl } : {}),
       };
     }
     case TYPE.NEIGHBOR_SOLICIT: {
@@ -565,7 +595,7 @@ export function ndiscBufferLen(repr: NdiscRepr): number {
     case "routerAdvert":
       return FIELD.RA_OPTIONS + linkAddrLen(repr.sourceLinkAddr) +
         (repr.mtu === null ? 0 : MTU_OPTION_LEN) + repr.prefixes.length * PREFIX_OPTION_LEN +
-        rdnssLen(repr.rdnss);
+        rdnssLen(repr.rdnss) + dnsslLen(repr.dnssl);
     case "neighborSolicit":
       return FIELD.NS_OPTIONS + linkAddrLen(repr.sourceLinkAddr);
     case "neighborAdvert":
@@ -574,6 +604,61 @@ export function ndiscBufferLen(repr: NdiscRepr): number {
       return FIELD.REDIRECT_OPTIONS + linkAddrLen(repr.targetLinkAddr) +
         redirectedOptionLen(repr.redirectedHeader);
   }
+}
+
+/**
+ * RFC 8106 §5.2: domain names in uncompressed DNS form (RFC 1035 §3.1), then zero padding. A
+ * zero byte where a name would start is padding: the rest of the option is ignored.
+ */
+function parseDnssl(b: Uint8Array, o: number, len: number): DnsslInfo {
+  if (len < 16) {
+    throw new WireError("ndisc.option.length", len / UNIT, "DNSSL option below 2 units");
+  }
+  const end = o + len;
+  const domains: string[] = [];
+  let p = o + RDNSS_HEADER_LEN;
+  while (p < end && b[p] !== 0) {
+    const labels: string[] = [];
+    let nameLen = 0;
+    for (;;) {
+      if (p >= end) throw new WireError("ndisc.dnssl", p - o, "domain name runs past the option");
+      const n = b[p]!;
+      if (n === 0) break;
+      nameLen += n + 1;
+      if (n > 63 || nameLen > 254 || p + 1 + n > end) {
+        throw new WireError("ndisc.dnssl", n, "bad label length");
+      }
+      let label = "";
+      for (let i = p + 1; i <= p + n; i++) {
+        const c = b[i]!;
+        if (c <= 0x20 || c >= 0x7f || c === 0x2e) {
+          throw new WireError("ndisc.dnssl", c, "label byte is not printable ASCII");
+        }
+        label += String.fromCharCode(c);
+      }
+      labels.push(label);
+      p += 1 + n;
+    }
+    p++;
+    domains.push(labels.join("."));
+  }
+  if (domains.length === 0) throw new WireError("ndisc.dnssl", 0, "DNSSL option without a domain");
+  return { lifetime: readU32(b, o + OPTION.RDNSS_LIFETIME), domains };
+}
+
+/** The bytes of `domains` in DNS form, without padding. */
+function dnsslNamesLen(domains: readonly string[]): number {
+  let n = 0;
+  for (const d of domains) n += d.length + 2;
+  return n;
+}
+
+function dnsslLen(dnssl: readonly DnsslInfo[] | undefined): number {
+  let n = 0;
+  for (const d of dnssl ?? []) {
+    n += Math.ceil((RDNSS_HEADER_LEN + dnsslNamesLen(d.domains)) / UNIT) * UNIT;
+  }
+  return n;
 }
 
 function rdnssLen(rdnss: readonly RdnssInfo[] | undefined): number {
@@ -594,12 +679,14 @@ function redirectedOptionLen(data: Uint8Array | null): number {
 /**
  * Writes `repr` into `packet` (type, code, body and options; reserved bytes and padding zeroed)
  * without the checksum: {@linkcode emitIcmpv6} calls this and then fills it. Options are written
- * in the order link-layer address, MTU, prefixes, RDNSS, redirected header.
+ * in the order link-layer address, MTU, prefixes, RDNSS, DNSSL, redirected header.
  *
  * @param repr The message.
  * @param packet The ICMPv6 view, at least {@linkcode ndiscBufferLen} bytes.
  * @throws {RangeError} When the buffer is too short, a redirected header is too long for
- * an option (more than 2032 bytes), or an RDNSS option has no server or more than 127.
+ * an option (more than 2032 bytes), an RDNSS option has no server or more than 127, or a DNSSL
+ * option has no domain, a label that is empty, longer than 63 bytes or not printable ASCII, or
+ * more than 2040 bytes of names.
  *
  * @example
  * ```ts
@@ -679,6 +766,7 @@ export function emitNdisc(repr: NdiscRepr, packet: Icmpv6Packet): void {
         for (let i = 0; i < n; i++) r.servers[i]!.writeTo(b, o + OPTION.RDNSS_ADDRESSES + 16 * i);
         o += RDNSS_HEADER_LEN + 16 * n;
       }
+      for (const d of repr.dnssl ?? []) o = writeDnssl(b, o, d);
       return;
     }
     case "neighborSolicit":
@@ -718,6 +806,32 @@ export function emitNdisc(repr: NdiscRepr, packet: Icmpv6Packet): void {
       return;
     }
   }
+}
+
+/** Writes a DNSSL option at `o` (RFC 8106 §5.2); returns the next offset. */
+function writeDnssl(b: Uint8Array, o: number, d: DnsslInfo): number {
+  const len = Math.ceil((RDNSS_HEADER_LEN + dnsslNamesLen(d.domains)) / UNIT) * UNIT;
+  if (d.domains.length === 0 || len > 255 * UNIT) {
+    throw new RangeError(`Invalid DNSSL option with ${d.domains.length} domains of ${len} bytes`);
+  }
+  b[o + OPTION.TYPE] = DNSSL_OPTION;
+  b[o + OPTION.LENGTH] = len / UNIT;
+  b[o + OPTION.RESERVED] = 0;
+  b[o + OPTION.RESERVED + 1] = 0;
+  writeU32(b, o + OPTION.RDNSS_LIFETIME, d.lifetime);
+  let p = o + RDNSS_HEADER_LEN;
+  for (const domain of d.domains) {
+    for (const label of domain.split(".")) {
+      if (label.length === 0 || label.length > 63 || !/^[\x21-\x2d\x2f-\x7e]+$/.test(label)) {
+        throw new RangeError(`Invalid DNSSL domain "${domain}"`);
+      }
+      b[p++] = label.length;
+      for (let i = 0; i < label.length; i++) b[p++] = label.charCodeAt(i);
+    }
+    b[p++] = 0;
+  }
+  b.fill(0, p, o + len);
+  return o + len;
 }
 
 /** Writes a link-layer address option at `o` when `addr` is set; returns the next offset. */
