@@ -9,14 +9,13 @@
  * It never reads a clock: time is `cx.now`, randomness `cx.random`. The interface feeds it
  * validated NDP messages and applies its events.
  *
- * It also keeps on-link prefixes (RFC 4861 §6.3.4) and recursive DNS servers (RFC 8106 §5.1).
+ * It also keeps on-link prefixes (RFC 4861 §6.3.4), recursive DNS servers and search domains
+ * (RFC 8106 §5.1, §5.2).
  * `NdpHost` (ndp_host.ts) connects it to an interface: ingress, egress and MLD query answers.
  *
  * With `temporaryAddresses`, each stable global address gets a temporary companion (RFC 8981
  * §3): a random identifier, lifetimes capped at one day preferred (less a random DESYNC_FACTOR)
  * and two days valid, and a successor REGEN_ADVANCE before it deprecates.
- *
- * Not done: DNSSL.
  *
  * @module
  */
@@ -26,7 +25,8 @@ import { type Instant, NEVER } from "../time.ts";
 import { Ipv6Address } from "../wire/address.ts";
 import type { EthernetAddress } from "../wire/mac.ts";
 import { MldRecordType, type MldRepr } from "../wire/mld.ts";
-import type { NdiscRepr, RdnssInfo } from "../wire/ndisc.ts";
+import type { NdiscRepr } from "../wire/ndisc.ts";
+import { lifetimeEnd, LifetimeList, prefixOf } from "./slaac_lists.ts";
 import type {
   SlaacAddressState,
   SlaacContext,
@@ -84,20 +84,6 @@ interface Entry {
   regenerated: boolean;
 }
 
-function lifetimeEnd(now: Instant, seconds: number): Instant {
-  return seconds === INFINITE ? NEVER : now + seconds * 1000;
-}
-
-/** `addr` with the bits past `len` cleared. */
-function prefixOf(addr: Ipv6Address, len: number): Ipv6Address {
-  const w = [addr.w0, addr.w1, addr.w2, addr.w3];
-  for (let i = 0; i < 4; i++) {
-    const keep = Math.max(0, Math.min(32, len - 32 * i));
-    w[i] = keep === 0 ? 0 : keep === 32 ? w[i]! : (w[i]! & (~0 << (32 - keep))) >>> 0;
-  }
-  return new Ipv6Address(w[0]!, w[1]!, w[2]!, w[3]!);
-}
-
 /**
  * The autoconfiguration state of one interface: a link-local address from the start, global
  * addresses from advertised prefixes, default routers and the link MTU.
@@ -128,7 +114,8 @@ export class Slaac {
     string,
     { prefix: Ipv6Address; prefixLen: number; expiresAt: Instant }
   >();
-  readonly #dns = new Map<string, { server: Ipv6Address; expiresAt: Instant }>();
+  readonly #dns = new LifetimeList<Ipv6Address>();
+  readonly #search = new LifetimeList<string>();
   readonly #events: SlaacEvent[] = [];
   #rsLeft = 0;
   #rsAt: Instant = NEVER;
@@ -243,7 +230,23 @@ export class Slaac {
    * ```
    */
   get dnsServers(): readonly Ipv6Address[] {
-    return [...this.#dns.values()].map((d) => d.server);
+    return this.#dns.values;
+  }
+
+  /**
+   * The DNS search domains from router advertisements (RFC 8106 DNSSL), in the order learned.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Slaac } from "@smol/net/iface";
+   * import { EthernetAddress } from "@smol/net/wire";
+   * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+   * assert.deepEqual(s.searchDomains, []);
+   * ```
+   */
+  get searchDomains(): readonly string[] {
+    return this.#search.values;
   }
 
   /**
@@ -401,7 +404,14 @@ export class Slaac {
         if (t.temporary && t.prefix.equals(prefix)) this.#refreshTemporary(now, t, entry);
       }
     }
-    if (ra.rdnss !== undefined) this.#updateDns(now, ra.rdnss);
+    // RFC 8106 §5.1, §5.2: a lifetime of 0 withdraws.
+    let dns = false, search = false;
+    for (const r of ra.rdnss ?? []) dns = this.#dns.update(now, r.lifetime, r.servers) || dns;
+    for (const d of ra.dnssl ?? []) {
+      search = this.#search.update(now, d.lifetime, d.domains) || search;
+    }
+    if (dns) this.#events.push({ type: "dns", servers: this.dnsServers });
+    if (search) this.#events.push({ type: "searchDomains", domains: this.searchDomains });
     return true;
   }
 
@@ -549,7 +559,7 @@ export class Slaac {
     }
     for (const r of this.#routers.values()) at = Math.min(at, r.expiresAt);
     for (const p of this.#onLink.values()) at = Math.min(at, p.expiresAt);
-    for (const d of this.#dns.values()) at = Math.min(at, d.expiresAt);
+    at = Math.min(at, this.#dns.nextExpiry(), this.#search.nextExpiry());
     return at;
   }
 
@@ -753,11 +763,10 @@ export class Slaac {
         this.#events.push({ type: "onLinkRemoved", prefix: p.prefix, prefixLen: p.prefixLen });
       }
     }
-    let dnsChanged = false;
-    for (const [key, d] of this.#dns) {
-      if (now >= d.expiresAt) dnsChanged = this.#dns.delete(key);
+    if (this.#dns.expire(now)) this.#events.push({ type: "dns", servers: this.dnsServers });
+    if (this.#search.expire(now)) {
+      this.#events.push({ type: "searchDomains", domains: this.searchDomains });
     }
-    if (dnsChanged) this.#events.push({ type: "dns", servers: this.dnsServers });
   }
 
   /** RFC 4861 §6.3.4: an on-link prefix with its valid lifetime; 0 takes it off-link. */
@@ -775,21 +784,6 @@ export class Slaac {
     this.#onLink.set(key, { prefix: net, prefixLen, expiresAt });
     if (known === undefined) {
       this.#events.push({ type: "onLink", prefix: net, prefixLen, expiresAt });
-    }
-  }
-
-  /** RFC 8106 §5.1/§6: servers with their lifetimes; a lifetime of 0 withdraws a server. */
-  #updateDns(now: Instant, options: readonly RdnssInfo[]): void {
-    const before = [...this.#dns.keys()].join(",");
-    for (const r of options) {
-      for (const server of r.servers) {
-        const key = server.toString();
-        if (r.lifetime === 0) this.#dns.delete(key);
-        else this.#dns.set(key, { server, expiresAt: lifetimeEnd(now, r.lifetime) });
-      }
-    }
-    if ([...this.#dns.keys()].join(",") !== before) {
-      this.#events.push({ type: "dns", servers: this.dnsServers });
     }
   }
 }

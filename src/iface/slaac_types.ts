@@ -47,7 +47,8 @@ export type SlaacAddressState = "tentative" | "preferred" | "deprecated" | "dupl
  * What the interface applies: an address changed state (add it to the interface when
  * `preferred`, keep it for existing use when `deprecated`), an address is gone, a default
  * router came or went, the link MTU changed, a prefix is on-link (RFC 4861 §6.3.4, L flag) or no
- * longer, the recursive DNS servers changed (RFC 8106 §5.1, the whole current list).
+ * longer, the recursive DNS servers or the search domains changed (RFC 8106 §5.1, §5.2, the
+ * whole current list).
  *
  * @example
  * ```ts
@@ -77,7 +78,8 @@ export type SlaacEvent =
     readonly expiresAt: Instant;
   }
   | { readonly type: "onLinkRemoved"; readonly prefix: Ipv6Address; readonly prefixLen: number }
-  | { readonly type: "dns"; readonly servers: readonly Ipv6Address[] };
+  | { readonly type: "dns"; readonly servers: readonly Ipv6Address[] }
+  | { readonly type: "searchDomains"; readonly domains: readonly string[] };
 
 /**
  * Messages that were ignored, by reason.

@@ -501,3 +501,26 @@ Deno.test("Slaac forms no temporary address when the prefix's preferred lifetime
   h2.step();
   assert.equal(h2.slaac.addresses.filter((a) => a.temporary).length, 2);
 });
+
+Deno.test("Slaac keeps DNSSL search domains for their lifetime; a lifetime of 0 withdraws one", () => {
+  const h = new Harness({ dadTransmits: 0 });
+  const ra = (lifetime: number, domains: string[]) => ({
+    ...RA,
+    routerLifetime: 0,
+    dnssl: [{ lifetime, domains }],
+  });
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, ra(60, ["example.net", "example.org"]));
+  assert.deepEqual(h.events(), [{
+    type: "searchDomains",
+    domains: ["example.net", "example.org"],
+  }]);
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, ra(60, ["example.net"]));
+  assert.deepEqual(h.events(), [], "a refresh is no change");
+  h.now = 30_000;
+  h.slaac.processRouterAdvert(h.cx, ROUTER, 255, ra(0, ["example.org"]));
+  assert.deepEqual(h.events(), [{ type: "searchDomains", domains: ["example.net"] }]);
+  assert.equal(h.slaac.pollAt(h.cx), 60_000);
+  h.step();
+  assert.deepEqual(h.events(), [{ type: "searchDomains", domains: [] }]);
+  assert.deepEqual(h.slaac.searchDomains, []);
+});
