@@ -320,6 +320,25 @@ export class Autoconf extends EventTarget {
   }
 
   /**
+   * The DNS search domains: the lease's domain name, then those of router advertisements
+   * (RFC 8106 DNSSL). `connect` tries a single-label name in each.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { linkPair, NetStack } from "@smol/net";
+   * const [device] = linkPair({ medium: "ethernet" });
+   * await using stack = new NetStack({ device, addresses: "auto" });
+   * assert.deepEqual(stack.autoconf?.searchDomains, []);
+   * ```
+   */
+  get searchDomains(): readonly string[] {
+    const v4 = this.#lease?.domainName ? [this.#lease.domainName] : [];
+    const v6 = this.#ndp?.slaac.searchDomains ?? [];
+    return v6.length === 0 ? v4 : [...new Set([...v4, ...v6])];
+  }
+
+  /**
    * The autoconfigured IPv6 addresses (link-local, stable and temporary global ones) with
    * their states; addresses that are gone are not listed.
    *
@@ -544,6 +563,7 @@ export class Autoconf extends EventTarget {
         routes.remove(new IpCidr(e.prefix, e.prefixLen));
         return;
       case "dns":
+      case "searchDomains":
         this.dispatchEvent(new AutoconfEvent("dnsChanged", null, this.#lease));
         return;
       case "mtu":
