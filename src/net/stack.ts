@@ -418,7 +418,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
       families: this.#families,
       cache: this.#dnsCache,
       counters: this.#dnsCounters,
-      search: this.#autoconf?.lease?.domainName ? [this.#autoconf.lease.domainName] : [],
+      search: this.#autoconf?.searchDomains ?? [],
       ...(this.#hosts !== undefined ? { hosts: this.#hosts } : {}),
       ...(o.signal !== undefined ? { signal: o.signal } : {}),
     });
