@@ -6,7 +6,8 @@
 // DAD, takes dnsmasq as DNS server from the RDNSS option, resolves a AAAA name over IPv6 and
 // connects over IPv6 to a kernel-side server. A second
 // test gives the kernel side the address the stack will form: DAD finds it, the duplicate is
-// reported and a new address is formed. Skips where the machine cannot run interop tests or has
+// reported and a new address is formed; the RA's DNSSL option gives the search domain for a
+// single-label name. Skips where the machine cannot run interop tests or has
 // no dnsmasq.
 import assert from "node:assert/strict";
 import { Slaac } from "../../src/iface/slaac.ts";
@@ -48,6 +49,9 @@ function dnsmasqArgs(ifname: string, dhcp4 = false): string[] {
     // RA interval 10 s, router lifetime 600 s (dnsmasq sends 0 without a default route).
     `--ra-param=${ifname},10,600`,
     "--local=/example.net/",
+    "--domain=example.net",
+    // dnsmasq puts the DHCPv6 domain-search option in its RAs as DNSSL.
+    "--dhcp-option=option6:domain-search,example.net",
     `--host-record=peer6.example.net,${KERNEL_V6}`,
     ...(dhcp4 ? ["--dhcp-range=192.0.2.50,192.0.2.99,255.255.255.0,120"] : []),
   ];
@@ -196,6 +200,21 @@ Deno.test({
     assert.ok(!stack.iface.routes.hasAddress(dup.address!.address));
     assert.ok(stack.iface.routes.hasAddress(ev.address!.address));
     await peer.must("ping", ["-6", "-c", "1", "-W", "5", addr]);
+    // No DHCPv4 here: the search domain came in the RA's DNSSL option (RFC 8106 §5.2).
+    assert.equal(autoconf.lease, null);
+    assert.deepEqual(autoconf.searchDomains, ["example.net"]);
+    // So a single-label name is found in it, over IPv6 through the RDNSS server.
+    const greeter = peer.python(GREETER6, ["8090"]);
+    await peer.waitListening(8090);
+    const conn = await stack.connect({ hostname: "peer6", port: 8090 });
+    const buf = new Uint8Array(128);
+    let text = "";
+    for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    conn.close();
+    assert.equal(text, `hello ${addr}\n`);
+    await greeter.output;
     server.child.kill("SIGTERM");
     await server.output;
   },
