@@ -682,7 +682,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
   /**
    * Starts recording what TCP does on `conn`: every segment it sends or takes in (with why it
    * was sent: new data, fast retransmit, RTO, TLP, probe, ACK), state changes, congestion
-   * samples (cwnd, ssthresh, RTT, RTO, bytes in flight), timers armed, restarted, cancelled and
+   * samples (cwnd, ssthresh, RTT, RTO, bytes in flight), timers armed, cancelled and
    * fired, and the application's reads and writes, into a bounded ring. Tracing costs nothing
    * until it is started; `recorder.detach()` stops it. `recorder.connection()` gives the trace
    * for `traceReportHtml`, the SVG pictures and `traceToJsonLines` of `@smol/net/trace`.

@@ -186,7 +186,8 @@ export type TraceTimerName =
   | "probe";
 
 /**
- * What happened to a timer: `arm` (it was off), `restart` (moved before it was due), `cancel`
+ * What happened to a timer: `arm` (it was off), `restart` (moved before it was due; recorded
+ * only when the recorder's `restarts` option is on), `cancel`
  * (turned off before it was due), `fire` (it was due: turned off or moved at or after its
  * deadline; a timer that fires and is armed again gives `fire` then `arm`).
  *

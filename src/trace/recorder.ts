@@ -141,6 +141,11 @@ export interface TcpTraceRecorderOptions {
   side?: "a" | "b";
   /** Events kept at most; the oldest are overwritten beyond. Default 65,536. */
   capacity?: number;
+  /**
+   * Whether a timer moved before it was due is recorded as `restart` (default `false`: the
+   * retransmission timer restarts on most ACKs of a bulk transfer, which would fill the ring).
+   */
+  restarts?: boolean;
   /** How {@linkcode TcpTraceRecorder.connection} names endpoint `a` (default `"a"`). */
   a?: string;
   /** How {@linkcode TcpTraceRecorder.connection} names endpoint `b` (default `"b"`). */
@@ -167,6 +172,7 @@ export interface TcpTraceRecorderOptions {
 export class TcpTraceRecorder {
   readonly #side: "a" | "b";
   readonly #a: string;
+  readonly #restarts: boolean;
   readonly #b: string;
   readonly #dir: TraceDirection;
   readonly #ring: (TraceEvent | undefined)[];
@@ -228,28 +234,38 @@ export class TcpTraceRecorder {
     }
     this.#side = side;
     this.#dir = side === "a" ? "ab" : "ba";
+    this.#restarts = options.restarts === true;
     this.#a = String(options.a ?? "a");
     this.#b = String(options.b ?? "b");
     this.#ring = new Array<TraceEvent | undefined>(capacity);
   }
 
-  #diffTimers(now: number, timers: TraceTimerDeadlines): void {
-    for (let i = 0; i < TIMER_NAMES.length; i++) {
-      const name = TIMER_NAMES[i]!;
-      const was = this.#due[i]!, is = timers[name];
-      if (was === is) continue;
-      this.#due[i] = is;
-      if (was !== Infinity) {
-        const action: TraceTimerAction = was <= now
-          ? "fire"
-          : is === Infinity
-          ? "cancel"
-          : "restart";
-        this.#timer(now, name, action, action === "restart" ? is : was);
-        if (action !== "fire" || is === Infinity) continue;
+  #diffTimers(now: number, t: TraceTimerDeadlines): void {
+    // Plain property reads in a fixed order: this runs after every dispatch of a traced socket.
+    const d = this.#due;
+    if (t.connect !== d[0]) this.#timerChanged(now, 0, t.connect);
+    if (t.rto !== d[1]) this.#timerChanged(now, 1, t.rto);
+    if (t.probe !== d[2]) this.#timerChanged(now, 2, t.probe);
+    if (t.reorder !== d[3]) this.#timerChanged(now, 3, t.reorder);
+    if (t.persist !== d[4]) this.#timerChanged(now, 4, t.persist);
+    if (t.delayedAck !== d[5]) this.#timerChanged(now, 5, t.delayedAck);
+    if (t.timeWait !== d[6]) this.#timerChanged(now, 6, t.timeWait);
+  }
+
+  #timerChanged(now: number, i: number, is: number): void {
+    const was = this.#due[i]!;
+    this.#due[i] = is;
+    const name = TIMER_NAMES[i]!;
+    if (was !== Infinity) {
+      if (was > now) {
+        if (is === Infinity) this.#timer(now, name, "cancel", was);
+        else if (this.#restarts) this.#timer(now, name, "restart", is);
+        return;
       }
-      this.#timer(now, name, "arm", is);
+      this.#timer(now, name, "fire", was);
+      if (is === Infinity) return;
     }
+    this.#timer(now, name, "arm", is);
   }
 
   #timer(now: number, timer: TraceTimerName, action: TraceTimerAction, due: number): void {

@@ -157,3 +157,20 @@ Deno.test("TcpTraceRecorder records application writes and reads, and a timer ca
     ["cancel", 9],
   ]);
 });
+
+Deno.test("TcpTraceRecorder records a retransmission timer moved by an ACK only when restarts are asked for", () => {
+  for (const restarts of [false, true]) {
+    const h = established();
+    const rec = new TcpTraceRecorder({ restarts });
+    rec.attach(h.sock);
+    assert.equal(h.sock.send(fill(60)), 60);
+    h.out(); // 60 bytes in up to two segments at 0: the timer is armed
+    h.at(50);
+    h.send({ seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 10 }); // a partial ACK moves the timer
+    const rto = rec.events().filter((e) => e.kind === "timer" && e.timer === "rto");
+    assert.deepEqual(
+      rto.map((e) => e.kind === "timer" && e.action),
+      restarts ? ["arm", "restart"] : ["arm"],
+    );
+  }
+});
