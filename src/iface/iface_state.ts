@@ -53,6 +53,8 @@ export class IfaceCore {
   device: Device | null = null;
   now: Instant = 0;
   ipMtu = 1500;
+  /** An upper bound on `ipMtu` from autoconfiguration (RA MTU, DHCP interface MTU). */
+  linkMtu: number | null = null;
   /** The largest TCP packet the device takes and segments itself (TSO), else the IP MTU. */
   tcpMax = 1500;
   csum: ChecksumCapabilities = { ipv4: true, udp: true, tcp: true, icmpv4: true, icmpv6: true };
@@ -140,6 +142,7 @@ export class IfaceCore {
     this.sockets = sockets;
     const caps = device.capabilities;
     this.ipMtu = caps.medium === "ethernet" ? caps.mtu - ETH_LEN : caps.mtu;
+    if (this.linkMtu !== null && this.linkMtu < this.ipMtu) this.ipMtu = this.linkMtu;
     const csum = caps.checksum;
     this.csum = csum;
     this.verifyIpv4.verifyChecksum = this.fillIpv4.fillChecksum = csum.ipv4;

@@ -252,6 +252,60 @@ export class Interface {
     return this.#core.acceptAny;
   }
 
+  /**
+   * A bound on the IP MTU below the device's: the link MTU a router advertises (RFC 4861
+   * §6.3.4) or a DHCP lease's interface MTU (RFC 2132 §5.1); `null` (default) for the device's
+   * own. It applies to both families (one link, one MTU), to packets sent and to the MSS that
+   * new TCP connections announce; it never raises the MTU above the device's.
+   *
+   * @throws {RangeError} For a value that is not an integer from 576 to 65,535, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { Interface } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
+   * const iface = new Interface();
+   * iface.linkMtu = 1400;
+   * assert.equal(iface.linkMtu, 1400);
+   * assert.throws(() => (iface.linkMtu = 100), RangeError);
+   * ```
+   */
+  get linkMtu(): number | null {
+    return this.#core.linkMtu;
+  }
+  set linkMtu(mtu: number | null) {
+    if (mtu !== null && (!Number.isInteger(mtu) || mtu < 576 || mtu > 65535)) {
+      throw new RangeError(`Invalid linkMtu ${mtu}: expected an integer from 576 to 65535 or null`);
+    }
+    this.#core.linkMtu = mtu;
+  }
+
+  /**
+   * The hop limit (IPv4 TTL, IPv6 Hop Limit) of packets the interface originates; a router
+   * advertisement's Cur Hop Limit sets it under `addresses: "auto"` (RFC 4861 §6.3.4).
+   *
+   * @throws {RangeError} For a value that is not an integer from 1 to 255.
+   *
+   * @example
+   * ```ts
+   * import { Interface } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
+   * const iface = new Interface({ hopLimit: 32 });
+   * assert.equal(iface.hopLimit, 32);
+   * iface.hopLimit = 64;
+   * assert.equal(iface.hopLimit, 64);
+   * ```
+   */
+  get hopLimit(): number {
+    return this.#core.hopLimit;
+  }
+  set hopLimit(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1 || limit > 255) {
+      throw new RangeError(`Invalid hopLimit ${limit}: expected an integer from 1 to 255`);
+    }
+    this.#core.hopLimit = limit;
+  }
+
   /** Whether echo requests are answered. */
   get icmpEchoReply(): boolean {
     return this.#core.icmpEchoReply;

@@ -232,3 +232,34 @@ Deno.test("Interface sends fairly: a busy socket does not starve the others", ()
   const ones = frames.filter((f) => f[28] === 1).length;
   assert.equal(ones, 3);
 });
+
+Deno.test("Interface.linkMtu bounds the IP MTU: a SYN announces the MSS it allows and UDP is fragmented to it", () => {
+  const [a, b] = pair("ip");
+  b.iface.linkMtu = 1280;
+  const tcp = new TcpSocket();
+  b.iface.connectTcp(b.sockets, tcp, { addr: A, port: 80 }, {}, 0);
+  b.iface.poll(0, b.dev, b.sockets);
+  const [syn] = drain(a.dev);
+  const ip = new Ipv4Packet(syn!);
+  // MSS option: kind 2, length 4, at the first option of the SYN (20-byte TCP header).
+  const tcpHeader = ip.payload;
+  const opts = tcpHeader.subarray(20, (tcpHeader[12]! >> 4) * 4);
+  const at = opts.findIndex((v, i) => v === 2 && opts[i + 1] === 4);
+  assert.ok(at >= 0, "an MSS option");
+  assert.equal((opts[at + 2]! << 8) | opts[at + 3]!, 1280 - 40);
+  const udp = new UdpSocket();
+  b.iface.bindUdp(b.sockets, udp, { addr: B, port: 5000 });
+  udp.send(new Uint8Array(2000), { addr: A, port: 5001 });
+  b.iface.poll(1, b.dev, b.sockets);
+  const frames = drain(a.dev);
+  assert.ok(frames.length >= 2, `${frames.length} fragments`);
+  assert.ok(frames.every((f) => f.length <= 1280), frames.map((f) => f.length).join(","));
+  b.iface.linkMtu = 9000; // above the device's: the device's 1500 stays the bound
+  udp.send(new Uint8Array(1400), { addr: A, port: 5001 });
+  b.iface.poll(2, b.dev, b.sockets);
+  assert.deepEqual(drain(a.dev).map((f) => f.length), [1400 + 28]);
+  b.iface.linkMtu = null;
+  assert.equal(b.iface.linkMtu, null);
+  assert.throws(() => (b.iface.linkMtu = 1280.5), RangeError);
+  assert.throws(() => (b.iface.hopLimit = 0), RangeError);
+});
