@@ -120,6 +120,7 @@ export class Slaac {
   #rsLeft = 0;
   #rsAt: Instant = NEVER;
   #mtu: number | null = null;
+  #hopLimit = 0;
   /** Ignored messages by reason. */
   readonly counters: SlaacCounters = {
     badHopLimit: 0,
@@ -199,6 +200,22 @@ export class Slaac {
       state: e.state,
       temporary: e.temporary,
     }));
+  }
+
+  /**
+   * The Cur Hop Limit of the latest router advertisement that set one (RFC 4861 §6.3.4), or 0.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { Slaac } from "@smol/net/iface";
+   * import { EthernetAddress } from "@smol/net/wire";
+   * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+   * assert.equal(s.advertisedHopLimit, 0);
+   * ```
+   */
+  get advertisedHopLimit(): number {
+    return this.#hopLimit;
   }
 
   /**
@@ -362,6 +379,8 @@ export class Slaac {
     } else if (this.#routers.delete(key)) {
       this.#events.push({ type: "routerRemoved", router: src });
     }
+    // RFC 4861 §6.3.4: a Cur Hop Limit of 0 leaves the host's value.
+    if (ra.hopLimit !== 0) this.#hopLimit = ra.hopLimit;
     // RFC 4861 §6.3.4: an MTU below the IPv6 minimum is ignored.
     if (ra.mtu !== null && ra.mtu >= 1280 && ra.mtu !== this.#mtu) {
       this.#mtu = ra.mtu;

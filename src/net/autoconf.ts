@@ -170,6 +170,9 @@ export class Autoconf extends EventTarget {
   readonly #socket = new CoreUdpSocket({ rxSlots: 8, txSlots: 4 });
   readonly #buffer = new Uint8Array(MAX_MESSAGE);
   #lease: Dhcpv4Lease | null = null;
+  #dhcpMtu: number | null = null;
+  #raMtu: number | null = null;
+  #hopLimit = 0;
   #configured: Promise<void> | null = null;
   #settle: { resolve: () => void; reject: (e: Error) => void } | null = null;
   #waiter: Watcher | null = null;
@@ -432,6 +435,12 @@ export class Autoconf extends EventTarget {
         changed = true;
         this.#apply6(e);
       }
+      // A router's Cur Hop Limit, applied when it changes (a value set by hand stays until then).
+      const hopLimit = ndp.slaac.advertisedHopLimit;
+      if (hopLimit !== 0 && hopLimit !== this.#hopLimit) {
+        this.#hopLimit = hopLimit;
+        this.#host.iface.hopLimit = hopLimit;
+      }
     }
     return changed;
   }
@@ -502,8 +511,23 @@ export class Autoconf extends EventTarget {
     if (oldDns !== newDns) events.push(new AutoconfEvent("dnsChanged", null, next));
     if (sameAddress) events.push(new AutoconfEvent("leaseRenewed", null, next));
     this.#lease = next;
+    this.#dhcpMtu = next?.mtu ?? null;
+    this.#applyMtu();
     if (next !== null) this.#finish(null);
     for (const e of events) this.dispatchEvent(e);
+  }
+
+  /**
+   * The link MTU from the lease (RFC 2132 §5.1, 576 and above) and the router advertisement
+   * (RFC 4861 §6.3.4): the lower bounds the interface's IP MTU; the device's MTU stays the
+   * ceiling.
+   */
+  #applyMtu(): void {
+    const dhcp = this.#dhcpMtu !== null && this.#dhcpMtu >= 576 && this.#dhcpMtu <= 65535
+      ? this.#dhcpMtu
+      : null;
+    const ra = this.#raMtu;
+    this.#host.iface.linkMtu = dhcp === null ? ra : ra === null ? dhcp : Math.min(dhcp, ra);
   }
 
   /** Whether a lease or a global IPv6 address is in use. */
@@ -567,7 +591,9 @@ export class Autoconf extends EventTarget {
         this.dispatchEvent(new AutoconfEvent("dnsChanged", null, this.#lease));
         return;
       case "mtu":
-        return; // the device's MTU stays; RFC 4861 §6.3.4 only lowers the link MTU (not applied)
+        this.#raMtu = e.mtu;
+        this.#applyMtu();
+        return;
     }
   }
 }

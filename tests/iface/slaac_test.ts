@@ -524,3 +524,16 @@ Deno.test("Slaac keeps DNSSL search domains for their lifetime; a lifetime of 0 
   assert.deepEqual(h.events(), [{ type: "searchDomains", domains: [] }]);
   assert.deepEqual(h.slaac.searchDomains, []);
 });
+
+Deno.test("Slaac keeps the Cur Hop Limit of the latest advertisement that sets one; 0 leaves it", () => {
+  const a = new Harness();
+  a.slaac.start(a.cx);
+  a.settle();
+  assert.equal(a.slaac.advertisedHopLimit, 0);
+  assert.ok(a.slaac.processRouterAdvert(a.cx, ROUTER, 255, { ...RA, hopLimit: 40 }));
+  assert.equal(a.slaac.advertisedHopLimit, 40);
+  assert.ok(a.slaac.processRouterAdvert(a.cx, ROUTER, 255, { ...RA, hopLimit: 0 }));
+  assert.equal(a.slaac.advertisedHopLimit, 40);
+  assert.equal(a.slaac.processRouterAdvert(a.cx, ROUTER, 64, { ...RA, hopLimit: 9 }), false);
+  assert.equal(a.slaac.advertisedHopLimit, 40, "a dropped advertisement changes nothing");
+});

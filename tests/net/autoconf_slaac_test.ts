@@ -192,3 +192,30 @@ Deno.test("NetStack with autoconf temporaryAddresses forms a temporary address b
     TypeError,
   );
 });
+
+Deno.test("NetStack with addresses auto takes the link MTU and hop limit a router advertises", async () => {
+  const [router, device] = linkPair({ medium: "ethernet" });
+  await using stack = new NetStack({
+    device,
+    addresses: "auto",
+    seed: 5,
+    autoconf: { secretKey: new Uint8Array(16).fill(3) },
+  });
+  assert.equal(stack.iface.linkMtu, null);
+  assert.equal(stack.iface.hopLimit, 64);
+  let answered = false;
+  const timer = setInterval(() => {
+    if (!answered && sentTypes(router).includes(133)) {
+      answered = true;
+      const base = ra(3600, 600) as Extract<NdiscRepr, { kind: "routerAdvert" }>;
+      send(router, { ...base, hopLimit: 40, mtu: 1400 });
+    }
+  }, 20);
+  try {
+    await within(stack.configured, 10_000, "configured");
+  } finally {
+    clearInterval(timer);
+  }
+  assert.equal(stack.iface.linkMtu, 1400);
+  assert.equal(stack.iface.hopLimit, 40);
+});

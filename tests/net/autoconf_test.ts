@@ -29,6 +29,8 @@ interface ServerOptions {
   readonly rebindingTime?: number;
   /** Answer a REQUEST with ciaddr set (a renewal) with NAK. */
   readonly nakRenewals?: boolean;
+  /** The interface MTU option (RFC 2132 §5.1) of offers and ACKs. */
+  readonly interfaceMtu?: number;
 }
 
 /** A minimal DHCP server on a stack's UDP port 67: one address, answers everything. */
@@ -66,6 +68,7 @@ async function serveDhcp(udp: UdpSocket, options: ServerOptions, seen: Dhcpv4Rep
         routers: [SERVER],
         dnsServers: [SERVER],
         domainName: "example.net",
+        interfaceMtu: options.interfaceMtu ?? null,
       }),
     };
     const bytes = new Uint8Array(dhcpv4BufferLen(reply));
@@ -258,4 +261,11 @@ Deno.test("NetStack with addresses auto connects to a single-label name in the l
     dns.close();
     await answering.catch(() => {});
   }
+});
+
+Deno.test("NetStack with addresses auto bounds the IP MTU by the lease's interface MTU", async () => {
+  await using t = setup({ leaseTime: 3600, interfaceMtu: 1400 });
+  assert.equal(t.client.iface.linkMtu, null);
+  await within(t.client.configured, 10_000, "configured");
+  assert.equal(t.client.iface.linkMtu, 1400);
 });
