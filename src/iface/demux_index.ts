@@ -9,7 +9,7 @@
  */
 
 import type { IpAddress, IpEndpoint } from "../wire/address.ts";
-import { Ipv4Address, Ipv6Address } from "../wire/address.ts";
+import { formatEndpoint, Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import { mix } from "../wire/_bytes.ts";
 import type { Rng } from "../rand.ts";
 import { NetError } from "./errors.ts";
@@ -156,7 +156,7 @@ export class DemuxIndex<S> {
     if (this.findTcp(local.addr, local.port, remote.addr, remote.port) !== null) {
       throw new NetError(
         "EADDRINUSE",
-        `TCP 4-tuple ${fmt(local.addr, local.port)} ${fmt(remote.addr, remote.port)} is in use`,
+        `TCP 4-tuple ${formatEndpoint(local)} ${formatEndpoint(remote)} is in use`,
       );
     }
     e.lAddr = local.addr;
@@ -173,7 +173,7 @@ export class DemuxIndex<S> {
   indexTcpListener(e: SocketMeta<S>, local: IpEndpoint): void {
     checkPort(local.port);
     if (this.#overlaps(this.#listeners, this.#tcpPorts, local.addr, local.port)) {
-      throw new NetError("EADDRINUSE", `TCP endpoint ${fmt(local.addr, local.port)} is in use`);
+      throw new NetError("EADDRINUSE", `TCP endpoint ${formatEndpoint(local)} is in use`);
     }
     this.#indexEndpoint(this.#listeners, e, local, I_LISTEN);
     this.#tcpPorts[local.port]!++;
@@ -183,7 +183,7 @@ export class DemuxIndex<S> {
   indexUdp(e: SocketMeta<S>, local: IpEndpoint): void {
     checkPort(local.port);
     if (this.#overlaps(this.#udp, this.#udpPorts, local.addr, local.port)) {
-      throw new NetError("EADDRINUSE", `UDP endpoint ${fmt(local.addr, local.port)} is in use`);
+      throw new NetError("EADDRINUSE", `UDP endpoint ${formatEndpoint(local)} is in use`);
     }
     this.#indexEndpoint(this.#udp, e, local, I_UDP);
     this.#udpPorts[local.port]!++;
@@ -256,8 +256,4 @@ function removeBucket<S>(map: Buckets<S>, e: SocketMeta<S>): void {
   const i = bucket.indexOf(e);
   if (i >= 0) bucket.splice(i, 1);
   if (bucket.length === 0) map.delete(e.hash);
-}
-
-function fmt(addr: IpAddress, port: number): string {
-  return addr.version === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
