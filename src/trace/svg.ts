@@ -199,24 +199,10 @@ export function ladderSvg(trace: ConnectionTrace, options: LadderOptions = {}): 
           }</text></g>`,
       );
     } else if (e.kind !== "sample") {
-      const text = e.kind === "note"
-        ? e.text
-        : e.kind === "state"
-        ? `${e.from} → ${e.to}`
-        : e.kind === "app"
-        ? `${e.op} ${e.bytes} B`
-        : `${e.timer} timer ${e.action === "fire" ? "fired" : e.action}${
-          e.action === "arm" || e.action === "restart" ? ` (due ${num(e.due - t0)})` : ""
-        }`;
       const left = e.side === "a";
       const cls = e.kind;
-      const color = e.kind === "note"
-        ? "#6a1b9a"
-        : e.kind === "state"
-        ? "#2e7d32"
-        : e.kind === "app"
-        ? "#0277bd"
-        : "#ad1457";
+      const color = SIDE_COLORS[e.kind];
+      const text = sideText(e, t0);
       out.push(
         `<text class="${cls}" x="${left ? xa - 8 : xb + 8}" y="${y + 4}" text-anchor="${
           left ? "end" : "start"
@@ -227,6 +213,30 @@ export function ladderSvg(trace: ConnectionTrace, options: LadderOptions = {}): 
   }
   out.push("</svg>");
   return out.join("\n");
+}
+
+/** Colours of the ladder's side texts by event kind. */
+const SIDE_COLORS = {
+  note: "#6a1b9a",
+  state: "#2e7d32",
+  app: "#0277bd",
+  timer: "#ad1457",
+} as const;
+
+/** The text written beside a side of the ladder for an event that is not a segment. */
+function sideText(e: Exclude<TraceEvent, TraceSegment | TraceSample>, t0: number): string {
+  switch (e.kind) {
+    case "note":
+      return e.text;
+    case "state":
+      return `${e.from} → ${e.to}`;
+    case "app":
+      return `${e.op} ${e.bytes} B`;
+    case "timer": {
+      const due = e.action === "arm" || e.action === "restart" ? ` (due ${num(e.due - t0)})` : "";
+      return `${e.timer} timer ${e.action === "fire" ? "fired" : e.action}${due}`;
+    }
+  }
 }
 
 function svgOpen(width: number, height: number, title: string): string {
