@@ -189,13 +189,7 @@ export function rackOnRto(c: TcpConn): void {
  */
 export function resendFlight(c: TcpConn): void {
   if (usesRack(c)) {
-    c.log.markAllLost();
-    c.inLoss = true;
-    c.inRecovery = false;
-    c.recover = c.sndMax;
-    c.rack.tlpEndSeq = null;
-    c.timers.probe = NEVER;
-    c.timers.reorder = NEVER;
+    rackOnRto(c); // the same marking as after a timeout, without its congestion response
     return;
   }
   c.sndNxt = c.sndUna;
