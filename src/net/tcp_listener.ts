@@ -7,7 +7,7 @@
 
 import type { TcpListenerInfo, TcpListenSocket } from "../socket/tcp/listener.ts";
 import type { TcpSocket } from "../socket/tcp/socket.ts";
-import { badResource } from "./errors.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
 import { type StreamHost, TcpStream, toNetAddr } from "./tcp_stream.ts";
 
 /** What a listener needs from its stack. */
@@ -16,11 +16,6 @@ export interface ListenerHost extends StreamHost {
   accept(listener: TcpListenSocket): TcpSocket | null;
   /** Removes the listening socket from the stack (after `close`). */
   unlisten(listener: TcpListenSocket): void;
-}
-
-interface AcceptWaiter {
-  resolve(conn: TcpStream): void;
-  reject(e: unknown): void;
 }
 
 /**
@@ -53,9 +48,7 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
   readonly #host: ListenerHost;
   readonly #socket: TcpListenSocket;
   readonly #addr: Deno.NetAddr;
-  readonly #accepts: AcceptWaiter[] = [];
-  #closed = false;
-  #refed = true;
+  readonly #queue: AcceptQueue<TcpStream>;
 
   /**
    * Wraps a registered listening socket. Applications get listeners from `NetStack.listen`.
@@ -68,6 +61,10 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
     this.#host = host;
     this.#socket = socket;
     this.#addr = toNetAddr(socket.local, "tcp");
+    this.#queue = new AcceptQueue(host, this, () => {
+      const child = host.accept(socket);
+      return child === null ? null : new TcpStream(host, child);
+    });
   }
 
   /** The listening address; `port` is the one chosen when `port: 0` was asked for. */
@@ -77,7 +74,7 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
 
   /** Whether a pending accept keeps the process alive. */
   get refed(): boolean {
-    return this.#refed;
+    return this.#queue.refed;
   }
 
   /**
@@ -119,15 +116,7 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * ```
    */
   accept(): Promise<TcpStream> {
-    if (this.#closed) return Promise.reject(badResource("Listener"));
-    if (this.#accepts.length === 0) {
-      const child = this.#host.accept(this.#socket);
-      if (child !== null) return Promise.resolve(new TcpStream(this.#host, child));
-    }
-    return new Promise((resolve, reject) => {
-      this.#accepts.push({ resolve, reject });
-      this.#host.watch(this);
-    });
+    return this.#queue.accept();
   }
 
   /**
@@ -140,11 +129,7 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * ```
    */
   close(): void {
-    if (this.#closed) throw badResource("Listener");
-    this.#closed = true;
-    const err = badResource("Listener");
-    for (const w of this.#accepts.splice(0)) w.reject(err);
-    this.#host.unwatch(this);
+    this.#queue.close();
     this.#socket.close();
     this.#host.unlisten(this.#socket);
     this.#host.wake();
@@ -159,8 +144,7 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * ```
    */
   ref(): void {
-    this.#refed = true;
-    this.#host.refChanged();
+    this.#queue.setRefed(true);
   }
 
   /**
@@ -172,13 +156,12 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * ```
    */
   unref(): void {
-    this.#refed = false;
-    this.#host.refChanged();
+    this.#queue.setRefed(false);
   }
 
   /** Closes the listener if still open. */
   [Symbol.dispose](): void {
-    if (!this.#closed) this.close();
+    if (!this.#queue.closed) this.close();
   }
 
   /**
@@ -189,34 +172,23 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * for await (const conn of listener) handle(conn);
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<TcpStream> {
-    while (!this.#closed) {
-      try {
-        yield await this.accept();
-      } catch (e) {
-        if (e instanceof Deno.errors.BadResource) return;
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<TcpStream> {
+    return this.#queue.items();
   }
 
   /** Rejects every pending accept with `error`. */
   fail(error: Error): void {
-    for (const w of this.#accepts.splice(0)) w.reject(error);
+    this.#queue.fail(error);
   }
 
   /** Settles pending accepts; returns whether any still wait. */
   settle(): boolean {
     try {
-      while (this.#accepts.length > 0) {
-        const child = this.#host.accept(this.#socket);
-        if (child === null) break;
-        this.#accepts.shift()!.resolve(new TcpStream(this.#host, child));
-      }
+      return this.#queue.settle();
     } catch (e) {
       // Never out of the poll loop: the waiting callers get the failure.
       this.fail(e instanceof Error ? e : new Error(String(e)));
+      return false;
     }
-    return this.#accepts.length > 0;
   }
 }

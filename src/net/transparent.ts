@@ -16,11 +16,11 @@ import type { SocketSet } from "../iface/socket_set.ts";
 import type { TcpSocketOptions } from "../socket/tcp/config.ts";
 import { checkOptions } from "../_validate.ts";
 import { checkBacklog } from "./_options.ts";
-import { badResource } from "./errors.ts";
 import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
 import type { DatagramHost, UdpSocket } from "./udp_socket.ts";
 import type { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
 import { toNetAddr } from "./tcp_stream.ts";
+import { AcceptQueue } from "./_accept_queue.ts";
 
 /**
  * Options of a transparent `NetStack.listen`: every TCP connection that enters the stack's
@@ -144,11 +144,6 @@ export interface FlowHost extends Omit<DatagramHost, "release"> {
   wrap(socket: CoreUdpSocket): UdpSocket;
 }
 
-interface FlowWaiter {
-  resolve(flow: UdpSocket): void;
-  reject(e: unknown): void;
-}
-
 /**
  * Hands out the UDP flows a stack in accept-any mode terminates, one `UdpSocket` per client
  * 4-tuple: its `addr` is the original destination, `receive()` yields the client's datagrams
@@ -185,9 +180,7 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
   readonly #any: AcceptAny;
   readonly #sockets: SocketSet;
   readonly #host: FlowHost;
-  readonly #waiters: FlowWaiter[] = [];
-  #closed = false;
-  #refed = true;
+  readonly #queue: AcceptQueue<UdpSocket>;
 
   /**
    * Wraps the accept-any state of a stack. Applications get one from
@@ -202,11 +195,15 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
     this.#any = any;
     this.#sockets = sockets;
     this.#host = host;
+    this.#queue = new AcceptQueue(host, this, () => {
+      const flow = any.acceptUdp();
+      return flow === null ? null : host.wrap(flow.socket);
+    });
   }
 
   /** Whether a pending accept keeps the process alive. */
   get refed(): boolean {
-    return this.#refed;
+    return this.#queue.refed;
   }
 
   /** The wildcard address (`0.0.0.0:0`, `transport: "udp"`). */
@@ -225,15 +222,7 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * ```
    */
   accept(): Promise<UdpSocket> {
-    if (this.#closed) return Promise.reject(badResource("Listener"));
-    if (this.#waiters.length === 0) {
-      const f = this.#take();
-      if (f !== null) return Promise.resolve(f);
-    }
-    return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
-      this.#host.watch(this);
-    });
+    return this.#queue.accept();
   }
 
   /**
@@ -246,11 +235,7 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * ```
    */
   close(): void {
-    if (this.#closed) throw badResource("Listener");
-    this.#closed = true;
-    const err = badResource("Listener");
-    for (const w of this.#waiters.splice(0)) w.reject(err);
-    this.#host.unwatch(this);
+    this.#queue.close();
     this.#any.unlistenUdp(this.#sockets);
     this.#host.wake();
   }
@@ -264,8 +249,7 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * ```
    */
   ref(): void {
-    this.#refed = true;
-    this.#host.refChanged();
+    this.#queue.setRefed(true);
   }
 
   /**
@@ -277,13 +261,12 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * ```
    */
   unref(): void {
-    this.#refed = false;
-    this.#host.refChanged();
+    this.#queue.setRefed(false);
   }
 
   /** Closes the listener if still open. */
   [Symbol.dispose](): void {
-    if (!this.#closed) this.close();
+    if (!this.#queue.closed) this.close();
   }
 
   /**
@@ -294,15 +277,8 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * for await (const flow of flows) relay(flow);
    * ```
    */
-  async *[Symbol.asyncIterator](): AsyncIterableIterator<UdpSocket> {
-    while (!this.#closed) {
-      try {
-        yield await this.accept();
-      } catch (e) {
-        if (e instanceof Deno.errors.BadResource) return;
-        throw e;
-      }
-    }
+  [Symbol.asyncIterator](): AsyncIterableIterator<UdpSocket> {
+    return this.#queue.items();
   }
 
   /**
@@ -312,7 +288,7 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * @internal
    */
   fail(error: Error): void {
-    for (const w of this.#waiters.splice(0)) w.reject(error);
+    this.#queue.fail(error);
   }
 
   /**
@@ -322,16 +298,6 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * @internal
    */
   settle(): boolean {
-    while (this.#waiters.length > 0) {
-      const f = this.#take();
-      if (f === null) break;
-      this.#waiters.shift()!.resolve(f);
-    }
-    return this.#waiters.length > 0;
-  }
-
-  #take(): UdpSocket | null {
-    const flow = this.#any.acceptUdp();
-    return flow === null ? null : this.#host.wrap(flow.socket);
+    return this.#queue.settle();
   }
 }
