@@ -94,6 +94,25 @@ function stacks(): { server: NetStack; client: NetStack; close(): Promise<void> 
 }
 
 /** The 1 KiB GET row on one connection: ours, a baseline checkout's, the kernel's, interleaved. */
+/** `Deno.serve` on kernel loopback with the same handler, and `fetch` through one client. */
+function kernelSide(): { kernelUrl: string; kernelFetch: Fetch; closeKernel(): Promise<void> } {
+  const ac = new AbortController();
+  const kernel = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
+    handler,
+  );
+  const client = Deno.createHttpClient({});
+  return {
+    kernelUrl: `http://127.0.0.1:${kernel.addr.port}/`,
+    kernelFetch: (url, init) => fetch(url, { ...init, client }),
+    async closeKernel() {
+      client.close();
+      ac.abort();
+      await kernel.finished;
+    },
+  };
+}
+
 async function baselineRow(dir: string): Promise<void> {
   const root = new URL(dir.endsWith("/") ? dir : `${dir}/`, `file://${Deno.cwd()}/`);
   const net = await import(new URL("mod.ts", root).href);
@@ -120,14 +139,7 @@ async function baselineRow(dir: string): Promise<void> {
       },
     };
   });
-  const ac = new AbortController();
-  const kernel = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
-    handler,
-  );
-  const kernelUrl = `http://127.0.0.1:${kernel.addr.port}/`;
-  const client = Deno.createHttpClient({});
-  const kernelFetch: Fetch = (url, init) => fetch(url, { ...init, client });
+  const { kernelUrl, kernelFetch, closeKernel } = kernelSide();
   const total = quick ? 200 : 2000;
   const runs = Math.max(RUNS, 5);
   const xs: number[][] = [[], [], []];
@@ -140,9 +152,7 @@ async function baselineRow(dir: string): Promise<void> {
       xs[2]!.push(await drive(kernelFetch, kernelUrl, false, 1, total));
     }
   } finally {
-    client.close();
-    ac.abort();
-    await kernel.finished;
+    await closeKernel();
     for (const s of sides) await s.close();
   }
   const [ours, base, kern] = xs.map(median) as [number, number, number];
@@ -165,14 +175,7 @@ async function mainRows(): Promise<void> {
   const s = stacks();
   const ours = serve(s.server.listen({ port: 80 }), handler);
   const smolFetch = createFetch(s.client);
-  const ac = new AbortController();
-  const kernel = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, signal: ac.signal, onListen: () => {} },
-    handler,
-  );
-  const kernelUrl = `http://127.0.0.1:${kernel.addr.port}/`;
-  const client = Deno.createHttpClient({});
-  const kernelFetch: Fetch = (url, init) => fetch(url, { ...init, client });
+  const { kernelUrl, kernelFetch, closeKernel } = kernelSide();
   console.log("| workload | smolnet req/s | kernel req/s | smolnet/kernel |");
   console.log("|---|---:|---:|---:|");
   try {
@@ -195,9 +198,7 @@ async function mainRows(): Promise<void> {
     }
   } finally {
     smolFetch.close();
-    client.close();
-    ac.abort();
-    await kernel.finished;
+    await closeKernel();
     await ours.shutdown();
     await s.close();
   }
