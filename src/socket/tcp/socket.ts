@@ -18,10 +18,11 @@ import {
   resolveOptions,
   type TcpSocketOptions,
 } from "./config.ts";
-import { mssForMtu, type ParentHooks, Plan, TcpConn } from "./conn.ts";
+import { mssForMtu, type ParentHooks, Plan, type TcpConn } from "./conn.ts";
+import { checkEndpoint, closeSendHalf, freshConn, openActive } from "./socket_helpers.ts";
 import { tuneBuffers } from "./autotune.ts";
 import { applyIcmpError, type TcpIcmpError } from "./icmp_error.ts";
-import { chooseIss, chooseTsOffset, matches, processSegment } from "./input.ts";
+import { matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, ecnOf, nextDeadline, plan } from "./send.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { refreshInfo, type TcpInfo } from "./stats.ts";
@@ -49,15 +50,6 @@ export interface TcpEmitter {
    * @returns `false` when it could not be sent now (device full); the socket then changes nothing.
    */
   emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr, ecn?: number): boolean;
-}
-
-function checkEndpoint(what: string, ep: IpEndpoint, allowUnspecified: boolean): void {
-  if (
-    !Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535 ||
-    (!allowUnspecified && !ep.addr.isUnicast) || ep.addr.isMulticast
-  ) {
-    throw new TypeError(`Invalid ${what} endpoint ${ep.addr}:${ep.port}`);
-  }
 }
 
 let setParent: (s: TcpSocket, p: ParentHooks | null) => void;
@@ -139,16 +131,7 @@ export class TcpSocket {
   }
 
   #fresh(): TcpConn {
-    const c = new TcpConn(this.#o);
-    c.owner = this;
-    c.parent = this.#parent;
-    if (this.#c !== undefined) {
-      c.noDelay = this.#c.noDelay;
-      c.keepAlive = this.#c.keepAlive;
-      c.userTimeout = this.#c.userTimeout;
-      c.traceSink = this.#c.traceSink;
-    }
-    return c;
+    return freshConn(this.#o, this, this.#parent, this.#c);
   }
 
   /**
@@ -249,22 +232,7 @@ export class TcpSocket {
     if (this.#c.state !== TcpState.Closed) {
       throw new Error(`Cannot connect in state ${this.#c.state}`);
     }
-    const c = this.#c = this.#fresh();
-    c.local = local;
-    c.remote = remote;
-    c.activeOpen = true;
-    c.ourMss = this.#o.mss ?? mssForMtu(cx.ipMtu, local);
-    c.tsOffset = chooseTsOffset(c, cx);
-    c.iss = chooseIss(c, cx);
-    c.sndUna = c.iss;
-    c.sndNxt = c.iss;
-    c.sndMax = c.iss;
-    c.recover = c.iss;
-    c.highRxt = c.iss;
-    c.smallEnd = c.iss;
-    c.timers.connect = cx.now + this.#o.connectTimeout;
-    c.lastRecv = cx.now;
-    c.setState(TcpState.SynSent);
+    openActive(this.#c = this.#fresh(), this.#o, cx, remote, local);
     wakeSocket(this);
   }
 
@@ -389,28 +357,8 @@ export class TcpSocket {
    * ```
    */
   closeWrite(): void {
-    const c = this.#c;
     wakeSocket(this);
-    switch (c.state) {
-      case TcpState.Closed:
-      case TcpState.TimeWait:
-        return;
-      case TcpState.Listen:
-      case TcpState.SynSent:
-        c.closeWith(null);
-        return;
-      case TcpState.SynReceived:
-        c.finQueued = true; // FIN-WAIT-1 once the handshake completes
-        return;
-      case TcpState.Established:
-        c.finQueued = true;
-        c.setState(TcpState.FinWait1);
-        return;
-      case TcpState.CloseWait:
-        c.finQueued = true;
-        c.setState(TcpState.LastAck);
-        return;
-    }
+    closeSendHalf(this.#c);
   }
 
   /**

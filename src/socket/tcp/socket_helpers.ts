@@ -1,0 +1,126 @@
+/**
+ * What {@linkcode TcpSocket}'s application calls do to the connection block, kept out of the
+ * class: endpoint checks, a fresh TCB that keeps the socket options set so far, the active
+ * open's sequence-space setup, and closing the send half. None of these is on a per-packet
+ * path. Internal to the tcp folder.
+ *
+ * @module
+ */
+
+import type { IpEndpoint } from "../../wire/address.ts";
+import type { SocketContext } from "../context.ts";
+import type { ResolvedTcpOptions } from "./config.ts";
+import { mssForMtu, type ParentHooks, TcpConn } from "./conn.ts";
+import { chooseIss, chooseTsOffset } from "./input.ts";
+import { TcpState } from "./state.ts";
+import type { TcpSocket } from "./socket.ts";
+
+/**
+ * Throws unless `ep` is a usable endpoint: port 1..65535, not multicast, and unicast unless
+ * `allowUnspecified` (a listener may bind the unspecified address).
+ *
+ * @param what Named in the error ("local" or "remote").
+ * @param ep The endpoint.
+ * @param allowUnspecified Whether the unspecified address is accepted.
+ * @throws {TypeError} For a bad endpoint.
+ */
+export function checkEndpoint(what: string, ep: IpEndpoint, allowUnspecified: boolean): void {
+  if (
+    !Number.isInteger(ep.port) || ep.port < 1 || ep.port > 65535 ||
+    (!allowUnspecified && !ep.addr.isUnicast) || ep.addr.isMulticast
+  ) {
+    throw new TypeError(`Invalid ${what} endpoint ${ep.addr}:${ep.port}`);
+  }
+}
+
+/**
+ * A new TCB for `owner` that keeps the per-socket settings of `prev` (Nagle, keep-alive, user
+ * timeout, trace sink).
+ *
+ * @param o The socket's resolved options.
+ * @param owner The socket.
+ * @param parent The listener's hooks, or `null`.
+ * @param prev The TCB being replaced (`undefined` in the constructor).
+ * @returns The fresh TCB.
+ */
+export function freshConn(
+  o: ResolvedTcpOptions,
+  owner: TcpSocket,
+  parent: ParentHooks | null,
+  prev: TcpConn | undefined,
+): TcpConn {
+  const c = new TcpConn(o);
+  c.owner = owner;
+  c.parent = parent;
+  if (prev !== undefined) {
+    c.noDelay = prev.noDelay;
+    c.keepAlive = prev.keepAlive;
+    c.userTimeout = prev.userTimeout;
+    c.traceSink = prev.traceSink;
+  }
+  return c;
+}
+
+/**
+ * Active open on a fresh TCB: endpoints, MSS, timestamp offset and ISN (RFC 6528), the send
+ * sequence variables, the connect timer, then CLOSED → SYN-SENT.
+ *
+ * @param c The fresh TCB.
+ * @param o The socket's resolved options.
+ * @param cx The interface context.
+ * @param remote The peer.
+ * @param local The local endpoint.
+ */
+export function openActive(
+  c: TcpConn,
+  o: ResolvedTcpOptions,
+  cx: SocketContext,
+  remote: IpEndpoint,
+  local: IpEndpoint,
+): void {
+  c.local = local;
+  c.remote = remote;
+  c.activeOpen = true;
+  c.ourMss = o.mss ?? mssForMtu(cx.ipMtu, local);
+  c.tsOffset = chooseTsOffset(c, cx);
+  c.iss = chooseIss(c, cx);
+  c.sndUna = c.iss;
+  c.sndNxt = c.iss;
+  c.sndMax = c.iss;
+  c.recover = c.iss;
+  c.highRxt = c.iss;
+  c.smallEnd = c.iss;
+  c.timers.connect = cx.now + o.connectTimeout;
+  c.lastRecv = cx.now;
+  c.setState(TcpState.SynSent);
+}
+
+/**
+ * Closes the send half (RFC 9293 §3.10.4): queues a FIN after the data and moves to
+ * FIN-WAIT-1 or LAST-ACK; in LISTEN or SYN-SENT the connection just closes; in SYN-RECEIVED the
+ * FIN waits for the handshake to complete.
+ *
+ * @param c The TCB.
+ */
+export function closeSendHalf(c: TcpConn): void {
+  switch (c.state) {
+    case TcpState.Closed:
+    case TcpState.TimeWait:
+      return;
+    case TcpState.Listen:
+    case TcpState.SynSent:
+      c.closeWith(null);
+      return;
+    case TcpState.SynReceived:
+      c.finQueued = true; // FIN-WAIT-1 once the handshake completes
+      return;
+    case TcpState.Established:
+      c.finQueued = true;
+      c.setState(TcpState.FinWait1);
+      return;
+    case TcpState.CloseWait:
+      c.finQueued = true;
+      c.setState(TcpState.LastAck);
+      return;
+  }
+}
