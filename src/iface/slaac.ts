@@ -20,13 +20,35 @@
  * @module
  */
 
-import { sipHash24 } from "../socket/tcp/isn.ts";
 import { type Instant, NEVER } from "../time.ts";
 import { Ipv6Address } from "../wire/address.ts";
 import type { EthernetAddress } from "../wire/mac.ts";
 import { MldRecordType, type MldRepr } from "../wire/mld.ts";
 import type { NdiscRepr } from "../wire/ndisc.ts";
-import { lifetimeEnd, LifetimeList, prefixOf } from "./slaac_lists.ts";
+import {
+  beginDad,
+  type Entry,
+  IDGEN_RETRIES,
+  MAX_DESYNC_FACTOR_MS,
+  MAX_RTR_SOLICITATION_DELAY_MS,
+  randomIdentifier,
+  refreshLifetimes,
+  refreshTemporary,
+  regenAdvance,
+  RETRANS_TIMER_MS,
+  stableIdentifier,
+  TEMP_IDGEN_RETRIES,
+  temporaryPreferredUntil,
+  temporaryValidUntil,
+} from "./slaac_iid.ts";
+import {
+  expireRoutes,
+  lifetimeEnd,
+  LifetimeList,
+  type OnLinkMap,
+  type RouterMap,
+  updateOnLink,
+} from "./slaac_lists.ts";
 import type {
   SlaacAddressState,
   SlaacContext,
@@ -46,43 +68,9 @@ export type {
 } from "./slaac_types.ts";
 
 /** RFC 4861 §10. */
-const MAX_RTR_SOLICITATION_DELAY_MS = 1_000;
 const RTR_SOLICITATION_INTERVAL_MS = 4_000;
 const MAX_RTR_SOLICITATIONS = 3;
-const RETRANS_TIMER_MS = 1_000;
-/** RFC 7217 §6: new identifiers tried after a collision. */
-const IDGEN_RETRIES = 3;
-/** RFC 4862 §5.5.3 e): the two-hour rule. */
-const TWO_HOURS_S = 7_200;
-const INFINITE = 0xffffffff;
 const LINK_LOCAL_PREFIX = new Ipv6Address(0xfe800000, 0, 0, 0);
-/** RFC 8981 §3.8: temporary address lifetimes (seconds) and identifier retries. */
-const TEMP_VALID_LIFETIME_S = 172_800;
-const TEMP_PREFERRED_LIFETIME_S = 86_400;
-const MAX_DESYNC_FACTOR_MS = 0.4 * TEMP_PREFERRED_LIFETIME_S * 1000;
-const TEMP_IDGEN_RETRIES = 3;
-
-interface Entry {
-  readonly prefix: Ipv6Address;
-  /** 64 when the prefix is on-link (L flag), else 128: the address alone. */
-  readonly prefixLen: number;
-  address: Ipv6Address;
-  state: SlaacAddressState;
-  dadCounter: number;
-  /** The MLD report for the solicited-node group is still to be sent. */
-  joinPending: boolean;
-  probesLeft: number;
-  /** Next DAD probe, or the end of DAD after the last probe. */
-  dadAt: Instant;
-  preferredUntil: Instant;
-  validUntil: Instant;
-  /** RFC 8981: a temporary address (random identifier, shorter lifetimes). */
-  readonly temporary: boolean;
-  /** Temporary: when it was created, its DESYNC_FACTOR, whether its successor exists. */
-  readonly createdAt: Instant;
-  readonly desync: number;
-  regenerated: boolean;
-}
 
 /**
  * The autoconfiguration state of one interface: a link-local address from the start, global
@@ -109,11 +97,8 @@ export class Slaac {
   readonly #dadTransmits: number;
   readonly #temporary: boolean;
   readonly #entries: Entry[] = [];
-  readonly #routers = new Map<string, { router: Ipv6Address; expiresAt: Instant }>();
-  readonly #onLink = new Map<
-    string,
-    { prefix: Ipv6Address; prefixLen: number; expiresAt: Instant }
-  >();
+  readonly #routers: RouterMap = new Map();
+  readonly #onLink: OnLinkMap = new Map();
   readonly #dns = new LifetimeList<Ipv6Address>();
   readonly #search = new LifetimeList<string>();
   readonly #events: SlaacEvent[] = [];
@@ -391,7 +376,7 @@ export class Slaac {
       // RFC 4861 §6.3.4: the L flag makes the prefix on-link for its valid lifetime. An
       // autoconfigured /64 with L is on-link through its address (prefix length 64).
       if (p.onLink && !(p.autonomous && p.prefixLen === 64)) {
-        this.#onLinkPrefix(now, p.prefix, p.prefixLen, p.validLifetime);
+        updateOnLink(this.#onLink, this.#events, now, p.prefix, p.prefixLen, p.validLifetime);
       }
       // RFC 4862 §5.5.3 a)-d).
       if (!p.autonomous) continue;
@@ -420,7 +405,8 @@ export class Slaac {
       }
       this.#refresh(now, entry, p.preferredLifetime, p.validLifetime);
       for (const t of this.#entries) {
-        if (t.temporary && t.prefix.equals(prefix)) this.#refreshTemporary(now, t, entry);
+        if (!t.temporary || !t.prefix.equals(prefix)) continue;
+        if (refreshTemporary(now, t, entry, this.#entries)) this.#report(t);
       }
     }
     // RFC 8106 §5.1, §5.2: a lifetime of 0 withdraws.
@@ -572,7 +558,7 @@ export class Slaac {
       if (e.state === "tentative") at = Math.min(at, e.joinPending ? cx.now : e.dadAt);
       if (e.state === "preferred") at = Math.min(at, e.preferredUntil);
       if (e.state === "preferred" && e.temporary && !e.regenerated) {
-        at = Math.min(at, e.preferredUntil - this.#regenAdvance());
+        at = Math.min(at, e.preferredUntil - regenAdvance(this.#dadTransmits));
       }
       if (e.state !== "duplicate") at = Math.min(at, e.validUntil);
     }
@@ -582,23 +568,11 @@ export class Slaac {
     return at;
   }
 
-  /** RFC 7217 §5: the identifier for `prefix` and the entry's DAD counter. */
-  #identifier(prefix: Ipv6Address, dadCounter: number): [number, number] {
-    for (let extra = 0;; extra++) {
-      const id = this.#networkId;
-      const data = new Uint8Array(8 + 6 + id.length + 1);
-      const p = prefix.octets();
-      data.set(p.subarray(0, 8), 0);
-      this.#hw.writeTo(data, 8);
-      data.set(id, 14);
-      data[14 + id.length] = (dadCounter + extra) & 0xff;
-      const h = sipHash24(this.#secret, data);
-      const hi = Number(h >> 32n) >>> 0;
-      const lo = Number(h & 0xffffffffn) >>> 0;
-      // RFC 5453: the subnet-router anycast (0) and the reserved anycast range are skipped.
-      if ((hi === 0 && lo === 0) || (hi === 0xfdffffff && lo >= 0xffffff80)) continue;
-      return [hi, lo];
-    }
+  /** RFC 7217 §5 (stable, with the DAD counter) or RFC 8981 §3.3.1 (random) identifier. */
+  #iid(cx: SlaacContext, prefix: Ipv6Address, temporary: boolean, n: number): [number, number] {
+    return temporary
+      ? randomIdentifier(cx.random, this.#entries)
+      : stableIdentifier(this.#secret, this.#hw, this.#networkId, prefix, n);
   }
 
   #addEntry(
@@ -610,7 +584,7 @@ export class Slaac {
     temporary: boolean,
     desync = 0,
   ): Entry {
-    const [hi, lo] = temporary ? this.#randomIdentifier(cx) : this.#identifier(prefix, 0);
+    const [hi, lo] = this.#iid(cx, prefix, temporary, 0);
     const entry: Entry = {
       prefix,
       prefixLen,
@@ -627,7 +601,7 @@ export class Slaac {
       desync,
       regenerated: false,
     };
-    this.#beginDad(cx, entry);
+    beginDad(entry, cx, this.#dadTransmits);
     this.#entries.push(entry);
     this.#report(entry);
     return entry;
@@ -643,11 +617,6 @@ export class Slaac {
     });
   }
 
-  /** RFC 8981 §3.8: REGEN_ADVANCE, in milliseconds. */
-  #regenAdvance(): number {
-    return (2 + TEMP_IDGEN_RETRIES * this.#dadTransmits * RETRANS_TIMER_MS / 1000) * 1000;
-  }
-
   /**
    * RFC 8981 §3.4: a temporary address for the public address `pub`'s prefix, with lifetimes
    * capped by TEMP_VALID_LIFETIME and TEMP_PREFERRED_LIFETIME - DESYNC_FACTOR, and only when
@@ -656,49 +625,15 @@ export class Slaac {
   #addTemporary(cx: SlaacContext, pub: Entry): void {
     const desync = cx.random.below(MAX_DESYNC_FACTOR_MS + 1);
     const now = cx.now;
-    const preferredUntil = Math.min(
-      pub.preferredUntil,
-      now + TEMP_PREFERRED_LIFETIME_S * 1000 - desync,
-    );
-    const validUntil = Math.min(pub.validUntil, now + TEMP_VALID_LIFETIME_S * 1000);
-    if (preferredUntil - now <= this.#regenAdvance()) return;
+    const preferredUntil = temporaryPreferredUntil(now, pub, desync);
+    const validUntil = temporaryValidUntil(now, pub);
+    if (preferredUntil - now <= regenAdvance(this.#dadTransmits)) return;
     this.#addEntry(cx, pub.prefix, pub.prefixLen, preferredUntil, validUntil, true, desync);
-  }
-
-  /** RFC 8981 §3.4: a refreshed prefix extends its temporary addresses up to their caps. */
-  #refreshTemporary(now: Instant, t: Entry, pub: Entry): void {
-    t.validUntil = Math.min(pub.validUntil, t.createdAt + TEMP_VALID_LIFETIME_S * 1000);
-    t.preferredUntil = Math.min(
-      pub.preferredUntil,
-      t.createdAt + TEMP_PREFERRED_LIFETIME_S * 1000 - t.desync,
-    );
-    if (t.state === "deprecated" && now < t.preferredUntil) {
-      t.state = "preferred";
-      this.#report(t);
-    }
-    // A successor that could not be formed (the prefix was ending) is due again.
-    if (
-      t.regenerated &&
-      !this.#entries.some((x) =>
-        x.temporary && x.state !== "duplicate" && x.createdAt > t.createdAt &&
-        x.prefix.equals(t.prefix)
-      )
-    ) t.regenerated = false;
-  }
-
-  /** RFC 8981 §3.3.1: 64 random bits, not a reserved identifier (RFC 5453) nor one in use. */
-  #randomIdentifier(cx: SlaacContext): [number, number] {
-    for (;;) {
-      const hi = cx.random.nextU32(), lo = cx.random.nextU32();
-      if ((hi === 0 && lo === 0) || (hi === 0xfdffffff && lo >= 0xffffff80)) continue;
-      if (this.#entries.some((e) => e.address.w2 === hi && e.address.w3 === lo)) continue;
-      return [hi, lo];
-    }
   }
 
   /** RFC 8981 §3.6: REGEN_ADVANCE before a temporary address deprecates, its successor. */
   #regenerate(cx: SlaacContext): void {
-    const advance = this.#regenAdvance();
+    const advance = regenAdvance(this.#dadTransmits);
     const due: Entry[] = [];
     for (const t of this.#entries) {
       if (!t.temporary || t.regenerated || t.state !== "preferred") continue;
@@ -712,25 +647,9 @@ export class Slaac {
     }
   }
 
-  #beginDad(cx: SlaacContext, e: Entry): void {
-    e.state = "tentative";
-    e.joinPending = this.#dadTransmits > 0;
-    e.probesLeft = this.#dadTransmits;
-    // RFC 4862 §5.4.2: a random delay before the first probe.
-    e.dadAt = this.#dadTransmits > 0
-      ? cx.now + cx.random.below(MAX_RTR_SOLICITATION_DELAY_MS + 1)
-      : cx.now;
-  }
-
   /** RFC 4862 §5.5.3 e): lifetimes of a known prefix, with the two-hour rule. */
   #refresh(now: Instant, e: Entry, preferred: number, valid: number): void {
-    e.preferredUntil = lifetimeEnd(now, preferred);
-    const remaining = e.validUntil === NEVER ? Infinity : (e.validUntil - now) / 1000;
-    if (valid === INFINITE || valid > TWO_HOURS_S || valid > remaining) {
-      e.validUntil = lifetimeEnd(now, valid);
-    } else if (remaining > TWO_HOURS_S) {
-      e.validUntil = now + TWO_HOURS_S * 1000;
-    }
+    refreshLifetimes(now, e, preferred, valid);
     if (e.state === "deprecated" && now < e.preferredUntil) {
       e.state = "preferred";
       this.#report(e);
@@ -748,11 +667,9 @@ export class Slaac {
     }
     // RFC 7217 §6: a new identifier with the next DAD counter (RFC 8981 §3.4: a new random one).
     e.dadCounter++;
-    const [hi, lo] = e.temporary
-      ? this.#randomIdentifier(cx)
-      : this.#identifier(e.prefix, e.dadCounter);
+    const [hi, lo] = this.#iid(cx, e.prefix, e.temporary, e.dadCounter);
     e.address = new Ipv6Address(e.prefix.w0, e.prefix.w1, hi, lo);
-    this.#beginDad(cx, e);
+    beginDad(e, cx, this.#dadTransmits);
     this.#report(e);
     return true;
   }
@@ -770,39 +687,10 @@ export class Slaac {
         this.#report(e);
       }
     }
-    for (const [key, r] of this.#routers) {
-      if (now >= r.expiresAt) {
-        this.#routers.delete(key);
-        this.#events.push({ type: "routerRemoved", router: r.router });
-      }
-    }
-    for (const [key, p] of this.#onLink) {
-      if (now >= p.expiresAt) {
-        this.#onLink.delete(key);
-        this.#events.push({ type: "onLinkRemoved", prefix: p.prefix, prefixLen: p.prefixLen });
-      }
-    }
+    expireRoutes(this.#routers, this.#onLink, this.#events, now);
     if (this.#dns.expire(now)) this.#events.push({ type: "dns", servers: this.dnsServers });
     if (this.#search.expire(now)) {
       this.#events.push({ type: "searchDomains", domains: this.searchDomains });
-    }
-  }
-
-  /** RFC 4861 §6.3.4: an on-link prefix with its valid lifetime; 0 takes it off-link. */
-  #onLinkPrefix(now: Instant, prefix: Ipv6Address, prefixLen: number, valid: number): void {
-    const net = prefixOf(prefix, prefixLen);
-    const key = `${net}/${prefixLen}`;
-    const known = this.#onLink.get(key);
-    if (valid === 0) {
-      if (known === undefined) return;
-      this.#onLink.delete(key);
-      this.#events.push({ type: "onLinkRemoved", prefix: net, prefixLen });
-      return;
-    }
-    const expiresAt = lifetimeEnd(now, valid);
-    this.#onLink.set(key, { prefix: net, prefixLen, expiresAt });
-    if (known === undefined) {
-      this.#events.push({ type: "onLink", prefix: net, prefixLen, expiresAt });
     }
   }
 }

@@ -1,13 +1,14 @@
 /**
  * Values learned from router advertisements with a lifetime each (RFC 8106: recursive DNS
- * servers, search domains): refreshed, withdrawn by a lifetime of 0, expired on explicit time.
- * Internal to the iface folder.
+ * servers, search domains; RFC 4861 §6.3.4: default routers, on-link prefixes): refreshed,
+ * withdrawn by a lifetime of 0, expired on explicit time. Internal to the iface folder.
  *
  * @module
  */
 
 import { type Instant, NEVER } from "../time.ts";
 import { Ipv6Address } from "../wire/address.ts";
+import type { SlaacEvent } from "./slaac_types.ts";
 
 const INFINITE = 0xffffffff;
 
@@ -66,4 +67,61 @@ export function prefixOf(addr: Ipv6Address, len: number): Ipv6Address {
     w[i] = keep === 0 ? 0 : keep === 32 ? w[i]! : (w[i]! & (~0 << (32 - keep))) >>> 0;
   }
   return new Ipv6Address(w[0]!, w[1]!, w[2]!, w[3]!);
+}
+
+/** Default routers by address, each until its router lifetime ends. */
+export type RouterMap = Map<string, { router: Ipv6Address; expiresAt: Instant }>;
+/** On-link prefixes by `prefix/len`, each until its valid lifetime ends. */
+export type OnLinkMap = Map<
+  string,
+  { prefix: Ipv6Address; prefixLen: number; expiresAt: Instant }
+>;
+
+/**
+ * RFC 4861 §6.3.4: an on-link prefix with its valid lifetime; 0 takes it off-link. Pushes
+ * `onLink` for a new prefix and `onLinkRemoved` for a withdrawn one.
+ */
+export function updateOnLink(
+  onLink: OnLinkMap,
+  events: SlaacEvent[],
+  now: Instant,
+  prefix: Ipv6Address,
+  prefixLen: number,
+  valid: number,
+): void {
+  const net = prefixOf(prefix, prefixLen);
+  const key = `${net}/${prefixLen}`;
+  const known = onLink.get(key);
+  if (valid === 0) {
+    if (known === undefined) return;
+    onLink.delete(key);
+    events.push({ type: "onLinkRemoved", prefix: net, prefixLen });
+    return;
+  }
+  const expiresAt = lifetimeEnd(now, valid);
+  onLink.set(key, { prefix: net, prefixLen, expiresAt });
+  if (known === undefined) {
+    events.push({ type: "onLink", prefix: net, prefixLen, expiresAt });
+  }
+}
+
+/** Removes the routers, then the on-link prefixes, whose lifetime has ended, with events. */
+export function expireRoutes(
+  routers: RouterMap,
+  onLink: OnLinkMap,
+  events: SlaacEvent[],
+  now: Instant,
+): void {
+  for (const [key, r] of routers) {
+    if (now >= r.expiresAt) {
+      routers.delete(key);
+      events.push({ type: "routerRemoved", router: r.router });
+    }
+  }
+  for (const [key, p] of onLink) {
+    if (now >= p.expiresAt) {
+      onLink.delete(key);
+      events.push({ type: "onLinkRemoved", prefix: p.prefix, prefixLen: p.prefixLen });
+    }
+  }
 }
