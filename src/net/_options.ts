@@ -30,6 +30,7 @@ import {
   type TcpSocketOptions,
 } from "../socket/tcp/config.ts";
 import { RttEstimator } from "../socket/tcp/rtt.ts";
+import type { NetStackOptions } from "./options.ts";
 import { EthernetAddress, type IpAddress, type IpCidr, parseIpAddress } from "../wire/address.ts";
 
 /** The most connections a listener queues (Linux caps `somaxconn` at 65535 too). */
@@ -115,23 +116,8 @@ export interface StackConfig {
   readonly dnsServers: readonly IpAddress[];
 }
 
-/** The options of `new NetStack(options)`, checked. */
-export interface StackOptionsIn {
-  readonly device: Device;
-  readonly addresses: readonly (string | IpCidr)[] | "auto";
-  readonly autoconf?: object;
-  readonly gateways?: readonly (string | IpAddress)[];
-  readonly hardwareAddress?: string | EthernetAddress;
-  readonly tcp?: TcpSocketOptions;
-  readonly backlog?: number;
-  readonly maxSockets?: number;
-  readonly seed?: number;
-  readonly iface?: object;
-  readonly dnsServers?: readonly (string | IpAddress)[];
-}
-
 /** Checks the options of `new NetStack(options)`. */
-export function checkStackOptions(value: StackOptionsIn): StackConfig {
+export function checkStackOptions(value: NetStackOptions): StackConfig {
   const o = checkOptions("options", value, true);
   const device = checkDevice("device", o.device);
   if (o.addresses === undefined) {
