@@ -13,9 +13,13 @@ import type { IpAddress, IpCidr, Ipv4Address, Ipv6Address } from "../wire/addres
  *
  * @example
  * ```ts
- * import type { Route } from "@smol/net/iface";
+ * import { type Route, Routes } from "@smol/net/iface";
  * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const r: Route = { cidr: IpCidr.parse("0.0.0.0/0"), via: parseIpAddress("192.0.2.1") };
+ * const routes = new Routes();
+ * routes.add(r);
+ * assert.equal(routes.nextHop(parseIpAddress("198.51.100.7"))?.toString(), "192.0.2.1");
  * ```
  */
 export interface Route {
@@ -67,7 +71,9 @@ function commonPrefixLen(a: IpAddress, b: IpAddress): number {
  * ```ts
  * import { cidrContains } from "@smol/net/iface";
  * import { IpCidr, parseIpAddress } from "@smol/net/wire";
- * console.log(cidrContains(IpCidr.parse("2001:db8::/32"), parseIpAddress("2001:db8::5"))); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(cidrContains(IpCidr.parse("2001:db8::/32"), parseIpAddress("2001:db8::5")), true);
+ * assert.equal(cidrContains(IpCidr.parse("2001:db8::/32"), parseIpAddress("2001:db9::5")), false);
  * ```
  */
 export function cidrContains(cidr: IpCidr, addr: IpAddress): boolean {
@@ -85,8 +91,9 @@ export function cidrContains(cidr: IpCidr, addr: IpAddress): boolean {
  * const routes = new Routes();
  * routes.addAddress(IpCidr.parse("192.0.2.2/24"));
  * routes.add({ cidr: IpCidr.parse("0.0.0.0/0"), via: parseIpAddress("192.0.2.1") });
- * console.log(routes.nextHop(parseIpAddress("198.51.100.7"))?.toString()); // 192.0.2.1
- * console.log(routes.nextHop(parseIpAddress("192.0.2.9"))?.toString()); // 192.0.2.9
+ * import assert from "node:assert/strict";
+ * assert.equal(routes.nextHop(parseIpAddress("198.51.100.7"))?.toString(), "192.0.2.1");
+ * assert.equal(routes.nextHop(parseIpAddress("192.0.2.9"))?.toString(), "192.0.2.9");
  * ```
  */
 export class Routes {
@@ -112,10 +119,13 @@ export class Routes {
    * @example
    * ```ts
    * import { Routes } from "@smol/net/iface";
-   * import { IpCidr } from "@smol/net/wire";
+   * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const r = new Routes();
    * r.addAddress(IpCidr.parse("2001:db8::2/64"));
-   * console.log(r.addresses.length); // 1
+   * assert.equal(r.addresses.length, 1);
+   * assert.equal(r.nextHop(parseIpAddress("2001:db8::9"))?.toString(), "2001:db8::9");
+   * assert.throws(() => r.addAddress(IpCidr.parse("ff02::1/64")), TypeError);
    * ```
    */
   addAddress(cidr: IpCidr): void {
@@ -133,8 +143,13 @@ export class Routes {
    * @example
    * ```ts
    * import { Routes } from "@smol/net/iface";
-   * import { parseIpAddress } from "@smol/net/wire";
-   * console.log(new Routes().removeAddress(parseIpAddress("192.0.2.1"))); // false
+   * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Routes();
+   * r.addAddress(IpCidr.parse("192.0.2.1/24"));
+   * assert.equal(r.removeAddress(parseIpAddress("192.0.2.1")), true);
+   * assert.equal(r.removeAddress(parseIpAddress("192.0.2.1")), false);
+   * assert.equal(r.hasAddress(parseIpAddress("192.0.2.1")), false);
    * ```
    */
   removeAddress(addr: IpAddress): boolean {
@@ -154,7 +169,12 @@ export class Routes {
    * ```ts
    * import { Routes } from "@smol/net/iface";
    * import { IpCidr, parseIpAddress } from "@smol/net/wire";
-   * new Routes().add({ cidr: IpCidr.parse("::/0"), via: parseIpAddress("fe80::1") });
+   * import assert from "node:assert/strict";
+   * const r = new Routes();
+   * r.add({ cidr: IpCidr.parse("::/0"), via: parseIpAddress("fe80::1") });
+   * assert.equal(r.nextHop(parseIpAddress("2001:db8::5"))?.toString(), "fe80::1");
+   * const v4 = { cidr: IpCidr.parse("0.0.0.0/0"), via: parseIpAddress("fe80::1") };
+   * assert.throws(() => r.add(v4), TypeError);
    * ```
    */
   add(route: Route): void {
@@ -173,8 +193,13 @@ export class Routes {
    * @example
    * ```ts
    * import { Routes } from "@smol/net/iface";
-   * import { IpCidr } from "@smol/net/wire";
-   * console.log(new Routes().remove(IpCidr.parse("0.0.0.0/0"))); // 0
+   * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Routes();
+   * r.add({ cidr: IpCidr.parse("0.0.0.0/0"), via: parseIpAddress("192.0.2.1") });
+   * assert.equal(r.remove(IpCidr.parse("0.0.0.0/0")), 1);
+   * assert.equal(r.remove(IpCidr.parse("0.0.0.0/0")), 0);
+   * assert.equal(r.nextHop(parseIpAddress("198.51.100.7")), null);
    * ```
    */
   remove(cidr: IpCidr): number {
@@ -199,8 +224,12 @@ export class Routes {
    * @example
    * ```ts
    * import { Routes } from "@smol/net/iface";
-   * import { parseIpAddress } from "@smol/net/wire";
-   * console.log(new Routes().hasAddress(parseIpAddress("192.0.2.1"))); // false
+   * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Routes();
+   * r.addAddress(IpCidr.parse("192.0.2.1/24"));
+   * assert.equal(r.hasAddress(parseIpAddress("192.0.2.1")), true);
+   * assert.equal(r.hasAddress(parseIpAddress("192.0.2.2")), false);
    * ```
    */
   hasAddress(addr: IpAddress): boolean {
@@ -221,7 +250,9 @@ export class Routes {
    * import { IpCidr, Ipv4Address } from "@smol/net/wire";
    * const r = new Routes();
    * r.addAddress(IpCidr.parse("192.0.2.2/24"));
-   * console.log(r.isSubnetBroadcast(Ipv4Address.parse("192.0.2.255"))); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(r.isSubnetBroadcast(Ipv4Address.parse("192.0.2.255")), true);
+   * assert.equal(r.isSubnetBroadcast(Ipv4Address.parse("198.51.100.255")), false);
    * ```
    */
   isSubnetBroadcast(addr: Ipv4Address): boolean {
@@ -246,8 +277,14 @@ export class Routes {
    * @example
    * ```ts
    * import { Routes } from "@smol/net/iface";
-   * import { parseIpAddress } from "@smol/net/wire";
-   * console.log(new Routes().nextHop(parseIpAddress("192.0.2.1"))); // null
+   * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Routes();
+   * assert.equal(r.nextHop(parseIpAddress("192.0.2.1")), null);
+   * r.addAddress(IpCidr.parse("192.0.2.2/24"));
+   * r.add({ cidr: IpCidr.parse("198.51.100.0/24"), via: parseIpAddress("192.0.2.254") });
+   * assert.equal(r.nextHop(parseIpAddress("192.0.2.1"))?.toString(), "192.0.2.1");
+   * assert.equal(r.nextHop(parseIpAddress("198.51.100.9"))?.toString(), "192.0.2.254");
    * ```
    */
   nextHop(dst: IpAddress): IpAddress | null {
@@ -288,7 +325,10 @@ export class Routes {
    * const r = new Routes();
    * r.addAddress(IpCidr.parse("fe80::2/64"));
    * r.addAddress(IpCidr.parse("2001:db8::2/64"));
-   * console.log(r.sourceFor(parseIpAddress("2001:db8::9"))?.toString()); // 2001:db8::2
+   * import assert from "node:assert/strict";
+   * assert.equal(r.sourceFor(parseIpAddress("2001:db8::9"))?.toString(), "2001:db8::2");
+   * assert.equal(r.sourceFor(parseIpAddress("fe80::9"))?.toString(), "fe80::2");
+   * assert.equal(r.sourceFor(parseIpAddress("192.0.2.1")), null);
    * ```
    */
   sourceFor(dst: IpAddress): IpAddress | null {
@@ -323,7 +363,13 @@ export class Routes {
    * @example
    * ```ts
    * import { Routes } from "@smol/net/iface";
-   * console.log(new Routes().ipv4()); // null
+   * import { IpCidr } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Routes();
+   * assert.equal(r.ipv4(), null);
+   * r.addAddress(IpCidr.parse("2001:db8::2/64"));
+   * r.addAddress(IpCidr.parse("192.0.2.2/24"));
+   * assert.equal(r.ipv4()?.toString(), "192.0.2.2");
    * ```
    */
   ipv4(): Ipv4Address | null {
@@ -339,7 +385,14 @@ export class Routes {
    * @example
    * ```ts
    * import { Routes } from "@smol/net/iface";
-   * console.log(new Routes().ipv6LinkLocal()); // null
+   * import { IpCidr } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Routes();
+   * assert.equal(r.ipv6LinkLocal(), null);
+   * r.addAddress(IpCidr.parse("2001:db8::2/64"));
+   * assert.equal(r.ipv6LinkLocal()?.toString(), "2001:db8::2");
+   * r.addAddress(IpCidr.parse("fe80::2/64"));
+   * assert.equal(r.ipv6LinkLocal()?.toString(), "fe80::2");
    * ```
    */
   ipv6LinkLocal(): Ipv6Address | null {
