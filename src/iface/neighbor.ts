@@ -14,8 +14,15 @@ import { type Duration, type Instant, NEVER } from "../time.ts";
  *
  * @example
  * ```ts
- * import type { NeighborCacheOptions } from "@smol/net/iface";
+ * import { NeighborCache, type NeighborCacheOptions } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const opts: NeighborCacheOptions = { capacity: 16, retransmitInterval: 500 };
+ * const cache = new NeighborCache(opts);
+ * cache.resolve(Ipv4Address.parse("192.0.2.1"), 0);
+ * assert.equal(cache.dueRequest(0)?.requests, 1);
+ * assert.equal(cache.pollAt(0), 500); // the next request, one retransmitInterval later
+ * assert.throws(() => new NeighborCache({ capacity: 0 }), RangeError);
  * ```
  */
 export interface NeighborCacheOptions {
@@ -41,7 +48,11 @@ export interface NeighborCacheOptions {
  * const cache = new NeighborCache();
  * cache.enqueue(Ipv4Address.parse("192.0.2.1"), new Uint8Array(20), 0);
  * const entry = cache.dueRequest(0);
- * console.log(entry?.addr.toString(), entry?.requests); // 192.0.2.1 1
+ * import assert from "node:assert/strict";
+ * assert.equal(entry?.addr.toString(), "192.0.2.1");
+ * assert.equal(entry?.requests, 1);
+ * assert.equal(entry?.hw, null);
+ * assert.equal(entry?.queue.length, 1);
  * ```
  */
 export class NeighborEntry {
@@ -76,8 +87,14 @@ export class NeighborEntry {
  *
  * @example
  * ```ts
- * import type { EnqueueResult } from "@smol/net/iface";
- * const r: EnqueueResult = "queued";
+ * import { type EnqueueResult, NeighborCache } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cache = new NeighborCache({ queueLimit: 1 });
+ * const a = Ipv4Address.parse("192.0.2.1");
+ * const r: EnqueueResult = cache.enqueue(a, new Uint8Array(20), 0);
+ * assert.equal(r, "queued");
+ * assert.equal(cache.enqueue(a, new Uint8Array(20), 0), "full");
  * ```
  */
 export type EnqueueResult = "queued" | "full";
@@ -93,7 +110,9 @@ export type EnqueueResult = "queued" | "full";
  * const cache = new NeighborCache({ reachableTime: 1000 });
  * const ip = Ipv4Address.parse("192.0.2.1"), mac = EthernetAddress.parse("02:00:00:00:00:01");
  * cache.fill(ip, mac, 0, true);
- * console.log(cache.lookup(ip, 999)?.toString(), cache.lookup(ip, 1000)); // 02:00:00:00:00:01 null
+ * import assert from "node:assert/strict";
+ * assert.equal(cache.lookup(ip, 999)?.toString(), "02:00:00:00:00:01");
+ * assert.equal(cache.lookup(ip, 1000), null); // reachableTime has passed
  * ```
  */
 export class NeighborCache {
@@ -159,8 +178,13 @@ export class NeighborCache {
    * @example
    * ```ts
    * import { NeighborCache } from "@smol/net/iface";
-   * import { Ipv6Address } from "@smol/net/wire";
-   * console.log(new NeighborCache().lookup(Ipv6Address.LOOPBACK, 0)); // null
+   * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const c = new NeighborCache();
+   * const ip = Ipv6Address.parse("2001:db8::1");
+   * assert.equal(c.lookup(ip, 0), null);
+   * c.fill(ip, EthernetAddress.parse("02:00:00:00:00:01"), 0, true);
+   * assert.equal(c.lookup(ip, 0)?.toString(), "02:00:00:00:00:01");
    * ```
    */
   lookup(addr: IpAddress, now: Instant): EthernetAddress | null {
@@ -184,7 +208,12 @@ export class NeighborCache {
    * import { NeighborCache } from "@smol/net/iface";
    * import { EthernetAddress, Ipv4Address } from "@smol/net/wire";
    * const c = new NeighborCache();
-   * console.log(c.fill(Ipv4Address.parse("192.0.2.1"), EthernetAddress.BROADCAST, 0, false)); // false
+   * import assert from "node:assert/strict";
+   * const ip = Ipv4Address.parse("192.0.2.1");
+   * const mac = EthernetAddress.parse("02:00:00:00:00:01");
+   * assert.equal(c.fill(ip, mac, 0, false), false); // unknown and not created
+   * assert.equal(c.fill(ip, mac, 0, true), true);
+   * assert.equal(c.size, 1);
    * ```
    */
   fill(addr: IpAddress, hw: EthernetAddress, now: Instant, create: boolean): boolean {
@@ -214,7 +243,10 @@ export class NeighborCache {
    * import { Ipv4Address } from "@smol/net/wire";
    * const c = new NeighborCache({ queueLimit: 1 });
    * const a = Ipv4Address.parse("192.0.2.1");
-   * console.log(c.enqueue(a, new Uint8Array(1), 0), c.enqueue(a, new Uint8Array(1), 0)); // queued full
+   * import assert from "node:assert/strict";
+   * assert.equal(c.enqueue(a, new Uint8Array(1), 0), "queued");
+   * assert.equal(c.enqueue(a, new Uint8Array(1), 0), "full");
+   * assert.equal(c.queued, 1);
    * ```
    */
   enqueue(addr: IpAddress, packet: Uint8Array, now: Instant): EnqueueResult {
@@ -243,8 +275,10 @@ export class NeighborCache {
    * import { NeighborCache } from "@smol/net/iface";
    * import { Ipv4Address } from "@smol/net/wire";
    * const c = new NeighborCache();
+   * import assert from "node:assert/strict";
    * c.resolve(Ipv4Address.parse("192.0.2.1"), 0);
-   * console.log(c.pollAt(0)); // 0
+   * assert.equal(c.pollAt(0), 0); // a request is due now
+   * assert.equal(c.dueRequest(0)?.addr.toString(), "192.0.2.1");
    * ```
    */
   resolve(addr: IpAddress, now: Instant): void {
@@ -265,7 +299,14 @@ export class NeighborCache {
    * @example
    * ```ts
    * import { NeighborCache } from "@smol/net/iface";
-   * console.log(new NeighborCache().dueRequest(0)); // null
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const c = new NeighborCache({ retransmitInterval: 1000, maxRequests: 2 });
+   * c.resolve(Ipv4Address.parse("192.0.2.1"), 0);
+   * assert.equal(c.dueRequest(0)?.requests, 1);
+   * assert.equal(c.dueRequest(500), null); // rate limited
+   * assert.equal(c.dueRequest(1000)?.requests, 2);
+   * assert.equal(c.dueRequest(2000), null); // maxRequests reached
    * ```
    */
   dueRequest(now: Instant): NeighborEntry | null {
@@ -290,7 +331,15 @@ export class NeighborCache {
    * @example
    * ```ts
    * import { NeighborCache } from "@smol/net/iface";
-   * console.log(new NeighborCache().readyToFlush(0)); // null
+   * import { EthernetAddress, Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const c = new NeighborCache();
+   * const ip = Ipv4Address.parse("192.0.2.1");
+   * c.enqueue(ip, new Uint8Array(20), 0);
+   * assert.equal(c.readyToFlush(0), null); // still unresolved
+   * c.fill(ip, EthernetAddress.parse("02:00:00:00:00:01"), 0, false);
+   * const entry = c.readyToFlush(0);
+   * assert.equal(entry?.queue.length, 1);
    * ```
    */
   readyToFlush(now: Instant): NeighborEntry | null {
@@ -308,9 +357,18 @@ export class NeighborCache {
    *
    * @example
    * ```ts
-   * import { NeighborCache, NeighborEntry } from "@smol/net/iface";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * new NeighborCache().settle(new NeighborEntry(Ipv4Address.UNSPECIFIED));
+   * import { NeighborCache } from "@smol/net/iface";
+   * import { EthernetAddress, Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const c = new NeighborCache();
+   * const ip = Ipv4Address.parse("192.0.2.1");
+   * c.enqueue(ip, new Uint8Array(20), 0);
+   * c.fill(ip, EthernetAddress.parse("02:00:00:00:00:01"), 0, false);
+   * const entry = c.readyToFlush(0)!;
+   * entry.queue.length = 0; // the caller sent the queued packets
+   * c.settle(entry);
+   * assert.equal(c.readyToFlush(0), null);
+   * assert.equal(c.pollAt(0), Infinity);
    * ```
    */
   settle(entry: NeighborEntry): void {
@@ -328,7 +386,14 @@ export class NeighborCache {
    * @example
    * ```ts
    * import { NeighborCache } from "@smol/net/iface";
-   * console.log(new NeighborCache().expire(0)); // 0
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const c = new NeighborCache({ maxRequests: 1, retransmitInterval: 1000 });
+   * c.enqueue(Ipv4Address.parse("192.0.2.1"), new Uint8Array(20), 0);
+   * c.dueRequest(0);
+   * assert.equal(c.expire(500), 0); // the one request may still be answered
+   * assert.equal(c.expire(1000), 1); // given up: its queued packet is dropped
+   * assert.equal(c.size, 0);
    * ```
    */
   expire(now: Instant): number {
@@ -355,7 +420,13 @@ export class NeighborCache {
    * @example
    * ```ts
    * import { NeighborCache } from "@smol/net/iface";
-   * console.log(new NeighborCache().pollAt(0)); // Infinity
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const c = new NeighborCache({ retransmitInterval: 1000 });
+   * assert.equal(c.pollAt(0), Infinity);
+   * c.resolve(Ipv4Address.parse("192.0.2.1"), 0);
+   * c.dueRequest(0);
+   * assert.equal(c.pollAt(0), 1000);
    * ```
    */
   pollAt(now: Instant): Instant {
