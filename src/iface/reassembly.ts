@@ -17,8 +17,15 @@ import { type Duration, type Instant, NEVER } from "../time.ts";
  *
  * @example
  * ```ts
- * import type { ReassemblyOptions } from "@smol/net/iface";
- * const opts: ReassemblyOptions = { maxDatagrams: 8, maxBytes: 128 * 1024, timeout: 30_000 };
+ * import { Reassembler, type ReassemblyOptions } from "@smol/net/iface";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const opts: ReassemblyOptions = { maxDatagrams: 8, maxBytes: 128 * 1024, timeout: 5_000 };
+ * const r = new Reassembler(4, opts);
+ * const src = parseIpAddress("192.0.2.1"), dst = parseIpAddress("192.0.2.2");
+ * r.add({ src, dst, protocol: 17, ident: 1, offset: 0, more: true, data: new Uint8Array(8), packet: null }, 100);
+ * assert.equal(r.pollAt(), 5_100); // the timeout runs from the first fragment
+ * assert.throws(() => new Reassembler(4, { maxDatagrams: 0 }), RangeError);
  * ```
  */
 export interface ReassemblyOptions {
@@ -35,10 +42,14 @@ export interface ReassemblyOptions {
  *
  * @example
  * ```ts
- * import type { Fragment } from "@smol/net/iface";
+ * import { type Fragment, Reassembler } from "@smol/net/iface";
  * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const f: Fragment = { src: parseIpAddress("192.0.2.1"), dst: parseIpAddress("192.0.2.2"),
  *   protocol: 17, ident: 7, offset: 0, more: true, data: new Uint8Array(8), packet: null };
+ * const r = new Reassembler(4);
+ * assert.equal(r.add(f, 0), null); // held until the rest arrives
+ * assert.equal(r.count, 1);
  * ```
  */
 export interface Fragment {
@@ -65,8 +76,17 @@ export interface Fragment {
  *
  * @example
  * ```ts
- * import type { Reassembled } from "@smol/net/iface";
- * const r: Reassembled = { protocol: 17, payload: new Uint8Array(0) };
+ * import { type Reassembled, Reassembler } from "@smol/net/iface";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const src = parseIpAddress("2001:db8::1"), dst = parseIpAddress("2001:db8::2");
+ * const base = { src, dst, protocol: 17, ident: 9, packet: null };
+ * const r = new Reassembler(6);
+ * r.add({ ...base, offset: 0, more: true, data: new Uint8Array(8).fill(1) }, 0);
+ * const done = r.add({ ...base, offset: 8, more: false, data: new Uint8Array(2).fill(2) }, 0);
+ * const whole = done as Reassembled;
+ * assert.equal(whole.protocol, 17);
+ * assert.deepEqual([...whole.payload], [1, 1, 1, 1, 1, 1, 1, 1, 2, 2]);
  * ```
  */
 export interface Reassembled {
@@ -81,8 +101,16 @@ export interface Reassembled {
  *
  * @example
  * ```ts
- * import type { ReassemblyDrop } from "@smol/net/iface";
- * const d: ReassemblyDrop = "overlap";
+ * import { Reassembler, type ReassemblyDrop } from "@smol/net/iface";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const src = parseIpAddress("2001:db8::1"), dst = parseIpAddress("2001:db8::2");
+ * const base = { src, dst, protocol: 17, ident: 9, more: true, packet: null };
+ * const r = new Reassembler(6);
+ * r.add({ ...base, offset: 0, data: new Uint8Array(16) }, 0);
+ * const d = r.add({ ...base, offset: 8, data: new Uint8Array(16).fill(1) }, 0) as ReassemblyDrop;
+ * assert.equal(d, "overlap"); // RFC 5722: overlapping IPv6 fragments drop the datagram
+ * assert.equal(r.count, 0);
  * ```
  */
 export type ReassemblyDrop = "malformed" | "overlap" | "overflow" | "duplicate" | "incomplete";
@@ -92,8 +120,16 @@ export type ReassemblyDrop = "malformed" | "overlap" | "overflow" | "duplicate" 
  *
  * @example
  * ```ts
- * import type { ExpiredDatagram } from "@smol/net/iface";
- * const e: ExpiredDatagram = { src: null!, firstPacket: null };
+ * import { type ExpiredDatagram, Reassembler } from "@smol/net/iface";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const src = parseIpAddress("192.0.2.1"), dst = parseIpAddress("192.0.2.2");
+ * const first = new Uint8Array(28);
+ * const r = new Reassembler(4, { timeout: 1000 });
+ * r.add({ src, dst, protocol: 17, ident: 1, offset: 0, more: true, data: new Uint8Array(8), packet: first }, 0);
+ * const [e]: readonly ExpiredDatagram[] = r.expire(1000);
+ * assert.equal(e?.src.toString(), "192.0.2.1");
+ * assert.equal(e?.firstPacket?.length, 28); // kept for the ICMP Time Exceeded quote
  * ```
  */
 export interface ExpiredDatagram {
@@ -147,9 +183,12 @@ const FIRST_PACKET_KEEP = 1232;
  *
  * const r = new Reassembler(4);
  * const base = { src: parseIpAddress("192.0.2.1"), dst: parseIpAddress("192.0.2.2"), protocol: 17, ident: 1, packet: null };
- * console.log(r.add({ ...base, offset: 8, more: false, data: new Uint8Array(4).fill(2) }, 0)); // null
+ * import assert from "node:assert/strict";
+ * assert.equal(r.add({ ...base, offset: 8, more: false, data: new Uint8Array(4).fill(2) }, 0), null);
  * const done = r.add({ ...base, offset: 0, more: true, data: new Uint8Array(8).fill(1) }, 0);
- * console.log(typeof done === "object" && done !== null ? done.payload.length : done); // 12
+ * assert.ok(typeof done === "object" && done !== null);
+ * assert.equal(done.protocol, 17);
+ * assert.deepEqual([...done.payload], [1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2]);
  * ```
  */
 export class Reassembler {
@@ -201,7 +240,15 @@ export class Reassembler {
    * @example
    * ```ts
    * import { Reassembler } from "@smol/net/iface";
-   * console.log(new Reassembler(6).takeEvicted()); // 0
+   * import { parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Reassembler(6, { maxDatagrams: 1 });
+   * const src = parseIpAddress("2001:db8::1"), dst = parseIpAddress("2001:db8::2");
+   * const frag = { src, dst, protocol: 17, offset: 0, more: true, data: new Uint8Array(8), packet: null };
+   * r.add({ ...frag, ident: 1 }, 0);
+   * r.add({ ...frag, ident: 2 }, 0); // pushes out datagram 1
+   * assert.equal(r.takeEvicted(), 1);
+   * assert.equal(r.takeEvicted(), 0); // the count resets when read
    * ```
    */
   takeEvicted(): number {
@@ -226,7 +273,8 @@ export class Reassembler {
    * const r = new Reassembler(4);
    * const f = { src: parseIpAddress("192.0.2.1"), dst: parseIpAddress("192.0.2.2"), protocol: 17,
    *   ident: 1, offset: 0, more: true, data: new Uint8Array(5), packet: null };
-   * console.log(r.add(f, 0)); // malformed
+   * import assert from "node:assert/strict";
+   * assert.equal(r.add(f, 0), "malformed"); // a non-final fragment must carry a multiple of 8 bytes
    * ```
    */
   add(f: Fragment, now: Instant): Reassembled | ReassemblyDrop | null {
@@ -310,7 +358,14 @@ export class Reassembler {
    * @example
    * ```ts
    * import { Reassembler } from "@smol/net/iface";
-   * console.log(new Reassembler(4).expire(0).length); // 0
+   * import { parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Reassembler(4, { timeout: 1000 });
+   * const src = parseIpAddress("192.0.2.1"), dst = parseIpAddress("192.0.2.2");
+   * r.add({ src, dst, protocol: 17, ident: 1, offset: 0, more: true, data: new Uint8Array(8), packet: null }, 0);
+   * assert.equal(r.expire(999).length, 0);
+   * assert.equal(r.expire(1000).length, 1);
+   * assert.equal(r.count, 0);
    * ```
    */
   expire(now: Instant): readonly ExpiredDatagram[] {
@@ -332,7 +387,13 @@ export class Reassembler {
    * @example
    * ```ts
    * import { Reassembler } from "@smol/net/iface";
-   * console.log(new Reassembler(4).pollAt()); // Infinity
+   * import { parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Reassembler(4, { timeout: 1000 });
+   * assert.equal(r.pollAt(), Infinity);
+   * const src = parseIpAddress("192.0.2.1"), dst = parseIpAddress("192.0.2.2");
+   * r.add({ src, dst, protocol: 17, ident: 1, offset: 0, more: true, data: new Uint8Array(8), packet: null }, 50);
+   * assert.equal(r.pollAt(), 1050);
    * ```
    */
   pollAt(): Instant {
