@@ -10,8 +10,12 @@
  *
  * @example
  * ```ts
- * import { DropReason } from "@smol/net/iface";
- * console.log(DropReason.BadChecksum); // badChecksum
+ * import { DropCounters, DropReason } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * assert.equal(DropReason.BadChecksum, "badChecksum");
+ * const c = new DropCounters();
+ * c.count(DropReason.BadChecksum);
+ * assert.equal(c.badChecksum, 1);
  * ```
  */
 export const DropReason = {
@@ -59,8 +63,12 @@ export const DropReason = {
  *
  * @example
  * ```ts
- * import type { DropReason } from "@smol/net/iface";
+ * import { DropCounters, type DropReason } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
  * const r: DropReason = "malformed";
+ * const c = new DropCounters();
+ * c.count(r);
+ * assert.deepEqual(c.snapshot(), { malformed: 1 });
  * ```
  */
 export type DropReason = typeof DropReason[keyof typeof DropReason];
@@ -73,8 +81,11 @@ export type DropReason = typeof DropReason[keyof typeof DropReason];
  * import { DropCounters } from "@smol/net/iface";
  *
  * const c = new DropCounters();
+ * import assert from "node:assert/strict";
  * c.count("malformed");
- * console.log(c.malformed, c.totalDrops()); // 1 1
+ * c.count("noSocket");
+ * assert.equal(c.malformed, 1);
+ * assert.equal(c.totalDrops(), 2);
  * ```
  */
 export class DropCounters {
@@ -126,8 +137,10 @@ export class DropCounters {
    * ```ts
    * import { DropCounters } from "@smol/net/iface";
    * const c = new DropCounters();
+   * import assert from "node:assert/strict";
    * c.count("noSocket");
-   * console.log(c.noSocket); // 1
+   * c.count("noSocket");
+   * assert.equal(c.noSocket, 2);
    * ```
    */
   count(reason: DropReason): void {
@@ -142,7 +155,13 @@ export class DropCounters {
    * @example
    * ```ts
    * import { DropCounters } from "@smol/net/iface";
-   * console.log(new DropCounters().totalDrops()); // 0
+   * import assert from "node:assert/strict";
+   * const c = new DropCounters();
+   * assert.equal(c.totalDrops(), 0);
+   * c.count("badChecksum");
+   * c.count("malformed");
+   * c.rxFrames = 5; // traffic counters are not drops
+   * assert.equal(c.totalDrops(), 2);
    * ```
    */
   totalDrops(): number {
@@ -160,8 +179,9 @@ export class DropCounters {
    * ```ts
    * import { DropCounters } from "@smol/net/iface";
    * const c = new DropCounters();
+   * import assert from "node:assert/strict";
    * c.count("malformed");
-   * console.log(c.snapshot()); // { malformed: 1 }
+   * assert.deepEqual(c.snapshot(), { malformed: 1 }); // zero reasons are left out
    * ```
    */
   snapshot(): Partial<Record<DropReason, number>> {

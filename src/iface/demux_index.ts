@@ -21,8 +21,10 @@ import { tupleHash } from "./time_wait.ts";
  *
  * @example
  * ```ts
- * import { EPHEMERAL_PORT_MIN } from "@smol/net/iface";
- * console.log(EPHEMERAL_PORT_MIN); // 49152
+ * import { EPHEMERAL_PORT_MIN, Rng, SocketSet } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * assert.equal(EPHEMERAL_PORT_MIN, 49152); // RFC 6335 §6, the dynamic range
+ * assert.ok(new SocketSet().allocatePort("tcp", new Rng(7)) >= EPHEMERAL_PORT_MIN);
  * ```
  */
 export const EPHEMERAL_PORT_MIN = 49152;
@@ -31,8 +33,10 @@ export const EPHEMERAL_PORT_MIN = 49152;
  *
  * @example
  * ```ts
- * import { EPHEMERAL_PORT_MAX } from "@smol/net/iface";
- * console.log(EPHEMERAL_PORT_MAX); // 65535
+ * import { EPHEMERAL_PORT_MAX, Rng, SocketSet } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * assert.equal(EPHEMERAL_PORT_MAX, 65535);
+ * assert.ok(new SocketSet().allocatePort("udp", new Rng(7)) <= EPHEMERAL_PORT_MAX);
  * ```
  */
 export const EPHEMERAL_PORT_MAX = 65535;
@@ -43,8 +47,10 @@ const EPHEMERAL_COUNT = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
  *
  * @example
  * ```ts
- * import type { PortProtocol } from "@smol/net/iface";
+ * import { type PortProtocol, SocketSet } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
  * const p: PortProtocol = "tcp";
+ * assert.equal(new SocketSet().portInUse(p, 80), false);
  * ```
  */
 export type PortProtocol = "tcp" | "udp";

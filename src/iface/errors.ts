@@ -10,8 +10,11 @@
  *
  * @example
  * ```ts
- * import { NetErrorCode } from "@smol/net/iface";
- * console.log(NetErrorCode.AddrInUse); // EADDRINUSE
+ * import { NetError, NetErrorCode } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * assert.equal(NetErrorCode.AddrInUse, "EADDRINUSE");
+ * const e = new NetError(NetErrorCode.AddrInUse, "Local endpoint 192.0.2.1:80 is already in use");
+ * assert.equal(e.code, "EADDRINUSE");
  * ```
  */
 export const NetErrorCode = {
@@ -36,8 +39,10 @@ export const NetErrorCode = {
  *
  * @example
  * ```ts
- * import type { NetErrorCode } from "@smol/net/iface";
- * const code: NetErrorCode = "EADDRINUSE";
+ * import { NetError, type NetErrorCode } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * const code: NetErrorCode = "ENETUNREACH";
+ * assert.equal(new NetError(code, "No route to 198.51.100.7").code, "ENETUNREACH");
  * ```
  */
 export type NetErrorCode = typeof NetErrorCode[keyof typeof NetErrorCode];
@@ -50,7 +55,10 @@ export type NetErrorCode = typeof NetErrorCode[keyof typeof NetErrorCode];
  * import { NetError } from "@smol/net/iface";
  *
  * const e = new NetError("EADDRINUSE", "Local endpoint 192.0.2.1:80 is already in use");
- * console.log(e.code, e instanceof Error); // EADDRINUSE true
+ * import assert from "node:assert/strict";
+ * assert.equal(e.code, "EADDRINUSE");
+ * assert.equal(e.name, "NetError");
+ * assert.ok(e instanceof Error);
  * ```
  */
 export class NetError extends Error {

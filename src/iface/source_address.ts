@@ -17,9 +17,13 @@ import { IpCidr } from "../wire/cidr.ts";
  *
  * @example
  * ```ts
- * import type { SourceCandidate } from "@smol/net/iface";
+ * import { selectSourceAddress, type SourceCandidate } from "@smol/net/iface";
  * import { parseIpAddress } from "@smol/net/wire";
- * const c: SourceCandidate = { address: parseIpAddress("2001:db8::2"), deprecated: false };
+ * import assert from "node:assert/strict";
+ * const old: SourceCandidate = { address: parseIpAddress("2001:db8::2"), deprecated: true };
+ * const fresh: SourceCandidate = { address: parseIpAddress("2001:db8::3"), deprecated: false };
+ * const pick = selectSourceAddress(parseIpAddress("2001:db8::9"), [old, fresh]);
+ * assert.equal(pick?.toString(), "2001:db8::3"); // rule 3: avoid deprecated addresses
  * ```
  */
 export interface SourceCandidate {
@@ -38,8 +42,17 @@ export interface SourceCandidate {
  *
  * @example
  * ```ts
- * import type { SourceSelectionOptions } from "@smol/net/iface";
- * const o: SourceSelectionOptions = { preferTemporary: true };
+ * import { selectSourceAddress, type SourceSelectionOptions } from "@smol/net/iface";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const candidates = [
+ *   { address: parseIpAddress("2001:db8::2") },
+ *   { address: parseIpAddress("2001:db8::3"), temporary: true },
+ * ];
+ * const dst = parseIpAddress("2001:db8::9");
+ * const o: SourceSelectionOptions = { preferTemporary: false };
+ * assert.equal(selectSourceAddress(dst, candidates)?.toString(), "2001:db8::3");
+ * assert.equal(selectSourceAddress(dst, candidates, o)?.toString(), "2001:db8::2");
  * ```
  */
 export interface SourceSelectionOptions {
