@@ -547,8 +547,9 @@ export abstract class FdDevice implements Device, ReadinessHook {
    * @example
    * ```ts ignore
    * import { RawSocketDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * console.log(dev.error); // null
+   * assert.equal(dev.error, null);
    * await dev.close();
    * ```
    */
@@ -584,8 +585,9 @@ export abstract class FdDevice implements Device, ReadinessHook {
    * @example
    * ```ts ignore
    * import { RawSocketDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * console.log(dev.canTransmit(0)); // true
+   * assert.equal(dev.canTransmit(0), true);
    * await dev.close();
    * ```
    */
@@ -604,8 +606,9 @@ export abstract class FdDevice implements Device, ReadinessHook {
    * @example
    * ```ts ignore
    * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * console.log(dev.transmit(0, 100_000)); // null
+   * assert.equal(dev.transmit(0, 100_000), null);
    * await dev.close();
    * ```
    */

@@ -37,7 +37,8 @@ import type { Instant } from "../time.ts";
  * @example
  * ```ts
  * import { Medium } from "@smol/net/phy";
- * console.log(Medium.Ethernet); // ethernet
+ * import assert from "node:assert/strict";
+ * assert.equal(Medium.Ethernet, "ethernet");
  * ```
  */
 export const Medium = { Ethernet: "ethernet", Ip: "ip" } as const;
@@ -60,7 +61,8 @@ export type Medium = typeof Medium[keyof typeof Medium];
  * @example
  * ```ts
  * import { ETHERNET_HEADER_LEN } from "@smol/net/phy";
- * console.log(1514 - ETHERNET_HEADER_LEN); // 1500
+ * import assert from "node:assert/strict";
+ * assert.equal(1514 - ETHERNET_HEADER_LEN, 1500);
  * ```
  */
 export const ETHERNET_HEADER_LEN = 14;
@@ -158,6 +160,7 @@ export interface DeviceCapabilities {
  * ```ts
  * import { Loopback } from "@smol/net/phy";
  * import type { Device } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const dev: Device = new Loopback();
  * const buf = dev.transmit(0, 3);
@@ -165,7 +168,7 @@ export interface DeviceCapabilities {
  *   buf.set([1, 2, 3]);
  *   dev.commit();
  * }
- * console.log(dev.receive(0)); // Uint8Array(3) [ 1, 2, 3 ]
+ * assert.deepEqual(dev.receive(0), new Uint8Array([1, 2, 3]));
  * ```
  */
 export interface Device {
@@ -228,9 +231,10 @@ export interface ReadinessHook {
  * ```ts
  * import { FaultInjector, linkPair } from "@smol/net/phy";
  * import type { DeadlineSource } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const src: DeadlineSource = new FaultInjector(linkPair()[0], { delay: 10 });
- * console.log(src.nextDeadline()); // Infinity
+ * assert.equal(src.nextDeadline(), Infinity);
  * ```
  */
 export interface DeadlineSource {
@@ -251,7 +255,8 @@ export interface DeadlineSource {
  * @example
  * ```ts
  * import { checksumAll } from "@smol/net/phy";
- * console.log(checksumAll().tcp); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(checksumAll().tcp, true);
  * ```
  */
 export function checksumAll(): ChecksumCapabilities {
@@ -266,7 +271,8 @@ export function checksumAll(): ChecksumCapabilities {
  * @example
  * ```ts
  * import { checksumNone } from "@smol/net/phy";
- * console.log(checksumNone().udp); // false
+ * import assert from "node:assert/strict";
+ * assert.equal(checksumNone().udp, false);
  * ```
  */
 export function checksumNone(): ChecksumCapabilities {
@@ -282,7 +288,8 @@ export function checksumNone(): ChecksumCapabilities {
  * @example
  * ```ts
  * import { ipMtu, linkPair, Medium } from "@smol/net/phy";
- * console.log(ipMtu(linkPair({ medium: Medium.Ethernet })[0].capabilities)); // 1500
+ * import assert from "node:assert/strict";
+ * assert.equal(ipMtu(linkPair({ medium: Medium.Ethernet })[0].capabilities), 1500);
  * ```
  */
 export function ipMtu(capabilities: DeviceCapabilities): number {
@@ -300,7 +307,8 @@ export function ipMtu(capabilities: DeviceCapabilities): number {
  * @example
  * ```ts
  * import { hasReadinessHook, linkPair } from "@smol/net/phy";
- * console.log(hasReadinessHook(linkPair()[0])); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(hasReadinessHook(linkPair()[0]), true);
  * ```
  */
 export function hasReadinessHook(device: Device): device is Device & ReadinessHook {
@@ -316,7 +324,8 @@ export function hasReadinessHook(device: Device): device is Device & ReadinessHo
  * @example
  * ```ts
  * import { deviceDeadline, Loopback } from "@smol/net/phy";
- * console.log(deviceDeadline(new Loopback())); // Infinity
+ * import assert from "node:assert/strict";
+ * assert.equal(deviceDeadline(new Loopback()), Infinity);
  * ```
  */
 export function deviceDeadline(device: Device): Instant {
@@ -375,7 +384,8 @@ export interface Closable {
  * @example
  * ```ts
  * import { deviceClosed, linkPair } from "@smol/net/phy";
- * console.log(deviceClosed(linkPair()[0])); // undefined
+ * import assert from "node:assert/strict";
+ * assert.equal(deviceClosed(linkPair()[0]), undefined);
  * ```
  */
 export function deviceClosed(device: Device): Promise<void> | undefined {

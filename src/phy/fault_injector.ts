@@ -84,8 +84,9 @@ export interface FaultInjectorOptions extends FaultConfig {
  * ```ts
  * import { FaultInjector, Loopback } from "@smol/net/phy";
  * import type { FaultCounters } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const c: FaultCounters = new FaultInjector(new Loopback()).stats.rx;
- * console.log(c.dropped); // 0
+ * assert.equal(c.dropped, 0);
  * ```
  */
 export interface FaultCounters {
@@ -116,8 +117,9 @@ export interface FaultCounters {
  * ```ts
  * import { FaultInjector, Loopback } from "@smol/net/phy";
  * import type { FaultStats } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const s: FaultStats = new FaultInjector(new Loopback()).stats;
- * console.log(s.tx.frames); // 0
+ * assert.equal(s.tx.frames, 0);
  * ```
  */
 export interface FaultStats {
@@ -309,14 +311,15 @@ class Lane {
  * @example Lose a tenth of the frames, delay the rest by 20 ms
  * ```ts
  * import { FaultInjector, linkPair } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const [a, b] = linkPair();
  * const dev = new FaultInjector(a, { seed: 1, dropRate: 0.1, tx: { delay: 20 } });
  * dev.transmit(0, 60)!.fill(0);
  * dev.commit();
- * console.log(dev.nextDeadline()); // 20
+ * assert.equal(dev.nextDeadline(), 20);
  * dev.receive(20); // releases the delayed frame to the link
- * console.log(b.receive(20)?.length); // 60
+ * assert.equal(b.receive(20)?.length, 60);
  * ```
  */
 export class FaultInjector extends DeviceWrapper {
@@ -372,11 +375,13 @@ export class FaultInjector extends DeviceWrapper {
    * @example
    * ```ts
    * import { FaultInjector, linkPair } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const [a, b] = linkPair();
    * const dev = new FaultInjector(a, { dropRate: 1 });
    * b.transmit(0, 10);
    * b.commit();
-   * console.log(dev.receive(0), dev.stats.rx.dropped); // null 1
+   * assert.equal(dev.receive(0), null);
+   * assert.equal(dev.stats.rx.dropped, 1);
    * ```
    */
   override receive(now: Instant): Uint8Array | null {
@@ -418,7 +423,8 @@ export class FaultInjector extends DeviceWrapper {
    * @example
    * ```ts
    * import { FaultInjector, Loopback } from "@smol/net/phy";
-   * console.log(new FaultInjector(new Loopback()).canTransmit(0)); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new FaultInjector(new Loopback()).canTransmit(0), true);
    * ```
    */
   override canTransmit(now: Instant): boolean {
@@ -439,10 +445,12 @@ export class FaultInjector extends DeviceWrapper {
    * @example
    * ```ts
    * import { FaultInjector, Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = new FaultInjector(new Loopback(), { txRateLimit: 1 });
    * dev.transmit(0, 1);
    * dev.commit();
-   * console.log(dev.transmit(0, 1), dev.stats.tx.rateLimited); // null 1
+   * assert.equal(dev.transmit(0, 1), null);
+   * assert.equal(dev.stats.tx.rateLimited, 1);
    * ```
    */
   override transmit(now: Instant, len: number): Uint8Array | null {
@@ -475,11 +483,13 @@ export class FaultInjector extends DeviceWrapper {
    * @example
    * ```ts
    * import { FaultInjector, Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const lo = new Loopback();
    * const dev = new FaultInjector(lo, { duplicateRate: 1 });
    * dev.transmit(0, 1);
    * dev.commit();
-   * console.log(lo.pending, dev.stats.tx.duplicated); // 2 1
+   * assert.equal(lo.pending, 2);
+   * assert.equal(dev.stats.tx.duplicated, 1);
    * ```
    */
   override commit(): void {
@@ -507,10 +517,11 @@ export class FaultInjector extends DeviceWrapper {
    * @example
    * ```ts
    * import { FaultInjector, Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = new FaultInjector(new Loopback(), { delay: 5 });
    * dev.transmit(100, 1);
    * dev.commit();
-   * console.log(dev.nextDeadline()); // 105
+   * assert.equal(dev.nextDeadline(), 105);
    * ```
    */
   override nextDeadline(): Instant {

@@ -27,11 +27,13 @@ const SLOT_CHUNK_BYTES = 1 << 20;
  * @example
  * ```ts
  * import { FrameQueue } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const q = new FrameQueue(4, 1500);
  * q.reserve(2)!.set([7, 8]);
  * q.commit(10);
- * console.log(q.peekStamp(), q.pop()); // 10 Uint8Array(2) [ 7, 8 ]
+ * assert.equal(q.peekStamp(), 10);
+ * assert.deepEqual(q.pop(), new Uint8Array([7, 8]));
  * ```
  */
 export class FrameQueue {
@@ -86,7 +88,8 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
-   * console.log(new FrameQueue(1, 64).isEmpty()); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new FrameQueue(1, 64).isEmpty(), true);
    * ```
    */
   isEmpty(): boolean {
@@ -101,10 +104,11 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const q = new FrameQueue(1, 64);
    * q.reserve(1);
    * q.commit();
-   * console.log(q.isFull()); // true
+   * assert.equal(q.isFull(), true);
    * ```
    */
   isFull(): boolean {
@@ -122,7 +126,8 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
-   * console.log(new FrameQueue(1, 64).reserve(100)); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new FrameQueue(1, 64).reserve(100), null);
    * ```
    */
   reserve(len: number): Uint8Array | null {
@@ -145,9 +150,10 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const q = new FrameQueue(2, 64);
    * q.commit(); // nothing reserved: no effect
-   * console.log(q.length); // 0
+   * assert.equal(q.length, 0);
    * ```
    */
   commit(stamp: Instant = 0): void {
@@ -168,8 +174,10 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const q = new FrameQueue(2, 64);
-   * console.log(q.push(new Uint8Array(3), 5), q.peekStamp()); // true 5
+   * assert.equal(q.push(new Uint8Array(3), 5), true);
+   * assert.equal(q.peekStamp(), 5);
    * ```
    */
   push(frame: Uint8Array, stamp: Instant = 0): boolean {
@@ -188,7 +196,8 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
-   * console.log(new FrameQueue(1, 64).peek()); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new FrameQueue(1, 64).peek(), null);
    * ```
    */
   peek(): Uint8Array | null {
@@ -205,10 +214,11 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const q = new FrameQueue(4, 64);
    * q.push(new Uint8Array(1));
    * q.pop();
-   * console.log(q.room); // 3 (the popped frame is still lent)
+   * assert.equal(q.room, 3); // the popped frame is still lent
    * ```
    */
   get room(): number {
@@ -224,10 +234,11 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const q = new FrameQueue(4, 64);
    * q.push(new Uint8Array([1]));
    * q.push(new Uint8Array([2, 3]));
-   * console.log(q.newest()); // Uint8Array(2) [ 2, 3 ]
+   * assert.deepEqual(q.newest(), new Uint8Array([2, 3]));
    * ```
    */
   newest(): Uint8Array | null {
@@ -245,7 +256,8 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
-   * console.log(new FrameQueue(1, 64).peekStamp()); // Infinity
+   * import assert from "node:assert/strict";
+   * assert.equal(new FrameQueue(1, 64).peekStamp(), Infinity);
    * ```
    */
   peekStamp(): Instant {
@@ -262,9 +274,11 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const q = new FrameQueue(2, 64);
    * q.push(new Uint8Array([1]));
-   * console.log(q.pop(), q.pop()); // Uint8Array(1) [ 1 ] null
+   * assert.deepEqual(q.pop(), new Uint8Array([1]));
+   * assert.equal(q.pop(), null);
    * ```
    */
   pop(): Uint8Array | null {
@@ -282,12 +296,13 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const q = new FrameQueue(1, 64);
    * q.push(new Uint8Array(1));
    * q.pop();
-   * console.log(q.isFull()); // true (the popped frame is still lent)
+   * assert.equal(q.isFull(), true); // the popped frame is still lent
    * q.release();
-   * console.log(q.isFull()); // false
+   * assert.equal(q.isFull(), false);
    * ```
    */
   release(): void {
@@ -302,10 +317,11 @@ export class FrameQueue {
    * @example
    * ```ts
    * import { FrameQueue } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const q = new FrameQueue(2, 64);
    * q.push(new Uint8Array(1));
    * q.clear();
-   * console.log(q.length); // 0
+   * assert.equal(q.length, 0);
    * ```
    */
   clear(): void {
@@ -357,8 +373,9 @@ export class FrameQueue {
  * ```ts
  * import { linkPair } from "@smol/net/phy";
  * import type { LinkStats } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const stats: LinkStats = linkPair()[0].stats;
- * console.log(stats.framesSent); // 0
+ * assert.equal(stats.framesSent, 0);
  * ```
  */
 export interface LinkStats {
@@ -430,11 +447,13 @@ export function newLinkCounters(): Counters {
  * @example
  * ```ts
  * import { linkPair } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const [a, b] = linkPair();
  * a.transmit(0, 4)!.set([1, 2, 3, 4]);
  * a.commit();
- * console.log(b.receive(0), b.stats.framesReceived); // Uint8Array(4) [ 1, 2, 3, 4 ] 1
+ * assert.deepEqual(b.receive(0), new Uint8Array([1, 2, 3, 4]));
+ * assert.equal(b.stats.framesReceived, 1);
  * ```
  */
 export class LinkDevice implements Device, ReadinessHook {
@@ -489,7 +508,8 @@ export class LinkDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { linkPair } from "@smol/net/phy";
-   * console.log(linkPair()[0].receive(0)); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(linkPair()[0].receive(0), null);
    * ```
    */
   receive(_now: Instant): Uint8Array | null {
@@ -509,7 +529,8 @@ export class LinkDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { linkPair } from "@smol/net/phy";
-   * console.log(linkPair()[0].canTransmit(0)); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(linkPair()[0].canTransmit(0), true);
    * ```
    */
   canTransmit(_now: Instant): boolean {
@@ -527,8 +548,10 @@ export class LinkDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { linkPair } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const [a] = linkPair({ mtu: 100 });
-   * console.log(a.transmit(0, 101), a.stats.dropsTooBig); // null 1
+   * assert.equal(a.transmit(0, 101), null);
+   * assert.equal(a.stats.dropsTooBig, 1);
    * ```
    */
   transmit(_now: Instant, len: number): Uint8Array | null {
@@ -554,10 +577,11 @@ export class LinkDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { linkPair } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const [a, b] = linkPair();
    * a.transmit(0, 1);
    * a.commit();
-   * console.log(b.pending); // 1
+   * assert.equal(b.pending, 1);
    * ```
    */
   commit(): void {
@@ -584,6 +608,7 @@ export class LinkDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { linkPair } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const [a, b] = linkPair();
    * let wakes = 0;
    * b.onReadable(() => wakes++);
@@ -591,7 +616,7 @@ export class LinkDevice implements Device, ReadinessHook {
    *   a.transmit(0, 1);
    *   a.commit();
    * }
-   * console.log(wakes); // 1
+   * assert.equal(wakes, 1);
    * ```
    */
   onReadable(callback: () => void): void {
@@ -613,12 +638,13 @@ export class LinkDevice implements Device, ReadinessHook {
  * @example
  * ```ts
  * import { linkPair, Medium } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const [a, b] = linkPair({ medium: Medium.Ethernet });
- * console.log(a.capabilities.mtu); // 1514
+ * assert.equal(a.capabilities.mtu, 1514);
  * b.transmit(0, 2)!.set([0xab, 0xcd]);
  * b.commit();
- * console.log(a.receive(0)); // Uint8Array(2) [ 171, 205 ]
+ * assert.deepEqual(a.receive(0), new Uint8Array([171, 205]));
  * ```
  */
 export function linkPair(options: LinkOptions = {}): [LinkDevice, LinkDevice] {

@@ -38,11 +38,13 @@ export interface LoopbackOptions {
  * @example
  * ```ts
  * import { Loopback } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const lo = new Loopback();
  * lo.transmit(0, 2)!.set([4, 2]);
  * lo.commit();
- * console.log(lo.receive(0), lo.receive(0)); // Uint8Array(2) [ 4, 2 ] null
+ * assert.deepEqual(lo.receive(0), new Uint8Array([4, 2]));
+ * assert.equal(lo.receive(0), null);
  * ```
  */
 export class Loopback implements Device, ReadinessHook {
@@ -98,7 +100,8 @@ export class Loopback implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { Loopback } from "@smol/net/phy";
-   * console.log(new Loopback().receive(0)); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new Loopback().receive(0), null);
    * ```
    */
   receive(_now: Instant): Uint8Array | null {
@@ -118,7 +121,8 @@ export class Loopback implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { Loopback } from "@smol/net/phy";
-   * console.log(new Loopback().canTransmit(0)); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new Loopback().canTransmit(0), true);
    * ```
    */
   canTransmit(_now: Instant): boolean {
@@ -136,10 +140,12 @@ export class Loopback implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const lo = new Loopback({ queueLen: 1 });
    * lo.transmit(0, 1);
    * lo.commit();
-   * console.log(lo.transmit(0, 1), lo.stats.dropsQueueFull); // null 1
+   * assert.equal(lo.transmit(0, 1), null);
+   * assert.equal(lo.stats.dropsQueueFull, 1);
    * ```
    */
   transmit(_now: Instant, len: number): Uint8Array | null {
@@ -163,10 +169,11 @@ export class Loopback implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const lo = new Loopback();
    * lo.transmit(0, 1);
    * lo.commit();
-   * console.log(lo.pending); // 1
+   * assert.equal(lo.pending, 1);
    * ```
    */
   commit(): void {

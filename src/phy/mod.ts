@@ -14,6 +14,7 @@
  * @example Compose wrappers around one end of a link
  * ```ts
  * import { FaultInjector, linkPair, MemorySink, PcapWriter, Tracer } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const [left, right] = linkPair();
  * const sink = new MemorySink(); // or fileSink("capture.pcap") for Wireshark
@@ -31,10 +32,10 @@
  * const udp = [69, 0, 0, 28, 0, 1, 0, 0, 64, 17, 246, 204, 192, 0, 2, 1, 192, 0, 2, 2, 3, 232, 0, 7, 0, 8, 0, 0];
  * dev.transmit(0, udp.length)!.set(udp);
  * dev.commit(); // captured now, held 5 ms by the injector
- * console.log(dev.nextDeadline()); // 5
+ * assert.equal(dev.nextDeadline(), 5);
  * dev.receive(5); // releases it through the tracer onto the link
- * console.log(lines); // [ "5 tx IP 192.0.2.1.1000 > 192.0.2.2.7: UDP, length 0" ]
- * console.log(right.receive(5)?.length); // 28
+ * assert.deepEqual(lines, ["5 tx IP 192.0.2.1.1000 > 192.0.2.2.7: UDP, length 0"]);
+ * assert.equal(right.receive(5)?.length, 28);
  * ```
  *
  * @module

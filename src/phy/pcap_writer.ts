@@ -17,7 +17,8 @@ import type { Instant } from "../time.ts";
  * @example
  * ```ts
  * import { PcapLinkType } from "@smol/net/phy";
- * console.log(PcapLinkType.Raw); // 101
+ * import assert from "node:assert/strict";
+ * assert.equal(PcapLinkType.Raw, 101);
  * ```
  */
 export const PcapLinkType = { Ethernet: 1, Raw: 101 } as const;
@@ -39,7 +40,8 @@ export type PcapLinkType = typeof PcapLinkType[keyof typeof PcapLinkType];
  * @example
  * ```ts
  * import { PCAP_GLOBAL_HEADER_LEN, pcapGlobalHeader } from "@smol/net/phy";
- * console.log(pcapGlobalHeader(1, 65535).length === PCAP_GLOBAL_HEADER_LEN); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(pcapGlobalHeader(1, 65535).length, PCAP_GLOBAL_HEADER_LEN);
  * ```
  */
 export const PCAP_GLOBAL_HEADER_LEN = 24;
@@ -50,7 +52,8 @@ export const PCAP_GLOBAL_HEADER_LEN = 24;
  * @example
  * ```ts
  * import { PCAP_RECORD_HEADER_LEN } from "@smol/net/phy";
- * console.log(PCAP_RECORD_HEADER_LEN); // 16
+ * import assert from "node:assert/strict";
+ * assert.equal(PCAP_RECORD_HEADER_LEN, 16);
  * ```
  */
 export const PCAP_RECORD_HEADER_LEN = 16;
@@ -76,8 +79,9 @@ function writeU32Le(b: Uint8Array, o: number, v: number): void {
  * @example
  * ```ts
  * import { pcapGlobalHeader, PcapLinkType } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const h = pcapGlobalHeader(PcapLinkType.Ethernet, 65535);
- * console.log(h.subarray(0, 4)); // Uint8Array(4) [ 212, 195, 178, 161 ]
+ * assert.deepEqual(h.subarray(0, 4), new Uint8Array([212, 195, 178, 161]));
  * ```
  */
 export function pcapGlobalHeader(linkType: number, snaplen: number): Uint8Array {
@@ -120,9 +124,13 @@ export interface PcapRecordOptions {
  * @example
  * ```ts
  * import { writePcapRecord } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const out = new Uint8Array(64);
  * const n = writePcapRecord(out, new Uint8Array(10), { now: 2_000.5 });
- * console.log(n, out[0], out[4], out[5]); // 26 2 244 1
+ * assert.equal(n, 26);
+ * assert.equal(out[0], 2);
+ * assert.equal(out[4], 244);
+ * assert.equal(out[5], 1);
  * ```
  */
 export function writePcapRecord(
@@ -181,9 +189,10 @@ export interface PcapSink {
  * @example
  * ```ts
  * import { MemorySink } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const sink = new MemorySink();
  * sink.write(new Uint8Array([1, 2]));
- * console.log(sink.bytes()); // Uint8Array(2) [ 1, 2 ]
+ * assert.deepEqual(sink.bytes(), new Uint8Array([1, 2]));
  * ```
  */
 export class MemorySink implements PcapSink {
@@ -198,9 +207,10 @@ export class MemorySink implements PcapSink {
    * @example
    * ```ts
    * import { MemorySink } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const sink = new MemorySink();
    * sink.write(new Uint8Array(3));
-   * console.log(sink.length); // 3
+   * assert.equal(sink.length, 3);
    * ```
    */
   write(bytes: Uint8Array): void {
@@ -229,7 +239,8 @@ export class MemorySink implements PcapSink {
    * @example
    * ```ts
    * import { MemorySink } from "@smol/net/phy";
-   * console.log(new MemorySink().bytes().length); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new MemorySink().bytes().length, 0);
    * ```
    */
   bytes(): Uint8Array {
@@ -315,13 +326,14 @@ export interface PcapWriterOptions {
  * @example
  * ```ts
  * import { linkPair, MemorySink, PcapWriter } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const sink = new MemorySink();
  * const [a, b] = linkPair();
  * const dev = new PcapWriter(a, sink);
  * dev.transmit(1_000, 20)!.fill(0x45, 0, 1);
  * dev.commit();
- * console.log(sink.length); // 60 (24 + 16 + 20)
+ * assert.equal(sink.length, 60); // 24 + 16 + 20
  * ```
  */
 export class PcapWriter extends DeviceWrapper {
@@ -371,12 +383,13 @@ export class PcapWriter extends DeviceWrapper {
    * @example
    * ```ts
    * import { Loopback, MemorySink, PcapWriter } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const sink = new MemorySink();
    * const dev = new PcapWriter(new Loopback(), sink, { mode: "rx" });
    * dev.transmit(0, 8);
    * dev.commit();
    * dev.receive(0);
-   * console.log(sink.length); // 48
+   * assert.equal(sink.length, 48);
    * ```
    */
   override receive(now: Instant): Uint8Array | null {
@@ -395,8 +408,9 @@ export class PcapWriter extends DeviceWrapper {
    * @example
    * ```ts
    * import { Loopback, MemorySink, PcapWriter } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = new PcapWriter(new Loopback({ mtu: 100 }), new MemorySink());
-   * console.log(dev.transmit(0, 200)); // null
+   * assert.equal(dev.transmit(0, 200), null);
    * ```
    */
   override transmit(now: Instant, len: number): Uint8Array | null {
@@ -412,11 +426,12 @@ export class PcapWriter extends DeviceWrapper {
    * @example
    * ```ts
    * import { Loopback, MemorySink, PcapWriter } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const sink = new MemorySink();
    * const dev = new PcapWriter(new Loopback(), sink, { mode: "tx" });
    * dev.transmit(0, 4);
    * dev.commit();
-   * console.log(sink.length); // 44
+   * assert.equal(sink.length, 44);
    * ```
    */
   override commit(): void {

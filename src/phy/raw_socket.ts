@@ -137,8 +137,9 @@ export class RawSocketDevice extends FdDevice {
    * @example
    * ```ts ignore
    * import { RawSocketDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await RawSocketDevice.open({ name: "eth0" });
-   * console.log(dev.capabilities.mtu); // 1514
+   * assert.equal(dev.capabilities.mtu, 1514);
    * await dev.close();
    * ```
    */

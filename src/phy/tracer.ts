@@ -150,7 +150,8 @@ export class Tracer extends DeviceWrapper {
    * @example
    * ```ts
    * import { Loopback, Tracer } from "@smol/net/phy";
-   * console.log(new Tracer(new Loopback(), () => {}).receive(0)); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new Tracer(new Loopback(), () => {}).receive(0), null);
    * ```
    */
   override receive(now: Instant): Uint8Array | null {
@@ -169,7 +170,8 @@ export class Tracer extends DeviceWrapper {
    * @example
    * ```ts
    * import { Loopback, Tracer } from "@smol/net/phy";
-   * console.log(new Tracer(new Loopback(), () => {}).transmit(0, 4)?.length); // 4
+   * import assert from "node:assert/strict";
+   * assert.equal(new Tracer(new Loopback(), () => {}).transmit(0, 4)?.length, 4);
    * ```
    */
   override transmit(now: Instant, len: number): Uint8Array | null {
@@ -185,11 +187,12 @@ export class Tracer extends DeviceWrapper {
    * @example
    * ```ts
    * import { Loopback, Tracer } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * let seen = 0;
    * const dev = new Tracer(new Loopback(), () => seen++);
    * dev.transmit(0, 1);
    * dev.commit();
-   * console.log(seen); // 1
+   * assert.equal(seen, 1);
    * ```
    */
   override commit(): void {

@@ -142,8 +142,9 @@ export class TunTapDevice extends FdDevice {
    * @example
    * ```ts ignore
    * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const tap = await TunTapDevice.open({ name: "tap0", mode: "tap", mtu: 1500 });
-   * console.log(tap.capabilities.mtu); // 1514
+   * assert.equal(tap.capabilities.mtu, 1514);
    * await tap.close();
    * ```
    */

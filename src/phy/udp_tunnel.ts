@@ -52,6 +52,7 @@ const PROBE_AFTER = 50;
  * @example Two ends in one process
  * ```ts
  * import { UdpTunnelDevice } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const a = await UdpTunnelDevice.open({
  *   local: { hostname: "127.0.0.1", port: 40100 },
@@ -65,7 +66,7 @@ const PROBE_AFTER = 50;
  * a.transmit(0, 3)!.set([1, 2, 3]);
  * a.commit();
  * await got;
- * console.log(b.receive(0)); // Uint8Array(3) [ 1, 2, 3 ]
+ * assert.deepEqual(b.receive(0), new Uint8Array([1, 2, 3]));
  * await a.close();
  * await b.close();
  * ```
@@ -147,12 +148,13 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await UdpTunnelDevice.open({
    *   local: { hostname: "127.0.0.1", port: 0 },
    *   peer: { hostname: "127.0.0.1", port: 40001 },
    *   medium: "ethernet",
    * });
-   * console.log(dev.capabilities.mtu); // 1514
+   * assert.equal(dev.capabilities.mtu, 1514);
    * await dev.close();
    * ```
    */
@@ -264,12 +266,13 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await UdpTunnelDevice.open({
    *   local: { hostname: "127.0.0.1", port: 0 },
    *   peer: { hostname: "127.0.0.1", port: 40001 },
    *   batchIo: false,
    * });
-   * console.log(dev.batchSize); // 1
+   * assert.equal(dev.batchSize, 1);
    * await dev.close();
    * ```
    */
@@ -286,11 +289,12 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await UdpTunnelDevice.open({
    *   local: { hostname: "127.0.0.1", port: 0 },
    *   peer: { hostname: "127.0.0.1", port: 40001 },
    * });
-   * console.log(dev.receive(0)); // null
+   * assert.equal(dev.receive(0), null);
    * await dev.close();
    * ```
    */
@@ -316,11 +320,12 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await UdpTunnelDevice.open({
    *   local: { hostname: "127.0.0.1", port: 0 },
    *   peer: { hostname: "127.0.0.1", port: 40001 },
    * });
-   * console.log(dev.canTransmit(0)); // true
+   * assert.equal(dev.canTransmit(0), true);
    * await dev.close();
    * ```
    */
@@ -339,12 +344,14 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await UdpTunnelDevice.open({
    *   local: { hostname: "127.0.0.1", port: 0 },
    *   peer: { hostname: "127.0.0.1", port: 40001 },
    *   mtu: 1000,
    * });
-   * console.log(dev.transmit(0, 1001), dev.stats.dropsTooBig); // null 1
+   * assert.equal(dev.transmit(0, 1001), null);
+   * assert.equal(dev.stats.dropsTooBig, 1);
    * await dev.close();
    * ```
    */
@@ -374,13 +381,14 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await UdpTunnelDevice.open({
    *   local: { hostname: "127.0.0.1", port: 0 },
    *   peer: { hostname: "127.0.0.1", port: 40001 },
    * });
    * dev.transmit(0, 3)!.set([1, 2, 3]);
    * dev.commit();
-   * console.log(dev.inFlight); // 1
+   * assert.equal(dev.inFlight, 1);
    * await dev.close();
    * ```
    */

@@ -40,6 +40,7 @@ export function deviceChain(device: Device): Device[] {
  * @example A wrapper that counts received frames
  * ```ts
  * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * class Counting extends DeviceWrapper {
  *   frames = 0;
@@ -53,7 +54,7 @@ export function deviceChain(device: Device): Device[] {
  * dev.transmit(0, 1)!.set([7]);
  * dev.commit();
  * dev.receive(0);
- * console.log(dev.frames); // 1
+ * assert.equal(dev.frames, 1);
  * ```
  */
 export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
@@ -84,7 +85,8 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    * @example
    * ```ts
    * import { DeviceWrapper, Loopback } from "@smol/net/phy";
-   * console.log(new DeviceWrapper(new Loopback()).receive(0)); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new DeviceWrapper(new Loopback()).receive(0), null);
    * ```
    */
   receive(now: Instant): Uint8Array | null {
@@ -100,7 +102,8 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    * @example
    * ```ts
    * import { DeviceWrapper, Loopback } from "@smol/net/phy";
-   * console.log(new DeviceWrapper(new Loopback()).canTransmit(0)); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new DeviceWrapper(new Loopback()).canTransmit(0), true);
    * ```
    */
   canTransmit(now: Instant): boolean {
@@ -117,7 +120,8 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    * @example
    * ```ts
    * import { DeviceWrapper, Loopback } from "@smol/net/phy";
-   * console.log(new DeviceWrapper(new Loopback()).transmit(0, 20)?.length); // 20
+   * import assert from "node:assert/strict";
+   * assert.equal(new DeviceWrapper(new Loopback()).transmit(0, 20)?.length, 20);
    * ```
    */
   transmit(now: Instant, len: number): Uint8Array | null {
@@ -189,7 +193,8 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    * @example
    * ```ts
    * import { DeviceWrapper, Loopback } from "@smol/net/phy";
-   * console.log(new DeviceWrapper(new Loopback()).nextDeadline()); // Infinity
+   * import assert from "node:assert/strict";
+   * assert.equal(new DeviceWrapper(new Loopback()).nextDeadline(), Infinity);
    * ```
    */
   nextDeadline(): Instant {
