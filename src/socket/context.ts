@@ -14,10 +14,13 @@ import type { Duration, Instant } from "../time.ts";
  * @example
  * ```ts
  * import { TokenBucket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  *
  * const limiter = new TokenBucket({ burst: 2, interval: 1000 });
- * console.log(limiter.allow(0), limiter.allow(0), limiter.allow(0)); // true true false
- * console.log(limiter.allow(1000)); // true
+ * assert.equal(limiter.allow(0), true);
+ * assert.equal(limiter.allow(0), true);
+ * assert.equal(limiter.allow(0), false);
+ * assert.equal(limiter.allow(1000), true);
  * ```
  */
 export class TokenBucket {
@@ -50,7 +53,8 @@ export class TokenBucket {
    * @example
    * ```ts
    * import { TokenBucket } from "@smol/net/socket";
-   * console.log(new TokenBucket({ burst: 1, interval: 10 }).allow(0)); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new TokenBucket({ burst: 1, interval: 10 }).allow(0), true);
    * ```
    */
   allow(now: Instant): boolean {

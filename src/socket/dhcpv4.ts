@@ -54,8 +54,9 @@ const CLIENT_PORT = DHCPV4_CLIENT_PORT;
  * ```ts
  * import type { Dhcpv4Context } from "@smol/net/socket";
  * import { Rng } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
  * const cx: Dhcpv4Context = { now: 0, random: new Rng(1) };
- * console.log(cx.now); // 0
+ * assert.equal(cx.now, 0);
  * ```
  */
 export interface Dhcpv4Context {
@@ -71,8 +72,9 @@ export interface Dhcpv4Context {
  * @example
  * ```ts
  * import type { Dhcpv4State } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const s: Dhcpv4State = "bound";
- * console.log(s); // bound
+ * assert.equal(s, "bound");
  * ```
  */
 export type Dhcpv4State =
@@ -149,8 +151,9 @@ export type Dhcpv4Event =
  * ```ts
  * import { Dhcpv4Client } from "@smol/net/socket";
  * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const c = new Dhcpv4Client({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01") });
- * console.log(c.counters.malformed); // 0
+ * assert.equal(c.counters.malformed, 0);
  * ```
  */
 export interface Dhcpv4Counters {
@@ -270,7 +273,8 @@ export class Dhcpv4Client {
    * ```ts
    * import { Dhcpv4Client } from "@smol/net/socket";
    * import { EthernetAddress } from "@smol/net/wire";
-   * console.log(new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO }).state); // init
+   * import assert from "node:assert/strict";
+   * assert.equal(new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO }).state, "init");
    * ```
    */
   get state(): Dhcpv4State {
@@ -284,7 +288,8 @@ export class Dhcpv4Client {
    * ```ts
    * import { Dhcpv4Client } from "@smol/net/socket";
    * import { EthernetAddress } from "@smol/net/wire";
-   * console.log(new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO }).lease); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO }).lease, null);
    * ```
    */
   get lease(): Dhcpv4Lease | null {
@@ -300,7 +305,8 @@ export class Dhcpv4Client {
    * ```ts
    * import { Dhcpv4Client } from "@smol/net/socket";
    * import { EthernetAddress } from "@smol/net/wire";
-   * console.log(new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO }).takeEvent()); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO }).takeEvent(), null);
    * ```
    */
   takeEvent(): Dhcpv4Event | null {
@@ -317,9 +323,10 @@ export class Dhcpv4Client {
    * import { Dhcpv4Client } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const c = new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO });
    * c.reset({ now: 0, random: new Rng(1) });
-   * console.log(c.state); // init
+   * assert.equal(c.state, "init");
    * ```
    */
   reset(_cx: Dhcpv4Context): void {
@@ -341,10 +348,11 @@ export class Dhcpv4Client {
    * import { Dhcpv4Client } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { EthernetAddress, Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const c = new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO });
    * const from = { addr: Ipv4Address.parse("192.0.2.1"), port: 67 };
-   * console.log(c.process({ now: 0, random: new Rng(1) }, from, new Uint8Array(10))); // false
-   * console.log(c.counters.malformed); // 1
+   * assert.equal(c.process({ now: 0, random: new Rng(1) }, from, new Uint8Array(10)), false);
+   * assert.equal(c.counters.malformed, 1);
    * ```
    */
   process(cx: Dhcpv4Context, src: IpEndpoint, payload: Uint8Array): boolean {
@@ -394,9 +402,11 @@ export class Dhcpv4Client {
    * import { Dhcpv4Client } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const c = new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO });
    * const cx = { now: 0, random: new Rng(1) };
-   * console.log(c.dispatch(cx, { emitUdp: () => true }), c.pollAt(cx) >= 3000); // true true
+   * assert.equal(c.dispatch(cx, { emitUdp: () => true }), true);
+   * assert.ok(c.pollAt(cx) >= 3000);
    * ```
    */
   dispatch(cx: Dhcpv4Context, emitter: UdpEmitter): boolean {
@@ -425,8 +435,9 @@ export class Dhcpv4Client {
    * import { Dhcpv4Client } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { EthernetAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const c = new Dhcpv4Client({ hardwareAddress: EthernetAddress.ZERO });
-   * console.log(c.pollAt({ now: 5, random: new Rng(1) })); // 0
+   * assert.equal(c.pollAt({ now: 5, random: new Rng(1) }), 0);
    * ```
    */
   pollAt(_cx: Dhcpv4Context): Instant {

@@ -117,11 +117,12 @@ interface RxMeta {
  * ```ts
  * import { IcmpSocket } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const ping = new IcmpSocket();
  * ping.bind(0x1234);
  * ping.sendEcho(Ipv4Address.parse("192.0.2.1"), 1, new TextEncoder().encode("hello"));
- * console.log(ping.ident); // 4660
+ * assert.equal(ping.ident, 4660);
  * ```
  */
 export class IcmpSocket {
@@ -171,9 +172,10 @@ export class IcmpSocket {
    * @example
    * ```ts
    * import { IcmpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const s = new IcmpSocket();
    * s.bind(7);
-   * console.log(s.isOpen); // true
+   * assert.equal(s.isOpen, true);
    * ```
    */
   bind(ident: number): void {
@@ -190,10 +192,11 @@ export class IcmpSocket {
    * @example
    * ```ts
    * import { IcmpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const s = new IcmpSocket();
    * s.bind(1);
    * s.close();
-   * console.log(s.ident); // null
+   * assert.equal(s.ident, null);
    * ```
    */
   close(): void {
@@ -210,7 +213,8 @@ export class IcmpSocket {
    * @example
    * ```ts
    * import { IcmpSocket } from "@smol/net/socket";
-   * console.log(new IcmpSocket().canRecv()); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new IcmpSocket().canRecv(), false);
    * ```
    */
   canRecv(): boolean {
@@ -225,7 +229,8 @@ export class IcmpSocket {
    * @example
    * ```ts
    * import { IcmpSocket } from "@smol/net/socket";
-   * console.log(new IcmpSocket().canSend()); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new IcmpSocket().canSend(), true);
    * ```
    */
   canSend(): boolean {
@@ -247,9 +252,10 @@ export class IcmpSocket {
    * ```ts
    * import { IcmpSocket } from "@smol/net/socket";
    * import { Ipv6Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const s = new IcmpSocket();
    * s.bind(1);
-   * console.log(s.sendEcho(Ipv6Address.parse("2001:db8::1"), 0, new Uint8Array(8))); // true
+   * assert.equal(s.sendEcho(Ipv6Address.parse("2001:db8::1"), 0, new Uint8Array(8)), true);
    * ```
    */
   sendEcho(
@@ -285,7 +291,8 @@ export class IcmpSocket {
    * @example
    * ```ts
    * import { IcmpSocket } from "@smol/net/socket";
-   * console.log(new IcmpSocket().recv(new Uint8Array(64))); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new IcmpSocket().recv(new Uint8Array(64)), null);
    * ```
    */
   recv(buffer: Uint8Array): IcmpRecvResult | null {
@@ -317,12 +324,13 @@ export class IcmpSocket {
    * import { IcmpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
    * const s = new IcmpSocket();
    * s.bind(1);
    * s.processEchoReply(cx, Ipv4Address.parse("192.0.2.1"), 3, new Uint8Array(4));
-   * console.log(s.recv(new Uint8Array(4))?.seq); // 3
+   * assert.equal(s.recv(new Uint8Array(4))?.seq, 3);
    * ```
    */
   processEchoReply(_cx: SocketContext, src: IpAddress, seq: number, data: Uint8Array): boolean {
@@ -353,13 +361,14 @@ export class IcmpSocket {
    * import { IcmpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
    * const s = new IcmpSocket();
    * s.bind(1);
    * const a = Ipv4Address.parse("192.0.2.1");
    * s.processError(cx, { version: 4, type: 11, code: 0, from: a, local: { addr: a, port: 1 }, remote: { addr: a, port: 1 }, mtu: null }, 9);
-   * console.log(s.recv(new Uint8Array(0))?.kind); // error
+   * assert.equal(s.recv(new Uint8Array(0))?.kind, "error");
    * ```
    */
   processError(_cx: SocketContext, error: IcmpErrorInfo, seq: number): boolean {
@@ -383,12 +392,13 @@ export class IcmpSocket {
    * import { IcmpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
    * const s = new IcmpSocket();
    * s.bind(1);
    * s.sendEcho(Ipv4Address.parse("192.0.2.1"), 0, new Uint8Array(0));
-   * console.log(s.dispatch(cx, { emitEchoRequest: () => true })); // true
+   * assert.equal(s.dispatch(cx, { emitEchoRequest: () => true }), true);
    * ```
    */
   dispatch(_cx: SocketContext, emitter: IcmpEmitter): boolean {
@@ -413,9 +423,10 @@ export class IcmpSocket {
    * ```ts
    * import { IcmpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 5, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
-   * console.log(new IcmpSocket().pollAt(cx)); // Infinity
+   * assert.equal(new IcmpSocket().pollAt(cx), Infinity);
    * ```
    */
   pollAt(cx: SocketContext): Instant {

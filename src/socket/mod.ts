@@ -9,8 +9,9 @@
  * @example A TCP socket only changes state when asked to connect
  * ```ts
  * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const socket = new TcpSocket();
- * console.log(socket.state); // closed
+ * assert.equal(socket.state, "closed");
  * ```
  *
  * @module

@@ -53,9 +53,11 @@ export interface RawRecvResult {
  * @example
  * ```ts
  * import { RawSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  *
  * const raw = new RawSocket({ version: 4, protocol: 253 }); // RFC 3692 experimentation
- * console.log(raw.version, raw.protocol); // 4 253
+ * assert.equal(raw.version, 4);
+ * assert.equal(raw.protocol, 253);
  * ```
  */
 export class RawSocket {
@@ -114,7 +116,8 @@ export class RawSocket {
    * @example
    * ```ts
    * import { RawSocket } from "@smol/net/socket";
-   * console.log(new RawSocket({ version: 6, protocol: 253 }).canRecv()); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new RawSocket({ version: 6, protocol: 253 }).canRecv(), false);
    * ```
    */
   canRecv(): boolean {
@@ -133,8 +136,9 @@ export class RawSocket {
    * @example
    * ```ts
    * import { RawSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const raw = new RawSocket({ version: 4, protocol: 253 });
-   * console.log(raw.send(new Uint8Array(20))); // true
+   * assert.equal(raw.send(new Uint8Array(20)), true);
    * ```
    */
   send(packet: Uint8Array): boolean {
@@ -157,7 +161,8 @@ export class RawSocket {
    * @example
    * ```ts
    * import { RawSocket } from "@smol/net/socket";
-   * console.log(new RawSocket({ version: 4, protocol: 253 }).recv(new Uint8Array(100))); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new RawSocket({ version: 4, protocol: 253 }).recv(new Uint8Array(100)), null);
    * ```
    */
   recv(buffer: Uint8Array): RawRecvResult | null {
@@ -179,11 +184,12 @@ export class RawSocket {
    * ```ts
    * import { RawSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
    * const raw = new RawSocket({ version: 4, protocol: 253 });
    * raw.process(cx, new Uint8Array(24));
-   * console.log(raw.recv(new Uint8Array(100))?.length); // 24
+   * assert.equal(raw.recv(new Uint8Array(100))?.length, 24);
    * ```
    */
   process(_cx: SocketContext, packet: Uint8Array): boolean {
@@ -207,11 +213,12 @@ export class RawSocket {
    * ```ts
    * import { RawSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
    * const raw = new RawSocket({ version: 4, protocol: 253 });
    * raw.send(new Uint8Array(20));
-   * console.log(raw.dispatch(cx, { emitRaw: () => true })); // true
+   * assert.equal(raw.dispatch(cx, { emitRaw: () => true }), true);
    * ```
    */
   dispatch(_cx: SocketContext, emitter: RawEmitter): boolean {
@@ -232,9 +239,10 @@ export class RawSocket {
    * ```ts
    * import { RawSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
-   * console.log(new RawSocket({ version: 4, protocol: 253 }).pollAt(cx)); // Infinity
+   * assert.equal(new RawSocket({ version: 4, protocol: 253 }).pollAt(cx), Infinity);
    * ```
    */
   pollAt(cx: SocketContext): Instant {

@@ -112,10 +112,11 @@ export interface UdpEmitter {
  * ```ts
  * import { UdpSocket } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const sock = new UdpSocket({ rxSlots: 4, txSlots: 4 });
  * sock.bind({ addr: Ipv4Address.UNSPECIFIED, port: 5353 });
- * console.log(sock.send(new Uint8Array([1, 2]), { addr: Ipv4Address.parse("192.0.2.1"), port: 53 })); // true
+ * assert.equal(sock.send(new Uint8Array([1, 2]), { addr: Ipv4Address.parse("192.0.2.1"), port: 53 }), true);
  * ```
  */
 export class UdpSocket {
@@ -169,9 +170,10 @@ export class UdpSocket {
    * ```ts
    * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv6Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const s = new UdpSocket();
    * s.bind({ addr: Ipv6Address.UNSPECIFIED, port: 9 });
-   * console.log(s.endpoint?.port); // 9
+   * assert.equal(s.endpoint?.port, 9);
    * ```
    */
   bind(local: IpEndpoint): void {
@@ -190,10 +192,11 @@ export class UdpSocket {
    * ```ts
    * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const s = new UdpSocket();
    * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 7 });
    * s.close();
-   * console.log(s.isOpen); // false
+   * assert.equal(s.isOpen, false);
    * ```
    */
   close(): void {
@@ -211,7 +214,8 @@ export class UdpSocket {
    * @example
    * ```ts
    * import { UdpSocket } from "@smol/net/socket";
-   * console.log(new UdpSocket().canRecv()); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new UdpSocket().canRecv(), false);
    * ```
    */
   canRecv(): boolean {
@@ -226,7 +230,8 @@ export class UdpSocket {
    * @example
    * ```ts
    * import { UdpSocket } from "@smol/net/socket";
-   * console.log(new UdpSocket().canSend()); // true
+   * import assert from "node:assert/strict";
+   * assert.equal(new UdpSocket().canSend(), true);
    * ```
    */
   canSend(): boolean {
@@ -249,9 +254,10 @@ export class UdpSocket {
    * ```ts
    * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const s = new UdpSocket();
    * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 4000 });
-   * console.log(s.send(new Uint8Array(10), { addr: Ipv4Address.parse("192.0.2.9"), port: 7 })); // true
+   * assert.equal(s.send(new Uint8Array(10), { addr: Ipv4Address.parse("192.0.2.9"), port: 7 }), true);
    * ```
    */
   send(data: Uint8Array, remote: IpEndpoint, options: { localAddr?: IpAddress } = {}): boolean {
@@ -286,7 +292,8 @@ export class UdpSocket {
    * @example
    * ```ts
    * import { UdpSocket } from "@smol/net/socket";
-   * console.log(new UdpSocket().recv(new Uint8Array(1500))); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new UdpSocket().recv(new Uint8Array(1500)), null);
    * ```
    */
   recv(buffer: Uint8Array): UdpRecvResult | null {
@@ -311,7 +318,8 @@ export class UdpSocket {
    * @example
    * ```ts
    * import { UdpSocket } from "@smol/net/socket";
-   * console.log(new UdpSocket().takeError()); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new UdpSocket().takeError(), null);
    * ```
    */
   takeError(): IcmpErrorInfo | null {
@@ -330,9 +338,10 @@ export class UdpSocket {
    * ```ts
    * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const s = new UdpSocket();
    * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 9 });
-   * console.log(s.accepts(Ipv4Address.parse("192.0.2.1"))); // true
+   * assert.equal(s.accepts(Ipv4Address.parse("192.0.2.1")), true);
    * ```
    */
   accepts(dst: IpAddress): boolean {
@@ -355,12 +364,13 @@ export class UdpSocket {
    * import { TokenBucket, UdpSocket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
    * const s = new UdpSocket();
    * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 9 });
    * s.process(cx, { addr: Ipv4Address.parse("192.0.2.1"), port: 1000 }, Ipv4Address.parse("192.0.2.2"), new Uint8Array(3));
-   * console.log(s.recv(new Uint8Array(2))?.truncated); // true
+   * assert.equal(s.recv(new Uint8Array(2))?.truncated, true);
    * ```
    */
   process(_cx: SocketContext, src: IpEndpoint, dst: IpAddress, payload: Uint8Array): boolean {
@@ -384,12 +394,13 @@ export class UdpSocket {
    * import { TokenBucket, UdpSocket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
    * const s = new UdpSocket();
    * const a = Ipv4Address.parse("192.0.2.1");
    * s.processError(cx, { version: 4, type: 3, code: 3, from: a, local: { addr: a, port: 1 }, remote: { addr: a, port: 2 }, mtu: null });
-   * console.log(s.takeError()?.code); // 3
+   * assert.equal(s.takeError()?.code, 3);
    * ```
    */
   processError(_cx: SocketContext, error: IcmpErrorInfo): void {
@@ -408,12 +419,13 @@ export class UdpSocket {
    * import { TokenBucket, UdpSocket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
    * const s = new UdpSocket();
    * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 9 });
    * s.send(new Uint8Array(4), { addr: Ipv4Address.parse("192.0.2.1"), port: 7 });
-   * console.log(s.dispatch(cx, { emitUdp: () => true })); // true
+   * assert.equal(s.dispatch(cx, { emitUdp: () => true }), true);
    * ```
    */
   dispatch(_cx: SocketContext, emitter: UdpEmitter): boolean {
@@ -436,9 +448,10 @@ export class UdpSocket {
    * ```ts
    * import { TokenBucket, UdpSocket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const cx: SocketContext = { now: 5, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
-   * console.log(new UdpSocket().pollAt(cx)); // Infinity
+   * assert.equal(new UdpSocket().pollAt(cx), Infinity);
    * ```
    */
   pollAt(cx: SocketContext): Instant {

@@ -34,9 +34,10 @@ export interface KeepAliveOptions {
  * @example
  * ```ts
  * import { TcpSocket, type TcpSocketOptions } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const opts: TcpSocketOptions = { rxBufferSize: 256 * 1024, congestion: "cubic", noDelay: true };
  * const sock = new TcpSocket(opts);
- * console.log(sock.recvCapacity); // 262144
+ * assert.equal(sock.recvCapacity, 262144);
  * ```
  */
 export interface TcpSocketOptions {

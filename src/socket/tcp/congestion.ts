@@ -34,7 +34,8 @@ import type { Duration, Instant } from "../../time.ts";
  * @example
  * ```ts
  * import { CongestionKind, createCongestionController } from "@smol/net/socket";
- * console.log(createCongestionController(CongestionKind.Cubic, 1460).name); // cubic
+ * import assert from "node:assert/strict";
+ * assert.equal(createCongestionController(CongestionKind.Cubic, 1460).name, "cubic");
  * ```
  */
 export const CongestionKind = { NewReno: "newreno", Cubic: "cubic" } as const;
@@ -56,8 +57,9 @@ export type CongestionKind = typeof CongestionKind[keyof typeof CongestionKind];
  * @example
  * ```ts
  * import { createCongestionController, type CongestionOptions } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const opts: CongestionOptions = { initialWindowSegments: 4 };
- * console.log(createCongestionController("newreno", 1000, opts).cwnd); // 4000
+ * assert.equal(createCongestionController("newreno", 1000, opts).cwnd, 4000);
  * ```
  */
 export interface CongestionOptions {
@@ -76,12 +78,14 @@ export interface CongestionOptions {
  * @example
  * ```ts
  * import { type CongestionController, createCongestionController } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  *
  * const cc: CongestionController = createCongestionController("newreno", 1000);
  * cc.onAck(100, 1000, 9000, 100); // one segment acked, slow start: +1 MSS
- * console.log(cc.cwnd); // 11000
+ * assert.equal(cc.cwnd, 11000);
  * cc.onEnterRecovery(200, 11000);
- * console.log(cc.ssthresh, cc.cwnd); // 5500 8500
+ * assert.equal(cc.ssthresh, 5500);
+ * assert.equal(cc.cwnd, 8500);
  * ```
  */
 export interface CongestionController {
@@ -182,8 +186,10 @@ export interface CongestionController {
  * @example
  * ```ts
  * import { createCongestionController } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const cc = createCongestionController("cubic", 1460);
- * console.log(cc.name, cc.cwnd); // cubic 14600
+ * assert.equal(cc.name, "cubic");
+ * assert.equal(cc.cwnd, 14600);
  * ```
  */
 export function createCongestionController(

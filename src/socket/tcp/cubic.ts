@@ -21,7 +21,10 @@ import type { Duration, Instant } from "../../time.ts";
  * @example
  * ```ts
  * import { CUBIC } from "@smol/net/socket";
- * console.log(CUBIC.C, CUBIC.BETA, CUBIC.ALPHA.toFixed(4)); // 0.4 0.7 0.5294
+ * import assert from "node:assert/strict";
+ * assert.equal(CUBIC.C, 0.4);
+ * assert.equal(CUBIC.BETA, 0.7);
+ * assert.equal(CUBIC.ALPHA.toFixed(4), "0.5294");
  * ```
  */
 export const CUBIC: { readonly C: number; readonly BETA: number; readonly ALPHA: number } = Object
@@ -55,10 +58,12 @@ const { C, BETA, ALPHA } = CUBIC;
  * @example
  * ```ts
  * import { Cubic } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  *
  * const cc = new Cubic(1000);
  * cc.onEnterRecovery(0, 10_000); // W_max is the window before the loss
- * console.log(cc.ssthresh, cc.wMax); // 7000 10000
+ * assert.equal(cc.ssthresh, 7000);
+ * assert.equal(cc.wMax, 10000);
  * ```
  */
 export class Cubic extends NewReno {
@@ -96,7 +101,8 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
-   * console.log(new Cubic(1460).name); // cubic
+   * import assert from "node:assert/strict";
+   * assert.equal(new Cubic(1460).name, "cubic");
    * ```
    */
   override get name(): CongestionKind {
@@ -110,11 +116,12 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new Cubic(1000);
    * cc.onEnterRecovery(0, 10000); // cwnd was 10000
    * cc.onExitRecovery(10);
    * cc.onEnterRecovery(20, 7000); // 7000 < 10000: fast convergence
-   * console.log(cc.wMax); // 5950
+   * assert.equal(cc.wMax, 5950);
    * ```
    */
   get wMax(): number {
@@ -128,11 +135,12 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new Cubic(1000);
    * cc.onEnterRecovery(0, 10000); // W_max 10 segments, ssthresh 7
    * cc.onExitRecovery(10);
    * cc.onAck(20, 1000, 6000, 100); // the stage starts: K = ∛((10 − 7) / 0.4)
-   * console.log(cc.k.toFixed(4)); // 1.9574
+   * assert.equal(cc.k.toFixed(4), "1.9574");
    * ```
    */
   get k(): number {
@@ -149,11 +157,12 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new Cubic(1000);
    * cc.onEnterRecovery(0, 10000);
    * cc.onExitRecovery(10);
    * cc.onAck(1000, 1000, 6000, 100); // the stage starts at 1000 ms
-   * console.log(Math.round(cc.cubicWindow(1000 + cc.k * 1000))); // 10000
+   * assert.equal(Math.round(cc.cubicWindow(1000 + cc.k * 1000)), 10000);
    * ```
    */
   cubicWindow(now: Instant): number {
@@ -172,9 +181,10 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new Cubic(1000);
    * cc.onIdle(5000, 4000, 1000);
-   * console.log(cc.cwnd); // 10000
+   * assert.equal(cc.cwnd, 10000);
    * ```
    */
   override onIdle(now: Instant, idleFor: Duration, rto: Duration): void {
@@ -194,11 +204,12 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new Cubic(1000);
    * cc.onEnterRecovery(0, 10000);
    * cc.onExitRecovery(10); // cwnd 7000: the concave region below W_max 10000
    * for (let t = 20; t < 10_000; t += 10) cc.onAck(t, 1000, 7000, 10);
-   * console.log(cc.cwnd > 10_000); // true
+   * assert.ok(cc.cwnd > 10_000);
    * ```
    */
   protected override avoidanceWindow(
@@ -236,9 +247,11 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new Cubic(1000);
    * cc.onRto(0, 10000);
-   * console.log(cc.ssthresh, cc.cwnd); // 7000 1000
+   * assert.equal(cc.ssthresh, 7000);
+   * assert.equal(cc.cwnd, 1000);
    * ```
    */
   protected override reductionThreshold(
@@ -262,9 +275,10 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new Cubic(1000);
    * cc.onIdle(0, 2000, 1000);
-   * console.log(cc.k); // 0
+   * assert.equal(cc.k, 0);
    * ```
    */
   protected override restarted(): void {
@@ -280,10 +294,12 @@ export class Cubic extends NewReno {
    * @example
    * ```ts
    * import { Cubic } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new Cubic(1000);
    * cc.onEnterRecovery(0, 20000);
    * cc.onUndo(10, 20000, 1 << 30);
-   * console.log(cc.cwnd, cc.inRecovery); // 20000 false
+   * assert.equal(cc.cwnd, 20000);
+   * assert.equal(cc.inRecovery, false);
    * ```
    */
   protected override undone(_now: Instant): void {

@@ -32,8 +32,9 @@ import { type TcpError, TcpState } from "./state.ts";
  * @example A Fragmentation Needed message quoting sequence number 1000
  * ```ts
  * import type { TcpIcmpError } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const e: TcpIcmpError = { kind: "packetTooBig", code: 4, mtu: 1400, seq: 1000 };
- * console.log(e.mtu); // 1400
+ * assert.equal(e.mtu, 1400);
  * ```
  */
 export interface TcpIcmpError {

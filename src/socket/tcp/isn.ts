@@ -128,10 +128,11 @@ function checkKey(key: Uint8Array): void {
  * @example The test vector from the SipHash paper (Appendix A)
  * ```ts
  * import { sipHash24 } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  *
  * const key = Uint8Array.from({ length: 16 }, (_, i) => i);
  * const msg = Uint8Array.from({ length: 15 }, (_, i) => i);
- * console.log(sipHash24(key, msg).toString(16)); // a129ca6149be45e5
+ * assert.equal(sipHash24(key, msg).toString(16), "a129ca6149be45e5");
  * ```
  */
 export function sipHash24(key: Uint8Array, data: Uint8Array): bigint {
@@ -168,13 +169,14 @@ function writeEndpoint(ep: IpEndpoint, o: number): number {
  * ```ts
  * import { initialSequenceNumber } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const secret = crypto.getRandomValues(new Uint8Array(16));
  * const local = { addr: Ipv4Address.parse("192.0.2.2"), port: 49152 };
  * const remote = { addr: Ipv4Address.parse("192.0.2.1"), port: 80 };
  * const a = initialSequenceNumber(1_000, secret, local, remote);
  * const b = initialSequenceNumber(1_001, secret, local, remote);
- * console.log((b - a) >>> 0); // 250
+ * assert.equal((b - a) >>> 0, 250);
  * ```
  */
 export function initialSequenceNumber(
@@ -209,10 +211,11 @@ export function initialSequenceNumber(
  * ```ts
  * import { timestampOffset } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const secret = crypto.getRandomValues(new Uint8Array(16));
  * const a = Ipv4Address.parse("192.0.2.2"), b = Ipv4Address.parse("192.0.2.1");
- * console.log(timestampOffset(secret, a, b) === timestampOffset(secret, a, b)); // true
+ * assert.equal(timestampOffset(secret, a, b), timestampOffset(secret, a, b));
  * ```
  */
 export function timestampOffset(secret: Uint8Array, local: IpAddress, remote: IpAddress): number {
@@ -245,11 +248,12 @@ export function timestampOffset(secret: Uint8Array, local: IpAddress, remote: Ip
  * ```ts
  * import { synCookieHash } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const secret = new Uint8Array(16).fill(7);
  * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 80 };
  * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 40000 };
- * console.log(synCookieHash(secret, a, b, 1, 1000, 7) !== synCookieHash(secret, a, b, 1, 1001, 7)); // true
+ * assert.notEqual(synCookieHash(secret, a, b, 1, 1000, 7), synCookieHash(secret, a, b, 1, 1001, 7));
  * ```
  */
 export function synCookieHash(

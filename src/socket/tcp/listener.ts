@@ -68,8 +68,9 @@ export interface TcpListenOptions {
  * ```ts
  * import { TcpListenSocket, type TcpListenerInfo } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const info: TcpListenerInfo = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).info;
- * console.log(info.synsReceived); // 0
+ * assert.equal(info.synsReceived, 0);
  * ```
  */
 export interface TcpListenerInfo {
@@ -118,8 +119,10 @@ export interface TcpListenerInfo {
  * ```ts
  * import { TcpListenSocket } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const listener = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 8080 }, { backlog: 4 });
- * console.log(listener.accept(), listener.pendingAccepts); // null 0
+ * assert.equal(listener.accept(), null);
+ * assert.equal(listener.pendingAccepts, 0);
  * ```
  */
 export class TcpListenSocket {
@@ -208,7 +211,8 @@ export class TcpListenSocket {
    * ```ts
    * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).local.port); // 80
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).local.port, 80);
    * ```
    */
   get local(): IpEndpoint {
@@ -234,6 +238,7 @@ export class TcpListenSocket {
    * import { TcpListenSocket, TokenBucket } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
    * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
@@ -241,7 +246,8 @@ export class TcpListenSocket {
    *   srcPort: 4000, dstPort: 80, seq: 1, ack: 0, flags: TcpFlags.SYN, window: 100, urgent: 0,
    *   mss: null, windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: null,
    *   payload: new Uint8Array(0) });
-   * console.log(child?.state, l.synQueueLength); // listen 1
+   * assert.equal(child?.state, "listen");
+   * assert.equal(l.synQueueLength, 1);
    * ```
    */
   onSyn(_cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpSocket | null {
@@ -304,6 +310,7 @@ export class TcpListenSocket {
    * import { TcpListenSocket, TokenBucket } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
    * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, { synQueue: 1 });
@@ -312,9 +319,10 @@ export class TcpListenSocket {
    *   timestamp: null, payload: new Uint8Array(0) };
    * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
    * l.onSyn(cx, a, b, syn); // takes the only SYN queue slot
-   * console.log(l.onSyn(cx, a, b, { ...syn, srcPort: 4001 })); // null
+   * assert.equal(l.onSyn(cx, a, b, { ...syn, srcPort: 4001 }), null);
    * const synAck = l.synCookie(cx, a, b, { ...syn, srcPort: 4001 });
-   * console.log(synAck?.flags === (TcpFlags.SYN | TcpFlags.ACK), l.synQueueLength); // true 1
+   * assert.equal(synAck?.flags, TcpFlags.SYN | TcpFlags.ACK);
+   * assert.equal(l.synQueueLength, 1);
    * ```
    */
   synCookie(cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpRepr | null {
@@ -444,7 +452,8 @@ export class TcpListenSocket {
    * ```ts
    * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).accept()); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).accept(), null);
    * ```
    */
   accept(): TcpSocket | null {
@@ -464,7 +473,8 @@ export class TcpListenSocket {
    * ```ts
    * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).pendingAccepts); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).pendingAccepts, 0);
    * ```
    */
   get pendingAccepts(): number {
@@ -478,7 +488,8 @@ export class TcpListenSocket {
    * ```ts
    * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).synQueueLength); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).synQueueLength, 0);
    * ```
    */
   get synQueueLength(): number {
@@ -492,7 +503,8 @@ export class TcpListenSocket {
    * ```ts
    * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).isClosed); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).isClosed, false);
    * ```
    */
   get isClosed(): boolean {
@@ -507,9 +519,10 @@ export class TcpListenSocket {
    * ```ts
    * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
    * l.close();
-   * console.log(l.isClosed); // true
+   * assert.equal(l.isClosed, true);
    * ```
    */
   close(): void {
@@ -533,7 +546,8 @@ export class TcpListenSocket {
    * ```ts
    * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).info.accepted); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).info.accepted, 0);
    * ```
    */
   get info(): TcpListenerInfo {

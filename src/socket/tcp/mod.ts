@@ -7,8 +7,9 @@
  * @example
  * ```ts
  * import { TcpSocket, TcpState } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const s = new TcpSocket({ noDelay: true });
- * console.log(s.state === TcpState.Closed); // true
+ * assert.equal(s.state, TcpState.Closed);
  * ```
  *
  * @module

@@ -38,11 +38,13 @@ const MAX_CWND = 2 ** 40;
  * @example
  * ```ts
  * import { NewReno } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  *
  * const cc = new NewReno(1000);
- * console.log(cc.cwnd); // 10000
+ * assert.equal(cc.cwnd, 10000);
  * cc.onRto(0, 10000);
- * console.log(cc.ssthresh, cc.cwnd); // 5000 1000
+ * assert.equal(cc.ssthresh, 5000);
+ * assert.equal(cc.cwnd, 1000);
  * ```
  */
 export class NewReno implements CongestionController {
@@ -83,7 +85,8 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
-   * console.log(new NewReno(1460).name); // newreno
+   * import assert from "node:assert/strict";
+   * assert.equal(new NewReno(1460).name, "newreno");
    * ```
    */
   get name(): CongestionKind {
@@ -96,7 +99,8 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
-   * console.log(new NewReno(1460).cwnd); // 14600
+   * import assert from "node:assert/strict";
+   * assert.equal(new NewReno(1460).cwnd, 14600);
    * ```
    */
   get cwnd(): number {
@@ -109,7 +113,8 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
-   * console.log(new NewReno(1460).ssthresh); // 1073725440
+   * import assert from "node:assert/strict";
+   * assert.equal(new NewReno(1460).ssthresh, 1073725440);
    * ```
    */
   get ssthresh(): number {
@@ -122,9 +127,10 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(536);
    * cc.setMss(1460);
-   * console.log(cc.mss); // 1460
+   * assert.equal(cc.mss, 1460);
    * ```
    */
   get mss(): number {
@@ -138,7 +144,8 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
-   * console.log(new NewReno(9000).initialWindow); // 18000 (two jumbo segments)
+   * import assert from "node:assert/strict";
+   * assert.equal(new NewReno(9000).initialWindow, 18000); // two jumbo segments
    * ```
    */
   get initialWindow(): number {
@@ -153,9 +160,10 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onEnterRecovery(0, 10000);
-   * console.log(cc.inRecovery); // true
+   * assert.equal(cc.inRecovery, true);
    * ```
    */
   get inRecovery(): boolean {
@@ -172,9 +180,10 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(536);
    * cc.setMss(1000);
-   * console.log(cc.cwnd); // 10000
+   * assert.equal(cc.cwnd, 10000);
    * ```
    */
   setMss(mss: number): void {
@@ -196,9 +205,10 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onAck(10, 2000, 8000, 50); // one delayed ACK for two segments: +2 SMSS (RFC 3465 L)
-   * console.log(cc.cwnd); // 12000
+   * assert.equal(cc.cwnd, 12000);
    * ```
    */
   onAck(now: Instant, bytesAcked: number, inFlight: number, rtt: number | null): void {
@@ -237,9 +247,11 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onEnterRecovery(0, 20000);
-   * console.log(cc.ssthresh, cc.cwnd); // 10000 13000
+   * assert.equal(cc.ssthresh, 10000);
+   * assert.equal(cc.cwnd, 13000);
    * ```
    */
   onEnterRecovery(now: Instant, inFlight: number): void {
@@ -256,10 +268,11 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onEnterRecovery(0, 20000);
    * cc.onDupAckInRecovery();
-   * console.log(cc.cwnd); // 14000
+   * assert.equal(cc.cwnd, 14000);
    * ```
    */
   onDupAckInRecovery(): void {
@@ -276,10 +289,11 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onEnterRecovery(0, 20000); // cwnd 13000
    * cc.onPartialAck(10, 3000);
-   * console.log(cc.cwnd); // 11000
+   * assert.equal(cc.cwnd, 11000);
    * ```
    */
   onPartialAck(_now: Instant, bytesAcked: number): void {
@@ -299,10 +313,12 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onEnterRecovery(0, 20000);
    * cc.onExitRecovery(100);
-   * console.log(cc.cwnd, cc.inRecovery); // 10000 false
+   * assert.equal(cc.cwnd, 10000);
+   * assert.equal(cc.inRecovery, false);
    * ```
    */
   onExitRecovery(_now: Instant): void {
@@ -323,10 +339,12 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onRto(0, 10000);
    * cc.onRto(1000, 10000); // backed-off retransmission of the same data: ssthresh stays
-   * console.log(cc.ssthresh, cc.cwnd); // 5000 1000
+   * assert.equal(cc.ssthresh, 5000);
+   * assert.equal(cc.cwnd, 1000);
    * ```
    */
   onRto(now: Instant, inFlight: number): void {
@@ -349,10 +367,12 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onEnterRecovery(0, 20000); // ssthresh 10000
    * cc.onUndo(50, 20000, 1 << 30);
-   * console.log(cc.cwnd, cc.inRecovery); // 20000 false
+   * assert.equal(cc.cwnd, 20000);
+   * assert.equal(cc.inRecovery, false);
    * ```
    */
   onUndo(now: Instant, priorCwnd: number, priorSsthresh: number): void {
@@ -376,10 +396,11 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * for (let i = 0; i < 10; i++) cc.onAck(i, 1000, 10000, 50); // cwnd 20000
    * cc.onIdle(5000, 4000, 1000);
-   * console.log(cc.cwnd); // 10000
+   * assert.equal(cc.cwnd, 10000);
    * ```
    */
   onIdle(_now: Instant, idleFor: Duration, rto: Duration): void {
@@ -404,12 +425,13 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onRto(0, 4000); // ssthresh 2000, cwnd 1000
    * cc.onAck(10, 1000, 1000, 50); // slow start to 2000
    * cc.onAck(20, 1000, 1000, 50); // bytes_acked 1000 < 2000
    * cc.onAck(30, 1000, 1000, 50); // bytes_acked 2000: +1 SMSS
-   * console.log(cc.cwnd); // 3000
+   * assert.equal(cc.cwnd, 3000);
    * ```
    */
   protected avoidanceWindow(
@@ -439,9 +461,10 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const cc = new NewReno(1000);
    * cc.onEnterRecovery(0, 3000); // half of 3000 is below 2·SMSS
-   * console.log(cc.ssthresh); // 2000
+   * assert.equal(cc.ssthresh, 2000);
    * ```
    */
   protected reductionThreshold(_now: Instant, inFlight: number, _timeout: boolean): number {
@@ -474,6 +497,7 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * class Traced extends NewReno {
    *   undos = 0;
    *   protected override undone(): void {
@@ -482,7 +506,7 @@ export class NewReno implements CongestionController {
    * }
    * const cc = new Traced(1000);
    * cc.onUndo(0, 1000, 2000);
-   * console.log(cc.undos); // 1
+   * assert.equal(cc.undos, 1);
    * ```
    */
   protected undone(_now: Instant): void {}

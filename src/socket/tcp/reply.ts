@@ -19,12 +19,15 @@ import { EMPTY, NO_BLOCKS } from "./conn.ts";
  * ```ts
  * import { tcpResetFor } from "@smol/net/socket";
  * import { TcpFlags } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const rst = tcpResetFor({
  *   srcPort: 40000, dstPort: 80, seq: 100, ack: 0, flags: TcpFlags.SYN, window: 1024,
  *   urgent: 0, mss: null, windowScale: null, sackPermitted: false, sackBlocks: [],
  *   timestamp: null, payload: new Uint8Array(0),
  * });
- * console.log(rst?.seq, rst?.ack, rst?.flags === (TcpFlags.RST | TcpFlags.ACK)); // 0 101 true
+ * assert.equal(rst?.seq, 0);
+ * assert.equal(rst?.ack, 101);
+ * assert.equal(rst?.flags, TcpFlags.RST | TcpFlags.ACK);
  * ```
  */
 export function tcpResetFor(repr: TcpRepr): TcpRepr | null {

@@ -17,9 +17,10 @@ import type { Duration } from "../../time.ts";
  * @example
  * ```ts
  * import { RttEstimator, type RttOptions } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  *
  * const strict: RttOptions = { minRto: 1000 }; // the RFC 6298 §2.4 floor instead of Linux's 200 ms
- * console.log(new RttEstimator(strict).rto); // 1000
+ * assert.equal(new RttEstimator(strict).rto, 1000);
  * ```
  */
 export interface RttOptions {
@@ -42,7 +43,10 @@ export interface RttOptions {
  * @example
  * ```ts
  * import { RTT_DEFAULTS } from "@smol/net/socket";
- * console.log(RTT_DEFAULTS.initialRto, RTT_DEFAULTS.minRto, RTT_DEFAULTS.maxRto); // 1000 200 60000
+ * import assert from "node:assert/strict";
+ * assert.equal(RTT_DEFAULTS.initialRto, 1000);
+ * assert.equal(RTT_DEFAULTS.minRto, 200);
+ * assert.equal(RTT_DEFAULTS.maxRto, 60000);
  * ```
  */
 export const RTT_DEFAULTS: Readonly<Required<RttOptions>> = Object.freeze({
@@ -73,13 +77,17 @@ const K = 4;
  * @example
  * ```ts
  * import { RttEstimator } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  *
  * const rtt = new RttEstimator();
- * console.log(rtt.rto); // 1000 (no sample yet)
+ * assert.equal(rtt.rto, 1000); // no sample yet
  * rtt.sample(100);
- * console.log(rtt.srtt, rtt.rttvar, rtt.rto); // 100 50 300
+ * assert.equal(rtt.srtt, 100);
+ * assert.equal(rtt.rttvar, 50);
+ * assert.equal(rtt.rto, 300);
  * rtt.backoff();
- * console.log(rtt.rto, rtt.backoffCount); // 600 1
+ * assert.equal(rtt.rto, 600);
+ * assert.equal(rtt.backoffCount, 1);
  * ```
  */
 export class RttEstimator {
@@ -128,10 +136,11 @@ export class RttEstimator {
    * @example
    * ```ts
    * import { RttEstimator } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const rtt = new RttEstimator();
-   * console.log(rtt.srtt); // null
+   * assert.equal(rtt.srtt, null);
    * rtt.sample(80);
-   * console.log(rtt.srtt); // 80
+   * assert.equal(rtt.srtt, 80);
    * ```
    */
   get srtt(): number | null {
@@ -144,9 +153,10 @@ export class RttEstimator {
    * @example
    * ```ts
    * import { RttEstimator } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const rtt = new RttEstimator();
    * rtt.sample(80);
-   * console.log(rtt.rttvar); // 40
+   * assert.equal(rtt.rttvar, 40);
    * ```
    */
   get rttvar(): number | null {
@@ -160,9 +170,10 @@ export class RttEstimator {
    * @example
    * ```ts
    * import { RttEstimator } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const rtt = new RttEstimator({ minRto: 200 });
    * rtt.sample(10); // 10 + 4 * 5 = 30, below the floor
-   * console.log(rtt.rto); // 200
+   * assert.equal(rtt.rto, 200);
    * ```
    */
   get rto(): Duration {
@@ -177,10 +188,11 @@ export class RttEstimator {
    * @example
    * ```ts
    * import { RttEstimator } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const rtt = new RttEstimator();
    * rtt.backoff();
    * rtt.backoff();
-   * console.log(rtt.backoffCount); // 2
+   * assert.equal(rtt.backoffCount, 2);
    * ```
    */
   get backoffCount(): number {
@@ -196,10 +208,13 @@ export class RttEstimator {
    * @example
    * ```ts
    * import { RttEstimator } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const rtt = new RttEstimator();
    * rtt.sample(100); // SRTT 100, RTTVAR 50
    * rtt.sample(200); // RTTVAR 3/4·50 + 1/4·100 = 62.5, SRTT 7/8·100 + 1/8·200 = 112.5
-   * console.log(rtt.srtt, rtt.rttvar, rtt.rto); // 112.5 62.5 362.5
+   * assert.equal(rtt.srtt, 112.5);
+   * assert.equal(rtt.rttvar, 62.5);
+   * assert.equal(rtt.rto, 362.5);
    * ```
    */
   sample(rtt: Duration): void {
@@ -225,11 +240,12 @@ export class RttEstimator {
    * @example
    * ```ts
    * import { RttEstimator } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const rtt = new RttEstimator({ initialRto: 1000, maxRto: 3000 });
    * rtt.backoff();
-   * console.log(rtt.rto); // 2000
+   * assert.equal(rtt.rto, 2000);
    * rtt.backoff();
-   * console.log(rtt.rto); // 3000
+   * assert.equal(rtt.rto, 3000);
    * ```
    */
   backoff(): void {
@@ -244,10 +260,12 @@ export class RttEstimator {
    * @example
    * ```ts
    * import { RttEstimator } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const rtt = new RttEstimator();
    * rtt.backoff();
    * rtt.resetBackoff();
-   * console.log(rtt.rto, rtt.backoffCount); // 1000 0
+   * assert.equal(rtt.rto, 1000);
+   * assert.equal(rtt.backoffCount, 0);
    * ```
    */
   resetBackoff(): void {

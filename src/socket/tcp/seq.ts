@@ -16,7 +16,8 @@
  * @example
  * ```ts
  * import { seqAdd } from "@smol/net/socket";
- * console.log(seqAdd(0xffffffff, 2)); // 1
+ * import assert from "node:assert/strict";
+ * assert.equal(seqAdd(0xffffffff, 2), 1);
  * ```
  */
 export function seqAdd(a: number, n: number): number {
@@ -33,7 +34,9 @@ export function seqAdd(a: number, n: number): number {
  * @example
  * ```ts
  * import { seqSub } from "@smol/net/socket";
- * console.log(seqSub(1, 0xffffffff), seqSub(0xffffffff, 1)); // 2 -2
+ * import assert from "node:assert/strict";
+ * assert.equal(seqSub(1, 0xffffffff), 2);
+ * assert.equal(seqSub(0xffffffff, 1), -2);
  * ```
  */
 export function seqSub(a: number, b: number): number {
@@ -50,7 +53,8 @@ export function seqSub(a: number, b: number): number {
  * @example
  * ```ts
  * import { seqLt } from "@smol/net/socket";
- * console.log(seqLt(0xfffffff0, 5)); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(seqLt(0xfffffff0, 5), true);
  * ```
  */
 export function seqLt(a: number, b: number): boolean {
@@ -67,7 +71,8 @@ export function seqLt(a: number, b: number): boolean {
  * @example
  * ```ts
  * import { seqLe } from "@smol/net/socket";
- * console.log(seqLe(7, 7)); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(seqLe(7, 7), true);
  * ```
  */
 export function seqLe(a: number, b: number): boolean {
@@ -84,7 +89,8 @@ export function seqLe(a: number, b: number): boolean {
  * @example
  * ```ts
  * import { seqGt } from "@smol/net/socket";
- * console.log(seqGt(3, 0xffffff00)); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(seqGt(3, 0xffffff00), true);
  * ```
  */
 export function seqGt(a: number, b: number): boolean {
@@ -101,7 +107,8 @@ export function seqGt(a: number, b: number): boolean {
  * @example
  * ```ts
  * import { seqGe } from "@smol/net/socket";
- * console.log(seqGe(0, 0xffffffff)); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(seqGe(0, 0xffffffff), true);
  * ```
  */
 export function seqGe(a: number, b: number): boolean {
@@ -118,7 +125,8 @@ export function seqGe(a: number, b: number): boolean {
  * @example
  * ```ts
  * import { seqMax } from "@smol/net/socket";
- * console.log(seqMax(0xffffffff, 1)); // 1
+ * import assert from "node:assert/strict";
+ * assert.equal(seqMax(0xffffffff, 1), 1);
  * ```
  */
 export function seqMax(a: number, b: number): number {
@@ -135,7 +143,8 @@ export function seqMax(a: number, b: number): number {
  * @example
  * ```ts
  * import { seqMin } from "@smol/net/socket";
- * console.log(seqMin(0xffffffff, 1)); // 4294967295
+ * import assert from "node:assert/strict";
+ * assert.equal(seqMin(0xffffffff, 1), 4294967295);
  * ```
  */
 export function seqMin(a: number, b: number): number {
@@ -153,7 +162,9 @@ export function seqMin(a: number, b: number): number {
  * @example
  * ```ts
  * import { seqInWindow } from "@smol/net/socket";
- * console.log(seqInWindow(2, 0xffffffff, 10), seqInWindow(9, 0xffffffff, 10)); // true false
+ * import assert from "node:assert/strict";
+ * assert.equal(seqInWindow(2, 0xffffffff, 10), true);
+ * assert.equal(seqInWindow(9, 0xffffffff, 10), false);
  * ```
  */
 export function seqInWindow(seq: number, start: number, len: number): boolean {

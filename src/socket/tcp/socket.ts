@@ -84,6 +84,7 @@ export function connOf(s: TcpSocket): TcpConn {
  * import { TcpSocket, TcpState, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import { Rng } from "@smol/net/iface";
  * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const cx = (now: number): SocketContext => ({
  *   now, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
@@ -102,7 +103,8 @@ export function connOf(s: TcpSocket): TcpConn {
  *   server.dispatch(cx(0), to);
  *   for (const r of wire.splice(0)) { const re = client.process(cx(0), b.addr, a.addr, r); if (re) server.process(cx(0), a.addr, b.addr, re); }
  * }
- * console.log(client.state === TcpState.Established, server.state === TcpState.Established); // true true
+ * assert.equal(client.state, TcpState.Established);
+ * assert.equal(server.state, TcpState.Established);
  * ```
  */
 export class TcpSocket {
@@ -140,7 +142,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().state); // closed
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().state, "closed");
    * ```
    */
   get state(): TcpState {
@@ -153,7 +156,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().localEndpoint); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().localEndpoint, null);
    * ```
    */
   get localEndpoint(): IpEndpoint | null {
@@ -166,7 +170,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().remoteEndpoint); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().remoteEndpoint, null);
    * ```
    */
   get remoteEndpoint(): IpEndpoint | null {
@@ -184,9 +189,10 @@ export class TcpSocket {
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const s = new TcpSocket();
    * s.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
-   * console.log(s.state); // listen
+   * assert.equal(s.state, "listen");
    * ```
    */
   listen(local: IpEndpoint): void {
@@ -215,12 +221,13 @@ export class TcpSocket {
    * import { TcpSocket, TokenBucket } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
    * const s = new TcpSocket();
    * s.connect(cx, { addr: Ipv4Address.parse("192.0.2.1"), port: 80 },
    *   { addr: Ipv4Address.parse("192.0.2.2"), port: 49152 });
-   * console.log(s.state); // synSent
+   * assert.equal(s.state, "synSent");
    * ```
    */
   connect(cx: SocketContext, remote: IpEndpoint, local: IpEndpoint): void {
@@ -269,7 +276,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().recv(new Uint8Array(10))); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().recv(new Uint8Array(10)), 0);
    * ```
    */
   recv(dst: Uint8Array): number {
@@ -291,7 +299,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().peekRecv(10).length); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().peekRecv(10).length, 0);
    * ```
    */
   peekRecv(maxLen: number): Uint8Array {
@@ -325,9 +334,10 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const s = new TcpSocket();
    * s.close();
-   * console.log(s.state); // closed
+   * assert.equal(s.state, "closed");
    * ```
    */
   close(): void {
@@ -351,9 +361,10 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const s = new TcpSocket();
    * s.closeWrite();
-   * console.log(s.state); // closed
+   * assert.equal(s.state, "closed");
    * ```
    */
   closeWrite(): void {
@@ -368,9 +379,10 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const s = new TcpSocket();
    * s.abort();
-   * console.log(s.state); // closed
+   * assert.equal(s.state, "closed");
    * ```
    */
   abort(): void {
@@ -441,7 +453,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().canSend); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().canSend, false);
    * ```
    */
   get canSend(): boolean {
@@ -454,7 +467,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().maySend); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().maySend, false);
    * ```
    */
   get maySend(): boolean {
@@ -468,7 +482,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().canRecv); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().canRecv, false);
    * ```
    */
   get canRecv(): boolean {
@@ -481,7 +496,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().mayRecv); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().mayRecv, false);
    * ```
    */
   get mayRecv(): boolean {
@@ -496,7 +512,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().isOpen); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().isOpen, false);
    * ```
    */
   get isOpen(): boolean {
@@ -510,7 +527,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().isActive); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().isActive, false);
    * ```
    */
   get isActive(): boolean {
@@ -524,7 +542,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().isEof); // false
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().isEof, false);
    * ```
    */
   get isEof(): boolean {
@@ -537,7 +556,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().sendQueue); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().sendQueue, 0);
    * ```
    */
   get sendQueue(): number {
@@ -550,7 +570,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().recvQueue); // 0
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().recvQueue, 0);
    * ```
    */
   get recvQueue(): number {
@@ -563,7 +584,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket({ txBufferSize: 4096 }).sendCapacity); // 4096
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket({ txBufferSize: 4096 }).sendCapacity, 4096);
    * ```
    */
   get sendCapacity(): number {
@@ -576,7 +598,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().recvCapacity); // 131072
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().recvCapacity, 131072);
    * ```
    */
   get recvCapacity(): number {
@@ -589,7 +612,8 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
-   * console.log(new TcpSocket().error); // null
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpSocket().error, null);
    * ```
    */
   get error(): TcpError | null {
@@ -623,8 +647,10 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const s = new TcpSocket();
-   * console.log(s.info === s.info, s.info.cwnd > 0); // true true
+   * assert.equal(s.info, s.info);
+   * assert.ok(s.info.cwnd > 0);
    * ```
    */
   get info(): TcpInfo {
@@ -647,13 +673,14 @@ export class TcpSocket {
    * import { TcpSocket, TokenBucket } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
    * const reply = new TcpSocket().process(cx, Ipv4Address.parse("192.0.2.1"),
    *   Ipv4Address.parse("192.0.2.2"), { srcPort: 4000, dstPort: 80, seq: 1, ack: 0,
    *   flags: TcpFlags.SYN, window: 100, urgent: 0, mss: null, windowScale: null,
    *   sackPermitted: false, sackBlocks: [], timestamp: null, payload: new Uint8Array(0) });
-   * console.log(reply?.flags === (TcpFlags.RST | TcpFlags.ACK)); // true
+   * assert.equal(reply?.flags, TcpFlags.RST | TcpFlags.ACK);
    * ```
    */
   process(cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpRepr | null {
@@ -685,9 +712,10 @@ export class TcpSocket {
    * @example A Packet Too Big quoting nothing in flight is ignored
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const s = new TcpSocket();
    * s.processIcmpError(0, { kind: "packetTooBig", code: 0, mtu: 1280, seq: 1 });
-   * console.log(s.info.icmpIgnored); // 1
+   * assert.equal(s.info.icmpIgnored, 1);
    * ```
    */
   processIcmpError(now: Instant, error: TcpIcmpError): void {
@@ -707,9 +735,10 @@ export class TcpSocket {
    * ```ts
    * import { TcpSocket, TokenBucket } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
-   * console.log(new TcpSocket().dispatch(cx, { emitTcp: () => true })); // false
+   * assert.equal(new TcpSocket().dispatch(cx, { emitTcp: () => true }), false);
    * ```
    */
   dispatch(cx: SocketContext, emitter: TcpEmitter): boolean {
@@ -750,9 +779,10 @@ export class TcpSocket {
    * ```ts
    * import { TcpSocket, TokenBucket } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
-   * console.log(new TcpSocket().pollAt(cx)); // Infinity
+   * assert.equal(new TcpSocket().pollAt(cx), Infinity);
    * ```
    */
   pollAt(cx: SocketContext): Instant {

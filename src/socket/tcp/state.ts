@@ -10,7 +10,8 @@
  * @example
  * ```ts
  * import { TcpSocket, TcpState } from "@smol/net/socket";
- * console.log(new TcpSocket().state === TcpState.Closed); // true
+ * import assert from "node:assert/strict";
+ * assert.equal(new TcpSocket().state, TcpState.Closed);
  * ```
  */
 export const TcpState = {

@@ -14,8 +14,9 @@ import type { TcpError, TcpState } from "./state.ts";
  * @example
  * ```ts
  * import { TcpSocket, type TcpCounters } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const c: TcpCounters = new TcpSocket().info;
- * console.log(c.retransmits); // 0
+ * assert.equal(c.retransmits, 0);
  * ```
  */
 export interface TcpCounters {
@@ -95,8 +96,10 @@ export interface TcpCounters {
  * @example
  * ```ts
  * import { TcpSocket, type TcpInfo } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const info: TcpInfo = new TcpSocket().info;
- * console.log(info.state, info.rto); // closed 1000
+ * assert.equal(info.state, "closed");
+ * assert.equal(info.rto, 1000);
  * ```
  */
 export interface TcpInfo extends TcpCounters {
