@@ -10,9 +10,8 @@
 import { TcpFlags } from "../wire/tcp.ts";
 import type { TraceableSegment, TraceDirection, TraceSegment } from "./events.ts";
 
-const TWO32 = 2 ** 32;
 /** Shared by every segment without SACK blocks. */
-const NO_SACK: (readonly [number, number])[] = Object.freeze([]) as unknown as (readonly [
+export const NO_SACK: (readonly [number, number])[] = Object.freeze([]) as unknown as (readonly [
   number,
   number,
 ])[];
@@ -31,18 +30,39 @@ function newSide(): Side {
   return { isn: null, wscale: null, highest: 0, lastSeq: 0, lastAck: 0 };
 }
 
-/** `seq − isn` as a number that keeps growing across the 2^32 wrap, closest to `near`. */
+/**
+ * `seq − isn` as a number that keeps growing across the 2^32 wrap: of the values congruent to
+ * it modulo 2^32, the one within [−2^31, 2^31) of `near`. `| 0` reduces any safe integer modulo
+ * 2^32 to a signed 32-bit number, so no division is needed.
+ */
 function relative(seq: number, isn: number, near: number): number {
-  let r = ((seq - isn) >>> 0) + Math.floor(near / TWO32) * TWO32;
-  if (r - near > TWO32 / 2) r -= TWO32;
-  else if (near - r > TWO32 / 2) r += TWO32;
-  return r;
+  return near + ((seq - isn - near) | 0);
+}
+
+/** The numbers of one segment, written by {@linkcode SegmentNumbering.number}; reused. */
+export interface NumberedSegment {
+  /** Relative sequence number. */
+  seq: number;
+  /** Relative acknowledgment number (0 without ACK). */
+  ack: number;
+  /** Window in bytes, scaled when both SYNs offered scaling. */
+  window: number;
+  /** Whether it carries sequence space below the highest sent so far in its direction. */
+  retransmit: boolean;
+  /** Relative SACK blocks ({@linkcode NO_SACK} when there are none: no allocation). */
+  sack: readonly (readonly [number, number])[];
+}
+
+/** A fresh {@linkcode NumberedSegment} to reuse. */
+export function newNumberedSegment(): NumberedSegment {
+  return { seq: 0, ack: 0, window: 0, retransmit: false, sack: NO_SACK };
 }
 
 /** The numbering state of one connection. */
 export class SegmentNumbering {
   readonly #ab: Side = newSide();
   readonly #ba: Side = newSide();
+  readonly #scratch = newNumberedSegment();
 
   /** The initial sequence number seen for `dir`, or `null` before its first segment. */
   isn(dir: TraceDirection): number | null {
@@ -50,20 +70,15 @@ export class SegmentNumbering {
   }
 
   /**
-   * The trace segment for `tcp`, sent at `time` in direction `dir`.
-   *
-   * @param reason Why it was sent, when known (the in-socket recorder knows).
+   * Numbers `tcp`, sent in direction `dir` (`ab` true for "ab"), into `out`, and moves the
+   * connection's numbering state on. Allocates only for SACK blocks.
    */
-  segment(
-    time: number,
-    dir: TraceDirection,
-    tcp: TraceableSegment,
-    reason?: string,
-  ): TraceSegment {
-    const me = dir === "ab" ? this.#ab : this.#ba;
-    const peer = dir === "ab" ? this.#ba : this.#ab;
-    const isSyn = (tcp.flags & TcpFlags.SYN) !== 0;
-    const isAck = (tcp.flags & TcpFlags.ACK) !== 0;
+  number(ab: boolean, tcp: TraceableSegment, out: NumberedSegment): void {
+    const me = ab ? this.#ab : this.#ba;
+    const peer = ab ? this.#ba : this.#ab;
+    const flags = tcp.flags;
+    const isSyn = (flags & TcpFlags.SYN) !== 0;
+    const isAck = (flags & TcpFlags.ACK) !== 0;
     if (me.isn === null) me.isn = isSyn ? tcp.seq : (tcp.seq - 1) >>> 0;
     if (isSyn) me.wscale = tcp.windowScale;
     if (isAck && peer.isn === null) peer.isn = (tcp.ack - 1) >>> 0;
@@ -74,30 +89,49 @@ export class SegmentNumbering {
       ack = relative(tcp.ack, peer.isn, me.lastAck);
       me.lastAck = ack;
     }
-    const used = tcp.payload.length + (isSyn ? 1 : 0) + ((tcp.flags & TcpFlags.FIN) !== 0 ? 1 : 0);
-    const retransmit = used > 0 && seq < me.highest;
+    const used = tcp.payload.length + (isSyn ? 1 : 0) + ((flags & TcpFlags.FIN) !== 0 ? 1 : 0);
+    out.retransmit = used > 0 && seq < me.highest;
     if (seq + used > me.highest) me.highest = seq + used;
-    const scaled = !isSyn && me.wscale !== null && peer.wscale !== null;
+    const blocks = tcp.sackBlocks;
     let sack: (readonly [number, number])[] = NO_SACK;
-    if (peer.isn !== null && tcp.sackBlocks.length > 0) {
+    if (peer.isn !== null && blocks.length > 0) {
       sack = [];
-      for (const [l, r] of tcp.sackBlocks) {
+      for (const [l, r] of blocks) {
         sack.push([relative(l, peer.isn, me.lastAck), relative(r, peer.isn, me.lastAck)]);
       }
     }
-    const window = scaled ? tcp.window * 2 ** me.wscale! : tcp.window;
+    const scaled = !isSyn && me.wscale !== null && peer.wscale !== null;
+    out.seq = seq;
+    out.ack = ack;
+    out.window = scaled ? tcp.window * 2 ** me.wscale! : tcp.window;
+    out.sack = sack;
+  }
+
+  /**
+   * The trace segment for `tcp`, sent at `time` in direction `dir`.
+   *
+   * @param reason Why it was sent, when known.
+   */
+  segment(
+    time: number,
+    dir: TraceDirection,
+    tcp: TraceableSegment,
+    reason?: string,
+  ): TraceSegment {
+    const n = this.#scratch;
+    this.number(dir === "ab", tcp, n);
     return {
       kind: "segment",
       time,
       dir,
-      seq,
-      ack,
+      seq: n.seq,
+      ack: n.ack,
       len: tcp.payload.length,
       flags: tcp.flags,
-      window,
-      sack,
+      window: n.window,
+      sack: n.sack,
       mss: tcp.mss,
-      retransmit,
+      retransmit: n.retransmit,
       reason,
     };
   }

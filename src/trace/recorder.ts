@@ -7,15 +7,9 @@
  * @module
  */
 
-import type {
-  ConnectionTrace,
-  TraceableSegment,
-  TraceDirection,
-  TraceEvent,
-  TraceTimerAction,
-  TraceTimerName,
-} from "./events.ts";
-import { SegmentNumbering } from "./_numbering.ts";
+import type { ConnectionTrace, TraceableSegment, TraceEvent, TraceTimerName } from "./events.ts";
+import { newNumberedSegment, NO_SACK, SegmentNumbering } from "./_numbering.ts";
+import { EventRing, Kind, NO_REASON, SEG_AB, SEG_RETRANSMIT } from "./_event_ring.ts";
 
 /**
  * The fields of a TCP socket's `info` snapshot that the recorder reads (`TcpSocket.info` and
@@ -94,16 +88,6 @@ export interface TraceSegmentSink {
  */
 export type TraceTimerDeadlines = { readonly [K in TraceTimerName]: number };
 
-const TIMER_NAMES: readonly TraceTimerName[] = [
-  "connect",
-  "rto",
-  "probe",
-  "reorder",
-  "persist",
-  "delayedAck",
-  "timeWait",
-];
-
 /**
  * A socket a recorder can attach to: `TcpSocket` of `@smol/net/socket` (also reachable as
  * `TcpStream.socket` in the async layer).
@@ -126,6 +110,9 @@ export interface TraceableSocket {
 
 /** Reasons to send that change no congestion state: no sample is taken after them. */
 const ROUTINE: ReadonlySet<string> = new Set(["new data", "ack", "reply"]);
+
+/** Timer actions as codes of the ring's `code` column (see `TIMER_ACTIONS`). */
+const ARM = 0, RESTART = 1, CANCEL = 2, FIRE = 3;
 
 /**
  * Options of {@linkcode TcpTraceRecorder}.
@@ -174,44 +161,37 @@ export class TcpTraceRecorder {
   readonly #a: string;
   readonly #restarts: boolean;
   readonly #b: string;
-  readonly #dir: TraceDirection;
-  readonly #ring: (TraceEvent | undefined)[];
-  #next = 0;
-  #count = 0;
-  #dropped = 0;
-  #state: string | null = null;
+  readonly #ring: EventRing;
+  /** The state seen last, as a code of the ring's string table (0 before the first look). */
+  #state = 0;
+  #stateName: string | null = null;
   #numbering = new SegmentNumbering();
+  readonly #numbered = newNumberedSegment();
+  /** The reason seen last and its code: most segments in a row have the same reason. */
+  #reason: string | null = null;
+  #reasonCode = NO_REASON;
+  #reasonSamples = false;
   #socket: TraceableSocket | null = null;
   readonly #sink: TraceSegmentSink = {
-    segment: (now, dir, repr, reason) => {
-      this.#now = now;
-      // What a dispatch did to the timers comes before the segment it sent (an RTO fires,
-      // then the retransmission leaves).
-      if (dir === "out" && this.#timers !== null) this.#diffTimers(now, this.#timers);
-      const d: TraceDirection = dir === "out" ? this.#dir : this.#dir === "ab" ? "ba" : "ab";
-      this.#push(this.#numbering.segment(now, d, repr, reason ?? undefined));
-      // Congestion state moves on what comes in (ACKs) and on timeouts (RTO, TLP); a state
-      // change can follow anything. `state` is cheap; `info` is a refresh of every field.
-      const s = this.#socket!;
-      if (dir === "in" || (reason !== null && !ROUTINE.has(reason)) || s.state !== this.#state) {
-        this.record(now, s.info);
-      }
-    },
+    segment: (now, dir, repr, reason) => this.#segment(now, dir === "out", repr, reason),
     timers: (now, timers) => {
       this.#now = now;
       this.#timers = timers;
       this.#diffTimers(now, timers);
     },
     app: (op, bytes) => {
-      this.#push({ kind: "app", time: this.#now, side: this.#side, op, bytes });
+      const r = this.#ring;
+      const i = r.push(Kind.App, this.#now);
+      r.f0[i] = bytes;
+      r.bits[i] = op === "read" ? 1 : 0;
     },
   };
   /** The latest time seen: application calls are stamped with it. */
   #now = 0;
   /** The socket's live deadlines, known after its first `timers` call. */
   #timers: TraceTimerDeadlines | null = null;
-  /** The deadlines seen last, in {@linkcode TIMER_NAMES} order. */
-  readonly #due = new Float64Array(TIMER_NAMES.length).fill(Infinity);
+  /** The deadlines seen last, in the ring's timer-name order. */
+  readonly #due = new Float64Array(7).fill(Infinity);
   #cwnd = -1;
   #ssthresh = -1;
   #srtt: number | null = -1;
@@ -233,11 +213,40 @@ export class TcpTraceRecorder {
       throw new TypeError(`Invalid side ${JSON.stringify(side)}: expected "a" or "b"`);
     }
     this.#side = side;
-    this.#dir = side === "a" ? "ab" : "ba";
     this.#restarts = options.restarts === true;
     this.#a = String(options.a ?? "a");
     this.#b = String(options.b ?? "b");
-    this.#ring = new Array<TraceEvent | undefined>(capacity);
+    this.#ring = new EventRing(capacity);
+  }
+
+  #segment(now: number, out: boolean, repr: TraceableSegment, reason: string | null): void {
+    this.#now = now;
+    // What a dispatch did to the timers comes before the segment it sent (an RTO fires,
+    // then the retransmission leaves).
+    if (out && this.#timers !== null) this.#diffTimers(now, this.#timers);
+    const ab = out === (this.#side === "a");
+    const n = this.#numbered;
+    this.#numbering.number(ab, repr, n);
+    if (reason !== this.#reason) {
+      this.#reason = reason;
+      this.#reasonCode = reason === null ? NO_REASON : this.#ring.intern(reason);
+      this.#reasonSamples = reason !== null && !ROUTINE.has(reason);
+    }
+    const r = this.#ring;
+    const i = r.push(Kind.Segment, now);
+    r.f0[i] = n.seq;
+    r.f1[i] = n.ack;
+    r.f2[i] = repr.payload.length;
+    r.f3[i] = n.window;
+    r.f4[i] = repr.mss ?? NaN;
+    r.flags[i] = repr.flags;
+    r.bits[i] = (ab ? SEG_AB : 0) | (n.retransmit ? SEG_RETRANSMIT : 0);
+    r.code[i] = this.#reasonCode;
+    if (n.sack !== NO_SACK) r.ref[i] = n.sack;
+    // Congestion state moves on what comes in (ACKs) and on timeouts (RTO, TLP); a state
+    // change can follow anything. `state` is cheap; `info` is a refresh of every field.
+    const s = this.#socket!;
+    if (!out || this.#reasonSamples || s.state !== this.#stateName) this.record(now, s.info);
   }
 
   #diffTimers(now: number, t: TraceTimerDeadlines): void {
@@ -252,36 +261,32 @@ export class TcpTraceRecorder {
     if (t.timeWait !== d[6]) this.#timerChanged(now, 6, t.timeWait);
   }
 
-  #timerChanged(now: number, i: number, is: number): void {
-    const was = this.#due[i]!;
-    this.#due[i] = is;
-    const name = TIMER_NAMES[i]!;
+  #timerChanged(now: number, name: number, is: number): void {
+    const was = this.#due[name]!;
+    this.#due[name] = is;
     if (was !== Infinity) {
       if (was > now) {
-        if (is === Infinity) this.#timer(now, name, "cancel", was);
-        else if (this.#restarts) this.#timer(now, name, "restart", is);
+        if (is === Infinity) this.#timer(now, name, CANCEL, was);
+        else if (this.#restarts) this.#timer(now, name, RESTART, is);
         return;
       }
-      this.#timer(now, name, "fire", was);
+      this.#timer(now, name, FIRE, was);
       if (is === Infinity) return;
     }
-    this.#timer(now, name, "arm", is);
+    this.#timer(now, name, ARM, is);
   }
 
-  #timer(now: number, timer: TraceTimerName, action: TraceTimerAction, due: number): void {
-    this.#push({ kind: "timer", time: now, side: this.#side, timer, action, due });
+  #timer(now: number, name: number, action: number, due: number): void {
+    const r = this.#ring;
+    const i = r.push(Kind.Timer, now);
+    r.bits[i] = name;
+    r.code[i] = action;
+    r.f0[i] = due;
   }
 
   /** Events overwritten because the ring was full. */
   get dropped(): number {
-    return this.#dropped;
-  }
-
-  #push(e: TraceEvent): void {
-    if (this.#count === this.#ring.length) this.#dropped++;
-    else this.#count++;
-    this.#ring[this.#next] = e;
-    this.#next = (this.#next + 1) % this.#ring.length;
+    return this.#ring.dropped;
   }
 
   /**
@@ -293,17 +298,16 @@ export class TcpTraceRecorder {
    */
   record(now: number, info: TcpInfoFields): void {
     if (now > this.#now) this.#now = now;
-    if (info.state !== this.#state) {
-      if (this.#state !== null) {
-        this.#push({
-          kind: "state",
-          time: now,
-          side: this.#side,
-          from: this.#state,
-          to: info.state,
-        });
+    const r = this.#ring;
+    if (info.state !== this.#stateName) {
+      const to = r.intern(info.state);
+      if (this.#stateName !== null) {
+        const i = r.push(Kind.State, now);
+        r.code[i] = this.#state;
+        r.code2[i] = to;
       }
-      this.#state = info.state;
+      this.#state = to;
+      this.#stateName = info.state;
     }
     const inFlight = (info.sndNxt - info.sndUna) >>> 0;
     if (
@@ -315,16 +319,12 @@ export class TcpTraceRecorder {
       this.#srtt = info.srtt;
       this.#rto = info.rto;
       this.#inFlight = inFlight;
-      this.#push({
-        kind: "sample",
-        time: now,
-        dir: this.#dir,
-        cwnd: info.cwnd,
-        ssthresh: info.ssthresh,
-        srtt: info.srtt,
-        rto: info.rto,
-        inFlight,
-      });
+      const i = r.push(Kind.Sample, now);
+      r.f0[i] = info.cwnd;
+      r.f1[i] = info.ssthresh;
+      r.f2[i] = info.srtt ?? NaN;
+      r.f3[i] = info.rto;
+      r.f4[i] = inFlight;
     }
   }
 
@@ -372,7 +372,8 @@ export class TcpTraceRecorder {
    */
   note(now: number, text: string): void {
     if (now > this.#now) this.#now = now;
-    this.#push({ kind: "note", time: now, side: this.#side, text });
+    const i = this.#ring.push(Kind.Note, now);
+    this.#ring.ref[i] = text;
   }
 
   /**
@@ -402,10 +403,6 @@ export class TcpTraceRecorder {
    * @returns A new array.
    */
   events(): TraceEvent[] {
-    const out: TraceEvent[] = [];
-    const n = this.#ring.length;
-    const start = this.#count === n ? this.#next : 0;
-    for (let i = 0; i < this.#count; i++) out.push(this.#ring[(start + i) % n]!);
-    return out;
+    return this.#ring.events(this.#side);
   }
 }

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type TcpInfoFields, TcpTraceRecorder } from "../../src/trace/recorder.ts";
+import {
+  type TcpInfoFields,
+  TcpTraceRecorder,
+  type TraceSegmentSink,
+} from "../../src/trace/recorder.ts";
+import { TcpFlags } from "../../src/wire/tcp.ts";
 import { explain } from "../../examples/explain.ts";
 import { TcpSocket } from "../../src/socket/tcp/socket.ts";
 import type { TraceSegment, TraceTimer } from "../../src/trace/events.ts";
@@ -173,4 +178,49 @@ Deno.test("TcpTraceRecorder records a retransmission timer moved by an ACK only 
       restarts ? ["arm", "restart"] : ["arm"],
     );
   }
+});
+
+Deno.test("TcpTraceRecorder keeps a 1 GiB transfer's trace within its bound and counts every event", () => {
+  // The sender's view of 1 GiB in 1448-byte segments with an ACK every two, across the 2^32
+  // wrap: fed straight into the sink, so the test counts events instead of timing a transfer.
+  const info = { ...base, state: "established", srtt: 20, rto: 220 };
+  const socket = { traceSink: null as TraceSegmentSink | null, state: "established", info };
+  const rec = new TcpTraceRecorder({ capacity: 4096 });
+  rec.attach(socket);
+  const sink = socket.traceSink!;
+  const isn = 0xffff0000, peerIsn = 5000, mss = 1448;
+  const seg = (seq: number, ack: number, flags: number, len: number) => ({
+    seq: seq >>> 0,
+    ack: ack >>> 0,
+    flags,
+    window: 512,
+    windowScale: null,
+    mss: null,
+    sackBlocks: [],
+    payload: { length: len },
+  });
+  sink.segment(0, "out", { ...seg(isn, 0, TcpFlags.SYN, 0), mss: 1460 }, "syn");
+  sink.segment(1, "in", seg(peerIsn, isn + 1, TcpFlags.SYN | TcpFlags.ACK, 0), null);
+  let events = 3; // the SYN, the SYN-ACK and the first sample
+  const total = 1 << 30;
+  let sent = 0, now = 2;
+  while (sent < total) {
+    const len = Math.min(mss, total - sent);
+    sink.segment(now, "out", seg(isn + 1 + sent, peerIsn + 1, TcpFlags.ACK, len), "new data");
+    sent += len;
+    events++;
+    if (sent % (2 * mss) === 0 || sent === total) {
+      info.sndUna = (isn + 1 + sent) >>> 0; // what the ACK acknowledges changes the sample
+      info.cwnd = 10 * mss + (now % 7);
+      sink.segment(now, "in", seg(peerIsn + 1, isn + 1 + sent, TcpFlags.ACK, 0), null);
+      events += 2; // the ACK and a sample
+      now++;
+    }
+  }
+  const ev = rec.events();
+  assert.equal(ev.length, 4096);
+  assert.equal(rec.dropped, events - 4096);
+  const last = ev.findLast((e): e is TraceSegment => e.kind === "segment" && e.dir === "ba")!;
+  assert.equal(last.ack, total + 1, "the ACK number keeps growing across the wrap");
+  assert.ok(ev.every((e) => e.kind !== "segment" || !e.retransmit));
 });
