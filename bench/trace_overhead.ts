@@ -9,8 +9,8 @@
  * changes every round). `--cpu` rates runs by process CPU time (user + system) instead of wall
  * time, which other processes on a shared machine disturb less.
  *
- *   deno run --allow-read --v8-flags=--expose-gc bench/trace_overhead.ts [--mib 256] [--rounds 3]
- *     [--against DIR] [--cpu]
+ *   deno run --allow-read --allow-sys=loadavg --v8-flags=--expose-gc bench/trace_overhead.ts
+ *     [--mib 256] [--rounds 3] [--against DIR] [--cpu]
  *
  * @module
  */
@@ -51,11 +51,9 @@ function transfer(core: CoreModules, bytes: number, recorder: Recorder | null): 
 }
 
 function loadAverage(): string {
-  try {
-    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ");
-  } catch {
-    return "unknown";
-  }
+  const granted = Deno.permissions.querySync({ name: "sys", kind: "loadavg" }).state;
+  if (granted !== "granted") return "unknown (run with --allow-sys=loadavg)";
+  return Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
 }
 
 function median(xs: readonly number[]): number {

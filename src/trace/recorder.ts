@@ -158,6 +158,8 @@ export interface TcpTraceRecorderOptions {
  */
 export class TcpTraceRecorder {
   readonly #side: "a" | "b";
+  /** Whether the side is `a`: then what it sends goes `ab`. */
+  readonly #sideA: boolean;
   readonly #a: string;
   readonly #restarts: boolean;
   readonly #b: string;
@@ -167,7 +169,7 @@ export class TcpTraceRecorder {
   #stateName: string | null = null;
   #numbering = new SegmentNumbering();
   readonly #numbered = newNumberedSegment();
-  /** The reason seen last and its code: most segments in a row have the same reason. */
+  /** The reason seen last and its code: most segments sent in a row have the same reason. */
   #reason: string | null = null;
   #reasonCode = NO_REASON;
   #reasonSamples = false;
@@ -213,6 +215,7 @@ export class TcpTraceRecorder {
       throw new TypeError(`Invalid side ${JSON.stringify(side)}: expected "a" or "b"`);
     }
     this.#side = side;
+    this.#sideA = side === "a";
     this.#restarts = options.restarts === true;
     this.#a = String(options.a ?? "a");
     this.#b = String(options.b ?? "b");
@@ -224,13 +227,18 @@ export class TcpTraceRecorder {
     // What a dispatch did to the timers comes before the segment it sent (an RTO fires,
     // then the retransmission leaves).
     if (out && this.#timers !== null) this.#diffTimers(now, this.#timers);
-    const ab = out === (this.#side === "a");
+    const ab = out === this.#sideA;
     const n = this.#numbered;
     this.#numbering.number(ab, repr, n);
-    if (reason !== this.#reason) {
-      this.#reason = reason;
-      this.#reasonCode = reason === null ? NO_REASON : this.#ring.intern(reason);
-      this.#reasonSamples = reason !== null && !ROUTINE.has(reason);
+    let code = NO_REASON, samples = false;
+    if (reason !== null) {
+      if (reason !== this.#reason) {
+        this.#reason = reason;
+        this.#reasonCode = this.#ring.intern(reason);
+        this.#reasonSamples = !ROUTINE.has(reason);
+      }
+      code = this.#reasonCode;
+      samples = this.#reasonSamples;
     }
     const r = this.#ring;
     const i = r.push(Kind.Segment, now);
@@ -241,12 +249,12 @@ export class TcpTraceRecorder {
     r.f4[i] = repr.mss ?? NaN;
     r.flags[i] = repr.flags;
     r.bits[i] = (ab ? SEG_AB : 0) | (n.retransmit ? SEG_RETRANSMIT : 0);
-    r.code[i] = this.#reasonCode;
+    r.code[i] = code;
     if (n.sack !== NO_SACK) r.ref[i] = n.sack;
     // Congestion state moves on what comes in (ACKs) and on timeouts (RTO, TLP); a state
     // change can follow anything. `state` is cheap; `info` is a refresh of every field.
     const s = this.#socket!;
-    if (!out || this.#reasonSamples || s.state !== this.#stateName) this.record(now, s.info);
+    if (!out || samples || s.state !== this.#stateName) this.record(now, s.info);
   }
 
   #diffTimers(now: number, t: TraceTimerDeadlines): void {
