@@ -9,6 +9,16 @@
  *   for data that is not read, so a slow reader keeps a small window however fast the writer.
  *   The receiver RTT comes from timestamp echoes on full-sized segments (Linux
  *   `tcp_rcv_rtt_measure_ts`), else from the sender's smoothed RTT.
+ * - Write-before-read: when neither side can move (the application's send buffer is full, the
+ *   peer's window is closed, and the window we announced is closed too, because our own
+ *   application is not reading), the receive buffer doubles, up to {@linkcode RX_BUFFER_MAX}, and
+ *   the window update goes out at once. This is the state of a client that writes a large request
+ *   before reading the reply from an echo-like server: the bytes in flight are bounded by the sum
+ *   of the four buffers on the way (client send, server receive, server send, client receive),
+ *   and DRS alone grows none of them once the echo stops reading. Linux reaches the same sum
+ *   (about 9 MB at MTU 1500 on loopback) only because its receiver RTT has a 1 ms floor, so its
+ *   first measurement spans many true RTTs; this rule makes the outcome independent of timing.
+ *   A one-way slow reader never meets it: the writer's receive window stays open.
  * - Send buffer: twice the congestion window (the unacknowledged flight plus the next one,
  *   Linux `tcp_sndbuf_expand`), from {@linkcode TX_BUFFER_DEFAULT} up to
  *   {@linkcode TX_BUFFER_MAX}. The congestion window only grows while it is used (RFC 7661),
@@ -111,6 +121,10 @@ export function tuneBuffers(c: TcpConn, now: Instant): void {
     return;
   }
   tuneReceive(c, t, now);
+  if (mutuallyBlocked(c) && c.rx.capacity < t.rxMax) {
+    const grown = 2 * c.rx.capacity;
+    c.rx.resize(grown < t.rxMax ? grown : t.rxMax);
+  }
   // Send: twice the congestion window, while the application has data queued.
   const want = 2 * MEMORY_RATIO * c.cc.cwnd;
   const tx = c.tx;
@@ -143,6 +157,18 @@ function tuneReceive(c: TcpConn, t: BufferTuner, now: Instant): void {
   }
   t.spaceSeq = read;
   t.spaceTime = now;
+}
+
+/**
+ * Whether neither direction of `c` can move: the send buffer is full (the application is blocked
+ * writing), the peer's window has no room for a segment, and the window we announced has none
+ * either (our application is not reading).
+ */
+function mutuallyBlocked(c: TcpConn): boolean {
+  if (c.tx.window > 0) return false;
+  if (seqSub(c.rcvAdvRight, c.rcvNxt) >= c.peerEffMss()) return false;
+  const usable = c.sndWnd - seqSub(c.sndNxt, c.sndUna);
+  return usable < c.sndMss;
 }
 
 /**

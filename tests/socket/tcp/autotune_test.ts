@@ -3,114 +3,10 @@
 // send buffer and a reader that takes a set number of bytes per millisecond.
 
 import assert from "node:assert/strict";
-import { Rng } from "../../../src/rand.ts";
-import { type SocketContext, TokenBucket } from "../../../src/socket/context.ts";
 import { IDLE_RELEASE } from "../../../src/socket/tcp/autotune.ts";
-import type { TcpSocketOptions } from "../../../src/socket/tcp/config.ts";
 import { TcpSocket } from "../../../src/socket/tcp/socket.ts";
-import { type IpEndpoint, Ipv4Address } from "../../../src/wire/address.ts";
 import type { TcpRepr } from "../../../src/wire/tcp.ts";
-
-const A: IpEndpoint = { addr: Ipv4Address.parse("192.0.2.1"), port: 50000 };
-const B: IpEndpoint = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
-
-interface PathOptions {
-  /** One-way delay in ms. */
-  delay: number;
-  /** Bytes per ms each way. */
-  rate: number;
-  /** Bytes the reader at B takes per ms (Infinity: all). */
-  readRate: number;
-  /** Whether A's application keeps writing. */
-  write: boolean;
-  a?: TcpSocketOptions;
-  b?: TcpSocketOptions;
-}
-
-/** A writer at A, a reader at B, stepped 1 ms at a time. */
-class Path {
-  now = 0;
-  readonly a: TcpSocket;
-  readonly b: TcpSocket;
-  o: PathOptions;
-  readonly #rng = new Rng(3);
-  readonly #limiter = new TokenBucket({ burst: 1000, interval: 1000 });
-  /** Per direction, in arrival order (one delay, serialised): to B, to A. */
-  readonly #queues: { t: number; repr: TcpRepr }[][] = [[], []];
-  readonly #heads = [0, 0];
-  #busyAB = 0;
-  #busyBA = 0;
-  readonly #chunk = new Uint8Array(65536);
-  readonly #sink = new Uint8Array(1 << 20);
-  written = 0;
-  read = 0;
-  /** The most bytes ever queued in A's send buffer plus B's receive buffer. */
-  peakHeld = 0;
-
-  constructor(o: PathOptions) {
-    this.o = o;
-    this.a = new TcpSocket({ timestampOffset: 0, ...o.a });
-    this.b = new TcpSocket({ timestampOffset: 0, ...o.b });
-    this.b.listen(B);
-    this.a.connect(this.cx, B, A);
-  }
-
-  get cx(): SocketContext {
-    return {
-      now: this.now,
-      random: this.#rng,
-      ipMtu: 1500,
-      isnSecret: new Uint8Array(16).fill(5),
-      challengeAckLimiter: this.#limiter,
-    };
-  }
-
-  #send(toB: boolean, repr: TcpRepr): void {
-    const ser = (repr.payload.length + 52) / this.o.rate;
-    const start = Math.max(this.now, toB ? this.#busyAB : this.#busyBA);
-    if (toB) this.#busyAB = start + ser;
-    else this.#busyBA = start + ser;
-    const copy = { ...repr, payload: repr.payload.slice() };
-    this.#queues[toB ? 0 : 1]!.push({ t: start + ser + this.o.delay, repr: copy });
-  }
-
-  /** Runs until `until` (ms). */
-  run(until: number): void {
-    const toA = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (this.#send(false, r), true) };
-    const toB = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (this.#send(true, r), true) };
-    for (; this.now < until; this.now++) {
-      for (let d = 0; d < 2; d++) {
-        const q = this.#queues[d]!;
-        while (this.#heads[d]! < q.length && q[this.#heads[d]!]!.t <= this.now) {
-          const f = q[this.#heads[d]!++]!;
-          if (d === 0) {
-            const r = this.b.process(this.cx, A.addr, B.addr, f.repr);
-            if (r !== null) this.#send(false, r);
-          } else {
-            const r = this.a.process(this.cx, B.addr, A.addr, f.repr);
-            if (r !== null) this.#send(true, r);
-          }
-        }
-        if (this.#heads[d]! > 4096) {
-          q.splice(0, this.#heads[d]!);
-          this.#heads[d] = 0;
-        }
-      }
-      if (this.o.write && this.a.maySend) {
-        while (this.a.canSend) this.written += this.a.send(this.#chunk);
-      }
-      let budget = this.o.readRate;
-      while (budget > 0 && this.b.canRecv) {
-        const n = this.b.recv(this.#sink.subarray(0, Math.min(budget, this.#sink.length)));
-        this.read += n;
-        budget -= n;
-      }
-      const held = this.a.sendQueue + this.b.recvQueue;
-      if (held > this.peakHeld) this.peakHeld = held;
-      while (this.a.dispatch(this.cx, toB) || this.b.dispatch(this.cx, toA)) { /* drain */ }
-    }
-  }
-}
+import { A, B, Path } from "./_path.ts";
 
 Deno.test("TcpSocket grows its receive buffer with what the application reads per RTT (DRS) and the send buffer with cwnd", () => {
   // 40 ms RTT at 10 MB/s: a bandwidth-delay product of 400 KB, three times the initial window.
@@ -188,4 +84,30 @@ Deno.test("TcpSocket announces the window scale of the largest autotuned receive
   s.dispatch(cx, { emitTcp: (_s, _d, r) => (seen.push(r), true) });
   assert.equal(seen[0]!.windowScale, 7, "6 MiB needs a shift of 7 (RFC 7323 §2.3)");
   assert.equal(seen[0]!.window, 65535);
+});
+
+Deno.test("TcpSocket completes an 8 MB write-before-read against an echo server: a blocked writer whose peer and own windows are closed grows its receive buffer", () => {
+  // 4 ms RTT at 100 MB/s, 1500-byte MTU. A writes 8 MB and reads nothing until it has written
+  // all of it; B echoes. DRS alone stopped at 3.2 MB here: the echo stops reading once A's
+  // receive buffer and B's send buffer are full, so nothing grows any more.
+  const size = 8_000_000;
+  const p = new Path({
+    delay: 1,
+    rate: 100_000,
+    readRate: Infinity,
+    write: true,
+    echo: true,
+    limit: size,
+  });
+  while (p.written < size && p.now < 20_000) p.run(p.now + 100);
+  assert.equal(p.written, size, `the writer stalled at ${p.written} bytes (${p.now} ms)`);
+  const held = p.a.info.recvCapacity + p.a.info.sendCapacity + p.b.info.recvCapacity +
+    p.b.info.sendCapacity;
+  assert.ok(held <= 2 * (6 + 4) * 1024 * 1024, `${held} bytes of buffers`);
+  assert.ok(p.a.info.recvCapacity <= 6 * 1024 * 1024 && p.b.info.recvCapacity <= 6 * 1024 * 1024);
+  // Now A reads: every byte comes back.
+  p.o = { ...p.o, aRead: true };
+  while (p.readBack < size && p.now < 40_000) p.run(p.now + 100);
+  assert.equal(p.echoed, size);
+  assert.equal(p.readBack, size);
 });
