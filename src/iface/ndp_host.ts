@@ -49,9 +49,16 @@ const UNSOLICITED_REPORT_INTERVAL_MS = 1_000;
  *
  * @example
  * ```ts
- * import type { NdpOutput } from "@smol/net/iface";
- * const sent: number[] = [];
- * const out: NdpOutput = { sendPacket: (pkt) => (sent.push(pkt.length), true) };
+ * import { NdpHost, type NdpOutput, Rng } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const sent: string[] = [];
+ * const out: NdpOutput = { sendPacket: (_pkt, dst) => (sent.push(dst.toString()), true) };
+ * const host = new NdpHost({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+ * const cx = { now: 0, random: new Rng(1) };
+ * host.start(cx);
+ * host.dispatch(cx, out);
+ * assert.equal(sent[0], "ff02::16"); // the MLDv2 join goes to all MLDv2-capable routers
  * ```
  */
 export interface NdpOutput {
@@ -64,8 +71,16 @@ export interface NdpOutput {
  *
  * @example
  * ```ts
- * import type { NdpHostCounters } from "@smol/net/iface";
- * const c: NdpHostCounters = { mldQueries: 0, mldReports: 0, dadBadHopLimit: 0 };
+ * import { NdpHost, type NdpHostCounters, Rng } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const host = new NdpHost({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+ * const cx = { now: 0, random: new Rng(1) };
+ * host.start(cx);
+ * host.dispatch(cx, { sendPacket: () => true });
+ * const c: NdpHostCounters = host.counters;
+ * assert.equal(c.mldReports, 1); // the solicited-node join
+ * assert.equal(c.mldQueries, 0);
  * ```
  */
 export interface NdpHostCounters {

@@ -37,8 +37,16 @@ export interface SlaacContext {
  *
  * @example
  * ```ts
- * import type { SlaacAddressState } from "@smol/net/iface";
- * const s: SlaacAddressState = "tentative";
+ * import { Rng, Slaac, type SlaacAddressState } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const slaac = new Slaac({
+ *   hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"),
+ *   secretKey: new Uint8Array(16),
+ * });
+ * slaac.start({ now: 0, random: new Rng(1) });
+ * const s: SlaacAddressState | undefined = slaac.addresses[0]?.state;
+ * assert.equal(s, "tentative"); // until duplicate address detection passes
  * ```
  */
 export type SlaacAddressState = "tentative" | "preferred" | "deprecated" | "duplicate";
@@ -52,10 +60,20 @@ export type SlaacAddressState = "tentative" | "preferred" | "deprecated" | "dupl
  *
  * @example
  * ```ts
- * import type { SlaacEvent } from "@smol/net/iface";
+ * import { Rng, Slaac, type SlaacEvent } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * function describe(e: SlaacEvent): string {
  *   return e.type === "address" ? `${e.address} ${e.state}` : e.type;
  * }
+ * const slaac = new Slaac({
+ *   hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"),
+ *   secretKey: new Uint8Array(16),
+ * });
+ * slaac.start({ now: 0, random: new Rng(1) });
+ * const e = slaac.takeEvent();
+ * assert.ok(e !== null);
+ * assert.equal(describe(e), `${slaac.addresses[0]?.address} tentative`);
  * ```
  */
 export type SlaacEvent =
@@ -86,8 +104,16 @@ export type SlaacEvent =
  *
  * @example
  * ```ts
- * import type { SlaacCounters } from "@smol/net/iface";
- * const c: SlaacCounters = { badHopLimit: 0, offLinkSource: 0, lifetimesOutOfOrder: 0, badPrefixLength: 0 };
+ * import { Rng, Slaac, type SlaacCounters } from "@smol/net/iface";
+ * import { EthernetAddress, Ipv6Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+ * const ra = { kind: "routerAdvert" as const, hopLimit: 64, managed: false, other: false,
+ *   routerLifetime: 1800, reachableTime: 0, retransTime: 0, sourceLinkAddr: null, mtu: null, prefixes: [] };
+ * const cx = { now: 0, random: new Rng(1) };
+ * assert.equal(s.processRouterAdvert(cx, Ipv6Address.parse("2001:db8::1"), 255, ra), false);
+ * const c: SlaacCounters = s.counters;
+ * assert.deepEqual(c, { badHopLimit: 0, offLinkSource: 1, lifetimesOutOfOrder: 0, badPrefixLength: 0 });
  * ```
  */
 export interface SlaacCounters {
@@ -106,12 +132,22 @@ export interface SlaacCounters {
  *
  * @example
  * ```ts
- * import type { SlaacEmitter } from "@smol/net/iface";
+ * import { Rng, Slaac, type SlaacEmitter } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const sent: string[] = [];
  * const emitter: SlaacEmitter = {
  *   emitNdisc(_src, dst, repr) { sent.push(`${repr.kind} to ${dst}`); return true; },
  *   emitMld(_src, repr) { sent.push(repr.kind); return true; },
  * };
+ * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+ * const cx = { now: 0, random: new Rng(1) };
+ * s.start(cx);
+ * const later = { now: 1000, random: cx.random }; // after the random DAD delay
+ * while (s.dispatch(later, emitter));
+ * // RFC 4862 §5.4.2: join the solicited-node group, then probe the tentative address
+ * assert.equal(sent[0], "reportV2");
+ * assert.match(sent[1] ?? "", /^neighborSolicit to ff02::1:ff/);
  * ```
  */
 export interface SlaacEmitter {
@@ -126,12 +162,20 @@ export interface SlaacEmitter {
  *
  * @example
  * ```ts
- * import type { SlaacOptions } from "@smol/net/iface";
+ * import { Rng, Slaac, type SlaacOptions } from "@smol/net/iface";
  * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const options: SlaacOptions = {
  *   hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"),
  *   secretKey: new Uint8Array(16),
+ *   dadTransmits: 0, // skip DAD: preferred once the group join is sent
  * };
+ * const s = new Slaac(options);
+ * const cx = { now: 0, random: new Rng(1) };
+ * s.start(cx);
+ * while (s.dispatch(cx, { emitNdisc: () => true, emitMld: () => true }));
+ * assert.equal(s.addresses[0]?.address.isLinkLocal, true);
+ * assert.equal(s.addresses[0]?.state, "preferred");
  * ```
  */
 export interface SlaacOptions {
