@@ -54,7 +54,9 @@ import { afterTcp } from "./tcp_demux.ts";
  *
  * @example
  * ```ts
- * import type { InterfaceConfig } from "@smol/net/iface";
+ * import { Interface, type InterfaceConfig } from "@smol/net/iface";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const config: InterfaceConfig = {
  *   medium: "ethernet",
  *   hardwareAddr: "02:00:00:00:00:01",
@@ -62,6 +64,10 @@ import { afterTcp } from "./tcp_demux.ts";
  *   gateway4: "192.0.2.1",
  *   seed: 1,
  * };
+ * const iface = new Interface(config);
+ * assert.equal(iface.medium, "ethernet");
+ * assert.equal(iface.routes.nextHop(parseIpAddress("198.51.100.7"))?.toString(), "192.0.2.1");
+ * assert.equal(iface.routes.sourceFor(parseIpAddress("2001:db8::9"))?.toString(), "2001:db8::2");
  * ```
  */
 export interface InterfaceConfig {
@@ -130,7 +136,11 @@ function toAddr(a: IpAddress | string): IpAddress {
  * a.bindIcmp(sa, ping, 7);
  * ping.sendEcho(parseIpAddress("192.0.2.2"), 1, new Uint8Array(8));
  * for (let t = 0; t < 10; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
- * console.log(ping.recv(new Uint8Array(8))?.kind); // echoReply
+ * import assert from "node:assert/strict";
+ * const reply = ping.recv(new Uint8Array(8));
+ * assert.equal(reply?.kind, "echoReply");
+ * assert.equal(reply?.remote.toString(), "192.0.2.2");
+ * assert.equal(reply?.seq, 1);
  * ```
  */
 export class Interface {
@@ -233,9 +243,20 @@ export class Interface {
    * ```ts
    * import { Interface, SocketSet } from "@smol/net/iface";
    * import { Loopback } from "@smol/net/phy";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const iface = new Interface({ addresses: ["127.0.0.1/8"], seed: 1 });
-   * iface.poll(0, new Loopback(), new SocketSet());
-   * console.log(iface.socketVisits); // 0
+   * const sockets = new SocketSet(), dev = new Loopback();
+   * const udp = new UdpSocket();
+   * const local = iface.bindUdp(sockets, udp, { addr: Ipv4Address.parse("127.0.0.1"), port: 5000 });
+   * iface.poll(0, dev, sockets);
+   * const before = iface.socketVisits;
+   * for (let t = 1; t < 10; t++) iface.poll(t, dev, sockets);
+   * assert.equal(iface.socketVisits, before); // an idle socket is not visited
+   * udp.send(new Uint8Array(4), local);
+   * iface.poll(10, dev, sockets);
+   * assert.ok(iface.socketVisits > before);
    * ```
    */
   get socketVisits(): number {
@@ -323,7 +344,11 @@ export class Interface {
    * @example
    * ```ts
    * import { Interface } from "@smol/net/iface";
-   * console.log(new Interface({ seed: 1 }).context(5).now); // 5
+   * import assert from "node:assert/strict";
+   * const iface = new Interface({ seed: 1 });
+   * const cx = iface.context(5);
+   * assert.equal(cx.now, 5);
+   * assert.equal(cx.random, iface.random); // the interface's own generator
    * ```
    */
   context(now: Instant): SocketContext {
@@ -341,11 +366,13 @@ export class Interface {
    * @example
    * ```ts
    * import { Interface, NdpHost, SocketSet } from "@smol/net/iface";
-   * const iface = new Interface({ hardwareAddr: "02:00:00:00:00:01", seed: 1 });
+   * import assert from "node:assert/strict";
+   * const iface = new Interface({ hardwareAddr: "02:00:00:00:00:01", gratuitousArp: false, seed: 1 });
+   * assert.equal(iface.pollAt(0, new SocketSet()), Infinity);
    * const host = new NdpHost({ hardwareAddress: iface.hardwareAddr, secretKey: new Uint8Array(16) });
    * iface.attachNdp(host);
    * host.start(iface.context(0));
-   * console.log(iface.pollAt(0, new SocketSet())); // 0 (the MLD join is due)
+   * assert.equal(iface.pollAt(0, new SocketSet()), 0); // the MLD join is due
    * ```
    */
   attachNdp(host: NdpHost | null): void {
@@ -357,8 +384,22 @@ export class Interface {
    *
    * @example
    * ```ts
-   * import { Interface } from "@smol/net/iface";
-   * new Interface({ hardwareAddr: "02:00:00:00:00:01", addresses: ["192.0.2.1/24"] }).announce();
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { linkPair } from "@smol/net/phy";
+   * import { EtherType, EthernetFrame } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [dev, peer] = linkPair({ medium: "ethernet" });
+   * const iface = new Interface({ hardwareAddr: "02:00:00:00:00:01", addresses: ["192.0.2.1/24"] });
+   * const sockets = new SocketSet();
+   * iface.poll(0, dev, sockets); // the first poll announces once
+   * while (peer.receive(0) !== null);
+   * iface.poll(1, dev, sockets);
+   * assert.equal(peer.receive(1), null);
+   * iface.announce();
+   * iface.poll(2, dev, sockets);
+   * const frame = peer.receive(2);
+   * assert.ok(frame !== null);
+   * assert.equal(new EthernetFrame(frame).etherType, EtherType.Arp);
    * ```
    */
   announce(): void {
@@ -378,8 +419,18 @@ export class Interface {
    * ```ts
    * import { Interface, SocketSet } from "@smol/net/iface";
    * import { Loopback } from "@smol/net/phy";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const iface = new Interface({ addresses: ["127.0.0.1/8"], seed: 1 });
-   * console.log(iface.poll(0, new Loopback(), new SocketSet())); // false
+   * const sockets = new SocketSet(), dev = new Loopback();
+   * assert.equal(iface.poll(0, dev, sockets), false); // nothing to do
+   * const udp = new UdpSocket();
+   * const local = iface.bindUdp(sockets, udp, { addr: Ipv4Address.parse("127.0.0.1"), port: 5000 });
+   * udp.send(new Uint8Array([1, 2, 3]), local);
+   * assert.equal(iface.poll(1, dev, sockets), true);
+   * iface.poll(2, dev, sockets); // the looped-back datagram is received
+   * assert.equal(udp.recv(new Uint8Array(8))?.length, 3);
    * ```
    */
   poll(now: Instant, device: Device, sockets: SocketSet): boolean {
@@ -504,7 +555,16 @@ export class Interface {
    * @example
    * ```ts
    * import { Interface, SocketSet } from "@smol/net/iface";
-   * console.log(new Interface({ seed: 1 }).pollAt(0, new SocketSet())); // Infinity
+   * import { IcmpSocket } from "@smol/net/socket";
+   * import { parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const iface = new Interface({ addresses: ["192.0.2.2/24"], seed: 1 });
+   * const sockets = new SocketSet();
+   * assert.equal(iface.pollAt(0, sockets), Infinity); // only ingress can make progress
+   * const ping = new IcmpSocket();
+   * iface.bindIcmp(sockets, ping, 7);
+   * ping.sendEcho(parseIpAddress("192.0.2.1"), 1, new Uint8Array(8));
+   * assert.equal(iface.pollAt(5, sockets), 5); // the echo request is due
    * ```
    */
   pollAt(now: Instant, sockets: SocketSet): Instant {
@@ -545,7 +605,16 @@ export class Interface {
    * @example
    * ```ts
    * import { Interface, SocketSet } from "@smol/net/iface";
-   * console.log(new Interface({ seed: 1 }).pollDelay(0, new SocketSet())); // null
+   * import { IcmpSocket } from "@smol/net/socket";
+   * import { parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const iface = new Interface({ addresses: ["192.0.2.2/24"], seed: 1 });
+   * const sockets = new SocketSet();
+   * assert.equal(iface.pollDelay(0, sockets), null);
+   * const ping = new IcmpSocket();
+   * iface.bindIcmp(sockets, ping, 7);
+   * ping.sendEcho(parseIpAddress("192.0.2.1"), 1, new Uint8Array(8));
+   * assert.equal(iface.pollDelay(5, sockets), 0);
    * ```
    */
   pollDelay(now: Instant, sockets: SocketSet): Duration | null {
@@ -574,8 +643,12 @@ export class Interface {
    * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
    * const iface = new Interface({ addresses: ["192.0.2.2/24"], seed: 1 });
-   * const ep = iface.bindUdp(new SocketSet(), new UdpSocket(), { addr: Ipv4Address.UNSPECIFIED, port: 0 });
-   * console.log(ep.port >= 49152); // true
+   * import assert from "node:assert/strict";
+   * const sockets = new SocketSet();
+   * const ep = iface.bindUdp(sockets, new UdpSocket(), { addr: Ipv4Address.UNSPECIFIED, port: 0 });
+   * assert.ok(ep.port >= 49152 && ep.port <= 65535); // an ephemeral port
+   * const other = { addr: Ipv4Address.parse("198.51.100.1"), port: 53 };
+   * assert.throws(() => iface.bindUdp(sockets, new UdpSocket(), other), { code: "EADDRNOTAVAIL" });
    * ```
    */
   bindUdp(sockets: SocketSet, socket: UdpSocket, local: IpEndpoint): IpEndpoint {
@@ -602,7 +675,11 @@ export class Interface {
    * ```ts
    * import { Interface, SocketSet } from "@smol/net/iface";
    * import { IcmpSocket } from "@smol/net/socket";
-   * console.log(new Interface({ seed: 1 }).bindIcmp(new SocketSet(), new IcmpSocket(), 9)); // 9
+   * import assert from "node:assert/strict";
+   * const iface = new Interface({ seed: 1 });
+   * const sockets = new SocketSet();
+   * assert.equal(iface.bindIcmp(sockets, new IcmpSocket(), 9), 9);
+   * assert.throws(() => iface.bindIcmp(sockets, new IcmpSocket(), 9), { code: "EADDRINUSE" });
    * ```
    */
   bindIcmp(sockets: SocketSet, socket: IcmpSocket, ident?: number): number {
@@ -632,8 +709,12 @@ export class Interface {
    * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
    * const iface = new Interface({ addresses: ["192.0.2.2/24"], seed: 1 });
-   * const ep = iface.listenTcp(new SocketSet(), new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }));
-   * console.log(ep.port); // 80
+   * import assert from "node:assert/strict";
+   * const sockets = new SocketSet();
+   * const ep = iface.listenTcp(sockets, new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }));
+   * assert.equal(ep.port, 80);
+   * const again = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * assert.throws(() => iface.listenTcp(sockets, again), { code: "EADDRINUSE" });
    * ```
    */
   listenTcp(
@@ -685,8 +766,12 @@ export class Interface {
    * import { TcpSocket } from "@smol/net/socket";
    * import { parseIpAddress } from "@smol/net/wire";
    * const iface = new Interface({ addresses: ["192.0.2.2/24"], seed: 1 });
-   * const local = iface.connectTcp(new SocketSet(), new TcpSocket(), { addr: parseIpAddress("192.0.2.1"), port: 80 }, {}, 0);
-   * console.log(local.addr.toString()); // 192.0.2.2
+   * import assert from "node:assert/strict";
+   * const conn = new TcpSocket();
+   * const local = iface.connectTcp(new SocketSet(), conn, { addr: parseIpAddress("192.0.2.1"), port: 80 }, {}, 0);
+   * assert.equal(local.addr.toString(), "192.0.2.2"); // source address selection
+   * assert.ok(local.port >= 49152);
+   * assert.equal(conn.state, "synSent");
    * ```
    */
   connectTcp(
@@ -754,10 +839,22 @@ export class Interface {
    * @example
    * ```ts
    * import { Interface, SocketSet } from "@smol/net/iface";
-   * import { TcpListenSocket } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
+   * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
+   * import { linkPair } from "@smol/net/phy";
+   * import { Ipv4Address, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [da, db] = linkPair();
+   * const a = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
+   * const b = new Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
+   * const sa = new SocketSet(), sb = new SocketSet();
    * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
-   * console.log(new Interface({ seed: 1 }).acceptTcp(new SocketSet(), l)); // null
+   * b.listenTcp(sb, l);
+   * assert.equal(b.acceptTcp(sb, l), null); // nothing yet
+   * a.connectTcp(sa, new TcpSocket(), { addr: parseIpAddress("192.0.2.2"), port: 80 }, {}, 0);
+   * for (let t = 0; t < 10; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
+   * const conn = b.acceptTcp(sb, l);
+   * assert.equal(conn?.state, "established");
+   * assert.equal(conn?.remoteEndpoint?.addr.toString(), "192.0.2.1");
    * ```
    */
   acceptTcp(sockets: SocketSet, listener: TcpListenSocket): TcpSocket | null {
