@@ -50,8 +50,13 @@ import { Icmpv6Type } from "../wire/icmpv6.ts";
  *
  * @example
  * ```ts
- * import type { AcceptAnyOptions } from "@smol/net/iface";
- * const options: AcceptAnyOptions = { maxFlows: 4096, udpIdleTimeout: 60_000, echo: true };
+ * import { AcceptAny, type AcceptAnyOptions } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * const options: AcceptAnyOptions = { maxFlows: 1024, udpIdleTimeout: 30_000, echo: true };
+ * const any = new AcceptAny(options);
+ * assert.equal(any.maxFlows, 1024);
+ * assert.equal(any.echo, true);
+ * assert.throws(() => new AcceptAny({ maxFlows: 0 }), RangeError);
  * ```
  */
 export interface AcceptAnyOptions {
@@ -76,9 +81,27 @@ export interface AcceptAnyOptions {
  *
  * @example
  * ```ts
- * import { AcceptAny } from "@smol/net/iface";
- * const c = new AcceptAny().counters;
- * console.log(c.flowLimit, c.martian); // 0 0
+ * import { Interface, SocketSet } from "@smol/net/iface";
+ * import { linkPair } from "@smol/net/phy";
+ * import { UdpSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const [dc, dp] = linkPair();
+ * const routes = [{ cidr: "0.0.0.0/0", via: null }];
+ * const client = new Interface({ addresses: ["192.0.2.1/24"], routes, seed: 1 });
+ * const proxy = new Interface({ addresses: ["192.0.2.2/24"], routes, seed: 2, acceptAny: { allowDocumentation: true, maxFlows: 1 } });
+ * const sc = new SocketSet(), sp = new SocketSet();
+ * const any = proxy.acceptAny!;
+ * any.listenUdp();
+ * const udp = new UdpSocket();
+ * client.bindUdp(sc, udp, { addr: Ipv4Address.UNSPECIFIED, port: 0 });
+ * udp.send(new TextEncoder().encode("hi"), { addr: Ipv4Address.parse("198.51.100.7"), port: 53 });
+ * for (let t = 0; t < 5; t++) { client.poll(t, dc, sc); proxy.poll(t, dp, sp); }
+ * udp.send(new Uint8Array(1), { addr: Ipv4Address.parse("198.51.100.8"), port: 53 });
+ * for (let t = 5; t < 10; t++) { client.poll(t, dc, sc); proxy.poll(t, dp, sp); }
+ * const c = any.counters;
+ * assert.equal(c.flowsOpened, 1);
+ * assert.equal(c.flowLimit, 1); // the second flow was over maxFlows
  * ```
  */
 export interface AcceptAnyCounters {
@@ -103,10 +126,32 @@ export interface AcceptAnyCounters {
  *
  * @example
  * ```ts
- * import type { UdpFlow } from "@smol/net/iface";
+ * import { Interface, SocketSet, type UdpFlow } from "@smol/net/iface";
+ * import { linkPair } from "@smol/net/phy";
+ * import { UdpSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * function reply(flow: UdpFlow, data: Uint8Array): boolean {
  *   return flow.socket.send(data, flow.remote);
  * }
+ * const [dc, dp] = linkPair();
+ * const routes = [{ cidr: "0.0.0.0/0", via: null }];
+ * const client = new Interface({ addresses: ["192.0.2.1/24"], routes, seed: 1 });
+ * const proxy = new Interface({ addresses: ["192.0.2.2/24"], routes, seed: 2, acceptAny: { allowDocumentation: true } });
+ * const sc = new SocketSet(), sp = new SocketSet();
+ * const any = proxy.acceptAny!;
+ * any.listenUdp();
+ * const udp = new UdpSocket();
+ * client.bindUdp(sc, udp, { addr: Ipv4Address.UNSPECIFIED, port: 0 });
+ * udp.send(new TextEncoder().encode("hi"), { addr: Ipv4Address.parse("198.51.100.7"), port: 53 });
+ * for (let t = 0; t < 5; t++) { client.poll(t, dc, sc); proxy.poll(t, dp, sp); }
+ * const flow = any.acceptUdp()!;
+ * assert.equal(flow.local.addr.toString(), "198.51.100.7"); // the original destination
+ * assert.equal(flow.remote.addr.toString(), "192.0.2.1");
+ * assert.equal(reply(flow, new TextEncoder().encode("ok")), true);
+ * for (let t = 5; t < 10; t++) { proxy.poll(t, dp, sp); client.poll(t, dc, sc); }
+ * const got = udp.recv(new Uint8Array(8));
+ * assert.equal(got?.remote.addr.toString(), "198.51.100.7");
  * ```
  */
 export interface UdpFlow {
@@ -247,8 +292,23 @@ export class AcceptAny {
    *
    * @example
    * ```ts
-   * import { AcceptAny } from "@smol/net/iface";
-   * console.log(new AcceptAny().flowCount); // 0
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { linkPair } from "@smol/net/phy";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [dc, dp] = linkPair();
+   * const routes = [{ cidr: "0.0.0.0/0", via: null }];
+   * const client = new Interface({ addresses: ["192.0.2.1/24"], routes, seed: 1 });
+   * const proxy = new Interface({ addresses: ["192.0.2.2/24"], routes, seed: 2, acceptAny: { allowDocumentation: true } });
+   * const sc = new SocketSet(), sp = new SocketSet();
+   * const any = proxy.acceptAny!;
+   * any.listenUdp();
+   * const udp = new UdpSocket();
+   * client.bindUdp(sc, udp, { addr: Ipv4Address.UNSPECIFIED, port: 0 });
+   * udp.send(new TextEncoder().encode("hi"), { addr: Ipv4Address.parse("198.51.100.7"), port: 53 });
+   * for (let t = 0; t < 5; t++) { client.poll(t, dc, sc); proxy.poll(t, dp, sp); }
+   * assert.equal(any.flowCount, 1);
    * ```
    */
   get flowCount(): number {
@@ -275,8 +335,11 @@ export class AcceptAny {
    * @example
    * ```ts
    * import { AcceptAny } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const any = new AcceptAny();
-   * console.log(any.listenTcp({ backlog: 64 }).local.port); // 0
+   * const listener = any.listenTcp({ backlog: 64 });
+   * assert.equal(listener.local.port, 0); // takes every address and port
+   * assert.throws(() => any.listenTcp(), { code: "EADDRINUSE" });
    * ```
    */
   listenTcp(
@@ -300,9 +363,11 @@ export class AcceptAny {
    * @example
    * ```ts
    * import { AcceptAny } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
    * const any = new AcceptAny();
+   * assert.equal(any.udpListening, false);
    * any.listenUdp();
-   * console.log(any.udpListening); // true
+   * assert.equal(any.udpListening, true);
    * ```
    */
   listenUdp(): void {
@@ -322,11 +387,26 @@ export class AcceptAny {
    *
    * @example
    * ```ts
-   * import { AcceptAny, SocketSet } from "@smol/net/iface";
-   * const any = new AcceptAny();
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { linkPair } from "@smol/net/phy";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [dc, dp] = linkPair();
+   * const routes = [{ cidr: "0.0.0.0/0", via: null }];
+   * const client = new Interface({ addresses: ["192.0.2.1/24"], routes, seed: 1 });
+   * const proxy = new Interface({ addresses: ["192.0.2.2/24"], routes, seed: 2, acceptAny: { allowDocumentation: true } });
+   * const sc = new SocketSet(), sp = new SocketSet();
+   * const any = proxy.acceptAny!;
    * any.listenUdp();
-   * any.unlistenUdp(new SocketSet());
-   * console.log(any.udpListening); // false
+   * const udp = new UdpSocket();
+   * client.bindUdp(sc, udp, { addr: Ipv4Address.UNSPECIFIED, port: 0 });
+   * udp.send(new TextEncoder().encode("hi"), { addr: Ipv4Address.parse("198.51.100.7"), port: 53 });
+   * for (let t = 0; t < 5; t++) { client.poll(t, dc, sc); proxy.poll(t, dp, sp); }
+   * assert.equal(any.pendingUdp, 1);
+   * any.unlistenUdp(sp);
+   * assert.equal(any.udpListening, false);
+   * assert.equal(any.pendingUdp, 0); // the flow not yet accepted is closed
    * ```
    */
   unlistenUdp(sockets: SocketSet): void {
@@ -342,8 +422,27 @@ export class AcceptAny {
    *
    * @example
    * ```ts
-   * import { AcceptAny } from "@smol/net/iface";
-   * console.log(new AcceptAny().acceptUdp()); // null
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { linkPair } from "@smol/net/phy";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [dc, dp] = linkPair();
+   * const routes = [{ cidr: "0.0.0.0/0", via: null }];
+   * const client = new Interface({ addresses: ["192.0.2.1/24"], routes, seed: 1 });
+   * const proxy = new Interface({ addresses: ["192.0.2.2/24"], routes, seed: 2, acceptAny: { allowDocumentation: true } });
+   * const sc = new SocketSet(), sp = new SocketSet();
+   * const any = proxy.acceptAny!;
+   * any.listenUdp();
+   * const udp = new UdpSocket();
+   * client.bindUdp(sc, udp, { addr: Ipv4Address.UNSPECIFIED, port: 0 });
+   * udp.send(new TextEncoder().encode("hi"), { addr: Ipv4Address.parse("198.51.100.7"), port: 53 });
+   * for (let t = 0; t < 5; t++) { client.poll(t, dc, sc); proxy.poll(t, dp, sp); }
+   * const flow = any.acceptUdp();
+   * assert.equal(flow?.local.port, 53);
+   * const got = flow?.socket.recv(new Uint8Array(8)); // the first datagram is already there
+   * assert.equal(got?.length, 2);
+   * assert.equal(any.acceptUdp(), null);
    * ```
    */
   acceptUdp(): UdpFlow | null {
@@ -355,8 +454,25 @@ export class AcceptAny {
    *
    * @example
    * ```ts
-   * import { AcceptAny } from "@smol/net/iface";
-   * console.log(new AcceptAny().pendingUdp); // 0
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { linkPair } from "@smol/net/phy";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [dc, dp] = linkPair();
+   * const routes = [{ cidr: "0.0.0.0/0", via: null }];
+   * const client = new Interface({ addresses: ["192.0.2.1/24"], routes, seed: 1 });
+   * const proxy = new Interface({ addresses: ["192.0.2.2/24"], routes, seed: 2, acceptAny: { allowDocumentation: true } });
+   * const sc = new SocketSet(), sp = new SocketSet();
+   * const any = proxy.acceptAny!;
+   * any.listenUdp();
+   * const udp = new UdpSocket();
+   * client.bindUdp(sc, udp, { addr: Ipv4Address.UNSPECIFIED, port: 0 });
+   * udp.send(new TextEncoder().encode("hi"), { addr: Ipv4Address.parse("198.51.100.7"), port: 53 });
+   * for (let t = 0; t < 5; t++) { client.poll(t, dc, sc); proxy.poll(t, dp, sp); }
+   * assert.equal(any.pendingUdp, 1);
+   * any.acceptUdp();
+   * assert.equal(any.pendingUdp, 0);
    * ```
    */
   get pendingUdp(): number {
