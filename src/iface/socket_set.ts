@@ -49,8 +49,13 @@ export function timeWaitTable(set: SocketSet): TimeWaitTable {
  * ```ts
  * import { SocketSet } from "@smol/net/iface";
  * import { UdpSocket } from "@smol/net/socket";
- * const handle = new SocketSet().add(new UdpSocket());
- * console.log(typeof handle); // number
+ * import assert from "node:assert/strict";
+ * const set = new SocketSet();
+ * const udp = new UdpSocket();
+ * const handle: number = set.add(udp);
+ * assert.equal(set.socket(handle), udp);
+ * set.remove(handle);
+ * assert.notEqual(set.add(new UdpSocket()), handle); // handles are never reused
  * ```
  */
 export type SocketHandle = number;
@@ -60,9 +65,13 @@ export type SocketHandle = number;
  *
  * @example
  * ```ts
- * import type { AnySocket } from "@smol/net/iface";
- * import { UdpSocket } from "@smol/net/socket";
- * const s: AnySocket = new UdpSocket();
+ * import { type AnySocket, SocketSet } from "@smol/net/iface";
+ * import { IcmpSocket, TcpSocket, UdpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const all: AnySocket[] = [new TcpSocket(), new UdpSocket(), new IcmpSocket()];
+ * const set = new SocketSet();
+ * for (const s of all) set.add(s);
+ * assert.equal(set.size, 3);
  * ```
  */
 export type AnySocket = TcpSocket | TcpListenSocket | UdpSocket | IcmpSocket | RawSocket;
@@ -85,12 +94,14 @@ export { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN, type PortProtocol } from "./dem
  * import { SocketSet } from "@smol/net/iface";
  * import { UdpSocket } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const sockets = new SocketSet();
  * const udp = new UdpSocket();
  * const handle = sockets.add(udp);
  * sockets.indexUdp(udp, { addr: Ipv4Address.UNSPECIFIED, port: 53 });
- * console.log(sockets.findUdp(Ipv4Address.parse("192.0.2.1"), 53) === udp, sockets.get(handle) === udp); // true true
+ * assert.equal(sockets.findUdp(Ipv4Address.parse("192.0.2.1"), 53), udp);
+ * assert.equal(sockets.get(handle), udp);
  * ```
  */
 export class SocketSet {
@@ -167,8 +178,32 @@ export class SocketSet {
    *
    * @example
    * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * console.log(new SocketSet().timeWaitCount); // 0
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
+   * import { linkPair } from "@smol/net/phy";
+   * import { Ipv4Address, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [da, db] = linkPair();
+   * const a = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
+   * const b = new Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
+   * const sa = new SocketSet(), sb = new SocketSet();
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * b.listenTcp(sb, l);
+   * const conn = new TcpSocket();
+   * a.connectTcp(sa, conn, { addr: parseIpAddress("192.0.2.2"), port: 80 }, {}, 0);
+   * let t = 0;
+   * const run = (n: number) => {
+   *   for (const end = t + n; t < end; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
+   * };
+   * run(10);
+   * const peer = b.acceptTcp(sb, l)!;
+   * conn.close();
+   * run(10);
+   * peer.close();
+   * run(10);
+   * assert.equal(sa.timeWaitCount, 1); // the active closer holds TIME-WAIT as a record
+   * assert.equal(conn.state, "closed");
+   * assert.equal(sb.timeWaitCount, 0);
    * ```
    */
   get timeWaitCount(): number {
@@ -197,9 +232,12 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { IcmpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const set = new SocketSet();
-   * set.add(new IcmpSocket());
-   * console.log(set.size); // 1
+   * const icmp = new IcmpSocket();
+   * const h = set.add(icmp);
+   * assert.equal(set.size, 1);
+   * assert.equal(set.get(h), icmp);
    * ```
    */
   add(socket: AnySocket): SocketHandle {
@@ -242,7 +280,13 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * console.log(new SocketSet().get(1)); // undefined
+   * import { UdpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * const h = set.add(s);
+   * assert.equal(set.get(h), s);
+   * set.remove(h);
+   * assert.equal(set.get(h), undefined);
    * ```
    */
   get(handle: SocketHandle): AnySocket | undefined {
@@ -259,8 +303,11 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { UdpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const set = new SocketSet(), s = new UdpSocket();
-   * console.log(set.handleOf(s) === undefined, set.handleOf(s) ?? set.add(s)); // true 1
+   * assert.equal(set.handleOf(s), undefined);
+   * const h = set.add(s);
+   * assert.equal(set.handleOf(s), h);
    * ```
    */
   handleOf(socket: AnySocket): SocketHandle | undefined {
@@ -278,10 +325,12 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { UdpSocket } from "@smol/net/socket";
-   * const set = new SocketSet();
-   * const h = set.add(new UdpSocket());
-   * set.remove(h);
-   * console.log(set.size); // 0
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * const h = set.add(s);
+   * assert.equal(set.remove(h), s);
+   * assert.equal(set.size, 0);
+   * assert.equal(set.remove(h), undefined);
    * ```
    */
   remove(handle: SocketHandle): AnySocket | undefined {
@@ -313,9 +362,10 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { UdpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const set = new SocketSet(), s = new UdpSocket();
    * set.add(s);
-   * console.log(set.at(0) === s); // true
+   * assert.equal(set.at(0), s);
    * ```
    */
   at(i: number): AnySocket {
@@ -333,9 +383,10 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { UdpSocket } from "@smol/net/socket";
-   * const set = new SocketSet();
-   * set.add(new UdpSocket());
-   * console.log([...set].length); // 1
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * const h = set.add(s);
+   * assert.deepEqual([...set], [[h, s]]);
    * ```
    */
   *[Symbol.iterator](): IterableIterator<[SocketHandle, AnySocket]> {
@@ -359,9 +410,15 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
+   * import { TcpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * const a = Ipv4Address.parse("192.0.2.1");
-   * console.log(new SocketSet().findTcp(a, 80, a, 1234)); // null
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new TcpSocket();
+   * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
+   * set.add(s);
+   * set.indexTcp(s, { addr: a, port: 80 }, { addr: b, port: 50000 });
+   * assert.equal(set.findTcp(a, 80, b, 50000), s);
+   * assert.equal(set.findTcp(a, 80, b, 50001), null);
    * ```
    */
   findTcp(
@@ -385,8 +442,15 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
+   * import { TcpListenSocket } from "@smol/net/socket";
    * import { Ipv6Address } from "@smol/net/wire";
-   * console.log(new SocketSet().findTcpListener(Ipv6Address.LOOPBACK, 80)); // null
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet();
+   * const l = new TcpListenSocket({ addr: Ipv6Address.UNSPECIFIED, port: 80 });
+   * set.add(l);
+   * set.indexTcpListener(l, { addr: Ipv6Address.UNSPECIFIED, port: 80 });
+   * assert.equal(set.findTcpListener(Ipv6Address.parse("2001:db8::1"), 80), l); // the wildcard matches
+   * assert.equal(set.findTcpListener(Ipv6Address.parse("2001:db8::1"), 81), null);
    * ```
    */
   findTcpListener(addr: IpAddress, port: number): TcpListenSocket | TcpSocket | null {
@@ -407,8 +471,18 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
+   * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * console.log(new SocketSet().findUdp(Ipv4Address.parse("192.0.2.1"), 53)); // null
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), exact = new UdpSocket(), any = new UdpSocket();
+   * set.add(exact);
+   * set.add(any);
+   * set.indexUdp(exact, { addr: Ipv4Address.parse("192.0.2.1"), port: 53 });
+   * set.indexUdp(any, { addr: Ipv4Address.UNSPECIFIED, port: 54 });
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.1"), 53), exact);
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.9"), 53), null);
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.9"), 54), any); // the wildcard
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.1"), 55), null);
    * ```
    */
   findUdp(addr: IpAddress, port: number): UdpSocket | null {
@@ -424,7 +498,13 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * console.log(new SocketSet().findIcmp(1)); // null
+   * import { IcmpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new IcmpSocket();
+   * set.add(s);
+   * set.indexIcmp(s, 1);
+   * assert.equal(set.findIcmp(1), s);
+   * assert.equal(set.findIcmp(2), null);
    * ```
    */
   findIcmp(ident: number): IcmpSocket | null {
@@ -441,7 +521,15 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * console.log(new SocketSet().portInUse("tcp", 80)); // false
+   * import { UdpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * assert.equal(set.portInUse("udp", 53), false);
+   * set.add(s);
+   * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 53 });
+   * assert.equal(set.portInUse("udp", 53), true);
+   * assert.equal(set.portInUse("tcp", 53), false); // ports are per protocol
    * ```
    */
   portInUse(protocol: PortProtocol, port: number): boolean {
@@ -460,8 +548,11 @@ export class SocketSet {
    * @example
    * ```ts
    * import { Rng, SocketSet } from "@smol/net/iface";
-   * const p = new SocketSet().allocatePort("udp", new Rng(1));
-   * console.log(p >= 49152 && p <= 65535); // true
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet();
+   * const p = set.allocatePort("udp", new Rng(1));
+   * assert.ok(p >= 49152 && p <= 65535);
+   * assert.equal(set.portInUse("udp", p), false);
    * ```
    */
   allocatePort(protocol: PortProtocol, rng: Rng): number {
@@ -481,8 +572,18 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * const set = new SocketSet();
-   * console.log(typeof set.indexTcp); // function
+   * import { TcpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new TcpSocket(), t = new TcpSocket();
+   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 50000 };
+   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * set.add(s);
+   * set.add(t);
+   * set.indexTcp(s, local, remote);
+   * assert.equal(set.portInUse("tcp", 50000), true);
+   * assert.throws(() => set.indexTcp(t, local, remote), { code: "EADDRINUSE" });
+   * assert.throws(() => set.indexTcp(new TcpSocket(), local, remote), { code: "EINVAL" }); // not in the set
    * ```
    */
   indexTcp(socket: TcpSocket, local: IpEndpoint, remote: IpEndpoint): void {
@@ -499,7 +600,17 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * console.log(typeof new SocketSet().indexTcpListener); // function
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet();
+   * const local = { addr: Ipv4Address.UNSPECIFIED, port: 80 };
+   * const l = new TcpListenSocket(local), other = new TcpListenSocket(local);
+   * set.add(l);
+   * set.add(other);
+   * set.indexTcpListener(l, local);
+   * assert.equal(set.findTcpListener(Ipv4Address.parse("192.0.2.1"), 80), l);
+   * assert.throws(() => set.indexTcpListener(other, local), { code: "EADDRINUSE" });
    * ```
    */
   indexTcpListener(socket: TcpListenSocket | TcpSocket, local: IpEndpoint): void {
@@ -522,10 +633,13 @@ export class SocketSet {
    * import { SocketSet } from "@smol/net/iface";
    * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
-   * const set = new SocketSet(), s = new UdpSocket();
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new UdpSocket(), t = new UdpSocket();
    * set.add(s);
+   * set.add(t);
    * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 9 });
-   * console.log(set.portInUse("udp", 9)); // true
+   * assert.equal(set.portInUse("udp", 9), true);
+   * assert.throws(() => set.indexUdp(t, { addr: Ipv4Address.parse("192.0.2.1"), port: 9 }), { code: "EADDRINUSE" });
    * ```
    */
   indexUdp(socket: UdpSocket, local: IpEndpoint): void {
@@ -543,10 +657,13 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { IcmpSocket } from "@smol/net/socket";
-   * const set = new SocketSet(), s = new IcmpSocket();
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new IcmpSocket(), t = new IcmpSocket();
    * set.add(s);
+   * set.add(t);
    * set.indexIcmp(s, 7);
-   * console.log(set.findIcmp(7) === s); // true
+   * assert.equal(set.findIcmp(7), s);
+   * assert.throws(() => set.indexIcmp(t, 7), { code: "EADDRINUSE" });
    * ```
    */
   indexIcmp(socket: IcmpSocket, ident: number): void {
@@ -564,11 +681,14 @@ export class SocketSet {
    * import { SocketSet } from "@smol/net/iface";
    * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const set = new SocketSet(), s = new UdpSocket();
    * set.add(s);
    * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 9 });
    * set.unindex(s);
-   * console.log(set.portInUse("udp", 9)); // false
+   * assert.equal(set.portInUse("udp", 9), false);
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.1"), 9), null);
+   * assert.equal(set.size, 1); // still in the set
    * ```
    */
   unindex(socket: AnySocket): void {
@@ -586,7 +706,13 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { UdpSocket } from "@smol/net/socket";
-   * console.log(new SocketSet().isIndexed(new UdpSocket())); // false
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new UdpSocket();
+   * set.add(s);
+   * assert.equal(set.isIndexed(s), false);
+   * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 9 });
+   * assert.equal(set.isIndexed(s), true);
    * ```
    */
   isIndexed(socket: AnySocket): boolean {
@@ -602,7 +728,12 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * console.log(typeof new SocketSet().markChild); // function
+   * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new TcpSocket();
+   * set.add(s);
+   * set.markChild(s);
+   * assert.equal(set.isChild(s), true); // reaped when it reaches CLOSED
    * ```
    */
   markChild(socket: TcpSocket): void {
@@ -619,7 +750,14 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * console.log(typeof new SocketSet().adopt); // function
+   * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new TcpSocket();
+   * const h = set.add(s);
+   * set.markChild(s);
+   * assert.equal(set.adopt(s), h);
+   * assert.equal(set.isChild(s), false); // the application owns it now
+   * assert.equal(set.adopt(new TcpSocket()), undefined);
    * ```
    */
   adopt(socket: TcpSocket): SocketHandle | undefined {
@@ -638,8 +776,13 @@ export class SocketSet {
    * @example
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * console.log(new SocketSet().isChild(new UdpSocket())); // false
+   * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const set = new SocketSet(), s = new TcpSocket();
+   * set.add(s);
+   * assert.equal(set.isChild(s), false);
+   * set.markChild(s);
+   * assert.equal(set.isChild(s), true);
    * ```
    */
   isChild(socket: AnySocket): boolean {
@@ -658,11 +801,12 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { UdpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const set = new SocketSet(), s = new UdpSocket();
    * const h = set.add(s);
-   * console.log(set.socket(h) === s); // true
+   * assert.equal(set.socket(h), s);
    * set.remove(h);
-   * try { set.socket(h); } catch (e) { console.log((e as Error).message); } // Socket handle 1 is not open: it was removed, reaped or released
+   * assert.throws(() => set.socket(h), { code: "EBADF" });
    * ```
    */
   socket(handle: SocketHandle): AnySocket {
@@ -688,11 +832,33 @@ export class SocketSet {
    *
    * @example
    * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { TcpSocket } from "@smol/net/socket";
-   * const set = new SocketSet();
-   * const h = set.add(new TcpSocket());
-   * console.log(set.release(h), set.size); // true 0
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
+   * import { linkPair } from "@smol/net/phy";
+   * import { Ipv4Address, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [da, db] = linkPair();
+   * const a = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
+   * const b = new Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
+   * const sa = new SocketSet(), sb = new SocketSet();
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * b.listenTcp(sb, l);
+   * const conn = new TcpSocket();
+   * a.connectTcp(sa, conn, { addr: parseIpAddress("192.0.2.2"), port: 80 }, {}, 0);
+   * let t = 0;
+   * const run = (n: number) => {
+   *   for (const end = t + n; t < end; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
+   * };
+   * run(10);
+   * const peer = b.acceptTcp(sb, l)!;
+   * const closed = new TcpSocket();
+   * assert.equal(sa.release(sa.add(closed)), true); // nothing to deliver: removed now
+   * conn.send(new Uint8Array(100));
+   * conn.close();
+   * const h = sa.handleOf(conn)!;
+   * assert.equal(sa.release(h), false); // lingers to deliver its data and FIN
+   * assert.throws(() => sa.socket(h), { code: "EBADF" });
+   * assert.equal(sa.releasedCount, 1);
    * ```
    */
   release(handle: SocketHandle): boolean {
@@ -722,8 +888,32 @@ export class SocketSet {
    *
    * @example
    * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * console.log(new SocketSet().lingering()); // false
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
+   * import { linkPair } from "@smol/net/phy";
+   * import { Ipv4Address, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [da, db] = linkPair();
+   * const a = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
+   * const b = new Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
+   * const sa = new SocketSet(), sb = new SocketSet();
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * b.listenTcp(sb, l);
+   * const conn = new TcpSocket();
+   * a.connectTcp(sa, conn, { addr: parseIpAddress("192.0.2.2"), port: 80 }, {}, 0);
+   * let t = 0;
+   * const run = (n: number) => {
+   *   for (const end = t + n; t < end; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
+   * };
+   * run(10);
+   * const peer = b.acceptTcp(sb, l)!;
+   * conn.send(new Uint8Array(100));
+   * conn.close();
+   * sa.release(sa.handleOf(conn)!);
+   * assert.equal(sa.lingering(), true);
+   * run(10);
+   * assert.equal(conn.state, "finWait2"); // data and FIN acknowledged
+   * assert.equal(sa.lingering(), false);
    * ```
    */
   lingering(): boolean {
@@ -739,8 +929,33 @@ export class SocketSet {
    *
    * @example
    * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * console.log(new SocketSet().releasedCount); // 0
+   * import { Interface, SocketSet } from "@smol/net/iface";
+   * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
+   * import { linkPair } from "@smol/net/phy";
+   * import { Ipv4Address, parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const [da, db] = linkPair();
+   * const a = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
+   * const b = new Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
+   * const sa = new SocketSet(), sb = new SocketSet();
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * b.listenTcp(sb, l);
+   * const conn = new TcpSocket();
+   * a.connectTcp(sa, conn, { addr: parseIpAddress("192.0.2.2"), port: 80 }, {}, 0);
+   * let t = 0;
+   * const run = (n: number) => {
+   *   for (const end = t + n; t < end; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
+   * };
+   * run(10);
+   * const peer = b.acceptTcp(sb, l)!;
+   * conn.close();
+   * sa.release(sa.handleOf(conn)!);
+   * assert.equal(sa.releasedCount, 1);
+   * run(10);
+   * peer.close();
+   * run(10);
+   * assert.equal(sa.releasedCount, 0); // removed once its TIME-WAIT became a record
+   * assert.equal(sa.handleOf(conn), undefined);
    * ```
    */
   get releasedCount(): number {
