@@ -8,13 +8,16 @@
  * import { Rng, SocketSet } from "@smol/net/iface";
  * import { UdpSocket } from "@smol/net/socket";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const sockets = new SocketSet();
  * const udp = new UdpSocket();
  * sockets.add(udp);
  * const port = sockets.allocatePort("udp", new Rng(1));
  * sockets.indexUdp(udp, { addr: Ipv4Address.UNSPECIFIED, port });
- * console.log(sockets.findUdp(Ipv4Address.parse("192.0.2.1"), port) === udp); // true
+ * assert.ok(port >= 49152);
+ * assert.equal(sockets.findUdp(Ipv4Address.parse("192.0.2.1"), port), udp);
+ * assert.equal(sockets.findUdp(Ipv4Address.parse("192.0.2.1"), port - 1), null);
  * ```
  *
  * @module
