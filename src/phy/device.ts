@@ -48,8 +48,11 @@ export const Medium = { Ethernet: "ethernet", Ip: "ip" } as const;
  *
  * @example
  * ```ts
+ * import { Loopback } from "@smol/net/phy";
  * import type { Medium } from "@smol/net/phy";
- * const m: Medium = "ip";
+ * import assert from "node:assert/strict";
+ * const m: Medium = new Loopback().capabilities.medium;
+ * assert.equal(m, "ip"); // a loopback carries bare IP packets unless told otherwise
  * ```
  */
 export type Medium = typeof Medium[keyof typeof Medium];
@@ -73,8 +76,13 @@ export const ETHERNET_HEADER_LEN = 14;
  *
  * @example
  * ```ts
+ * import { linkPair, Loopback } from "@smol/net/phy";
  * import type { ChecksumCapabilities } from "@smol/net/phy";
- * const caps: ChecksumCapabilities = { ipv4: true, udp: true, tcp: true, icmpv4: true, icmpv6: true };
+ * import assert from "node:assert/strict";
+ * const lo: ChecksumCapabilities = new Loopback().capabilities.checksum;
+ * const link: ChecksumCapabilities = linkPair()[0].capabilities.checksum;
+ * assert.equal(lo.tcp, false); // integrity is guaranteed: nothing to compute
+ * assert.equal(link.tcp, true);
  * ```
  */
 export interface ChecksumCapabilities {
@@ -97,8 +105,12 @@ export interface ChecksumCapabilities {
  *
  * @example
  * ```ts
+ * import { Loopback } from "@smol/net/phy";
  * import type { OffloadCapabilities } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const tso: OffloadCapabilities = { checksum: true, tcpv4: true, tcpv6: true, maxFrameSize: 65535 };
+ * assert.equal(tso.maxFrameSize, 65535);
+ * assert.equal(new Loopback().capabilities.offload, undefined); // in-memory devices offload nothing
  * ```
  */
 export interface OffloadCapabilities {
@@ -128,8 +140,9 @@ export interface OffloadCapabilities {
  *
  * @example
  * ```ts
- * import { checksumAll, Medium } from "@smol/net/phy";
+ * import { checksumAll, ipMtu, Medium } from "@smol/net/phy";
  * import type { DeviceCapabilities } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const caps: DeviceCapabilities = {
  *   medium: Medium.Ethernet,
@@ -137,6 +150,7 @@ export interface OffloadCapabilities {
  *   checksum: checksumAll(),
  *   maxBurstSize: null,
  * };
+ * assert.equal(ipMtu(caps), 1500); // the MTU includes the 14-byte Ethernet header
  * ```
  */
 export interface DeviceCapabilities {
@@ -207,10 +221,17 @@ export interface Device {
  * ```ts
  * import { linkPair } from "@smol/net/phy";
  * import type { ReadinessHook } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
- * const [, b] = linkPair();
+ * const [a, b] = linkPair();
  * const hook: ReadinessHook = b;
- * hook.onReadable(() => console.log("frame pending"));
+ * let wakes = 0;
+ * hook.onReadable(() => wakes++);
+ * a.transmit(0, 20);
+ * a.commit(); // runs the callback synchronously
+ * a.transmit(0, 20);
+ * a.commit(); // b already had a frame pending: no new wake-up
+ * assert.equal(wakes, 1);
  * ```
  */
 export interface ReadinessHook {
@@ -364,8 +385,12 @@ export function checkInt(name: string, value: number, min: number, max: number):
  *
  * @example
  * ```ts
+ * import { DeviceWrapper, Loopback } from "@smol/net/phy";
  * import type { Closable } from "@smol/net/phy";
- * const watch = (d: Closable) => d.closed?.catch((e) => console.error(e.message));
+ * import assert from "node:assert/strict";
+ * const dev: Closable = new DeviceWrapper(new Loopback());
+ * assert.equal(dev.closed, undefined); // wrappers forward; an in-memory device has no lifecycle
+ * await dev.close?.();
  * ```
  */
 export interface Closable {
@@ -402,7 +427,12 @@ export function deviceClosed(device: Device): Promise<void> | undefined {
  * @example
  * ```ts
  * import { closeDevice, Loopback } from "@smol/net/phy";
- * await closeDevice(new Loopback()); // nothing to release
+ * import assert from "node:assert/strict";
+ * let closed = 0;
+ * const dev = Object.assign(new Loopback(), { close: () => void closed++ });
+ * await closeDevice(dev);
+ * await closeDevice(new Loopback()); // nothing to release: resolves
+ * assert.equal(closed, 1);
  * ```
  */
 export async function closeDevice(device: Device): Promise<void> {

@@ -18,8 +18,16 @@ import type { Duration, Instant } from "../time.ts";
  *
  * @example
  * ```ts
+ * import { FaultInjector, Loopback } from "@smol/net/phy";
  * import type { FaultConfig } from "@smol/net/phy";
- * const lossy: FaultConfig = { dropRate: 0.01, delay: 20, jitter: 5 };
+ * import assert from "node:assert/strict";
+ * const blackHole: FaultConfig = { maxSize: 100 };
+ * const lo = new Loopback();
+ * const dev = new FaultInjector(lo, { tx: blackHole });
+ * dev.transmit(0, 200);
+ * dev.commit();
+ * assert.equal(lo.pending, 0);
+ * assert.equal(dev.stats.tx.tooBig, 1);
  * ```
  */
 export interface FaultConfig {
@@ -50,8 +58,16 @@ export interface FaultConfig {
  *
  * @example
  * ```ts
+ * import { FaultInjector, Loopback } from "@smol/net/phy";
  * import type { FaultInjectorOptions } from "@smol/net/phy";
- * const opts: FaultInjectorOptions = { seed: 7, dropRate: 0.05, tx: { delay: 10 } };
+ * import assert from "node:assert/strict";
+ * const opts: FaultInjectorOptions = { seed: 7, dropRate: 1, tx: { dropRate: 0 } };
+ * const dev = new FaultInjector(new Loopback(), opts);
+ * dev.transmit(0, 60);
+ * dev.commit(); // tx overrides the drop rate: the frame reaches the loopback
+ * assert.equal(dev.receive(0), null); // and is dropped on the way back in
+ * assert.equal(dev.stats.tx.dropped, 0);
+ * assert.equal(dev.stats.rx.dropped, 1);
  * ```
  */
 export interface FaultInjectorOptions extends FaultConfig {

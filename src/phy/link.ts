@@ -400,8 +400,15 @@ export interface LinkStats {
  * ```ts
  * import { linkPair, Medium } from "@smol/net/phy";
  * import type { LinkOptions } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const opts: LinkOptions = { medium: Medium.Ethernet, queueLen: 16 };
- * const [a, b] = linkPair(opts);
+ * const [a] = linkPair(opts);
+ * assert.equal(a.capabilities.mtu, 1514); // the Ethernet default includes the header
+ * for (let i = 0; i < 16; i++) {
+ *   a.transmit(0, 60);
+ *   a.commit();
+ * }
+ * assert.equal(a.transmit(0, 60), null); // the peer's queue holds 16 frames
  * ```
  */
 export interface LinkOptions {

@@ -18,8 +18,11 @@ import type { Instant } from "../time.ts";
  * ```ts
  * import { Loopback, Medium } from "@smol/net/phy";
  * import type { LoopbackOptions } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const opts: LoopbackOptions = { medium: Medium.Ethernet, mtu: 1514 };
  * const lo = new Loopback(opts);
+ * assert.equal(lo.capabilities.medium, "ethernet");
+ * assert.throws(() => new Loopback({ mtu: 40 }), RangeError); // cannot carry 68 bytes of IP
  * ```
  */
 export interface LoopbackOptions {
@@ -197,10 +200,15 @@ export class Loopback implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const lo = new Loopback();
-   * lo.onReadable(() => console.log("readable"));
+   * let wakes = 0;
+   * lo.onReadable(() => wakes++);
    * lo.transmit(0, 1);
-   * lo.commit(); // prints "readable"
+   * lo.commit(); // runs the callback
+   * lo.transmit(0, 1);
+   * lo.commit(); // a frame was already pending: no new wake-up
+   * assert.equal(wakes, 1);
    * ```
    */
   onReadable(callback: () => void): void {

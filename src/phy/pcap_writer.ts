@@ -28,8 +28,11 @@ export const PcapLinkType = { Ethernet: 1, Raw: 101 } as const;
  *
  * @example
  * ```ts
+ * import { pcapGlobalHeader } from "@smol/net/phy";
  * import type { PcapLinkType } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const t: PcapLinkType = 1;
+ * assert.equal(pcapGlobalHeader(t, 65535)[20], 1); // the link type field, little-endian
  * ```
  */
 export type PcapLinkType = typeof PcapLinkType[keyof typeof PcapLinkType];
@@ -100,8 +103,14 @@ export function pcapGlobalHeader(linkType: number, snaplen: number): Uint8Array 
  *
  * @example
  * ```ts
+ * import { writePcapRecord } from "@smol/net/phy";
  * import type { PcapRecordOptions } from "@smol/net/phy";
- * const opts: PcapRecordOptions = { now: 1500.25, snaplen: 96 };
+ * import assert from "node:assert/strict";
+ * const opts: PcapRecordOptions = { now: 1500.25, snaplen: 4 };
+ * const out = new Uint8Array(64);
+ * assert.equal(writePcapRecord(out, new Uint8Array(10), opts), 16 + 4); // cut to the snap length
+ * assert.equal(out[0], 1); // seconds
+ * assert.equal(out[8], 4); // captured length; the original length (10) follows
  * ```
  */
 export interface PcapRecordOptions {
@@ -169,9 +178,15 @@ function writeRecord(out: Uint8Array, frame: Uint8Array, time: Instant, snaplen:
  *
  * @example
  * ```ts
+ * import { linkPair, PcapWriter } from "@smol/net/phy";
  * import type { PcapSink } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * let total = 0;
  * const counting: PcapSink = { write: (bytes) => void (total += bytes.length) };
+ * const dev = new PcapWriter(linkPair()[0], counting);
+ * dev.transmit(0, 20);
+ * dev.commit();
+ * assert.equal(total, 24 + 16 + 20); // global header, record header, frame
  * ```
  */
 export interface PcapSink {
@@ -252,11 +267,18 @@ export class MemorySink implements PcapSink {
  * A {@linkcode PcapSink} writing to a file, with `close()`.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { fileSink } from "@smol/net/phy";
  * import type { PcapFileSink } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
- * using sink: PcapFileSink = fileSink("capture.pcap"); // closed at the end of the scope
+ * const path = Deno.makeTempFileSync({ suffix: ".pcap" });
+ * {
+ *   using sink: PcapFileSink = fileSink(path); // closed at the end of the scope
+ *   sink.write(new Uint8Array([1, 2, 3]));
+ * }
+ * assert.equal(Deno.statSync(path).size, 3);
+ * Deno.removeSync(path);
  * ```
  */
 export interface PcapFileSink extends PcapSink, Disposable {
@@ -272,13 +294,18 @@ export interface PcapFileSink extends PcapSink, Disposable {
  * @returns The sink; call `close()` (or use `using`) when done.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { fileSink, linkPair, PcapWriter } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
- * const sink = fileSink("capture.pcap");
+ * const path = Deno.makeTempFileSync({ suffix: ".pcap" });
+ * const sink = fileSink(path);
  * const dev = new PcapWriter(linkPair()[0], sink);
- * // ... run the stack over `dev`, then:
+ * dev.transmit(0, 20); // ... run the stack over `dev`, then:
+ * dev.commit();
  * sink.close();
+ * assert.equal(Deno.statSync(path).size, 24 + 16 + 20);
+ * Deno.removeSync(path);
  * ```
  */
 export function fileSink(path: string | URL): PcapFileSink {
@@ -306,8 +333,17 @@ export function fileSink(path: string | URL): PcapFileSink {
  *
  * @example
  * ```ts
+ * import { Loopback, MemorySink, PcapWriter } from "@smol/net/phy";
  * import type { PcapWriterOptions } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const opts: PcapWriterOptions = { mode: "rx", snaplen: 128 };
+ * const sink = new MemorySink();
+ * const dev = new PcapWriter(new Loopback(), sink, opts);
+ * dev.transmit(0, 200);
+ * dev.commit(); // not recorded
+ * assert.equal(sink.length, 24);
+ * dev.receive(0); // recorded, cut to 128 bytes
+ * assert.equal(sink.length, 24 + 16 + 128);
  * ```
  */
 export interface PcapWriterOptions {

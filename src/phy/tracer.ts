@@ -15,8 +15,15 @@ import { prettyPrint } from "../wire/pretty_print.ts";
  *
  * @example
  * ```ts
+ * import { Loopback, Tracer } from "@smol/net/phy";
  * import type { FrameFormatter } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const lengthOnly: FrameFormatter = (frame, medium) => `${medium} ${frame.length} bytes`;
+ * const lines: string[] = [];
+ * const dev = new Tracer(new Loopback(), (e) => lines.push(e.format()), { formatFrame: lengthOnly });
+ * dev.transmit(0, 20);
+ * dev.commit();
+ * assert.deepEqual(lines, ["ip 20 bytes"]);
  * ```
  */
 export type FrameFormatter = (frame: Uint8Array, medium: Medium) => string;
@@ -27,8 +34,16 @@ export type FrameFormatter = (frame: Uint8Array, medium: Medium) => string;
  *
  * @example
  * ```ts
+ * import { Loopback, Tracer } from "@smol/net/phy";
  * import type { TraceEvent } from "@smol/net/phy";
- * const log = (e: TraceEvent): void => console.log(e.now, e.direction, e.frame.length);
+ * import assert from "node:assert/strict";
+ * const seen: string[] = [];
+ * const log = (e: TraceEvent): void => void seen.push(`${e.now} ${e.direction} ${e.frame.length}`);
+ * const dev = new Tracer(new Loopback(), log);
+ * dev.transmit(7, 3);
+ * dev.commit();
+ * dev.receive(9);
+ * assert.deepEqual(seen, ["7 tx 3", "9 rx 3"]);
  * ```
  */
 export interface TraceEvent {
@@ -53,8 +68,15 @@ export interface TraceEvent {
  *
  * @example
  * ```ts
+ * import { Loopback, Tracer } from "@smol/net/phy";
  * import type { TracerOptions } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const opts: TracerOptions = { formatFrame: (f) => `${f.length}` };
+ * let line = "";
+ * const dev = new Tracer(new Loopback(), (e) => line = e.format(), opts);
+ * dev.transmit(0, 5);
+ * dev.commit();
+ * assert.equal(line, "5");
  * ```
  */
 export interface TracerOptions {
@@ -78,7 +100,9 @@ const HEX_BYTES = 64;
  * @example
  * ```ts
  * import { formatHex } from "@smol/net/phy";
- * console.log(formatHex(new Uint8Array([0x45, 0, 0]), "ip")); // ip 3 bytes 450000
+ * import assert from "node:assert/strict";
+ * assert.equal(formatHex(new Uint8Array([0x45, 0, 0]), "ip"), "ip 3 bytes 450000");
+ * assert.ok(formatHex(new Uint8Array(100), "ethernet").endsWith("…")); // only 64 bytes shown
  * ```
  */
 export function formatHex(frame: Uint8Array, medium: Medium): string {
@@ -114,12 +138,15 @@ class Event implements TraceEvent {
  * @example
  * ```ts
  * import { formatHex, Loopback, Tracer } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
- * const log = (e: { direction: string; format(): string }) => console.log(e.direction, e.format());
+ * const lines: string[] = [];
+ * const log = (e: { direction: string; format(): string }) => lines.push(`${e.direction} ${e.format()}`);
  * const dev = new Tracer(new Loopback(), log, { formatFrame: formatHex });
  * dev.transmit(0, 2)!.set([1, 2]); // nothing yet
  * dev.commit(); // tx ip 2 bytes 0102
  * dev.receive(0); // rx ip 2 bytes 0102
+ * assert.deepEqual(lines, ["tx ip 2 bytes 0102", "rx ip 2 bytes 0102"]);
  * ```
  */
 export class Tracer extends DeviceWrapper {
@@ -222,11 +249,13 @@ export class Tracer extends DeviceWrapper {
  * @example
  * ```ts
  * import { Loopback, stderrTracer } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const udp = [69, 0, 0, 28, 0, 1, 0, 0, 64, 17, 246, 204, 192, 0, 2, 1, 192, 0, 2, 2, 3, 232, 0, 7, 0, 8, 0, 0];
  * const dev = stderrTracer(new Loopback());
  * dev.transmit(5, udp.length)!.set(udp);
  * dev.commit(); // stderr: 5 tx IP 192.0.2.1.1000 > 192.0.2.2.7: UDP, length 0
+ * assert.deepEqual(dev.receive(5), new Uint8Array(udp)); // stderr: 5 rx IP ...; the frame is unchanged
  * ```
  */
 export function stderrTracer(inner: Device, options: TracerOptions = {}): Tracer {

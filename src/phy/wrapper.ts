@@ -134,9 +134,12 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    * @example
    * ```ts
    * import { DeviceWrapper, Loopback } from "@smol/net/phy";
-   * const dev = new DeviceWrapper(new Loopback());
+   * import assert from "node:assert/strict";
+   * const lo = new Loopback();
+   * const dev = new DeviceWrapper(lo);
    * dev.transmit(0, 1)!.set([1]);
    * dev.commit();
+   * assert.deepEqual(lo.receive(0), new Uint8Array([1]));
    * ```
    */
   commit(): void {
@@ -158,8 +161,13 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    *
    * @example
    * ```ts
-   * import { DeviceWrapper, linkPair } from "@smol/net/phy";
-   * await new DeviceWrapper(linkPair()[0]).close(); // an in-memory link has nothing to release
+   * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * let closed = 0;
+   * const inner = Object.assign(new Loopback(), { close: () => void closed++ });
+   * await new DeviceWrapper(inner).close();
+   * await new DeviceWrapper(new Loopback()).close(); // an in-memory device has nothing to release
+   * assert.equal(closed, 1);
    * ```
    */
   close(): Promise<void> {
@@ -175,7 +183,13 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    * @example
    * ```ts
    * import { DeviceWrapper, linkPair } from "@smol/net/phy";
-   * new DeviceWrapper(linkPair()[0]).onReadable(() => {});
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * let wakes = 0;
+   * new DeviceWrapper(b).onReadable(() => wakes++);
+   * a.transmit(0, 20);
+   * a.commit();
+   * assert.equal(wakes, 1);
    * ```
    */
   onReadable(callback: () => void): void {
