@@ -364,6 +364,12 @@ export interface HostDeviceStats {
    * left, superseded them (ACK coalescing; see the adapters' `coalesceAcks` option).
    */
   readonly acksCoalesced: number;
+  /**
+   * Times the background reader of a file-descriptor device waited for the fd in a non-blocking
+   * `poll()` (a worker-thread round trip and an event-loop turn each). `receive` reads the fd
+   * itself when the ring is empty, so a busy transfer needs few: compare with `framesReceived`.
+   */
+  readonly readerWakeups: number;
   /** Failed reads (other than "would block"). */
   readonly readErrors: number;
   /** `transmit` calls refused because `len` exceeded the MTU. */
@@ -404,6 +410,7 @@ export function newHostStats(): MutableHostDeviceStats {
     dropsBadChecksum: 0,
     framesSentSegmented: 0,
     acksCoalesced: 0,
+    readerWakeups: 0,
     readErrors: 0,
     dropsTooBig: 0,
     dropsTxBusy: 0,

@@ -80,8 +80,8 @@ export interface TunTapOptions {
   /** With `offload`, ask for TCP segmentation offload (TSO4/TSO6) too. Default `true`. */
   readonly tso?: boolean;
   /**
-   * Coalesce outgoing pure TCP ACKs: an ACK waits until the stack has drained the receive queue
-   * (or sends another frame), and a newer ACK of the same connection replaces it (the older one is
+   * Coalesce outgoing pure TCP ACKs: an ACK sent while the stack takes a received burst waits
+   * until the stack has drained the receive queue and the fd (or sends another frame), and a newer ACK of the same connection replaces it (the older one is
    * counted in `stats.acksCoalesced`, never sent). Each write to the kernel costs a system call
    * plus the kernel's whole receive path, so this removes most of the writes of a download.
    * Duplicate ACKs, SACKs and anything else always leave in order. Default `true`.
@@ -96,7 +96,8 @@ export interface TunTapOptions {
 /**
  * A TUN or TAP device. A background loop awaits a non-blocking FFI `poll()` on the device fd and
  * an eventfd, then reads synchronously until EAGAIN into a bounded ring of preallocated slots
- * and runs the {@linkcode ReadinessHook} callback; when the ring is full it stops reading until
+ * and runs the {@linkcode ReadinessHook} callback; `receive` on an empty ring reads the fd itself,
+ * so a busy transfer needs no poll round trip. When the ring is full the loop stops reading until
  * `receive` frees a slot (the kernel's queue holds or drops meanwhile, counted in
  * `stats.rxQueueFull`). `commit` writes synchronously; a write that would block drops the frame
  * (`stats.dropsTxBusy`) — there is no transmit queue.
