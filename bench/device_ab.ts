@@ -12,6 +12,7 @@
  * deno run -A --unstable-net bench/device_ab.ts tunnel MIB ROUNDS ROOT[:fw=N|:nobatch]...
  * ```
  *
+ * `AB_DIR=down` (an environment variable; also `up`, `tcp`, `raw`) runs one direction only.
  * `on`/`off` opens the TUN device with or without offloads; `option=value` pairs go to
  * `TunTapDevice.open` (`coalesceAcks=false`). For the tunnel, `fw=N` sets both ends' flow window
  * and `nobatch` turns the batched libc path off. CPU figures are this process's user+system
@@ -27,6 +28,9 @@ if ((mode !== "tun" && mode !== "tunnel") || !(bytes > 0) || !(rounds > 0) || sp
   console.error("Usage: deno run -A bench/device_ab.ts tun|tunnel MIB ROUNDS ROOT[:...]...");
   Deno.exit(2);
 }
+
+/** `AB_DIR=up` (or down, tcp, raw) runs one direction only, for a profile of just that path. */
+const ONLY = Deno.env.get("AB_DIR") || undefined;
 
 const med = (x: number[]): number => {
   const s = [...x].sort((a, b) => a - b);
@@ -189,7 +193,8 @@ async function tunArm(spec: string): Promise<Arm> {
       },
       note: () => {
         const s = dev.stats;
-        return `frames in ${s.framesReceived} out ${s.framesSent}, ACKs coalesced ${s.acksCoalesced}`;
+        return `frames in ${s.framesReceived} out ${s.framesSent}, ACKs coalesced ${s.acksCoalesced}, ` +
+          `reader wake-ups ${s.readerWakeups ?? "-"}`;
       },
       close,
     };
@@ -282,19 +287,21 @@ try {
   // Warm-up (V8 optimises the hot path on a background thread), not recorded.
   for (const arm of arms) {
     for (const dir of arm.dirs) {
+      if (ONLY !== undefined && dir !== ONLY) continue;
       await arm.run(dir);
       arm.cpu[dir]!.length = 0;
     }
   }
   for (let r = 0; r < rounds; r++) {
     for (const dir of arms[0]!.dirs) {
+      if (ONLY !== undefined && dir !== ONLY) continue;
       for (const arm of r & 1 ? [...arms].reverse() : arms) arm.res[dir]!.push(await arm.run(dir));
     }
   }
   const base = arms[0]!;
   console.log(`${mode}, ${bytes / (1 << 20)} MiB per transfer, ${rounds} rounds, medians`);
   for (const arm of arms) {
-    const parts = arm.dirs.map((dir) => {
+    const parts = arm.dirs.filter((d) => arm.res[d]!.length > 0).map((dir) => {
       const ratio = med(arm.res[dir]!.map((x, i) => x / base.res[dir]![i]!));
       return `${dir} ${med(arm.res[dir]!).toFixed(1)} MB/s (×${ratio.toFixed(2)}, ` +
         `${med(arm.cpu[dir]!).toFixed(2)} CPU ms/MB)`;
@@ -302,7 +309,9 @@ try {
     console.log(`${arm.name}: ${parts.join(", ")}; ${arm.note()}`);
     console.log(
       `  runs: ${
-        arm.dirs.map((d) => `${d} ${arm.res[d]!.map((x) => x.toFixed(0)).join(" ")}`).join("; ")
+        arm.dirs.filter((d) => arm.res[d]!.length > 0).map((d) =>
+          `${d} ${arm.res[d]!.map((x) => x.toFixed(0)).join(" ")}`
+        ).join("; ")
       }`,
     );
   }
