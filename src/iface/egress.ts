@@ -270,6 +270,20 @@ function fragment6(core: IfaceCore, pkt: Uint8Array, mac: EthernetAddress | unde
   return true;
 }
 
+/**
+ * Sends an IP packet built elsewhere (a forwarded one) to the next hop `hop` on this interface,
+ * without routing: resolves the link address (queuing a copy while unresolved) and cuts IPv4
+ * with DF clear into fragments when it exceeds the MTU. `false` only when the device is full.
+ */
+export function sendIpTo(core: IfaceCore, packet: Uint8Array, hop: IpAddress): boolean {
+  const mac = linkDst(core, hop);
+  if (mac === null) {
+    if (core.neighbors.enqueue(hop, packet.slice(), core.now) === "full") core.counters.queueFull++;
+    return true;
+  }
+  return sendBuilt(core, packet, mac);
+}
+
 /** Sends an ARP packet (Ethernet only): the one egress that is not IP. */
 export function sendArp(
   core: IfaceCore,

@@ -28,6 +28,15 @@ import type { AcceptAny } from "./accept_any.ts";
 /** Length of an Ethernet header without a VLAN tag. */
 export const ETH_LEN = 14;
 
+/**
+ * Where ingress hands every unicast IP packet first when a forwarder is attached (see
+ * `forward.ts`): `take` returns `true` when it consumed the packet (forwarded it, or dropped
+ * and counted it), `false` to deliver it locally as usual.
+ */
+export interface ForwardHook {
+  take(core: IfaceCore, packet: Uint8Array, src: IpAddress, dst: IpAddress): boolean;
+}
+
 /** A mutable SocketContext that the interface refreshes once per poll. */
 export type MutableContext = Mutable<SocketContext>;
 
@@ -90,6 +99,8 @@ export class IfaceCore {
   linkMulticast = false;
   /** Accept-any mode (transparent termination), or `null` (see `accept_any.ts`). */
   acceptAny: AcceptAny | null = null;
+  /** The forwarder this interface hands packets to, or `null` (forwarding off; see forward.ts). */
+  forwarder: ForwardHook | null = null;
   /** IPv6 autoconfiguration (RA, DAD, MLD) when attached; see ndp_host.ts. */
   ndpHost: NdpHost | null = null;
 

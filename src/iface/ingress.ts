@@ -87,6 +87,7 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
   }
   const totalLen = packet.totalLen;
   const whole = totalLen === bytes.length ? bytes : bytes.subarray(0, totalLen);
+  if (core.forwarder !== null && core.forwarder.take(core, whole, src, dst)) return;
   if (!core.acceptsDst(dst)) {
     // Accept-any mode takes unicast to any address (see accept_any.ts), else not for us.
     const frag = repr.moreFrags || repr.fragOffset !== 0;
@@ -127,6 +128,7 @@ function receiveIpv6(core: IfaceCore, bytes: Uint8Array): void {
   const src = repr.src, dst = repr.dst;
   if (src.isMulticast) throw new WireError("ipv6.src", 0, "multicast source");
   const whole = bytes.subarray(0, 40 + repr.payloadLen);
+  if (core.forwarder !== null && core.forwarder.take(core, whole, src, dst)) return;
   if (!core.acceptsDst(dst) && acceptAnyDrops(core, src, dst, repr.hopLimit, whole, false)) return;
   const chain = walkIpv6Headers(packet);
   const problem = chain.optionProblem;

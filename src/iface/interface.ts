@@ -48,6 +48,7 @@ import type { Route, Routes } from "./route.ts";
 import { type AnySocket, schedulerOf, type SocketSet, timeWaitTable } from "./socket_set.ts";
 import { raiseIss } from "../socket/tcp/time_wait.ts";
 import { afterTcp } from "./tcp_demux.ts";
+import { registerCoreAccess } from "./_core_access.ts";
 
 /**
  * How an {@linkcode Interface} is set up.
@@ -144,6 +145,9 @@ function toAddr(a: IpAddress | string): IpAddress {
  * ```
  */
 export class Interface {
+  static {
+    registerCoreAccess((iface: Interface) => iface.#core); // for forward.ts, not public
+  }
   readonly #core: IfaceCore;
   readonly #emitter: Emitter;
   readonly #ingressBudget: number;
