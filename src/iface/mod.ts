@@ -46,6 +46,20 @@ export {
   type UdpFlow,
 } from "./accept_any.ts";
 export * from "./nat.ts";
+export {
+  type ForwardCounters,
+  Forwarder,
+  type ForwarderOptions,
+  type ForwardPortOptions,
+  type ReversePathMode,
+} from "./forward.ts";
+export {
+  type ForwardRoute,
+  type ForwardRouteInit,
+  type RouteChoice,
+  type RouteSource,
+  RouteTable,
+} from "./forward_routes.ts";
 export * from "./source_address.ts";
 export * from "./slaac.ts";
 export * from "./ndp_host.ts";

@@ -1,0 +1,631 @@
+/**
+ * IP forwarding between interfaces (RFC 1812 for IPv4, RFC 8200 for IPv6), sans-IO. A
+ * {@linkcode Forwarder} is attached to several {@linkcode Interface}s, each with its device;
+ * from then on each interface's ingress hands it every unicast packet first, and the forwarder
+ * either sends it on through another interface's egress or leaves it for local delivery.
+ *
+ * For a packet that is not for the router it checks, in order: link-layer broadcast (RFC 1812
+ * §5.3.4), martian source or destination (RFC 1812 §5.3.7, the RFC 6890 registry), a source
+ * that is one of the router's own addresses or fails the reverse-path check (RFC 3704), the
+ * TTL / hop limit (ICMP Time Exceeded at ≤ 1, RFC 1812 §5.3.1, RFC 8200 §3), the route
+ * (Destination Unreachable when none, RFC 1812 §5.2.7.1), a directed broadcast (RFC 2644), the
+ * outgoing MTU (Fragmentation Needed with DF set, RFC 1191 §4; Packet Too Big for IPv6,
+ * RFC 8201; IPv4 without DF is fragmented, RFC 1812 §5.2.6), then NAPT on an interface that has
+ * a {@linkcode NatTable}, the TTL decrement with an incremental checksum update (RFC 1624), and
+ * the send. Each drop adds one to a named counter in {@linkcode ForwardCounters}. The received
+ * packet is rewritten in place (its buffer is the device's until the next receive).
+ *
+ * @module
+ */
+
+import type { IpAddress, Ipv4Address } from "../wire/address.ts";
+import { checksumUpdate } from "../wire/checksum.ts";
+import { Icmpv4Type } from "../wire/icmpv4.ts";
+import { Icmpv6Type } from "../wire/icmpv6.ts";
+import { Ipv4Packet } from "../wire/ipv4.ts";
+import { Ipv6Packet } from "../wire/ipv6.ts";
+import { specialPurposeBlocks } from "../wire/special_purpose.ts";
+import type { IpCidr } from "../wire/cidr.ts";
+import type { Device } from "../phy/device.ts";
+import type { Instant } from "../time.ts";
+import { coreOf } from "./_core_access.ts";
+import { sendIpTo } from "./egress.ts";
+import { carriesIcmpv4Error, carriesIcmpv6Error, sendIcmpError } from "./icmp.ts";
+import type { ForwardHook, IfaceCore } from "./iface_state.ts";
+import type { Interface } from "./interface.ts";
+import { natInbound, natOutbound, NatStep } from "./forward_nat.ts";
+import type { NatTable } from "./nat.ts";
+import { cidrContains } from "./route.ts";
+import { type RouteChoice, type RouteSource, RouteTable } from "./forward_routes.ts";
+
+/**
+ * How strictly a packet's source is checked against the route back to it (RFC 3704 §2).
+ *
+ * @example
+ * ```ts
+ * import type { ReversePathMode } from "@smol/net/iface";
+ * const m: ReversePathMode = "strict";
+ * ```
+ */
+export type ReversePathMode = "strict" | "loose" | "off";
+
+/**
+ * Options of {@linkcode Forwarder}.
+ *
+ * @example
+ * ```ts
+ * import type { ForwarderOptions } from "@smol/net/iface";
+ * const o: ForwarderOptions = { reversePath: "strict", allowDocumentation: true };
+ * ```
+ */
+export interface ForwarderOptions {
+  /**
+   * `"strict"`: the best route back to the source must leave on the interface the packet came
+   * in on; `"loose"` (default): some route to the source must exist; `"off"`: no check.
+   */
+  readonly reversePath?: ReversePathMode;
+  /**
+   * Forward the documentation blocks (192.0.2.0/24, 198.51.100.0/24, 203.0.113.0/24,
+   * 2001:db8::/32) like ordinary addresses, as labs and tests need; default `false` (RFC 6890
+   * says they are not forwardable).
+   */
+  readonly allowDocumentation?: boolean;
+}
+
+/**
+ * Options of {@linkcode Forwarder.attach}.
+ *
+ * @example
+ * ```ts
+ * import type { ForwardPortOptions } from "@smol/net/iface";
+ * const o: ForwardPortOptions = { metric: 100 };
+ * ```
+ */
+export interface ForwardPortOptions {
+  /** The metric of the interface's own routes (its gateways); default 0. */
+  readonly metric?: number;
+  /**
+   * Make this the outside of a NAPT: packets from other interfaces that leave here take the
+   * table's external address and a mapped port; packets arriving for that address and a
+   * mapped port are translated back and forwarded inside.
+   */
+  readonly nat?: NatTable;
+}
+
+/**
+ * The forwarder's counters: what it forwarded, and one counter per reason it dropped.
+ *
+ * @example
+ * ```ts
+ * import { Forwarder } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * assert.equal(new Forwarder().counters.forwarded, 0);
+ * ```
+ */
+export interface ForwardCounters {
+  /** Packets sent on (fragmented ones count once). */
+  forwarded: number;
+  /** IPv4 packets without DF cut into fragments to fit the outgoing MTU. */
+  fragmented: number;
+  /** NAT: packets translated inside→outside. */
+  natOut: number;
+  /** NAT: packets translated outside→inside. */
+  natIn: number;
+  /** Dropped: TTL / hop limit ≤ 1 (Time Exceeded sent). */
+  ttlExceeded: number;
+  /** Dropped: no route (Destination Unreachable sent). */
+  noRoute: number;
+  /** Dropped: the source is a special-purpose address that may not be a source or forwarded. */
+  martianSource: number;
+  /** Dropped: the destination is a special-purpose address that may not be forwarded. */
+  martianDestination: number;
+  /** Dropped: the source is one of the router's own addresses. */
+  spoofedSource: number;
+  /** Dropped: the source failed the reverse-path check. */
+  reversePath: number;
+  /** Dropped: unicast IP in a link-layer broadcast or multicast frame (RFC 1812 §5.3.4). */
+  linkBroadcast: number;
+  /** Dropped: to the broadcast address of a subnet of the outgoing interface (RFC 2644). */
+  directedBroadcast: number;
+  /** Dropped: larger than the outgoing MTU and may not be fragmented (ICMP sent). */
+  tooBig: number;
+  /** Dropped: the outgoing device had no room. */
+  deviceFull: number;
+  /** Dropped: NAT table full or no free port. */
+  natRefused: number;
+  /** Dropped: through NAT with a protocol or ICMP type it does not translate. */
+  natUnsupported: number;
+  /** Dropped: an IPv4 fragment through NAT (no ports in it). */
+  natFragment: number;
+  /** Dropped: through NAT with a truncated transport header. */
+  natMalformed: number;
+}
+
+/** One attached interface. */
+class Port implements RouteSource, ForwardHook {
+  readonly core: IfaceCore;
+
+  constructor(
+    readonly state: State,
+    readonly index: number,
+    readonly iface: Interface,
+    readonly device: Device,
+    readonly metric: number,
+    readonly nat: NatTable | null,
+  ) {
+    this.core = coreOf(iface);
+  }
+
+  get addresses(): readonly IpCidr[] {
+    return this.core.routes.addresses;
+  }
+
+  get routes(): readonly { readonly cidr: IpCidr; readonly via: IpAddress | null }[] {
+    return this.core.routes.routes;
+  }
+
+  take(core: IfaceCore, packet: Uint8Array, src: IpAddress, dst: IpAddress): boolean {
+    return forwardPacket(this.state, this, core, packet, src, dst);
+  }
+}
+
+/** Forwarder state the module-level hot path reads. */
+interface State {
+  enabled: boolean;
+  readonly reversePath: ReversePathMode;
+  readonly martianSrc: readonly IpCidr[];
+  readonly martianDst: readonly IpCidr[];
+  readonly ports: Port[];
+  readonly table: RouteTable;
+  readonly counters: ForwardCounters;
+}
+
+function checkIndex(ports: readonly Port[], i: number): Port {
+  const p = ports[i];
+  if (p === undefined) throw new RangeError(`Invalid interface index ${i}`);
+  return p;
+}
+
+/**
+ * Forwards IP packets between the interfaces attached to it (forwarding is off unless an
+ * interface is attached to a forwarder). Sans-IO: it runs inside each interface's `poll`, on
+ * the interface's clock.
+ *
+ * @example Two interfaces, one packet routed from one link to the other
+ * ```ts
+ * import { Forwarder, Interface, SocketSet } from "@smol/net/iface";
+ * import { linkPair } from "@smol/net/phy";
+ * import { UdpSocket } from "@smol/net/socket";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ *
+ * const [hostA, routerA] = linkPair({ medium: "ip" });
+ * const [routerB, hostB] = linkPair({ medium: "ip" });
+ * const a = new Interface({ addresses: ["192.0.2.2/24"], gateway4: "192.0.2.1", seed: 1 });
+ * const b = new Interface({ addresses: ["198.51.100.2/24"], gateway4: "198.51.100.1", seed: 2 });
+ * const r0 = new Interface({ addresses: ["192.0.2.1/24"], seed: 3 });
+ * const r1 = new Interface({ addresses: ["198.51.100.1/24"], seed: 4 });
+ * const fwd = new Forwarder({ allowDocumentation: true });
+ * fwd.attach(r0, routerA);
+ * fwd.attach(r1, routerB);
+ *
+ * const sa = new SocketSet(), sb = new SocketSet(), none = new SocketSet();
+ * const tx = new UdpSocket(), rx = new UdpSocket();
+ * a.bindUdp(sa, tx, { addr: parseIpAddress("192.0.2.2"), port: 5000 });
+ * b.bindUdp(sb, rx, { addr: parseIpAddress("198.51.100.2"), port: 53 });
+ * tx.send(new Uint8Array([1, 2, 3]), { addr: parseIpAddress("198.51.100.2"), port: 53 });
+ * for (let t = 0; t < 4; t++) {
+ *   a.poll(t, hostA, sa); r0.poll(t, routerA, none); r1.poll(t, routerB, none); b.poll(t, hostB, sb);
+ * }
+ * assert.equal(rx.recv(new Uint8Array(8))?.length, 3);
+ * assert.equal(fwd.counters.forwarded, 1);
+ * ```
+ */
+export class Forwarder {
+  readonly #s: State;
+
+  /**
+   * Creates a forwarder with no interfaces.
+   *
+   * @param options Reverse-path mode and documentation blocks.
+   * @throws {TypeError} For an unknown reverse-path mode.
+   */
+  constructor(options: ForwarderOptions = {}) {
+    const mode = options.reversePath ?? "loose";
+    if (mode !== "strict" && mode !== "loose" && mode !== "off") {
+      throw new TypeError(`Invalid reversePath ${JSON.stringify(mode)}`);
+    }
+    const allowDoc = options.allowDocumentation === true;
+    const src: IpCidr[] = [], dst: IpCidr[] = [];
+    for (const b of specialPurposeBlocks()) {
+      if (allowDoc && b.name.startsWith("Documentation")) continue;
+      if (!b.source || !b.forwardable) src.push(b.prefix);
+      // Multicast and limited broadcast are handled as "not unicast" before this check.
+      if (!b.destination || !b.forwardable) dst.push(b.prefix);
+    }
+    this.#s = {
+      enabled: true,
+      reversePath: mode,
+      martianSrc: src,
+      martianDst: dst,
+      ports: [],
+      table: new RouteTable(),
+      counters: {
+        forwarded: 0,
+        fragmented: 0,
+        natOut: 0,
+        natIn: 0,
+        ttlExceeded: 0,
+        noRoute: 0,
+        martianSource: 0,
+        martianDestination: 0,
+        spoofedSource: 0,
+        reversePath: 0,
+        linkBroadcast: 0,
+        directedBroadcast: 0,
+        tooBig: 0,
+        deviceFull: 0,
+        natRefused: 0,
+        natUnsupported: 0,
+        natFragment: 0,
+        natMalformed: 0,
+      },
+    };
+  }
+
+  /**
+   * Attaches an interface and the device it polls: from its next poll, packets it receives
+   * that are not for it are forwarded.
+   *
+   * @param iface The interface.
+   * @param device The device `iface` is polled with (packets leave on it).
+   * @param options The metric of the interface's own routes; NAT on this interface.
+   * @returns The interface's index, as routes name it.
+   * @throws {TypeError} When the interface is already attached to a forwarder.
+   * @throws {RangeError} For a bad metric.
+   *
+   * @example
+   * ```ts
+   * import { Forwarder, Interface } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const fwd = new Forwarder();
+   * assert.equal(fwd.attach(new Interface({ addresses: ["192.0.2.1/24"] }), new Loopback()), 0);
+   * ```
+   */
+  attach(iface: Interface, device: Device, options: ForwardPortOptions = {}): number {
+    const s = this.#s;
+    const core = coreOf(iface);
+    if (core.forwarder !== null) throw new TypeError("The interface is already attached");
+    const metric = options.metric ?? 0;
+    if (!Number.isInteger(metric) || metric < 0 || metric > 0xffffffff) {
+      throw new RangeError(`Invalid metric ${metric}: expected an integer from 0 to 4294967295`);
+    }
+    const port = new Port(s, s.ports.length, iface, device, metric, options.nat ?? null);
+    s.ports.push(port);
+    core.forwarder = port;
+    return port.index;
+  }
+
+  /**
+   * Detaches every interface: they stop forwarding.
+   *
+   * @example
+   * ```ts
+   * import { Forwarder, Interface } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * const fwd = new Forwarder();
+   * const iface = new Interface();
+   * fwd.attach(iface, new Loopback());
+   * fwd.detachAll();
+   * new Forwarder().attach(iface, new Loopback()); // free again
+   * ```
+   */
+  detachAll(): void {
+    const s = this.#s;
+    for (const p of s.ports) if (p.core.forwarder === p) p.core.forwarder = null;
+    s.ports.length = 0;
+  }
+
+  /** Whether packets are forwarded (default `true`); when `false` they are not taken. */
+  get enabled(): boolean {
+    return this.#s.enabled;
+  }
+  set enabled(on: boolean) {
+    this.#s.enabled = on;
+  }
+
+  /** The routes beyond each interface's connected prefixes and own gateways. */
+  get routes(): RouteTable {
+    return this.#s.table;
+  }
+
+  /** Counters (live). */
+  get counters(): Readonly<ForwardCounters> {
+    return this.#s.counters;
+  }
+
+  /** How many interfaces are attached. */
+  get interfaceCount(): number {
+    return this.#s.ports.length;
+  }
+
+  /**
+   * The NAT table of an interface, or `null`.
+   *
+   * @param iface The interface index.
+   * @returns The table.
+   * @throws {RangeError} For an index not attached.
+   *
+   * @example
+   * ```ts
+   * import { Forwarder, Interface, NatTable } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const fwd = new Forwarder();
+   * const nat = new NatTable({ externalAddress: "198.51.100.1" });
+   * const i = fwd.attach(new Interface({ addresses: ["198.51.100.1/24"] }), new Loopback(), { nat });
+   * assert.equal(fwd.natOf(i), nat);
+   * ```
+   */
+  natOf(iface: number): NatTable | null {
+    return checkIndex(this.#s.ports, iface).nat;
+  }
+
+  /**
+   * The route a packet to `dst` takes.
+   *
+   * @param dst The destination.
+   * @returns The interface index and next hop (one reused object), or `null`.
+   *
+   * @example
+   * ```ts
+   * import { Forwarder, Interface } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * import { parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const fwd = new Forwarder();
+   * fwd.attach(new Interface({ addresses: ["192.0.2.1/24"] }), new Loopback());
+   * fwd.attach(new Interface({ addresses: ["198.51.100.1/24"], gateway4: "198.51.100.254" }), new Loopback());
+   * assert.equal(fwd.lookup(parseIpAddress("192.0.2.9"))?.iface, 0);
+   * assert.equal(fwd.lookup(parseIpAddress("203.0.113.1"))?.nextHop.toString(), "198.51.100.254");
+   * ```
+   */
+  lookup(dst: IpAddress): RouteChoice | null {
+    const s = this.#s;
+    return s.table.lookup(dst, s.ports);
+  }
+
+  /**
+   * Removes expired NAT mappings on every NAT interface.
+   *
+   * @param now The current instant.
+   * @returns How many were removed.
+   *
+   * @example
+   * ```ts
+   * import { Forwarder } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
+   * assert.equal(new Forwarder().expire(0), 0);
+   * ```
+   */
+  expire(now: Instant): number {
+    let n = 0;
+    for (const p of this.#s.ports) if (p.nat !== null) n += p.nat.expire(now);
+    return n;
+  }
+
+  /**
+   * When a NAT mapping next expires (`Infinity` when none).
+   *
+   * @returns The instant.
+   *
+   * @example
+   * ```ts
+   * import { Forwarder } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
+   * assert.equal(new Forwarder().pollAt(), Infinity);
+   * ```
+   */
+  pollAt(): Instant {
+    let t = Infinity;
+    for (const p of this.#s.ports) if (p.nat !== null) t = Math.min(t, p.nat.nextExpiry());
+    return t;
+  }
+}
+
+function inList(list: readonly IpCidr[], addr: IpAddress): boolean {
+  for (let i = 0; i < list.length; i++) if (cidrContains(list[i]!, addr)) return true;
+  return false;
+}
+
+/** The port that owns `addr`, or -1. */
+function ownerOf(ports: readonly Port[], addr: IpAddress): number {
+  for (let i = 0; i < ports.length; i++) if (ports[i]!.core.routes.hasAddress(addr)) return i;
+  return -1;
+}
+
+/** RFC 1812 §4.3.2.7 / RFC 4443 §2.4(e): no error about an error or a non-first fragment. */
+function sendError(
+  core: IfaceCore,
+  packet: Uint8Array,
+  src: IpAddress,
+  dst: IpAddress,
+  type4: number,
+  type6: number,
+  code: number,
+  rest: number,
+): void {
+  if (src.version === 4) {
+    const ip = new Ipv4Packet(packet);
+    sendIcmpError(core, packet, src, dst, type4, code, rest, {
+      isFragment: ip.fragOffset !== 0,
+      isIcmpError: carriesIcmpv4Error(ip.protocol, ip.payload),
+    });
+  } else {
+    const ip = new Ipv6Packet(packet);
+    sendIcmpError(core, packet, src, dst, type6, code, rest, {
+      isFragment: false,
+      isIcmpError: carriesIcmpv6Error(ip.nextHeader, ip.payload),
+    });
+  }
+}
+
+/** The forwarding path: `true` when the packet was consumed (sent on, or dropped and counted). */
+function forwardPacket(
+  s: State,
+  inPort: Port,
+  core: IfaceCore,
+  packet: Uint8Array,
+  src: IpAddress,
+  dst: IpAddress,
+): boolean {
+  if (!s.enabled) return false;
+  const c = s.counters;
+  const ports = s.ports;
+  const v4 = src.version === 4;
+  let ip4: Ipv4Packet | null = null;
+  let natIn = false;
+  const owner = ownerOf(ports, dst);
+  if (owner >= 0) {
+    // For the router itself, unless it is the external address of a NAT and maps inside.
+    const nat = ports[owner]!.nat;
+    if (dst.version !== 4 || nat === null || dst.value !== nat.externalAddress.value) return false;
+    if (owner !== inPort.index) {
+      // Hairpinning (RFC 4787 REQ-9): inside to the external address, translated below.
+      if (inPort.nat !== null) return false;
+    } else {
+      if (core.linkMulticast) return false;
+      ip4 = new Ipv4Packet(packet);
+      if (ip4.ttl <= 1) return false; // let the local path say Time Exceeded if it must
+      const step = natInbound(nat, core.now, ip4);
+      if (step === NatStep.Malformed) {
+        c.natMalformed++;
+        return true;
+      }
+      if (step !== NatStep.Translated) return false;
+      c.natIn++;
+      natIn = true;
+      dst = ip4.dst;
+    }
+  } else if (dst.isMulticast || dst.isUnspecified || (v4 && (dst as Ipv4Address).isBroadcast)) {
+    return false; // not unicast: no multicast routing; local delivery decides
+  } else if (core.acceptsDst(dst)) {
+    return false; // a subnet broadcast of the ingress link
+  }
+  if (core.linkMulticast) {
+    c.linkBroadcast++;
+    return true;
+  }
+  if (inList(s.martianSrc, src)) {
+    c.martianSource++;
+    return true;
+  }
+  if (!natIn && inList(s.martianDst, dst)) {
+    c.martianDestination++;
+    return true;
+  }
+  if (ownerOf(ports, src) >= 0) {
+    c.spoofedSource++;
+    return true;
+  }
+  if (s.reversePath !== "off") {
+    const back = s.table.lookup(src, ports);
+    if (back === null || (s.reversePath === "strict" && back.iface !== inPort.index)) {
+      c.reversePath++;
+      return true;
+    }
+  }
+  const hopLimit = v4 ? (ip4 ??= new Ipv4Packet(packet)).ttl : packet[7]!;
+  if (hopLimit <= 1) {
+    // RFC 1812 §5.3.1, RFC 4443 §3.3: code 0, hop limit exceeded in transit.
+    c.ttlExceeded++;
+    sendError(core, packet, src, dst, Icmpv4Type.TimeExceeded, Icmpv6Type.TimeExceeded, 0, 0);
+    return true;
+  }
+  let route = s.table.lookup(dst, ports);
+  if (route === null) {
+    // RFC 1812 §5.2.7.1 net unreachable; RFC 4443 §3.1 code 0, no route to destination.
+    c.noRoute++;
+    sendError(core, packet, src, dst, Icmpv4Type.DstUnreachable, Icmpv6Type.DstUnreachable, 0, 0);
+    return true;
+  }
+  let out = ports[route.iface]!;
+  let hop = route.nextHop;
+  const outCore = out.core;
+  if (v4 && outCore.routes.isSubnetBroadcast(dst as Ipv4Address)) {
+    c.directedBroadcast++;
+    return true;
+  }
+  // The outgoing core is mid-poll only when it is the ingress interface itself.
+  const begun = outCore.device === null;
+  if (begun) outCore.begin(core.now, out.device, null);
+  try {
+    const mtu = outCore.ipMtu;
+    if (packet.length > mtu) {
+      if (!v4 || ip4!.dontFrag) {
+        // RFC 1191 §4: code 4 with the next-hop MTU; RFC 8201 / RFC 4443 §3.2: Packet Too Big.
+        c.tooBig++;
+        sendError(core, packet, src, dst, Icmpv4Type.DstUnreachable, Icmpv6Type.PktTooBig, 4, mtu);
+        return true;
+      }
+      c.fragmented++;
+    }
+    if (v4 && !natIn && out.nat !== null && out !== inPort) {
+      const step = natOutbound(out.nat, core.now, ip4!);
+      if (step !== NatStep.Translated) {
+        if (step === NatStep.Refused) c.natRefused++;
+        else if (step === NatStep.Fragment) c.natFragment++;
+        else if (step === NatStep.Malformed) c.natMalformed++;
+        else c.natUnsupported++;
+        return true;
+      }
+      c.natOut++;
+      if (owner >= 0) {
+        if (ip4!.dst.equals(dst)) {
+          c.natUnsupported++; // no mapping to hairpin to: the packet is for the router
+          return true;
+        }
+        // Hairpinned: now addressed to an inside host; route again.
+        route = s.table.lookup(ip4!.dst, ports);
+        if (route === null) {
+          c.noRoute++;
+          return true;
+        }
+        out = ports[route.iface]!;
+        hop = route.nextHop;
+      }
+    }
+    if (v4) {
+      // RFC 1812 §5.3.1 and §5.2.2: TTL - 1, checksum updated incrementally (RFC 1624).
+      const ip = ip4!;
+      const word = (hopLimit << 8) | ip.protocol;
+      ip.checksum = checksumUpdate(ip.checksum, word, word - 0x100);
+      ip.ttl = hopLimit - 1;
+    } else {
+      new Ipv6Packet(packet).hopLimit = hopLimit - 1;
+    }
+    return send(c, out, core, packet, hop);
+  } finally {
+    if (begun) outCore.device = null;
+  }
+}
+
+function send(
+  c: ForwardCounters,
+  out: Port,
+  core: IfaceCore,
+  packet: Uint8Array,
+  hop: IpAddress,
+): boolean {
+  const oc = out.core;
+  let begun = false;
+  if (oc.device === null) {
+    oc.begin(core.now, out.device, null);
+    begun = true;
+  }
+  if (sendIpTo(oc, packet, hop)) c.forwarded++;
+  else c.deviceFull++;
+  if (begun) oc.device = null;
+  return true;
+}

@@ -1,0 +1,167 @@
+/**
+ * NAPT on a forwarded IPv4 packet, in place: asks the {@linkcode NatTable} for the mapping and
+ * rewrites the address and port (the echo identifier for ICMP) through the wire views, fixing
+ * the IPv4, TCP, UDP and ICMP checksums incrementally (RFC 1624; RFC 3022 §4.2). Internal to the
+ * iface folder.
+ *
+ * @module
+ */
+
+import type { Ipv4Address } from "../wire/address.ts";
+import { checksumUpdate } from "../wire/checksum.ts";
+import { Icmpv4Packet, Icmpv4Type } from "../wire/icmpv4.ts";
+import { IpProtocol } from "../wire/ip.ts";
+import type { Ipv4Packet } from "../wire/ipv4.ts";
+import { TCP_HEADER_LEN, TcpPacket } from "../wire/tcp.ts";
+import { UDP_HEADER_LEN, UdpPacket } from "../wire/udp.ts";
+import type { NatProtocol, NatTable } from "./nat.ts";
+
+/** What a translation step did. */
+export const NatStep = {
+  /** Rewritten; forward it. */
+  Translated: 0,
+  /** Inbound: no mapping (or filtered): the packet is for the router itself. */
+  NoMapping: 1,
+  /** Outbound: the table is full or has no free port. */
+  Refused: 2,
+  /** A protocol or ICMP type the NAT does not translate. */
+  Unsupported: 3,
+  /** A fragment: its ports are not in it. */
+  Fragment: 4,
+  /** The transport header is truncated. */
+  Malformed: 5,
+} as const;
+/** One of the {@linkcode NatStep} values. */
+export type NatStep = typeof NatStep[keyof typeof NatStep];
+
+/** ICMP echo identifier as the "port" (RFC 5508 §3.1). */
+const ECHO_LEN = 8;
+/** The min length of each protocol's header (where the ports and checksum are). */
+function l4Min(protocol: number): number {
+  return protocol === IpProtocol.Tcp
+    ? TCP_HEADER_LEN
+    : protocol === IpProtocol.Udp
+    ? UDP_HEADER_LEN
+    : ECHO_LEN;
+}
+
+function protocolOf(protocol: number): NatProtocol | null {
+  return protocol === IpProtocol.Tcp
+    ? "tcp"
+    : protocol === IpProtocol.Udp
+    ? "udp"
+    : protocol === IpProtocol.Icmp
+    ? "icmp"
+    : null;
+}
+
+/**
+ * Translates an inside→outside packet (source becomes the external address and port). With
+ * hairpinning (the destination is the external address and maps back inside), the destination
+ * is rewritten to the inside host too.
+ */
+export function natOutbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep {
+  const protocol = ip.protocol;
+  const kind = protocolOf(protocol);
+  if (kind === null) return NatStep.Unsupported;
+  if (ip.moreFrags || ip.fragOffset !== 0) return NatStep.Fragment;
+  const l4 = ip.payload;
+  if (l4.length < l4Min(protocol)) return NatStep.Malformed;
+  let srcPort: number, dstPort: number, flags = 0;
+  if (kind === "tcp") {
+    const t = new TcpPacket(l4);
+    srcPort = t.srcPort;
+    dstPort = t.dstPort;
+    flags = t.flags;
+  } else if (kind === "udp") {
+    const u = new UdpPacket(l4);
+    srcPort = u.srcPort;
+    dstPort = u.dstPort;
+  } else {
+    const m = new Icmpv4Packet(l4);
+    if (m.msgType !== Icmpv4Type.EchoRequest) return NatStep.Unsupported;
+    srcPort = m.echoIdent;
+    dstPort = 0;
+  }
+  const r = nat.outbound(now, kind, ip.src, srcPort, ip.dst, dstPort, flags);
+  if (r === null) return NatStep.Refused;
+  const hairpin = r.hairpin, hairpinPort = r.hairpinPort;
+  rewrite(ip, l4, kind, true, r.address, r.port);
+  if (hairpin !== null) rewrite(ip, l4, kind, false, hairpin, hairpinPort);
+  return NatStep.Translated;
+}
+
+/** Translates an outside→inside packet addressed to the external address. */
+export function natInbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep {
+  const protocol = ip.protocol;
+  const kind = protocolOf(protocol);
+  if (kind === null) return NatStep.NoMapping;
+  if (ip.moreFrags || ip.fragOffset !== 0) return NatStep.NoMapping;
+  const l4 = ip.payload;
+  if (l4.length < l4Min(protocol)) return NatStep.Malformed;
+  let srcPort: number, dstPort: number, flags = 0;
+  if (kind === "tcp") {
+    const t = new TcpPacket(l4);
+    srcPort = t.srcPort;
+    dstPort = t.dstPort;
+    flags = t.flags;
+  } else if (kind === "udp") {
+    const u = new UdpPacket(l4);
+    srcPort = u.srcPort;
+    dstPort = u.dstPort;
+  } else {
+    const m = new Icmpv4Packet(l4);
+    if (m.msgType !== Icmpv4Type.EchoReply) return NatStep.NoMapping;
+    srcPort = 0;
+    dstPort = m.echoIdent;
+  }
+  const r = nat.inbound(now, kind, dstPort, ip.src, srcPort, flags);
+  if (r === null) return NatStep.NoMapping;
+  rewrite(ip, l4, kind, false, r.address, r.port);
+  return NatStep.Translated;
+}
+
+/**
+ * Writes `addr`/`port` as the source (`isSrc`) or destination and updates the checksums. For
+ * ICMP echo the identifier plays both ports.
+ */
+function rewrite(
+  ip: Ipv4Packet,
+  l4: Uint8Array,
+  kind: NatProtocol,
+  isSrc: boolean,
+  addr: Ipv4Address,
+  port: number,
+): void {
+  const old = isSrc ? ip.src.value : ip.dst.value;
+  const oh = old >>> 16, ol = old & 0xffff;
+  const nh = addr.value >>> 16, nl = addr.value & 0xffff;
+  ip.checksum = checksumUpdate(checksumUpdate(ip.checksum, oh, nh), ol, nl);
+  if (isSrc) ip.src = addr;
+  else ip.dst = addr;
+  if (kind === "tcp") {
+    const t = new TcpPacket(l4);
+    const op = isSrc ? t.srcPort : t.dstPort;
+    let c = checksumUpdate(checksumUpdate(t.checksum, oh, nh), ol, nl);
+    c = checksumUpdate(c, op, port);
+    t.checksum = c;
+    if (isSrc) t.srcPort = port;
+    else t.dstPort = port;
+  } else if (kind === "udp") {
+    const u = new UdpPacket(l4);
+    const op = isSrc ? u.srcPort : u.dstPort;
+    if (u.checksum !== 0) {
+      // RFC 768: zero means "no checksum"; a computed zero is sent as all ones.
+      let c = checksumUpdate(checksumUpdate(u.checksum, oh, nh), ol, nl);
+      c = checksumUpdate(c, op, port);
+      u.checksum = c === 0 ? 0xffff : c;
+    }
+    if (isSrc) u.srcPort = port;
+    else u.dstPort = port;
+  } else {
+    const m = new Icmpv4Packet(l4);
+    // ICMP has no pseudo-header: only the identifier counts.
+    m.checksum = checksumUpdate(m.checksum, m.echoIdent, port);
+    m.echoIdent = port;
+  }
+}
