@@ -22,6 +22,7 @@ import type { IpAddress, Ipv4Address } from "../wire/address.ts";
 import { checksumUpdate } from "../wire/checksum.ts";
 import { Icmpv4Type } from "../wire/icmpv4.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";
+import { IpProtocol } from "../wire/ip.ts";
 import { Ipv4Packet } from "../wire/ipv4.ts";
 import { Ipv6Packet } from "../wire/ipv6.ts";
 import { specialPurposeBlocks } from "../wire/special_purpose.ts";
@@ -492,8 +493,11 @@ function forwardPacket(
     const nat = ports[owner]!.nat;
     if (dst.version !== 4 || nat === null || dst.value !== nat.externalAddress.value) return false;
     if (owner !== inPort.index) {
-      // Hairpinning (RFC 4787 REQ-9): inside to the external address, translated below.
+      // Hairpinning (RFC 4787 REQ-9): inside to the external address, translated below (TCP
+      // and UDP; the router's other addresses answer only on their own link).
       if (inPort.nat !== null) return false;
+      const proto = (ip4 = new Ipv4Packet(packet)).protocol;
+      if (proto !== IpProtocol.Tcp && proto !== IpProtocol.Udp) return false;
     } else {
       if (core.linkMulticast) return false;
       ip4 = new Ipv4Packet(packet);

@@ -20,6 +20,13 @@ import { emitIpv6, IPV6_HEADER_LEN, Ipv6Packet } from "../../src/wire/ipv6.ts";
 import { emitUdp, UDP_HEADER_LEN, UdpPacket } from "../../src/wire/udp.ts";
 import { IpProtocol } from "../../src/wire/ip.ts";
 import type { Ipv4Address, Ipv6Address } from "../../src/wire/address.ts";
+import { emitTcp, tcpBufferLen, TcpPacket, type TcpRepr } from "../../src/wire/tcp.ts";
+import {
+  emitIcmpv4,
+  icmpv4BufferLen,
+  Icmpv4Packet,
+  type Icmpv4Repr,
+} from "../../src/wire/icmpv4.ts";
 
 export interface Lab {
   fwd: Forwarder;
@@ -149,4 +156,75 @@ export function udp6(src: string, dst: string, o: Udp4Options = {}): Uint8Array 
     d,
   );
   return bytes;
+}
+
+function ipv4Around(
+  src: string,
+  dst: string,
+  protocol: number,
+  l4Len: number,
+  o: { ttl?: number; moreFrags?: boolean } = {},
+): { bytes: Uint8Array; s: Ipv4Address; d: Ipv4Address } {
+  const s = parseIpAddress(src) as Ipv4Address, d = parseIpAddress(dst) as Ipv4Address;
+  const bytes = new Uint8Array(IPV4_HEADER_LEN + l4Len);
+  emitIpv4({
+    src: s,
+    dst: d,
+    protocol,
+    payloadLen: l4Len,
+    ttl: o.ttl ?? 64,
+    dscp: 0,
+    ecn: 0,
+    ident: 7,
+    dontFrag: o.moreFrags !== true,
+    moreFrags: o.moreFrags ?? false,
+    fragOffset: 0,
+  }, new Ipv4Packet(bytes));
+  return { bytes, s, d };
+}
+
+/** An IPv4/TCP segment (no options, 4 payload bytes) built with the wire emitters. */
+export function tcp4(
+  src: string,
+  srcPort: number,
+  dst: string,
+  dstPort: number,
+  flags: number,
+): Uint8Array {
+  const repr: TcpRepr = {
+    srcPort,
+    dstPort,
+    seq: 1000,
+    ack: flags & 0x10 ? 2000 : 0,
+    flags,
+    window: 65535,
+    urgent: 0,
+    mss: null,
+    windowScale: null,
+    sackPermitted: false,
+    sackBlocks: [],
+    timestamp: null,
+    payload: new Uint8Array([1, 2, 3, 4]),
+  };
+  const { bytes, s, d } = ipv4Around(src, dst, IpProtocol.Tcp, tcpBufferLen(repr));
+  emitTcp(repr, new TcpPacket(bytes.subarray(IPV4_HEADER_LEN)), s, d);
+  return bytes;
+}
+
+/** An IPv4 ICMP echo request or reply built with the wire emitters. */
+export function echo4(
+  src: string,
+  dst: string,
+  ident: number,
+  kind: "echoRequest" | "echoReply" = "echoRequest",
+): Uint8Array {
+  const repr: Icmpv4Repr = { kind, ident, seqNo: 1, data: new Uint8Array([9, 9, 9, 9]) };
+  const { bytes } = ipv4Around(src, dst, IpProtocol.Icmp, icmpv4BufferLen(repr));
+  emitIcmpv4(repr, new Icmpv4Packet(bytes.subarray(IPV4_HEADER_LEN)));
+  return bytes;
+}
+
+/** An IPv4 packet of another protocol (GRE, 47) or a first fragment of UDP. */
+export function other4(src: string, dst: string, protocol: number, moreFrags = false): Uint8Array {
+  return ipv4Around(src, dst, protocol, 24, { moreFrags }).bytes;
 }

@@ -1,0 +1,172 @@
+import assert from "node:assert/strict";
+import { NatTable } from "../../src/iface/nat.ts";
+import { Icmpv4Packet, parseIcmpv4 } from "../../src/wire/icmpv4.ts";
+import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
+import { parseTcp, TcpPacket } from "../../src/wire/tcp.ts";
+import { parseUdp, UdpPacket } from "../../src/wire/udp.ts";
+import { echo4, lab, other4, receiveAll, send, tcp4, udp4 } from "./_forward_fixture.ts";
+
+const SYN = 0x02, ACK = 0x10;
+
+function natLab(options: { maxMappings?: number; timeouts?: { udp?: number } } = {}) {
+  const nat = new NatTable({ externalAddress: "198.51.100.1", ...options });
+  return { nat, ...lab(undefined, { outside: { nat } }) };
+}
+
+/** Parses a packet fully (every checksum verified) and returns its addresses and ports. */
+function open(bytes: Uint8Array) {
+  const ip = new Ipv4Packet(bytes);
+  const r = parseIpv4(ip);
+  if (r.protocol === 17) {
+    const u = parseUdp(new UdpPacket(ip.payload), r.src, r.dst);
+    return { src: `${r.src}:${u.srcPort}`, dst: `${r.dst}:${u.dstPort}`, ttl: r.ttl };
+  }
+  if (r.protocol === 6) {
+    const t = parseTcp(new TcpPacket(ip.payload), r.src, r.dst);
+    return { src: `${r.src}:${t.srcPort}`, dst: `${r.dst}:${t.dstPort}`, ttl: r.ttl };
+  }
+  const m = parseIcmpv4(new Icmpv4Packet(ip.payload));
+  const id = m.kind === "echoRequest" || m.kind === "echoReply" ? m.ident : -1;
+  return { src: `${r.src}`, dst: `${r.dst}`, ttl: r.ttl, kind: m.kind, ident: id };
+}
+
+Deno.test("NAT translates UDP out to the external address, preserving the port, and the reply back", () => {
+  const l = natLab();
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { srcPort: 5000, dstPort: 53 }));
+  l.poll(0);
+  const out = receiveAll(l.hostOut);
+  assert.equal(out.length, 1);
+  assert.deepEqual(open(out[0]!), { src: "198.51.100.1:5000", dst: "198.51.100.20:53", ttl: 63 });
+  send(l.hostOut, udp4("198.51.100.20", "198.51.100.1", { srcPort: 53, dstPort: 5000 }));
+  l.poll(1);
+  const back = receiveAll(l.hostIn);
+  assert.equal(back.length, 1);
+  assert.deepEqual(open(back[0]!), { src: "198.51.100.20:53", dst: "192.0.2.10:5000", ttl: 63 });
+  assert.equal(l.fwd.counters.natOut, 1);
+  assert.equal(l.fwd.counters.natIn, 1);
+  const maps = [...l.nat.mappings()];
+  assert.equal(maps.length, 1);
+  assert.equal(maps[0]!.internalAddress.toString(), "192.0.2.10");
+  assert.equal(maps[0]!.externalPort, 5000);
+  assert.equal(maps[0]!.packetsOut, 1);
+  assert.equal(maps[0]!.packetsIn, 1);
+});
+
+Deno.test("NAT translates a TCP handshake both ways with valid checksums and tracks its state", () => {
+  const l = natLab();
+  send(l.hostIn, tcp4("192.0.2.10", 40000, "198.51.100.20", 80, SYN));
+  l.poll(0);
+  assert.deepEqual(open(receiveAll(l.hostOut)[0]!).src, "198.51.100.1:40000");
+  send(l.hostOut, tcp4("198.51.100.20", 80, "198.51.100.1", 40000, SYN | ACK));
+  l.poll(1);
+  assert.equal(open(receiveAll(l.hostIn)[0]!).dst, "192.0.2.10:40000");
+  assert.equal([...l.nat.mappings()][0]!.tcpState, "established");
+});
+
+Deno.test("NAT translates ICMP echo by identifier", () => {
+  const l = natLab();
+  send(l.hostIn, echo4("192.0.2.10", "198.51.100.20", 777));
+  l.poll(0);
+  const out = open(receiveAll(l.hostOut)[0]!);
+  assert.equal(out.src, "198.51.100.1");
+  assert.equal(out.kind, "echoRequest");
+  send(l.hostOut, echo4("198.51.100.20", "198.51.100.1", out.ident!, "echoReply"));
+  l.poll(1);
+  const back = open(receiveAll(l.hostIn)[0]!);
+  assert.equal(back.dst, "192.0.2.10");
+  assert.equal(back.kind, "echoReply");
+  assert.equal(back.ident, 777);
+});
+
+Deno.test("NAT maps endpoint-independently and gives a second host a different port", () => {
+  const l = natLab();
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { srcPort: 5000 }));
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.30", { srcPort: 5000 }));
+  send(l.hostIn, udp4("192.0.2.11", "198.51.100.20", { srcPort: 5000 }));
+  l.poll(0);
+  const out = receiveAll(l.hostOut).map(open);
+  assert.equal(out[0]!.src, "198.51.100.1:5000");
+  assert.equal(out[1]!.src, "198.51.100.1:5000"); // same mapping for another destination
+  assert.notEqual(out[2]!.src, "198.51.100.1:5000"); // the port was taken
+  assert.equal(l.nat.size, 2);
+});
+
+Deno.test("NAT refuses new flows beyond its cap and counts them", () => {
+  const l = natLab({ maxMappings: 1 });
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { srcPort: 5000 }));
+  send(l.hostIn, udp4("192.0.2.11", "198.51.100.20", { srcPort: 5001 }));
+  l.poll(0);
+  assert.equal(receiveAll(l.hostOut).length, 1);
+  assert.equal(l.fwd.counters.natRefused, 1);
+  assert.equal(l.nat.stats.refusedFull, 1);
+});
+
+Deno.test("NAT leaves an unsolicited inbound packet to the router itself", () => {
+  const l = natLab();
+  send(l.hostOut, udp4("198.51.100.20", "198.51.100.1", { srcPort: 53, dstPort: 6000 }));
+  l.poll(0);
+  assert.equal(receiveAll(l.hostIn).length, 0);
+  assert.equal(l.nat.stats.inboundNoMapping, 1);
+  assert.equal(l.outside.counters.noSocket, 1); // the router's own UDP said port unreachable
+  assert.equal(open(receiveAll(l.hostOut)[0]!).kind, "dstUnreachable");
+});
+
+Deno.test("NAT filters a reply from another address (address-dependent filtering)", () => {
+  const l = natLab();
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { srcPort: 5000 }));
+  l.poll(0);
+  receiveAll(l.hostOut);
+  send(l.hostOut, udp4("198.51.100.99", "198.51.100.1", { srcPort: 53, dstPort: 5000 }));
+  l.poll(1);
+  assert.equal(receiveAll(l.hostIn).length, 0);
+  assert.equal(l.nat.stats.inboundFiltered, 1);
+});
+
+Deno.test("NAT hairpins an inside host's packet to the external address back inside", () => {
+  const l = natLab();
+  // 192.0.2.11 has a mapping at external port 6000 (it sent out first).
+  send(l.hostIn, udp4("192.0.2.11", "198.51.100.20", { srcPort: 6000 }));
+  l.poll(0);
+  receiveAll(l.hostOut);
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.1", { srcPort: 5000, dstPort: 6000 }));
+  l.poll(1);
+  assert.equal(receiveAll(l.hostOut).length, 0);
+  const back = receiveAll(l.hostIn);
+  assert.equal(back.length, 1);
+  assert.deepEqual(open(back[0]!), { src: "198.51.100.1:5000", dst: "192.0.2.11:6000", ttl: 63 });
+  assert.equal(l.nat.stats.hairpinned, 1);
+});
+
+Deno.test("NAT mappings expire after their timeout and replies are then not translated", () => {
+  const l = natLab({ timeouts: { udp: 1000 } });
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { srcPort: 5000 }));
+  l.poll(0);
+  receiveAll(l.hostOut);
+  assert.equal(l.fwd.pollAt(), 1000);
+  assert.equal(l.fwd.expire(1000), 1);
+  assert.equal(l.nat.size, 0);
+  send(l.hostOut, udp4("198.51.100.20", "198.51.100.1", { srcPort: 53, dstPort: 5000 }));
+  l.poll(1001);
+  assert.equal(receiveAll(l.hostIn).length, 0);
+});
+
+Deno.test("NAT drops fragments and protocols it cannot translate, counting each", () => {
+  const l = natLab();
+  send(l.hostIn, other4("192.0.2.10", "198.51.100.20", 17, true));
+  send(l.hostIn, other4("192.0.2.10", "198.51.100.20", 47));
+  l.poll(0);
+  assert.equal(receiveAll(l.hostOut).length, 0);
+  assert.equal(l.fwd.counters.natFragment, 1);
+  assert.equal(l.fwd.counters.natUnsupported, 1);
+});
+
+Deno.test("NAT is not applied between two inside interfaces", () => {
+  const l = natLab();
+  // Inside to inside (hairpin routing on the same interface) keeps the addresses.
+  send(l.hostIn, udp4("192.0.2.10", "192.0.2.20", { srcPort: 5000 }));
+  l.poll(0);
+  const back = receiveAll(l.hostIn);
+  assert.equal(back.length, 1);
+  assert.equal(open(back[0]!).src, "192.0.2.10:5000");
+  assert.equal(l.nat.size, 0);
+});
