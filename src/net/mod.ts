@@ -36,6 +36,7 @@ export {
   type TransparentListenOptions,
   UdpFlowListener,
 } from "./transparent.ts";
+export { Router, type RouterInterfaceOptions, type RouterOptions } from "./router.ts";
 export { abortError, badResource, NET_ERROR_CODES, netError, type NetErrorKind } from "./errors.ts";
 export * from "./dns.ts";
 export * from "./dns_cache.ts";
@@ -57,10 +58,29 @@ export type {
   AcceptAnyOptions,
   DropCounters,
   DropReason,
+  ForwardCounters,
+  Forwarder,
+  ForwarderOptions,
+  ForwardPortOptions,
+  ForwardRoute,
+  ForwardRouteInit,
+  Interface,
   InterfaceConfig,
+  NatFiltering,
+  NatMapping,
+  NatOptions,
+  NatProtocol,
+  NatResult,
+  NatStats,
+  NatTable,
+  NatTimeouts,
   NeighborCacheOptions,
   ReassemblyOptions,
+  ReversePathMode,
   Route,
+  RouteChoice,
+  RouteSource,
+  RouteTable,
   SlaacAddressState,
   SlaacCounters,
 } from "../iface/mod.ts";

@@ -1,0 +1,339 @@
+/**
+ * {@linkcode Router}: several devices driven by one loop, with forwarding between them and
+ * optional NAPT on an outside interface. Its own class rather than a `NetStack` option: a
+ * router has interfaces and routes but no application sockets, and a `NetStack` keeps its
+ * one-interface socket API.
+ *
+ * @module
+ */
+
+import { Forwarder, type ReversePathMode } from "../iface/forward.ts";
+import type { ForwardRouteInit } from "../iface/forward_routes.ts";
+import { Interface } from "../iface/interface.ts";
+import { type NatMapping, type NatOptions, NatTable } from "../iface/nat.ts";
+import { SocketSet } from "../iface/socket_set.ts";
+import {
+  closeDevice,
+  type Device,
+  deviceClosed,
+  deviceDeadline,
+  hasReadinessHook,
+} from "../phy/device.ts";
+import { earliest, type Instant, NEVER } from "../time.ts";
+import type { Ipv4Address } from "../wire/address.ts";
+import { Driver, type Watcher } from "./driver.ts";
+import { claimDevice, randomMac, releaseDevice } from "./_device_owner.ts";
+import { badResource } from "./errors.ts";
+
+/**
+ * One interface of a {@linkcode Router}.
+ *
+ * @example
+ * ```ts
+ * import type { RouterInterfaceOptions } from "@smol/net";
+ * import { linkPair } from "@smol/net/phy";
+ * const o: RouterInterfaceOptions = {
+ *   device: linkPair({ medium: "ip" })[0],
+ *   addresses: ["198.51.100.1/24"],
+ *   nat: true,
+ * };
+ * ```
+ */
+export interface RouterInterfaceOptions {
+  /** The device (IP or Ethernet medium). */
+  readonly device: Device;
+  /** The interface's addresses with prefix (`"192.0.2.1/24"`); their prefixes are on-link. */
+  readonly addresses: readonly string[];
+  /** The MAC address on Ethernet; default a random locally administered one. */
+  readonly hardwareAddr?: string;
+  /** The IPv4 default gateway reached through this interface. */
+  readonly gateway4?: string;
+  /** The IPv6 default gateway reached through this interface. */
+  readonly gateway6?: string;
+  /** The metric of this interface's gateways (lower wins); default 0. */
+  readonly metric?: number;
+  /**
+   * NAPT on this interface (the outside): `true`, or NAT options without the external address,
+   * which is the interface's first IPv4 address.
+   */
+  readonly nat?: boolean | Omit<NatOptions, "externalAddress">;
+}
+
+/**
+ * Options of {@linkcode Router}.
+ *
+ * @example
+ * ```ts
+ * import type { RouterOptions } from "@smol/net";
+ * import { linkPair } from "@smol/net/phy";
+ * const o: RouterOptions = {
+ *   interfaces: [
+ *     { device: linkPair({ medium: "ip" })[0], addresses: ["192.0.2.1/24"] },
+ *     { device: linkPair({ medium: "ip" })[0], addresses: ["198.51.100.1/24"], nat: true },
+ *   ],
+ *   allowDocumentation: true,
+ * };
+ * ```
+ */
+export interface RouterOptions {
+  /** The interfaces, in index order (routes name them by index). */
+  readonly interfaces: readonly RouterInterfaceOptions[];
+  /** More routes; each names its interface by index. */
+  readonly routes?: readonly ForwardRouteInit[];
+  /** Forward between interfaces; default `true`. */
+  readonly forwarding?: boolean;
+  /** Reverse-path check of sources; default `"loose"`. */
+  readonly reversePath?: ReversePathMode;
+  /** Forward the documentation prefixes (TEST-NET, 2001:db8::/32); default `false`. */
+  readonly allowDocumentation?: boolean;
+}
+
+interface Port {
+  readonly iface: Interface;
+  readonly device: Device;
+  readonly sockets: SocketSet;
+}
+
+/** How long idle NAT expiry may lag: the loop sweeps at most this often. */
+const NAT_SWEEP_MS = 1000;
+
+/**
+ * A router in the async layer: several devices polled by one loop, packets forwarded between
+ * them by a {@linkcode Forwarder}, NAPT on the interfaces that ask for it. Each interface
+ * answers pings to its own addresses. The router keeps the process alive until
+ * {@linkcode Router.close} (or {@linkcode Router.unref}).
+ *
+ * @example A router between two in-memory links, with NAT on the outside
+ * ```ts
+ * import { NetStack, Router } from "@smol/net";
+ * import { linkPair } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
+ *
+ * const [hostIn, routerIn] = linkPair({ medium: "ip" });
+ * const [routerOut, hostOut] = linkPair({ medium: "ip" });
+ * const router = new Router({
+ *   interfaces: [
+ *     { device: routerIn, addresses: ["192.0.2.1/24"] },
+ *     { device: routerOut, addresses: ["198.51.100.1/24"], nat: true },
+ *   ],
+ *   allowDocumentation: true,
+ * });
+ * const inside = new NetStack({ device: hostIn, addresses: ["192.0.2.2/24"], gateways: ["192.0.2.1"] });
+ * const outside = new NetStack({ device: hostOut, addresses: ["198.51.100.2/24"] });
+ * const listener = outside.listen({ port: 80 });
+ * const [client, server] = await Promise.all([
+ *   inside.connect({ hostname: "198.51.100.2", port: 80 }),
+ *   listener.accept(),
+ * ]);
+ * assert.equal(server.remoteAddr.hostname, "198.51.100.1"); // the NAT address
+ * assert.equal(router.mappings().length, 1);
+ * client.close();
+ * server.close();
+ * listener.close();
+ * await Promise.all([inside.close(), outside.close(), router.close()]);
+ * ```
+ */
+export class Router {
+  readonly #ports: Port[] = [];
+  readonly #forwarder: Forwarder;
+  readonly #driver: Driver;
+  readonly #keeper: Watcher & { refed: boolean };
+  #nextSweep = 0;
+  #closed = false;
+  #error: Error | null = null;
+
+  /**
+   * Creates the router and starts its loop.
+   *
+   * @param options Interfaces, routes and forwarding options.
+   * @throws {TypeError} For a malformed address, route or option, or an interface list that is
+   *   empty.
+   * @throws {RangeError} For a bad metric or NAT option.
+   * @throws {Deno.errors.Busy} When a device belongs to another stack or router.
+   */
+  constructor(options: RouterOptions) {
+    if (options === null || typeof options !== "object" || !Array.isArray(options.interfaces)) {
+      throw new TypeError("Invalid options: expected { interfaces: [...] }");
+    }
+    if (options.interfaces.length === 0) {
+      throw new TypeError("Invalid interfaces: a router needs at least one interface");
+    }
+    this.#forwarder = new Forwarder({
+      ...(options.reversePath === undefined ? {} : { reversePath: options.reversePath }),
+      allowDocumentation: options.allowDocumentation === true,
+    });
+    this.#forwarder.enabled = options.forwarding ?? true;
+    const seedBase = crypto.getRandomValues(new Uint32Array(1))[0]!;
+    for (const [i, o] of options.interfaces.entries()) {
+      const medium = o.device.capabilities.medium;
+      const iface = new Interface({
+        medium,
+        ...(medium === "ethernet" ? { hardwareAddr: o.hardwareAddr ?? randomMac() } : {}),
+        addresses: o.addresses,
+        ...(o.gateway4 === undefined ? {} : { gateway4: o.gateway4 }),
+        ...(o.gateway6 === undefined ? {} : { gateway6: o.gateway6 }),
+        seed: (seedBase + i) >>> 0,
+      });
+      let nat: NatTable | undefined;
+      if (o.nat !== undefined && o.nat !== false) {
+        const external: Ipv4Address | null = iface.routes.ipv4();
+        if (external === null) {
+          throw new TypeError(`Invalid interface ${i}: NAT needs an IPv4 address`);
+        }
+        nat = new NatTable({ ...(o.nat === true ? {} : o.nat), externalAddress: external });
+      }
+      this.#forwarder.attach(iface, o.device, {
+        ...(o.metric === undefined ? {} : { metric: o.metric }),
+        ...(nat === undefined ? {} : { nat }),
+      });
+      this.#ports.push({ iface, device: o.device, sockets: new SocketSet() });
+    }
+    for (const r of options.routes ?? []) {
+      if (r.iface >= this.#ports.length) {
+        throw new RangeError(`Invalid route ${r.cidr}: no interface ${r.iface}`);
+      }
+      this.#forwarder.routes.add(r);
+    }
+    const claimed: Device[] = [];
+    try {
+      for (const p of this.#ports) {
+        claimDevice(p.device, this);
+        claimed.push(p.device);
+      }
+    } catch (e) {
+      for (const d of claimed) releaseDevice(d, this);
+      throw e;
+    }
+    this.#driver = new Driver(this);
+    this.#keeper = {
+      refed: true,
+      settle: () => !this.#closed,
+      fail: () => {},
+    };
+    this.#driver.watch(this.#keeper);
+    for (const p of this.#ports) {
+      if (hasReadinessHook(p.device)) p.device.onReadable(this.#driver.wake);
+      deviceClosed(p.device)?.catch((e: unknown) => this.#fail(e));
+    }
+    this.#driver.wake();
+  }
+
+  /** The forwarder: counters, the route table, NAT tables. */
+  get forwarder(): Forwarder {
+    return this.#forwarder;
+  }
+
+  /** The interfaces, in index order (each has its own drop counters and neighbor cache). */
+  get interfaces(): readonly Interface[] {
+    return this.#ports.map((p) => p.iface);
+  }
+
+  /** The error that stopped the router (a device failed), or `null`. */
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  /**
+   * Every NAT mapping of every NAT interface (`conntrack -L`).
+   *
+   * @returns The mappings.
+   *
+   * @example
+   * ```ts
+   * import { Router } from "@smol/net";
+   * import { linkPair } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const router = new Router({
+   *   interfaces: [{ device: linkPair({ medium: "ip" })[0], addresses: ["198.51.100.1/24"], nat: true }],
+   * });
+   * assert.deepEqual(router.mappings(), []);
+   * await router.close();
+   * ```
+   */
+  mappings(): NatMapping[] {
+    const out: NatMapping[] = [];
+    for (let i = 0; i < this.#ports.length; i++) {
+      const nat = this.#forwarder.natOf(i);
+      if (nat !== null) out.push(...nat.mappings());
+    }
+    return out;
+  }
+
+  /** Lets the process exit while the router runs. */
+  unref(): void {
+    this.#keeper.refed = false;
+    this.#driver.refChanged();
+  }
+
+  /** Keeps the process alive while the router runs (the default). */
+  ref(): void {
+    this.#keeper.refed = true;
+    this.#driver.refChanged();
+  }
+
+  /**
+   * Stops the loop and closes the devices that can be closed.
+   *
+   * @returns When the devices are closed.
+   * @throws {Deno.errors.BadResource} When already closed.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) throw badResource("Router is already closed");
+    this.#closed = true;
+    this.#driver.stop();
+    this.#forwarder.detachAll();
+    for (const p of this.#ports) releaseDevice(p.device, this);
+    await Promise.all(this.#ports.map((p) => closeDevice(p.device)));
+  }
+
+  /** Closes the router (`await using`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#closed) await this.close();
+  }
+
+  #fail(e: unknown): void {
+    if (this.#closed || this.#error !== null) return;
+    this.#error = e instanceof Error ? e : new Error(String(e));
+    this.#closed = true;
+    this.#driver.stop();
+    this.#forwarder.detachAll();
+    for (const p of this.#ports) releaseDevice(p.device, this);
+  }
+
+  /** @internal One poll of every interface; `true` when polling again at once may help. */
+  pollOnce(now: Instant): boolean {
+    try {
+      let again = false;
+      for (const p of this.#ports) {
+        const rx = p.iface.counters.rxFrames;
+        const polled = p.iface.poll(now, p.device, p.sockets);
+        // The ingress budget was used up: frames may still wait.
+        if (polled && p.iface.counters.rxFrames - rx >= 256) again = true;
+      }
+      if (now >= this.#nextSweep) {
+        this.#forwarder.expire(now);
+        this.#nextSweep = now + NAT_SWEEP_MS;
+      }
+      return again;
+    } catch (e) {
+      this.#fail(e);
+      return false;
+    }
+  }
+
+  /** @internal The next deadline of the interfaces, the devices and NAT expiry. */
+  nextDeadline(now: Instant): Instant {
+    let at = NEVER;
+    for (const p of this.#ports) {
+      at = earliest(at, earliest(p.iface.pollAt(now, p.sockets), deviceDeadline(p.device)));
+    }
+    const nat = this.#forwarder.pollAt();
+    if (nat !== NEVER) at = earliest(at, Math.max(nat, this.#nextSweep));
+    return at;
+  }
+
+  /** @internal A router has no sockets that linger. */
+  lingering(): boolean {
+    return false;
+  }
+}
