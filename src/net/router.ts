@@ -7,8 +7,9 @@
  * @module
  */
 
-import { Forwarder, type ReversePathMode } from "../iface/forward.ts";
-import type { ForwardRouteInit } from "../iface/forward_routes.ts";
+import { type ForwardCounters, Forwarder, type ReversePathMode } from "../iface/forward.ts";
+import type { ForwardRouteInit, RouteTable } from "../iface/forward_routes.ts";
+import type { DropCounters } from "../iface/counters.ts";
 import { Interface } from "../iface/interface.ts";
 import { type NatMapping, type NatOptions, NatTable } from "../iface/nat.ts";
 import { SocketSet } from "../iface/socket_set.ts";
@@ -218,14 +219,71 @@ export class Router {
     this.#driver.wake();
   }
 
-  /** The forwarder: counters, the route table, NAT tables. */
-  get forwarder(): Forwarder {
-    return this.#forwarder;
+  /** The forwarding counters (live): packets forwarded, translated, and dropped by reason. */
+  get counters(): Readonly<ForwardCounters> {
+    return this.#forwarder.counters;
   }
 
-  /** The interfaces, in index order (each has its own drop counters and neighbor cache). */
-  get interfaces(): readonly Interface[] {
-    return this.#ports.map((p) => p.iface);
+  /** The routes beyond each interface's connected prefixes and gateways; change them any time. */
+  get routes(): RouteTable {
+    return this.#forwarder.routes;
+  }
+
+  /** Whether packets are forwarded between interfaces (each still answers for itself). */
+  get forwarding(): boolean {
+    return this.#forwarder.enabled;
+  }
+  set forwarding(on: boolean) {
+    this.#forwarder.enabled = on;
+  }
+
+  /**
+   * The drop counters of one interface (what it received that was malformed, for nobody, ...).
+   *
+   * @param index The interface index.
+   * @returns The counters (live).
+   * @throws {RangeError} For an index that is not an interface.
+   *
+   * @example
+   * ```ts
+   * import { Router } from "@smol/net";
+   * import { linkPair } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const router = new Router({
+   *   interfaces: [{ device: linkPair({ medium: "ip" })[0], addresses: ["192.0.2.1/24"] }],
+   * });
+   * assert.equal(router.interfaceCounters(0).malformed, 0);
+   * assert.throws(() => router.interfaceCounters(1), RangeError);
+   * await router.close();
+   * ```
+   */
+  interfaceCounters(index: number): DropCounters {
+    const p = this.#ports[index];
+    if (p === undefined) throw new RangeError(`Invalid interface index ${index}`);
+    return p.iface.counters;
+  }
+
+  /**
+   * The NAT table of one interface, or `null` when it does not translate.
+   *
+   * @param index The interface index.
+   * @returns The table (its `stats`, `mappings()`, `size`).
+   * @throws {RangeError} For an index that is not an interface.
+   *
+   * @example
+   * ```ts
+   * import { Router } from "@smol/net";
+   * import { linkPair } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const router = new Router({
+   *   interfaces: [{ device: linkPair({ medium: "ip" })[0], addresses: ["198.51.100.1/24"], nat: true }],
+   * });
+   * assert.equal(router.nat(0)?.externalAddress.toString(), "198.51.100.1");
+   * await router.close();
+   * ```
+   */
+  nat(index: number): NatTable | null {
+    return this.#forwarder.natOf(index);
   }
 
   /** The error that stopped the router (a device failed), or `null`. */

@@ -46,7 +46,7 @@ Deno.test("Router forwards UDP between two stacks and keeps the source without N
   assert.deepEqual(data, new Uint8Array([1, 2, 3]));
   assert.equal((from as Deno.NetAddr).hostname, "192.0.2.2");
   assert.equal((from as Deno.NetAddr).port, 5000);
-  assert.equal(s.router.forwarder.counters.forwarded, 1);
+  assert.equal(s.router.counters.forwarded, 1);
   assert.deepEqual(s.router.mappings(), []);
   server.close();
   client.close();
@@ -73,8 +73,8 @@ Deno.test("Router with NAT carries a TCP exchange and the server sees the NAT ad
   assert.equal(maps[0]!.protocol, "tcp");
   assert.equal(maps[0]!.internalAddress.toString(), "192.0.2.2");
   assert.equal(maps[0]!.tcpState, "established");
-  assert.ok(s.router.forwarder.counters.natOut >= 2);
-  assert.ok(s.router.forwarder.counters.natIn >= 2);
+  assert.ok(s.router.counters.natOut >= 2);
+  assert.ok(s.router.counters.natIn >= 2);
   client.close();
   conn.close();
   listener.close();
