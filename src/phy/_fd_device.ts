@@ -533,10 +533,12 @@ export class FdEngine {
  * ```ts ignore
  * import { TunTapDevice } from "@smol/net/phy";
  * import type { FdDevice } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
  * const dev: FdDevice = await TunTapDevice.open({ name: "tun0", mode: "tun" });
- * console.log(dev.stats.framesReceived);
+ * assert.equal(dev.capabilities.medium, "ip");
  * await dev.close();
+ * assert.equal(dev.canTransmit(0), false);
  * ```
  */
 export abstract class FdDevice implements Device, ReadinessHook {
@@ -560,8 +562,11 @@ export abstract class FdDevice implements Device, ReadinessHook {
    * @example
    * ```ts ignore
    * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * console.log(dev.stats.framesReceived, dev.stats.dropsOversize);
+   * const stats = dev.stats; // live: updated in place
+   * assert.equal(dev.transmit(0, 100_000), null);
+   * assert.equal(stats.dropsTooBig, 1);
    * await dev.close();
    * ```
    */
@@ -574,9 +579,10 @@ export abstract class FdDevice implements Device, ReadinessHook {
    *
    * @example
    * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * console.log(dev.pending); // 0 until the kernel sends something
+   * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * assert.equal(dev.pending, 0); // nothing read yet
    * await dev.close();
    * ```
    */
@@ -592,9 +598,11 @@ export abstract class FdDevice implements Device, ReadinessHook {
    * @example
    * ```ts ignore
    * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * dev.closed.catch((e) => console.error(e.message));
    * await dev.close();
+   * await dev.closed; // resolves: the device was closed, it did not fail
+   * assert.equal(dev.error, null);
    * ```
    */
   get closed(): Promise<void> {
@@ -627,8 +635,9 @@ export abstract class FdDevice implements Device, ReadinessHook {
    * @example
    * ```ts ignore
    * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * console.log(dev.receive(0)); // null until the kernel sends something
+   * assert.equal(dev.receive(0), null); // nothing read yet
    * await dev.close();
    * ```
    */
@@ -683,10 +692,13 @@ export abstract class FdDevice implements Device, ReadinessHook {
    *
    * @example
    * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
-   * dev.transmit(0, 60)!.fill(0xff, 0, 6);
+   * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * const ip = [0x45, 0, 0, 28, 0, 0, 0, 0, 64, 1, 0xf6, 0xdd, 192, 0, 2, 2, 192, 0, 2, 1];
+   * dev.transmit(0, 28)!.set([...ip, 8, 0, 0xf7, 0xff, 0, 0, 0, 0]); // an ICMP echo request
    * dev.commit();
+   * assert.equal(dev.stats.framesSent, 1);
    * await dev.close();
    * ```
    */
@@ -703,8 +715,16 @@ export abstract class FdDevice implements Device, ReadinessHook {
    * @example
    * ```ts ignore
    * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * // As root: ip tuntap add tun0 mode tun && ip addr add 192.0.2.1/24 dev tun0 && ip link set tun0 up
    * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
-   * dev.onReadable(() => console.log("frames pending:", dev.pending));
+   * const readable = new Promise<void>((resolve) => dev.onReadable(resolve));
+   * while (dev.receive(0) !== null); // drain first: the callback runs on empty to non-empty
+   * const udp = Deno.listenDatagram({ hostname: "192.0.2.1", port: 0, transport: "udp" });
+   * await udp.send(new Uint8Array(1), { hostname: "192.0.2.2", port: 9, transport: "udp" });
+   * await readable;
+   * assert.ok(dev.pending > 0);
+   * udp.close();
    * await dev.close();
    * ```
    */
@@ -720,9 +740,12 @@ export abstract class FdDevice implements Device, ReadinessHook {
    *
    * @example
    * ```ts ignore
-   * import { RawSocketDevice } from "@smol/net/phy";
-   * const dev = await RawSocketDevice.open({ name: "veth1" });
+   * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
    * await dev.close();
+   * await dev.close(); // idempotent
+   * assert.equal(dev.transmit(0, 20), null);
    * ```
    */
   close(): Promise<void> {

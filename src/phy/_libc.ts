@@ -292,10 +292,19 @@ export function osError(_lib: Libc, what: string, code: number, hint = ""): Erro
  * {@linkcode UdpTunnelDevice}). The object is live: it is updated in place.
  *
  * @example
- * ```ts ignore
- * import { TunTapDevice } from "@smol/net/phy";
- * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
- * console.log(dev.stats.framesReceived, dev.stats.dropsOversize);
+ * ```ts
+ * import { UdpTunnelDevice } from "@smol/net/phy";
+ * import type { HostDeviceStats } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
+ * const dev = await UdpTunnelDevice.open({
+ *   local: { hostname: "127.0.0.1", port: 0 },
+ *   peer: { hostname: "127.0.0.1", port: 40001 },
+ *   mtu: 1000,
+ * });
+ * const stats: HostDeviceStats = dev.stats; // live: updated in place
+ * assert.equal(dev.transmit(0, 1001), null);
+ * assert.equal(stats.dropsTooBig, 1);
+ * assert.equal(stats.framesSent, 0);
  * await dev.close();
  * ```
  */

@@ -56,8 +56,12 @@ const PACKET_IGNORE_OUTGOING = 23;
  *
  * @example
  * ```ts
+ * import { RawSocketDevice } from "@smol/net/phy";
  * import type { RawSocketOptions } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const opts: RawSocketOptions = { name: "veth1", promiscuous: true };
+ * // Names are checked before anything is opened: at most 15 bytes (IFNAMSIZ).
+ * await assert.rejects(RawSocketDevice.open({ ...opts, name: "a-very-long-name" }), TypeError);
  * ```
  */
 export interface RawSocketOptions {
@@ -107,11 +111,17 @@ export interface RawSocketOptions {
  * @example
  * ```ts ignore
  * import { RawSocketDevice } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
+ * // As root, with a veth pair veth0/veth1 up: frames sent on veth1 arrive on veth0
  * const dev = await RawSocketDevice.open({ name: "veth1" });
- * dev.onReadable(() => {
- *   for (let f = dev.receive(0); f !== null; f = dev.receive(0)) console.log(f.length);
- * });
+ * const frames = new Promise<void>((resolve) => dev.onReadable(resolve));
+ * const peer = await RawSocketDevice.open({ name: "veth0" });
+ * peer.transmit(0, 60)!.fill(0xff, 0, 6); // to the broadcast address
+ * peer.commit();
+ * await frames;
+ * assert.equal(dev.receive(0)?.length, 60);
+ * await peer.close();
  * await dev.close();
  * ```
  */

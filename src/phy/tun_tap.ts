@@ -51,8 +51,12 @@ const TUNSETVNETHDRSZ = 0x400454d8n;
  *
  * @example
  * ```ts
+ * import { TunTapDevice } from "@smol/net/phy";
  * import type { TunTapOptions } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const opts: TunTapOptions = { name: "tap0", mode: "tap", mtu: 1500, up: true };
+ * // Options are checked before the device is opened: offloads need TUN mode.
+ * await assert.rejects(TunTapDevice.open({ ...opts, offload: true }), TypeError);
  * ```
  */
 export interface TunTapOptions {
@@ -110,12 +114,20 @@ export interface TunTapOptions {
  * @example
  * ```ts ignore
  * import { TunTapDevice } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  *
- * // As root: ip addr add 192.0.2.1/24 dev tun0 && ip link set tun0 up, then ping 192.0.2.2
+ * // As root: ip tuntap add tun0 mode tun && ip addr add 192.0.2.1/24 dev tun0 && ip link set tun0 up
  * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
- * dev.onReadable(() => {
- *   for (let f = dev.receive(0); f !== null; f = dev.receive(0)) console.log(f.length);
- * });
+ * const ipv4 = Promise.withResolvers<Uint8Array>();
+ * const drain = () => {
+ *   for (let f = dev.receive(0); f !== null; f = dev.receive(0)) {
+ *     if (f[0]! >> 4 === 4) ipv4.resolve(f.slice()); // skip the kernel's IPv6 chatter
+ *   }
+ * };
+ * dev.onReadable(drain);
+ * drain(); // frames that arrived before the callback was set
+ * await new Deno.Command("ping", { args: ["-c1", "-W1", "192.0.2.2"] }).output();
+ * assert.equal((await ipv4.promise)[9], 1); // the kernel's ICMP echo request, as an IP packet
  * await dev.close();
  * ```
  */

@@ -235,13 +235,15 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @returns The count, or `null`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await UdpTunnelDevice.open({
    *   local: { hostname: "127.0.0.1", port: 0 },
    *   peer: { hostname: "127.0.0.1", port: 40001 },
    * });
-   * console.log(dev.hostReceiveDrops()); // 0 with --allow-all on Linux, else null
+   * const drops = dev.hostReceiveDrops(); // null without --allow-all or off Linux
+   * assert.ok(drops === null || drops === 0); // a fresh socket has lost nothing
    * await dev.close();
    * ```
    */
@@ -474,12 +476,24 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
-   * const dev = await UdpTunnelDevice.open({
-   *   local: { hostname: "127.0.0.1", port: 0 },
-   *   peer: { hostname: "127.0.0.1", port: 40001 },
+   * import assert from "node:assert/strict";
+   * const a = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 40102 },
+   *   peer: { hostname: "127.0.0.1", port: 40103 },
    * });
-   * dev.onReadable(() => {});
-   * await dev.close();
+   * const b = await UdpTunnelDevice.open({
+   *   local: { hostname: "127.0.0.1", port: 40103 },
+   *   peer: { hostname: "127.0.0.1", port: 40102 },
+   * });
+   * let wakes = 0;
+   * const readable = new Promise<void>((resolve) => b.onReadable(() => (wakes++, resolve())));
+   * a.transmit(0, 20);
+   * a.commit();
+   * await readable;
+   * assert.equal(wakes, 1);
+   * assert.equal(b.receive(0)?.length, 20);
+   * await a.close();
+   * await b.close();
    * ```
    */
   onReadable(callback: () => void): void {
@@ -494,11 +508,15 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
    * @example
    * ```ts
    * import { UdpTunnelDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
    * const dev = await UdpTunnelDevice.open({
    *   local: { hostname: "127.0.0.1", port: 0 },
    *   peer: { hostname: "127.0.0.1", port: 40001 },
    * });
    * await dev.close();
+   * await dev.close(); // idempotent
+   * assert.equal(dev.canTransmit(0), false);
+   * assert.equal(dev.transmit(0, 20), null);
    * ```
    */
   close(): Promise<void> {

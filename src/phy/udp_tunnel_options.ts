@@ -11,8 +11,13 @@ import type { Medium } from "./device.ts";
  *
  * @example
  * ```ts
+ * import { UdpTunnelDevice } from "@smol/net/phy";
  * import type { UdpTunnelEndpoint } from "@smol/net/phy";
- * const ep: UdpTunnelEndpoint = { hostname: "127.0.0.1", port: 40000 };
+ * import assert from "node:assert/strict";
+ * const local: UdpTunnelEndpoint = { hostname: "127.0.0.1", port: 0 }; // 0: any free port
+ * const dev = await UdpTunnelDevice.open({ local, peer: { hostname: "127.0.0.1", port: 40000 } });
+ * assert.notEqual(dev.localAddr.port, 0);
+ * await dev.close();
  * ```
  */
 export interface UdpTunnelEndpoint {
@@ -27,12 +32,16 @@ export interface UdpTunnelEndpoint {
  *
  * @example
  * ```ts
+ * import { UdpTunnelDevice } from "@smol/net/phy";
  * import type { UdpTunnelOptions } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const opts: UdpTunnelOptions = {
  *   local: { hostname: "0.0.0.0", port: 40000 },
  *   peer: { hostname: "198.51.100.7", port: 40000 },
  *   medium: "ethernet",
+ *   mtu: 70_000, // more than a UDP datagram carries (65507 bytes)
  * };
+ * await assert.rejects(UdpTunnelDevice.open(opts), RangeError);
  * ```
  */
 export interface UdpTunnelOptions {
