@@ -17,8 +17,15 @@ import { Ipv4Address } from "../wire/address.ts";
  *
  * @example
  * ```ts
- * import type { NatProtocol } from "@smol/net/iface";
+ * import { NatTable, type NatProtocol } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const nat = new NatTable({ externalAddress: "198.51.100.1" });
+ * const inside = Ipv4Address.parse("192.0.2.10"), server = Ipv4Address.parse("203.0.113.5");
  * const p: NatProtocol = "udp";
+ * nat.outbound(0, p, inside, 5000, server, 53);
+ * assert.notEqual(nat.inbound(1, "udp", 5000, server, 53), null);
+ * assert.equal(nat.inbound(1, "tcp", 5000, server, 53), null); // mappings are per protocol
  * ```
  */
 export type NatProtocol = "tcp" | "udp" | "icmp";
@@ -28,8 +35,16 @@ export type NatProtocol = "tcp" | "udp" | "icmp";
  *
  * @example
  * ```ts
- * import type { NatFiltering } from "@smol/net/iface";
+ * import { type NatFiltering, NatTable } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const f: NatFiltering = "address-dependent";
+ * const nat = new NatTable({ externalAddress: "198.51.100.1", filtering: f });
+ * const inside = Ipv4Address.parse("192.0.2.10"), server = Ipv4Address.parse("203.0.113.5");
+ * nat.outbound(0, "udp", inside, 5000, server, 53);
+ * assert.notEqual(nat.inbound(1, "udp", 5000, server, 5353), null); // same address, any port
+ * assert.equal(nat.inbound(1, "udp", 5000, Ipv4Address.parse("203.0.113.6"), 53), null);
+ * assert.equal(nat.stats.inboundFiltered, 1);
  * ```
  */
 export type NatFiltering =
@@ -42,8 +57,16 @@ export type NatFiltering =
  *
  * @example
  * ```ts
- * import type { NatOptions } from "@smol/net/iface";
- * const o: NatOptions = { externalAddress: "198.51.100.1", maxMappings: 1000 };
+ * import { type NatOptions, NatTable } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const o: NatOptions = { externalAddress: "198.51.100.1", maxMappings: 1 };
+ * const nat = new NatTable(o);
+ * const server = Ipv4Address.parse("203.0.113.5");
+ * assert.notEqual(nat.outbound(0, "udp", Ipv4Address.parse("192.0.2.10"), 5000, server, 53), null);
+ * assert.equal(nat.outbound(0, "udp", Ipv4Address.parse("192.0.2.11"), 5000, server, 53), null);
+ * assert.equal(nat.stats.refusedFull, 1);
+ * assert.throws(() => new NatTable({ externalAddress: "2001:db8::1" }), TypeError);
  * ```
  */
 export interface NatOptions {
@@ -102,10 +125,16 @@ export const NAT_DEFAULT_TIMEOUTS: Readonly<NatTimeouts> = Object.freeze({
  *
  * @example
  * ```ts
- * import type { NatMapping } from "@smol/net/iface";
+ * import { type NatMapping, NatTable } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * function show(m: NatMapping): string {
  *   return `${m.protocol} ${m.internalAddress}:${m.internalPort} -> :${m.externalPort}`;
  * }
+ * const nat = new NatTable({ externalAddress: "198.51.100.1" });
+ * const server = Ipv4Address.parse("203.0.113.5");
+ * nat.outbound(0, "udp", Ipv4Address.parse("192.0.2.10"), 5000, server, 53);
+ * assert.deepEqual([...nat.mappings()].map(show), ["udp 192.0.2.10:5000 -> :5000"]);
  * ```
  */
 export interface NatMapping {
@@ -208,8 +237,16 @@ function checkPort(name: string, v: number): void {
  *
  * @example
  * ```ts
- * import type { NatResult } from "@smol/net/iface";
+ * import { NatTable, type NatResult } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * function text(r: NatResult): string { return `${r.address}:${r.port}`; }
+ * const nat = new NatTable({ externalAddress: "198.51.100.1" });
+ * const server = Ipv4Address.parse("203.0.113.5");
+ * const out = nat.outbound(0, "tcp", Ipv4Address.parse("192.0.2.10"), 40000, server, 443, 0x02);
+ * assert.ok(out !== null);
+ * assert.equal(text(out), "198.51.100.1:40000");
+ * assert.equal(out.hairpin, null);
  * ```
  */
 export interface NatResult {
