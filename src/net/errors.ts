@@ -10,8 +10,11 @@
  *
  * @example
  * ```ts
- * import { NET_ERROR_CODES } from "@smol/net/net";
- * console.log(NET_ERROR_CODES.ConnectionRefused); // ECONNREFUSED
+ * import { NET_ERROR_CODES, netError } from "@smol/net/net";
+ * import assert from "node:assert/strict";
+ * assert.equal(NET_ERROR_CODES.ConnectionRefused, "ECONNREFUSED");
+ * const e = netError("ConnectionRefused", "Connection refused by 192.0.2.1:80");
+ * assert.equal((e as { code?: string }).code, NET_ERROR_CODES.ConnectionRefused);
  * ```
  */
 export const NET_ERROR_CODES = {
@@ -32,8 +35,12 @@ export const NET_ERROR_CODES = {
  *
  * @example
  * ```ts
- * import type { NetErrorKind } from "@smol/net/net";
+ * import { netError, type NetErrorKind } from "@smol/net/net";
+ * import assert from "node:assert/strict";
  * const kind: NetErrorKind = "TimedOut";
+ * const e = netError(kind, "Connection to 192.0.2.1:80 timed out");
+ * assert.ok(e instanceof Deno.errors.TimedOut);
+ * assert.equal((e as { code?: string }).code, "ETIMEDOUT");
  * ```
  */
 export type NetErrorKind = keyof typeof NET_ERROR_CODES;
@@ -49,7 +56,10 @@ export type NetErrorKind = keyof typeof NET_ERROR_CODES;
  * ```ts
  * import { netError } from "@smol/net/net";
  * const e = netError("ConnectionReset", "Connection reset by 192.0.2.1:80");
- * console.log(e instanceof Deno.errors.ConnectionReset, (e as { code?: string }).code); // true ECONNRESET
+ * import assert from "node:assert/strict";
+ * assert.ok(e instanceof Deno.errors.ConnectionReset);
+ * assert.equal((e as { code?: string }).code, "ECONNRESET");
+ * assert.equal(e.message, "Connection reset by 192.0.2.1:80");
  * ```
  */
 export function netError(kind: NetErrorKind, message: string): Error {
@@ -130,7 +140,10 @@ export function fromCoreError(e: unknown, what: string): unknown {
  * @example
  * ```ts
  * import { badResource } from "@smol/net/net";
- * console.log(badResource("Listener").message); // Listener has been closed
+ * import assert from "node:assert/strict";
+ * const e = badResource("Listener");
+ * assert.ok(e instanceof Deno.errors.BadResource);
+ * assert.equal(e.message, "Listener has been closed");
  * ```
  */
 export function badResource(what: string): Error {
@@ -148,8 +161,12 @@ export function badResource(what: string): Error {
  * ```ts
  * import { abortError } from "@smol/net/net";
  * const c = new AbortController();
+ * import assert from "node:assert/strict";
  * c.abort();
- * console.log((abortError(c.signal) as Error).name); // AbortError
+ * assert.equal((abortError(c.signal) as Error).name, "AbortError");
+ * const d = new AbortController();
+ * d.abort(new Error("Cancelled"));
+ * assert.equal((abortError(d.signal) as Error).message, "Cancelled"); // the signal's own reason
  * ```
  */
 export function abortError(signal: AbortSignal): unknown {

@@ -18,13 +18,18 @@ import type { DnsHosts } from "./dns_cache.ts";
  *
  * @example
  * ```ts
- * import { linkPair, type NetStackOptions } from "@smol/net";
+ * import { linkPair, NetStack, type NetStackOptions } from "@smol/net";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const [device] = linkPair();
  * const options: NetStackOptions = {
  *   device,
  *   addresses: ["192.0.2.2/24", "2001:db8::2/64"],
  *   gateways: ["192.0.2.1"],
  * };
+ * await using stack = new NetStack(options);
+ * assert.equal(stack.iface.routes.nextHop(parseIpAddress("198.51.100.7"))?.toString(), "192.0.2.1");
+ * assert.equal(stack.iface.routes.addresses.length, 2);
  * ```
  */
 export interface NetStackOptions {
@@ -77,8 +82,14 @@ export interface NetStackOptions {
  *
  * @example
  * ```ts
- * import type { ListenOptions } from "@smol/net";
+ * import { linkPair, type ListenOptions, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [device] = linkPair();
+ * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
  * const options: ListenOptions = { port: 8080, hostname: "0.0.0.0", tcpBacklog: 128 };
+ * const listener = stack.listen(options);
+ * assert.deepEqual(listener.addr, { transport: "tcp", hostname: "0.0.0.0", port: 8080 });
+ * listener.close();
  * ```
  */
 export interface ListenOptions {
@@ -102,8 +113,20 @@ export interface ListenOptions {
  *
  * @example
  * ```ts
- * import type { ConnectOptions } from "@smol/net";
- * const options: ConnectOptions = { hostname: "192.0.2.1", port: 80, signal: AbortSignal.timeout(5000) };
+ * import { type ConnectOptions, linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [a, b] = linkPair();
+ * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * const listener = server.listen({ port: 80 });
+ * const options: ConnectOptions = { hostname: "192.0.2.1", port: 80, localPort: 40000 };
+ * const conn = await client.connect(options);
+ * assert.equal(conn.localAddr.port, 40000);
+ * assert.equal(conn.remoteAddr.hostname, "192.0.2.1");
+ * const peer = await listener.accept();
+ * peer.close();
+ * conn.close();
+ * listener.close();
  * ```
  */
 export interface ConnectOptions {
@@ -131,8 +154,14 @@ export interface ConnectOptions {
  *
  * @example
  * ```ts
- * import type { DatagramOptions } from "@smol/net";
+ * import { type DatagramOptions, linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [device] = linkPair();
+ * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
  * const options: DatagramOptions = { port: 5353 };
+ * const socket = stack.listenDatagram(options);
+ * assert.equal(socket.addr.port, 5353);
+ * socket.close();
  * ```
  */
 export interface DatagramOptions {

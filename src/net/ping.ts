@@ -15,8 +15,15 @@ import { abortError, netError } from "./errors.ts";
  *
  * @example
  * ```ts
- * import type { PingOptions } from "@smol/net";
- * const options: PingOptions = { hostname: "192.0.2.1", size: 56, timeout: 1000 };
+ * import { linkPair, NetStack, type PingOptions } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [a, b] = linkPair();
+ * await using s1 = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using s2 = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * const options: PingOptions = { hostname: "192.0.2.1", size: 100, timeout: 1000 };
+ * const reply = await s2.ping(options);
+ * assert.equal(reply.bytes, 100);
+ * await assert.rejects(s2.ping({ hostname: "192.0.2.1", size: 70000 }), RangeError);
  * ```
  */
 export interface PingOptions {
@@ -35,8 +42,17 @@ export interface PingOptions {
  *
  * @example
  * ```ts
- * import type { PingResult } from "@smol/net";
- * const show = (r: PingResult) => `${r.bytes} bytes from ${r.from}: seq=${r.seq} time=${r.rtt.toFixed(3)} ms`;
+ * import { linkPair, NetStack, type PingResult } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [a, b] = linkPair();
+ * await using s1 = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using s2 = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * const show = (r: PingResult) => `${r.bytes} bytes from ${r.from}: seq=${r.seq}`;
+ * const first = await s2.ping({ hostname: "192.0.2.1" });
+ * const second = await s2.ping({ hostname: "192.0.2.1" });
+ * assert.equal(show(first), `56 bytes from 192.0.2.1: seq=${first.seq}`);
+ * assert.equal(second.seq, first.seq + 1);
+ * assert.ok(first.rtt >= 0);
  * ```
  */
 export interface PingResult {
