@@ -84,6 +84,7 @@ const DEFAULT_INGRESS_BUDGET = 256;
  * @example Two stacks in one process
  * ```ts
  * import { linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
  *
  * const [left, right] = linkPair({ mtu: 1500 });
  * await using server = new NetStack({ device: left, addresses: ["192.0.2.1/24"] });
@@ -92,7 +93,9 @@ const DEFAULT_INGRESS_BUDGET = 256;
  * const pending = listener.accept();
  * const conn = await client.connect({ hostname: "192.0.2.1", port: 80 });
  * const peer = await pending;
- * console.log(conn.remoteAddr.port, peer.localAddr.port); // 80 80
+ * assert.equal(conn.remoteAddr.port, 80);
+ * assert.equal(peer.localAddr.port, 80);
+ * assert.equal(peer.remoteAddr.port, conn.localAddr.port);
  * conn.close();
  * peer.close();
  * listener.close();
@@ -220,8 +223,14 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @example
    * ```ts
    * import { linkPair, NetStack } from "@smol/net";
-   * await using stack = new NetStack({ device: linkPair()[0], addresses: ["192.0.2.1/24"] });
-   * console.log(stack.counters.totalDrops()); // 0
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * assert.equal(server.counters.totalDrops(), 0);
+   * // Nothing listens on port 81: the SYN is answered with a reset and counted as noSocket.
+   * await assert.rejects(client.connect({ hostname: "192.0.2.1", port: 81 }), Deno.errors.ConnectionRefused);
+   * assert.equal(server.counters.noSocket, 1);
    * ```
    */
   get counters(): DropCounters {
@@ -235,8 +244,23 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @example
    * ```ts
    * import { linkPair, NetStack } from "@smol/net";
-   * await using stack = new NetStack({ device: linkPair()[0], addresses: ["192.0.2.1/24"] });
-   * stack.onerror = (e) => console.error("stack failed:", e.error);
+   * import type { Device } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const [inner] = linkPair();
+   * const broken: Device = {
+   *   capabilities: inner.capabilities,
+   *   receive: () => { throw new Error("Device unplugged"); },
+   *   canTransmit: () => true,
+   *   transmit: (now, len) => inner.transmit(now, len),
+   *   commit: () => inner.commit(),
+   * };
+   * await using stack = new NetStack({ device: broken, addresses: ["192.0.2.1/24"] });
+   * const failed = Promise.withResolvers<unknown>();
+   * stack.onerror = (e) => failed.resolve(e.error);
+   * const error = await failed.promise as Error;
+   * assert.ok(error instanceof Deno.errors.ConnectionAborted);
+   * assert.equal(error.message, "Stack failed: Device unplugged");
+   * assert.equal(stack.deviceError, error);
    * ```
    */
   get onerror(): ((event: ErrorEvent) => void) | null {
@@ -256,8 +280,13 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * The device the stack runs on.
    *
    * @example
-   * ```ts ignore
-   * console.log(stack.device.capabilities.mtu);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair({ mtu: 9000 });
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
+   * assert.equal(stack.device, device);
+   * assert.equal(stack.device.capabilities.mtu, 9000);
    * ```
    */
   get device(): Device {
@@ -273,8 +302,9 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```ts
    * import { linkPair, NetStack } from "@smol/net";
    * const [device] = linkPair();
+   * import assert from "node:assert/strict";
    * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
-   * console.log(stack.autoconf); // null
+   * assert.equal(stack.autoconf, null); // static addresses: no DHCP or SLAAC
    * ```
    */
   get autoconf(): Autoconf | null {
@@ -289,8 +319,11 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```ts
    * import { linkPair, NetStack } from "@smol/net";
    * const [device] = linkPair();
+   * import assert from "node:assert/strict";
    * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
-   * console.log(stack.dnsCounters.cacheHits); // 0
+   * assert.deepEqual(stack.dnsCounters, {
+   *   mismatchedId: 0, malformed: 0, tcpRetries: 0, timeouts: 0, cacheHits: 0, cacheMisses: 0,
+   * });
    * ```
    */
   get dnsCounters(): Readonly<DnsCounters> {
@@ -306,8 +339,10 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```ts
    * import { linkPair, NetStack } from "@smol/net";
    * const [device] = linkPair();
+   * import assert from "node:assert/strict";
    * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
-   * await stack.configured;
+   * await stack.configured; // static addresses: resolves at once
+   * assert.equal(stack.iface.routes.ipv4()?.toString(), "192.0.2.2");
    * ```
    */
   get configured(): Promise<void> {
@@ -337,8 +372,16 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @throws {Deno.errors.AddrNotAvailable} When the hostname is not an address of the stack.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
    * const listener = stack.listen({ port: 8080 });
+   * assert.equal(listener.addr.port, 8080);
+   * assert.throws(() => stack.listen({ port: 8080 }), Deno.errors.AddrInUse);
+   * assert.throws(() => stack.listen({ port: 8081, hostname: "192.0.2.3" }), Deno.errors.AddrNotAvailable);
+   * listener.close();
    * ```
    */
   listen(options: ListenOptions | TransparentListenOptions): TcpListener {
@@ -394,8 +437,20 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @throws {Deno.errors.NetworkUnreachable} Without a route to the peer.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using stack = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 80 });
    * const conn = await stack.connect({ hostname: "192.0.2.1", port: 80 });
+   * assert.deepEqual(conn.remoteAddr, { transport: "tcp", hostname: "192.0.2.1", port: 80 });
+   * await assert.rejects(stack.connect({ hostname: "198.51.100.1", port: 80 }), Deno.errors.NetworkUnreachable);
+   * await assert.rejects(stack.connect({ hostname: "192.0.2.1", port: 0 }), RangeError);
+   * (await listener.accept()).close();
+   * conn.close();
+   * listener.close();
    * ```
    */
   async connect(options: ConnectOptions): Promise<TcpStream> {
@@ -477,8 +532,16 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @throws {Deno.errors.AddrInUse} When the port is taken.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
    * const udp = stack.listenDatagram({ port: 5353 });
+   * assert.equal(udp.addr.port, 5353);
+   * assert.throws(() => stack.listenDatagram({ port: 5353 }), Deno.errors.AddrInUse);
+   * assert.throws(() => stack.listenDatagram({ port: 70000 }), RangeError);
+   * udp.close();
    * ```
    */
   listenDatagram(options: DatagramOptions): UdpSocket;
@@ -492,8 +555,17 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @throws {Deno.errors.AddrInUse} When a transparent datagram listener is already open.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using plain = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+   * assert.throws(() => plain.listenDatagram({ transparent: true }), TypeError); // no acceptAny
+   * const [other] = linkPair();
+   * await using stack = new NetStack({ device: other, addresses: ["192.0.2.2/24"], acceptAny: true });
    * const flows = stack.listenDatagram({ transparent: true });
+   * assert.throws(() => stack.listenDatagram({ transparent: true }), Deno.errors.AddrInUse);
+   * flows.close();
    * ```
    */
   listenDatagram(options: TransparentDatagramOptions): UdpFlowListener;
@@ -562,8 +634,11 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * const [a, b] = linkPair();
    * await using s1 = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
    * await using s2 = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * import assert from "node:assert/strict";
    * const reply = await s2.ping({ hostname: "192.0.2.1" });
-   * console.log(reply.from, reply.bytes); // 192.0.2.1 56
+   * assert.equal(reply.from, "192.0.2.1");
+   * assert.equal(reply.bytes, 56);
+   * await assert.rejects(s2.ping({ hostname: "198.51.100.1" }), Deno.errors.NetworkUnreachable);
    * ```
    */
   ping(options: PingOptions): Promise<PingResult> {
@@ -602,8 +677,16 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @returns Resolves when the loop has stopped.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * const stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+   * const listener = stack.listen({ port: 80 });
    * await stack.close();
+   * await assert.rejects(listener.accept(), Deno.errors.BadResource);
+   * await using again = new NetStack({ device, addresses: ["192.0.2.2/24"] }); // the device is free
+   * assert.equal(again.device, device);
    * ```
    */
   async close(): Promise<void> {
@@ -735,8 +818,28 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * error was thrown while polling); `null` while it works.
    *
    * @example
-   * ```ts ignore
-   * if (stack.deviceError) console.error(stack.deviceError.message);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import type { Device } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const [inner] = linkPair();
+   * let fail = false;
+   * const flaky: Device = {
+   *   capabilities: inner.capabilities,
+   *   receive: (now) => { if (fail) throw new Error("Interface deleted"); return inner.receive(now); },
+   *   canTransmit: (now) => inner.canTransmit(now),
+   *   transmit: (now, len) => inner.transmit(now, len),
+   *   commit: () => inner.commit(),
+   * };
+   * await using stack = new NetStack({ device: flaky, addresses: ["192.0.2.1/24"] });
+   * const before = stack.deviceError;
+   * const failed = new Promise((resolve) => stack.addEventListener("error", resolve, { once: true }));
+   * fail = true;
+   * stack.listenDatagram({ port: 9 }).close(); // any call wakes the loop
+   * await failed;
+   * assert.equal(before, null);
+   * assert.equal(stack.deviceError?.message, "Stack failed: Interface deleted");
+   * assert.throws(() => stack.listen({ port: 80 }), Deno.errors.ConnectionAborted); // later calls fail
    * ```
    */
   get deviceError(): Error | null {
