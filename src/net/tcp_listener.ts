@@ -28,15 +28,16 @@ export interface ListenerHost extends StreamHost {
  * @example Serve connections one by one
  * ```ts
  * import { linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
  *
  * const [a, b] = linkPair();
  * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
  * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
  * const listener = server.listen({ port: 8080 });
- * console.log(listener.addr.port); // 8080
+ * assert.equal(listener.addr.port, 8080);
  * const conn = await client.connect({ hostname: "192.0.2.1", port: 8080 });
  * for await (const peer of listener) {
- *   console.log(peer.remoteAddr.hostname); // 192.0.2.2
+ *   assert.equal(peer.remoteAddr.hostname, "192.0.2.2");
  *   peer.close();
  *   break;
  * }
@@ -84,10 +85,19 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * @example
    * ```ts
    * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
    *
-   * await using stack = new NetStack({ device: linkPair()[0], addresses: ["192.0.2.1/24"] });
-   * const listener = stack.listen({ port: 80 });
-   * console.log(listener.info.pendingAccepts); // 0
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 80 });
+   * assert.equal(listener.info.pendingAccepts, 0);
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 80 });
+   * (await listener.accept()).close();
+   * assert.equal(listener.info.synsReceived, 1);
+   * assert.equal(listener.info.accepted, 1);
+   * assert.equal(listener.info.pendingAccepts, 0);
+   * conn.close();
    * listener.close();
    * ```
    */
@@ -111,8 +121,20 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * @returns The connection.
    *
    * @example
-   * ```ts ignore
-   * const conn = await listener.accept();
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 80 });
+   * const pending = listener.accept();
+   * const out = await client.connect({ hostname: "192.0.2.1", port: 80 });
+   * const conn = await pending;
+   * assert.equal(conn.remoteAddr.port, out.localAddr.port);
+   * conn.close();
+   * out.close();
+   * listener.close();
    * ```
    */
   accept(): Promise<TcpStream> {
@@ -124,8 +146,16 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * are reset, and the port becomes free.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
+   * const listener = stack.listen({ port: 80 });
+   * const pending = listener.accept();
    * listener.close();
+   * await assert.rejects(pending, Deno.errors.BadResource);
+   * stack.listen({ port: 80 }).close(); // the port is free again
    * ```
    */
   close(): void {
@@ -139,8 +169,16 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * Keeps the process alive while an accept is pending (the default).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
+   * const listener = stack.listen({ port: 80 });
+   * listener.unref();
    * listener.ref();
+   * assert.equal(listener.refed, true);
+   * listener.close();
    * ```
    */
   ref(): void {
@@ -151,8 +189,16 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * Lets the process exit while an accept is pending.
    *
    * @example
-   * ```ts ignore
-   * listener.unref();
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
+   * const listener = stack.listen({ port: 80 });
+   * assert.equal(listener.refed, true);
+   * listener.unref(); // a pending accept no longer keeps the process alive
+   * assert.equal(listener.refed, false);
+   * listener.close();
    * ```
    */
   unref(): void {
@@ -168,8 +214,24 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    * Accepted connections until the listener closes.
    *
    * @example
-   * ```ts ignore
-   * for await (const conn of listener) handle(conn);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 80 });
+   * const c1 = await client.connect({ hostname: "192.0.2.1", port: 80 });
+   * const c2 = await client.connect({ hostname: "192.0.2.1", port: 80 });
+   * const ports: number[] = [];
+   * for await (const conn of listener) {
+   *   ports.push(conn.remoteAddr.port);
+   *   conn.close();
+   *   if (ports.length === 2) listener.close(); // ends the loop
+   * }
+   * assert.deepEqual(ports.sort(), [c1.localAddr.port, c2.localAddr.port].sort());
+   * c1.close();
+   * c2.close();
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<TcpStream> {

@@ -58,6 +58,7 @@ const MAX_DATAGRAM = 65535;
  * @example UDP echo between two stacks
  * ```ts
  * import { linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
  *
  * const [a, b] = linkPair();
  * await using s1 = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
@@ -66,7 +67,8 @@ const MAX_DATAGRAM = 65535;
  * const client = s2.listenDatagram({ port: 0 });
  * await client.send(new TextEncoder().encode("ping"), { transport: "udp", hostname: "192.0.2.1", port: 7 });
  * const [data, from] = await server.receive();
- * console.log(new TextDecoder().decode(data), from.transport); // ping udp
+ * assert.equal(new TextDecoder().decode(data), "ping");
+ * assert.deepEqual(from, { transport: "udp", hostname: "192.0.2.2", port: client.addr.port });
  * server.close();
  * client.close();
  * ```
@@ -115,8 +117,22 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * @throws {RangeError} When the port is out of 1–65535 or the datagram is too large.
    *
    * @example
-   * ```ts ignore
-   * await udp.send(data, { transport: "udp", hostname: "192.0.2.1", port: 53 });
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using s1 = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using s2 = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const server = s1.listenDatagram({ port: 53 });
+   * const udp = s2.listenDatagram({ port: 0 });
+   * const to = { transport: "udp" as const, hostname: "192.0.2.1", port: 53 };
+   * assert.equal(await udp.send(new Uint8Array(12), to), 12);
+   * await assert.rejects(udp.send(new Uint8Array(1), { ...to, port: 0 }), RangeError);
+   * await assert.rejects(udp.send(new Uint8Array(1), { ...to, hostname: "dns.example" }), TypeError);
+   * const [data] = await server.receive();
+   * assert.equal(data.length, 12);
+   * server.close();
+   * udp.close();
    * ```
    */
   send(p: Uint8Array, addr: Deno.Addr): Promise<number> {
@@ -157,8 +173,22 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * @returns `[data, addr]`.
    *
    * @example
-   * ```ts ignore
-   * const [data, from] = await udp.receive();
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using s1 = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using s2 = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const udp = s1.listenDatagram({ port: 7 });
+   * const client = s2.listenDatagram({ port: 4000 });
+   * await client.send(new Uint8Array([1, 2, 3, 4]), { transport: "udp", hostname: "192.0.2.1", port: 7 });
+   * const buf = new Uint8Array(2);
+   * const [data, from] = await udp.receive(buf);
+   * assert.deepEqual([...data], [1, 2]); // truncated to the buffer, a view of it
+   * assert.equal(data.buffer, buf.buffer);
+   * assert.equal(from.port, 4000);
+   * udp.close();
+   * client.close();
    * ```
    */
   receive(p?: Uint8Array): Promise<[Uint8Array<ArrayBuffer>, Deno.NetAddr]> {
@@ -187,8 +217,14 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * @returns A rejected promise (`Deno.errors.NotSupported`).
    *
    * @example
-   * ```ts ignore
-   * await udp.joinMulticastV4("224.0.0.251", "0.0.0.0").catch(console.error);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
+   * const udp = stack.listenDatagram({ port: 5353 });
+   * await assert.rejects(udp.joinMulticastV4("224.0.0.251", "0.0.0.0"), Deno.errors.NotSupported);
+   * udp.close();
    * ```
    */
   joinMulticastV4(_address: string, _networkInterface: string): Promise<never> {
@@ -203,8 +239,14 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * @returns A rejected promise (`Deno.errors.NotSupported`).
    *
    * @example
-   * ```ts ignore
-   * await udp.joinMulticastV6("ff02::fb", 0).catch(console.error);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["2001:db8::1/64"] });
+   * const udp = stack.listenDatagram({ port: 5353, hostname: "::" });
+   * await assert.rejects(udp.joinMulticastV6("ff02::fb", 0), Deno.errors.NotSupported);
+   * udp.close();
    * ```
    */
   joinMulticastV6(_address: string, _networkInterface: number): Promise<never> {
@@ -217,8 +259,17 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * Closes the socket; pending receives and sends reject with `BadResource`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
+   * const udp = stack.listenDatagram({ port: 53 });
+   * const pending = udp.receive();
    * udp.close();
+   * await assert.rejects(pending, Deno.errors.BadResource);
+   * assert.throws(() => udp.close(), Deno.errors.BadResource);
+   * stack.listenDatagram({ port: 53 }).close(); // the port is free again
    * ```
    */
   close(): void {
@@ -236,8 +287,16 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * Keeps the process alive while a receive is pending (the default).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
+   * const udp = stack.listenDatagram({ port: 53 });
+   * udp.unref();
    * udp.ref();
+   * assert.equal(udp.refed, true);
+   * udp.close();
    * ```
    */
   ref(): void {
@@ -249,8 +308,16 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * Lets the process exit while a receive is pending.
    *
    * @example
-   * ```ts ignore
-   * udp.unref();
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.1/24"] });
+   * const udp = stack.listenDatagram({ port: 53 });
+   * assert.equal(udp.refed, true);
+   * udp.unref(); // a pending receive no longer keeps the process alive
+   * assert.equal(udp.refed, false);
+   * udp.close();
    * ```
    */
   unref(): void {
@@ -262,8 +329,24 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
    * Received datagrams until the socket closes.
    *
    * @example
-   * ```ts ignore
-   * for await (const [data, from] of udp) console.log(data.length, from);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using s1 = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using s2 = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const udp = s1.listenDatagram({ port: 9 });
+   * const client = s2.listenDatagram({ port: 0 });
+   * const to = { transport: "udp" as const, hostname: "192.0.2.1", port: 9 };
+   * await client.send(new Uint8Array(1), to);
+   * await client.send(new Uint8Array(2), to);
+   * const sizes: number[] = [];
+   * for await (const [data] of udp) {
+   *   sizes.push(data.length);
+   *   if (sizes.length === 2) udp.close(); // ends the loop
+   * }
+   * assert.deepEqual(sizes, [1, 2]);
+   * client.close();
    * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterableIterator<[Uint8Array<ArrayBuffer>, Deno.Addr]> {
