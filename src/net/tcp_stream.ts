@@ -66,6 +66,7 @@ export function toNetAddr(ep: IpEndpoint | null, transport: "tcp" | "udp"): Deno
  * @example Echo one message over an in-memory link
  * ```ts
  * import { linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
  *
  * const [a, b] = linkPair();
  * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
@@ -77,7 +78,7 @@ export function toNetAddr(ep: IpEndpoint | null, transport: "tcp" | "udp"): Deno
  * await conn.write(new TextEncoder().encode("hi"));
  * const buf = new Uint8Array(2);
  * await peer.read(buf);
- * console.log(new TextDecoder().decode(buf)); // hi
+ * assert.equal(new TextDecoder().decode(buf), "hi");
  * conn.close();
  * peer.close();
  * listener.close();
@@ -184,8 +185,24 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * @throws {TypeError} When `p` is not a `Uint8Array` (as a rejection, like Deno).
    *
    * @example
-   * ```ts ignore
-   * const n = await conn.read(new Uint8Array(1024));
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
+   * await peer.write(new Uint8Array([1, 2, 3]));
+   * await peer.closeWrite();
+   * const buf = new Uint8Array(1024);
+   * assert.equal(await conn.read(buf), 3);
+   * assert.equal(await conn.read(buf), null); // the peer's FIN
+   * await assert.rejects(conn.read("x" as unknown as Uint8Array), TypeError);
+   * conn.close();
+   * peer.close();
+   * listener.close();
    * ```
    */
   read(p: Uint8Array): Promise<number | null> {
@@ -220,9 +237,26 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * not encoded for you).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
+   * const data = new Uint8Array(100_000).fill(7);
    * let off = 0;
-   * while (off < data.length) off += await conn.write(data.subarray(off));
+   * while (off < data.length) off += await conn.write(data.subarray(off)); // may take part
+   * await conn.closeWrite();
+   * let got = 0;
+   * for await (const chunk of peer) got += chunk.length;
+   * assert.equal(got, data.length);
+   * await assert.rejects(conn.write("text" as unknown as Uint8Array), TypeError);
+   * conn.close();
+   * peer.close();
+   * listener.close();
    * ```
    */
   write(p: Uint8Array): Promise<number> {
@@ -253,9 +287,23 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * @returns Resolves once the FIN is queued.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
    * await conn.closeWrite();
-   * while ((await conn.read(buf)) !== null) {}
+   * const buf = new Uint8Array(8);
+   * assert.equal(await peer.read(buf), null); // the peer sees our FIN
+   * await peer.write(new Uint8Array([9])); // and can still answer
+   * assert.equal(await conn.read(buf), 1);
+   * conn.close();
+   * peer.close();
+   * listener.close();
    * ```
    */
   closeWrite(): Promise<void> {
@@ -278,8 +326,21 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * was left unread, RFC 9293 §3.10.4); pending reads and writes reject with `BadResource`.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
+   * const pending = conn.read(new Uint8Array(8));
    * conn.close();
+   * await assert.rejects(pending, Deno.errors.BadResource);
+   * assert.equal(await peer.read(new Uint8Array(8)), null); // a FIN, not a reset: nothing was unread
+   * peer.close();
+   * listener.close();
    * ```
    */
   close(): void {
@@ -303,8 +364,22 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * @param noDelay `true` sends small segments at once.
    *
    * @example
-   * ```ts ignore
-   * conn.setNoDelay();
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
+   * conn.setNoDelay(); // small writes go out at once
+   * await conn.write(new Uint8Array([1]));
+   * assert.equal(await peer.read(new Uint8Array(8)), 1);
+   * assert.throws(() => conn.setNoDelay("yes" as unknown as boolean), TypeError);
+   * conn.close();
+   * peer.close();
+   * listener.close();
    * ```
    */
   setNoDelay(noDelay = true): void {
@@ -318,8 +393,21 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * @param keepAlive Whether to probe an idle connection.
    *
    * @example
-   * ```ts ignore
-   * conn.setKeepAlive(true);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
+   * conn.setKeepAlive(true); // probes after 2 h idle, every 75 s, 9 times
+   * conn.setKeepAlive(false);
+   * assert.throws(() => conn.setKeepAlive(1 as unknown as boolean), TypeError);
+   * conn.close();
+   * peer.close();
+   * listener.close();
    * ```
    */
   setKeepAlive(keepAlive = true): void {
@@ -331,8 +419,21 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * Keeps the process alive while this connection waits (the default).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
+   * conn.unref();
    * conn.ref();
+   * assert.equal(conn.refed, true);
+   * conn.close();
+   * peer.close();
+   * listener.close();
    * ```
    */
   ref(): void {
@@ -344,8 +445,21 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * Lets the process exit even while this connection waits.
    *
    * @example
-   * ```ts ignore
-   * conn.unref();
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
+   * assert.equal(conn.refed, true);
+   * conn.unref(); // a pending read no longer keeps the process alive
+   * assert.equal(conn.refed, false);
+   * conn.close();
+   * peer.close();
+   * listener.close();
    * ```
    */
   unref(): void {
@@ -409,8 +523,23 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
    * Received chunks (each a fresh copy) until the peer's FIN.
    *
    * @example
-   * ```ts ignore
-   * for await (const chunk of conn) console.log(chunk.length);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 7 });
+   * const conn = await client.connect({ hostname: "192.0.2.1", port: 7 });
+   * const peer = await listener.accept();
+   * await peer.write(new TextEncoder().encode("hello"));
+   * await peer.closeWrite();
+   * let text = "";
+   * for await (const chunk of conn) text += new TextDecoder().decode(chunk);
+   * assert.equal(text, "hello"); // until the peer's FIN
+   * conn.close();
+   * peer.close();
+   * listener.close();
    * ```
    */
   async *[Symbol.asyncIterator](): AsyncIterableIterator<Uint8Array> {
