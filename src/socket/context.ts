@@ -78,16 +78,22 @@ export class TokenBucket {
  * @example
  * ```ts
  * import type { SocketContext } from "@smol/net/socket";
- * import { TokenBucket } from "@smol/net/socket";
+ * import { TokenBucket, UdpSocket } from "@smol/net/socket";
  * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  *
  * const cx: SocketContext = {
- *   now: 0,
+ *   now: 250,
  *   random: new Rng(1),
  *   ipMtu: 1500,
  *   isnSecret: new Uint8Array(16),
  *   challengeAckLimiter: new TokenBucket({ burst: 1000, interval: 1000 }),
  * };
+ * const s = new UdpSocket();
+ * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 9 });
+ * s.send(new Uint8Array(1), { addr: Ipv4Address.parse("192.0.2.1"), port: 7 });
+ * assert.equal(s.pollAt(cx), 250); // a queued datagram wants dispatch now
  * ```
  */
 export interface SocketContext {

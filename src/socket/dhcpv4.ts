@@ -93,9 +93,25 @@ export type Dhcpv4State =
  * @example
  * ```ts
  * import type { Dhcpv4Lease } from "@smol/net/socket";
+ * import { IpCidr, Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * function describe(lease: Dhcpv4Lease): string {
- *   return `${lease.address} via ${lease.routers[0] ?? "no router"}`;
+ *   return `${lease.address} via ${lease.routers[0] ?? "no router"} until ${lease.expiresAt}`;
  * }
+ * const lease: Dhcpv4Lease = {
+ *   address: IpCidr.parse("192.0.2.63/24"),
+ *   serverIdentifier: Ipv4Address.parse("192.0.2.1"),
+ *   routers: [Ipv4Address.parse("192.0.2.1")],
+ *   dnsServers: [],
+ *   domainName: null,
+ *   mtu: null,
+ *   leaseTime: 3600,
+ *   acquiredAt: 0,
+ *   renewAt: 1_800_000, // T1: half the lease
+ *   rebindAt: 3_150_000, // T2: seven eighths
+ *   expiresAt: 3_600_000,
+ * };
+ * assert.equal(describe(lease), "192.0.2.63/24 via 192.0.2.1 until 3600000");
  * ```
  */
 export interface Dhcpv4Lease {
@@ -130,10 +146,14 @@ export interface Dhcpv4Lease {
  *
  * @example
  * ```ts
- * import type { Dhcpv4Event } from "@smol/net/socket";
+ * import type { Dhcpv4Event, Dhcpv4Lease } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * function log(e: Dhcpv4Event): string {
  *   return e.type === "bound" ? `bound ${e.lease.address}` : `lost ${e.lease.address} (${e.reason})`;
  * }
+ * const lease = { address: "192.0.2.63/24" } as unknown as Dhcpv4Lease; // the fields log() reads
+ * assert.equal(log({ type: "bound", lease, previous: null }), "bound 192.0.2.63/24");
+ * assert.equal(log({ type: "deconfigured", lease, reason: "nak" }), "lost 192.0.2.63/24 (nak)");
  * ```
  */
 export type Dhcpv4Event =
@@ -172,12 +192,15 @@ export interface Dhcpv4Counters {
  *
  * @example
  * ```ts
+ * import { Dhcpv4Client } from "@smol/net/socket";
  * import type { Dhcpv4ClientOptions } from "@smol/net/socket";
  * import { EthernetAddress, Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const options: Dhcpv4ClientOptions = {
  *   hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"),
  *   requestedAddress: Ipv4Address.parse("192.0.2.63"),
  * };
+ * assert.equal(new Dhcpv4Client(options).state, "initReboot"); // asks for the remembered address
  * ```
  */
 export interface Dhcpv4ClientOptions {
@@ -213,12 +236,14 @@ const DEFAULT_PRL: readonly number[] = [
  * import { Dhcpv4Client } from "@smol/net/socket";
  * import { Rng } from "@smol/net/iface";
  * import { EthernetAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const client = new Dhcpv4Client({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01") });
  * const sent: string[] = [];
  * client.dispatch({ now: 0, random: new Rng(1) }, {
  *   emitUdp(src, _port, dst) { sent.push(`${src} -> ${dst.addr}:${dst.port}`); return true; },
  * });
- * console.log(sent[0], client.state); // 0.0.0.0 -> 255.255.255.255:67 selecting
+ * assert.deepEqual(sent, ["0.0.0.0 -> 255.255.255.255:67"]);
+ * assert.equal(client.state, "selecting");
  * ```
  */
 export class Dhcpv4Client {

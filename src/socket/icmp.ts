@@ -18,10 +18,23 @@ import { wakeSocket } from "./waker.ts";
  *
  * @example
  * ```ts
+ * import { IcmpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { IcmpErrorInfo } from "@smol/net/socket";
- * function isPortUnreachable(e: IcmpErrorInfo): boolean {
- *   return e.version === 4 ? e.type === 3 && e.code === 3 : e.type === 1 && e.code === 4;
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * function isHostUnreachable(e: IcmpErrorInfo): boolean {
+ *   return e.version === 4 ? e.type === 3 && e.code === 1 : e.type === 1 && e.code === 3;
  * }
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const s = new IcmpSocket();
+ * s.bind(7);
+ * const a = Ipv4Address.parse("192.0.2.1");
+ * const b = Ipv4Address.parse("192.0.2.9");
+ * s.processError(cx, { version: 4, type: 3, code: 1, from: a, local: { addr: a, port: 7 }, remote: { addr: b, port: 7 }, mtu: null }, 1);
+ * const error = s.recv(new Uint8Array(0))?.error;
+ * assert.ok(error && isHostUnreachable(error));
  * ```
  */
 export interface IcmpErrorInfo {
@@ -46,10 +59,22 @@ export interface IcmpErrorInfo {
  *
  * @example
  * ```ts
+ * import { IcmpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { IcmpRecvResult } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * function rtt(r: IcmpRecvResult, sentAt: number, now: number): number | null {
  *   return r.kind === "echoReply" ? now - sentAt : null;
  * }
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const s = new IcmpSocket();
+ * s.bind(7);
+ * s.processEchoReply(cx, Ipv4Address.parse("192.0.2.1"), 1, new Uint8Array(8));
+ * const r = s.recv(new Uint8Array(64))!;
+ * assert.equal(r.length, 8);
+ * assert.equal(rtt(r, 100, 112), 12);
  * ```
  */
 export interface IcmpRecvResult {
@@ -72,8 +97,22 @@ export interface IcmpRecvResult {
  *
  * @example
  * ```ts
+ * import { IcmpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { IcmpEmitter } from "@smol/net/socket";
- * const emitter: IcmpEmitter = { emitEchoRequest: () => true };
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const sent: string[] = [];
+ * const emitter: IcmpEmitter = {
+ *   emitEchoRequest: (_src, dst, ident, seq) => (sent.push(`${dst} ${ident} ${seq}`), true),
+ * };
+ * const s = new IcmpSocket();
+ * s.bind(7);
+ * s.sendEcho(Ipv4Address.parse("192.0.2.1"), 1, new Uint8Array(8));
+ * s.dispatch(cx, emitter);
+ * assert.deepEqual(sent, ["192.0.2.1 7 1"]);
  * ```
  */
 export interface IcmpEmitter {

@@ -16,8 +16,18 @@ import { wakeSocket } from "./waker.ts";
  *
  * @example
  * ```ts
+ * import { RawSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { RawEmitter } from "@smol/net/socket";
- * const emitter: RawEmitter = { emitRaw: (_version, packet) => packet.length > 0 };
+ * import { Rng } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const sent: number[] = [];
+ * const emitter: RawEmitter = { emitRaw: (version, packet) => (sent.push(version, packet.length), true) };
+ * const raw = new RawSocket({ version: 4, protocol: 253 });
+ * raw.send(new Uint8Array(20));
+ * assert.equal(raw.dispatch(cx, emitter), true);
+ * assert.deepEqual(sent, [4, 20]);
  * ```
  */
 export interface RawEmitter {
@@ -36,8 +46,16 @@ export interface RawEmitter {
  *
  * @example
  * ```ts
+ * import { RawSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { RawRecvResult } from "@smol/net/socket";
- * const r: RawRecvResult = { length: 20, truncated: false };
+ * import { Rng } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const raw = new RawSocket({ version: 4, protocol: 253 });
+ * raw.process(cx, new Uint8Array(24));
+ * const r: RawRecvResult | null = raw.recv(new Uint8Array(20));
+ * assert.deepEqual(r, { length: 20, truncated: true }); // the last 4 bytes are lost
  * ```
  */
 export interface RawRecvResult {

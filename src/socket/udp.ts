@@ -22,8 +22,16 @@ const MAX_UDP_PAYLOAD = 65507;
  *
  * @example
  * ```ts
+ * import { UdpSocket } from "@smol/net/socket";
  * import type { DatagramBufferOptions } from "@smol/net/socket";
- * const opts: DatagramBufferOptions = { rxSlots: 16, rxBytes: 64 * 1024 };
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const opts: DatagramBufferOptions = { txSlots: 1, txBytes: 1024 };
+ * const s = new UdpSocket(opts);
+ * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 4000 });
+ * const dst = { addr: Ipv4Address.parse("192.0.2.1"), port: 7 };
+ * assert.equal(s.send(new Uint8Array(10), dst), true);
+ * assert.equal(s.send(new Uint8Array(10), dst), false); // one slot: the queue is full
  * ```
  */
 export interface DatagramBufferOptions {
@@ -42,9 +50,20 @@ export interface DatagramBufferOptions {
  *
  * @example
  * ```ts
+ * import { TokenBucket, UdpSocket, type SocketContext } from "@smol/net/socket";
  * import type { UdpMetadata } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
  * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
  * const meta: UdpMetadata = { remote: { addr: Ipv4Address.parse("192.0.2.1"), port: 53 }, local: null };
+ * const s = new UdpSocket();
+ * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 5353 });
+ * s.send(new Uint8Array(1), meta.remote); // no localAddr: the interface picks the source
+ * let sent: UdpMetadata | null = null;
+ * s.dispatch(cx, { emitUdp: (local, _port, remote) => (sent = { remote, local }, true) });
+ * assert.deepEqual(sent, meta);
  * ```
  */
 export interface UdpMetadata {
@@ -59,10 +78,23 @@ export interface UdpMetadata {
  *
  * @example
  * ```ts
+ * import { TokenBucket, UdpSocket, type SocketContext } from "@smol/net/socket";
  * import type { UdpRecvResult } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * function show(r: UdpRecvResult): string {
- *   return `${r.length} bytes${r.truncated ? " (truncated)" : ""}`;
+ *   return `${r.length} of ${r.datagramLength} bytes${r.truncated ? " (truncated)" : ""}`;
  * }
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const s = new UdpSocket();
+ * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 9 });
+ * const from = { addr: Ipv4Address.parse("192.0.2.1"), port: 1000 };
+ * s.process(cx, from, Ipv4Address.parse("192.0.2.2"), new Uint8Array(3));
+ * const r = s.recv(new Uint8Array(2))!;
+ * assert.equal(show(r), "2 of 3 bytes (truncated)");
+ * assert.equal(r.remote.port, 1000);
  * ```
  */
 export interface UdpRecvResult {
@@ -83,11 +115,28 @@ export interface UdpRecvResult {
  *
  * @example
  * ```ts
+ * import { TokenBucket, UdpSocket, type SocketContext } from "@smol/net/socket";
  * import type { UdpEmitter } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
  * const sent: number[] = [];
+ * let room = false;
  * const emitter: UdpEmitter = {
- *   emitUdp(_src, _srcPort, _dst, payload) { sent.push(payload.length); return true; },
+ *   emitUdp(_src, _srcPort, _dst, payload) {
+ *     if (room) sent.push(payload.length);
+ *     return room; // false: the device is full and the datagram stays queued
+ *   },
  * };
+ * const s = new UdpSocket();
+ * s.bind({ addr: Ipv4Address.UNSPECIFIED, port: 9 });
+ * s.send(new Uint8Array(4), { addr: Ipv4Address.parse("192.0.2.1"), port: 7 });
+ * assert.equal(s.dispatch(cx, emitter), false);
+ * room = true;
+ * assert.equal(s.dispatch(cx, emitter), true);
+ * assert.deepEqual(sent, [4]);
  * ```
  */
 export interface UdpEmitter {
