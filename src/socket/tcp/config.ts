@@ -15,8 +15,12 @@ import type { RttOptions } from "./rtt.ts";
  *
  * @example
  * ```ts
+ * import { TcpSocket } from "@smol/net/socket";
  * import type { KeepAliveOptions } from "@smol/net/socket";
- * const ka: KeepAliveOptions = { idle: 7_200_000, interval: 75_000, count: 9 };
+ * import assert from "node:assert/strict";
+ * const ka: KeepAliveOptions = { idle: 7_200_000, interval: 75_000, count: 9 }; // RFC 1122 defaults
+ * new TcpSocket({ keepAlive: ka });
+ * assert.throws(() => new TcpSocket({ keepAlive: { ...ka, count: 0 } }), RangeError);
  * ```
  */
 export interface KeepAliveOptions {

@@ -45,8 +45,11 @@ export const CongestionKind = { NewReno: "newreno", Cubic: "cubic" } as const;
  *
  * @example
  * ```ts
+ * import { createCongestionController } from "@smol/net/socket";
  * import type { CongestionKind } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
  * const kind: CongestionKind = "newreno";
+ * assert.equal(createCongestionController(kind, 1460).name, "newreno");
  * ```
  */
 export type CongestionKind = typeof CongestionKind[keyof typeof CongestionKind];

@@ -37,8 +37,25 @@ import { TcpState } from "./state.ts";
  *
  * @example
  * ```ts
+ * import { TcpListenSocket, TokenBucket } from "@smol/net/socket";
  * import type { TcpListenOptions } from "@smol/net/socket";
- * const opts: TcpListenOptions = { backlog: 16, synQueue: 64, socket: { noDelay: true } };
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+ * const opts: TcpListenOptions = { backlog: 16, synQueue: 1, synCookies: false, socket: { noDelay: true } };
+ * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, opts);
+ * const syn = {
+ *   srcPort: 4000, dstPort: 80, seq: 1, ack: 0, flags: TcpFlags.SYN, window: 100, urgent: 0,
+ *   mss: null, windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: null,
+ *   payload: new Uint8Array(0) };
+ * const [a, b] = [Ipv4Address.parse("192.0.2.1"), Ipv4Address.parse("192.0.2.2")];
+ * l.onSyn(cx, a, b, syn);
+ * l.onSyn(cx, a, b, { ...syn, srcPort: 4001 }); // the SYN queue is full and cookies are off
+ * assert.equal(l.synQueueLength, 1);
+ * assert.equal(l.info.evicted, 1); // the older half-open connection made room
+ * assert.throws(() => new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, { backlog: 0 }), RangeError);
  * ```
  */
 export interface TcpListenOptions {
@@ -391,13 +408,15 @@ export class TcpListenSocket {
    * import { TcpListenSocket, TokenBucket } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
    * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
    * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
    *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
    * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
-   * console.log(l.onCookieAck(cx, Ipv4Address.parse("192.0.2.1"), Ipv4Address.parse("192.0.2.2"), {
+   * const child = l.onCookieAck(cx, Ipv4Address.parse("192.0.2.1"), Ipv4Address.parse("192.0.2.2"), {
    *   srcPort: 4000, dstPort: 80, seq: 2, ack: 99, flags: TcpFlags.ACK, window: 100, urgent: 0,
    *   mss: null, windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: null,
-   *   payload: new Uint8Array(0) })); // null
+   *   payload: new Uint8Array(0) });
+   * assert.equal(child, null); // the caller answers it like a closed port
    * ```
    */
   onCookieAck(cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpSocket | null {

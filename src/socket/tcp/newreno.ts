@@ -478,12 +478,17 @@ export class NewReno implements CongestionController {
    * @example
    * ```ts
    * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const restarts: number[] = [];
    * class Traced extends NewReno {
    *   protected override restarted(): void {
-   *     console.log("restart at", this.cwnd);
+   *     restarts.push(this.cwnd);
    *   }
    * }
-   * new Traced(1000).onIdle(0, 2000, 1000); // restart at 10000
+   * const cc = new Traced(1000);
+   * cc.onIdle(0, 500, 1000); // idle for less than an RTO: the window stays
+   * cc.onIdle(0, 2000, 1000); // idle for longer: back to the initial window (RFC 5681 §4.1)
+   * assert.deepEqual(restarts, [10000]);
    * ```
    */
   protected restarted(): void {}

@@ -34,9 +34,23 @@ import { wakeSocket } from "../waker.ts";
  *
  * @example
  * ```ts
+ * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { TcpEmitter } from "@smol/net/socket";
- * const sent: unknown[] = [];
- * const emitter: TcpEmitter = { emitTcp: (_src, _dst, repr) => (sent.push(repr), true) };
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address, TcpFlags, type TcpRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const sent: TcpRepr[] = [];
+ * let room = false;
+ * const emitter: TcpEmitter = { emitTcp: (_src, _dst, repr) => room && sent.push(repr) > 0 };
+ * const s = new TcpSocket();
+ * s.connect(cx, { addr: Ipv4Address.parse("192.0.2.2"), port: 80 }, { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 });
+ * assert.equal(s.dispatch(cx, emitter), false); // the device is full: nothing changes
+ * room = true;
+ * assert.equal(s.dispatch(cx, emitter), true);
+ * assert.equal(sent.length, 1);
+ * assert.ok(sent[0]!.flags & TcpFlags.SYN);
  * ```
  */
 export interface TcpEmitter {
@@ -253,8 +267,10 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
    * const s = new TcpSocket();
-   * try { s.send(new Uint8Array(1)); } catch (e) { console.log((e as Error).message); } // Cannot send in state closed
+   * assert.equal(s.maySend, false);
+   * assert.throws(() => s.send(new Uint8Array(1)), { message: "Cannot send in state closed" });
    * ```
    */
   send(data: Uint8Array): number {
@@ -314,8 +330,31 @@ export class TcpSocket {
    *
    * @example
    * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * new TcpSocket().consumeRecv(0);
+   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const cx = (now: number): SocketContext => ({
+   *   now, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 100, interval: 1000 }),
+   * });
+   * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+   * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * const client = new TcpSocket(), server = new TcpSocket();
+   * const wire: TcpRepr[] = [];
+   * const to = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (wire.push(r), true) };
+   * server.listen(b);
+   * client.connect(cx(0), b, a);
+   * client.dispatch(cx(0), to); // SYN
+   * server.process(cx(0), a.addr, b.addr, wire.pop()!);
+   * server.dispatch(cx(0), to); // SYN-ACK, answered with an ACK
+   * server.process(cx(0), a.addr, b.addr, client.process(cx(0), b.addr, a.addr, wire.pop()!)!);
+   * client.send(new Uint8Array([1, 2, 3]));
+   * client.dispatch(cx(0), to);
+   * server.process(cx(0), a.addr, b.addr, wire.pop()!);
+   * assert.deepEqual(server.peekRecv(10), new Uint8Array([1, 2, 3]));
+   * server.consumeRecv(2);
+   * assert.equal(server.recvQueue, 1);
    * ```
    */
   consumeRecv(n: number): void {
@@ -402,8 +441,33 @@ export class TcpSocket {
    *
    * @example
    * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * new TcpSocket().setNoDelay(true);
+   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const cx = (now: number): SocketContext => ({
+   *   now, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 100, interval: 1000 }),
+   * });
+   * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+   * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * const client = new TcpSocket(), server = new TcpSocket();
+   * const wire: TcpRepr[] = [];
+   * const to = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (wire.push(r), true) };
+   * server.listen(b);
+   * client.connect(cx(0), b, a);
+   * client.dispatch(cx(0), to); // SYN
+   * server.process(cx(0), a.addr, b.addr, wire.pop()!);
+   * server.dispatch(cx(0), to); // SYN-ACK, answered with an ACK
+   * server.process(cx(0), a.addr, b.addr, client.process(cx(0), b.addr, a.addr, wire.pop()!)!);
+   * client.setNoDelay(false); // Nagle: one small segment in flight at a time (RFC 9293 §3.7.4)
+   * client.send(new Uint8Array(10));
+   * client.dispatch(cx(0), to);
+   * client.send(new Uint8Array(10)); // the first is not acknowledged yet: this one waits
+   * assert.equal(client.dispatch(cx(1), to), false);
+   * client.setNoDelay(true);
+   * assert.equal(client.dispatch(cx(1), to), true);
+   * assert.equal(wire.length, 2);
    * ```
    */
   setNoDelay(on: boolean): void {
@@ -419,8 +483,29 @@ export class TcpSocket {
    *
    * @example
    * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * new TcpSocket().setKeepAlive({ idle: 60_000, interval: 10_000, count: 5 });
+   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const cx = (now: number): SocketContext => ({
+   *   now, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 100, interval: 1000 }),
+   * });
+   * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+   * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * const client = new TcpSocket(), server = new TcpSocket();
+   * const wire: TcpRepr[] = [];
+   * const to = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (wire.push(r), true) };
+   * server.listen(b);
+   * client.connect(cx(0), b, a);
+   * client.dispatch(cx(0), to); // SYN
+   * server.process(cx(0), a.addr, b.addr, wire.pop()!);
+   * server.dispatch(cx(0), to); // SYN-ACK, answered with an ACK
+   * server.process(cx(0), a.addr, b.addr, client.process(cx(0), b.addr, a.addr, wire.pop()!)!);
+   * assert.equal(client.pollAt(cx(0)), Infinity); // idle, nothing to send
+   * client.setKeepAlive({ idle: 60_000, interval: 10_000, count: 5 });
+   * assert.equal(client.pollAt(cx(0)), 60_000); // the first probe
+   * assert.throws(() => client.setKeepAlive({ idle: 0, interval: 1, count: 1 }), RangeError);
    * ```
    */
   setKeepAlive(opts: KeepAliveOptions | null): void {
@@ -437,8 +522,34 @@ export class TcpSocket {
    *
    * @example
    * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * new TcpSocket().setUserTimeout(30_000);
+   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const cx = (now: number): SocketContext => ({
+   *   now, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 100, interval: 1000 }),
+   * });
+   * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+   * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * const client = new TcpSocket(), server = new TcpSocket();
+   * const wire: TcpRepr[] = [];
+   * const to = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (wire.push(r), true) };
+   * server.listen(b);
+   * client.connect(cx(0), b, a);
+   * client.dispatch(cx(0), to); // SYN
+   * server.process(cx(0), a.addr, b.addr, wire.pop()!);
+   * server.dispatch(cx(0), to); // SYN-ACK, answered with an ACK
+   * server.process(cx(0), a.addr, b.addr, client.process(cx(0), b.addr, a.addr, wire.pop()!)!);
+   * client.setUserTimeout(30_000);
+   * client.send(new Uint8Array(10)); // never acknowledged: the server side is gone
+   * let now = 0;
+   * while (client.state !== "closed") {
+   *   now = client.pollAt(cx(now)); // retransmission timeouts, then the user timeout
+   *   client.dispatch(cx(now), to);
+   * }
+   * assert.equal(now, 30_000);
+   * assert.equal(client.error, "timedOut");
    * ```
    */
   setUserTimeout(ms: number | null): void {

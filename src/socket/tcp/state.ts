@@ -33,8 +33,17 @@ export const TcpState = {
  *
  * @example
  * ```ts
+ * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { TcpState } from "@smol/net/socket";
- * const s: TcpState = "established";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const s = new TcpSocket();
+ * const before: TcpState = s.state;
+ * s.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+ * assert.deepEqual([before, s.state], ["closed", "listen"]);
  * ```
  */
 export type TcpState = typeof TcpState[keyof typeof TcpState];
@@ -46,8 +55,23 @@ export type TcpState = typeof TcpState[keyof typeof TcpState];
  *
  * @example
  * ```ts
+ * import { TcpSocket, tcpResetFor, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { TcpError } from "@smol/net/socket";
- * const e: TcpError = "refused";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+ * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+ * const s = new TcpSocket();
+ * s.connect(cx, b, a);
+ * let syn: TcpRepr | null = null;
+ * s.dispatch(cx, { emitTcp: (_src, _dst, r) => (syn = r, true) });
+ * s.process(cx, b.addr, a.addr, tcpResetFor(syn!)!); // the port is closed: RST to our SYN
+ * const e: TcpError | null = s.error;
+ * assert.equal(e, "refused");
+ * assert.equal(s.state, "closed");
  * ```
  */
 export type TcpError = "refused" | "reset" | "timedOut" | "unreachable" | "aborted";

@@ -48,8 +48,19 @@ export const TcpSendReason = {
  *
  * @example
  * ```ts
+ * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
  * import type { TcpSendReason } from "@smol/net/socket";
- * const r: TcpSendReason = "tlp";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * const reasons: TcpSendReason[] = [];
+ * const s = new TcpSocket();
+ * s.traceSink = { segment: (_now, _dir, _repr, reason) => void (reason && reasons.push(reason)) };
+ * s.connect(cx, { addr: Ipv4Address.parse("192.0.2.2"), port: 80 }, { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 });
+ * s.dispatch(cx, { emitTcp: () => true });
+ * assert.deepEqual(reasons, ["syn"]);
  * ```
  */
 export type TcpSendReason = typeof TcpSendReason[keyof typeof TcpSendReason];
