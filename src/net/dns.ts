@@ -42,8 +42,21 @@ const NXDOMAIN_ERRORS = new WeakSet<Error>();
  *
  * @example
  * ```ts
- * import type { ResolveOptions } from "@smol/net/net";
- * const options: ResolveOptions = { servers: ["192.0.2.53"], timeout: 1000, family: 4 };
+ * import { DnsCache, dnsCounters, linkPair, NetStack, parseHosts } from "@smol/net";
+ * import { resolveDns, type ResolveOptions } from "@smol/net/net";
+ * import assert from "node:assert/strict";
+ * const [device] = linkPair();
+ * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+ * const cache = new DnsCache();
+ * cache.put("gone.example.net", 1, { kind: "nxdomain" }, 60); // type 1: A
+ * const options: ResolveOptions = {
+ *   servers: ["192.0.2.53"], timeout: 1000, family: 4, cache, counters: dnsCounters(),
+ *   hosts: parseHosts("192.0.2.10 db.example.net"),
+ * };
+ * const [db] = await resolveDns(stack, "db.example.net", options); // from hosts
+ * assert.equal(db?.toString(), "192.0.2.10");
+ * await assert.rejects(resolveDns(stack, "gone.example.net", options), Deno.errors.NotFound); // cached
+ * assert.equal(options.counters?.cacheHits, 1);
  * ```
  */
 export interface ResolveOptions {
@@ -74,8 +87,12 @@ export interface ResolveOptions {
  * @example
  * ```ts
  * import { DnsError } from "@smol/net/net";
+ * import assert from "node:assert/strict";
  * const e = new DnsError("example.com", 'Cannot resolve "example.com": SERVFAIL', 2);
- * console.log(e.name, e.rcode); // DnsError 2
+ * assert.equal(e.name, "DnsError");
+ * assert.equal(e.hostname, "example.com");
+ * assert.equal(e.rcode, 2); // SERVFAIL
+ * assert.ok(e instanceof Error);
  * ```
  */
 export class DnsError extends Error {
@@ -110,7 +127,10 @@ export class DnsError extends Error {
  * @example
  * ```ts
  * import { validateHostname } from "@smol/net/net";
- * console.log(validateHostname("www.example.com.")); // www.example.com
+ * import assert from "node:assert/strict";
+ * assert.equal(validateHostname("www.example.com."), "www.example.com");
+ * assert.throws(() => validateHostname("bad..example.com"), TypeError);
+ * assert.throws(() => validateHostname("sp ace.example.com"), TypeError);
  * ```
  */
 export function validateHostname(hostname: string): string {
@@ -158,10 +178,33 @@ export function validateHostname(hostname: string): string {
  * @throws {DnsError} On SERVFAIL/REFUSED from every server.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { linkPair, NetStack } from "@smol/net";
  * import { resolveDns } from "@smol/net/net";
- * const addrs = await resolveDns(stack, "example.com", { servers: ["192.0.2.53"] });
- * const conn = await stack.connect({ hostname: addrs[0]!.toString(), port: 80 });
+ * import { dnsBufferLen, DnsPacket, type DnsRepr, emitDns, Ipv4Address, parseDns } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ *
+ * const [a, b] = linkPair();
+ * await using dns = new NetStack({ device: a, addresses: ["192.0.2.53/24"] });
+ * await using stack = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * const server = dns.listenDatagram({ port: 53 });
+ * (async () => { // a tiny server: every name is 192.0.2.80
+ *   for await (const [bytes, from] of server) {
+ *     const q = parseDns(new DnsPacket(bytes));
+ *     const address = Ipv4Address.parse("192.0.2.80");
+ *     const answers = q.questions[0]?.type === 1
+ *       ? [{ name: q.questions[0].name, type: 1, class: 1, ttl: 60, data: { kind: "a" as const, address } }]
+ *       : [];
+ *     const reply: DnsRepr = { ...q, qr: true, ra: true, answers };
+ *     const out = new Uint8Array(dnsBufferLen(reply));
+ *     emitDns(reply, new DnsPacket(out));
+ *     await server.send(out, from);
+ *   }
+ * })();
+ * const addrs = await resolveDns(stack, "www.example.net", { servers: ["192.0.2.53"] });
+ * assert.deepEqual(addrs.map(String), ["192.0.2.80"]);
+ * assert.deepEqual((await resolveDns(stack, "192.0.2.7", { servers: ["192.0.2.53"] })).map(String), ["192.0.2.7"]);
+ * server.close();
  * ```
  */
 export async function resolveDns(
@@ -262,12 +305,19 @@ export async function resolveDns(
  * @throws {Deno.errors.NotFound} When no address of a usable family exists.
  *
  * @example
- * ```ts ignore
+ * ```ts
+ * import { linkPair, NetStack, parseHosts } from "@smol/net";
  * import { resolveForConnect } from "@smol/net/net";
- * const [first] = await resolveForConnect(stack, "example.com", {
+ * import assert from "node:assert/strict";
+ * const [device] = linkPair();
+ * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+ * const [first] = await resolveForConnect(stack, "db", {
  *   servers: ["192.0.2.53"],
+ *   hosts: parseHosts("192.0.2.10 db.example.net\n2001:db8::10 db.example.net"),
+ *   search: ["example.net"], // "db" is tried as "db.example.net" first
  *   families: [4],
  * });
+ * assert.equal(first?.toString(), "192.0.2.10");
  * ```
  */
 export async function resolveForConnect(
