@@ -14,9 +14,18 @@ import { type IpAddress, parseIpAddress } from "../wire/address.ts";
  *
  * @example
  * ```ts
- * import { type DnsCounters, dnsCounters } from "@smol/net";
+ * import { DnsCache, type DnsCounters, dnsCounters, linkPair, NetStack } from "@smol/net";
+ * import { resolveDns } from "@smol/net/net";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const [device] = linkPair();
+ * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+ * const cache = new DnsCache();
+ * cache.put("db.example.net", 1, { kind: "addresses", addresses: [parseIpAddress("192.0.2.10")] }, 60);
  * const c: DnsCounters = dnsCounters();
- * console.log(c.mismatchedId, c.cacheHits); // 0 0
+ * await resolveDns(stack, "db.example.net", { servers: ["192.0.2.53"], family: 4, cache, counters: c });
+ * assert.equal(c.cacheHits, 1);
+ * assert.equal(c.cacheMisses, 0);
  * ```
  */
 export interface DnsCounters {
@@ -42,7 +51,12 @@ export interface DnsCounters {
  * @example
  * ```ts
  * import { dnsCounters } from "@smol/net";
- * console.log(dnsCounters().timeouts); // 0
+ * import assert from "node:assert/strict";
+ * const c = dnsCounters();
+ * assert.deepEqual(c, {
+ *   mismatchedId: 0, malformed: 0, tcpRetries: 0, timeouts: 0, cacheHits: 0, cacheMisses: 0,
+ * });
+ * assert.notEqual(dnsCounters(), c); // a fresh record each call
  * ```
  */
 export function dnsCounters(): DnsCounters {
@@ -61,9 +75,15 @@ export function dnsCounters(): DnsCounters {
  *
  * @example
  * ```ts
- * import type { DnsCacheEntry } from "@smol/net";
- * const e: DnsCacheEntry = { kind: "nxdomain" };
- * console.log(e.kind); // nxdomain
+ * import { DnsCache, type DnsCacheEntry } from "@smol/net";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cache = new DnsCache();
+ * const hit: DnsCacheEntry = { kind: "addresses", addresses: [parseIpAddress("192.0.2.10")] };
+ * cache.put("db.example.net", 1, hit, 60);
+ * cache.put("gone.example.net", 1, { kind: "nxdomain" }, 60);
+ * assert.equal(cache.get("db.example.net", 1), hit);
+ * assert.equal(cache.get("gone.example.net", 1)?.kind, "nxdomain");
  * ```
  */
 export type DnsCacheEntry =
@@ -76,8 +96,18 @@ export type DnsCacheEntry =
  *
  * @example
  * ```ts
- * import type { DnsCacheOptions } from "@smol/net";
- * const options: DnsCacheOptions = { maxEntries: 256, maxTtl: 3600 };
+ * import { DnsCache, type DnsCacheOptions } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * let now = 0;
+ * const options: DnsCacheOptions = { maxEntries: 2, maxTtl: 3600, maxNegativeTtl: 30, clock: () => now };
+ * const cache = new DnsCache(options);
+ * cache.put("gone.example.net", 1, { kind: "nxdomain" }, 600); // kept 30 s, not 600
+ * now = 30_000;
+ * assert.equal(cache.get("gone.example.net", 1), null);
+ * for (const name of ["a.example", "b.example", "c.example"]) cache.put(name, 1, { kind: "nodata" }, 60);
+ * assert.equal(cache.size, 2); // the least recently used went first
+ * assert.equal(cache.get("a.example", 1), null);
+ * assert.throws(() => new DnsCache({ maxEntries: 0 }), RangeError);
  * ```
  */
 export interface DnsCacheOptions {
@@ -146,7 +176,12 @@ export class DnsCache {
    * @example
    * ```ts
    * import { DnsCache } from "@smol/net";
-   * console.log(new DnsCache().size); // 0
+   * import assert from "node:assert/strict";
+   * const cache = new DnsCache();
+   * assert.equal(cache.size, 0);
+   * cache.put("a.example", 1, { kind: "nodata" }, 60);
+   * cache.put("a.example", 28, { kind: "nodata" }, 60); // one entry per name and type
+   * assert.equal(cache.size, 2);
    * ```
    */
   get size(): number {
@@ -163,7 +198,14 @@ export class DnsCache {
    * @example
    * ```ts
    * import { DnsCache } from "@smol/net";
-   * console.log(new DnsCache().get("example.net", 1)); // null
+   * import assert from "node:assert/strict";
+   * let now = 0;
+   * const cache = new DnsCache({ clock: () => now });
+   * assert.equal(cache.get("example.net", 1), null);
+   * cache.put("example.net", 1, { kind: "nodata" }, 10);
+   * assert.equal(cache.get("EXAMPLE.net.", 1)?.kind, "nodata"); // case and trailing dot ignored
+   * now = 10_000;
+   * assert.equal(cache.get("example.net", 1), null); // the TTL ran out
    * ```
    */
   get(name: string, type: number): DnsCacheEntry | null {
@@ -193,8 +235,11 @@ export class DnsCache {
    * ```ts
    * import { DnsCache } from "@smol/net";
    * const cache = new DnsCache();
+   * import assert from "node:assert/strict";
    * cache.put("nope.example.net", 1, { kind: "nxdomain" }, 30);
-   * console.log(cache.get("nope.example.net", 1)?.kind); // nxdomain
+   * assert.equal(cache.get("nope.example.net", 1)?.kind, "nxdomain");
+   * cache.put("zero.example.net", 1, { kind: "nodata" }, 0); // a zero TTL is not kept
+   * assert.equal(cache.get("zero.example.net", 1), null);
    * ```
    */
   put(name: string, type: number, entry: DnsCacheEntry, ttl: number): void {
@@ -218,8 +263,10 @@ export class DnsCache {
    * import { DnsCache } from "@smol/net";
    * const cache = new DnsCache();
    * cache.put("a.example", 1, { kind: "nodata" }, 5);
+   * import assert from "node:assert/strict";
    * cache.clear();
-   * console.log(cache.size); // 0
+   * assert.equal(cache.size, 0);
+   * assert.equal(cache.get("a.example", 1), null);
    * ```
    */
   clear(): void {
@@ -239,8 +286,10 @@ function keyOf(name: string, type: number): string {
  * @example
  * ```ts
  * import { type DnsHosts, parseHosts } from "@smol/net";
+ * import assert from "node:assert/strict";
  * const hosts: DnsHosts = parseHosts("192.0.2.10 db.example.net db");
- * console.log(hosts.get("db")?.[0]?.toString()); // 192.0.2.10
+ * assert.equal(hosts.get("db")?.[0]?.toString(), "192.0.2.10"); // every name on the line
+ * assert.equal(hosts.get("db.example.net")?.[0]?.toString(), "192.0.2.10");
  * ```
  */
 export type DnsHosts = ReadonlyMap<string, readonly IpAddress[]>;
@@ -256,7 +305,8 @@ export type DnsHosts = ReadonlyMap<string, readonly IpAddress[]>;
  * ```ts
  * import { parseHosts } from "@smol/net";
  * const hosts = parseHosts("# static\n192.0.2.10 www.example.net\n2001:db8::10 www.example.net\n");
- * console.log(hosts.get("www.example.net")?.map(String)); // [ "192.0.2.10", "2001:db8::10" ]
+ * import assert from "node:assert/strict";
+ * assert.deepEqual(hosts.get("www.example.net")?.map(String), ["192.0.2.10", "2001:db8::10"]);
  * ```
  */
 export function parseHosts(text: string): DnsHosts {
