@@ -38,8 +38,13 @@ const DEFAULT_TIMEOUT_MS = 60_000;
  *
  * @example
  * ```ts
- * import type { AutoconfOptions } from "@smol/net";
- * const options: AutoconfOptions = { requestedAddress: "192.0.2.63" };
+ * import { type AutoconfOptions, linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [device] = linkPair();
+ * const options: AutoconfOptions = { requestedAddress: "192.0.2.63", timeout: 100 };
+ * await using stack = new NetStack({ device, addresses: "auto", autoconf: options });
+ * assert.equal(stack.autoconf?.state, "initReboot"); // asks for the remembered address first
+ * await assert.rejects(stack.configured, Deno.errors.TimedOut); // no DHCP server on this link
  * ```
  */
 export interface AutoconfOptions {
@@ -82,8 +87,14 @@ export interface AutoconfOptions {
  *
  * @example
  * ```ts
- * import type { AutoconfChange } from "@smol/net";
- * const c: AutoconfChange = "addressAdded";
+ * import { type AutoconfChange, AutoconfEvent, linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [device] = linkPair({ medium: "ethernet" });
+ * await using stack = new NetStack({ device, addresses: "auto", autoconf: { timeout: 300, dadTransmits: 0 } });
+ * const seen: AutoconfChange[] = [];
+ * stack.autoconf?.addEventListener("change", (e) => seen.push((e as AutoconfEvent).change));
+ * await assert.rejects(stack.configured); // no DHCP lease and no global IPv6 address
+ * assert.deepEqual(seen, ["addressTentative", "addressAdded"]); // the IPv6 link-local address
  * ```
  */
 export type AutoconfChange =
