@@ -60,8 +60,14 @@ export interface TransparentListenOptions {
  *
  * @example
  * ```ts
- * import type { TransparentDatagramOptions } from "@smol/net";
+ * import { linkPair, NetStack, type TransparentDatagramOptions } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [device] = linkPair();
+ * await using proxy = new NetStack({ device, addresses: ["192.0.2.1/24"], acceptAny: true });
  * const options: TransparentDatagramOptions = { transparent: true };
+ * const flows = proxy.listenDatagram(options);
+ * assert.deepEqual(flows.addr, { transport: "udp", hostname: "0.0.0.0", port: 0 }); // the wildcard
+ * flows.close();
  * ```
  */
 export interface TransparentDatagramOptions {
@@ -217,8 +223,24 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * @returns The flow's socket.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using proxy = new NetStack({ device: a, addresses: ["192.0.2.1/24"],
+   *   acceptAny: { allowDocumentation: true } });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"], gateways: ["192.0.2.1"] });
+   * const flows = proxy.listenDatagram({ transparent: true });
+   * const udp = client.listenDatagram({ port: 5353 });
+   * const to = { transport: "udp" as const, hostname: "198.51.100.53", port: 53 };
+   * await udp.send(new Uint8Array(1), to);
    * const flow = await flows.accept();
+   * assert.deepEqual(flow.addr, to); // the original destination
+   * const [, from] = await flow.receive();
+   * assert.deepEqual(from, { transport: "udp", hostname: "192.0.2.2", port: 5353 });
+   * flow.close();
+   * flows.close();
+   * udp.close();
    * ```
    */
   accept(): Promise<UdpSocket> {
@@ -230,8 +252,16 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * are closed; accepted flows stay open.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using proxy = new NetStack({ device, addresses: ["192.0.2.1/24"], acceptAny: true });
+   * const flows = proxy.listenDatagram({ transparent: true });
+   * const pending = flows.accept();
    * flows.close();
+   * await assert.rejects(pending, Deno.errors.BadResource);
+   * proxy.listenDatagram({ transparent: true }).close(); // it can be opened again
    * ```
    */
   close(): void {
@@ -244,8 +274,16 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * Keeps the process alive while an accept is pending (the default).
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using proxy = new NetStack({ device, addresses: ["192.0.2.1/24"], acceptAny: true });
+   * const flows = proxy.listenDatagram({ transparent: true });
+   * flows.unref();
    * flows.ref();
+   * assert.equal(flows.refed, true);
+   * flows.close();
    * ```
    */
   ref(): void {
@@ -256,8 +294,16 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * Lets the process exit while an accept is pending.
    *
    * @example
-   * ```ts ignore
-   * flows.unref();
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using proxy = new NetStack({ device, addresses: ["192.0.2.1/24"], acceptAny: true });
+   * const flows = proxy.listenDatagram({ transparent: true });
+   * assert.equal(flows.refed, true);
+   * flows.unref(); // a pending accept no longer keeps the process alive
+   * assert.equal(flows.refed, false);
+   * flows.close();
    * ```
    */
   unref(): void {
@@ -273,8 +319,25 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * Accepted flows until the listener closes.
    *
    * @example
-   * ```ts ignore
-   * for await (const flow of flows) relay(flow);
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using proxy = new NetStack({ device: a, addresses: ["192.0.2.1/24"],
+   *   acceptAny: { allowDocumentation: true } });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"], gateways: ["192.0.2.1"] });
+   * const flows = proxy.listenDatagram({ transparent: true });
+   * const udp = client.listenDatagram({ port: 5353 });
+   * await udp.send(new Uint8Array(1), { transport: "udp", hostname: "198.51.100.53", port: 53 });
+   * await udp.send(new Uint8Array(1), { transport: "udp", hostname: "198.51.100.54", port: 53 });
+   * const seen: string[] = [];
+   * for await (const flow of flows) {
+   *   seen.push(flow.addr.hostname);
+   *   flow.close();
+   *   if (seen.length === 2) flows.close(); // ends the loop
+   * }
+   * assert.deepEqual(seen, ["198.51.100.53", "198.51.100.54"]);
+   * udp.close();
    * ```
    */
   [Symbol.asyncIterator](): AsyncIterableIterator<UdpSocket> {
