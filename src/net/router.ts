@@ -31,13 +31,18 @@ import { badResource } from "./errors.ts";
  *
  * @example
  * ```ts
- * import type { RouterInterfaceOptions } from "@smol/net";
+ * import { Router, type RouterInterfaceOptions } from "@smol/net";
  * import { linkPair } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const o: RouterInterfaceOptions = {
  *   device: linkPair({ medium: "ip" })[0],
  *   addresses: ["198.51.100.1/24"],
  *   nat: true,
  * };
+ * const inside = { device: linkPair({ medium: "ip" })[0], addresses: ["192.0.2.1/24"] };
+ * await using router = new Router({ interfaces: [inside, o], allowDocumentation: true });
+ * assert.equal(router.nat(1)?.externalAddress.toString(), "198.51.100.1"); // its first IPv4 address
+ * assert.equal(router.nat(0), null);
  * ```
  */
 export interface RouterInterfaceOptions {
@@ -65,8 +70,9 @@ export interface RouterInterfaceOptions {
  *
  * @example
  * ```ts
- * import type { RouterOptions } from "@smol/net";
+ * import { Router, type RouterOptions } from "@smol/net";
  * import { linkPair } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
  * const o: RouterOptions = {
  *   interfaces: [
  *     { device: linkPair({ medium: "ip" })[0], addresses: ["192.0.2.1/24"] },
@@ -74,6 +80,10 @@ export interface RouterInterfaceOptions {
  *   ],
  *   allowDocumentation: true,
  * };
+ * await using router = new Router(o);
+ * assert.equal(router.forwarding, true); // the default
+ * assert.notEqual(router.nat(1), null);
+ * assert.equal(router.interfaceCounters(0).totalDrops(), 0);
  * ```
  */
 export interface RouterOptions {
