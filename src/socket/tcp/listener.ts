@@ -31,6 +31,7 @@ import {
 } from "./syn_cookie.ts";
 import { attachParent, connOf, TcpSocket } from "./socket.ts";
 import { TcpState } from "./state.ts";
+import { wakeSocket } from "../waker.ts";
 
 /**
  * Options of a {@linkcode TcpListenSocket}.
@@ -200,6 +201,7 @@ export class TcpListenSocket {
     const syn = this.#syn;
     const ready = this.#ready;
     const info = this.#info;
+    const grew = (): void => wakeSocket(this);
     this.#hooks = {
       mayComplete(): boolean {
         // The backlog bounds the accept queue itself: SYNs are admitted while it has room, so
@@ -216,7 +218,10 @@ export class TcpListenSocket {
           syn.delete(s);
           return;
         }
-        if (to !== TcpState.SynReceived && syn.delete(s)) ready.add(s);
+        if (to !== TcpState.SynReceived && syn.delete(s)) {
+          ready.add(s);
+          grew(); // the accept queue grew: the listener's waker tells whoever waits in accept()
+        }
       },
     };
   }
