@@ -44,6 +44,7 @@ import type { IfaceCore } from "./iface_state.ts";
 import { carriesIcmpv4Error, carriesIcmpv6Error, sendIcmpError } from "./icmp.ts";
 import { Icmpv4Type } from "../wire/icmpv4.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";
+import { wakeSocket } from "../socket/waker.ts";
 
 /**
  * Options of accept-any mode (`InterfaceConfig.acceptAny`).
@@ -649,7 +650,8 @@ export function acceptAnyUdp(
   }
   e.last = now;
   // The socket copies the payload; a full queue drops this datagram only.
-  if (!e.socket.process(core.cx, src, dst.addr, payload)) s.counters.udpQueueFull++;
+  if (e.socket.process(core.cx, src, dst.addr, payload)) wakeSocket(e.socket);
+  else s.counters.udpQueueFull++;
   return true;
 }
 

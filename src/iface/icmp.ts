@@ -34,6 +34,7 @@ import type { IcmpErrorInfo } from "../socket/icmp.ts";
 import { receiveNeighborAdvert, receiveNeighborSolicit } from "./address_resolution.ts";
 import { sendIcmpv4, sendIcmpv6 } from "./egress.ts";
 import type { IfaceCore } from "./iface_state.ts";
+import { wakeSocket } from "../socket/waker.ts";
 
 /** Parse options once the checksum was verified before the autoconfiguration hook. */
 const CHECKSUM_VERIFIED = { verifyChecksum: false };
@@ -176,7 +177,8 @@ function deliverEchoReply(
     core.counters.noSocket++;
     return;
   }
-  if (!s.processEchoReply(core.cx, src, seq, data)) core.counters.queueFull++;
+  if (s.processEchoReply(core.cx, src, seq, data)) wakeSocket(s);
+  else core.counters.queueFull++;
 }
 
 /** Reads the invoking packet an ICMPv4 error quotes and hands the error on. */
@@ -223,6 +225,7 @@ function deliverError(
         mtu,
       };
       s.processError(core.cx, info);
+      wakeSocket(s);
       return;
     }
   } else if (
@@ -242,7 +245,8 @@ function deliverError(
         remote: { addr: innerDst, port: ident },
         mtu,
       };
-      if (!s.processError(core.cx, info, echo.echoSeqNo)) core.counters.queueFull++;
+      if (s.processError(core.cx, info, echo.echoSeqNo)) wakeSocket(s);
+      else core.counters.queueFull++;
       return;
     }
   } else if (protocol === IpProtocol.Tcp) {

@@ -31,6 +31,7 @@ import {
 import type { ReassemblyDrop } from "./reassembly.ts";
 import { deliverTcp } from "./tcp_demux.ts";
 import { acceptAnyDrops, acceptAnyUdp } from "./accept_any.ts";
+import { wakeSocket } from "../socket/waker.ts";
 
 /** Processes one frame; never throws a `WireError`. */
 export function receiveFrame(core: IfaceCore, frame: Uint8Array): void {
@@ -242,7 +243,8 @@ function deliverRaw(core: IfaceCore, version: 4 | 6, protocol: number, whole: Ui
     const s = raw[i]!;
     if (s.version === version && s.protocol === protocol) {
       seen = true;
-      if (!s.process(core.cx, whole)) core.counters.queueFull++;
+      if (s.process(core.cx, whole)) wakeSocket(s);
+      else core.counters.queueFull++;
     }
   }
   return seen;
@@ -308,9 +310,10 @@ function receiveUdp(
   const repr = parseUdp(packet, src, dst, core.verifyUdp);
   const socket = core.sockets?.findUdp(dst, repr.dstPort) ?? null;
   if (socket !== null) {
-    if (!socket.process(core.cx, { addr: src, port: repr.srcPort }, dst, packet.payload)) {
-      core.counters.queueFull++;
-    }
+    // The waker reports the socket to the set's change listener: its receiver is told.
+    if (socket.process(core.cx, { addr: src, port: repr.srcPort }, dst, packet.payload)) {
+      wakeSocket(socket);
+    } else core.counters.queueFull++;
     return;
   }
   if (

@@ -142,8 +142,9 @@ export class SocketSet {
    * Sets (or, with `null`, clears) the function told of every socket that may have changed: each
    * socket a poll takes for dispatch (woken by ingress, an application call or its timer) and
    * each socket that leaves the set. An async layer uses it to settle only the callers of those
-   * sockets instead of every caller after every poll. A listener's accept queue and a UDP or
-   * ICMP socket's receive queue are not reported when they grow: ask those after every poll.
+   * sockets instead of every caller after every poll. Ingress wakes a listener whose accept
+   * queue grew and a UDP, ICMP or raw socket that queued a datagram or an ICMP error, so those
+   * are reported in the poll that changed them too.
    *
    * @param fn The function, called during `poll` (it must not call back into the set).
    *

@@ -2,10 +2,12 @@
  * The one loop per stack: waits for device input, the next `pollAt` deadline or an application
  * wake-up, calls `poll`, then lets the watchers whose sockets changed settle their promises.
  *
- * A watcher with a `key` (the core socket it waits on) is settled only after a poll that
- * reported that socket as changed (see {@linkcode Driver.changed}, fed by the socket set's
- * `onChange`), so a poll costs O(changed sockets) however many connections wait; a watcher
- * without a key (a listener, a UDP socket, a ping) is settled after every poll.
+ * A watcher with a `key` (the core socket it waits on: a stream, a connect, a listener, a UDP
+ * socket, the pinger's ICMP socket) is settled only after a poll that reported that socket as
+ * changed (see {@linkcode Driver.changed}, fed by the socket set's `onChange`), so a poll costs
+ * O(changed sockets) however many connections, listeners and UDP sockets wait; a watcher
+ * without a key (address autoconfiguration, an accept-any UDP flow listener) is settled after
+ * every poll.
  *
  * Scheduling rules (see the design and the platform facts): wake-ups from the application and
  * the device use `setImmediate` (about 1 µs here), never `setTimeout(0)` (about 2 ms); TCP

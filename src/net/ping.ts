@@ -84,6 +84,11 @@ export class Pinger implements Watcher {
   /** Pings keep the process alive while they wait, like any pending operation. */
   readonly refed = true;
 
+  /** The ICMP socket: the stack's loop settles pings after a poll that changed it. */
+  get key(): object {
+    return this.#socket;
+  }
+
   /**
    * @param socket A bound ICMP socket registered with the stack's interface.
    * @param wake Schedules a poll.

@@ -56,11 +56,18 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    *
    * @param host The stack.
    * @param socket The core listening socket, already registered.
+   * @param options `inSocketSet: false` for a listening socket outside the stack's socket set
+   * (its accept queue growing is then not reported by the set; default `true`).
    * @internal
    */
-  constructor(host: ListenerHost, socket: TcpListenSocket) {
+  constructor(
+    host: ListenerHost,
+    socket: TcpListenSocket,
+    options: { readonly inSocketSet?: boolean } = {},
+  ) {
     this.#host = host;
     this.#socket = socket;
+    this.key = options.inSocketSet === false ? undefined : socket;
     this.#addr = toNetAddr(socket.local, "tcp");
     this.#queue = new AcceptQueue(host, this, () => {
       const child = host.accept(socket);
@@ -72,6 +79,15 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
   get addr(): Deno.NetAddr {
     return this.#addr;
   }
+
+  /**
+   * The core listening socket, as the key the stack's loop settles this listener by: after a
+   * poll in which its accept queue grew, never after the others. `undefined` (settled after
+   * every poll) for a listener that is not in the stack's socket set (the accept-any one).
+   *
+   * @internal
+   */
+  readonly key: object | undefined;
 
   /** Whether a pending accept keeps the process alive. */
   get refed(): boolean {

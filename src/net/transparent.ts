@@ -122,7 +122,8 @@ export function listenTransparentTcp(
       `Cannot listen transparently: ${(e as Error).message.toLowerCase()}`,
     );
   }
-  return new TcpListener(host, core);
+  // The accept-any listener is not in the socket set: its waiters are asked after every poll.
+  return new TcpListener(host, core, { inSocketSet: false });
 }
 
 /** `NetStack.listenDatagram({ transparent: true })`. */

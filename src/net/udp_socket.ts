@@ -22,7 +22,7 @@ import { toNetAddr } from "./tcp_stream.ts";
 export interface DatagramHost {
   /** Schedules a poll soon. */
   wake(): void;
-  /** Settles this socket after each poll. */
+  /** Settles this socket after each poll that reported its core socket changed. */
   watch(w: Watcher): void;
   /** Stops settling this socket. */
   unwatch(w: Watcher): void;
@@ -99,6 +99,16 @@ export class UdpSocket implements AsyncIterable<[Uint8Array<ArrayBuffer>, Deno.A
   /** The bound address (`transport: "udp"`). */
   get addr(): Deno.NetAddr {
     return this.#addr;
+  }
+
+  /**
+   * The core socket, as the key the stack's loop settles this socket by: after a poll that
+   * received a datagram for it or sent from it, never after the others.
+   *
+   * @internal
+   */
+  get key(): object {
+    return this.#socket;
   }
 
   /** Whether a pending receive keeps the process alive. */

@@ -141,3 +141,51 @@ Deno.test("NetStack runs no empty poll after a busy one: at most 3 polls per sta
   assert.ok(perConn <= 6, `polls per connection: ${perConn}`);
   listener.close();
 });
+
+Deno.test("NetStack settles an idle listener or UDP socket only when it changed, not per poll", async () => {
+  await using pair = stackPair();
+  const { server, client } = pair;
+  const n = 20;
+  // Idle callers on the server: an accept pending on each of n listeners, a receive pending on
+  // each of n UDP sockets. Before wakers reached them, each was settled after every poll.
+  const listeners = Array.from({ length: n }, (_, i) => server.listen({ port: 1000 + i }));
+  const accepts = listeners.map((l) => l.accept());
+  const udps = Array.from({ length: n }, (_, i) => server.listenDatagram({ port: 2000 + i }));
+  const receives = udps.map((u) => u.receive());
+  const busy = server.listen({ port: 80 });
+  const accepted = busy.accept();
+  const conn = await client.connect({ hostname: "192.0.2.1", port: 80 });
+  const peer = await accepted;
+  const buf = new Uint8Array(1);
+  const polls0 = server.polls, settles0 = server.settles;
+  for (let i = 0; i < 50; i++) {
+    await conn.write(new Uint8Array([i]));
+    assert.equal(await peer.read(buf), 1);
+  }
+  const polls = server.polls - polls0, settles = server.settles - settles0;
+  // One changed socket (the stream) per busy poll: at most one settle per poll. With the idle
+  // callers settled per poll it would be at least 2n per poll.
+  assert.ok(polls >= 50, `server polls: ${polls}`);
+  assert.ok(settles <= polls, `settles ${settles} over ${polls} polls with ${2 * n} idle callers`);
+
+  // The idle ones are still settled when their socket changes.
+  const s0 = server.settles;
+  const sender = client.listenDatagram({ port: 3000 });
+  await sender.send(new Uint8Array([7]), { transport: "udp", hostname: "192.0.2.1", port: 2005 });
+  const [data, from] = await receives[5]!;
+  assert.deepEqual([...data], [7]);
+  assert.equal((from as Deno.NetAddr).port, 3000);
+  const c2 = await client.connect({ hostname: "192.0.2.1", port: 1007 });
+  const p2 = await accepts[7]!;
+  assert.equal(p2.remoteAddr.port, c2.localAddr.port);
+  assert.ok(
+    server.settles - s0 <= 8,
+    `settles for one datagram and one accept: ${server.settles - s0}`,
+  );
+
+  for (const c of [conn, peer, c2, p2]) c.close();
+  sender.close();
+  for (const u of udps) u.close();
+  for (const l of [...listeners, busy]) l.close();
+  await Promise.allSettled([...accepts, ...receives]);
+});
