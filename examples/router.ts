@@ -135,7 +135,11 @@ async function main(): Promise<void> {
     const maps = router.mappings().map((m) =>
       `${m.protocol} ${m.internalAddress}:${m.internalPort} -> :${m.externalPort} (${m.packetsOut}/${m.packetsIn} packets)`
     );
-    console.log(JSON.stringify({ forward: router.counters, mappings: maps }));
+    console.log(JSON.stringify({
+      forward: router.counters,
+      mappings: maps,
+      ...(router.error === null ? {} : { error: String(router.error) }),
+    }));
     await router.close();
     Deno.exit(0);
   };

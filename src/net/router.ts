@@ -150,6 +150,8 @@ export class Router {
   readonly #driver: Driver;
   readonly #keeper: Watcher & { refed: boolean };
   #nextSweep = 0;
+  /** The last poll moved frames (more may wait in the devices). */
+  #busy = false;
   #closed = false;
   #error: Error | null = null;
 
@@ -373,11 +375,11 @@ export class Router {
     try {
       let again = false;
       for (const p of this.#ports) {
-        const rx = p.iface.counters.rxFrames;
-        const polled = p.iface.poll(now, p.device, p.sockets);
-        // The ingress budget was used up: frames may still wait.
-        if (polled && p.iface.counters.rxFrames - rx >= 256) again = true;
+        // While frames flow, poll again at once: the device reads its fd in `receive`, which
+        // is cheaper than a wait for readiness; a poll that moves nothing ends the burst.
+        if (p.iface.poll(now, p.device, p.sockets)) again = true;
       }
+      this.#busy = again;
       if (now >= this.#nextSweep) {
         this.#forwarder.expire(now);
         this.#nextSweep = now + NAT_SWEEP_MS;
@@ -391,6 +393,9 @@ export class Router {
 
   /** @internal The next deadline of the interfaces, the devices and NAT expiry. */
   nextDeadline(now: Instant): Instant {
+    // The loop's turn ended while frames still flowed: a device reads its fd only when asked
+    // and signals readiness again only once a read found it empty, so go on at once.
+    if (this.#busy) return now;
     let at = NEVER;
     for (const p of this.#ports) {
       at = earliest(at, earliest(p.iface.pollAt(now, p.sockets), deviceDeadline(p.device)));
