@@ -1,0 +1,325 @@
+/**
+ * bench/router.ts — forwarding rate of `examples/router.ts` between two TUN devices against
+ * the Linux kernel forwarding between two veth pairs, in one run, and the memory a NAT
+ * conntrack table takes for 100,000 flows (issue 20).
+ *
+ * ```sh
+ * deno run -A bench/router.ts [--seconds S] [--runs N] [--size BYTES] [--senders K] [--nat]
+ * deno run --v8-flags=--expose-gc bench/router.ts --conntrack [--flows N]
+ * ```
+ *
+ * Forwarding (root, /dev/net/tun, `ip`, `nft`, python3): for each contender, three namespaces
+ * created by name and deleted afterwards (`smolnet-rb*-…`): an inside host (192.0.2.2/24) whose
+ * `--senders` python3 processes send UDP datagrams of `--size` bytes as fast as they can for
+ * `--seconds` to an outside host (198.51.100.2/24), which drops them in nftables' input hook
+ * (no socket, no ICMP back). The router between them is either examples/router.ts in its own
+ * namespace, holding two TUN devices whose kernel ends are the two hosts, or the kernel itself
+ * (`ip_forward=1`, veth pairs; with `--nat` an nftables masquerade). The rate is the packets the
+ * outside host's interface received over the sending window (its kernel counters), offered is
+ * what the inside host's interface sent. Contenders alternate, `--runs` times each; the load
+ * average is printed, as the machine is shared. A third contender, `--copy`, is the device
+ * ceiling: this script reading one TUN device and writing every frame to the other, no stack.
+ * The senders do not block (a full TUN queue drops), so the rate is what the router drains.
+ *
+ * Conntrack: a heap delta (`gc()` before and after) of a `NatTable` made and filled with
+ * `--flows` flows (half TCP, half UDP; distinct inside hosts and ports, each address a fresh
+ * object as forwarding makes them), per flow and in MiB.
+ *
+ * @module
+ */
+
+import { NatTable } from "../src/iface/nat.ts";
+import { TunTapDevice } from "../src/phy/mod.ts";
+import { Ipv4Address } from "../src/wire/address.ts";
+import { createNetns, deleteNetns, linkName, must } from "../tests/phy/_netns.ts";
+import { type Proc, spawnProc } from "./_proc.ts";
+
+interface Args {
+  seconds: number;
+  runs: number;
+  size: number;
+  senders: number;
+  nat: boolean;
+  conntrack: boolean;
+  flows: number;
+}
+
+function parseArgs(argv: readonly string[]): Args {
+  const a: Args = {
+    seconds: 5,
+    runs: 2,
+    size: 64,
+    senders: 2,
+    nat: false,
+    conntrack: false,
+    flows: 100_000,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const f = argv[i]!;
+    const num = (): number => {
+      const n = Number(argv[++i]);
+      if (!(n > 0)) throw new RangeError(`Invalid ${f}: ${argv[i]}`);
+      return n;
+    };
+    if (f === "--seconds") a.seconds = num();
+    else if (f === "--runs") a.runs = num();
+    else if (f === "--size") a.size = num();
+    else if (f === "--senders") a.senders = num();
+    else if (f === "--flows") a.flows = num();
+    else if (f === "--nat") a.nat = true;
+    else if (f === "--conntrack") a.conntrack = true;
+    else throw new TypeError(`Unknown option ${f}`);
+  }
+  return a;
+}
+
+// --- conntrack memory -----------------------------------------------------------------------
+
+function conntrackMemory(flows: number): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");
+  const server = Ipv4Address.parse("198.51.100.7");
+  gc();
+  const before = Deno.memoryUsage().heapUsed;
+  const nat = new NatTable({ externalAddress: "198.51.100.1", maxMappings: flows });
+  for (let i = 0; i < flows; i++) {
+    // 64 ports on each of many inside hosts; a fresh address object per flow, as parsing does.
+    const host = new Ipv4Address((0xc0000200 + (i >>> 6)) >>> 0);
+    const r = nat.outbound(0, i % 2 === 0 ? "tcp" : "udp", host, 10_000 + (i & 63), server, 443);
+    if (r === null) throw new Error(`flow ${i} refused`);
+  }
+  gc();
+  const after = Deno.memoryUsage().heapUsed;
+  if (nat.size !== flows) throw new Error(`expected ${flows} mappings, have ${nat.size}`);
+  const bytes = after - before;
+  console.log(
+    `conntrack: ${flows} flows, heap delta ${(bytes / 2 ** 20).toFixed(1)} MiB (${
+      Math.round(bytes / flows)
+    } B/flow; target <= 32 MiB)`,
+  );
+}
+
+// --- forwarding rate ------------------------------------------------------------------------
+
+const SENDER_PY = String.raw`
+import socket, sys, time
+dst, port, secs, size = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+s.connect((dst, port))
+b = b"x" * size
+n = 0
+print("ready", flush=True)
+sys.stdin.readline()
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    for _ in range(512):
+        try:
+            s.send(b)
+            n += 1
+        except OSError:
+            pass
+print(n, flush=True)
+`;
+
+interface Lab {
+  inside: string;
+  outside: string;
+  inDev: string;
+  outDev: string;
+  undo: (() => Promise<unknown>)[];
+}
+
+async function counters(ns: string, dev: string): Promise<{ rx: number; tx: number }> {
+  const out = await must("ip", ["-n", ns, "-s", "-j", "link", "show", "dev", dev]);
+  const s = JSON.parse(out)[0].stats64;
+  return { rx: s.rx.packets, tx: s.tx.packets };
+}
+
+async function hosts(lab: Lab): Promise<void> {
+  const sh = (ns: string, cmd: string) => must("ip", ["netns", "exec", ns, "sh", "-ec", cmd]);
+  await sh(
+    lab.inside,
+    `sysctl -qw net.ipv6.conf.${lab.inDev}.disable_ipv6=1
+     ip addr add 192.0.2.2/24 dev ${lab.inDev}; ip link set ${lab.inDev} up txqueuelen 10000
+     ip route add default via 192.0.2.1`,
+  );
+  await sh(
+    lab.outside,
+    `sysctl -qw net.ipv6.conf.${lab.outDev}.disable_ipv6=1
+     ip addr add 198.51.100.2/24 dev ${lab.outDev}; ip link set ${lab.outDev} up
+     nft add table inet sink
+     nft add chain inet sink in '{ type filter hook input priority 0; }'
+     nft add rule inet sink in udp dport 9000 drop`,
+  );
+}
+
+/** `--copy IN OUT`: the device ceiling, every frame from IN written to OUT with no stack. */
+async function tunCopy(inName: string, outName: string): Promise<void> {
+  const tin = await TunTapDevice.open({ name: inName, mode: "tun" });
+  const tout = await TunTapDevice.open({ name: outName, mode: "tun" });
+  let wake: (() => void) | null = null;
+  tin.onReadable(() => {
+    const w = wake;
+    wake = null;
+    w?.();
+  });
+  Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
+  console.log("copy: ready");
+  for (;;) {
+    const f = tin.receive(0);
+    if (f !== null) {
+      const buf = tout.transmit(0, f.length);
+      if (buf !== null) {
+        buf.set(f);
+        tout.commit();
+      }
+      continue;
+    }
+    await new Promise<void>((r) => wake = r);
+  }
+}
+
+async function smolnetLab(nat: boolean, copy = false): Promise<Lab> {
+  const undo: (() => Promise<unknown>)[] = [];
+  const [r, i, o] = [
+    await createNetns("rbr"),
+    await createNetns("rbi"),
+    await createNetns("rbo"),
+  ];
+  undo.push(() => deleteNetns(r), () => deleteNetns(i), () => deleteNetns(o));
+  const tin = linkName("bi"), tout = linkName("bo");
+  await must("ip", ["-n", r, "tuntap", "add", "dev", tin, "mode", "tun"]);
+  await must("ip", ["-n", r, "tuntap", "add", "dev", tout, "mode", "tun"]);
+  const root = new URL("../", import.meta.url).pathname;
+  const proc: Proc = spawnProc("ip", [
+    "netns",
+    "exec",
+    r,
+    Deno.execPath(),
+    "run",
+    "--allow-ffi",
+    ...(copy ? [`${root}bench/router.ts`, "--copy", tin, tout] : [
+      `${root}examples/router.ts`,
+      "--inside",
+      tin,
+      "--outside",
+      tout,
+      "--allow-documentation",
+      ...(nat ? [] : ["--no-nat"]),
+    ]),
+  ]);
+  undo.unshift(() => proc.kill());
+  await proc.line(30_000, "router start");
+  await must("ip", ["-n", r, "link", "set", tin, "netns", i]);
+  await must("ip", ["-n", r, "link", "set", tout, "netns", o]);
+  const lab = { inside: i, outside: o, inDev: tin, outDev: tout, undo };
+  await hosts(lab);
+  return lab;
+}
+
+async function kernelLab(nat: boolean): Promise<Lab> {
+  const undo: (() => Promise<unknown>)[] = [];
+  const [r, i, o] = [
+    await createNetns("rkr"),
+    await createNetns("rki"),
+    await createNetns("rko"),
+  ];
+  undo.push(() => deleteNetns(r), () => deleteNetns(i), () => deleteNetns(o));
+  const vi = linkName("ki"), vri = linkName("kri"), vo = linkName("ko"), vro = linkName("kro");
+  await must("ip", ["link", "add", vi, "netns", i, "type", "veth", "peer", vri, "netns", r]);
+  await must("ip", ["link", "add", vo, "netns", o, "type", "veth", "peer", vro, "netns", r]);
+  await must("ip", [
+    "netns",
+    "exec",
+    r,
+    "sh",
+    "-ec",
+    `sysctl -qw net.ipv4.ip_forward=1
+     ip addr add 192.0.2.1/24 dev ${vri}; ip link set ${vri} up
+     ip addr add 198.51.100.1/24 dev ${vro}; ip link set ${vro} up
+     ${
+      nat
+        ? `nft add table ip nat
+     nft add chain ip nat post '{ type nat hook postrouting priority 100; }'
+     nft add rule ip nat post oifname ${vro} masquerade`
+        : ""
+    }`,
+  ]);
+  const lab = { inside: i, outside: o, inDev: vi, outDev: vo, undo };
+  await hosts(lab);
+  return lab;
+}
+
+async function measure(lab: Lab, a: Args): Promise<{ pps: number; offered: number }> {
+  const senders: Proc[] = [];
+  try {
+    for (let k = 0; k < a.senders; k++) {
+      const p = spawnProc("ip", [
+        "netns",
+        "exec",
+        lab.inside,
+        "python3",
+        "-c",
+        SENDER_PY,
+        "198.51.100.2",
+        "9000",
+        String(a.seconds),
+        String(a.size),
+      ]);
+      senders.push(p);
+      await p.line(10_000, "sender ready");
+    }
+    // Let the path settle (ARP-free on TUN; the first packets also make NAT mappings).
+    const b0 = await counters(lab.outside, lab.outDev), i0 = await counters(lab.inside, lab.inDev);
+    const t0 = performance.now();
+    await Promise.all(senders.map((p) => p.send("go")));
+    await Promise.all(senders.map((p) => p.line(a.seconds * 1000 + 30_000, "sender done")));
+    await new Promise((r) => setTimeout(r, 200)); // what is still queued
+    const secs = (performance.now() - t0) / 1000;
+    const b1 = await counters(lab.outside, lab.outDev), i1 = await counters(lab.inside, lab.inDev);
+    return { pps: (b1.rx - b0.rx) / secs, offered: (i1.tx - i0.tx) / secs };
+  } finally {
+    for (const p of senders) await p.kill();
+  }
+}
+
+async function withLab<T>(make: () => Promise<Lab>, f: (lab: Lab) => Promise<T>): Promise<T> {
+  let lab: Lab | null = null;
+  try {
+    lab = await make();
+    return await f(lab);
+  } finally {
+    if (lab !== null) { for (const u of lab.undo) await u().catch(() => {}); }
+  }
+}
+
+async function forwarding(a: Args): Promise<void> {
+  const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  console.log(
+    `router forwarding, UDP ${a.size} B payload, ${a.senders} senders x ${a.seconds} s, ${
+      a.nat ? "with NAT" : "no NAT"
+    }; load average ${load}`,
+  );
+  for (let run = 0; run < a.runs; run++) {
+    const k = await withLab(() => kernelLab(a.nat), (lab) => measure(lab, a));
+    const c = await withLab(() => smolnetLab(a.nat, true), (lab) => measure(lab, a));
+    const s = await withLab(() => smolnetLab(a.nat), (lab) => measure(lab, a));
+    const f = (x: { pps: number; offered: number }) =>
+      `${Math.round(x.pps)} pps (offered ${Math.round(x.offered)})`;
+    console.log(
+      `run ${run + 1}: kernel veth ${f(k)}; TUN copy, no stack ${f(c)}; smolnet Router ${
+        f(s)
+      }; Router/kernel ${(s.pps / k.pps).toFixed(2)}, Router/copy ${(s.pps / c.pps).toFixed(2)}`,
+    );
+  }
+  const after = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  console.log(`load average after: ${after}`);
+}
+
+if (import.meta.main) {
+  if (Deno.args[0] === "--copy") await tunCopy(Deno.args[1]!, Deno.args[2]!);
+  const a = parseArgs(Deno.args);
+  if (a.conntrack) conntrackMemory(a.flows);
+  else await forwarding(a);
+}
