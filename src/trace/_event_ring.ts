@@ -1,6 +1,7 @@
 /**
- * The recorder's bounded ring, stored by column in typed arrays so that recording an event
- * allocates nothing: a kind and a time per slot, five numeric fields, a few small codes, and one
+ * The recorder's bounded ring, stored by column in typed arrays allocated once at full capacity
+ * (about 60 bytes per event), so that recording an event allocates nothing and never moves the
+ * storage under code V8 optimised with it: a kind and a time per slot, five numeric fields, a few small codes, and one
  * reference column for the rare fields that are objects (SACK blocks, note text). Strings that
  * repeat (send reasons, states) are kept once in a table and stored as codes. Events become
  * objects only when read ({@linkcode EventRing.events}). Internal.
@@ -34,9 +35,6 @@ export const SEG_AB = 1, SEG_RETRANSMIT = 2;
 /** {@linkcode EventRing.code} of a segment without a reason. */
 export const NO_REASON = 0;
 
-/** Slots allocated at first; the ring doubles up to its capacity as it fills. */
-const INITIAL_SLOTS = 1024;
-
 /**
  * What each column holds, by kind:
  *
@@ -54,18 +52,18 @@ const INITIAL_SLOTS = 1024;
 export class EventRing {
   /** The most events kept. */
   readonly capacity: number;
-  kind: Uint8Array;
-  time: Float64Array;
-  f0: Float64Array;
-  f1: Float64Array;
-  f2: Float64Array;
-  f3: Float64Array;
-  f4: Float64Array;
-  flags: Uint8Array;
-  bits: Uint8Array;
-  code: Uint16Array;
-  code2: Uint16Array;
-  ref: unknown[];
+  readonly kind: Uint8Array;
+  readonly time: Float64Array;
+  readonly f0: Float64Array;
+  readonly f1: Float64Array;
+  readonly f2: Float64Array;
+  readonly f3: Float64Array;
+  readonly f4: Float64Array;
+  readonly flags: Uint8Array;
+  readonly bits: Uint8Array;
+  readonly code: Uint16Array;
+  readonly code2: Uint16Array;
+  readonly ref: unknown[];
   /** Slot of the next event. */
   next = 0;
   /** Events held. */
@@ -78,7 +76,7 @@ export class EventRing {
 
   constructor(capacity: number) {
     this.capacity = capacity;
-    const n = Math.min(capacity, INITIAL_SLOTS);
+    const n = capacity;
     this.kind = new Uint8Array(n);
     this.time = new Float64Array(n);
     this.f0 = new Float64Array(n);
@@ -93,22 +91,13 @@ export class EventRing {
     this.ref = new Array<unknown>(n).fill(undefined);
   }
 
-  /** Slots allocated now (at most {@linkcode capacity}). */
-  get slots(): number {
-    return this.kind.length;
-  }
-
   /**
    * Takes the slot for a new event of `kind` at `time` and returns its index; the caller fills
    * the kind's columns. When the ring is full the oldest event is overwritten and counted.
    */
   push(kind: number, time: number): number {
     let i = this.next;
-    if (i === this.kind.length) {
-      // Only before the first wrap: `next` reaches the end of the storage only while growing.
-      if (i < this.capacity) this.#grow();
-      else i = 0;
-    }
+    if (i === this.capacity) i = 0;
     if (this.count === this.capacity) this.dropped++;
     else this.count++;
     this.next = i + 1;
@@ -116,28 +105,6 @@ export class EventRing {
     this.time[i] = time;
     if (this.ref[i] !== undefined) this.ref[i] = undefined;
     return i;
-  }
-
-  #grow(): void {
-    const n = Math.min(this.capacity, this.kind.length * 2);
-    const widen = <T extends Uint8Array | Uint16Array | Float64Array>(a: T, b: T): T => {
-      b.set(a);
-      return b;
-    };
-    this.kind = widen(this.kind, new Uint8Array(n));
-    this.time = widen(this.time, new Float64Array(n));
-    this.f0 = widen(this.f0, new Float64Array(n));
-    this.f1 = widen(this.f1, new Float64Array(n));
-    this.f2 = widen(this.f2, new Float64Array(n));
-    this.f3 = widen(this.f3, new Float64Array(n));
-    this.f4 = widen(this.f4, new Float64Array(n));
-    this.flags = widen(this.flags, new Uint8Array(n));
-    this.bits = widen(this.bits, new Uint8Array(n));
-    this.code = widen(this.code, new Uint16Array(n));
-    this.code2 = widen(this.code2, new Uint16Array(n));
-    const ref = new Array<unknown>(n).fill(undefined);
-    for (let j = 0; j < this.ref.length; j++) ref[j] = this.ref[j];
-    this.ref = ref;
   }
 
   /** The code of `s` (interned on first use); codes are never 0. */
@@ -164,8 +131,8 @@ export class EventRing {
    */
   events(side: "a" | "b"): TraceEvent[] {
     const out: TraceEvent[] = [];
-    const size = this.kind.length;
-    const start = this.count === this.capacity && this.next < size ? this.next : 0;
+    const size = this.capacity;
+    const start = this.count === size && this.next < size ? this.next : 0;
     const own: TraceDirection = side === "a" ? "ab" : "ba";
     for (let k = 0; k < this.count; k++) {
       let i = start + k;

@@ -111,6 +111,9 @@ export interface TraceableSocket {
 /** Reasons to send that change no congestion state: no sample is taken after them. */
 const ROUTINE: ReadonlySet<string> = new Set(["new data", "ack", "reply"]);
 
+/** The largest ring: 2^24 events, about 1 GiB of storage. */
+const MAX_CAPACITY = 1 << 24;
+
 /** Timer actions as codes of the ring's `code` column (see `TIMER_ACTIONS`). */
 const ARM = 0, RESTART = 1, CANCEL = 2, FIRE = 3;
 
@@ -126,7 +129,11 @@ const ARM = 0, RESTART = 1, CANCEL = 2, FIRE = 3;
 export interface TcpTraceRecorderOptions {
   /** Which endpoint of the trace the socket is: `"a"` (default) or `"b"`. */
   side?: "a" | "b";
-  /** Events kept at most; the oldest are overwritten beyond. Default 65,536. */
+  /**
+   * Events kept at most; the oldest are overwritten beyond. Default 65,536, at most 2^24. The
+   * ring's storage (about 60 bytes an event: 3.75 MiB by default) is allocated by the
+   * constructor, so recording allocates nothing.
+   */
   capacity?: number;
   /**
    * Whether a timer moved before it was due is recorded as `restart` (default `false`: the
@@ -207,8 +214,10 @@ export class TcpTraceRecorder {
    */
   constructor(options: TcpTraceRecorderOptions = {}) {
     const capacity = options.capacity ?? 65_536;
-    if (!Number.isInteger(capacity) || capacity < 1) {
-      throw new RangeError(`Invalid capacity ${capacity}: expected a positive integer`);
+    if (!Number.isInteger(capacity) || capacity < 1 || capacity > MAX_CAPACITY) {
+      throw new RangeError(
+        `Invalid capacity ${capacity}: expected an integer from 1 to ${MAX_CAPACITY}`,
+      );
     }
     const side = options.side ?? "a";
     if (side !== "a" && side !== "b") {

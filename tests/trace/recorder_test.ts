@@ -69,6 +69,7 @@ Deno.test("TcpTraceRecorder keeps the newest events within its capacity and coun
 Deno.test("TcpTraceRecorder rejects a bad capacity or side", () => {
   assert.throws(() => new TcpTraceRecorder({ capacity: 0 }), RangeError);
   assert.throws(() => new TcpTraceRecorder({ capacity: 1.5 }), RangeError);
+  assert.throws(() => new TcpTraceRecorder({ capacity: 2 ** 24 + 1 }), RangeError);
   assert.throws(() => new TcpTraceRecorder({ side: "c" as "a" }), TypeError);
 });
 
