@@ -20,6 +20,8 @@ export const NO_SACK: (readonly [number, number])[] = Object.freeze([]) as unkno
 interface Side {
   isn: number | null;
   wscale: number | null;
+  /** `2 ** wscale` (1 without scaling). */
+  scale: number;
   /** Highest relative sequence number sent so far (end of data, SYN and FIN included). */
   highest: number;
   lastSeq: number;
@@ -27,7 +29,7 @@ interface Side {
 }
 
 function newSide(): Side {
-  return { isn: null, wscale: null, highest: 0, lastSeq: 0, lastAck: 0 };
+  return { isn: null, wscale: null, scale: 1, highest: 0, lastSeq: 0, lastAck: 0 };
 }
 
 /**
@@ -80,7 +82,10 @@ export class SegmentNumbering {
     const isSyn = (flags & TcpFlags.SYN) !== 0;
     const isAck = (flags & TcpFlags.ACK) !== 0;
     if (me.isn === null) me.isn = isSyn ? tcp.seq : (tcp.seq - 1) >>> 0;
-    if (isSyn) me.wscale = tcp.windowScale;
+    if (isSyn) {
+      me.wscale = tcp.windowScale;
+      me.scale = me.wscale === null ? 1 : 2 ** me.wscale;
+    }
     if (isAck && peer.isn === null) peer.isn = (tcp.ack - 1) >>> 0;
     const seq = relative(tcp.seq, me.isn, me.lastSeq);
     me.lastSeq = seq;
@@ -103,7 +108,7 @@ export class SegmentNumbering {
     const scaled = !isSyn && me.wscale !== null && peer.wscale !== null;
     out.seq = seq;
     out.ack = ack;
-    out.window = scaled ? tcp.window * 2 ** me.wscale! : tcp.window;
+    out.window = scaled ? tcp.window * me.scale : tcp.window;
     out.sack = sack;
   }
 
