@@ -118,11 +118,14 @@ export function receiveText(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | 
   if (ackNow) return c.replyAck(now);
   if (len > 0) {
     // RFC 5681 §4.2: every second full-sized segment. Also at once when the window we
-    // announced has less than two full segments left: the sender is (nearly) window-blocked,
-    // so holding the ACK would only stall it (small buffers, or a PSH that fills the buffer).
+    // announced has less than two of the peer's segments left: the sender is (nearly)
+    // window-blocked, so holding the ACK would only stall it (small buffers, or a PSH that fills
+    // the buffer). "Segment" is the largest seen (Linux's rcv_mss), not the MSS: with a 64 KiB
+    // MSS every window is under two MSS, and request/response traffic would lose its
+    // piggybacked ACKs.
     if (
       c.o.delayedAck === 0 || seqSub(c.rcvNxt, c.lastAckSent) >= 2 * c.rcvMss ||
-      seqSub(c.rcvAdvRight, c.rcvNxt) < 2 * c.peerEffMss()
+      seqSub(c.rcvAdvRight, c.rcvNxt) < 2 * c.rcvMss
     ) {
       return c.replyAck(now);
     }

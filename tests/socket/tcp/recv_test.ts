@@ -91,19 +91,32 @@ Deno.test("TcpSocket delays an ACK up to the bound and sends it then (delayed AC
   assert.equal(h.pollAt, Infinity);
 });
 
-Deno.test("TcpSocket acknowledges at once when less than two full segments of window are left (delayed ACK, small windows)", () => {
-  // 4 KiB buffer, 1448-byte segments: after 1448 + 1448 + 1200 nothing is left; the sender is
-  // window-blocked and a delayed ACK would only stall it.
+Deno.test("TcpSocket acknowledges at once when less than two of the peer's segments of window are left (delayed ACK, small windows)", () => {
+  // 4 KiB buffer; the peer's segment is the largest seen so far (Linux's rcv_mss), not its MSS.
   const h = established({ delayedAck: 40, rxBufferSize: 4096, mss: 1460 }, { mss: 1448 });
-  assert.equal(h.send({ seq: R, ack: L, payload: fill(1000) }), null); // 3096 left: may wait
+  assert.equal(h.send({ seq: R, ack: L, payload: fill(1000) }), null); // 3096 ≥ 2 × 1000 left
   assert.equal(h.pollAt, 40);
-  const r = h.send({ seq: R + 1000, ack: L, payload: fill(400) }); // 2696 < 2 × 1448 left
-  assert.deepStrictEqual([r?.ack, r?.window], [R + 1400, 2696]);
+  const r = h.send({ seq: R + 1000, ack: L, payload: fill(1200) }); // 1896 < 2 × 1200 left
+  assert.deepStrictEqual([r?.ack, r?.window], [R + 2200, 1896]);
   // a segment that fills the buffer (PSH, the last of a write) is acknowledged at once
   h.at(10);
-  const full = h.send({ seq: R + 1400, ack: L, payload: fill(2696), flags: ACK | PSH });
+  const full = h.send({ seq: R + 2200, ack: L, payload: fill(1896), flags: ACK | PSH });
   assert.deepStrictEqual([full?.ack, full?.window], [R + 4096, 0]);
   h.expectNothing();
+});
+
+Deno.test("TcpSocket delays the ACK of a small segment though its MSS exceeds half the window (request/response on a 64 KiB MTU)", () => {
+  // 128 KiB buffer, 65483-byte MSS: under two MSS of window always, yet a 1102-byte answer's
+  // ACK can wait for the next request to carry it.
+  const h = established({ delayedAck: 40, rxBufferSize: 131072, mss: 65495, windowScale: true }, {
+    mss: 65483,
+    windowScale: 7,
+  });
+  assert.equal(h.out().length, 1); // the window beyond the SYN-ACK's unscaled 65535
+  assert.equal(h.pollAt, Infinity);
+  assert.equal(h.send({ seq: R, ack: L, payload: fill(1102), flags: ACK | PSH }), null);
+  assert.equal(h.pollAt, 40);
+  h.at(39).expectNothing();
 });
 
 Deno.test("TcpSocket acknowledges at least every second full-sized segment at once (delayed ACK)", () => {
