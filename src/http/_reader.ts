@@ -275,40 +275,77 @@ export class ChunkedBody implements BodySource {
 /** An empty body. */
 export const EMPTY_BODY: BodySource = { next: () => Promise.resolve(null), done: true };
 
+/** The start line and the header fields of a message head. */
+export interface ParsedHead {
+  /** The request or status line. */
+  line: string;
+  /** Field names and values, flat: name, value, name, value (names as sent). */
+  fields: string[];
+}
+
+/** `TCHAR[c]` is 1 for the bytes of an RFC 9110 §5.6.2 token. */
+const TCHAR = new Uint8Array(256);
+for (const c of "!#$%&'*+-.^_`|~0123456789") TCHAR[c.charCodeAt(0)] = 1;
+for (let c = 65; c <= 90; c++) TCHAR[c] = TCHAR[c + 32] = 1;
+
 /**
- * Parses header lines `lines[1..]` into `[name, value]` pairs (RFC 9112 §5): a token name
- * directly followed by ":", optional whitespace around the value, no obs-fold, no CR/LF/NUL.
+ * Parses the head `b[from, to)` (without its final CRLF CRLF) in one pass over the bytes
+ * (RFC 9112 §2.2, §5): lines end in CRLF (a bare CR or LF is an error, as is a NUL), a field is
+ * a token name directly followed by ":", the value loses its leading and trailing SP / HTAB, and
+ * a line starting with whitespace (obs-fold) is refused.
  */
-export function parseFields(lines: string[]): [string, string][] {
-  const out: [string, string][] = [];
-  for (let i = 1; i < lines.length; i++) {
-    const l = lines[i]!;
-    const colon = l.indexOf(":");
-    if (colon <= 0) throw new HttpParseError(400, "Malformed header line");
-    const name = l.slice(0, colon);
-    if (!TOKEN.test(name)) throw new HttpParseError(400, "Invalid header name");
-    const value = l.slice(colon + 1).trim();
-    if (BAD_VALUE.test(value)) throw new HttpParseError(400, "Invalid header value");
-    out.push([name, value]);
+export function parseHead(b: Uint8Array, from: number, to: number): ParsedHead {
+  const s = latin1(b, from, to);
+  const fields: string[] = [];
+  let line = "";
+  let lineStart = from;
+  let first = true;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? b[i]! : 13; // the end of the last line
+    if (c > 13) continue;
+    if (c === 13) {
+      if (i < to && b[i + 1] !== 10) throw new HttpParseError(400, "Bare CR or LF in head");
+      if (first) {
+        line = s.slice(0, i - from);
+        first = false;
+      } else {
+        parseField(b, s, from, lineStart, i, fields);
+      }
+      lineStart = i + 2;
+      i++;
+    } else if (c === 10) {
+      throw new HttpParseError(400, "Bare CR or LF in head");
+    } else if (c === 0) {
+      throw new HttpParseError(400, first ? "Malformed start line" : "Invalid header value");
+    }
   }
-  return out;
+  return { line, fields };
+}
+
+/** Parses the field line `b[a, e)` (`s` holds the head from `base`) onto `out`. */
+function parseField(
+  b: Uint8Array,
+  s: string,
+  base: number,
+  a: number,
+  e: number,
+  out: string[],
+): void {
+  let i = a;
+  while (i < e && TCHAR[b[i]!] === 1) i++;
+  if (i === a || i === e || b[i] !== 58 /* : */) {
+    const colon = b.subarray(a, e).indexOf(58);
+    throw new HttpParseError(400, colon <= 0 ? "Malformed header line" : "Invalid header name");
+  }
+  let v = i + 1;
+  while (v < e && (b[v] === 32 || b[v] === 9)) v++;
+  let w = e;
+  while (w > v && (b[w - 1] === 32 || b[w - 1] === 9)) w--;
+  out.push(s.slice(a - base, i - base), s.slice(v - base, w - base));
 }
 
 /** RFC 9110 §5.6.2 token. */
 export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const BAD_VALUE = /[\0\r\n]/;
-
-/** Splits a head (without its final CRLF CRLF) into lines; a bare CR or LF is an error. */
-export function headLines(b: Uint8Array, from: number, to: number): string[] {
-  const s = latin1(b, from, to);
-  const lines = s.split("\r\n");
-  for (const l of lines) {
-    if (l.includes("\n") || l.includes("\r")) {
-      throw new HttpParseError(400, "Bare CR or LF in head");
-    }
-  }
-  return lines;
-}
 
 /** Parses a Content-Length value (a list of identical values is one, RFC 9110 §8.6). */
 export function parseContentLength(v: string): number {

@@ -48,8 +48,16 @@ export interface WriteOptions {
   minor: number;
   /** The coding the request accepts, to compress a compressible response with (or null). */
   coding: Coding | null;
-  /** Arms the stall timer before a write that may block. */
-  arm(): void;
+  /** The stall timer, armed for `idleTimeout` around each write that may block. */
+  timer: StallTimer;
+  /** Milliseconds a write may stall. */
+  idleTimeout: number;
+}
+
+/** A connection's stall deadline. */
+export interface StallTimer {
+  /** Arms it `ms` from now. */
+  arm(ms: number): void;
   /** Disarms it. */
   disarm(): void;
 }
@@ -268,7 +276,7 @@ async function send(
   head: string | null,
   body: Uint8Array | null,
 ): Promise<void> {
-  o.arm();
+  o.timer.arm(o.idleTimeout);
   if (head !== null && body !== null && body.length <= SMALL) {
     const out = encodeLatin1(head, body.length);
     out.set(body, head.length);
@@ -277,13 +285,13 @@ async function send(
     if (head !== null) await writeAll(conn, encodeLatin1(head));
     if (body !== null && body.length > 0) await writeAll(conn, body);
   }
-  o.disarm();
+  o.timer.disarm();
 }
 
 async function sendChunk(conn: HttpConn, o: WriteOptions, chunk: Uint8Array): Promise<void> {
   if (chunk.length === 0) return; // a zero-size chunk would end the body
   const size = `${chunk.length.toString(16)}\r\n`;
-  o.arm();
+  o.timer.arm(o.idleTimeout);
   if (chunk.length <= SMALL) {
     const out = encodeLatin1(size, chunk.length + 2);
     out.set(chunk, size.length);
@@ -294,5 +302,5 @@ async function sendChunk(conn: HttpConn, o: WriteOptions, chunk: Uint8Array): Pr
     await writeAll(conn, chunk);
     await writeAll(conn, CRLF);
   }
-  o.disarm();
+  o.timer.disarm();
 }

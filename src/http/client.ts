@@ -8,10 +8,9 @@ import {
   encodeLatin1,
   EofBody,
   FixedBody,
-  headLines,
   HttpParseError,
   parseContentLength,
-  parseFields,
+  parseHead,
   writeAll,
 } from "./_reader.ts";
 import { startTls } from "./tls.ts";
@@ -73,6 +72,8 @@ const enc = new TextEncoder();
 const REDIRECT = new Set([301, 302, 303, 307, 308]);
 /** Request heads kept per client (see `Client.#head`). */
 const HEAD_CACHE = 256;
+/** Request bodies up to this size go out with the head in one write. */
+const SMALL_BODY = 16384;
 
 /**
  * Creates a `fetch` that opens its connections through `stack` (a smolnet `NetStack`, or any
@@ -118,10 +119,19 @@ export function createFetch(stack: Dialer, options: CreateFetchOptions = {}): Fe
 
 type Body = Uint8Array | ReadableStream<Uint8Array> | null;
 
+/** A URL parsed once per input string, with what is derived from it. */
+interface Target {
+  readonly url: URL;
+  readonly origin: string;
+  /** The encoded head of a GET without fields of the caller's, once built. */
+  getHead: Uint8Array | null;
+}
+
 interface Head {
   status: number;
   statusText: string;
-  headers: [string, string][];
+  /** Field names and values, flat. */
+  headers: string[];
   source: BodySource;
   keepAlive: boolean;
   /** The Content-Encoding field, or null. */
@@ -137,6 +147,7 @@ class Client {
   readonly #userAgent: string;
   readonly #caCerts: readonly string[] | undefined;
   readonly #heads = new Map<string, Uint8Array>();
+  readonly #targets = new Map<string, Target>();
 
   constructor(stack: Dialer, o: CreateFetchOptions) {
     this.#stack = stack;
@@ -154,6 +165,7 @@ class Client {
 
   async fetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     let url: URL;
+    let target: Target | null = null;
     let method: string;
     let headers: Headers | null;
     let body: Body;
@@ -164,8 +176,11 @@ class Client {
       !(input instanceof Request) &&
       (b === undefined || b === null || typeof b === "string" || b instanceof Uint8Array)
     ) {
-      url = new URL(String(input));
-      method = normalizeMethod(init?.method ?? "GET");
+      if (typeof input === "string") {
+        target = this.#target(input);
+        url = target.url;
+      } else url = new URL(String(input));
+      method = init?.method === undefined ? "GET" : normalizeMethod(init.method);
       // No Headers object when there are none to send (the common GET): it costs a microsecond.
       headers = init?.headers === undefined && typeof b !== "string"
         ? null
@@ -198,9 +213,9 @@ class Client {
     signal?.throwIfAborted();
     let redirected = false;
     for (let hops = 0;; hops++) {
-      const res = await this.#exchange(url, method, headers, body, signal);
-      const location = res.headers.get("location");
-      if (REDIRECT.has(res.status) && location !== null && redirect !== "manual") {
+      const res = await this.#exchange(url, target, method, headers, body, signal);
+      const location = REDIRECT.has(res.status) ? res.headers.get("location") : null;
+      if (location !== null && redirect !== "manual") {
         await res.body?.cancel();
         if (redirect === "error") throw new TypeError(`Redirect to "${location}" refused`);
         if (hops >= this.#maxRedirects) throw new TypeError("Too many redirects");
@@ -225,6 +240,7 @@ class Client {
         }
         if (next.origin !== url.origin) headers?.delete("authorization");
         url = next;
+        target = null;
         redirected = true;
         continue;
       }
@@ -251,45 +267,77 @@ class Client {
     return { conn, reader: new BufReader(conn, 16384, this.#maxHead + 4) };
   }
 
+  /** The parsed URL of `input`, kept per string (up to `HEAD_CACHE` of them). */
+  #target(input: string): Target {
+    let t = this.#targets.get(input);
+    if (t === undefined) {
+      const url = new URL(input);
+      t = { url, origin: url.origin, getHead: null };
+      if (this.#targets.size >= HEAD_CACHE) this.#targets.clear();
+      this.#targets.set(input, t);
+    }
+    return t;
+  }
+
   async #exchange(
     url: URL,
+    target: Target | null,
     method: string,
     headers: Headers | null,
     body: Body,
     signal: AbortSignal | null,
   ): Promise<Response> {
-    const key = url.origin;
-    const head = this.#head(url, method, headers, body);
+    const key = target?.origin ?? url.origin;
+    const head = this.#head(url, target, method, headers, body);
+    // A request that fits the send buffer is written before the response is read; a larger
+    // or streamed one is written alongside (the server may answer before reading it all).
+    const small = body === null || (body instanceof Uint8Array && body.length <= SMALL_BODY);
 
     for (let attempt = 0;; attempt++) {
       const idle = attempt === 0 ? this.#pool.get(key)?.pop() : undefined;
       const pooled = idle ?? await this.#dial(url, signal);
       const reused = idle !== undefined;
-      const { conn, reader } = pooled;
-      const onAbort = () => closeQuietly(conn);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const done = () => signal?.removeEventListener("abort", onAbort);
-      let writing: Promise<void>;
+      const conn = pooled.conn;
+      let onAbort: (() => void) | null = null;
+      if (signal !== null) {
+        onAbort = () => closeQuietly(conn);
+        signal.addEventListener("abort", onAbort, { once: true });
+      }
+      let writing: Promise<void> | null = null;
       let writeFailed = false;
       try {
-        writing = sendRequest(conn, head, body).catch((e) => {
-          writeFailed = true;
-          throw e;
-        });
-        writing.catch(() => {});
-        const res = await readHead(reader, this.#maxHead, method === "HEAD");
+        if (small) {
+          try {
+            await sendRequest(conn, head, body);
+          } catch (e) {
+            throw new StaleConnection("Connection failed before the response", { cause: e });
+          }
+        } else {
+          writing = sendRequest(conn, head, body).catch((e) => {
+            writeFailed = true;
+            throw e;
+          });
+          writing.catch(() => {});
+        }
+        const res = await readHead(pooled.reader, this.#maxHead, method === "HEAD");
+        const w = writing;
         const finish = (ok: boolean) => {
-          done();
-          writing.then(() => {
-            if (ok && res.keepAlive && !writeFailed) this.#release(key, pooled);
+          if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
+          if (w === null) {
+            if (ok && res.keepAlive) this.#release(key, pooled);
             else closeQuietly(conn);
-          }, () => closeQuietly(conn));
+          } else {
+            w.then(() => {
+              if (ok && res.keepAlive && !writeFailed) this.#release(key, pooled);
+              else closeQuietly(conn);
+            }, () => closeQuietly(conn));
+          }
         };
         // Like fetch: the codings this client asked for itself are undone for the caller.
         const decode = headers === null || !headers.has("accept-encoding");
         return toResponse(res, signal, finish, decode);
       } catch (e) {
-        done();
+        if (onAbort !== null) signal!.removeEventListener("abort", onAbort);
         closeQuietly(conn);
         if (signal?.aborted) throw signal.reason;
         // A pooled connection the server closed meanwhile: one retry on a fresh one.
@@ -307,10 +355,18 @@ class Client {
    * The encoded request head. A head without fields of the caller's and without a body depends
    * on the method and URL only and is kept (up to `HEAD_CACHE` of them).
    */
-  #head(url: URL, method: string, headers: Headers | null, body: Body): Uint8Array {
+  #head(
+    url: URL,
+    target: Target | null,
+    method: string,
+    headers: Headers | null,
+    body: Body,
+  ): Uint8Array {
     const cacheable = headers === null && body === null;
-    const cacheKey = cacheable ? `${method} ${url.href}` : "";
-    if (cacheable) {
+    const get = cacheable && target !== null && method === "GET";
+    if (get && target.getHead !== null) return target.getHead;
+    const cacheKey = cacheable && !get ? `${method} ${url.href}` : "";
+    if (cacheKey !== "") {
       const hit = this.#heads.get(cacheKey);
       if (hit !== undefined) return hit;
     }
@@ -335,7 +391,8 @@ class Client {
       head += `content-length: ${body?.length ?? 0}\r\n\r\n`;
     } else head += "\r\n";
     const bytes = encodeLatin1(head);
-    if (cacheable) {
+    if (get) target.getHead = bytes;
+    else if (cacheKey !== "") {
       if (this.#heads.size >= HEAD_CACHE) this.#heads.clear();
       this.#heads.set(cacheKey, bytes);
     }
@@ -363,6 +420,7 @@ function count(name: string, v: number | undefined, dflt: number): number {
 const METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 
 function normalizeMethod(m: string): string {
+  if (m === "GET" || m === "POST") return m;
   const u = m.toUpperCase();
   if (METHODS.has(u)) return u;
   if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/.test(m)) throw new TypeError(`Invalid method "${m}"`);
@@ -378,7 +436,7 @@ function closeQuietly(conn: HttpConn): void {
 async function sendRequest(conn: HttpConn, h: Uint8Array, body: Body): Promise<void> {
   if (body === null) return await writeAll(conn, h);
   if (body instanceof Uint8Array) {
-    if (body.length <= 16384) {
+    if (body.length <= SMALL_BODY) {
       const out = new Uint8Array(h.length + body.length);
       out.set(h);
       out.set(body, h.length);
@@ -426,13 +484,12 @@ async function readHead(r: BufReader, maxHead: number, isHead: boolean): Promise
       end = r.headEnd(scanned);
       scanned = r.available - 3;
     }
-    const lines = headLines(r.buf, r.start, end - 4);
+    const { line, fields: headers } = parseHead(r.buf, r.start, end - 4);
     r.start = end;
-    const m = STATUS_LINE.exec(lines[0]!);
+    const m = STATUS_LINE.exec(line);
     if (m === null) throw new HttpParseError(400, "Malformed status line");
     const status = Number(m[2]);
-    const minor = Number(m[1]);
-    const headers = parseFields(lines);
+    const minor = m[1] === "1" ? 1 : 0;
     if (status >= 100 && status < 200) {
       if (status === 101) throw new HttpParseError(400, "Unexpected 101 Switching Protocols");
       continue; // RFC 9110 §15.2: interim responses
@@ -441,8 +498,12 @@ async function readHead(r: BufReader, maxHead: number, isHead: boolean): Promise
     let cl: string | null = null;
     let connection = "";
     let encoding: string | null = null;
-    for (const [name, value] of headers) {
+    for (let i = 0; i < headers.length; i += 2) {
+      const name = headers[i]!;
+      const len = name.length;
+      if (len !== 10 && len !== 14 && len !== 16 && len !== 17) continue;
       const n = name.toLowerCase();
+      const value = headers[i + 1]!;
       if (n === "transfer-encoding") te = te === null ? value : `${te},${value}`;
       else if (n === "content-length") cl = cl === null ? value : `${cl},${value}`;
       else if (n === "connection") connection += "," + value.toLowerCase();
@@ -530,8 +591,8 @@ function toResponse(
 }
 
 /** Appends the fields: cheaper than a headers init (which goes through WebIDL conversion). */
-function withHeaders(res: Response, fields: [string, string][]): Response {
+function withHeaders(res: Response, fields: string[]): Response {
   const h = res.headers;
-  for (let i = 0; i < fields.length; i++) h.append(fields[i]![0], fields[i]![1]);
+  for (let i = 0; i < fields.length; i += 2) h.append(fields[i]!, fields[i + 1]!);
   return res;
 }

@@ -6,10 +6,9 @@ import {
   ChunkedBody,
   EMPTY_BODY,
   FixedBody,
-  headLines,
   HttpParseError,
   parseContentLength,
-  parseFields,
+  parseHead,
   TOKEN,
 } from "./_reader.ts";
 import { writeResponse } from "./_response.ts";
@@ -225,6 +224,29 @@ class ConnState {
     try {
       this.conn.close();
     } catch { /* already closed */ }
+  }
+}
+
+/** The handler's info: `completed` is made only when asked for. */
+class Info implements ServeHandlerInfo {
+  readonly remoteAddr: Deno.Addr;
+  #completed: Promise<void> | null = null;
+  #resolve: (() => void) | null = null;
+  #settled = false;
+  constructor(conn: HttpConn) {
+    this.remoteAddr = conn.remoteAddr;
+  }
+  get completed(): Promise<void> {
+    if (this.#completed === null) {
+      this.#completed = this.#settled
+        ? Promise.resolve()
+        : new Promise<void>((resolve) => this.#resolve = resolve);
+    }
+    return this.#completed;
+  }
+  settle(): void {
+    this.#settled = true;
+    this.#resolve?.();
   }
 }
 
@@ -444,21 +466,14 @@ class Server {
         ? new Request(p.url, p.method === "GET" ? undefined : { method: p.method })
         : new Request(p.url, { method: p.method, body, duplex: "half" } as RequestInit);
       const h = request.headers;
-      for (let i = 0; i < p.headers.length; i++) h.append(p.headers[i]![0], p.headers[i]![1]);
+      const f = p.headers;
+      for (let i = 0; i < f.length; i += 2) h.append(f[i]!, f[i + 1]!);
       if (p.upgrade && p.method === "GET") slot = markUpgradable(request);
     } catch (e) {
       await this.#reject(st, 400, `Invalid request: ${(e as Error).message}`);
       return false;
     }
-    let settle = (): void => {};
-    let completed: Promise<void> | null = null;
-    const info: ServeHandlerInfo = {
-      remoteAddr: conn.remoteAddr,
-      get completed(): Promise<void> {
-        completed ??= new Promise<void>((resolve) => settle = resolve);
-        return completed;
-      },
-    };
+    const info = new Info(conn);
     let response: Response;
     try {
       const out = await this.#handler(request, info);
@@ -470,7 +485,7 @@ class Server {
       if (bodyError !== null) {
         const err: HttpParseError = bodyError;
         await this.#reject(st, err.status, err.message);
-        settle();
+        info.settle();
         return false;
       }
       try {
@@ -483,7 +498,7 @@ class Server {
     const up = slot?.result ?? null;
     if (up !== null) {
       if (up.response === response && bodyError === null && source.done && !this.#closing) {
-        return await this.#switch(st, r, up, () => settle());
+        return await this.#switch(st, r, up, info);
       }
       failHandshake(up.socket, new Error("The handler did not return the upgrade response"));
     }
@@ -496,11 +511,11 @@ class Server {
         coding: this.#compression && p.acceptEncoding !== null
           ? chooseCoding(p.acceptEncoding)
           : null,
-        arm: () => st.arm(idleTimeout),
-        disarm: () => st.disarm(),
+        timer: st,
+        idleTimeout,
       });
     } finally {
-      settle();
+      info.settle();
     }
     if (!keepAlive || bodyError !== null) return false;
     // The rest of an unread request body: drained up to 64 KiB, else the connection closes.
@@ -525,7 +540,7 @@ class Server {
     st: ConnState,
     r: BufReader,
     up: NonNullable<UpgradeSlot["result"]>,
-    settle: () => void,
+    info: Info,
   ): Promise<false> {
     try {
       st.arm(this.#idleTimeout);
@@ -535,7 +550,7 @@ class Server {
       return false;
     } finally {
       st.disarm();
-      settle();
+      info.settle();
     }
     this.#sockets.add(up.socket);
     await closedOf(up.socket);
@@ -602,7 +617,8 @@ interface ParsedRequest {
   method: string;
   url: string;
   minor: number;
-  headers: [string, string][];
+  /** Field names and values, flat. */
+  headers: string[];
   body: BodySource;
   keepAlive: boolean;
   expectContinue: boolean;
@@ -622,15 +638,14 @@ function parseRequest(
   maxBody: number,
   maxHead: number,
 ): ParsedRequest {
-  const lines = headLines(r.buf, r.start, end - 4);
+  const { line, fields: headers } = parseHead(r.buf, r.start, end - 4);
   r.start = end;
-  const m = REQUEST_LINE.exec(lines[0]!);
+  const m = REQUEST_LINE.exec(line);
   if (m === null) throw new HttpParseError(400, "Malformed request line");
   const method = m[1]!;
   const target = m[2]!;
   if (m[3] !== "1") throw new HttpParseError(505, "HTTP version not supported");
-  const minor = Number(m[4]);
-  const headers = parseFields(lines);
+  const minor = m[4] === "1" ? 1 : Number(m[4]);
   let host: string | null = null;
   let te: string | null = null;
   let cl: string | null = null;
@@ -638,7 +653,9 @@ function parseRequest(
   let expect = "";
   let upgrade = false;
   let acceptEncoding: string | null = null;
-  for (const [name, value] of headers) {
+  for (let i = 0; i < headers.length; i += 2) {
+    const name = headers[i]!;
+    const value = headers[i + 1]!;
     switch (name.length) {
       case 4:
         if (name.toLowerCase() === "host") {

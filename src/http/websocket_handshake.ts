@@ -1,14 +1,6 @@
 // The WebSocket opening handshake (RFC 6455 §4): upgradeWebSocket() for serve(), createWebSocket().
 import type { Dialer, HttpConn } from "./conn.ts";
-import {
-  BufReader,
-  encodeLatin1,
-  headLines,
-  HttpParseError,
-  parseFields,
-  TOKEN,
-  writeAll,
-} from "./_reader.ts";
+import { BufReader, encodeLatin1, HttpParseError, parseHead, TOKEN, writeAll } from "./_reader.ts";
 import { acceptKey, base64, validClientKey } from "./_ws_frame.ts";
 import { attachSocket, failHandshake, NetWebSocket, type WebSocketLimits } from "./websocket.ts";
 import { startTls } from "./tls.ts";
@@ -297,14 +289,15 @@ async function handshake(
       if (!(await reader.fill())) throw new Error("Connection closed in the handshake");
       end = reader.headEnd(0);
     }
-    const lines = headLines(reader.buf, reader.start, end - 4);
+    const { line, fields: list } = parseHead(reader.buf, reader.start, end - 4);
     reader.start = end;
-    const m = /^HTTP\/1\.1 ([0-9]{3})/.exec(lines[0]!);
+    const m = /^HTTP\/1\.1 ([0-9]{3})/.exec(line);
     if (m === null) throw new HttpParseError(400, "Malformed status line");
     if (m[1] !== "101") throw new Error(`Handshake refused with status ${m[1]}`);
     const fields = new Map<string, string>();
-    for (const [k, v] of parseFields(lines)) {
-      const n = k.toLowerCase();
+    for (let i = 0; i < list.length; i += 2) {
+      const n = list[i]!.toLowerCase();
+      const v = list[i + 1]!;
       fields.set(n, fields.has(n) ? `${fields.get(n)}, ${v}` : v);
     }
     // RFC 6455 §4.1, the client's checks of the server's handshake.
