@@ -153,6 +153,7 @@ async function tunArm(spec: string): Promise<Arm> {
       seed: 3,
     });
     const enc = new TextEncoder();
+    let retx = 0, rtos = 0;
     const arm: Arm = {
       name: spec.replace(/.*\//, ""),
       dirs: ["down", "up"],
@@ -185,6 +186,9 @@ async function tunArm(spec: string): Promise<Arm> {
           while ((await conn.read(new Uint8Array(16))) !== null) { /* the server's FIN */ }
           secs = (performance.now() - t0) / 1000;
         }
+        const info = conn.info;
+        retx += info.retransmits;
+        rtos += info.rtos;
         conn.close();
         const theirs = Number(await line());
         if (theirs !== bytes || ours !== bytes) throw new Error(`${dir}: ${ours} / ${theirs}`);
@@ -193,7 +197,17 @@ async function tunArm(spec: string): Promise<Arm> {
       },
       note: () => {
         const s = dev.stats;
-        return `frames in ${s.framesReceived} out ${s.framesSent}, ACKs coalesced ${s.acksCoalesced}, ` +
+        const out = (args: string[]) =>
+          new TextDecoder().decode(new Deno.Command("ip", { args }).outputSync().stdout);
+        const link = JSON.parse(out(["-n", ns, "-s", "-j", "link", "show", ifn]))[0];
+        const snmp = out(["netns", "exec", ns, "cat", "/proc/net/snmp"]).split("\n")
+          .filter((l) => l.startsWith("Tcp:")).map((l) => l.split(" "));
+        const kRetx = snmp[1]?.[snmp[0]!.indexOf("RetransSegs")] ?? "?";
+        const kernel = `kernel: TUN queue drops ${link?.stats64?.tx?.dropped ?? "?"}, ` +
+          `retransmitted ${kRetx}; `;
+        return kernel +
+          `frames in ${s.framesReceived} out ${s.framesSent}, ACKs coalesced ${s.acksCoalesced}, ` +
+          `our retransmits ${retx} (RTOs ${rtos}), ` +
           `reader wake-ups ${s.readerWakeups ?? "-"}`;
       },
       close,
