@@ -520,9 +520,9 @@ export class FdEngine {
  * lifecycle and `close()`, all served by one engine. A background loop awaits a non-blocking FFI
  * `poll()` on the device fd and an eventfd, then reads synchronously until EAGAIN into a bounded
  * ring of preallocated slots and runs the readiness callback; `receive` on an empty ring reads the
- * fd itself, and the loop waits again only after such a read found nothing. When the ring is full it stops
- * reading until `receive` frees a slot (the kernel's queue holds or drops meanwhile, counted in
- * `stats.rxQueueFull`). `commit` writes synchronously; a write that would block drops the frame
+ * fd itself, and the loop waits again only after such a read found nothing. When the ring is full
+ * it stops reading until `receive` frees a slot (the kernel's queue holds or drops meanwhile,
+ * counted in `stats.rxQueueFull`). `commit` writes synchronously; a write that would block drops the frame
  * (`stats.dropsTxBusy`) — there is no transmit queue. The one exception is a pure TCP ACK with
  * `coalesceAcks` (the default) committed while the stack takes a received burst: it waits until
  * `receive` finds nothing more or another frame is committed, and a newer ACK of the same

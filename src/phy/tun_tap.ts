@@ -85,8 +85,9 @@ export interface TunTapOptions {
   readonly tso?: boolean;
   /**
    * Coalesce outgoing pure TCP ACKs: an ACK sent while the stack takes a received burst waits
-   * until the stack has drained the receive queue and the fd (or sends another frame), and a newer ACK of the same connection replaces it (the older one is
-   * counted in `stats.acksCoalesced`, never sent). Each write to the kernel costs a system call
+   * until the stack has drained the receive queue and the fd (or sends another frame), and a
+   * newer ACK of the same connection replaces it (the older one is counted in
+   * `stats.acksCoalesced`, never sent). Each write to the kernel costs a system call
    * plus the kernel's whole receive path, so this removes most of the writes of a download.
    * Duplicate ACKs, SACKs and anything else always leave in order. Default `true`.
    */
