@@ -5,6 +5,7 @@
  * deno run --allow-net --allow-write --allow-sys --v8-flags=--expose-gc bench/throughput.ts \
  *   [--quick] [--runs N] [--mib N] [--json FILE]
  * deno run -A bench/throughput.ts --tun [--tun-mib N] ...   # adds the TUN and UDP tunnel rows
+ * deno run -A bench/throughput.ts --tun-only [--tun-mib N] ...   # only those rows and the veth ceiling
  * ```
  *
  * Rows:
@@ -63,6 +64,8 @@ interface Args {
   bytes: number;
   json: string | null;
   tun: boolean;
+  /** Only the TUN, veth ceiling and UDP tunnel rows (`--tun-only`). */
+  tunOnly: boolean;
   tunBytes: number;
 }
 
@@ -72,6 +75,7 @@ function parseArgs(argv: readonly string[]): Args {
   let mib = quick ? 16 : 1024;
   let json: string | null = null;
   let tun = false;
+  let tunOnly = false;
   let tunMib = quick ? 32 : 256;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -79,6 +83,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--mib") mib = Number(argv[++i]);
     else if (a === "--json") json = argv[++i] ?? null;
     else if (a === "--tun") tun = true;
+    else if (a === "--tun-only") tun = tunOnly = true;
     else if (a === "--tun-mib") tunMib = Number(argv[++i]);
     else if (a !== "--quick") throw new TypeError(`Unknown argument "${a}"`);
   }
@@ -91,6 +96,7 @@ function parseArgs(argv: readonly string[]): Args {
     bytes: Math.round(mib * 1024 * 1024),
     json,
     tun,
+    tunOnly,
     tunBytes: Math.round(tunMib * 1024 * 1024),
   };
 }
@@ -108,7 +114,7 @@ const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as const;
 
 const encoder = new TextEncoder();
 let progressStep = 0;
-const progressTotal = 4 + 1 + 2 + 2 + 1 + 1 + (ARGS.tun ? 8 : 0);
+const progressTotal = (ARGS.tunOnly ? 0 : 4 + 1 + 2 + 2 + 1 + 1) + (ARGS.tun ? 8 : 0);
 
 function progress(text: string): void {
   const line = `[${progressStep}/${progressTotal}] ${text}`;
@@ -759,6 +765,21 @@ async function vethRows(): Promise<{ on: Stat; off: Stat }> {
   return { on, off };
 }
 
+/** The kernel side's counters: TUN queue drops (tx_dropped) and TCP RetransSegs. */
+async function kernelTunDrops(
+  ns: string,
+  ifname: string,
+): Promise<{ queue: string; retransmitted: string }> {
+  const link = await runCmd("ip", ["-n", ns, "-s", "-j", "link", "show", ifname]);
+  const snmp = await runCmd("ip", ["netns", "exec", ns, "cat", "/proc/net/snmp"]);
+  const tcp = snmp.text.split("\n").filter((l) => l.startsWith("Tcp:")).map((l) => l.split(" "));
+  let queue = "?";
+  try {
+    queue = String(JSON.parse(link.text)[0].stats64.tx.dropped);
+  } catch { /* unknown */ }
+  return { queue, retransmitted: tcp[1]?.[tcp[0]!.indexOf("RetransSegs")] ?? "?" };
+}
+
 async function tunRows(offload: boolean, veth: { on: Stat; off: Stat } | null): Promise<void> {
   const ns = `smolnet-bench-${randomHex(4)}`;
   const ifname = `sbtun${randomHex(3)}`;
@@ -819,6 +840,7 @@ async function tunRows(offload: boolean, veth: { on: Stat; off: Stat } | null): 
     const ratio = ceiling === null ? null : s.median / ceiling.median;
     const ratioNote = ratio === null ? "no veth ceiling measured" : `${fmt(ratio)}× Linux veth`;
     const st = dev.stats;
+    const drops = await kernelTunDrops(ns, ifname);
     rows.push({
       name: `smolnet↔kernel TUN ${direction}, MTU 1500, ${mode}`,
       unit: "MB/s",
@@ -830,7 +852,9 @@ async function tunRows(offload: boolean, veth: { on: Stat; off: Stat } | null): 
         ? s.median >= TUN_OFFLOAD_TARGET && ratio !== null && ratio >= TUN_VETH_RATIO_TARGET
         : s.median >= TUN_TARGET,
       note: `${ratioNote}; ${mib} per run; SHA-256 checked on an untimed ` +
-        `${TUN_CHECK_BYTES >> 20} MiB transfer, byte counts on every run` +
+        `${TUN_CHECK_BYTES >> 20} MiB transfer, byte counts on every run; so far the kernel ` +
+        `dropped ${drops.queue} frames at the TUN queue and retransmitted ${drops.retransmitted} ` +
+        `segments, our ring filled ${st.rxQueueFull} times, write errors ${st.writeErrors}` +
         (offload
           ? `; so far ${st.framesCoalesced} frames received coalesced, ` +
             `${st.framesSentSegmented} sent for the kernel to cut`
@@ -1047,141 +1071,144 @@ const mibLabel = ARGS.bytes >= 1 << 30
   ? `${ARGS.bytes / (1 << 30)} GiB`
   : `${ARGS.bytes / (1 << 20)} MiB`;
 
-// V8 compiles the hot path on a background thread: on a busy 2-core machine the first few
-// hundred MiB run mostly unoptimised code. One untimed transfer per path warms it up.
-const WARMUP_BYTES = ARGS.quick ? 4 << 20 : 256 << 20;
-progress(`warm-up: ${WARMUP_BYTES >> 20} MiB through smolnet and the kernel`);
-await smolBulk(1500, true, WARMUP_BYTES);
-await kernelBulk(WARMUP_BYTES);
+async function coreRows(): Promise<void> {
+  // V8 compiles the hot path on a background thread: on a busy 2-core machine the first few
+  // hundred MiB run mostly unoptimised code. One untimed transfer per path warms it up.
+  const WARMUP_BYTES = ARGS.quick ? 4 << 20 : 256 << 20;
+  progress(`warm-up: ${WARMUP_BYTES >> 20} MiB through smolnet and the kernel`);
+  await smolBulk(1500, true, WARMUP_BYTES);
+  await kernelBulk(WARMUP_BYTES);
 
-const bulkRows: { mtu: number; checksum: boolean; stat: Stat }[] = [];
-for (const mtu of [1500, 65535]) {
-  for (const checksum of [true, false]) {
-    const label = `smolnet bulk ${mibLabel}, MTU ${mtu}, checksums ${checksum ? "on" : "off"}`;
-    bulkRows.push({ mtu, checksum, stat: await repeat(label, () => smolBulk(mtu, checksum)) });
+  const bulkRows: { mtu: number; checksum: boolean; stat: Stat }[] = [];
+  for (const mtu of [1500, 65535]) {
+    for (const checksum of [true, false]) {
+      const label = `smolnet bulk ${mibLabel}, MTU ${mtu}, checksums ${checksum ? "on" : "off"}`;
+      bulkRows.push({ mtu, checksum, stat: await repeat(label, () => smolBulk(mtu, checksum)) });
+    }
   }
-}
-const kernel = await repeat(`kernel bulk ${mibLabel} on 127.0.0.1`, () => kernelBulk());
-for (const b of bulkRows) {
-  const name = `smolnet bulk, MTU ${b.mtu}, checksums ${b.checksum ? "on" : "off"}`;
-  if (b.mtu === 1500) {
-    rows.push({
-      name,
-      unit: "MB/s",
-      stat: b.stat,
-      target: "≥ 500 MB/s",
-      met: b.stat.median >= 500,
-    });
-  } else {
-    rows.push({
-      name,
-      unit: "MB/s",
-      stat: b.stat,
-      target: `≥ kernel (${fmt(kernel.median)} MB/s)`,
-      met: b.stat.median >= kernel.median,
-    });
+  const kernel = await repeat(`kernel bulk ${mibLabel} on 127.0.0.1`, () => kernelBulk());
+  for (const b of bulkRows) {
+    const name = `smolnet bulk, MTU ${b.mtu}, checksums ${b.checksum ? "on" : "off"}`;
+    if (b.mtu === 1500) {
+      rows.push({
+        name,
+        unit: "MB/s",
+        stat: b.stat,
+        target: "≥ 500 MB/s",
+        met: b.stat.median >= 500,
+      });
+    } else {
+      rows.push({
+        name,
+        unit: "MB/s",
+        stat: b.stat,
+        target: `≥ kernel (${fmt(kernel.median)} MB/s)`,
+        met: b.stat.median >= kernel.median,
+      });
+    }
   }
-}
-rows.push({
-  name: "kernel TCP bulk, 127.0.0.1",
-  unit: "MB/s",
-  stat: kernel,
-  target: "reference",
-  met: null,
-});
-for (const b of bulkRows) {
   rows.push({
-    name: `ratio smolnet/kernel, MTU ${b.mtu}, checksums ${b.checksum ? "on" : "off"}`,
+    name: "kernel TCP bulk, 127.0.0.1",
+    unit: "MB/s",
+    stat: kernel,
+    target: "reference",
+    met: null,
+  });
+  for (const b of bulkRows) {
+    rows.push({
+      name: `ratio smolnet/kernel, MTU ${b.mtu}, checksums ${b.checksum ? "on" : "off"}`,
+      unit: "×",
+      stat: {
+        median: b.stat.median / kernel.median,
+        min: b.stat.min / kernel.median,
+        max: b.stat.max / kernel.median,
+        runs: b.stat.runs,
+      },
+      target: b.mtu === 65535 ? "≥ 1.0" : "",
+      met: b.mtu === 65535 ? b.stat.median >= kernel.median : null,
+    });
+  }
+
+  const sSetup = await repeat(`smolnet setup, ${SETUP_COUNT} connections`, smolSetup);
+  const kSetup = await repeat(`kernel setup, ${SETUP_COUNT} connections`, kernelSetup);
+  rows.push({
+    name: "smolnet connect+accept+close",
+    unit: "conn/s",
+    stat: sSetup,
+    target: `≥ kernel (${fmt(kSetup.median)}/s)`,
+    met: sSetup.median >= kSetup.median,
+  });
+  rows.push({
+    name: "kernel connect+accept+close",
+    unit: "conn/s",
+    stat: kSetup,
+    target: "reference",
+    met: null,
+  });
+
+  const sRr = await repeat(`smolnet 64-byte round trips, ${RR_COUNT}`, smolRr);
+  const kRr = await repeat(`kernel 64-byte round trips, ${RR_COUNT}`, kernelRr);
+  rows.push({
+    name: "smolnet 64-byte request/response",
+    unit: "RTT/s",
+    stat: sRr,
+    target: `≥ kernel (${fmt(kRr.median)}/s)`,
+    met: sRr.median >= kRr.median,
+  });
+  rows.push({
+    name: "kernel 64-byte request/response",
+    unit: "RTT/s",
+    stat: kRr,
+    target: "reference",
+    met: null,
+  });
+
+  const idle = await repeat(`smolnet idle connections, ${IDLE_COUNT} pairs`, smolIdle);
+  const idleExt = stat(idleExternal);
+  // Issue 7: at most 4 KiB per idle connection beyond its buffers, buffers allocated lazily. The
+  // buffers would show as external memory (64 KiB each by default); what is there is counted in.
+  rows.push({
+    name: `smolnet heap per idle connection end${gc === undefined ? " (no GC)" : ""}`,
+    unit: "bytes",
+    stat: idle,
+    target: "heap + external ≤ 4096 B",
+    met: idle.median + idleExt.median <= 4096,
+  });
+  rows.push({
+    name: "smolnet external per idle connection end",
+    unit: "bytes",
+    stat: idleExt,
+    target: "no buffers (≪ 65536 B)",
+    met: idleExt.median < 4096,
+  });
+  // Issue 15: the core at scale, one run (see bench/_core_scale.ts).
+  progress(`smolnet core: ${SCALE_COUNT} idle connections and TIME-WAIT records`);
+  const scale = coreScale(SCALE_COUNT);
+  progressStep++;
+  const one = (x: number): Stat => ({ median: x, min: x, max: x, runs: 1 });
+  rows.push({
+    name: `smolnet core: heap + external per idle connection end, ${SCALE_COUNT} connections`,
+    unit: "bytes",
+    stat: one(scale.bytesPerEnd),
+    target: "≤ 4096 B",
+    met: scale.bytesPerEnd <= 4096,
+  });
+  rows.push({
+    name: `smolnet core: poll with ${SCALE_COUNT} idle connections / poll with 10`,
     unit: "×",
-    stat: {
-      median: b.stat.median / kernel.median,
-      min: b.stat.min / kernel.median,
-      max: b.stat.max / kernel.median,
-      runs: b.stat.runs,
-    },
-    target: b.mtu === 65535 ? "≥ 1.0" : "",
-    met: b.mtu === 65535 ? b.stat.median >= kernel.median : null,
+    stat: one(scale.pollUs / scale.pollUs10),
+    target: `≤ 2 (${fmt(scale.pollUs)} µs vs ${fmt(scale.pollUs10)} µs)`,
+    met: scale.pollUs <= 2 * scale.pollUs10,
+  });
+  rows.push({
+    name: `smolnet core: ${SCALE_COUNT} TIME-WAIT records`,
+    unit: "MiB",
+    stat: one(scale.timeWaitBytes / (1 << 20)),
+    target: `≤ ${fmt(16 * SCALE_COUNT / 100_000)} MiB`,
+    met: scale.timeWaitBytes <= 16 * (1 << 20) * SCALE_COUNT / 100_000,
   });
 }
-
-const sSetup = await repeat(`smolnet setup, ${SETUP_COUNT} connections`, smolSetup);
-const kSetup = await repeat(`kernel setup, ${SETUP_COUNT} connections`, kernelSetup);
-rows.push({
-  name: "smolnet connect+accept+close",
-  unit: "conn/s",
-  stat: sSetup,
-  target: `≥ kernel (${fmt(kSetup.median)}/s)`,
-  met: sSetup.median >= kSetup.median,
-});
-rows.push({
-  name: "kernel connect+accept+close",
-  unit: "conn/s",
-  stat: kSetup,
-  target: "reference",
-  met: null,
-});
-
-const sRr = await repeat(`smolnet 64-byte round trips, ${RR_COUNT}`, smolRr);
-const kRr = await repeat(`kernel 64-byte round trips, ${RR_COUNT}`, kernelRr);
-rows.push({
-  name: "smolnet 64-byte request/response",
-  unit: "RTT/s",
-  stat: sRr,
-  target: `≥ kernel (${fmt(kRr.median)}/s)`,
-  met: sRr.median >= kRr.median,
-});
-rows.push({
-  name: "kernel 64-byte request/response",
-  unit: "RTT/s",
-  stat: kRr,
-  target: "reference",
-  met: null,
-});
-
-const idle = await repeat(`smolnet idle connections, ${IDLE_COUNT} pairs`, smolIdle);
-const idleExt = stat(idleExternal);
-// Issue 7: at most 4 KiB per idle connection beyond its buffers, buffers allocated lazily. The
-// buffers would show as external memory (64 KiB each by default); what is there is counted in.
-rows.push({
-  name: `smolnet heap per idle connection end${gc === undefined ? " (no GC)" : ""}`,
-  unit: "bytes",
-  stat: idle,
-  target: "heap + external ≤ 4096 B",
-  met: idle.median + idleExt.median <= 4096,
-});
-rows.push({
-  name: "smolnet external per idle connection end",
-  unit: "bytes",
-  stat: idleExt,
-  target: "no buffers (≪ 65536 B)",
-  met: idleExt.median < 4096,
-});
-// Issue 15: the core at scale, one run (see bench/_core_scale.ts).
-progress(`smolnet core: ${SCALE_COUNT} idle connections and TIME-WAIT records`);
-const scale = coreScale(SCALE_COUNT);
-progressStep++;
-const one = (x: number): Stat => ({ median: x, min: x, max: x, runs: 1 });
-rows.push({
-  name: `smolnet core: heap + external per idle connection end, ${SCALE_COUNT} connections`,
-  unit: "bytes",
-  stat: one(scale.bytesPerEnd),
-  target: "≤ 4096 B",
-  met: scale.bytesPerEnd <= 4096,
-});
-rows.push({
-  name: `smolnet core: poll with ${SCALE_COUNT} idle connections / poll with 10`,
-  unit: "×",
-  stat: one(scale.pollUs / scale.pollUs10),
-  target: `≤ 2 (${fmt(scale.pollUs)} µs vs ${fmt(scale.pollUs10)} µs)`,
-  met: scale.pollUs <= 2 * scale.pollUs10,
-});
-rows.push({
-  name: `smolnet core: ${SCALE_COUNT} TIME-WAIT records`,
-  unit: "MiB",
-  stat: one(scale.timeWaitBytes / (1 << 20)),
-  target: `≤ ${fmt(16 * SCALE_COUNT / 100_000)} MiB`,
-  met: scale.timeWaitBytes <= 16 * (1 << 20) * SCALE_COUNT / 100_000,
-});
+if (!ARGS.tunOnly) await coreRows();
 const tunSkipped: string[] = [];
 if (ARGS.tun) await tunAndUdpRows();
 const loadAfter = load();
