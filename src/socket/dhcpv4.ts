@@ -52,11 +52,14 @@ const CLIENT_PORT = DHCPV4_CLIENT_PORT;
  *
  * @example
  * ```ts
+ * import { Dhcpv4Client } from "@smol/net/socket";
  * import type { Dhcpv4Context } from "@smol/net/socket";
  * import { Rng } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
  * import assert from "node:assert/strict";
- * const cx: Dhcpv4Context = { now: 0, random: new Rng(1) };
- * assert.equal(cx.now, 0);
+ * const cx: Dhcpv4Context = { now: 250, random: new Rng(1) };
+ * const client = new Dhcpv4Client({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01") });
+ * assert.ok(client.pollAt(cx) <= cx.now); // a new client wants to send its DISCOVER now
  * ```
  */
 export interface Dhcpv4Context {
@@ -71,10 +74,16 @@ export interface Dhcpv4Context {
  *
  * @example
  * ```ts
+ * import { Dhcpv4Client } from "@smol/net/socket";
  * import type { Dhcpv4State } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
  * import assert from "node:assert/strict";
- * const s: Dhcpv4State = "bound";
- * assert.equal(s, "bound");
+ * const client = new Dhcpv4Client({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01") });
+ * const states: Dhcpv4State[] = [client.state];
+ * client.dispatch({ now: 0, random: new Rng(1) }, { emitUdp: () => true }); // DISCOVER
+ * states.push(client.state);
+ * assert.deepEqual(states, ["init", "selecting"]);
  * ```
  */
 export type Dhcpv4State =

@@ -215,7 +215,9 @@ export function initialSequenceNumber(
  *
  * const secret = crypto.getRandomValues(new Uint8Array(16));
  * const a = Ipv4Address.parse("192.0.2.2"), b = Ipv4Address.parse("192.0.2.1");
- * assert.equal(timestampOffset(secret, a, b), timestampOffset(secret, a, b));
+ * const off = timestampOffset(secret, a, b);
+ * assert.equal(timestampOffset(secret, a, b), off); // every connection between a and b
+ * assert.throws(() => timestampOffset(new Uint8Array(8), a, b), RangeError); // 16-byte key
  * ```
  */
 export function timestampOffset(secret: Uint8Array, local: IpAddress, remote: IpAddress): number {

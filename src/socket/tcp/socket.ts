@@ -169,9 +169,18 @@ export class TcpSocket {
    *
    * @example
    * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
+   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().localEndpoint, null);
+   * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * const s = new TcpSocket();
+   * assert.equal(new TcpSocket().localEndpoint, null); // closed
+   * s.connect(cx, remote, local);
+   * assert.equal(s.localEndpoint?.port, 40000);
    * ```
    */
   get localEndpoint(): IpEndpoint | null {
@@ -183,9 +192,18 @@ export class TcpSocket {
    *
    * @example
    * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
+   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().remoteEndpoint, null);
+   * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * const s = new TcpSocket();
+   * assert.equal(new TcpSocket().remoteEndpoint, null); // closed
+   * s.connect(cx, remote, local);
+   * assert.equal(s.remoteEndpoint?.addr.toString(), "192.0.2.2");
    * ```
    */
   get remoteEndpoint(): IpEndpoint | null {
@@ -606,9 +624,18 @@ export class TcpSocket {
    *
    * @example
    * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
+   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().mayRecv, false);
+   * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * const s = new TcpSocket();
+   * assert.equal(new TcpSocket().mayRecv, false); // closed
+   * s.connect(cx, remote, local);
+   * assert.equal(s.mayRecv, true); // SYN-SENT: the peer may still send
    * ```
    */
   get mayRecv(): boolean {
@@ -623,8 +650,12 @@ export class TcpSocket {
    * @example
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
    * assert.equal(new TcpSocket().isOpen, false);
+   * const s = new TcpSocket();
+   * s.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * assert.equal(s.isOpen, true); // anything but CLOSED
    * ```
    */
   get isOpen(): boolean {
@@ -637,9 +668,20 @@ export class TcpSocket {
    *
    * @example
    * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
+   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
+   * import { Rng } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().isActive, false);
+   * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+   *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
+   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+   * const s = new TcpSocket();
+   * const listener = new TcpSocket();
+   * listener.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * assert.equal(listener.isActive, false); // LISTEN is open but not active
+   * s.connect(cx, remote, local);
+   * assert.equal(s.isActive, true);
    * ```
    */
   get isActive(): boolean {
@@ -760,8 +802,10 @@ export class TcpSocket {
    * import { TcpSocket } from "@smol/net/socket";
    * import assert from "node:assert/strict";
    * const s = new TcpSocket();
-   * assert.equal(s.info, s.info);
-   * assert.ok(s.info.cwnd > 0);
+   * const info = s.info;
+   * assert.equal(s.info, info); // one object, refreshed on each read
+   * assert.equal(info.state, "closed");
+   * assert.equal(info.cwnd, 5360); // 10 segments (RFC 6928) of the default 536-byte MSS
    * ```
    */
   get info(): TcpInfo {
