@@ -156,6 +156,12 @@ export interface LinkParams {
   reorder?: number;
   /** Extra delay of a reordered frame in ms; default 1. */
   reorderDelay?: number;
+  /**
+   * Hold a reordered frame until this many later frames of the same direction have arrived
+   * instead, or `reorderDelay` ms passed, whichever comes first (bench:loss's relay); default 0:
+   * by time alone.
+   */
+  reorderDepth?: number;
   /** Probability that one random bit of a frame is flipped. */
   corrupt?: number;
 }
@@ -210,6 +216,9 @@ class Pipe {
   readonly #duplicate: number;
   readonly #reorder: number;
   readonly #reorderDelay: number;
+  readonly #reorderDepth: number;
+  /** Frames held until `reorderDepth` later frames pass (depth mode). */
+  readonly #held: { frame: Uint8Array; remaining: number; released: boolean }[] = [];
   readonly #corrupt: number;
   #busyUntil = 0;
   // Frames still being serialised or waiting: their finish times and lengths (a FIFO).
@@ -228,6 +237,7 @@ class Pipe {
     this.#duplicate = p.duplicate ?? 0;
     this.#reorder = p.reorder ?? 0;
     this.#reorderDelay = p.reorderDelay ?? 1;
+    this.#reorderDepth = p.reorderDepth ?? 0;
     this.#corrupt = p.corrupt ?? 0;
     for (const [k, v] of Object.entries(p)) {
       if (typeof v !== "number" || Number.isNaN(v) || v < 0) {
@@ -289,24 +299,60 @@ class Pipe {
       st.corrupted++;
     }
     if (rReorder < this.#reorder) {
-      arrival += this.#reorderDelay;
       st.reordered++;
+      if (this.#reorderDepth > 0) {
+        this.#hold(arrival, frame);
+        return;
+      }
+      arrival += this.#reorderDelay;
     }
     this.#schedule(arrival, frame);
+    this.#overtake(arrival);
     if (rDup < this.#duplicate) {
       st.duplicated++;
       this.#schedule(arrival, frame.slice());
     }
   }
 
+  /** Depth mode: `frame` waits for `reorderDepth` later frames, at most `reorderDelay` ms. */
+  #hold(arrival: Instant, frame: Uint8Array): void {
+    const h = { frame, remaining: this.#reorderDepth, released: false };
+    this.#held.push(h);
+    this.#sim.at(arrival + this.#reorderDelay, () => {
+      if (h.released) return;
+      h.released = true;
+      this.#held.splice(this.#held.indexOf(h), 1);
+      this.#deliver(h.frame);
+    });
+  }
+
+  /** Depth mode: a frame arriving at `arrival` overtakes the held ones; the last it needed go. */
+  #overtake(arrival: Instant): void {
+    const held = this.#held;
+    for (let i = 0; i < held.length;) {
+      const h = held[i]!;
+      if (--h.remaining > 0) {
+        i++;
+        continue;
+      }
+      h.released = true;
+      held.splice(i, 1);
+      this.#schedule(arrival, h.frame);
+    }
+  }
+
+  #deliver(frame: Uint8Array): void {
+    const to = this.to;
+    if (to === null) return;
+    this.stats.delivered++;
+    this.stats.bytesDelivered += frame.length;
+    to.deliver(frame);
+  }
+
   #schedule(arrival: Instant, frame: Uint8Array): void {
     const to = this.to;
     if (to === null) return;
-    this.#sim.at(arrival, () => {
-      this.stats.delivered++;
-      this.stats.bytesDelivered += frame.length;
-      to.deliver(frame);
-    });
+    this.#sim.at(arrival, () => this.#deliver(frame));
   }
 }
 

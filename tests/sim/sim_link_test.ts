@@ -144,6 +144,36 @@ Deno.test("SimLink duplicates, reorders and corrupts at their rates", () => {
   assert.ok(flipped > 0 && flipped <= st.corrupted + st.duplicated);
 });
 
+Deno.test("SimLink with reorderDepth holds a frame until that many later frames pass, or reorderDelay when none come", () => {
+  // One frame per ms, 1 ms latency; every frame is a candidate at 5 %, held for 3 later frames.
+  const n = 5_000;
+  const { arrivals, link } = drive(
+    4,
+    { latency: 1, reorder: 0.05, reorderDepth: 3, reorderDelay: 50 },
+    n,
+    64,
+    (i) => i,
+  );
+  assert.equal(arrivals.length, n, "nothing lost");
+  assert.ok(link.ab.reordered > 150, `${link.ab.reordered} held`);
+  let highest = -1;
+  for (const [k, a] of arrivals.entries()) {
+    if (a.t === a.id + 1) {
+      assert.ok(a.id > highest, `frame ${a.id} on time, after no later frame`);
+    } else {
+      // Held: it arrives right after the third later frame it waited for, never by the 50 ms
+      // bound here, since frames keep coming.
+      const passed = arrivals.slice(0, k).filter((b) => b.id > a.id).length;
+      assert.ok(passed >= 3, `frame ${a.id} overtaken by ${passed}`);
+      assert.ok(a.t - (a.id + 1) < 50, `frame ${a.id} held ${a.t - a.id - 1} ms`);
+    }
+    if (a.id > highest) highest = a.id;
+  }
+  // The last frame has no later ones: held, it waits for the bound.
+  const last = drive(4, { latency: 1, reorder: 1, reorderDepth: 3, reorderDelay: 50 }, 1, 64);
+  assert.deepEqual(last.arrivals.map((a) => a.t), [51]);
+});
+
 Deno.test("SimLink runs are identical for the same seed and differ for another", () => {
   const opts: SimLinkOptions = {
     latency: 7,
