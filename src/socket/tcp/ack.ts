@@ -52,7 +52,13 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
     c.sndWl2 = ack;
     if (win > c.maxSndWnd) c.maxSndWnd = win;
   }
-  if (acked < 0) return AckResult.Ok;
+  if (acked < 0) {
+    // An old ACK (reordered behind a newer one) moves nothing, but its SACK and D-SACK blocks
+    // are still news (Linux `tcp_ack`, old_ack): a D-SACK lost here would leave a spurious
+    // recovery undone.
+    if (rack && repr.sackBlocks.length > 0) rackOnAck(c, now, repr, false);
+    return AckResult.Ok;
+  }
   if (rack) {
     // RFC 8985: RACK-TLP decides what is lost; duplicate ACKs are only counted.
     if (dup) {

@@ -28,6 +28,8 @@ import { TcpState } from "./state.ts";
 
 /** RFC 7323 §5.5: TS.Recent older than 24 days is no longer used for PAWS. */
 const PAWS_IDLE_LIMIT = 24 * 24 * 3600 * 1000;
+/** Ticks of the peer's timestamp clock PAWS tolerates (Linux `TCP_PAWS_WINDOW`). */
+const PAWS_WINDOW = 1;
 
 /** Entry point of `TcpSocket.process`. */
 export function processSegment(
@@ -229,9 +231,13 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
   if ((f & (TcpFlags.SYN | TcpFlags.RST)) === TcpFlags.SYN) {
     return c.challengeAck(now, cx.challengeAckLimiter);
   }
-  // RFC 7323 §5.3 R1: PAWS rejects old duplicates (never a RST).
+  // RFC 7323 §5.3 R1: PAWS rejects old duplicates (never a RST). As Linux (`tcp_paws_check`,
+  // TCP_PAWS_WINDOW), one tick of the peer's clock is tolerated: a segment overtaken by one sent
+  // in the next tick (reordering, an ACK held back) is no duplicate from an earlier wrap, and
+  // dropping it would lose its SACK and D-SACK blocks.
   if (
-    c.tsOn && ts !== null && (f & TcpFlags.RST) === 0 && seqLt(ts.tsVal, c.tsRecent) &&
+    c.tsOn && ts !== null && (f & TcpFlags.RST) === 0 &&
+    seqLt(ts.tsVal, (c.tsRecent - PAWS_WINDOW) >>> 0) &&
     now - c.tsRecentAge < PAWS_IDLE_LIMIT
   ) {
     c.counters.droppedPaws++;

@@ -215,6 +215,18 @@ Deno.test("TcpSocket with timestamps drops old duplicates by PAWS and answers wi
   assert.equal(h.sock.info.droppedPaws, 1);
 });
 
+Deno.test("TcpSocket with timestamps tolerates one tick of the peer's clock in PAWS, as Linux (TCP_PAWS_WINDOW)", () => {
+  const h = established(TS, { timestamp: { tsVal: 500, tsEcr: 0 } }, {
+    timestamp: { tsVal: 501, tsEcr: 1000 },
+  });
+  // A segment sent in the tick before TS.Recent, overtaken on the way: taken.
+  h.send({ seq: R, ack: L, payload: bytes(1, 2), timestamp: { tsVal: 500, tsEcr: 1000 } });
+  assert.deepStrictEqual([h.sock.recvQueue, h.sock.info.droppedPaws], [2, 0]);
+  // Two ticks older is an old duplicate as RFC 7323 §5.3 R1 says.
+  h.send({ seq: R + 2, ack: L, payload: bytes(3), timestamp: { tsVal: 499, tsEcr: 1000 } });
+  assert.deepStrictEqual([h.sock.recvQueue, h.sock.info.droppedPaws], [2, 1]);
+});
+
 Deno.test("TcpSocket with timestamps deducts 12 option bytes from the MSS (mss_respected)", () => {
   const h = established({ ...TS, txBufferSize: 256 }, {
     mss: 100,

@@ -58,6 +58,27 @@ Deno.test("TcpSocket undoes a fast retransmit that a D-SACK shows was spurious (
   assert.deepStrictEqual([i.cwnd, i.ssthresh], [cwnd, ssthresh]);
 });
 
+Deno.test("TcpSocket takes the D-SACK of an old ACK that arrives behind a newer one, and undoes the spurious fast retransmit", () => {
+  const h = sackSender();
+  h.sock.send(fill(600));
+  assert.equal(h.out().length, 6);
+  const before = h.sock.info;
+  const [cwnd, ssthresh] = [before.cwnd, before.ssthresh];
+  h.at(200);
+  h.send({ seq: R, ack: L, window: W, sackBlocks: blocks([100, 400]) });
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // deemed lost: it was only held back
+  h.at(300);
+  // The peer got the original, then the retransmission: ACK 100 with a D-SACK for [0, 100), then
+  // ACK 600. The path (as bench:loss's relay) delivers the second first.
+  h.send({ seq: R, ack: L + 600, window: W });
+  assert.equal(h.sock.info.spuriousUndos, 0);
+  h.send({ seq: R, ack: L + 100, window: W, sackBlocks: blocks([0, 100], [100, 400]) });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.spuriousUndos, i.dsacksReceived, i.inRecovery], [1, 1, false]);
+  assert.deepStrictEqual([i.cwnd, i.ssthresh], [cwnd, ssthresh]);
+  h.expectNothing(); // an old ACK moves nothing else
+});
+
 Deno.test("TcpSocket undoes an RTO whose ACK echoes a timestamp from before the retransmission (Eifel, RFC 3522)", () => {
   const h = tsSender();
   h.sock.send(fill(300));
