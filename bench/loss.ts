@@ -10,6 +10,8 @@
  *
  * `SMOLNET_LOSS_COUNTERS=1` prints the sender's counters after each smolnet upload (timeouts,
  * fast retransmits, tail loss probes, undos, SRTT, RTO, cwnd) to stderr.
+ * `SMOLNET_LOSS_TRACE=DIR` records each smolnet upload (`NetStack.trace`) and writes the trace of
+ * one that had a retransmission timeout to DIR as JSON lines.
  *
  * Topology (bench/_loss_net.ts): namespaces `smolnet-loss-*` created by name and deleted in
  * `finally` and on SIGINT/SIGTERM. A router namespace forwards between a Linux client namespace
@@ -51,6 +53,7 @@
  */
 
 import { NetStack, type TcpStream } from "../mod.ts";
+import { traceToJsonLines } from "../src/trace/mod.ts";
 import {
   acquire,
   ADDR,
@@ -168,6 +171,8 @@ interface CellResult {
   failures?: string[];
 }
 
+/** Where upload traces go (`SMOLNET_LOSS_TRACE`), or `undefined`: not recorded. */
+const TRACE_DIR = Deno.env.get("SMOLNET_LOSS_TRACE") || undefined;
 const encoder = new TextEncoder();
 const CHUNK = 256 * 1024;
 const block = new Uint8Array(CHUNK);
@@ -243,6 +248,7 @@ async function smolUpload(
   cap: number,
 ): Promise<{ bytes: number; seconds: number }> {
   const conn = await stack.connect({ hostname: host, port: SERVER_PORT });
+  const rec = TRACE_DIR === undefined ? null : stack.trace(conn, { capacity: 1 << 20 });
   let sent = 0;
   try {
     await withTimeout(
@@ -269,6 +275,11 @@ async function smolUpload(
           `retransmits ${i.retransmits} segmentsOut ${i.segmentsOut} srtt ${i.srtt} rto ${i.rto} ` +
           `cwnd ${i.cwnd} ssthresh ${i.ssthresh}`,
       );
+    }
+    if (rec !== null && conn.info.rtos > 0) {
+      const file = `${TRACE_DIR}/up_${Date.now()}.jsonl`;
+      await Deno.writeTextFile(file, traceToJsonLines(rec.connection()));
+      console.error(`trace of an upload with ${conn.info.rtos} timeouts: ${file}`);
     }
     conn.close();
   }
