@@ -22,6 +22,7 @@
  * @example Serve and connect over an in-memory link
  * ```ts
  * import { linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
  *
  * const [left, right] = linkPair({ mtu: 1500 });
  * await using server = new NetStack({ device: left, addresses: ["192.0.2.1/24"] });
@@ -32,8 +33,9 @@
  * const peer = await listener.accept();
  * await conn.write(new TextEncoder().encode("hello"));
  * const buf = new Uint8Array(5);
- * await peer.read(buf);
- * console.log(new TextDecoder().decode(buf)); // hello
+ * assert.equal(await peer.read(buf), 5);
+ * assert.equal(new TextDecoder().decode(buf), "hello");
+ * assert.equal(peer.remoteAddr.hostname, "192.0.2.2");
  * conn.close();
  * peer.close();
  * listener.close();
