@@ -309,8 +309,26 @@ export class NetWebSocket extends EventTarget {
    * @param options As for `EventTarget.addEventListener`.
    *
    * @example
-   * ```ts ignore
-   * ws.addEventListener("message", (e) => console.log(e.data));
+   * ```ts
+   * import { createWebSocket, serve, upgradeWebSocket } from "@smol/net/http";
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const http = serve(server.listen({ port: 80 }), (req) => {
+   *   const { socket, response } = upgradeWebSocket(req);
+   *   socket.onmessage = (e) => socket.send(e.data);
+   *   return response;
+   * });
+   * const ws = createWebSocket(client, "ws://192.0.2.1/");
+   * const echoed = new Promise<MessageEvent>((resolve) => ws.addEventListener("message", resolve, { once: true }));
+   * ws.addEventListener("open", () => ws.send("hello"));
+   * assert.equal((await echoed).data, "hello"); // e is a MessageEvent: the map types it
+   * const closed = new Promise((resolve) => ws.addEventListener("close", resolve));
+   * ws.close(1000);
+   * await closed;
+   * await http.shutdown();
    * ```
    */
   override addEventListener<K extends keyof NetWebSocketEventMap>(
@@ -326,8 +344,13 @@ export class NetWebSocket extends EventTarget {
    * @param options As for `EventTarget.addEventListener`.
    *
    * @example
-   * ```ts ignore
-   * ws.addEventListener("close", (e) => console.log("closed", e));
+   * ```ts
+   * import { createWebSocket } from "@smol/net/http";
+   * import assert from "node:assert/strict";
+   * const offline = { connect: () => Promise.reject(new Error("offline")) };
+   * const ws = createWebSocket(offline, "ws://192.0.2.1/chat");
+   * const closed = new Promise<Event>((resolve) => ws.addEventListener("close", { handleEvent: resolve }));
+   * assert.equal(((await closed) as CloseEvent).code, 1006); // the connection failed
    * ```
    */
   override addEventListener(
@@ -352,9 +375,36 @@ export class NetWebSocket extends EventTarget {
    * @throws {TypeError} For data of another type.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { createWebSocket, serve, upgradeWebSocket } from "@smol/net/http";
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const http = serve(server.listen({ port: 80 }), (req) => {
+   *   const { socket, response } = upgradeWebSocket(req);
+   *   socket.onmessage = (e) => socket.send(e.data);
+   *   return response;
+   * });
+   * const ws = createWebSocket(client, "ws://192.0.2.1/");
+   * assert.throws(() => ws.send("too early"), DOMException); // still connecting
+   * await new Promise((resolve) => ws.addEventListener("open", resolve));
+   * const got: unknown[] = [];
+   * const both = new Promise<void>((resolve) =>
+   *   ws.addEventListener("message", (e) => got.push(e.data) === 2 && resolve())
+   * );
+   * ws.binaryType = "arraybuffer";
    * ws.send("text");
    * ws.send(new Uint8Array([1, 2, 3]));
+   * await both;
+   * assert.equal(got[0], "text");
+   * assert.deepEqual(new Uint8Array(got[1] as ArrayBuffer), new Uint8Array([1, 2, 3]));
+   * assert.equal(ws.stats.messagesSent, 2);
+   * const closed = new Promise((resolve) => ws.addEventListener("close", resolve));
+   * ws.close(1000);
+   * await closed;
+   * await http.shutdown();
    * ```
    */
   send(data: string | ArrayBufferLike | ArrayBufferView | Blob): void {
@@ -401,8 +451,32 @@ export class NetWebSocket extends EventTarget {
    * @throws {DOMException} `InvalidAccessError` for another code, `SyntaxError` for a long reason.
    *
    * @example
-   * ```ts ignore
+   * ```ts
+   * import { createWebSocket, serve, upgradeWebSocket } from "@smol/net/http";
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const serverSaw = Promise.withResolvers<CloseEvent>();
+   * const http = serve(server.listen({ port: 80 }), (req) => {
+   *   const { socket, response } = upgradeWebSocket(req);
+   *   socket.onmessage = (e) => socket.send(e.data);
+   *   socket.onclose = (e) => serverSaw.resolve(e);
+   *   return response;
+   * });
+   * const ws = createWebSocket(client, "ws://192.0.2.1/");
+   * await new Promise((resolve) => ws.addEventListener("open", resolve));
+   * assert.throws(() => ws.close(1001), DOMException); // only 1000 or 3000-4999
+   * assert.throws(() => ws.close(1000, "x".repeat(124)), DOMException); // reason too long
+   * const closed = new Promise<CloseEvent>((resolve) => ws.addEventListener("close", resolve));
    * ws.close(1000, "done");
+   * const e = await closed;
+   * assert.equal(e.code, 1000);
+   * assert.equal((await serverSaw.promise).reason, "done");
+   * assert.equal(e.wasClean, true);
+   * assert.equal(ws.readyState, ws.CLOSED);
+   * await http.shutdown();
    * ```
    */
   close(code?: number, reason?: string): void {
