@@ -12,8 +12,21 @@
  *
  * @example
  * ```ts
- * import type { TraceDirection } from "@smol/net/trace";
- * const d: TraceDirection = "ab";
+ * import { TcpTraceRecorder, type TraceDirection, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * const syn = {
+ *   seq: 1000, ack: 0, flags: 0x02, window: 64240, windowScale: 7, mss: 1460, sackBlocks: [],
+ *   payload: new Uint8Array(0),
+ * };
+ * sink.segment(0, "out", syn, "connect");
+ * sink.segment(5, "in", { ...syn, seq: 5000, ack: 1001, flags: 0x12 }, null);
+ * const dirs: TraceDirection[] = rec.events().flatMap((e) => e.kind === "segment" ? [e.dir] : []);
+ * assert.deepEqual(dirs, ["ab", "ba"]); // side "a" sends a→b and receives b→a
  * ```
  */
 export type TraceDirection = "ab" | "ba";
@@ -23,11 +36,23 @@ export type TraceDirection = "ab" | "ba";
  *
  * @example
  * ```ts
- * import type { TraceSegment } from "@smol/net/trace";
- * const s: TraceSegment = {
- *   kind: "segment", time: 0, dir: "ab", seq: 0, ack: 0, len: 0, flags: 0x02, window: 65535,
- *   sack: [], mss: 1460, retransmit: false,
+ * import { TcpTraceRecorder, type TraceSegment, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * const syn = {
+ *   seq: 1000, ack: 0, flags: 0x02, window: 64240, windowScale: 7, mss: 1460, sackBlocks: [],
+ *   payload: new Uint8Array(0),
  * };
+ * sink.segment(0, "out", syn, "connect");
+ * const s = rec.events().find((e): e is TraceSegment => e.kind === "segment");
+ * assert.deepEqual(s, {
+ *   kind: "segment", time: 0, dir: "ab", seq: 0, ack: 0, len: 0, flags: 0x02, window: 64240,
+ *   sack: [], mss: 1460, retransmit: false, reason: "connect",
+ * }); // seq is relative to the first one seen
  * ```
  */
 export interface TraceSegment {
@@ -66,11 +91,25 @@ export interface TraceSegment {
  *
  * @example
  * ```ts
- * import type { TraceableSegment } from "@smol/net/trace";
+ * import { TcpTraceRecorder, type TraceableSegment, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
  * const s: TraceableSegment = {
  *   seq: 1, ack: 0, flags: 0x02, window: 64240, windowScale: 7, mss: 1460, sackBlocks: [],
  *   payload: new Uint8Array(0),
  * };
+ * sink.segment(0, "out", s, "connect");
+ * sink.segment(1, "in", { ...s, seq: 5000, ack: 2, flags: 0x12 }, null);
+ * sink.segment(2, "out", { ...s, seq: 2, ack: 5001, flags: 0x18, window: 502, windowScale: null,
+ *   mss: null, payload: new Uint8Array(100) }, "new data");
+ * const last = rec.events().at(-1);
+ * assert.ok(last?.kind === "segment");
+ * assert.equal(last.len, 100);
+ * assert.equal(last.window, 502 << 7); // both SYNs carried a scale: RFC 7323 §2.3
  * ```
  */
 export interface TraceableSegment {
@@ -97,11 +136,19 @@ export interface TraceableSegment {
  *
  * @example
  * ```ts
- * import type { TraceSample } from "@smol/net/trace";
- * const s: TraceSample = {
- *   kind: "sample", time: 5, dir: "ab", cwnd: 14600, ssthresh: 2 ** 31, srtt: 20, rto: 220,
- *   inFlight: 0,
- * };
+ * import { TcpTraceRecorder, type TraceSample, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * rec.record(5, socket.info);
+ * const s = rec.events()[0] as TraceSample;
+ * assert.equal(s.kind, "sample");
+ * assert.equal(s.time, 5);
+ * assert.equal(s.srtt, null); // no round trip measured yet
+ * assert.equal(s.cwnd, socket.info.cwnd);
  * ```
  */
 export interface TraceSample {
@@ -128,8 +175,19 @@ export interface TraceSample {
  *
  * @example
  * ```ts
- * import type { TraceStateChange } from "@smol/net/trace";
- * const c: TraceStateChange = { kind: "state", time: 0, side: "a", from: "closed", to: "synSent" };
+ * import { TcpTraceRecorder, type TraceStateChange, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * rec.record(0, socket.info);
+ * socket.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+ * rec.record(1, socket.info);
+ * const c = rec.events().find((e): e is TraceStateChange => e.kind === "state");
+ * assert.deepEqual(c, { kind: "state", time: 1, side: "a", from: "closed", to: "listen" });
  * ```
  */
 export interface TraceStateChange {
@@ -150,8 +208,12 @@ export interface TraceStateChange {
  *
  * @example
  * ```ts
- * import type { TraceNote } from "@smol/net/trace";
- * const n: TraceNote = { kind: "note", time: 0, side: "a", text: "connect()" };
+ * import { type TraceNote, TcpTraceRecorder } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const rec = new TcpTraceRecorder({ side: "b" });
+ * rec.note(7, "accept()");
+ * const n: TraceNote = { kind: "note", time: 7, side: "b", text: "accept()" };
+ * assert.deepEqual(rec.events(), [n]);
  * ```
  */
 export interface TraceNote {
@@ -172,8 +234,18 @@ export interface TraceNote {
  *
  * @example
  * ```ts
- * import type { TraceTimerName } from "@smol/net/trace";
- * const t: TraceTimerName = "probe";
+ * import { TcpTraceRecorder, type TraceTimerName, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * const off = { rto: Infinity, delayedAck: Infinity, persist: Infinity, timeWait: Infinity,
+ *   connect: Infinity, reorder: Infinity, probe: Infinity };
+ * sink.timers?.(0, { ...off, probe: 200 });
+ * const names: TraceTimerName[] = rec.events().flatMap((e) => e.kind === "timer" ? [e.timer] : []);
+ * assert.deepEqual(names, ["probe"]);
  * ```
  */
 export type TraceTimerName =
@@ -193,8 +265,21 @@ export type TraceTimerName =
  *
  * @example
  * ```ts
- * import type { TraceTimerAction } from "@smol/net/trace";
- * const a: TraceTimerAction = "fire";
+ * import { TcpTraceRecorder, type TraceTimerAction, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * const off = { rto: Infinity, delayedAck: Infinity, persist: Infinity, timeWait: Infinity,
+ *   connect: Infinity, reorder: Infinity, probe: Infinity };
+ * sink.timers?.(5, { ...off, rto: 205 }); // armed
+ * sink.timers?.(205, off); // gone at its deadline: it fired
+ * sink.timers?.(206, { ...off, delayedAck: 240 });
+ * sink.timers?.(210, off); // gone before its deadline: cancelled
+ * const actions: TraceTimerAction[] = rec.events().flatMap((e) => e.kind === "timer" ? [e.action] : []);
+ * assert.deepEqual(actions, ["arm", "fire", "arm", "cancel"]);
  * ```
  */
 export type TraceTimerAction = "arm" | "restart" | "cancel" | "fire";
@@ -204,8 +289,18 @@ export type TraceTimerAction = "arm" | "restart" | "cancel" | "fire";
  *
  * @example
  * ```ts
- * import type { TraceTimer } from "@smol/net/trace";
+ * import { TcpTraceRecorder, type TraceTimer, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * const off = { rto: Infinity, delayedAck: Infinity, persist: Infinity, timeWait: Infinity,
+ *   connect: Infinity, reorder: Infinity, probe: Infinity };
+ * sink.timers?.(0, { ...off, rto: 1000 });
  * const t: TraceTimer = { kind: "timer", time: 0, side: "a", timer: "rto", action: "arm", due: 1000 };
+ * assert.deepEqual(rec.events(), [t]);
  * ```
  */
 export interface TraceTimer {
@@ -229,8 +324,16 @@ export interface TraceTimer {
  *
  * @example
  * ```ts
- * import type { TraceAppCall } from "@smol/net/trace";
+ * import { TcpTraceRecorder, type TraceAppCall, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * sink.app?.("write", 1000);
  * const w: TraceAppCall = { kind: "app", time: 0, side: "a", op: "write", bytes: 1000 };
+ * assert.deepEqual(rec.events(), [w]);
  * ```
  */
 export interface TraceAppCall {
@@ -251,8 +354,20 @@ export interface TraceAppCall {
  *
  * @example
  * ```ts
- * import type { TraceEvent } from "@smol/net/trace";
- * const events: TraceEvent[] = [{ kind: "note", time: 0, side: "a", text: "connect()" }];
+ * import { TcpTraceRecorder, type TraceEvent, type TraceSegmentSink } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!; // what the socket now reports to
+ * const off = { rto: Infinity, delayedAck: Infinity, persist: Infinity, timeWait: Infinity,
+ *   connect: Infinity, reorder: Infinity, probe: Infinity };
+ * rec.note(0, "connect()");
+ * sink.app?.("write", 10);
+ * sink.timers?.(0, { ...off, connect: 3000 });
+ * const events: TraceEvent[] = rec.events();
+ * assert.deepEqual(events.map((e) => e.kind), ["note", "app", "timer"]); // narrowed by kind
  * ```
  */
 export type TraceEvent =
@@ -268,8 +383,14 @@ export type TraceEvent =
  *
  * @example
  * ```ts
- * import type { ConnectionTrace } from "@smol/net/trace";
- * const t: ConnectionTrace = { a: "192.0.2.2:49152", b: "192.0.2.1:80", events: [] };
+ * import { type ConnectionTrace, TcpTraceRecorder } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const rec = new TcpTraceRecorder({ a: "192.0.2.2:49152", b: "192.0.2.1:80" });
+ * rec.note(0, "connect()");
+ * const t: ConnectionTrace = rec.connection();
+ * assert.equal(t.a, "192.0.2.2:49152");
+ * assert.equal(t.b, "192.0.2.1:80");
+ * assert.equal(t.events.length, 1);
  * ```
  */
 export interface ConnectionTrace {
