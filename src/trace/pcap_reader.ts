@@ -31,8 +31,14 @@ export const CaptureLinkType = {
  *
  * @example
  * ```ts
- * import type { CaptureLinkType } from "@smol/net/trace";
- * const t: CaptureLinkType = 101;
+ * import { type CaptureLinkType, readCapture } from "@smol/net/trace";
+ * import { pcapGlobalHeader, writePcapRecord } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
+ * const t: CaptureLinkType = 101; // raw IP
+ * const file = new Uint8Array(24 + 16 + 20);
+ * file.set(pcapGlobalHeader(t, 65535));
+ * writePcapRecord(file.subarray(24), new Uint8Array(20), { now: 0 });
+ * assert.equal(readCapture(file)[0]?.linkType, t);
  * ```
  */
 export type CaptureLinkType = typeof CaptureLinkType[keyof typeof CaptureLinkType];
@@ -42,8 +48,14 @@ export type CaptureLinkType = typeof CaptureLinkType[keyof typeof CaptureLinkTyp
  *
  * @example
  * ```ts
- * import type { CapturedFrame } from "@smol/net/trace";
- * const f: CapturedFrame = { time: 1.5, linkType: 101, data: new Uint8Array(20), originalLength: 20 };
+ * import { type CapturedFrame, readCapture } from "@smol/net/trace";
+ * import { pcapGlobalHeader, writePcapRecord } from "@smol/net/phy";
+ * import assert from "node:assert/strict";
+ * const file = new Uint8Array(24 + 16 + 20);
+ * file.set(pcapGlobalHeader(101, 65535));
+ * writePcapRecord(file.subarray(24), new Uint8Array(20).fill(0x45, 0, 1), { now: 1.5 });
+ * const [f]: CapturedFrame[] = readCapture(file);
+ * assert.deepEqual({ ...f, data: f?.data.length }, { time: 1.5, linkType: 101, data: 20, originalLength: 20 });
  * ```
  */
 export interface CapturedFrame {

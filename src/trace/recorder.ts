@@ -17,9 +17,17 @@ import { EventRing, Kind, NO_REASON, SEG_AB, SEG_RETRANSMIT } from "./_event_rin
  *
  * @example
  * ```ts
- * import type { TcpInfoFields } from "@smol/net/trace";
- * import { TcpSocket } from "@smol/net/socket";
- * const fields: TcpInfoFields = new TcpSocket().info;
+ * import { type TcpInfoFields, TcpTraceRecorder } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const fields: TcpInfoFields = {
+ *   state: "synSent", cwnd: 14600, ssthresh: 65535, srtt: null, rto: 1000, sndUna: 0, sndNxt: 1,
+ * };
+ * const rec = new TcpTraceRecorder();
+ * rec.record(3, fields);
+ * assert.deepEqual(rec.events(), [{
+ *   kind: "sample", time: 3, dir: "ab", cwnd: 14600, ssthresh: 65535, srtt: null, rto: 1000,
+ *   inFlight: 1, // sndNxt - sndUna
+ * }]);
  * ```
  */
 export interface TcpInfoFields {
@@ -46,7 +54,21 @@ export interface TcpInfoFields {
  * @example
  * ```ts
  * import type { TraceSegmentSink } from "@smol/net/trace";
- * const sink: TraceSegmentSink = { segment: () => {} };
+ * import { Interface, SocketSet } from "@smol/net/iface";
+ * import { Loopback } from "@smol/net/phy";
+ * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const iface = new Interface({ addresses: ["127.0.0.1/8"], seed: 1 });
+ * const sockets = new SocketSet(), dev = new Loopback();
+ * iface.listenTcp(sockets, new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }));
+ * const seen: string[] = [];
+ * const sink: TraceSegmentSink = { segment: (_now, dir, repr) => void seen.push(`${dir} ${repr.flags}`) };
+ * const conn = new TcpSocket();
+ * conn.traceSink = sink;
+ * iface.connectTcp(sockets, conn, { addr: Ipv4Address.parse("127.0.0.1"), port: 80 }, {}, 0);
+ * for (let t = 0; t < 5; t++) iface.poll(t, dev, sockets);
+ * assert.deepEqual(seen.slice(0, 3), ["out 2", "in 18", "out 16"]); // SYN, SYN-ACK, ACK
  * ```
  */
 export interface TraceSegmentSink {
@@ -81,9 +103,18 @@ export interface TraceSegmentSink {
  *
  * @example
  * ```ts
- * import type { TraceTimerDeadlines } from "@smol/net/trace";
+ * import { TcpTraceRecorder, type TraceSegmentSink, type TraceTimerDeadlines } from "@smol/net/trace";
+ * import { TcpSocket } from "@smol/net/socket";
+ * import assert from "node:assert/strict";
+ * const socket = new TcpSocket();
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(socket);
+ * const sink: TraceSegmentSink = socket.traceSink!;
  * const t: TraceTimerDeadlines = { rto: 1000, delayedAck: Infinity, persist: Infinity,
  *   timeWait: Infinity, connect: 3000, reorder: Infinity, probe: Infinity };
+ * sink.timers?.(0, t);
+ * const armed = rec.events().flatMap((e) => e.kind === "timer" ? [`${e.timer} ${e.due}`] : []);
+ * assert.deepEqual(armed.sort(), ["connect 3000", "rto 1000"]); // Infinity: off
  * ```
  */
 export type TraceTimerDeadlines = { readonly [K in TraceTimerName]: number };
@@ -94,9 +125,17 @@ export type TraceTimerDeadlines = { readonly [K in TraceTimerName]: number };
  *
  * @example
  * ```ts
- * import type { TraceableSocket } from "@smol/net/trace";
- * import { TcpSocket } from "@smol/net/socket";
- * const s: TraceableSocket = new TcpSocket();
+ * import { TcpTraceRecorder, type TraceableSocket } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const info = { state: "established", cwnd: 14600, ssthresh: 65535, srtt: 20, rto: 220, sndUna: 1, sndNxt: 1 };
+ * const s: TraceableSocket = { traceSink: null, state: "established", info };
+ * const rec = new TcpTraceRecorder();
+ * rec.attach(s);
+ * assert.notEqual(s.traceSink, null);
+ * s.traceSink?.app?.("write", 10);
+ * assert.deepEqual(rec.events().map((e) => e.kind), ["app"]);
+ * rec.detach();
+ * assert.equal(s.traceSink, null);
  * ```
  */
 export interface TraceableSocket {
@@ -122,8 +161,15 @@ const ARM = 0, RESTART = 1, CANCEL = 2, FIRE = 3;
  *
  * @example
  * ```ts
- * import type { TcpTraceRecorderOptions } from "@smol/net/trace";
- * const o: TcpTraceRecorderOptions = { side: "a", capacity: 4096 };
+ * import { TcpTraceRecorder, type TcpTraceRecorderOptions } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const o: TcpTraceRecorderOptions = { side: "b", capacity: 2 };
+ * const rec = new TcpTraceRecorder(o);
+ * rec.note(0, "x");
+ * rec.note(1, "y");
+ * rec.note(2, "z");
+ * assert.deepEqual(rec.events().map((e) => e.kind === "note" && `${e.side} ${e.text}`), ["b y", "b z"]);
+ * assert.equal(rec.dropped, 1); // the oldest was overwritten
  * ```
  */
 export interface TcpTraceRecorderOptions {

@@ -43,12 +43,20 @@ export interface DirectionSummary {
  *
  * @example
  * ```ts
- * import type { TraceSummary } from "@smol/net/trace";
- * const s: TraceSummary = {
- *   duration: 0, samples: 0,
- *   ab: { segments: 0, bytes: 0, retransmits: 0, highestSeq: 0 },
- *   ba: { segments: 0, bytes: 0, retransmits: 0, highestSeq: 0 },
- * };
+ * import { summarizeTrace, type TraceSummary } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const seg = (time: number, dir: "ab" | "ba", seq: number, len: number, retransmit = false) => ({
+ *   kind: "segment" as const, time, dir, seq, ack: 0, len, flags: 0x10, window: 65535, sack: [],
+ *   mss: null, retransmit,
+ * });
+ * const s: TraceSummary = summarizeTrace({ a: "a", b: "b", events: [
+ *   seg(0, "ab", 1, 100), seg(10, "ab", 101, 100), seg(20, "ab", 101, 100, true), seg(25, "ba", 1, 0),
+ * ] });
+ * assert.deepEqual(s, {
+ *   duration: 25, samples: 0,
+ *   ab: { segments: 3, bytes: 300, retransmits: 1, highestSeq: 201 },
+ *   ba: { segments: 1, bytes: 0, retransmits: 0, highestSeq: 1 },
+ * });
  * ```
  */
 export interface TraceSummary {
@@ -101,8 +109,12 @@ export function summarizeTrace(trace: ConnectionTrace): TraceSummary {
  *
  * @example
  * ```ts
- * import type { TraceReportOptions } from "@smol/net/trace";
+ * import { traceReportHtml, type TraceReportOptions } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
  * const o: TraceReportOptions = { title: "A short transfer", notes: ["one segment was dropped"] };
+ * const html = traceReportHtml({ a: "a", b: "b", events: [] }, o);
+ * assert.ok(html.includes("<title>A short transfer</title>"));
+ * assert.ok(html.includes("one segment was dropped"));
  * ```
  */
 export interface TraceReportOptions {

@@ -98,8 +98,20 @@ export function segmentLabel(s: TraceSegment): string {
  *
  * @example
  * ```ts
- * import type { LadderOptions } from "@smol/net/trace";
- * const o: LadderOptions = { maxRows: 40 };
+ * import { ladderSvg, type LadderOptions } from "@smol/net/trace";
+ * import assert from "node:assert/strict";
+ * const events = Array.from({ length: 10 }, (_, i) => ({
+ *   kind: "note" as const, time: i, side: "a" as const, text: `step ${i}`,
+ * }));
+ * const o: LadderOptions = { maxRows: 4 };
+ * const svg = ladderSvg({ a: "a", b: "b", events }, o);
+ * assert.equal(svg.match(/class="note"/g)?.length, 4); // the first and last two
+ * assert.ok(svg.includes("step 9") && !svg.includes("step 5"));
+ * const armed = { a: "a", b: "b", events: [
+ *   { kind: "timer" as const, time: 0, side: "a" as const, timer: "rto" as const, action: "arm" as const, due: 200 },
+ * ] };
+ * assert.equal(ladderSvg(armed).includes('class="timer"'), false); // only timers that fired
+ * assert.equal(ladderSvg(armed, { timers: "all" }).match(/class="timer"/g)?.length, 1);
  * ```
  */
 export interface LadderOptions {
