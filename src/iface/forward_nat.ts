@@ -11,7 +11,7 @@ import type { Ipv4Address } from "../wire/address.ts";
 import { checksumUpdate } from "../wire/checksum.ts";
 import { Icmpv4Packet, Icmpv4Type } from "../wire/icmpv4.ts";
 import { IpProtocol } from "../wire/ip.ts";
-import type { Ipv4Packet } from "../wire/ipv4.ts";
+import { IPV4_HEADER_LEN, Ipv4Packet } from "../wire/ipv4.ts";
 import { TCP_HEADER_LEN, TcpPacket } from "../wire/tcp.ts";
 import { UDP_HEADER_LEN, UdpPacket } from "../wire/udp.ts";
 import type { NatProtocol, NatTable } from "./nat.ts";
@@ -79,6 +79,7 @@ export function natOutbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep
     dstPort = u.dstPort;
   } else {
     const m = new Icmpv4Packet(l4);
+    if (isIcmpError(m.msgType)) return errorOutbound(nat, now, ip, m);
     if (m.msgType !== Icmpv4Type.EchoRequest) return NatStep.Unsupported;
     srcPort = m.echoIdent;
     dstPort = 0;
@@ -111,6 +112,7 @@ export function natInbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep 
     dstPort = u.dstPort;
   } else {
     const m = new Icmpv4Packet(l4);
+    if (isIcmpError(m.msgType)) return errorInbound(nat, now, ip, m);
     if (m.msgType !== Icmpv4Type.EchoReply) return NatStep.NoMapping;
     srcPort = 0;
     dstPort = m.echoIdent;
@@ -164,4 +166,141 @@ function rewrite(
     m.checksum = checksumUpdate(m.checksum, m.echoIdent, port);
     m.echoIdent = port;
   }
+}
+
+/** Destination Unreachable, Time Exceeded, Parameter Problem: the errors that quote a packet. */
+function isIcmpError(type: number): boolean {
+  return type === Icmpv4Type.DstUnreachable || type === Icmpv4Type.TimeExceeded ||
+    type === Icmpv4Type.ParamProblem;
+}
+
+/** The packet an ICMP error quotes, when it holds an IPv4 header and 8 transport bytes. */
+function quoted(m: Icmpv4Packet): { q: Ipv4Packet; l4: Uint8Array; kind: NatProtocol } | null {
+  const data = m.data;
+  if (data.length < IPV4_HEADER_LEN + 8 || data[0]! >>> 4 !== 4) return null;
+  const q = new Ipv4Packet(data);
+  const hl = q.headerLen;
+  if (hl < IPV4_HEADER_LEN || data.length < hl + 8) return null;
+  const kind = protocolOf(q.protocol);
+  if (kind === null) return null;
+  return { q, l4: data.subarray(hl), kind };
+}
+
+/** The quoted packet's port (or echo identifier) on its source or destination side. */
+function quotedPort(l4: Uint8Array, kind: NatProtocol, isSrc: boolean): number {
+  if (kind === "tcp") {
+    const t = new TcpPacket(l4);
+    return isSrc ? t.srcPort : t.dstPort;
+  }
+  if (kind === "udp") {
+    const u = new UdpPacket(l4);
+    return isSrc ? u.srcPort : u.dstPort;
+  }
+  return new Icmpv4Packet(l4).echoIdent;
+}
+
+/**
+ * RFC 5508 §4.2 (REQ-3): an error from outside about a packet we translated out quotes it with
+ * the external address and port as source. Rewrite the outer destination and the quoted source
+ * back to the inside host, fixing every checksum on the way.
+ */
+function errorInbound(nat: NatTable, now: number, ip: Ipv4Packet, m: Icmpv4Packet): NatStep {
+  const x = quoted(m);
+  if (x === null || x.q.src.value !== nat.externalAddress.value) return NatStep.NoMapping;
+  if (x.kind === "icmp" && new Icmpv4Packet(x.l4).msgType !== Icmpv4Type.EchoRequest) {
+    return NatStep.NoMapping;
+  }
+  const e = nat.findExternal(now, x.kind, quotedPort(x.l4, x.kind, true));
+  if (e === null) return NatStep.NoMapping;
+  rewriteQuoted(m, x.q, x.l4, x.kind, true, e.internalAddress, e.internalPort);
+  setAddress(ip, false, e.internalAddress);
+  return NatStep.Translated;
+}
+
+/**
+ * RFC 5508 §4.2 (REQ-4): an inside host's error about a packet that came in through a mapping
+ * quotes it with the inside endpoint as destination. Rewrite the quoted destination and the
+ * outer source to the external address and port.
+ */
+function errorOutbound(nat: NatTable, now: number, ip: Ipv4Packet, m: Icmpv4Packet): NatStep {
+  const x = quoted(m);
+  if (x === null) return NatStep.Unsupported;
+  if (x.kind === "icmp" && new Icmpv4Packet(x.l4).msgType !== Icmpv4Type.EchoReply) {
+    return NatStep.Unsupported;
+  }
+  const e = nat.findInternal(now, x.kind, x.q.dst, quotedPort(x.l4, x.kind, false));
+  if (e === null) return NatStep.Unsupported;
+  rewriteQuoted(m, x.q, x.l4, x.kind, false, nat.externalAddress, e.externalPort);
+  setAddress(ip, true, nat.externalAddress);
+  return NatStep.Translated;
+}
+
+/** Sets the outer source or destination (IPv4 header checksum only: ICMP has no pseudo-header). */
+function setAddress(ip: Ipv4Packet, isSrc: boolean, addr: Ipv4Address): void {
+  const old = isSrc ? ip.src.value : ip.dst.value;
+  ip.checksum = checksumUpdate(
+    checksumUpdate(ip.checksum, old >>> 16, addr.value >>> 16),
+    old & 0xffff,
+    addr.value & 0xffff,
+  );
+  if (isSrc) ip.src = addr;
+  else ip.dst = addr;
+}
+
+/**
+ * Rewrites the quoted packet's source or destination address and port (the echo identifier for
+ * a quoted echo), its IPv4 header checksum and its transport checksum where the quote holds it,
+ * and updates the ICMP checksum for every 16-bit word that changed (all are aligned).
+ */
+function rewriteQuoted(
+  m: Icmpv4Packet,
+  q: Ipv4Packet,
+  l4: Uint8Array,
+  kind: NatProtocol,
+  isSrc: boolean,
+  addr: Ipv4Address,
+  port: number,
+): void {
+  let ic = m.checksum;
+  const old = isSrc ? q.src.value : q.dst.value;
+  const oh = old >>> 16, ol = old & 0xffff, nh = addr.value >>> 16, nl = addr.value & 0xffff;
+  const ipc = q.checksum;
+  const ipc2 = checksumUpdate(checksumUpdate(ipc, oh, nh), ol, nl);
+  ic = checksumUpdate(checksumUpdate(checksumUpdate(ic, oh, nh), ol, nl), ipc, ipc2);
+  q.checksum = ipc2;
+  if (isSrc) q.src = addr;
+  else q.dst = addr;
+  if (kind === "icmp") {
+    const echo = new Icmpv4Packet(l4);
+    const op = echo.echoIdent, c = echo.checksum;
+    const c2 = checksumUpdate(c, op, port);
+    ic = checksumUpdate(checksumUpdate(ic, op, port), c, c2);
+    echo.checksum = c2;
+    echo.echoIdent = port;
+  } else {
+    const op = quotedPort(l4, kind, isSrc);
+    ic = checksumUpdate(ic, op, port);
+    // The transport checksum covers the pseudo-header: update it when the quote holds it (UDP's
+    // is in the 8 bytes every quote has; TCP's only in a whole header).
+    if (kind === "udp" || l4.length >= TCP_HEADER_LEN) {
+      const t = kind === "tcp" ? new TcpPacket(l4) : new UdpPacket(l4);
+      const c = t.checksum;
+      if (kind === "tcp" || c !== 0) {
+        let c2 = checksumUpdate(checksumUpdate(checksumUpdate(c, oh, nh), ol, nl), op, port);
+        if (kind === "udp" && c2 === 0) c2 = 0xffff;
+        ic = checksumUpdate(ic, c, c2);
+        t.checksum = c2;
+      }
+    }
+    if (kind === "tcp") {
+      const t = new TcpPacket(l4);
+      if (isSrc) t.srcPort = port;
+      else t.dstPort = port;
+    } else {
+      const u = new UdpPacket(l4);
+      if (isSrc) u.srcPort = port;
+      else u.dstPort = port;
+    }
+  }
+  m.checksum = ic;
 }

@@ -605,6 +605,63 @@ export class NatTable {
   }
 
   /**
+   * The live mapping at an external port, without refreshing it or applying filtering: what an
+   * ICMP error about a translated flow is matched with (RFC 5508 §4.2).
+   *
+   * @param now The current time in milliseconds.
+   * @param protocol The protocol.
+   * @param externalPort The port (or echo identifier) on the external address.
+   * @returns The mapping, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { NatTable } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const nat = new NatTable({ externalAddress: "198.51.100.1" });
+   * nat.outbound(0, "udp", Ipv4Address.parse("192.0.2.10"), 5000, Ipv4Address.parse("203.0.113.5"), 53);
+   * assert.equal(nat.findExternal(1, "udp", 5000)?.internalPort, 5000);
+   * assert.equal(nat.findExternal(1, "tcp", 5000), null);
+   * ```
+   */
+  findExternal(now: number, protocol: NatProtocol, externalPort: number): NatMapping | null {
+    const e = this.#byExternal[protoIndex(protocol)]![externalPort & 0xffff];
+    return e === undefined || e.expires <= now ? null : e;
+  }
+
+  /**
+   * The live mapping of an inside endpoint, without refreshing it: what an inside host's ICMP
+   * error about an inbound flow is matched with (RFC 5508 §4.2).
+   *
+   * @param now The current time in milliseconds.
+   * @param protocol The protocol.
+   * @param internalAddress The inside host.
+   * @param internalPort Its port (or echo identifier).
+   * @returns The mapping, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { NatTable } from "@smol/net/iface";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const nat = new NatTable({ externalAddress: "198.51.100.1" });
+   * const inside = Ipv4Address.parse("192.0.2.10");
+   * nat.outbound(0, "tcp", inside, 40000, Ipv4Address.parse("203.0.113.5"), 80, 0x02);
+   * assert.equal(nat.findInternal(1, "tcp", inside, 40000)?.externalPort, 40000);
+   * ```
+   */
+  findInternal(
+    now: number,
+    protocol: NatProtocol,
+    internalAddress: Ipv4Address,
+    internalPort: number,
+  ): NatMapping | null {
+    const key = internalAddress.value * TWO16 + internalPort;
+    const e = this.#byInternal[protoIndex(protocol)]!.get(key);
+    return e === undefined || e.expires <= now ? null : e;
+  }
+
+  /**
    * Every live mapping, for inspection (`conntrack -L`).
    *
    * @returns The mappings, oldest use first per timeout class.

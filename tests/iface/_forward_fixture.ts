@@ -228,3 +228,19 @@ export function echo4(
 export function other4(src: string, dst: string, protocol: number, moreFrags = false): Uint8Array {
   return ipv4Around(src, dst, protocol, 24, { moreFrags }).bytes;
 }
+
+/** An ICMPv4 error (Destination Unreachable with `code`, or Time Exceeded) quoting `quote`. */
+export function error4(
+  src: string,
+  dst: string,
+  quote: Uint8Array,
+  kind: "dstUnreachable" | "timeExceeded" = "dstUnreachable",
+  code = 3,
+): Uint8Array {
+  const repr: Icmpv4Repr = kind === "dstUnreachable"
+    ? { kind, code, nextHopMtu: code === 4 ? 1400 : 0, data: quote }
+    : { kind, code: 0, data: quote };
+  const { bytes } = ipv4Around(src, dst, IpProtocol.Icmp, icmpv4BufferLen(repr));
+  emitIcmpv4(repr, new Icmpv4Packet(bytes.subarray(IPV4_HEADER_LEN)));
+  return bytes;
+}

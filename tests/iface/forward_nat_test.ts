@@ -4,7 +4,7 @@ import { Icmpv4Packet, parseIcmpv4 } from "../../src/wire/icmpv4.ts";
 import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { parseTcp, TcpPacket } from "../../src/wire/tcp.ts";
 import { parseUdp, UdpPacket } from "../../src/wire/udp.ts";
-import { echo4, lab, other4, receiveAll, send, tcp4, udp4 } from "./_forward_fixture.ts";
+import { echo4, error4, lab, other4, receiveAll, send, tcp4, udp4 } from "./_forward_fixture.ts";
 
 const SYN = 0x02, ACK = 0x10;
 
@@ -169,4 +169,81 @@ Deno.test("NAT is not applied between two inside interfaces", () => {
   assert.equal(back.length, 1);
   assert.equal(open(back[0]!).src, "192.0.2.10:5000");
   assert.equal(l.nat.size, 0);
+});
+
+/** The ICMP error's outer addresses and its quoted packet, every checksum verified. */
+function openError(bytes: Uint8Array) {
+  const ip = new Ipv4Packet(bytes);
+  const outer = parseIpv4(ip);
+  const m = parseIcmpv4(new Icmpv4Packet(ip.payload));
+  assert.ok(m.kind === "dstUnreachable" || m.kind === "timeExceeded");
+  const inner = new Ipv4Packet(m.data);
+  assert.ok(inner.verifyChecksum(), "quoted IPv4 header checksum");
+  return { outer: `${outer.src} -> ${outer.dst}`, kind: m.kind, quoted: open(m.data.slice()) };
+}
+
+Deno.test("NAT translates an outside ICMP error about a translated UDP flow back inside (RFC 5508)", () => {
+  const l = natLab();
+  // 192.0.2.11 takes external port 5000 first: 192.0.2.10's flow gets another port.
+  send(l.hostIn, udp4("192.0.2.11", "198.51.100.20", { srcPort: 5000, dstPort: 53 }));
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { srcPort: 5000, dstPort: 53 }));
+  l.poll(0);
+  const sent = receiveAll(l.hostOut)[1]!;
+  assert.notEqual(open(sent).src, "198.51.100.1:5000");
+  // Another router on the outside says the flow's packet was too big, quoting it whole.
+  send(l.hostOut, error4("198.51.100.99", "198.51.100.1", sent, "dstUnreachable", 4));
+  l.poll(1);
+  const back = receiveAll(l.hostIn);
+  assert.equal(back.length, 1);
+  const e = openError(back[0]!);
+  assert.equal(e.outer, "198.51.100.99 -> 192.0.2.10");
+  // The quoted UDP checksum verifies against the rewritten addresses.
+  assert.equal(e.quoted.src, "192.0.2.10:5000");
+  assert.equal(e.quoted.dst, "198.51.100.20:53");
+  assert.equal(l.fwd.counters.natIn, 1);
+});
+
+Deno.test("NAT translates a Time Exceeded quoting a TCP segment, with its TCP checksum", () => {
+  const l = natLab();
+  send(l.hostIn, tcp4("192.0.2.10", 40000, "198.51.100.20", 80, SYN));
+  l.poll(0);
+  const sent = receiveAll(l.hostOut)[0]!;
+  send(l.hostOut, error4("198.51.100.99", "198.51.100.1", sent, "timeExceeded"));
+  l.poll(1);
+  const e = openError(receiveAll(l.hostIn)[0]!);
+  assert.equal(e.kind, "timeExceeded");
+  assert.equal(e.quoted.src, "192.0.2.10:40000");
+});
+
+Deno.test("NAT translates an inside host's port unreachable about an inbound packet out", () => {
+  const l = natLab();
+  send(l.hostIn, udp4("192.0.2.11", "198.51.100.20", { srcPort: 5000, dstPort: 53 }));
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { srcPort: 5000, dstPort: 53 }));
+  l.poll(0);
+  const port = Number(open(receiveAll(l.hostOut)[1]!).src.split(":")[1]);
+  assert.notEqual(port, 5000);
+  send(l.hostOut, udp4("198.51.100.20", "198.51.100.1", { srcPort: 53, dstPort: port }));
+  l.poll(1);
+  const got = receiveAll(l.hostIn)[0]!;
+  // The inside host has closed the port: it answers with port unreachable, quoting what it got.
+  send(l.hostIn, error4("192.0.2.10", "198.51.100.20", got));
+  l.poll(2);
+  const out = receiveAll(l.hostOut);
+  assert.equal(out.length, 1);
+  const e = openError(out[0]!);
+  assert.equal(e.outer, "198.51.100.1 -> 198.51.100.20");
+  assert.equal(e.quoted.src, "198.51.100.20:53");
+  assert.equal(e.quoted.dst, `198.51.100.1:${port}`);
+});
+
+Deno.test("NAT leaves an ICMP error that matches no mapping to the router itself", () => {
+  const l = natLab();
+  const stray = udp4("198.51.100.1", "198.51.100.20", { srcPort: 7777 });
+  send(l.hostOut, error4("198.51.100.99", "198.51.100.1", stray));
+  send(l.hostIn, error4("192.0.2.10", "198.51.100.20", udp4("198.51.100.20", "192.0.2.10")));
+  l.poll(0);
+  assert.equal(receiveAll(l.hostIn).length, 0);
+  assert.equal(receiveAll(l.hostOut).length, 0);
+  assert.equal(l.fwd.counters.natIn, 0);
+  assert.equal(l.fwd.counters.natUnsupported, 1); // the inside error about no inbound flow
 });
