@@ -12,7 +12,15 @@ export interface SocketWaker {
   wake(): void;
 }
 
-const wakers = new WeakMap<object, SocketWaker>();
+/**
+ * The waker rides on the socket as a symbol-keyed property rather than in a WeakMap: a WeakMap
+ * insert per socket was a measurable part of connection churn (and ephemerons cost the GC).
+ */
+const WAKER: unique symbol = Symbol("smolnet.waker");
+
+interface Wakeable {
+  [WAKER]?: SocketWaker | null;
+}
 
 /**
  * Sets (or, with `null`, clears) the waker of a socket.
@@ -21,8 +29,8 @@ const wakers = new WeakMap<object, SocketWaker>();
  * @param waker Its waker.
  */
 export function setWaker(socket: object, waker: SocketWaker | null): void {
-  if (waker === null) wakers.delete(socket);
-  else wakers.set(socket, waker);
+  // Cleared by writing null, never by delete: the socket keeps its hidden class.
+  (socket as Wakeable)[WAKER] = waker;
 }
 
 /**
@@ -31,5 +39,5 @@ export function setWaker(socket: object, waker: SocketWaker | null): void {
  * @param socket The socket that changed.
  */
 export function wakeSocket(socket: object): void {
-  wakers.get(socket)?.wake();
+  (socket as Wakeable)[WAKER]?.wake();
 }
