@@ -222,13 +222,35 @@ export function initialSequenceNumber(
  */
 export function timestampOffset(secret: Uint8Array, local: IpAddress, remote: IpAddress): number {
   checkKey(secret);
+  // The offset depends on the address pair only: connection churn between two hosts asks for
+  // the same one again and again, so the last answer is kept (with a copy of the key it used).
+  if (
+    tsLast !== null && tsLast.local.equals(local) && tsLast.remote.equals(remote) &&
+    sameKey(tsLast.key, secret)
+  ) return tsLast.offset;
   // A leading domain byte keeps these inputs apart from the ISN's (local, port, remote, port).
   tuple[0] = 0x54;
   local.writeTo(tuple, 1);
   const o = 1 + (local.version === 4 ? 4 : 16);
   remote.writeTo(tuple, o);
   sipHashInto(secret, tuple, o + (remote.version === 4 ? 4 : 16));
+  if (tsLast === null) tsLast = { key: new Uint8Array(16), local, remote, offset: v0l };
+  else {
+    tsLast.local = local;
+    tsLast.remote = remote;
+    tsLast.offset = v0l;
+  }
+  tsLast.key.set(secret);
   return v0l;
+}
+
+/** The last {@linkcode timestampOffset} computed, with the key it was computed under. */
+let tsLast: { key: Uint8Array; local: IpAddress; remote: IpAddress; offset: number } | null = null;
+
+/** Whether two 16-byte keys are equal. */
+function sameKey(a: Uint8Array, b: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**

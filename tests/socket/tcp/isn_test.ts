@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { initialSequenceNumber, sipHash24 } from "../../../src/socket/tcp/isn.ts";
+import { initialSequenceNumber, sipHash24, timestampOffset } from "../../../src/socket/tcp/isn.ts";
 import { type IpEndpoint, Ipv4Address, parseIpAddress } from "../../../src/wire/address.ts";
 
 const KEY = Uint8Array.from({ length: 16 }, (_, i) => i);
@@ -124,4 +124,25 @@ Deno.test("initialSequenceNumber spreads evenly over local ports", () => {
   assert.ok(chiSquare(low) < 400, `low byte chi-square ${chiSquare(low)}`);
   // 65536 draws from 2^32 values: about 0.5 collisions expected.
   assert.ok(seen.size >= 65536 - 5, `collisions ${65536 - seen.size}`);
+});
+
+Deno.test("timestampOffset repeated for one address pair equals a fresh computation, and follows the key and addresses", () => {
+  const a = Ipv4Address.parse("192.0.2.2"), b = Ipv4Address.parse("192.0.2.1");
+  const c = Ipv4Address.parse("192.0.2.3");
+  const key = Uint8Array.from({ length: 16 }, (_, i) => i);
+  // Reference: the low 32 bits of SipHash-2-4 over 0x54, local, remote.
+  const ref = (k: Uint8Array, l: Ipv4Address, r: Ipv4Address) =>
+    Number(sipHash24(k, Uint8Array.from([0x54, ...l.octets(), ...r.octets()])) & 0xffffffffn);
+  assert.equal(timestampOffset(key, a, b), ref(key, a, b));
+  assert.equal(timestampOffset(key, a, b), ref(key, a, b)); // asked again: the same
+  assert.equal(timestampOffset(key, a, c), ref(key, a, c));
+  assert.equal(timestampOffset(key, c, b), ref(key, c, b));
+  // The same key object changed in place gives the new key's offset, not the last answer.
+  assert.equal(timestampOffset(key, a, b), ref(key, a, b));
+  key[5] = 0xaa;
+  assert.equal(timestampOffset(key, a, b), ref(key, a, b));
+  assert.notEqual(
+    ref(key, a, b),
+    timestampOffset(Uint8Array.from({ length: 16 }, (_, i) => i), a, b),
+  );
 });
