@@ -5,11 +5,12 @@
  * `git worktree add --detach /tmp/base <commit>`), alternating old and new runs in one process
  * (which goes first changes every round) after one warm-up transfer each. Prints MB/s per run, by wall time and by process CPU time
  * (user + system, less disturbed by other processes on a shared machine), and the new/old ratio
- * of the medians. The kernel is not in this comparison: `deno task bench:net` is the bench that
+ * of the medians. With `--split` each run is its own process (old and new alternating), which
+ * removes the advantage of the tree imported first into a process. The kernel is not in this comparison: `deno task bench:net` is the bench that
  * sets smolnet against Deno's kernel TCP.
  *
  * ```sh
- * deno run --allow-read bench/core_ab.ts --baseline DIR [--mtu 1500] [--mib 128] [--rounds 5]
+ * deno run --allow-read --allow-run --allow-sys bench/core_ab.ts --baseline DIR [--mtu 1500] [--mib 128] [--rounds 5] [--split]
  * ```
  *
  * @module
@@ -39,24 +40,67 @@ function median(xs: number[]): number {
     : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 }
 
+/**
+ * One tree per process (`--one old|new`): prints `[wall, cpu]` MB/s of one transfer after a
+ * warm-up. The parent runs these alternately with `--split`, because the tree imported first into
+ * a process measured up to 40 % faster than an identical copy imported second.
+ */
+async function one(which: string, baseline: string, here: string, mtu: number, mib: number) {
+  const t = await loadCore(which, which === "old" ? baseline : here);
+  coreTransfer(t, mtu, 16 << 20);
+  console.log(JSON.stringify(coreTransfer(t, mtu, mib << 20)));
+}
+
+/** The load averages, or "unknown" without --allow-sys. */
+function loadText(): string {
+  try {
+    return Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
+  } catch {
+    return "unknown (run with --allow-sys)";
+  }
+}
+
+async function spawnOne(which: string, extra: string[]): Promise<[number, number]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", fileURLToPath(import.meta.url), "--one", which, ...extra],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`core_ab --one ${which} failed`);
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+}
+
 if (import.meta.main) {
   const baseline = arg("--baseline", null);
   const mtu = positive("--mtu", 1500), mib = positive("--mib", 128);
   const rounds = positive("--rounds", 5);
   const here = fileURLToPath(new URL("..", import.meta.url));
-  const trees = [await loadCore("old", baseline), await loadCore("new", here)];
+  const only = arg("--one", "");
+  if (only !== "") {
+    await one(only, baseline, here, mtu, mib);
+    Deno.exit(0);
+  }
+  const split = Deno.args.includes("--split");
+  const trees = split ? [] : [await loadCore("old", baseline), await loadCore("new", here)];
   for (const t of trees) coreTransfer(t, mtu, 16 << 20); // warm-up: V8 optimises the hot path
   const wall: number[][] = [[], []], cpu: number[][] = [[], []];
+  const extra = ["--baseline", baseline, "--mtu", String(mtu), "--mib", String(mib)];
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < 2; k++) {
       const i = (r + k) % 2; // old first in even rounds, new first in odd ones
-      const [w, c] = coreTransfer(trees[i]!, mtu, mib << 20);
+      const [w, c] = split
+        ? await spawnOne(i === 0 ? "old" : "new", extra)
+        : coreTransfer(trees[i]!, mtu, mib << 20);
       wall[i]!.push(w);
       cpu[i]!.push(c);
     }
   }
   const f = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(" ");
-  console.log(`core bulk, MTU ${mtu}, checksums on, ${mib} MiB x ${rounds}, old = ${baseline}`);
+  console.log(
+    `core bulk, MTU ${mtu}, checksums on, ${mib} MiB x ${rounds}${
+      split ? ", one process per run" : ""
+    }, old = ${baseline}, load ${loadText()}`,
+  );
   for (const [what, m] of [["wall", wall], ["cpu", cpu]] as const) {
     const o = median(m[0]!), n = median(m[1]!);
     console.log(
