@@ -44,8 +44,33 @@ import { type RouteChoice, type RouteSource, RouteTable } from "./forward_routes
  *
  * @example
  * ```ts
- * import type { ReversePathMode } from "@smol/net/iface";
+ * import { Forwarder, Interface, type ReversePathMode, SocketSet } from "@smol/net/iface";
+ * import { linkPair } from "@smol/net/phy";
+ * import { UdpSocket } from "@smol/net/socket";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ *
+ * function forwardFrom(source: string, reversePath: ReversePathMode) {
+ *   const [host, routerIn] = linkPair({ medium: "ip" });
+ *   const [routerOut] = linkPair({ medium: "ip" });
+ *   const a = new Interface({ addresses: [`${source}/24`], routes: [{ cidr: "0.0.0.0/0", via: null }], seed: 1 });
+ *   const r0 = new Interface({ addresses: ["192.0.2.1/24"], seed: 2 });
+ *   const r1 = new Interface({ addresses: ["198.51.100.1/24"], gateway4: "198.51.100.254", seed: 3 });
+ *   const fwd = new Forwarder({ reversePath, allowDocumentation: true });
+ *   fwd.attach(r0, routerIn);
+ *   fwd.attach(r1, routerOut);
+ *   const sa = new SocketSet(), none = new SocketSet(), tx = new UdpSocket();
+ *   a.bindUdp(sa, tx, { addr: parseIpAddress(source), port: 5000 });
+ *   tx.send(new Uint8Array(1), { addr: parseIpAddress("198.51.100.2"), port: 53 });
+ *   for (let t = 0; t < 3; t++) {
+ *     a.poll(t, host, sa); r0.poll(t, routerIn, none); r1.poll(t, routerOut, none);
+ *   }
+ *   return fwd.counters;
+ * }
+ * // The route back to 203.0.113.5 (the default route) leaves on interface 1, not 0.
  * const m: ReversePathMode = "strict";
+ * assert.equal(forwardFrom("203.0.113.5", m).reversePath, 1);
+ * assert.equal(forwardFrom("203.0.113.5", "loose").forwarded, 1); // some route back exists
  * ```
  */
 export type ReversePathMode = "strict" | "loose" | "off";
@@ -55,8 +80,33 @@ export type ReversePathMode = "strict" | "loose" | "off";
  *
  * @example
  * ```ts
- * import type { ForwarderOptions } from "@smol/net/iface";
+ * import { Forwarder, type ForwarderOptions, Interface, SocketSet } from "@smol/net/iface";
+ * import { linkPair } from "@smol/net/phy";
+ * import { UdpSocket } from "@smol/net/socket";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ *
+ * function send(options: ForwarderOptions) {
+ *   const [host, routerIn] = linkPair({ medium: "ip" });
+ *   const [routerOut] = linkPair({ medium: "ip" });
+ *   const a = new Interface({ addresses: ["192.0.2.2/24"], gateway4: "192.0.2.1", seed: 1 });
+ *   const r0 = new Interface({ addresses: ["192.0.2.1/24"], seed: 2 });
+ *   const r1 = new Interface({ addresses: ["198.51.100.1/24"], seed: 3 });
+ *   const fwd = new Forwarder(options);
+ *   fwd.attach(r0, routerIn);
+ *   fwd.attach(r1, routerOut);
+ *   const sa = new SocketSet(), none = new SocketSet(), tx = new UdpSocket();
+ *   a.bindUdp(sa, tx, { addr: parseIpAddress("192.0.2.2"), port: 5000 });
+ *   tx.send(new Uint8Array(1), { addr: parseIpAddress("198.51.100.2"), port: 53 });
+ *   for (let t = 0; t < 3; t++) {
+ *     a.poll(t, host, sa); r0.poll(t, routerIn, none); r1.poll(t, routerOut, none);
+ *   }
+ *   return fwd.counters;
+ * }
  * const o: ForwarderOptions = { reversePath: "strict", allowDocumentation: true };
+ * assert.equal(send(o).forwarded, 1);
+ * assert.equal(send({}).martianSource, 1); // TEST-NET blocks are not forwardable by default
+ * assert.throws(() => new Forwarder({ reversePath: "sometimes" as "off" }), TypeError);
  * ```
  */
 export interface ForwarderOptions {
@@ -78,8 +128,16 @@ export interface ForwarderOptions {
  *
  * @example
  * ```ts
- * import type { ForwardPortOptions } from "@smol/net/iface";
+ * import { Forwarder, type ForwardPortOptions, Interface } from "@smol/net/iface";
+ * import { Loopback } from "@smol/net/phy";
+ * import { parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const fwd = new Forwarder();
  * const o: ForwardPortOptions = { metric: 100 };
+ * fwd.attach(new Interface({ addresses: ["192.0.2.1/24"], gateway4: "192.0.2.254" }), new Loopback(), o);
+ * fwd.attach(new Interface({ addresses: ["198.51.100.1/24"], gateway4: "198.51.100.254" }), new Loopback());
+ * assert.equal(fwd.lookup(parseIpAddress("203.0.113.1"))?.iface, 1); // metric 0 beats 100
+ * assert.throws(() => fwd.attach(new Interface(), new Loopback(), { metric: -1 }), RangeError);
  * ```
  */
 export interface ForwardPortOptions {
@@ -318,8 +376,11 @@ export class Forwarder {
    * const fwd = new Forwarder();
    * const iface = new Interface();
    * fwd.attach(iface, new Loopback());
+   * import assert from "node:assert/strict";
+   * assert.throws(() => new Forwarder().attach(iface, new Loopback()), TypeError); // taken
    * fwd.detachAll();
-   * new Forwarder().attach(iface, new Loopback()); // free again
+   * assert.equal(fwd.interfaceCount, 0);
+   * assert.equal(new Forwarder().attach(iface, new Loopback()), 0); // free again
    * ```
    */
   detachAll(): void {

@@ -18,9 +18,15 @@ import { cidrContains } from "./route.ts";
  *
  * @example
  * ```ts
- * import type { ForwardRoute } from "@smol/net/iface";
- * import { IpCidr } from "@smol/net/wire";
- * const r: ForwardRoute = { cidr: IpCidr.parse("203.0.113.0/24"), via: null, iface: 1, metric: 10 };
+ * import { type ForwardRoute, RouteTable } from "@smol/net/iface";
+ * import assert from "node:assert/strict";
+ * const t = new RouteTable();
+ * t.add({ cidr: "203.0.113.7/24", via: null, iface: 1, metric: 10 });
+ * const r: ForwardRoute | undefined = t.routes[0];
+ * assert.equal(r?.cidr.toString(), "203.0.113.0/24"); // stored as the network
+ * assert.equal(r?.via, null);
+ * assert.equal(r?.iface, 1);
+ * assert.equal(r?.metric, 10);
  * ```
  */
 export interface ForwardRoute {
@@ -40,8 +46,18 @@ export interface ForwardRoute {
  *
  * @example
  * ```ts
- * import type { ForwardRouteInit } from "@smol/net/iface";
+ * import { type ForwardRouteInit, RouteTable } from "@smol/net/iface";
+ * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
  * const r: ForwardRouteInit = { cidr: "0.0.0.0/0", via: "198.51.100.1", iface: 1 };
+ * const t = new RouteTable();
+ * t.add(r);
+ * assert.equal(t.routes[0]?.metric, 0); // the default
+ * const ifaces = [
+ *   { addresses: [IpCidr.parse("192.0.2.1/24")], routes: [], metric: 0 },
+ *   { addresses: [IpCidr.parse("198.51.100.2/24")], routes: [], metric: 0 },
+ * ];
+ * assert.equal(t.lookup(parseIpAddress("203.0.113.9"), ifaces)?.nextHop.toString(), "198.51.100.1");
  * ```
  */
 export interface ForwardRouteInit {
@@ -60,8 +76,19 @@ export interface ForwardRouteInit {
  *
  * @example
  * ```ts
- * import type { RouteChoice } from "@smol/net/iface";
- * function show(c: RouteChoice): string { return `${c.nextHop} on ${c.iface}`; }
+ * import { type RouteChoice, RouteTable } from "@smol/net/iface";
+ * import { IpCidr, parseIpAddress } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * function show(c: RouteChoice): string { return `${c.nextHop} on ${c.iface} (/${c.prefixLen})`; }
+ * const t = new RouteTable();
+ * t.add({ cidr: "203.0.113.0/24", via: "198.51.100.1", iface: 1 });
+ * const ifaces = [
+ *   { addresses: [IpCidr.parse("192.0.2.1/24")], routes: [], metric: 0 },
+ *   { addresses: [IpCidr.parse("198.51.100.2/24")], routes: [], metric: 0 },
+ * ];
+ * const c = t.lookup(parseIpAddress("203.0.113.9"), ifaces);
+ * assert.equal(c && show(c), "198.51.100.1 on 1 (/24)");
+ * assert.equal(t.lookup(parseIpAddress("192.0.2.9"), ifaces)?.iface, 0); // a connected prefix
  * ```
  */
 export interface RouteChoice {
