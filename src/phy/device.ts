@@ -254,8 +254,12 @@ export interface ReadinessHook {
  * import type { DeadlineSource } from "@smol/net/phy";
  * import assert from "node:assert/strict";
  *
- * const src: DeadlineSource = new FaultInjector(linkPair()[0], { delay: 10 });
- * assert.equal(src.nextDeadline(), Infinity);
+ * const dev = new FaultInjector(linkPair()[0], { delay: 10 });
+ * const src: DeadlineSource = dev;
+ * assert.equal(src.nextDeadline(), Infinity); // holds nothing
+ * dev.transmit(0, 20);
+ * dev.commit();
+ * assert.equal(src.nextDeadline(), 10); // the delayed frame leaves at 10
  * ```
  */
 export interface DeadlineSource {

@@ -101,8 +101,12 @@ export interface FaultInjectorOptions extends FaultConfig {
  * import { FaultInjector, Loopback } from "@smol/net/phy";
  * import type { FaultCounters } from "@smol/net/phy";
  * import assert from "node:assert/strict";
- * const c: FaultCounters = new FaultInjector(new Loopback()).stats.rx;
- * assert.equal(c.dropped, 0);
+ * const dev = new FaultInjector(new Loopback(), { tx: { dropRate: 1 } });
+ * dev.transmit(0, 20);
+ * dev.commit();
+ * const c: FaultCounters = dev.stats.tx;
+ * assert.equal(c.frames, 1);
+ * assert.equal(c.dropped, 1);
  * ```
  */
 export interface FaultCounters {
@@ -134,8 +138,14 @@ export interface FaultCounters {
  * import { FaultInjector, Loopback } from "@smol/net/phy";
  * import type { FaultStats } from "@smol/net/phy";
  * import assert from "node:assert/strict";
- * const s: FaultStats = new FaultInjector(new Loopback()).stats;
- * assert.equal(s.tx.frames, 0);
+ * const dev = new FaultInjector(new Loopback(), { rx: { duplicateRate: 1 } });
+ * dev.transmit(0, 20);
+ * dev.commit();
+ * dev.receive(0);
+ * const s: FaultStats = dev.stats;
+ * assert.equal(s.tx.frames, 1);
+ * assert.equal(s.rx.duplicated, 1); // only received frames are duplicated
+ * assert.equal(s.tx.duplicated, 0);
  * ```
  */
 export interface FaultStats {

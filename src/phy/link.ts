@@ -374,8 +374,14 @@ export class FrameQueue {
  * import { linkPair } from "@smol/net/phy";
  * import type { LinkStats } from "@smol/net/phy";
  * import assert from "node:assert/strict";
- * const stats: LinkStats = linkPair()[0].stats;
- * assert.equal(stats.framesSent, 0);
+ * const [a, b] = linkPair();
+ * const sent: LinkStats = a.stats; // live: updated in place
+ * a.transmit(0, 60);
+ * a.commit();
+ * b.receive(0);
+ * assert.equal(sent.framesSent, 1);
+ * assert.equal(sent.bytesSent, 60);
+ * assert.equal(b.stats.framesReceived, 1);
  * ```
  */
 export interface LinkStats {

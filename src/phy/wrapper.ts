@@ -206,9 +206,13 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
    *
    * @example
    * ```ts
-   * import { DeviceWrapper, Loopback } from "@smol/net/phy";
+   * import { DeviceWrapper, FaultInjector, Loopback } from "@smol/net/phy";
    * import assert from "node:assert/strict";
-   * assert.equal(new DeviceWrapper(new Loopback()).nextDeadline(), Infinity);
+   * assert.equal(new DeviceWrapper(new Loopback()).nextDeadline(), Infinity); // no deadline source
+   * const dev = new DeviceWrapper(new FaultInjector(new Loopback(), { delay: 5 }));
+   * dev.transmit(0, 20);
+   * dev.commit();
+   * assert.equal(dev.nextDeadline(), 5);
    * ```
    */
   nextDeadline(): Instant {
