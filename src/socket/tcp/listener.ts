@@ -84,11 +84,24 @@ export interface TcpListenOptions {
  *
  * @example
  * ```ts
- * import { TcpListenSocket, type TcpListenerInfo } from "@smol/net/socket";
- * import { Ipv4Address } from "@smol/net/wire";
+ * import { TcpListenSocket, TokenBucket, type TcpListenerInfo } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address, TcpFlags } from "@smol/net/wire";
  * import assert from "node:assert/strict";
- * const info: TcpListenerInfo = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).info;
- * assert.equal(info.synsReceived, 0);
+ * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+ * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+ * const syn = {
+ *   srcPort: 4000, dstPort: 80, seq: 1, ack: 0, flags: TcpFlags.SYN, window: 100, urgent: 0,
+ *   mss: null, windowScale: null, sackPermitted: false, sackBlocks: [], timestamp: null,
+ *   payload: new Uint8Array(0) };
+ * const [a, b] = [Ipv4Address.parse("192.0.2.1"), Ipv4Address.parse("192.0.2.2")];
+ * l.onSyn(cx, a, b, syn);
+ * l.onSyn(cx, a, b, { ...syn, dstPort: 81 }); // not this listener's port
+ * const info: TcpListenerInfo = l.info;
+ * assert.equal(info.synsReceived, 2);
+ * assert.equal(info.synsDropped, 1);
+ * assert.equal(info.synQueueLength, 1);
  * ```
  */
 export interface TcpListenerInfo {

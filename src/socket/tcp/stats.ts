@@ -13,10 +13,20 @@ import type { TcpError, TcpState } from "./state.ts";
  *
  * @example
  * ```ts
- * import { TcpSocket, type TcpCounters } from "@smol/net/socket";
+ * import { TcpSocket, TokenBucket, type SocketContext, type TcpCounters } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
  * import assert from "node:assert/strict";
- * const c: TcpCounters = new TcpSocket().info;
- * assert.equal(c.retransmits, 0);
+ * const cx = (now: number): SocketContext => ({ now, random: new Rng(1), ipMtu: 1500,
+ *   isnSecret: new Uint8Array(16), challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) });
+ * const s = new TcpSocket();
+ * s.connect(cx(0), { addr: Ipv4Address.parse("192.0.2.2"), port: 80 }, { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 });
+ * s.dispatch(cx(0), { emitTcp: () => true }); // the SYN; no answer comes
+ * s.dispatch(cx(1000), { emitTcp: () => true }); // the initial RTO expires: sent again
+ * const c: TcpCounters = s.info;
+ * assert.equal(c.segmentsOut, 2);
+ * assert.equal(c.retransmits, 1);
+ * assert.equal(c.rtos, 1);
  * ```
  */
 export interface TcpCounters {
@@ -95,11 +105,20 @@ export interface TcpCounters {
  *
  * @example
  * ```ts
- * import { TcpSocket, type TcpInfo } from "@smol/net/socket";
+ * import { TcpSocket, TokenBucket, type SocketContext, type TcpInfo } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
  * import assert from "node:assert/strict";
- * const info: TcpInfo = new TcpSocket().info;
- * assert.equal(info.state, "closed");
- * assert.equal(info.rto, 1000);
+ * const cx = (now: number): SocketContext => ({ now, random: new Rng(1), ipMtu: 1500,
+ *   isnSecret: new Uint8Array(16), challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) });
+ * const s = new TcpSocket();
+ * assert.equal(s.info.rto, 1000); // RFC 6298 §2.1: 1 s before any sample
+ * s.connect(cx(0), { addr: Ipv4Address.parse("192.0.2.2"), port: 80 }, { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 });
+ * s.dispatch(cx(0), { emitTcp: () => true });
+ * s.dispatch(cx(1000), { emitTcp: () => true }); // no SYN-ACK: the timer backs off (§5.5)
+ * const info: TcpInfo = s.info;
+ * assert.equal(info.state, "synSent");
+ * assert.equal(info.rto, 2000);
  * ```
  */
 export interface TcpInfo extends TcpCounters {
