@@ -135,7 +135,13 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
   }
   const finAcked = c.finQueued && seqGt(ack, c.txEnd());
   if (finAcked) dataAcked--;
-  if (dataAcked > 0) c.tx.dequeueAllocated(dataAcked < c.tx.length ? dataAcked : c.tx.length);
+  if (dataAcked > 0) {
+    c.tx.dequeueAllocated(dataAcked < c.tx.length ? dataAcked : c.tx.length);
+    // An emptied send ring starts over at its front, so the next write is contiguous: a small
+    // message leaves as one segment instead of two at the wrap (a 1 KiB answer wrapped a 4 KiB
+    // ring every fourth time).
+    if (c.tx.length === 0) c.tx.clear();
+  }
   c.sndUna = ack;
   if (seqLt(c.sndNxt, ack)) c.sndNxt = ack;
   if (c.sackOn) c.log.acked(ack, c.rack);

@@ -44,13 +44,10 @@ Deno.test("TcpSocket fills a small window with one small segment per round trip 
   // the small segment is acknowledged: the next window-filling segment may go
   h.send({ seq: R, ack: L + 220, window: 20 });
   h.expect({ seq: L + 220, ack: R, payload: fill(20, 20) });
-  // once it is acknowledged and the window reopens, the rest goes (the send ring wraps after
-  // 56 bytes)
+  // once it is acknowledged and the window reopens, the rest goes in one segment (the send
+  // ring emptied at the first ACK and started over at its front, so it does not wrap)
   h.send({ seq: R, ack: L + 240, window: 148 });
-  h.expect(
-    { seq: L + 240, ack: R, payload: fill(16, 40) },
-    { seq: L + 256, ack: R, payload: fill(44, 56), flags: ACK | PSH },
-  );
+  h.expect({ seq: L + 240, ack: R, payload: fill(60, 40), flags: ACK | PSH });
 });
 
 Deno.test("TcpSocket does not send a small segment when only the congestion window limits it", () => {
@@ -156,15 +153,24 @@ Deno.test("TcpSocket respects the peer's MSS (mss_respected)", () => {
 });
 
 Deno.test("TcpSocket sends across the send ring's wrap point in two segments", () => {
-  const h = established();
+  const h = established({ noDelay: true }); // Nagle would hold the runt behind the queued byte
   h.sock.send(fill(40));
   h.out();
-  h.send({ seq: R, ack: L + 40 });
+  h.send({ seq: R, ack: L + 39 }); // one byte stays queued: the ring keeps its place
   assert.equal(h.sock.send(fill(40, 40)), 40);
   h.expect(
     { flags: ACK, seq: L + 40, ack: R, payload: fill(24, 40) },
     { flags: ACK | PSH, seq: L + 64, ack: R, payload: fill(16, 64) },
   );
+});
+
+Deno.test("TcpSocket starts an emptied send ring over at its front: a message after an ACK of all leaves in one segment", () => {
+  const h = established();
+  h.sock.send(fill(40));
+  h.out();
+  h.send({ seq: R, ack: L + 40 });
+  assert.equal(h.sock.send(fill(60, 40)), 60);
+  h.expect({ flags: ACK | PSH, seq: L + 40, ack: R, payload: fill(60, 40) });
 });
 
 Deno.test("TcpSocket send() throws when the send half is closed and returns 0 when full", () => {
