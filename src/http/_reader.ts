@@ -130,6 +130,20 @@ export function encodeLatin1(s: string, extra = 0): Uint8Array {
   return out;
 }
 
+/**
+ * Encodes the latin1 string `s` into the front of `buf` (grown when short, with `extra` bytes
+ * of room after it) and returns the buffer: one scratch buffer serves message after message.
+ */
+export function encodeLatin1Into(s: string, buf: Uint8Array, extra: number): Uint8Array {
+  const need = s.length + extra;
+  if (buf.length < need) buf = new Uint8Array(Math.max(need, 2 * buf.length, 4096));
+  const r = latin1Encoder.encodeInto(s, buf);
+  if (r.read !== s.length || r.written !== s.length) {
+    for (let i = 0; i < s.length; i++) buf[i] = s.charCodeAt(i);
+  }
+  return buf;
+}
+
 /** Writes all of `data`. */
 export async function writeAll(conn: HttpConn, data: Uint8Array): Promise<void> {
   let off = 0;
@@ -160,6 +174,17 @@ export class FixedBody implements BodySource {
   /** True when every remaining byte of the body is in the buffer. */
   get buffered(): boolean {
     return this.#r.available >= this.#left;
+  }
+  /**
+   * The rest of the body as a view of the buffer (only when {@linkcode buffered}); valid until
+   * the next read.
+   */
+  takeView(): Uint8Array<ArrayBuffer> {
+    const r = this.#r;
+    const out = r.buf.subarray(r.start, r.start + this.#left) as Uint8Array<ArrayBuffer>;
+    r.start += this.#left;
+    this.#left = 0;
+    return out;
   }
   /** Takes the rest of the body from the buffer (only when {@linkcode buffered}). */
   takeAll(): Uint8Array {
@@ -349,6 +374,17 @@ export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** Parses a Content-Length value (a list of identical values is one, RFC 9110 §8.6). */
 export function parseContentLength(v: string): number {
+  if (v.length <= 15) {
+    // The usual case: digits only.
+    let n = 0;
+    let i = 0;
+    for (; i < v.length; i++) {
+      const c = v.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) break;
+      n = n * 10 + c;
+    }
+    if (i === v.length && i > 0) return n;
+  }
   let n = -1;
   for (const part of v.split(",")) {
     const p = part.trim();

@@ -1,6 +1,6 @@
 // Writing a Response as HTTP/1.1 (RFC 9112 §4, §6, §7).
 import type { HttpConn } from "./conn.ts";
-import { encodeLatin1, httpDate, writeAll } from "./_reader.ts";
+import { encodeLatin1, encodeLatin1Into, httpDate, writeAll } from "./_reader.ts";
 import { type Coding, compressible, MIN_COMPRESS } from "./_compress.ts";
 
 /** Reason phrases of the common status codes (RFC 9110 §15). */
@@ -48,18 +48,23 @@ export interface WriteOptions {
   minor: number;
   /** The coding the request accepts, to compress a compressible response with (or null). */
   coding: Coding | null;
-  /** The stall timer, armed for `idleTimeout` around each write that may block. */
-  timer: StallTimer;
+  /** The connection's stall timer and scratch buffer. */
+  timer: WriteState;
   /** Milliseconds a write may stall. */
   idleTimeout: number;
 }
 
-/** A connection's stall deadline. */
-export interface StallTimer {
-  /** Arms it `ms` from now. */
+/** What the writer keeps per connection: the stall deadline and a scratch buffer. */
+export interface WriteState {
+  /** Arms the stall deadline `ms` from now. */
   arm(ms: number): void;
   /** Disarms it. */
   disarm(): void;
+  /**
+   * Scratch for a head and a small body, reused by each message on the connection (a write
+   * has taken its bytes once it resolves).
+   */
+  out: Uint8Array;
 }
 
 const CRLF = new Uint8Array([13, 10]);
@@ -277,10 +282,11 @@ async function send(
   body: Uint8Array | null,
 ): Promise<void> {
   o.timer.arm(o.idleTimeout);
-  if (head !== null && body !== null && body.length <= SMALL) {
-    const out = encodeLatin1(head, body.length);
-    out.set(body, head.length);
-    await writeAll(conn, out);
+  if (head !== null && (body === null || body.length <= SMALL)) {
+    const n = body === null ? 0 : body.length;
+    const out = o.timer.out = encodeLatin1Into(head, o.timer.out, n);
+    if (body !== null) out.set(body, head.length);
+    await writeAll(conn, out.subarray(0, head.length + n));
   } else {
     if (head !== null) await writeAll(conn, encodeLatin1(head));
     if (body !== null && body.length > 0) await writeAll(conn, body);
@@ -293,10 +299,10 @@ async function sendChunk(conn: HttpConn, o: WriteOptions, chunk: Uint8Array): Pr
   const size = `${chunk.length.toString(16)}\r\n`;
   o.timer.arm(o.idleTimeout);
   if (chunk.length <= SMALL) {
-    const out = encodeLatin1(size, chunk.length + 2);
+    const out = o.timer.out = encodeLatin1Into(size, o.timer.out, chunk.length + 2);
     out.set(chunk, size.length);
     out.set(CRLF, size.length + chunk.length);
-    await writeAll(conn, out);
+    await writeAll(conn, out.subarray(0, size.length + chunk.length + 2));
   } else {
     await writeAll(conn, encodeLatin1(size));
     await writeAll(conn, chunk);

@@ -546,11 +546,16 @@ function toResponse(
   const source = h.source;
   if (source instanceof FixedBody && source.buffered) {
     // The whole body is already read: no stream needed.
+    if (!decode || h.encoding === null) {
+      // A view of the read buffer: the Response copies it (Fetch, "extract a body"), before
+      // the connection goes back to the pool.
+      const res = withHeaders(new Response(source.takeView(), init), h.headers);
+      finish(true);
+      return res;
+    }
     const bytes = source.takeAll() as Uint8Array<ArrayBuffer>;
     finish(true);
-    const decoded = decode && h.encoding !== null
-      ? decodedBody(h.encoding, ReadableStream.from([bytes]))
-      : null;
+    const decoded = decodedBody(h.encoding, ReadableStream.from([bytes]));
     return withHeaders(new Response(decoded ?? bytes, init), h.headers);
   }
   let finished = false;

@@ -144,6 +144,7 @@ export interface HttpServer extends AsyncDisposable {
 export type ConnSource = AsyncIterable<HttpConn> & { close?(): void };
 
 const enc = new TextEncoder();
+const EMPTY = new Uint8Array(0);
 
 /**
  * Serves HTTP/1.1 on every connection of `listener` with a fetch handler, like `Deno.serve`:
@@ -204,6 +205,8 @@ function positive(name: string, v: number | undefined, dflt: number): number {
 class ConnState {
   readonly conn: HttpConn;
   readonly #clock: Clock;
+  /** The response writer's scratch buffer. */
+  out: Uint8Array = EMPTY;
   idle = true; // waiting for a request head with nothing buffered
   closed = false;
   deadline = Infinity;
