@@ -2,14 +2,17 @@
  * HTTP over smolnet against Deno's own HTTP over the kernel, in one run (issue 16).
  *
  * ```sh
- * deno task bench:http [--runs N] [--mtu N] [--machinery] [--quick] [--baseline DIR]
+ * deno task bench:http [--runs N] [--mtu N] [--checksums] [--machinery] [--quick] [--baseline DIR]
  * ```
  *
  * Rows (requests per second, the median of `--runs` runs, default 3):
  * - 1 KiB GETs and 1 MiB POSTs (the server reads the body and answers its length), on 1 and on
  *   64 keep-alive connections: `serve` + `createFetch` from `@smol/net/http` between two
- *   `NetStack`s on `linkPair` (MTU 65535 like the kernel's loopback, `--mtu` to change), beside
- *   `Deno.serve` + `fetch` on the kernel's 127.0.0.1, and the ratio smolnet/kernel.
+ *   `NetStack`s on `linkPair` (MTU 65535 like the kernel's loopback, `--mtu` to change; no
+ *   software checksums, as the kernel's loopback computes none, `--checksums` to compute them),
+ *   beside `Deno.serve` + `fetch` on the kernel's 127.0.0.1, and the ratio smolnet/kernel. The
+ *   rows on one connection also give the median time of one request on each side (less
+ *   disturbed than the mean when other processes take the CPU now and then).
  * - with `--machinery`: the choice of HTTP machinery, 2,000 sequential 1 KiB GETs on one
  *   keep-alive connection over the same two stacks: our HTTP/1.1 on both sides; `node:http`'s
  *   server fed with `emit("connection", duplex)` plus `@hono/node-server`'s fetch adapter
@@ -31,7 +34,7 @@ import type { Duplex } from "node:stream";
 import * as nodeHttp from "node:http";
 import { loadavg } from "node:os";
 import { getRequestListener } from "@hono/node-server";
-import { linkPair, NetStack, type TcpListener } from "../mod.ts";
+import { checksumAll, checksumNone, linkPair, NetStack, type TcpListener } from "../mod.ts";
 import { createFetch, serve } from "../src/http/mod.ts";
 import { duplexOf } from "../src/http/tls.ts";
 
@@ -46,6 +49,8 @@ if (!Number.isInteger(MTU) || MTU < 1280 || MTU > 65535) {
   throw new RangeError(`Invalid --mtu "${MTU}": expected 1280 to 65535`);
 }
 
+const CHECKSUM = argv.includes("--checksums") ? checksumAll() : checksumNone();
+
 const SMALL = new Uint8Array(1024).fill(120);
 const BIG = new Uint8Array(1 << 20).fill(7);
 
@@ -56,17 +61,29 @@ async function handler(req: Request): Promise<Response> {
 
 type Fetch = (url: string, init?: RequestInit) => Promise<Response>;
 
-/** `total` requests spread over `conns` sequential workers; returns requests per second. */
-async function drive(f: Fetch, url: string, post: boolean, conns: number, total: number) {
+/**
+ * `total` requests spread over `conns` sequential workers; returns requests per second. With
+ * `times`, each request's duration (ms) is pushed to it.
+ */
+async function drive(
+  f: Fetch,
+  url: string,
+  post: boolean,
+  conns: number,
+  total: number,
+  times?: number[],
+) {
   let next = 0;
   const worker = async () => {
     while (next < total) {
       next++;
+      const t = times === undefined ? 0 : performance.now();
       const res = await f(url, post ? { method: "POST", body: BIG } : undefined);
       const body = await res.arrayBuffer();
       if (res.status !== 200 || (post ? 0 : body.byteLength) !== (post ? 0 : SMALL.length)) {
         throw new Error(`Bad answer ${res.status} (${body.byteLength} bytes)`);
       }
+      times?.push(performance.now() - t);
     }
   };
   const t0 = performance.now();
@@ -80,7 +97,7 @@ function median(xs: number[]): number {
 }
 
 function stacks(): { server: NetStack; client: NetStack; close(): Promise<void> } {
-  const [a, b] = linkPair({ mtu: MTU });
+  const [a, b] = linkPair({ mtu: MTU, checksum: CHECKSUM });
   const server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
   const client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
   return {
@@ -124,7 +141,7 @@ async function baselineRow(dir: string): Promise<void> {
     serve: http.serve,
   }];
   const sides = setups.map((m) => {
-    const [a, b] = m.linkPair({ mtu: MTU });
+    const [a, b] = m.linkPair({ mtu: MTU, checksum: CHECKSUM });
     const server = new m.NetStack({ device: a, addresses: ["192.0.2.1/24"] });
     const client = new m.NetStack({ device: b, addresses: ["192.0.2.2/24"] });
     const srv = m.serve(server.listen({ port: 80 }), handler);
@@ -143,25 +160,33 @@ async function baselineRow(dir: string): Promise<void> {
   const total = quick ? 200 : 2000;
   const runs = Math.max(RUNS, 5);
   const xs: number[][] = [[], [], []];
+  const ts: number[][] = [[], [], []];
   try {
     for (const s of sides) await drive(s.f, "http://192.0.2.1/", false, 1, total / 4);
     await drive(kernelFetch, kernelUrl, false, 1, total / 4);
     for (let r = 0; r < runs; r++) {
-      xs[0]!.push(await drive(sides[0]!.f, "http://192.0.2.1/", false, 1, total));
-      xs[1]!.push(await drive(sides[1]!.f, "http://192.0.2.1/", false, 1, total));
-      xs[2]!.push(await drive(kernelFetch, kernelUrl, false, 1, total));
+      xs[0]!.push(await drive(sides[0]!.f, "http://192.0.2.1/", false, 1, total, ts[0]));
+      xs[1]!.push(await drive(sides[1]!.f, "http://192.0.2.1/", false, 1, total, ts[1]));
+      xs[2]!.push(await drive(kernelFetch, kernelUrl, false, 1, total, ts[2]));
     }
   } finally {
     await closeKernel();
     for (const s of sides) await s.close();
   }
   const [ours, base, kern] = xs.map(median) as [number, number, number];
+  const [tOurs, tBase, tKern] = ts.map(median) as [number, number, number];
   console.log(`\n1 KiB GET, 1 connection, median of ${runs}, baseline ${dir}:`);
-  console.log("| side | req/s | / kernel |");
-  console.log("|---|---:|---:|");
-  console.log(`| this checkout | ${ours.toFixed(0)} | ${(ours / kern).toFixed(2)}x |`);
-  console.log(`| baseline | ${base.toFixed(0)} | ${(base / kern).toFixed(2)}x |`);
-  console.log(`| kernel (Deno.serve + fetch) | ${kern.toFixed(0)} | 1.00x |`);
+  console.log("| side | req/s | / kernel | median request µs | kernel / it |");
+  console.log("|---|---:|---:|---:|---:|");
+  const row = (name: string, x: number, t: number) =>
+    console.log(
+      `| ${name} | ${x.toFixed(0)} | ${(x / kern).toFixed(2)}x | ${(t * 1000).toFixed(0)} | ${
+        (tKern / t).toFixed(2)
+      }x |`,
+    );
+  row("this checkout", ours, tOurs);
+  row("baseline", base, tBase);
+  row("kernel (Deno.serve + fetch)", kern, tKern);
   console.log(`this checkout / baseline: ${(ours / base).toFixed(2)}x`);
 }
 
@@ -176,8 +201,10 @@ async function mainRows(): Promise<void> {
   const ours = serve(s.server.listen({ port: 80 }), handler);
   const smolFetch = createFetch(s.client);
   const { kernelUrl, kernelFetch, closeKernel } = kernelSide();
-  console.log("| workload | smolnet req/s | kernel req/s | smolnet/kernel |");
-  console.log("|---|---:|---:|---:|");
+  console.log(
+    "| workload | smolnet req/s | kernel req/s | smolnet/kernel | median request µs smolnet / kernel (ratio) |",
+  );
+  console.log("|---|---:|---:|---:|---:|");
   try {
     for (const [name, post, conns, total] of rows) {
       const warm = Math.max(conns, Math.floor(total / 4));
@@ -185,15 +212,22 @@ async function mainRows(): Promise<void> {
       await drive(kernelFetch, kernelUrl, post, conns, warm);
       const a: number[] = [];
       const b: number[] = [];
+      const ta: number[] | undefined = conns === 1 ? [] : undefined;
+      const tb: number[] | undefined = conns === 1 ? [] : undefined;
       for (let r = 0; r < RUNS; r++) {
         // Alternate so that load changes hit both sides alike.
-        a.push(await drive(smolFetch, "http://192.0.2.1/", post, conns, total));
-        b.push(await drive(kernelFetch, kernelUrl, post, conns, total));
+        a.push(await drive(smolFetch, "http://192.0.2.1/", post, conns, total, ta));
+        b.push(await drive(kernelFetch, kernelUrl, post, conns, total, tb));
       }
       const ma = median(a);
       const mb = median(b);
+      const lat = ta === undefined || tb === undefined
+        ? ""
+        : `${(median(ta) * 1000).toFixed(0)} / ${(median(tb) * 1000).toFixed(0)} (${
+          (median(tb) / median(ta)).toFixed(2)
+        }x)`;
       console.log(
-        `| ${name} | ${ma.toFixed(0)} | ${mb.toFixed(0)} | ${(ma / mb).toFixed(2)}x |`,
+        `| ${name} | ${ma.toFixed(0)} | ${mb.toFixed(0)} | ${(ma / mb).toFixed(2)}x | ${lat} |`,
       );
     }
   } finally {
