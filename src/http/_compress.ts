@@ -51,20 +51,21 @@ const COMPRESSIBLE =
 export const MIN_COMPRESS = 64;
 
 /**
- * Whether `res` may be compressed (as `Deno.serve` decides): a compressible content type, no
- * `Content-Encoding` yet, no `Cache-Control: no-transform` (RFC 9111 §5.2.2.6), a status with a
- * body that is not a range (206), and a declared length, if any, of at least
- * {@linkcode MIN_COMPRESS} bytes.
+ * Whether a response may be compressed, from its status and fields (as `Deno.serve` decides): a
+ * compressible content type, no `Content-Encoding` yet, no `Cache-Control: no-transform`
+ * (RFC 9111 §5.2.2.6), a status with a body that is not a range (206), and a declared length,
+ * if any, of at least {@linkcode MIN_COMPRESS} bytes.
  */
-export function compressible(res: Response): boolean {
-  const status = res.status;
+export function compressibleFields(
+  status: number,
+  type: string | null,
+  encoded: boolean,
+  noTransform: boolean,
+  length: string | null,
+): boolean {
   if (status < 200 || status === 204 || status === 206 || status === 304) return false;
-  const h = res.headers;
-  const type = h.get("content-type");
   if (type === null || !COMPRESSIBLE.test(type)) return false;
-  if (h.has("content-encoding")) return false;
-  if (/no-transform/i.test(h.get("cache-control") ?? "")) return false;
-  const length = h.get("content-length");
+  if (encoded || noTransform) return false;
   return length === null || !(Number(length) < MIN_COMPRESS);
 }
 

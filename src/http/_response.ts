@@ -1,7 +1,7 @@
 // Writing a Response as HTTP/1.1 (RFC 9112 §4, §6, §7).
 import type { HttpConn } from "./conn.ts";
 import { encodeLatin1, encodeLatin1Into, httpDate, writeAll } from "./_reader.ts";
-import { type Coding, compressible, MIN_COMPRESS } from "./_compress.ts";
+import { type Coding, compressibleFields, MIN_COMPRESS } from "./_compress.ts";
 
 /** Reason phrases of the common status codes (RFC 9110 §15). */
 export const REASON: Record<number, string> = {
@@ -112,12 +112,13 @@ export async function writeResponse(
   let length: string | null = null;
   let hasDate = false;
   const body = res.body;
-  const coding = o.coding !== null && !o.head && body !== null && compressible(res)
-    ? o.coding
-    : null;
-  // The fields a content coding changes, held back until it is known whether one is applied.
+  // The fields a content coding changes, held back until it is known whether one is applied,
+  // and those that decide it (read in the one pass over the fields).
   let etag: string | null = null;
   let vary: string | null = null;
+  let type: string | null = null;
+  let encoded = false;
+  let noTransform = false;
   // forEach, not for-of: Deno's Headers iterator costs several times more.
   forEachField(res.headers, (v, k) => {
     switch (k) {
@@ -134,13 +135,28 @@ export async function writeResponse(
         hasDate = true;
         break;
       case "etag":
-        if (coding !== null) return void (etag = v);
-        break;
+        return void (etag = v);
       case "vary":
-        if (coding !== null) return void (vary = v);
+        return void (vary = v);
+      case "content-type":
+        type = v;
+        break;
+      case "content-encoding":
+        encoded = true;
+        break;
+      case "cache-control":
+        if (/no-transform/i.test(v)) noTransform = true;
     }
     head += `${k}: ${v}\r\n`;
   });
+  const coding = o.coding !== null && !o.head && body !== null &&
+      compressibleFields(status, type, encoded, noTransform, length)
+    ? o.coding
+    : null;
+  if (coding === null) {
+    if (etag !== null) head += `etag: ${etag}\r\n`;
+    if (vary !== null) head += `vary: ${vary}\r\n`;
+  }
   if (!hasDate) head += `date: ${httpDate()}\r\n`;
   /** The held-back fields, as they go out with (`encoded`) or without the coding. */
   const codingFields = (encoded: boolean): string => {
