@@ -10,11 +10,20 @@ import type { HttpConn } from "./conn.ts";
  *
  * @example
  * ```ts
- * import type { StartTlsOptions } from "@smol/net/http";
+ * import { startTls, type StartTlsOptions } from "@smol/net/http";
  * import assert from "node:assert/strict";
  *
+ * const closed = {
+ *   read: () => Promise.resolve(null),
+ *   write: (p: Uint8Array) => Promise.resolve(p.length),
+ *   close: () => {},
+ *   localAddr: { transport: "tcp", hostname: "192.0.2.2", port: 50000 },
+ *   remoteAddr: { transport: "tcp", hostname: "192.0.2.1", port: 443 },
+ * } as const;
  * const client: StartTlsOptions = { hostname: "example.test", caCerts: [] };
- * assert.equal(client.hostname, "example.test");
+ * await assert.rejects(startTls(closed, client)); // the peer closed before the handshake
+ * const halfServer: StartTlsOptions = { cert: "-----BEGIN CERTIFICATE-----" };
+ * await assert.rejects(startTls(closed, halfServer), TypeError); // cert and key go together
  * ```
  */
 export interface StartTlsOptions {

@@ -21,14 +21,29 @@ import {
  *
  * @example
  * ```ts
- * import type { WebSocketStats } from "@smol/net/http";
+ * import { createWebSocket, serve, upgradeWebSocket, type WebSocketStats } from "@smol/net/http";
+ * import { linkPair, NetStack } from "@smol/net";
  * import assert from "node:assert/strict";
- *
- * const s: WebSocketStats = {
- *   messagesReceived: 0, messagesSent: 0, bytesReceived: 0, bytesSent: 0,
+ * const [a, b] = linkPair();
+ * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * const http = serve(server.listen({ port: 80 }), (req) => {
+ *   const { socket, response } = upgradeWebSocket(req);
+ *   socket.onmessage = (e) => socket.send(e.data);
+ *   return response;
+ * });
+ * const ws = createWebSocket(client, "ws://192.0.2.1/");
+ * ws.onopen = () => ws.send("hi");
+ * await new Promise((resolve) => ws.addEventListener("message", resolve));
+ * const s: WebSocketStats = ws.stats;
+ * assert.deepEqual(s, {
+ *   messagesReceived: 1, messagesSent: 1, bytesReceived: 2, bytesSent: 2,
  *   pingsReceived: 0, pongsReceived: 0, protocolErrors: 0,
- * };
- * assert.equal(s.protocolErrors, 0);
+ * });
+ * const closed = new Promise((resolve) => ws.addEventListener("close", resolve));
+ * ws.close(1000);
+ * await closed;
+ * await http.shutdown();
  * ```
  */
 export interface WebSocketStats {
@@ -54,11 +69,23 @@ export interface WebSocketStats {
  *
  * @example
  * ```ts
- * import type { WebSocketLimits } from "@smol/net/http";
+ * import { createWebSocket, serve, upgradeWebSocket, type WebSocketLimits } from "@smol/net/http";
+ * import { linkPair, NetStack } from "@smol/net";
  * import assert from "node:assert/strict";
- *
- * const limits: WebSocketLimits = { maxMessageSize: 1 << 20, idleTimeout: 30 };
- * assert.equal(limits.idleTimeout, 30);
+ * const [a, b] = linkPair();
+ * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * const limits: WebSocketLimits = { maxMessageSize: 4, idleTimeout: 30 };
+ * const http = serve(server.listen({ port: 80 }), (req) => {
+ *   const { socket, response } = upgradeWebSocket(req, limits);
+ *   socket.onmessage = (e) => socket.send(e.data);
+ *   return response;
+ * });
+ * const ws = createWebSocket(client, "ws://192.0.2.1/");
+ * ws.onopen = () => ws.send("too long");
+ * const closed = await new Promise<CloseEvent>((resolve) => ws.addEventListener("close", resolve));
+ * assert.equal(closed.code, 1009); // the server refused a message over maxMessageSize
+ * await http.shutdown();
  * ```
  */
 export interface WebSocketLimits {
@@ -76,11 +103,26 @@ export interface WebSocketLimits {
  *
  * @example
  * ```ts
- * import type { NetWebSocketEventMap } from "@smol/net/http";
+ * import { createWebSocket, serve, upgradeWebSocket, type NetWebSocketEventMap } from "@smol/net/http";
+ * import { linkPair, NetStack } from "@smol/net";
  * import assert from "node:assert/strict";
- *
- * const types: (keyof NetWebSocketEventMap)[] = ["open", "message", "error", "close"];
- * assert.equal(types.length, 4);
+ * const [a, b] = linkPair();
+ * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * const http = serve(server.listen({ port: 80 }), (req) => {
+ *   const { socket, response } = upgradeWebSocket(req);
+ *   socket.onmessage = (e) => socket.send(e.data);
+ *   return response;
+ * });
+ * const ws = createWebSocket(client, "ws://192.0.2.1/");
+ * const seen: (keyof NetWebSocketEventMap)[] = [];
+ * const done = Promise.withResolvers<void>();
+ * ws.addEventListener("open", (e) => { seen.push(e.type as "open"); ws.send("x"); });
+ * ws.addEventListener("message", (e) => { seen.push(e.type as "message"); ws.close(1000); });
+ * ws.addEventListener("close", (e) => { seen.push(e.type as "close"); done.resolve(); });
+ * await done.promise;
+ * assert.deepEqual(seen, ["open", "message", "close"]);
+ * await http.shutdown();
  * ```
  */
 export interface NetWebSocketEventMap {

@@ -10,11 +10,25 @@ import { startTls } from "./tls.ts";
  *
  * @example
  * ```ts
- * import type { UpgradeWebSocketOptions } from "@smol/net/http";
+ * import { createWebSocket, serve, upgradeWebSocket, type UpgradeWebSocketOptions } from "@smol/net/http";
+ * import { linkPair, NetStack } from "@smol/net";
  * import assert from "node:assert/strict";
- *
+ * const [a, b] = linkPair();
+ * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
  * const options: UpgradeWebSocketOptions = { protocol: "chat", idleTimeout: 30 };
- * assert.equal(options.protocol, "chat");
+ * const http = serve(server.listen({ port: 80 }), (req) => {
+ *   const { socket, response } = upgradeWebSocket(req, options);
+ *   socket.onmessage = (e) => socket.send(e.data);
+ *   return response;
+ * });
+ * const ws = createWebSocket(client, "ws://192.0.2.1/", { protocols: ["chat", "v2.chat"] });
+ * await new Promise((resolve) => ws.addEventListener("open", resolve));
+ * assert.equal(ws.protocol, "chat"); // the one the server answered with
+ * const closed = new Promise((resolve) => ws.addEventListener("close", resolve));
+ * ws.close(1000);
+ * await closed;
+ * await http.shutdown();
  * ```
  */
 export interface UpgradeWebSocketOptions extends WebSocketLimits {
@@ -166,11 +180,28 @@ export async function switchProtocols(
  *
  * @example
  * ```ts
- * import type { CreateWebSocketOptions } from "@smol/net/http";
+ * import { createWebSocket, serve, upgradeWebSocket, type CreateWebSocketOptions } from "@smol/net/http";
+ * import { linkPair, NetStack } from "@smol/net";
  * import assert from "node:assert/strict";
- *
+ * const [a, b] = linkPair();
+ * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+ * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+ * let cookie: string | null = null;
  * const options: CreateWebSocketOptions = { protocols: ["chat"], headers: { cookie: "a=b" } };
- * assert.deepEqual(options.protocols, ["chat"]);
+ * const http = serve(server.listen({ port: 80 }), (req) => {
+ *   cookie = req.headers.get("cookie");
+ *   const { socket, response } = upgradeWebSocket(req, { protocol: "chat" });
+ *   socket.onmessage = (e) => socket.send(e.data);
+ *   return response;
+ * });
+ * const ws = createWebSocket(client, "ws://192.0.2.1/", options);
+ * await new Promise((resolve) => ws.addEventListener("open", resolve));
+ * assert.equal(cookie, "a=b"); // sent with the handshake request
+ * assert.equal(ws.protocol, "chat");
+ * const closed = new Promise((resolve) => ws.addEventListener("close", resolve));
+ * ws.close(1000);
+ * await closed;
+ * await http.shutdown();
  * ```
  */
 export interface CreateWebSocketOptions extends WebSocketLimits {

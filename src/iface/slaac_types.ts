@@ -18,9 +18,12 @@ import type { NdiscRepr } from "../wire/ndisc.ts";
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { Rng, type SlaacContext } from "@smol/net/iface";
- * const cx: SlaacContext = { now: 0, random: new Rng(1) };
- * assert.equal(cx.now, 0);
+ * import { Rng, Slaac, type SlaacContext } from "@smol/net/iface";
+ * import { EthernetAddress } from "@smol/net/wire";
+ * const cx: SlaacContext = { now: 5000, random: new Rng(1) };
+ * const s = new Slaac({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01"), secretKey: new Uint8Array(16) });
+ * s.start(cx);
+ * assert.equal(s.pollAt(cx), 5000); // the solicited-node join is due at cx.now
  * ```
  */
 export interface SlaacContext {
