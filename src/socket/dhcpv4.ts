@@ -179,10 +179,16 @@ export type Dhcpv4Event =
  * @example
  * ```ts
  * import { Dhcpv4Client } from "@smol/net/socket";
- * import { EthernetAddress } from "@smol/net/wire";
+ * import type { Dhcpv4Counters } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { EthernetAddress, Ipv4Address } from "@smol/net/wire";
  * import assert from "node:assert/strict";
  * const c = new Dhcpv4Client({ hardwareAddress: EthernetAddress.parse("02:00:00:00:00:01") });
- * assert.equal(c.counters.malformed, 0);
+ * const server = { addr: Ipv4Address.parse("192.0.2.1"), port: 67 };
+ * c.process({ now: 0, random: new Rng(1) }, server, new Uint8Array(10)); // not a DHCP message
+ * const counters: Dhcpv4Counters = c.counters;
+ * assert.equal(counters.malformed, 1);
+ * assert.equal(counters.unexpected, 0);
  * ```
  */
 export interface Dhcpv4Counters {
