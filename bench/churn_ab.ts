@@ -1,0 +1,153 @@
+/**
+ * Old against new on connection churn through the async layer: sequential
+ * connect+accept+close between two `NetStack`s on `linkPair` (MTU 1500), each run in its own
+ * process (old and new alternating, the order flipping every round) and beside Deno's kernel TCP
+ * on 127.0.0.1 measured in the same process, after 300 warm-up connections of each. Prints per
+ * tree the median connections per second, the median ratio to the kernel (by wall time and by
+ * process CPU time) and the load average. `deno task bench:net` holds the table row; this is the
+ * A/B for a change to the churn path.
+ *
+ * ```sh
+ * deno run -A bench/churn_ab.ts --baseline DIR [--count 1000] [--rounds 6]
+ * ```
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+function arg(name: string, fallback: string | null): string {
+  const i = Deno.args.indexOf(name);
+  const v = i >= 0 ? Deno.args[i + 1] : undefined;
+  if (v !== undefined) return v;
+  if (fallback === null) throw new TypeError(`Missing ${name}`);
+  return fallback;
+}
+
+function positive(name: string, fallback: number): number {
+  const v = Number(arg(name, String(fallback)));
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`Invalid ${name} ${v}`);
+  return v;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+interface Conn {
+  close(): void;
+}
+interface Listener {
+  accept(): Promise<Conn>;
+  close(): void;
+}
+
+/** Connections per wall second and per CPU second. */
+async function rate(
+  n: number,
+  listen: () => Listener,
+  connect: () => Promise<Conn>,
+): Promise<[number, number]> {
+  const l = listen();
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const pending = l.accept();
+    const c = await connect();
+    const s = await pending;
+    c.close();
+    s.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  l.close();
+  return [n / seconds, n / ((cpu.user + cpu.system) / 1e6)];
+}
+
+// deno-lint-ignore no-explicit-any
+async function smol(m: any, n: number): Promise<[number, number]> {
+  const [a, b] = m.linkPair({ mtu: 1500 });
+  const server = new m.NetStack({ device: a, addresses: ["192.0.2.1/24"], seed: 1 });
+  const client = new m.NetStack({ device: b, addresses: ["192.0.2.2/24"], seed: 2 });
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setImmediate(r));
+  try {
+    return await rate(
+      n,
+      () => server.listen({ port: 5002 }),
+      () => client.connect({ hostname: "192.0.2.1", port: 5002 }),
+    );
+  } finally {
+    await client.close();
+    await server.close();
+  }
+}
+
+function kernel(n: number): Promise<[number, number]> {
+  let port = 0;
+  return rate(n, () => {
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    port = l.addr.port;
+    return l;
+  }, () => Deno.connect({ hostname: "127.0.0.1", port }));
+}
+
+/** One run in this process: prints `[smol wall, smol cpu, kernel wall, kernel cpu]`. */
+async function one(root: string, n: number): Promise<void> {
+  const m = await import(pathToFileURL(resolve(root, "mod.ts")).href);
+  await smol(m, 300);
+  await kernel(300);
+  const s = await smol(m, n);
+  const k = await kernel(n);
+  console.log(JSON.stringify([...s, ...k]));
+}
+
+async function spawnOne(root: string, n: number): Promise<number[]> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", fileURLToPath(import.meta.url), "--one", root, "--count", String(n)],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  if (!out.success) throw new Error(`churn_ab --one ${root} failed`);
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+}
+
+function loadText(): string {
+  try {
+    return Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
+  } catch {
+    return "unknown";
+  }
+}
+
+if (import.meta.main) {
+  const n = positive("--count", 1000);
+  const only = arg("--one", "");
+  if (only !== "") {
+    await one(only, n);
+    Deno.exit(0);
+  }
+  const trees = [arg("--baseline", null), fileURLToPath(new URL("..", import.meta.url))];
+  const rounds = positive("--rounds", 6);
+  const runs: number[][][] = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    for (let k = 0; k < 2; k++) {
+      const i = (r + k) % 2; // old first in even rounds, new first in odd ones
+      runs[i]!.push(await spawnOne(trees[i]!, n));
+    }
+  }
+  console.log(`connect+accept+close, ${n} connections x ${rounds}, load ${loadText()}`);
+  ["old", "new"].forEach((name, i) => {
+    const rs = runs[i]!;
+    const wall = median(rs.map((x) => x[0]!)), cpu = median(rs.map((x) => x[1]!));
+    const rw = median(rs.map((x) => x[0]! / x[2]!)), rc = median(rs.map((x) => x[1]! / x[3]!));
+    console.log(
+      `${name} (${trees[i]}): ${wall.toFixed(0)}/s, ${cpu.toFixed(0)} per CPU-second; ` +
+        `smolnet / kernel ${rw.toFixed(2)}x by wall, ${rc.toFixed(2)}x by CPU`,
+    );
+  });
+}
