@@ -10,7 +10,7 @@
  */
 
 import { checkInt } from "./device.ts";
-import type { Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
+import type { DeadlineSource, Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
 import { FrameQueue } from "./link.ts";
 import { pureAckOffset, supersedes } from "./_ack_filter.ts";
 import {
@@ -26,7 +26,7 @@ import {
   POLLNVAL,
 } from "./_libc.ts";
 import type { HostDeviceStats, Libc, MutableHostDeviceStats } from "./_libc.ts";
-import type { Instant } from "../time.ts";
+import { type Instant, NEVER } from "../time.ts";
 
 /**
  * A receive path other than plain `read` (the AF_PACKET `recvmsg` path), created once by the
@@ -159,6 +159,13 @@ export class FdEngine {
   #idleWaiter: (() => void) | null = null;
   /** Whether the last read on the stack's side found the fd empty. */
   #drained = true;
+  /**
+   * A frame was written since a read last found the fd empty: the kernel may have answered
+   * inside that `write` (an ACK to data, data to an ACK), so `nextDeadline` asks for a poll now.
+   */
+  #wrote = false;
+  /** `nextDeadline` said "now": the stack will call `receive` soon, so the loop need not poll. */
+  #promised = false;
   readonly #loop: Promise<void>;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
@@ -302,6 +309,7 @@ export class FdEngine {
   #write(buf: Uint8Array, total: number, len: number): void {
     const n = this.#lib.symbols.write(this.#fd, buf, BigInt(total));
     if (n === total) {
+      this.#wrote = true;
       this.stats.framesSent++;
       this.stats.bytesSent += len;
       return;
@@ -322,6 +330,12 @@ export class FdEngine {
 
   onReadable(callback: () => void): void {
     this.#onReadable = callback;
+  }
+
+  nextDeadline(): Instant {
+    if (!this.#wrote || this.#state !== "open") return NEVER;
+    this.#promised = true;
+    return -Infinity;
   }
 
   /** Stops the loop through the eventfd, waits for it, closes both fds and the library. */
@@ -408,7 +422,8 @@ export class FdEngine {
       }
       // Frames were handed over: the stack reads on in `receive` until the fd is empty, and
       // only then is the poll armed again.
-      if (!this.#drained) {
+      // Likewise while the stack has promised a `receive` (a write may have been answered).
+      if (!this.#drained || this.#promised) {
         await new Promise<void>((resolve) => this.#idleWaiter = resolve);
         continue;
       }
@@ -470,6 +485,8 @@ export class FdEngine {
         const code = errno(this.#lib);
         if (code === Errno.EAGAIN) {
           this.#drained = true;
+          this.#wrote = false;
+          this.#promised = false;
           break;
         }
         if (code === Errno.EINTR) continue;
@@ -541,7 +558,7 @@ export class FdEngine {
  * assert.equal(dev.canTransmit(0), false);
  * ```
  */
-export abstract class FdDevice implements Device, ReadinessHook {
+export abstract class FdDevice implements Device, ReadinessHook, DeadlineSource {
   /** Medium, MTU (Ethernet medium includes the 14-byte header) and software checksums. */
   readonly capabilities: DeviceCapabilities;
   readonly #engine: FdEngine;
@@ -730,6 +747,26 @@ export abstract class FdDevice implements Device, ReadinessHook {
    */
   onReadable(callback: () => void): void {
     this.#engine.onReadable(callback);
+  }
+
+  /**
+   * When the stack should poll again regardless of readiness: "now" (`-Infinity`) after a frame
+   * was written and before a read found the fd empty, since the kernel may have queued its answer
+   * inside that `write` (an ACK to data, more data to an ACK); reading it on the next event-loop
+   * turn saves the reader loop's poll round trip. `NEVER` otherwise.
+   *
+   * @returns The instant.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun" });
+   * console.log(dev.nextDeadline()); // Infinity: nothing written yet
+   * await dev.close();
+   * ```
+   */
+  nextDeadline(): Instant {
+    return this.#engine.nextDeadline();
   }
 
   /**

@@ -222,7 +222,8 @@ function send(dev: TunTapDevice, frame: Uint8Array): void {
 }
 
 Deno.test({
-  name: "TunTapDevice holds a pure ACK only while the stack takes a received burst",
+  name:
+    "TunTapDevice holds a pure ACK only while the stack takes a received burst, and asks for a poll after a write",
   ...withPing,
   fn: async () => {
     const { dev, ns } = await kernelSide("tun");
@@ -231,8 +232,13 @@ Deno.test({
       const ack = (n: number) => segment({ ack: n, dstLast: 1 });
       // Outside a burst (a delayed ACK, a window update) an ACK leaves at once: nothing else
       // would send it before the next frame arrives.
+      assert.equal(dev.nextDeadline(), Infinity);
       send(dev, ack(1000));
       assert.equal(dev.stats.framesSent, 1);
+      // The kernel may have answered inside that write: poll now, until a read finds nothing.
+      assert.equal(dev.nextDeadline(), -Infinity);
+      assert.equal(dev.receive(0), null);
+      assert.equal(dev.nextDeadline(), Infinity);
       // A burst: the kernel's echo request, read by `receive` itself when the ring is empty.
       const ping = runIn(ns, "ping", ["-c", "1", "-W", "1", "192.0.2.2"]);
       let frame: Uint8Array | null = null;
