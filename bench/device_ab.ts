@@ -8,6 +8,8 @@
  * ```sh
  * # TUN (root): smolnet <-> a python3 server in a namespace per root, download and upload
  * deno run -A bench/device_ab.ts tun MIB ROUNDS ROOT[:on|off[:option=value,...]]...
+ * # AF_PACKET (root): the same with smolnet on a veth end (on: veth offloads, off: TSO/GSO/GRO off)
+ * deno run -A bench/device_ab.ts packet MIB ROUNDS ROOT[:on|off[:option=value,...]]...
  * # UDP tunnel between two processes: TCP upload over the tunnel and raw datagrams per root
  * deno run -A --unstable-net bench/device_ab.ts tunnel MIB ROUNDS ROOT[:fw=N|:nobatch]...
  * ```
@@ -21,11 +23,16 @@
  * @module
  */
 
+import { inNetns } from "../tests/phy/_netns.ts";
+
 const [mode, mibArg, roundsArg, ...specs] = Deno.args;
 const bytes = Number(mibArg) * (1 << 20);
 const rounds = Number(roundsArg);
-if ((mode !== "tun" && mode !== "tunnel") || !(bytes > 0) || !(rounds > 0) || specs.length < 1) {
-  console.error("Usage: deno run -A bench/device_ab.ts tun|tunnel MIB ROUNDS ROOT[:...]...");
+if (
+  (mode !== "tun" && mode !== "tunnel" && mode !== "packet") || !(bytes > 0) || !(rounds > 0) ||
+  specs.length < 1
+) {
+  console.error("Usage: deno run -A bench/device_ab.ts tun|packet|tunnel MIB ROUNDS ROOT[:...]...");
   Deno.exit(2);
 }
 
@@ -102,7 +109,12 @@ while True:
     print(n, flush=True); c.close()
 `;
 
-async function tunArm(spec: string): Promise<Arm> {
+/**
+ * The kernel side: a python3 server on 192.0.2.1 in namespace `ns` behind `ifn`. For `tun`,
+ * smolnet's TUN device; for `packet`, smolnet's AF_PACKET socket on a veth end in a second
+ * namespace, the other end being `ifn`.
+ */
+async function tunArm(spec: string, kind: "tun" | "packet" = "tun"): Promise<Arm> {
   const [root, off, extra] = spec.split(":");
   const opts: Record<string, unknown> = {};
   for (const kv of (extra ?? "").split(",").filter(Boolean)) {
@@ -111,9 +123,13 @@ async function tunArm(spec: string): Promise<Arm> {
   }
   const { NetStack } = await import(`${root}/mod.ts`);
   const { TunTapDevice } = await import(`${root}/src/phy/tun_tap.ts`);
+  const { RawSocketDevice } = await import(`${root}/src/phy/raw_socket.ts`);
   const ns = `smolnet-ab-${hex()}`;
+  const rawNs = `smolnet-abr-${hex()}`;
   const ifn = `ab${hex()}`;
+  const rawIf = `abr${hex()}`;
   sh(["ip", "netns", "add", ns]);
+  if (kind === "packet") sh(["ip", "netns", "add", rawNs]);
   // deno-lint-ignore no-explicit-any
   let dev: any = null, stack: any = null, py: Deno.ChildProcess | null = null;
   const close = async () => {
@@ -126,16 +142,58 @@ async function tunArm(spec: string): Promise<Arm> {
       await py.status;
     }
     new Deno.Command("ip", { args: ["netns", "del", ns] }).outputSync();
+    if (kind === "packet") new Deno.Command("ip", { args: ["netns", "del", rawNs] }).outputSync();
   };
   try {
-    dev = await TunTapDevice.open({
-      name: ifn,
-      mode: "tun",
-      mtu: 1500,
-      offload: off === "on",
-      ...opts,
-    });
-    sh(["ip", "link", "set", "dev", ifn, "netns", ns]);
+    if (kind === "tun") {
+      dev = await TunTapDevice.open({
+        name: ifn,
+        mode: "tun",
+        mtu: 1500,
+        offload: off === "on",
+        ...opts,
+      });
+      sh(["ip", "link", "set", "dev", ifn, "netns", ns]);
+    } else {
+      // veth with its default offloads (`on`) or TSO/GSO/GRO off on both ends (`off`).
+      sh([
+        "ip",
+        "-n",
+        ns,
+        "link",
+        "add",
+        ifn,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        rawIf,
+        "netns",
+        rawNs,
+      ]);
+      sh(["ip", "netns", "exec", rawNs, "sysctl", "-qw", `net.ipv6.conf.${rawIf}.disable_ipv6=1`]);
+      sh(["ip", "-n", rawNs, "link", "set", rawIf, "up"]);
+      if (off !== "on") {
+        for (const [n, i] of [[ns, ifn], [rawNs, rawIf]]) {
+          sh([
+            "ip",
+            "netns",
+            "exec",
+            n!,
+            "ethtool",
+            "-K",
+            i!,
+            "tso",
+            "off",
+            "gso",
+            "off",
+            "gro",
+            "off",
+          ]);
+        }
+      }
+      dev = await inNetns(rawNs, () => RawSocketDevice.open({ name: rawIf, ...opts }));
+    }
     sh(["ip", "netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${ifn}.disable_ipv6=1`]);
     sh(["ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", ifn]);
     sh(["ip", "-n", ns, "link", "set", ifn, "up"]);
@@ -203,7 +261,10 @@ async function tunArm(spec: string): Promise<Arm> {
         const snmp = out(["netns", "exec", ns, "cat", "/proc/net/snmp"]).split("\n")
           .filter((l) => l.startsWith("Tcp:")).map((l) => l.split(" "));
         const kRetx = snmp[1]?.[snmp[0]!.indexOf("RetransSegs")] ?? "?";
-        const kernel = `kernel: TUN queue drops ${link?.stats64?.tx?.dropped ?? "?"}, ` +
+        const kernel =
+          `kernel: ${kind === "tun" ? "TUN" : "veth"} queue drops ${
+            link?.stats64?.tx?.dropped ?? "?"
+          }, ` +
           `retransmitted ${kRetx}; `;
         return kernel +
           `frames in ${s.framesReceived} out ${s.framesSent}, ACKs coalesced ${s.acksCoalesced}, ` +
@@ -297,7 +358,9 @@ async function tunnelArm(spec: string): Promise<Arm> {
 
 const arms: Arm[] = [];
 try {
-  for (const spec of specs) arms.push(await (mode === "tun" ? tunArm(spec) : tunnelArm(spec)));
+  for (const spec of specs) {
+    arms.push(await (mode === "tunnel" ? tunnelArm(spec) : tunArm(spec, mode)));
+  }
   // Warm-up (V8 optimises the hot path on a background thread), not recorded.
   for (const arm of arms) {
     for (const dir of arm.dirs) {
