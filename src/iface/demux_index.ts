@@ -48,9 +48,16 @@ const EPHEMERAL_COUNT = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
  * @example
  * ```ts
  * import { type PortProtocol, SocketSet } from "@smol/net/iface";
+ * import { TcpListenSocket } from "@smol/net/socket";
+ * import { Ipv4Address } from "@smol/net/wire";
  * import assert from "node:assert/strict";
+ * const set = new SocketSet();
+ * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+ * set.add(l);
+ * set.indexTcpListener(l, { addr: Ipv4Address.UNSPECIFIED, port: 80 });
  * const p: PortProtocol = "tcp";
- * assert.equal(new SocketSet().portInUse(p, 80), false);
+ * assert.equal(set.portInUse(p, 80), true);
+ * assert.equal(set.portInUse("udp", 80), false); // each protocol has its own ports
  * ```
  */
 export type PortProtocol = "tcp" | "udp";

@@ -156,9 +156,22 @@ export interface ForwardPortOptions {
  *
  * @example
  * ```ts
- * import { Forwarder } from "@smol/net/iface";
+ * import { Forwarder, Interface, SocketSet } from "@smol/net/iface";
+ * import { linkPair } from "@smol/net/phy";
+ * import { UdpSocket } from "@smol/net/socket";
+ * import { parseIpAddress } from "@smol/net/wire";
  * import assert from "node:assert/strict";
- * assert.equal(new Forwarder().counters.forwarded, 0);
+ * const [host, routerIn] = linkPair({ medium: "ip" });
+ * const a = new Interface({ addresses: ["192.0.2.2/24"], gateway4: "192.0.2.1", seed: 1 });
+ * const r0 = new Interface({ addresses: ["192.0.2.1/24"], seed: 2 });
+ * const fwd = new Forwarder({ allowDocumentation: true });
+ * fwd.attach(r0, routerIn);
+ * const sa = new SocketSet(), none = new SocketSet(), tx = new UdpSocket();
+ * a.bindUdp(sa, tx, { addr: parseIpAddress("192.0.2.2"), port: 5000 });
+ * tx.send(new Uint8Array(1), { addr: parseIpAddress("203.0.113.9"), port: 53 }); // no route there
+ * for (let t = 0; t < 3; t++) { a.poll(t, host, sa); r0.poll(t, routerIn, none); }
+ * assert.equal(fwd.counters.noRoute, 1);
+ * assert.equal(fwd.counters.forwarded, 0);
  * ```
  */
 export interface ForwardCounters {
@@ -466,9 +479,17 @@ export class Forwarder {
    *
    * @example
    * ```ts
-   * import { Forwarder } from "@smol/net/iface";
+   * import { Forwarder, Interface, NatTable } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
-   * assert.equal(new Forwarder().expire(0), 0);
+   * const fwd = new Forwarder();
+   * const nat = new NatTable({ externalAddress: "198.51.100.1", timeouts: { udp: 1000 } });
+   * fwd.attach(new Interface({ addresses: ["198.51.100.1/24"] }), new Loopback(), { nat });
+   * nat.outbound(0, "udp", Ipv4Address.parse("192.0.2.2"), 5000, Ipv4Address.parse("203.0.113.5"), 53);
+   * assert.equal(fwd.expire(999), 0);
+   * assert.equal(fwd.expire(1000), 1); // idle for the UDP timeout
+   * assert.equal(nat.size, 0);
    * ```
    */
   expire(now: Instant): number {
@@ -484,9 +505,16 @@ export class Forwarder {
    *
    * @example
    * ```ts
-   * import { Forwarder } from "@smol/net/iface";
+   * import { Forwarder, Interface, NatTable } from "@smol/net/iface";
+   * import { Loopback } from "@smol/net/phy";
+   * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
-   * assert.equal(new Forwarder().pollAt(), Infinity);
+   * const fwd = new Forwarder();
+   * const nat = new NatTable({ externalAddress: "198.51.100.1", timeouts: { udp: 1000 } });
+   * fwd.attach(new Interface({ addresses: ["198.51.100.1/24"] }), new Loopback(), { nat });
+   * assert.equal(fwd.pollAt(), Infinity);
+   * nat.outbound(50, "udp", Ipv4Address.parse("192.0.2.2"), 5000, Ipv4Address.parse("203.0.113.5"), 53);
+   * assert.equal(fwd.pollAt(), 1050);
    * ```
    */
   pollAt(): Instant {

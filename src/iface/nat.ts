@@ -164,8 +164,14 @@ export interface NatMapping {
  * @example
  * ```ts
  * import { NatTable } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
  * import assert from "node:assert/strict";
- * assert.equal(new NatTable({ externalAddress: "198.51.100.1" }).stats.created, 0);
+ * const nat = new NatTable({ externalAddress: "198.51.100.1" });
+ * const server = Ipv4Address.parse("203.0.113.5");
+ * nat.outbound(0, "udp", Ipv4Address.parse("192.0.2.10"), 5000, server, 53);
+ * nat.inbound(1, "udp", 6000, server, 53); // no mapping on port 6000
+ * assert.equal(nat.stats.created, 1);
+ * assert.equal(nat.stats.inboundNoMapping, 1);
  * ```
  */
 export interface NatStats {

@@ -23,8 +23,12 @@ import {
  * ```ts
  * import { summarizeTrace } from "@smol/net/trace";
  * import assert from "node:assert/strict";
- * const s = summarizeTrace({ a: "a", b: "b", events: [] });
- * assert.equal(s.ab.segments, 0);
+ * const s = summarizeTrace({ a: "a", b: "b", events: [
+ *   { kind: "segment", time: 0, dir: "ab", seq: 1, ack: 1, len: 500, flags: 0x18, window: 100,
+ *     sack: [], mss: null, retransmit: false },
+ * ] });
+ * assert.deepEqual(s.ab, { segments: 1, bytes: 500, retransmits: 0, highestSeq: 501 });
+ * assert.equal(s.ba.segments, 0);
  * ```
  */
 export interface DirectionSummary {
