@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { NetStack } from "../../src/net/stack.ts";
 import { Router } from "../../src/net/router.ts";
 import { linkPair } from "../../src/phy/link.ts";
+import { checksumAll, type Device, type ReadinessHook } from "../../src/phy/device.ts";
+import { udp4 } from "../iface/_forward_fixture.ts";
 
 function setup(nat: boolean) {
   const [hostIn, routerIn] = linkPair({ medium: "ip" });
@@ -120,4 +122,70 @@ Deno.test("Router rejects bad options with TypeError / RangeError and a second c
   );
   await router.close();
   await assert.rejects(() => router.close(), Deno.errors.BadResource);
+});
+
+/**
+ * An IP device holding `count` copies of one packet that signals readiness once, when asked,
+ * like a TUN device: it says "readable" again only after a receive found it empty.
+ */
+class BurstDevice implements Device, ReadinessHook {
+  readonly capabilities = {
+    medium: "ip" as const,
+    mtu: 1500,
+    checksum: checksumAll(),
+    maxBurstSize: null,
+  };
+  readonly #packet: Uint8Array;
+  readonly #frame: Uint8Array;
+  #left: number;
+  #tx = new Uint8Array(1500);
+  sent = 0;
+  #onReadable: (() => void) | null = null;
+
+  constructor(packet: Uint8Array, count: number) {
+    this.#packet = packet;
+    this.#frame = new Uint8Array(packet.length);
+    this.#left = count;
+  }
+  onReadable(callback: () => void): void {
+    this.#onReadable = callback;
+  }
+  signal(): void {
+    this.#onReadable?.();
+  }
+  receive(): Uint8Array | null {
+    if (this.#left === 0) return null;
+    this.#left--;
+    this.#frame.set(this.#packet); // a fresh copy: the router rewrites what it forwards
+    return this.#frame;
+  }
+  canTransmit(): boolean {
+    return true;
+  }
+  transmit(_now: number, len: number): Uint8Array {
+    return this.#tx.subarray(0, len);
+  }
+  commit(): void {
+    this.sent++;
+  }
+}
+
+Deno.test("Router keeps forwarding a burst longer than one loop turn from a device that signals once", async () => {
+  const n = 40_000; // more than one turn of the loop (64 polls of 256 frames)
+  const inside = new BurstDevice(udp4("192.0.2.10", "198.51.100.20"), n);
+  const outside = new BurstDevice(new Uint8Array(0), 0);
+  const router = new Router({
+    interfaces: [
+      { device: inside, addresses: ["192.0.2.1/24"] },
+      { device: outside, addresses: ["198.51.100.1/24"] },
+    ],
+    allowDocumentation: true,
+  });
+  inside.signal();
+  for (let i = 0; i < 2000 && outside.sent < n; i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(outside.sent, n);
+  assert.equal(router.counters.forwarded, n);
+  await router.close();
 });
