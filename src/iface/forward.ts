@@ -245,8 +245,8 @@ class Port implements RouteSource, ForwardHook {
 interface State {
   enabled: boolean;
   readonly reversePath: ReversePathMode;
-  readonly martianSrc: readonly IpCidr[];
-  readonly martianDst: readonly IpCidr[];
+  readonly martianSrc: Martians;
+  readonly martianDst: Martians;
   readonly ports: Port[];
   readonly table: RouteTable;
   readonly counters: ForwardCounters;
@@ -318,8 +318,8 @@ export class Forwarder {
     this.#s = {
       enabled: true,
       reversePath: mode,
-      martianSrc: src,
-      martianDst: dst,
+      martianSrc: martians(src),
+      martianDst: martians(dst),
       ports: [],
       table: new RouteTable(),
       counters: {
@@ -524,7 +524,27 @@ export class Forwarder {
   }
 }
 
-function inList(list: readonly IpCidr[], addr: IpAddress): boolean {
+/** Special-purpose blocks to drop, with the IPv4 first octets any of them covers. */
+interface Martians {
+  readonly list: readonly IpCidr[];
+  /** 1 where some IPv4 block covers addresses with this first octet (most packets: 0). */
+  readonly octets: Uint8Array;
+}
+
+function martians(list: readonly IpCidr[]): Martians {
+  const octets = new Uint8Array(256);
+  for (const c of list) {
+    if (c.address.version !== 4) continue;
+    const first = c.address.value >>> 24;
+    const span = c.prefixLen >= 8 ? 1 : 1 << (8 - c.prefixLen);
+    octets.fill(1, first, first + span);
+  }
+  return { list, octets };
+}
+
+function inList(m: Martians, addr: IpAddress): boolean {
+  if (addr.version === 4 && m.octets[addr.value >>> 24] === 0) return false;
+  const list = m.list;
   for (let i = 0; i < list.length; i++) if (cidrContains(list[i]!, addr)) return true;
   return false;
 }
