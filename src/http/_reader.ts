@@ -235,12 +235,19 @@ export class EofBody implements BodySource {
 
 const HEX = /^[0-9a-fA-F]{1,12}$/;
 
-/** A chunked body (RFC 9112 §7.1); trailers are read and dropped. */
+/**
+ * A chunked body (RFC 9112 §7.1). Its trailer fields are parsed like header fields and kept:
+ * {@linkcode ChunkedBody.trailers} settles with them once the body has been read to its end, or
+ * rejects when reading it failed.
+ */
 export class ChunkedBody implements BodySource {
   readonly #r: BufReader;
   readonly #maxLine: number;
   #left = 0; // bytes left in the current chunk
   #state: "size" | "data" | "crlf" | "done" = "size";
+  #fields: string[] | null = null;
+  #error: unknown = null;
+  #waiting: { resolve(f: string[]): void; reject(e: unknown): void }[] | null = null;
   constructor(r: BufReader, maxLine: number) {
     this.#r = r;
     this.#maxLine = maxLine;
@@ -248,7 +255,24 @@ export class ChunkedBody implements BodySource {
   get done(): boolean {
     return this.#state === "done";
   }
+  /** The trailer fields, flat name/value, once the body has been read to its end. */
+  trailers(): Promise<string[]> {
+    if (this.#fields !== null) return Promise.resolve(this.#fields);
+    if (this.#error !== null) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => (this.#waiting ??= []).push({ resolve, reject }));
+  }
   async next(): Promise<Uint8Array | null> {
+    try {
+      return await this.#next();
+    } catch (e) {
+      if (this.#error === null) {
+        this.#error = e;
+        for (const w of this.#waiting?.splice(0) ?? []) w.reject(e);
+      }
+      throw e;
+    }
+  }
+  async #next(): Promise<Uint8Array | null> {
     while (true) {
       if (this.#state === "done") return null;
       if (this.#state === "size") {
@@ -262,6 +286,7 @@ export class ChunkedBody implements BodySource {
         if (this.#left === 0) {
           // RFC 9112 §7.1.2: trailer fields up to an empty line.
           let total = 0;
+          const fields: string[] = [];
           for (
             let l = await this.#r.line(this.#maxLine);
             l !== "";
@@ -269,8 +294,11 @@ export class ChunkedBody implements BodySource {
           ) {
             total += l.length;
             if (total > this.#maxLine) throw new HttpParseError(431, "Trailer section too large");
+            parseFieldLine(l, fields);
           }
           this.#state = "done";
+          this.#fields = fields;
+          for (const w of this.#waiting?.splice(0) ?? []) w.resolve(fields);
           return null;
         }
         this.#state = "data";
@@ -367,6 +395,21 @@ function parseField(
   let w = e;
   while (w > v && (b[w - 1] === 32 || b[w - 1] === 9)) w--;
   out.push(s.slice(a - base, i - base), s.slice(v - base, w - base));
+}
+
+/** Parses one field line (a trailer's) like {@linkcode parseHead} does a header's. */
+function parseFieldLine(l: string, out: string[]): void {
+  const colon = l.indexOf(":");
+  if (colon <= 0) throw new HttpParseError(400, "Malformed trailer line");
+  const name = l.slice(0, colon);
+  if (!TOKEN.test(name)) throw new HttpParseError(400, "Invalid trailer name");
+  let v = colon + 1;
+  let w = l.length;
+  while (v < w && (l.charCodeAt(v) === 32 || l.charCodeAt(v) === 9)) v++;
+  while (w > v && (l.charCodeAt(w - 1) === 32 || l.charCodeAt(w - 1) === 9)) w--;
+  const value = l.slice(v, w);
+  if (/[\0\r]/.test(value)) throw new HttpParseError(400, "Invalid trailer value");
+  out.push(name, value);
 }
 
 /** RFC 9110 §5.6.2 token. */

@@ -14,6 +14,7 @@ import {
   writeAll,
 } from "./_reader.ts";
 import { startTls } from "./tls.ts";
+import { bindTrailers } from "./trailers.ts";
 import { decodedBody } from "./_compress.ts";
 
 /**
@@ -592,7 +593,9 @@ function toResponse(
     },
   }, { highWaterMark: 0 });
   const decoded = decode ? decodedBody(h.encoding, stream) : null;
-  return withHeaders(new Response(decoded ?? stream, init), h.headers);
+  const res = withHeaders(new Response(decoded ?? stream, init), h.headers);
+  if (source instanceof ChunkedBody) bindTrailers(res, source);
+  return res;
 }
 
 /** Appends the fields: cheaper than a headers init (which goes through WebIDL conversion). */

@@ -46,6 +46,7 @@ export {
 } from "./server.ts";
 export { createFetch, type CreateFetchOptions, type FetchFunction } from "./client.ts";
 export { startTls, type StartTlsOptions } from "./tls.ts";
+export { trailersOf } from "./trailers.ts";
 export {
   NetWebSocket,
   type NetWebSocketEventMap,

@@ -14,6 +14,7 @@ import {
 import { writeResponse } from "./_response.ts";
 import { chooseCoding } from "./_compress.ts";
 import { startTls } from "./tls.ts";
+import { bindTrailers } from "./trailers.ts";
 import { closedOf, closeWith, failHandshake, type NetWebSocket } from "./websocket.ts";
 import { markUpgradable, switchProtocols, type UpgradeSlot } from "./websocket_handshake.ts";
 
@@ -471,6 +472,7 @@ class Server {
       const h = request.headers;
       const f = p.headers;
       for (let i = 0; i < f.length; i += 2) h.append(f[i]!, f[i + 1]!);
+      if (source instanceof ChunkedBody) bindTrailers(request, source);
       if (p.upgrade && p.method === "GET") slot = markUpgradable(request);
     } catch (e) {
       await this.#reject(st, 400, `Invalid request: ${(e as Error).message}`);
