@@ -6,8 +6,12 @@
  * rounds say how noisy the machine was. With `--against DIR` (another checkout, for example made
  * by `git worktree add --detach /tmp/base <commit>`), that checkout's recorder is run too, on
  * this checkout's core, so two recorders are compared in one run (which of the two goes first
- * changes every round). `--cpu` rates runs by process CPU time (user + system) instead of wall
- * time, which other processes on a shared machine disturb less.
+ * changes every round). Two recorder classes in one process slow each other (the socket's sink
+ * call sees both; one's garbage and deoptimisations land in the other's runs: this checkout
+ * against a copy of itself gave 0.81x and 0.80x, runs of it alone 0.85-0.91x the same evening),
+ * so for the figure of one recorder run this bench in each checkout, alternating the processes.
+ * `--cpu` rates runs by process CPU time (user + system) instead of wall time, which other
+ * processes on a shared machine disturb less.
  *
  *   deno run --allow-read --allow-sys=loadavg --v8-flags=--expose-gc bench/trace_overhead.ts
  *     [--mib 256] [--rounds 3] [--against DIR] [--cpu]
