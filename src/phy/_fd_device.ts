@@ -106,6 +106,12 @@ const HOLD_SIZE = 256;
  * ACK per ~32 segments (~46 KB), about what a Linux receiver sends behind GRO's 64 KiB.
  */
 const MAX_ACK_RUN = 16;
+/**
+ * A pure ACK leaves at once when this many bytes were received since the last frame written:
+ * `receive` reads on while the kernel keeps sending, so without a bound a burst of 64 KiB
+ * super-frames (TUN offloads) would go unacknowledged until the peer's window ran out.
+ */
+const ACK_BYTES = 64 * 1024;
 /** Consecutive failed polls (whose errno is invisible) before the loop gives up. */
 const MAX_POLL_FAILURES = 100;
 
@@ -148,6 +154,8 @@ export class FdEngine {
   #holdRun = 0;
   /** Between a `receive` that returned a frame and the next that returned `null`. */
   #receiving = false;
+  /** Bytes returned by `receive` since the last frame written. */
+  #rxSinceWrite = 0;
   /** The frame part of `#hold` (after the offload header). */
   readonly #holdFrame: Uint8Array | null;
   readonly #ethernet: boolean;
@@ -160,8 +168,8 @@ export class FdEngine {
   /** Whether the last read on the stack's side found the fd empty. */
   #drained = true;
   /**
-   * A frame was written since a read last found the fd empty: the kernel may have answered
-   * inside that `write` (an ACK to data, data to an ACK), so `nextDeadline` asks for a poll now.
+   * Data was written since a read last found the fd empty: the kernel answers inside that
+   * `write` (its receive path sends the ACK), so `nextDeadline` asks for a poll now.
    */
   #wrote = false;
   /** `nextDeadline` said "now": the stack will call `receive` soon, so the loop need not poll. */
@@ -244,6 +252,7 @@ export class FdEngine {
       return null;
     }
     this.#receiving = true;
+    this.#rxSinceWrite += frame.length;
     this.stats.framesReceived++;
     this.stats.bytesReceived += frame.length;
     return frame;
@@ -294,6 +303,14 @@ export class FdEngine {
             this.#flushHeld();
           }
         }
+        if (this.#rxSinceWrite >= ACK_BYTES) {
+          // Enough arrived since the kernel last heard from us: this ACK (and the one it
+          // replaced) leaves now.
+          this.#holdLen = 0;
+          this.#holdRun = 0;
+          this.#write(this.#tx, total, len);
+          return;
+        }
         const tx = this.#tx;
         for (let i = 0; i < total; i++) hold[i] = tx[i]!;
         this.#holdLen = total;
@@ -309,7 +326,10 @@ export class FdEngine {
   #write(buf: Uint8Array, total: number, len: number): void {
     const n = this.#lib.symbols.write(this.#fd, buf, BigInt(total));
     if (n === total) {
-      this.#wrote = true;
+      // Data makes the kernel answer inside the write (its receive path sends the ACK); an ACK
+      // makes it send data later, paced, so only data asks for a poll now.
+      if (len > HOLD_SIZE) this.#wrote = true;
+      this.#rxSinceWrite = 0;
       this.stats.framesSent++;
       this.stats.bytesSent += len;
       return;
@@ -751,9 +771,10 @@ export abstract class FdDevice implements Device, ReadinessHook, DeadlineSource 
 
   /**
    * When the stack should poll again regardless of readiness: "now" (`-Infinity`) after a frame
-   * was written and before a read found the fd empty, since the kernel may have queued its answer
-   * inside that `write` (an ACK to data, more data to an ACK); reading it on the next event-loop
-   * turn saves the reader loop's poll round trip. `NEVER` otherwise.
+   * larger than a pure ACK was written and before a read found the fd empty, since the kernel
+   * queues its answer (the ACK to that data) inside the `write`; reading it on the next
+   * event-loop turn saves the reader loop's poll round trip. `NEVER` otherwise (after an ACK the
+   * kernel sends its data later, paced).
    *
    * @returns The instant.
    *
