@@ -182,13 +182,20 @@ export class Driver {
   #runPolls(): void {
     this.#running = true;
     let now = monotonicNow();
+    // Whether the turn ended at its poll budget while polls still made progress: frames may
+    // wait in the device, and a TUN device signals readiness again only after a read found it
+    // empty, so the next turn must come at once, not on readiness or a deadline.
+    let midBurst = true;
     try {
       for (let i = 0; i < POLLS_PER_TURN; i++) {
         this.#wakeAgain = false;
         const progressed = this.#target.pollOnce(now);
         this.polls++;
         this.#settle();
-        if (!progressed && !this.#wakeAgain) break;
+        if (!progressed && !this.#wakeAgain) {
+          midBurst = false;
+          break;
+        }
         now = monotonicNow();
       }
     } finally {
@@ -196,7 +203,7 @@ export class Driver {
     }
     if (this.#stopped) return;
     const at = this.#target.nextDeadline(now);
-    if (at <= now || this.#wakeAgain) {
+    if (at <= now || this.#wakeAgain || midBurst) {
       this.#wakeAgain = false;
       this.#immediate = setImmediate(this.#turn);
     } else {

@@ -189,3 +189,21 @@ Deno.test("NetStack settles an idle listener or UDP socket only when it changed,
   for (const l of [...listeners, busy]) l.close();
   await Promise.allSettled([...accepts, ...receives]);
 });
+
+Deno.test("Driver runs the next turn at once when a turn ends at its poll budget mid-burst", async () => {
+  // 200 polls that each make progress, no deadline and no device wake-up: a loop that waited
+  // for readiness after its 64-poll budget would stop at 64 for good (a TUN device signals
+  // readiness again only once a read found it empty).
+  let left = 200;
+  const target: PollTarget = {
+    pollOnce: () => left-- > 0,
+    nextDeadline: () => NEVER,
+    lingering: () => false,
+  };
+  const d = new Driver(target);
+  d.wake();
+  for (let i = 0; i < 20 && left > 0; i++) await new Promise((r) => setImmediate(r));
+  assert.equal(left <= 0, true, `polls stopped with ${left} progressing polls left`);
+  assert.equal(d.polls, 201); // 200 that progressed, then the one that found nothing
+  d.stop();
+});
