@@ -277,7 +277,12 @@ export class Autoconf extends EventTarget {
       this.#timer = undefined;
       this.#configured = null; // the next access waits again
       this.#finish(
-        netError("TimedOut", `No DHCP lease or IPv6 address after ${Math.round(wait)} ms`),
+        netError(
+          "TimedOut",
+          `No DHCP lease or IPv6 address ${
+            Math.round(performance.now() - this.#createdAt)
+          } ms after the stack started (autoconf.timeout: ${this.#timeout} ms)`,
+        ),
       );
     }, wait);
     return this.#configured;
