@@ -55,6 +55,24 @@ function protocolOf(protocol: number): NatProtocol | null {
     : null;
 }
 
+/** The ports (the echo identifier for ICMP) and TCP flags of the packet being translated. */
+const ports = { src: 0, dst: 0, flags: 0 };
+
+/** Reads a TCP or UDP header's ports (and TCP's flags) into {@linkcode ports}. */
+function readPorts(kind: "tcp" | "udp", l4: Uint8Array): void {
+  if (kind === "tcp") {
+    const t = new TcpPacket(l4);
+    ports.src = t.srcPort;
+    ports.dst = t.dstPort;
+    ports.flags = t.flags;
+  } else {
+    const u = new UdpPacket(l4);
+    ports.src = u.srcPort;
+    ports.dst = u.dstPort;
+    ports.flags = 0;
+  }
+}
+
 /**
  * Translates an inside→outside packet (source becomes the external address and port). With
  * hairpinning (the destination is the external address and maps back inside), the destination
@@ -67,24 +85,15 @@ export function natOutbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep
   if (ip.moreFrags || ip.fragOffset !== 0) return NatStep.Fragment;
   const l4 = ip.payload;
   if (l4.length < l4Min(protocol)) return NatStep.Malformed;
-  let srcPort: number, dstPort: number, flags = 0;
-  if (kind === "tcp") {
-    const t = new TcpPacket(l4);
-    srcPort = t.srcPort;
-    dstPort = t.dstPort;
-    flags = t.flags;
-  } else if (kind === "udp") {
-    const u = new UdpPacket(l4);
-    srcPort = u.srcPort;
-    dstPort = u.dstPort;
-  } else {
+  if (kind === "icmp") {
     const m = new Icmpv4Packet(l4);
     if (isIcmpError(m.msgType)) return errorOutbound(nat, now, ip, m);
     if (m.msgType !== Icmpv4Type.EchoRequest) return NatStep.Unsupported;
-    srcPort = m.echoIdent;
-    dstPort = 0;
-  }
-  const r = nat.outbound(now, kind, ip.src, srcPort, ip.dst, dstPort, flags);
+    ports.src = m.echoIdent;
+    ports.dst = 0;
+    ports.flags = 0;
+  } else readPorts(kind, l4);
+  const r = nat.outbound(now, kind, ip.src, ports.src, ip.dst, ports.dst, ports.flags);
   if (r === null) return NatStep.Refused;
   const hairpin = r.hairpin, hairpinPort = r.hairpinPort;
   rewrite(ip, l4, kind, true, r.address, r.port);
@@ -100,24 +109,15 @@ export function natInbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep 
   if (ip.moreFrags || ip.fragOffset !== 0) return NatStep.NoMapping;
   const l4 = ip.payload;
   if (l4.length < l4Min(protocol)) return NatStep.Malformed;
-  let srcPort: number, dstPort: number, flags = 0;
-  if (kind === "tcp") {
-    const t = new TcpPacket(l4);
-    srcPort = t.srcPort;
-    dstPort = t.dstPort;
-    flags = t.flags;
-  } else if (kind === "udp") {
-    const u = new UdpPacket(l4);
-    srcPort = u.srcPort;
-    dstPort = u.dstPort;
-  } else {
+  if (kind === "icmp") {
     const m = new Icmpv4Packet(l4);
     if (isIcmpError(m.msgType)) return errorInbound(nat, now, ip, m);
     if (m.msgType !== Icmpv4Type.EchoReply) return NatStep.NoMapping;
-    srcPort = 0;
-    dstPort = m.echoIdent;
-  }
-  const r = nat.inbound(now, kind, dstPort, ip.src, srcPort, flags);
+    ports.src = 0;
+    ports.dst = m.echoIdent;
+    ports.flags = 0;
+  } else readPorts(kind, l4);
+  const r = nat.inbound(now, kind, ports.dst, ip.src, ports.src, ports.flags);
   if (r === null) return NatStep.NoMapping;
   rewrite(ip, l4, kind, false, r.address, r.port);
   return NatStep.Translated;
