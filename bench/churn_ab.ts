@@ -17,26 +17,7 @@
 import process from "node:process";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-
-function arg(name: string, fallback: string | null): string {
-  const i = Deno.args.indexOf(name);
-  const v = i >= 0 ? Deno.args[i + 1] : undefined;
-  if (v !== undefined) return v;
-  if (fallback === null) throw new TypeError(`Missing ${name}`);
-  return fallback;
-}
-
-function positive(name: string, fallback: number): number {
-  const v = Number(arg(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`Invalid ${name} ${v}`);
-  return v;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
+import { arg, median, positive } from "./_args.ts";
 
 interface Conn {
   close(): void;

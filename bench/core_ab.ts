@@ -18,27 +18,7 @@
 
 import { fileURLToPath } from "node:url";
 import { coreTransfer, loadCore } from "./_core_transfer.ts";
-
-function arg(name: string, fallback: string | null): string {
-  const i = Deno.args.indexOf(name);
-  const v = i >= 0 ? Deno.args[i + 1] : undefined;
-  if (v !== undefined) return v;
-  if (fallback === null) throw new TypeError(`Missing ${name}`);
-  return fallback;
-}
-
-function positive(name: string, fallback: number): number {
-  const v = Number(arg(name, String(fallback)));
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`Invalid ${name} ${v}`);
-  return v;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length % 2 === 1
-    ? s[(s.length - 1) / 2]!
-    : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-}
+import { arg, median, positive } from "./_args.ts";
 
 /**
  * One tree per process (`--one old|new`): prints `[wall, cpu]` MB/s of one transfer after a

@@ -71,6 +71,7 @@ import {
   wasInterrupted,
 } from "./_loss_net.ts";
 import { parseResult, PY_CLIENT, PY_SERVER } from "./_loss_peer.ts";
+import { median } from "./_args.ts";
 import { type Proc, spawnProc, withTimeout } from "./_proc.ts";
 
 // --- arguments ------------------------------------------------------------------------------
@@ -182,12 +183,6 @@ const UNBOUNDED = 2 ** 50;
 
 function progress(text: string): void {
   Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${text}`));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function writeAll(conn: TcpStream, data: Uint8Array): Promise<void> {
