@@ -1094,8 +1094,9 @@ async function coreRows(): Promise<void> {
         name,
         unit: "MB/s",
         stat: b.stat,
-        target: "≥ 500 MB/s",
-        met: b.stat.median >= 500,
+        // Issue 15 asks 1,000 MB/s with checksums; the first wave's 500 MB/s stays for without.
+        target: b.checksum ? "≥ 1000 MB/s" : "≥ 500 MB/s",
+        met: b.stat.median >= (b.checksum ? 1000 : 500),
       });
     } else {
       rows.push({
@@ -1135,8 +1136,9 @@ async function coreRows(): Promise<void> {
     name: "smolnet connect+accept+close",
     unit: "conn/s",
     stat: sSetup,
-    target: `≥ kernel (${fmt(kSetup.median)}/s)`,
-    met: sSetup.median >= kSetup.median,
+    // Issue 15: connection churn at twice the kernel.
+    target: `≥ 2× kernel (${fmt(2 * kSetup.median)}/s)`,
+    met: sSetup.median >= 2 * kSetup.median,
   });
   rows.push({
     name: "kernel connect+accept+close",
