@@ -126,7 +126,9 @@ export function openLibc(): Libc {
     );
   }
   try {
-    return Deno.dlopen("libc.so.6", SYMBOLS);
+    const lib = Deno.dlopen("libc.so.6", SYMBOLS);
+    errnoViews.set(lib, errnoViewOf(lib));
+    return lib;
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
       throw new Deno.errors.PermissionDenied(
@@ -144,8 +146,23 @@ export function openLibc(): Libc {
  * @returns The errno value.
  */
 export function errno(lib: Libc): number {
+  const view = errnoViews.get(lib) ?? errnoViewOf(lib);
+  return view === null ? 0 : view.getInt32();
+}
+
+/**
+ * A view of the calling thread's errno, made once per library when it is opened: every
+ * synchronous call runs on that thread, whose errno address never changes. Reading it through a
+ * view made in advance puts no FFI call and no first-time work between a failed call and the
+ * read, where something else on the thread could overwrite errno.
+ */
+const errnoViews = new WeakMap<Libc, Deno.UnsafePointerView | null>();
+
+function errnoViewOf(lib: Libc): Deno.UnsafePointerView | null {
   const p = lib.symbols.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+  const view = p === null ? null : new Deno.UnsafePointerView(p);
+  view?.getInt32(); // the first read's one-time work happens here, not after a failed call
+  return view;
 }
 
 /**
