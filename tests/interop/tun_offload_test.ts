@@ -36,8 +36,10 @@ c.sendall(data)
 def info():
     b = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 136)
     return struct.unpack_from("<I", b, 24)[0], struct.unpack_from("<I", b, 100)[0], struct.unpack_from("<Q", b, 120)[0]
+# Wait until every byte is acknowledged (bytes_acked), not only until nothing is in flight:
+# the flight is also empty while our window is closed and data still waits in the send queue.
 until = time.time() + 10
-while info()[0] != 0 and time.time() < until:
+while (info()[0] != 0 or info()[2] < total) and time.time() < until:
     time.sleep(0.005)
 unacked, retrans, acked = info()
 c.shutdown(socket.SHUT_WR)
