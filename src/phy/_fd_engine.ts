@@ -1,0 +1,550 @@
+/**
+ * Internal: the file-descriptor engine shared by {@linkcode TunTapDevice} and
+ * {@linkcode RawSocketDevice}: a bounded receive ring filled by a background reader loop,
+ * synchronous writes, pure-ACK holding, counters and a clean stop. `FdDevice` in
+ * `_fd_device.ts` wraps it with the public `Device` methods.
+ *
+ * @module
+ */
+
+import { checkInt } from "./device.ts";
+import type { DeviceCapabilities } from "./device.ts";
+import { FrameQueue } from "./link.ts";
+import { pureAckOffset, supersedes } from "./_ack_filter.ts";
+import {
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  Errno,
+  errno,
+  newHostStats,
+  osError,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+} from "./_libc.ts";
+import type { Libc, MutableHostDeviceStats } from "./_libc.ts";
+import { type Instant, NEVER } from "../time.ts";
+
+/**
+ * A receive path other than plain `read` (the AF_PACKET `recvmsg` path), created once by the
+ * engine with its counters and slot size.
+ */
+export interface FrameReceiver {
+  /**
+   * Receives one frame into `slot` (a whole ring slot, reserved); returns its length, -1 on error
+   * (errno set) or -2 when the frame was handled otherwise (skipped, dropped and counted, or
+   * staged).
+   */
+  read(slot: Uint8Array): number;
+  /** Whether frames wait to be appended by `flush` (a super-frame being segmented). */
+  readonly staged: boolean;
+  /** Appends staged frames to `rx` until none is left or the ring is full. */
+  flush(rx: FrameQueue): void;
+}
+
+/**
+ * A transmit path that puts a header in front of each frame (the TUN offload header): the engine
+ * hands out `buffer[headroom, headroom + len)` and, on commit, writes what `prepare` returns.
+ */
+export interface FrameSender {
+  /** Bytes reserved in front of each frame. */
+  readonly headroom: number;
+  /** The largest frame `transmit` accepts (the MTU, or more with segmentation offload). */
+  readonly maxLen: number;
+  /**
+   * Fills the header in front of the frame of `len` bytes at `headroom` in `buffer`; returns the
+   * number of bytes to write, or -1 to drop the frame (counted by the sender).
+   */
+  prepare(buffer: Uint8Array, len: number): number;
+}
+
+/** Options of {@linkcode FdEngine}. */
+export interface FdEngineOptions {
+  /** Owned library handle (closed by `close`). */
+  readonly lib: Libc;
+  /** Owned non-blocking device fd (closed by `close`). */
+  readonly fd: number;
+  /** The device's capabilities (its MTU bounds delivered frames). */
+  readonly capabilities: DeviceCapabilities;
+  /** Receive ring length in frames. */
+  readonly rxQueueLen: number;
+  /** Builds the receive path; without it frames are read with `read(2)`. */
+  readonly receiver?:
+    | ((stats: MutableHostDeviceStats, slotSize: number) => FrameReceiver)
+    | undefined;
+  /** The largest frame the receive path delivers (default: the MTU). */
+  readonly rxFrameSize?: number | undefined;
+  /** Builds the transmit path; without it frames are written as they are. */
+  readonly sender?: ((stats: MutableHostDeviceStats) => FrameSender) | undefined;
+  /** For messages: `TUN device "tun0"`. */
+  readonly label: string;
+  /**
+   * Called when poll reports POLLERR/POLLHUP/POLLNVAL or a read fails with `code`: return the
+   * fatal error that ends the loop, or `null` to count it and continue.
+   */
+  readonly classify: (revents: number, code: number) => Error | null;
+  /** Called once with the fatal error. */
+  readonly onError?: ((error: Error) => void) | undefined;
+  /**
+   * Hold each pure TCP ACK until the stack has drained the receive ring or sends another frame,
+   * and drop it when a newer ACK of the same connection supersedes it (`_ack_filter.ts`).
+   * Default `false`.
+   */
+  readonly coalesceAcks?: boolean | undefined;
+}
+
+/** Extra room in each receive slot so oversize and truncated frames can be told apart. */
+const RX_SLACK = 64;
+/** Room for one held ACK (Ethernet 14 + IPv6 40 + TCP 60, and the offload header). */
+const HOLD_SIZE = 256;
+/**
+ * At most this many ACKs in a row are replaced by a newer one before the held ACK is sent anyway,
+ * so a long burst still acknowledges as it goes: with an ACK every second segment that is one
+ * ACK per ~32 segments (~46 KB), about what a Linux receiver sends behind GRO's 64 KiB.
+ */
+const MAX_ACK_RUN = 16;
+/**
+ * A pure ACK leaves at once when this many bytes were received since the last frame written:
+ * `receive` reads on while the kernel keeps sending, so without a bound a burst of 64 KiB
+ * super-frames (TUN offloads) would go unacknowledged until the peer's window ran out.
+ */
+const ACK_BYTES = 64 * 1024;
+/** Consecutive failed polls (whose errno is invisible) before the loop gives up. */
+const MAX_POLL_FAILURES = 100;
+
+/**
+ * The engine behind the FFI devices: a reader loop that awaits a non-blocking `poll()` on
+ * [device fd, eventfd], then reads synchronously until EAGAIN into a {@linkcode FrameQueue} of
+ * MTU-sized slots; when the ring is full it waits for `receive` to free a slot instead of
+ * spinning. `receive` reads the fd itself when the ring is empty, and after handing frames over
+ * the loop arms its poll again only once such a read found the fd empty: a busy transfer pays
+ * one synchronous `read` per frame and no worker-thread round trip (`stats.readerWakeups`). Transmit writes synchronously from one preallocated buffer; a write that would block
+ * drops the frame (counted in `dropsTxBusy`) — there is no transmit queue.
+ */
+export class FdEngine {
+  readonly capabilities: DeviceCapabilities;
+  readonly stats: MutableHostDeviceStats = newHostStats();
+  readonly #lib: Libc;
+  readonly #fd: number;
+  readonly #eventFd: number;
+  readonly #label: string;
+  readonly #classify: FdEngineOptions["classify"];
+  readonly #onError: ((error: Error) => void) | undefined;
+  readonly #rx: FrameQueue;
+  readonly #slotSize: number;
+  readonly #rxFrameSize: number;
+  readonly #sender: FrameSender | null;
+  readonly #headroom: number;
+  readonly #txMax: number;
+  readonly #slotSizeBig: bigint;
+  readonly #pollFds = new Uint8Array(16);
+  readonly #pollView = new DataView(this.#pollFds.buffer);
+  readonly #receiver: FrameReceiver | null;
+  readonly #tx: Uint8Array;
+  #txView: Uint8Array;
+  #pendingLen = -1;
+  /** A pure ACK waiting (header included), or null when ACKs are not coalesced. */
+  readonly #hold: Uint8Array | null;
+  #holdLen = 0;
+  #holdTcp = -1;
+  /** How many ACKs the held one has replaced. */
+  #holdRun = 0;
+  /** Between a `receive` that returned a frame and the next that returned `null`. */
+  #receiving = false;
+  /** Bytes returned by `receive` since the last frame written. */
+  #rxSinceWrite = 0;
+  /** The frame part of `#hold` (after the offload header). */
+  readonly #holdFrame: Uint8Array | null;
+  readonly #ethernet: boolean;
+  #onReadable: (() => void) | null = null;
+  #state: "open" | "closing" | "closed" | "failed" = "open";
+  #error: Error | null = null;
+  #spaceWaiter: (() => void) | null = null;
+  /** The loop waits on this after a drain until `receive` has read the fd empty (EAGAIN). */
+  #idleWaiter: (() => void) | null = null;
+  /** Whether the last read on the stack's side found the fd empty. */
+  #drained = true;
+  /**
+   * Data was written since a read last found the fd empty: the kernel answers inside that
+   * `write` (its receive path sends the ACK), so `nextDeadline` asks for a poll now.
+   */
+  #wrote = false;
+  /** `nextDeadline` said "now": the stack will call `receive` soon, so the loop need not poll. */
+  #promised = false;
+  readonly #loop: Promise<void>;
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+  #rejectClosed!: (e: Error) => void;
+  #closeCall: Promise<void> | null = null;
+
+  constructor(options: FdEngineOptions) {
+    checkInt("receive queue length", options.rxQueueLen, 1, 1 << 16);
+    this.capabilities = options.capabilities;
+    this.#lib = options.lib;
+    this.#fd = options.fd;
+    this.#label = options.label;
+    this.#classify = options.classify;
+    this.#onError = options.onError;
+    const mtu = options.capabilities.mtu;
+    this.#rxFrameSize = options.rxFrameSize ?? mtu;
+    this.#slotSize = this.#rxFrameSize + RX_SLACK;
+    this.#slotSizeBig = BigInt(this.#slotSize);
+    this.#rx = new FrameQueue(options.rxQueueLen, this.#slotSize);
+    this.#receiver = options.receiver?.(this.stats, this.#slotSize) ?? null;
+    this.#sender = options.sender?.(this.stats) ?? null;
+    this.#headroom = this.#sender?.headroom ?? 0;
+    this.#txMax = this.#sender?.maxLen ?? mtu;
+    this.#tx = new Uint8Array(this.#headroom + this.#txMax);
+    this.#txView = this.#tx.subarray(this.#headroom, this.#headroom + mtu);
+    this.#hold = options.coalesceAcks === true ? new Uint8Array(this.#headroom + HOLD_SIZE) : null;
+    this.#holdFrame = this.#hold?.subarray(this.#headroom) ?? null;
+    this.#ethernet = options.capabilities.medium === "ethernet";
+    const efd = this.#lib.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (efd < 0) throw osError(this.#lib, "Cannot create an eventfd", errno(this.#lib));
+    this.#eventFd = efd;
+    const pv = this.#pollView;
+    pv.setInt32(0, this.#fd, true);
+    pv.setInt16(4, POLLIN, true);
+    pv.setInt32(8, efd, true);
+    pv.setInt16(12, POLLIN, true);
+    this.#closed = new Promise<void>((resolve, reject) => {
+      this.#resolveClosed = resolve;
+      this.#rejectClosed = reject;
+    });
+    // A rejection nobody awaits must not end the process; `closed` still rejects for awaiters.
+    this.#closed.catch(() => {});
+    this.#loop = this.#run();
+  }
+
+  get closed(): Promise<void> {
+    return this.#closed;
+  }
+
+  get error(): Error | null {
+    return this.#error;
+  }
+
+  get isOpen(): boolean {
+    return this.#state === "open";
+  }
+
+  get pending(): number {
+    return this.#rx.length;
+  }
+
+  receive(_now: Instant): Uint8Array | null {
+    let frame = this.#rx.pop();
+    // Ring empty: read the fd here rather than wait for the loop's poll (a worker-thread round
+    // trip and an event-loop turn); frames that keep coming are taken without either.
+    if (frame === null && this.#state === "open" && this.#pull()) frame = this.#rx.pop();
+    const waiter = this.#spaceWaiter;
+    if (waiter !== null) {
+      this.#spaceWaiter = null;
+      waiter();
+    }
+    if (frame === null) {
+      // The stack has taken every frame of this burst: the ACK it answered with leaves now.
+      this.#receiving = false;
+      if (this.#holdLen !== 0) this.#flushHeld();
+      return null;
+    }
+    this.#receiving = true;
+    this.#rxSinceWrite += frame.length;
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += frame.length;
+    return frame;
+  }
+
+  canTransmit(_now: Instant): boolean {
+    return this.#state === "open";
+  }
+
+  transmit(_now: Instant, len: number): Uint8Array | null {
+    this.#pendingLen = -1;
+    if (len > this.#txMax || (len >>> 0) !== len) {
+      this.stats.dropsTooBig++;
+      return null;
+    }
+    if (this.#state !== "open") return null;
+    this.#pendingLen = len;
+    if (this.#txView.length !== len) {
+      this.#txView = this.#tx.subarray(this.#headroom, this.#headroom + len);
+    }
+    return this.#txView;
+  }
+
+  commit(): void {
+    const len = this.#pendingLen;
+    if (len < 0) return;
+    this.#pendingLen = -1;
+    if (this.#state !== "open") return;
+    let total = len;
+    if (this.#sender !== null) {
+      total = this.#sender.prepare(this.#tx, len);
+      if (total < 0) return;
+    }
+    const hold = this.#hold;
+    // Only an ACK answering a frame of the burst being received waits: one sent after the
+    // burst (a delayed ACK, a window update) would wait for a `receive` that may not come soon.
+    if (hold !== null && this.#receiving) {
+      const tcp = total <= hold.length ? pureAckOffset(this.#txView, this.#ethernet) : -1;
+      if (tcp >= 0) {
+        if (this.#holdLen !== 0) {
+          if (
+            this.#holdRun < MAX_ACK_RUN && tcp === this.#holdTcp &&
+            supersedes(this.#holdFrame!, this.#txView, tcp)
+          ) {
+            this.stats.acksCoalesced++;
+            this.#holdRun++;
+          } else {
+            this.#flushHeld();
+          }
+        }
+        if (this.#rxSinceWrite >= ACK_BYTES) {
+          // Enough arrived since the kernel last heard from us: this ACK (and the one it
+          // replaced) leaves now.
+          this.#holdLen = 0;
+          this.#holdRun = 0;
+          this.#write(this.#tx, total, len);
+          return;
+        }
+        const tx = this.#tx;
+        for (let i = 0; i < total; i++) hold[i] = tx[i]!;
+        this.#holdLen = total;
+        this.#holdTcp = tcp;
+        return;
+      }
+    }
+    if (this.#holdLen !== 0) this.#flushHeld();
+    this.#write(this.#tx, total, len);
+  }
+
+  /** Writes `total` bytes of `buf` (`len` of them the frame) and counts the outcome. */
+  #write(buf: Uint8Array, total: number, len: number): void {
+    const n = this.#lib.symbols.write(this.#fd, buf, BigInt(total));
+    if (n === total) {
+      // Data makes the kernel answer inside the write (its receive path sends the ACK); an ACK
+      // makes it send data later, paced, so only data asks for a poll now.
+      if (len > HOLD_SIZE) this.#wrote = true;
+      this.#rxSinceWrite = 0;
+      this.stats.framesSent++;
+      this.stats.bytesSent += len;
+      return;
+    }
+    const code = n < 0 ? errno(this.#lib) : Errno.EIO;
+    if (code === Errno.EAGAIN || code === Errno.ENOBUFS) this.stats.dropsTxBusy++;
+    else this.stats.writeErrors++;
+  }
+
+  /** Sends the held ACK. */
+  #flushHeld(): void {
+    const total = this.#holdLen;
+    this.#holdLen = 0;
+    this.#holdRun = 0;
+    if (this.#state !== "open") return;
+    this.#write(this.#hold!, total, total - this.#headroom);
+  }
+
+  onReadable(callback: () => void): void {
+    this.#onReadable = callback;
+  }
+
+  nextDeadline(): Instant {
+    if (!this.#wrote || this.#state !== "open") return NEVER;
+    this.#promised = true;
+    return -Infinity;
+  }
+
+  /** Stops the loop through the eventfd, waits for it, closes both fds and the library. */
+  close(): Promise<void> {
+    if (this.#closeCall === null) this.#closeCall = this.#close();
+    return this.#closeCall;
+  }
+
+  async #close(): Promise<void> {
+    if (this.#holdLen !== 0) this.#flushHeld();
+    if (this.#state === "open") this.#state = "closing";
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    this.#lib.symbols.write(this.#eventFd, one, 8n);
+    this.#wakeIdle();
+    const waiter = this.#spaceWaiter;
+    if (waiter !== null) {
+      this.#spaceWaiter = null;
+      waiter();
+    }
+    await this.#loop;
+    this.#lib.symbols.close(this.#fd);
+    this.#lib.symbols.close(this.#eventFd);
+    this.#lib.close();
+    this.#rx.clear();
+    if (this.#state !== "failed") {
+      this.#state = "closed";
+      this.#resolveClosed();
+    }
+  }
+
+  #wakeIdle(): void {
+    const idle = this.#idleWaiter;
+    if (idle !== null) {
+      this.#idleWaiter = null;
+      idle();
+    }
+  }
+
+  /**
+   * Reads from the fd into the empty ring for `receive`; true when a frame was appended. The
+   * loop's poll is re-armed once a read here finds the fd empty.
+   */
+  #pull(): boolean {
+    const before = this.#rx.length;
+    if (!this.#drain(false)) return false;
+    if (this.#drained) this.#wakeIdle();
+    return this.#rx.length > before;
+  }
+
+  #fail(error: Error): void {
+    if (this.#state !== "open") return;
+    this.#state = "failed";
+    this.#error = error;
+    this.#rejectClosed(error);
+    if (this.#onError !== undefined) {
+      try {
+        this.#onError(error);
+      } catch (e) {
+        queueMicrotask(() => {
+          throw e;
+        });
+      }
+    }
+    this.#wakeIdle();
+    // Wake the stack so it notices (its receive returns what is left, then null).
+    this.#onReadable?.();
+  }
+
+  async #run(): Promise<void> {
+    const s = this.#lib.symbols;
+    const pv = this.#pollView;
+    let failures = 0;
+    while (this.#state === "open") {
+      if (this.#rx.isFull()) {
+        this.stats.rxQueueFull++;
+        await new Promise<void>((resolve) => this.#spaceWaiter = resolve);
+        continue;
+      }
+      // Segments of a super-frame left over when the ring filled go first.
+      if (this.#receiver?.staged === true) {
+        if (!this.#drain(true)) break;
+        continue;
+      }
+      // Frames were handed over: the stack reads on in `receive` until the fd is empty, and
+      // only then is the poll armed again.
+      // Likewise while the stack has promised a `receive` (a write may have been answered).
+      if (!this.#drained || this.#promised) {
+        await new Promise<void>((resolve) => this.#idleWaiter = resolve);
+        continue;
+      }
+      pv.setInt16(6, 0, true);
+      pv.setInt16(14, 0, true);
+      this.stats.readerWakeups++;
+      const r = await s.poll(this.#pollFds, 2n, -1);
+      if (this.#state !== "open") break;
+      if (r < 0) {
+        // EINTR is the only expected failure; an endless run of them means something is broken.
+        if (++failures >= MAX_POLL_FAILURES) {
+          this.#fail(new Error(`${this.#label}: poll() failed ${failures} times in a row`));
+        }
+        continue;
+      }
+      failures = 0;
+      if ((pv.getInt16(14, true) & POLLIN) !== 0) break; // eventfd: close() was called
+      const rev = pv.getInt16(6, true);
+      if ((rev & (POLLERR | POLLHUP | POLLNVAL)) !== 0 && (rev & POLLIN) === 0) {
+        // Fetch the pending error (a read returns it and clears it on sockets).
+        const n = this.#readOne();
+        const code = n === -1 ? errno(this.#lib) : 0;
+        const fatal = this.#classify(rev, code);
+        if (fatal !== null) {
+          this.#fail(fatal);
+          break;
+        }
+        this.stats.readErrors++;
+        if (n >= 0) this.#accept(n);
+        continue;
+      }
+      const before = this.#rx.length;
+      if (!this.#drain(true)) break;
+      if (this.#rx.length > before) this.#drained = false;
+    }
+  }
+
+  /**
+   * Reads until EAGAIN or the ring fills (`#drained` tells which); false when a fatal error ended
+   * the device. With `notify`, frames landing in an empty ring run the readiness callback.
+   */
+  #drain(notify: boolean): boolean {
+    const wasEmpty = this.#rx.isEmpty();
+    this.#drained = false;
+    const receiver = this.#receiver;
+    if (receiver !== null && receiver.staged) receiver.flush(this.#rx);
+    let result = true;
+    while (!this.#rx.isFull()) {
+      const n = this.#readOne();
+      if (n === -2) {
+        if (receiver !== null && receiver.staged) receiver.flush(this.#rx);
+        continue;
+      }
+      if (n === 0) {
+        this.#drained = true; // end of file: nothing more to read
+        break;
+      }
+      if (n < 0) {
+        const code = errno(this.#lib);
+        if (code === Errno.EAGAIN) {
+          this.#drained = true;
+          this.#wrote = false;
+          this.#promised = false;
+          break;
+        }
+        if (code === Errno.EINTR) continue;
+        const fatal = this.#classify(0, code);
+        if (fatal !== null) {
+          this.#fail(fatal);
+          result = false;
+          break;
+        }
+        this.stats.readErrors++;
+        this.#drained = true;
+        break;
+      }
+      this.#accept(n);
+    }
+    if (notify && wasEmpty && !this.#rx.isEmpty() && this.#onReadable !== null) {
+      this.#onReadable();
+    }
+    return result;
+  }
+
+  /**
+   * Reads one frame into the ring's tail slot (reserved, not committed); -1 on error, -2 for a
+   * frame handled otherwise (an outgoing frame skipped, a super-frame staged for segmenting).
+   */
+  #readOne(): number {
+    const slot = this.#rx.reserve(this.#slotSize);
+    if (slot === null) return 0;
+    if (this.#receiver !== null) return this.#receiver.read(slot);
+    return this.#lib.symbols.read(this.#fd, slot, this.#slotSizeBig);
+  }
+
+  /** Commits a frame of `n` bytes read into the reserved slot, or counts why it is dropped. */
+  #accept(n: number): void {
+    if (n === -2 || n === 0) return;
+    if (n > this.#slotSize) this.stats.dropsTruncated++;
+    else if (n > this.#rxFrameSize) this.stats.dropsOversize++;
+    else {
+      this.#rx.reserve(n);
+      this.#rx.commit();
+    }
+  }
+}
