@@ -17,20 +17,21 @@ import type { HostDeviceStats } from "./_libc.ts";
 import type { Instant } from "../time.ts";
 import type { UdpTunnelOptions } from "./udp_tunnel_options.ts";
 
+import {
+  CTRL_CREDIT,
+  CTRL_LEN,
+  CTRL_PROBE,
+  ctrlCount,
+  isControl,
+  PROBE_AFTER,
+  writeControl,
+} from "./_tunnel_ctrl.ts";
 export type { UdpTunnelEndpoint, UdpTunnelOptions } from "./udp_tunnel_options.ts";
 
 /** Datagrams per recvmmsg / sendmmsg. */
 const BATCH = 64;
 /** At most this many ACKs in a row replaced by a newer one (as in `_fd_device.ts`). */
 const MAX_ACK_RUN = 16;
-
-/** Control datagrams of the flow control: 8 bytes, which no IP packet or Ethernet frame is. */
-const CTRL_LEN = 8;
-const CTRL_MAGIC = 0x5f;
-const CTRL_CREDIT = 1;
-const CTRL_PROBE = 2;
-/** A blocked sender asks for credit after this long without one. */
-const PROBE_AFTER = 50;
 
 /**
  * A tunnel device over one UDP socket. A reader loop receives each datagram straight into a free
@@ -612,14 +613,8 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       if (type === CTRL_PROBE) out[2] = CTRL_PROBE;
       return;
     }
-    out[0] = 0;
-    out[1] = CTRL_MAGIC;
-    out[2] = type;
-    out[3] = this.#rx.isFull() ? 1 : 0; // our reader is paused
-    out[4] = count >>> 24;
-    out[5] = (count >>> 16) & 0xff;
-    out[6] = (count >>> 8) & 0xff;
-    out[7] = count & 0xff;
+    const paused = this.#rx.isFull(); // our reader waits for `receive` to free a slot
+    writeControl(out, type, paused, count);
     if (this.#sock !== null) {
       if (!this.#sock.sendOne(out)) this.#stats.writeErrors++;
       return;
@@ -734,7 +729,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
 
   /** One datagram of `n` bytes in a staging slot: control, or a frame copied into the ring. */
   #accept(slot: Uint8Array, n: number): void {
-    if (n === CTRL_LEN && slot[0] === 0 && slot[1] === CTRL_MAGIC) {
+    if (isControl(slot, n)) {
       this.#control(slot);
       return;
     }
@@ -779,7 +774,7 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
         this.#stats.readErrors++;
         continue;
       }
-      if (n === CTRL_LEN && slot[0] === 0 && slot[1] === CTRL_MAGIC) {
+      if (isControl(slot, n)) {
         this.#control(slot);
         continue;
       }
@@ -796,11 +791,6 @@ export class UdpTunnelDevice implements Device, ReadinessHook {
       if (wasEmpty) this.#onReadable?.();
     }
   }
-}
-
-/** Big-endian u32 at 4 of a control datagram. */
-function ctrlCount(b: Uint8Array): number {
-  return ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
 }
 
 /** `"localhost"` as the address Deno reports for it, so peer filtering compares like with like. */
