@@ -7,48 +7,27 @@
  * @module
  */
 
-import {
-  AcceptAny,
-  acceptAnyExpire,
-  type AcceptAnyOptions,
-  acceptAnyPollAt,
-} from "./accept_any.ts";
-import {
-  EthernetAddress,
-  type IpAddress,
-  IpCidr,
-  type IpEndpoint,
-  Ipv4Address,
-  Ipv6Address,
-  parseIpAddress,
-} from "../wire/address.ts";
-import { ArpOperation } from "../wire/arp.ts";
-import { Icmpv4Type } from "../wire/icmpv4.ts";
-import { Icmpv6Type } from "../wire/icmpv6.ts";
+import type { AcceptAny, AcceptAnyOptions } from "./accept_any.ts";
+import type { EthernetAddress, IpAddress, IpCidr, IpEndpoint } from "../wire/address.ts";
 import type { Device } from "../phy/device.ts";
-import { Rng } from "../rand.ts";
-import { TokenBucket } from "../socket/context.ts";
+import type { Rng } from "../rand.ts";
 import type { SocketContext } from "../socket/context.ts";
-import { IcmpSocket } from "../socket/icmp.ts";
-import { RawSocket } from "../socket/raw.ts";
-import { UdpSocket } from "../socket/udp.ts";
+import type { IcmpSocket } from "../socket/icmp.ts";
+import type { UdpSocket } from "../socket/udp.ts";
 import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
 import { type Duration, type Instant, NEVER } from "../time.ts";
-import { IfaceCore } from "./iface_state.ts";
+import type { IfaceCore } from "./iface_state.ts";
 import type { DropCounters } from "./counters.ts";
 import { NetError } from "./errors.ts";
-import { sendIcmpError } from "./icmp.ts";
 import type { NdpHost } from "./ndp_host.ts";
-import { serviceNeighbors } from "./address_resolution.ts";
-import { Emitter, sendArp } from "./egress.ts";
-import { receiveFrame } from "./ingress.ts";
-import { NeighborCache, type NeighborCacheOptions } from "./neighbor.ts";
-import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
+import type { NeighborCache, NeighborCacheOptions } from "./neighbor.ts";
+import type { ReassemblyOptions } from "./reassembly.ts";
 import type { Route, Routes } from "./route.ts";
-import { type AnySocket, schedulerOf, type SocketSet, timeWaitTable } from "./socket_set.ts";
+import { type SocketSet, timeWaitTable } from "./socket_set.ts";
 import { raiseIss } from "../socket/tcp/time_wait.ts";
-import { afterTcp } from "./tcp_demux.ts";
 import { registerCoreAccess } from "./_core_access.ts";
+import { buildCore } from "./_interface_config.ts";
+import { Poller } from "./_interface_poll.ts";
 
 /**
  * How an {@linkcode Interface} is set up.
@@ -111,13 +90,6 @@ export interface InterfaceConfig {
   readonly acceptAny?: AcceptAnyOptions;
 }
 
-/** Granularity (ms) at which expired TIME-WAIT records are freed when nothing else polls. */
-const TIME_WAIT_BATCH = 1000;
-
-function toAddr(a: IpAddress | string): IpAddress {
-  return typeof a === "string" ? parseIpAddress(a) : a;
-}
-
 /**
  * A network interface: addresses, routes, neighbor cache, reassembly and ICMP, serving the
  * sockets of a {@linkcode SocketSet} over one device.
@@ -149,12 +121,7 @@ export class Interface {
     registerCoreAccess((iface: Interface) => iface.#core); // for forward.ts, not public
   }
   readonly #core: IfaceCore;
-  readonly #emitter: Emitter;
-  readonly #ingressBudget: number;
-  #visits = 0;
-  /** Egress scratch: positions (relative to the round-robin start) that sent last round. */
-  #active: number[] = [];
-  #activeNext: number[] = [];
+  readonly #poller: Poller;
 
   /**
    * Creates an interface.
@@ -164,53 +131,8 @@ export class Interface {
    * hardware address.
    */
   constructor(config: InterfaceConfig = {}) {
-    const medium = config.medium ?? (config.hardwareAddr !== undefined ? "ethernet" : "ip");
-    if (medium === "ethernet" && config.hardwareAddr === undefined) {
-      throw new TypeError("An Ethernet interface needs a hardware address");
-    }
-    const hw = config.hardwareAddr === undefined
-      ? EthernetAddress.ZERO
-      : typeof config.hardwareAddr === "string"
-      ? EthernetAddress.parse(config.hardwareAddr)
-      : config.hardwareAddr;
-    if (medium === "ethernet" && !hw.isUnicast) {
-      throw new TypeError(`Invalid hardware address ${hw}: not unicast`);
-    }
-    const seed = config.seed ?? crypto.getRandomValues(new Uint32Array(1))[0]!;
-    const isnSecret = config.isnSecret ?? crypto.getRandomValues(new Uint8Array(16));
-    const rate = config.icmpErrorRate ?? { burst: 10, interval: 1000 };
-    this.#core = new IfaceCore({
-      medium,
-      hw,
-      rng: new Rng(seed),
-      isnSecret,
-      hopLimit: config.hopLimit ?? 64,
-      icmpEchoReply: config.icmpEchoReply ?? true,
-      neighbors: new NeighborCache(config.neighborCache),
-      reasm4: new Reassembler(4, config.reassembly4),
-      reasm6: new Reassembler(6, config.reassembly6),
-      icmpLimiter: new TokenBucket(rate),
-      announce: medium === "ethernet" && (config.gratuitousArp ?? true),
-    });
-    if (config.acceptAny !== undefined) this.#core.acceptAny = new AcceptAny(config.acceptAny);
-    this.#emitter = new Emitter(this.#core);
-    this.#ingressBudget = config.ingressBudget ?? 256;
-    const routes = this.#core.routes;
-    for (const a of config.addresses ?? []) {
-      routes.addAddress(typeof a === "string" ? IpCidr.parse(a) : a);
-    }
-    for (const r of config.routes ?? []) {
-      routes.add({
-        cidr: typeof r.cidr === "string" ? IpCidr.parse(r.cidr) : r.cidr,
-        via: r.via === null ? null : toAddr(r.via),
-      });
-    }
-    if (config.gateway4 !== undefined) {
-      routes.add({ cidr: IpCidr.parse("0.0.0.0/0"), via: toAddr(config.gateway4) });
-    }
-    if (config.gateway6 !== undefined) {
-      routes.add({ cidr: IpCidr.parse("::/0"), via: toAddr(config.gateway6) });
-    }
+    this.#core = buildCore(config);
+    this.#poller = new Poller(this.#core, config.ingressBudget ?? 256);
   }
 
   /** The medium. */
@@ -264,7 +186,7 @@ export class Interface {
    * ```
    */
   get socketVisits(): number {
-    return this.#visits;
+    return this.#poller.visits;
   }
 
   /** The interface's seeded generator. */
@@ -438,114 +360,7 @@ export class Interface {
    * ```
    */
   poll(now: Instant, device: Device, sockets: SocketSet): boolean {
-    const core = this.#core;
-    if (device.capabilities.medium !== core.medium) {
-      throw new TypeError(
-        `Device medium ${device.capabilities.medium} differs from the interface's ${core.medium}`,
-      );
-    }
-    core.begin(now, device, sockets);
-    const before = core.counters.rxFrames + core.counters.txFrames;
-    let changed = false;
-    // Ingress, bounded per poll.
-    for (let i = 0; i < this.#ingressBudget; i++) {
-      const frame = device.receive(now);
-      if (frame === null) break;
-      receiveFrame(core, frame);
-    }
-    this.#reap(sockets);
-    timeWaitTable(sockets).expire(now);
-    if (core.acceptAny !== null) acceptAnyExpire(core.acceptAny, sockets, now);
-    // Timers of the IP layer.
-    for (let v = 0; v < 2; v++) {
-      const gone = (v === 0 ? core.reasm4 : core.reasm6).expire(now);
-      if (gone.length === 0) continue;
-      core.counters.reassemblyTimeout += gone.length;
-      changed = true;
-      for (const d of gone) {
-        const p = d.firstPacket;
-        if (p === null) continue;
-        // RFC 792 / RFC 8200 §4.5: time exceeded, fragment reassembly, when the first arrived.
-        const v4 = p[0]! >>> 4 === 4;
-        const dst = v4 ? Ipv4Address.fromBytes(p, 16) : Ipv6Address.fromBytes(p, 24);
-        const type = v4 ? Icmpv4Type.TimeExceeded : Icmpv6Type.TimeExceeded;
-        sendIcmpError(core, p, d.src, dst, type, 1, 0, {
-          isFragment: false,
-          isIcmpError: false,
-        });
-      }
-    }
-    if (core.announcePending) this.#sendAnnouncements();
-    if (core.ndpHost !== null) core.ndpHost.dispatch(core.cx, this.#emitter);
-    if (core.medium === "ethernet") serviceNeighbors(core);
-    // Egress over the ready sockets only (woken by ingress, by the application through their
-    // waker, or by their deadline): one dispatch per socket per round, until no progress or the
-    // device is full. Within one poll nothing but its own dispatch changes a socket, so a socket
-    // that sent nothing in a round sends nothing in a later one: rounds after the first visit
-    // only the sockets that sent in the round before, in the same order. Then each visited
-    // socket sleeps until its next deadline, or stays ready when it still has work.
-    const sched = schedulerOf(sockets);
-    sched.due(now);
-    if (sched.readyCount > 0) {
-      const list = sched.take();
-      const n = list.length;
-      const emitter = this.#emitter;
-      const cx = core.cx;
-      let active = this.#active, next = this.#activeNext;
-      let count = 0;
-      for (let k = 0; k < n && !core.deviceFull; k++) {
-        const m = list[k]!;
-        if (m.removed) continue;
-        if (dispatchOne(core, m.socket, cx, emitter)) active[count++] = k;
-      }
-      while (count > 0 && !core.deviceFull) {
-        let kept = 0;
-        for (let j = 0; j < count && !core.deviceFull; j++) {
-          const k = active[j]!;
-          const m = list[k]!;
-          if (!m.removed && dispatchOne(core, m.socket, cx, emitter)) next[kept++] = k;
-        }
-        const t = active;
-        active = next;
-        next = t;
-        count = kept;
-      }
-      for (let k = 0; k < n; k++) {
-        const m = list[k]!;
-        if (m.removed) continue;
-        const at = socketPollAt(m.socket, cx);
-        if (at <= now) sched.requeue(m);
-        else sched.sleep(m, at);
-      }
-      this.#visits += n;
-      list.length = 0;
-      this.#reap(sockets);
-    }
-    // Requests for next hops that egress just found unresolved leave in the same poll.
-    if (core.medium === "ethernet") serviceNeighbors(core);
-    core.sockets = null;
-    core.device = null;
-    return changed || core.counters.rxFrames + core.counters.txFrames !== before;
-  }
-
-  #reap(sockets: SocketSet): void {
-    const reap = this.#core.reap;
-    while (reap.length > 0) sockets.remove(reap.pop()!);
-  }
-
-  #sendAnnouncements(): void {
-    const core = this.#core;
-    for (const c of core.routes.addresses) {
-      const a = c.address;
-      if (a.version !== 4) continue;
-      // RFC 5227 §3: an ARP request with sender and target both our address.
-      if (
-        !sendArp(core, ArpOperation.Request, EthernetAddress.BROADCAST, a, EthernetAddress.ZERO, a)
-      ) {
-        return;
-      }
-    }
-    core.announcePending = false;
+    return this.#poller.poll(now, device, sockets);
   }
 
   /**
@@ -572,31 +387,7 @@ export class Interface {
    * ```
    */
   pollAt(now: Instant, sockets: SocketSet): Instant {
-    const core = this.#core;
-    if (core.announcePending) return now;
-    const sched = schedulerOf(sockets);
-    let t = Math.min(core.neighbors.pollAt(now), core.reasm4.pollAt(), core.reasm6.pollAt());
-    if (sched.nextDeadline < t) t = sched.nextDeadline;
-    if (core.acceptAny !== null) t = Math.min(t, acceptAnyPollAt(core.acceptAny));
-    if (core.ndpHost !== null) t = Math.min(t, core.ndpHost.pollAt(this.context(now)));
-    // Sockets woken since the last poll: asked, as they may have changed (O(ready sockets)).
-    if (sched.readyCount > 0) {
-      const cx = this.context(now);
-      const ready = sched.readyList;
-      for (let i = 0; i < ready.length && t > now; i++) {
-        const m = ready[i]!;
-        if (m.removed) continue;
-        const at = socketPollAt(m.socket, cx);
-        if (at < t) t = at;
-      }
-    }
-    // TIME-WAIT records are freed in batches: the deadline is rounded up to TIME_WAIT_BATCH.
-    const tw = timeWaitTable(sockets).nextExpiry();
-    if (tw !== NEVER) {
-      const at = Math.ceil(tw / TIME_WAIT_BATCH) * TIME_WAIT_BATCH;
-      if (at < t) t = at;
-    }
-    return t < now ? now : t;
+    return this.#poller.pollAt(now, sockets);
   }
 
   /**
@@ -866,28 +657,4 @@ export class Interface {
     if (s !== null) sockets.adopt(s);
     return s;
   }
-}
-
-/** When a socket next needs a dispatch (a listener never does). */
-function socketPollAt(s: AnySocket, cx: SocketContext): Instant {
-  return s instanceof TcpListenSocket ? NEVER : s.pollAt(cx);
-}
-
-/** One egress dispatch; `true` when the socket sent something. */
-function dispatchOne(
-  core: IfaceCore,
-  s: AnySocket,
-  cx: SocketContext,
-  emitter: Emitter,
-): boolean {
-  if (s instanceof TcpSocket) {
-    const sent = s.dispatch(cx, emitter);
-    const state = s.state;
-    if (state === "closed" || state === "timeWait") afterTcp(core, s);
-    return sent;
-  }
-  if (s instanceof UdpSocket || s instanceof IcmpSocket || s instanceof RawSocket) {
-    return s.dispatch(cx, emitter);
-  }
-  return false;
 }
