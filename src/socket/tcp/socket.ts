@@ -7,7 +7,7 @@
  * @module
  */
 
-import { type Instant, NEVER } from "../../time.ts";
+import type { Instant } from "../../time.ts";
 import type { IpAddress, IpEndpoint } from "../../wire/address.ts";
 import type { TcpRepr } from "../../wire/tcp.ts";
 import type { SocketContext } from "../context.ts";
@@ -18,76 +18,20 @@ import {
   resolveOptions,
   type TcpSocketOptions,
 } from "./config.ts";
-import { mssForMtu, type ParentHooks, Plan, type TcpConn } from "./conn.ts";
-import { checkEndpoint, closeSendHalf, freshConn, openActive } from "./socket_helpers.ts";
-import { tuneBuffers } from "./autotune.ts";
+import type { ParentHooks, TcpConn } from "./conn.ts";
+import * as life from "./_socket_lifecycle.ts";
+import * as io from "./_socket_io.ts";
+import { grantAccess } from "./_socket_access.ts";
+import type { TcpEmitter } from "./emitter.ts";
 import { applyIcmpError, type TcpIcmpError } from "./icmp_error.ts";
-import { matches, processSegment } from "./input.ts";
-import { buildSegment, checkTimeouts, commitSegment, ecnOf, nextDeadline, plan } from "./send.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { refreshInfo, type TcpInfo } from "./stats.ts";
-import { sendReason, TcpSendReason, type TcpTraceSink, traceBefore } from "./trace_sink.ts";
+import type { TcpTraceSink } from "./trace_sink.ts";
 import { wakeSocket } from "../waker.ts";
 
-/**
- * Where `dispatch` puts a segment: the Interface (or a test) implements it.
- *
- * @example
- * ```ts
- * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
- * import type { TcpEmitter } from "@smol/net/socket";
- * import { Rng } from "@smol/net/iface";
- * import { Ipv4Address, TcpFlags, type TcpRepr } from "@smol/net/wire";
- * import assert from "node:assert/strict";
- * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
- *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
- * const sent: TcpRepr[] = [];
- * let room = false;
- * const emitter: TcpEmitter = { emitTcp: (_src, _dst, repr) => room && sent.push(repr) > 0 };
- * const s = new TcpSocket();
- * s.connect(cx, { addr: Ipv4Address.parse("192.0.2.2"), port: 80 }, { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 });
- * assert.equal(s.dispatch(cx, emitter), false); // the device is full: nothing changes
- * room = true;
- * assert.equal(s.dispatch(cx, emitter), true);
- * assert.equal(sent.length, 1);
- * assert.ok(sent[0]!.flags & TcpFlags.SYN);
- * ```
- */
-export interface TcpEmitter {
-  /**
-   * Sends `repr` from `src` to `dst`.
-   *
-   * @param src Source address.
-   * @param dst Destination address.
-   * @param repr The segment.
-   * @param ecn The IP header's ECN field (RFC 3168 §5; 2 is ECT(0)); absent or 0 for Not-ECT.
-   * @returns `false` when it could not be sent now (device full); the socket then changes nothing.
-   */
-  emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr, ecn?: number): boolean;
-}
+export type { TcpEmitter } from "./emitter.ts";
 
-let setParent: (s: TcpSocket, p: ParentHooks | null) => void;
-let peekConn: (s: TcpSocket) => TcpConn;
-
-/**
- * Attaches a listener to a child socket (internal to the tcp folder).
- *
- * @param s The child.
- * @param p The listener's hooks, or `null` to detach.
- */
-export function attachParent(s: TcpSocket, p: ParentHooks | null): void {
-  setParent(s, p);
-}
-
-/**
- * The connection block of a socket (internal to the tcp folder).
- *
- * @param s The socket.
- * @returns Its TCB.
- */
-export function connOf(s: TcpSocket): TcpConn {
-  return peekConn(s);
-}
+export { attachParent, connOf } from "./_socket_access.ts";
 
 /**
  * A TCP connection as a sans-IO state machine (RFC 9293 with RFC 7323, RFC 2018/6675,
@@ -128,11 +72,10 @@ export class TcpSocket {
   #info: TcpInfo | null = null;
 
   static {
-    setParent = (s, p) => {
+    grantAccess((s, p) => {
       s.#parent = p;
       s.#c.parent = p;
-    };
-    peekConn = (s) => s.#c;
+    }, (s) => s.#c);
   }
 
   /**
@@ -147,7 +90,7 @@ export class TcpSocket {
   }
 
   #fresh(): TcpConn {
-    return freshConn(this.#o, this, this.#parent, this.#c);
+    return life.freshConn(this.#o, this, this.#parent, this.#c);
   }
 
   /**
@@ -228,14 +171,9 @@ export class TcpSocket {
    * ```
    */
   listen(local: IpEndpoint): void {
-    checkEndpoint("local", local, true);
-    if (this.#c.state !== TcpState.Closed) {
-      throw new Error(`Cannot listen in state ${this.#c.state}`);
-    }
-    const c = this.#c = this.#fresh();
-    c.listenOn = local;
-    c.local = local;
-    c.setState(TcpState.Listen);
+    life.checkEndpoint("local", local, true);
+    life.checkClosed(this.#c, "listen");
+    life.openPassive(this.#c = this.#fresh(), local);
     wakeSocket(this);
   }
 
@@ -263,15 +201,8 @@ export class TcpSocket {
    * ```
    */
   connect(cx: SocketContext, remote: IpEndpoint, local: IpEndpoint): void {
-    checkEndpoint("remote", remote, false);
-    checkEndpoint("local", local, false);
-    if (remote.addr.version !== local.addr.version) {
-      throw new TypeError(`Address families differ: ${local.addr} and ${remote.addr}`);
-    }
-    if (this.#c.state !== TcpState.Closed) {
-      throw new Error(`Cannot connect in state ${this.#c.state}`);
-    }
-    openActive(this.#c = this.#fresh(), this.#o, cx, remote, local);
+    life.checkConnect(this.#c, remote, local);
+    life.openActive(this.#c = this.#fresh(), this.#o, cx, remote, local);
     wakeSocket(this);
   }
 
@@ -293,12 +224,7 @@ export class TcpSocket {
    */
   send(data: Uint8Array): number {
     if (!this.maySend) throw new Error(`Cannot send in state ${this.#c.state}`);
-    const n = this.#c.tx.enqueueSlice(data);
-    if (n > 0) {
-      wakeSocket(this);
-      this.#c.traceSink?.app?.("write", n);
-    }
-    return n;
+    return io.queueSend(this, this.#c, data);
   }
 
   /**
@@ -315,12 +241,7 @@ export class TcpSocket {
    * ```
    */
   recv(dst: Uint8Array): number {
-    const n = this.#c.rx.dequeueSlice(dst);
-    if (n > 0) {
-      wakeSocket(this); // the window may reopen
-      this.#c.traceSink?.app?.("read", n);
-    }
-    return n;
+    return io.readInto(this, this.#c, dst);
   }
 
   /**
@@ -376,11 +297,7 @@ export class TcpSocket {
    * ```
    */
   consumeRecv(n: number): void {
-    this.#c.rx.dequeueAllocated(n);
-    if (n > 0) {
-      wakeSocket(this);
-      this.#c.traceSink?.app?.("read", n);
-    }
+    io.consumeRead(this, this.#c, n);
   }
 
   /**
@@ -398,16 +315,8 @@ export class TcpSocket {
    * ```
    */
   close(): void {
-    const c = this.#c;
-    const synchronizing = c.state === TcpState.Listen || c.state === TcpState.SynSent;
-    if (
-      !synchronizing && c.state !== TcpState.Closed && c.state !== TcpState.TimeWait &&
-      c.rx.length > 0
-    ) {
-      this.abort();
-      return;
-    }
-    this.closeWrite();
+    if (life.closeResets(this.#c)) this.abort();
+    else this.closeWrite();
   }
 
   /**
@@ -426,7 +335,7 @@ export class TcpSocket {
    */
   closeWrite(): void {
     wakeSocket(this);
-    closeSendHalf(this.#c);
+    life.closeSendHalf(this.#c);
   }
 
   /**
@@ -443,13 +352,7 @@ export class TcpSocket {
    * ```
    */
   abort(): void {
-    const c = this.#c;
-    const s = c.state;
-    if (s === TcpState.Closed) return;
-    const sendRst = s !== TcpState.Listen && s !== TcpState.SynSent && s !== TcpState.TimeWait;
-    c.closeWith(s === TcpState.TimeWait ? null : "aborted");
-    c.rstPending = sendRst;
-    wakeSocket(this);
+    if (life.abortConn(this.#c)) wakeSocket(this);
   }
 
   /**
@@ -839,18 +742,7 @@ export class TcpSocket {
    * ```
    */
   process(cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpRepr | null {
-    const c = this.#c;
-    if (!matches(c, src, dst, repr)) {
-      c.counters.droppedOther++;
-      return null;
-    }
-    const sink = c.traceSink;
-    if (sink === null) return processSegment(c, cx, src, dst, repr);
-    sink.segment(cx.now, "in", repr, null);
-    const reply = processSegment(c, cx, src, dst, repr);
-    if (reply !== null) sink.segment(cx.now, "out", reply, TcpSendReason.Reply);
-    sink.timers?.(cx.now, c.timers);
-    return reply;
+    return io.processIn(this.#c, cx, src, dst, repr);
   }
 
   /**
@@ -897,30 +789,9 @@ export class TcpSocket {
    * ```
    */
   dispatch(cx: SocketContext, emitter: TcpEmitter): boolean {
-    const sent = this.#dispatch(cx, emitter);
+    const sent = io.dispatchOne(this.#c, this.#o, cx, emitter);
     this.#c.traceSink?.timers?.(cx.now, this.#c.timers);
     return sent;
-  }
-
-  #dispatch(cx: SocketContext, emitter: TcpEmitter): boolean {
-    const c = this.#c;
-    const now = cx.now;
-    // The MSS a SYN announces follows the link it leaves on now, not the one known at connect()
-    // (RFC 9293 §3.7.1: MSS from the MTU of the interface the segment is sent on).
-    if (c.state === TcpState.SynSent && this.#o.mss === null) {
-      c.ourMss = mssForMtu(cx.ipMtu, c.local!);
-    }
-    const sink = c.traceSink;
-    if (sink !== null) traceBefore(c);
-    checkTimeouts(c, now);
-    tuneBuffers(c, now);
-    const p = plan(c, now, cx.ipMtu, cx.tcpSegmentOffload);
-    if (p === Plan.None) return false;
-    const repr = buildSegment(c, now);
-    if (!emitter.emitTcp(c.local!.addr, c.remote!.addr, repr, ecnOf(c))) return false;
-    commitSegment(c, now, repr);
-    if (sink !== null) sink.segment(now, "out", repr, sendReason(c, p, repr));
-    return true;
   }
 
   /**
@@ -941,12 +812,6 @@ export class TcpSocket {
    * ```
    */
   pollAt(cx: SocketContext): Instant {
-    const c = this.#c;
-    const now = cx.now;
-    if (c.state === TcpState.Closed) return c.rstPending ? now : NEVER;
-    if (c.state === TcpState.Listen) return NEVER;
-    if (plan(c, now, cx.ipMtu, cx.tcpSegmentOffload) !== Plan.None) return now;
-    const t = nextDeadline(c);
-    return t < now ? now : t;
+    return io.nextPollAt(this.#c, cx);
   }
 }

@@ -1,8 +1,8 @@
 /**
- * What {@linkcode TcpSocket}'s application calls do to the connection block, kept out of the
- * class: endpoint checks, a fresh TCB that keeps the socket options set so far, the active
- * open's sequence-space setup, and closing the send half. None of these is on a per-packet
- * path. Internal to the tcp folder.
+ * What {@linkcode TcpSocket}'s lifecycle calls (listen, connect, close, abort) do to the
+ * connection block, kept out of the class: endpoint checks, a fresh TCB that keeps the socket
+ * options set so far, the passive and active opens, closing the send half, and aborting. None of
+ * these is on a per-packet path. Internal to the tcp folder.
  *
  * @module
  */
@@ -31,6 +31,49 @@ export function checkEndpoint(what: string, ep: IpEndpoint, allowUnspecified: bo
   ) {
     throw new TypeError(`Invalid ${what} endpoint ${ep.addr}:${ep.port}`);
   }
+}
+
+/**
+ * Throws unless `c` is CLOSED, the only state a socket may listen or connect from.
+ *
+ * @param c The current TCB.
+ * @param verb What the application tried ("listen" or "connect"), named in the error.
+ * @throws {Error} When the socket is not CLOSED.
+ */
+export function checkClosed(c: TcpConn, verb: string): void {
+  if (c.state !== TcpState.Closed) {
+    throw new Error(`Cannot ${verb} in state ${c.state}`);
+  }
+}
+
+/**
+ * The checks of an active open: both endpoints usable, of one address family, and the socket
+ * CLOSED.
+ *
+ * @param c The current TCB.
+ * @param remote The peer.
+ * @param local The local endpoint.
+ * @throws {TypeError} For bad endpoints. {@linkcode Error} when the socket is not CLOSED.
+ */
+export function checkConnect(c: TcpConn, remote: IpEndpoint, local: IpEndpoint): void {
+  checkEndpoint("remote", remote, false);
+  checkEndpoint("local", local, false);
+  if (remote.addr.version !== local.addr.version) {
+    throw new TypeError(`Address families differ: ${local.addr} and ${remote.addr}`);
+  }
+  checkClosed(c, "connect");
+}
+
+/**
+ * Passive open on a fresh TCB: CLOSED → LISTEN on `local`.
+ *
+ * @param c The fresh TCB.
+ * @param local The endpoint to listen on.
+ */
+export function openPassive(c: TcpConn, local: IpEndpoint): void {
+  c.listenOn = local;
+  c.local = local;
+  c.setState(TcpState.Listen);
 }
 
 /**
@@ -123,4 +166,33 @@ export function closeSendHalf(c: TcpConn): void {
       c.setState(TcpState.LastAck);
       return;
   }
+}
+
+/**
+ * Whether the application's `close()` must reset rather than close the send half: a synchronized
+ * connection with unread received data (RFC 9293 §3.10.4, RFC 1122 §4.2.2.13).
+ *
+ * @param c The TCB.
+ * @returns `true` to abort.
+ */
+export function closeResets(c: TcpConn): boolean {
+  const synchronizing = c.state === TcpState.Listen || c.state === TcpState.SynSent;
+  return !synchronizing && c.state !== TcpState.Closed && c.state !== TcpState.TimeWait &&
+    c.rx.length > 0;
+}
+
+/**
+ * Aborts (RFC 9293 §3.10.5): CLOSED at once with the error `"aborted"` (none from TIME-WAIT), and
+ * a RST pending when the peer knows the connection.
+ *
+ * @param c The TCB.
+ * @returns Whether anything changed (`false` when already CLOSED).
+ */
+export function abortConn(c: TcpConn): boolean {
+  const s = c.state;
+  if (s === TcpState.Closed) return false;
+  const sendRst = s !== TcpState.Listen && s !== TcpState.SynSent && s !== TcpState.TimeWait;
+  c.closeWith(s === TcpState.TimeWait ? null : "aborted");
+  c.rstPending = sendRst;
+  return true;
 }
