@@ -5,61 +5,29 @@
  * @module
  */
 
-import { Interface, type InterfaceConfig } from "../iface/interface.ts";
+import type { Interface } from "../iface/interface.ts";
 import type { DropCounters } from "../iface/counters.ts";
-import { SocketSet } from "../iface/socket_set.ts";
-import {
-  closeDevice,
-  type Device,
-  deviceClosed,
-  deviceDeadline,
-  hasReadinessHook,
-} from "../phy/device.ts";
-import { TcpListenSocket } from "../socket/tcp/listener.ts";
-import { TcpSocket } from "../socket/tcp/socket.ts";
-import type { TcpSocketOptions } from "../socket/tcp/config.ts";
-import { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
-import { IcmpSocket } from "../socket/icmp.ts";
-import { earliest, type Instant, monotonicNow, NEVER } from "../time.ts";
-import { formatEndpoint, type IpAddress, type IpEndpoint, Ipv4Address } from "../wire/address.ts";
-import { checkInteger, checkOneOf, checkOptions, checkSignal, checkTimeout } from "../_validate.ts";
-import { Driver } from "./driver.ts";
-import { awaitConnect } from "./_connect.ts";
-import { claimDevice, randomMac, releaseDevice } from "./_device_owner.ts";
+import type { Device } from "../phy/device.ts";
+import type { Instant } from "../time.ts";
+import { checkOptions } from "../_validate.ts";
 import type { ConnectOptions, DatagramOptions, ListenOptions, NetStackOptions } from "./options.ts";
 export type { ConnectOptions, DatagramOptions, ListenOptions, NetStackOptions };
-import { abortError, badResource, coreError, fromCoreError, netError } from "./errors.ts";
-import {
-  checkBacklog,
-  checkHostname,
-  checkPort,
-  checkStackOptions,
-  parseHost,
-  tryParseIp,
-} from "./_options.ts";
-import { type ListenerHost, TcpListener } from "./tcp_listener.ts";
+import type { TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { TcpTraceRecorder } from "../trace/recorder.ts";
-import { UdpSocket } from "./udp_socket.ts";
-import { resolveForConnect } from "./dns.ts";
-import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_cache.ts";
-import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
-import { Autoconf, type AutoconfEvent } from "./autoconf.ts";
-import {
-  acceptAnyConfig,
-  isTransparent,
-  listenTransparentTcp,
-  listenTransparentUdp,
-  type TransparentDatagramOptions,
-  type TransparentListenOptions,
-  type UdpFlowListener,
+import type { UdpSocket } from "./udp_socket.ts";
+import type { DnsCounters } from "./dns_cache.ts";
+import type { PingOptions, PingResult } from "./ping.ts";
+import type { Autoconf } from "./autoconf.ts";
+import type {
+  TransparentDatagramOptions,
+  TransparentListenOptions,
+  UdpFlowListener,
 } from "./transparent.ts";
-
-/** Options of `connectTcp` without a local port (never modified). */
-const NO_OPTIONS = {};
-
-/** The Interface's default `ingressBudget`. */
-const DEFAULT_INGRESS_BUDGET = 256;
+import { StackState } from "./_stack_state.ts";
+import { connect, listen } from "./_stack_tcp.ts";
+import { listenDatagram, ping } from "./_stack_datagram.ts";
+import { closeStack, nextDeadline, pollOnce } from "./_stack_poll.ts";
 
 /**
  * A userspace TCP/IP stack on one device. It owns the loop that polls the core; all of its
@@ -102,27 +70,8 @@ const DEFAULT_INGRESS_BUDGET = 256;
  * ```
  */
 export class NetStack extends EventTarget implements AsyncDisposable, Disposable {
-  readonly #device: Device;
-  readonly #iface: Interface;
-  readonly #sockets: SocketSet;
-  readonly #driver: Driver;
-  readonly #host: ListenerHost;
-  readonly #tcpOptions: TcpSocketOptions;
-  readonly #backlog: number;
-  readonly #ingressBudget: number;
-  readonly #listeners = new Set<TcpListener>();
-  readonly #udp = new Set<UdpSocket>();
-  readonly #flowListeners = new Set<UdpFlowListener>();
-  #pinger: Pinger | null = null;
-  #closed = false;
-  #deviceError: Error | null = null;
+  readonly #s: StackState;
   #onerror: ((event: ErrorEvent) => void) | null = null;
-  readonly #dnsServers: readonly IpAddress[];
-  readonly #hosts: DnsHosts | undefined;
-  readonly #dnsCache = new DnsCache();
-  readonly #dnsCounters: DnsCounters = dnsCounters();
-  readonly #families: readonly (4 | 6)[];
-  readonly #autoconf: Autoconf | null = null;
 
   /**
    * Creates the stack and starts listening to the device.
@@ -132,78 +81,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    */
   constructor(options: NetStackOptions) {
     super();
-    const o = checkStackOptions(options);
-    this.#device = o.device;
-    const medium = o.device.capabilities.medium;
-    let hw = o.hardwareAddress;
-    if (hw === undefined && medium === "ethernet") hw = randomMac();
-    const gateway4 = o.gateways.find((g) => g.version === 4);
-    const gateway6 = o.gateways.find((g) => g.version === 6);
-    const config: InterfaceConfig = {
-      ...options.iface,
-      medium,
-      addresses: o.addresses,
-      ...(hw !== undefined ? { hardwareAddr: hw } : {}),
-      ...(gateway4 !== undefined ? { gateway4 } : {}),
-      ...(gateway6 !== undefined ? { gateway6 } : {}),
-      ...(o.seed !== undefined ? { seed: o.seed } : {}),
-      ...acceptAnyConfig(options.acceptAny),
-    };
-    this.#iface = new Interface(config);
-    this.#ingressBudget = config.ingressBudget ?? DEFAULT_INGRESS_BUDGET;
-    this.#sockets = new SocketSet(o.maxSockets !== undefined ? { maxSockets: o.maxSockets } : {});
-    this.#tcpOptions = o.tcp;
-    this.#backlog = o.backlog;
-    this.#dnsServers = o.dnsServers;
-    if (options.hosts !== undefined && !(options.hosts instanceof Map)) {
-      throw new TypeError("Invalid hosts: expected a Map from parseHosts");
-    }
-    this.#hosts = options.hosts;
-    // With autoconfiguration, IPv6 (SLAAC) runs on Ethernet unless turned off.
-    const auto6 = medium === "ethernet" && options.autoconf?.ipv6 !== false;
-    this.#families = o.auto
-      ? (auto6 ? [4, 6] : [4])
-      : [...new Set(o.addresses.map((a) => a.address.version))].sort();
-    if (o.auto) {
-      // Validates its options (a throw here leaves the device unclaimed); binds port 68.
-      this.#autoconf = new Autoconf({
-        iface: this.#iface,
-        sockets: this.#sockets,
-        watch: (w) => this.#driver.watch(w),
-        unwatch: (w) => this.#driver.unwatch(w),
-      }, options.autoconf);
-      // Answers from the old servers may differ from the new ones'.
-      this.#autoconf.addEventListener("change", (e) => {
-        if ((e as AutoconfEvent).change === "dnsChanged") this.#dnsCache.clear();
-      });
-    }
-    // Last: nothing above has side effects, so a rejected option leaves the device free.
-    claimDevice(this.#device, this);
-    this.#driver = new Driver(this);
-    const driver = this.#driver;
-    this.#sockets.onChange(driver.changed);
-    this.#host = {
-      wake: driver.wake,
-      watch: (w) => driver.watch(w),
-      unwatch: (w) => driver.unwatch(w),
-      refChanged: () => driver.refChanged(),
-      release: (s) => {
-        // The set owns the rest of its lifetime: it lingers while it has data to deliver and
-        // the interface removes it, once, when it closes.
-        const h = this.#sockets.handleOf(s);
-        if (h !== undefined) this.#sockets.release(h);
-      },
-      deviceError: () => this.#deviceError,
-      accept: (l) => this.#iface.acceptTcp(this.#sockets, l),
-      unlisten: (l) => {
-        const h = this.#sockets.handleOf(l);
-        if (h !== undefined) this.#sockets.remove(h);
-        for (const x of this.#listeners) if (x.socket === l) this.#listeners.delete(x);
-      },
-    };
-    if (hasReadinessHook(this.#device)) this.#device.onReadable(this.#driver.wake);
-    deviceClosed(this.#device)?.catch((e) => this.#fail(e, "Device failed"));
-    this.#driver.wake();
+    this.#s = new StackState(this, options);
   }
 
   /**
@@ -213,7 +91,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @internal
    */
   get iface(): Interface {
-    return this.#iface;
+    return this.#s.iface;
   }
 
   /**
@@ -234,7 +112,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```
    */
   get counters(): DropCounters {
-    return this.#iface.counters;
+    return this.#s.iface.counters;
   }
 
   /**
@@ -290,7 +168,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```
    */
   get device(): Device {
-    return this.#device;
+    return this.#s.device;
   }
 
   /**
@@ -308,7 +186,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```
    */
   get autoconf(): Autoconf | null {
-    return this.#autoconf;
+    return this.#s.autoconf;
   }
 
   /**
@@ -327,7 +205,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```
    */
   get dnsCounters(): Readonly<DnsCounters> {
-    return this.#dnsCounters;
+    return this.#s.dnsCounters;
   }
 
   /**
@@ -346,12 +224,12 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```
    */
   get configured(): Promise<void> {
-    return this.#autoconf?.configured ?? Promise.resolve();
+    return this.#s.autoconf?.configured ?? Promise.resolve();
   }
 
   /** How many times the loop has polled the core (for tests and statistics). */
   get polls(): number {
-    return this.#driver.polls;
+    return this.#s.driver.polls;
   }
 
   /**
@@ -360,7 +238,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * sockets that changed, so idle connections cost nothing.
    */
   get settles(): number {
-    return this.#driver.settles;
+    return this.#s.driver.settles;
   }
 
   /**
@@ -385,43 +263,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```
    */
   listen(options: ListenOptions | TransparentListenOptions): TcpListener {
-    this.#checkOpen();
-    if (isTransparent(options)) {
-      const t = listenTransparentTcp(
-        this.#iface,
-        this.#host,
-        options as TransparentListenOptions,
-        this.#tcpOptions,
-        this.#backlog,
-      );
-      this.#listeners.add(t);
-      this.#driver.wake();
-      return t;
-    }
-    const o = checkOptions("options", options as ListenOptions, true);
-    if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
-    const port = checkPort("port", o.port, 0);
-    const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
-    const backlog = o.tcpBacklog !== undefined
-      ? checkBacklog("tcpBacklog", o.tcpBacklog)
-      : o.backlog !== undefined
-      ? checkBacklog("backlog", o.backlog)
-      : this.#backlog;
-    let core: TcpListenSocket;
-    try {
-      const local = {
-        addr,
-        port: port === 0 ? this.#sockets.allocatePort("tcp", this.#iface.random) : port,
-      };
-      core = new TcpListenSocket(local, { backlog, socket: this.#tcpOptions });
-      this.#iface.listenTcp(this.#sockets, core);
-    } catch (e) {
-      throw fromCoreError(e, `Cannot listen on ${formatEndpoint({ addr, port })}`);
-    }
-    const listener = new TcpListener(this.#host, core);
-    this.#listeners.add(listener);
-    this.#driver.wake();
-    return listener;
+    return listen(this.#s, options);
   }
 
   /**
@@ -453,73 +295,8 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * listener.close();
    * ```
    */
-  async connect(options: ConnectOptions): Promise<TcpStream> {
-    this.#checkOpen();
-    const o = checkOptions("options", options, true);
-    if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
-    const port = checkPort("port", o.port, 1);
-    const name = checkHostname("hostname", o.hostname) ?? "127.0.0.1";
-    checkSignal("signal", o.signal);
-    if (o.localPort !== undefined) checkPort("localPort", o.localPort, 1);
-    const ip = name === "localhost" ? null : tryParseIp(name);
-    if (ip !== null) return this.#connectTo(ip, port, name, o);
-    const servers = [...this.#dnsServers, ...(this.#autoconf?.dnsServers ?? [])];
-    if ((servers.length === 0 && this.#hosts === undefined) || name === "localhost") {
-      return this.#connectTo(parseHost(name, Ipv4Address.UNSPECIFIED), port, name, o);
-    }
-    // Like Deno.connect (tokio): every resolved address in turn, the last error if all fail.
-    const addrs = await resolveForConnect(this, name, {
-      servers,
-      families: this.#families,
-      cache: this.#dnsCache,
-      counters: this.#dnsCounters,
-      search: this.#autoconf?.searchDomains ?? [],
-      ...(this.#hosts !== undefined ? { hosts: this.#hosts } : {}),
-      ...(o.signal !== undefined ? { signal: o.signal } : {}),
-    });
-    let last: unknown;
-    for (const addr of addrs) {
-      try {
-        return await this.#connectTo(addr, port, name, o);
-      } catch (e) {
-        if (o.signal?.aborted || e instanceof TypeError) throw e;
-        last = e;
-      }
-    }
-    throw last;
-  }
-
-  async #connectTo(
-    addr: IpAddress,
-    port: number,
-    name: string,
-    options: ConnectOptions,
-  ): Promise<TcpStream> {
-    this.#checkOpen();
-    if (addr.isUnspecified || addr.isMulticast || (addr.version === 4 && addr.isBroadcast)) {
-      throw new TypeError(`Invalid hostname "${name}": not a unicast address`);
-    }
-    const remote: IpEndpoint = { addr, port };
-    if (addr.isLoopback && !this.#iface.routes.hasAddress(addr)) {
-      // RFC 1122 §3.2.1.3: loopback addresses never leave the host, and a stack has no loopback.
-      throw coreError("ENETUNREACH", `Cannot connect to ${formatEndpoint(remote)}`);
-    }
-    const signal = options.signal;
-    if (signal?.aborted) throw abortError(signal);
-    const socket = new TcpSocket(this.#tcpOptions);
-    try {
-      this.#iface.connectTcp(
-        this.#sockets,
-        socket,
-        remote,
-        options.localPort !== undefined ? { localPort: options.localPort } : NO_OPTIONS,
-        monotonicNow(),
-      );
-    } catch (e) {
-      throw fromCoreError(e, `Cannot connect to ${formatEndpoint(remote)}`);
-    }
-    await awaitConnect(this.#driver, socket, remote, signal);
-    return new TcpStream(this.#host, socket);
+  connect(options: ConnectOptions): Promise<TcpStream> {
+    return connect(this.#s, this, options);
   }
 
   /**
@@ -572,48 +349,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
   listenDatagram(
     options: DatagramOptions | TransparentDatagramOptions,
   ): UdpSocket | UdpFlowListener {
-    this.#checkOpen();
-    if (isTransparent(options)) return this.#listenFlows(options as TransparentDatagramOptions);
-    const o = checkOptions("options", options as DatagramOptions, true);
-    if (o.transport !== undefined) checkOneOf("transport", o.transport, ["udp"]);
-    const port = checkPort("port", o.port, 0);
-    const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
-    const core = new CoreUdpSocket();
-    try {
-      this.#iface.bindUdp(this.#sockets, core, { addr, port });
-    } catch (e) {
-      throw fromCoreError(e, `Cannot bind to ${formatEndpoint({ addr, port })}`);
-    }
-    return this.#wrapUdp(core);
-  }
-
-  #wrapUdp(core: CoreUdpSocket): UdpSocket {
-    const udp = new UdpSocket({
-      wake: this.#driver.wake,
-      watch: (w) => this.#driver.watch(w),
-      unwatch: (w) => this.#driver.unwatch(w),
-      refChanged: () => this.#driver.refChanged(),
-      release: (s) => {
-        const h = this.#sockets.handleOf(s);
-        if (h !== undefined) this.#sockets.remove(h);
-        this.#udp.delete(udp);
-      },
-    }, core);
-    this.#udp.add(udp);
-    return udp;
-  }
-
-  #listenFlows(options: TransparentDatagramOptions): UdpFlowListener {
-    const d = this.#driver;
-    const flows = listenTransparentUdp(this.#iface, this.#sockets, {
-      wake: d.wake,
-      watch: (w) => d.watch(w),
-      unwatch: (w) => d.unwatch(w),
-      refChanged: () => d.refChanged(),
-      wrap: (core) => this.#wrapUdp(core),
-    }, options);
-    this.#flowListeners.add(flows);
-    return flows;
+    return listenDatagram(this.#s, options);
   }
 
   /**
@@ -642,32 +378,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```
    */
   ping(options: PingOptions): Promise<PingResult> {
-    let addr: IpAddress;
-    let o: PingOptions;
-    try {
-      this.#checkOpen();
-      o = checkOptions("options", options, true);
-      addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
-      if (o.size !== undefined) checkInteger("size", o.size, 0, 65000);
-      if (o.timeout !== undefined) checkTimeout("timeout", o.timeout);
-      checkSignal("signal", o.signal);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    if (addr.isUnspecified) {
-      return Promise.reject(
-        new TypeError(`Invalid hostname "${o.hostname}": a destination is required`),
-      );
-    }
-    if (this.#iface.routes.nextHop(addr) === null) {
-      return Promise.reject(coreError("ENETUNREACH", `Cannot ping ${addr}`));
-    }
-    if (this.#pinger === null) {
-      const socket = new IcmpSocket();
-      this.#iface.bindIcmp(this.#sockets, socket);
-      this.#pinger = new Pinger(socket, this.#driver.wake);
-    }
-    return this.#pinger.ping(addr, o, (w) => this.#driver.watch(w));
+    return ping(this.#s, options);
   }
 
   /**
@@ -689,27 +400,8 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * assert.equal(again.device, device);
    * ```
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const l of this.#listeners) {
-      try {
-        l.close();
-      } catch { /* already closed */ }
-    }
-    for (const u of [...this.#flowListeners, ...this.#udp]) {
-      try {
-        u.close();
-      } catch { /* already closed */ }
-    }
-    this.#abortAll();
-    try {
-      this.#driver.flush();
-    } catch { /* a failing poll while closing: the stack is going away anyway */ }
-    this.#autoconf?.close();
-    this.#driver.stop();
-    releaseDevice(this.#device, this);
-    await closeDevice(this.#device);
+  close(): Promise<void> {
+    return closeStack(this.#s, this);
   }
 
   /** Same as {@linkcode NetStack.close}. */
@@ -729,37 +421,17 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @internal
    */
   pollOnce(now: Instant): boolean {
-    try {
-      const counters = this.#iface.counters;
-      const rx = counters.rxFrames;
-      const polled = this.#iface.poll(now, this.#device, this.#sockets);
-      if (this.#autoconf?.poll(now)) return true;
-      // Another poll at once helps only when ingress stopped at its budget (frames may still
-      // wait) or a socket is due now; else the loop waits for the device or a deadline, which
-      // saves an empty poll after each busy one.
-      return polled &&
-        (counters.rxFrames - rx >= this.#ingressBudget ||
-          this.#iface.pollAt(now, this.#sockets) <= now);
-    } catch (e) {
-      this.#fail(e, "Stack failed");
-      return false;
-    }
+    return pollOnce(this.#s, now);
   }
 
   /** @internal The next deadline of the core and the device. */
   nextDeadline(now: Instant): Instant {
-    try {
-      const at = earliest(this.#iface.pollAt(now, this.#sockets), deviceDeadline(this.#device));
-      return this.#autoconf === null ? at : earliest(at, this.#autoconf.pollAt(now));
-    } catch (e) {
-      this.#fail(e, "Stack failed");
-      return NEVER;
-    }
+    return nextDeadline(this.#s, now);
   }
 
   /** @internal Whether released sockets still have data or a FIN to deliver. */
   lingering(): boolean {
-    return this.#sockets.lingering();
+    return this.#s.sockets.lingering();
   }
 
   /**
@@ -843,39 +515,6 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * ```
    */
   get deviceError(): Error | null {
-    return this.#deviceError;
-  }
-
-  #abortAll(): void {
-    for (let i = 0; i < this.#sockets.size; i++) {
-      const s = this.#sockets.at(i);
-      if (s instanceof TcpSocket) s.abort();
-    }
-  }
-
-  /**
-   * Ends the loop: sockets abort, every pending operation rejects with a ConnectionAborted
-   * whose cause is `e`, later calls throw it, and the `error` event is dispatched.
-   */
-  #fail(e: unknown, what: string): void {
-    if (this.#closed || this.#deviceError !== null) return;
-    const cause = e instanceof Error ? e : new Error(String(e));
-    const err = netError("ConnectionAborted", `${what}: ${cause.message}`);
-    (err as Error & { cause?: unknown }).cause = cause;
-    this.#deviceError = err;
-    try {
-      this.#abortAll();
-    } catch { /* the socket set itself is broken: the sockets are unreachable anyway */ }
-    this.#driver.fail(err);
-    // Dispatched after the current poll, so a listener that calls back into the stack finds the
-    // loop stopped rather than half-way through a poll.
-    queueMicrotask(() => {
-      this.dispatchEvent(new ErrorEvent("error", { error: err, message: err.message }));
-    });
-  }
-
-  #checkOpen(): void {
-    if (this.#closed) throw badResource("NetStack");
-    if (this.#deviceError !== null) throw this.#deviceError;
+    return this.#s.deviceError;
   }
 }

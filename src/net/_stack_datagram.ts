@@ -1,0 +1,102 @@
+/**
+ * `NetStack.listenDatagram` (bound UDP sockets and the transparent flow listener) and
+ * `NetStack.ping`.
+ *
+ * @module
+ */
+
+import { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
+import { IcmpSocket } from "../socket/icmp.ts";
+import { formatEndpoint, type IpAddress, Ipv4Address } from "../wire/address.ts";
+import { checkInteger, checkOneOf, checkOptions, checkSignal, checkTimeout } from "../_validate.ts";
+import type { DatagramOptions } from "./options.ts";
+import { coreError, fromCoreError } from "./errors.ts";
+import { checkHostname, checkPort, parseHost } from "./_options.ts";
+import { UdpSocket } from "./udp_socket.ts";
+import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
+import type { StackState } from "./_stack_state.ts";
+import {
+  isTransparent,
+  listenTransparentUdp,
+  type TransparentDatagramOptions,
+  type UdpFlowListener,
+} from "./transparent.ts";
+
+/** `NetStack.listenDatagram`. */
+export function listenDatagram(
+  s: StackState,
+  options: DatagramOptions | TransparentDatagramOptions,
+): UdpSocket | UdpFlowListener {
+  s.checkOpen();
+  if (isTransparent(options)) return listenFlows(s, options as TransparentDatagramOptions);
+  const o = checkOptions("options", options as DatagramOptions, true);
+  if (o.transport !== undefined) checkOneOf("transport", o.transport, ["udp"]);
+  const port = checkPort("port", o.port, 0);
+  const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
+  const core = new CoreUdpSocket();
+  try {
+    s.iface.bindUdp(s.sockets, core, { addr, port });
+  } catch (e) {
+    throw fromCoreError(e, `Cannot bind to ${formatEndpoint({ addr, port })}`);
+  }
+  return wrapUdp(s, core);
+}
+
+function wrapUdp(s: StackState, core: CoreUdpSocket): UdpSocket {
+  const udp = new UdpSocket({
+    wake: s.driver.wake,
+    watch: (w) => s.driver.watch(w),
+    unwatch: (w) => s.driver.unwatch(w),
+    refChanged: () => s.driver.refChanged(),
+    release: (c) => {
+      const h = s.sockets.handleOf(c);
+      if (h !== undefined) s.sockets.remove(h);
+      s.udp.delete(udp);
+    },
+  }, core);
+  s.udp.add(udp);
+  return udp;
+}
+
+function listenFlows(s: StackState, options: TransparentDatagramOptions): UdpFlowListener {
+  const d = s.driver;
+  const flows = listenTransparentUdp(s.iface, s.sockets, {
+    wake: d.wake,
+    watch: (w) => d.watch(w),
+    unwatch: (w) => d.unwatch(w),
+    refChanged: () => d.refChanged(),
+    wrap: (core) => wrapUdp(s, core),
+  }, options);
+  s.flowListeners.add(flows);
+  return flows;
+}
+
+/** `NetStack.ping`. */
+export function ping(s: StackState, options: PingOptions): Promise<PingResult> {
+  let addr: IpAddress;
+  let o: PingOptions;
+  try {
+    s.checkOpen();
+    o = checkOptions("options", options, true);
+    addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
+    if (o.size !== undefined) checkInteger("size", o.size, 0, 65000);
+    if (o.timeout !== undefined) checkTimeout("timeout", o.timeout);
+    checkSignal("signal", o.signal);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  if (addr.isUnspecified) {
+    return Promise.reject(
+      new TypeError(`Invalid hostname "${o.hostname}": a destination is required`),
+    );
+  }
+  if (s.iface.routes.nextHop(addr) === null) {
+    return Promise.reject(coreError("ENETUNREACH", `Cannot ping ${addr}`));
+  }
+  if (s.pinger === null) {
+    const socket = new IcmpSocket();
+    s.iface.bindIcmp(s.sockets, socket);
+    s.pinger = new Pinger(socket, s.driver.wake);
+  }
+  return s.pinger.ping(addr, o, (w) => s.driver.watch(w));
+}

@@ -1,0 +1,68 @@
+/**
+ * The glue between a `NetStack` and its loop: one poll of the core, the next deadline, whether
+ * released sockets linger, and closing the whole stack.
+ *
+ * @module
+ */
+
+import { closeDevice, deviceDeadline } from "../phy/device.ts";
+import { earliest, type Instant, NEVER } from "../time.ts";
+import { releaseDevice } from "./_device_owner.ts";
+import type { StackState } from "./_stack_state.ts";
+
+/**
+ * One poll of the core. An error thrown by the device, the interface or a socket fails the
+ * stack instead of escaping the loop.
+ */
+export function pollOnce(s: StackState, now: Instant): boolean {
+  try {
+    const counters = s.iface.counters;
+    const rx = counters.rxFrames;
+    const polled = s.iface.poll(now, s.device, s.sockets);
+    if (s.autoconf?.poll(now)) return true;
+    // Another poll at once helps only when ingress stopped at its budget (frames may still
+    // wait) or a socket is due now; else the loop waits for the device or a deadline, which
+    // saves an empty poll after each busy one.
+    return polled &&
+      (counters.rxFrames - rx >= s.ingressBudget ||
+        s.iface.pollAt(now, s.sockets) <= now);
+  } catch (e) {
+    s.fail(e, "Stack failed");
+    return false;
+  }
+}
+
+/** The next deadline of the core and the device. */
+export function nextDeadline(s: StackState, now: Instant): Instant {
+  try {
+    const at = earliest(s.iface.pollAt(now, s.sockets), deviceDeadline(s.device));
+    return s.autoconf === null ? at : earliest(at, s.autoconf.pollAt(now));
+  } catch (e) {
+    s.fail(e, "Stack failed");
+    return NEVER;
+  }
+}
+
+/** `NetStack.close`: `owner` is the stack that claimed the device. */
+export async function closeStack(s: StackState, owner: object): Promise<void> {
+  if (s.closed) return;
+  s.closed = true;
+  for (const l of s.listeners) {
+    try {
+      l.close();
+    } catch { /* already closed */ }
+  }
+  for (const u of [...s.flowListeners, ...s.udp]) {
+    try {
+      u.close();
+    } catch { /* already closed */ }
+  }
+  s.abortAll();
+  try {
+    s.driver.flush();
+  } catch { /* a failing poll while closing: the stack is going away anyway */ }
+  s.autoconf?.close();
+  s.driver.stop();
+  releaseDevice(s.device, owner);
+  await closeDevice(s.device);
+}

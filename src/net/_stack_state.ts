@@ -1,0 +1,165 @@
+/**
+ * The state of one `NetStack` (its device, interface, socket set, loop and open resources) and
+ * what is done to all of it at once: building it from the options, failing and checking it is
+ * open. Internal: `NetStack` holds one and its methods delegate to the `_stack_*` modules.
+ *
+ * @module
+ */
+
+import { Interface, type InterfaceConfig } from "../iface/interface.ts";
+import { SocketSet } from "../iface/socket_set.ts";
+import { type Device, deviceClosed, hasReadinessHook } from "../phy/device.ts";
+import { TcpSocket } from "../socket/tcp/socket.ts";
+import type { TcpSocketOptions } from "../socket/tcp/config.ts";
+import type { IpAddress } from "../wire/address.ts";
+import { Driver, type PollTarget } from "./driver.ts";
+import { claimDevice, randomMac } from "./_device_owner.ts";
+import type { NetStackOptions } from "./options.ts";
+import { badResource, netError } from "./errors.ts";
+import { checkStackOptions } from "./_options.ts";
+import type { ListenerHost, TcpListener } from "./tcp_listener.ts";
+import type { UdpSocket } from "./udp_socket.ts";
+import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_cache.ts";
+import type { Pinger } from "./ping.ts";
+import { Autoconf, type AutoconfEvent } from "./autoconf.ts";
+import { acceptAnyConfig, type UdpFlowListener } from "./transparent.ts";
+
+/** The Interface's default `ingressBudget`. */
+const DEFAULT_INGRESS_BUDGET = 256;
+
+/** What a stack is: `stack` is the `NetStack` it belongs to (its event target and poll target). */
+export class StackState {
+  readonly stack: EventTarget & PollTarget;
+  readonly device: Device;
+  readonly iface: Interface;
+  readonly sockets: SocketSet;
+  readonly driver: Driver;
+  readonly host: ListenerHost;
+  readonly tcpOptions: TcpSocketOptions;
+  readonly backlog: number;
+  readonly ingressBudget: number;
+  readonly listeners = new Set<TcpListener>();
+  readonly udp = new Set<UdpSocket>();
+  readonly flowListeners = new Set<UdpFlowListener>();
+  pinger: Pinger | null = null;
+  closed = false;
+  deviceError: Error | null = null;
+  readonly dnsServers: readonly IpAddress[];
+  readonly hosts: DnsHosts | undefined;
+  readonly dnsCache = new DnsCache();
+  readonly dnsCounters: DnsCounters = dnsCounters();
+  readonly families: readonly (4 | 6)[];
+  readonly autoconf: Autoconf | null = null;
+
+  /** Checks the options, builds the interface and claims the device for `stack`. */
+  constructor(stack: EventTarget & PollTarget, options: NetStackOptions) {
+    this.stack = stack;
+    const o = checkStackOptions(options);
+    this.device = o.device;
+    const medium = o.device.capabilities.medium;
+    let hw = o.hardwareAddress;
+    if (hw === undefined && medium === "ethernet") hw = randomMac();
+    const gateway4 = o.gateways.find((g) => g.version === 4);
+    const gateway6 = o.gateways.find((g) => g.version === 6);
+    const config: InterfaceConfig = {
+      ...options.iface,
+      medium,
+      addresses: o.addresses,
+      ...(hw !== undefined ? { hardwareAddr: hw } : {}),
+      ...(gateway4 !== undefined ? { gateway4 } : {}),
+      ...(gateway6 !== undefined ? { gateway6 } : {}),
+      ...(o.seed !== undefined ? { seed: o.seed } : {}),
+      ...acceptAnyConfig(options.acceptAny),
+    };
+    this.iface = new Interface(config);
+    this.ingressBudget = config.ingressBudget ?? DEFAULT_INGRESS_BUDGET;
+    this.sockets = new SocketSet(o.maxSockets !== undefined ? { maxSockets: o.maxSockets } : {});
+    this.tcpOptions = o.tcp;
+    this.backlog = o.backlog;
+    this.dnsServers = o.dnsServers;
+    if (options.hosts !== undefined && !(options.hosts instanceof Map)) {
+      throw new TypeError("Invalid hosts: expected a Map from parseHosts");
+    }
+    this.hosts = options.hosts;
+    // With autoconfiguration, IPv6 (SLAAC) runs on Ethernet unless turned off.
+    const auto6 = medium === "ethernet" && options.autoconf?.ipv6 !== false;
+    this.families = o.auto
+      ? (auto6 ? [4, 6] : [4])
+      : [...new Set(o.addresses.map((a) => a.address.version))].sort();
+    if (o.auto) {
+      // Validates its options (a throw here leaves the device unclaimed); binds port 68.
+      this.autoconf = new Autoconf({
+        iface: this.iface,
+        sockets: this.sockets,
+        watch: (w) => this.driver.watch(w),
+        unwatch: (w) => this.driver.unwatch(w),
+      }, options.autoconf);
+      // Answers from the old servers may differ from the new ones'.
+      this.autoconf.addEventListener("change", (e) => {
+        if ((e as AutoconfEvent).change === "dnsChanged") this.dnsCache.clear();
+      });
+    }
+    // Last: nothing above has side effects, so a rejected option leaves the device free.
+    claimDevice(this.device, stack);
+    this.driver = new Driver(stack);
+    const driver = this.driver;
+    this.sockets.onChange(driver.changed);
+    this.host = {
+      wake: driver.wake,
+      watch: (w) => driver.watch(w),
+      unwatch: (w) => driver.unwatch(w),
+      refChanged: () => driver.refChanged(),
+      release: (s) => {
+        // The set owns the rest of its lifetime: it lingers while it has data to deliver and
+        // the interface removes it, once, when it closes.
+        const h = this.sockets.handleOf(s);
+        if (h !== undefined) this.sockets.release(h);
+      },
+      deviceError: () => this.deviceError,
+      accept: (l) => this.iface.acceptTcp(this.sockets, l),
+      unlisten: (l) => {
+        const h = this.sockets.handleOf(l);
+        if (h !== undefined) this.sockets.remove(h);
+        for (const x of this.listeners) if (x.socket === l) this.listeners.delete(x);
+      },
+    };
+    if (hasReadinessHook(this.device)) this.device.onReadable(this.driver.wake);
+    deviceClosed(this.device)?.catch((e) => this.fail(e, "Device failed"));
+    this.driver.wake();
+  }
+
+  /** Aborts every TCP connection of the set. */
+  abortAll(): void {
+    for (let i = 0; i < this.sockets.size; i++) {
+      const s = this.sockets.at(i);
+      if (s instanceof TcpSocket) s.abort();
+    }
+  }
+
+  /**
+   * Ends the loop: sockets abort, every pending operation rejects with a ConnectionAborted
+   * whose cause is `e`, later calls throw it, and the `error` event is dispatched.
+   */
+  fail(e: unknown, what: string): void {
+    if (this.closed || this.deviceError !== null) return;
+    const cause = e instanceof Error ? e : new Error(String(e));
+    const err = netError("ConnectionAborted", `${what}: ${cause.message}`);
+    (err as Error & { cause?: unknown }).cause = cause;
+    this.deviceError = err;
+    try {
+      this.abortAll();
+    } catch { /* the socket set itself is broken: the sockets are unreachable anyway */ }
+    this.driver.fail(err);
+    // Dispatched after the current poll, so a listener that calls back into the stack finds the
+    // loop stopped rather than half-way through a poll.
+    queueMicrotask(() => {
+      this.stack.dispatchEvent(new ErrorEvent("error", { error: err, message: err.message }));
+    });
+  }
+
+  /** Throws when the stack is closed or failed. */
+  checkOpen(): void {
+    if (this.closed) throw badResource("NetStack");
+    if (this.deviceError !== null) throw this.deviceError;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * `NetStack.listen` and `NetStack.connect`: TCP listeners (plain and transparent) and outgoing
+ * connections, with host names resolved through the stack's DNS settings.
+ *
+ * @module
+ */
+
+import { TcpListenSocket } from "../socket/tcp/listener.ts";
+import { TcpSocket } from "../socket/tcp/socket.ts";
+import { monotonicNow } from "../time.ts";
+import { formatEndpoint, type IpAddress, type IpEndpoint, Ipv4Address } from "../wire/address.ts";
+import { checkOneOf, checkOptions, checkSignal } from "../_validate.ts";
+import { awaitConnect } from "./_connect.ts";
+import type { ConnectOptions, ListenOptions } from "./options.ts";
+import { abortError, coreError, fromCoreError } from "./errors.ts";
+import { checkBacklog, checkHostname, checkPort, parseHost, tryParseIp } from "./_options.ts";
+import { TcpListener } from "./tcp_listener.ts";
+import { TcpStream } from "./tcp_stream.ts";
+import { resolveForConnect } from "./dns.ts";
+import type { NetStack } from "./stack.ts";
+import type { StackState } from "./_stack_state.ts";
+import {
+  isTransparent,
+  listenTransparentTcp,
+  type TransparentListenOptions,
+} from "./transparent.ts";
+
+/** Options of `connectTcp` without a local port (never modified). */
+const NO_OPTIONS = {};
+
+/** `NetStack.listen`. */
+export function listen(
+  s: StackState,
+  options: ListenOptions | TransparentListenOptions,
+): TcpListener {
+  s.checkOpen();
+  if (isTransparent(options)) {
+    const t = listenTransparentTcp(
+      s.iface,
+      s.host,
+      options as TransparentListenOptions,
+      s.tcpOptions,
+      s.backlog,
+    );
+    s.listeners.add(t);
+    s.driver.wake();
+    return t;
+  }
+  const o = checkOptions("options", options as ListenOptions, true);
+  if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
+  const port = checkPort("port", o.port, 0);
+  const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
+  const backlog = o.tcpBacklog !== undefined
+    ? checkBacklog("tcpBacklog", o.tcpBacklog)
+    : o.backlog !== undefined
+    ? checkBacklog("backlog", o.backlog)
+    : s.backlog;
+  let core: TcpListenSocket;
+  try {
+    const local = {
+      addr,
+      port: port === 0 ? s.sockets.allocatePort("tcp", s.iface.random) : port,
+    };
+    core = new TcpListenSocket(local, { backlog, socket: s.tcpOptions });
+    s.iface.listenTcp(s.sockets, core);
+  } catch (e) {
+    throw fromCoreError(e, `Cannot listen on ${formatEndpoint({ addr, port })}`);
+  }
+  const listener = new TcpListener(s.host, core);
+  s.listeners.add(listener);
+  s.driver.wake();
+  return listener;
+}
+
+/** `NetStack.connect`: `stack` is the stack `s` belongs to (its resolver sends through it). */
+export async function connect(
+  s: StackState,
+  stack: NetStack,
+  options: ConnectOptions,
+): Promise<TcpStream> {
+  s.checkOpen();
+  const o = checkOptions("options", options, true);
+  if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
+  const port = checkPort("port", o.port, 1);
+  const name = checkHostname("hostname", o.hostname) ?? "127.0.0.1";
+  checkSignal("signal", o.signal);
+  if (o.localPort !== undefined) checkPort("localPort", o.localPort, 1);
+  const ip = name === "localhost" ? null : tryParseIp(name);
+  if (ip !== null) return connectTo(s, ip, port, name, o);
+  const servers = [...s.dnsServers, ...(s.autoconf?.dnsServers ?? [])];
+  if ((servers.length === 0 && s.hosts === undefined) || name === "localhost") {
+    return connectTo(s, parseHost(name, Ipv4Address.UNSPECIFIED), port, name, o);
+  }
+  // Like Deno.connect (tokio): every resolved address in turn, the last error if all fail.
+  const addrs = await resolveForConnect(stack, name, {
+    servers,
+    families: s.families,
+    cache: s.dnsCache,
+    counters: s.dnsCounters,
+    search: s.autoconf?.searchDomains ?? [],
+    ...(s.hosts !== undefined ? { hosts: s.hosts } : {}),
+    ...(o.signal !== undefined ? { signal: o.signal } : {}),
+  });
+  let last: unknown;
+  for (const addr of addrs) {
+    try {
+      return await connectTo(s, addr, port, name, o);
+    } catch (e) {
+      if (o.signal?.aborted || e instanceof TypeError) throw e;
+      last = e;
+    }
+  }
+  throw last;
+}
+
+async function connectTo(
+  s: StackState,
+  addr: IpAddress,
+  port: number,
+  name: string,
+  options: ConnectOptions,
+): Promise<TcpStream> {
+  s.checkOpen();
+  if (addr.isUnspecified || addr.isMulticast || (addr.version === 4 && addr.isBroadcast)) {
+    throw new TypeError(`Invalid hostname "${name}": not a unicast address`);
+  }
+  const remote: IpEndpoint = { addr, port };
+  if (addr.isLoopback && !s.iface.routes.hasAddress(addr)) {
+    // RFC 1122 §3.2.1.3: loopback addresses never leave the host, and a stack has no loopback.
+    throw coreError("ENETUNREACH", `Cannot connect to ${formatEndpoint(remote)}`);
+  }
+  const signal = options.signal;
+  if (signal?.aborted) throw abortError(signal);
+  const socket = new TcpSocket(s.tcpOptions);
+  try {
+    s.iface.connectTcp(
+      s.sockets,
+      socket,
+      remote,
+      options.localPort !== undefined ? { localPort: options.localPort } : NO_OPTIONS,
+      monotonicNow(),
+    );
+  } catch (e) {
+    throw fromCoreError(e, `Cannot connect to ${formatEndpoint(remote)}`);
+  }
+  await awaitConnect(s.driver, socket, remote, signal);
+  return new TcpStream(s.host, socket);
+}
