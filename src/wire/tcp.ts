@@ -2,8 +2,8 @@
  * TCP segments (RFC 9293 §3.1): a zero-copy {@linkcode TcpPacket} view and a plain-data
  * {@linkcode TcpRepr} with {@linkcode parseTcp} / {@linkcode emitTcp}.
  *
- * The options (end of list, no-operation, MSS, window scale, timestamps, SACK-permitted, SACK;
- * unknown kinds skipped by their length) are parsed and emitted in `tcp_option.ts`, whose public
+ * The options (end of list, no-operation, MSS, window scale, timestamps, SACK-permitted, SACK,
+ * TCP Fast Open; unknown kinds skipped by their length) are parsed and emitted in `tcp_option.ts`, whose public
  * names this module re-exports.
  *
  * @module
@@ -37,6 +37,7 @@ const PARSED: ParsedTcpOptions = {
   sackPermitted: false,
   sackBlocks: [],
   timestamp: null,
+  fastOpen: null,
 };
 
 /** Byte offsets of the fixed header fields (RFC 9293 §3.1). */
@@ -147,6 +148,13 @@ export interface TcpRepr {
   readonly sackBlocks: readonly SackBlock[];
   /** Timestamps option, or `null` when absent. */
   readonly timestamp: TcpTimestamp | null;
+  /**
+   * TCP Fast Open option (RFC 7413 §4.1.1): absent (`undefined` or `null`), a cookie request
+   * (empty), or a cookie of 4–16 bytes (even length). On parse it is a subarray of the packet and
+   * present only on segments that carry it; a malformed one is treated as absent. The
+   * experimental form (kind 254, magic 0xF989) is parsed too, never emitted.
+   */
+  readonly fastOpen?: Uint8Array | null;
   /** The segment's data. */
   readonly payload: Uint8Array;
 }
@@ -560,7 +568,7 @@ export function parseTcp(
   parseTcpOptions(b, FIELD.OPTIONS, packet.headerLen, o);
   const end = packet.headerLen;
 
-  return {
+  const repr: TcpRepr = {
     srcPort,
     dstPort,
     seq: packet.seq,
@@ -575,6 +583,9 @@ export function parseTcp(
     timestamp: o.timestamp,
     payload: b.subarray(end),
   };
+  // Only the rare segment with a Fast Open option gets the extra field: every other repr keeps
+  // one shape (and compares equal to literals written without it).
+  return o.fastOpen === null ? repr : { ...repr, fastOpen: o.fastOpen };
 }
 
 /**
@@ -646,9 +657,9 @@ export function tcpSegmentLen(repr: TcpRepr): number {
 
 /**
  * Writes `repr` into `packet`: the header, the options in the order MSS, NOP + window scale,
- * SACK-permitted, NOP NOP + timestamps, NOP NOP + SACK blocks, zero padding to a multiple of 4,
- * then the payload, then the checksum unless `opts.fillChecksum` is `false` (the field is left
- * zero). The segment covers the first {@linkcode tcpBufferLen} bytes of the buffer; size the
+ * SACK-permitted, NOP NOP + timestamps, NOP NOP + SACK blocks, Fast Open, zero padding to a
+ * multiple of 4, then the payload, then the checksum unless `opts.fillChecksum` is `false` (the
+ * field is left zero). The segment covers the first {@linkcode tcpBufferLen} bytes of the buffer; size the
  * buffer exactly so that the IP length agrees. Does not allocate.
  *
  * @param repr The segment.

@@ -3,8 +3,9 @@
  * emission for {@linkcode parseTcp} / {@linkcode emitTcp} in `tcp.ts`.
  *
  * Options understood: end of list, no-operation, maximum segment size (RFC 9293 §3.2), window
- * scale and timestamps (RFC 7323), SACK-permitted and SACK (RFC 2018). Other options are skipped
- * by their length.
+ * scale and timestamps (RFC 7323), SACK-permitted and SACK (RFC 2018), TCP Fast Open (RFC 7413,
+ * kind 34; the experimental kind 254 with magic 0xF989 is understood on receive only). Other
+ * options are skipped by their length.
  *
  * @module
  */
@@ -22,6 +23,12 @@ const MAX_WINDOW_SCALE = 14;
 const SACK_BLOCK_LEN = 8;
 /** At most four SACK blocks fit in the 40 bytes of option space. */
 const MAX_SACK_BLOCKS = 4;
+/** RFC 7413 §4.1.1: a Fast Open cookie is 4 to 16 bytes, an even number. */
+const TFO_COOKIE_MIN = 4;
+/** RFC 7413 §4.1.1: the longest Fast Open cookie. */
+const TFO_COOKIE_MAX = 16;
+/** The magic after the experimental option kind 254 that marks Fast Open (RFC 6994, RFC 7413 §4.1.1). */
+const TFO_EXP_MAGIC = 0xf989;
 
 /**
  * Option kinds (IANA "TCP Option Kind Numbers"). Kinds not listed are kept as plain numbers and
@@ -50,6 +57,10 @@ export const TcpOption = {
   SACK: 5,
   /** Timestamps, length 10 (RFC 7323 §3). */
   TIMESTAMP: 8,
+  /** TCP Fast Open cookie, length 2 (a cookie request) or 6–18 (RFC 7413 §4.1.1). */
+  FAST_OPEN: 34,
+  /** Experimental option (RFC 6994); with magic 0xF989 the pre-RFC Fast Open cookie. */
+  EXPERIMENTAL: 254,
 } as const;
 
 /**
@@ -114,6 +125,7 @@ export interface ParsedTcpOptions {
   sackPermitted: boolean;
   sackBlocks: readonly SackBlock[];
   timestamp: TcpTimestamp | null;
+  fastOpen: Uint8Array | null;
 }
 
 /** Shared empty list for segments without SACK blocks (never mutated). */
@@ -131,6 +143,8 @@ function optionName(kind: number): string {
       return "SACK";
     case TcpOption.TIMESTAMP:
       return "timestamps";
+    case TcpOption.FAST_OPEN:
+      return "Fast Open";
     default:
       return `kind ${kind}`;
   }
@@ -162,6 +176,7 @@ export function parseTcpOptions(
   out.sackPermitted = false;
   out.sackBlocks = NO_SACK_BLOCKS;
   out.timestamp = null;
+  out.fastOpen = null;
   let i = start;
   while (i < end) {
     const kind = b[i]!;
@@ -221,6 +236,16 @@ export function parseTcpOptions(
         if (len !== 10) throw badOptionLength(kind, len, "10");
         out.timestamp = { tsVal: readU32(b, i + 2), tsEcr: readU32(b, i + 6) };
         break;
+      case TcpOption.FAST_OPEN:
+        // RFC 7413 §4.1.1: a malformed cookie is ignored (the SYN goes on as a plain SYN), as
+        // Linux's tcp_parse_fastopen_option does, rather than costing the segment.
+        if (isCookieLen(len - 2)) out.fastOpen = b.subarray(i + 2, i + len);
+        break;
+      case TcpOption.EXPERIMENTAL:
+        if (len >= 4 && ((b[i + 2]! << 8) | b[i + 3]!) === TFO_EXP_MAGIC && isCookieLen(len - 4)) {
+          out.fastOpen = b.subarray(i + 4, i + len);
+        }
+        break;
       default:
         break; // unknown kinds are skipped by their length
     }
@@ -231,12 +256,12 @@ export function parseTcpOptions(
 /**
  * Length of the options of `repr` on the wire, padded to a multiple of 4: MSS 4, window scale 4
  * (with its NOP), SACK-permitted 2, timestamps 12 (with two NOPs), SACK 4 + 8 per block (with two
- * NOPs).
+ * NOPs), Fast Open 2 + the cookie length.
  *
  * @param repr The segment.
  * @returns The option bytes, 0–40.
- * @throws {RangeError} When the options do not fit in 40 bytes or there are more than 4 SACK
- * blocks.
+ * @throws {RangeError} When the options do not fit in 40 bytes, there are more than 4 SACK
+ * blocks, or the Fast Open cookie is not 0 or 4–16 bytes of even length.
  *
  * @example
  * ```ts
@@ -262,6 +287,15 @@ export function tcpOptionsLen(repr: TcpRepr): number {
     throw new RangeError(`Too many SACK blocks ${blocks}: at most ${MAX_SACK_BLOCKS} fit`);
   }
   if (blocks > 0) n += 4 + blocks * SACK_BLOCK_LEN;
+  const tfo = repr.fastOpen;
+  if (tfo !== undefined && tfo !== null) {
+    if (!isCookieLen(tfo.length)) {
+      throw new RangeError(
+        `Invalid Fast Open cookie length ${tfo.length}: 0 or an even number from 4 to 16`,
+      );
+    }
+    n += 2 + tfo.length;
+  }
   n = (n + 3) & ~3;
   if (n > MAX_HEADER_LEN - FIXED_HEADER_LEN) {
     throw new RangeError(`TCP options of ${n} bytes exceed the 40-byte option space`);
@@ -271,8 +305,8 @@ export function tcpOptionsLen(repr: TcpRepr): number {
 
 /**
  * Writes the options of `repr` at `b[start..]` in the order MSS, NOP + window scale,
- * SACK-permitted, NOP NOP + timestamps, NOP NOP + SACK blocks, then end-of-list padding up to
- * `headerLen`.
+ * SACK-permitted, NOP NOP + timestamps, NOP NOP + SACK blocks, Fast Open, then end-of-list
+ * padding up to `headerLen`.
  *
  * @internal
  */
@@ -325,8 +359,20 @@ export function emitTcpOptions(
       i += SACK_BLOCK_LEN;
     }
   }
+  const tfo = repr.fastOpen;
+  if (tfo !== undefined && tfo !== null) {
+    b[i] = TcpOption.FAST_OPEN;
+    b[i + 1] = 2 + tfo.length;
+    b.set(tfo, i + 2);
+    i += 2 + tfo.length;
+  }
   // RFC 9293 §3.1: the padding after the options is zeros (an end-of-list option).
   for (; i < headerLen; i++) b[i] = TcpOption.EOL;
+}
+
+/** Whether `n` bytes is a Fast Open option's valid content: a request (0) or a cookie. */
+function isCookieLen(n: number): boolean {
+  return n === 0 || (n >= TFO_COOKIE_MIN && n <= TFO_COOKIE_MAX && (n & 1) === 0);
 }
 
 function readU32(b: Uint8Array, o: number): number {

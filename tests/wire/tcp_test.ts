@@ -701,7 +701,8 @@ const addrPair: fc.Arbitrary<[IpAddress, IpAddress]> = fc.oneof(
 function expectedOptionsLen(r: TcpRepr): number {
   const raw = (r.mss === null ? 0 : 4) + (r.windowScale === null ? 0 : 4) +
     (r.sackPermitted ? 2 : 0) + (r.timestamp === null ? 0 : 12) +
-    (r.sackBlocks.length === 0 ? 0 : 4 + 8 * r.sackBlocks.length);
+    (r.sackBlocks.length === 0 ? 0 : 4 + 8 * r.sackBlocks.length) +
+    (r.fastOpen === undefined || r.fastOpen === null ? 0 : 2 + r.fastOpen.length);
   return Math.ceil(raw / 4) * 4;
 }
 
@@ -807,4 +808,170 @@ Deno.test("parseTcp of arbitrary options with a fixed-up checksum returns a repr
   );
   // The generator must reach successful option parsing often enough to mean something.
   assert.ok(parsed > RUNS / 20, `only ${parsed} of ${RUNS} inputs parsed`);
+});
+
+// ---------------------------------------------------------------------------------------------
+// TCP Fast Open (RFC 7413 §4.1.1)
+
+/** A SYN's options as Linux lays them out with a Fast Open cookie (MSS, SACK-permitted +
+ * timestamps, NOP + window scale, then kind 34 and NOP padding), assembled by hand from
+ * RFC 7413 §4.1.1 and RFC 7323. */
+const TFO_SYN_OPTIONS = [
+  0x02,
+  0x04,
+  0x05,
+  0xb4, // MSS 1460
+  0x04,
+  0x02,
+  0x08,
+  0x0a,
+  0x00,
+  0x00,
+  0x00,
+  0x07,
+  0x00,
+  0x00,
+  0x00,
+  0x00, // SACK-perm, TS 7/0
+  0x01,
+  0x03,
+  0x03,
+  0x07, // NOP, window scale 7
+  0x22,
+  0x0a,
+  0xc0,
+  0xc1,
+  0xc2,
+  0xc3,
+  0xc4,
+  0xc5,
+  0xc6,
+  0xc7,
+  0x01,
+  0x01, // TFO, 8-byte cookie
+];
+
+Deno.test("parseTcp reads a Fast Open cookie (kind 34) as a subarray of the packet", () => {
+  const p = withOptions(TFO_SYN_OPTIONS);
+  const repr = parseTcp(p, V4_A, V4_B);
+  assert.deepEqual([...repr.fastOpen!], [0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7]);
+  assert.equal(repr.fastOpen!.buffer, p.buffer.buffer); // zero-copy
+  assert.equal(repr.mss, 1460);
+  assert.equal(repr.windowScale, 7);
+  assert.deepEqual(repr.timestamp, { tsVal: 7, tsEcr: 0 });
+});
+
+Deno.test("parseTcp reads an empty Fast Open option as a cookie request", () => {
+  const repr = parseTcp(withOptions([0x22, 0x02, 0x01, 0x01]), V4_A, V4_B);
+  assert.equal(repr.fastOpen?.length, 0);
+});
+
+Deno.test("parseTcp reads the experimental Fast Open option (kind 254, magic 0xF989)", () => {
+  const repr = parseTcp(
+    withOptions([0xfe, 0x08, 0xf9, 0x89, 0xaa, 0xbb, 0xcc, 0xdd]),
+    V4_A,
+    V4_B,
+  );
+  assert.deepEqual([...repr.fastOpen!], [0xaa, 0xbb, 0xcc, 0xdd]);
+  // Another experiment's magic is skipped like any unknown option.
+  const other = parseTcp(withOptions([0xfe, 0x08, 0x12, 0x34, 0, 0, 0, 0]), V4_A, V4_B);
+  assert.equal(other.fastOpen, undefined);
+});
+
+Deno.test("parseTcp ignores a malformed Fast Open option and keeps the segment", () => {
+  // Lengths 3 (odd), 5 (a 3-byte cookie), 19 (a 17-byte cookie) are not cookies.
+  for (
+    const opt of [[0x22, 0x03, 0x00], [0x22, 0x05, 1, 2, 3], [0x22, 19, ...new Array(17).fill(9)]]
+  ) {
+    const repr = parseTcp(withOptions(opt), V4_A, V4_B);
+    assert.equal(repr.fastOpen, undefined, `option ${opt.slice(0, 2)}`);
+  }
+  // A segment without the option has no fastOpen field at all (one shape for common segments).
+  assert.equal("fastOpen" in parseTcp(withOptions([0x02, 0x04, 0x05, 0xb4]), V4_A, V4_B), false);
+});
+
+Deno.test("emitTcp writes a Fast Open cookie after the other options, golden bytes", () => {
+  const cookie = new Uint8Array([0xc0, 0xc1, 0xc2, 0xc3, 0xc4, 0xc5, 0xc6, 0xc7]);
+  const repr: TcpRepr = {
+    ...BASE,
+    flags: TcpFlags.SYN,
+    mss: 1460,
+    windowScale: 7,
+    sackPermitted: true,
+    timestamp: { tsVal: 7, tsEcr: 0 },
+    fastOpen: cookie,
+    payload: new Uint8Array([0x68, 0x69]),
+  };
+  assert.equal(tcpHeaderLen(repr), 52); // 20 + 4 + 4 + 2 + 12 + 10: no padding needed
+  const b = emitToBytes(repr);
+  assert.deepEqual([...b.subarray(20, 52)], [
+    0x02,
+    0x04,
+    0x05,
+    0xb4, // MSS
+    0x01,
+    0x03,
+    0x03,
+    0x07, // NOP, window scale
+    0x04,
+    0x02, // SACK-permitted
+    0x01,
+    0x01,
+    0x08,
+    0x0a,
+    0,
+    0,
+    0,
+    7,
+    0,
+    0,
+    0,
+    0, // NOP NOP timestamps
+    0x22,
+    0x0a,
+    0xc0,
+    0xc1,
+    0xc2,
+    0xc3,
+    0xc4,
+    0xc5,
+    0xc6,
+    0xc7, // Fast Open
+  ]);
+  assert.deepEqual([...b.subarray(52)], [0x68, 0x69]);
+  const back = parseTcp(new TcpPacket(b), V4_A, V4_B);
+  assert.deepEqual([...back.fastOpen!], [...cookie]);
+  assert.deepEqual([...back.payload], [0x68, 0x69]);
+});
+
+Deno.test("emitTcp writes a cookie request as kind 34 length 2", () => {
+  const b = emitToBytes({ ...BASE, flags: TcpFlags.SYN, fastOpen: new Uint8Array(0) });
+  assert.deepEqual([...b.subarray(20, 24)], [0x22, 0x02, 0x00, 0x00]);
+  assert.equal(new TcpPacket(b).dataOffset, 6);
+});
+
+Deno.test("tcpOptionsLen refuses a Fast Open cookie of a bad length or one that does not fit", () => {
+  for (const n of [1, 2, 3, 5, 17, 18]) {
+    assert.throws(
+      () => tcpOptionsLen({ ...BASE, fastOpen: new Uint8Array(n) }),
+      RangeError,
+      `cookie of ${n} bytes`,
+    );
+  }
+  assert.equal(tcpOptionsLen({ ...BASE, fastOpen: null }), 0);
+  assert.equal(tcpOptionsLen({ ...BASE, fastOpen: new Uint8Array(16) }), 20);
+  // A full SYN (24 bytes of options) leaves room for a 16-byte cookie (18) only just.
+  const syn = {
+    ...BASE,
+    mss: 1460,
+    windowScale: 7,
+    sackPermitted: true,
+    timestamp: { tsVal: 1, tsEcr: 0 },
+  };
+  assert.equal(tcpOptionsLen({ ...syn, fastOpen: new Uint8Array(16) }), 40);
+  assert.throws(
+    () => tcpOptionsLen({ ...syn, sackBlocks: [[1, 2]], fastOpen: new Uint8Array(16) }),
+    RangeError,
+  );
+  assert.equal(tcpOptionsLen({ ...syn, sackBlocks: [[1, 2]] }), 36);
 });
