@@ -8,79 +8,36 @@
  */
 
 import type { IpAddress, IpEndpoint } from "../wire/address.ts";
-import { IcmpSocket } from "../socket/icmp.ts";
-import { RawSocket } from "../socket/raw.ts";
-import { UdpSocket } from "../socket/udp.ts";
+import type { IcmpSocket } from "../socket/icmp.ts";
+import type { RawSocket } from "../socket/raw.ts";
+import type { UdpSocket } from "../socket/udp.ts";
 import type { Rng } from "../rand.ts";
-import { NetError } from "./errors.ts";
-import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
-import { TimeWaitTable } from "./time_wait.ts";
-import { DemuxIndex, type PortProtocol } from "./demux_index.ts";
-import { I_NONE, Scheduler, SocketMeta } from "./socket_meta.ts";
-import { setWaker } from "../socket/waker.ts";
+import type { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
+import type { TimeWaitTable } from "./time_wait.ts";
+import type { PortProtocol } from "./demux_index.ts";
+import { I_NONE, type Scheduler } from "./socket_meta.ts";
+import {
+  type AnySocket,
+  K_ICMP,
+  K_TCP,
+  K_UDP,
+  type SocketHandle,
+  SocketRegistry,
+} from "./_socket_set_registry.ts";
 
-let tableOf: (set: SocketSet) => TimeWaitTable;
-let schedOf: (set: SocketSet) => Scheduler<AnySocket>;
+export { type AnySocket, DEFAULT_MAX_SOCKETS, type SocketHandle } from "./_socket_set_registry.ts";
 
-/**
- * The egress schedule of a socket set (internal to the iface folder).
- *
- * @param set The set.
- * @returns Its scheduler.
- */
+let registryOf: (set: SocketSet) => SocketRegistry;
+
+/** The egress schedule of a socket set (internal to the iface folder). */
 export function schedulerOf(set: SocketSet): Scheduler<AnySocket> {
-  return schedOf(set);
+  return registryOf(set).sched;
 }
 
-/**
- * The TIME-WAIT records of a socket set (internal to the iface folder).
- *
- * @param set The set.
- * @returns Its table.
- */
+/** The TIME-WAIT records of a socket set (internal to the iface folder). */
 export function timeWaitTable(set: SocketSet): TimeWaitTable {
-  return tableOf(set);
+  return registryOf(set).timeWait;
 }
-
-/**
- * A number naming a socket in a {@linkcode SocketSet}. Handles are never reused by a set.
- *
- * @example
- * ```ts
- * import { SocketSet } from "@smol/net/iface";
- * import { UdpSocket } from "@smol/net/socket";
- * import assert from "node:assert/strict";
- * const set = new SocketSet();
- * const udp = new UdpSocket();
- * const handle: number = set.add(udp);
- * assert.equal(set.socket(handle), udp);
- * set.remove(handle);
- * assert.notEqual(set.add(new UdpSocket()), handle); // handles are never reused
- * ```
- */
-export type SocketHandle = number;
-
-/**
- * Any socket a {@linkcode SocketSet} holds.
- *
- * @example
- * ```ts
- * import { type AnySocket, SocketSet } from "@smol/net/iface";
- * import { IcmpSocket, TcpSocket, UdpSocket } from "@smol/net/socket";
- * import assert from "node:assert/strict";
- * const all: AnySocket[] = [new TcpSocket(), new UdpSocket(), new IcmpSocket()];
- * const set = new SocketSet();
- * for (const s of all) set.add(s);
- * assert.equal(set.size, 3);
- * ```
- */
-export type AnySocket = TcpSocket | TcpListenSocket | UdpSocket | IcmpSocket | RawSocket;
-
-/** The default bound on the sockets of a {@linkcode SocketSet}. */
-export const DEFAULT_MAX_SOCKETS = 65536;
-
-const K_TCP = 0, K_LISTEN = 1, K_UDP = 2, K_ICMP = 3, K_RAW = 4;
-type Entry = SocketMeta<AnySocket>;
 
 export { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN, type PortProtocol } from "./demux_index.ts";
 
@@ -105,22 +62,10 @@ export { EPHEMERAL_PORT_MAX, EPHEMERAL_PORT_MIN, type PortProtocol } from "./dem
  * ```
  */
 export class SocketSet {
-  readonly #maxSockets: number;
-  #nextHandle = 1;
-  readonly #byHandle = new Map<SocketHandle, Entry>();
-  readonly #bySocket = new Map<AnySocket, Entry>();
-  readonly #list: Entry[] = [];
-  readonly #index = new DemuxIndex<AnySocket>();
-  readonly #raw: RawSocket[] = [];
-  readonly #timeWait = new TimeWaitTable();
-
-  readonly #sched = new Scheduler<AnySocket>();
-  /** Released TCP connections that linger until they close. */
-  readonly #released = new Set<Entry>();
+  readonly #r: SocketRegistry;
 
   static {
-    tableOf = (set) => set.#timeWait;
-    schedOf = (set) => set.#sched;
+    registryOf = (set) => set.#r;
   }
 
   /**
@@ -131,11 +76,7 @@ export class SocketSet {
    * @throws {RangeError} When `maxSockets` is not a positive integer.
    */
   constructor(options: { readonly maxSockets?: number } = {}) {
-    const max = options.maxSockets ?? DEFAULT_MAX_SOCKETS;
-    if (!Number.isInteger(max) || max < 1) {
-      throw new RangeError(`Invalid maxSockets ${max}: must be a positive integer`);
-    }
-    this.#maxSockets = max;
+    this.#r = new SocketRegistry(options.maxSockets);
   }
 
   /**
@@ -165,12 +106,12 @@ export class SocketSet {
    * ```
    */
   onChange(fn: ((socket: AnySocket) => void) | null): void {
-    this.#sched.onChange = fn;
+    this.#r.sched.onChange = fn;
   }
 
   /** The number of sockets. */
   get size(): number {
-    return this.#list.length;
+    return this.#r.list.length;
   }
 
   /**
@@ -208,17 +149,17 @@ export class SocketSet {
    * ```
    */
   get timeWaitCount(): number {
-    return this.#timeWait.size;
+    return this.#r.timeWait.size;
   }
 
   /** The most sockets the set holds. */
   get maxSockets(): number {
-    return this.#maxSockets;
+    return this.#r.maxSockets;
   }
 
   /** Whether the set holds `maxSockets` sockets. */
   get isFull(): boolean {
-    return this.#list.length >= this.#maxSockets;
+    return this.#r.isFull;
   }
 
   /**
@@ -242,34 +183,7 @@ export class SocketSet {
    * ```
    */
   add(socket: AnySocket): SocketHandle {
-    if (this.#bySocket.has(socket)) throw new TypeError("Socket is already in the set");
-    if (this.isFull) {
-      throw new NetError(
-        "ENOBUFS",
-        `Socket set is full: it holds its maximum of ${this.#maxSockets}`,
-      );
-    }
-    const kind = socket instanceof UdpSocket
-      ? K_UDP
-      : socket instanceof IcmpSocket
-      ? K_ICMP
-      : socket instanceof RawSocket
-      ? K_RAW
-      : socket instanceof TcpListenSocket
-      ? K_LISTEN
-      : socket instanceof TcpSocket
-      ? K_TCP
-      : -1;
-    if (kind < 0) throw new TypeError("Not a socket");
-    const e: Entry = new SocketMeta(this.#nextHandle++, socket, kind, this.#sched);
-    e.pos = this.#list.length;
-    this.#list.push(e);
-    this.#byHandle.set(e.handle, e);
-    this.#bySocket.set(socket, e);
-    if (kind === K_RAW) this.#raw.push(socket as RawSocket);
-    setWaker(socket, e);
-    this.#sched.wake(e);
-    return e.handle;
+    return this.#r.add(socket);
   }
 
   /**
@@ -291,7 +205,7 @@ export class SocketSet {
    * ```
    */
   get(handle: SocketHandle): AnySocket | undefined {
-    return this.#byHandle.get(handle)?.socket;
+    return this.#r.byHandle.get(handle)?.socket;
   }
 
   /**
@@ -312,7 +226,7 @@ export class SocketSet {
    * ```
    */
   handleOf(socket: AnySocket): SocketHandle | undefined {
-    return this.#bySocket.get(socket)?.handle;
+    return this.#r.bySocket.get(socket)?.handle;
   }
 
   /**
@@ -335,21 +249,7 @@ export class SocketSet {
    * ```
    */
   remove(handle: SocketHandle): AnySocket | undefined {
-    const e = this.#byHandle.get(handle);
-    if (e === undefined) return undefined;
-    this.#index.unindex(e);
-    this.#byHandle.delete(handle);
-    this.#bySocket.delete(e.socket);
-    const last = this.#list.pop()!;
-    if (last !== e) {
-      last.pos = e.pos;
-      this.#list[e.pos] = last;
-    }
-    if (e.kind === K_RAW) this.#raw.splice(this.#raw.indexOf(e.socket as RawSocket), 1);
-    this.#sched.remove(e);
-    setWaker(e.socket, null);
-    if (e.released) this.#released.delete(e);
-    return e.socket;
+    return this.#r.remove(handle);
   }
 
   /**
@@ -370,9 +270,7 @@ export class SocketSet {
    * ```
    */
   at(i: number): AnySocket {
-    const e = this.#list[i];
-    if (e === undefined) throw new RangeError(`Invalid socket position ${i}`);
-    return e.socket;
+    return this.#r.at(i);
   }
 
   /**
@@ -391,12 +289,12 @@ export class SocketSet {
    * ```
    */
   *[Symbol.iterator](): IterableIterator<[SocketHandle, AnySocket]> {
-    for (const e of [...this.#list]) yield [e.handle, e.socket];
+    yield* this.#r.entries();
   }
 
   /** The raw sockets, for the interface's ingress (do not modify). */
   get rawSockets(): readonly RawSocket[] {
-    return this.#raw;
+    return this.#r.raw;
   }
 
   /**
@@ -428,7 +326,7 @@ export class SocketSet {
     remoteAddr: IpAddress,
     remotePort: number,
   ): TcpSocket | null {
-    return (this.#index.findTcp(localAddr, localPort, remoteAddr, remotePort)?.socket ??
+    return (this.#r.index.findTcp(localAddr, localPort, remoteAddr, remotePort)?.socket ??
       null) as TcpSocket | null;
   }
 
@@ -455,7 +353,7 @@ export class SocketSet {
    * ```
    */
   findTcpListener(addr: IpAddress, port: number): TcpListenSocket | TcpSocket | null {
-    return (this.#index.findTcpListener(addr, port)?.socket ?? null) as
+    return (this.#r.index.findTcpListener(addr, port)?.socket ?? null) as
       | TcpListenSocket
       | TcpSocket
       | null;
@@ -487,7 +385,7 @@ export class SocketSet {
    * ```
    */
   findUdp(addr: IpAddress, port: number): UdpSocket | null {
-    return (this.#index.findUdp(addr, port)?.socket ?? null) as UdpSocket | null;
+    return (this.#r.index.findUdp(addr, port)?.socket ?? null) as UdpSocket | null;
   }
 
   /**
@@ -509,7 +407,7 @@ export class SocketSet {
    * ```
    */
   findIcmp(ident: number): IcmpSocket | null {
-    return (this.#index.findIcmp(ident)?.socket ?? null) as IcmpSocket | null;
+    return (this.#r.index.findIcmp(ident)?.socket ?? null) as IcmpSocket | null;
   }
 
   /**
@@ -534,7 +432,7 @@ export class SocketSet {
    * ```
    */
   portInUse(protocol: PortProtocol, port: number): boolean {
-    return this.#index.portInUse(protocol, port);
+    return this.#r.index.portInUse(protocol, port);
   }
 
   /**
@@ -557,7 +455,7 @@ export class SocketSet {
    * ```
    */
   allocatePort(protocol: PortProtocol, rng: Rng): number {
-    return this.#index.allocatePort(protocol, rng);
+    return this.#r.index.allocatePort(protocol, rng);
   }
 
   /**
@@ -588,7 +486,7 @@ export class SocketSet {
    * ```
    */
   indexTcp(socket: TcpSocket, local: IpEndpoint, remote: IpEndpoint): void {
-    this.#index.indexTcp(this.#entryForIndex(socket, K_TCP), local, remote);
+    this.#r.index.indexTcp(this.#r.entryForIndex(socket, K_TCP), local, remote);
   }
 
   /**
@@ -615,11 +513,7 @@ export class SocketSet {
    * ```
    */
   indexTcpListener(socket: TcpListenSocket | TcpSocket, local: IpEndpoint): void {
-    const e = this.#entryForIndex(socket, -1);
-    if (e.kind !== K_TCP && e.kind !== K_LISTEN) {
-      throw new NetError("EINVAL", "Only TCP sockets can listen");
-    }
-    this.#index.indexTcpListener(e, local);
+    this.#r.index.indexTcpListener(this.#r.listenerForIndex(socket), local);
   }
 
   /**
@@ -644,7 +538,7 @@ export class SocketSet {
    * ```
    */
   indexUdp(socket: UdpSocket, local: IpEndpoint): void {
-    this.#index.indexUdp(this.#entryForIndex(socket, K_UDP), local);
+    this.#r.index.indexUdp(this.#r.entryForIndex(socket, K_UDP), local);
   }
 
   /**
@@ -668,7 +562,7 @@ export class SocketSet {
    * ```
    */
   indexIcmp(socket: IcmpSocket, ident: number): void {
-    this.#index.indexIcmp(this.#entryForIndex(socket, K_ICMP), ident);
+    this.#r.index.indexIcmp(this.#r.entryForIndex(socket, K_ICMP), ident);
   }
 
   /**
@@ -693,8 +587,8 @@ export class SocketSet {
    * ```
    */
   unindex(socket: AnySocket): void {
-    const e = this.#bySocket.get(socket);
-    if (e !== undefined) this.#index.unindex(e);
+    const e = this.#r.bySocket.get(socket);
+    if (e !== undefined) this.#r.index.unindex(e);
   }
 
   /**
@@ -717,7 +611,7 @@ export class SocketSet {
    * ```
    */
   isIndexed(socket: AnySocket): boolean {
-    return (this.#bySocket.get(socket)?.index ?? I_NONE) !== I_NONE;
+    return (this.#r.bySocket.get(socket)?.index ?? I_NONE) !== I_NONE;
   }
 
   /**
@@ -738,7 +632,7 @@ export class SocketSet {
    * ```
    */
   markChild(socket: TcpSocket): void {
-    const e = this.#bySocket.get(socket);
+    const e = this.#r.bySocket.get(socket);
     if (e !== undefined) e.child = true;
   }
 
@@ -762,10 +656,7 @@ export class SocketSet {
    * ```
    */
   adopt(socket: TcpSocket): SocketHandle | undefined {
-    const e = this.#bySocket.get(socket);
-    if (e === undefined || e.released) return undefined;
-    e.child = false;
-    return e.handle;
+    return this.#r.adopt(socket);
   }
 
   /**
@@ -787,7 +678,7 @@ export class SocketSet {
    * ```
    */
   isChild(socket: AnySocket): boolean {
-    return this.#bySocket.get(socket)?.child ?? false;
+    return this.#r.bySocket.get(socket)?.child ?? false;
   }
 
   /**
@@ -811,14 +702,7 @@ export class SocketSet {
    * ```
    */
   socket(handle: SocketHandle): AnySocket {
-    const e = this.#byHandle.get(handle);
-    if (e === undefined || e.released) {
-      throw new NetError(
-        "EBADF",
-        `Socket handle ${handle} is not open: it was removed, reaped or released`,
-      );
-    }
-    return e.socket;
+    return this.#r.socket(handle);
   }
 
   /**
@@ -863,22 +747,7 @@ export class SocketSet {
    * ```
    */
   release(handle: SocketHandle): boolean {
-    const e = this.#byHandle.get(handle);
-    if (e === undefined || e.released) {
-      throw new NetError(
-        "EBADF",
-        `Socket handle ${handle} is not open: it was removed, reaped or released`,
-      );
-    }
-    const s = e.socket;
-    if (!(s instanceof TcpSocket) || s.state === "closed" || s.state === "listen") {
-      this.remove(handle);
-      return true;
-    }
-    e.released = true;
-    e.child = true; // reaped by the interface when it closes
-    this.#released.add(e);
-    return false;
+    return this.#r.release(handle);
   }
 
   /**
@@ -918,11 +787,7 @@ export class SocketSet {
    * ```
    */
   lingering(): boolean {
-    for (const e of this.#released) {
-      const st = (e.socket as TcpSocket).state;
-      if (st !== "closed" && st !== "timeWait" && st !== "finWait2") return true;
-    }
-    return false;
+    return this.#r.lingering();
   }
 
   /**
@@ -960,16 +825,6 @@ export class SocketSet {
    * ```
    */
   get releasedCount(): number {
-    return this.#released.size;
-  }
-
-  #entryForIndex(socket: AnySocket, kind: number): Entry {
-    const e = this.#bySocket.get(socket);
-    if (e === undefined) throw new NetError("EINVAL", "Socket is not in the set");
-    if (kind >= 0 && e.kind !== kind) {
-      throw new NetError("EINVAL", "Wrong socket kind for this index");
-    }
-    if (e.index !== I_NONE) throw new NetError("EINVAL", "Socket is already bound");
-    return e;
+    return this.#r.released.size;
   }
 }
