@@ -239,6 +239,10 @@ class Port implements RouteSource, ForwardHook {
   take(core: IfaceCore, packet: Uint8Array, src: IpAddress, dst: IpAddress): boolean {
     return forwardPacket(this.state, this, core, packet, src, dst);
   }
+
+  ownsAddress(addr: IpAddress): boolean {
+    return ownerOf(this.state.ports, addr) >= 0;
+  }
 }
 
 /** Forwarder state the module-level hot path reads. */
@@ -598,12 +602,12 @@ function forwardPacket(
   let natIn = false;
   const owner = ownerOf(ports, dst);
   if (owner >= 0) {
-    // For the router itself, unless it is the external address of a NAT and maps inside.
+    // For the router itself (on any interface: the weak host model), unless it is the external address of a NAT and maps inside.
     const nat = ports[owner]!.nat;
     if (dst.version !== 4 || nat === null || dst.value !== nat.externalAddress.value) return false;
     if (owner !== inPort.index) {
       // Hairpinning (RFC 4787 REQ-9): inside to the external address, translated below (TCP
-      // and UDP; the router's other addresses answer only on their own link).
+      // and UDP); anything else is the router's own, answered on the ingress interface.
       if (inPort.nat !== null) return false;
       const proto = (ip4 = new Ipv4Packet(packet)).protocol;
       if (proto !== IpProtocol.Tcp && proto !== IpProtocol.Udp) return false;
@@ -623,7 +627,7 @@ function forwardPacket(
     }
   } else if (dst.isMulticast || dst.isUnspecified || (v4 && (dst as Ipv4Address).isBroadcast)) {
     return false; // not unicast: no multicast routing; local delivery decides
-  } else if (core.acceptsDst(dst)) {
+  } else if (v4 && core.routes.isSubnetBroadcast(dst as Ipv4Address)) {
     return false; // a subnet broadcast of the ingress link
   }
   if (core.linkMulticast) {

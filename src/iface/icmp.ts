@@ -68,7 +68,7 @@ export function sendIcmpError(
     if (core.linkMulticast || dst.isMulticast) return;
     if (dst.version === 4 && (dst.isBroadcast || core.routes.isSubnetBroadcast(dst))) return;
   }
-  const from = core.routes.hasAddress(dst) ? dst : core.routes.sourceFor(src);
+  const from = core.isOwnAddress(dst) ? dst : core.routes.sourceFor(src);
   if (from === null) return;
   if (!core.icmpLimiter.allow(core.now)) {
     core.counters.icmpRateLimited++;
@@ -128,7 +128,7 @@ export function processIcmpv4(
       // RFC 1122 §3.2.2.6; echo to broadcast is ignored (as Linux does by default).
       if (
         !core.icmpEchoReply || core.linkMulticast ||
-        !(core.routes.hasAddress(dst) || core.acceptAny?.echo === true)
+        !(core.isOwnAddress(dst) || core.acceptAny?.echo === true)
       ) {
         core.counters.notForUs++;
         return;
@@ -297,7 +297,7 @@ export function processIcmpv6(
     case "echoRequest": {
       if (
         !core.icmpEchoReply ||
-        !(dst.isMulticast || core.routes.hasAddress(dst) || core.acceptAny?.echo === true)
+        !(dst.isMulticast || core.isOwnAddress(dst) || core.acceptAny?.echo === true)
       ) {
         core.counters.notForUs++;
         return;

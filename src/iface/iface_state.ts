@@ -35,6 +35,11 @@ export const ETH_LEN = 14;
  */
 export interface ForwardHook {
   take(core: IfaceCore, packet: Uint8Array, src: IpAddress, dst: IpAddress): boolean;
+  /**
+   * Whether `addr` is an address of another interface of the same router: the router answers
+   * for it on every interface (the weak host model, RFC 1122 §3.3.4.2).
+   */
+  ownsAddress(addr: IpAddress): boolean;
 }
 
 /** A mutable SocketContext that the interface refreshes once per poll. */
@@ -176,15 +181,25 @@ export class IfaceCore {
     return this.medium === "ethernet" ? ETH_LEN : 0;
   }
 
+  /**
+   * Whether `addr` is one of ours: this interface's, or (when attached to a forwarder) an
+   * address of another interface of the same router.
+   */
+  isOwnAddress(addr: IpAddress): boolean {
+    return this.routes.hasAddress(addr) ||
+      (this.forwarder !== null && this.forwarder.ownsAddress(addr));
+  }
+
   /** Whether `addr` is one of ours, or a broadcast/multicast we accept. */
   acceptsDst(dst: IpAddress): boolean {
     if (this.routes.hasAddress(dst)) return true;
     if (dst.version === 4) {
       if (dst.isBroadcast) return true;
       if (dst.isMulticast) return dst.value === 0xe0000001; // 224.0.0.1 all systems
-      return this.routes.isSubnetBroadcast(dst);
+      return this.routes.isSubnetBroadcast(dst) ||
+        (this.forwarder !== null && this.forwarder.ownsAddress(dst));
     }
-    if (!dst.isMulticast) return false;
+    if (!dst.isMulticast) return this.forwarder !== null && this.forwarder.ownsAddress(dst);
     if (dst.equals(Ipv6Address.LINK_LOCAL_ALL_NODES)) return true;
     if (this.ndpHost !== null && this.ndpHost.acceptsGroup(dst)) return true;
     if (dst.isSolicitedNode) {

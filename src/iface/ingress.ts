@@ -93,7 +93,7 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
     // Accept-any mode takes unicast to any address (see accept_any.ts), else not for us.
     const frag = repr.moreFrags || repr.fragOffset !== 0;
     if (acceptAnyDrops(core, src, dst, repr.ttl, whole, frag)) return;
-  } else if (!core.routes.hasAddress(dst) && !dst.isMulticast) core.linkMulticast = true;
+  } else if (!dst.isMulticast && !core.isOwnAddress(dst)) core.linkMulticast = true;
   let payload = packet.payload;
   let protocol = repr.protocol;
   let isFragment = false;

@@ -27,6 +27,12 @@ import {
   Icmpv4Packet,
   type Icmpv4Repr,
 } from "../../src/wire/icmpv4.ts";
+import {
+  emitIcmpv6,
+  icmpv6BufferLen,
+  Icmpv6Packet,
+  type Icmpv6Repr,
+} from "../../src/wire/icmpv6.ts";
 
 export interface Lab {
   fwd: Forwarder;
@@ -221,6 +227,25 @@ export function echo4(
   const repr: Icmpv4Repr = { kind, ident, seqNo: 1, data: new Uint8Array([9, 9, 9, 9]) };
   const { bytes } = ipv4Around(src, dst, IpProtocol.Icmp, icmpv4BufferLen(repr));
   emitIcmpv4(repr, new Icmpv4Packet(bytes.subarray(IPV4_HEADER_LEN)));
+  return bytes;
+}
+
+/** An ICMPv6 echo request built with the wire emitters. */
+export function echo6(src: string, dst: string, ident: number): Uint8Array {
+  const s = parseIpAddress(src) as Ipv6Address, d = parseIpAddress(dst) as Ipv6Address;
+  const repr: Icmpv6Repr = { kind: "echoRequest", ident, seqNo: 1, data: new Uint8Array(4) };
+  const len = icmpv6BufferLen(repr);
+  const bytes = new Uint8Array(IPV6_HEADER_LEN + len);
+  emitIpv6({
+    src: s,
+    dst: d,
+    nextHeader: IpProtocol.Icmpv6,
+    payloadLen: len,
+    hopLimit: 64,
+    trafficClass: 0,
+    flowLabel: 0,
+  }, new Ipv6Packet(bytes));
+  emitIcmpv6(repr, new Icmpv6Packet(bytes.subarray(IPV6_HEADER_LEN)), s, d);
   return bytes;
 }
 

@@ -11,7 +11,7 @@ import type { Ipv6Address } from "../../src/wire/address.ts";
 import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { Ipv6Packet, parseIpv6 } from "../../src/wire/ipv6.ts";
 import { parseUdp, UdpPacket } from "../../src/wire/udp.ts";
-import { lab, receiveAll, send, udp4, udp6 } from "./_forward_fixture.ts";
+import { echo4, echo6, lab, receiveAll, send, udp4, udp6 } from "./_forward_fixture.ts";
 
 function icmp4(bytes: Uint8Array) {
   const ip = new Ipv4Packet(bytes);
@@ -260,6 +260,58 @@ Deno.test("Forwarder leaves packets for the router itself to local delivery", ()
   assert.equal(l.inside.counters.noSocket, 1); // reached the local UDP demux
   const { icmp } = icmp4(receiveAll(l.hostIn)[0]!);
   assert.equal(icmp.kind, "dstUnreachable"); // port unreachable from the router's own stack
+});
+
+Deno.test("Router answers a ping to another interface's address, from that address, on the ingress link", () => {
+  const l = lab();
+  send(l.hostIn, echo4("192.0.2.10", "198.51.100.1", 42));
+  l.poll(0);
+  assert.equal(l.fwd.counters.forwarded, 0);
+  assert.equal(receiveAll(l.hostOut).length, 0);
+  const back = receiveAll(l.hostIn);
+  assert.equal(back.length, 1);
+  const { ip, icmp } = icmp4(back[0]!);
+  assert.equal(icmp.kind, "echoReply");
+  assert.equal(ip.src.toString(), "198.51.100.1");
+  assert.equal(ip.dst.toString(), "192.0.2.10");
+  assert.equal(l.inside.counters.notForUs, 0);
+});
+
+Deno.test("Router sources a port unreachable about another interface's address from that address", () => {
+  const l = lab();
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.1", { dstPort: 9 }));
+  send(l.hostIn, udp6("2001:db8:1::10", "2001:db8:2::1", { dstPort: 9 }));
+  l.poll(0);
+  const back = receiveAll(l.hostIn);
+  assert.equal(back.length, 2);
+  const v4 = icmp4(back[0]!);
+  assert.equal(v4.icmp.kind, "dstUnreachable");
+  assert.equal(v4.ip.src.toString(), "198.51.100.1");
+  const v6 = icmp6(back[1]!);
+  assert.equal(v6.icmp.kind, "dstUnreachable");
+  assert.equal(v6.ip.src.toString(), "2001:db8:2::1");
+  assert.equal(l.fwd.counters.forwarded, 0);
+});
+
+Deno.test("Router answers an IPv6 ping to another interface's address", () => {
+  const l = lab();
+  send(l.hostOut, echo6("2001:db8:2::10", "2001:db8:1::1", 7));
+  l.poll(0);
+  const back = receiveAll(l.hostOut);
+  assert.equal(back.length, 1);
+  const { ip, icmp } = icmp6(back[0]!);
+  assert.equal(icmp.kind, "echoReply");
+  assert.equal(ip.src.toString(), "2001:db8:1::1");
+  assert.equal(receiveAll(l.hostIn).length, 0);
+});
+
+Deno.test("Interface without a forwarder still drops a packet to an address it does not have", () => {
+  const [host, dev] = linkPair({ medium: "ip" });
+  const iface = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
+  send(host, echo4("192.0.2.10", "198.51.100.1", 1));
+  iface.poll(0, dev, new SocketSet());
+  assert.equal(iface.counters.notForUs, 1);
+  assert.equal(receiveAll(host).length, 0);
 });
 
 Deno.test("Forwarder does not forward a subnet-directed broadcast of the outgoing link", () => {
