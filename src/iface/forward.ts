@@ -34,7 +34,7 @@ import { sendIpTo } from "./egress.ts";
 import { carriesIcmpv4Error, carriesIcmpv6Error, sendIcmpError } from "./icmp.ts";
 import type { ForwardHook, IfaceCore } from "./iface_state.ts";
 import type { Interface } from "./interface.ts";
-import { natInbound, natOutbound, NatStep } from "./forward_nat.ts";
+import { natInbound, natOutbound, NatStep, natUndoInbound } from "./forward_nat.ts";
 import type { NatTable } from "./nat.ts";
 import { cidrContains } from "./route.ts";
 import { type RouteChoice, type RouteSource, RouteTable } from "./forward_routes.ts";
@@ -599,7 +599,9 @@ function forwardPacket(
   const ports = s.ports;
   const v4 = src.version === 4;
   let ip4: Ipv4Packet | null = null;
-  let natIn = false;
+  /** The NAT that translated this packet inbound, or `null`. */
+  let natIn: NatTable | null = null;
+  const arrivedDst = dst;
   const owner = ownerOf(ports, dst);
   if (owner >= 0) {
     // For the router itself (on any interface: the weak host model), unless it is the external address of a NAT and maps inside.
@@ -622,7 +624,7 @@ function forwardPacket(
       }
       if (step !== NatStep.Translated) return false;
       c.natIn++;
-      natIn = true;
+      natIn = nat;
       dst = ip4.dst;
     }
   } else if (dst.isMulticast || dst.isUnspecified || (v4 && (dst as Ipv4Address).isBroadcast)) {
@@ -638,7 +640,7 @@ function forwardPacket(
     c.martianSource++;
     return true;
   }
-  if (!natIn && inList(s.martianDst, dst)) {
+  if (natIn === null && inList(s.martianDst, dst)) {
     c.martianDestination++;
     return true;
   }
@@ -664,7 +666,17 @@ function forwardPacket(
   if (route === null) {
     // RFC 1812 §5.2.7.1 net unreachable; RFC 4443 §3.1 code 0, no route to destination.
     c.noRoute++;
-    sendError(core, packet, src, dst, Icmpv4Type.DstUnreachable, Icmpv6Type.DstUnreachable, 0, 0);
+    if (natIn !== null) natUndoInbound(natIn, ip4!);
+    sendError(
+      core,
+      packet,
+      src,
+      arrivedDst,
+      Icmpv4Type.DstUnreachable,
+      Icmpv6Type.DstUnreachable,
+      0,
+      0,
+    );
     return true;
   }
   let out = ports[route.iface]!;
@@ -683,12 +695,23 @@ function forwardPacket(
       if (!v4 || ip4!.dontFrag) {
         // RFC 1191 §4: code 4 with the next-hop MTU; RFC 8201 / RFC 4443 §3.2: Packet Too Big.
         c.tooBig++;
-        sendError(core, packet, src, dst, Icmpv4Type.DstUnreachable, Icmpv6Type.PktTooBig, 4, mtu);
+        // RFC 5508: the error quotes the packet as its sender sent it, not as translated.
+        if (natIn !== null) natUndoInbound(natIn, ip4!);
+        sendError(
+          core,
+          packet,
+          src,
+          arrivedDst,
+          Icmpv4Type.DstUnreachable,
+          Icmpv6Type.PktTooBig,
+          4,
+          mtu,
+        );
         return true;
       }
       c.fragmented++;
     }
-    if (v4 && !natIn && out.nat !== null && out !== inPort) {
+    if (v4 && natIn === null && out.nat !== null && out !== inPort) {
       const step = natOutbound(out.nat, core.now, ip4!);
       if (step !== NatStep.Translated) {
         if (step === NatStep.Refused) c.natRefused++;

@@ -58,6 +58,14 @@ function protocolOf(protocol: number): NatProtocol | null {
 /** The ports (the echo identifier for ICMP) and TCP flags of the packet being translated. */
 const ports = { src: 0, dst: 0, flags: 0 };
 
+/**
+ * What the last {@linkcode natInbound} that translated changed, so that an ICMP error about the
+ * packet can quote it as it arrived (see {@linkcode natUndoInbound}):
+ * the protocol (`null` after an ICMP error was translated: nothing is sent about an error) and
+ * the external port (echo identifier) the packet was addressed to.
+ */
+const lastIn: { kind: NatProtocol | null; port: number } = { kind: null, port: 0 };
+
 /** Reads a TCP or UDP header's ports (and TCP's flags) into {@linkcode ports}. */
 function readPorts(kind: "tcp" | "udp", l4: Uint8Array): void {
   if (kind === "tcp") {
@@ -119,8 +127,23 @@ export function natInbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep 
   } else readPorts(kind, l4);
   const r = nat.inbound(now, kind, ports.dst, ip.src, ports.src, ports.flags);
   if (r === null) return NatStep.NoMapping;
+  lastIn.kind = kind;
+  lastIn.port = ports.dst;
   rewrite(ip, l4, kind, false, r.address, r.port);
   return NatStep.Translated;
+}
+
+/**
+ * Undoes the last inbound translation of `ip` (the packet {@linkcode natInbound} just
+ * translated), so that an ICMP error the router sends about it quotes the packet as it arrived
+ * from outside, with the external address and port (RFC 5508: the error must make sense to the
+ * outside host, which never saw the inside address). Nothing to undo after an ICMP error.
+ */
+export function natUndoInbound(nat: NatTable, ip: Ipv4Packet): void {
+  const kind = lastIn.kind;
+  if (kind === null) return;
+  rewrite(ip, ip.payload, kind, false, nat.externalAddress, lastIn.port);
+  lastIn.kind = null;
 }
 
 /**
@@ -214,6 +237,7 @@ function errorInbound(nat: NatTable, now: number, ip: Ipv4Packet, m: Icmpv4Packe
   if (e === null) return NatStep.NoMapping;
   rewriteQuoted(m, x.q, x.l4, x.kind, true, e.internalAddress, e.internalPort);
   setAddress(ip, false, e.internalAddress);
+  lastIn.kind = null;
   return NatStep.Translated;
 }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { NatTable } from "../../src/iface/nat.ts";
-import { Icmpv4Packet, parseIcmpv4 } from "../../src/wire/icmpv4.ts";
+import { Icmpv4Packet, parseIcmpv4, parseIcmpv4Quote } from "../../src/wire/icmpv4.ts";
 import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { parseTcp, TcpPacket } from "../../src/wire/tcp.ts";
 import { parseUdp, UdpPacket } from "../../src/wire/udp.ts";
@@ -8,9 +8,12 @@ import { echo4, error4, lab, other4, receiveAll, send, tcp4, udp4 } from "./_for
 
 const SYN = 0x02, ACK = 0x10;
 
-function natLab(options: { maxMappings?: number; timeouts?: { udp?: number } } = {}) {
+function natLab(
+  options: { maxMappings?: number; timeouts?: { udp?: number } } = {},
+  mtu: { inside?: number; outside?: number } = {},
+) {
   const nat = new NatTable({ externalAddress: "198.51.100.1", ...options });
-  return { nat, ...lab(undefined, { outside: { nat } }) };
+  return { nat, ...lab(undefined, { outside: { nat } }, {}, mtu) };
 }
 
 /** Parses a packet fully (every checksum verified) and returns its addresses and ports. */
@@ -246,4 +249,37 @@ Deno.test("NAT leaves an ICMP error that matches no mapping to the router itself
   assert.equal(receiveAll(l.hostOut).length, 0);
   assert.equal(l.fwd.counters.natIn, 0);
   assert.equal(l.fwd.counters.natUnsupported, 1); // the inside error about no inbound flow
+});
+
+Deno.test("NAT: Fragmentation Needed about an inbound-translated packet quotes it as it arrived (RFC 5508)", () => {
+  const l = natLab({}, { inside: 576 });
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { srcPort: 5000, dstPort: 53 }));
+  l.poll(0);
+  assert.equal(receiveAll(l.hostOut).length, 1);
+  // The reply is too big for the inside link and has DF set.
+  send(
+    l.hostOut,
+    udp4("198.51.100.20", "198.51.100.1", { srcPort: 53, dstPort: 5000, payloadLen: 1000 }),
+  );
+  l.poll(1);
+  assert.equal(receiveAll(l.hostIn).length, 0);
+  assert.equal(l.fwd.counters.tooBig, 1);
+  const errs = receiveAll(l.hostOut);
+  assert.equal(errs.length, 1);
+  const ip = new Ipv4Packet(errs[0]!);
+  const outer = parseIpv4(ip);
+  assert.equal(outer.src.toString(), "198.51.100.1"); // from the address the sender used
+  assert.equal(outer.dst.toString(), "198.51.100.20");
+  const m = parseIcmpv4(new Icmpv4Packet(ip.payload)); // ICMP checksum verified
+  assert.equal(m.kind, "dstUnreachable");
+  if (m.kind !== "dstUnreachable") return;
+  assert.equal(m.code, 4);
+  assert.equal(m.nextHopMtu, 576);
+  const q = parseIcmpv4Quote(m.data);
+  assert.equal(q.src.toString(), "198.51.100.20");
+  assert.equal(q.dst.toString(), "198.51.100.1"); // not the inside host 192.0.2.10
+  assert.equal((q.upper[2]! << 8) | q.upper[3]!, 5000); // the external port
+  // The quoted header's checksum is valid again after the undo.
+  const qh = new Ipv4Packet(m.data.slice(0, 20));
+  assert.equal(qh.verifyChecksum(), true);
 });
