@@ -11,7 +11,8 @@
  * (Destination Unreachable when none, RFC 1812 §5.2.7.1), a directed broadcast (RFC 2644), the
  * outgoing MTU (Fragmentation Needed with DF set, RFC 1191 §4; Packet Too Big for IPv6,
  * RFC 8201; IPv4 without DF is fragmented, RFC 1812 §5.2.6), then NAPT on an interface that has
- * a {@linkcode NatTable}, the TTL decrement with an incremental checksum update (RFC 1624), and
+ * a {@linkcode NatTable} (IPv4 fragments through it are reassembled first and fragmented again
+ * on the way out), the TTL decrement with an incremental checksum update (RFC 1624), and
  * the send. Each drop adds one to a named counter in {@linkcode ForwardCounters}. The received
  * packet is rewritten in place (its buffer is the device's until the next receive).
  *
@@ -31,12 +32,13 @@ import type { Device } from "../phy/device.ts";
 import type { Instant } from "../time.ts";
 import { coreOf } from "./_core_access.ts";
 import { sendIpTo } from "./egress.ts";
-import { carriesIcmpv4Error, carriesIcmpv6Error, sendIcmpError } from "./icmp.ts";
-import type { ForwardHook, IfaceCore } from "./iface_state.ts";
+import { ETH_LEN, type ForwardHook, type IfaceCore } from "./iface_state.ts";
 import type { Interface } from "./interface.ts";
 import { natInbound, natOutbound, NatStep, natUndoInbound } from "./forward_nat.ts";
 import type { NatTable } from "./nat.ts";
-import { cidrContains } from "./route.ts";
+import { natReassemble } from "./_forward_frag.ts";
+import { inList, type Martians, martians, sendError } from "./_forward_checks.ts";
+import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import { type RouteChoice, type RouteSource, RouteTable } from "./forward_routes.ts";
 
 /**
@@ -121,6 +123,12 @@ export interface ForwarderOptions {
    * says they are not forwardable).
    */
   readonly allowDocumentation?: boolean;
+  /**
+   * Bounds of the reassembly of IPv4 fragments that pass through NAT (reassembled, translated,
+   * then fragmented again to the outgoing MTU, as Linux's conntrack does): default 16 datagrams,
+   * 256 KiB and 30 s. Fragments beyond them are dropped and counted as `natFragment`.
+   */
+  readonly natReassembly?: ReassemblyOptions;
 }
 
 /**
@@ -207,7 +215,13 @@ export interface ForwardCounters {
   natRefused: number;
   /** Dropped: through NAT with a protocol or ICMP type it does not translate. */
   natUnsupported: number;
-  /** Dropped: an IPv4 fragment through NAT (no ports in it). */
+  /** NAT: IPv4 datagrams reassembled from fragments so they could be translated. */
+  natReassembled: number;
+  /**
+   * Dropped: an IPv4 fragment through NAT that could not be reassembled (malformed, duplicate
+   * or overlapping, evicted beyond the reassembly bound), or a datagram whose fragments timed
+   * out (once per datagram).
+   */
   natFragment: number;
   /** Dropped: through NAT with a truncated transport header. */
   natMalformed: number;
@@ -254,6 +268,10 @@ interface State {
   readonly ports: Port[];
   readonly table: RouteTable;
   readonly counters: ForwardCounters;
+  /** IPv4 fragments through NAT, held until their datagram is whole. */
+  readonly natReasm: Reassembler;
+  /** Where a reassembled datagram is rebuilt (with room for an Ethernet header). */
+  readonly natWhole: Uint8Array;
 }
 
 function checkIndex(ports: readonly Port[], i: number): Port {
@@ -343,9 +361,12 @@ export class Forwarder {
         deviceFull: 0,
         natRefused: 0,
         natUnsupported: 0,
+        natReassembled: 0,
         natFragment: 0,
         natMalformed: 0,
       },
+      natReasm: new Reassembler(4, options.natReassembly),
+      natWhole: new Uint8Array(ETH_LEN + 65535),
     };
   }
 
@@ -424,6 +445,21 @@ export class Forwarder {
     return this.#s.counters;
   }
 
+  /**
+   * How many IPv4 datagrams NAT holds fragments of, waiting for the rest (bounded by the
+   * `natReassembly` option).
+   *
+   * @example
+   * ```ts
+   * import { Forwarder } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
+   * assert.equal(new Forwarder({ natReassembly: { maxDatagrams: 4 } }).natFragmentsHeld, 0);
+   * ```
+   */
+  get natFragmentsHeld(): number {
+    return this.#s.natReasm.count;
+  }
+
   /** How many interfaces are attached. */
   get interfaceCount(): number {
     return this.#s.ports.length;
@@ -497,8 +533,10 @@ export class Forwarder {
    * ```
    */
   expire(now: Instant): number {
+    const s = this.#s;
+    s.counters.natFragment += s.natReasm.expire(now).length;
     let n = 0;
-    for (const p of this.#s.ports) if (p.nat !== null) n += p.nat.expire(now);
+    for (const p of s.ports) if (p.nat !== null) n += p.nat.expire(now);
     return n;
   }
 
@@ -522,67 +560,17 @@ export class Forwarder {
    * ```
    */
   pollAt(): Instant {
-    let t = Infinity;
-    for (const p of this.#s.ports) if (p.nat !== null) t = Math.min(t, p.nat.nextExpiry());
+    const s = this.#s;
+    let t = s.natReasm.pollAt();
+    for (const p of s.ports) if (p.nat !== null) t = Math.min(t, p.nat.nextExpiry());
     return t;
   }
-}
-
-/** Special-purpose blocks to drop, with the IPv4 first octets any of them covers. */
-interface Martians {
-  readonly list: readonly IpCidr[];
-  /** 1 where some IPv4 block covers addresses with this first octet (most packets: 0). */
-  readonly octets: Uint8Array;
-}
-
-function martians(list: readonly IpCidr[]): Martians {
-  const octets = new Uint8Array(256);
-  for (const c of list) {
-    if (c.address.version !== 4) continue;
-    const first = c.address.value >>> 24;
-    const span = c.prefixLen >= 8 ? 1 : 1 << (8 - c.prefixLen);
-    octets.fill(1, first, first + span);
-  }
-  return { list, octets };
-}
-
-function inList(m: Martians, addr: IpAddress): boolean {
-  if (addr.version === 4 && m.octets[addr.value >>> 24] === 0) return false;
-  const list = m.list;
-  for (let i = 0; i < list.length; i++) if (cidrContains(list[i]!, addr)) return true;
-  return false;
 }
 
 /** The port that owns `addr`, or -1. */
 function ownerOf(ports: readonly Port[], addr: IpAddress): number {
   for (let i = 0; i < ports.length; i++) if (ports[i]!.core.routes.hasAddress(addr)) return i;
   return -1;
-}
-
-/** RFC 1812 §4.3.2.7 / RFC 4443 §2.4(e): no error about an error or a non-first fragment. */
-function sendError(
-  core: IfaceCore,
-  packet: Uint8Array,
-  src: IpAddress,
-  dst: IpAddress,
-  type4: number,
-  type6: number,
-  code: number,
-  rest: number,
-): void {
-  if (src.version === 4) {
-    const ip = new Ipv4Packet(packet);
-    sendIcmpError(core, packet, src, dst, type4, code, rest, {
-      isFragment: ip.fragOffset !== 0,
-      isIcmpError: carriesIcmpv4Error(ip.protocol, ip.payload),
-    });
-  } else {
-    const ip = new Ipv6Packet(packet);
-    sendIcmpError(core, packet, src, dst, type6, code, rest, {
-      isFragment: false,
-      isIcmpError: carriesIcmpv6Error(ip.nextHeader, ip.payload),
-    });
-  }
 }
 
 /** The forwarding path: `true` when the packet was consumed (sent on, or dropped and counted). */
@@ -617,6 +605,9 @@ function forwardPacket(
       if (core.linkMulticast) return false;
       ip4 = new Ipv4Packet(packet);
       if (ip4.ttl <= 1) return false; // let the local path say Time Exceeded if it must
+      if (ip4.moreFrags || ip4.fragOffset !== 0) {
+        return natReassemble(s.natReasm, s.natWhole, c, core, ip4, packet);
+      }
       const step = natInbound(nat, core.now, ip4);
       if (step === NatStep.Malformed) {
         c.natMalformed++;
@@ -686,6 +677,13 @@ function forwardPacket(
     c.directedBroadcast++;
     return true;
   }
+  if (
+    v4 && natIn === null && out.nat !== null && out !== inPort &&
+    (ip4!.moreFrags || ip4!.fragOffset !== 0)
+  ) {
+    // The ports are only in the first fragment.
+    return natReassemble(s.natReasm, s.natWhole, c, core, ip4!, packet);
+  }
   // The outgoing core is mid-poll only when it is the ingress interface itself.
   const begun = outCore.device === null;
   if (begun) outCore.begin(core.now, out.device, null);
@@ -715,7 +713,6 @@ function forwardPacket(
       const step = natOutbound(out.nat, core.now, ip4!);
       if (step !== NatStep.Translated) {
         if (step === NatStep.Refused) c.natRefused++;
-        else if (step === NatStep.Fragment) c.natFragment++;
         else if (step === NatStep.Malformed) c.natMalformed++;
         else c.natUnsupported++;
         return true;

@@ -94,6 +94,12 @@ export interface Reassembled {
   readonly protocol: number;
   /** The reassembled payload (owned by the caller). */
   readonly payload: Uint8Array;
+  /**
+   * The first fragment's IP packet as given to {@linkcode Reassembler.add} (truncated to 1232
+   * bytes; its header is what a forwarder rebuilds the whole datagram with), or `null` when it
+   * came without one.
+   */
+  readonly firstPacket: Uint8Array | null;
 }
 
 /**
@@ -337,14 +343,14 @@ export class Reassembler {
         return "malformed";
       }
       const payload = d.buf.length === d.total ? d.buf : d.buf.slice(0, d.total);
-      const protocol = d.protocol;
+      const protocol = d.protocol, firstPacket = d.first;
       this.#drop(d);
-      return { protocol, payload };
+      return { protocol, payload, firstPacket };
     }
     if (d.total === 0) {
-      const protocol = d.protocol;
+      const protocol = d.protocol, firstPacket = d.first;
       this.#drop(d);
-      return protocol < 0 ? "malformed" : { protocol, payload: EMPTY };
+      return protocol < 0 ? "malformed" : { protocol, payload: EMPTY, firstPacket };
     }
     return null;
   }

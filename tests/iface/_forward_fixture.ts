@@ -269,3 +269,25 @@ export function error4(
   emitIcmpv4(repr, new Icmpv4Packet(bytes.subarray(IPV4_HEADER_LEN)));
   return bytes;
 }
+
+/** Cuts an IPv4 packet (DF clear) into fragments carrying `chunk` payload bytes each. */
+export function fragment4(bytes: Uint8Array, chunk: number): Uint8Array[] {
+  const ip = new Ipv4Packet(bytes);
+  const hl = ip.headerLen;
+  const data = bytes.subarray(hl, ip.totalLen);
+  const out: Uint8Array[] = [];
+  for (let off = 0; off < data.length; off += chunk) {
+    const n = Math.min(chunk, data.length - off);
+    const f = new Uint8Array(hl + n);
+    f.set(bytes.subarray(0, hl));
+    f.set(data.subarray(off, off + n), hl);
+    const v = new Ipv4Packet(f);
+    v.dontFrag = false;
+    v.totalLen = hl + n;
+    v.fragOffset = off;
+    v.moreFrags = off + n < data.length;
+    v.fillChecksum();
+    out.push(f);
+  }
+  return out;
+}

@@ -4,7 +4,18 @@ import { Icmpv4Packet, parseIcmpv4, parseIcmpv4Quote } from "../../src/wire/icmp
 import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { parseTcp, TcpPacket } from "../../src/wire/tcp.ts";
 import { parseUdp, UdpPacket } from "../../src/wire/udp.ts";
-import { echo4, error4, lab, other4, receiveAll, send, tcp4, udp4 } from "./_forward_fixture.ts";
+import { Reassembler } from "../../src/iface/reassembly.ts";
+import {
+  echo4,
+  error4,
+  fragment4,
+  lab,
+  other4,
+  receiveAll,
+  send,
+  tcp4,
+  udp4,
+} from "./_forward_fixture.ts";
 
 const SYN = 0x02, ACK = 0x10;
 
@@ -153,14 +164,18 @@ Deno.test("NAT mappings expire after their timeout and replies are then not tran
   assert.equal(receiveAll(l.hostIn).length, 0);
 });
 
-Deno.test("NAT drops fragments and protocols it cannot translate, counting each", () => {
+Deno.test("NAT holds a lone fragment, counts it when it times out, and drops protocols it cannot translate", () => {
   const l = natLab();
   send(l.hostIn, other4("192.0.2.10", "198.51.100.20", 17, true));
   send(l.hostIn, other4("192.0.2.10", "198.51.100.20", 47));
   l.poll(0);
   assert.equal(receiveAll(l.hostOut).length, 0);
-  assert.equal(l.fwd.counters.natFragment, 1);
+  assert.equal(l.fwd.counters.natFragment, 0); // held for reassembly
   assert.equal(l.fwd.counters.natUnsupported, 1);
+  assert.equal(l.fwd.pollAt(), 30_000);
+  l.fwd.expire(30_000);
+  assert.equal(l.fwd.counters.natFragment, 1);
+  assert.equal(l.fwd.pollAt(), Infinity);
 });
 
 Deno.test("NAT is not applied between two inside interfaces", () => {
@@ -282,4 +297,121 @@ Deno.test("NAT: Fragmentation Needed about an inbound-translated packet quotes i
   // The quoted header's checksum is valid again after the undo.
   const qh = new Ipv4Packet(m.data.slice(0, 20));
   assert.equal(qh.verifyChecksum(), true);
+});
+
+/** Reassembles IPv4 fragments and parses the UDP datagram (every checksum verified). */
+function reassembleUdp(frags: Uint8Array[]) {
+  const r = new Reassembler(4);
+  let out = null;
+  for (const f of frags) {
+    const ip = new Ipv4Packet(f);
+    const h = parseIpv4(ip); // header checksum verified
+    const res = r.add({
+      src: h.src,
+      dst: h.dst,
+      protocol: h.protocol,
+      ident: h.ident,
+      offset: h.fragOffset,
+      more: h.moreFrags,
+      data: ip.payload,
+      packet: null,
+    }, 0);
+    if (res !== null && typeof res !== "string") {
+      const u = parseUdp(new UdpPacket(res.payload), h.src, h.dst); // UDP checksum verified
+      out = {
+        src: `${h.src}:${u.srcPort}`,
+        dst: `${h.dst}:${u.dstPort}`,
+        len: res.payload.length - 8,
+      };
+    }
+  }
+  return out;
+}
+
+Deno.test("NAT reassembles fragments out of order, translates the datagram and fragments it again", () => {
+  const l = natLab({}, { outside: 1000 });
+  const big = udp4("192.0.2.10", "198.51.100.20", {
+    srcPort: 5000,
+    dstPort: 53,
+    payloadLen: 2000,
+    dontFrag: false,
+  });
+  const frags = fragment4(big, 1480);
+  assert.equal(frags.length, 2);
+  send(l.hostIn, frags[1]!); // the last fragment first: no ports yet
+  l.poll(0);
+  assert.equal(receiveAll(l.hostOut).length, 0);
+  send(l.hostIn, frags[0]!);
+  l.poll(1);
+  const out = receiveAll(l.hostOut);
+  assert.equal(out.length, 3); // 2028 bytes of UDP in fragments of the 1000-byte outside MTU
+  for (const f of out) {
+    assert.ok(f.length <= 1000);
+    assert.equal(parseIpv4(new Ipv4Packet(f)).ttl, 63);
+  }
+  assert.deepEqual(reassembleUdp(out), {
+    src: "198.51.100.1:5000",
+    dst: "198.51.100.20:53",
+    len: 2000,
+  });
+  assert.equal(l.fwd.counters.natReassembled, 1);
+  assert.equal(l.fwd.counters.natOut, 1);
+  assert.equal(l.fwd.counters.natFragment, 0);
+
+  // The fragmented reply comes back to the inside host.
+  const reply = udp4("198.51.100.20", "198.51.100.1", {
+    srcPort: 53,
+    dstPort: 5000,
+    payloadLen: 1500,
+    dontFrag: false,
+  });
+  for (const f of fragment4(reply, 976).reverse()) send(l.hostOut, f);
+  l.poll(2);
+  const back = receiveAll(l.hostIn);
+  assert.equal(back.length, 2); // inside MTU 1500: 1528 bytes in two fragments
+  assert.deepEqual(reassembleUdp(back), {
+    src: "198.51.100.20:53",
+    dst: "192.0.2.10:5000",
+    len: 1500,
+  });
+  assert.equal(l.fwd.counters.natIn, 1);
+  assert.equal(l.fwd.counters.natReassembled, 2);
+});
+
+Deno.test("NAT drops malformed and overlapping fragments and datagrams beyond its bound, counting each", () => {
+  const nat = new NatTable({ externalAddress: "198.51.100.1" });
+  const l = lab({ allowDocumentation: true, natReassembly: { maxDatagrams: 1 } }, {
+    outside: { nat },
+  });
+  const mk = (port: number) =>
+    fragment4(
+      udp4("192.0.2.10", "198.51.100.20", { srcPort: port, payloadLen: 100, dontFrag: false }),
+      64,
+    );
+  const a = mk(5000), b = mk(5001);
+  new Ipv4Packet(b[0]!).ident = 99;
+  new Ipv4Packet(b[0]!).fillChecksum();
+  send(l.hostIn, a[0]!); // held
+  send(l.hostIn, b[0]!); // a second datagram: the first is evicted (bound of 1)
+  l.poll(0);
+  assert.equal(l.fwd.counters.natFragment, 1);
+  // A non-final fragment whose length is not a multiple of 8.
+  const bad = a[0]!.slice(0, a[0]!.length - 3);
+  const v = new Ipv4Packet(bad);
+  v.totalLen = bad.length;
+  v.fillChecksum();
+  send(l.hostIn, bad);
+  l.poll(1);
+  assert.equal(l.fwd.counters.natFragment, 2);
+  // The same fragment twice: the copy overlaps data already held and is dropped.
+  const c = mk(5002);
+  new Ipv4Packet(c[0]!).ident = 77;
+  new Ipv4Packet(c[0]!).fillChecksum();
+  send(l.hostIn, c[0]!);
+  send(l.hostIn, c[0]!);
+  l.poll(2);
+  assert.equal(l.fwd.counters.natFragment, 4); // c evicts b (bound 1), and the copy
+  assert.equal(l.fwd.natFragmentsHeld, 1);
+  assert.equal(receiveAll(l.hostOut).length, 0);
+  assert.equal(nat.size, 0); // nothing was translated
 });
