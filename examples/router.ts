@@ -1,8 +1,10 @@
 /**
- * A two-interface IPv4 router with NAT between two TUN devices: hosts on the inside link
- * (`--inside`) reach the outside link (`--outside`) through it, their connections leaving with
- * the router's outside address (NAPT). The kernel ends of the two TUN devices are the hosts:
- * move them into two network namespaces and each namespace sees the router as its next hop.
+ * A two-interface router between two TUN devices: hosts on the inside link (`--inside`) reach
+ * the outside link (`--outside`) through it. IPv4 connections leave with the router's outside
+ * address (NAPT); IPv6 is routed without translation (no NAT66 or NPTv6: the outside needs a
+ * route back to the inside prefix, as for any IPv6 router). The kernel ends of the two TUN
+ * devices are the hosts: move them into two network namespaces and each namespace sees the
+ * router as its next hop.
  *
  *   # as root: two namespaces, two TUN devices the router opens, then the kernel ends moved
  *   ip netns add inside && ip netns add outside
@@ -14,9 +16,16 @@
  *   ip -n outside addr add 198.51.100.2/24 dev rt-out && ip -n outside link set rt-out up
  *   ip netns exec outside python3 -m http.server --bind 198.51.100.2 8000 &
  *   ip netns exec inside curl http://198.51.100.2:8000/    # the server logs 198.51.100.1
+ *   # IPv6, routed: the router is 2001:db8:1::1 inside and 2001:db8:2::1 outside
+ *   ip -n inside addr add 2001:db8:1::2/64 dev rt-in nodad
+ *   ip -n inside route add default via 2001:db8:1::1
+ *   ip -n outside addr add 2001:db8:2::2/64 dev rt-out nodad
+ *   ip -n outside route add 2001:db8:1::/64 via 2001:db8:2::1
+ *   ip netns exec inside curl 'http://[2001:db8:2::2]:8000/'  # a server bound there logs 2001:db8:1::2
  *
  * A TUN device keeps working for the process that opened it when its kernel end moves to
- * another namespace. The router answers pings to its own address on each link, prints a line
+ * another namespace. The router answers pings to each of its addresses from either link (the
+ * outside address from inside too), prints a line
  * when it runs, and its counters and NAT mappings on SIGINT / SIGTERM.
  * tests/interop/router_test.ts runs exactly this.
  *
@@ -27,14 +36,19 @@ import { Router, TunTapDevice } from "../mod.ts";
 
 const USAGE = `Usage: deno run --allow-ffi examples/router.ts [options]
 
-Forwards IPv4 between two TUN devices, with NAT on the outside one. A device is attached when
-it exists and created otherwise (needs CAP_NET_ADMIN).
+Forwards IPv4 and IPv6 between two TUN devices, with IPv4 NAT on the outside one (IPv6 is
+routed untranslated). A device is attached when it exists and created otherwise (needs
+CAP_NET_ADMIN).
   --inside NAME            inside TUN interface (default rt-in)
-  --inside-address CIDR    the router's inside address (default 192.0.2.1/24)
+  --inside-address CIDR    the router's inside IPv4 address (default 192.0.2.1/24)
+  --inside-address6 CIDR   the router's inside IPv6 address (default 2001:db8:1::1/64)
   --outside NAME           outside TUN interface (default rt-out)
-  --outside-address CIDR   the router's outside address, the NAT address (default 198.51.100.1/24)
-  --gateway IP             default route on the outside link (default none)
-  --no-nat                 route without address translation
+  --outside-address CIDR   the router's outside IPv4 address, the NAT address (default 198.51.100.1/24)
+  --outside-address6 CIDR  the router's outside IPv6 address (default 2001:db8:2::1/64)
+  --gateway IP             IPv4 default route on the outside link (default none)
+  --gateway6 IP            IPv6 default route on the outside link (default none)
+  --no-ipv6                IPv4 only
+  --no-nat                 route IPv4 without address translation
   --allow-documentation    forward TEST-NET addresses (labs and tests)
   --help                   this text
 Prints its counters and stops on SIGINT or SIGTERM.`;
@@ -45,7 +59,12 @@ export interface RouterArgs {
   insideAddress: string;
   outside: string;
   outsideAddress: string;
+  /** The inside IPv6 address, or `null` with `--no-ipv6`. */
+  insideAddress6: string | null;
+  /** The outside IPv6 address, or `null` with `--no-ipv6`. */
+  outsideAddress6: string | null;
   gateway: string | null;
+  gateway6: string | null;
   nat: boolean;
   allowDocumentation: boolean;
 }
@@ -62,7 +81,10 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
     insideAddress: "192.0.2.1/24",
     outside: "rt-out",
     outsideAddress: "198.51.100.1/24",
+    insideAddress6: "2001:db8:1::1/64",
+    outsideAddress6: "2001:db8:2::1/64",
     gateway: null,
+    gateway6: null,
     nat: true,
     allowDocumentation: false,
   };
@@ -89,8 +111,20 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
       case "--outside-address":
         a.outsideAddress = value();
         break;
+      case "--inside-address6":
+        a.insideAddress6 = value();
+        break;
+      case "--outside-address6":
+        a.outsideAddress6 = value();
+        break;
       case "--gateway":
         a.gateway = value();
+        break;
+      case "--gateway6":
+        a.gateway6 = value();
+        break;
+      case "--no-ipv6":
+        a.insideAddress6 = a.outsideAddress6 = null;
         break;
       case "--no-nat":
         a.nat = false;
@@ -103,6 +137,10 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
     }
   }
   return a;
+}
+
+function withV6(v4: string, v6: string | null): string[] {
+  return v6 === null ? [v4] : [v4, v6];
 }
 
 async function main(): Promise<void> {
@@ -121,12 +159,13 @@ async function main(): Promise<void> {
   const outside = await TunTapDevice.open({ name: args.outside, mode: "tun" });
   const router = new Router({
     interfaces: [
-      { device: inside, addresses: [args.insideAddress] },
+      { device: inside, addresses: withV6(args.insideAddress, args.insideAddress6) },
       {
         device: outside,
-        addresses: [args.outsideAddress],
+        addresses: withV6(args.outsideAddress, args.outsideAddress6),
         nat: args.nat,
         ...(args.gateway === null ? {} : { gateway4: args.gateway }),
+        ...(args.gateway6 === null ? {} : { gateway6: args.gateway6 }),
       },
     ],
     allowDocumentation: args.allowDocumentation,

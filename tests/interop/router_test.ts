@@ -1,9 +1,12 @@
 // examples/router.ts between two namespaces it creates: the example runs in a router namespace
 // (R) where it opens two TUN devices; their kernel ends then move into an inside namespace (I,
-// 192.0.2.2/24, default route via the router's 192.0.2.1) and an outside namespace (O,
-// 198.51.100.2/24, python3 http.server). curl in I fetches a file from O through the router;
-// the server's log must show the NAT address 198.51.100.1, and the example's counters must show
-// the translations. Skips with one line where the machine cannot.
+// 192.0.2.2/24 and 2001:db8:1::2/64, default routes via the router's 192.0.2.1 and
+// 2001:db8:1::1) and an outside namespace (O, 198.51.100.2/24 and 2001:db8:2::2/64, a route to
+// 2001:db8:1::/64 via the router's 2001:db8:2::1, python3 http.server on both). curl in I
+// fetches a file from O through the router over IPv4 and IPv6; the IPv4 server's log must show
+// the NAT address 198.51.100.1, the IPv6 server's the inside host (IPv6 is routed, not
+// translated), and the example's counters must show the translations. Skips with one line
+// where the machine cannot.
 import assert from "node:assert/strict";
 import { createNetns, deleteNetns, linkName, must, run } from "../phy/_netns.ts";
 import { canRun, interop, reportSkip } from "./_kernel_peer.ts";
@@ -49,7 +52,8 @@ async function until(what: string, f: () => Promise<boolean>): Promise<void> {
 }
 
 Deno.test({
-  name: "examples/router.ts routes curl from an inside namespace to an outside server with NAT",
+  name:
+    "examples/router.ts routes curl from an inside namespace to an outside server, IPv4 with NAT and IPv6",
   ...interop,
   sanitizeResources: false, // the children's pipes are awaited in finally
   sanitizeOps: false,
@@ -81,14 +85,15 @@ Deno.test({
       const sh = (ns: string, cmd: string) => must("ip", ["netns", "exec", ns, "sh", "-ec", cmd]);
       await sh(
         i,
-        `sysctl -qw net.ipv6.conf.${tin}.disable_ipv6=1
-         ip addr add 192.0.2.2/24 dev ${tin}; ip link set ${tin} up
-         ip route add default via 192.0.2.1`,
+        `ip addr add 192.0.2.2/24 dev ${tin}; ip addr add 2001:db8:1::2/64 dev ${tin} nodad
+         ip link set ${tin} up
+         ip route add default via 192.0.2.1; ip -6 route add default via 2001:db8:1::1`,
       );
       await sh(
         o,
-        `sysctl -qw net.ipv6.conf.${tout}.disable_ipv6=1
-         ip addr add 198.51.100.2/24 dev ${tout}; ip link set ${tout} up`,
+        `ip addr add 198.51.100.2/24 dev ${tout}; ip addr add 2001:db8:2::2/64 dev ${tout} nodad
+         ip link set ${tout} up
+         ip -6 route add 2001:db8:1::/64 via 2001:db8:2::1`,
       );
       const body = new Uint8Array(200_000);
       for (let k = 0; k < body.length; k += 65536) {
@@ -105,41 +110,67 @@ Deno.test({
         dir,
         "8000",
       ]);
-      await until("the server to listen", async () => {
-        const l = await run("ip", ["netns", "exec", o, "ss", "-Hltn", "sport = :8000"]);
-        return l.stdout.includes(":8000");
-      });
-      const curl = await run("ip", [
-        "netns",
-        "exec",
-        i,
-        "curl",
-        "-s",
-        "--max-time",
-        "20",
-        "-o",
-        `${dir}/got.bin`,
-        "-w",
-        "%{http_code}",
-        "http://198.51.100.2:8000/blob.bin",
+      const server6 = spawnIn(procs, o, "python3", [
+        "-u",
+        "-m",
+        "http.server",
+        "--bind",
+        "2001:db8:2::2",
+        "--directory",
+        dir,
+        "8001",
       ]);
-      assert.equal(curl.code, 0, `curl failed: ${curl.stderr}`);
-      assert.equal(curl.stdout, "200");
-      assert.deepEqual(await Deno.readFile(`${dir}/got.bin`), body);
-      // The router answers a ping to its inside address.
-      const ping = await run("ip", ["netns", "exec", i, "ping", "-c", "1", "-W", "2", "192.0.2.1"]);
-      assert.equal(ping.code, 0, ping.stdout + ping.stderr);
-      // The server saw the NAT address, never the inside host.
+      for (const port of [8000, 8001]) {
+        await until(`the server on ${port} to listen`, async () => {
+          const l = await run("ip", ["netns", "exec", o, "ss", "-Hltn", `sport = :${port}`]);
+          return l.stdout.includes(`:${port}`);
+        });
+      }
+      const download = async (url: string, file: string) => {
+        const curl = await run("ip", [
+          "netns",
+          "exec",
+          i,
+          "curl",
+          "-s",
+          "-g",
+          "--max-time",
+          "20",
+          "-o",
+          `${dir}/${file}`,
+          "-w",
+          "%{http_code}",
+          url,
+        ]);
+        assert.equal(curl.code, 0, `curl ${url} failed: ${curl.stderr}`);
+        assert.equal(curl.stdout, "200");
+        assert.deepEqual(await Deno.readFile(`${dir}/${file}`), body);
+      };
+      await download("http://198.51.100.2:8000/blob.bin", "got.bin");
+      await download("http://[2001:db8:2::2]:8001/blob.bin", "got6.bin");
+      // The router answers pings to each of its addresses from the inside, the outside ones
+      // included (they are reached through the inside interface).
+      for (const addr of ["192.0.2.1", "198.51.100.1", "2001:db8:1::1", "2001:db8:2::1"]) {
+        const ping = await run("ip", ["netns", "exec", i, "ping", "-c", "1", "-W", "2", addr]);
+        assert.equal(ping.code, 0, `ping ${addr}: ${ping.stdout}${ping.stderr}`);
+        assert.match(ping.stdout, new RegExp(`from ${addr.replaceAll(".", "\\.")}`));
+      }
+      // The IPv4 server saw the NAT address, never the inside host; the IPv6 one the inside
+      // host itself.
       server.child.kill("SIGTERM");
       const log = (await server.out).stderr;
       assert.match(log, /^198\.51\.100\.1 - - .*"GET \/blob\.bin HTTP\/1\.1" 200/m);
       assert.doesNotMatch(log, /192\.0\.2\.2/);
+      server6.child.kill("SIGTERM");
+      const log6 = (await server6.out).stderr;
+      assert.match(log6, /^2001:db8:1::2 - - .*"GET \/blob\.bin HTTP\/1\.1" 200/m);
       router.child.kill("SIGTERM");
       const text = (await router.out).stdout;
       assert.match(text, /^router: forwarding .* \(NAT as 198\.51\.100\.1\)$/m);
       const stats = JSON.parse(text.trim().split("\n").at(-1)!);
       assert.ok(stats.forward.natOut > 0 && stats.forward.natIn > 0, text);
       assert.ok(stats.mappings.some((m: string) => m.startsWith("tcp 192.0.2.2:")), text);
+      assert.ok(stats.forward.forwarded > stats.forward.natOut + stats.forward.natIn, text);
     } finally {
       for (const { child, out } of procs) {
         try {
