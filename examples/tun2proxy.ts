@@ -12,9 +12,12 @@
  *   deno run --allow-ffi --allow-net --unstable-net examples/tun2proxy.ts --device tun2p0
  *   # from a host behind veth-clients: curl http://198.51.100.10/ ; dig @198.51.100.53 name
  *
+ * IPv6 is relayed the same way (`ip -6 route add default dev tun2p0 table 100`,
+ * `ip -6 rule add iif veth-clients lookup 100`); the stack needs no IPv6 address of its own.
+ *
  * The proxy's own connections must not be routed back into the device (hence the policy rule
  * above, matching only traffic that arrives from the clients). tests/interop/tun2proxy_test.ts
- * builds exactly this with three namespaces.
+ * builds exactly this with three namespaces, over IPv4 and over IPv6.
  *
  * @module
  */
