@@ -51,10 +51,12 @@ export function rackOnAck(c: TcpConn, now: Instant, repr: TcpRepr, advanced: boo
       continue;
     }
     // RFC 2883 §4: the first block reports a duplicate when it lies below the cumulative ACK
-    // or inside the second block.
+    // of the segment that carries it (not SND.UNA: an ACK overtaken by newer ones names data
+    // acknowledged since, as Linux's tcp_check_dsack compares with the ACK's own ack_seq) or
+    // inside the second block.
     if (
       i === 0 &&
-      (seqLe(r, una) ||
+      (seqLe(r, repr.ack) ||
         (blocks.length > 1 && seqLe(blocks[1]![0], l) && seqLe(r, blocks[1]![1])))
     ) {
       if (seqLt(l, seqAdd(una, -c.maxSndWnd)) || seqGt(r, c.sndMax)) {

@@ -79,6 +79,24 @@ Deno.test("TcpSocket takes the D-SACK of an old ACK that arrives behind a newer 
   h.expectNothing(); // an old ACK moves nothing else
 });
 
+Deno.test("TcpSocket reads an old ACK's SACK block below a newer cumulative ACK as stale, not as a D-SACK (RFC 2883 §4)", () => {
+  const h = sackSender();
+  h.sock.send(fill(600));
+  assert.equal(h.out().length, 6);
+  h.at(200);
+  h.send({ seq: R, ack: L, window: W, sackBlocks: blocks([100, 400]) });
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // really lost: the retransmission repairs it
+  const reduced = h.sock.info.ssthresh;
+  h.at(300);
+  h.send({ seq: R, ack: L + 600, window: W });
+  // An ACK the peer sent before the retransmission arrived, overtaken on the way: its block lies
+  // below SND.UNA now but above its own cumulative ACK, so it reports nothing received twice.
+  h.send({ seq: R, ack: L, window: W, sackBlocks: blocks([100, 500]) });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.dsacksReceived, i.spuriousUndos, i.ssthresh], [0, 0, reduced]);
+  h.expectNothing();
+});
+
 Deno.test("TcpSocket undoes an RTO whose ACK echoes a timestamp from before the retransmission (Eifel, RFC 3522)", () => {
   const h = tsSender();
   h.sock.send(fill(300));
