@@ -24,6 +24,7 @@ import {
   POLLNVAL,
 } from "./_libc.ts";
 import type { Libc, MutableHostDeviceStats } from "./_libc.ts";
+import type { TxRing } from "./_tx_ring.ts";
 import { type Instant, NEVER } from "../time.ts";
 
 /**
@@ -143,7 +144,19 @@ export class FdEngine {
   readonly #receiver: FrameReceiver | null;
   readonly #tx: Uint8Array;
   #txView: Uint8Array;
+  /** The buffer `#txView` lies in (after its headroom): `#tx`, or a slot of the writer ring. */
+  #txBase: Uint8Array;
   #pendingLen = -1;
+  /** The writer thread's ring (`useWriter`), or null when `commit` writes itself. */
+  #ring: TxRing | null = null;
+  /** Ring mode: the slot (ahead of the ring's head) the frame being built lies in. */
+  #txK = 0;
+  /** Ring mode: slots filled during this `commit`, published at its end. */
+  #pub = 0;
+  /** Inside `commit` (ring mode: the slot in front of the frame is kept for a held ACK). */
+  #inCommit = false;
+  /** Ring mode: a frame view per slot, remade only when the length changes. */
+  #slotViews: Uint8Array[] = [];
   /** A pure ACK waiting (header included), or null when ACKs are not coalesced. */
   readonly #hold: Uint8Array | null;
   #holdLen = 0;
@@ -197,6 +210,7 @@ export class FdEngine {
     this.#txMax = this.#sender?.maxLen ?? mtu;
     this.#tx = new Uint8Array(this.#headroom + this.#txMax);
     this.#txView = this.#tx.subarray(this.#headroom, this.#headroom + mtu);
+    this.#txBase = this.#tx;
     this.#hold = options.coalesceAcks === true ? new Uint8Array(this.#headroom + HOLD_SIZE) : null;
     this.#holdFrame = this.#hold?.subarray(this.#headroom) ?? null;
     this.#ethernet = options.capabilities.medium === "ethernet";
@@ -233,6 +247,28 @@ export class FdEngine {
     return this.#rx.length;
   }
 
+  /** Bytes of the largest frame `commit` writes, offload header included (a ring slot's size). */
+  get txFrameSize(): number {
+    return this.#tx.length;
+  }
+
+  /**
+   * Hands writing to a writer thread: from now on `commit` only fills and publishes ring slots,
+   * and the frame, byte, busy and error counters of sent frames are the worker's. Call once,
+   * before the first `transmit`; `close` stops the worker after the published frames are written.
+   */
+  useWriter(ring: TxRing): void {
+    this.#ring = ring;
+    const s = this.stats;
+    const base = { ...s };
+    Object.defineProperties(s, {
+      framesSent: { get: () => base.framesSent + ring.framesSent, enumerable: true },
+      bytesSent: { get: () => base.bytesSent + ring.bytesSent, enumerable: true },
+      dropsTxBusy: { get: () => base.dropsTxBusy + ring.dropsTxBusy, enumerable: true },
+      writeErrors: { get: () => base.writeErrors + ring.writeErrors, enumerable: true },
+    });
+  }
+
   receive(_now: Instant): Uint8Array | null {
     let frame = this.#rx.pop();
     // Ring empty: read the fd here rather than wait for the loop's poll (a worker-thread round
@@ -257,7 +293,8 @@ export class FdEngine {
   }
 
   canTransmit(_now: Instant): boolean {
-    return this.#state === "open";
+    if (this.#state !== "open") return false;
+    return this.#ring === null || this.#ring.free() > (this.#holdLen !== 0 ? 1 : 0);
   }
 
   transmit(_now: Instant, len: number): Uint8Array | null {
@@ -267,6 +304,28 @@ export class FdEngine {
       return null;
     }
     if (this.#state !== "open") return null;
+    const ring = this.#ring;
+    if (ring !== null) {
+      // A held ACK leaves before this frame if this frame does not replace it: keep the slot
+      // in front free for it.
+      const k = this.#holdLen !== 0 ? 1 : 0;
+      if (ring.free() <= k) {
+        this.stats.txQueueFull++;
+        return null;
+      }
+      const i = ring.index(k);
+      const base = ring.slot(k);
+      let view = this.#slotViews[i];
+      if (view === undefined || view.length !== len) {
+        view = this.#slotViews[i] = base.subarray(this.#headroom, this.#headroom + len);
+      }
+      this.#txK = k;
+      this.#txBase = base;
+      this.#txView = view;
+      this.#pendingLen = len;
+      return view;
+    }
+    this.#txBase = this.#tx;
     this.#pendingLen = len;
     if (this.#txView.length !== len) {
       this.#txView = this.#tx.subarray(this.#headroom, this.#headroom + len);
@@ -279,9 +338,20 @@ export class FdEngine {
     if (len < 0) return;
     this.#pendingLen = -1;
     if (this.#state !== "open") return;
+    this.#inCommit = true;
+    this.#commit(len);
+    this.#inCommit = false;
+    if (this.#pub !== 0) {
+      this.#ring!.publish(this.#pub);
+      this.#pub = 0;
+    }
+  }
+
+  #commit(len: number): void {
+    const buf = this.#txBase;
     let total = len;
     if (this.#sender !== null) {
-      total = this.#sender.prepare(this.#tx, len);
+      total = this.#sender.prepare(buf, len);
       if (total < 0) return;
     }
     const hold = this.#hold;
@@ -306,22 +376,34 @@ export class FdEngine {
           // replaced) leaves now.
           this.#holdLen = 0;
           this.#holdRun = 0;
-          this.#write(this.#tx, total, len);
+          this.#write(buf, total, len);
           return;
         }
-        const tx = this.#tx;
-        for (let i = 0; i < total; i++) hold[i] = tx[i]!;
+        for (let i = 0; i < total; i++) hold[i] = buf[i]!;
         this.#holdLen = total;
         this.#holdTcp = tcp;
         return;
       }
     }
     if (this.#holdLen !== 0) this.#flushHeld();
-    this.#write(this.#tx, total, len);
+    this.#write(buf, total, len);
   }
 
-  /** Writes `total` bytes of `buf` (`len` of them the frame) and counts the outcome. */
+  /**
+   * Writes `total` bytes of `buf` (`len` of them the frame) and counts the outcome. In ring mode
+   * `buf` is the frame being committed, already in its slot: it is marked for publishing.
+   */
   #write(buf: Uint8Array, total: number, len: number): void {
+    const ring = this.#ring;
+    if (ring !== null) {
+      // The slot in front was kept for a held ACK that this frame replaced: skip it.
+      if (this.#txK === 1 && this.#pub === 0) ring.fill(0, 0, 0);
+      ring.fill(this.#txK, total, len);
+      this.#pub = this.#txK + 1;
+      if (len > HOLD_SIZE) this.#wrote = true;
+      this.#rxSinceWrite = 0;
+      return;
+    }
     const n = this.#lib.symbols.write(this.#fd, buf, BigInt(total));
     if (n === total) {
       // Data makes the kernel answer inside the write (its receive path sends the ACK); an ACK
@@ -337,12 +419,24 @@ export class FdEngine {
     else this.stats.writeErrors++;
   }
 
-  /** Sends the held ACK. */
+  /**
+   * Sends the held ACK. In ring mode it takes the slot in front: inside `commit` that slot was
+   * kept for it; elsewhere it stays held while the ring is full.
+   */
   #flushHeld(): void {
     const total = this.#holdLen;
+    const ring = this.#ring;
+    if (ring !== null && !this.#inCommit && ring.free() === 0) return;
     this.#holdLen = 0;
     this.#holdRun = 0;
     if (this.#state !== "open") return;
+    if (ring !== null) {
+      ring.put(0, this.#hold!, total, total - this.#headroom);
+      this.#rxSinceWrite = 0;
+      if (this.#inCommit) this.#pub = 1;
+      else ring.publish(1);
+      return;
+    }
     this.#write(this.#hold!, total, total - this.#headroom);
   }
 
@@ -363,6 +457,11 @@ export class FdEngine {
   }
 
   async #close(): Promise<void> {
+    const ring = this.#ring;
+    // A held ACK waits for a free slot of a full ring (the worker frees one per write).
+    while (ring !== null && this.#holdLen !== 0 && this.#state === "open" && ring.free() === 0) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
     if (this.#holdLen !== 0) this.#flushHeld();
     if (this.#state === "open") this.#state = "closing";
     const one = new Uint8Array(8);
@@ -375,6 +474,8 @@ export class FdEngine {
       waiter();
     }
     await this.#loop;
+    // Every published frame is written before the fd closes.
+    if (ring !== null) await ring.close();
     this.#lib.symbols.close(this.#fd);
     this.#lib.symbols.close(this.#eventFd);
     this.#lib.close();

@@ -26,6 +26,8 @@ const SYMBOLS = {
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   // Runs on a worker thread so the event loop stays free; its errno is not observable.
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32", nonblocking: true },
+  // The same call, blocking the calling thread (the writer worker of `_tx_ring.ts`).
+  pollSync: { name: "poll", parameters: ["buffer", "u64", "i32"], result: "i32" },
   eventfd: { parameters: ["u32", "i32"], result: "i32" },
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
@@ -58,6 +60,8 @@ export const EFD_NONBLOCK = 0o4000;
 export const EFD_CLOEXEC = 0o2000000;
 /** poll events. */
 export const POLLIN = 0x1;
+/** poll: writable. */
+export const POLLOUT = 0x4;
 /** Error condition. */
 export const POLLERR = 0x8;
 /** Hang up. */

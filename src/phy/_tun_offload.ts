@@ -308,6 +308,10 @@ export class TunOffloadSender implements FrameSender {
   readonly #flags: number;
   readonly #stats: MutableHostDeviceStats;
   #hdr: VirtioNetHdr | null = null;
+  /** The buffer `#hdr` was made for. */
+  #hdrOf: Uint8Array | null = null;
+  /** One header view per buffer (the engine's own, or each slot of a writer ring). */
+  readonly #hdrs = new WeakMap<Uint8Array, VirtioNetHdr>();
   /** Reused header content (mutable twin of the repr). */
   readonly #repr: { -readonly [K in keyof VirtioNetHdrRepr]: VirtioNetHdrRepr[K] } = {
     needsCsum: false,
@@ -335,8 +339,15 @@ export class TunOffloadSender implements FrameSender {
   prepare(buffer: Uint8Array, len: number): number {
     const h = this.headroom;
     let hdr = this.#hdr;
-    if (hdr === null || hdr.buffer.buffer !== buffer.buffer) {
-      hdr = this.#hdr = new VirtioNetHdr(buffer.subarray(0, h));
+    if (hdr === null || this.#hdrOf !== buffer) {
+      let made = this.#hdrs.get(buffer);
+      if (made === undefined) {
+        made = new VirtioNetHdr(buffer.subarray(0, h));
+        this.#hdrs.set(buffer, made);
+      }
+      hdr = made;
+      this.#hdr = hdr;
+      this.#hdrOf = buffer;
     }
     const r = this.#repr;
     r.needsCsum = false;

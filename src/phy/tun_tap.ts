@@ -9,6 +9,7 @@
 import { checkInt, checksumAll, ETHERNET_HEADER_LEN, Medium } from "./device.ts";
 import type { DeviceCapabilities } from "./device.ts";
 import { FdDevice, FdEngine } from "./_fd_device.ts";
+import { TxRing } from "./_tx_ring.ts";
 import {
   negotiateOffload,
   TSO_MAX_FRAME,
@@ -94,6 +95,20 @@ export interface TunTapOptions {
   readonly coalesceAcks?: boolean;
   /** Receive ring length in frames. Default 256 (64 with TCP segmentation offload). */
   readonly rxQueueLen?: number;
+  /**
+   * Write on a second thread: `commit` copies nothing and makes no system call, it publishes the
+   * frame (built in place in a slot of a shared ring) to a Worker that owns its own libc handle
+   * and writes the frames in order. The kernel's receive work, which runs inside each TUN `write`
+   * (IP, TCP, the ACK it answers with), then runs on that thread instead of the stack's. A full
+   * ring refuses `transmit` (`stats.txQueueFull`: back-pressure, the stack sends the frame
+   * later); frames the worker could not write count in `dropsTxBusy` and `writeErrors`, and
+   * `framesSent` counts the frames written so far. `close()` waits until every published frame is
+   * written, then ends the worker. Costs one more thread, which pays only where a core is free
+   * for it. Needs `--allow-read` for the worker's module besides `--allow-ffi`. Default `false`.
+   */
+  readonly writerThread?: boolean;
+  /** With `writerThread`, the ring's length in frames. Default 256 (32 with TCP segmentation offload). */
+  readonly txQueueLen?: number;
   /** Called once when the device fails (for example it was deleted); `closed` rejects too. */
   readonly onError?: (error: Error) => void;
 }
@@ -162,18 +177,36 @@ export class TunTapDevice extends FdDevice {
    * await tap.close();
    * ```
    */
-  static open(options: TunTapOptions): Promise<TunTapDevice> {
-    // Synchronous work in a promise: errors reject rather than throw.
-    return new Promise((resolve) => resolve(TunTapDevice.#openSync(options)));
+  static async open(options: TunTapOptions): Promise<TunTapDevice> {
+    const { engine, fd, name, mode, tso } = TunTapDevice.#openSync(options);
+    if (options.writerThread === true) {
+      try {
+        const slots = options.txQueueLen ?? (tso ? 32 : 256);
+        engine.useWriter(await TxRing.start(fd, slots, engine.txFrameSize));
+      } catch (e) {
+        await engine.close();
+        throw e;
+      }
+    }
+    return new TunTapDevice(engine, name, mode);
   }
 
-  static #openSync(options: TunTapOptions): TunTapDevice {
+  static #openSync(options: TunTapOptions): {
+    engine: FdEngine;
+    fd: number;
+    name: string;
+    mode: "tun" | "tap";
+    tso: boolean;
+  } {
     const { name, mode } = options;
     if (mode !== "tun" && mode !== "tap") {
       throw new TypeError(`Invalid mode "${mode}": expected "tun" or "tap"`);
     }
     const ifr = ifreqFor(name);
     if (options.mtu !== undefined) checkInt("MTU", options.mtu, 68, 65535);
+    if (options.txQueueLen !== undefined) {
+      checkInt("transmit queue length", options.txQueueLen, 2, 1 << 16);
+    }
     const offload = options.offload === true;
     if (offload && mode !== "tun") {
       throw new TypeError(`Invalid option offload for mode "${mode}": offloads need mode "tun"`);
@@ -268,7 +301,7 @@ export class TunTapDevice extends FdDevice {
         coalesceAcks: options.coalesceAcks !== false,
         classify: (revents, code) => classifyTunError(label, revents, code),
       });
-      return new TunTapDevice(engine, actual, mode);
+      return { engine, fd, name: actual, mode, tso };
     } catch (e) {
       if (fd >= 0) lib.symbols.close(fd);
       lib.close();
