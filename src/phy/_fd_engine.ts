@@ -95,6 +95,12 @@ export interface FdEngineOptions {
   readonly coalesceAcks?: boolean | undefined;
 }
 
+/** The transmit counters: in ring mode the sum of the worker's and the frames written inline. */
+type TxCounters = Pick<
+  MutableHostDeviceStats,
+  "framesSent" | "bytesSent" | "dropsTxBusy" | "writeErrors"
+>;
+
 /** Extra room in each receive slot so oversize and truncated frames can be told apart. */
 const RX_SLACK = 64;
 /** Room for one held ACK (Ethernet 14 + IPv6 40 + TCP 60, and the offload header). */
@@ -153,6 +159,8 @@ export class FdEngine {
   #txK = 0;
   /** Ring mode: slots filled during this `commit`, published at its end. */
   #pub = 0;
+  /** Where the frames `commit` writes itself are counted: `stats`, or apart in ring mode. */
+  #txStats: TxCounters = this.stats;
   /** Inside `commit` (ring mode: the slot in front of the frame is kept for a held ACK). */
   #inCommit = false;
   /** Ring mode: a frame view per slot, remade only when the length changes. */
@@ -260,12 +268,18 @@ export class FdEngine {
   useWriter(ring: TxRing): void {
     this.#ring = ring;
     const s = this.stats;
-    const base = { ...s };
+    const own: TxCounters = {
+      framesSent: s.framesSent,
+      bytesSent: s.bytesSent,
+      dropsTxBusy: s.dropsTxBusy,
+      writeErrors: s.writeErrors,
+    };
+    this.#txStats = own;
     Object.defineProperties(s, {
-      framesSent: { get: () => base.framesSent + ring.framesSent, enumerable: true },
-      bytesSent: { get: () => base.bytesSent + ring.bytesSent, enumerable: true },
-      dropsTxBusy: { get: () => base.dropsTxBusy + ring.dropsTxBusy, enumerable: true },
-      writeErrors: { get: () => base.writeErrors + ring.writeErrors, enumerable: true },
+      framesSent: { get: () => own.framesSent + ring.framesSent, enumerable: true },
+      bytesSent: { get: () => own.bytesSent + ring.bytesSent, enumerable: true },
+      dropsTxBusy: { get: () => own.dropsTxBusy + ring.dropsTxBusy, enumerable: true },
+      writeErrors: { get: () => own.writeErrors + ring.writeErrors, enumerable: true },
     });
   }
 
@@ -395,7 +409,9 @@ export class FdEngine {
    */
   #write(buf: Uint8Array, total: number, len: number): void {
     const ring = this.#ring;
-    if (ring !== null) {
+    // A pure ACK is written here when the worker has written everything before it: the order
+    // holds, and the kernel sends the data it was waiting for without a thread wake-up first.
+    if (ring !== null && (len > HOLD_SIZE || !this.#idle(ring))) {
       // The slot in front was kept for a held ACK that this frame replaced: skip it.
       if (this.#txK === 1 && this.#pub === 0) ring.fill(0, 0, 0);
       ring.fill(this.#txK, total, len);
@@ -410,13 +426,18 @@ export class FdEngine {
       // makes it send data later, paced, so only data asks for a poll now.
       if (len > HOLD_SIZE) this.#wrote = true;
       this.#rxSinceWrite = 0;
-      this.stats.framesSent++;
-      this.stats.bytesSent += len;
+      this.#txStats.framesSent++;
+      this.#txStats.bytesSent += len;
       return;
     }
     const code = n < 0 ? errno(this.#lib) : Errno.EIO;
-    if (code === Errno.EAGAIN || code === Errno.ENOBUFS) this.stats.dropsTxBusy++;
-    else this.stats.writeErrors++;
+    if (code === Errno.EAGAIN || code === Errno.ENOBUFS) this.#txStats.dropsTxBusy++;
+    else this.#txStats.writeErrors++;
+  }
+
+  /** Ring mode: nothing is published or being filled that the worker has not written. */
+  #idle(ring: TxRing): boolean {
+    return this.#pub === 0 && ring.inFlight === 0;
   }
 
   /**
@@ -426,11 +447,12 @@ export class FdEngine {
   #flushHeld(): void {
     const total = this.#holdLen;
     const ring = this.#ring;
-    if (ring !== null && !this.#inCommit && ring.free() === 0) return;
+    const queue = ring !== null && !this.#idle(ring);
+    if (queue && !this.#inCommit && ring.free() === 0) return;
     this.#holdLen = 0;
     this.#holdRun = 0;
     if (this.#state !== "open") return;
-    if (ring !== null) {
+    if (queue) {
       ring.put(0, this.#hold!, total, total - this.#headroom);
       this.#rxSinceWrite = 0;
       if (this.#inCommit) this.#pub = 1;
