@@ -345,8 +345,9 @@ export interface HostDeviceStats {
    */
   readonly rxQueueFull: number;
   /**
-   * Times `transmit` found every send slot in flight and returned `null` (UDP tunnel): back-pressure,
-   * not a loss — the stack keeps the frame and retries when a slot frees.
+   * Times `transmit` found every send slot in flight and returned `null` (UDP tunnel; TUN with
+   * `writerThread`: the writer's ring was full): back-pressure, not a loss — the stack keeps the
+   * frame and retries when a slot frees.
    */
   readonly txQueueFull: number;
   /**

@@ -120,7 +120,8 @@ export interface TunTapOptions {
  * so a busy transfer needs no poll round trip. When the ring is full the loop stops reading until
  * `receive` frees a slot (the kernel's queue holds or drops meanwhile, counted in
  * `stats.rxQueueFull`). `commit` writes synchronously; a write that would block drops the frame
- * (`stats.dropsTxBusy`) — there is no transmit queue.
+ * (`stats.dropsTxBusy`) — there is no transmit queue. With `writerThread`, `commit` instead
+ * publishes the frame to a bounded ring that a Worker writes in order (see the option).
  *
  * If the interface disappears (`ip link del`), the loop stops: `closed` rejects with a
  * `Deno.errors.NotFound` naming the device, `onError` runs, `canTransmit` turns false. Call
