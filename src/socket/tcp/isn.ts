@@ -7,8 +7,8 @@
  * sequence space (RFC 9293 §3.4.1); the keyed hash gives every 4-tuple its own offset that an
  * off-path attacker cannot guess.
  *
- * SipHash-2-4 (Aumasson and Bernstein, 2012) is computed on 32-bit halves of its 64-bit words, in
- * module-level state, so a call allocates nothing.
+ * SipHash-2-4 (Aumasson and Bernstein, 2012) is computed on 32-bit halves of its 64-bit words held
+ * in local variables (the compiler keeps them in registers), so a call allocates nothing.
  *
  * @module
  */
@@ -16,99 +16,97 @@
 import type { IpAddress, IpEndpoint } from "../../wire/address.ts";
 import type { Instant } from "../../time.ts";
 
-// The SipHash state v0..v3 as (high, low) u32 pairs. Only the functions below touch it, and none
-// of them yields, so sharing it across calls is safe.
-let v0h = 0, v0l = 0, v1h = 0, v1l = 0, v2h = 0, v2l = 0, v3h = 0, v3l = 0;
-
 /** Room for a domain byte, two IPv6 endpoints (16 + 2 + 16 + 2 bytes) and a SYN cookie's 6 more. */
 const tuple = new Uint8Array(48);
+
+/** The last hash: [high, low] u32 halves. */
+const out = new Uint32Array(2);
 
 /** Reads a little-endian u32 (SipHash reads its key and message little-endian). */
 function readLe32(b: Uint8Array, o: number): number {
   return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 }
 
-/** One SipRound on v0..v3. */
-function sipRound(): void {
-  let t: number;
-  // v0 += v1; v1 <<<= 13; v1 ^= v0; v0 <<<= 32
-  t = (v0l + v1l) >>> 0;
-  v0h = (v0h + v1h + (t < v0l ? 1 : 0)) >>> 0;
-  v0l = t;
-  t = v1h;
-  v1h = (((t << 13) | (v1l >>> 19)) ^ v0h) >>> 0;
-  v1l = (((v1l << 13) | (t >>> 19)) ^ v0l) >>> 0;
-  t = v0h;
-  v0h = v0l;
-  v0l = t;
-  // v2 += v3; v3 <<<= 16; v3 ^= v2
-  t = (v2l + v3l) >>> 0;
-  v2h = (v2h + v3h + (t < v2l ? 1 : 0)) >>> 0;
-  v2l = t;
-  t = v3h;
-  v3h = (((t << 16) | (v3l >>> 16)) ^ v2h) >>> 0;
-  v3l = (((v3l << 16) | (t >>> 16)) ^ v2l) >>> 0;
-  // v0 += v3; v3 <<<= 21; v3 ^= v0
-  t = (v0l + v3l) >>> 0;
-  v0h = (v0h + v3h + (t < v0l ? 1 : 0)) >>> 0;
-  v0l = t;
-  t = v3h;
-  v3h = (((t << 21) | (v3l >>> 11)) ^ v0h) >>> 0;
-  v3l = (((v3l << 21) | (t >>> 11)) ^ v0l) >>> 0;
-  // v2 += v1; v1 <<<= 17; v1 ^= v2; v2 <<<= 32
-  t = (v2l + v1l) >>> 0;
-  v2h = (v2h + v1h + (t < v2l ? 1 : 0)) >>> 0;
-  v2l = t;
-  t = v1h;
-  v1h = (((t << 17) | (v1l >>> 15)) ^ v2h) >>> 0;
-  v1l = (((v1l << 17) | (t >>> 15)) ^ v2l) >>> 0;
-  t = v2h;
-  v2h = v2l;
-  v2l = t;
-}
-
-/** Compresses one 64-bit message word m = (mh, ml) with c = 2 rounds. */
-function compress(mh: number, ml: number): void {
-  v3h = (v3h ^ mh) >>> 0;
-  v3l = (v3l ^ ml) >>> 0;
-  sipRound();
-  sipRound();
-  v0h = (v0h ^ mh) >>> 0;
-  v0l = (v0l ^ ml) >>> 0;
-}
-
 /**
- * SipHash-2-4 of `data[0, len)` under a 16-byte key. Leaves the 64-bit result in v0 (v0h, v0l).
+ * SipHash-2-4 of `data[0, len)` under a 16-byte key. Leaves the 64-bit result in `out` and
+ * returns its low half.
  */
-function sipHashInto(key: Uint8Array, data: Uint8Array, len: number): void {
+function sipHashInto(key: Uint8Array, data: Uint8Array, len: number): number {
   const k0l = readLe32(key, 0), k0h = readLe32(key, 4);
   const k1l = readLe32(key, 8), k1h = readLe32(key, 12);
   // "somepseudorandomlygeneratedbytes"
-  v0h = (k0h ^ 0x736f6d65) >>> 0;
-  v0l = (k0l ^ 0x70736575) >>> 0;
-  v1h = (k1h ^ 0x646f7261) >>> 0;
-  v1l = (k1l ^ 0x6e646f6d) >>> 0;
-  v2h = (k0h ^ 0x6c796765) >>> 0;
-  v2l = (k0l ^ 0x6e657261) >>> 0;
-  v3h = (k1h ^ 0x74656462) >>> 0;
-  v3l = (k1l ^ 0x79746573) >>> 0;
+  let v0h = (k0h ^ 0x736f6d65) >>> 0, v0l = (k0l ^ 0x70736575) >>> 0;
+  let v1h = (k1h ^ 0x646f7261) >>> 0, v1l = (k1l ^ 0x6e646f6d) >>> 0;
+  let v2h = (k0h ^ 0x6c796765) >>> 0, v2l = (k0l ^ 0x6e657261) >>> 0;
+  let v3h = (k1h ^ 0x74656462) >>> 0, v3l = (k1l ^ 0x79746573) >>> 0;
   const whole = len - (len & 7);
-  for (let i = 0; i < whole; i += 8) compress(readLe32(data, i + 4), readLe32(data, i));
-  // The last word holds the 0–7 remaining bytes and, in its top byte, len mod 256.
-  let ml = 0, mh = (len & 0xff) << 24;
-  for (let j = 0; j < (len & 7); j++) {
-    const b = data[whole + j]!;
-    if (j < 4) ml |= b << (8 * j);
-    else mh |= b << (8 * (j - 4));
+  // Word w < words is a message word (c = 2 rounds); the last word holds the 0–7 remaining
+  // bytes and, in its top byte, len mod 256; then the finalization (d = 4 rounds).
+  const words = whole / 8 + 1;
+  for (let w = 0; w <= words; w++) {
+    let mh = 0, ml = 0, rounds = 2;
+    if (w < words - 1) {
+      ml = readLe32(data, 8 * w);
+      mh = readLe32(data, 8 * w + 4);
+    } else if (w === words - 1) {
+      mh = (len & 0xff) << 24;
+      for (let j = 0; j < (len & 7); j++) {
+        const b = data[whole + j]!;
+        if (j < 4) ml |= b << (8 * j);
+        else mh |= b << (8 * (j - 4));
+      }
+      mh >>>= 0;
+      ml >>>= 0;
+    } else {
+      v2l = (v2l ^ 0xff) >>> 0;
+      rounds = 4;
+    }
+    v3h = (v3h ^ mh) >>> 0;
+    v3l = (v3l ^ ml) >>> 0;
+    for (let r = 0; r < rounds; r++) {
+      let t: number;
+      // v0 += v1; v1 <<<= 13; v1 ^= v0; v0 <<<= 32
+      t = (v0l + v1l) >>> 0;
+      v0h = (v0h + v1h + (t < v0l ? 1 : 0)) >>> 0;
+      v0l = t;
+      t = v1h;
+      v1h = (((t << 13) | (v1l >>> 19)) ^ v0h) >>> 0;
+      v1l = (((v1l << 13) | (t >>> 19)) ^ v0l) >>> 0;
+      t = v0h;
+      v0h = v0l;
+      v0l = t;
+      // v2 += v3; v3 <<<= 16; v3 ^= v2
+      t = (v2l + v3l) >>> 0;
+      v2h = (v2h + v3h + (t < v2l ? 1 : 0)) >>> 0;
+      v2l = t;
+      t = v3h;
+      v3h = (((t << 16) | (v3l >>> 16)) ^ v2h) >>> 0;
+      v3l = (((v3l << 16) | (t >>> 16)) ^ v2l) >>> 0;
+      // v0 += v3; v3 <<<= 21; v3 ^= v0
+      t = (v0l + v3l) >>> 0;
+      v0h = (v0h + v3h + (t < v0l ? 1 : 0)) >>> 0;
+      v0l = t;
+      t = v3h;
+      v3h = (((t << 21) | (v3l >>> 11)) ^ v0h) >>> 0;
+      v3l = (((v3l << 21) | (t >>> 11)) ^ v0l) >>> 0;
+      // v2 += v1; v1 <<<= 17; v1 ^= v2; v2 <<<= 32
+      t = (v2l + v1l) >>> 0;
+      v2h = (v2h + v1h + (t < v2l ? 1 : 0)) >>> 0;
+      v2l = t;
+      t = v1h;
+      v1h = (((t << 17) | (v1l >>> 15)) ^ v2h) >>> 0;
+      v1l = (((v1l << 17) | (t >>> 15)) ^ v2l) >>> 0;
+      t = v2h;
+      v2h = v2l;
+      v2l = t;
+    }
+    v0h = (v0h ^ mh) >>> 0;
+    v0l = (v0l ^ ml) >>> 0;
   }
-  compress(mh >>> 0, ml >>> 0);
-  v2l = (v2l ^ 0xff) >>> 0;
-  sipRound();
-  sipRound();
-  sipRound();
-  sipRound();
-  v0h = (v0h ^ v1h ^ v2h ^ v3h) >>> 0;
-  v0l = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  const lo = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
+  out[0] = v0h ^ v1h ^ v2h ^ v3h;
+  out[1] = lo;
+  return lo;
 }
 
 /** Throws unless `key` is 16 bytes. */
@@ -138,7 +136,7 @@ function checkKey(key: Uint8Array): void {
 export function sipHash24(key: Uint8Array, data: Uint8Array): bigint {
   checkKey(key);
   sipHashInto(key, data, data.length);
-  return (BigInt(v0h) << 32n) | BigInt(v0l);
+  return (BigInt(out[0]!) << 32n) | BigInt(out[1]!);
 }
 
 /** Writes an endpoint (address bytes, then the port big-endian) at `o`; returns the new offset. */
@@ -187,10 +185,10 @@ export function initialSequenceNumber(
 ): number {
   checkKey(secret);
   const len = writeEndpoint(remote, writeEndpoint(local, 0));
-  sipHashInto(secret, tuple, len);
+  const f = sipHashInto(secret, tuple, len);
   // RFC 6528 §3: M is a timer that ticks every 4 microseconds; ToUint32 reduces it mod 2^32.
   const m = Math.floor(now * 250) >>> 0;
-  return (m + v0l) >>> 0;
+  return (m + f) >>> 0;
 }
 
 /**
@@ -223,29 +221,38 @@ export function initialSequenceNumber(
 export function timestampOffset(secret: Uint8Array, local: IpAddress, remote: IpAddress): number {
   checkKey(secret);
   // The offset depends on the address pair only: connection churn between two hosts asks for
-  // the same one again and again, so the last answer is kept (with a copy of the key it used).
-  if (
-    tsLast !== null && tsLast.local.equals(local) && tsLast.remote.equals(remote) &&
-    sameKey(tsLast.key, secret)
-  ) return tsLast.offset;
+  // the same one again and again, so the last few answers are kept (each with a copy of the key
+  // it used: every interface has its own, and two stacks in one process alternate).
+  for (let i = 0; i < tsCache.length; i++) {
+    const e = tsCache[i]!;
+    if (e.local.equals(local) && e.remote.equals(remote) && sameKey(e.key, secret)) return e.offset;
+  }
   // A leading domain byte keeps these inputs apart from the ISN's (local, port, remote, port).
   tuple[0] = 0x54;
   local.writeTo(tuple, 1);
   const o = 1 + (local.version === 4 ? 4 : 16);
   remote.writeTo(tuple, o);
-  sipHashInto(secret, tuple, o + (remote.version === 4 ? 4 : 16));
-  if (tsLast === null) tsLast = { key: new Uint8Array(16), local, remote, offset: v0l };
-  else {
-    tsLast.local = local;
-    tsLast.remote = remote;
-    tsLast.offset = v0l;
+  const offset = sipHashInto(secret, tuple, o + (remote.version === 4 ? 4 : 16));
+  let e = tsCache[tsNext];
+  if (e === undefined) {
+    e = { key: new Uint8Array(16), local, remote, offset };
+    tsCache.push(e);
+  } else {
+    e.local = local;
+    e.remote = remote;
+    e.offset = offset;
   }
-  tsLast.key.set(secret);
-  return v0l;
+  e.key.set(secret);
+  tsNext = (tsNext + 1) % TS_CACHE_SIZE;
+  return offset;
 }
 
-/** The last {@linkcode timestampOffset} computed, with the key it was computed under. */
-let tsLast: { key: Uint8Array; local: IpAddress; remote: IpAddress; offset: number } | null = null;
+/** How many {@linkcode timestampOffset} answers are kept. */
+const TS_CACHE_SIZE = 4;
+/** The last {@linkcode timestampOffset} answers, with the keys they were computed under. */
+const tsCache: { key: Uint8Array; local: IpAddress; remote: IpAddress; offset: number }[] = [];
+/** The cache slot the next new answer takes. */
+let tsNext = 0;
 
 /** Whether two 16-byte keys are equal. */
 function sameKey(a: Uint8Array, b: Uint8Array): boolean {
@@ -297,6 +304,5 @@ export function synCookieHash(
   tuple[o++] = (clientIsn >>> 8) & 0xff;
   tuple[o++] = clientIsn & 0xff;
   tuple[o++] = mssIndex & 0xff;
-  sipHashInto(secret, tuple, o);
-  return v0l;
+  return sipHashInto(secret, tuple, o);
 }
