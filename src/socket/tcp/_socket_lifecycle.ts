@@ -92,6 +92,12 @@ export function freshConn(
   parent: ParentHooks | null,
   prev: TcpConn | undefined,
 ): TcpConn {
+  if (prev !== undefined && neverOpened(prev)) {
+    // The constructor's TCB, untouched but for the settings a fresh one would copy: keep it
+    // (an active or passive open would otherwise build a second TCB per connection).
+    prev.parent = parent;
+    return prev;
+  }
   const c = new TcpConn(o);
   c.owner = owner;
   c.parent = parent;
@@ -102,6 +108,12 @@ export function freshConn(
     c.traceSink = prev.traceSink;
   }
   return c;
+}
+
+/** Whether a TCB was never opened and holds nothing a fresh one would not. */
+function neverOpened(c: TcpConn): boolean {
+  return c.state === TcpState.Closed && c.local === null && c.error === null &&
+    c.softError === null && c.counters.segmentsIn === 0;
 }
 
 /**
