@@ -203,6 +203,16 @@ export class TcpConn {
   /** The payload room of a full-sized segment for this plan (SMSS less this segment's SACK blocks, within the MTU). */
   pMss = DEFAULT_MSS_V4;
 
+  // TCP Fast Open (RFC 7413), see `fast_open.ts`.
+  /** Client: the option our first SYN carries (a cookie, or empty to ask for one), or `null`. */
+  tfoCookie: Uint8Array | null = null;
+  /** Client: data bytes our first SYN carried. */
+  tfoSynData = 0;
+  /** Server: the cookie our SYN-ACK carries, or `null`. */
+  tfoCookieOut: Uint8Array | null = null;
+  /** Server: the listener took this connection's SYN data (RFC 7413 §4.2.2). */
+  tfoAccept = false;
+
   constructor(o: ResolvedTcpOptions) {
     this.o = o;
     this.tx = new RingBuffer(o.txBufferSize);

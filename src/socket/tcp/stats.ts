@@ -97,6 +97,18 @@ export interface TcpCounters {
   ceReceived: number;
   /** Window reductions for an ECN-Echo (RFC 3168 §6.1.2), at most one per window of data. */
   ecnReductions: number;
+  /** SYNs sent carrying data with a Fast Open cookie (RFC 7413). */
+  fastOpenSynData: number;
+  /** SYN-ACKs that acknowledged the data of our Fast Open SYN. */
+  fastOpenDataAcked: number;
+  /** Fast Open SYN data the peer did not acknowledge: sent again after the handshake. */
+  fastOpenFallbacks: number;
+  /** Path MTU probes sent (RFC 8899 packetization-layer probing). */
+  mtuProbes: number;
+  /** Path MTU probes acknowledged: each raised the segment size. */
+  mtuProbesAcked: number;
+  /** Black holes detected (RFC 8899 §4.3): repeated timeouts lowered the segment size. */
+  mtuBlackHoles: number;
 }
 
 /**
@@ -197,6 +209,12 @@ export function newCounters(): TcpCounters {
     ceReceived: 0,
     ecnReductions: 0,
     frtoUndos: 0,
+    fastOpenSynData: 0,
+    fastOpenDataAcked: 0,
+    fastOpenFallbacks: 0,
+    mtuProbes: 0,
+    mtuProbesAcked: 0,
+    mtuBlackHoles: 0,
   };
 }
 
@@ -234,6 +252,12 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.ceReceived = src.ceReceived;
   dst.ecnReductions = src.ecnReductions;
   dst.frtoUndos = src.frtoUndos;
+  dst.fastOpenSynData = src.fastOpenSynData;
+  dst.fastOpenDataAcked = src.fastOpenDataAcked;
+  dst.fastOpenFallbacks = src.fastOpenFallbacks;
+  dst.mtuProbes = src.mtuProbes;
+  dst.mtuProbesAcked = src.mtuProbesAcked;
+  dst.mtuBlackHoles = src.mtuBlackHoles;
 }
 
 /** Refreshes `i` from the connection `c` (counters, state, timers, windows, queues); returns `i`. */

@@ -24,6 +24,8 @@ export class TcpTimers {
   reorder: Instant = NEVER;
   /** Tail loss probe timeout (RFC 8985 §7.2). */
   probe: Instant = NEVER;
+  /** A Fast Open SYN's wait for the first write (RFC 7413; see `fast_open.ts`). */
+  hold: Instant = NEVER;
 
   /** Turns every timer off. */
   clear(): void {
@@ -34,6 +36,7 @@ export class TcpTimers {
     this.connect = NEVER;
     this.reorder = NEVER;
     this.probe = NEVER;
+    this.hold = NEVER;
   }
 
   /** The earliest armed deadline among the stored ones, or `NEVER`. */
@@ -45,6 +48,7 @@ export class TcpTimers {
     if (this.connect < t) t = this.connect;
     if (this.reorder < t) t = this.reorder;
     if (this.probe < t) t = this.probe;
+    if (this.hold < t) t = this.hold;
     return t;
   }
 }
