@@ -7,6 +7,7 @@
  * @module
  */
 
+import { fastOpenConnect } from "./fast_open.ts";
 import type { IpEndpoint } from "../../wire/address.ts";
 import type { SocketContext } from "../context.ts";
 import type { ResolvedTcpOptions } from "./config.ts";
@@ -148,6 +149,7 @@ export function openActive(
   c.timers.connect = cx.now + o.connectTimeout;
   c.lastRecv = cx.now;
   c.setState(TcpState.SynSent);
+  fastOpenConnect(c, cx.now);
 }
 
 /**

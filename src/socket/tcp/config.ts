@@ -6,6 +6,7 @@
 
 import type { Duration } from "../../time.ts";
 import { RX_BUFFER_DEFAULT, RX_BUFFER_MAX, TX_BUFFER_DEFAULT, TX_BUFFER_MAX } from "./autotune.ts";
+import { DEFAULT_FAST_OPEN_CACHE, FastOpenCache } from "./fast_open.ts";
 import type { RttOptions } from "./rtt.ts";
 
 /**
@@ -98,6 +99,14 @@ export interface TcpSocketOptions {
   /** Consecutive retransmission timeouts before failing with `"timedOut"` (default 15). */
   maxRetransmissions?: number;
   /**
+   * TCP Fast Open (RFC 7413) for active opens, default `false` (off, like Linux): `true` uses a
+   * process-wide cookie cache, a {@linkcode FastOpenCache} its own. The first SYN to a server
+   * whose cookie is cached carries the data written before it leaves (it waits up to 5 ms for
+   * a first write), and `send` works in SYN-SENT; without a cookie the SYN asks for one. A
+   * listener takes Fast Open with `TcpListenOptions.fastOpen`.
+   */
+  fastOpen?: boolean | FastOpenCache;
+  /**
    * For tests and simulations only: force the initial sequence number instead of the RFC 6528
    * one (e.g. just below 2^32 to exercise the sequence wrap). Default `null`.
    */
@@ -133,6 +142,8 @@ export interface ResolvedTcpOptions {
   ecn: "off" | "accept" | "on";
   mss: number | null;
   maxRetransmissions: number;
+  /** The client's cookie cache, `null` when Fast Open is off. */
+  fastOpen: FastOpenCache | null;
   initialSequenceNumber: number | null;
   timestampOffset: number | null;
 }
@@ -182,6 +193,10 @@ function resolve(o: TcpSocketOptions): ResolvedTcpOptions {
   if (ecn !== "off" && ecn !== "accept" && ecn !== "on") {
     throw new RangeError(`Invalid ECN mode "${ecn}"`);
   }
+  const tfo = o.fastOpen ?? false;
+  if (typeof tfo !== "boolean" && !(tfo instanceof FastOpenCache)) {
+    throw new TypeError(`Invalid fastOpen ${String(tfo)}: a boolean or a FastOpenCache`);
+  }
   const isn = o.initialSequenceNumber ?? null;
   const tsOff = o.timestampOffset ?? null;
   const rx = o.rxBufferSize === undefined
@@ -211,6 +226,7 @@ function resolve(o: TcpSocketOptions): ResolvedTcpOptions {
     ecn,
     mss,
     maxRetransmissions: checkPositiveInt("retransmission limit", o.maxRetransmissions ?? 15),
+    fastOpen: tfo === true ? DEFAULT_FAST_OPEN_CACHE : tfo === false ? null : tfo,
     initialSequenceNumber: isn === null ? null : isn >>> 0,
     timestampOffset: tsOff === null ? null : tsOff >>> 0,
   };

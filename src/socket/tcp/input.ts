@@ -12,6 +12,7 @@ import { TcpFlags, type TcpRepr, tcpSegmentLen } from "../../wire/tcp.ts";
 import type { SocketContext } from "../context.ts";
 import { AckResult, processAck } from "./ack.ts";
 import { ecnInput, ecnTakeSyn } from "./ecn.ts";
+import { fastOpenSynAck, fastOpenTakeData } from "./fast_open.ts";
 import {
   DEFAULT_MSS_V4,
   DEFAULT_MSS_V6,
@@ -131,13 +132,15 @@ function onListen(
     c.counters.droppedOther++;
     return null;
   }
-  // third: a SYN. Data carried by the SYN is not taken (and so not acknowledged): the peer
-  // sends it again after the handshake. Nothing is buffered before the handshake completes.
+  // third: a SYN. Data carried by the SYN is not taken (and so not acknowledged), and the peer
+  // sends it again after the handshake, unless the listener validated its Fast Open cookie
+  // (RFC 7413 §4.2.2): then it is buffered and acknowledged by the SYN-ACK.
   c.local = { addr: dst, port: c.listenOn!.port };
   c.remote = { addr: src, port: repr.srcPort };
   c.ourMss = c.o.mss ?? mssForMtu(cx.ipMtu, c.local);
   c.tsOffset = chooseTsOffset(c, cx);
   takeSyn(c, cx.now, repr);
+  fastOpenTakeData(c, repr);
   c.iss = chooseIss(c, cx);
   ecnTakeSyn(c, repr.flags, false, c.iss);
   c.sndUna = c.iss;
@@ -182,6 +185,7 @@ function onSynSent(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | null {
   }
   // Our SYN is acknowledged: ESTABLISHED.
   ecnTakeSyn(c, f, true, c.iss);
+  if (c.tfoCookie !== null) fastOpenSynAck(c, repr);
   // RFC 6298 §3 / RFC 7323 §4: the SYN's RTT, unless the SYN was retransmitted (Karn).
   const ts = repr.timestamp;
   if (c.tsOn && ts !== null && ts.tsEcr !== 0) {
@@ -270,7 +274,7 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     }
     if (repr.seq !== c.rcvNxt) return c.challengeAck(now, cx.challengeAckLimiter);
     if (c.state === TcpState.SynReceived) {
-      if (!c.activeOpen && c.parent === null && c.listenOn !== null) {
+      if (!c.activeOpen && c.parent === null && c.listenOn !== null && !c.tfoAccept) {
         backToListen(c);
         return null;
       }

@@ -18,6 +18,7 @@ import {
   type ParentHooks,
   windowShift,
 } from "./conn.ts";
+import { FastOpenServer, type FastOpenServerInfo } from "./fast_open.ts";
 import { timestampOffset } from "./isn.ts";
 import {
   checkCookie,
@@ -72,6 +73,15 @@ export interface TcpListenOptions {
   /** Options for every child socket. */
   socket?: TcpSocketOptions;
   /**
+   * Take TCP Fast Open (RFC 7413), default `false` (off, like Linux): a SYN asking for a cookie
+   * gets one; a SYN with a valid cookie has its data taken and its child goes to the accept
+   * queue at once, readable before the handshake completes. `true` issues cookies under the
+   * interface secret; `key` (16 bytes) sets the key, `maxPending` (default 64) caps the children
+   * whose SYN data was taken and whose handshake is not complete (RFC 7413 §5.1). See
+   * {@linkcode TcpListenSocket.rotateFastOpenKey}.
+   */
+  fastOpen?: boolean | { key?: Uint8Array; maxPending?: number };
+  /**
    * Take segments for every destination address and port (default `false`): each child is bound
    * to its SYN's destination. For an interface in accept-any mode (`InterfaceConfig.acceptAny`),
    * which hands such a listener every SYN no other listener takes; the local port may then be 0.
@@ -104,7 +114,7 @@ export interface TcpListenOptions {
  * assert.equal(info.synQueueLength, 1);
  * ```
  */
-export interface TcpListenerInfo {
+export interface TcpListenerInfo extends FastOpenServerInfo {
   /** SYNs offered through `onSyn`. */
   synsReceived: number;
   /** SYNs dropped (accept queue full, invalid, or listener closed). */
@@ -164,6 +174,8 @@ export class TcpListenSocket {
   readonly #resolved: ResolvedTcpOptions;
   readonly #cookies: boolean;
   readonly #transparent: boolean;
+  /** The Fast Open server side, `null` when off. */
+  readonly #tfo: FastOpenServer | null;
   /** When the last cookie went out (cookie ACKs are only checked for two ticks after). */
   #lastCookie = Number.NEGATIVE_INFINITY;
   readonly #syn: Set<TcpSocket> = new Set();
@@ -181,6 +193,10 @@ export class TcpListenSocket {
     synCookiesSent: 0,
     synCookiesAccepted: 0,
     synCookiesRejected: 0,
+    fastOpenCookiesSent: 0,
+    fastOpenAccepted: 0,
+    fastOpenRejected: 0,
+    fastOpenOverflows: 0,
   };
 
   /**
@@ -211,15 +227,18 @@ export class TcpListenSocket {
     this.#opts = options.socket ?? {};
     this.#resolved = resolveOptions(this.#opts);
     this.#cookies = options.synCookies ?? true;
+    const tfo = options.fastOpen ?? false;
+    this.#tfo = tfo === false ? null : new FastOpenServer(tfo === true ? {} : tfo);
     const syn = this.#syn;
     const ready = this.#ready;
     const info = this.#info;
     const grew = (): void => wakeSocket(this);
     this.#hooks = {
-      mayComplete(): boolean {
+      mayComplete(child: unknown): boolean {
         // The backlog bounds the accept queue itself: SYNs are admitted while it has room, so
-        // SYNs that arrive together can complete together; those beyond it wait half-open.
-        if (ready.size < backlog) return true;
+        // SYNs that arrive together can complete together; those beyond it wait half-open. A
+        // Fast Open child is in the accept queue already.
+        if (ready.size < backlog || ready.has(child as TcpSocket)) return true;
         info.acceptOverflows++;
         return false;
       },
@@ -285,7 +304,7 @@ export class TcpListenSocket {
    * assert.equal(l.synQueueLength, 1);
    * ```
    */
-  onSyn(_cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpSocket | null {
+  onSyn(cx: SocketContext, src: IpAddress, dst: IpAddress, repr: TcpRepr): TcpSocket | null {
     const info = this.#info;
     info.synsReceived++;
     if (!this.#takes(src, dst, repr, TcpFlags.SYN)) {
@@ -309,8 +328,42 @@ export class TcpListenSocket {
     const child = new TcpSocket(this.#opts);
     child.listen({ addr: dst, port: this.#portFor(repr) });
     attachParent(child, this.#hooks);
+    const tfo = this.#tfo;
+    if (
+      tfo !== null && repr.fastOpen !== undefined && repr.fastOpen !== null &&
+      tfo.offer(cx, src, dst, repr, connOf(child), this.#info)
+    ) {
+      // RFC 7413 §4.2.2: the data is readable before the handshake completes, so the child goes
+      // to the accept queue at once (the backlog check above bounds it).
+      this.#ready.add(child);
+      wakeSocket(this);
+      return child;
+    }
     this.#syn.add(child);
     return child;
+  }
+
+  /**
+   * Issues Fast Open cookies under `key` from now on; cookies issued under the key before stay
+   * valid until the next rotation.
+   *
+   * @param key 16 secret bytes.
+   * @throws {Error} When Fast Open is off for this listener.
+   * @throws {RangeError} When `key` is not 16 bytes.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, { fastOpen: true });
+   * l.rotateFastOpenKey(crypto.getRandomValues(new Uint8Array(16)));
+   * assert.throws(() => l.rotateFastOpenKey(new Uint8Array(4)), RangeError);
+   * ```
+   */
+  rotateFastOpenKey(key: Uint8Array): void {
+    if (this.#tfo === null) throw new Error("Fast Open is off for this listener");
+    this.#tfo.rotateKey(key);
   }
 
   /** Whether `repr` from `src` to `dst` is for this listener and has exactly `flag` of SYN/ACK/RST. */

@@ -18,6 +18,13 @@
 export { type TcpEmitter, TcpSocket } from "./socket.ts";
 export { type TcpListenerInfo, type TcpListenOptions, TcpListenSocket } from "./listener.ts";
 export { type TcpError, TcpState } from "./state.ts";
+export {
+  FAST_OPEN_COOKIE_LEN,
+  FastOpenCache,
+  fastOpenCookie,
+  FastOpenServer,
+  type FastOpenServerInfo,
+} from "./fast_open.ts";
 export type { KeepAliveOptions, TcpSocketOptions } from "./config.ts";
 export type { TcpCounters, TcpInfo } from "./stats.ts";
 export type { TcpIcmpError } from "./icmp_error.ts";

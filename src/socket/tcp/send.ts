@@ -26,6 +26,7 @@ import {
   TS_OPTION_LEN,
 } from "./conn.ts";
 import { ecnSynFlags, IpEcn } from "./ecn.ts";
+import { fastOpenHolds, fastOpenSynData, withFastOpen } from "./fast_open.ts";
 import { windowUpdateDue } from "./recv.ts";
 import { armProbe, rackOnRto, reorderTimerFired } from "./recovery.ts";
 import { undoBegin, undoNoteRetransmit } from "./undo.ts";
@@ -132,8 +133,11 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
     case TcpState.SynReceived: {
       const rtoDue = t.rto <= now && c.sndMax !== c.iss;
       if (c.sndNxt === c.iss || rtoDue) {
+        // RFC 7413: a Fast Open SYN waits briefly for the data it can carry.
+        if (!rtoDue && t.hold !== NEVER && fastOpenHolds(c, now)) return Plan.None;
         c.pRto = rtoDue;
-        return setPlan(c, Plan.Syn, c.iss, 0, false);
+        const data = rtoDue || c.tfoCookie === null ? 0 : fastOpenSynData(c, ipMtu);
+        return setPlan(c, Plan.Syn, c.iss, data, false);
       }
       return c.ackNow ? setPlan(c, Plan.Ack, c.ackSeq(), 0, false) : Plan.None;
     }
@@ -343,7 +347,15 @@ export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
     case Plan.Syn: {
       const synAck = c.state !== TcpState.SynSent;
       const flags = synAck ? TcpFlags.SYN | TcpFlags.ACK : TcpFlags.SYN;
-      return c.segment(now, flags | ecnSynFlags(c, synAck, c.pRto), c.iss, EMPTY);
+      let payload = EMPTY;
+      if (c.pLen > 0) {
+        payload = c.tx.getAllocated(0, c.pLen); // Fast Open data, from the first byte queued
+        c.pLen = payload.length;
+      }
+      const r = c.segment(now, flags | ecnSynFlags(c, synAck, c.pRto), c.iss, payload);
+      return c.tfoCookie === null && c.tfoCookieOut === null
+        ? r
+        : withFastOpen(c, r, synAck, c.pRto);
     }
     case Plan.Data: {
       const base = c.txBase();
@@ -416,8 +428,15 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         c.counters.retransmits++; // a SYN-ACK again for a duplicate SYN
         c.rttTime = NEVER;
       }
-      c.sndNxt = seqAdd(c.iss, 1);
-      c.sndMax = c.sndNxt;
+      // A Fast Open SYN's data takes sequence space after the SYN; a SYN sent again goes without
+      // it, and SND.MAX keeps covering it so that a late SYN-ACK acknowledging it is acceptable.
+      c.sndNxt = seqAdd(c.iss, 1 + c.pLen);
+      c.sndMax = seqMax(c.sndMax, c.sndNxt);
+      if (c.pLen > 0) {
+        c.tfoSynData = c.pLen;
+        c.counters.fastOpenSynData++;
+        c.counters.bytesOut += c.pLen;
+      }
       c.timers.rto = now + c.rtt.rto;
       c.lastSend = now;
       if (c.state === TcpState.SynSent) {

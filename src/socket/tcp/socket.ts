@@ -494,7 +494,9 @@ export class TcpSocket {
   }
 
   /**
-   * Whether the send half is open (ESTABLISHED or CLOSE-WAIT).
+   * Whether the send half is open (ESTABLISHED or CLOSE-WAIT; also SYN-SENT with
+   * `fastOpen`, whose first SYN may carry the data, and SYN-RECEIVED for a connection that took
+   * Fast Open data, RFC 7413 §4.2.2).
    *
    * @example
    * ```ts
@@ -504,8 +506,11 @@ export class TcpSocket {
    * ```
    */
   get maySend(): boolean {
-    const s = this.#c.state;
-    return s === TcpState.Established || s === TcpState.CloseWait;
+    const c = this.#c;
+    const s = c.state;
+    return s === TcpState.Established || s === TcpState.CloseWait ||
+      (s === TcpState.SynSent && c.o.fastOpen !== null) ||
+      (s === TcpState.SynReceived && c.tfoAccept);
   }
 
   /**

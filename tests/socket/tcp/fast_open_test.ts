@@ -1,0 +1,253 @@
+// TCP Fast Open (RFC 7413) between a client TcpSocket and a TcpListenSocket in memory, on
+// explicit time: cookie request, data in the SYN, invalid cookie, a server that does not take
+// Fast Open, a lost SYN with data, a lost SYN-ACK, the pending cap, key rotation, the hold.
+
+import assert from "node:assert/strict";
+import {
+  FastOpenCache,
+  fastOpenCookie,
+  FastOpenServer,
+} from "../../../src/socket/tcp/fast_open.ts";
+import { TcpFlags } from "../../../src/wire/tcp.ts";
+import { CLIENT, FastOpenNet, readAll, SERVER } from "./_fast_open_net.ts";
+
+const { SYN, ACK } = TcpFlags;
+const DATA = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example\r\n\r\n");
+const KEY = new Uint8Array(16).fill(3);
+
+function synsOf(net: FastOpenNet) {
+  return net.log.filter((s) => s.toServer && (s.repr.flags & (SYN | ACK)) === SYN);
+}
+function synAcksOf(net: FastOpenNet) {
+  return net.log.filter((s) => !s.toServer && (s.repr.flags & (SYN | ACK)) === (SYN | ACK));
+}
+/** Payload bytes the client sent, SYN data included. */
+function clientBytes(net: FastOpenNet): number {
+  return net.log.filter((s) => s.toServer).reduce((n, s) => n + s.repr.payload.length, 0);
+}
+
+/** A net whose client already holds a valid cookie from a first connection. */
+function primed(listen = {}): { net: FastOpenNet; cache: FastOpenCache } {
+  const net = new FastOpenNet({ fastOpen: { key: KEY }, ...listen });
+  const cache = new FastOpenCache();
+  cache.set(SERVER.addr, fastOpenCookie(KEY, CLIENT, SERVER.addr), 1460);
+  return { net, cache };
+}
+
+Deno.test("Fast Open: a first connection asks for a cookie and caches the one the SYN-ACK carries", () => {
+  const net = new FastOpenNet({ fastOpen: { key: KEY } });
+  const cache = new FastOpenCache();
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(5);
+  const [syn] = synsOf(net);
+  assert.equal(syn!.repr.fastOpen?.length, 0); // the request
+  assert.equal(syn!.repr.payload.length, 0); // no cookie yet: no data in the SYN
+  const [synAck] = synAcksOf(net);
+  const expected = fastOpenCookie(KEY, CLIENT, SERVER.addr);
+  assert.deepEqual(synAck!.repr.fastOpen, expected);
+  assert.deepEqual(cache.cookie(SERVER.addr), expected);
+  assert.equal(cache.mss(SERVER.addr), 1460);
+  assert.equal(net.listener.info.fastOpenCookiesSent, 1);
+  assert.equal(net.listener.info.fastOpenAccepted, 0);
+  // The data went after the handshake, once.
+  const child = net.listener.accept()!;
+  assert.deepEqual(readAll(child), DATA);
+  assert.equal(c.info.fastOpenSynData, 0);
+  assert.equal(clientBytes(net), DATA.length);
+});
+
+Deno.test("Fast Open: with a cached cookie the SYN carries the data, readable before the handshake completes", () => {
+  const { net, cache } = primed();
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(2); // t=0 the SYN leaves, t=1 it arrives; the SYN-ACK is on its way
+  const [syn] = synsOf(net);
+  assert.deepEqual(syn!.repr.payload, DATA);
+  assert.deepEqual(syn!.repr.fastOpen, cache.cookie(SERVER.addr));
+  assert.equal(c.state, "synSent");
+  // RFC 7413 §4.2.2: the child is in the accept queue in SYN-RECEIVED, its data readable.
+  const child = net.listener.accept()!;
+  assert.equal(child.state, "synReceived");
+  assert.deepEqual(readAll(child), DATA);
+  const [synAck] = synAcksOf(net);
+  assert.equal(synAck!.repr.ack, (syn!.repr.seq + 1 + DATA.length) >>> 0); // data acknowledged
+  assert.equal(synAck!.repr.fastOpen, undefined); // a valid cookie is not echoed
+  net.run(10);
+  assert.equal(child.state, "established");
+  assert.equal(c.state, "established");
+  assert.equal(net.listener.info.fastOpenAccepted, 1);
+  assert.equal(c.info.fastOpenSynData, 1);
+  assert.equal(c.info.fastOpenDataAcked, 1);
+  assert.equal(c.info.retransmits, 0);
+  assert.equal(c.sendQueue, 0);
+  assert.equal(clientBytes(net), DATA.length); // sent once, never again
+  // The server answers over the connection; the stream goes on as usual.
+  child.send(new TextEncoder().encode("HTTP/1.1 200 OK\r\n\r\n"));
+  c.send(new Uint8Array([1, 2, 3]));
+  net.run(20);
+  assert.equal(new TextDecoder().decode(readAll(c)), "HTTP/1.1 200 OK\r\n\r\n");
+  assert.deepEqual(readAll(child), new Uint8Array([1, 2, 3]));
+});
+
+Deno.test("Fast Open: a server may write in SYN-RECEIVED after taking SYN data; it leaves after the handshake", () => {
+  const { net, cache } = primed();
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(2);
+  const child = net.listener.accept()!;
+  assert.equal(child.maySend, true);
+  assert.equal(child.send(new Uint8Array([7, 8])), 2);
+  net.run(10);
+  assert.deepEqual(readAll(c), new Uint8Array([7, 8]));
+});
+
+Deno.test("Fast Open: an invalid cookie falls back to a normal handshake and hands out a valid cookie", () => {
+  const { net } = primed();
+  const cache = new FastOpenCache();
+  cache.set(SERVER.addr, new Uint8Array(8).fill(0xee), 1460); // forged or from an old key
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(2);
+  assert.equal(net.listener.accept(), null); // not queued before the handshake
+  assert.equal(net.listener.info.fastOpenRejected, 1);
+  const [syn] = synsOf(net);
+  assert.deepEqual(syn!.repr.payload, DATA);
+  const [synAck] = synAcksOf(net);
+  assert.equal(synAck!.repr.ack, (syn!.repr.seq + 1) >>> 0); // only the SYN: data ignored
+  net.run(20);
+  const child = net.listener.accept()!;
+  assert.deepEqual(readAll(child), DATA); // sent again after the handshake, delivered once
+  assert.equal(c.info.fastOpenFallbacks, 1);
+  assert.equal(c.info.fastOpenDataAcked, 0);
+  assert.deepEqual(cache.cookie(SERVER.addr), fastOpenCookie(KEY, CLIENT, SERVER.addr));
+  assert.equal(clientBytes(net), 2 * DATA.length); // once in the SYN, once after
+});
+
+Deno.test("Fast Open: a server without Fast Open acknowledges only the SYN; the client resends and stops trying", () => {
+  const net = new FastOpenNet({}); // Fast Open off on the listener (the default)
+  const cache = new FastOpenCache();
+  cache.set(SERVER.addr, new Uint8Array(8).fill(1), 1460);
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(20);
+  const [synAck] = synAcksOf(net);
+  assert.equal(synAck!.repr.fastOpen, undefined);
+  assert.equal(synAck!.repr.ack, (synsOf(net)[0]!.repr.seq + 1) >>> 0);
+  const child = net.listener.accept()!;
+  assert.deepEqual(readAll(child), DATA);
+  assert.equal(c.info.fastOpenFallbacks, 1);
+  assert.equal(cache.disabled(SERVER.addr), true);
+  // The next connection to that server sends a plain SYN and waits for the handshake.
+  net.connect({ fastOpen: cache }, DATA);
+  net.run(40);
+  const second = synsOf(net)[1]!;
+  assert.equal(second.repr.fastOpen, undefined);
+  assert.equal(second.repr.payload.length, 0);
+  assert.deepEqual(readAll(net.listener.accept()!), DATA);
+});
+
+Deno.test("Fast Open: a lost SYN with data is sent again plain, and the data once after the handshake", () => {
+  const { net, cache } = primed();
+  net.drop = (s) => s.toServer && s.repr.payload.length > 0 && (s.repr.flags & SYN) !== 0;
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(1100); // the initial RTO is 1 s
+  const syns = synsOf(net);
+  assert.equal(syns.length, 2);
+  assert.deepEqual(syns[0]!.repr.payload, DATA);
+  assert.equal(syns[1]!.repr.payload.length, 0); // RFC 7413 §4.1.3 / Linux: retry without data
+  assert.equal(syns[1]!.repr.fastOpen, undefined);
+  assert.equal(c.state, "established");
+  const child = net.listener.accept()!;
+  assert.deepEqual(readAll(child), DATA);
+  assert.equal(c.info.fastOpenFallbacks, 1);
+  // A retransmitted SYN teaches nothing about the server: the cookie stays.
+  assert.deepEqual(cache.cookie(SERVER.addr), fastOpenCookie(KEY, CLIENT, SERVER.addr));
+});
+
+Deno.test("Fast Open: a lost SYN-ACK after the server took the data neither loses nor duplicates it", () => {
+  const { net, cache } = primed();
+  let dropped = 0;
+  net.drop = (s) => !s.toServer && (s.repr.flags & SYN) !== 0 && dropped++ === 0;
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(1100);
+  assert.equal(c.state, "established");
+  const child = net.listener.accept()!;
+  assert.deepEqual(readAll(child), DATA);
+  assert.equal(readAll(child).length, 0);
+  // The second SYN-ACK (for the plain retransmitted SYN) acknowledges the data too.
+  assert.equal(c.info.fastOpenDataAcked, 1);
+  assert.equal(c.info.fastOpenFallbacks, 0);
+  assert.equal(c.sendQueue, 0);
+  assert.equal(child.info.bytesIn, DATA.length);
+});
+
+Deno.test("Fast Open: beyond the pending cap a valid cookie falls back to the normal handshake", () => {
+  const { net, cache } = primed({ fastOpen: { key: KEY, maxPending: 1 } });
+  net.drop = (s) => s.toServer && (s.repr.flags & (SYN | ACK)) === ACK && s.t < 3; // keep #1 pending
+  net.connect({ fastOpen: cache }, DATA);
+  net.connect({ fastOpen: cache }, DATA);
+  net.run(2);
+  const info = net.listener.info;
+  assert.equal(info.fastOpenAccepted, 1);
+  assert.equal(info.fastOpenOverflows, 1);
+  assert.equal(net.listener.pendingAccepts, 1); // only the first is queued early
+  net.run(1500);
+  const a = net.listener.accept()!, b = net.listener.accept()!;
+  assert.deepEqual(readAll(a), DATA);
+  assert.deepEqual(readAll(b), DATA);
+  assert.equal(net.clients[1]!.info.fastOpenFallbacks, 1);
+});
+
+Deno.test("Fast Open: cookies stay valid across one key rotation, not two", () => {
+  const srv = new FastOpenServer({ key: KEY });
+  const old = fastOpenCookie(KEY, CLIENT, SERVER.addr);
+  srv.rotateKey(new Uint8Array(16).fill(4));
+  assert.equal(srv.check(CLIENT, SERVER.addr, old), true);
+  assert.equal(
+    srv.check(CLIENT, SERVER.addr, fastOpenCookie(new Uint8Array(16).fill(4), CLIENT, SERVER.addr)),
+    true,
+  );
+  srv.rotateKey(new Uint8Array(16).fill(5));
+  assert.equal(srv.check(CLIENT, SERVER.addr, old), false);
+  assert.throws(() => new FastOpenServer({ key: new Uint8Array(8) }), RangeError);
+  assert.throws(() => new FastOpenServer({ maxPending: 0 }), RangeError);
+});
+
+Deno.test("Fast Open: a listener rotated to a new key still takes the old cookie, then issues new ones", () => {
+  const { net, cache } = primed();
+  net.listener.rotateFastOpenKey(new Uint8Array(16).fill(9));
+  net.connect({ fastOpen: cache }, DATA);
+  net.run(10);
+  assert.equal(net.listener.info.fastOpenAccepted, 1);
+  assert.deepEqual(readAll(net.listener.accept()!), DATA);
+});
+
+Deno.test("Fast Open: with a cookie and nothing written the SYN waits 5 ms, then leaves without data", () => {
+  const { net, cache } = primed();
+  const c = net.connect({ fastOpen: cache });
+  net.run(5);
+  assert.equal(synsOf(net).length, 0);
+  assert.equal(c.state, "synSent");
+  net.run(6);
+  const [syn] = synsOf(net);
+  assert.equal(syn!.t, 5);
+  assert.equal(syn!.repr.payload.length, 0);
+  assert.deepEqual(syn!.repr.fastOpen, cache.cookie(SERVER.addr));
+  net.run(20);
+  assert.equal(c.state, "established");
+  assert.equal(cache.disabled(SERVER.addr), false); // a valid cookie without data: no verdict
+});
+
+Deno.test("Fast Open is off by default: no option on a plain SYN or SYN-ACK, no writes in SYN-SENT", () => {
+  const net = new FastOpenNet({});
+  const c = net.connect({});
+  assert.equal(c.maySend, false); // no writes before the handshake without Fast Open
+  net.run(5);
+  assert.equal(synsOf(net)[0]!.repr.fastOpen, undefined);
+  assert.equal(synAcksOf(net)[0]!.repr.fastOpen, undefined);
+  assert.equal(net.listener.info.fastOpenCookiesSent, 0);
+});
+
+Deno.test("Fast Open options are validated", () => {
+  assert.throws(
+    () => new FastOpenNet({}).connect({ fastOpen: 1 as unknown as boolean }),
+    TypeError,
+  );
+  assert.throws(() => new FastOpenCache(0), RangeError);
+});
