@@ -145,6 +145,8 @@ export {
 // The types of options, statistics and states the async layer's signatures use.
 export { TcpState } from "./src/socket/mod.ts";
 export type {
+  FastOpenCache,
+  FastOpenServerInfo,
   KeepAliveOptions,
   RttOptions,
   TcpCounters,

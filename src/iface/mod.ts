@@ -65,6 +65,8 @@ export * from "./slaac.ts";
 export * from "./ndp_host.ts";
 // The other layers' types that this layer's signatures use.
 export type {
+  FastOpenCache,
+  FastOpenServerInfo,
   IcmpEmitter,
   IcmpErrorInfo,
   IcmpRecvResult,

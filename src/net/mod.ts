@@ -84,6 +84,8 @@ export type {
   Dhcpv4Counters,
   Dhcpv4Lease,
   Dhcpv4State,
+  FastOpenCache,
+  FastOpenServerInfo,
   KeepAliveOptions,
   RttOptions,
   TcpCounters,
