@@ -245,6 +245,12 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     now - c.tsRecentAge < PAWS_IDLE_LIMIT
   ) {
     c.counters.droppedPaws++;
+    // As Linux's tcp_send_dupack: data below RCV.NXT was received twice (an original held back
+    // behind its retransmission carries an older TSval); a D-SACK tells the sender (RFC 2883 §4).
+    const end = seqAdd(repr.seq, repr.payload.length);
+    if (repr.payload.length > 0 && seqLt(repr.seq, c.rcvNxt)) {
+      c.noteDuplicate(repr.seq, seqLt(end, c.rcvNxt) ? end : c.rcvNxt);
+    }
     return c.oowAck(now, repr);
   }
   // RFC 9293 §3.10.7.4 first: sequence number acceptability.

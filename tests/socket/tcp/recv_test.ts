@@ -227,6 +227,20 @@ Deno.test("TcpSocket with timestamps tolerates one tick of the peer's clock in P
   assert.deepStrictEqual([h.sock.recvQueue, h.sock.info.droppedPaws], [2, 1]);
 });
 
+Deno.test("TcpSocket reports old data that PAWS drops in a D-SACK block, as Linux's tcp_send_dupack (RFC 2883 §4)", () => {
+  const h = established({ ...TS, sack: true }, {
+    sackPermitted: true,
+    timestamp: { tsVal: 500, tsEcr: 0 },
+  }, { timestamp: { tsVal: 501, tsEcr: 1000 } });
+  h.send({ seq: R, ack: L, payload: bytes(1, 2), timestamp: { tsVal: 510, tsEcr: 1000 } });
+  h.send({ seq: R + 2, ack: L, payload: bytes(3, 4), timestamp: { tsVal: 520, tsEcr: 1000 } });
+  // The original of the first segment, held back on the path, arrives after its retransmission
+  // with its older TSval: PAWS drops it, and the ACK tells the sender it came twice.
+  const r = h.send({ seq: R, ack: L, payload: bytes(1, 2), timestamp: { tsVal: 505, tsEcr: 1000 } });
+  assert.deepStrictEqual([r?.ack, r?.sackBlocks], [R + 4, [[R, R + 2]]]);
+  assert.deepStrictEqual([h.sock.info.droppedPaws, h.sock.info.dsacksSent], [1, 1]);
+});
+
 Deno.test("TcpSocket with timestamps deducts 12 option bytes from the MSS (mss_respected)", () => {
   const h = established({ ...TS, txBufferSize: 256 }, {
     mss: 100,
