@@ -236,7 +236,12 @@ Deno.test("TcpSocket reports old data that PAWS drops in a D-SACK block, as Linu
   h.send({ seq: R + 2, ack: L, payload: bytes(3, 4), timestamp: { tsVal: 520, tsEcr: 1000 } });
   // The original of the first segment, held back on the path, arrives after its retransmission
   // with its older TSval: PAWS drops it, and the ACK tells the sender it came twice.
-  const r = h.send({ seq: R, ack: L, payload: bytes(1, 2), timestamp: { tsVal: 505, tsEcr: 1000 } });
+  const r = h.send({
+    seq: R,
+    ack: L,
+    payload: bytes(1, 2),
+    timestamp: { tsVal: 505, tsEcr: 1000 },
+  });
   assert.deepStrictEqual([r?.ack, r?.sackBlocks], [R + 4, [[R, R + 2]]]);
   assert.deepStrictEqual([h.sock.info.droppedPaws, h.sock.info.dsacksSent], [1, 1]);
 });
