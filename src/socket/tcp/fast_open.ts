@@ -293,7 +293,8 @@ interface CacheEntry {
  * import { Ipv4Address } from "@smol/net/wire";
  * import assert from "node:assert/strict";
  * const cache = new FastOpenCache(2);
- * const [a, b, c] = ["192.0.2.1", "192.0.2.2", "192.0.2.3"].map((s) => Ipv4Address.parse(s));
+ * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
+ * const c = Ipv4Address.parse("192.0.2.3");
  * cache.set(a, new Uint8Array(8).fill(1), 1460);
  * cache.set(b, new Uint8Array(8).fill(2), 1460);
  * cache.set(c, new Uint8Array(8).fill(3), 1460); // a is dropped
