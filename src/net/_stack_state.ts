@@ -6,6 +6,7 @@
  * @module
  */
 
+import { FastOpenCache } from "../socket/tcp/fast_open.ts";
 import { Interface, type InterfaceConfig } from "../iface/interface.ts";
 import { SocketSet } from "../iface/socket_set.ts";
 import { type Device, deviceClosed, hasReadinessHook } from "../phy/device.ts";
@@ -47,6 +48,8 @@ export class StackState {
   readonly dnsServers: readonly IpAddress[];
   readonly hosts: DnsHosts | undefined;
   readonly dnsCache = new DnsCache();
+  /** The stack's TCP Fast Open cookies, one per server (`ConnectOptions.fastOpen`). */
+  readonly fastOpenCache = new FastOpenCache();
   readonly dnsCounters: DnsCounters = dnsCounters();
   readonly families: readonly (4 | 6)[];
   readonly autoconf: Autoconf | null = null;
