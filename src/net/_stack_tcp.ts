@@ -9,7 +9,7 @@ import { TcpListenSocket } from "../socket/tcp/listener.ts";
 import { TcpSocket } from "../socket/tcp/socket.ts";
 import { monotonicNow } from "../time.ts";
 import { formatEndpoint, type IpAddress, type IpEndpoint, Ipv4Address } from "../wire/address.ts";
-import { checkOneOf, checkOptions, checkSignal } from "../_validate.ts";
+import { checkBoolean, checkOneOf, checkOptions, checkSignal } from "../_validate.ts";
 import { awaitConnect } from "./_connect.ts";
 import type { ConnectOptions, ListenOptions } from "./options.ts";
 import { abortError, coreError, fromCoreError } from "./errors.ts";
@@ -48,6 +48,7 @@ export function listen(
   }
   const o = checkOptions("options", options as ListenOptions, true);
   if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
+  if (o.fastOpen !== undefined) checkBoolean("fastOpen", o.fastOpen);
   const port = checkPort("port", o.port, 0);
   const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
   const backlog = o.tcpBacklog !== undefined
@@ -61,7 +62,11 @@ export function listen(
       addr,
       port: port === 0 ? s.sockets.allocatePort("tcp", s.iface.random) : port,
     };
-    core = new TcpListenSocket(local, { backlog, socket: s.tcpOptions });
+    core = new TcpListenSocket(local, {
+      backlog,
+      socket: s.tcpOptions,
+      ...(o.fastOpen === true ? { fastOpen: true } : {}),
+    });
     s.iface.listenTcp(s.sockets, core);
   } catch (e) {
     throw fromCoreError(e, `Cannot listen on ${formatEndpoint({ addr, port })}`);
@@ -84,6 +89,7 @@ export async function connect(
   const port = checkPort("port", o.port, 1);
   const name = checkHostname("hostname", o.hostname) ?? "127.0.0.1";
   checkSignal("signal", o.signal);
+  if (o.fastOpen !== undefined) checkBoolean("fastOpen", o.fastOpen);
   if (o.localPort !== undefined) checkPort("localPort", o.localPort, 1);
   const ip = name === "localhost" ? null : tryParseIp(name);
   if (ip !== null) return connectTo(s, ip, port, name, o);
@@ -131,7 +137,10 @@ async function connectTo(
   }
   const signal = options.signal;
   if (signal?.aborted) throw abortError(signal);
-  const socket = new TcpSocket(s.tcpOptions);
+  const fastOpen = options.fastOpen === true;
+  const socket = new TcpSocket(
+    fastOpen ? { ...s.tcpOptions, fastOpen: s.fastOpenCache } : s.tcpOptions,
+  );
   try {
     s.iface.connectTcp(
       s.sockets,
@@ -143,6 +152,10 @@ async function connectTo(
   } catch (e) {
     throw fromCoreError(e, `Cannot connect to ${formatEndpoint(remote)}`);
   }
-  await awaitConnect(s.driver, socket, remote, signal);
+  // RFC 7413 with a cookie: like TCP_FASTOPEN_CONNECT, return at once so that the first write
+  // can travel in the SYN (which waits for it briefly); a failure shows in the first read.
+  if (!fastOpen || s.fastOpenCache.cookie(addr) === null) {
+    await awaitConnect(s.driver, socket, remote, signal);
+  } else s.driver.wake();
   return new TcpStream(s.host, socket);
 }
