@@ -23,8 +23,9 @@
  *   at MTU 1500 in a namespace `smolnet-bench-<random>` the script creates (kernel 192.0.2.1,
  *   smolnet 192.0.2.2), bulk download and upload of `--tun-mib` (default 256, 32 with `--quick`)
  *   to/from a python3 server in the namespace, byte counts checked on every run and SHA-256 on an
- *   untimed check transfer per direction, once with a plain TUN and once opened with offloads
- *   (IFF_VNET_HDR, TSO4/TSO6: 64 KiB frames each way); beside them, as the ceiling, Linux to
+ *   untimed check transfer per direction, with a plain TUN, a plain TUN with its writer thread
+ *   (`writerThread`), and one opened with offloads (IFF_VNET_HDR, TSO4/TSO6: 64 KiB frames each
+ *   way); beside them, as the ceiling, Linux to
  *   Linux TCP (iperf3, one stream) over a veth pair between two more namespaces, with the default
  *   offloads and with TSO/GSO/GRO off (needs iperf3 and ethtool); and the UDP tunnel between two processes (a child
  *   `bench/_udp_tunnel_peer.ts` sinks TCP over a `UdpTunnelDevice` on 127.0.0.1) against raw
@@ -114,7 +115,7 @@ const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as const;
 
 const encoder = new TextEncoder();
 let progressStep = 0;
-const progressTotal = (ARGS.tunOnly ? 0 : 4 + 1 + 2 + 2 + 1 + 1) + (ARGS.tun ? 8 : 0);
+const progressTotal = (ARGS.tunOnly ? 0 : 4 + 1 + 2 + 2 + 1 + 1) + (ARGS.tun ? 10 : 0);
 
 function progress(text: string): void {
   const line = `[${progressStep}/${progressTotal}] ${text}`;
@@ -780,17 +781,21 @@ async function kernelTunDrops(
   return { queue, retransmitted: tcp[1]?.[tcp[0]!.indexOf("RetransSegs")] ?? "?" };
 }
 
-async function tunRows(offload: boolean, veth: { on: Stat; off: Stat } | null): Promise<void> {
+async function tunRows(
+  offload: boolean,
+  veth: { on: Stat; off: Stat } | null,
+  writerThread = false,
+): Promise<void> {
   const ns = `smolnet-bench-${randomHex(4)}`;
   const ifname = `sbtun${randomHex(3)}`;
-  const mode = offload ? "offloads on" : "offloads off";
+  const mode = (offload ? "offloads on" : "offloads off") + (writerThread ? ", writer thread" : "");
   progress(`TUN (${mode}): creating namespace ${ns}`);
   await acquire(
     () => mustCmd("ip", ["netns", "add", ns]),
     () => runCmd("ip", ["netns", "del", ns]),
   );
   const dev = await acquire(
-    () => TunTapDevice.open({ name: ifname, mode: "tun", mtu: 1500, offload }),
+    () => TunTapDevice.open({ name: ifname, mode: "tun", mtu: 1500, offload, writerThread }),
     (d) => d.close(),
   );
   if (offload && dev.capabilities.offload?.tcpv4 !== true) {
@@ -855,6 +860,7 @@ async function tunRows(offload: boolean, veth: { on: Stat; off: Stat } | null): 
         `${TUN_CHECK_BYTES >> 20} MiB transfer, byte counts on every run; so far the kernel ` +
         `dropped ${drops.queue} frames at the TUN queue and retransmitted ${drops.retransmitted} ` +
         `segments, our ring filled ${st.rxQueueFull} times, write errors ${st.writeErrors}` +
+        (writerThread ? `, writer ring full ${st.txQueueFull} times` : "") +
         (offload
           ? `; so far ${st.framesCoalesced} frames received coalesced, ` +
             `${st.framesSentSegmented} sent for the kernel to cut`
@@ -1006,7 +1012,7 @@ async function tunAndUdpRows(): Promise<void> {
     const why = tunUnavailable();
     if (why !== null) {
       skip("TUN", why);
-      progressStep += 6;
+      progressStep += 8;
     } else {
       let veth: { on: Stat; off: Stat } | null = null;
       const noVeth = vethUnavailable();
@@ -1020,11 +1026,12 @@ async function tunAndUdpRows(): Promise<void> {
           await cleanUp();
         }
       }
-      for (const offload of [false, true]) {
+      for (const [offload, writer] of [[false, false], [false, true], [true, false]]) {
         try {
-          await tunRows(offload, veth);
+          await tunRows(offload!, veth, writer);
         } catch (e) {
-          skip(`TUN (offloads ${offload ? "on" : "off"})`, `failed: ${(e as Error).message}`);
+          const what = `offloads ${offload ? "on" : "off"}${writer ? ", writer thread" : ""}`;
+          skip(`TUN (${what})`, `failed: ${(e as Error).message}`);
         } finally {
           await cleanUp();
         }
