@@ -361,11 +361,15 @@ try {
   for (const spec of specs) {
     arms.push(await (mode === "tunnel" ? tunnelArm(spec) : tunArm(spec, mode)));
   }
-  // Warm-up (V8 optimises the hot path on a background thread), not recorded.
+  // Warm-up (V8 optimises the hot path on a background thread), not recorded: at least 48 MiB
+  // per direction and arm. TCP over the UDP tunnel ran at a third of its speed for its first
+  // 32 MiB (rounds of 16 MiB: 24, 30, then 76–114 MB/s), which made its ratio to raw datagrams
+  // swing when the warm-up was one transfer.
+  const warm = Math.max(1, Math.ceil((48 << 20) / bytes));
   for (const arm of arms) {
     for (const dir of arm.dirs) {
       if (ONLY !== undefined && dir !== ONLY) continue;
-      await arm.run(dir);
+      for (let i = 0; i < warm; i++) await arm.run(dir);
       arm.cpu[dir]!.length = 0;
     }
   }
