@@ -108,7 +108,7 @@ export interface TunTapOptions {
    */
   readonly writerThread?: boolean;
   /** With `writerThread`, the ring's length in frames. Default 256 (32 with TCP segmentation offload). */
-  readonly txQueueLen?: number;
+  readonly writerQueueLen?: number;
   /** Called once when the device fails (for example it was deleted); `closed` rejects too. */
   readonly onError?: (error: Error) => void;
 }
@@ -182,7 +182,7 @@ export class TunTapDevice extends FdDevice {
     const { engine, fd, name, mode, tso } = TunTapDevice.#openSync(options);
     if (options.writerThread === true) {
       try {
-        const slots = options.txQueueLen ?? (tso ? 32 : 256);
+        const slots = options.writerQueueLen ?? (tso ? 32 : 256);
         engine.useWriter(await TxRing.start(fd, slots, engine.txFrameSize));
       } catch (e) {
         await engine.close();
@@ -205,8 +205,8 @@ export class TunTapDevice extends FdDevice {
     }
     const ifr = ifreqFor(name);
     if (options.mtu !== undefined) checkInt("MTU", options.mtu, 68, 65535);
-    if (options.txQueueLen !== undefined) {
-      checkInt("transmit queue length", options.txQueueLen, 2, 1 << 16);
+    if (options.writerQueueLen !== undefined) {
+      checkInt("writer queue length", options.writerQueueLen, 2, 1 << 16);
     }
     const offload = options.offload === true;
     if (offload && mode !== "tun") {

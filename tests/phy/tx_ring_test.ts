@@ -139,7 +139,7 @@ Deno.test({
   ...withPython,
   fn: async () => {
     const n = 3000;
-    const { dev, ns } = await kernelSide({ txQueueLen: 4 });
+    const { dev, ns } = await kernelSide({ writerQueueLen: 4 });
     try {
       const result = await receiver(ns, n);
       let refused = 0;
@@ -172,7 +172,7 @@ Deno.test({
   ...withPython,
   fn: async () => {
     const n = 200;
-    const { dev, ns } = await kernelSide({ txQueueLen: 256 });
+    const { dev, ns } = await kernelSide({ writerQueueLen: 256 });
     try {
       const result = await receiver(ns, n);
       for (let seq = 0; seq < n; seq++) assert.equal(sendDatagram(dev, seq), 0);
@@ -292,7 +292,12 @@ Deno.test({
   ignore: !netAdmin.ok,
   fn: async () => {
     await assert.rejects(
-      TunTapDevice.open({ name: linkName("txr"), mode: "tun", writerThread: true, txQueueLen: 1 }),
+      TunTapDevice.open({
+        name: linkName("txr"),
+        mode: "tun",
+        writerThread: true,
+        writerQueueLen: 1,
+      }),
       RangeError,
     );
   },
