@@ -5,6 +5,7 @@
  *
  * ```sh
  * deno run -A bench/router.ts [--seconds S] [--runs N] [--size BYTES] [--senders K] [--nat]
+ * deno run -A bench/router.ts --tcp [--seconds S] [--runs N] [--nat]
  * deno run --v8-flags=--expose-gc bench/router.ts --conntrack [--flows N]
  * ```
  *
@@ -20,6 +21,15 @@
  * average is printed, as the machine is shared. A third contender, `--copy`, is the device
  * ceiling: this script reading one TUN device and writing every frame to the other, no stack.
  * The senders do not block (a full TUN queue drops), so the rate is what the router drains.
+ *
+ * `--tcp` (also iperf3): one TCP flow, iperf3 from the inside host to the outside host, through
+ * the kernel (veth, whose senders hand it 64 KiB GSO packets), the TUN copy and the `Router`,
+ * the last two with and without `--offload` (IFF_VNET_HDR: the kernel coalesces what enters a
+ * TUN device into super-frames of up to 64 KiB, GRO, and cuts what leaves it, TSO; the router
+ * forwards each super-frame whole). The rate is the bytes iperf3 received per second and, like
+ * the kernel's own accounting of a TCP flow on a 1500-byte link, the packets/s it would take in
+ * wire-MTU segments (bytes / 1448: MTU 1500 less 20 IP, 20 TCP and 12 timestamp bytes); a
+ * super-frame counts as the segments it carries, not as one packet.
  *
  * Conntrack: a heap delta (`gc()` before and after) of a `NatTable` made and filled with
  * `--flows` flows (half TCP, half UDP; distinct inside hosts and ports, each address a fresh
@@ -42,6 +52,7 @@ interface Args {
   nat: boolean;
   conntrack: boolean;
   flows: number;
+  tcp: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -53,6 +64,7 @@ function parseArgs(argv: readonly string[]): Args {
     nat: false,
     conntrack: false,
     flows: 100_000,
+    tcp: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -68,6 +80,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (f === "--flows") a.flows = num();
     else if (f === "--nat") a.nat = true;
     else if (f === "--conntrack") a.conntrack = true;
+    else if (f === "--tcp") a.tcp = true;
     else throw new TypeError(`Unknown option ${f}`);
   }
   return a;
@@ -148,39 +161,48 @@ async function hosts(lab: Lab): Promise<void> {
     lab.outside,
     `sysctl -qw net.ipv6.conf.${lab.outDev}.disable_ipv6=1
      ip addr add 198.51.100.2/24 dev ${lab.outDev}; ip link set ${lab.outDev} up
+     ip route add 192.0.2.0/24 via 198.51.100.1
      nft add table inet sink
      nft add chain inet sink in '{ type filter hook input priority 0; }'
      nft add rule inet sink in udp dport 9000 drop`,
   );
 }
 
-/** `--copy IN OUT`: the device ceiling, every frame from IN written to OUT with no stack. */
-async function tunCopy(inName: string, outName: string): Promise<void> {
-  const tin = await TunTapDevice.open({ name: inName, mode: "tun" });
-  const tout = await TunTapDevice.open({ name: outName, mode: "tun" });
+/**
+ * `--copy IN OUT [--offload]`: the device ceiling, every frame from IN written to OUT and back
+ * (both ways, for TCP's ACKs), with no stack.
+ */
+async function tunCopy(inName: string, outName: string, offload: boolean): Promise<void> {
+  const tin = await TunTapDevice.open({ name: inName, mode: "tun", offload });
+  const tout = await TunTapDevice.open({ name: outName, mode: "tun", offload });
   let wake: (() => void) | null = null;
-  tin.onReadable(() => {
+  const onReadable = () => {
     const w = wake;
     wake = null;
     w?.();
-  });
+  };
+  tin.onReadable(onReadable);
+  tout.onReadable(onReadable);
   Deno.addSignalListener("SIGTERM", () => Deno.exit(0));
   console.log("copy: ready");
-  for (;;) {
-    const f = tin.receive(0);
-    if (f !== null) {
-      const buf = tout.transmit(0, f.length);
-      if (buf !== null) {
-        buf.set(f);
-        tout.commit();
-      }
-      continue;
+  const copy = (from: TunTapDevice, to: TunTapDevice): boolean => {
+    const f = from.receive(0);
+    if (f === null) return false;
+    const buf = to.transmit(0, f.length);
+    if (buf !== null) {
+      buf.set(f);
+      to.commit();
     }
+    return true;
+  };
+  for (;;) {
+    const a = copy(tin, tout), b = copy(tout, tin);
+    if (a || b) continue;
     await new Promise<void>((r) => wake = r);
   }
 }
 
-async function smolnetLab(nat: boolean, copy = false): Promise<Lab> {
+async function smolnetLab(nat: boolean, copy = false, offload = false): Promise<Lab> {
   const undo: (() => Promise<unknown>)[] = [];
   const [r, i, o] = [
     await createNetns("rbr"),
@@ -199,15 +221,19 @@ async function smolnetLab(nat: boolean, copy = false): Promise<Lab> {
     Deno.execPath(),
     "run",
     "--allow-ffi",
-    ...(copy ? [`${root}bench/router.ts`, "--copy", tin, tout] : [
-      `${root}examples/router.ts`,
-      "--inside",
-      tin,
-      "--outside",
-      tout,
-      "--allow-documentation",
-      ...(nat ? [] : ["--no-nat"]),
-    ]),
+    ...(copy
+      ? [`${root}bench/router.ts`, "--copy", tin, tout, ...(offload ? ["--offload"] : [])]
+      : [
+        `${root}examples/router.ts`,
+        "--inside",
+        tin,
+        "--outside",
+        tout,
+        "--allow-documentation",
+        "--no-ipv6",
+        ...(nat ? [] : ["--no-nat"]),
+        ...(offload ? ["--offload"] : []),
+      ]),
   ]);
   undo.unshift(() => proc.kill());
   await proc.line(30_000, "router start");
@@ -317,9 +343,92 @@ async function forwarding(a: Args): Promise<void> {
   console.log(`load average after: ${after}`);
 }
 
+/** Bytes of TCP payload per wire packet on a 1500-byte link (20 IP, 20 TCP, 12 timestamps). */
+const WIRE_SEGMENT = 1448;
+
+async function measureTcp(lab: Lab, a: Args): Promise<{ mbps: number; pps: number }> {
+  const server = spawnProc("ip", [
+    "netns",
+    "exec",
+    lab.outside,
+    "iperf3",
+    "-s",
+    "-1",
+    "-B",
+    "198.51.100.2",
+    "-p",
+    "5201",
+  ]);
+  try {
+    // iperf3 buffers its output when it is not a terminal: wait until the port listens.
+    for (let i = 0;; i++) {
+      const l = await must("ip", ["netns", "exec", lab.outside, "ss", "-Hltn", "sport = :5201"]);
+      if (l.includes(":5201")) break;
+      if (i === 400) throw new Error("iperf3 server: not listening after 10 s");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const out = await new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        lab.inside,
+        "iperf3",
+        "-c",
+        "198.51.100.2",
+        "-p",
+        "5201",
+        "-t",
+        String(a.seconds),
+        "-J",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    if (!out.success) throw new Error(`iperf3 failed: ${text.slice(0, 400)}`);
+    const r = JSON.parse(text).end?.sum_received;
+    if (r === undefined) throw new Error(`iperf3 gave no result: ${text.slice(-300)}`);
+    const bytesPerSec = r.bytes / r.seconds;
+    return { mbps: bytesPerSec / 1e6, pps: bytesPerSec / WIRE_SEGMENT };
+  } finally {
+    await server.kill();
+  }
+}
+
+async function tcpForwarding(a: Args): Promise<void> {
+  const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  console.log(
+    `router forwarding, one TCP flow (iperf3) x ${a.seconds} s, ${
+      a.nat ? "with NAT" : "no NAT"
+    }; packets/s in wire-MTU segments (bytes / ${WIRE_SEGMENT}); load average ${load}`,
+  );
+  for (let run = 0; run < a.runs; run++) {
+    const k = await withLab(() => kernelLab(a.nat), (lab) => measureTcp(lab, a));
+    const c = await withLab(() => smolnetLab(a.nat, true, false), (lab) => measureTcp(lab, a));
+    const co = await withLab(() => smolnetLab(a.nat, true, true), (lab) => measureTcp(lab, a));
+    const s = await withLab(() => smolnetLab(a.nat, false, false), (lab) => measureTcp(lab, a));
+    const so = await withLab(() => smolnetLab(a.nat, false, true), (lab) => measureTcp(lab, a));
+    const f = (x: { mbps: number; pps: number }) =>
+      `${Math.round(x.pps)} pps (${x.mbps.toFixed(0)} MB/s)`;
+    console.log(
+      `run ${run + 1}: kernel veth ${f(k)}; TUN copy ${f(c)}, with offload ${f(co)}; ` +
+        `Router ${f(s)}, with --offload ${f(so)}; Router --offload / kernel ${
+          (so.pps / k.pps).toFixed(2)
+        }, / copy with offload ${(so.pps / co.pps).toFixed(2)}, / Router ${
+          (so.pps / s.pps).toFixed(2)
+        }`,
+    );
+  }
+  const after = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
+  console.log(`load average after: ${after}`);
+}
+
 if (import.meta.main) {
-  if (Deno.args[0] === "--copy") await tunCopy(Deno.args[1]!, Deno.args[2]!);
+  if (Deno.args[0] === "--copy") {
+    await tunCopy(Deno.args[1]!, Deno.args[2]!, Deno.args[3] === "--offload");
+  }
   const a = parseArgs(Deno.args);
   if (a.conntrack) conntrackMemory(a.flows);
+  else if (a.tcp) await tcpForwarding(a);
   else await forwarding(a);
 }

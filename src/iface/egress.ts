@@ -184,7 +184,9 @@ export function sendBuilt(
 ): boolean {
   const link = mac === undefined ? 0 : ETH_LEN;
   const v4 = pkt[0]! >>> 4 === 4;
-  if (pkt.length <= core.ipMtu) {
+  // A TCP packet up to the device's segmentation-offload size goes whole: the host cuts it (a
+  // forwarded super-frame the ingress device coalesced).
+  if (pkt.length <= core.ipMtu || (pkt.length <= core.tcpMax && isWholeTcp(pkt, v4))) {
     const buf = frame(core, link + pkt.length);
     if (buf === null) return false;
     if (mac !== undefined) writeEth(core, buf, mac, v4 ? EtherType.Ipv4 : EtherType.Ipv6);
@@ -193,6 +195,13 @@ export function sendBuilt(
     return true;
   }
   return v4 ? fragment4(core, pkt, mac) : fragment6(core, pkt, mac);
+}
+
+/** A TCP segment that is not a fragment (IPv6: without extension headers). */
+function isWholeTcp(pkt: Uint8Array, v4: boolean): boolean {
+  if (!v4) return new Ipv6Packet(pkt).nextHeader === IpProtocol.Tcp;
+  const ip = new Ipv4Packet(pkt);
+  return ip.protocol === IpProtocol.Tcp && !ip.moreFrags && ip.fragOffset === 0;
 }
 
 /** RFC 791 §3.2: split an oversized IPv4 packet into fragments of the MTU. */

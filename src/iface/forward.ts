@@ -37,6 +37,7 @@ import type { Interface } from "./interface.ts";
 import { natInbound, natOutbound, NatStep, natUndoInbound } from "./forward_nat.ts";
 import type { NatTable } from "./nat.ts";
 import { natReassemble } from "./_forward_frag.ts";
+import { completeTcpChecksum, sendSegmented } from "./_forward_gso.ts";
 import { inList, type Martians, martians, sendError } from "./_forward_checks.ts";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import { type RouteChoice, type RouteSource, RouteTable } from "./forward_routes.ts";
@@ -187,6 +188,16 @@ export interface ForwardCounters {
   forwarded: number;
   /** IPv4 packets without DF cut into fragments to fit the outgoing MTU. */
   fragmented: number;
+  /**
+   * TCP super-frames (coalesced by the ingress device, GRO) sent on whole to a device that
+   * segments TCP itself (TSO); also counted in `forwarded`.
+   */
+  superFrames: number;
+  /**
+   * TCP super-frames (coalesced by the ingress device, GRO) cut into MTU-sized segments here,
+   * because the outgoing device does not segment TCP (one count per super-frame).
+   */
+  segmented: number;
   /** NAT: packets translated inside→outside. */
   natOut: number;
   /** NAT: packets translated outside→inside. */
@@ -272,6 +283,8 @@ interface State {
   readonly natReasm: Reassembler;
   /** Where a reassembled datagram is rebuilt (with room for an Ethernet header). */
   readonly natWhole: Uint8Array;
+  /** Where a super-frame's segments are built (see `_forward_gso.ts`). */
+  readonly segScratch: Uint8Array;
 }
 
 function checkIndex(ports: readonly Port[], i: number): Port {
@@ -347,6 +360,8 @@ export class Forwarder {
       counters: {
         forwarded: 0,
         fragmented: 0,
+        superFrames: 0,
+        segmented: 0,
         natOut: 0,
         natIn: 0,
         ttlExceeded: 0,
@@ -367,6 +382,7 @@ export class Forwarder {
       },
       natReasm: new Reassembler(4, options.natReassembly),
       natWhole: new Uint8Array(ETH_LEN + 65535),
+      segScratch: new Uint8Array(65535),
     };
   }
 
@@ -689,7 +705,8 @@ function forwardPacket(
   if (begun) outCore.begin(core.now, out.device, null);
   try {
     const mtu = outCore.ipMtu;
-    if (packet.length > mtu) {
+    const superFrame = packet.length > mtu && isSuperFrame(core, packet);
+    if (packet.length > mtu && !superFrame) {
       if (!v4 || ip4!.dontFrag) {
         // RFC 1191 §4: code 4 with the next-hop MTU; RFC 8201 / RFC 4443 §3.2: Packet Too Big.
         c.tooBig++;
@@ -742,7 +759,22 @@ function forwardPacket(
     } else {
       new Ipv6Packet(packet).hopLimit = hopLimit - 1;
     }
-    return send(c, out, core, packet, hop);
+    if (!out.core.csum.tcp || core.csum.tcp || !isTcp(packet)) {
+      // Both ends offload checksums (or verify them): a frame too big for the MTU is cut by the
+      // outgoing host device when it segments TCP.
+      if (!superFrame) return send(c, out, core, packet, hop);
+      if (packet.length <= out.core.tcpMax) {
+        c.superFrames++;
+        return send(c, out, core, packet, hop);
+      }
+    } else if (!superFrame) {
+      completeTcpChecksum(packet); // the ingress device may have left it partial
+      return send(c, out, core, packet, hop);
+    }
+    c.segmented++;
+    if (sendSegmented(out.core, packet, hop, s.segScratch)) c.forwarded++;
+    else c.deviceFull++;
+    return true;
   } finally {
     if (begun) outCore.device = null;
   }
@@ -765,4 +797,21 @@ function send(
   else c.deviceFull++;
   if (begun) oc.device = null;
   return true;
+}
+
+/**
+ * A TCP packet larger than the ingress MTU: a super-frame the ingress device coalesced (GRO; a
+ * device hands one over only with segmentation metadata). Its segments each fitted the link it
+ * came from; forwarded whole to a device with segmentation offload, the host cuts it again to
+ * the outgoing MTU.
+ */
+function isSuperFrame(core: IfaceCore, packet: Uint8Array): boolean {
+  return packet.length > core.ipMtu && isTcp(packet);
+}
+
+/** A TCP segment that is not a fragment (IPv6: without extension headers). */
+function isTcp(packet: Uint8Array): boolean {
+  if (packet[0]! >>> 4 === 6) return new Ipv6Packet(packet).nextHeader === IpProtocol.Tcp;
+  const ip = new Ipv4Packet(packet);
+  return ip.protocol === IpProtocol.Tcp && !ip.moreFrags && ip.fragOffset === 0;
 }

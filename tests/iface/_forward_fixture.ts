@@ -189,13 +189,14 @@ function ipv4Around(
   return { bytes, s, d };
 }
 
-/** An IPv4/TCP segment (no options, 4 payload bytes) built with the wire emitters. */
+/** An IPv4/TCP segment (no options, 4 payload bytes unless `payloadLen`) built with the wire emitters. */
 export function tcp4(
   src: string,
   srcPort: number,
   dst: string,
   dstPort: number,
   flags: number,
+  payloadLen = 4,
 ): Uint8Array {
   const repr: TcpRepr = {
     srcPort,
@@ -210,7 +211,9 @@ export function tcp4(
     sackPermitted: false,
     sackBlocks: [],
     timestamp: null,
-    payload: new Uint8Array([1, 2, 3, 4]),
+    payload: payloadLen === 4
+      ? new Uint8Array([1, 2, 3, 4])
+      : new Uint8Array(payloadLen).map((_, i) => i & 0xff),
   };
   const { bytes, s, d } = ipv4Around(src, dst, IpProtocol.Tcp, tcpBufferLen(repr));
   emitTcp(repr, new TcpPacket(bytes.subarray(IPV4_HEADER_LEN)), s, d);

@@ -3,6 +3,8 @@ import { Forwarder } from "../../src/iface/forward.ts";
 import { Interface } from "../../src/iface/interface.ts";
 import { SocketSet } from "../../src/iface/socket_set.ts";
 import { linkPair } from "../../src/phy/link.ts";
+import type { DeviceCapabilities } from "../../src/phy/device.ts";
+import { DeviceWrapper } from "../../src/phy/wrapper.ts";
 import { UdpSocket } from "../../src/socket/udp.ts";
 import { parseIpAddress } from "../../src/wire/address.ts";
 import { Icmpv4Packet, parseIcmpv4, parseIcmpv4Quote } from "../../src/wire/icmpv4.ts";
@@ -11,7 +13,8 @@ import type { Ipv6Address } from "../../src/wire/address.ts";
 import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { Ipv6Packet, parseIpv6 } from "../../src/wire/ipv6.ts";
 import { parseUdp, UdpPacket } from "../../src/wire/udp.ts";
-import { echo4, echo6, lab, receiveAll, send, udp4, udp6 } from "./_forward_fixture.ts";
+import { parseTcp, TcpPacket } from "../../src/wire/tcp.ts";
+import { echo4, echo6, lab, receiveAll, send, tcp4, udp4, udp6 } from "./_forward_fixture.ts";
 
 function icmp4(bytes: Uint8Array) {
   const ip = new Ipv4Packet(bytes);
@@ -376,4 +379,102 @@ Deno.test("Forwarder refuses an interface attached twice and bad metrics", () =>
   assert.throws(() => new Forwarder().attach(new Interface(), d, { metric: -1 }), RangeError);
   assert.throws(() => new Forwarder({ reversePath: "x" as "off" }), TypeError);
   assert.throws(() => fwd.routes.add({ cidr: "0.0.0.0/0", iface: -1 }), RangeError);
+});
+
+/** A device that says the host segments TCP frames up to 64 KiB (TSO) and coalesces them (GRO). */
+class Tso extends DeviceWrapper {
+  override get capabilities(): DeviceCapabilities {
+    return {
+      ...this.inner.capabilities,
+      mtu: 1500,
+      // As a TUN device with offloads: the host completes TCP checksums and vouches for them.
+      checksum: { ...this.inner.capabilities.checksum, tcp: false },
+      offload: { checksum: true, tcpv4: true, tcpv6: true, maxFrameSize: 65535 },
+    };
+  }
+}
+
+function tsoLab(outTso: boolean) {
+  const [hostIn, routerIn] = linkPair({ medium: "ip", mtu: 65535 });
+  const [routerOut, hostOut] = linkPair({ medium: "ip", mtu: outTso ? 65535 : 1500 });
+  const inside = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
+  const outside = new Interface({ addresses: ["198.51.100.1/24"], seed: 2 });
+  const fwd = new Forwarder({ allowDocumentation: true });
+  const rin = new Tso(routerIn), rout = outTso ? new Tso(routerOut) : routerOut;
+  fwd.attach(inside, rin);
+  fwd.attach(outside, rout);
+  const si = new SocketSet(), so = new SocketSet();
+  return {
+    fwd,
+    hostIn,
+    hostOut,
+    outside,
+    poll(now: number) {
+      inside.poll(now, rin, si);
+      outside.poll(now, rout, so);
+    },
+  };
+}
+
+Deno.test("Forwarder passes a coalesced TCP super-frame whole to a device that segments TCP", () => {
+  const l = tsoLab(true);
+  const big = tcp4("192.0.2.10", 40000, "198.51.100.20", 80, 0x18, 20_000);
+  send(l.hostIn, big);
+  l.poll(0);
+  const out = receiveAll(l.hostOut);
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.length, big.length); // one frame: the host cuts it to the MTU
+  const ip = parseIpv4(new Ipv4Packet(out[0]!)); // header checksum verified
+  assert.equal(ip.ttl, 63);
+  assert.deepEqual(out[0]!.subarray(20), big.subarray(20));
+  assert.equal(l.fwd.counters.forwarded, 1);
+  assert.equal(l.fwd.counters.superFrames, 1);
+  assert.equal(l.fwd.counters.tooBig, 0);
+});
+
+Deno.test("Forwarder still answers a non-TCP packet over the MTU with Fragmentation Needed", () => {
+  const l = tsoLab(true);
+  send(l.hostIn, udp4("192.0.2.10", "198.51.100.20", { payloadLen: 3000 }));
+  l.poll(0);
+  assert.equal(receiveAll(l.hostOut).length, 0);
+  assert.equal(l.fwd.counters.tooBig, 1);
+  const { icmp } = icmp4(receiveAll(l.hostIn)[0]!);
+  assert.equal(icmp.kind, "dstUnreachable");
+});
+
+Deno.test("Forwarder cuts a super-frame into checksummed segments for a device that does not segment TCP", () => {
+  const l = tsoLab(false);
+  const big = tcp4("192.0.2.10", 40000, "198.51.100.20", 80, 0x18 | 0x80, 4000); // PSH ACK CWR
+  new TcpPacket(big.subarray(20)).checksum = 0x1234; // partial, as an offload device leaves it
+  send(l.hostIn, big);
+  l.poll(0);
+  const out = receiveAll(l.hostOut);
+  assert.equal(out.length, 3); // 4000 bytes in segments of 1500 - 40
+  const payload: number[] = [];
+  out.forEach((f, i) => {
+    assert.ok(f.length <= 1500);
+    const ip = parseIpv4(new Ipv4Packet(f));
+    assert.equal(ip.ttl, 63);
+    const t = parseTcp(new TcpPacket(f.subarray(20)), ip.src, ip.dst); // checksum verified
+    assert.equal(t.seq, (1000 + i * 1460) >>> 0);
+    assert.equal((t.flags & 0x08) !== 0, i === 2); // PSH on the last only
+    assert.equal((t.flags & 0x80) !== 0, i === 0); // CWR on the first only
+    payload.push(...t.payload);
+  });
+  assert.deepEqual(payload, [...big.subarray(40)]);
+  assert.equal(l.fwd.counters.segmented, 1);
+  assert.equal(l.fwd.counters.forwarded, 1);
+});
+
+Deno.test("Forwarder completes a partial TCP checksum for a device that does not offload it", () => {
+  const l = tsoLab(false);
+  const seg = tcp4("192.0.2.10", 40000, "198.51.100.20", 80, 0x10, 100);
+  new TcpPacket(seg.subarray(20)).checksum = 0x1234;
+  send(l.hostIn, seg);
+  l.poll(0);
+  const out = receiveAll(l.hostOut);
+  assert.equal(out.length, 1);
+  const ip = parseIpv4(new Ipv4Packet(out[0]!));
+  assert.equal(parseTcp(new TcpPacket(out[0]!.subarray(20)), ip.src, ip.dst).payload.length, 100);
+  assert.equal(l.fwd.counters.segmented, 0);
 });

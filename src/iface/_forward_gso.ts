@@ -1,0 +1,87 @@
+/**
+ * Software segmentation of a forwarded TCP super-frame (a packet the ingress device coalesced,
+ * GRO) for an outgoing device that cannot segment TCP itself, and the checksum completion a
+ * forwarded TCP packet needs when the ingress device left its checksum to offload and the
+ * outgoing one does not offload it. Internal to the iface folder.
+ *
+ * @module
+ */
+
+import type { IpAddress } from "../wire/address.ts";
+import { Ipv4Packet } from "../wire/ipv4.ts";
+import { Ipv6Packet } from "../wire/ipv6.ts";
+import { TcpFlags, TcpPacket } from "../wire/tcp.ts";
+import { sendIpTo } from "./egress.ts";
+import type { IfaceCore } from "./iface_state.ts";
+
+/** The IP header length of a TCP packet (IPv6 carries TCP with no extension header here). */
+function ipHeaderLen(packet: Uint8Array): number {
+  return packet[0]! >>> 4 === 4 ? new Ipv4Packet(packet).headerLen : 40;
+}
+
+/**
+ * Writes the full TCP checksum of `packet` (the ingress device may have left a partial one, a
+ * virtio NEEDS_CSUM frame, for a device that offloads it; this outgoing device does not).
+ */
+export function completeTcpChecksum(packet: Uint8Array): void {
+  const hl = ipHeaderLen(packet);
+  const v4 = packet[0]! >>> 4 === 4;
+  const ip4 = v4 ? new Ipv4Packet(packet) : null;
+  const ip6 = v4 ? null : new Ipv6Packet(packet);
+  const src: IpAddress = ip4 !== null ? ip4.src : ip6!.src;
+  const dst: IpAddress = ip4 !== null ? ip4.dst : ip6!.dst;
+  new TcpPacket(packet.subarray(hl)).fillChecksum(src, dst);
+}
+
+/**
+ * Cuts a TCP super-frame into segments that fit `oc`'s MTU, as the host would have (RFC 9293
+ * sequence numbers advanced, FIN and PSH on the last segment only, CWR on the first only, IPv4
+ * identification counted up), fills every checksum and sends each to `hop`. `false` when the
+ * device filled up before the last segment (the rest is lost, as for a fragmented datagram).
+ */
+export function sendSegmented(
+  oc: IfaceCore,
+  packet: Uint8Array,
+  hop: IpAddress,
+  scratch: Uint8Array,
+): boolean {
+  const v4 = packet[0]! >>> 4 === 4;
+  const hl = ipHeaderLen(packet);
+  const tcp = new TcpPacket(packet.subarray(hl));
+  const headers = hl + tcp.headerLen;
+  const seg = oc.ipMtu - headers;
+  const data = packet.subarray(headers);
+  if (seg <= 0) return true;
+  const flags = tcp.flags, seq = tcp.seq;
+  const ident = v4 ? new Ipv4Packet(packet).ident : 0;
+  const lastFlags = TcpFlags.FIN | TcpFlags.PSH;
+  for (let off = 0, i = 0; off < data.length; off += seg, i++) {
+    const n = Math.min(seg, data.length - off);
+    const out = scratch.subarray(0, headers + n);
+    out.set(packet.subarray(0, headers));
+    out.set(data.subarray(off, off + n), headers);
+    let src: IpAddress, dst: IpAddress;
+    if (v4) {
+      const ip = new Ipv4Packet(out);
+      ip.totalLen = headers + n;
+      ip.ident = (ident + i) & 0xffff;
+      ip.fillChecksum();
+      src = ip.src;
+      dst = ip.dst;
+    } else {
+      const ip = new Ipv6Packet(out);
+      ip.payloadLen = headers + n - 40;
+      src = ip.src;
+      dst = ip.dst;
+    }
+    const t = new TcpPacket(out.subarray(hl));
+    t.seq = (seq + off) >>> 0;
+    let f = flags;
+    if (off + n < data.length) f &= ~lastFlags;
+    if (i > 0) f &= ~TcpFlags.CWR;
+    t.flags = f;
+    t.fillChecksum(src, dst);
+    if (!sendIpTo(oc, out, hop)) return false;
+  }
+  return true;
+}
