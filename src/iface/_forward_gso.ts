@@ -10,6 +10,7 @@
 import type { IpAddress } from "../wire/address.ts";
 import { Ipv4Packet } from "../wire/ipv4.ts";
 import { Ipv6Packet } from "../wire/ipv6.ts";
+import { IpProtocol } from "../wire/ip.ts";
 import { TcpFlags, TcpPacket } from "../wire/tcp.ts";
 import { sendIpTo } from "./egress.ts";
 import type { IfaceCore } from "./iface_state.ts";
@@ -84,4 +85,21 @@ export function sendSegmented(
     if (!sendIpTo(oc, out, hop)) return false;
   }
   return true;
+}
+
+/**
+ * A TCP packet larger than the ingress MTU: a super-frame the ingress device coalesced (GRO; a
+ * device hands one over only with segmentation metadata). Its segments each fitted the link it
+ * came from; forwarded whole to a device with segmentation offload, the host cuts it again to
+ * the outgoing MTU.
+ */
+export function isSuperFrame(core: IfaceCore, packet: Uint8Array): boolean {
+  return packet.length > core.ipMtu && isTcp(packet);
+}
+
+/** A TCP segment that is not a fragment (IPv6: without extension headers). */
+export function isTcp(packet: Uint8Array): boolean {
+  if (packet[0]! >>> 4 === 6) return new Ipv6Packet(packet).nextHeader === IpProtocol.Tcp;
+  const ip = new Ipv4Packet(packet);
+  return ip.protocol === IpProtocol.Tcp && !ip.moreFrags && ip.fragOffset === 0;
 }

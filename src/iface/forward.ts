@@ -37,7 +37,7 @@ import type { Interface } from "./interface.ts";
 import { natInbound, natOutbound, NatStep, natUndoInbound } from "./forward_nat.ts";
 import type { NatTable } from "./nat.ts";
 import { natReassemble } from "./_forward_frag.ts";
-import { completeTcpChecksum, sendSegmented } from "./_forward_gso.ts";
+import { completeTcpChecksum, isSuperFrame, isTcp, sendSegmented } from "./_forward_gso.ts";
 import { inList, type Martians, martians, sendError } from "./_forward_checks.ts";
 import { Reassembler, type ReassemblyOptions } from "./reassembly.ts";
 import { type RouteChoice, type RouteSource, RouteTable } from "./forward_routes.ts";
@@ -797,21 +797,4 @@ function send(
   else c.deviceFull++;
   if (begun) oc.device = null;
   return true;
-}
-
-/**
- * A TCP packet larger than the ingress MTU: a super-frame the ingress device coalesced (GRO; a
- * device hands one over only with segmentation metadata). Its segments each fitted the link it
- * came from; forwarded whole to a device with segmentation offload, the host cuts it again to
- * the outgoing MTU.
- */
-function isSuperFrame(core: IfaceCore, packet: Uint8Array): boolean {
-  return packet.length > core.ipMtu && isTcp(packet);
-}
-
-/** A TCP segment that is not a fragment (IPv6: without extension headers). */
-function isTcp(packet: Uint8Array): boolean {
-  if (packet[0]! >>> 4 === 6) return new Ipv6Packet(packet).nextHeader === IpProtocol.Tcp;
-  const ip = new Ipv4Packet(packet);
-  return ip.protocol === IpProtocol.Tcp && !ip.moreFrags && ip.fragOffset === 0;
 }
