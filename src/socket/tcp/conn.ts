@@ -20,6 +20,7 @@ import { Rack } from "./rack.ts";
 import { RttEstimator } from "./rtt.ts";
 import { SegmentLog } from "./seg_log.ts";
 import { UndoState } from "./undo.ts";
+import type { MtuProber } from "./plpmtud.ts";
 import { seqAdd, seqSub } from "./seq.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { newCounters, type TcpCounters } from "./stats.ts";
@@ -212,6 +213,11 @@ export class TcpConn {
   tfoCookieOut: Uint8Array | null = null;
   /** Server: the listener took this connection's SYN data (RFC 7413 §4.2.2). */
   tfoAccept = false;
+
+  /** Packetization-layer path MTU discovery (`plpmtud.ts`), `null` when off. */
+  mtuProbe: MtuProber | null = null;
+  /** The planned segment is a path MTU probe. */
+  pProbe = false;
 
   constructor(o: ResolvedTcpOptions) {
     this.o = o;
