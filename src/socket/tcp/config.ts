@@ -107,6 +107,14 @@ export interface TcpSocketOptions {
    */
   fastOpen?: boolean | FastOpenCache;
   /**
+   * Packetization-layer path MTU discovery (RFC 4821, RFC 8899) for paths that drop large
+   * packets without an ICMP error, as Linux's `tcp_mtu_probing`: `"off"` (the default, as
+   * Linux), `"blackHole"` (after two timeouts in a row of the same data the segment size drops to
+   * 1024 bytes, or the IPv6 minimum, then probes search upwards), `"on"` (start at that base
+   * size and probe upwards at once). Probing needs SACK; ICMP Packet Too Big is used either way.
+   */
+  mtuProbing?: "off" | "blackHole" | "on";
+  /**
    * For tests and simulations only: force the initial sequence number instead of the RFC 6528
    * one (e.g. just below 2^32 to exercise the sequence wrap). Default `null`.
    */
@@ -144,6 +152,7 @@ export interface ResolvedTcpOptions {
   maxRetransmissions: number;
   /** The client's cookie cache, `null` when Fast Open is off. */
   fastOpen: FastOpenCache | null;
+  mtuProbing: "off" | "blackHole" | "on";
   initialSequenceNumber: number | null;
   timestampOffset: number | null;
 }
@@ -197,6 +206,13 @@ function resolve(o: TcpSocketOptions): ResolvedTcpOptions {
   if (typeof tfo !== "boolean" && !(tfo instanceof FastOpenCache)) {
     throw new TypeError(`Invalid fastOpen ${String(tfo)}: a boolean or a FastOpenCache`);
   }
+  const mtuProbing = o.mtuProbing ?? "off";
+  if (typeof mtuProbing !== "string") {
+    throw new TypeError(`Invalid mtuProbing ${String(mtuProbing)}`);
+  }
+  if (mtuProbing !== "off" && mtuProbing !== "blackHole" && mtuProbing !== "on") {
+    throw new RangeError(`Invalid mtuProbing "${mtuProbing}"`);
+  }
   const isn = o.initialSequenceNumber ?? null;
   const tsOff = o.timestampOffset ?? null;
   const rx = o.rxBufferSize === undefined
@@ -227,6 +243,7 @@ function resolve(o: TcpSocketOptions): ResolvedTcpOptions {
     mss,
     maxRetransmissions: checkPositiveInt("retransmission limit", o.maxRetransmissions ?? 15),
     fastOpen: tfo === true ? DEFAULT_FAST_OPEN_CACHE : tfo === false ? null : tfo,
+    mtuProbing,
     initialSequenceNumber: isn === null ? null : isn >>> 0,
     timestampOffset: tsOff === null ? null : tsOff >>> 0,
   };

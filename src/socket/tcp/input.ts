@@ -13,6 +13,7 @@ import type { SocketContext } from "../context.ts";
 import { AckResult, processAck } from "./ack.ts";
 import { ecnInput, ecnTakeSyn } from "./ecn.ts";
 import { fastOpenSynAck, fastOpenTakeData } from "./fast_open.ts";
+import { mtuProbeInit, mtuProbeOnAck } from "./plpmtud.ts";
 import {
   DEFAULT_MSS_V4,
   DEFAULT_MSS_V6,
@@ -113,6 +114,7 @@ function takeSyn(c: TcpConn, now: Instant, repr: TcpRepr): void {
   c.sndWl1 = repr.seq;
   c.sndWl2 = repr.ack;
   c.lastRecv = now;
+  mtuProbeInit(c);
 }
 
 function onListen(
@@ -317,9 +319,11 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     c.sndWl1 = repr.seq;
     c.sndWl2 = repr.ack;
   }
+  const recovering = c.inRecovery || c.inLoss;
   if (processAck(c, now, repr) === AckResult.Challenge) {
     return c.challengeAck(now, cx.challengeAckLimiter);
   }
+  if (c.mtuProbe !== null) mtuProbeOnAck(c, now, recovering);
   // The SYN-ACK's record is acknowledged: an idle connection holds no log storage.
   if (synReceived && c.log.count === 0) c.log.release();
   // RFC 7323 §4.3: TS.Recent from the segment at the left edge of the window (SEG.SEQ ≤

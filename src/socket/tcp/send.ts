@@ -27,6 +27,13 @@ import {
 } from "./conn.ts";
 import { ecnSynFlags, IpEcn } from "./ecn.ts";
 import { fastOpenHolds, fastOpenSynData, withFastOpen } from "./fast_open.ts";
+import {
+  mtuProbeOnRetransmit,
+  mtuProbeOnRto,
+  mtuProbeSent,
+  mtuProbeSize,
+  mtuRoom,
+} from "./plpmtud.ts";
 import { windowUpdateDue } from "./recv.ts";
 import { armProbe, rackOnRto, reorderTimerFired } from "./recovery.ts";
 import { undoBegin, undoNoteRetransmit } from "./undo.ts";
@@ -56,6 +63,11 @@ export function checkTimeouts(c: TcpConn, now: Instant): void {
   if (now >= t.rto && c.rtoCount >= c.o.maxRetransmissions) {
     c.closeWith("timedOut");
     return;
+  }
+  // RFC 8899 §4.3: repeated timeouts may be a black hole; the timeout's segment then goes in
+  // the smaller size (the same condition as plan's retransmission on RTO).
+  if (c.mtuProbe !== null && t.rto <= now && c.sndUna !== c.sndMax && t.probe > t.rto) {
+    mtuProbeOnRto(c, now);
   }
   if (c.userTimeout !== null && now >= c.waitSince + c.userTimeout) {
     c.closeWith("timedOut");
@@ -117,6 +129,7 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
   c.pKeepAlive = false;
   c.pCut = false;
   c.pTlp = false;
+  c.pProbe = false;
   c.pKind = Plan.None;
   if (c.rstPending) return setPlan(c, Plan.Rst, c.ackSeq(), 0, false);
   const s = c.state;
@@ -180,6 +193,15 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
   const seq = c.sndNxt;
   const avail = seqSub(txEnd, seq);
   const finToSend = finQ && seqLe(seq, txEnd);
+  if (c.mtuProbe !== null && avail > 0) {
+    // RFC 8899: a path MTU probe, one segment larger than the MSS, of new data.
+    const len = mtuProbeSize(c, now, mtuRoom(c, ipMtu), avail);
+    if (len > 0) {
+      c.pProbe = true;
+      t.persist = NEVER;
+      return setPlan(c, Plan.Data, seq, len, finToSend && seqAdd(seq, len) === txEnd);
+    }
+  }
   if (avail > 0 || finToSend) {
     const wndLimit = seqSub(seqAdd(c.sndUna, c.sndWnd), seq);
     // With SACK the flight excludes SACKed and lost bytes (RFC 6675 §4 pipe) and in fast
@@ -468,6 +490,10 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         if (c.inRecovery) c.prr.onSent(len);
         c.log.sent(seq, end, now);
         if (retx) undoNoteRetransmit(c, now, seqSub(end, seq));
+      }
+      if (c.mtuProbe !== null) {
+        if (retx) mtuProbeOnRetransmit(c, now, seq, end);
+        else if (c.pProbe && !c.pCut) mtuProbeSent(c, seq, len);
       }
       if (c.pHole) {
         c.highRxt = seqMax(c.highRxt, end);

@@ -1,0 +1,161 @@
+// Packetization-layer path MTU discovery (RFC 8899 style) on explicit time: two TcpSockets over a
+// path that silently drops every IP packet larger than its MTU (no ICMP), 1 ms each way.
+
+import assert from "node:assert/strict";
+import { Rng } from "../../../src/rand.ts";
+import { type SocketContext, TokenBucket } from "../../../src/socket/context.ts";
+import type { TcpSocketOptions } from "../../../src/socket/tcp/config.ts";
+import { PROBE_THRESHOLD } from "../../../src/socket/tcp/plpmtud.ts";
+import { TcpSocket } from "../../../src/socket/tcp/socket.ts";
+import { type IpEndpoint, Ipv4Address } from "../../../src/wire/address.ts";
+import { tcpBufferLen, type TcpRepr } from "../../../src/wire/tcp.ts";
+
+const A: IpEndpoint = { addr: Ipv4Address.parse("192.0.2.1"), port: 50000 };
+const B: IpEndpoint = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+
+/** The payload of a full segment with timestamps in an IPv4 packet of `mtu` bytes. */
+const mssOf = (mtu: number) => mtu - 20 - 20 - 12;
+
+class BlackHolePath {
+  now = 0;
+  readonly a: TcpSocket;
+  readonly b: TcpSocket;
+  /** IP packets larger than this vanish. */
+  pathMtu: number;
+  /** Largest IP packet that left A, and that reached B. */
+  largestSent = 0;
+  largestDelivered = 0;
+  dropped = 0;
+  received = 0;
+  written = 0;
+  /** A's ssthresh, sampled whenever a segment leaves A. */
+  readonly ssthreshSeen = new Set<number>();
+  #q: { t: number; toB: boolean; r: TcpRepr }[] = [];
+  readonly #rng = new Rng(1);
+  readonly #lim = new TokenBucket({ burst: 1000, interval: 1000 });
+  readonly #buf = new Uint8Array(1 << 16);
+
+  constructor(pathMtu: number, a: TcpSocketOptions, readonly total: number) {
+    this.pathMtu = pathMtu;
+    this.a = new TcpSocket({ timestampOffset: 0, noDelay: true, ...a });
+    this.b = new TcpSocket({ timestampOffset: 0 });
+    this.b.listen(B);
+    this.a.connect(this.cx, B, A);
+  }
+
+  get cx(): SocketContext {
+    return {
+      now: this.now,
+      random: this.#rng,
+      ipMtu: 1500,
+      isnSecret: new Uint8Array(16).fill(1),
+      challengeAckLimiter: this.#lim,
+    };
+  }
+
+  #emit(toB: boolean, r: TcpRepr): void {
+    const size = 20 + tcpBufferLen(r);
+    if (toB) {
+      this.largestSent = Math.max(this.largestSent, size);
+      this.ssthreshSeen.add(this.a.info.ssthresh);
+    }
+    if (size > this.pathMtu) {
+      this.dropped++;
+      return;
+    }
+    if (toB) this.largestDelivered = Math.max(this.largestDelivered, size);
+    this.#q.push({ t: this.now + 1, toB, r: { ...r, payload: r.payload.slice() } });
+  }
+
+  get done(): boolean {
+    return this.received === this.total;
+  }
+
+  /** Runs until `until` ms or until B has everything. */
+  run(until: number): void {
+    const toB = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (this.#emit(true, r), true) };
+    const toA = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (this.#emit(false, r), true) };
+    for (; this.now < until && !this.done; this.now++) {
+      const due = this.#q.filter((f) => f.t <= this.now);
+      this.#q = this.#q.filter((f) => f.t > this.now);
+      for (const f of due) {
+        const reply = f.toB
+          ? this.b.process(this.cx, A.addr, B.addr, f.r)
+          : this.a.process(this.cx, B.addr, A.addr, f.r);
+        if (reply !== null) this.#emit(!f.toB, reply);
+      }
+      while (this.a.maySend && this.a.canSend && this.written < this.total) {
+        this.written += this.a.send(
+          this.#buf.subarray(0, Math.min(this.#buf.length, this.total - this.written)),
+        );
+      }
+      while (this.b.canRecv) this.received += this.b.recv(this.#buf);
+      while (this.a.dispatch(this.cx, toB) || this.b.dispatch(this.cx, toA)) { /* drain */ }
+    }
+  }
+}
+
+Deno.test("PLPMTUD off (the default): a path that drops large packets without ICMP stalls the transfer", () => {
+  const p = new BlackHolePath(1280, {}, 300_000);
+  p.run(60_000);
+  assert.equal(p.received, 0);
+  assert.ok(p.dropped > 5, `${p.dropped} dropped`);
+  assert.equal(p.a.info.mtuBlackHoles, 0);
+  assert.equal(p.a.info.mss, mssOf(1500)); // still the interface's size
+});
+
+Deno.test("PLPMTUD blackHole: two timeouts lower the size, probes converge to the path MTU, the transfer completes", () => {
+  const p = new BlackHolePath(1280, { mtuProbing: "blackHole" }, 2_000_000);
+  p.run(120_000);
+  assert.equal(p.received, p.total);
+  const i = p.a.info;
+  assert.equal(i.mtuBlackHoles, 1);
+  assert.ok(i.mtuProbesAcked >= 1, `${i.mtuProbesAcked} probes acknowledged`);
+  assert.ok(i.mtuProbes > i.mtuProbesAcked, "some probe was too large and was lost");
+  // Converged: within the search threshold below the path's segment size, never above it.
+  assert.ok(i.mss <= mssOf(1280) && i.mss > mssOf(1280) - PROBE_THRESHOLD, `mss ${i.mss}`);
+  assert.equal(p.largestDelivered, 1280 - (mssOf(1280) - i.mss)); // full segments of that size got through
+});
+
+Deno.test("PLPMTUD on: starts at the base size and probes up to the interface MTU on a clean path", () => {
+  const p = new BlackHolePath(1500, { mtuProbing: "on" }, 1_000_000);
+  p.run(3); // established at 2 ms; the first probe's ACK comes back at 4 ms
+  assert.equal(p.a.state, "established");
+  assert.equal(p.a.info.mss, 1024); // Linux's tcp_base_mss, before any probe
+  p.run(60_000);
+  assert.equal(p.received, p.total);
+  const i = p.a.info;
+  assert.ok(i.mss > mssOf(1500) - PROBE_THRESHOLD, `mss ${i.mss}`);
+  assert.equal(i.mtuProbes, i.mtuProbesAcked); // nothing lost on a clean path
+  assert.equal(i.rtos, 0);
+});
+
+Deno.test("PLPMTUD on: a lost probe does not reduce the window", () => {
+  const p = new BlackHolePath(1400, { mtuProbing: "on" }, 2_000_000);
+  p.run(120_000);
+  assert.equal(p.received, p.total);
+  const i = p.a.info;
+  assert.ok(i.mtuProbes - i.mtuProbesAcked >= 1, "at least one probe was lost");
+  assert.equal(i.rtos, 0);
+  // Only probes were lost, and none of those losses was a congestion response: ssthresh never
+  // left its initial value.
+  assert.equal(p.ssthreshSeen.size, 1, [...p.ssthreshSeen].join(", "));
+  assert.ok(i.mss <= mssOf(1400) && i.mss > mssOf(1400) - PROBE_THRESHOLD, `mss ${i.mss}`);
+});
+
+Deno.test("PLPMTUD with ICMP: a Packet Too Big lowers the size at once and probes never exceed it", () => {
+  const p = new BlackHolePath(1500, { mtuProbing: "on" }, 1_000_000);
+  p.run(100);
+  const seq = p.a.info.sndUna;
+  p.a.processIcmpError(p.now, { kind: "packetTooBig", code: 4, mtu: 1300, seq });
+  assert.equal(p.a.info.pathMtuReductions, 1);
+  p.largestSent = 0;
+  p.run(60_000);
+  assert.equal(p.received, p.total);
+  assert.ok(p.largestSent <= 1300, `largest ${p.largestSent}`);
+});
+
+Deno.test("mtuProbing is validated", () => {
+  assert.throws(() => new TcpSocket({ mtuProbing: "always" as "on" }), RangeError);
+  assert.throws(() => new TcpSocket({ mtuProbing: 2 as unknown as "on" }), TypeError);
+});
