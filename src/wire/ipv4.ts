@@ -6,7 +6,8 @@
  */
 
 import { Ipv4Address } from "./address.ts";
-import { checksumFinish, checksumSum, type EmitOptions, type ParseOptions } from "./checksum.ts";
+import { checksumFinish, type EmitOptions, type ParseOptions } from "./checksum.ts";
+import { sumHeader } from "./_checksum_fast.ts";
 import { requireLength, WireError } from "./error.ts";
 
 const FIELD = {
@@ -290,7 +291,7 @@ export class Ipv4Packet {
    * ```
    */
   verifyChecksum(): boolean {
-    return checksumFinish(checksumSum(this.buffer.subarray(0, this.headerLen))) === 0;
+    return checksumFinish(sumHeader(this.buffer, 0, this.headerLen, 0)) === 0;
   }
 
   /**
@@ -309,7 +310,7 @@ export class Ipv4Packet {
    */
   fillChecksum(): void {
     this.checksum = 0;
-    this.checksum = checksumFinish(checksumSum(this.buffer.subarray(0, this.headerLen)));
+    this.checksum = checksumFinish(sumHeader(this.buffer, 0, this.headerLen, 0));
   }
 }
 
@@ -479,7 +480,7 @@ export function emitIpv4(repr: Ipv4Repr, packet: Ipv4Packet, opts?: EmitOptions)
   repr.src.writeTo(b, FIELD.SRC);
   repr.dst.writeTo(b, FIELD.DST);
   if (opts?.fillChecksum !== false) {
-    writeU16(b, FIELD.CHECKSUM, checksumFinish(checksumSum(b.subarray(0, IPV4_HEADER_LEN))));
+    writeU16(b, FIELD.CHECKSUM, checksumFinish(sumHeader(b, 0, IPV4_HEADER_LEN, 0)));
   }
 }
 
