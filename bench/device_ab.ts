@@ -121,6 +121,12 @@ async function tunArm(spec: string, kind: "tun" | "packet" = "tun"): Promise<Arm
     const [k, v] = kv.split("=");
     opts[k!] = v === "true" ? true : v === "false" ? false : Number(v);
   }
+  // `rxBuffer=N` / `txBuffer=N` (bytes) size the stack's TCP buffers (default 1 MiB each).
+  const tcp = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 };
+  if (typeof opts.rxBuffer === "number") tcp.rxBufferSize = opts.rxBuffer;
+  if (typeof opts.txBuffer === "number") tcp.txBufferSize = opts.txBuffer;
+  delete opts.rxBuffer;
+  delete opts.txBuffer;
   const { NetStack } = await import(`${root}/mod.ts`);
   const { TunTapDevice } = await import(`${root}/src/phy/tun_tap.ts`);
   const { RawSocketDevice } = await import(`${root}/src/phy/raw_socket.ts`);
@@ -207,7 +213,7 @@ async function tunArm(spec: string, kind: "tun" | "packet" = "tun"): Promise<Arm
     stack = new NetStack({
       device: dev,
       addresses: ["192.0.2.2/24"],
-      tcp: { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 },
+      tcp,
       seed: 3,
     });
     const enc = new TextEncoder();
@@ -261,15 +267,19 @@ async function tunArm(spec: string, kind: "tun" | "packet" = "tun"): Promise<Arm
         const snmp = out(["netns", "exec", ns, "cat", "/proc/net/snmp"]).split("\n")
           .filter((l) => l.startsWith("Tcp:")).map((l) => l.split(" "));
         const kRetx = snmp[1]?.[snmp[0]!.indexOf("RetransSegs")] ?? "?";
+        const ext = out(["netns", "exec", ns, "cat", "/proc/net/netstat"]).split("\n")
+          .filter((l) => l.startsWith("TcpExt:")).map((l) => l.split(" "));
+        const kRto = ext[1]?.[ext[0]!.indexOf("TCPTimeouts")] ?? "?";
+        const kTlp = ext[1]?.[ext[0]!.indexOf("TCPLossProbes")] ?? "?";
         const kernel =
           `kernel: ${kind === "tun" ? "TUN" : "veth"} queue drops ${
             link?.stats64?.tx?.dropped ?? "?"
           }, ` +
-          `retransmitted ${kRetx}; `;
+          `retransmitted ${kRetx}, RTOs ${kRto}, loss probes ${kTlp}; `;
         return kernel +
           `frames in ${s.framesReceived} out ${s.framesSent}, ACKs coalesced ${s.acksCoalesced}, ` +
           `our retransmits ${retx} (RTOs ${rtos}), ` +
-          `reader wake-ups ${s.readerWakeups ?? "-"}`;
+          `reader wake-ups ${s.readerWakeups ?? "-"}, receive ring full ${s.rxQueueFull}`;
       },
       close,
     };

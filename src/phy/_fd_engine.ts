@@ -480,8 +480,18 @@ export class FdEngine {
 
   async #close(): Promise<void> {
     const ring = this.#ring;
-    // A held ACK waits for a free slot of a full ring (the worker frees one per write).
-    while (ring !== null && this.#holdLen !== 0 && this.#state === "open" && ring.free() === 0) {
+    // A held ACK waits for a free slot of a full ring (the worker frees one per write), for at
+    // most about a second; then it is dropped and counted.
+    for (
+      let i = 0;
+      ring !== null && this.#holdLen !== 0 && this.#state === "open" && ring.free() === 0;
+      i++
+    ) {
+      if (i === 1000) {
+        this.#holdLen = 0;
+        this.#txStats.dropsTxBusy++;
+        break;
+      }
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
     if (this.#holdLen !== 0) this.#flushHeld();

@@ -167,13 +167,37 @@ Deno.test({
   },
 });
 
+/**
+ * This process's open TUN fds. (Deno keeps an eventfd and an epoll fd of its own after a Worker
+ * ends, reused by the next one, so a plain fd count would not compare.)
+ */
+const tunFds = () =>
+  [...Deno.readDirSync("/proc/self/fd")].filter((e) => {
+    try {
+      return Deno.readLinkSync(`/proc/self/fd/${e.name}`) === "/dev/net/tun";
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
+
+/** Names of this process's Worker threads (Deno names them `worker-N`). */
+const workerThreads = () =>
+  [...Deno.readDirSync("/proc/self/task")]
+    .map((t) => Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).trim())
+    .filter((name) => name.startsWith("worker-"));
+
 Deno.test({
-  name: "TunTapDevice with a writer thread writes every published frame before close settles",
+  name:
+    "TunTapDevice with a writer thread writes every published frame before close settles, and leaves no worker or fd",
   ...withPython,
   fn: async () => {
     const n = 200;
+    assert.deepEqual(workerThreads(), []);
+    const fds = tunFds();
     const { dev, ns } = await kernelSide({ writerQueueLen: 256 });
     try {
+      assert.equal(workerThreads().length, 1);
+      assert.equal(tunFds(), fds + 1);
       const result = await receiver(ns, n);
       for (let seq = 0; seq < n; seq++) assert.equal(sendDatagram(dev, seq), 0);
       // Published, not necessarily written yet: close waits for the worker to write them all.
@@ -182,6 +206,12 @@ Deno.test({
       assert.equal(dev.transmit(0, 100), null);
       assert.equal(dev.canTransmit(0), false);
       assert.deepEqual(await result(), [n, n, n]);
+      // The device's fd is closed; the terminated worker's thread exits soon after close.
+      for (let i = 0; i < 100 && workerThreads().length > 0; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      assert.deepEqual(workerThreads(), []);
+      assert.equal(tunFds(), fds);
     } finally {
       await dev.close();
       await deleteNetns(ns);
@@ -366,3 +396,46 @@ for (const offload of [false, true]) {
     },
   });
 }
+
+Deno.test({
+  name:
+    "TunTapDevice.open with a writer thread that cannot start rejects, and leaves no device or worker behind",
+  ignore: !netAdmin.ok,
+  fn: async () => {
+    // A child with --allow-ffi but no --allow-read: the worker's module cannot load.
+    const dir = await Deno.makeTempDir({ prefix: "smolnet-txr-" });
+    const name = linkName("txr");
+    try {
+      const script = `${dir}/open.ts`;
+      const tunTap = new URL("../../src/phy/tun_tap.ts", import.meta.url).href;
+      await Deno.writeTextFile(
+        script,
+        `import { TunTapDevice } from ${JSON.stringify(tunTap)};\n` +
+          `try {\n` +
+          `  await TunTapDevice.open({ name: ${
+            JSON.stringify(name)
+          }, mode: "tun", writerThread: true });\n` +
+          `  console.log("opened");\n` +
+          `} catch (e) {\n` +
+          `  console.log("rejected: " + (e as Error).message);\n` +
+          `}\n`,
+      );
+      const out = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-ffi", "--no-prompt", script],
+        stdout: "piped",
+        stderr: "piped",
+        signal: AbortSignal.timeout(60_000),
+      }).output();
+      const text = new TextDecoder().decode(out.stdout);
+      // The process ended on its own (no worker or pending poll kept it alive) and said why.
+      assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      assert.match(text, /^rejected: Transmit worker failed: .*read access/m);
+      // The device it created went with its fd.
+      const link = await new Deno.Command("ip", { args: ["link", "show", name], stderr: "null" })
+        .output();
+      assert.equal(link.success, false, `${name} still exists`);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
