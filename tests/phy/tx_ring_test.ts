@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { TunTapDevice } from "../../src/phy/tun_tap.ts";
 import type { TunTapOptions } from "../../src/phy/tun_tap.ts";
 import { NetStack } from "../../src/net/stack.ts";
+import { segment } from "./_tcp_frames.ts";
 import {
   createNetns,
   deleteNetns,
@@ -16,6 +17,7 @@ import {
   netAdmin,
   quietIpv6,
   reportSkip,
+  runIn,
 } from "./_netns.ts";
 
 reportSkip("tx_ring_test.ts");
@@ -29,7 +31,7 @@ const withPython = {
 /** A TUN device with a writer thread, moved into a new namespace with 192.0.2.1/24, up. */
 async function kernelSide(
   options: Partial<TunTapOptions> = {},
-): Promise<{ dev: TunTapDevice; ns: string }> {
+): Promise<{ dev: TunTapDevice; ns: string; name: string }> {
   const ns = await createNetns("txr");
   let dev: TunTapDevice | null = null;
   try {
@@ -39,7 +41,7 @@ async function kernelSide(
     await quietIpv6(ns, name);
     await ipIn(ns, "addr", "add", "192.0.2.1/24", "dev", name);
     await ipIn(ns, "link", "set", name, "up");
-    return { dev, ns };
+    return { dev, ns, name };
   } catch (e) {
     await dev?.close();
     await deleteNetns(ns);
@@ -436,6 +438,97 @@ Deno.test({
       assert.equal(link.success, false, `${name} still exists`);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+/**
+ * python3 in the namespace: an AF_PACKET socket on the TUN interface prints, once nothing came
+ * for 1.5 s or the interface went down, `ack:payload` of every IPv4 TCP packet the kernel
+ * received from us, in order.
+ */
+const PY_CAPTURE = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))
+s.bind((sys.argv[1], 0)); s.settimeout(1.5)
+print("ready", flush=True)
+seen = []
+try:
+    while True:
+        d, addr = s.recvfrom(65536)
+        if addr[2] == 4 or len(d) < 40 or d[0] >> 4 != 4 or d[9] != 6: continue  # 4: outgoing
+        ihl = (d[0] & 15) * 4; th = (d[ihl + 12] >> 4) * 4
+        seen.append("%d:%d" % (int.from_bytes(d[ihl + 8:ihl + 12], "big"), int.from_bytes(d[2:4], "big") - ihl - th))
+except (socket.timeout, OSError):  # OSError: ENETDOWN once the device's fd closed
+    pass
+print(" ".join(seen), flush=True)
+`;
+
+/** Writes `frame` through `transmit` + `commit` (the ring has room: it is long enough here). */
+function send(dev: TunTapDevice, frame: Uint8Array): void {
+  const buf = dev.transmit(0, frame.length);
+  assert.ok(buf !== null, "the ring was full");
+  buf.set(frame);
+  dev.commit();
+}
+
+Deno.test({
+  name:
+    "TunTapDevice with a writer thread keeps held ACKs in order with the data the worker writes",
+  ...withPython,
+  ignore: withPython.ignore || !hasCommand("ping"),
+  fn: async () => {
+    const { dev, ns, name } = await kernelSide();
+    const child = new Deno.Command("ip", {
+      args: ["netns", "exec", ns, "python3", "-u", "-c", PY_CAPTURE, name],
+      stdout: "piped",
+    }).spawn();
+    try {
+      const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n")) text += (await out.read()).value ?? "";
+      // A burst: the kernel's echo request, taken by `receive`.
+      const ping = runIn(ns, "ping", ["-c", "1", "-W", "1", "192.0.2.2"]);
+      let frame: Uint8Array | null = null;
+      for (let i = 0; frame === null && i < 200; i++) {
+        frame = dev.receive(0);
+        if (frame === null) await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.ok(frame !== null, "no echo request arrived");
+      const ack = (n: number) => segment({ ack: n, dstLast: 1 });
+      const data = (n: number, len: number) => segment({ ack: n, payload: len, dstLast: 1 });
+      // Held, then replaced; the data frame after it sends the held ACK first (the ring is idle:
+      // written inline), then the data through the worker.
+      send(dev, ack(2000));
+      send(dev, ack(3000));
+      send(dev, data(3001, 600));
+      // Forty data frames keep the worker busy; the ACK held meanwhile goes into the ring in
+      // front of the data frame that flushes it.
+      for (let i = 0; i < 40; i++) send(dev, data(4000 + i, 1400));
+      send(dev, ack(5000));
+      send(dev, ack(6000));
+      send(dev, data(6001, 600));
+      // Then the burst ends with an ACK still held: it leaves when `receive` finds nothing.
+      send(dev, ack(7000));
+      for (let i = 0; i < 100 && dev.receive(0) !== null; i++) { /* the kernel's chatter */ }
+      await dev.close();
+      assert.equal(dev.stats.acksCoalesced, 2);
+      assert.equal(dev.stats.writeErrors, 0);
+      for (let r = await out.read(); !r.done; r = await out.read()) text += r.value;
+      const expected = [
+        "3000:0",
+        "3001:600",
+        ...Array.from({ length: 40 }, (_, i) => `${4000 + i}:1400`),
+        "6000:0",
+        "6001:600",
+        "7000:0",
+      ];
+      assert.deepEqual(text.split("\n")[1]!.trim().split(" "), expected);
+      await ping;
+    } finally {
+      await dev.close();
+      await child.status;
+      await deleteNetns(ns);
     }
   },
 });
