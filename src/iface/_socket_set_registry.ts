@@ -184,6 +184,7 @@ export class SocketRegistry {
 
   /** `SocketSet.lingering`. */
   lingering(): boolean {
+    if (this.released.size === 0) return false; // asked after every turn: no iterator then
     for (const e of this.released) {
       const st = (e.socket as TcpSocket).state;
       if (st !== "closed" && st !== "timeWait" && st !== "finWait2") return true;

@@ -230,6 +230,8 @@ export class Driver {
       changed.length = 0;
       this.#changedSpare = changed;
     }
+    // Checked first: iterating even an empty set allocates an iterator, once per poll.
+    if (this.#watchers.size === 0) return;
     for (const w of this.#watchers) {
       this.settles++;
       if (!w.settle()) {
