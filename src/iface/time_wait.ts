@@ -58,7 +58,10 @@ export class TimeWaitTable {
   /** The slot of the record for a 4-tuple, or -1. */
   find(lAddr: IpAddress, lPort: number, rAddr: IpAddress, rPort: number): number {
     if (this.#count === 0) return -1;
-    const h = tupleHash(lAddr, lPort, rAddr, rPort);
+    return this.#findHashed(tupleHash(lAddr, lPort, rAddr, rPort), lAddr, lPort, rAddr, rPort);
+  }
+
+  #findHashed(h: number, lAddr: IpAddress, lPort: number, rAddr: IpAddress, rPort: number): number {
     const index = this.#index, mask = this.#mask;
     for (let i = h & mask;; i = (i + 1) & mask) {
       const v = index[i]!;
@@ -83,11 +86,13 @@ export class TimeWaitTable {
     rPort: number,
     st: TimeWaitState,
   ): number {
-    const old = this.find(lAddr, lPort, rAddr, rPort);
-    if (old >= 0) this.remove(old);
+    const h = tupleHash(lAddr, lPort, rAddr, rPort);
+    if (this.#count > 0) {
+      const old = this.#findHashed(h, lAddr, lPort, rAddr, rPort);
+      if (old >= 0) this.remove(old);
+    }
     if (this.#freeTop === 0) this.#grow();
     const s = this.#free[--this.#freeTop]!;
-    const h = tupleHash(lAddr, lPort, rAddr, rPort);
     this.#hash[s] = h;
     this.#lPort[s] = lPort;
     this.#rPort[s] = rPort;
