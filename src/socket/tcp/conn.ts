@@ -43,6 +43,9 @@ export const EMPTY: Uint8Array = new Uint8Array(0);
 /** No SACK blocks. */
 export const NO_BLOCKS: readonly SackBlock[] = Object.freeze([]) as readonly SackBlock[];
 
+/** `TcpConn.sackRecent` before the first out-of-order segment. */
+const NO_RECENT = new Uint32Array(0);
+
 /** RFC 9293 §3.7.1: the MSS to assume when the peer sends none (IPv4; 1220 for IPv6). */
 export const DEFAULT_MSS_V4 = 536;
 /** RFC 8200 §5 minimum MTU 1280 − 40 − 20. */
@@ -127,8 +130,11 @@ export class TcpConn {
   rcvAdvRight = 0;
   lastAckSent = 0;
   synWindow = 0;
-  /** Left edges of the latest out-of-order segments, most recent first (RFC 2018 §4). */
-  readonly sackRecent: Uint32Array = new Uint32Array(4);
+  /**
+   * Left edges of the latest out-of-order segments, most recent first (RFC 2018 §4); allocated
+   * at the first out-of-order segment (most connections never see one).
+   */
+  sackRecent: Uint32Array = NO_RECENT;
   sackRecentCount = 0;
   /** A D-SACK block (RFC 2883) for the next ACK: a duplicate segment's range, reported once. */
   dsackLeft = 0;
@@ -149,8 +155,11 @@ export class TcpConn {
   /** Segments in flight with their transmit times (SACK connections, RACK-TLP). */
   readonly log: SegmentLog = new SegmentLog();
   readonly rack: Rack = new Rack();
-  /** The window in fast recovery (RFC 6937, SACK connections). */
-  readonly prr: Prr = new Prr();
+  #prr: Prr | null = null;
+  /** The window in fast recovery (RFC 6937, SACK connections); made at the first recovery. */
+  get prr(): Prr {
+    return this.#prr ??= new Prr();
+  }
   /** What a spurious recovery episode restores (SACK connections). */
   readonly undo: UndoState = new UndoState();
   /** ECN (RFC 3168): negotiated or not, the echo and the sender's response. */
@@ -393,7 +402,8 @@ export class TcpConn {
 
   /** Remembers the left edge of an out-of-order segment for SACK block ordering. */
   noteOutOfOrder(seq: number): void {
-    const r = this.sackRecent;
+    let r = this.sackRecent;
+    if (r === NO_RECENT) r = this.sackRecent = new Uint32Array(4);
     r.copyWithin(1, 0, 3);
     r[0] = seq;
     if (this.sackRecentCount < 4) this.sackRecentCount++;
