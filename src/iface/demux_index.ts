@@ -62,7 +62,8 @@ const EPHEMERAL_COUNT = EPHEMERAL_PORT_MAX - EPHEMERAL_PORT_MIN + 1;
  */
 export type PortProtocol = "tcp" | "udp";
 
-type Buckets<S> = Map<number, SocketMeta<S>[]>;
+/** Hash → the first entry of a chain linked through `SocketMeta.next`. */
+type Buckets<S> = Map<number, SocketMeta<S>>;
 
 function endpointHash(a: IpAddress, p: number): number {
   return mix(a.hash(), p | 0x10000);
@@ -94,10 +95,18 @@ export class DemuxIndex<S> {
     remoteAddr: IpAddress,
     remotePort: number,
   ): SocketMeta<S> | null {
-    const bucket = this.#tuples.get(tupleHash(localAddr, localPort, remoteAddr, remotePort));
-    if (bucket === undefined) return null;
-    for (let i = 0; i < bucket.length; i++) {
-      const e = bucket[i]!;
+    const h = tupleHash(localAddr, localPort, remoteAddr, remotePort);
+    return this.#findTcpHashed(h, localAddr, localPort, remoteAddr, remotePort);
+  }
+
+  #findTcpHashed(
+    h: number,
+    localAddr: IpAddress,
+    localPort: number,
+    remoteAddr: IpAddress,
+    remotePort: number,
+  ): SocketMeta<S> | null {
+    for (let e = this.#tuples.get(h) ?? null; e !== null; e = e.next) {
       if (
         e.lPort === localPort && e.rPort === remotePort && e.lAddr.equals(localAddr) &&
         e.rAddr.equals(remoteAddr)
@@ -122,20 +131,12 @@ export class DemuxIndex<S> {
   }
 
   #findEndpoint(map: Buckets<S>, addr: IpAddress, port: number): SocketMeta<S> | null {
-    let bucket = map.get(endpointHash(addr, port));
-    if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length; i++) {
-        const e = bucket[i]!;
-        if (e.lPort === port && e.lAddr.equals(addr)) return e;
-      }
+    for (let e = map.get(endpointHash(addr, port)) ?? null; e !== null; e = e.next) {
+      if (e.lPort === port && e.lAddr.equals(addr)) return e;
     }
     const any = unspecifiedOf(addr.version);
-    bucket = map.get(endpointHash(any, port));
-    if (bucket !== undefined) {
-      for (let i = 0; i < bucket.length; i++) {
-        const e = bucket[i]!;
-        if (e.lPort === port && e.lAddr.equals(any)) return e;
-      }
+    for (let e = map.get(endpointHash(any, port)) ?? null; e !== null; e = e.next) {
+      if (e.lPort === port && e.lAddr.equals(any)) return e;
     }
     return null;
   }
@@ -166,7 +167,8 @@ export class DemuxIndex<S> {
   indexTcp(e: SocketMeta<S>, local: IpEndpoint, remote: IpEndpoint): void {
     checkPort(local.port);
     checkPort(remote.port);
-    if (this.findTcp(local.addr, local.port, remote.addr, remote.port) !== null) {
+    const h = tupleHash(local.addr, local.port, remote.addr, remote.port);
+    if (this.#findTcpHashed(h, local.addr, local.port, remote.addr, remote.port) !== null) {
       throw new NetError(
         "EADDRINUSE",
         `TCP 4-tuple ${formatEndpoint(local)} ${formatEndpoint(remote)} is in use`,
@@ -176,7 +178,7 @@ export class DemuxIndex<S> {
     e.lPort = local.port;
     e.rAddr = remote.addr;
     e.rPort = remote.port;
-    e.hash = tupleHash(local.addr, local.port, remote.addr, remote.port);
+    e.hash = h;
     e.index = I_TUPLE;
     pushBucket(this.#tuples, e);
     this.#tcpPorts[local.port]!++;
@@ -238,8 +240,8 @@ export class DemuxIndex<S> {
   #overlaps(map: Buckets<S>, use: Uint16Array, addr: IpAddress, port: number): boolean {
     if (use[port] === 0) return false;
     if (addr.isUnspecified) {
-      for (const bucket of map.values()) {
-        for (const e of bucket) {
+      for (const first of map.values()) {
+        for (let e: SocketMeta<S> | null = first; e !== null; e = e.next) {
           if (e.lPort === port && e.lAddr.version === addr.version) return true;
         }
       }
@@ -258,15 +260,22 @@ export class DemuxIndex<S> {
 }
 
 function pushBucket<S>(map: Buckets<S>, e: SocketMeta<S>): void {
-  const bucket = map.get(e.hash);
-  if (bucket === undefined) map.set(e.hash, [e]);
-  else bucket.push(e);
+  e.next = map.get(e.hash) ?? null;
+  map.set(e.hash, e);
 }
 
 function removeBucket<S>(map: Buckets<S>, e: SocketMeta<S>): void {
-  const bucket = map.get(e.hash);
-  if (bucket === undefined) return;
-  const i = bucket.indexOf(e);
-  if (i >= 0) bucket.splice(i, 1);
-  if (bucket.length === 0) map.delete(e.hash);
+  const first = map.get(e.hash);
+  if (first === e) {
+    if (e.next === null) map.delete(e.hash);
+    else map.set(e.hash, e.next);
+  } else {
+    for (let p = first ?? null; p !== null; p = p.next) {
+      if (p.next === e) {
+        p.next = e.next;
+        break;
+      }
+    }
+  }
+  e.next = null;
 }

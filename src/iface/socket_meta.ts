@@ -28,6 +28,8 @@ export class SocketMeta<S = unknown> implements SocketWaker {
   pos = 0;
   index = I_NONE;
   hash = 0;
+  /** The next entry with the same hash in its index (an intrusive chain: no bucket arrays). */
+  next: SocketMeta<S> | null = null;
   lAddr: IpAddress = Ipv4Address.UNSPECIFIED;
   lPort = 0;
   rAddr: IpAddress = Ipv4Address.UNSPECIFIED;
