@@ -151,8 +151,12 @@ export class Scheduler<S = unknown> {
     this.onChange?.(m.socket);
     if (m.heapPos >= 0) this.#heapRemove(m);
     if (m.ready) {
-      const i = this.#ready.indexOf(m);
-      if (i >= 0) this.#ready.splice(i, 1);
+      // Shifted by hand: splice would allocate the array of removed entries.
+      const r = this.#ready, i = r.indexOf(m);
+      if (i >= 0) {
+        for (let j = i + 1; j < r.length; j++) r[j - 1] = r[j]!;
+        r.length--;
+      }
       m.ready = false;
     }
   }
