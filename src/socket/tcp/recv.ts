@@ -11,7 +11,7 @@ import type { Instant } from "../../time.ts";
 import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import { sampleReceiveRtt } from "./autotune.ts";
 import { type TcpConn, TS_OPTION_LEN } from "./conn.ts";
-import { seqAdd, seqInWindow, seqSub } from "./seq.ts";
+import { seqAdd, seqInWindow, seqLe, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
 
 /**
@@ -115,7 +115,17 @@ export function receiveText(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | 
     consumeFin(c, now);
     ackNow = true;
   }
-  if (ackNow) return c.replyAck(now);
+  if (ackNow) {
+    if (c.state === TcpState.Closing && seqLe(c.sndMax, c.txEnd())) {
+      // A simultaneous close whose FIN has yet to leave (never sent: SND.MAX short of it): the
+      // FIN carries this ACK from the dispatch that follows, as Linux sends pending data before
+      // a scheduled ACK, instead of a pure ACK and then the FIN. `ackNow` makes that dispatch
+      // send an ACK even if the FIN must wait.
+      c.ackNow = true;
+      return null;
+    }
+    return c.replyAck(now);
+  }
   if (len > 0) {
     // RFC 5681 §4.2: every second full-sized segment. Also at once when the window we
     // announced has less than two of the peer's segments left: the sender is (nearly)

@@ -344,6 +344,19 @@ Deno.test("TcpSocket handles a simultaneous close through CLOSING (closing)", ()
   assert.equal(h.sock.state, "timeWait");
 });
 
+Deno.test("TcpSocket whose FIN has not left when the peer's FIN arrives acknowledges it on its own FIN", () => {
+  const h = established({ timeWait: 500 });
+  h.sock.close(); // FIN queued, not yet dispatched
+  assert.equal(h.send({ flags: FIN | ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 }), null);
+  assert.equal(h.sock.state, "closing");
+  // One segment, not a pure ACK and then the FIN; the peer's FIN took one sequence number and
+  // the right edge stays put (window 63).
+  h.expect({ flags: ACK | FIN, seq: LOCAL_SEQ + 1, ack: REMOTE_SEQ + 2, window: 63 });
+  h.expectNothing();
+  assert.equal(h.send({ seq: REMOTE_SEQ + 2, ack: LOCAL_SEQ + 2 }), null);
+  assert.equal(h.sock.state, "timeWait");
+});
+
 Deno.test("TcpSocket in CLOSE-WAIT still sends, then LAST-ACK → CLOSED (close_wait_then_last_ack, last_ack_to_closed)", () => {
   const h = established();
   const r = h.send({ flags: FIN | ACK, seq: REMOTE_SEQ + 1, ack: LOCAL_SEQ + 1 });
