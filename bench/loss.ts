@@ -174,6 +174,8 @@ interface CellResult {
 
 /** Where upload traces go (`SMOLNET_LOSS_TRACE`), or `undefined`: not recorded. */
 const TRACE_DIR = Deno.env.get("SMOLNET_LOSS_TRACE") || undefined;
+/** `SMOLNET_LOSS_COUNTERS=1`: print the sender's counters and window samples after each upload. */
+const COUNTERS = Deno.env.get("SMOLNET_LOSS_COUNTERS") === "1";
 const encoder = new TextEncoder();
 const CHUNK = 256 * 1024;
 const block = new Uint8Array(CHUNK);
@@ -245,6 +247,24 @@ async function smolUpload(
   const conn = await stack.connect({ hostname: host, port: SERVER_PORT });
   const rec = TRACE_DIR === undefined ? null : stack.trace(conn, { capacity: 1 << 20 });
   let sent = 0;
+  // With the counters: cwnd, flight and the unsent queue sampled every 2 ms, to tell a window
+  // kept small by the congestion controller from a sender limited by the device or the CPU.
+  const samples: { cwnd: number[]; flight: number[]; queued: number[]; recovering: number } = {
+    cwnd: [],
+    flight: [],
+    queued: [],
+    recovering: 0,
+  };
+  const sampler = COUNTERS
+    ? setInterval(() => {
+      const i = conn.info;
+      const flight = (i.sndNxt - i.sndUna) >>> 0;
+      samples.cwnd.push(i.cwnd / i.mss);
+      samples.flight.push(flight / i.mss);
+      samples.queued.push((i.sendQueue - flight) / i.mss);
+      if (i.inRecovery) samples.recovering++;
+    }, 2)
+    : null;
   try {
     await withTimeout(
       (async () => {
@@ -262,13 +282,23 @@ async function smolUpload(
       "smolnet upload",
     );
   } finally {
-    if (Deno.env.get("SMOLNET_LOSS_COUNTERS") === "1") {
+    if (sampler !== null) {
+      clearInterval(sampler);
       const i = conn.info;
+      const q = (xs: number[]) => {
+        const v = xs.toSorted((a, b) => a - b);
+        const at = (p: number) => (v[Math.floor(p * (v.length - 1))] ?? 0).toFixed(1);
+        return `${at(0.1)}/${at(0.5)}/${at(0.9)}`;
+      };
       console.error(
         `\nup ${sent} B: rtos ${i.rtos} fastRetransmits ${i.fastRetransmits} tlpProbes ` +
           `${i.tlpProbes} tlpRecoveries ${i.tlpRecoveries} spuriousUndos ${i.spuriousUndos} ` +
-          `retransmits ${i.retransmits} segmentsOut ${i.segmentsOut} srtt ${i.srtt} rto ${i.rto} ` +
-          `cwnd ${i.cwnd} ssthresh ${i.ssthresh}`,
+          `dsacksReceived ${i.dsacksReceived} dsackIgnored ${i.dsackIgnored} rackLost ` +
+          `${i.rackLost} retransmits ${i.retransmits} segmentsOut ${i.segmentsOut} srtt ` +
+          `${i.srtt} rto ${i.rto} cwnd ${i.cwnd} ssthresh ${i.ssthresh}; segments p10/50/90: ` +
+          `cwnd ${q(samples.cwnd)} flight ${q(samples.flight)} unsent ${q(samples.queued)}; ` +
+          `in recovery ${(100 * samples.recovering / (samples.cwnd.length || 1)).toFixed(0)} % ` +
+          `of ${samples.cwnd.length} samples`,
       );
     }
     if (rec !== null && conn.info.rtos > 0) {
