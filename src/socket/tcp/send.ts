@@ -166,7 +166,11 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
   if (t.rto <= now && c.sndUna !== c.sndMax && t.probe > t.rto) {
     c.pRto = true;
     c.pHole = c.sackOn; // with SACK, SND.NXT stays: lost segments are resent in order
-    const avail = seqSub(txEnd, c.sndUna);
+    // With SACK the resend is a hole and moves neither SND.NXT nor SND.MAX: it must not reach
+    // past SND.MAX, or the peer's ACK of it would acknowledge data never sent (a flight smaller
+    // than a segment, limited by the peer's window, was resent as a full segment).
+    const dataEnd = c.sackOn && seqLt(c.sndMax, txEnd) ? c.sndMax : txEnd;
+    const avail = seqSub(dataEnd, c.sndUna);
     const len = avail < mss ? avail : mss;
     return setPlan(c, Plan.Data, c.sndUna, len, finQ && seqAdd(c.sndUna, len) === txEnd);
   }
