@@ -4,18 +4,29 @@
  * window (min_RTT/4, grown per D-SACK round, §6.2), time-based loss marking with the reorder
  * timer (§6.2 step 5, §6.3), and the tail loss probe timeout (§7.2).
  *
+ * Beyond RFC 8985, a reordering degree as Linux's `tp->reordering`: how far past a segment
+ * delivery had gone when it arrived late (learnt from RACK's reordering detection and from
+ * D-SACK, in bytes). A path that holds a packet back longer than an SRTT (the RFC's cap on the
+ * window) until a number of later ones passed makes every such hold a spurious fast retransmit;
+ * once such a degree is known, a segment that passed the time test with no more than that much
+ * delivered above it waits up to one more SRTT before it counts as lost.
+ *
  * @module
  */
 
 import { type Instant, NEVER } from "../../time.ts";
 import { DUP_THRESH } from "./sack.ts";
 import { SegFlag, type SegmentLog, type SegmentVisitor } from "./seg_log.ts";
-import { seqGt, seqLt } from "./seq.ts";
+import { seqGt, seqLt, seqSub } from "./seq.ts";
 
 /** RFC 8985 §7.2: the worst-case delayed ACK time a lone segment's probe waits for. */
 export const WC_DEL_ACK_T = 200;
 /** RFC 8985 §6.2: RACK.reo_wnd_persist after a D-SACK round. */
 const REO_WND_PERSIST = 16;
+/** A time difference in ms below which a deadline counts as reached (floating-point rounding). */
+const TIME_EPSILON = 1e-6;
+/** Linux's `sysctl_tcp_max_reordering`: the largest reordering degree learnt, in segments. */
+export const MAX_REORDERING = 300;
 
 /** RACK state of one connection; fields are public to the tcp folder only. */
 export class Rack implements SegmentVisitor {
@@ -37,6 +48,12 @@ export class Rack implements SegmentVisitor {
   reoWndMult = 1;
   /** RACK.reo_wnd_persist. */
   reoWndPersist = REO_WND_PERSIST;
+  /**
+   * The reordering degree in bytes (Linux `tp->reordering` × MSS): the most data delivered above
+   * a segment that still arrived, 0 until reordering is seen. Forgotten with the window's
+   * multiplier after 16 recoveries without D-SACK.
+   */
+  reorderBytes = 0;
   /** RACK.dsack_round: SND.NXT when the last D-SACK round began, or `null`. */
   dsackRound: number | null = null;
   /** TLP.end_seq: SND.NXT when the outstanding probe left, or `null` when none is outstanding. */
@@ -68,6 +85,7 @@ export class Rack implements SegmentVisitor {
     this.reorderingSeen = false;
     this.reoWndMult = 1;
     this.reoWndPersist = REO_WND_PERSIST;
+    this.reorderBytes = 0;
     this.dsackRound = null;
     this.tlpEndSeq = null;
     this.tlpIsRetrans = false;
@@ -95,7 +113,11 @@ export class Rack implements SegmentVisitor {
     const rtt = this.#now - ts;
     if (seqGt(end, this.fack)) this.fack = end;
     if ((f & SegFlag.Retrans) === 0) {
-      if (seqLt(end, this.#fackBefore)) this.reorderingSeen = true;
+      if (seqLt(end, this.#fackBefore)) {
+        // Linux tcp_check_sack_reordering: the distance from the highest delivered sequence.
+        this.reorderingSeen = true;
+        this.noteReordering(seqSub(this.#fackBefore, log.startSeq[k]!));
+      }
       const o = this.origDeliveredEnd;
       if (o === null || seqLt(end, o)) this.origDeliveredEnd = end;
     } else {
@@ -145,22 +167,33 @@ export class Rack implements SegmentVisitor {
     if (--this.reoWndPersist <= 0) {
       this.reoWndMult = 1;
       this.reoWndPersist = REO_WND_PERSIST;
+      this.reorderBytes = 0;
     }
+  }
+
+  /** Reordering of `distance` bytes was seen: the degree grows to it (never shrinks here). */
+  noteReordering(distance: number): void {
+    if (distance > this.reorderBytes) this.reorderBytes = distance;
   }
 
   /**
    * RFC 8985 §6.2 step 5 (RACK_detect_loss): marks lost every record in flight sent before the
    * RACK segment by more than RACK.rtt + `reoWnd` ago; returns how long until the next record
-   * would qualify (the reorder timeout), 0 when none waits.
+   * would qualify (the reorder timeout), 0 when none waits. A record with no more than
+   * `degree` bytes SACKed above it waits `extra` ms longer (the learnt reordering degree; 0
+   * turns that off).
    */
-  detectLoss(log: SegmentLog, now: Instant, reoWnd: number): number {
+  detectLoss(log: SegmentLog, now: Instant, reoWnd: number, degree = 0, extra = 0): number {
     if (!this.valid) return 0;
     let timeout = 0;
     const n = log.count;
+    const sackedTotal = log.sackedBytes;
+    let sackedBelow = 0;
     for (let i = 0; i < n; i++) {
       const k = log.slot(i);
       const f = log.flags[k]!;
       const ts = log.xmitTs[k]!;
+      if (f & SegFlag.Sacked) sackedBelow += seqSub(log.endSeq[k]!, log.startSeq[k]!);
       // A retransmission is passed only by a segment sent strictly later: with millisecond
       // times, new data sent just before it in the same millisecond has a higher sequence.
       const passed = (f & SegFlag.Retrans) === 0
@@ -173,8 +206,10 @@ export class Rack implements SegmentVisitor {
         continue;
       }
       if (f & (SegFlag.Sacked | SegFlag.Lost)) continue;
-      const remaining = ts + this.rtt + reoWnd - now;
-      if (remaining <= 0) log.markLost(k);
+      let remaining = ts + this.rtt + reoWnd - now;
+      if (degree > 0 && sackedTotal - sackedBelow <= degree) remaining += extra;
+      // A timer armed at `now + remaining` may fire a rounding error early: not worth a wake-up.
+      if (remaining <= TIME_EPSILON) log.markLost(k);
       else if (remaining > timeout) timeout = remaining;
     }
     return timeout;

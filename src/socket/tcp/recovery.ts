@@ -12,7 +12,8 @@
 import { type Instant, NEVER } from "../../time.ts";
 import type { TcpRepr } from "../../wire/tcp.ts";
 import type { TcpConn } from "./conn.ts";
-import { probeTimeout } from "./rack.ts";
+import { MAX_REORDERING, probeTimeout } from "./rack.ts";
+import { DUP_THRESH } from "./sack.ts";
 import { seqAdd, seqGt, seqLe, seqLt, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
 import { undoBegin, undoOnDsack } from "./undo.ts";
@@ -64,6 +65,8 @@ export function rackOnAck(c: TcpConn, now: Instant, repr: TcpRepr, advanced: boo
       } else {
         dsack = true;
         c.counters.dsacksReceived++;
+        // Linux tcp_sacktag_one: a D-SACKed segment arrived late, after delivery reached FACK.
+        if (seqGt(c.rack.fack, l)) c.rack.noteReordering(seqSub(c.rack.fack, l));
         undoOnDsack(c, now, l, r);
       }
       continue;
@@ -129,7 +132,14 @@ export function detectLoss(c: TcpConn, now: Instant): void {
   const sackedSegs = Math.ceil(log.sackedBytes / c.sndMss);
   const reo = c.rack.reoWnd(c.inRecovery || c.inLoss, sackedSegs, srtt);
   const lostBefore = log.lostBytes;
-  const wait = c.rack.detectLoss(log, now, reo);
+  // A learnt reordering degree above DupThresh: a segment with no more than that delivered
+  // above it may be held back on the path rather than lost; it gets one more SRTT.
+  const degree = c.rack.reorderBytes;
+  const guarded = degree > DUP_THRESH * c.sndMss && c.rtt.srtt !== null;
+  const cap = MAX_REORDERING * c.sndMss;
+  const wait = guarded
+    ? c.rack.detectLoss(log, now, reo, degree < cap ? degree : cap, srtt)
+    : c.rack.detectLoss(log, now, reo);
   c.timers.reorder = wait > 0 ? now + wait : NEVER;
   if (log.lostBytes > lostBefore) {
     c.counters.rackLost++;

@@ -69,6 +69,64 @@ Deno.test("TcpSocket with RACK does not retransmit a segment that arrives inside
   ]);
 });
 
+/**
+ * A sender that has seen segment 6 arrive after the five sent behind it (a reordering degree of
+ * six segments, Linux `tp->reordering`), then sends segments 12.. (`count` of them) at 310.
+ */
+function reorderedSender(count: number) {
+  const h = sender();
+  h.sock.send(fill(600));
+  h.out(); // segments 0-5 at 100
+  h.at(200);
+  h.send(sackAck(0, [100, 200])); // segment 1 before 0: reordering seen, two segments deep
+  h.send({ seq: R, ack: L + 600, window: W });
+  h.sock.send(fill(600, 600));
+  assert.equal(h.out().length, 6); // segments 6-11 at 200
+  h.at(300);
+  h.send(sackAck(600, [700, 1200])); // five above segment 6: inside min_RTT/4, nothing resent
+  h.at(310);
+  h.send({ seq: R, ack: L + 1200, window: W }); // segment 6 was held back behind five
+  h.expectNothing();
+  h.sock.send(fill(100 * count, 1200));
+  assert.equal(h.out().length, count); // segments 12.. at 310
+  h.at(410);
+  return h;
+}
+
+Deno.test("TcpSocket with RACK gives a segment one more SRTT while no more than the learnt reordering degree was delivered above it", () => {
+  const h = reorderedSender(6);
+  h.send(sackAck(1200, [1300, 1800])); // five above segment 12: no more than the six seen
+  // RFC 8985 alone marks it lost at 310 + RACK.rtt 100 + min_RTT/4 = 435; it waits on.
+  h.at(435).expectNothing();
+  h.at(500);
+  h.send({ seq: R, ack: L + 1800, window: W }); // held back 90 ms longer than the window
+  h.expectNothing();
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.fastRetransmits, i.retransmits, i.rackLost], [0, 0, 0]);
+});
+
+Deno.test("TcpSocket with RACK marks a segment lost at RFC 8985's time once more than the learnt reordering degree was delivered above it", () => {
+  const h = reorderedSender(8);
+  h.send(sackAck(1200, [1300, 2000])); // seven above segment 12: more than the six seen
+  assert.equal(h.pollAt, 435);
+  h.at(435).expect({ seq: L + 1200, ack: R, payload: fill(100, 1200) });
+});
+
+Deno.test("TcpSocket with SACK resends no more than was sent when the RTO fires with a window-limited flight", () => {
+  const h = sender(50);
+  h.sock.send(fill(600));
+  h.expect({ seq: L, ack: R, payload: fill(50) }); // the peer's window takes 50 bytes
+  h.expectNothing();
+  // The peer's window has opened by now, but no ACK says so: the timeout resends the 50 bytes
+  // sent, not a full segment past SND.MAX (whose ACK would then be refused as acknowledging
+  // data never sent).
+  h.at(h.pollAt).expect({ seq: L, ack: R, payload: fill(50) }); // the tail loss probe
+  h.at(h.pollAt).expect({ seq: L, ack: R, payload: fill(50) }); // then the RTO
+  assert.deepStrictEqual([h.sock.info.tlpProbes, h.sock.info.rtos], [1, 1]);
+  h.send({ seq: R, ack: L + 50, window: W });
+  assert.equal(h.sock.info.sndUna, L + 50);
+});
+
 Deno.test("TcpSocket with RACK finds a lost retransmission by time, without an RTO (RFC 8985 §6.2 step 5)", () => {
   const h = sender();
   h.sock.send(fill(1400));
