@@ -164,8 +164,16 @@ export function closeSendHalf(c: TcpConn): void {
     case TcpState.Closed:
     case TcpState.TimeWait:
       return;
-    case TcpState.Listen:
     case TcpState.SynSent:
+      // Data queued for a Fast Open SYN (RFC 7413) is kept: the FIN follows it once the
+      // handshake completes, as from SYN-RECEIVED.
+      if (c.tx.length > 0) {
+        c.finQueued = true;
+        return;
+      }
+      c.closeWith(null);
+      return;
+    case TcpState.Listen:
       c.closeWith(null);
       return;
     case TcpState.SynReceived:

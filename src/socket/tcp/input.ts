@@ -211,7 +211,7 @@ function onSynSent(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | null {
   c.timers.connect = Number.POSITIVE_INFINITY;
   c.waitSince = Number.POSITIVE_INFINITY;
   c.rcvAdvRight = seqAdd(c.rcvNxt, c.synWindow);
-  c.setState(TcpState.Established);
+  c.setState(c.finQueued ? TcpState.FinWait1 : TcpState.Established);
   if (repr.payload.length > 0 || (f & TcpFlags.FIN)) {
     const r = receiveText(c, now, repr);
     if (r !== null) return r;

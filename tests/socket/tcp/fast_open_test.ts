@@ -88,6 +88,20 @@ Deno.test("Fast Open: with a cached cookie the SYN carries the data, readable be
   assert.deepEqual(readAll(child), new Uint8Array([1, 2, 3]));
 });
 
+Deno.test("Fast Open: closing the send half in SYN-SENT keeps the SYN's data and sends the FIN after it", () => {
+  const { net, cache } = primed();
+  const c = net.connect({ fastOpen: cache }, DATA);
+  c.closeWrite(); // before the SYN even left
+  assert.equal(c.state, "synSent");
+  net.run(20);
+  assert.deepEqual(synsOf(net)[0]!.repr.payload, DATA);
+  const child = net.listener.accept()!;
+  assert.deepEqual(readAll(child), DATA);
+  assert.equal(child.isEof, true);
+  assert.equal(c.state, "finWait2");
+  assert.equal(clientBytes(net), DATA.length);
+});
+
 Deno.test("Fast Open: a server may write in SYN-RECEIVED after taking SYN data; it leaves after the handshake", () => {
   const { net, cache } = primed();
   const c = net.connect({ fastOpen: cache }, DATA);
