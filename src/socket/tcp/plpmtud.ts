@@ -79,12 +79,13 @@ function setMss(c: TcpConn, mss: number): void {
 
 /**
  * After the handshake fixed the segment size: sets up the search when probing is not off. With
- * `"on"` the connection starts at the base size (as Linux with `tcp_mtu_probing = 2`).
+ * `"on"` the connection starts at the base size (as Linux with `tcp_mtu_probing = 2`), when SACK
+ * was negotiated; without SACK, which probing needs, `"on"` acts as `"blackHole"`.
  */
 export function mtuProbeInit(c: TcpConn): void {
   const mode = c.o.mtuProbing;
   if (mode === "off") return;
-  const p = c.mtuProbe = new MtuProber(mode === "on");
+  const p = c.mtuProbe = new MtuProber(mode === "on" && c.sackOn);
   p.maxMss = c.sndMss;
   p.high = c.sndMss;
   const base = baseMss(c);

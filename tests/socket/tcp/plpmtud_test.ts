@@ -155,6 +155,14 @@ Deno.test("PLPMTUD with ICMP: a Packet Too Big lowers the size at once and probe
   assert.ok(p.largestSent <= 1300, `largest ${p.largestSent}`);
 });
 
+Deno.test("PLPMTUD on without SACK keeps the negotiated size (probing needs SACK)", () => {
+  const p = new BlackHolePath(1500, { mtuProbing: "on", sack: false }, 100_000);
+  p.run(60_000);
+  assert.equal(p.received, p.total);
+  assert.equal(p.a.info.mss, mssOf(1500));
+  assert.equal(p.a.info.mtuProbes, 0);
+});
+
 Deno.test("mtuProbing is validated", () => {
   assert.throws(() => new TcpSocket({ mtuProbing: "always" as "on" }), RangeError);
   assert.throws(() => new TcpSocket({ mtuProbing: 2 as unknown as "on" }), TypeError);
