@@ -18,6 +18,14 @@ import { type Instant, NEVER } from "../time.ts";
 /** Which index holds a socket. */
 export const I_NONE = 0, I_TUPLE = 1, I_LISTEN = 2, I_UDP = 3, I_ICMP = 4;
 
+/**
+ * Empties a list and keeps its storage: `length = 0` would drop the backing store, and the next
+ * push would allocate a new one (once per poll for the ready lists).
+ */
+export function emptyList(list: unknown[]): void {
+  while (list.length > 0) list.pop();
+}
+
 /** What the set knows of one socket. */
 export class SocketMeta<S = unknown> implements SocketWaker {
   readonly handle: number;
@@ -115,7 +123,7 @@ export class Scheduler<S = unknown> {
   take(): SocketMeta<S>[] {
     const list = this.#ready;
     this.#ready = this.#taken;
-    this.#ready.length = 0;
+    emptyList(this.#ready);
     this.#taken = list;
     const f = this.onChange;
     if (f !== null) {
@@ -125,6 +133,11 @@ export class Scheduler<S = unknown> {
       }
     }
     return list;
+  }
+
+  /** Hands back the list {@linkcode Scheduler.take} gave, worked through: it is emptied. */
+  done(list: SocketMeta<S>[]): void {
+    emptyList(list);
   }
 
   /** A taken socket that still has work goes back to the ready list. */

@@ -227,7 +227,8 @@ export class Driver {
           this.#refed.delete(w);
         }
       }
-      changed.length = 0;
+      // Popped, not `length = 0`, which would drop the storage and reallocate it next poll.
+      while (changed.length > 0) changed.pop();
       this.#changedSpare = changed;
     }
     // Checked first: iterating even an empty set allocates an iterator, once per poll.
