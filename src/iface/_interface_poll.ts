@@ -134,7 +134,7 @@ export class Poller {
         else sched.sleep(m, at);
       }
       this.visits += n;
-      list.length = 0;
+      sched.done(list);
       this.reap(sockets);
     }
     // Requests for next hops that egress just found unresolved leave in the same poll.
