@@ -169,24 +169,27 @@ Deno.test({
   },
 });
 
+/** Runs `sh -c script` and returns its output (/proc/self needs --allow-all to read directly). */
+async function shell(script: string): Promise<string> {
+  const out = await new Deno.Command("sh", { args: ["-c", script], stdout: "piped" }).output();
+  assert.ok(out.success, script);
+  return new TextDecoder().decode(out.stdout);
+}
+
 /**
  * This process's open TUN fds. (Deno keeps an eventfd and an epoll fd of its own after a Worker
  * ends, reused by the next one, so a plain fd count would not compare.)
  */
-const tunFds = () =>
-  [...Deno.readDirSync("/proc/self/fd")].filter((e) => {
-    try {
-      return Deno.readLinkSync(`/proc/self/fd/${e.name}`) === "/dev/net/tun";
-    } catch {
-      return false; // closed meanwhile
-    }
-  }).length;
+async function tunFds(): Promise<number> {
+  const links = await shell(`for f in /proc/${Deno.pid}/fd/*; do readlink "$f"; done`);
+  return links.split("\n").filter((l) => l === "/dev/net/tun").length;
+}
 
 /** Names of this process's Worker threads (Deno names them `worker-N`). */
-const workerThreads = () =>
-  [...Deno.readDirSync("/proc/self/task")]
-    .map((t) => Deno.readTextFileSync(`/proc/self/task/${t.name}/comm`).trim())
-    .filter((name) => name.startsWith("worker-"));
+async function workerThreads(): Promise<string[]> {
+  const names = await shell(`cat /proc/${Deno.pid}/task/*/comm`);
+  return names.split("\n").filter((name) => name.startsWith("worker-"));
+}
 
 Deno.test({
   name:
@@ -194,12 +197,12 @@ Deno.test({
   ...withPython,
   fn: async () => {
     const n = 200;
-    assert.deepEqual(workerThreads(), []);
-    const fds = tunFds();
+    assert.deepEqual(await workerThreads(), []);
+    const fds = await tunFds();
     const { dev, ns } = await kernelSide({ writerQueueLen: 256 });
     try {
-      assert.equal(workerThreads().length, 1);
-      assert.equal(tunFds(), fds + 1);
+      assert.equal((await workerThreads()).length, 1);
+      assert.equal(await tunFds(), fds + 1);
       const result = await receiver(ns, n);
       for (let seq = 0; seq < n; seq++) assert.equal(sendDatagram(dev, seq), 0);
       // Published, not necessarily written yet: close waits for the worker to write them all.
@@ -209,11 +212,11 @@ Deno.test({
       assert.equal(dev.canTransmit(0), false);
       assert.deepEqual(await result(), [n, n, n]);
       // The device's fd is closed; the terminated worker's thread exits soon after close.
-      for (let i = 0; i < 100 && workerThreads().length > 0; i++) {
+      for (let i = 0; i < 100 && (await workerThreads()).length > 0; i++) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      assert.deepEqual(workerThreads(), []);
-      assert.equal(tunFds(), fds);
+      assert.deepEqual(await workerThreads(), []);
+      assert.equal(await tunFds(), fds);
     } finally {
       await dev.close();
       await deleteNetns(ns);
