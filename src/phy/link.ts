@@ -9,6 +9,7 @@ import { checkChecksum, checkInt, checksumAll, Medium } from "./device.ts";
 import { checkMtu, checkOneOf, checkOptions } from "../_validate.ts";
 import type { ChecksumCapabilities, Device, DeviceCapabilities, ReadinessHook } from "./device.ts";
 import { NEVER } from "../time.ts";
+import { checksumBuffer } from "../wire/_checksum_fast.ts";
 import type { Instant } from "../time.ts";
 
 /** Slots are allocated together in chunks of about this many bytes (at least one slot). */
@@ -345,7 +346,8 @@ export class FrameQueue {
     const per = Math.max(1, Math.floor(SLOT_CHUNK_BYTES / size));
     const first = i - (i % per);
     const count = Math.min(per, this.#capacity - first);
-    const chunk = new Uint8Array(count * size);
+    // Frames in a checksum buffer are summed where they lie (TCP/UDP/ICMP checksums, no copy).
+    const chunk = checksumBuffer(count * size);
     for (let k = 0; k < count; k++) {
       if (this.#slots[first + k] === undefined) {
         this.#slots[first + k] = chunk.subarray(k * size, (k + 1) * size);

@@ -55,24 +55,24 @@ export function sumBytes(data: Uint8Array, initial: number): number {
 
 /**
  * WebAssembly SIMD summing, faster than the 32-bit JavaScript loop from 128 bytes up even with
- * the copy into its memory. The module is this text, assembled by hand (198 bytes; the test
- * `tests/wire/_checksum_fast_test.ts` assembles the same instructions and compares):
+ * a copy into its memory, and without the copy when the bytes already live in a WebAssembly
+ * memory made by {@linkcode checksumBuffer} (the in-memory link's frames do). The module is this
+ * text, assembled by hand (231 bytes; the test `tests/wire/_checksum_fast_test.ts` assembles the
+ * same instructions and compares):
  *
  * ```wat
  * (module
- *   (memory (export "memory") 2)
- *   ;; memory[n, roundup64(n)) is zeroed, then the little-endian u16 words of memory[0, roundup64(n))
- *   ;; are added pairwise into 32-bit lanes (i32x4.extadd_pairwise_i16x8_u), two accumulators, 64
- *   ;; bytes a step. A lane gains at most 2 * 65535 per 16 bytes: for n <= 65536 each of the 8 lanes
- *   ;; stays below 2^28 and their total below 2^32, returned as an i32 (read back with >>> 0).
- *   (func (export "sum") (param $n i32) (result i32)
- *     (local $p i32) (local $a v128) (local $b v128)
- *     (memory.fill (local.get $n) (i32.const 0)
- *       (i32.sub (i32.and (i32.add (local.get $n) (i32.const 63)) (i32.const -64)) (local.get $n)))
- *     (local.set $n (i32.and (i32.add (local.get $n) (i32.const 63)) (i32.const -64)))
+ *   (import "env" "memory" (memory 1))
+ *   ;; The little-endian u16 words of memory[p, p + n), n a multiple of 16, added pairwise into
+ *   ;; 32-bit lanes (i32x4.extadd_pairwise_i16x8_u), two accumulators, 64 bytes a step, then 16.
+ *   ;; Reads only. For n <= 65536 the true total is below 2^32, so the lanes' wrapped i32 sum is
+ *   ;; exact read back with >>> 0.
+ *   (func (export "sum") (param $p i32) (param $n i32) (result i32)
+ *     (local $end i32) (local $a v128) (local $b v128)
+ *     (local.set $end (i32.add (local.get $p) (i32.and (local.get $n) (i32.const -64))))
  *     (block $done
  *       (loop $next
- *         (br_if $done (i32.ge_u (local.get $p) (local.get $n)))
+ *         (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
  *         (local.set $a (i32x4.add (local.get $a)
  *           (i32x4.extadd_pairwise_i16x8_u (v128.load offset=0 (local.get $p)))))
  *         (local.set $b (i32x4.add (local.get $b)
@@ -83,37 +83,68 @@ export function sumBytes(data: Uint8Array, initial: number): number {
  *           (i32x4.extadd_pairwise_i16x8_u (v128.load offset=48 (local.get $p)))))
  *         (local.set $p (i32.add (local.get $p) (i32.const 64)))
  *         (br $next)))
+ *     (local.set $end (i32.add (local.get $end) (i32.and (local.get $n) (i32.const 48))))
+ *     (block $done16
+ *       (loop $next16
+ *         (br_if $done16 (i32.ge_u (local.get $p) (local.get $end)))
+ *         (local.set $a (i32x4.add (local.get $a)
+ *           (i32x4.extadd_pairwise_i16x8_u (v128.load offset=0 (local.get $p)))))
+ *         (local.set $p (i32.add (local.get $p) (i32.const 16)))
+ *         (br $next16)))
  *     (local.set $a (i32x4.add (local.get $a) (local.get $b)))
- *     (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a)) (i32x4.extract_lane 1 (local.get $a)))
- *              (i32.add (i32x4.extract_lane 2 (local.get $a)) (i32x4.extract_lane 3 (local.get $a))))))
+ *     (i32.add (i32.add (i32.add (i32x4.extract_lane 0 (local.get $a))
+ *       (i32x4.extract_lane 1 (local.get $a))) (i32x4.extract_lane 2 (local.get $a)))
+ *       (i32x4.extract_lane 3 (local.get $a)))))
  * ```
  */
 export const SIMD_MODULE =
-  "AGFzbQEAAAABBgFgAX8BfwMCAQAFAwEAAgcQAgZtZW1vcnkCAANzdW0AAAqYAQGVAQIBfwJ7IABBACAAQT9qQUBxIABr" +
-  "/AsAIABBP2pBQHEhAAJAA0AgASAATw0BIAIgAf0ABAD9f/2uASECIAMgAf0ABBD9f/2uASEDIAIgAf0ABCD9f/2uASEC" +
-  "IAMgAf0ABDD9f/2uASEDIAFBwABqIQEMAAsLIAIgA/2uASECIAL9GwAgAv0bAWogAv0bAmogAv0bA2oL";
+  "AGFzbQEAAAABBwFgAn9/AX8CDwEDZW52Bm1lbW9yeQIAAQMCAQAHBwEDc3VtAAAKtQEBsgECAX8CeyAAIAFBQHFqIQIC" +
+  "QANAIAAgAk8NASADIAD9AAQA/X/9rgEhAyAEIAD9AAQQ/X/9rgEhBCADIAD9AAQg/X/9rgEhAyAEIAD9AAQw/X/9rgEh" +
+  "BCAAQcAAaiEADAALCyACIAFBMHFqIQICQANAIAAgAk8NASADIAD9AAQA/X/9rgEhAyAAQRBqIQAMAAsLIAMgBP2uASED" +
+  "IAP9GwAgA/0bAWogA/0bAmogA/0bA2oL";
 /** Below this length the JavaScript loops beat the copy and the call. */
 export const SIMD_PATH_MIN = 128;
-/** Bytes copied into the module's memory and summed per call (even; the memory has 64 more). */
+/** Bytes summed per kernel call (even, so every chunk starts at an even offset of the data). */
 const SIMD_CHUNK = 65536;
+/** WebAssembly pages are 64 KiB. */
+const PAGE = 65536;
 
-let simdSum: ((n: number) => number) | null = null;
-let simdMemory: Uint8Array = new Uint8Array(0);
-try {
-  if (isLittleEndianHost()) {
-    const bytes = Uint8Array.from(atob(SIMD_MODULE), (c) => c.charCodeAt(0));
-    const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-    const memory = instance.exports.memory as WebAssembly.Memory;
-    simdMemory = new Uint8Array(memory.buffer, 0, SIMD_CHUNK);
-    simdSum = instance.exports.sum as (n: number) => number;
-  }
-} catch {
-  simdSum = null; // no WebAssembly, no SIMD or no bulk memory: the JavaScript loops serve
+type Kernel = (p: number, n: number) => number;
+
+let module: WebAssembly.Module | null = null;
+/** The kernel over each WebAssembly memory made here, by its buffer. */
+const kernels = new WeakMap<ArrayBufferLike, Kernel>();
+/** The copy path's memory (the data is copied to its start) and kernel. */
+let scratch: Uint8Array = new Uint8Array(0);
+let scratchSum: Kernel | null = null;
+/** The last buffer looked up and its kernel (or `null`: copy), so a flow's frames hit at once. */
+let lastBuffer: ArrayBufferLike | null = null;
+let lastKernel: Kernel | null = null;
+
+/** A new memory of `pages` pages with the kernel instantiated over it. */
+function instantiate(pages: number): [WebAssembly.Memory, Kernel] {
+  const memory = new WebAssembly.Memory({ initial: pages });
+  const instance = new WebAssembly.Instance(module!, { env: { memory } });
+  const kernel = instance.exports.sum as Kernel;
+  kernels.set(memory.buffer, kernel);
+  return [memory, kernel];
 }
 
-/** Whether the WebAssembly kernel loaded (no WebAssembly, SIMD or bulk memory: `false`). */
+try {
+  if (isLittleEndianHost()) {
+    module = new WebAssembly.Module(Uint8Array.from(atob(SIMD_MODULE), (c) => c.charCodeAt(0)));
+    const [memory, kernel] = instantiate(SIMD_CHUNK / PAGE);
+    scratch = new Uint8Array(memory.buffer);
+    scratchSum = kernel;
+  }
+} catch {
+  module = null; // no WebAssembly or no SIMD: the JavaScript loops serve
+  scratchSum = null;
+}
+
+/** Whether the WebAssembly kernel loaded (no WebAssembly or SIMD: `false`). */
 export function simdAvailable(): boolean {
-  return simdSum !== null;
+  return scratchSum !== null;
 }
 
 function isLittleEndianHost(): boolean {
@@ -121,31 +152,89 @@ function isLittleEndianHost(): boolean {
 }
 
 /**
- * `checksumSum` through the WebAssembly module: each chunk of `data` is copied to the start of
- * the module's memory and summed there as little-endian 16-bit words, zero-padded to 64 bytes
- * (RFC 1071 §4.1's padding of an odd final byte included). Chunks start at even offsets of
- * `data`, so each chunk's sum is the big-endian sum byte-swapped (RFC 1071 §2(B)).
+ * A zeroed buffer of `length` bytes that the checksum sums in place, without a copy: its own
+ * WebAssembly memory (never grown, so the view stays valid) with the kernel over it. A plain
+ * `Uint8Array` when WebAssembly is unavailable. For buffers that are summed often and live long,
+ * such as a device's frame slots.
  */
-export function sumSimd(data: Uint8Array, initial: number): number {
-  const sum = simdSum!;
-  const mem = simdMemory;
-  const n = data.length;
+export function checksumBuffer(length: number): Uint8Array {
+  if (module === null || length === 0) return new Uint8Array(length);
+  const [memory] = instantiate(Math.ceil(length / PAGE));
+  return new Uint8Array(memory.buffer, 0, length);
+}
+
+/**
+ * `checksumSum` through the WebAssembly kernel, over `data[start, end)`: in place when `data`
+ * lives in a memory of {@linkcode checksumBuffer}, else chunk by chunk copied to the start of the
+ * scratch memory. The kernel sums whole 16-byte blocks as little-endian 16-bit words; each chunk
+ * starts at an even offset of the range, so its sum is the big-endian sum byte-swapped
+ * (RFC 1071 §2(B)). The last 0–15 bytes are added here, an odd final byte padded with zero
+ * (RFC 1071 §4.1).
+ */
+export function sumRange(data: Uint8Array, start: number, end: number, initial: number): number {
+  const buffer = data.buffer;
+  let kernel: Kernel | null;
+  if (buffer === lastBuffer) kernel = lastKernel;
+  else {
+    kernel = kernels.get(buffer) ?? null;
+    lastBuffer = buffer;
+    lastKernel = kernel;
+  }
+  const n = end - start;
+  const body = n & ~15;
   let total = 0; // sum of the chunks' sums, each below 2^32: exact in a double
-  if (n <= SIMD_CHUNK) {
-    mem.set(data, 0);
-    total = sum(n) >>> 0;
+  if (kernel !== null) {
+    const base = data.byteOffset + start;
+    for (let off = 0; off < body; off += SIMD_CHUNK) {
+      total += kernel(base + off, body - off < SIMD_CHUNK ? body - off : SIMD_CHUNK) >>> 0;
+    }
   } else {
-    for (let off = 0; off < n; off += SIMD_CHUNK) {
-      const len = n - off < SIMD_CHUNK ? n - off : SIMD_CHUNK;
-      mem.set(data.subarray(off, off + len), 0);
-      total += sum(len) >>> 0;
+    const sum = scratchSum!;
+    const mem = scratch;
+    if (start === 0 && end === data.length && n <= SIMD_CHUNK) {
+      mem.set(data, 0); // the common case, without a subarray
+      total = sum(0, body) >>> 0;
+    } else {
+      for (let off = 0; off < body; off += SIMD_CHUNK) {
+        const len = body - off < SIMD_CHUNK ? body - off : SIMD_CHUNK;
+        mem.set(data.subarray(start + off, start + off + len), 0);
+        total += sum(0, len) >>> 0;
+      }
     }
   }
-  if (total === 0) return fold(initial);
+  let hi = 0; // bytes of the tail at even offsets of the range
+  let lo = 0; // and at odd offsets
+  let i = start + body;
+  for (; i + 1 < end; i += 2) {
+    hi += data[i]!;
+    lo += data[i + 1]!;
+  }
+  if (i < end) hi += data[i]!;
   // A byte swap is a multiplication by 2^8 modulo 2^16 − 1; a non-zero sum that is 0 modulo
   // 2^16 − 1 is 0xffff (negative zero), as in `sumWords`.
-  const swapped = ((total % 0xffff) * 256) % 0xffff || 0xffff;
-  return fold(initial + swapped);
+  const swapped = total === 0 ? 0 : ((total % 0xffff) * 256) % 0xffff || 0xffff;
+  return fold(initial + fold(hi * 256 + lo + swapped));
+}
+
+/**
+ * The running sum of `data[start, end)` by the fastest loop for its length, without a subarray
+ * on the SIMD path (`emitTcp` sums a segment's payload where it lies in the device's frame).
+ */
+export function sumAt(data: Uint8Array, start: number, end: number, initial: number): number {
+  if (end - start >= SIMD_PATH_MIN && scratchSum !== null) {
+    return sumRange(data, start, end, initial);
+  }
+  return sumBytes(start === 0 && end === data.length ? data : data.subarray(start, end), initial);
+}
+
+/** Whether `data` lies in a memory of {@linkcode checksumBuffer}, summed without a copy. */
+export function summedInPlace(data: Uint8Array): boolean {
+  return kernels.has(data.buffer);
+}
+
+/** {@linkcode sumRange} over the whole of `data`. */
+export function sumSimd(data: Uint8Array, initial: number): number {
+  return sumRange(data, 0, data.length, initial);
 }
 
 /** Below this length the byte loop is as fast as setting up the 32-bit one. */

@@ -18,6 +18,7 @@ import {
   pseudoHeaderSum,
 } from "./checksum.ts";
 import { WireError } from "./error.ts";
+import { sumAt } from "./_checksum_fast.ts";
 import {
   emitTcpOptions,
   type ParsedTcpOptions,
@@ -714,10 +715,11 @@ export function emitTcp(
 
   if (opts?.fillChecksum !== false) {
     // The header is summed here (its length is a multiple of 4, so the payload sum can follow
-    // it) and the payload from the caller's array: no subarray of the packet is needed.
+    // it) and the payload where it now lies in the packet, without a subarray: in place, with
+    // no copy, when the packet is a device frame in a checksum buffer.
     let sum = pseudoHeaderSum(src, dst, PROTOCOL_TCP, total);
     for (let k = 0; k < headerLen; k += 2) sum += (b[k]! << 8) | b[k + 1]!;
-    writeU16(b, FIELD.CHECKSUM, checksumFinish(checksumSum(repr.payload, sum)));
+    writeU16(b, FIELD.CHECKSUM, checksumFinish(sumAt(b, headerLen, total, sum)));
   }
 }
 

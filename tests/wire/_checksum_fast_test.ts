@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
+  checksumBuffer,
   SIMD_MODULE,
   simdAvailable,
   sumBytes,
+  sumRange,
   sumSimd,
   sumWords,
   WORD_PATH_MIN,
@@ -74,7 +76,7 @@ Deno.test("Each summing loop is right for all-0xff and all-zero buffers across c
 });
 
 Deno.test("The SIMD kernel leaves no state behind between calls of different lengths", () => {
-  // A long buffer of 0xff, then a short one: the kernel's zero padding must hide the old bytes.
+  // A long buffer of 0xff, then a short one: bytes of the old copy must not be summed.
   const long = new Uint8Array(5000).fill(0xff);
   const short = new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17]);
   const padded = new Uint8Array(200);
@@ -105,14 +107,13 @@ function assemble(): Uint8Array {
   };
   const section = (id: number, content: number[]) => [id, ...leb(content.length), ...content];
   const name = (s: string) => [s.length, ...new TextEncoder().encode(s)];
-  const LOCAL_GET = 0x20, LOCAL_SET = 0x21, I32_CONST = 0x41, I32_ADD = 0x6a, I32_SUB = 0x6b;
-  const I32_AND = 0x71, I32_GE_U = 0x4f, BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d;
-  const END = 0x0b, VOID = 0x40, MEMORY_FILL = [0xfc, 0x0b, 0x00];
+  const LOCAL_GET = 0x20, LOCAL_SET = 0x21, I32_CONST = 0x41, I32_ADD = 0x6a, I32_AND = 0x71;
+  const I32_GE_U = 0x4f, BLOCK = 0x02, LOOP = 0x03, BR = 0x0c, BR_IF = 0x0d, END = 0x0b;
+  const VOID = 0x40, I32 = 0x7f, V128 = 0x7b;
   const V128_LOAD = (offset: number) => [0xfd, 0x00, 0x04, ...leb(offset)];
   const EXTADD_PAIRWISE_U = [0xfd, 0x7f], I32X4_ADD = [0xfd, 0xae, 0x01];
   const EXTRACT = (lane: number) => [0xfd, 0x1b, lane];
-  const N = 0, P = 1, A = 2, B = 3;
-  const roundUp = [LOCAL_GET, N, I32_CONST, 63, I32_ADD, I32_CONST, 0x40, I32_AND]; // -64 is 0x40
+  const P = 0, N = 1, END_AT = 2, A = 3, B = 4;
   const step = (acc: number, offset: number) => [
     LOCAL_GET,
     acc,
@@ -124,24 +125,7 @@ function assemble(): Uint8Array {
     LOCAL_SET,
     acc,
   ];
-  const body = [
-    2,
-    1,
-    0x7f,
-    2,
-    0x7b, // locals: one i32 ($p), two v128 ($a, $b)
-    LOCAL_GET,
-    N,
-    I32_CONST,
-    0,
-    ...roundUp,
-    LOCAL_GET,
-    N,
-    I32_SUB,
-    ...MEMORY_FILL,
-    ...roundUp,
-    LOCAL_SET,
-    N,
+  const loop = (steps: number[], stride: number[]) => [
     BLOCK,
     VOID,
     LOOP,
@@ -149,26 +133,51 @@ function assemble(): Uint8Array {
     LOCAL_GET,
     P,
     LOCAL_GET,
-    N,
+    END_AT,
     I32_GE_U,
     BR_IF,
     1,
-    ...step(A, 0),
-    ...step(B, 16),
-    ...step(A, 32),
-    ...step(B, 48),
+    ...steps,
     LOCAL_GET,
     P,
     I32_CONST,
-    0xc0,
-    0x00,
+    ...stride,
     I32_ADD,
     LOCAL_SET,
-    P, // 64
+    P,
     BR,
     0,
     END,
     END,
+  ];
+  const body = [
+    2,
+    1,
+    I32,
+    2,
+    V128, // locals: $end, then $a and $b
+    LOCAL_GET,
+    P,
+    LOCAL_GET,
+    N,
+    I32_CONST,
+    0x40,
+    I32_AND,
+    I32_ADD,
+    LOCAL_SET,
+    END_AT, // -64
+    ...loop([...step(A, 0), ...step(B, 16), ...step(A, 32), ...step(B, 48)], [0xc0, 0x00]), // 64
+    LOCAL_GET,
+    END_AT,
+    LOCAL_GET,
+    N,
+    I32_CONST,
+    48,
+    I32_AND,
+    I32_ADD,
+    LOCAL_SET,
+    END_AT,
+    ...loop(step(A, 0), [16]),
     LOCAL_GET,
     A,
     LOCAL_GET,
@@ -202,10 +211,10 @@ function assemble(): Uint8Array {
     0x00,
     0x00,
     0x00,
-    ...section(1, [1, 0x60, 1, 0x7f, 1, 0x7f]), // type: (i32) -> i32
+    ...section(1, [1, 0x60, 2, I32, I32, 1, I32]), // type: (i32, i32) -> i32
+    ...section(2, [1, ...name("env"), ...name("memory"), 2, 0, 1]), // imported memory, min 1 page
     ...section(3, [1, 0]), // one function of that type
-    ...section(5, [1, 0, 2]), // memory: 2 pages, no maximum
-    ...section(7, [2, ...name("memory"), 2, 0, ...name("sum"), 0, 0]),
+    ...section(7, [1, ...name("sum"), 0, 0]),
     ...section(10, [1, ...leb(body.length), ...body]),
   ]);
 }
@@ -213,4 +222,40 @@ function assemble(): Uint8Array {
 Deno.test("The embedded module is the documented instructions", () => {
   const embedded = Uint8Array.from(atob(SIMD_MODULE), (c) => c.charCodeAt(0));
   assert.deepEqual(embedded, assemble());
+});
+
+Deno.test("sumRange in place over a checksumBuffer agrees with RFC 1071 at any range", () => {
+  const buf = checksumBuffer(70000);
+  assert.equal(buf.buffer instanceof ArrayBuffer, true);
+  fc.assert(
+    fc.property(
+      fc.uint8Array({ minLength: 0, maxLength: 3000 }),
+      fc.nat({ max: 66000 }),
+      fc.nat({ max: 40 }),
+      fc.nat({ max: 40 }),
+      (bytes, at, lead, trail) => {
+        const place = Math.min(at, buf.length - bytes.length - lead - trail);
+        const view = buf.subarray(place, place + lead + bytes.length + trail);
+        view.set(bytes, lead);
+        const want = reference(bytes);
+        const inPlace = checksumFinish(sumRange(view, lead, lead + bytes.length, 0));
+        assert.ok(same(inPlace, want), `in place: ${bytes.length} bytes at ${place + lead}`);
+        // The same range of an ordinary array goes through the copy path.
+        const plain = view.slice();
+        const copied = checksumFinish(sumRange(plain, lead, lead + bytes.length, 0));
+        assert.ok(same(copied, want), `copied: ${bytes.length} bytes at ${lead}`);
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+Deno.test("sumRange in place is right across kernel chunks, for all-0xff frames", () => {
+  for (const len of [65535, 65536, 65537, 131072, 140001]) {
+    const buf = checksumBuffer(len + 5);
+    buf.fill(0xff);
+    const want = reference(buf.subarray(3, 3 + len));
+    assert.ok(same(checksumFinish(sumRange(buf, 3, 3 + len, 0)), want), `length ${len}`);
+    assert.ok(same(checksumFinish(sumSimd(buf.subarray(3, 3 + len), 0)), want), `length ${len}`);
+  }
 });
