@@ -61,6 +61,8 @@ export class Poller {
       );
     }
     core.begin(now, device, sockets);
+    const group = core.group;
+    if (group !== null) group.begin(core, now, sockets);
     const before = core.counters.rxFrames + core.counters.txFrames;
     let changed = false;
     // Ingress, bounded per poll.
@@ -139,6 +141,7 @@ export class Poller {
     }
     // Requests for next hops that egress just found unresolved leave in the same poll.
     if (core.medium === "ethernet") serviceNeighbors(core);
+    if (group !== null) group.end(core);
     core.sockets = null;
     core.device = null;
     return changed || core.counters.rxFrames + core.counters.txFrames !== before;
@@ -209,7 +212,10 @@ function dispatchOne(
   emitter: Emitter,
 ): boolean {
   if (s instanceof TcpSocket) {
-    const sent = s.dispatch(cx, emitter);
+    // Segments are sized by the MTU of the interface the connection's address is on.
+    const g = core.group;
+    const local = g === null ? null : s.localEndpoint;
+    const sent = s.dispatch(local === null ? cx : g!.contextFor(core, local.addr), emitter);
     const state = s.state;
     if (state === "closed" || state === "timeWait") afterTcp(core, s);
     return sent;

@@ -48,6 +48,7 @@ export function sendPacket(core: IfaceCore, pkt: OutPacket): boolean {
 }
 
 function route(core: IfaceCore, pkt: OutPacket): boolean {
+  if (core.group !== null) core = core.group.egress(core, pkt.src, pkt.dst);
   const hop = core.routes.nextHop(pkt.dst);
   if (hop === null) {
     core.counters.noRoute++;
@@ -360,6 +361,11 @@ export function sendIcmpv6(
   return sendPacket(core, core.pkt);
 }
 
+/** The source address for a datagram to `dst` from a socket bound to no address. */
+function sourceOf(core: IfaceCore, dst: IpAddress): IpAddress | null {
+  return core.group === null ? core.routes.sourceFor(dst) : core.group.sourceFor(core, dst);
+}
+
 /**
  * The single emitter object the interface hands to every socket's `dispatch`, and to the
  * attached `NdpHost` (whole IPv6 packets through `sendPacket`).
@@ -377,7 +383,7 @@ export class Emitter implements TcpEmitter, UdpEmitter, IcmpEmitter, RawEmitter,
 
   emitUdp(src: IpAddress | null, srcPort: number, dst: IpEndpoint, payload: Uint8Array): boolean {
     const core = this.#core;
-    const from = src ?? core.routes.sourceFor(dst.addr);
+    const from = src ?? sourceOf(core, dst.addr);
     if (from === null) {
       core.counters.noRoute++;
       return true;
@@ -394,7 +400,7 @@ export class Emitter implements TcpEmitter, UdpEmitter, IcmpEmitter, RawEmitter,
     data: Uint8Array,
   ): boolean {
     const core = this.#core;
-    const from = src ?? core.routes.sourceFor(dst);
+    const from = src ?? sourceOf(core, dst);
     if (from === null) {
       core.counters.noRoute++;
       return true;

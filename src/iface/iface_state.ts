@@ -43,6 +43,24 @@ export interface ForwardHook {
 }
 
 /** A mutable SocketContext that the interface refreshes once per poll. */
+/**
+ * Several interfaces sharing one socket set (see `InterfaceGroup`): while one member polls, the
+ * others can send too, and each packet leaves on the member that owns its source address (by
+ * destination when none does). `null` on an interface of its own, which costs one check.
+ */
+export interface EgressGroup {
+  /** Gives the other members their device, `now` and `sockets` for a poll of `core`. */
+  begin(core: IfaceCore, now: Instant, sockets: SocketSet): void;
+  /** Ends what `begin` started. */
+  end(core: IfaceCore): void;
+  /** The member a packet from `src` to `dst` leaves on (`core` for link-scoped traffic). */
+  egress(core: IfaceCore, src: IpAddress, dst: IpAddress): IfaceCore;
+  /** The source address for `dst`, from the member the route to `dst` leaves on. */
+  sourceFor(core: IfaceCore, dst: IpAddress): IpAddress | null;
+  /** The socket context of the member that owns `local` (`core`'s when none does). */
+  contextFor(core: IfaceCore, local: IpAddress): SocketContext;
+}
+
 export type MutableContext = Mutable<SocketContext>;
 
 /** The interface's state. Fields are public to the iface folder only. */
@@ -106,6 +124,8 @@ export class IfaceCore {
   acceptAny: AcceptAny | null = null;
   /** The forwarder this interface hands packets to, or `null` (forwarding off; see forward.ts). */
   forwarder: ForwardHook | null = null;
+  /** The interfaces this one shares its socket set with, or `null` (see {@linkcode EgressGroup}). */
+  group: EgressGroup | null = null;
   /** IPv6 autoconfiguration (RA, DAD, MLD) when attached; see ndp_host.ts. */
   ndpHost: NdpHost | null = null;
 
