@@ -61,6 +61,7 @@ export {
   RouteTable,
 } from "./forward_routes.ts";
 export * from "./source_address.ts";
+export * from "./iface_group.ts";
 export * from "./slaac.ts";
 export * from "./ndp_host.ts";
 // The other layers' types that this layer's signatures use.

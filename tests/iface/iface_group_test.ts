@@ -1,0 +1,188 @@
+import assert from "node:assert/strict";
+import { Interface } from "../../src/iface/interface.ts";
+import { InterfaceGroup } from "../../src/iface/iface_group.ts";
+import { SocketSet } from "../../src/iface/socket_set.ts";
+import { linkPair } from "../../src/phy/link.ts";
+import type { Device } from "../../src/phy/device.ts";
+import { TcpSocket } from "../../src/socket/tcp/socket.ts";
+import { UdpSocket } from "../../src/socket/udp.ts";
+import { parseIpAddress } from "../../src/wire/address.ts";
+import { IpCidr } from "../../src/wire/cidr.ts";
+
+const ip = parseIpAddress;
+
+/**
+ * A host with interface A (192.0.2.1/24, device MTU `mtuA`) and B (198.51.100.1/24, `mtuB`),
+ * grouped or not, sharing one socket set; a peer on each link. All on explicit time.
+ */
+function fixture(o: { group: boolean; mtuA?: number; mtuB?: number }) {
+  const [a0, a1] = linkPair({ medium: "ip", mtu: o.mtuA ?? 1500 });
+  const [b0, b1] = linkPair({ medium: "ip", mtu: o.mtuB ?? 1500 });
+  const ifA = new Interface({ addresses: ["192.0.2.1/24", "2001:db8:1::1/64"], seed: 1 });
+  const ifB = new Interface({ addresses: ["198.51.100.1/24", "2001:db8:2::1/64"], seed: 2 });
+  const group = new InterfaceGroup();
+  if (o.group) {
+    group.add(ifA, a0);
+    group.add(ifB, b0);
+  }
+  const sockets = new SocketSet();
+  const peerA = new Interface({ addresses: ["192.0.2.2/24", "2001:db8:1::2/64"], seed: 3 });
+  const peerB = new Interface({ addresses: ["198.51.100.2/24", "2001:db8:2::2/64"], seed: 4 });
+  const setA = new SocketSet(), setB = new SocketSet();
+  let now = 0;
+  /** Polls everything for `ms` milliseconds, the host's interface A first. */
+  const run = (ms: number, peerB1: Device = b1) => {
+    for (const end = now + ms; now < end; now++) {
+      ifA.poll(now, a0, sockets);
+      ifB.poll(now, b0, sockets);
+      peerA.poll(now, a1, setA);
+      peerB.poll(now, peerB1, setB);
+    }
+  };
+  return { ifA, ifB, group, sockets, peerA, peerB, setA, setB, run, a1, b1 };
+}
+
+/** A connection from the peer on link B to a socket of the host listening on B's address. */
+function connectOnB(f: ReturnType<typeof fixture>) {
+  const server = new TcpSocket();
+  f.ifB.listenTcp(f.sockets, server, { addr: ip("198.51.100.1"), port: 80 });
+  const client = new TcpSocket();
+  f.peerB.connectTcp(f.setB, client, { addr: ip("198.51.100.1"), port: 80 }, {}, 0);
+  f.run(10);
+  assert.equal(server.state, "established");
+  return { server, client };
+}
+
+function recvAll(s: TcpSocket): number {
+  const buf = new Uint8Array(1 << 16);
+  let n = 0;
+  for (let r = s.recv(buf); r > 0; r = s.recv(buf)) n += r;
+  return n;
+}
+
+Deno.test("InterfaceGroup sends a connection's data out the interface holding its address, whichever interface polls first", () => {
+  for (const grouped of [false, true]) {
+    const f = fixture({ group: grouped });
+    const { server, client } = connectOnB(f);
+    // The application writes: the socket is woken outside ingress, and interface A polls first.
+    server.send(new Uint8Array(5000).fill(1));
+    f.run(20);
+    if (grouped) {
+      assert.equal(recvAll(client), 5000);
+      assert.equal(f.ifA.counters.noRoute, 0);
+      assert.equal(f.ifA.counters.txFrames, 0, "nothing left on link A");
+    } else {
+      // The contrast: without the group, A's egress takes the socket and has no route.
+      assert.equal(recvAll(client), 0);
+      assert.ok(f.ifA.counters.noRoute > 0);
+    }
+  }
+});
+
+Deno.test("InterfaceGroup sizes a connection's segments by its own interface's MTU", () => {
+  const f = fixture({ group: true, mtuA: 9000, mtuB: 1500 });
+  f.ifB.linkMtu = 1280;
+  let largest = 0, frames = 0;
+  const b1 = f.b1;
+  const seen: Device = {
+    capabilities: b1.capabilities,
+    receive: (now) => {
+      const fr = b1.receive(now);
+      if (fr !== null) {
+        frames++;
+        if (fr.length > largest) largest = fr.length;
+        // No IPv4 fragment: MF clear and offset 0.
+        assert.equal(((fr[6]! << 8) | fr[7]!) & 0x3fff, 0);
+      }
+      return fr;
+    },
+    canTransmit: (now) => b1.canTransmit(now),
+    transmit: (now, len) => b1.transmit(now, len),
+    commit: () => b1.commit(),
+  };
+  // The host opens the connection on B; the peer announces an MSS for 1500 bytes.
+  const listener = new TcpSocket();
+  f.peerB.listenTcp(f.setB, listener, { addr: ip("198.51.100.2"), port: 80 });
+  const server = new TcpSocket();
+  f.ifB.connectTcp(f.sockets, server, { addr: ip("198.51.100.2"), port: 80 }, {}, 0);
+  const client = listener;
+  f.run(10, seen);
+  assert.equal(server.state, "established");
+  server.send(new Uint8Array(60_000).fill(2));
+  let got = 0;
+  for (let i = 0; i < 200 && got < 60_000; i++) {
+    f.run(1, seen);
+    got += recvAll(client);
+  }
+  assert.equal(got, 60_000);
+  assert.ok(largest <= 1280 && largest > 1200, `largest packet on B: ${largest}`);
+  assert.ok(frames >= 60_000 / 1240, `${frames} packets`);
+});
+
+Deno.test("InterfaceGroup: a datagram from an unbound socket leaves by the route, from that interface's address", () => {
+  const f = fixture({ group: true });
+  for (
+    const [any, dst, src] of [["0.0.0.0", "198.51.100.2", "198.51.100.1"], [
+      "::",
+      "2001:db8:2::2",
+      "2001:db8:2::1",
+    ]] as const
+  ) {
+    const host = new UdpSocket(), atB = new UdpSocket();
+    f.ifA.bindUdp(f.sockets, host, { addr: ip(any), port: 9000 });
+    f.peerB.bindUdp(f.setB, atB, { addr: ip(any), port: 9001 });
+    assert.equal(host.send(new Uint8Array([7]), { addr: ip(dst), port: 9001 }), true);
+    f.run(5);
+    const r = atB.recv(new Uint8Array(16));
+    assert.equal(r?.length, 1);
+    assert.equal(r?.remote.addr.toString(), src);
+  }
+  assert.equal(f.ifA.counters.txFrames, 0);
+  assert.equal(f.ifA.counters.noRoute, 0);
+});
+
+Deno.test("InterfaceGroup: a packet to one member's address arriving on another is not for us (strong host)", () => {
+  const f = fixture({ group: true });
+  const server = new TcpSocket();
+  f.ifA.listenTcp(f.sockets, server, { addr: ip("0.0.0.0"), port: 80 });
+  f.peerB.routes.add({ cidr: IpCidr.parse("192.0.2.0/24"), via: null });
+  const client = new TcpSocket();
+  f.peerB.connectTcp(f.setB, client, { addr: ip("192.0.2.1"), port: 80 }, {}, 0);
+  f.run(10);
+  assert.equal(client.state, "synSent");
+  assert.ok(f.ifB.counters.notForUs > 0);
+  assert.equal(f.ifA.counters.rxFrames, 0);
+});
+
+Deno.test("InterfaceGroup.lookup: the longest prefix, then the lowest metric, over every member", () => {
+  const group = new InterfaceGroup();
+  const a = new Interface({ addresses: ["192.0.2.2/24"], gateway4: "192.0.2.1" });
+  const b = new Interface({
+    addresses: ["198.51.100.2/24"],
+    gateway4: "198.51.100.1",
+    routes: [{ cidr: "203.0.113.0/25", via: "198.51.100.254" }],
+  });
+  group.add(a, linkPair({ medium: "ip" })[0], { metric: 20 });
+  group.add(b, linkPair({ medium: "ip" })[0], { metric: 10 });
+  assert.equal(group.lookup(ip("8.8.8.8"))?.iface, 1); // both defaults: metric 10 wins
+  assert.equal(group.lookup(ip("8.8.8.8"))?.nextHop.toString(), "198.51.100.1");
+  assert.equal(group.lookup(ip("192.0.2.77"))?.iface, 0); // connected /24 beats the defaults
+  assert.equal(group.lookup(ip("192.0.2.77"))?.nextHop.toString(), "192.0.2.77");
+  assert.equal(group.lookup(ip("203.0.113.5"))?.nextHop.toString(), "198.51.100.254");
+  assert.equal(group.indexOf(ip("198.51.100.2")), 1);
+  assert.equal(group.sourceFor(ip("8.8.8.8"))?.toString(), "198.51.100.2");
+  assert.equal(group.size, 2);
+});
+
+Deno.test("InterfaceGroup.add rejects an interface already in a group and a device of another medium", () => {
+  const g1 = new InterfaceGroup(), g2 = new InterfaceGroup();
+  const iface = new Interface({ addresses: ["192.0.2.1/24"] });
+  g1.add(iface, linkPair({ medium: "ip" })[0]);
+  assert.throws(() => g2.add(iface, linkPair({ medium: "ip" })[0]), TypeError);
+  assert.throws(() => g2.add(new Interface(), linkPair({ medium: "ethernet" })[0]), TypeError);
+  assert.throws(
+    () => g2.add(new Interface(), linkPair({ medium: "ip" })[0], { metric: 2 ** 32 }),
+    RangeError,
+  );
+  assert.equal(g2.size, 0);
+});
