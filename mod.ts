@@ -48,6 +48,7 @@
 export {
   type ConnectOptions,
   type DatagramOptions,
+  type InterfaceOptions,
   type ListenOptions,
   NetStack,
   type NetStackOptions,

@@ -30,7 +30,7 @@ import {
   type TcpSocketOptions,
 } from "../socket/tcp/config.ts";
 import { RttEstimator } from "../socket/tcp/rtt.ts";
-import type { NetStackOptions } from "./options.ts";
+import type { InterfaceOptions, NetStackOptions } from "./options.ts";
 import { EthernetAddress, type IpAddress, type IpCidr, parseIpAddress } from "../wire/address.ts";
 
 /** The most connections a listener queues (Linux caps `somaxconn` at 65535 too). */
@@ -109,6 +109,7 @@ export interface StackConfig {
   readonly addresses: readonly IpCidr[];
   readonly gateways: readonly IpAddress[];
   readonly hardwareAddress: EthernetAddress | undefined;
+  readonly metric: number;
   readonly tcp: TcpSocketOptions;
   readonly backlog: number;
   readonly maxSockets: number | undefined;
@@ -135,20 +136,7 @@ export function checkStackOptions(value: NetStackOptions): StackConfig {
   const gateways = checkArray("gateways", o.gateways).map((g, i) =>
     checkAddress(`gateways[${i}]`, g)
   );
-  let hardwareAddress: EthernetAddress | undefined;
-  if (typeof o.hardwareAddress === "string") {
-    try {
-      hardwareAddress = EthernetAddress.parse(o.hardwareAddress);
-    } catch {
-      throw new TypeError(
-        `Invalid hardwareAddress "${o.hardwareAddress}": expected a MAC such as "02:00:00:00:00:01"`,
-      );
-    }
-  } else if (o.hardwareAddress instanceof EthernetAddress) {
-    hardwareAddress = o.hardwareAddress;
-  } else if (o.hardwareAddress !== undefined) {
-    throw typeError("hardwareAddress", o.hardwareAddress, "a MAC string or EthernetAddress");
-  }
+  const hardwareAddress = checkHardwareAddress("hardwareAddress", o.hardwareAddress);
   if (o.iface !== undefined) checkOptions("iface", o.iface);
   return {
     device,
@@ -156,6 +144,7 @@ export function checkStackOptions(value: NetStackOptions): StackConfig {
     addresses,
     gateways,
     hardwareAddress,
+    metric: o.metric === undefined ? 0 : checkInteger("metric", o.metric, 0, 0xffffffff),
     tcp: checkTcpOptions("tcp", o.tcp),
     backlog: o.backlog === undefined ? 511 : checkBacklog("backlog", o.backlog),
     maxSockets: o.maxSockets === undefined
@@ -165,6 +154,61 @@ export function checkStackOptions(value: NetStackOptions): StackConfig {
     dnsServers: checkArray("dnsServers", o.dnsServers).map((s, i) =>
       checkAddress(`dnsServers[${i}]`, s)
     ),
+  };
+}
+
+/** An optional MAC address, as a string or an `EthernetAddress`. */
+function checkHardwareAddress(name: string, value: unknown): EthernetAddress | undefined {
+  if (value === undefined || value instanceof EthernetAddress) return value;
+  if (typeof value !== "string") throw typeError(name, value, "a MAC string or EthernetAddress");
+  try {
+    return EthernetAddress.parse(value);
+  } catch {
+    throw new TypeError(
+      `Invalid ${name} "${value}": expected a MAC such as "02:00:00:00:00:01"`,
+    );
+  }
+}
+
+/** The checked options of `NetStack.addInterface`. */
+export interface InterfaceConfigChecked {
+  readonly device: Device;
+  readonly addresses: readonly IpCidr[];
+  readonly gateways: readonly IpAddress[];
+  readonly routes: readonly { readonly cidr: IpCidr; readonly via: IpAddress | null }[];
+  readonly hardwareAddress: EthernetAddress | undefined;
+  readonly metric: number;
+  readonly mtu: number | undefined;
+}
+
+/** Checks the options of `NetStack.addInterface`. */
+export function checkInterfaceOptions(value: InterfaceOptions): InterfaceConfigChecked {
+  const o = checkOptions("options", value, true);
+  const device = checkDevice("device", o.device);
+  if (o.addresses === undefined) throw typeError("addresses", o.addresses, "an array of addresses");
+  const addresses = checkArray("addresses", o.addresses).map((a, i) =>
+    checkCidr(`addresses[${i}]`, a)
+  );
+  const ipv6 = addresses.some((a) => a.address.version === 6);
+  checkMtu("device MTU", device.capabilities.mtu, device.capabilities.medium, ipv6);
+  const routes = checkArray("routes", o.routes).map((r, i) => {
+    checkOptions(`routes[${i}]`, r, true);
+    const cidr = checkCidr(`routes[${i}].cidr`, r.cidr);
+    const via = r.via === undefined ? null : checkAddress(`routes[${i}].via`, r.via);
+    if (via !== null && via.version !== cidr.address.version) {
+      throw new TypeError(`Invalid routes[${i}]: ${cidr} via ${via} mixes IP versions`);
+    }
+    return { cidr, via };
+  });
+  if (o.iface !== undefined) checkOptions("iface", o.iface);
+  return {
+    device,
+    addresses,
+    gateways: checkArray("gateways", o.gateways).map((g, i) => checkAddress(`gateways[${i}]`, g)),
+    routes,
+    hardwareAddress: checkHardwareAddress("hardwareAddress", o.hardwareAddress),
+    metric: o.metric === undefined ? 0 : checkInteger("metric", o.metric, 0, 0xffffffff),
+    mtu: o.mtu === undefined ? undefined : checkInteger("mtu", o.mtu, ipv6 ? 1280 : 576, 65535),
   };
 }
 

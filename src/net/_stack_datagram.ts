@@ -15,6 +15,7 @@ import { checkHostname, checkPort, parseHost } from "./_options.ts";
 import { UdpSocket } from "./udp_socket.ts";
 import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
 import type { StackState } from "./_stack_state.ts";
+import { hasRoute, ifaceFor } from "./_stack_ifaces.ts";
 import {
   isTransparent,
   listenTransparentUdp,
@@ -35,7 +36,7 @@ export function listenDatagram(
   const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
   const core = new CoreUdpSocket();
   try {
-    s.iface.bindUdp(s.sockets, core, { addr, port });
+    ifaceFor(s, addr).bindUdp(s.sockets, core, { addr, port });
   } catch (e) {
     throw fromCoreError(e, `Cannot bind to ${formatEndpoint({ addr, port })}`);
   }
@@ -90,7 +91,7 @@ export function ping(s: StackState, options: PingOptions): Promise<PingResult> {
       new TypeError(`Invalid hostname "${o.hostname}": a destination is required`),
     );
   }
-  if (s.iface.routes.nextHop(addr) === null) {
+  if (!hasRoute(s, addr)) {
     return Promise.reject(coreError("ENETUNREACH", `Cannot ping ${addr}`));
   }
   if (s.pinger === null) {

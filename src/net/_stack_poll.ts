@@ -16,6 +16,7 @@ import type { StackState } from "./_stack_state.ts";
  */
 export function pollOnce(s: StackState, now: Instant): boolean {
   try {
+    if (s.group !== null) return pollAll(s, now);
     const counters = s.iface.counters;
     const rx = counters.rxFrames;
     const polled = s.iface.poll(now, s.device, s.sockets);
@@ -32,10 +33,30 @@ export function pollOnce(s: StackState, now: Instant): boolean {
   }
 }
 
-/** The next deadline of the core and the device. */
+/** `pollOnce` with several interfaces: each polls its own device, in order. */
+function pollAll(s: StackState, now: Instant): boolean {
+  let again = false;
+  for (const m of s.members) {
+    const counters = m.iface.counters;
+    const rx = counters.rxFrames;
+    if (
+      m.iface.poll(now, m.device, s.sockets) &&
+      (counters.rxFrames - rx >= m.ingressBudget || m.iface.pollAt(now, s.sockets) <= now)
+    ) {
+      again = true;
+    }
+  }
+  return s.autoconf?.poll(now) === true || again;
+}
+
+/** The next deadline of the core and the devices. */
 export function nextDeadline(s: StackState, now: Instant): Instant {
   try {
-    const at = earliest(s.iface.pollAt(now, s.sockets), deviceDeadline(s.device));
+    let at = earliest(s.iface.pollAt(now, s.sockets), deviceDeadline(s.device));
+    for (let i = 1; i < s.members.length; i++) {
+      const m = s.members[i]!;
+      at = earliest(at, earliest(m.iface.pollAt(now, s.sockets), deviceDeadline(m.device)));
+    }
     return s.autoconf === null ? at : earliest(at, s.autoconf.pollAt(now));
   } catch (e) {
     s.fail(e, "Stack failed");
@@ -63,6 +84,6 @@ export async function closeStack(s: StackState, owner: object): Promise<void> {
   } catch { /* a failing poll while closing: the stack is going away anyway */ }
   s.autoconf?.close();
   s.driver.stop();
-  releaseDevice(s.device, owner);
-  await closeDevice(s.device);
+  for (const m of s.members) releaseDevice(m.device, owner);
+  await Promise.all(s.members.map((m) => closeDevice(m.device)));
 }

@@ -8,6 +8,7 @@
 
 import { FastOpenCache } from "../socket/tcp/fast_open.ts";
 import { Interface, type InterfaceConfig } from "../iface/interface.ts";
+import type { InterfaceGroup } from "../iface/iface_group.ts";
 import { SocketSet } from "../iface/socket_set.ts";
 import { type Device, deviceClosed, hasReadinessHook } from "../phy/device.ts";
 import { TcpSocket } from "../socket/tcp/socket.ts";
@@ -26,7 +27,15 @@ import { Autoconf, type AutoconfEvent } from "./autoconf.ts";
 import { acceptAnyConfig, type UdpFlowListener } from "./transparent.ts";
 
 /** The Interface's default `ingressBudget`. */
-const DEFAULT_INGRESS_BUDGET = 256;
+export const DEFAULT_INGRESS_BUDGET = 256;
+
+/** One interface of a stack with its device; the first is the one `NetStackOptions` describes. */
+export interface StackMember {
+  readonly iface: Interface;
+  readonly device: Device;
+  /** Frames its poll takes before egress runs. */
+  readonly ingressBudget: number;
+}
 
 /** What a stack is: `stack` is the `NetStack` it belongs to (its event target and poll target). */
 export class StackState {
@@ -53,6 +62,12 @@ export class StackState {
   readonly dnsCounters: DnsCounters = dnsCounters();
   readonly families: readonly (4 | 6)[];
   readonly autoconf: Autoconf | null = null;
+  /** Every interface, the first one first. */
+  readonly members: StackMember[];
+  /** Routes between the interfaces once there are several (see `NetStack.addInterface`). */
+  group: InterfaceGroup | null = null;
+  /** The first interface's metric in the group. */
+  readonly metric: number;
 
   /** Checks the options, builds the interface and claims the device for `stack`. */
   constructor(stack: EventTarget & PollTarget, options: NetStackOptions) {
@@ -76,6 +91,8 @@ export class StackState {
     };
     this.iface = new Interface(config);
     this.ingressBudget = config.ingressBudget ?? DEFAULT_INGRESS_BUDGET;
+    this.members = [{ iface: this.iface, device: this.device, ingressBudget: this.ingressBudget }];
+    this.metric = o.metric;
     this.sockets = new SocketSet(o.maxSockets !== undefined ? { maxSockets: o.maxSockets } : {});
     this.tcpOptions = o.tcp;
     this.backlog = o.backlog;
@@ -126,9 +143,14 @@ export class StackState {
         for (const x of this.listeners) if (x.socket === l) this.listeners.delete(x);
       },
     };
-    if (hasReadinessHook(this.device)) this.device.onReadable(this.driver.wake);
-    deviceClosed(this.device)?.catch((e) => this.fail(e, "Device failed"));
+    this.watchDevice(this.device);
     this.driver.wake();
+  }
+
+  /** Polls when `device` becomes readable; fails the stack when it fails. */
+  watchDevice(device: Device): void {
+    if (hasReadinessHook(device)) device.onReadable(this.driver.wake);
+    deviceClosed(device)?.catch((e) => this.fail(e, "Device failed"));
   }
 
   /** Aborts every TCP connection of the set. */

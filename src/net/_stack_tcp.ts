@@ -19,6 +19,7 @@ import { TcpStream } from "./tcp_stream.ts";
 import { resolveForConnect } from "./dns.ts";
 import type { NetStack } from "./stack.ts";
 import type { StackState } from "./_stack_state.ts";
+import { connectVia, ifaceFor, ownsAddress } from "./_stack_ifaces.ts";
 import {
   isTransparent,
   listenTransparentTcp,
@@ -67,7 +68,7 @@ export function listen(
       socket: s.tcpOptions,
       ...(o.fastOpen === true ? { fastOpen: true } : {}),
     });
-    s.iface.listenTcp(s.sockets, core);
+    ifaceFor(s, addr).listenTcp(s.sockets, core);
   } catch (e) {
     throw fromCoreError(e, `Cannot listen on ${formatEndpoint({ addr, port })}`);
   }
@@ -131,24 +132,29 @@ async function connectTo(
     throw new TypeError(`Invalid hostname "${name}": not a unicast address`);
   }
   const remote: IpEndpoint = { addr, port };
-  if (addr.isLoopback && !s.iface.routes.hasAddress(addr)) {
+  if (addr.isLoopback && !ownsAddress(s, addr)) {
     // RFC 1122 §3.2.1.3: loopback addresses never leave the host, and a stack has no loopback.
     throw coreError("ENETUNREACH", `Cannot connect to ${formatEndpoint(remote)}`);
   }
   const signal = options.signal;
   if (signal?.aborted) throw abortError(signal);
+  let iface = s.iface;
+  let local: { localAddr?: IpAddress; localPort?: number } = options.localPort !== undefined
+    ? { localPort: options.localPort }
+    : NO_OPTIONS;
+  if (s.group !== null) {
+    // Several interfaces: the route picks the interface, RFC 6724 its address.
+    const via = connectVia(s, addr);
+    if (via === null) throw coreError("ENETUNREACH", `Cannot connect to ${formatEndpoint(remote)}`);
+    iface = via.iface;
+    local = { ...local, localAddr: via.source };
+  }
   const fastOpen = options.fastOpen === true;
   const socket = new TcpSocket(
     fastOpen ? { ...s.tcpOptions, fastOpen: s.fastOpenCache } : s.tcpOptions,
   );
   try {
-    s.iface.connectTcp(
-      s.sockets,
-      socket,
-      remote,
-      options.localPort !== undefined ? { localPort: options.localPort } : NO_OPTIONS,
-      monotonicNow(),
-    );
+    iface.connectTcp(s.sockets, socket, remote, local, monotonicNow());
   } catch (e) {
     throw fromCoreError(e, `Cannot connect to ${formatEndpoint(remote)}`);
   }

@@ -27,7 +27,13 @@
  */
 
 export { NetStack } from "./stack.ts";
-export type { ConnectOptions, DatagramOptions, ListenOptions, NetStackOptions } from "./options.ts";
+export type {
+  ConnectOptions,
+  DatagramOptions,
+  InterfaceOptions,
+  ListenOptions,
+  NetStackOptions,
+} from "./options.ts";
 export { TcpStream } from "./tcp_stream.ts";
 export { TcpListener } from "./tcp_listener.ts";
 export { UdpSocket } from "./udp_socket.ts";

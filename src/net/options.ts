@@ -75,6 +75,62 @@ export interface NetStackOptions {
    * (see {@linkcode AcceptAnyOptions}; `true` for the defaults). Default off.
    */
   readonly acceptAny?: AcceptAnyOptions | boolean;
+  /**
+   * The metric of this first interface's gateways and routes when the stack has several
+   * interfaces (see `NetStack.addInterface`; lower wins), 0–2³²−1. Default 0.
+   */
+  readonly metric?: number;
+}
+
+/**
+ * Options of `NetStack.addInterface`: a further interface of the stack, with its own device,
+ * addresses, routes and MTU.
+ *
+ * @example
+ * ```ts
+ * import { type InterfaceOptions, linkPair, NetStack } from "@smol/net";
+ * import assert from "node:assert/strict";
+ * const [first] = linkPair({ mtu: 1500 });
+ * const [second] = linkPair({ mtu: 9000 });
+ * await using stack = new NetStack({ device: first, addresses: ["192.0.2.2/24"], gateways: ["192.0.2.1"] });
+ * const options: InterfaceOptions = {
+ *   device: second,
+ *   addresses: ["198.51.100.2/24"],
+ *   gateways: ["198.51.100.1"],
+ *   routes: [{ cidr: "203.0.113.0/24", via: "198.51.100.254" }],
+ *   metric: 10,
+ *   mtu: 1400,
+ * };
+ * assert.equal(stack.addInterface(options), 1);
+ * assert.throws(() => stack.addInterface({ device: second, addresses: [] }), TypeError); // in use
+ * ```
+ */
+export interface InterfaceOptions {
+  /** The device of the interface (not in use by this or another stack). */
+  readonly device: Device;
+  /** The interface's addresses in CIDR form (`198.51.100.2/24`, `2001:db8:1::2/64`). */
+  readonly addresses: readonly (string | IpCidr)[];
+  /** Its default gateways, at most one per IP version (with `metric`). */
+  readonly gateways?: readonly (string | IpAddress)[];
+  /** Further routes through it: a prefix and a gateway (on-link without `via`). */
+  readonly routes?: readonly {
+    readonly cidr: string | IpCidr;
+    readonly via?: string | IpAddress;
+  }[];
+  /**
+   * The metric of its gateways and routes (lower wins when two interfaces have routes of the
+   * same prefix length), 0–2³²−1. Its own subnets have metric 0. Default 0.
+   */
+  readonly metric?: number;
+  /**
+   * The largest IP packet it sends, 576 (1280 with IPv6 addresses) to 65535; below the device's
+   * MTU it lowers the MSS this interface's connections announce. Default: the device's.
+   */
+  readonly mtu?: number;
+  /** The hardware address on an Ethernet medium (default: a random locally administered one). */
+  readonly hardwareAddress?: string | EthernetAddress;
+  /** Further Interface settings (hop limit, ICMP echo replies, cache sizes). */
+  readonly iface?: Partial<InterfaceConfig>;
 }
 
 /**

@@ -10,8 +10,14 @@ import type { DropCounters } from "../iface/counters.ts";
 import type { Device } from "../phy/device.ts";
 import type { Instant } from "../time.ts";
 import { checkOptions } from "../_validate.ts";
-import type { ConnectOptions, DatagramOptions, ListenOptions, NetStackOptions } from "./options.ts";
-export type { ConnectOptions, DatagramOptions, ListenOptions, NetStackOptions };
+import type {
+  ConnectOptions,
+  DatagramOptions,
+  InterfaceOptions,
+  ListenOptions,
+  NetStackOptions,
+} from "./options.ts";
+export type { ConnectOptions, DatagramOptions, InterfaceOptions, ListenOptions, NetStackOptions };
 import type { TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { TcpTraceRecorder } from "../trace/recorder.ts";
@@ -28,10 +34,11 @@ import { StackState } from "./_stack_state.ts";
 import { connect, listen } from "./_stack_tcp.ts";
 import { listenDatagram, ping } from "./_stack_datagram.ts";
 import { closeStack, nextDeadline, pollOnce } from "./_stack_poll.ts";
+import { addInterface, interfaceCounters } from "./_stack_ifaces.ts";
 
 /**
- * A userspace TCP/IP stack on one device. It owns the loop that polls the core; all of its
- * sockets share that loop.
+ * A userspace TCP/IP stack on one device, or on several with `addInterface`. It owns the loop
+ * that polls the core; all of its sockets share that loop.
  *
  * - `listen()` returns a {@linkcode TcpListener} (like `Deno.listen`);
  * - `connect()` resolves to a {@linkcode TcpStream} (like `Deno.connect`);
@@ -239,6 +246,76 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    */
   get settles(): number {
     return this.#s.driver.settles;
+  }
+
+  /**
+   * Adds a further interface with its own device, addresses, gateways, routes and MTU; the
+   * stack's sockets are shared by all of its interfaces, and its loop waits on all devices.
+   *
+   * - `connect` leaves on the interface the route table picks for the destination (longest
+   *   prefix over every interface's subnets, gateways and routes, then the lowest `metric`),
+   *   from that interface's address chosen by RFC 6724 source selection, and announces an MSS
+   *   for that interface's MTU; the connection stays on that interface.
+   * - A listener or UDP socket on the unspecified address takes traffic on every interface; one
+   *   bound to an address takes only what comes to that address on its own interface (strong
+   *   host model, RFC 1122 §3.3.4.2: no interface answers for another's addresses).
+   * - Each interface has its own neighbor cache and counters (`interfaceCounters`).
+   * - Accept-any (`acceptAny`), DHCP and SLAAC (`addresses: "auto"`) and `counters` stay with the
+   *   first interface.
+   *
+   * @param options The device (not in use by any stack), addresses, gateways, routes, metric
+   * and MTU.
+   * @returns The interface's index (the first interface, made by the constructor, is 0).
+   * @throws {TypeError} A malformed option, or a device an interface of this stack uses.
+   * @throws {RangeError} A metric or MTU out of range.
+   * @throws {Deno.errors.Busy} When another stack uses the device.
+   *
+   * @example Two subnets, one on each interface
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a0, a1] = linkPair(), [b0, b1] = linkPair();
+   * await using host = new NetStack({ device: a0, addresses: ["192.0.2.1/24"] });
+   * assert.equal(host.addInterface({ device: b0, addresses: ["198.51.100.1/24"] }), 1);
+   * await using peerA = new NetStack({ device: a1, addresses: ["192.0.2.2/24"] });
+   * await using peerB = new NetStack({ device: b1, addresses: ["198.51.100.2/24"] });
+   * using listenerA = peerA.listen({ port: 80 });
+   * using listenerB = peerB.listen({ port: 80 });
+   * using toA = await host.connect({ hostname: "192.0.2.2", port: 80 });
+   * using toB = await host.connect({ hostname: "198.51.100.2", port: 80 });
+   * assert.equal(toA.localAddr.hostname, "192.0.2.1"); // each from its interface's address
+   * assert.equal(toB.localAddr.hostname, "198.51.100.1");
+   * (await listenerA.accept()).close();
+   * (await listenerB.accept()).close();
+   * assert.ok(host.interfaceCounters(1).txFrames > 0);
+   * ```
+   */
+  addInterface(options: InterfaceOptions): number {
+    return addInterface(this.#s, this, options);
+  }
+
+  /**
+   * The drop and frame counters of one interface (0 is the first; `counters` is the same as
+   * `interfaceCounters(0)`).
+   *
+   * @param index The interface's index, as `addInterface` returned it.
+   * @returns Its counters (live: updated in place).
+   * @throws {RangeError} For an index the stack has no interface for.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a] = linkPair(), [b] = linkPair();
+   * await using stack = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * stack.addInterface({ device: b, addresses: ["198.51.100.1/24"] });
+   * assert.equal(stack.interfaceCounters(0), stack.counters);
+   * assert.notEqual(stack.interfaceCounters(1), stack.counters);
+   * assert.throws(() => stack.interfaceCounters(2), RangeError);
+   * ```
+   */
+  interfaceCounters(index: number): DropCounters {
+    return interfaceCounters(this.#s, index);
   }
 
   /**

@@ -1,0 +1,96 @@
+/**
+ * The interfaces of a `NetStack` beyond its first: `NetStack.addInterface`, and the questions
+ * the other methods ask of all interfaces at once (which one holds an address, whether a
+ * destination has a route, which interface and source address a connection takes).
+ *
+ * @module
+ */
+
+import { Interface, type InterfaceConfig } from "../iface/interface.ts";
+import { InterfaceGroup } from "../iface/iface_group.ts";
+import type { DropCounters } from "../iface/counters.ts";
+import { deviceChain } from "../phy/wrapper.ts";
+import type { IpAddress } from "../wire/address.ts";
+import { checkInteger } from "../_validate.ts";
+import { claimDevice, randomMac } from "./_device_owner.ts";
+import type { InterfaceOptions } from "./options.ts";
+import { checkInterfaceOptions } from "./_options.ts";
+import { DEFAULT_INGRESS_BUDGET, type StackState } from "./_stack_state.ts";
+
+/** `NetStack.addInterface`: `owner` is the stack that claims the device. */
+export function addInterface(s: StackState, owner: object, options: InterfaceOptions): number {
+  s.checkOpen();
+  const o = checkInterfaceOptions(options);
+  const chain = deviceChain(o.device);
+  for (const m of s.members) {
+    if (deviceChain(m.device).some((d) => chain.includes(d))) {
+      throw new TypeError("Invalid device: an interface of this stack uses it already");
+    }
+  }
+  const medium = o.device.capabilities.medium;
+  const hw = o.hardwareAddress ?? (medium === "ethernet" ? randomMac() : undefined);
+  const gateway4 = o.gateways.find((g) => g.version === 4);
+  const gateway6 = o.gateways.find((g) => g.version === 6);
+  const config: InterfaceConfig = {
+    ...options.iface,
+    medium,
+    addresses: o.addresses,
+    routes: [...(options.iface?.routes ?? []), ...o.routes],
+    ...(hw !== undefined ? { hardwareAddr: hw } : {}),
+    ...(gateway4 !== undefined ? { gateway4 } : {}),
+    ...(gateway6 !== undefined ? { gateway6 } : {}),
+  };
+  const iface = new Interface(config);
+  if (o.mtu !== undefined) iface.linkMtu = o.mtu;
+  // Last: nothing above has side effects, so a rejected option leaves the device free.
+  claimDevice(o.device, owner);
+  if (s.group === null) {
+    s.group = new InterfaceGroup();
+    s.group.add(s.iface, s.device, { metric: s.metric });
+  }
+  s.group.add(iface, o.device, { metric: o.metric });
+  s.members.push({
+    iface,
+    device: o.device,
+    ingressBudget: config.ingressBudget ?? DEFAULT_INGRESS_BUDGET,
+  });
+  s.watchDevice(o.device);
+  s.driver.wake();
+  return s.members.length - 1;
+}
+
+/** `NetStack.interfaceCounters`. */
+export function interfaceCounters(s: StackState, index: number): DropCounters {
+  checkInteger("index", index, 0, s.members.length - 1);
+  return s.members[index]!.iface.counters;
+}
+
+/** The interface that holds `addr`, or the first one (for the unspecified address). */
+export function ifaceFor(s: StackState, addr: IpAddress): Interface {
+  if (s.group === null || addr.isUnspecified) return s.iface;
+  const i = s.group.indexOf(addr);
+  return i < 0 ? s.iface : s.members[i]!.iface;
+}
+
+/** Whether an interface holds `addr`. */
+export function ownsAddress(s: StackState, addr: IpAddress): boolean {
+  return s.group === null ? s.iface.routes.hasAddress(addr) : s.group.indexOf(addr) >= 0;
+}
+
+/** Whether some interface has a route to `dst`. */
+export function hasRoute(s: StackState, dst: IpAddress): boolean {
+  return s.group === null ? s.iface.routes.nextHop(dst) !== null : s.group.lookup(dst) !== null;
+}
+
+/**
+ * The interface a connection to `dst` leaves on and its source address (RFC 6724 over that
+ * interface's addresses), or `null` without a route; only with several interfaces.
+ */
+export function connectVia(
+  s: StackState,
+  dst: IpAddress,
+): { iface: Interface; source: IpAddress } | null {
+  const source = s.group!.sourceFor(dst);
+  if (source === null) return null;
+  return { iface: s.members[s.group!.indexOf(source)]!.iface, source };
+}
