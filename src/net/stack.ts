@@ -1,6 +1,7 @@
 /**
- * `NetStack`: one device, one Interface, one SocketSet and the loop that drives them, with
- * `listen` / `connect` / `listenDatagram` shaped like Deno's.
+ * `NetStack`: a device and its Interface (or several, with `addInterface`), one SocketSet they
+ * share and the loop that drives them, with `listen` / `connect` / `listenDatagram` shaped like
+ * Deno's.
  *
  * @module
  */

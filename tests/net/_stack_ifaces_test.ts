@@ -331,3 +331,15 @@ Deno.test("NetStack.close releases every interface's device", async () => {
   assert.equal(again.device, b);
   void againA;
 });
+
+Deno.test("examples/multi_interface.ts runs and every check it prints holds", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", "examples/multi_interface.ts"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
+  assert.equal(text.split("\n").filter((l) => l.startsWith("ok   ")).length, 5, text);
+  assert.match(text, /all checks hold/);
+});

@@ -1,0 +1,132 @@
+/**
+ * One stack, two interfaces: a host with an interface on each of two links (192.0.2.0/24 and
+ * 198.51.100.0/24, the second with a smaller MTU and the cheaper default route), and a peer on
+ * each link, all in one process over in-memory links. The example shows what the route table
+ * and RFC 6724 source selection decide:
+ *
+ * - a connection to each link leaves on that link's interface, from that interface's address,
+ *   with an MSS for that interface's MTU;
+ * - a connection to an address on neither link takes the default route with the lower metric;
+ * - one wildcard listener on the host accepts from both peers, each connection on the address
+ *   it was reached at;
+ * - a listener bound to one interface's address is not reachable through the other (strong host).
+ *
+ * Run: `deno run examples/multi_interface.ts` (it prints one line per check and exits 0 when all
+ * hold; tests/net/_stack_ifaces_test.ts runs it).
+ *
+ * @module
+ */
+
+import { linkPair, NetStack } from "@smol/net";
+
+// Link A: MTU 1500, default gateway 192.0.2.254 at metric 100.
+// Link B: MTU 1280, default gateway 198.51.100.254 at metric 10 (preferred).
+const [a0, a1] = linkPair({ mtu: 1500 });
+const [b0, b1] = linkPair({ mtu: 1280 });
+await using host = new NetStack({
+  device: a0,
+  addresses: ["192.0.2.1/24"],
+  gateways: ["192.0.2.254"],
+  metric: 100,
+});
+host.addInterface({
+  device: b0,
+  addresses: ["198.51.100.1/24"],
+  gateways: ["198.51.100.254"],
+  metric: 10,
+});
+// The peers; each gateway terminates every connection it is handed (accept-any), so the one that
+// answers a connection to 203.0.113.7 shows which default route was taken.
+await using peerA = new NetStack({
+  device: a1,
+  addresses: ["192.0.2.2/24", "192.0.2.254/24"],
+  acceptAny: { allowDocumentation: true },
+});
+await using peerB = new NetStack({
+  device: b1,
+  addresses: ["198.51.100.2/24", "198.51.100.254/24"],
+  acceptAny: { allowDocumentation: true },
+  iface: { routes: [{ cidr: "192.0.2.0/24", via: null }] }, // for check 4
+});
+
+let failed = 0;
+function check(what: string, ok: boolean, detail: string): void {
+  console.log(`${ok ? "ok  " : "FAIL"} ${what}: ${detail}`);
+  if (!ok) failed++;
+}
+
+// 1. One connection to each link.
+{
+  using la = peerA.listen({ port: 80, hostname: "192.0.2.2" });
+  using lb = peerB.listen({ port: 80, hostname: "198.51.100.2" });
+  using toA = await host.connect({ hostname: "192.0.2.2", port: 80 });
+  using toB = await host.connect({ hostname: "198.51.100.2", port: 80 });
+  using pa = await la.accept();
+  using pb = await lb.accept();
+  check(
+    "to link A",
+    toA.localAddr.hostname === "192.0.2.1" && pa.info.mss > 1400 && pa.info.mss <= 1460,
+    `from ${toA.localAddr.hostname}; the peer sends ${pa.info.mss}-byte segments (MTU 1500)`,
+  );
+  check(
+    "to link B",
+    toB.localAddr.hostname === "198.51.100.1" && pb.info.mss > 1180 && pb.info.mss <= 1240,
+    `from ${toB.localAddr.hostname}; the peer sends ${pb.info.mss}-byte segments (MTU 1280)`,
+  );
+}
+
+// 2. Off both links: the default route with the lower metric (link B).
+{
+  using ta = peerA.listen({ transparent: true });
+  using tb = peerB.listen({ transparent: true });
+  using far = await host.connect({ hostname: "203.0.113.7", port: 443 });
+  const [gateway, peer] = await Promise.race([
+    ta.accept().then((c) => ["A", c] as const),
+    tb.accept().then((c) => ["B", c] as const),
+  ]);
+  check(
+    "to 203.0.113.7",
+    gateway === "B" && far.localAddr.hostname === "198.51.100.1" &&
+      peer.localAddr.hostname === "203.0.113.7",
+    `taken by link ${gateway}'s gateway (metric 10 beats 100), from ${far.localAddr.hostname}`,
+  );
+  peer.close();
+}
+
+// 3. One wildcard listener, both links.
+{
+  using server = host.listen({ port: 8080 });
+  using ca = await peerA.connect({ hostname: "192.0.2.1", port: 8080 });
+  using sa = await server.accept();
+  using cb = await peerB.connect({ hostname: "198.51.100.1", port: 8080 });
+  using sb = await server.accept();
+  check(
+    "wildcard listener",
+    sa.localAddr.hostname === "192.0.2.1" && sb.localAddr.hostname === "198.51.100.1",
+    `accepted ${sa.remoteAddr.hostname} on ${sa.localAddr.hostname}` +
+      ` and ${sb.remoteAddr.hostname} on ${sb.localAddr.hostname}`,
+  );
+  void ca, cb;
+}
+
+// 4. Strong host: link B's peer, told that 192.0.2.0/24 is on its link, cannot reach the host's
+// link A address through link B.
+{
+  using onA = host.listen({ port: 9090, hostname: "192.0.2.1" });
+  const before = host.interfaceCounters(1).notForUs;
+  const reached = await peerB.ping({ hostname: "192.0.2.1", timeout: 300 }).then(
+    () => true,
+    () => false,
+  );
+  check(
+    "strong host",
+    !reached && host.interfaceCounters(1).notForUs > before,
+    `192.0.2.1 does not answer through link B (frames for it dropped there as not for us: ${
+      host.interfaceCounters(1).notForUs - before
+    })`,
+  );
+  void onA;
+}
+
+console.log(failed === 0 ? "all checks hold" : `${failed} check(s) failed`);
+if (failed > 0) Deno.exitCode = 1;
