@@ -106,10 +106,11 @@ class Hook implements EgressGroup {
   }
 
   egress(core: IfaceCore, src: IpAddress, dst: IpAddress): IfaceCore {
-    if (dst.isMulticast || (dst.version === 4 && dst.isBroadcast)) return core;
     const own = this.owner(core, src);
     if (own !== null) return own;
-    // A source no member owns (an accept-any or raw socket's): by destination.
+    // Multicast and broadcast from no member's address (DAD, a wildcard socket) stay on the
+    // sending member; other sources no member owns (an accept-any or raw socket's) go by route.
+    if (dst.isMulticast || (dst.version === 4 && dst.isBroadcast)) return core;
     const c = this.table.lookup(dst, this.members);
     return c === null ? core : this.members[c.iface]!.core;
   }

@@ -20,6 +20,12 @@ import { DEFAULT_INGRESS_BUDGET, type StackState } from "./_stack_state.ts";
 /** `NetStack.addInterface`: `owner` is the stack that claims the device. */
 export function addInterface(s: StackState, owner: object, options: InterfaceOptions): number {
   s.checkOpen();
+  if (s.autoconf !== null) {
+    // DHCP and SLAAC broadcast from no address: with two interfaces they could leave on either.
+    throw new Deno.errors.NotSupported(
+      'Cannot add an interface to a stack made with addresses: "auto"',
+    );
+  }
   const o = checkInterfaceOptions(options);
   const chain = deviceChain(o.device);
   for (const m of s.members) {

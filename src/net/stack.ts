@@ -261,8 +261,8 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    *   bound to an address takes only what comes to that address on its own interface (strong
    *   host model, RFC 1122 §3.3.4.2: no interface answers for another's addresses).
    * - Each interface has its own neighbor cache and counters (`interfaceCounters`).
-   * - Accept-any (`acceptAny`), DHCP and SLAAC (`addresses: "auto"`) and `counters` stay with the
-   *   first interface.
+   * - Accept-any (`acceptAny`) and `counters` stay with the first interface; a stack made with
+   *   `addresses: "auto"` (DHCP, SLAAC) takes no further interface.
    *
    * @param options The device (not in use by any stack), addresses, gateways, routes, metric
    * and MTU.
@@ -270,6 +270,7 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @throws {TypeError} A malformed option, or a device an interface of this stack uses.
    * @throws {RangeError} A metric or MTU out of range.
    * @throws {Deno.errors.Busy} When another stack uses the device.
+   * @throws {Deno.errors.NotSupported} On a stack made with `addresses: "auto"`.
    *
    * @example Two subnets, one on each interface
    * ```ts

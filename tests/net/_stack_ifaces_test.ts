@@ -343,3 +343,14 @@ Deno.test("examples/multi_interface.ts runs and every check it prints holds", as
   assert.equal(text.split("\n").filter((l) => l.startsWith("ok   ")).length, 5, text);
   assert.match(text, /all checks hold/);
 });
+
+Deno.test("NetStack.addInterface is not supported on a stack with automatic configuration", async () => {
+  const [a] = linkPair(), [b] = linkPair();
+  await using stack = new NetStack({ device: a, addresses: "auto" });
+  assert.throws(
+    () => stack.addInterface({ device: b, addresses: ["198.51.100.1/24"] }),
+    Deno.errors.NotSupported,
+  );
+  await using again = new NetStack({ device: b, addresses: ["198.51.100.1/24"] }); // b stays free
+  void again;
+});
