@@ -25,7 +25,8 @@ export type { FdEngineOptions, FrameReceiver, FrameSender } from "./_fd_engine.t
  * fd itself, and the loop waits again only after such a read found nothing. When the ring is full
  * it stops reading until `receive` frees a slot (the kernel's queue holds or drops meanwhile,
  * counted in `stats.rxQueueFull`). `commit` writes synchronously; a write that would block drops the frame
- * (`stats.dropsTxBusy`) — there is no transmit queue. The one exception is a pure TCP ACK with
+ * (`stats.dropsTxBusy`) — there is no transmit queue, unless a TUN/TAP device was opened with
+ * `writerThread` (a bounded ring written by a Worker; a full ring refuses `transmit`). The one exception is a pure TCP ACK with
  * `coalesceAcks` (the default) committed while the stack takes a received burst: it waits until
  * `receive` finds nothing more or another frame is committed, and a newer ACK of the same
  * connection replaces it (`stats.acksCoalesced`).

@@ -126,8 +126,12 @@ const MAX_POLL_FAILURES = 100;
  * MTU-sized slots; when the ring is full it waits for `receive` to free a slot instead of
  * spinning. `receive` reads the fd itself when the ring is empty, and after handing frames over
  * the loop arms its poll again only once such a read found the fd empty: a busy transfer pays
- * one synchronous `read` per frame and no worker-thread round trip (`stats.readerWakeups`). Transmit writes synchronously from one preallocated buffer; a write that would block
- * drops the frame (counted in `dropsTxBusy`) — there is no transmit queue.
+ * one synchronous `read` per frame and no worker-thread round trip (`stats.readerWakeups`).
+ * Transmit writes synchronously from one preallocated buffer; a write that would block drops the
+ * frame (counted in `dropsTxBusy`) — there is no transmit queue. With a writer thread
+ * (`useWriter`, `_tx_ring.ts`) frames are built in the slots of a shared ring instead and a
+ * Worker writes them in order; a pure ACK is still written here when the ring holds nothing
+ * unwritten.
  */
 export class FdEngine {
   readonly capabilities: DeviceCapabilities;
