@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
+import { Forwarder } from "../../src/iface/forward.ts";
+import { Interface } from "../../src/iface/interface.ts";
 import { NatTable } from "../../src/iface/nat.ts";
+import { SocketSet } from "../../src/iface/socket_set.ts";
+import { linkPair } from "../../src/phy/link.ts";
+import { UdpSocket } from "../../src/socket/udp.ts";
+import { parseIpAddress } from "../../src/wire/address.ts";
 import { Icmpv4Packet, parseIcmpv4, parseIcmpv4Quote } from "../../src/wire/icmpv4.ts";
 import { Ipv4Packet, parseIpv4 } from "../../src/wire/ipv4.ts";
 import { parseTcp, TcpPacket } from "../../src/wire/tcp.ts";
@@ -414,4 +420,52 @@ Deno.test("NAT drops malformed and overlapping fragments and datagrams beyond it
   assert.equal(l.fwd.natFragmentsHeld, 1);
   assert.equal(receiveAll(l.hostOut).length, 0);
   assert.equal(nat.size, 0); // nothing was translated
+});
+
+Deno.test("NAT reassembles a fragmented datagram between Ethernet interfaces and the reply comes back", () => {
+  const [ha, ra] = linkPair({ medium: "ethernet" });
+  const [rb, hb] = linkPair({ medium: "ethernet" });
+  const mk = (mac: string, addr: string, seed: number, gw?: string) =>
+    new Interface({
+      hardwareAddr: mac,
+      addresses: [addr],
+      seed,
+      gratuitousArp: false,
+      ...(gw === undefined ? {} : { gateway4: gw }),
+    });
+  const a = mk("02:00:00:00:00:0a", "192.0.2.10/24", 1, "192.0.2.1");
+  const b = mk("02:00:00:00:00:0b", "198.51.100.20/24", 2);
+  const r0 = mk("02:00:00:00:01:00", "192.0.2.1/24", 3);
+  const r1 = mk("02:00:00:00:01:01", "198.51.100.1/24", 4);
+  const fwd = new Forwarder({ allowDocumentation: true });
+  fwd.attach(r0, ra);
+  fwd.attach(r1, rb, { nat: new NatTable({ externalAddress: "198.51.100.1" }) });
+  const sa = new SocketSet(), sb = new SocketSet(), s0 = new SocketSet(), s1 = new SocketSet();
+  const tx = new UdpSocket(), rx = new UdpSocket();
+  a.bindUdp(sa, tx, { addr: parseIpAddress("192.0.2.10"), port: 5000 });
+  b.bindUdp(sb, rx, { addr: parseIpAddress("198.51.100.20"), port: 53 });
+  const big = new Uint8Array(3000).map((_, i) => (i * 7) & 0xff);
+  tx.send(big, { addr: parseIpAddress("198.51.100.20"), port: 53 });
+  const run = (from: number) => {
+    for (let t = from; t < from + 20; t++) {
+      a.poll(t, ha, sa);
+      r0.poll(t, ra, s0);
+      r1.poll(t, rb, s1);
+      b.poll(t, hb, sb);
+    }
+  };
+  run(0);
+  const buf = new Uint8Array(4096);
+  const got = rx.recv(buf);
+  assert.equal(got?.length, 3000);
+  assert.deepEqual(buf.subarray(0, 3000), big);
+  assert.equal(got?.remote.addr.toString(), "198.51.100.1"); // translated
+  assert.equal(fwd.counters.natReassembled, 1);
+  rx.send(big, got!.remote);
+  run(100);
+  const back = tx.recv(buf);
+  assert.equal(back?.length, 3000);
+  assert.equal(back?.remote.addr.toString(), "198.51.100.20");
+  assert.equal(fwd.counters.natReassembled, 2);
+  assert.equal(fwd.counters.natFragment, 0);
 });
