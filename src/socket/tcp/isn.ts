@@ -19,12 +19,17 @@ import type { Instant } from "../../time.ts";
 /** Room for a domain byte, two IPv6 endpoints (16 + 2 + 16 + 2 bytes) and a SYN cookie's 6 more. */
 const tuple = new Uint8Array(48);
 
-/** The last hash: [high, low] u32 halves. */
+/**
+ * The last hash: [high, low] u32 halves. The words are computed as int32 (`| 0`), which stay
+ * unboxed in optimized code; unsigned comparisons flip the sign bit ({@linkcode SIGN}) first.
+ */
 const out = new Uint32Array(2);
+/** XORed into two int32s before `<` to compare them as unsigned. */
+const SIGN = -0x80000000;
 
-/** Reads a little-endian u32 (SipHash reads its key and message little-endian). */
+/** Reads a little-endian 32-bit word as an int32 (SipHash reads key and message little-endian). */
 function readLe32(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
 }
 
 /**
@@ -35,10 +40,10 @@ function sipHashInto(key: Uint8Array, data: Uint8Array, len: number): number {
   const k0l = readLe32(key, 0), k0h = readLe32(key, 4);
   const k1l = readLe32(key, 8), k1h = readLe32(key, 12);
   // "somepseudorandomlygeneratedbytes"
-  let v0h = (k0h ^ 0x736f6d65) >>> 0, v0l = (k0l ^ 0x70736575) >>> 0;
-  let v1h = (k1h ^ 0x646f7261) >>> 0, v1l = (k1l ^ 0x6e646f6d) >>> 0;
-  let v2h = (k0h ^ 0x6c796765) >>> 0, v2l = (k0l ^ 0x6e657261) >>> 0;
-  let v3h = (k1h ^ 0x74656462) >>> 0, v3l = (k1l ^ 0x79746573) >>> 0;
+  let v0h = (k0h ^ 0x736f6d65) | 0, v0l = (k0l ^ 0x70736575) | 0;
+  let v1h = (k1h ^ 0x646f7261) | 0, v1l = (k1l ^ 0x6e646f6d) | 0;
+  let v2h = (k0h ^ 0x6c796765) | 0, v2l = (k0l ^ 0x6e657261) | 0;
+  let v3h = (k1h ^ 0x74656462) | 0, v3l = (k1l ^ 0x79746573) | 0;
   const whole = len - (len & 7);
   // Word w < words is a message word (c = 2 rounds); the last word holds the 0–7 remaining
   // bytes and, in its top byte, len mod 256; then the finalization (d = 4 rounds).
@@ -55,53 +60,51 @@ function sipHashInto(key: Uint8Array, data: Uint8Array, len: number): number {
         if (j < 4) ml |= b << (8 * j);
         else mh |= b << (8 * (j - 4));
       }
-      mh >>>= 0;
-      ml >>>= 0;
     } else {
-      v2l = (v2l ^ 0xff) >>> 0;
+      v2l = (v2l ^ 0xff) | 0;
       rounds = 4;
     }
-    v3h = (v3h ^ mh) >>> 0;
-    v3l = (v3l ^ ml) >>> 0;
+    v3h = (v3h ^ mh) | 0;
+    v3l = (v3l ^ ml) | 0;
     for (let r = 0; r < rounds; r++) {
       let t: number;
       // v0 += v1; v1 <<<= 13; v1 ^= v0; v0 <<<= 32
-      t = (v0l + v1l) >>> 0;
-      v0h = (v0h + v1h + (t < v0l ? 1 : 0)) >>> 0;
+      t = (v0l + v1l) | 0;
+      v0h = (v0h + v1h + ((t ^ SIGN) < (v0l ^ SIGN) ? 1 : 0)) | 0;
       v0l = t;
       t = v1h;
-      v1h = (((t << 13) | (v1l >>> 19)) ^ v0h) >>> 0;
-      v1l = (((v1l << 13) | (t >>> 19)) ^ v0l) >>> 0;
+      v1h = (((t << 13) | (v1l >>> 19)) ^ v0h) | 0;
+      v1l = (((v1l << 13) | (t >>> 19)) ^ v0l) | 0;
       t = v0h;
       v0h = v0l;
       v0l = t;
       // v2 += v3; v3 <<<= 16; v3 ^= v2
-      t = (v2l + v3l) >>> 0;
-      v2h = (v2h + v3h + (t < v2l ? 1 : 0)) >>> 0;
+      t = (v2l + v3l) | 0;
+      v2h = (v2h + v3h + ((t ^ SIGN) < (v2l ^ SIGN) ? 1 : 0)) | 0;
       v2l = t;
       t = v3h;
-      v3h = (((t << 16) | (v3l >>> 16)) ^ v2h) >>> 0;
-      v3l = (((v3l << 16) | (t >>> 16)) ^ v2l) >>> 0;
+      v3h = (((t << 16) | (v3l >>> 16)) ^ v2h) | 0;
+      v3l = (((v3l << 16) | (t >>> 16)) ^ v2l) | 0;
       // v0 += v3; v3 <<<= 21; v3 ^= v0
-      t = (v0l + v3l) >>> 0;
-      v0h = (v0h + v3h + (t < v0l ? 1 : 0)) >>> 0;
+      t = (v0l + v3l) | 0;
+      v0h = (v0h + v3h + ((t ^ SIGN) < (v0l ^ SIGN) ? 1 : 0)) | 0;
       v0l = t;
       t = v3h;
-      v3h = (((t << 21) | (v3l >>> 11)) ^ v0h) >>> 0;
-      v3l = (((v3l << 21) | (t >>> 11)) ^ v0l) >>> 0;
+      v3h = (((t << 21) | (v3l >>> 11)) ^ v0h) | 0;
+      v3l = (((v3l << 21) | (t >>> 11)) ^ v0l) | 0;
       // v2 += v1; v1 <<<= 17; v1 ^= v2; v2 <<<= 32
-      t = (v2l + v1l) >>> 0;
-      v2h = (v2h + v1h + (t < v2l ? 1 : 0)) >>> 0;
+      t = (v2l + v1l) | 0;
+      v2h = (v2h + v1h + ((t ^ SIGN) < (v2l ^ SIGN) ? 1 : 0)) | 0;
       v2l = t;
       t = v1h;
-      v1h = (((t << 17) | (v1l >>> 15)) ^ v2h) >>> 0;
-      v1l = (((v1l << 17) | (t >>> 15)) ^ v2l) >>> 0;
+      v1h = (((t << 17) | (v1l >>> 15)) ^ v2h) | 0;
+      v1l = (((v1l << 17) | (t >>> 15)) ^ v2l) | 0;
       t = v2h;
       v2h = v2l;
       v2l = t;
     }
-    v0h = (v0h ^ mh) >>> 0;
-    v0l = (v0l ^ ml) >>> 0;
+    v0h = (v0h ^ mh) | 0;
+    v0l = (v0l ^ ml) | 0;
   }
   const lo = (v0l ^ v1l ^ v2l ^ v3l) >>> 0;
   out[0] = v0h ^ v1h ^ v2h ^ v3h;
