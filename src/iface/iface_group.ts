@@ -12,7 +12,8 @@
  *   interface, and TCP sizes its segments by that member's MTU; a datagram from a socket bound
  *   to no address leaves on the member the route table picks for its destination (longest
  *   prefix, then the lowest metric; each member's connected prefixes have metric 0, its
- *   gateways and routes the member's metric), with that member's source address;
+ *   gateways and routes the member's metric), with the source address RFC 6724 picks among
+ *   that member's addresses (the one a connection to the same destination takes);
  * - link-scoped traffic (ARP, neighbor discovery, multicast and broadcast) stays on the member
  *   that sends it.
  *
@@ -116,8 +117,15 @@ class Hook implements EgressGroup {
   }
 
   sourceFor(core: IfaceCore, dst: IpAddress): IpAddress | null {
-    const c = dst.isMulticast ? null : this.table.lookup(dst, this.members);
-    return (c === null ? core : this.members[c.iface]!.core).routes.sourceFor(dst);
+    // Link-scoped destinations stay on the sending member (as `egress` keeps them there).
+    if (dst.isMulticast || (dst.version === 4 && dst.isBroadcast)) {
+      return core.routes.sourceFor(dst);
+    }
+    const c = this.table.lookup(dst, this.members);
+    if (c === null) return core.routes.sourceFor(dst);
+    // The same RFC 6724 choice as `InterfaceGroup.sourceFor` (a connection's), so a datagram
+    // and a connection to one destination leave from one address.
+    return selectSourceAddress(dst, this.members[c.iface]!.addresses);
   }
 
   contextFor(core: IfaceCore, local: IpAddress): SocketContext {

@@ -186,3 +186,44 @@ Deno.test("InterfaceGroup.add rejects an interface already in a group and a devi
   );
   assert.equal(g2.size, 0);
 });
+
+Deno.test("InterfaceGroup: a datagram from an unbound socket takes the RFC 6724 source a connection takes, among one member's addresses", () => {
+  // B has a link-local and two global IPv6 addresses; its gateway is in 2001:db8:2::/64, the
+  // destination is behind it and shares the longer prefix with 2001:db8:3::1 (rule 8), which
+  // the simpler next-hop rule of `Routes.sourceFor` would not pick.
+  const [a0] = linkPair({ medium: "ip" }), [b0, b1] = linkPair({ medium: "ip" });
+  const ifA = new Interface({ addresses: ["192.0.2.1/24", "2001:db8:1::1/64"], seed: 1 });
+  const ifB = new Interface({
+    addresses: ["fe80::1/64", "2001:db8:2::1/64", "2001:db8:3::1/64"],
+    gateway6: "2001:db8:2::fe",
+    seed: 2,
+  });
+  const group = new InterfaceGroup();
+  group.add(ifA, a0);
+  group.add(ifB, b0);
+  const dst = ip("2001:db8:3:ff::9");
+  assert.equal(ifB.routes.sourceFor(dst)?.toString(), "2001:db8:2::1"); // what the old rule gave
+  assert.equal(group.sourceFor(dst)?.toString(), "2001:db8:3::1"); // what connect uses
+  // The peer behind B's link holds the destination address (medium "ip": no link addresses).
+  const peer = new Interface({ addresses: ["2001:db8:3:ff::9/64"], gateway6: "2001:db8:3:ff::1" });
+  const sockets = new SocketSet(), peerSet = new SocketSet();
+  const host = new UdpSocket(), at = new UdpSocket();
+  ifA.bindUdp(sockets, host, { addr: ip("::"), port: 9000 }); // bound through A, leaves on B
+  peer.bindUdp(peerSet, at, { addr: ip("::"), port: 9001 });
+  const client = new TcpSocket(), server = new TcpSocket();
+  peer.listenTcp(peerSet, server, { addr: ip("::"), port: 80 });
+  ifB.connectTcp(sockets, client, { addr: dst, port: 80 }, { localAddr: group.sourceFor(dst)! }, 0);
+  assert.equal(host.send(new Uint8Array([7]), { addr: dst, port: 9001 }), true);
+  for (let now = 0; now < 10; now++) {
+    ifA.poll(now, a0, sockets);
+    ifB.poll(now, b0, sockets);
+    peer.poll(now, b1, peerSet);
+  }
+  const r = at.recv(new Uint8Array(16));
+  assert.equal(r?.length, 1);
+  assert.equal(r?.remote.addr.toString(), "2001:db8:3::1");
+  assert.equal(server.state, "established");
+  assert.equal(server.remoteEndpoint?.addr.toString(), "2001:db8:3::1");
+  // A link-local destination gets the link-local source (rule 2: the appropriate scope).
+  assert.equal(group.sourceFor(ip("fe80::9"))?.toString(), "fe80::1");
+});
