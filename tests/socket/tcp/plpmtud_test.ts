@@ -35,7 +35,7 @@ class BlackHolePath {
   readonly #lim = new TokenBucket({ burst: 1000, interval: 1000 });
   readonly #buf = new Uint8Array(1 << 16);
 
-  constructor(pathMtu: number, a: TcpSocketOptions, readonly total: number) {
+  constructor(pathMtu: number, a: TcpSocketOptions, public total: number) {
     this.pathMtu = pathMtu;
     this.a = new TcpSocket({ timestampOffset: 0, noDelay: true, ...a });
     this.b = new TcpSocket({ timestampOffset: 0 });
@@ -153,6 +153,29 @@ Deno.test("PLPMTUD with ICMP: a Packet Too Big lowers the size at once and probe
   p.run(60_000);
   assert.equal(p.received, p.total);
   assert.ok(p.largestSent <= 1300, `largest ${p.largestSent}`);
+});
+
+Deno.test("PLPMTUD searches again after 600 s and finds a path that grew", () => {
+  const p = new BlackHolePath(1280, { mtuProbing: "on" }, 500_000);
+  p.run(60_000);
+  assert.equal(p.received, p.total);
+  const converged = p.a.info.mss;
+  assert.ok(converged <= mssOf(1280), `mss ${converged}`);
+  const probes = p.a.info.mtuProbes;
+  // The path grows; within the raise interval nothing is probed.
+  p.pathMtu = 1500;
+  p.total += 500_000;
+  p.run(p.now + 60_000);
+  assert.equal(p.received, p.total);
+  assert.equal(p.a.info.mtuProbes, probes);
+  assert.equal(p.a.info.mss, converged);
+  // After 600 s (RFC 8899 PMTU_RAISE_TIMER) the search starts again from the handshake's size.
+  p.now = 700_000;
+  p.total += 6_000_000;
+  p.run(p.now + 60_000);
+  assert.equal(p.received, p.total);
+  assert.ok(p.a.info.mtuProbes > probes);
+  assert.ok(p.a.info.mss > mssOf(1500) - PROBE_THRESHOLD, `mss ${p.a.info.mss}`);
 });
 
 Deno.test("PLPMTUD on without SACK keeps the negotiated size (probing needs SACK)", () => {
