@@ -44,6 +44,27 @@ export interface KeepAliveOptions {
  * const sock = new TcpSocket(opts);
  * assert.equal(sock.recvCapacity, 262144);
  * ```
+ *
+ * @example Fast Open: with a cached cookie the first SYN carries the data written before it
+ * ```ts
+ * import { FastOpenCache, TcpSocket, TokenBucket, type TcpSocketOptions } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+ * const server = Ipv4Address.parse("192.0.2.1");
+ * const cache = new FastOpenCache();
+ * cache.set(server, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]), 1460); // from an earlier connection
+ * const opts: TcpSocketOptions = { fastOpen: cache, mtuProbing: "blackHole" };
+ * const s = new TcpSocket(opts);
+ * s.connect(cx, { addr: server, port: 80 }, { addr: Ipv4Address.parse("192.0.2.2"), port: 40000 });
+ * assert.equal(s.send(new TextEncoder().encode("GET /")), 5); // allowed in SYN-SENT
+ * let syn: TcpRepr | null = null;
+ * s.dispatch(cx, { emitTcp: (_s, _d, r) => (syn = r, true) });
+ * assert.equal(syn!.payload.length, 5);
+ * assert.deepEqual(syn!.fastOpen, new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]));
+ * ```
  */
 export interface TcpSocketOptions {
   /**

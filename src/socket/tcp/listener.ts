@@ -59,6 +59,28 @@ import { wakeSocket } from "../waker.ts";
  * assert.equal(l.info.evicted, 1); // the older half-open connection made room
  * assert.throws(() => new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, { backlog: 0 }), RangeError);
  * ```
+ *
+ * @example Fast Open: a SYN asking for a cookie gets one in the SYN-ACK
+ * ```ts
+ * import { fastOpenCookie, TcpListenSocket, TokenBucket } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address, TcpFlags, type TcpRepr } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 10, interval: 1000 }) };
+ * const key = new Uint8Array(16).fill(7);
+ * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, { fastOpen: { key } });
+ * const syn: TcpRepr = { srcPort: 4000, dstPort: 80, seq: 1, ack: 0, flags: TcpFlags.SYN,
+ *   window: 100, urgent: 0, mss: 1460, windowScale: null, sackPermitted: false, sackBlocks: [],
+ *   timestamp: null, fastOpen: new Uint8Array(0), payload: new Uint8Array(0) };
+ * const [client, server] = [Ipv4Address.parse("192.0.2.1"), Ipv4Address.parse("192.0.2.2")];
+ * const child = l.onSyn(cx, client, server, syn)!;
+ * child.process(cx, client, server, syn);
+ * let synAck: TcpRepr | null = null;
+ * child.dispatch(cx, { emitTcp: (_s, _d, r) => (synAck = r, true) });
+ * assert.deepEqual(synAck!.fastOpen, fastOpenCookie(key, client, server));
+ * assert.equal(l.info.fastOpenCookiesSent, 1);
+ * ```
  */
 export interface TcpListenOptions {
   /** Established connections waiting for `accept()` (default 128); SYNs beyond it are dropped. */
