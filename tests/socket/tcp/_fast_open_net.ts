@@ -29,6 +29,8 @@ export class FastOpenNet {
   readonly log: Sent[] = [];
   /** Return `true` to drop the segment. */
   drop: (s: Sent) => boolean = () => false;
+  /** The application's turn in each millisecond, after arrivals and before dispatch. */
+  onStep: () => void = () => {};
   #queue: Sent[] = [];
   readonly #rng = new Rng(7);
   readonly #limiter = new TokenBucket({ burst: 1000, interval: 1000 });
@@ -116,6 +118,7 @@ export class FastOpenNet {
         if (s.toServer) this.#toServer(s.repr);
         else this.#toClient(s.repr);
       }
+      this.onStep();
       this.dispatch();
     }
   }
