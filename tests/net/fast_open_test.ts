@@ -45,6 +45,22 @@ Deno.test("NetStack: the second fastOpen connect carries its first write in the 
   listener.close();
 });
 
+Deno.test("NetStack: Fast Open over IPv6 too", async () => {
+  await using net = stackPair();
+  const listener = net.server.listen({ port: 83, hostname: "::", fastOpen: true });
+  for (const round of [0, 1]) {
+    const conn = await net.client.connect({ hostname: "2001:db8::1", port: 83, fastOpen: true });
+    await conn.write(REQUEST);
+    const peer = await listener.accept();
+    assert.deepEqual(await readN(peer, REQUEST.length), REQUEST);
+    assert.equal(conn.info.fastOpenSynData, round);
+    peer.close();
+    conn.close();
+  }
+  assert.equal(listener.info.fastOpenAccepted, 1);
+  listener.close();
+});
+
 Deno.test("NetStack: fastOpen connect to a listener without it falls back and delivers once", async () => {
   await using net = stackPair();
   const listener = net.server.listen({ port: 81 });

@@ -7,11 +7,13 @@ import { type SocketContext, TokenBucket } from "../../../src/socket/context.ts"
 import type { TcpSocketOptions } from "../../../src/socket/tcp/config.ts";
 import { PROBE_THRESHOLD } from "../../../src/socket/tcp/plpmtud.ts";
 import { TcpSocket } from "../../../src/socket/tcp/socket.ts";
-import { type IpEndpoint, Ipv4Address } from "../../../src/wire/address.ts";
+import { type IpEndpoint, Ipv4Address, Ipv6Address } from "../../../src/wire/address.ts";
 import { tcpBufferLen, type TcpRepr } from "../../../src/wire/tcp.ts";
 
 const A: IpEndpoint = { addr: Ipv4Address.parse("192.0.2.1"), port: 50000 };
 const B: IpEndpoint = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
+const A6: IpEndpoint = { addr: Ipv6Address.parse("2001:db8::1"), port: 50000 };
+const B6: IpEndpoint = { addr: Ipv6Address.parse("2001:db8::2"), port: 80 };
 
 /** The payload of a full segment with timestamps in an IPv4 packet of `mtu` bytes. */
 const mssOf = (mtu: number) => mtu - 20 - 20 - 12;
@@ -30,17 +32,22 @@ class BlackHolePath {
   written = 0;
   /** A's ssthresh, sampled whenever a segment leaves A. */
   readonly ssthreshSeen = new Set<number>();
+  /** A's segment size, sampled whenever a segment leaves A. */
+  readonly mssSeen = new Set<number>();
   #q: { t: number; toB: boolean; r: TcpRepr }[] = [];
   readonly #rng = new Rng(1);
   readonly #lim = new TokenBucket({ burst: 1000, interval: 1000 });
   readonly #buf = new Uint8Array(1 << 16);
 
-  constructor(pathMtu: number, a: TcpSocketOptions, public total: number) {
+  readonly #ends: [IpEndpoint, IpEndpoint];
+
+  constructor(pathMtu: number, a: TcpSocketOptions, public total: number, v6 = false) {
     this.pathMtu = pathMtu;
+    this.#ends = v6 ? [A6, B6] : [A, B];
     this.a = new TcpSocket({ timestampOffset: 0, noDelay: true, ...a });
     this.b = new TcpSocket({ timestampOffset: 0 });
-    this.b.listen(B);
-    this.a.connect(this.cx, B, A);
+    this.b.listen(this.#ends[1]);
+    this.a.connect(this.cx, this.#ends[1], this.#ends[0]);
   }
 
   get cx(): SocketContext {
@@ -54,10 +61,11 @@ class BlackHolePath {
   }
 
   #emit(toB: boolean, r: TcpRepr): void {
-    const size = 20 + tcpBufferLen(r);
+    const size = (this.#ends[0].addr.version === 4 ? 20 : 40) + tcpBufferLen(r);
     if (toB) {
       this.largestSent = Math.max(this.largestSent, size);
       this.ssthreshSeen.add(this.a.info.ssthresh);
+      this.mssSeen.add(this.a.info.mss);
     }
     if (size > this.pathMtu) {
       this.dropped++;
@@ -80,8 +88,8 @@ class BlackHolePath {
       this.#q = this.#q.filter((f) => f.t > this.now);
       for (const f of due) {
         const reply = f.toB
-          ? this.b.process(this.cx, A.addr, B.addr, f.r)
-          : this.a.process(this.cx, B.addr, A.addr, f.r);
+          ? this.b.process(this.cx, this.#ends[0].addr, this.#ends[1].addr, f.r)
+          : this.a.process(this.cx, this.#ends[1].addr, this.#ends[0].addr, f.r);
         if (reply !== null) this.#emit(!f.toB, reply);
       }
       while (this.a.maySend && this.a.canSend && this.written < this.total) {
@@ -115,6 +123,18 @@ Deno.test("PLPMTUD blackHole: two timeouts lower the size, probes converge to th
   // Converged: within the search threshold below the path's segment size, never above it.
   assert.ok(i.mss <= mssOf(1280) && i.mss > mssOf(1280) - PROBE_THRESHOLD, `mss ${i.mss}`);
   assert.equal(p.largestDelivered, 1280 - (mssOf(1280) - i.mss)); // full segments of that size got through
+});
+
+Deno.test("PLPMTUD blackHole over IPv6: the base is what the 1280-byte minimum MTU leaves", () => {
+  const p = new BlackHolePath(1400, { mtuProbing: "blackHole" }, 2_000_000, true);
+  p.run(120_000);
+  assert.equal(p.received, p.total);
+  const i = p.a.info;
+  assert.equal(i.mtuBlackHoles, 1);
+  assert.ok(p.mssSeen.has(1280 - 40 - 20 - 12), [...p.mssSeen].join(", ")); // the base
+  const pathMss = 1400 - 40 - 20 - 12;
+  assert.ok(i.mss <= pathMss && i.mss > pathMss - PROBE_THRESHOLD, `mss ${i.mss}`);
+  assert.ok(p.largestDelivered <= 1400);
 });
 
 Deno.test("PLPMTUD on: starts at the base size and probes up to the interface MTU on a clean path", () => {
