@@ -24,7 +24,8 @@ import {
   Ipv6FragmentHeader,
   Ipv6OptionsHeader,
 } from "../wire/ipv6_ext.ts";
-import { emitTcp, TcpPacket, type TcpRepr } from "../wire/tcp.ts";
+import type { TcpRepr } from "../wire/tcp.ts";
+import { writeTcpSegment } from "../wire/_tcp_emit.ts";
 import { emitUdp, UdpPacket } from "../wire/udp.ts";
 import type { IcmpEmitter } from "../socket/icmp.ts";
 import type { RawEmitter } from "../socket/raw.ts";
@@ -91,32 +92,34 @@ function emitPacket(core: IfaceCore, pkt: OutPacket, out: Uint8Array): void {
     out.set(pkt.payload);
     return;
   }
-  let upper: Uint8Array;
+  let upperAt: number;
   if (pkt.version === 4) {
     const r = pkt.ipv4;
     r.payloadLen = out.length - IPV4_HEADER_LEN;
     r.ident = core.ident4;
     core.ident4 = (core.ident4 + 1) & 0xffff;
     emitIpv4(r, new Ipv4Packet(out), core.fillIpv4);
-    upper = out.subarray(IPV4_HEADER_LEN);
+    upperAt = IPV4_HEADER_LEN;
   } else {
     const r = pkt.ipv6;
     r.payloadLen = out.length - IPV6_HEADER_LEN;
     emitIpv6(r, new Ipv6Packet(out));
     const hbh = pkt.hopByHop;
     if (hbh === null) {
-      upper = out.subarray(IPV6_HEADER_LEN);
+      upperAt = IPV6_HEADER_LEN;
     } else {
-      const end = pkt.headerLen();
-      emitIpv6Options(hbh, new Ipv6OptionsHeader(out.subarray(IPV6_HEADER_LEN, end)));
-      upper = out.subarray(end);
+      upperAt = pkt.headerLen();
+      emitIpv6Options(hbh, new Ipv6OptionsHeader(out.subarray(IPV6_HEADER_LEN, upperAt)));
     }
   }
   const src = pkt.src, dst = pkt.dst;
+  if (pkt.upper === Upper.Tcp) {
+    // Written at its offset in the frame: no subarray or view per segment.
+    writeTcpSegment(pkt.tcp!, out, upperAt, src, dst, core.fillTcp.fillChecksum);
+    return;
+  }
+  const upper = out.subarray(upperAt);
   switch (pkt.upper) {
-    case Upper.Tcp:
-      emitTcp(pkt.tcp!, new TcpPacket(upper), src, dst, core.fillTcp);
-      return;
     case Upper.Udp:
       emitUdp(pkt.udp, pkt.payload, new UdpPacket(upper), src, dst, core.fillUdp);
       return;

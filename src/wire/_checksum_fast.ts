@@ -224,6 +224,7 @@ export function sumAt(data: Uint8Array, start: number, end: number, initial: num
   if (end - start >= SIMD_PATH_MIN && scratchSum !== null) {
     return sumRange(data, start, end, initial);
   }
+  if (start === end) return fold(initial);
   return sumBytes(start === 0 && end === data.length ? data : data.subarray(start, end), initial);
 }
 

@@ -18,9 +18,11 @@ import {
   pseudoHeaderSum,
 } from "./checksum.ts";
 import { WireError } from "./error.ts";
-import { sumAt } from "./_checksum_fast.ts";
+import { TCP_FIELD, writeTcpSegment } from "./_tcp_emit.ts";
+
+/** The payload of every parsed segment that carries no data. */
+const NO_PAYLOAD = new Uint8Array(0);
 import {
-  emitTcpOptions,
   type ParsedTcpOptions,
   parseTcpOptions,
   type SackBlock,
@@ -42,18 +44,7 @@ const PARSED: ParsedTcpOptions = {
 };
 
 /** Byte offsets of the fixed header fields (RFC 9293 §3.1). */
-const FIELD = {
-  SRC_PORT: 0,
-  DST_PORT: 2,
-  SEQ: 4,
-  ACK: 8,
-  DATA_OFFSET: 12,
-  FLAGS: 13,
-  WINDOW: 14,
-  CHECKSUM: 16,
-  URGENT: 18,
-  OPTIONS: 20,
-} as const;
+const FIELD = TCP_FIELD;
 
 /** IP protocol number of TCP, for the pseudo-header. */
 const PROTOCOL_TCP = 6;
@@ -518,7 +509,8 @@ export class TcpPacket {
  * @param src Source IP address (its version selects the IPv4 or IPv6 pseudo-header).
  * @param dst Destination IP address.
  * @param opts `verifyChecksum: false` skips the checksum check.
- * @returns The representation; `payload` is a subarray of `packet.buffer`.
+ * @returns The representation; `payload` is a subarray of `packet.buffer` (a shared empty array
+ *   when the segment carries no data).
  * @throws {WireError} On truncation, a bad data offset (`tcp.dataOffset`), a bad checksum
  * (`tcp.checksum`), port 0 (`tcp.srcPort` / `tcp.dstPort`) or a malformed option
  * (`tcp.option`, the value is the option kind).
@@ -582,7 +574,9 @@ export function parseTcp(
     sackPermitted: o.sackPermitted,
     sackBlocks: o.sackBlocks,
     timestamp: o.timestamp,
-    payload: b.subarray(end),
+    // A segment without data (most ACKs) shares one empty array: a subarray costs more than the
+    // rest of the parse.
+    payload: end === b.length ? NO_PAYLOAD : b.subarray(end),
   };
   // Only the rare segment with a Fast Open option gets the extra field: every other repr keeps
   // one shape (and compares equal to literals written without it).
@@ -692,35 +686,7 @@ export function emitTcp(
   dst: IpAddress,
   opts?: EmitOptions,
 ): void {
-  const headerLen = tcpHeaderLen(repr);
-  const total = headerLen + repr.payload.length;
-  const b = packet.buffer;
-  if (b.length < total) {
-    throw new RangeError(`TCP buffer of ${b.length} bytes is too short, need ${total}`);
-  }
-  writeU16(b, FIELD.SRC_PORT, repr.srcPort);
-  writeU16(b, FIELD.DST_PORT, repr.dstPort);
-  writeU32(b, FIELD.SEQ, repr.seq);
-  writeU32(b, FIELD.ACK, repr.ack);
-  b[FIELD.DATA_OFFSET] = (headerLen >>> 2) << 4; // reserved bits zero
-  b[FIELD.FLAGS] = repr.flags & 0xff;
-  writeU16(b, FIELD.WINDOW, repr.window);
-  b[FIELD.CHECKSUM] = 0;
-  b[FIELD.CHECKSUM + 1] = 0;
-  writeU16(b, FIELD.URGENT, repr.urgent);
-
-  emitTcpOptions(repr, b, FIELD.OPTIONS, headerLen);
-
-  b.set(repr.payload, headerLen);
-
-  if (opts?.fillChecksum !== false) {
-    // The header is summed here (its length is a multiple of 4, so the payload sum can follow
-    // it) and the payload where it now lies in the packet, without a subarray: in place, with
-    // no copy, when the packet is a device frame in a checksum buffer.
-    let sum = pseudoHeaderSum(src, dst, PROTOCOL_TCP, total);
-    for (let k = 0; k < headerLen; k += 2) sum += (b[k]! << 8) | b[k + 1]!;
-    writeU16(b, FIELD.CHECKSUM, checksumFinish(sumAt(b, headerLen, total, sum)));
-  }
+  writeTcpSegment(repr, packet.buffer, 0, src, dst, opts?.fillChecksum !== false);
 }
 
 function readU32(b: Uint8Array, o: number): number {
