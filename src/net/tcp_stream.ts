@@ -23,8 +23,11 @@ export interface StreamHost {
   refChanged(): void;
   /** Hands a socket the application has let go of to the stack, which keeps polling it until it is done. */
   release(socket: TcpSocket): void;
-  /** The stack's device failure, once its device has failed. */
-  deviceError(): Error | null;
+  /**
+   * The stack's device failure, once its device has failed; else why `socket` was aborted when
+   * the stack aborted it (its interface was removed), or `null`.
+   */
+  deviceError(socket?: TcpSocket): Error | null;
 }
 
 interface ReadWaiter {
@@ -635,7 +638,7 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
     const error = this.#socket.error;
     // A socket aborted because the device failed reports the device's failure.
     if (error === "aborted") {
-      const deviceError = this.#host.deviceError();
+      const deviceError = this.#host.deviceError(this.#socket);
       if (deviceError !== null) return deviceError;
     }
     return error === null ? null : coreError(error, `Connection to ${this.#peer()}`);
