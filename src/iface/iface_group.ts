@@ -223,6 +223,45 @@ export class InterfaceGroup {
   }
 
   /**
+   * Takes a member out of the group: it routes and sends for the others no more, and polls on
+   * its own again (what its sockets do is the caller's business: abort those bound to its
+   * addresses first). Later members' indices go down by one.
+   *
+   * @param index The member's index.
+   * @returns The interface taken out.
+   * @throws {RangeError} For an index that is no member's.
+   *
+   * @example
+   * ```ts
+   * import { Interface, InterfaceGroup } from "@smol/net/iface";
+   * import { linkPair } from "@smol/net/phy";
+   * import { parseIpAddress } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const group = new InterfaceGroup();
+   * const a = new Interface({ addresses: ["192.0.2.1/24"] });
+   * const b = new Interface({ addresses: ["198.51.100.1/24"] });
+   * group.add(a, linkPair({ medium: "ip" })[0]);
+   * group.add(b, linkPair({ medium: "ip" })[0]);
+   * assert.equal(group.remove(0), a);
+   * assert.equal(group.lookup(parseIpAddress("192.0.2.9")), null); // its subnet left the table
+   * assert.equal(group.indexOf(parseIpAddress("198.51.100.1")), 0);
+   * assert.throws(() => group.remove(1), RangeError);
+   * group.add(a, linkPair({ medium: "ip" })[0]); // it can join a group again
+   * ```
+   */
+  remove(index: number): Interface {
+    const ms = this.#hook.members;
+    if (!Number.isInteger(index) || index < 0 || index >= ms.length) {
+      throw new RangeError(
+        `Invalid index ${index}: expected a member's, an integer from 0 to ${ms.length - 1}`,
+      );
+    }
+    const [m] = ms.splice(index, 1);
+    m!.core.group = null;
+    return m!.iface;
+  }
+
+  /**
    * How many interfaces the group has.
    *
    * @example

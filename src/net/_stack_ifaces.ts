@@ -11,8 +11,12 @@ import { InterfaceGroup } from "../iface/iface_group.ts";
 import type { DropCounters } from "../iface/counters.ts";
 import { deviceChain } from "../phy/wrapper.ts";
 import type { IpAddress } from "../wire/address.ts";
+import { closeDevice } from "../phy/device.ts";
+import { TcpSocket } from "../socket/tcp/socket.ts";
+import type { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
 import { checkInteger } from "../_validate.ts";
-import { claimDevice, randomMac } from "./_device_owner.ts";
+import { claimDevice, randomMac, releaseDevice } from "./_device_owner.ts";
+import { netError } from "./errors.ts";
 import type { InterfaceOptions } from "./options.ts";
 import { checkInterfaceOptions } from "./_options.ts";
 import { DEFAULT_INGRESS_BUDGET, type StackState } from "./_stack_state.ts";
@@ -63,6 +67,56 @@ export function addInterface(s: StackState, owner: object, options: InterfaceOpt
   s.watchDevice(o.device);
   s.driver.wake();
   return s.members.length - 1;
+}
+
+/**
+ * `NetStack.removeInterface`: what is bound to the interface's addresses fails with a
+ * `ConnectionAborted` naming it (connections are reset), the interface leaves the group (and
+ * with it its prefixes and routes), the loop stops polling and waiting on its device, and the
+ * device is released (closed if it can be). `owner` is the stack that claimed the device.
+ */
+export async function removeInterface(s: StackState, owner: object, index: number): Promise<void> {
+  s.checkOpen();
+  checkInteger("index", index, 0, Number.MAX_SAFE_INTEGER);
+  if (index === 0) {
+    throw new RangeError("Invalid index 0: the first interface cannot be removed; close the stack");
+  }
+  if (index >= s.members.length) {
+    throw new RangeError(`Invalid index ${index}: the stack has no interface ${index}`);
+  }
+  const m = s.members[index]!;
+  const routes = m.iface.routes;
+  const err = netError("ConnectionAborted", `Interface ${index} was removed from the stack`);
+  for (const l of [...s.listeners]) {
+    if (routes.hasAddress(l.socket.local.addr)) {
+      l.fail(err);
+      l.close();
+    }
+  }
+  for (const u of [...s.udp]) {
+    const ep = (u.key as CoreUdpSocket).endpoint;
+    if (ep !== null && routes.hasAddress(ep.addr)) {
+      u.fail(err);
+      u.close();
+      s.udp.delete(u);
+    }
+  }
+  for (let i = 0; i < s.sockets.size; i++) {
+    const t = s.sockets.at(i);
+    if (!(t instanceof TcpSocket) || t.state === "closed") continue;
+    const local = t.localEndpoint;
+    if (local === null || !routes.hasAddress(local.addr)) continue;
+    s.abortCauses.set(t, err);
+    t.abort();
+  }
+  // One poll while the interface is still a member sends the resets through it.
+  s.driver.flush();
+  s.group!.remove(index);
+  s.members.splice(index, 1);
+  s.unwatchDevice(m.device);
+  releaseDevice(m.device, owner);
+  s.driver.wake();
+  await closeDevice(m.device);
 }
 
 /** `NetStack.interfaceCounters`. */

@@ -26,6 +26,9 @@ import type { Pinger } from "./ping.ts";
 import { Autoconf, type AutoconfEvent } from "./autoconf.ts";
 import { acceptAnyConfig, type UdpFlowListener } from "./transparent.ts";
 
+/** The readiness callback of a device the stack no longer waits on. */
+function ignore(): void {}
+
 /** The Interface's default `ingressBudget`. */
 export const DEFAULT_INGRESS_BUDGET = 256;
 
@@ -52,6 +55,8 @@ export class StackState {
   readonly udp = new Set<UdpSocket>();
   readonly flowListeners = new Set<UdpFlowListener>();
   pinger: Pinger | null = null;
+  /** Why a connection was aborted, when not by its application (`NetStack.removeInterface`). */
+  readonly abortCauses = new WeakMap<TcpSocket, Error>();
   closed = false;
   deviceError: Error | null = null;
   readonly dnsServers: readonly IpAddress[];
@@ -135,7 +140,8 @@ export class StackState {
         const h = this.sockets.handleOf(s);
         if (h !== undefined) this.sockets.release(h);
       },
-      deviceError: () => this.deviceError,
+      deviceError: (socket) =>
+        this.deviceError ?? (socket === undefined ? null : this.abortCauses.get(socket) ?? null),
       accept: (l) => this.iface.acceptTcp(this.sockets, l),
       unlisten: (l) => {
         const h = this.sockets.handleOf(l);
@@ -147,10 +153,17 @@ export class StackState {
     this.driver.wake();
   }
 
-  /** Polls when `device` becomes readable; fails the stack when it fails. */
+  /** Polls when `device` becomes readable; fails the stack when it fails (while it is ours). */
   watchDevice(device: Device): void {
     if (hasReadinessHook(device)) device.onReadable(this.driver.wake);
-    deviceClosed(device)?.catch((e) => this.fail(e, "Device failed"));
+    deviceClosed(device)?.catch((e) => {
+      if (this.members.some((m) => m.device === device)) this.fail(e, "Device failed");
+    });
+  }
+
+  /** Undoes `watchDevice` for a device the stack lets go of. */
+  unwatchDevice(device: Device): void {
+    if (hasReadinessHook(device)) device.onReadable(ignore);
   }
 
   /** Aborts every TCP connection of the set. */

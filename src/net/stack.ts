@@ -35,7 +35,7 @@ import { StackState } from "./_stack_state.ts";
 import { connect, listen } from "./_stack_tcp.ts";
 import { listenDatagram, ping } from "./_stack_datagram.ts";
 import { closeStack, nextDeadline, pollOnce } from "./_stack_poll.ts";
-import { addInterface, interfaceCounters } from "./_stack_ifaces.ts";
+import { addInterface, interfaceCounters, removeInterface } from "./_stack_ifaces.ts";
 
 /**
  * A userspace TCP/IP stack on one device, or on several with `addInterface`. It owns the loop
@@ -294,6 +294,41 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    */
   addInterface(options: InterfaceOptions): number {
     return addInterface(this.#s, this, options);
+  }
+
+  /**
+   * Removes an interface `addInterface` added. Listeners and UDP sockets bound to one of its
+   * addresses fail their pending calls with `Deno.errors.ConnectionAborted` ("Interface N was
+   * removed from the stack") and are closed; connections from its addresses are reset and fail
+   * with the same error. Its prefixes, gateways and routes leave the route table, the loop stops
+   * polling and waiting on its device, and the device is released (closed if it can be, as
+   * `close` does), so another stack can take it. Later interfaces' indices go down by one.
+   * Sockets bound to wildcards stay open on the other interfaces.
+   *
+   * @param index The interface's index, 1 or more (the first one goes with the stack).
+   * @returns When the device is closed.
+   * @throws {RangeError} For index 0 or an index that is no interface's.
+   * @throws {Deno.errors.BadResource} When the stack is closed.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a] = linkPair(), [b] = linkPair();
+   * await using stack = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * stack.addInterface({ device: b, addresses: ["198.51.100.1/24"] });
+   * const udp = stack.listenDatagram({ hostname: "198.51.100.1", port: 53, transport: "udp" });
+   * const pending = udp.receive();
+   * await stack.removeInterface(1);
+   * await assert.rejects(pending, Deno.errors.ConnectionAborted);
+   * await assert.rejects(stack.connect({ hostname: "198.51.100.9", port: 80 }), Deno.errors.NetworkUnreachable);
+   * assert.throws(() => stack.interfaceCounters(1), RangeError);
+   * await assert.rejects(stack.removeInterface(0), RangeError);
+   * await using again = new NetStack({ device: b, addresses: ["198.51.100.1/24"] }); // b is free
+   * ```
+   */
+  removeInterface(index: number): Promise<void> {
+    return removeInterface(this.#s, this, index);
   }
 
   /**

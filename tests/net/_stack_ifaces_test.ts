@@ -354,3 +354,69 @@ Deno.test("NetStack.addInterface is not supported on a stack with automatic conf
   await using again = new NetStack({ device: b, addresses: ["198.51.100.1/24"] }); // b stays free
   void again;
 });
+
+Deno.test("NetStack.removeInterface aborts what is bound to its addresses, drops its routes and lets its device go; the other interface carries on", async () => {
+  const [a0, a1] = linkPair(), [b0, b1] = linkPair();
+  await using host = new NetStack({ device: a0, addresses: ["192.0.2.1/24"], seed: 1 });
+  assert.equal(host.addInterface({ device: b0, addresses: ["198.51.100.1/24"] }), 1);
+  await using peerA = new NetStack({ device: a1, addresses: ["192.0.2.2/24"] });
+  await using peerB = new NetStack({ device: b1, addresses: ["198.51.100.2/24"] });
+  using any = host.listen({ port: 81 });
+  const onB = host.listen({ port: 80, hostname: "198.51.100.1" });
+  const udpB = host.listenDatagram({ port: 53, hostname: "198.51.100.1", transport: "udp" });
+  const udpAny = host.listenDatagram({ port: 54, transport: "udp" });
+  using lb = peerB.listen({ port: 80 });
+  using toB = await host.connect({ hostname: "198.51.100.2", port: 80 });
+  using atB = await lb.accept();
+  using fromA = await peerA.connect({ hostname: "192.0.2.1", port: 81 });
+  using accA = await any.accept();
+  const pendingRead = toB.read(new Uint8Array(16));
+  const pendingAccept = onB.accept();
+  const pendingRecv = udpB.receive();
+  const counters = host.interfaceCounters(1);
+  await host.removeInterface(1);
+  const removed = (e: Error) =>
+    e instanceof Deno.errors.ConnectionAborted && /Interface 1 was removed/.test(e.message);
+  await assert.rejects(pendingRead, removed);
+  await assert.rejects(pendingAccept, removed);
+  await assert.rejects(pendingRecv, removed);
+  // A later write says it cannot, and why.
+  await assert.rejects(
+    toB.write(new Uint8Array([1])),
+    (e: Error) => e instanceof Deno.errors.BrokenPipe && /Interface 1 was removed/.test(e.message),
+  );
+  // The peer got a reset for the connection.
+  await assert.rejects(atB.read(new Uint8Array(16)), Deno.errors.ConnectionReset);
+  // Its subnet left the table; the interface's index is gone.
+  await assert.rejects(
+    host.connect({ hostname: "198.51.100.2", port: 80 }),
+    Deno.errors.NetworkUnreachable,
+  );
+  assert.throws(() => host.interfaceCounters(1), RangeError);
+  await assert.rejects(host.removeInterface(1), RangeError);
+  await assert.rejects(host.removeInterface(0), RangeError);
+  // Frames on its link reach it no more: the loop neither waits on nor polls the device.
+  const rx = counters.rxFrames;
+  await peerB.listenDatagram({ port: 5353, transport: "udp" }).send(new Uint8Array([1]), {
+    hostname: "198.51.100.1",
+    port: 54,
+    transport: "udp",
+  });
+  // The first interface and the wildcard sockets carry on.
+  const enc = new TextEncoder();
+  await writeAll(accA, enc.encode("still here"));
+  accA.close();
+  assert.equal(new TextDecoder().decode(await readAll(fromA)), "still here");
+  await peerA.listenDatagram({ port: 5353, transport: "udp" }).send(new Uint8Array([2]), {
+    hostname: "192.0.2.1",
+    port: 54,
+    transport: "udp",
+  });
+  const [msg] = await udpAny.receive();
+  assert.deepEqual([...msg], [2]); // not B's datagram
+  assert.equal(counters.rxFrames, rx);
+  udpAny.close();
+  // The device is free for another stack.
+  await using again = new NetStack({ device: b0, addresses: ["198.51.100.1/24"] });
+  assert.equal(again.device, b0);
+});
