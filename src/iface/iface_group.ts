@@ -52,15 +52,36 @@ import type { SocketSet } from "./socket_set.ts";
 export interface InterfaceGroupMemberOptions {
   /** The metric of the interface's gateways and routes (lower wins), 0–2³²−1; default 0. */
   readonly metric?: number;
+  /**
+   * Metrics of some of the interface's routes in place of `metric`, each naming a route of the
+   * interface's own by its prefix and gateway (`null` or absent: on-link). Routes are compared
+   * by the longest prefix, then the lowest metric. A metric holds while its route is in the
+   * interface's table.
+   */
+  readonly routeMetrics?: readonly {
+    readonly cidr: IpCidr;
+    readonly via?: IpAddress | null;
+    readonly metric: number;
+  }[];
+}
+
+/** A route of a member with a metric of its own. */
+interface OwnMetric {
+  readonly route: Route;
+  readonly metric: number;
 }
 
 /** One interface of the group. */
 class Member implements RouteSource {
+  /** The interface's routes without those in `own` (they are in the group's table). */
+  #rest: Route[] = [];
+
   constructor(
     readonly iface: Interface,
     readonly core: IfaceCore,
     readonly device: Device,
     readonly metric: number,
+    readonly own: readonly OwnMetric[],
   ) {}
 
   get addresses(): readonly IpCidr[] {
@@ -68,14 +89,50 @@ class Member implements RouteSource {
   }
 
   get routes(): readonly Route[] {
-    return this.core.routes.routes;
+    const all = this.core.routes.routes;
+    if (this.own.length === 0) return all;
+    if (!this.#restHolds(all)) {
+      this.#rest = all.filter((r) => !this.#isOwn(r));
+    }
+    return this.#rest;
+  }
+
+  #isOwn(r: Route): boolean {
+    for (let i = 0; i < this.own.length; i++) if (this.own[i]!.route === r) return true;
+    return false;
+  }
+
+  /** Whether `#rest` is still `all` without the own-metric routes (checked without allocating). */
+  #restHolds(all: readonly Route[]): boolean {
+    const rest = this.#rest;
+    let j = 0;
+    for (let i = 0; i < all.length; i++) {
+      const r = all[i]!;
+      if (this.#isOwn(r)) continue;
+      if (rest[j] !== r) return false;
+      j++;
+    }
+    return j === rest.length;
   }
 }
 
 /** The hook each member's core holds: what egress asks while a member polls. */
 class Hook implements EgressGroup {
   readonly members: Member[] = [];
-  readonly table = new RouteTable();
+  /** The members' routes with metrics of their own, by member index. */
+  table = new RouteTable();
+
+  /** Builds `table` again after members came or went (their indices changed). */
+  rebuild(): void {
+    const t = new RouteTable();
+    const ms = this.members;
+    for (let i = 0; i < ms.length; i++) {
+      for (const o of ms[i]!.own) {
+        t.add({ cidr: o.route.cidr, via: o.route.via, iface: i, metric: o.metric });
+      }
+    }
+    this.table = t;
+  }
 
   begin(core: IfaceCore, now: Instant, sockets: SocketSet): void {
     const ms = this.members;
@@ -216,9 +273,26 @@ export class InterfaceGroup {
     }
     const metric = options.metric ?? 0;
     checkMetric(metric);
+    const own: OwnMetric[] = [];
+    for (const m of options.routeMetrics ?? []) {
+      checkMetric(m.metric);
+      const via = m.via ?? null;
+      const net = m.cidr.network();
+      const route = core.routes.routes.find((r) =>
+        r.cidr.prefixLen === net.prefixLen && r.cidr.address.equals(net.address) &&
+        (r.via === null ? via === null : via !== null && r.via.equals(via))
+      );
+      if (route === undefined) {
+        throw new TypeError(
+          `Invalid routeMetrics: the interface has no route ${m.cidr} via ${via ?? "its link"}`,
+        );
+      }
+      own.push({ route, metric: m.metric });
+    }
     const ms = this.#hook.members;
-    ms.push(new Member(iface, core, device, metric));
+    ms.push(new Member(iface, core, device, metric, own));
     core.group = this.#hook;
+    if (own.length > 0) this.#hook.rebuild();
     return ms.length - 1;
   }
 
@@ -258,6 +332,7 @@ export class InterfaceGroup {
     }
     const [m] = ms.splice(index, 1);
     m!.core.group = null;
+    this.#hook.rebuild();
     return m!.iface;
   }
 

@@ -175,7 +175,11 @@ export interface InterfaceConfigChecked {
   readonly device: Device;
   readonly addresses: readonly IpCidr[];
   readonly gateways: readonly IpAddress[];
-  readonly routes: readonly { readonly cidr: IpCidr; readonly via: IpAddress | null }[];
+  readonly routes: readonly {
+    readonly cidr: IpCidr;
+    readonly via: IpAddress | null;
+    readonly metric: number | null;
+  }[];
   readonly hardwareAddress: EthernetAddress | undefined;
   readonly metric: number;
   readonly mtu: number | undefined;
@@ -198,7 +202,10 @@ export function checkInterfaceOptions(value: InterfaceOptions): InterfaceConfigC
     if (via !== null && via.version !== cidr.address.version) {
       throw new TypeError(`Invalid routes[${i}]: ${cidr} via ${via} mixes IP versions`);
     }
-    return { cidr, via };
+    const metric = r.metric === undefined
+      ? null
+      : checkInteger(`routes[${i}].metric`, r.metric, 0, 0xffffffff);
+    return { cidr, via, metric };
   });
   if (o.iface !== undefined) checkOptions("iface", o.iface);
   return {

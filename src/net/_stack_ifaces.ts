@@ -45,7 +45,7 @@ export function addInterface(s: StackState, owner: object, options: InterfaceOpt
     ...options.iface,
     medium,
     addresses: o.addresses,
-    routes: [...(options.iface?.routes ?? []), ...o.routes],
+    routes: [...(options.iface?.routes ?? []), ...o.routes.map(({ cidr, via }) => ({ cidr, via }))],
     ...(hw !== undefined ? { hardwareAddr: hw } : {}),
     ...(gateway4 !== undefined ? { gateway4 } : {}),
     ...(gateway6 !== undefined ? { gateway6 } : {}),
@@ -58,7 +58,10 @@ export function addInterface(s: StackState, owner: object, options: InterfaceOpt
     s.group = new InterfaceGroup();
     s.group.add(s.iface, s.device, { metric: s.metric });
   }
-  s.group.add(iface, o.device, { metric: o.metric });
+  const routeMetrics = o.routes.flatMap((r) =>
+    r.metric === null ? [] : [{ cidr: r.cidr, via: r.via, metric: r.metric }]
+  );
+  s.group.add(iface, o.device, { metric: o.metric, routeMetrics });
   s.members.push({
     iface,
     device: o.device,

@@ -97,7 +97,7 @@ export interface NetStackOptions {
  *   device: second,
  *   addresses: ["198.51.100.2/24"],
  *   gateways: ["198.51.100.1"],
- *   routes: [{ cidr: "203.0.113.0/24", via: "198.51.100.254" }],
+ *   routes: [{ cidr: "203.0.113.0/24", via: "198.51.100.254" }, { cidr: "10.0.0.0/8", metric: 5 }],
  *   metric: 10,
  *   mtu: 1400,
  * };
@@ -112,14 +112,20 @@ export interface InterfaceOptions {
   readonly addresses: readonly (string | IpCidr)[];
   /** Its default gateways, at most one per IP version (with `metric`). */
   readonly gateways?: readonly (string | IpAddress)[];
-  /** Further routes through it: a prefix and a gateway (on-link without `via`). */
+  /**
+   * Further routes through it: a prefix, a gateway (on-link without `via`) and a metric of the
+   * route's own in place of the interface's `metric` (routes of the same prefix length on
+   * different interfaces: the lowest metric wins).
+   */
   readonly routes?: readonly {
     readonly cidr: string | IpCidr;
     readonly via?: string | IpAddress;
+    readonly metric?: number;
   }[];
   /**
-   * The metric of its gateways and routes (lower wins when two interfaces have routes of the
-   * same prefix length), 0–2³²−1. Its own subnets have metric 0. Default 0.
+   * The metric of its gateways and of its routes without a metric of their own (lower wins when
+   * two interfaces have routes of the same prefix length), 0–2³²−1. Its own subnets have metric
+   * 0. Default 0.
    */
   readonly metric?: number;
   /**

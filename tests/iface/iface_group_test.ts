@@ -227,3 +227,64 @@ Deno.test("InterfaceGroup: a datagram from an unbound socket takes the RFC 6724 
   // A link-local destination gets the link-local source (rule 2: the appropriate scope).
   assert.equal(group.sourceFor(ip("fe80::9"))?.toString(), "fe80::1");
 });
+
+Deno.test("InterfaceGroup: a route's own metric replaces its member's, also after a member before it leaves", () => {
+  const dev = () => linkPair({ medium: "ip" })[0];
+  const group = new InterfaceGroup();
+  group.add(new Interface({ addresses: ["192.0.2.1/24"] }), dev());
+  const b = new Interface({
+    addresses: ["198.51.100.1/25"],
+    routes: [{ cidr: IpCidr.parse("203.0.113.0/24"), via: ip("198.51.100.126") }],
+  });
+  const c = new Interface({
+    addresses: ["198.51.100.129/25"],
+    routes: [
+      { cidr: IpCidr.parse("203.0.113.0/24"), via: ip("198.51.100.254") },
+      { cidr: IpCidr.parse("203.0.113.0/25"), via: ip("198.51.100.254") },
+    ],
+  });
+  group.add(b, dev(), { metric: 50 });
+  // C's interface metric (100) loses to B's (50), but its /24 route has metric 10 of its own.
+  group.add(c, dev(), {
+    metric: 100,
+    routeMetrics: [{ cidr: IpCidr.parse("203.0.113.7/24"), via: ip("198.51.100.254"), metric: 10 }],
+  });
+  let r = group.lookup(ip("203.0.113.200"))!;
+  assert.equal(r.iface, 2);
+  assert.equal(r.metric, 10);
+  assert.equal(r.nextHop.toString(), "198.51.100.254");
+  assert.equal(group.sourceFor(ip("203.0.113.200"))?.toString(), "198.51.100.129");
+  // The longest prefix still comes first: C's /25 (at C's metric 100).
+  r = group.lookup(ip("203.0.113.7"))!;
+  assert.equal(r.iface, 2);
+  assert.equal(r.prefixLen, 25);
+  assert.equal(r.metric, 100);
+  // Without C's own metric B wins (same /24, 50 against 100): C joins again without it.
+  group.remove(0);
+  r = group.lookup(ip("203.0.113.200"))!;
+  assert.equal(r.iface, 1); // C, now at index 1
+  assert.equal(r.metric, 10);
+  group.remove(1);
+  group.add(c, dev(), { metric: 100 });
+  r = group.lookup(ip("203.0.113.200"))!;
+  assert.equal(r.iface, 0); // B
+  assert.equal(r.metric, 50);
+  // A metric for a route the interface does not have, or out of range, is refused.
+  const d = new Interface({ addresses: ["198.51.100.9/24"] });
+  assert.throws(
+    () => group.add(d, dev(), { routeMetrics: [{ cidr: IpCidr.parse("10.0.0.0/8"), metric: 1 }] }),
+    TypeError,
+  );
+  assert.throws(
+    () =>
+      group.add(d, dev(), {
+        routeMetrics: [{
+          cidr: IpCidr.parse("203.0.113.0/24"),
+          via: ip("198.51.100.254"),
+          metric: -1,
+        }],
+      }),
+    RangeError,
+  );
+  assert.equal(group.size, 2);
+});

@@ -420,3 +420,42 @@ Deno.test("NetStack.removeInterface aborts what is bound to its addresses, drops
   await using again = new NetStack({ device: b0, addresses: ["198.51.100.1/24"] });
   assert.equal(again.device, b0);
 });
+
+Deno.test("NetStack.addInterface: a route's own metric beats another interface's route of the same prefix", async () => {
+  const [a0] = linkPair(), [b0, b1] = linkPair(), [c0, c1] = linkPair();
+  await using host = new NetStack({ device: a0, addresses: ["192.0.2.1/24"] });
+  host.addInterface({
+    device: b0,
+    addresses: ["198.51.100.1/25"],
+    routes: [{ cidr: "203.0.113.0/24", via: "198.51.100.126" }],
+    metric: 50,
+  });
+  assert.throws(
+    () =>
+      host.addInterface({
+        device: c0,
+        addresses: ["198.51.100.129/25"],
+        routes: [{ cidr: "203.0.113.0/24", via: "198.51.100.254", metric: -1 }],
+      }),
+    RangeError,
+  );
+  // C's interface metric (100) loses to B's (50), its route's own (10) wins.
+  host.addInterface({
+    device: c0,
+    addresses: ["198.51.100.129/25"],
+    routes: [{ cidr: "203.0.113.0/24", via: "198.51.100.254", metric: 10 }],
+    metric: 100,
+  });
+  const gw = (device: Device, address: string) =>
+    new NetStack({ device, addresses: [address], acceptAny: { allowDocumentation: true } });
+  await using gwB = gw(b1, "198.51.100.126/25");
+  await using gwC = gw(c1, "198.51.100.254/25");
+  using tb = gwB.listen({ transparent: true });
+  using tc = gwC.listen({ transparent: true });
+  using conn = await host.connect({ hostname: "203.0.113.7", port: 80 });
+  using atC = await tc.accept();
+  assert.equal(conn.localAddr.hostname, "198.51.100.129");
+  assert.equal(atC.localAddr.hostname, "203.0.113.7");
+  assert.equal(host.interfaceCounters(1).txFrames, 0, "nothing left through B");
+  void tb;
+});
