@@ -9,7 +9,7 @@
  * @module
  */
 
-import { type IpAddress, Ipv4Address, Ipv6Address } from "../wire/address.ts";
+import { type IpAddress, Ipv4Address } from "../wire/address.ts";
 import { IpCidr } from "../wire/cidr.ts";
 
 /**
@@ -76,13 +76,16 @@ const POLICY: readonly (readonly [IpCidr, number, number])[] = (
 ).map(([p, prec, label]) => [IpCidr.parse(p), prec, label] as const)
   .sort((x, y) => y[0].prefixLen - x[0].prefixLen);
 
-/** IPv4 as IPv4-mapped IPv6 (RFC 6724 §3.5). */
-function asV6(a: IpAddress): Ipv6Address {
-  return a instanceof Ipv4Address ? new Ipv6Address(0, 0, 0xffff, a.value) : a;
-}
+/** The label of an IPv4 address as IPv4-mapped IPv6 (RFC 6724 §3.5): `::ffff:0:0/96`'s. */
+const LABEL_V4 = 4;
 
-function label(a: Ipv6Address): number {
-  for (const [prefix, , l] of POLICY) if (prefix.contains(a)) return l;
+/** The policy label of an address (IPv4 as IPv4-mapped), without building the mapped address. */
+function label(a: IpAddress): number {
+  if (a.version === 4) return LABEL_V4;
+  for (let i = 0; i < POLICY.length; i++) {
+    const p = POLICY[i]!;
+    if (p[0].contains(a)) return p[2];
+  }
   return 1;
 }
 
@@ -115,12 +118,17 @@ export function addressScope(address: IpAddress): number {
   return 0xe;
 }
 
-/** Length of the common prefix of two IPv6 addresses, in bits (rule 8 looks at 64 at most). */
-function commonPrefixLen(a: Ipv6Address, b: Ipv6Address): number {
-  const aw = [a.w0, a.w1, a.w2, a.w3], bw = [b.w0, b.w1, b.w2, b.w3];
+/** Word `i` (0–3) of an address as IPv6 (IPv4 as IPv4-mapped: ::ffff:a.b.c.d). */
+function word(a: IpAddress, i: number): number {
+  if (a.version === 4) return i === 2 ? 0xffff : i === 3 ? a.value : 0;
+  return i === 0 ? a.w0 : i === 1 ? a.w1 : i === 2 ? a.w2 : a.w3;
+}
+
+/** Length of the common prefix of two addresses as IPv6, in bits (rule 8 looks at 64 at most). */
+function commonPrefixLen(a: IpAddress, b: IpAddress): number {
   let n = 0;
   for (let i = 0; i < 4; i++) {
-    const x = (aw[i]! ^ bw[i]!) >>> 0;
+    const x = (word(a, i) ^ word(b, i)) >>> 0;
     if (x === 0) {
       n += 32;
       continue;
@@ -128,6 +136,43 @@ function commonPrefixLen(a: Ipv6Address, b: Ipv6Address): number {
     return n + Math.clz32(x);
   }
   return n;
+}
+
+/**
+ * Whether candidate `a` is preferred to `b` for `destination` (RFC 6724 §5; rule 4 does not
+ * apply); `dScope` and `dLabel` are the destination's scope and label.
+ */
+function better(
+  a: SourceCandidate,
+  b: SourceCandidate,
+  destination: IpAddress,
+  dScope: number,
+  dLabel: number,
+  preferTemporary: boolean,
+): boolean {
+  // Rule 1: prefer the same address.
+  const aSame = a.address.equals(destination), bSame = b.address.equals(destination);
+  if (aSame !== bSame) return aSame;
+  // Rule 2: prefer the appropriate scope.
+  const sa = addressScope(a.address), sb = addressScope(b.address);
+  if (sa !== sb) return sa < sb ? sa >= dScope : sb < dScope;
+  // Rule 3: avoid deprecated addresses.
+  const da = a.deprecated === true, db = b.deprecated === true;
+  if (da !== db) return !da;
+  // Rule 5: prefer the outgoing interface.
+  const oa = a.onOutgoingInterface === true, ob = b.onOutgoingInterface === true;
+  if (oa !== ob) return oa;
+  // Rule 6: prefer a matching label.
+  const la = label(a.address) === dLabel, lb = label(b.address) === dLabel;
+  if (la !== lb) return la;
+  // Rule 7: prefer temporary addresses (or public ones when the application asked).
+  const ta = a.temporary === true, tb = b.temporary === true;
+  if (ta !== tb) return ta === preferTemporary;
+  // Rule 8: prefer the longest matching prefix (up to the prefix length, 64 for IPv6).
+  const cap = destination.version === 6 ? 64 : 128;
+  const pa = Math.min(cap, commonPrefixLen(a.address, destination));
+  const pb = Math.min(cap, commonPrefixLen(b.address, destination));
+  return pa > pb;
 }
 
 /**
@@ -156,43 +201,16 @@ function commonPrefixLen(a: Ipv6Address, b: Ipv6Address): number {
 export function selectSourceAddress(
   destination: IpAddress,
   candidates: readonly SourceCandidate[],
-  options: SourceSelectionOptions = {},
+  options?: SourceSelectionOptions,
 ): IpAddress | null {
-  const preferTemporary = options.preferTemporary ?? true;
-  const d6 = asV6(destination);
+  const preferTemporary = options?.preferTemporary ?? true;
   const dScope = addressScope(destination);
-  const dLabel = label(d6);
+  const dLabel = label(destination);
   let best: SourceCandidate | null = null;
-  for (const c of candidates) {
+  for (let i = 0; i < candidates.length; i++) {
+    const c = candidates[i]!;
     if (c.address.version !== destination.version) continue;
-    if (best === null || better(c, best)) best = c;
+    if (best === null || better(c, best, destination, dScope, dLabel, preferTemporary)) best = c;
   }
   return best?.address ?? null;
-
-  /** Whether `a` is preferred to `b` (RFC 6724 §5; rule 4 does not apply). */
-  function better(a: SourceCandidate, b: SourceCandidate): boolean {
-    // Rule 1: prefer the same address.
-    const aSame = a.address.equals(destination), bSame = b.address.equals(destination);
-    if (aSame !== bSame) return aSame;
-    // Rule 2: prefer the appropriate scope.
-    const sa = addressScope(a.address), sb = addressScope(b.address);
-    if (sa !== sb) return sa < sb ? sa >= dScope : sb < dScope;
-    // Rule 3: avoid deprecated addresses.
-    const da = a.deprecated === true, db = b.deprecated === true;
-    if (da !== db) return !da;
-    // Rule 5: prefer the outgoing interface.
-    const oa = a.onOutgoingInterface === true, ob = b.onOutgoingInterface === true;
-    if (oa !== ob) return oa;
-    // Rule 6: prefer a matching label.
-    const la = label(asV6(a.address)) === dLabel, lb = label(asV6(b.address)) === dLabel;
-    if (la !== lb) return la;
-    // Rule 7: prefer temporary addresses (or public ones when the application asked).
-    const ta = a.temporary === true, tb = b.temporary === true;
-    if (ta !== tb) return ta === preferTemporary;
-    // Rule 8: prefer the longest matching prefix (up to the prefix length, 64 for IPv6).
-    const cap = destination.version === 6 ? 64 : 128;
-    const pa = Math.min(cap, commonPrefixLen(asV6(a.address), d6));
-    const pb = Math.min(cap, commonPrefixLen(asV6(b.address), d6));
-    return pa > pb;
-  }
 }
