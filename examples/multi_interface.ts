@@ -9,7 +9,9 @@
  * - a connection to an address on neither link takes the default route with the lower metric;
  * - one wildcard listener on the host accepts from both peers, each connection on the address
  *   it was reached at;
- * - a listener bound to one interface's address is not reachable through the other (strong host).
+ * - a listener bound to one interface's address is not reachable through the other (strong host);
+ * - once link B's interface is removed, its connection fails with `ConnectionAborted` and the
+ *   far address is reached through link A's default route instead.
  *
  * Run: `deno run examples/multi_interface.ts` (it prints one line per check and exits 0 when all
  * hold; tests/net/_stack_ifaces_test.ts runs it).
@@ -126,6 +128,26 @@ function check(what: string, ok: boolean, detail: string): void {
     })`,
   );
   void onA;
+}
+
+// 5. Removing link B's interface: its connection fails, the other default route takes over.
+{
+  using lb = peerB.listen({ port: 81, hostname: "198.51.100.2" });
+  using ta = peerA.listen({ transparent: true });
+  using onB = await host.connect({ hostname: "198.51.100.2", port: 81 });
+  using pb = await lb.accept();
+  const pending = onB.read(new Uint8Array(1));
+  await host.removeInterface(1);
+  const error = await pending.then(() => null, (e: Error) => e);
+  using far = await host.connect({ hostname: "203.0.113.7", port: 443 });
+  using peer = await ta.accept();
+  check(
+    "interface removed",
+    error instanceof Deno.errors.ConnectionAborted && far.localAddr.hostname === "192.0.2.1" &&
+      peer.localAddr.hostname === "203.0.113.7",
+    `the connection on link B failed (${error?.message}); 203.0.113.7 now from ${far.localAddr.hostname} through link A`,
+  );
+  void pb;
 }
 
 console.log(failed === 0 ? "all checks hold" : `${failed} check(s) failed`);
