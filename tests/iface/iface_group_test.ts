@@ -39,7 +39,7 @@ function fixture(o: { group: boolean; mtuA?: number; mtuB?: number }) {
       peerB.poll(now, peerB1, setB);
     }
   };
-  return { ifA, ifB, group, sockets, peerA, peerB, setA, setB, run, a1, b1 };
+  return { ifA, ifB, group, sockets, peerA, peerB, setA, setB, run, a0, a1, b1 };
 }
 
 /** A connection from the peer on link B to a socket of the host listening on B's address. */
@@ -287,4 +287,26 @@ Deno.test("InterfaceGroup: a route's own metric replaces its member's, also afte
     RangeError,
   );
   assert.equal(group.size, 2);
+});
+
+Deno.test("InterfaceGroup.remove: the member leaves the route table and the others send for it no more", () => {
+  const f = fixture({ group: true });
+  const { server, client } = connectOnB(f);
+  assert.equal(f.group.lookup(ip("198.51.100.9"))?.iface, 1);
+  assert.equal(f.group.remove(1), f.ifB);
+  assert.equal(f.group.size, 1);
+  assert.equal(f.group.lookup(ip("198.51.100.9")), null);
+  assert.equal(f.group.indexOf(ip("198.51.100.1")), -1);
+  assert.equal(f.group.sourceFor(ip("198.51.100.9")), null);
+  // B's connection writes and only A polls: A no longer sends it through B's device (it has no
+  // route of its own there, as without a group).
+  server.send(new Uint8Array(1000).fill(1));
+  const noRoute = f.ifA.counters.noRoute;
+  for (let t = 100; t < 105; t++) {
+    f.ifA.poll(t, f.a0, f.sockets);
+    f.peerB.poll(t, f.b1, f.setB);
+  }
+  assert.equal(recvAll(client), 0);
+  assert.ok(f.ifA.counters.noRoute > noRoute);
+  assert.throws(() => f.group.remove(1), RangeError);
 });
