@@ -14,6 +14,7 @@ import { Ipv4Packet, parseIpv4 } from "../wire/ipv4.ts";
 import { Ipv6OptionAction } from "../wire/ipv6_ext.ts";
 import { Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
 import { parseTcp, TcpPacket, type TcpRepr } from "../wire/tcp.ts";
+import { readTcpSegment } from "../wire/_tcp_parse.ts";
 import { tcpResetFor } from "../socket/tcp/mod.ts";
 import { parseUdp, UdpPacket } from "../wire/udp.ts";
 import type { IfaceCore } from "./iface_state.ts";
@@ -94,7 +95,7 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
     const frag = repr.moreFrags || repr.fragOffset !== 0;
     if (acceptAnyDrops(core, src, dst, repr.ttl, whole, frag)) return;
   } else if (!dst.isMulticast && !core.isOwnAddress(dst)) core.linkMulticast = true;
-  let payload = packet.payload;
+  let payload: Uint8Array | null = null; // a subarray only when something needs one
   let protocol = repr.protocol;
   let isFragment = false;
   if (repr.moreFrags || repr.fragOffset !== 0) {
@@ -105,7 +106,7 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
       ident: repr.ident,
       offset: repr.fragOffset,
       more: repr.moreFrags,
-      data: payload,
+      data: packet.payload,
       packet: repr.fragOffset === 0 ? whole : null,
     }, core.now);
     countEvicted(core);
@@ -120,7 +121,12 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
   }
   core.cx.ecn = repr.ecn; // RFC 3168 §6.1.3: the CE mark reaches TCP
   const raw = deliverRaw(core, 4, protocol, whole);
-  deliverUpper(core, src, dst, protocol, payload, whole, isFragment, 0, raw);
+  if (payload === null && protocol === IpProtocol.Tcp) {
+    // The common case: TCP read where it lies in the frame, after the IP header.
+    receiveTcpAt(core, src, dst, whole, packet.headerLen);
+    return;
+  }
+  deliverUpper(core, src, dst, protocol, payload ?? packet.payload, whole, isFragment, 0, raw);
 }
 
 function receiveIpv6(core: IfaceCore, bytes: Uint8Array): void {
@@ -341,6 +347,25 @@ function receiveTcp(core: IfaceCore, src: IpAddress, dst: IpAddress, payload: Ui
     return;
   }
   const repr = parseTcp(TcpPacket.newChecked(payload), src, dst, core.verifyTcp);
+  if (deliverTcp(core, src, dst, repr)) return;
+  core.counters.noSocket++;
+  sendReset(core, src, dst, repr);
+}
+
+/** `receiveTcp` for the segment at `packet[off, packet.length)`, without a subarray. */
+function receiveTcpAt(
+  core: IfaceCore,
+  src: IpAddress,
+  dst: IpAddress,
+  packet: Uint8Array,
+  off: number,
+): void {
+  if (core.linkMulticast || dst.isMulticast) {
+    core.counters.notForUs++; // RFC 1122 §4.2.3.10: TCP ignores broadcast and multicast
+    return;
+  }
+  const verify = core.verifyTcp.verifyChecksum !== false;
+  const repr = readTcpSegment(packet, off, packet.length, src, dst, verify);
   if (deliverTcp(core, src, dst, repr)) return;
   core.counters.noSocket++;
   sendReset(core, src, dst, repr);

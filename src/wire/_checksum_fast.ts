@@ -28,14 +28,23 @@ export function sumHeader(b: Uint8Array, start: number, end: number, initial: nu
  * offset, any host.
  */
 export function sumBytes(data: Uint8Array, initial: number): number {
-  const n = data.length;
-  let hi = 0; // bytes at even offsets
+  return sumBytesRange(data, 0, data.length, initial);
+}
+
+/** {@linkcode sumBytes} over `data[start, end)`, lanes counted from `start`, without a subarray. */
+export function sumBytesRange(
+  data: Uint8Array,
+  start: number,
+  end: number,
+  initial: number,
+): number {
+  let hi = 0; // bytes at even offsets from `start`
   let lo = 0; // bytes at odd offsets
-  let i = 0;
+  let i = start;
   // Each inner block adds at most 8 * 255 per lane per step; flush well before 2^31.
-  while (i + 16 <= n) {
-    const end = Math.min(n - 15, i + 16 * 2048);
-    for (; i < end; i += 16) {
+  while (i + 16 <= end) {
+    const stop = Math.min(end - 15, i + 16 * 2048);
+    for (; i < stop; i += 16) {
       hi += data[i]! + data[i + 2]! + data[i + 4]! + data[i + 6]! + data[i + 8]! + data[i + 10]! +
         data[i + 12]! + data[i + 14]!;
       lo += data[i + 1]! + data[i + 3]! + data[i + 5]! + data[i + 7]! + data[i + 9]! +
@@ -45,11 +54,11 @@ export function sumBytes(data: Uint8Array, initial: number): number {
     hi = 0;
     lo = 0;
   }
-  for (; i + 1 < n; i += 2) {
+  for (; i + 1 < end; i += 2) {
     hi += data[i]!;
     lo += data[i + 1]!;
   }
-  if (i < n) hi += data[i]!;
+  if (i < end) hi += data[i]!;
   return fold(initial + fold(hi * 256 + lo));
 }
 
@@ -224,8 +233,7 @@ export function sumAt(data: Uint8Array, start: number, end: number, initial: num
   if (end - start >= SIMD_PATH_MIN && scratchSum !== null) {
     return sumRange(data, start, end, initial);
   }
-  if (start === end) return fold(initial);
-  return sumBytes(start === 0 && end === data.length ? data : data.subarray(start, end), initial);
+  return sumBytesRange(data, start, end, initial);
 }
 
 /** Whether `data` lies in a memory of {@linkcode checksumBuffer}, summed without a copy. */

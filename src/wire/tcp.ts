@@ -17,31 +17,12 @@ import {
   type ParseOptions,
   pseudoHeaderSum,
 } from "./checksum.ts";
-import { WireError } from "./error.ts";
 import { TCP_FIELD, writeTcpSegment } from "./_tcp_emit.ts";
-
-/** The payload of every parsed segment that carries no data. */
-const NO_PAYLOAD = new Uint8Array(0);
-import {
-  type ParsedTcpOptions,
-  parseTcpOptions,
-  type SackBlock,
-  tcpOptionsLen,
-  type TcpTimestamp,
-} from "./tcp_option.ts";
+import { checkTcpLen, readTcpSegment } from "./_tcp_parse.ts";
+import { type SackBlock, tcpOptionsLen, type TcpTimestamp } from "./tcp_option.ts";
 
 export { TcpOption, tcpOptionsLen } from "./tcp_option.ts";
 export type { SackBlock, TcpTimestamp } from "./tcp_option.ts";
-
-/** Reused by `parseTcp`: the options of the segment being parsed (copied into its repr). */
-const PARSED: ParsedTcpOptions = {
-  mss: null,
-  windowScale: null,
-  sackPermitted: false,
-  sackBlocks: [],
-  timestamp: null,
-  fastOpen: null,
-};
 
 /** Byte offsets of the fixed header fields (RFC 9293 §3.1). */
 const FIELD = TCP_FIELD;
@@ -224,25 +205,7 @@ export class TcpPacket {
    * ```
    */
   checkLen(): void {
-    const len = this.buffer.length;
-    if (len < TCP_HEADER_LEN) {
-      throw new WireError(
-        "tcp.length",
-        len,
-        `buffer truncated, need at least ${TCP_HEADER_LEN} bytes`,
-      );
-    }
-    const off = this.dataOffset;
-    if (off < 5) {
-      throw new WireError("tcp.dataOffset", off, "header length below the minimum of 5 words");
-    }
-    if (off * 4 > len) {
-      throw new WireError(
-        "tcp.dataOffset",
-        off,
-        `header of ${off * 4} bytes runs past the buffer of ${len} bytes`,
-      );
-    }
+    checkTcpLen(this.buffer, 0, this.buffer.length);
   }
 
   /** Source port. */
@@ -537,50 +500,8 @@ export function parseTcp(
   dst: IpAddress,
   opts?: ParseOptions,
 ): TcpRepr {
-  packet.checkLen();
   const b = packet.buffer;
-  if (opts?.verifyChecksum !== false) {
-    const sum = checksumSum(b, pseudoHeaderSum(src, dst, PROTOCOL_TCP, b.length));
-    if (checksumFinish(sum) !== 0) {
-      const field = packet.checksum;
-      const expected = checksumFinish(sum + (~field & 0xffff));
-      throw new WireError(
-        "tcp.checksum",
-        field,
-        `checksum mismatch, expected 0x${expected.toString(16).padStart(4, "0")}`,
-      );
-    }
-  }
-  const srcPort = packet.srcPort;
-  const dstPort = packet.dstPort;
-  // RFC 9293 §3.1 / RFC 6335 §6: port 0 is reserved and never identifies a connection.
-  if (srcPort === 0) throw new WireError("tcp.srcPort", 0, "port 0 is reserved");
-  if (dstPort === 0) throw new WireError("tcp.dstPort", 0, "port 0 is reserved");
-
-  const o = PARSED;
-  parseTcpOptions(b, FIELD.OPTIONS, packet.headerLen, o);
-  const end = packet.headerLen;
-
-  const repr: TcpRepr = {
-    srcPort,
-    dstPort,
-    seq: packet.seq,
-    ack: packet.ack,
-    flags: packet.flags,
-    window: packet.window,
-    urgent: packet.urgent,
-    mss: o.mss,
-    windowScale: o.windowScale,
-    sackPermitted: o.sackPermitted,
-    sackBlocks: o.sackBlocks,
-    timestamp: o.timestamp,
-    // A segment without data (most ACKs) shares one empty array: a subarray costs more than the
-    // rest of the parse.
-    payload: end === b.length ? NO_PAYLOAD : b.subarray(end),
-  };
-  // Only the rare segment with a Fast Open option gets the extra field: every other repr keeps
-  // one shape (and compares equal to literals written without it).
-  return o.fastOpen === null ? repr : { ...repr, fastOpen: o.fastOpen };
+  return readTcpSegment(b, 0, b.length, src, dst, opts?.verifyChecksum !== false);
 }
 
 /**

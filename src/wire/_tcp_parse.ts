@@ -1,0 +1,125 @@
+/**
+ * Reading a TCP segment at an offset of a buffer: the body of `parseTcp` (src/wire/tcp.ts),
+ * which ingress calls directly on the IP packet with the IP header's length as the offset, so a
+ * received segment needs no subarray or view object before its payload. Internal to the wire
+ * layer and ingress, not exported from `mod.ts`.
+ *
+ * @module
+ */
+
+import type { IpAddress } from "./address.ts";
+import { checksumFinish, pseudoHeaderSum } from "./checksum.ts";
+import { sumAt } from "./_checksum_fast.ts";
+import { WireError } from "./error.ts";
+import { type ParsedTcpOptions, parseTcpOptions } from "./tcp_option.ts";
+import { TCP_FIELD as FIELD } from "./_tcp_emit.ts";
+import type { TcpRepr } from "./tcp.ts";
+
+/** The fixed header's length. */
+const HEADER_LEN = 20;
+/** IP protocol number of TCP, for the pseudo-header. */
+const PROTOCOL_TCP = 6;
+
+/** The payload of every parsed segment that carries no data. */
+const NO_PAYLOAD = new Uint8Array(0);
+
+/** Reused by `readTcpSegment`: the options of the segment being parsed (copied into its repr). */
+const PARSED: ParsedTcpOptions = {
+  mss: null,
+  windowScale: null,
+  sackPermitted: false,
+  sackBlocks: [],
+  timestamp: null,
+  fastOpen: null,
+};
+
+/**
+ * `TcpPacket.checkLen` for the segment at `b[off, end)`.
+ *
+ * @throws {WireError} When the buffer is shorter than the header or the data offset is bad.
+ */
+export function checkTcpLen(b: Uint8Array, off: number, end: number): void {
+  const len = end - off;
+  if (len < HEADER_LEN) {
+    throw new WireError("tcp.length", len, `buffer truncated, need at least ${HEADER_LEN} bytes`);
+  }
+  const words = b[off + FIELD.DATA_OFFSET]! >>> 4;
+  if (words < 5) {
+    throw new WireError("tcp.dataOffset", words, "header length below the minimum of 5 words");
+  }
+  if (words * 4 > len) {
+    throw new WireError(
+      "tcp.dataOffset",
+      words,
+      `header of ${words * 4} bytes runs past the buffer of ${len} bytes`,
+    );
+  }
+}
+
+/**
+ * `parseTcp` for the segment at `b[off, end)`: checks, verifies the checksum when `verify`, and
+ * reads the header and options; the payload is a subarray of `b` (a shared empty array when the
+ * segment carries no data).
+ *
+ * @throws {WireError} As `parseTcp`.
+ */
+export function readTcpSegment(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  src: IpAddress,
+  dst: IpAddress,
+  verify: boolean,
+): TcpRepr {
+  checkTcpLen(b, off, end);
+  if (verify) {
+    const sum = sumAt(b, off, end, pseudoHeaderSum(src, dst, PROTOCOL_TCP, end - off));
+    if (checksumFinish(sum) !== 0) {
+      const field = readU16(b, off + FIELD.CHECKSUM);
+      const expected = checksumFinish(sum + (~field & 0xffff));
+      throw new WireError(
+        "tcp.checksum",
+        field,
+        `checksum mismatch, expected 0x${expected.toString(16).padStart(4, "0")}`,
+      );
+    }
+  }
+  const srcPort = readU16(b, off + FIELD.SRC_PORT);
+  const dstPort = readU16(b, off + FIELD.DST_PORT);
+  // RFC 9293 §3.1 / RFC 6335 §6: port 0 is reserved and never identifies a connection.
+  if (srcPort === 0) throw new WireError("tcp.srcPort", 0, "port 0 is reserved");
+  if (dstPort === 0) throw new WireError("tcp.dstPort", 0, "port 0 is reserved");
+
+  const headerEnd = off + (b[off + FIELD.DATA_OFFSET]! >>> 4) * 4;
+  const o = PARSED;
+  parseTcpOptions(b, off + FIELD.OPTIONS, headerEnd, o);
+
+  const repr: TcpRepr = {
+    srcPort,
+    dstPort,
+    seq: readU32(b, off + FIELD.SEQ),
+    ack: readU32(b, off + FIELD.ACK),
+    flags: b[off + FIELD.FLAGS]!,
+    window: readU16(b, off + FIELD.WINDOW),
+    urgent: readU16(b, off + FIELD.URGENT),
+    mss: o.mss,
+    windowScale: o.windowScale,
+    sackPermitted: o.sackPermitted,
+    sackBlocks: o.sackBlocks,
+    timestamp: o.timestamp,
+    // A segment without data (most ACKs) shares one empty array: a subarray costs more than the
+    // rest of the parse.
+    payload: headerEnd === end ? NO_PAYLOAD : b.subarray(headerEnd, end),
+  };
+  // Only the rare segment with a Fast Open option gets the extra field: every other repr keeps
+  // one shape (and compares equal to literals written without it).
+  return o.fastOpen === null ? repr : { ...repr, fastOpen: o.fastOpen };
+}
+
+function readU16(b: Uint8Array, o: number): number {
+  return (b[o]! << 8) | b[o + 1]!;
+}
+
+function readU32(b: Uint8Array, o: number): number {
+  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
+}
