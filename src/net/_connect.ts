@@ -8,7 +8,7 @@
 import type { TcpSocket } from "../socket/tcp/socket.ts";
 import { formatEndpoint, type IpEndpoint } from "../wire/address.ts";
 import type { Driver, Watcher } from "./driver.ts";
-import { abortError, coreError } from "./errors.ts";
+import { abortError, coreError, netError } from "./errors.ts";
 
 /** Waits for a connecting socket to be established or to fail. */
 class ConnectWaiter implements Watcher {
@@ -21,6 +21,7 @@ class ConnectWaiter implements Watcher {
     readonly remote: IpEndpoint,
     readonly resolve: () => void,
     readonly reject: (e: unknown) => void,
+    readonly causes?: WeakMap<TcpSocket, Error>,
   ) {}
   fail(error: Error): void {
     this.reject(error);
@@ -33,6 +34,12 @@ class ConnectWaiter implements Watcher {
     }
     if (s.state === "closed") {
       const e = s.error;
+      const cause = e === "aborted" ? this.causes?.get(s) : undefined;
+      if (cause !== undefined) {
+        const to = formatEndpoint(this.remote);
+        this.reject(netError("ConnectionAborted", `Cannot connect to ${to}: ${cause.message}`));
+        return false;
+      }
       const reason = e === "timedOut" || e === "aborted" || e === "unreachable" ? e : "refused";
       this.reject(coreError(reason, `Cannot connect to ${formatEndpoint(this.remote)}`));
       return false;
@@ -44,13 +51,14 @@ class ConnectWaiter implements Watcher {
 /**
  * Waits until `socket` (just registered with the stack's interface) is established; rejects as
  * `Deno.connect` does when it fails, or with the signal's reason when `signal` aborts (the
- * socket is aborted then).
+ * socket is aborted then). `causes` says why the stack aborted a socket, when it did.
  */
 export async function awaitConnect(
   driver: Driver,
   socket: TcpSocket,
   remote: IpEndpoint,
   signal: AbortSignal | undefined,
+  causes?: WeakMap<TcpSocket, Error>,
 ): Promise<void> {
   let waiter: ConnectWaiter | null = null;
   const onAbort = () => {
@@ -63,7 +71,7 @@ export async function awaitConnect(
   };
   try {
     await new Promise<void>((resolve, reject) => {
-      waiter = new ConnectWaiter(socket, remote, resolve, reject);
+      waiter = new ConnectWaiter(socket, remote, resolve, reject, causes);
       signal?.addEventListener("abort", onAbort, { once: true });
       driver.watch(waiter);
       driver.wake();
