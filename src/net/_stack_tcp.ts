@@ -161,7 +161,7 @@ async function connectTo(
   // RFC 7413 with a cookie: like TCP_FASTOPEN_CONNECT, return at once so that the first write
   // can travel in the SYN (which waits for it briefly); a failure shows in the first read.
   if (!fastOpen || s.fastOpenCache.cookie(addr) === null) {
-    await awaitConnect(s.driver, socket, remote, signal);
+    await awaitConnect(s.driver, socket, remote, signal, s.abortCauses);
   } else s.driver.wake();
   return new TcpStream(s.host, socket);
 }

@@ -373,13 +373,18 @@ Deno.test("NetStack.removeInterface aborts what is bound to its addresses, drops
   const pendingRead = toB.read(new Uint8Array(16));
   const pendingAccept = onB.accept();
   const pendingRecv = udpB.receive();
+  // A connect from B's address to a neighbor that never answers (its ARP goes unanswered).
   const counters = host.interfaceCounters(1);
+  const tx = counters.txFrames;
+  const pendingConnect = host.connect({ hostname: "198.51.100.77", port: 80 });
+  while (counters.txFrames === tx) await new Promise((r) => setTimeout(r, 5)); // the ARP request
   await host.removeInterface(1);
   const removed = (e: Error) =>
     e instanceof Deno.errors.ConnectionAborted && /Interface 1 was removed/.test(e.message);
   await assert.rejects(pendingRead, removed);
   await assert.rejects(pendingAccept, removed);
   await assert.rejects(pendingRecv, removed);
+  await assert.rejects(pendingConnect, removed);
   // A later write says it cannot, and why.
   await assert.rejects(
     toB.write(new Uint8Array([1])),
