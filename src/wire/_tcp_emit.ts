@@ -6,6 +6,7 @@
  * @module
  */
 
+import { writeU16, writeU32 } from "./_bytes.ts";
 import type { IpAddress } from "./address.ts";
 import { checksumFinish, pseudoHeaderSum } from "./checksum.ts";
 import { sumAt } from "./_checksum_fast.ts";
@@ -74,16 +75,4 @@ export function writeTcpSegment(
     for (let k = off; k < off + headerLen; k += 2) sum += (b[k]! << 8) | b[k + 1]!;
     writeU16(b, off + FIELD.CHECKSUM, checksumFinish(sumAt(b, off + headerLen, end, sum)));
   }
-}
-
-function writeU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
-
-function writeU16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { readU16, readU32 } from "./_bytes.ts";
 import type { IpAddress } from "./address.ts";
 import { checksumFinish, pseudoHeaderSum } from "./checksum.ts";
 import { sumAt } from "./_checksum_fast.ts";
@@ -114,12 +115,4 @@ export function readTcpSegment(
   // Only the rare segment with a Fast Open option gets the extra field: every other repr keeps
   // one shape (and compares equal to literals written without it).
   return o.fastOpen === null ? repr : { ...repr, fastOpen: o.fastOpen };
-}
-
-function readU16(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 }

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { readU32, writeU16, writeU32 } from "./_bytes.ts";
 import type { IpAddress } from "./address.ts";
 import {
   checksumFinish,
@@ -608,20 +609,4 @@ export function emitTcp(
   opts?: EmitOptions,
 ): void {
   writeTcpSegment(repr, packet.buffer, 0, src, dst, opts?.fillChecksum !== false);
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function writeU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
-
-function writeU16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
 }

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { readU32, writeU16, writeU32 } from "./_bytes.ts";
 import { WireError } from "./error.ts";
 import type { TcpRepr } from "./tcp.ts";
 
@@ -373,20 +374,4 @@ export function emitTcpOptions(
 /** Whether `n` bytes is a Fast Open option's valid content: a request (0) or a cookie. */
 function isCookieLen(n: number): boolean {
   return n === 0 || (n >= TFO_COOKIE_MIN && n <= TFO_COOKIE_MAX && (n & 1) === 0);
-}
-
-function readU32(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
-}
-
-function writeU32(b: Uint8Array, o: number, v: number): void {
-  b[o] = v >>> 24;
-  b[o + 1] = (v >>> 16) & 0xff;
-  b[o + 2] = (v >>> 8) & 0xff;
-  b[o + 3] = v & 0xff;
-}
-
-function writeU16(b: Uint8Array, o: number, v: number): void {
-  b[o] = (v >>> 8) & 0xff;
-  b[o + 1] = v & 0xff;
 }
