@@ -42,7 +42,6 @@ export interface ForwardHook {
   ownsAddress(addr: IpAddress): boolean;
 }
 
-/** A mutable SocketContext that the interface refreshes once per poll. */
 /**
  * Several interfaces sharing one socket set (see `InterfaceGroup`): while one member polls, the
  * others can send too, and each packet leaves on the member that owns its source address (by
@@ -61,6 +60,7 @@ export interface EgressGroup {
   contextFor(core: IfaceCore, local: IpAddress): SocketContext;
 }
 
+/** A mutable SocketContext that the interface refreshes once per poll. */
 export type MutableContext = Mutable<SocketContext>;
 
 /** The interface's state. Fields are public to the iface folder only. */
@@ -212,14 +212,13 @@ export class IfaceCore {
 
   /** Whether `addr` is one of ours, or a broadcast/multicast we accept. */
   acceptsDst(dst: IpAddress): boolean {
-    if (this.routes.hasAddress(dst)) return true;
+    if (this.isOwnAddress(dst)) return true;
     if (dst.version === 4) {
       if (dst.isBroadcast) return true;
       if (dst.isMulticast) return dst.value === 0xe0000001; // 224.0.0.1 all systems
-      return this.routes.isSubnetBroadcast(dst) ||
-        (this.forwarder !== null && this.forwarder.ownsAddress(dst));
+      return this.routes.isSubnetBroadcast(dst);
     }
-    if (!dst.isMulticast) return this.forwarder !== null && this.forwarder.ownsAddress(dst);
+    if (!dst.isMulticast) return false;
     if (dst.equals(Ipv6Address.LINK_LOCAL_ALL_NODES)) return true;
     if (this.ndpHost !== null && this.ndpHost.acceptsGroup(dst)) return true;
     if (dst.isSolicitedNode) {

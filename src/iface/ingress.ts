@@ -13,7 +13,7 @@ import { IpProtocol } from "../wire/ip.ts";
 import { Ipv4Packet, parseIpv4 } from "../wire/ipv4.ts";
 import { Ipv6OptionAction } from "../wire/ipv6_ext.ts";
 import { Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
-import { parseTcp, TcpPacket, type TcpRepr } from "../wire/tcp.ts";
+import type { TcpRepr } from "../wire/tcp.ts";
 import { readTcpSegment } from "../wire/_tcp_parse.ts";
 import { tcpResetFor } from "../socket/tcp/mod.ts";
 import { parseUdp, UdpPacket } from "../wire/udp.ts";
@@ -273,7 +273,7 @@ function deliverUpper(
       receiveUdp(core, src, dst, payload, whole, isFragment);
       return;
     case IpProtocol.Tcp:
-      receiveTcp(core, src, dst, payload);
+      receiveTcpAt(core, src, dst, payload, 0);
       return;
     case IpProtocol.Icmp:
       if (src.version === 4) processIcmpv4(core, src, dst as Ipv4Address, payload);
@@ -341,18 +341,7 @@ function receiveUdp(
   }
 }
 
-function receiveTcp(core: IfaceCore, src: IpAddress, dst: IpAddress, payload: Uint8Array): void {
-  if (core.linkMulticast || dst.isMulticast) {
-    core.counters.notForUs++; // RFC 1122 §4.2.3.10: TCP ignores broadcast and multicast
-    return;
-  }
-  const repr = parseTcp(TcpPacket.newChecked(payload), src, dst, core.verifyTcp);
-  if (deliverTcp(core, src, dst, repr)) return;
-  core.counters.noSocket++;
-  sendReset(core, src, dst, repr);
-}
-
-/** `receiveTcp` for the segment at `packet[off, packet.length)`, without a subarray. */
+/** Takes the TCP segment at `packet[off, packet.length)` where it lies, without a subarray. */
 function receiveTcpAt(
   core: IfaceCore,
   src: IpAddress,
