@@ -9,7 +9,7 @@
 import { writeU16, writeU32 } from "./_bytes.ts";
 import type { IpAddress } from "./address.ts";
 import { checksumFinish, pseudoHeaderSum } from "./checksum.ts";
-import { sumAt } from "./_checksum_fast.ts";
+import { sumAt, sumHeader } from "./_checksum_fast.ts";
 import { emitTcpOptions, tcpOptionsLen } from "./tcp_option.ts";
 import type { TcpRepr } from "./tcp.ts";
 
@@ -71,8 +71,7 @@ export function writeTcpSegment(
     // The header is summed here (its length is a multiple of 4, so the payload sum can follow
     // it) and the payload where it now lies in the packet, without a subarray: in place, with
     // no copy, when the packet is a device frame in a checksum buffer.
-    let sum = pseudoHeaderSum(src, dst, PROTOCOL_TCP, total);
-    for (let k = off; k < off + headerLen; k += 2) sum += (b[k]! << 8) | b[k + 1]!;
+    const sum = sumHeader(b, off, off + headerLen, pseudoHeaderSum(src, dst, PROTOCOL_TCP, total));
     writeU16(b, off + FIELD.CHECKSUM, checksumFinish(sumAt(b, off + headerLen, end, sum)));
   }
 }
