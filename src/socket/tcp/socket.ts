@@ -64,6 +64,32 @@ export { attachParent, connOf } from "./_socket_access.ts";
  * assert.equal(client.state, TcpState.Established);
  * assert.equal(server.state, TcpState.Established);
  * ```
+ *
+ * @example Status: what the read-only getters report from CLOSED to SYN-SENT
+ * ```ts
+ * import { TcpSocket, TokenBucket } from "@smol/net/socket";
+ * import { Rng } from "@smol/net/iface";
+ * import { Ipv4Address } from "@smol/net/wire";
+ * import assert from "node:assert/strict";
+ *
+ * const s = new TcpSocket({ txBufferSize: 4096 });
+ * assert.equal(s.state, "closed"); // nothing to send, read or report
+ * assert.deepEqual([s.localEndpoint, s.remoteEndpoint, s.error, s.traceSink], [null, null, null, null]);
+ * assert.deepEqual([s.canSend, s.maySend, s.canRecv, s.mayRecv, s.isEof], [false, false, false, false, false]);
+ * assert.deepEqual([s.isOpen, s.isActive, s.sendQueue, s.recvQueue], [false, false, 0, 0]);
+ * assert.deepEqual([s.sendCapacity, s.recvCapacity], [4096, 131072]); // the receive side's default
+ * const listener = new TcpSocket();
+ * listener.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+ * assert.deepEqual([listener.state, listener.isOpen, listener.isActive], ["listen", true, false]);
+ * const cx = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
+ *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
+ * s.connect(cx, { addr: Ipv4Address.parse("192.0.2.2"), port: 80 },
+ *   { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 });
+ * assert.equal(s.state, "synSent");
+ * assert.equal(s.localEndpoint?.port, 40000);
+ * assert.equal(s.remoteEndpoint?.addr.toString(), "192.0.2.2");
+ * assert.deepEqual([s.isOpen, s.isActive, s.mayRecv], [true, true, true]); // the peer may still send
+ * ```
  */
 export class TcpSocket {
   #o: ResolvedTcpOptions;
@@ -96,12 +122,7 @@ export class TcpSocket {
   /**
    * The connection state.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().state, "closed");
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get state(): TcpState {
     return this.#c.state;
@@ -110,21 +131,7 @@ export class TcpSocket {
   /**
    * The local endpoint once listening or connecting, else `null`.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
-   * import { Rng } from "@smol/net/iface";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
-   *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
-   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
-   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
-   * const s = new TcpSocket();
-   * assert.equal(new TcpSocket().localEndpoint, null); // closed
-   * s.connect(cx, remote, local);
-   * assert.equal(s.localEndpoint?.port, 40000);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get localEndpoint(): IpEndpoint | null {
     return this.#c.local;
@@ -133,21 +140,7 @@ export class TcpSocket {
   /**
    * The remote endpoint once known, else `null`.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
-   * import { Rng } from "@smol/net/iface";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
-   *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
-   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
-   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
-   * const s = new TcpSocket();
-   * assert.equal(new TcpSocket().remoteEndpoint, null); // closed
-   * s.connect(cx, remote, local);
-   * assert.equal(s.remoteEndpoint?.addr.toString(), "192.0.2.2");
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get remoteEndpoint(): IpEndpoint | null {
     return this.#c.remote;
@@ -233,12 +226,7 @@ export class TcpSocket {
    * @param dst Where to copy.
    * @returns The number of bytes copied (0 when none are ready).
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().recv(new Uint8Array(10)), 0);
-   * ```
+   * Shown in the {@linkcode TcpSocket.consumeRecv} example.
    */
   recv(dst: Uint8Array): number {
     return io.readInto(this, this.#c, dst);
@@ -251,12 +239,7 @@ export class TcpSocket {
    * @param maxLen The most bytes wanted.
    * @returns A subarray of the receive buffer.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().peekRecv(10).length, 0);
-   * ```
+   * Shown in the {@linkcode TcpSocket.consumeRecv} example.
    */
   peekRecv(maxLen: number): Uint8Array {
     return this.#c.rx.getAllocated(0, maxLen);
@@ -291,9 +274,14 @@ export class TcpSocket {
    * client.send(new Uint8Array([1, 2, 3]));
    * client.dispatch(cx(0), to);
    * server.process(cx(0), a.addr, b.addr, wire.pop()!);
+   * assert.equal(new TcpSocket().recv(new Uint8Array(10)), 0); // nothing ready
+   * assert.equal(new TcpSocket().peekRecv(10).length, 0);
    * assert.deepEqual(server.peekRecv(10), new Uint8Array([1, 2, 3]));
    * server.consumeRecv(2);
    * assert.equal(server.recvQueue, 1);
+   * const dst = new Uint8Array(10);
+   * assert.equal(server.recv(dst), 1);
+   * assert.equal(dst[0], 3);
    * ```
    */
   consumeRecv(n: number): void {
@@ -305,13 +293,21 @@ export class TcpSocket {
    * connection is reset (RFC 9293 §3.10.4, RFC 1122 §4.2.2.13); otherwise it is
    * {@linkcode TcpSocket.closeWrite}. In LISTEN or SYN-SENT the socket just closes.
    *
-   * @example
+   * @example Three listeners closed three ways, and a closed socket left as it is
    * ```ts
    * import { TcpSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
-   * const s = new TcpSocket();
-   * s.close();
-   * assert.equal(s.state, "closed");
+   * const [a, b, c] = [new TcpSocket(), new TcpSocket(), new TcpSocket()];
+   * for (const s of [a, b, c]) s.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
+   * a.close();
+   * b.closeWrite();
+   * c.abort();
+   * assert.deepEqual([a.state, b.state, c.state], ["closed", "closed", "closed"]);
+   * assert.deepEqual([a.error, b.error, c.error], [null, null, "aborted"]);
+   * const d = new TcpSocket();
+   * d.close(); d.closeWrite(); d.abort();
+   * assert.deepEqual([d.state, d.error], ["closed", null]);
    * ```
    */
   close(): void {
@@ -324,14 +320,7 @@ export class TcpSocket {
    * goes on until the peer's FIN, whatever is still unread. In LISTEN or SYN-SENT the socket
    * just closes.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const s = new TcpSocket();
-   * s.closeWrite();
-   * assert.equal(s.state, "closed");
-   * ```
+   * Shown in the {@linkcode TcpSocket.close} example.
    */
   closeWrite(): void {
     wakeSocket(this);
@@ -342,14 +331,7 @@ export class TcpSocket {
    * Aborts: the socket is CLOSED at once and a RST leaves at the next dispatch when the peer
    * knows the connection (RFC 9293 §3.10.5). {@linkcode TcpSocket.error} becomes `"aborted"`.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const s = new TcpSocket();
-   * s.abort();
-   * assert.equal(s.state, "closed");
-   * ```
+   * Shown in the {@linkcode TcpSocket.close} example.
    */
   abort(): void {
     if (life.abortConn(this.#c)) wakeSocket(this);
@@ -360,49 +342,7 @@ export class TcpSocket {
    *
    * @param on `true` to send small segments at once.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
-   * import { Rng } from "@smol/net/iface";
-   * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const cx = (now: number): SocketContext => ({
-   *   now, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
-   *   challengeAckLimiter: new TokenBucket({ burst: 100, interval: 1000 }),
-   * });
-   * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
-   * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
-   * const client = new TcpSocket(), server = new TcpSocket();
-   * const wire: TcpRepr[] = [];
-   * const to = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (wire.push(r), true) };
-   * server.listen(b);
-   * client.connect(cx(0), b, a);
-   * client.dispatch(cx(0), to); // SYN
-   * server.process(cx(0), a.addr, b.addr, wire.pop()!);
-   * server.dispatch(cx(0), to); // SYN-ACK, answered with an ACK
-   * server.process(cx(0), a.addr, b.addr, client.process(cx(0), b.addr, a.addr, wire.pop()!)!);
-   * client.setNoDelay(false); // Nagle: one small segment in flight at a time (RFC 9293 §3.7.4)
-   * client.send(new Uint8Array(10));
-   * client.dispatch(cx(0), to);
-   * client.send(new Uint8Array(10)); // the first is not acknowledged yet: this one waits
-   * assert.equal(client.dispatch(cx(1), to), false);
-   * client.setNoDelay(true);
-   * assert.equal(client.dispatch(cx(1), to), true);
-   * assert.equal(wire.length, 2);
-   * ```
-   */
-  setNoDelay(on: boolean): void {
-    this.#c.noDelay = on;
-    wakeSocket(this);
-  }
-
-  /**
-   * Sets or clears keep-alive probing.
-   *
-   * @param opts Idle time, probe interval and count, or `null` to disable.
-   * @throws {RangeError} For invalid values.
-   *
-   * @example
+   * @example The three per-connection options: keep-alive, Nagle, user timeout
    * ```ts
    * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
    * import { Rng } from "@smol/net/iface";
@@ -427,7 +367,36 @@ export class TcpSocket {
    * client.setKeepAlive({ idle: 60_000, interval: 10_000, count: 5 });
    * assert.equal(client.pollAt(cx(0)), 60_000); // the first probe
    * assert.throws(() => client.setKeepAlive({ idle: 0, interval: 1, count: 1 }), RangeError);
+   * client.setNoDelay(false); // Nagle: one small segment in flight at a time (RFC 9293 §3.7.4)
+   * client.send(new Uint8Array(10));
+   * client.dispatch(cx(0), to);
+   * client.send(new Uint8Array(10)); // the first is not acknowledged yet: this one waits
+   * assert.equal(client.dispatch(cx(1), to), false);
+   * client.setNoDelay(true);
+   * assert.equal(client.dispatch(cx(1), to), true);
+   * assert.equal(wire.length, 2);
+   * client.setUserTimeout(30_000); // the server never acknowledges: it is gone
+   * let now = 1;
+   * while (client.state !== "closed") {
+   *   now = client.pollAt(cx(now)); // retransmission timeouts, then the user timeout
+   *   client.dispatch(cx(now), to);
+   * }
+   * assert.equal(now, 30_000);
+   * assert.equal(client.error, "timedOut");
    * ```
+   */
+  setNoDelay(on: boolean): void {
+    this.#c.noDelay = on;
+    wakeSocket(this);
+  }
+
+  /**
+   * Sets or clears keep-alive probing.
+   *
+   * @param opts Idle time, probe interval and count, or `null` to disable.
+   * @throws {RangeError} For invalid values.
+   *
+   * Shown in the {@linkcode TcpSocket.setNoDelay} example.
    */
   setKeepAlive(opts: KeepAliveOptions | null): void {
     this.#c.keepAlive = checkKeepAlive(opts);
@@ -441,37 +410,7 @@ export class TcpSocket {
    * @param ms Milliseconds, or `null` for none.
    * @throws {RangeError} For a negative value.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
-   * import { Rng } from "@smol/net/iface";
-   * import { Ipv4Address, type TcpRepr } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const cx = (now: number): SocketContext => ({
-   *   now, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
-   *   challengeAckLimiter: new TokenBucket({ burst: 100, interval: 1000 }),
-   * });
-   * const a = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
-   * const b = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
-   * const client = new TcpSocket(), server = new TcpSocket();
-   * const wire: TcpRepr[] = [];
-   * const to = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (wire.push(r), true) };
-   * server.listen(b);
-   * client.connect(cx(0), b, a);
-   * client.dispatch(cx(0), to); // SYN
-   * server.process(cx(0), a.addr, b.addr, wire.pop()!);
-   * server.dispatch(cx(0), to); // SYN-ACK, answered with an ACK
-   * server.process(cx(0), a.addr, b.addr, client.process(cx(0), b.addr, a.addr, wire.pop()!)!);
-   * client.setUserTimeout(30_000);
-   * client.send(new Uint8Array(10)); // never acknowledged: the server side is gone
-   * let now = 0;
-   * while (client.state !== "closed") {
-   *   now = client.pollAt(cx(now)); // retransmission timeouts, then the user timeout
-   *   client.dispatch(cx(now), to);
-   * }
-   * assert.equal(now, 30_000);
-   * assert.equal(client.error, "timedOut");
-   * ```
+   * Shown in the {@linkcode TcpSocket.setNoDelay} example.
    */
   setUserTimeout(ms: number | null): void {
     if (ms !== null && !(ms >= 0)) throw new RangeError(`Invalid user timeout ${ms}`);
@@ -482,12 +421,7 @@ export class TcpSocket {
   /**
    * Whether {@linkcode TcpSocket.send} would take at least one byte.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().canSend, false);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get canSend(): boolean {
     return this.maySend && this.#c.tx.window > 0;
@@ -498,12 +432,7 @@ export class TcpSocket {
    * `fastOpen`, whose first SYN may carry the data, and SYN-RECEIVED for a connection that took
    * Fast Open data, RFC 7413 §4.2.2).
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().maySend, false);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get maySend(): boolean {
     const c = this.#c;
@@ -516,12 +445,7 @@ export class TcpSocket {
   /**
    * Whether received bytes are ready.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().canRecv, false);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get canRecv(): boolean {
     return this.#c.rx.length > 0;
@@ -530,21 +454,7 @@ export class TcpSocket {
   /**
    * Whether more bytes may still arrive or are ready (receive half open, or data buffered).
    *
-   * @example
-   * ```ts
-   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
-   * import { Rng } from "@smol/net/iface";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
-   *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
-   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
-   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
-   * const s = new TcpSocket();
-   * assert.equal(new TcpSocket().mayRecv, false); // closed
-   * s.connect(cx, remote, local);
-   * assert.equal(s.mayRecv, true); // SYN-SENT: the peer may still send
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get mayRecv(): boolean {
     const s = this.#c.state;
@@ -555,16 +465,7 @@ export class TcpSocket {
   /**
    * Whether the socket is in use at all (not CLOSED or TIME-WAIT).
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().isOpen, false);
-   * const s = new TcpSocket();
-   * s.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
-   * assert.equal(s.isOpen, true); // anything but CLOSED
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get isOpen(): boolean {
     const s = this.#c.state;
@@ -574,23 +475,7 @@ export class TcpSocket {
   /**
    * Whether a connection exists or is being made (not CLOSED, LISTEN or TIME-WAIT).
    *
-   * @example
-   * ```ts
-   * import { TcpSocket, TokenBucket, type SocketContext } from "@smol/net/socket";
-   * import { Rng } from "@smol/net/iface";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const cx: SocketContext = { now: 0, random: new Rng(1), ipMtu: 1500, isnSecret: new Uint8Array(16),
-   *   challengeAckLimiter: new TokenBucket({ burst: 1, interval: 1000 }) };
-   * const local = { addr: Ipv4Address.parse("192.0.2.1"), port: 40000 };
-   * const remote = { addr: Ipv4Address.parse("192.0.2.2"), port: 80 };
-   * const s = new TcpSocket();
-   * const listener = new TcpSocket();
-   * listener.listen({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
-   * assert.equal(listener.isActive, false); // LISTEN is open but not active
-   * s.connect(cx, remote, local);
-   * assert.equal(s.isActive, true);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get isActive(): boolean {
     const s = this.#c.state;
@@ -600,12 +485,7 @@ export class TcpSocket {
   /**
    * Whether the peer's FIN was received and every byte before it has been read.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().isEof, false);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get isEof(): boolean {
     return this.#c.finRcvd && this.#c.rx.length === 0;
@@ -614,12 +494,7 @@ export class TcpSocket {
   /**
    * Bytes in the send buffer (sent but unacknowledged, and unsent).
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().sendQueue, 0);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get sendQueue(): number {
     return this.#c.tx.length;
@@ -628,12 +503,7 @@ export class TcpSocket {
   /**
    * Bytes ready to read.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().recvQueue, 0);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get recvQueue(): number {
     return this.#c.rx.length;
@@ -642,12 +512,7 @@ export class TcpSocket {
   /**
    * The send buffer size.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket({ txBufferSize: 4096 }).sendCapacity, 4096);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get sendCapacity(): number {
     return this.#c.tx.capacity;
@@ -656,12 +521,7 @@ export class TcpSocket {
   /**
    * The receive buffer size.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().recvCapacity, 131072);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get recvCapacity(): number {
     return this.#c.rx.capacity;
@@ -670,12 +530,7 @@ export class TcpSocket {
   /**
    * Why the connection ended, or `null` (open, or closed cleanly).
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().error, null);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get error(): TcpError | null {
     return this.#c.error;
@@ -685,12 +540,7 @@ export class TcpSocket {
    * Where every segment this socket takes in or sends is reported, with the reason it was sent;
    * `null` (the default) turns tracing off. `@smol/net/trace`'s `TcpTraceRecorder.attach` sets it.
    *
-   * @example
-   * ```ts
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new TcpSocket().traceSink, null);
-   * ```
+   * Shown in the status example of {@linkcode TcpSocket}.
    */
   get traceSink(): TcpTraceSink | null {
     return this.#c.traceSink;
