@@ -223,10 +223,10 @@ export class TcpSocket {
   /**
    * Copies received bytes out; the window reopens at the next dispatch when worthwhile.
    *
+   * Shown in the {@linkcode TcpSocket.consumeRecv} example.
+   *
    * @param dst Where to copy.
    * @returns The number of bytes copied (0 when none are ready).
-   *
-   * Shown in the {@linkcode TcpSocket.consumeRecv} example.
    */
   recv(dst: Uint8Array): number {
     return io.readInto(this, this.#c, dst);
@@ -236,10 +236,10 @@ export class TcpSocket {
    * A view of up to `maxLen` received bytes without consuming them (contiguous: it may be
    * shorter than what is available). Valid until the next call on this socket.
    *
+   * Shown in the {@linkcode TcpSocket.consumeRecv} example.
+   *
    * @param maxLen The most bytes wanted.
    * @returns A subarray of the receive buffer.
-   *
-   * Shown in the {@linkcode TcpSocket.consumeRecv} example.
    */
   peekRecv(maxLen: number): Uint8Array {
     return this.#c.rx.getAllocated(0, maxLen);
@@ -393,10 +393,10 @@ export class TcpSocket {
   /**
    * Sets or clears keep-alive probing.
    *
+   * Shown in the {@linkcode TcpSocket.setNoDelay} example.
+   *
    * @param opts Idle time, probe interval and count, or `null` to disable.
    * @throws {RangeError} For invalid values.
-   *
-   * Shown in the {@linkcode TcpSocket.setNoDelay} example.
    */
   setKeepAlive(opts: KeepAliveOptions | null): void {
     this.#c.keepAlive = checkKeepAlive(opts);
@@ -407,10 +407,10 @@ export class TcpSocket {
   /**
    * Sets the RFC 5482 user timeout: fail when sent data stays unacknowledged this long.
    *
+   * Shown in the {@linkcode TcpSocket.setNoDelay} example.
+   *
    * @param ms Milliseconds, or `null` for none.
    * @throws {RangeError} For a negative value.
-   *
-   * Shown in the {@linkcode TcpSocket.setNoDelay} example.
    */
   setUserTimeout(ms: number | null): void {
     if (ms !== null && !(ms >= 0)) throw new RangeError(`Invalid user timeout ${ms}`);
