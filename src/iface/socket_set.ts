@@ -118,35 +118,7 @@ export class SocketSet {
    * The number of connections in TIME-WAIT. They are compact records, not sockets: they are not
    * counted in {@linkcode SocketSet.size} and no poll visits them.
    *
-   * @example
-   * ```ts
-   * import { Interface, SocketSet } from "@smol/net/iface";
-   * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
-   * import { linkPair } from "@smol/net/phy";
-   * import { Ipv4Address, parseIpAddress } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const [da, db] = linkPair();
-   * const a = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
-   * const b = new Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
-   * const sa = new SocketSet(), sb = new SocketSet();
-   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
-   * b.listenTcp(sb, l);
-   * const conn = new TcpSocket();
-   * a.connectTcp(sa, conn, { addr: parseIpAddress("192.0.2.2"), port: 80 }, {}, 0);
-   * let t = 0;
-   * const run = (n: number) => {
-   *   for (const end = t + n; t < end; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
-   * };
-   * run(10);
-   * const peer = b.acceptTcp(sb, l)!;
-   * conn.close();
-   * run(10);
-   * peer.close();
-   * run(10);
-   * assert.equal(sa.timeWaitCount, 1); // the active closer holds TIME-WAIT as a record
-   * assert.equal(conn.state, "closed");
-   * assert.equal(sb.timeWaitCount, 0);
-   * ```
+   * Shown in the {@linkcode SocketSet.release} example.
    */
   get timeWaitCount(): number {
     return this.#r.timeWait.size;
@@ -170,16 +142,24 @@ export class SocketSet {
    * @throws {TypeError} When the socket is already in the set.
    * @throws {NetError} `ENOBUFS` when the set holds `maxSockets` sockets.
    *
-   * @example
+   * @example Add, look up, iterate and remove
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
-   * import { IcmpSocket } from "@smol/net/socket";
+   * import { IcmpSocket, UdpSocket } from "@smol/net/socket";
    * import assert from "node:assert/strict";
    * const set = new SocketSet();
-   * const icmp = new IcmpSocket();
-   * const h = set.add(icmp);
-   * assert.equal(set.size, 1);
+   * const icmp = new IcmpSocket(), udp = new UdpSocket();
+   * assert.equal(set.handleOf(udp), undefined); // not in the set yet
+   * const h = set.add(icmp), hu = set.add(udp);
+   * assert.equal(set.size, 2);
    * assert.equal(set.get(h), icmp);
+   * assert.equal(set.handleOf(udp), hu);
+   * assert.equal(set.at(0), icmp); // dense positions, for iteration without allocation
+   * assert.deepEqual([...set], [[h, icmp], [hu, udp]]);
+   * assert.equal(set.remove(h), icmp);
+   * assert.equal(set.size, 1);
+   * assert.equal(set.get(h), undefined);
+   * assert.equal(set.remove(h), undefined);
    * ```
    */
   add(socket: AnySocket): SocketHandle {
@@ -189,20 +169,10 @@ export class SocketSet {
   /**
    * The socket for `handle`.
    *
+   * Shown in the {@linkcode SocketSet.add} example.
+   *
    * @param handle A handle from {@linkcode SocketSet.add}.
    * @returns The socket, or `undefined` when removed.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new UdpSocket();
-   * const h = set.add(s);
-   * assert.equal(set.get(h), s);
-   * set.remove(h);
-   * assert.equal(set.get(h), undefined);
-   * ```
    */
   get(handle: SocketHandle): AnySocket | undefined {
     return this.#r.byHandle.get(handle)?.socket;
@@ -211,19 +181,10 @@ export class SocketSet {
   /**
    * The handle of a socket in the set.
    *
+   * Shown in the {@linkcode SocketSet.add} example.
+   *
    * @param socket The socket.
    * @returns The handle, or `undefined` when not in the set.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new UdpSocket();
-   * assert.equal(set.handleOf(s), undefined);
-   * const h = set.add(s);
-   * assert.equal(set.handleOf(s), h);
-   * ```
    */
   handleOf(socket: AnySocket): SocketHandle | undefined {
     return this.#r.bySocket.get(socket)?.handle;
@@ -232,21 +193,11 @@ export class SocketSet {
   /**
    * Removes a socket and frees its ports and index entries.
    *
+   * Shown in the {@linkcode SocketSet.add} example.
+   *
    * @param handle The handle.
    * @returns The socket, or `undefined` when it was not in the set (for example a listener's
    * child that the interface already reaped).
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new UdpSocket();
-   * const h = set.add(s);
-   * assert.equal(set.remove(h), s);
-   * assert.equal(set.size, 0);
-   * assert.equal(set.remove(h), undefined);
-   * ```
    */
   remove(handle: SocketHandle): AnySocket | undefined {
     return this.#r.remove(handle);
@@ -256,18 +207,10 @@ export class SocketSet {
    * The socket at dense position `i` (0 ≤ i < size), for iteration without allocation. Positions
    * change when a socket is removed.
    *
+   * Shown in the {@linkcode SocketSet.add} example.
+   *
    * @param i The position.
    * @returns The socket.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new UdpSocket();
-   * set.add(s);
-   * assert.equal(set.at(0), s);
-   * ```
    */
   at(i: number): AnySocket {
     return this.#r.at(i);
@@ -276,17 +219,9 @@ export class SocketSet {
   /**
    * Iterates over `[handle, socket]` pairs.
    *
-   * @returns The iterator.
+   * Shown in the {@linkcode SocketSet.add} example.
    *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new UdpSocket();
-   * const h = set.add(s);
-   * assert.deepEqual([...set], [[h, s]]);
-   * ```
+   * @returns The iterator.
    */
   *[Symbol.iterator](): IterableIterator<[SocketHandle, AnySocket]> {
     yield* this.#r.entries();
@@ -300,25 +235,13 @@ export class SocketSet {
   /**
    * The TCP socket connected on this 4-tuple.
    *
+   * Shown in the {@linkcode SocketSet.indexTcp} example.
+   *
    * @param localAddr Our address.
    * @param localPort Our port.
    * @param remoteAddr The peer's address.
    * @param remotePort The peer's port.
    * @returns The socket, or `null`.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { TcpSocket } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new TcpSocket();
-   * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
-   * set.add(s);
-   * set.indexTcp(s, { addr: a, port: 80 }, { addr: b, port: 50000 });
-   * assert.equal(set.findTcp(a, 80, b, 50000), s);
-   * assert.equal(set.findTcp(a, 80, b, 50001), null);
-   * ```
    */
   findTcp(
     localAddr: IpAddress,
@@ -334,23 +257,11 @@ export class SocketSet {
    * The TCP listener for a local endpoint: bound to exactly `addr`, else to the unspecified
    * address of its family.
    *
+   * Shown in the {@linkcode SocketSet.indexTcpListener} example.
+   *
    * @param addr The destination address of a SYN.
    * @param port The destination port.
    * @returns A `TcpListenSocket`, a `TcpSocket` in LISTEN, or `null`.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { TcpListenSocket } from "@smol/net/socket";
-   * import { Ipv6Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet();
-   * const l = new TcpListenSocket({ addr: Ipv6Address.UNSPECIFIED, port: 80 });
-   * set.add(l);
-   * set.indexTcpListener(l, { addr: Ipv6Address.UNSPECIFIED, port: 80 });
-   * assert.equal(set.findTcpListener(Ipv6Address.parse("2001:db8::1"), 80), l); // the wildcard matches
-   * assert.equal(set.findTcpListener(Ipv6Address.parse("2001:db8::1"), 81), null);
-   * ```
    */
   findTcpListener(addr: IpAddress, port: number): TcpListenSocket | TcpSocket | null {
     return (this.#r.index.findTcpListener(addr, port)?.socket ?? null) as
@@ -363,26 +274,11 @@ export class SocketSet {
    * The UDP socket for a local endpoint: bound to exactly `addr`, else to the unspecified
    * address of its family.
    *
+   * Shown in the {@linkcode SocketSet.indexUdp} example.
+   *
    * @param addr The destination address of a datagram.
    * @param port The destination port.
    * @returns The socket, or `null`.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), exact = new UdpSocket(), any = new UdpSocket();
-   * set.add(exact);
-   * set.add(any);
-   * set.indexUdp(exact, { addr: Ipv4Address.parse("192.0.2.1"), port: 53 });
-   * set.indexUdp(any, { addr: Ipv4Address.UNSPECIFIED, port: 54 });
-   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.1"), 53), exact);
-   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.9"), 53), null);
-   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.9"), 54), any); // the wildcard
-   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.1"), 55), null);
-   * ```
    */
   findUdp(addr: IpAddress, port: number): UdpSocket | null {
     return (this.#r.index.findUdp(addr, port)?.socket ?? null) as UdpSocket | null;
@@ -391,20 +287,10 @@ export class SocketSet {
   /**
    * The ICMP socket bound to an echo identifier.
    *
+   * Shown in the {@linkcode SocketSet.indexIcmp} example.
+   *
    * @param ident The identifier.
    * @returns The socket, or `null`.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { IcmpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new IcmpSocket();
-   * set.add(s);
-   * set.indexIcmp(s, 1);
-   * assert.equal(set.findIcmp(1), s);
-   * assert.equal(set.findIcmp(2), null);
-   * ```
    */
   findIcmp(ident: number): IcmpSocket | null {
     return (this.#r.index.findIcmp(ident)?.socket ?? null) as IcmpSocket | null;
@@ -413,23 +299,11 @@ export class SocketSet {
   /**
    * Whether a port is used by any TCP 4-tuple or listener, or by any UDP socket.
    *
+   * Shown in the {@linkcode SocketSet.indexUdp} example.
+   *
    * @param protocol `"tcp"` or `"udp"`.
    * @param port The port.
    * @returns `true` when in use.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new UdpSocket();
-   * assert.equal(set.portInUse("udp", 53), false);
-   * set.add(s);
-   * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 53 });
-   * assert.equal(set.portInUse("udp", 53), true);
-   * assert.equal(set.portInUse("tcp", 53), false); // ports are per protocol
-   * ```
    */
   portInUse(protocol: PortProtocol, port: number): boolean {
     return this.#r.index.portInUse(protocol, port);
@@ -480,6 +354,8 @@ export class SocketSet {
    * set.add(s);
    * set.add(t);
    * set.indexTcp(s, local, remote);
+   * assert.equal(set.findTcp(local.addr, 50000, remote.addr, 80), s);
+   * assert.equal(set.findTcp(local.addr, 50000, remote.addr, 81), null);
    * assert.equal(set.portInUse("tcp", 50000), true);
    * assert.throws(() => set.indexTcp(t, local, remote), { code: "EADDRINUSE" });
    * assert.throws(() => set.indexTcp(new TcpSocket(), local, remote), { code: "EINVAL" }); // not in the set
@@ -500,15 +376,16 @@ export class SocketSet {
    * ```ts
    * import { SocketSet } from "@smol/net/iface";
    * import { TcpListenSocket } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
+   * import { Ipv6Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
    * const set = new SocketSet();
-   * const local = { addr: Ipv4Address.UNSPECIFIED, port: 80 };
+   * const local = { addr: Ipv6Address.UNSPECIFIED, port: 80 };
    * const l = new TcpListenSocket(local), other = new TcpListenSocket(local);
    * set.add(l);
    * set.add(other);
    * set.indexTcpListener(l, local);
-   * assert.equal(set.findTcpListener(Ipv4Address.parse("192.0.2.1"), 80), l);
+   * assert.equal(set.findTcpListener(Ipv6Address.parse("2001:db8::1"), 80), l); // the wildcard matches
+   * assert.equal(set.findTcpListener(Ipv6Address.parse("2001:db8::1"), 81), null);
    * assert.throws(() => set.indexTcpListener(other, local), { code: "EADDRINUSE" });
    * ```
    */
@@ -529,12 +406,20 @@ export class SocketSet {
    * import { UdpSocket } from "@smol/net/socket";
    * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new UdpSocket(), t = new UdpSocket();
-   * set.add(s);
+   * const set = new SocketSet(), exact = new UdpSocket(), any = new UdpSocket(), t = new UdpSocket();
+   * set.add(exact);
+   * set.add(any);
    * set.add(t);
-   * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 9 });
-   * assert.equal(set.portInUse("udp", 9), true);
-   * assert.throws(() => set.indexUdp(t, { addr: Ipv4Address.parse("192.0.2.1"), port: 9 }), { code: "EADDRINUSE" });
+   * assert.equal(set.portInUse("udp", 53), false);
+   * set.indexUdp(exact, { addr: Ipv4Address.parse("192.0.2.1"), port: 53 });
+   * set.indexUdp(any, { addr: Ipv4Address.UNSPECIFIED, port: 54 });
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.1"), 53), exact);
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.9"), 53), null);
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.9"), 54), any); // the wildcard
+   * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.1"), 55), null);
+   * assert.equal(set.portInUse("udp", 53), true);
+   * assert.equal(set.portInUse("tcp", 53), false); // ports are per protocol
+   * assert.throws(() => set.indexUdp(t, { addr: Ipv4Address.parse("192.0.2.1"), port: 54 }), { code: "EADDRINUSE" });
    * ```
    */
   indexUdp(socket: UdpSocket, local: IpEndpoint): void {
@@ -558,6 +443,7 @@ export class SocketSet {
    * set.add(t);
    * set.indexIcmp(s, 7);
    * assert.equal(set.findIcmp(7), s);
+   * assert.equal(set.findIcmp(8), null);
    * assert.throws(() => set.indexIcmp(t, 7), { code: "EADDRINUSE" });
    * ```
    */
@@ -579,8 +465,11 @@ export class SocketSet {
    * import assert from "node:assert/strict";
    * const set = new SocketSet(), s = new UdpSocket();
    * set.add(s);
+   * assert.equal(set.isIndexed(s), false);
    * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 9 });
+   * assert.equal(set.isIndexed(s), true);
    * set.unindex(s);
+   * assert.equal(set.isIndexed(s), false);
    * assert.equal(set.portInUse("udp", 9), false);
    * assert.equal(set.findUdp(Ipv4Address.parse("192.0.2.1"), 9), null);
    * assert.equal(set.size, 1); // still in the set
@@ -594,21 +483,10 @@ export class SocketSet {
   /**
    * Whether a socket is indexed (connected, listening or bound).
    *
+   * Shown in the {@linkcode SocketSet.unindex} example.
+   *
    * @param socket The socket.
    * @returns `true` when ingress can find it.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { UdpSocket } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new UdpSocket();
-   * set.add(s);
-   * assert.equal(set.isIndexed(s), false);
-   * set.indexUdp(s, { addr: Ipv4Address.UNSPECIFIED, port: 9 });
-   * assert.equal(set.isIndexed(s), true);
-   * ```
    */
   isIndexed(socket: AnySocket): boolean {
     return (this.#r.bySocket.get(socket)?.index ?? I_NONE) !== I_NONE;
@@ -618,18 +496,9 @@ export class SocketSet {
    * Marks a TCP socket as a listener's child that the interface added: it is removed from the
    * set when it reaches CLOSED, unless {@linkcode SocketSet.adopt} was called first.
    *
-   * @param socket The child.
+   * Shown in the {@linkcode SocketSet.adopt} example.
    *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new TcpSocket();
-   * set.add(s);
-   * set.markChild(s);
-   * assert.equal(set.isChild(s), true); // reaped when it reaches CLOSED
-   * ```
+   * @param socket The child.
    */
   markChild(socket: TcpSocket): void {
     const e = this.#r.bySocket.get(socket);
@@ -649,7 +518,9 @@ export class SocketSet {
    * import assert from "node:assert/strict";
    * const set = new SocketSet(), s = new TcpSocket();
    * const h = set.add(s);
+   * assert.equal(set.isChild(s), false);
    * set.markChild(s);
+   * assert.equal(set.isChild(s), true); // reaped when it reaches CLOSED
    * assert.equal(set.adopt(s), h);
    * assert.equal(set.isChild(s), false); // the application owns it now
    * assert.equal(set.adopt(new TcpSocket()), undefined);
@@ -662,20 +533,10 @@ export class SocketSet {
   /**
    * Whether a socket is an unadopted listener child.
    *
+   * Shown in the {@linkcode SocketSet.adopt} example.
+   *
    * @param socket The socket.
    * @returns `true` for a child the interface will reap.
-   *
-   * @example
-   * ```ts
-   * import { SocketSet } from "@smol/net/iface";
-   * import { TcpSocket } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * const set = new SocketSet(), s = new TcpSocket();
-   * set.add(s);
-   * assert.equal(set.isChild(s), false);
-   * set.markChild(s);
-   * assert.equal(set.isChild(s), true);
-   * ```
    */
   isChild(socket: AnySocket): boolean {
     return this.#r.bySocket.get(socket)?.child ?? false;
@@ -715,7 +576,7 @@ export class SocketSet {
    * @returns `true` when the socket was removed at once, `false` when it lingers.
    * @throws {NetError} `EBADF` for a handle that is not open.
    *
-   * @example
+   * @example A connection from release to its TIME-WAIT record
    * ```ts
    * import { Interface, SocketSet } from "@smol/net/iface";
    * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
@@ -744,6 +605,19 @@ export class SocketSet {
    * assert.equal(sa.release(h), false); // lingers to deliver its data and FIN
    * assert.throws(() => sa.socket(h), { code: "EBADF" });
    * assert.equal(sa.releasedCount, 1);
+   * assert.equal(sa.lingering(), true);
+   * run(10);
+   * assert.equal(conn.state, "finWait2"); // data and FIN acknowledged
+   * assert.equal(sa.lingering(), false); // FIN-WAIT-2 only waits for the peer
+   * assert.equal(sa.releasedCount, 1);
+   * assert.equal(peer.recv(new Uint8Array(100)), 100); // read all: close() would reset otherwise
+   * peer.close();
+   * run(10);
+   * assert.equal(sa.releasedCount, 0); // removed once its TIME-WAIT became a record
+   * assert.equal(sa.handleOf(conn), undefined);
+   * assert.equal(conn.state, "closed");
+   * assert.equal(sa.timeWaitCount, 1); // the active closer holds TIME-WAIT as a record
+   * assert.equal(sb.timeWaitCount, 0);
    * ```
    */
   release(handle: SocketHandle): boolean {
@@ -754,37 +628,9 @@ export class SocketSet {
    * Whether released TCP connections still have data or a FIN to deliver (not counting those
    * that only wait for the peer in FIN-WAIT-2), so that their owner can keep running.
    *
-   * @returns `true` while one is flushing.
+   * Shown in the {@linkcode SocketSet.release} example.
    *
-   * @example
-   * ```ts
-   * import { Interface, SocketSet } from "@smol/net/iface";
-   * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
-   * import { linkPair } from "@smol/net/phy";
-   * import { Ipv4Address, parseIpAddress } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const [da, db] = linkPair();
-   * const a = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
-   * const b = new Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
-   * const sa = new SocketSet(), sb = new SocketSet();
-   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
-   * b.listenTcp(sb, l);
-   * const conn = new TcpSocket();
-   * a.connectTcp(sa, conn, { addr: parseIpAddress("192.0.2.2"), port: 80 }, {}, 0);
-   * let t = 0;
-   * const run = (n: number) => {
-   *   for (const end = t + n; t < end; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
-   * };
-   * run(10);
-   * const peer = b.acceptTcp(sb, l)!;
-   * conn.send(new Uint8Array(100));
-   * conn.close();
-   * sa.release(sa.handleOf(conn)!);
-   * assert.equal(sa.lingering(), true);
-   * run(10);
-   * assert.equal(conn.state, "finWait2"); // data and FIN acknowledged
-   * assert.equal(sa.lingering(), false);
-   * ```
+   * @returns `true` while one is flushing.
    */
   lingering(): boolean {
     return this.#r.lingering();
@@ -793,36 +639,7 @@ export class SocketSet {
   /**
    * The number of released TCP connections still in the set.
    *
-   * @example
-   * ```ts
-   * import { Interface, SocketSet } from "@smol/net/iface";
-   * import { TcpListenSocket, TcpSocket } from "@smol/net/socket";
-   * import { linkPair } from "@smol/net/phy";
-   * import { Ipv4Address, parseIpAddress } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const [da, db] = linkPair();
-   * const a = new Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
-   * const b = new Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
-   * const sa = new SocketSet(), sb = new SocketSet();
-   * const l = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 });
-   * b.listenTcp(sb, l);
-   * const conn = new TcpSocket();
-   * a.connectTcp(sa, conn, { addr: parseIpAddress("192.0.2.2"), port: 80 }, {}, 0);
-   * let t = 0;
-   * const run = (n: number) => {
-   *   for (const end = t + n; t < end; t++) { a.poll(t, da, sa); b.poll(t, db, sb); }
-   * };
-   * run(10);
-   * const peer = b.acceptTcp(sb, l)!;
-   * conn.close();
-   * sa.release(sa.handleOf(conn)!);
-   * assert.equal(sa.releasedCount, 1);
-   * run(10);
-   * peer.close();
-   * run(10);
-   * assert.equal(sa.releasedCount, 0); // removed once its TIME-WAIT became a record
-   * assert.equal(sa.handleOf(conn), undefined);
-   * ```
+   * Shown in the {@linkcode SocketSet.release} example.
    */
   get releasedCount(): number {
     return this.#r.released.size;
