@@ -3,7 +3,7 @@
  * Linux kernel forwarding the same flow, in one run (issue 20's ≥ 150 MB/s target).
  *
  * ```sh
- * deno run -A bench/tun2proxy.ts [--seconds S] [--runs N]
+ * deno run -A bench/tun2proxy.ts [--seconds S] [--runs N] [--direction both|up|down] [--baseline DIR]
  * ```
  *
  * Root, /dev/net/tun, `ip`, iperf3. Three namespaces created by name and deleted afterwards
@@ -14,10 +14,20 @@
  * the same with the policy rule removed (P's kernel forwards C's packets itself), and prints MB/s,
  * the ratios and the load average (the machine is shared).
  *
+ * For each transfer through the proxy it also prints the proxy process's CPU use (user + system
+ * time over the transfer's wall time, from `/proc/PID/stat`) and the megabytes it relayed per
+ * CPU-second. On a shared machine the rate follows the CPU share the proxy gets; the bytes per
+ * CPU-second depend much less on the load and are the figure to compare between commits.
+ *
+ * `--baseline DIR` (another checkout, e.g. `git worktree add --detach /tmp/base <commit>`) runs
+ * that tree's example too, in the same namespaces, alternating which goes first in each run, and
+ * prints the new/old ratio of the medians of both figures at the end.
+ *
  * @module
  */
 
 import { createNetns, deleteNetns, linkName, must, run } from "../tests/phy/_netns.ts";
+import { spawnProc } from "./_proc.ts";
 
 function arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -27,14 +37,56 @@ function arg(name: string, fallback: number): number {
   return n;
 }
 
+function text(name: string, fallback: string): string {
+  const i = Deno.args.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Deno.args[i + 1];
+  if (v === undefined) throw new TypeError(`Missing value after ${name}`);
+  return v;
+}
+
 const seconds = arg("--seconds", 4), runs = arg("--runs", 2);
-const root = new URL("../", import.meta.url).pathname;
+const direction = text("--direction", "both");
+if (!["both", "up", "down"].includes(direction)) {
+  throw new RangeError(`Invalid --direction: ${direction}`);
+}
+const here = new URL("../", import.meta.url).pathname;
+const baseline = text("--baseline", "");
+/** The trees whose example is measured: the baseline's first (when given), then this one. */
+const trees: { name: string; root: string }[] = baseline === ""
+  ? [{ name: "new", root: here }]
+  : [{ name: "old", root: baseline.endsWith("/") ? baseline : `${baseline}/` }, {
+    name: "new",
+    root: here,
+  }];
 const loadavg = async () =>
   (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
 
-async function oneRun(): Promise<{ pd: number; pu: number; kd: number; ku: number }> {
+/** User + system CPU seconds of process `pid` (USER_HZ is 100 on Linux). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** One transfer: MB/s, and for the proxy its CPU share and MB per CPU-second. */
+interface Transfer {
+  mbps: number;
+  cpu: number;
+  perCpu: number;
+}
+
+/** Per tree, per direction, the transfers of every run. */
+const results = new Map<string, Transfer[]>();
+const note = (key: string, t: Transfer) => {
+  const list = results.get(key) ?? [];
+  list.push(t);
+  results.set(key, list);
+};
+
+async function oneRun(order: { name: string; root: string }[]): Promise<string[]> {
   const names: string[] = [];
-  const children: Deno.ChildProcess[] = [];
+  const out: string[] = [];
   try {
     const [c, p, s] = [
       await createNetns("b2c"),
@@ -68,79 +120,124 @@ async function oneRun(): Promise<{ pd: number; pu: number; kd: number; ku: numbe
        ip route add default dev ${tun} table 100
        ip rule add iif ${vpc} lookup 100`,
     );
-    const spawn = (ns: string, args: string[]) => {
-      // `ip netns exec` execs the command: the PID is the command's own, and we kill only it.
-      const child = new Deno.Command("ip", {
-        args: ["netns", "exec", ns, ...args],
-        stdout: "null",
-        stderr: "null",
-      }).spawn();
-      children.push(child);
-    };
-    spawn(s, ["iperf3", "-s", "-B", "198.51.100.7"]);
-    spawn(p, [
-      Deno.execPath(),
-      "run",
-      "--allow-ffi",
-      "--allow-net",
-      "--unstable-net",
-      `${root}examples/tun2proxy.ts`,
-      "--device",
-      tun,
-      "--allow-documentation",
-      "--quiet",
-      "--offload",
-    ]);
-    for (let i = 0;; i++) {
-      const l = await run("ip", ["netns", "exec", s, "ss", "-Hltn", "sport = :5201"]);
-      if (l.stdout.includes(":5201")) break;
-      if (i === 400) throw new Error("iperf3 server: not listening after 10 s");
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    const mbps = async (reverse: boolean) => {
-      for (let attempt = 0;; attempt++) {
-        const r = await run("ip", [
+    // `ip netns exec` execs the command: the PID is the command's own, and we kill only it.
+    const server = spawnProc("ip", ["netns", "exec", s, "iperf3", "-s", "-B", "198.51.100.7"]);
+    try {
+      for (let i = 0;; i++) {
+        const l = await run("ip", ["netns", "exec", s, "ss", "-Hltn", "sport = :5201"]);
+        if (l.stdout.includes(":5201")) break;
+        if (i === 400) throw new Error("iperf3 server: not listening after 10 s");
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const mbps = async (reverse: boolean) => {
+        for (let attempt = 0;; attempt++) {
+          const r = await run("ip", [
+            "netns",
+            "exec",
+            c,
+            "iperf3",
+            "-c",
+            "198.51.100.7",
+            "-t",
+            String(seconds),
+            "-J",
+            ...(reverse ? ["-R"] : []),
+          ]);
+          const got = r.code === 0 ? JSON.parse(r.stdout).end?.sum_received : undefined;
+          if (got !== undefined) return got.bits_per_second / 8e6;
+          // The server may still be busy with the previous test.
+          if (attempt === 20) throw new Error(`iperf3 failed: ${r.stdout.slice(-300)}`);
+          await new Promise((res) => setTimeout(res, 250));
+        }
+      };
+      const dirs: { label: string; reverse: boolean }[] = [];
+      if (direction !== "up") dirs.push({ label: "down", reverse: true });
+      if (direction !== "down") dirs.push({ label: "up", reverse: false });
+      for (const tree of order) {
+        const proxy = spawnProc("ip", [
           "netns",
           "exec",
-          c,
-          "iperf3",
-          "-c",
-          "198.51.100.7",
-          "-t",
-          String(seconds),
-          "-J",
-          ...(reverse ? ["-R"] : []),
+          p,
+          Deno.execPath(),
+          "run",
+          "--allow-ffi",
+          "--allow-net",
+          "--unstable-net",
+          `${tree.root}examples/tun2proxy.ts`,
+          "--device",
+          tun,
+          "--allow-documentation",
+          "--quiet",
+          "--offload",
         ]);
-        const got = r.code === 0 ? JSON.parse(r.stdout).end?.sum_received : undefined;
-        if (got !== undefined) return got.bits_per_second / 8e6;
-        // The example may still be starting.
-        if (attempt === 20) throw new Error(`iperf3 failed: ${r.stdout.slice(-300)}`);
-        await new Promise((res) => setTimeout(res, 250));
+        try {
+          await proxy.line(30_000, `${tree.name} tun2proxy start`);
+          for (const d of dirs) {
+            const t0 = performance.now(), c0 = await cpuSeconds(proxy.pid);
+            const rate = await mbps(d.reverse);
+            const wall = (performance.now() - t0) / 1000, used = await cpuSeconds(proxy.pid) - c0;
+            const t = { mbps: rate, cpu: used / wall, perCpu: rate * wall / used };
+            note(`${tree.name} ${d.label}`, t);
+            out.push(
+              `${tree.name} tun2proxy ${d.label} ${t.mbps.toFixed(0)} MB/s, CPU ${
+                (100 * t.cpu).toFixed(0)
+              } %, ${t.perCpu.toFixed(0)} MB per CPU-second`,
+            );
+          }
+        } finally {
+          await proxy.kill();
+        }
       }
-    };
-    const pd = await mbps(true), pu = await mbps(false);
-    await must("ip", ["-n", p, "rule", "del", "iif", vpc, "lookup", "100"]);
-    const kd = await mbps(true), ku = await mbps(false);
-    return { pd, pu, kd, ku };
-  } finally {
-    for (const ch of children) {
-      try {
-        ch.kill("SIGKILL");
-      } catch { /* already ended */ }
-      await ch.status;
+      await must("ip", ["-n", p, "rule", "del", "iif", vpc, "lookup", "100"]);
+      for (const d of dirs) {
+        const rate = await mbps(d.reverse);
+        note(`kernel ${d.label}`, { mbps: rate, cpu: 0, perCpu: 0 });
+        out.push(`kernel forwarding ${d.label} ${rate.toFixed(0)} MB/s`);
+      }
+    } finally {
+      await server.kill();
     }
+    return out;
+  } finally {
     for (const n of names) await deleteNetns(n);
   }
 }
 
-console.log(`tun2proxy --offload, one TCP flow x ${seconds} s; load average ${await loadavg()}`);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+console.log(
+  `tun2proxy --offload, one TCP flow x ${seconds} s, ${direction}${
+    baseline === "" ? "" : `, old = ${baseline}`
+  }; load average ${await loadavg()}`,
+);
 for (let i = 0; i < runs; i++) {
-  const r = await oneRun();
-  const f = (x: number) => x.toFixed(0);
-  console.log(
-    `run ${i + 1}: tun2proxy down ${f(r.pd)} up ${f(r.pu)} MB/s; kernel forwarding down ${
-      f(r.kd)
-    } up ${f(r.ku)} MB/s; ratio ${(r.pd / r.kd).toFixed(2)}x / ${(r.pu / r.ku).toFixed(2)}x`,
-  );
+  // With a baseline, which tree goes first alternates from run to run.
+  const order = i % 2 === 0 ? trees : [...trees].reverse();
+  for (const line of await oneRun(order)) console.log(`run ${i + 1}: ${line}`);
+  console.log(`run ${i + 1}: load average ${await loadavg()}`);
+}
+for (const d of ["down", "up"]) {
+  const k = results.get(`kernel ${d}`);
+  if (k === undefined) continue;
+  const km = median(k.map((t) => t.mbps));
+  for (const tree of trees) {
+    const list = results.get(`${tree.name} ${d}`)!;
+    const mb = median(list.map((t) => t.mbps)), pc = median(list.map((t) => t.perCpu));
+    console.log(
+      `median ${tree.name} ${d}: ${mb.toFixed(0)} MB/s (${(mb / km).toFixed(2)}x the kernel's ${
+        km.toFixed(0)
+      }), ${pc.toFixed(0)} MB per CPU-second`,
+    );
+  }
+  if (trees.length === 2) {
+    const [o, n] = trees.map((t) => results.get(`${t.name} ${d}`)!);
+    const r = (f: (t: Transfer) => number) => (median(n!.map(f)) / median(o!.map(f))).toFixed(2);
+    console.log(
+      `new/old ${d}: ${r((t) => t.mbps)}x MB/s, ${r((t) => t.perCpu)}x MB per CPU-second`,
+    );
+  }
 }
 console.log(`load average after: ${await loadavg()}`);
