@@ -17,7 +17,10 @@
  * For each transfer through the proxy it also prints the proxy process's CPU use (user + system
  * time over the transfer's wall time, from `/proc/PID/stat`) and the megabytes it relayed per
  * CPU-second. On a shared machine the rate follows the CPU share the proxy gets; the bytes per
- * CPU-second depend much less on the load and are the figure to compare between commits.
+ * CPU-second depend much less on the load and are the figure to compare between commits. The
+ * whole machine's idle share over each transfer (`/proc/stat`) says whether the CPUs were all
+ * busy: a proxy that waits while the machine has no idle time waits for its peers (the client's
+ * and server's kernels and iperf3 processes) to be scheduled, not for the network.
  *
  * `--baseline DIR` (another checkout, e.g. `git worktree add --detach /tmp/base <commit>`) runs
  * that tree's example too, in the same namespaces, alternating which goes first in each run, and
@@ -69,11 +72,19 @@ async function cpuSeconds(pid: number): Promise<number> {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-/** One transfer: MB/s, and for the proxy its CPU share and MB per CPU-second. */
+/** Idle and total jiffies of the whole machine, from the first line of `/proc/stat`. */
+async function machineJiffies(): Promise<{ idle: number; total: number }> {
+  const f = (await Deno.readTextFile("/proc/stat")).split("\n")[0]!.trim().split(/\s+/).slice(1)
+    .map(Number);
+  return { idle: f[3]! + f[4]!, total: f.reduce((a, b) => a + b, 0) };
+}
+
+/** One transfer: MB/s, for the proxy its CPU share and MB per CPU-second, the machine's idle. */
 interface Transfer {
   mbps: number;
   cpu: number;
   perCpu: number;
+  idle: number;
 }
 
 /** Per tree, per direction, the transfers of every run. */
@@ -174,14 +185,19 @@ async function oneRun(order: { name: string; root: string }[]): Promise<string[]
           await proxy.line(30_000, `${tree.name} tun2proxy start`);
           for (const d of dirs) {
             const t0 = performance.now(), c0 = await cpuSeconds(proxy.pid);
+            const m0 = await machineJiffies();
             const rate = await mbps(d.reverse);
             const wall = (performance.now() - t0) / 1000, used = await cpuSeconds(proxy.pid) - c0;
-            const t = { mbps: rate, cpu: used / wall, perCpu: rate * wall / used };
+            const m1 = await machineJiffies();
+            const idle = (m1.idle - m0.idle) / (m1.total - m0.total);
+            const t = { mbps: rate, cpu: used / wall, perCpu: rate * wall / used, idle };
             note(`${tree.name} ${d.label}`, t);
             out.push(
               `${tree.name} tun2proxy ${d.label} ${t.mbps.toFixed(0)} MB/s, CPU ${
                 (100 * t.cpu).toFixed(0)
-              } %, ${t.perCpu.toFixed(0)} MB per CPU-second`,
+              } %, ${t.perCpu.toFixed(0)} MB per CPU-second; machine idle ${
+                (100 * t.idle).toFixed(0)
+              } %`,
             );
           }
         } finally {
@@ -190,9 +206,16 @@ async function oneRun(order: { name: string; root: string }[]): Promise<string[]
       }
       await must("ip", ["-n", p, "rule", "del", "iif", vpc, "lookup", "100"]);
       for (const d of dirs) {
+        const m0 = await machineJiffies();
         const rate = await mbps(d.reverse);
-        note(`kernel ${d.label}`, { mbps: rate, cpu: 0, perCpu: 0 });
-        out.push(`kernel forwarding ${d.label} ${rate.toFixed(0)} MB/s`);
+        const m1 = await machineJiffies();
+        const idle = (m1.idle - m0.idle) / (m1.total - m0.total);
+        note(`kernel ${d.label}`, { mbps: rate, cpu: 0, perCpu: 0, idle });
+        out.push(
+          `kernel forwarding ${d.label} ${rate.toFixed(0)} MB/s; machine idle ${
+            (100 * idle).toFixed(0)
+          } %`,
+        );
       }
     } finally {
       await server.kill();
