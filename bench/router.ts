@@ -5,6 +5,7 @@
  *
  * ```sh
  * deno run -A bench/router.ts [--seconds S] [--runs N] [--size BYTES] [--senders K] [--nat]
+ *   [--baseline DIR] [--profile DIR]
  * deno run -A bench/router.ts --tcp [--seconds S] [--runs N] [--nat]
  * deno run --v8-flags=--expose-gc bench/router.ts --conntrack [--flows N]
  * ```
@@ -21,6 +22,10 @@
  * average is printed, as the machine is shared. A third contender, `--copy`, is the device
  * ceiling: this script reading one TUN device and writing every frame to the other, no stack.
  * The senders do not block (a full TUN queue drops), so the rate is what the router drains.
+ * The router runs twice per run, as it is and with `--writer-thread` (each device's writes on a
+ * thread of their own); `--baseline DIR` adds a third, another checkout's `examples/router.ts`
+ * (e.g. made by `git worktree add --detach /tmp/base <commit>`). `--profile DIR` writes a V8 CPU
+ * profile of each router process into DIR (the router is stopped with SIGTERM so it writes it).
  *
  * `--tcp` (also iperf3): one TCP flow, iperf3 from the inside host to the outside host, through
  * the kernel (veth, whose senders hand it 64 KiB GSO packets), the TUN copy and the `Router`,
@@ -53,6 +58,8 @@ interface Args {
   conntrack: boolean;
   flows: number;
   tcp: boolean;
+  baseline: string;
+  profile: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -65,6 +72,8 @@ function parseArgs(argv: readonly string[]): Args {
     conntrack: false,
     flows: 100_000,
     tcp: false,
+    baseline: "",
+    profile: "",
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -81,7 +90,12 @@ function parseArgs(argv: readonly string[]): Args {
     else if (f === "--nat") a.nat = true;
     else if (f === "--conntrack") a.conntrack = true;
     else if (f === "--tcp") a.tcp = true;
-    else throw new TypeError(`Unknown option ${f}`);
+    else if (f === "--baseline" || f === "--profile") {
+      const v = argv[++i];
+      if (v === undefined) throw new TypeError(`Missing value after ${f}`);
+      if (f === "--baseline") a.baseline = v.endsWith("/") ? v : `${v}/`;
+      else a.profile = v;
+    } else throw new TypeError(`Unknown option ${f}`);
   }
   return a;
 }
@@ -202,7 +216,19 @@ async function tunCopy(inName: string, outName: string, offload: boolean): Promi
   }
 }
 
-async function smolnetLab(nat: boolean, copy = false, offload = false): Promise<Lab> {
+/** How the router runs: which tree's example, with a writer thread, profiled into a folder. */
+interface RouterRun {
+  root?: string;
+  writerThread?: boolean;
+  profile?: string;
+}
+
+async function smolnetLab(
+  nat: boolean,
+  copy = false,
+  offload = false,
+  how: RouterRun = {},
+): Promise<Lab> {
   const undo: (() => Promise<unknown>)[] = [];
   const [r, i, o] = [
     await createNetns("rbr"),
@@ -213,7 +239,9 @@ async function smolnetLab(nat: boolean, copy = false, offload = false): Promise<
   const tin = linkName("bi"), tout = linkName("bo");
   await must("ip", ["-n", r, "tuntap", "add", "dev", tin, "mode", "tun"]);
   await must("ip", ["-n", r, "tuntap", "add", "dev", tout, "mode", "tun"]);
-  const root = new URL("../", import.meta.url).pathname;
+  const here = new URL("../", import.meta.url).pathname;
+  const root = how.root ?? here;
+  const profile = how.profile ?? "";
   const proc: Proc = spawnProc("ip", [
     "netns",
     "exec",
@@ -221,8 +249,11 @@ async function smolnetLab(nat: boolean, copy = false, offload = false): Promise<
     Deno.execPath(),
     "run",
     "--allow-ffi",
+    ...(profile === "" || copy ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`]),
+    // The writer thread is a module Worker: it reads its own module.
+    ...(how.writerThread ? [`--allow-read=${root}`] : []),
     ...(copy
-      ? [`${root}bench/router.ts`, "--copy", tin, tout, ...(offload ? ["--offload"] : [])]
+      ? [`${here}bench/router.ts`, "--copy", tin, tout, ...(offload ? ["--offload"] : [])]
       : [
         `${root}examples/router.ts`,
         "--inside",
@@ -233,9 +264,19 @@ async function smolnetLab(nat: boolean, copy = false, offload = false): Promise<
         "--no-ipv6",
         ...(nat ? [] : ["--no-nat"]),
         ...(offload ? ["--offload"] : []),
+        ...(how.writerThread ? ["--writer-thread"] : []),
       ]),
   ]);
-  undo.unshift(() => proc.kill());
+  undo.unshift(async () => {
+    if (profile !== "") {
+      // SIGTERM: the router prints its counters and exits, which writes the profile.
+      try {
+        Deno.kill(proc.pid, "SIGTERM");
+      } catch { /* already ended */ }
+      await Promise.race([proc.status, new Promise((r) => setTimeout(r, 5000))]);
+    }
+    await proc.kill();
+  });
   await proc.line(30_000, "router start");
   await must("ip", ["-n", r, "link", "set", tin, "netns", i]);
   await must("ip", ["-n", r, "link", "set", tout, "netns", o]);
@@ -327,16 +368,32 @@ async function forwarding(a: Args): Promise<void> {
       a.nat ? "with NAT" : "no NAT"
     }; load average ${load}`,
   );
+  const profile = a.profile;
   for (let run = 0; run < a.runs; run++) {
     const k = await withLab(() => kernelLab(a.nat), (lab) => measure(lab, a));
     const c = await withLab(() => smolnetLab(a.nat, true), (lab) => measure(lab, a));
-    const s = await withLab(() => smolnetLab(a.nat), (lab) => measure(lab, a));
+    const old = a.baseline === "" ? null : await withLab(
+      () => smolnetLab(a.nat, false, false, { root: a.baseline, profile }),
+      (lab) => measure(lab, a),
+    );
+    const s = await withLab(
+      () => smolnetLab(a.nat, false, false, { profile }),
+      (l) => measure(l, a),
+    );
+    const w = await withLab(
+      () => smolnetLab(a.nat, false, false, { writerThread: true, profile }),
+      (lab) => measure(lab, a),
+    );
     const f = (x: { pps: number; offered: number }) =>
       `${Math.round(x.pps)} pps (offered ${Math.round(x.offered)})`;
+    const ratios = (x: { pps: number }) =>
+      `/kernel ${(x.pps / k.pps).toFixed(2)}, /copy ${(x.pps / c.pps).toFixed(2)}`;
     console.log(
-      `run ${run + 1}: kernel veth ${f(k)}; TUN copy, no stack ${f(c)}; smolnet Router ${
-        f(s)
-      }; Router/kernel ${(s.pps / k.pps).toFixed(2)}, Router/copy ${(s.pps / c.pps).toFixed(2)}`,
+      `run ${run + 1}: kernel veth ${f(k)}; TUN copy, no stack ${f(c)}; ${
+        old === null ? "" : `baseline Router ${f(old)} (${ratios(old)}); `
+      }smolnet Router ${f(s)} (${ratios(s)}); Router --writer-thread ${f(w)} (${ratios(w)})${
+        old === null ? "" : `; Router new/old ${(s.pps / old.pps).toFixed(2)}`
+      }`,
     );
   }
   const after = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");

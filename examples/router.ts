@@ -56,6 +56,9 @@ CAP_NET_ADMIN).
   --no-nat                 route IPv4 without address translation
   --offload                open both devices with virtio-net offloads (checksums, TSO/GRO): TCP
                            crosses as coalesced super-frames the kernel cuts again on the way out
+  --writer-thread          write each device's frames from a thread of its own (a Worker and a
+                           shared ring): the write system calls leave the forwarding loop;
+                           needs --allow-read for the thread's module
   --allow-documentation    forward TEST-NET addresses (labs and tests)
   --help                   this text
 Prints its counters and stops on SIGINT or SIGTERM.`;
@@ -75,6 +78,8 @@ export interface RouterArgs {
   nat: boolean;
   allowDocumentation: boolean;
   offload: boolean;
+  /** Write frames from a writer thread (`TunTapDevice` `writerThread`). */
+  writerThread: boolean;
 }
 
 /**
@@ -96,6 +101,7 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
     nat: true,
     allowDocumentation: false,
     offload: false,
+    writerThread: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -144,6 +150,9 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
       case "--offload":
         a.offload = true;
         break;
+      case "--writer-thread":
+        a.writerThread = true;
+        break;
       default:
         throw new TypeError(`Unknown option ${JSON.stringify(flag)}`);
     }
@@ -167,12 +176,15 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const inside = await TunTapDevice.open({ name: args.inside, mode: "tun", offload: args.offload });
-  const outside = await TunTapDevice.open({
-    name: args.outside,
-    mode: "tun",
-    offload: args.offload,
-  });
+  const open = (name: string) =>
+    TunTapDevice.open({
+      name,
+      mode: "tun",
+      offload: args.offload,
+      ...(args.writerThread ? { writerThread: true } : {}),
+    });
+  const inside = await open(args.inside);
+  const outside = await open(args.outside);
   const router = new Router({
     interfaces: [
       { device: inside, addresses: withV6(args.insideAddress, args.insideAddress6) },
