@@ -104,6 +104,23 @@ export class Driver {
   };
 
   /**
+   * Polls soon only when `at` (a socket's next instant after an application call that may or
+   * may not have given it something to send, such as a read) is due at `now`; otherwise only
+   * makes sure the deadline timer fires by `at`. The socket waits in the ready list for the next
+   * poll meanwhile, so a read that opens no window leaves the loop idle instead of costing a
+   * poll (and a turn) of its own.
+   *
+   * @param at When the socket next needs a dispatch (`NEVER`: only on input).
+   * @param now The instant `at` was computed at.
+   */
+  wakeBy(at: Instant, now: Instant): void {
+    if (this.#stopped) return;
+    if (at <= now) this.wake();
+    // During a turn the turn's end arms the timer for every deadline; a pending turn polls.
+    else if (!this.#running && this.#immediate === null) this.#armTimer(at);
+  }
+
+  /**
    * Adds a watcher: its `settle` runs after each poll that changed its key (after every poll
    * without a key) until it returns false.
    */

@@ -207,3 +207,27 @@ Deno.test("Driver runs the next turn at once when a turn ends at its poll budget
   assert.equal(d.polls, 201); // 200 that progressed, then the one that found nothing
   d.stop();
 });
+
+Deno.test("Driver.wakeBy polls for a due instant and only keeps a later one as a deadline", async () => {
+  const target: PollTarget = {
+    pollOnce: () => false,
+    nextDeadline: () => NEVER,
+    lingering: () => false,
+  };
+  const d = new Driver(target);
+  const turns = async () => {
+    for (let i = 0; i < 4; i++) await new Promise((r) => setImmediate(r));
+  };
+  d.wakeBy(NEVER, 100); // nothing ever due: no poll
+  d.wakeBy(100 + 60_000, 100); // due in a minute: a timer, no poll now
+  await turns();
+  assert.equal(d.polls, 0);
+  d.wakeBy(100, 100); // due now: one poll
+  d.wakeBy(99, 100); // coalesced with it
+  await turns();
+  assert.equal(d.polls, 1);
+  d.stop();
+  d.wakeBy(0, 100); // a stopped driver polls no more
+  await turns();
+  assert.equal(d.polls, 1);
+});
