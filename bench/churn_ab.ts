@@ -5,10 +5,11 @@
  * on 127.0.0.1 measured in the same process, after 300 warm-up connections of each. Prints per
  * tree the median connections per second, the median ratio to the kernel (by wall time and by
  * process CPU time) and the load average. `deno task bench:net` holds the table row; this is the
- * A/B for a change to the churn path.
+ * A/B for a change to the churn path. `--rr` measures 64-byte request/response round trips on one
+ * connection instead (no Nagle; `--count` round trips), the path of small reads and writes.
  *
  * ```sh
- * deno run -A bench/churn_ab.ts --baseline DIR [--count 1000] [--rounds 6]
+ * deno run -A bench/churn_ab.ts --baseline DIR [--count 1000] [--rounds 6] [--rr]
  * ```
  *
  * @module
@@ -21,6 +22,9 @@ import { arg, median, positive } from "./_args.ts";
 
 interface Conn {
   close(): void;
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  setNoDelay(on: boolean): void;
 }
 interface Listener {
   accept(): Promise<Conn>;
@@ -49,6 +53,50 @@ async function rate(
   return [n / seconds, n / ((cpu.user + cpu.system) / 1e6)];
 }
 
+/** Round trips of 64 bytes per wall second and per CPU second (`n` of them, one connection). */
+async function roundTrips(
+  n: number,
+  listen: () => Listener,
+  connect: () => Promise<Conn>,
+): Promise<[number, number]> {
+  const l = listen();
+  const pending = l.accept();
+  const c = await connect();
+  const s = await pending;
+  c.setNoDelay(true);
+  s.setNoDelay(true);
+  const full = async (conn: Conn, b: Uint8Array) => {
+    for (let at = 0; at < b.length;) {
+      const got = await conn.read(b.subarray(at));
+      if (got === null) throw new Error("Unexpected end of stream");
+      at += got;
+    }
+  };
+  const echo = (async () => {
+    const b = new Uint8Array(64);
+    for (let i = 0; i < n; i++) {
+      await full(s, b);
+      await s.write(b);
+    }
+  })();
+  const msg = new Uint8Array(64).fill(1), back = new Uint8Array(64);
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await c.write(msg);
+    await full(c, back);
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  await echo;
+  c.close();
+  s.close();
+  l.close();
+  return [n / seconds, n / ((cpu.user + cpu.system) / 1e6)];
+}
+
+const measure = Deno.args.includes("--rr") ? roundTrips : rate;
+
 // deno-lint-ignore no-explicit-any
 async function smol(m: any, n: number): Promise<[number, number]> {
   const [a, b] = m.linkPair({ mtu: 1500 });
@@ -57,7 +105,7 @@ async function smol(m: any, n: number): Promise<[number, number]> {
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setImmediate(r));
   try {
-    return await rate(
+    return await measure(
       n,
       () => server.listen({ port: 5002 }),
       () => client.connect({ hostname: "192.0.2.1", port: 5002 }),
@@ -70,7 +118,7 @@ async function smol(m: any, n: number): Promise<[number, number]> {
 
 function kernel(n: number): Promise<[number, number]> {
   let port = 0;
-  return rate(n, () => {
+  return measure(n, () => {
     const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     port = l.addr.port;
     return l;
@@ -89,7 +137,16 @@ async function one(root: string, n: number): Promise<void> {
 
 async function spawnOne(root: string, n: number): Promise<number[]> {
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", fileURLToPath(import.meta.url), "--one", root, "--count", String(n)],
+    args: [
+      "run",
+      "-A",
+      fileURLToPath(import.meta.url),
+      "--one",
+      root,
+      "--count",
+      String(n),
+      ...(measure === roundTrips ? ["--rr"] : []),
+    ],
     stdout: "piped",
     stderr: "inherit",
   }).output();
@@ -121,7 +178,8 @@ if (import.meta.main) {
       runs[i]!.push(await spawnOne(trees[i]!, n));
     }
   }
-  console.log(`connect+accept+close, ${n} connections x ${rounds}, load ${loadText()}`);
+  const what = measure === roundTrips ? "64-byte round trips" : "connect+accept+close";
+  console.log(`${what}, ${n} x ${rounds} (per second: ${what}), load ${loadText()}`);
   ["old", "new"].forEach((name, i) => {
     const rs = runs[i]!;
     const wall = median(rs.map((x) => x[0]!)), cpu = median(rs.map((x) => x[1]!));
