@@ -14,6 +14,7 @@ import { type Device, deviceClosed, hasReadinessHook } from "../phy/device.ts";
 import { TcpSocket } from "../socket/tcp/socket.ts";
 import type { TcpSocketOptions } from "../socket/tcp/config.ts";
 import type { IpAddress } from "../wire/address.ts";
+import { monotonicNow } from "../time.ts";
 import { Driver, type PollTarget } from "./driver.ts";
 import { claimDevice, randomMac } from "./_device_owner.ts";
 import type { NetStackOptions } from "./options.ts";
@@ -134,6 +135,10 @@ export class StackState {
       watch: (w) => driver.watch(w),
       unwatch: (w) => driver.unwatch(w),
       refChanged: () => driver.refChanged(),
+      consumed: (s) => {
+        const now = monotonicNow();
+        driver.wakeBy(s.pollAt(this.iface.context(now)), now);
+      },
       release: (s) => {
         // The set owns the rest of its lifetime: it lingers while it has data to deliver and
         // the interface removes it, once, when it closes.

@@ -21,6 +21,12 @@ export interface StreamHost {
   unwatch(w: Watcher): void;
   /** Re-evaluates keep-alive after ref/unref. */
   refChanged(): void;
+  /**
+   * The application took received bytes from `socket`: polls soon only when that made a
+   * segment due (the window opened by the core's update threshold); otherwise the socket's new
+   * deadline joins the loop's without a poll.
+   */
+  consumed(socket: TcpSocket): void;
   /** Hands a socket the application has let go of to the stack, which keeps polling it until it is done. */
   release(socket: TcpSocket): void;
   /**
@@ -599,7 +605,8 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
     if (p.length === 0) return 0;
     if (s.canRecv) {
       const n = s.recv(p);
-      this.#host.wake(); // the window may have opened: let dispatch announce it
+      // A poll only when the window opened enough for an update (receiver SWS avoidance).
+      this.#host.consumed(s);
       return n;
     }
     const err = this.#socketError();

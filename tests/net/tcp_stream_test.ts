@@ -203,3 +203,56 @@ Deno.test("NetStack.connect right after construction negotiates the MSS of the d
   peer.close();
   listener.close();
 });
+
+/** Lets `n` turns of the event loop run (each stack polls at most once per turn it is woken). */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/** A connection whose client end holds `size` received bytes, both stacks idle. */
+async function withReceived(size: number, rxBufferSize: number) {
+  // ACKs at once (no delayed-ACK timer), fixed buffers (no growth while the test reads).
+  const tcp = { delayedAck: 0, rxBufferSize, txBufferSize: rxBufferSize };
+  const net = stackPair({ server: { tcp }, client: { tcp } });
+  const listener = net.server.listen({ port: 7 });
+  const accepted = listener.accept();
+  const conn = await net.client.connect({ hostname: "192.0.2.1", port: 7 });
+  const peer = await accepted;
+  await writeAll(peer, pattern(size, 3));
+  for (let i = 0; i < 1000 && conn.socket.recvQueue < size; i++) await turns(1);
+  assert.equal(conn.socket.recvQueue, size);
+  await turns(4);
+  return { net, listener, conn, peer };
+}
+
+Deno.test("TcpStream: a read that frees less than the window-update threshold leaves the loop idle", async () => {
+  const { net, listener, conn, peer } = await withReceived(100, 64 * 1024);
+  const polls = net.client.polls;
+  const sent = conn.socket.info.segmentsOut;
+  assert.equal(await conn.read(new Uint8Array(100)), 100);
+  await turns(4);
+  // 100 bytes are under one MSS: no window update is due, so the read costs no poll.
+  assert.equal(net.client.polls, polls);
+  assert.equal(conn.socket.info.segmentsOut, sent);
+  conn.close();
+  peer.close();
+  listener.close();
+  await net[Symbol.asyncDispose]();
+});
+
+Deno.test("TcpStream: a read that frees a full window polls at once and sends the window update", async () => {
+  // 4 KiB buffer, 4 KiB received: the announced window is closed until the application reads.
+  const { net, listener, conn, peer } = await withReceived(4096, 4096);
+  assert.equal(peer.socket.info.peerWindow, 0);
+  const polls = net.client.polls;
+  const sent = conn.socket.info.segmentsOut;
+  assert.equal(await conn.read(new Uint8Array(4096)), 4096);
+  for (let i = 0; i < 1000 && peer.socket.info.peerWindow === 0; i++) await turns(1);
+  assert.ok(net.client.polls > polls);
+  assert.equal(conn.socket.info.segmentsOut, sent + 1); // one pure window update
+  assert.equal(peer.socket.info.peerWindow, 4096);
+  conn.close();
+  peer.close();
+  listener.close();
+  await net[Symbol.asyncDispose]();
+});
