@@ -11,7 +11,8 @@
  * - `recv`: read to EOF, print `{"bytes":N,"seconds":S}` (S from the end of the command line to
  *   EOF), close;
  * - `send N CC SECS`: set TCP_CONGESTION to CC, send N bytes (or until SECS seconds passed),
- *   half-close, wait for the client's EOF, print `{"bytes":N,"cc":CC}`, close.
+ *   half-close, wait for the client's EOF, print `{"bytes":N,"cc":CC,"info":{...}}` (the
+ *   sender's struct tcp_info at the end: retransmissions, reordering, D-SACKs, limits), close.
  * Exits when its stdin closes.
  */
 export const PY_SERVER = String.raw`
@@ -20,6 +21,19 @@ def watch():
     sys.stdin.buffer.read()
     os._exit(0)
 threading.Thread(target=watch, daemon=True).start()
+def tcpinfo(c):
+    # struct tcp_info (linux/tcp.h): the sender's loss and reordering view at the end.
+    try:
+        b = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    except OSError:
+        return {}
+    u32 = lambda o: int.from_bytes(b[o:o + 4], "little") if len(b) >= o + 4 else -1
+    u64 = lambda o: int.from_bytes(b[o:o + 8], "little") if len(b) >= o + 8 else -1
+    u16 = lambda o: int.from_bytes(b[o:o + 2], "little") if len(b) >= o + 2 else -1
+    return {"retrans": u32(100), "reordering": u32(88), "cwnd": u32(80), "ssthresh": u32(76),
+            "rttUs": u32(68), "minRttUs": u32(148), "segsOut": u32(136), "dataSegsOut": u32(156),
+            "busyUs": u64(168), "rwndLimitedUs": u64(176), "sndbufLimitedUs": u64(184),
+            "dsackDups": u32(216), "reordSeen": u32(220), "rtos": u16(240)}
 ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind((sys.argv[1], int(sys.argv[2])))
@@ -60,7 +74,7 @@ while True:
             c.shutdown(socket.SHUT_WR)
             while c.recv(65536):
                 pass
-            out = {"bytes": n, "cc": got.rstrip(b"\0").decode()}
+            out = {"bytes": n, "cc": got.rstrip(b"\0").decode(), "info": tcpinfo(c)}
     except OSError as e:
         out = {"error": str(e)}
     print(json.dumps(out), flush=True)
@@ -70,11 +84,24 @@ while True:
 /**
  * The Linux sender (python3, one process per transfer): `HOST PORT N CC SECS` connects with
  * TCP_CONGESTION CC, sends `recv`, then N bytes (or until SECS seconds passed), half-closes and
- * waits for the server's close; prints `{"bytes":N,"cc":CC}`.
+ * waits for the server's close; prints `{"bytes":N,"cc":CC,"info":{...}}` (as the server's).
  */
 export const PY_CLIENT = String.raw`
 import json, os, socket, sys, time
 host, port, total, cc, secs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], float(sys.argv[5])
+def tcpinfo(c):
+    # struct tcp_info (linux/tcp.h): the sender's loss and reordering view at the end.
+    try:
+        b = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 256)
+    except OSError:
+        return {}
+    u32 = lambda o: int.from_bytes(b[o:o + 4], "little") if len(b) >= o + 4 else -1
+    u64 = lambda o: int.from_bytes(b[o:o + 8], "little") if len(b) >= o + 8 else -1
+    u16 = lambda o: int.from_bytes(b[o:o + 2], "little") if len(b) >= o + 2 else -1
+    return {"retrans": u32(100), "reordering": u32(88), "cwnd": u32(80), "ssthresh": u32(76),
+            "rttUs": u32(68), "minRttUs": u32(148), "segsOut": u32(136), "dataSegsOut": u32(156),
+            "busyUs": u64(168), "rwndLimitedUs": u64(176), "sndbufLimitedUs": u64(184),
+            "dsackDups": u32(216), "reordSeen": u32(220), "rtos": u16(240)}
 c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
 got = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0").decode()
@@ -90,8 +117,9 @@ while n < total and time.monotonic() < end:
 c.shutdown(socket.SHUT_WR)
 while c.recv(65536):
     pass
+info = tcpinfo(c)
 c.close()
-print(json.dumps({"bytes": n, "cc": got}), flush=True)
+print(json.dumps({"bytes": n, "cc": got, "info": info}), flush=True)
 `;
 
 /** Parses a JSON result line of a peer; throws with the peer's error text. */

@@ -4,12 +4,13 @@
  *
  * ```sh
  * deno task bench:loss [--quick] [--seconds S] [--runs N] [--drops 0,1,5] [--reorders 0,5]
- *                      [--depth D] [--buffer KiB] [--json FILE]
+ *                      [--depth D] [--buffer KiB] [--json FILE] [--only smolUp,smolDown,...]
  * deno task bench:loss --from-json FILE   # prints the table of a saved run again
  * ```
  *
  * `SMOLNET_LOSS_COUNTERS=1` prints the sender's counters after each smolnet upload (timeouts,
- * fast retransmits, tail loss probes, undos, SRTT, RTO, cwnd) to stderr.
+ * fast retransmits, tail loss probes, undos, SRTT, RTO, cwnd) and the receiver's after each
+ * download (segments, out-of-order, D-SACKs sent, PAWS and out-of-window drops) to stderr.
  * `SMOLNET_LOSS_TRACE=DIR` records each smolnet upload (`NetStack.trace`) and writes the trace of
  * one that had a retransmission timeout to DIR as JSON lines.
  *
@@ -85,6 +86,8 @@ interface Args {
   bufferKiB: number | null;
   json: string | null;
   fromJson: string | null;
+  /** `--only a,b`: the contenders to run (all by default). */
+  only: Contender[] | null;
 }
 
 function numbers(s: string | undefined, what: string): number[] {
@@ -93,6 +96,18 @@ function numbers(s: string | undefined, what: string): number[] {
     throw new RangeError(`Invalid ${what} "${s}": expected percentages like 0,1,5`);
   }
   return xs;
+}
+
+const CONTENDERS = ["linuxCubic", "linuxBbr", "smolUp", "smolDown"] as const;
+
+function contenderList(s: string | undefined): Contender[] {
+  const xs = (s ?? "").split(",");
+  for (const x of xs) {
+    if (!(CONTENDERS as readonly string[]).includes(x)) {
+      throw new RangeError(`Invalid --only "${s}": expected some of ${CONTENDERS.join(",")}`);
+    }
+  }
+  return xs as Contender[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -106,6 +121,7 @@ function parseArgs(argv: readonly string[]): Args {
     bufferKiB: null,
     json: null,
     fromJson: null,
+    only: null,
   };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i]!;
@@ -117,6 +133,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (x === "--buffer") a.bufferKiB = Number(argv[++i]);
     else if (x === "--json") a.json = argv[++i] ?? null;
     else if (x === "--from-json") a.fromJson = argv[++i] ?? null;
+    else if (x === "--only") a.only = contenderList(argv[++i]);
     else if (x !== "--quick") throw new TypeError(`Unknown argument "${x}"`);
   }
   if (!(a.seconds > 0) || !(Number.isInteger(a.runs) && a.runs >= 1)) {
@@ -133,7 +150,7 @@ const ARGS = parseArgs(Deno.args);
 
 // --- measurement ----------------------------------------------------------------------------
 
-type Contender = "linuxCubic" | "linuxBbr" | "smolUp" | "smolDown";
+type Contender = typeof CONTENDERS[number];
 
 const LABEL: Record<Contender, string> = {
   linuxCubic: "Linux→Linux CUBIC",
@@ -195,6 +212,21 @@ function budgetMs(capSeconds: number): number {
   return capSeconds * 1000 + 120_000;
 }
 
+/** `SMOLNET_LOSS_COUNTERS=1`: the Linux sender's struct tcp_info at the end of a transfer. */
+function printLinuxInfo(who: string, bytes: number, info: Record<string, number> | undefined) {
+  if (info === undefined) return;
+  const busy = info.busyUs ?? 0;
+  const share = (x: number | undefined) =>
+    busy > 0 ? `${(100 * (x ?? 0) / busy).toFixed(0)} %` : "-";
+  console.error(
+    `\n${who} ${bytes} B: retrans ${info.retrans} of ${info.dataSegsOut} data segments, ` +
+      `dsackDups ${info.dsackDups} reordSeen ${info.reordSeen} reordering ${info.reordering} ` +
+      `rtos ${info.rtos} cwnd ${info.cwnd} ssthresh ${info.ssthresh} rtt ${info.rttUs} us ` +
+      `minRtt ${info.minRttUs} us; rwnd-limited ${share(info.rwndLimitedUs)}, sndbuf-limited ` +
+      `${share(info.sndbufLimitedUs)} of ${(busy / 1e6).toFixed(2)} s busy`,
+  );
+}
+
 async function linuxSend(
   topo: Topology,
   server: Proc,
@@ -221,11 +253,12 @@ async function linuxSend(
       ])),
     (p) => p.kill(),
   );
-  const sent = parseResult<{ bytes: number; cc: string }>(
+  const sent = parseResult<{ bytes: number; cc: string; info?: Record<string, number> }>(
     await client.line(budgetMs(cap), `Linux ${cc} client`),
     "Linux client",
   );
   if (sent.cc !== cc) throw new Error(`Linux client asked for ${cc}, got ${sent.cc}`);
+  if (COUNTERS) printLinuxInfo(`Linux ${cc} -> Linux`, sent.bytes, sent.info);
   const got = parseResult<{ bytes: number; seconds: number }>(
     await server.line(30_000, "server result"),
     "server",
@@ -340,12 +373,23 @@ async function smolDownload(
       "smolnet download",
     );
   } finally {
+    if (COUNTERS) {
+      const i = conn.info;
+      console.error(
+        `\ndown ${bytes} B in ${seconds.toFixed(2)} s: segmentsIn ${i.segmentsIn} segmentsOut ` +
+          `${i.segmentsOut} outOfOrderSegments ${i.outOfOrderSegments} dsacksSent ${i.dsacksSent} ` +
+          `droppedPaws ${i.droppedPaws} droppedOutOfWindow ${i.droppedOutOfWindow} ` +
+          `droppedAssembler ${i.droppedAssembler} oowAcksLimited ${i.oowAcksLimited} ` +
+          `recvCapacity ${i.recvCapacity} srtt ${i.srtt}`,
+      );
+    }
     conn.close();
   }
-  const sent = parseResult<{ bytes: number; cc: string }>(
+  const sent = parseResult<{ bytes: number; cc: string; info?: Record<string, number> }>(
     await server.line(30_000, "server result"),
     "server",
   );
+  if (COUNTERS) printLinuxInfo("Linux cubic -> smolnet", sent.bytes, sent.info);
   if (sent.cc !== "cubic") throw new Error(`Linux server asked for cubic, got ${sent.cc}`);
   if (sent.bytes !== bytes) {
     throw new Error(`smolnet download: server sent ${sent.bytes}, received ${bytes}`);
@@ -554,9 +598,11 @@ async function main(): Promise<void> {
   const commit = await gitCommit();
   const topo = await buildTopology(PY_SERVER, (s) => progress(`setup: ${s}`));
   const bbr = topo.availableCc.includes("bbr");
-  const contenders: Contender[] = bbr
-    ? ["linuxCubic", "linuxBbr", "smolUp", "smolDown"]
-    : ["linuxCubic", "smolUp", "smolDown"];
+  const contenders: Contender[] =
+    (bbr
+      ? ["linuxCubic", "linuxBbr", "smolUp", "smolDown"] as Contender[]
+      : ["linuxCubic", "smolUp", "smolDown"] as Contender[])
+      .filter((c) => ARGS.only === null || ARGS.only.includes(c));
   const tcp = {
     congestion: "cubic" as const,
     ...(ARGS.bufferKiB !== null
