@@ -193,6 +193,30 @@ interface CellResult {
 const TRACE_DIR = Deno.env.get("SMOLNET_LOSS_TRACE") || undefined;
 /** `SMOLNET_LOSS_COUNTERS=1`: print the sender's counters and window samples after each upload. */
 const COUNTERS = Deno.env.get("SMOLNET_LOSS_COUNTERS") === "1";
+
+/**
+ * This process's CPU time so far in ms, user and system apart (/proc/self/stat, all threads):
+ * system time is the kernel's work inside the TUN reads and writes (with the forwarding it does
+ * in this process's context), user time is smolnet's TCP and the runtime.
+ */
+function cpuTimes(): { user: number; sys: number } {
+  try {
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ");
+    return { user: Number(f[11]) * 10, sys: Number(f[12]) * 10 };
+  } catch {
+    return { user: NaN, sys: NaN };
+  }
+}
+
+/** `cpu user U ms + sys S ms = P % of one core over W ms` since `from` (taken at `t0`). */
+function cpuLine(from: { user: number; sys: number }, t0: number): string {
+  const now = cpuTimes();
+  const wall = performance.now() - t0;
+  const user = now.user - from.user;
+  const sys = now.sys - from.sys;
+  return `cpu user ${user} ms + sys ${sys} ms = ${(100 * (user + sys) / wall).toFixed(0)} % ` +
+    `of one core over ${wall.toFixed(0)} ms`;
+}
 const encoder = new TextEncoder();
 const CHUNK = 256 * 1024;
 const block = new Uint8Array(CHUNK);
@@ -278,6 +302,8 @@ async function smolUpload(
   cap: number,
 ): Promise<{ bytes: number; seconds: number }> {
   const conn = await stack.connect({ hostname: host, port: SERVER_PORT });
+  const cpu0 = cpuTimes();
+  const wall0 = performance.now();
   const rec = TRACE_DIR === undefined ? null : stack.trace(conn, { capacity: 1 << 20 });
   let sent = 0;
   // With the counters: cwnd, flight and the unsent queue sampled every 2 ms, to tell a window
@@ -331,7 +357,7 @@ async function smolUpload(
           `${i.srtt} rto ${i.rto} cwnd ${i.cwnd} ssthresh ${i.ssthresh}; segments p10/50/90: ` +
           `cwnd ${q(samples.cwnd)} flight ${q(samples.flight)} unsent ${q(samples.queued)}; ` +
           `in recovery ${(100 * samples.recovering / (samples.cwnd.length || 1)).toFixed(0)} % ` +
-          `of ${samples.cwnd.length} samples`,
+          `of ${samples.cwnd.length} samples; ${cpuLine(cpu0, wall0)}`,
       );
     }
     if (rec !== null && conn.info.rtos > 0) {
@@ -357,6 +383,8 @@ async function smolDownload(
   cap: number,
 ): Promise<{ bytes: number; seconds: number }> {
   const conn = await stack.connect({ hostname: host, port: SERVER_PORT });
+  const cpu0 = cpuTimes();
+  const wall0 = performance.now();
   let bytes = 0;
   let seconds = 0;
   try {
@@ -380,7 +408,7 @@ async function smolDownload(
           `${i.segmentsOut} outOfOrderSegments ${i.outOfOrderSegments} dsacksSent ${i.dsacksSent} ` +
           `droppedPaws ${i.droppedPaws} droppedOutOfWindow ${i.droppedOutOfWindow} ` +
           `droppedAssembler ${i.droppedAssembler} oowAcksLimited ${i.oowAcksLimited} ` +
-          `recvCapacity ${i.recvCapacity} srtt ${i.srtt}`,
+          `recvCapacity ${i.recvCapacity} srtt ${i.srtt}; ${cpuLine(cpu0, wall0)}`,
       );
     }
     conn.close();

@@ -16,6 +16,7 @@
 
 import { Simulator, twoNodes } from "./sim.ts";
 import { startBulk } from "./bulk.ts";
+import { connOf } from "../../src/socket/tcp/_socket_access.ts";
 
 /** Receive buffers of the matrix, in KiB. */
 export const BUFFERS_KIB = [4, 32, 256] as const;
@@ -77,7 +78,7 @@ export interface CellResult {
   retransmits: number;
   rtos: number;
   fastRetransmits: number;
-  /** Frames the link lost on the wire (data direction). */
+  /** Frames the link lost on the wire (data direction; both directions under smoltcp's conditions). */
   lost: number;
   /** Frames the link held back, both directions. */
   reordered: number;
@@ -122,6 +123,60 @@ export function runCell(
     rtos: info.rtos,
     fastRetransmits: info.fastRetransmits,
     lost: pair.link.ab.lost,
+    reordered: pair.link.ab.reordered + pair.link.ba.reordered,
+    wallMs,
+    intact: bulk.a.sentDigest() === bulk.b.receivedDigest(),
+  };
+}
+
+/**
+ * One cell under smoltcp's own netsim conditions (smoltcp `tests/netsim.rs`), which differ from
+ * {@linkcode runCell}'s: the loss rate applies to both directions (ACKs too, each direction its
+ * own random stream), the link has no rate limit and no queue (50 ms each way only), the send
+ * buffer equals the receive buffer, and goodput counts from the connect call (handshake
+ * included). `congestion: "unbounded"` leaves the congestion window unbounded, which is what
+ * smoltcp's netsim measures: it is built with the default features, which select no
+ * congestion controller (`NoControl`: send what the peer's window allows, no reduction on
+ * loss). That is a comparison device only; no stack option does this.
+ */
+export function runSmoltcpConditionsCell(
+  bufKiB: number,
+  lossPct: number,
+  bytes: number,
+  congestion: "newreno" | "cubic" | "unbounded",
+  seed = MATRIX_SEED,
+): CellResult {
+  const key = `${cellKey(bufKiB, lossPct)} smoltcp conditions ${congestion}`;
+  const sim = new Simulator(seed);
+  const loss = lossPct / 100;
+  const pair = twoNodes(sim, { latency: 50, bandwidth: 1e12, queueBytes: 2 ** 40, loss });
+  const buf = bufKiB * 1024;
+  const bulk = startBulk(pair, {
+    aToB: bytes,
+    socket: {
+      rxBufferSize: buf,
+      txBufferSize: buf,
+      congestion: congestion === "cubic" ? "cubic" : "newreno",
+    },
+  });
+  if (congestion === "unbounded") {
+    Object.defineProperty(connOf(bulk.a.socket).cc, "cwnd", { get: () => 2 ** 30 });
+  }
+  const start = sim.now;
+  const t0 = performance.now();
+  sim.runOrFail(bulk.done, 1e9, `goodput cell ${key}`);
+  const wallMs = performance.now() - t0;
+  const virtualMs = bulk.b.sink.doneAt - start;
+  const info = bulk.a.socket.info;
+  return {
+    key,
+    bytes,
+    goodput: Math.round(bytes / (virtualMs / 1000)),
+    virtualMs,
+    retransmits: info.retransmits,
+    rtos: info.rtos,
+    fastRetransmits: info.fastRetransmits,
+    lost: pair.link.ab.lost + pair.link.ba.lost,
     reordered: pair.link.ab.reordered + pair.link.ba.reordered,
     wallMs,
     intact: bulk.a.sentDigest() === bulk.b.receivedDigest(),
