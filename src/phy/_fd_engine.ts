@@ -271,6 +271,7 @@ export class FdEngine {
    */
   useWriter(ring: TxRing): void {
     this.#ring = ring;
+    ring.onDeath((e) => this.#threadDied("writer", e));
     const s = this.stats;
     const own: TxCounters = {
       framesSent: s.framesSent,
@@ -500,15 +501,7 @@ export class FdEngine {
     }
     if (this.#holdLen !== 0) this.#flushHeld();
     if (this.#state === "open") this.#state = "closing";
-    const one = new Uint8Array(8);
-    one[0] = 1;
-    this.#lib.symbols.write(this.#eventFd, one, 8n);
-    this.#wakeIdle();
-    const waiter = this.#spaceWaiter;
-    if (waiter !== null) {
-      this.#spaceWaiter = null;
-      waiter();
-    }
+    this.#stopLoop();
     await this.#loop;
     // Every published frame is written before the fd closes.
     if (ring !== null) await ring.close();
@@ -519,6 +512,19 @@ export class FdEngine {
     if (this.#state !== "failed") {
       this.#state = "closed";
       this.#resolveClosed();
+    }
+  }
+
+  /** Wakes the reader loop wherever it waits (its poll through the eventfd), so it ends. */
+  #stopLoop(): void {
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    this.#lib.symbols.write(this.#eventFd, one, 8n);
+    this.#wakeIdle();
+    const waiter = this.#spaceWaiter;
+    if (waiter !== null) {
+      this.#spaceWaiter = null;
+      waiter();
     }
   }
 
@@ -539,6 +545,19 @@ export class FdEngine {
     if (!this.#drain(false)) return false;
     if (this.#drained) this.#wakeIdle();
     return this.#rx.length > before;
+  }
+
+  /** A worker thread died after it started: the device fails (its frames would never move). */
+  #threadDied(which: string, cause: Error): void {
+    if (this.#state !== "open") return;
+    this.stats.threadFailures++;
+    this.#fail(
+      new Deno.errors.BrokenPipe(`${this.#label}: its ${which} thread died: ${cause.message}`, {
+        cause,
+      }),
+    );
+    // The reader loop is still waiting in poll: stop it like close() does.
+    this.#stopLoop();
   }
 
   #fail(error: Error): void {

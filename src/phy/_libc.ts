@@ -401,6 +401,11 @@ export interface HostDeviceStats {
    * itself when the ring is empty, so a busy transfer needs few: compare with `framesReceived`.
    */
   readonly readerWakeups: number;
+  /**
+   * Worker threads of the device (a TUN device's `writerThread` or `readerThread`) that died
+   * after they started; the device then fails with `Deno.errors.BrokenPipe`.
+   */
+  readonly threadFailures: number;
   /** Failed reads (other than "would block"). */
   readonly readErrors: number;
   /** `transmit` calls refused because `len` exceeded the MTU. */
@@ -442,6 +447,7 @@ export function newHostStats(): MutableHostDeviceStats {
     framesSentSegmented: 0,
     acksCoalesced: 0,
     readerWakeups: 0,
+    threadFailures: 0,
     readErrors: 0,
     dropsTooBig: 0,
     dropsTxBusy: 0,

@@ -20,6 +20,8 @@
  * @module
  */
 
+import { type RingWorker, startRingWorker } from "./_ring_worker.ts";
+
 /** Control word indices. */
 export const HEAD = 0;
 /** Frames the worker has finished with. */
@@ -68,12 +70,6 @@ export interface TxWorkerInit {
   readonly slotSize: number;
 }
 
-/** The worker's replies: `ready` once libc is open, `done` after `STOP`, or a startup error. */
-export type TxWorkerReply =
-  | { readonly kind: "ready" }
-  | { readonly kind: "done" }
-  | { readonly kind: "error"; readonly message: string };
-
 /**
  * The stack's side of the ring: hands out slots, publishes frames, wakes the worker only when it
  * sleeps, reads the worker's counters, and stops it on `close` after the published frames are
@@ -89,8 +85,7 @@ export class TxRing {
   readonly #lens: Int32Array;
   readonly #data: Uint8Array;
   readonly #slotSize: number;
-  readonly #worker: Worker;
-  readonly #done: Promise<void>;
+  readonly #w: RingWorker;
   #head = 0;
   #closing: Promise<void> | null = null;
 
@@ -98,8 +93,7 @@ export class TxRing {
     sab: SharedArrayBuffer,
     slots: number,
     slotSize: number,
-    worker: Worker,
-    done: Promise<void>,
+    w: RingWorker,
   ) {
     this.slots = slots;
     this.#slotSize = slotSize;
@@ -111,8 +105,7 @@ export class TxRing {
     for (let i = 0; i < slots; i++) {
       this.#views.push(this.#data.subarray(i * slotSize, (i + 1) * slotSize));
     }
-    this.#worker = worker;
-    this.#done = done;
+    this.#w = w;
   }
 
   /**
@@ -122,37 +115,18 @@ export class TxRing {
   static async start(fd: number, slots: number, frameSize: number): Promise<TxRing> {
     const slotSize = alignSlot(frameSize);
     const sab = new SharedArrayBuffer(dataOffset(slots) + slots * slotSize);
-    const worker = new Worker(new URL("./_tx_worker.ts", import.meta.url).href, {
-      type: "module",
-      name: "smolnet-tx",
-    });
-    let onReply!: (reply: TxWorkerReply) => void;
-    let onFailure!: (error: Error) => void;
-    const ready = new Promise<void>((resolve, reject) => {
-      onReply = (r) => r.kind === "ready" ? resolve() : reject(new Error(describe(r)));
-      onFailure = reject;
-    });
-    const done = new Promise<void>((resolve) => {
-      worker.onmessage = (e: MessageEvent<TxWorkerReply>) => {
-        if (e.data.kind === "done") resolve();
-        else onReply(e.data);
-      };
-      // A worker that dies (a thrown error, a failed import) settles both waits.
-      worker.onerror = (e: ErrorEvent) => {
-        e.preventDefault();
-        onFailure(new Error(`Transmit worker failed: ${e.message}`));
-        resolve();
-      };
-    });
     const init: TxWorkerInit = { sab, fd, slots, slotSize };
-    worker.postMessage(init);
-    try {
-      await ready;
-    } catch (e) {
-      worker.terminate();
-      throw e;
-    }
-    return new TxRing(sab, slots, slotSize, worker, done);
+    const url = new URL("./_tx_worker.ts", import.meta.url).href;
+    const w = await startRingWorker(url, "smolnet-tx", "Transmit worker", init);
+    return new TxRing(sab, slots, slotSize, w);
+  }
+
+  /**
+   * Sets what runs (once) when the worker dies after it started, for example on an uncaught
+   * error: frames published after that are never written.
+   */
+  onDeath(callback: (error: Error) => void): void {
+    this.#w.onDeath(callback);
   }
 
   /** Slots free for publishing. */
@@ -232,7 +206,7 @@ export class TxRing {
     if (this.#closing === null) {
       Atomics.store(this.#ctrl, STOP, 1);
       this.#wake();
-      this.#closing = this.#done.then(() => this.#worker.terminate());
+      this.#closing = this.#w.done.then(() => this.#w.worker.terminate());
     }
     return this.#closing;
   }
@@ -241,8 +215,4 @@ export class TxRing {
   get slotSize(): number {
     return this.#slotSize;
   }
-}
-
-function describe(r: TxWorkerReply): string {
-  return r.kind === "error" ? r.message : `Transmit worker: unexpected reply "${r.kind}"`;
 }

@@ -22,7 +22,8 @@ import {
   WAKE,
 } from "./_tx_ring.ts";
 import type { Libc } from "./_libc.ts";
-import type { TxWorkerInit, TxWorkerReply } from "./_tx_ring.ts";
+import type { TxWorkerInit } from "./_tx_ring.ts";
+import type { RingWorkerReply } from "./_ring_worker.ts";
 
 /** How long one wait for room on a full fd lasts, in milliseconds. */
 const FULL_WAIT_MS = 20;
@@ -31,7 +32,7 @@ const FULL_TRIES = 5;
 
 interface WorkerScope {
   onmessage: ((e: MessageEvent<TxWorkerInit>) => void) | null;
-  postMessage(reply: TxWorkerReply): void;
+  postMessage(reply: RingWorkerReply): void;
 }
 
 const scope = globalThis as unknown as WorkerScope;
@@ -78,6 +79,11 @@ function run(lib: Libc, init: TxWorkerInit): void {
     }
     const s = (tail >>> 0) % slots;
     const total = lens[s * 2]!;
+    // A length beyond the slot would make `write` read past it: the ring is corrupt, so the
+    // worker stops with an error (the device fails) rather than write foreign memory.
+    if (total > slotSize || lens[s * 2 + 1]! > total) {
+      throw new RangeError(`Invalid frame length ${total} in slot ${s} of ${slotSize} bytes`);
+    }
     if (total > 0) {
       const outcome = writeFrame(lib, fd, views[s]!, total, pfd);
       if (outcome === 0) {
