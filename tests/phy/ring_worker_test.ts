@@ -30,6 +30,24 @@ function eventFdEngine(): { engine: FdEngine; fd: number } {
   return { engine, fd };
 }
 
+/** Names of this process's Worker threads (Deno names them `worker-N`). */
+function workerThreads(): string[] {
+  const names: string[] = [];
+  for (const t of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
+    const comm = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${t.name}/comm`).trim();
+    if (comm.startsWith("worker-")) names.push(comm);
+  }
+  return names;
+}
+
+/** Waits (up to 2 s) until the terminated workers' threads have exited, and asserts it. */
+async function noWorkerLeft(): Promise<void> {
+  for (let i = 0; i < 100 && workerThreads().length > 0; i++) {
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.deepEqual(workerThreads(), []);
+}
+
 Deno.test({
   name: "FdEngine fails with BrokenPipe when its writer thread dies after it started",
   sanitizeOps: true,
@@ -66,6 +84,7 @@ Deno.test({
       await stack.close();
       await dev.close();
     }
+    await noWorkerLeft();
   },
 });
 
@@ -85,5 +104,6 @@ Deno.test({
     assert.equal(dev.stats.threadFailures, 0);
     assert.equal(dev.stats.writeErrors, 1);
     assert.equal(dev.error, null);
+    await noWorkerLeft();
   },
 });
