@@ -147,6 +147,8 @@ export {
 export { TcpState } from "./src/socket/mod.ts";
 export type {
   FastOpenCache,
+  FastOpenCacheInfo,
+  FastOpenCacheOptions,
   FastOpenServerInfo,
   KeepAliveOptions,
   RttOptions,

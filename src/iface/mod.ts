@@ -67,6 +67,8 @@ export * from "./ndp_host.ts";
 // The other layers' types that this layer's signatures use.
 export type {
   FastOpenCache,
+  FastOpenCacheInfo,
+  FastOpenCacheOptions,
   FastOpenServerInfo,
   IcmpEmitter,
   IcmpErrorInfo,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FastOpenCache } from "../socket/tcp/fast_open.ts";
+import { FastOpenCache } from "../socket/tcp/fast_open_cache.ts";
 import { Interface, type InterfaceConfig } from "../iface/interface.ts";
 import type { InterfaceGroup } from "../iface/iface_group.ts";
 import { SocketSet } from "../iface/socket_set.ts";

@@ -91,6 +91,8 @@ export type {
   Dhcpv4Lease,
   Dhcpv4State,
   FastOpenCache,
+  FastOpenCacheInfo,
+  FastOpenCacheOptions,
   FastOpenServerInfo,
   KeepAliveOptions,
   RttOptions,

@@ -6,7 +6,7 @@
 
 import type { Duration } from "../../time.ts";
 import { RX_BUFFER_DEFAULT, RX_BUFFER_MAX, TX_BUFFER_DEFAULT, TX_BUFFER_MAX } from "./autotune.ts";
-import { DEFAULT_FAST_OPEN_CACHE, FastOpenCache } from "./fast_open.ts";
+import { DEFAULT_FAST_OPEN_CACHE, FastOpenCache } from "./fast_open_cache.ts";
 import type { RttOptions } from "./rtt.ts";
 
 /**

@@ -8,11 +8,13 @@
  *   current or the previous key has its data taken before the handshake completes (§4.2.2), up
  *   to a cap on such pending connections (§5.1); an invalid cookie means a normal handshake that
  *   ignores the data and hands out a valid cookie.
- * - The client side ({@linkcode FastOpenCache}): cookies per server address, bounded, with the
- *   server's MSS; the first SYN of a connection carries the first write's data and the cookie,
+ * - The client side (its cookies in a `FastOpenCache`, `fast_open_cache.ts`): cookies per server
+ *   address, bounded, with the server's MSS; the first SYN of a connection carries the first write's data and the cookie,
  *   or asks for a cookie. The data stays in the send buffer until acknowledged: a SYN-ACK that
  *   acknowledges only the SYN makes it go again after the handshake, so nothing is lost or
  *   delivered twice. A server that answers without Fast Open is remembered as not taking it.
+ *   A SYN with data that is lost, or a Fast Open connection that takes two timeouts in a row,
+ *   pauses Fast Open for a while (see `fast_open_cache.ts`).
  *
  * @module
  */
@@ -273,187 +275,16 @@ function checkKey(key: Uint8Array): Uint8Array {
   return key.slice();
 }
 
-/** What a client knows of one server. */
-interface CacheEntry {
-  /** The server's cookie, or `null` when it does not take Fast Open. */
-  cookie: Uint8Array | null;
-  /** The MSS the server announced, or `null`. */
-  mss: number | null;
-}
-
-/**
- * A client's Fast Open cookies, one per server address, the least recently used dropped beyond
- * `capacity` (RFC 7413 §4.1.3; Linux keeps them in its TCP metrics per destination). A
- * `TcpSocket` made with `fastOpen: true` uses a process-wide cache of 1024 servers; give one
- * of your own to keep them apart.
- *
- * @example
- * ```ts
- * import { FastOpenCache } from "@smol/net/socket";
- * import { Ipv4Address } from "@smol/net/wire";
- * import assert from "node:assert/strict";
- * const cache = new FastOpenCache(2);
- * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
- * const c = Ipv4Address.parse("192.0.2.3");
- * cache.set(a, new Uint8Array(8).fill(1), 1460);
- * cache.set(b, new Uint8Array(8).fill(2), 1460);
- * cache.set(c, new Uint8Array(8).fill(3), 1460); // a is dropped
- * assert.equal(cache.size, 2);
- * assert.equal(cache.cookie(a), null);
- * assert.deepEqual(cache.cookie(c), new Uint8Array(8).fill(3));
- * assert.throws(() => new FastOpenCache(0), RangeError);
- * ```
- */
-export class FastOpenCache {
-  readonly #capacity: number;
-  readonly #map: Map<string, CacheEntry> = new Map();
-
-  /**
-   * Creates an empty cache.
-   *
-   * @param capacity The most servers remembered (default 1024).
-   * @throws {RangeError} For a non-positive capacity.
-   */
-  constructor(capacity = 1024) {
-    if (!Number.isSafeInteger(capacity) || capacity < 1) {
-      throw new RangeError(`Invalid Fast Open cache capacity ${capacity}`);
-    }
-    this.#capacity = capacity;
-  }
-
-  /**
-   * Servers remembered.
-   *
-   * @example
-   * ```ts
-   * import { FastOpenCache } from "@smol/net/socket";
-   * import assert from "node:assert/strict";
-   * assert.equal(new FastOpenCache().size, 0);
-   * ```
-   */
-  get size(): number {
-    return this.#map.size;
-  }
-
-  /**
-   * The cookie of `server`, or `null` when none is known (or the server does not take Fast
-   * Open).
-   *
-   * @param server The server's address.
-   * @returns The cookie.
-   *
-   * @example
-   * ```ts
-   * import { FastOpenCache } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * assert.equal(new FastOpenCache().cookie(Ipv4Address.parse("192.0.2.1")), null);
-   * ```
-   */
-  cookie(server: IpAddress): Uint8Array | null {
-    return this.#map.get(server.toString())?.cookie ?? null;
-  }
-
-  /**
-   * Whether `server` answered a Fast Open SYN without Fast Open (it is not tried again until
-   * {@linkcode FastOpenCache.delete}).
-   *
-   * @param server The server's address.
-   * @returns `true` when Fast Open is off for it.
-   *
-   * @example
-   * ```ts
-   * import { FastOpenCache } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const cache = new FastOpenCache();
-   * const a = Ipv4Address.parse("192.0.2.1");
-   * cache.set(a, null, null);
-   * assert.equal(cache.disabled(a), true);
-   * ```
-   */
-  disabled(server: IpAddress): boolean {
-    const e = this.#map.get(server.toString());
-    return e !== undefined && e.cookie === null;
-  }
-
-  /**
-   * The MSS `server` announced with its cookie, or `null`: it bounds the data of a Fast Open SYN.
-   *
-   * @param server The server's address.
-   * @returns The MSS.
-   *
-   * @example
-   * ```ts
-   * import { FastOpenCache } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * assert.equal(new FastOpenCache().mss(Ipv4Address.parse("192.0.2.1")), null);
-   * ```
-   */
-  mss(server: IpAddress): number | null {
-    return this.#map.get(server.toString())?.mss ?? null;
-  }
-
-  /**
-   * Remembers `server`'s cookie (copied) and MSS; a `null` cookie marks it as not taking Fast
-   * Open.
-   *
-   * @param server The server's address.
-   * @param cookie Its cookie, or `null`.
-   * @param mss The MSS it announced, or `null`.
-   *
-   * @example
-   * ```ts
-   * import { FastOpenCache } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * const cache = new FastOpenCache();
-   * cache.set(Ipv4Address.parse("192.0.2.1"), new Uint8Array(4), 1400);
-   * assert.equal(cache.mss(Ipv4Address.parse("192.0.2.1")), 1400);
-   * ```
-   */
-  set(server: IpAddress, cookie: Uint8Array | null, mss: number | null): void {
-    const k = server.toString();
-    this.#map.delete(k); // re-insert: the newest is last
-    this.#map.set(k, { cookie: cookie === null ? null : cookie.slice(), mss });
-    if (this.#map.size > this.#capacity) {
-      this.#map.delete(this.#map.keys().next().value!);
-    }
-  }
-
-  /**
-   * Forgets `server`.
-   *
-   * @param server The server's address.
-   * @returns Whether it was known.
-   *
-   * @example
-   * ```ts
-   * import { FastOpenCache } from "@smol/net/socket";
-   * import { Ipv4Address } from "@smol/net/wire";
-   * import assert from "node:assert/strict";
-   * assert.equal(new FastOpenCache().delete(Ipv4Address.parse("192.0.2.1")), false);
-   * ```
-   */
-  delete(server: IpAddress): boolean {
-    return this.#map.delete(server.toString());
-  }
-}
-
-/** The cache of `TcpSocketOptions.fastOpen: true`. */
-export const DEFAULT_FAST_OPEN_CACHE: FastOpenCache = new FastOpenCache();
-
 /**
  * At an active open with Fast Open on: the option our SYN carries (the cached cookie, or a
- * request), or none for a server known not to take it. With a cookie the SYN waits up to
- * {@linkcode FAST_OPEN_HOLD} for the first write.
+ * request), or none for a server known not to take it or while Fast Open is paused after lost
+ * SYN data. With a cookie the SYN waits up to {@linkcode FAST_OPEN_HOLD} for the first write.
  */
 export function fastOpenConnect(c: TcpConn, now: Instant): void {
   const cache = c.o.fastOpen;
   if (cache === null) return;
   const server = c.remote!.addr;
-  if (cache.disabled(server)) return;
+  if (cache.disabled(server) || cache.paused(server, now)) return;
   const cookie = cache.cookie(server);
   c.tfoCookie = cookie ?? EMPTY;
   if (cookie !== null) c.timers.hold = now + FAST_OPEN_HOLD;
@@ -504,7 +335,7 @@ export function withFastOpen(c: TcpConn, r: TcpRepr, synAck: boolean, again: boo
  * acknowledged from the send buffer (the rest goes again after the handshake) and updates the
  * cookie cache.
  */
-export function fastOpenSynAck(c: TcpConn, repr: TcpRepr): void {
+export function fastOpenSynAck(c: TcpConn, repr: TcpRepr, now: Instant): void {
   if (c.tfoCookie === null) return;
   const cache = c.o.fastOpen!;
   const server = c.remote!.addr;
@@ -515,11 +346,17 @@ export function fastOpenSynAck(c: TcpConn, repr: TcpRepr): void {
   if (acked > 0) {
     c.tx.dequeueAllocated(acked);
     c.counters.fastOpenDataAcked++;
+    cache.noteSynDataAcked(server, now);
   }
   if (sent > acked) c.counters.fastOpenFallbacks++;
   const cookie = repr.fastOpen;
   if (cookie !== undefined && cookie !== null && cookie.length > 0) {
     cache.set(server, cookie, repr.mss);
+  } else if (sent > 0 && acked === 0 && c.rtoCount > 0) {
+    // The SYN with data timed out and the SYN-ACK to a plain SYN sent again neither carries a
+    // cookie nor acknowledges the data: the path (or the server) dropped the SYN data (Linux's
+    // `syn_drop` in tcp_rcv_fastopen_synack). Recurring drops pause Fast Open to this server.
+    cache.noteSynDataDrop(server, now);
   } else if (c.rtoCount === 0 && (c.tfoCookie.length === 0 || (sent > 0 && acked === 0))) {
     // The server answered our first SYN (a cookie request, or data with a cookie) without Fast
     // Open: it does not take it (RFC 7413 §4.1.3). A valid cookie without data draws no option
@@ -527,6 +364,20 @@ export function fastOpenSynAck(c: TcpConn, repr: TcpRepr): void {
     cache.set(server, null, null);
   }
   c.tfoCookie = null;
+}
+
+/** Timeouts in a row that make a Fast Open connection a suspected black hole (Linux's). */
+const BLACKHOLE_RTOS = 2;
+
+/**
+ * After a retransmission timeout of `c` (its SYN or its data): a connection whose SYN carried
+ * data that now took its second timeout in a row suggests a middlebox that drops Fast Open
+ * connections (during or after the handshake): Fast Open pauses for every server of its cache
+ * (Linux's `tcp_fastopen_active_detect_blackhole`).
+ */
+export function fastOpenOnTimeout(c: TcpConn, now: Instant): void {
+  if (c.tfoSynData === 0 || c.rtoCount !== BLACKHOLE_RTOS) return;
+  c.o.fastOpen?.noteBlackhole(now);
 }
 
 /**

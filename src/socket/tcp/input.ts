@@ -187,7 +187,7 @@ function onSynSent(c: TcpConn, now: Instant, repr: TcpRepr): TcpRepr | null {
   }
   // Our SYN is acknowledged: ESTABLISHED.
   ecnTakeSyn(c, f, true, c.iss);
-  if (c.tfoCookie !== null) fastOpenSynAck(c, repr);
+  if (c.tfoCookie !== null) fastOpenSynAck(c, repr, now);
   // RFC 6298 §3 / RFC 7323 §4: the SYN's RTT, unless the SYN was retransmitted (Karn).
   const ts = repr.timestamp;
   if (c.tsOn && ts !== null && ts.tsEcr !== 0) {

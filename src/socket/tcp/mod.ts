@@ -20,11 +20,16 @@ export { type TcpListenerInfo, type TcpListenOptions, TcpListenSocket } from "./
 export { type TcpError, TcpState } from "./state.ts";
 export {
   FAST_OPEN_COOKIE_LEN,
-  FastOpenCache,
   fastOpenCookie,
   FastOpenServer,
   type FastOpenServerInfo,
 } from "./fast_open.ts";
+export {
+  FAST_OPEN_BLACKHOLE_TIMEOUT,
+  FastOpenCache,
+  type FastOpenCacheInfo,
+  type FastOpenCacheOptions,
+} from "./fast_open_cache.ts";
 export type { KeepAliveOptions, TcpSocketOptions } from "./config.ts";
 export type { TcpCounters, TcpInfo } from "./stats.ts";
 export type { TcpIcmpError } from "./icmp_error.ts";

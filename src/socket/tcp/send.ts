@@ -26,7 +26,7 @@ import {
   TS_OPTION_LEN,
 } from "./conn.ts";
 import { ecnSynFlags, IpEcn } from "./ecn.ts";
-import { fastOpenHolds, fastOpenSynData, withFastOpen } from "./fast_open.ts";
+import { fastOpenHolds, fastOpenOnTimeout, fastOpenSynData, withFastOpen } from "./fast_open.ts";
 import {
   mtuProbeOnRetransmit,
   mtuProbeOnRto,
@@ -418,6 +418,7 @@ function onRtoFired(c: TcpConn, now: Instant): void {
   if (c.rtoCount === 0) c.cc.onRto(now, c.outstanding());
   c.rtoCount++;
   c.counters.rtos++;
+  if (c.tfoSynData !== 0) fastOpenOnTimeout(c, now);
   c.rtt.backoff();
   c.dupAcks = 0;
   c.forceRetransmit = false;
@@ -444,6 +445,7 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
       if (c.pRto) {
         c.rtoCount++;
         c.counters.rtos++;
+        if (c.tfoSynData !== 0) fastOpenOnTimeout(c, now);
         c.counters.retransmits++;
         c.rtt.backoff();
         c.rttTime = NEVER;

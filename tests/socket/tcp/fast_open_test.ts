@@ -3,11 +3,9 @@
 // Fast Open, a lost SYN with data, a lost SYN-ACK, the pending cap, key rotation, the hold.
 
 import assert from "node:assert/strict";
-import {
-  FastOpenCache,
-  fastOpenCookie,
-  FastOpenServer,
-} from "../../../src/socket/tcp/fast_open.ts";
+import { fastOpenCookie, FastOpenServer } from "../../../src/socket/tcp/fast_open.ts";
+import { FastOpenCache } from "../../../src/socket/tcp/fast_open_cache.ts";
+import { Ipv4Address } from "../../../src/wire/address.ts";
 import { TcpFlags } from "../../../src/wire/tcp.ts";
 import { CLIENT, FastOpenNet, readAll, SERVER } from "./_fast_open_net.ts";
 
@@ -284,4 +282,122 @@ Deno.test("Fast Open options are validated", () => {
     TypeError,
   );
   assert.throws(() => new FastOpenCache(0), RangeError);
+});
+
+Deno.test("Fast Open: a second lost SYN with data in a row pauses Fast Open to that server for 4 minutes", () => {
+  const { net, cache } = primed();
+  net.drop = (s) => s.toServer && s.repr.payload.length > 0 && (s.repr.flags & SYN) !== 0;
+  const first = net.connect({ fastOpen: cache }, DATA);
+  net.run(1100);
+  assert.equal(first.state, "established");
+  assert.equal(cache.info.synDataDrops, 1);
+  assert.equal(cache.paused(SERVER.addr, net.now), false); // one drop is no pattern (Linux)
+  const second = net.connect({ fastOpen: cache }, DATA);
+  net.run(2200);
+  assert.equal(second.state, "established");
+  assert.equal(cache.info.synDataDrops, 2);
+  const dropAt = synAcksOf(net).at(-1)!.t + 1; // its SYN-ACK told: no data, no cookie
+  assert.equal(cache.paused(SERVER.addr, net.now), true);
+  // While paused: a plain SYN at once, no option, no data, no hold.
+  const before = synsOf(net).length;
+  const third = net.connect({ fastOpen: cache }, DATA);
+  net.run(2210);
+  const plain = synsOf(net)[before]!;
+  assert.equal(plain.t, 2200);
+  assert.equal(plain.repr.fastOpen, undefined);
+  assert.equal(plain.repr.payload.length, 0);
+  assert.equal(third.state, "established");
+  assert.equal(third.info.fastOpenSynData, 0);
+  // The pause is 60 s × 2^2 from the drop; the cookie is kept for after it.
+  assert.equal(cache.paused(SERVER.addr, dropAt + 239_000), true);
+  assert.deepEqual(cache.cookie(SERVER.addr), fastOpenCookie(KEY, CLIENT, SERVER.addr));
+  net.drop = () => false;
+  net.now = dropAt + 240_000;
+  const fourth = net.connect({ fastOpen: cache }, DATA);
+  net.run(net.now + 10);
+  assert.equal(fourth.info.fastOpenSynData, 1);
+  assert.equal(fourth.info.fastOpenDataAcked, 1);
+  assert.equal(cache.entries()[0]!.synDataDrops, 0); // acknowledged SYN data clears the count
+});
+
+Deno.test("Fast Open: a Fast Open SYN lost twice pauses Fast Open to every server for an hour, then twice as long", () => {
+  const { net, cache } = primed();
+  let syns = 0;
+  net.drop = (s) => s.toServer && (s.repr.flags & (SYN | ACK)) === SYN && syns++ < 2;
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(3100); // SYNs at 0 (data), 1000 and 3000 (plain): the second timeout is at 3000
+  assert.equal(c.state, "established");
+  assert.equal(c.info.rtos, 2);
+  assert.equal(cache.info.blackholes, 1);
+  assert.equal(cache.info.pausedUntil, 3000 + 3_600_000);
+  const other = Ipv4Address.parse("198.51.100.7");
+  assert.equal(cache.paused(other, net.now), true); // every server
+  const before = synsOf(net).length;
+  const plain = net.connect({ fastOpen: cache }, DATA);
+  net.run(3110);
+  assert.equal(synsOf(net)[before]!.repr.fastOpen, undefined);
+  assert.equal(plain.info.fastOpenSynData, 0);
+  assert.deepEqual(readAll(net.listener.accept()!), DATA);
+  assert.deepEqual(readAll(net.listener.accept()!), DATA);
+  // After the pause the next Fast Open SYN is lost twice again: the pause doubles.
+  syns = 0;
+  net.now = 3000 + 3_600_000;
+  const again = net.connect({ fastOpen: cache }, DATA);
+  const t0 = net.now;
+  net.run(t0 + 3100);
+  assert.equal(again.info.fastOpenSynData, 1);
+  assert.equal(cache.info.blackholes, 2);
+  assert.equal(cache.info.pausedUntil, t0 + 3000 + 2 * 3_600_000);
+  // A Fast Open SYN whose data is acknowledged after that pause ends the series.
+  net.now = cache.info.pausedUntil;
+  const ok = net.connect({ fastOpen: cache }, DATA);
+  net.run(net.now + 10);
+  assert.equal(ok.info.fastOpenDataAcked, 1);
+  assert.equal(cache.info.blackholesInRow, 0);
+  assert.equal(cache.info.pausedUntil, -Infinity);
+});
+
+Deno.test("Fast Open: two timeouts in a row after a Fast Open handshake also pause Fast Open", () => {
+  const { net, cache } = primed();
+  const c = net.connect({ fastOpen: cache }, DATA);
+  net.run(10);
+  assert.equal(c.info.fastOpenDataAcked, 1);
+  net.drop = (s) => s.toServer && s.repr.payload.length > 0; // a middlebox drops the data after it
+  c.send(DATA);
+  net.run(4000);
+  assert.equal(c.info.rtos >= 2, true);
+  assert.equal(cache.info.blackholes, 1);
+  // A connection that did not send SYN data (a cookie request) takes timeouts without a verdict.
+  const fresh = new FastOpenCache();
+  const net2 = new FastOpenNet({ fastOpen: { key: KEY } });
+  const d = net2.connect({ fastOpen: fresh }, DATA);
+  net2.run(10);
+  net2.drop = (s) => s.toServer && s.repr.payload.length > 0;
+  d.send(DATA);
+  net2.run(4000);
+  assert.equal(d.info.rtos >= 2, true);
+  assert.equal(fresh.info.blackholes, 0);
+});
+
+Deno.test("Fast Open: black-hole detection is off with blackholeTimeout 0, and the cache checks its options", () => {
+  const net = new FastOpenNet({ fastOpen: { key: KEY } });
+  const cache = new FastOpenCache(4, { blackholeTimeout: 0 });
+  cache.set(SERVER.addr, fastOpenCookie(KEY, CLIENT, SERVER.addr), 1460);
+  let syns = 0;
+  net.drop = (s) => s.toServer && (s.repr.flags & (SYN | ACK)) === SYN && syns++ < 2;
+  net.connect({ fastOpen: cache }, DATA);
+  net.run(3100);
+  assert.equal(cache.info.blackholes, 0);
+  assert.equal(cache.paused(SERVER.addr, net.now), false);
+  assert.throws(() => new FastOpenCache(4, { blackholeTimeout: -1 }), RangeError);
+  assert.throws(() => new FastOpenCache(4, { blackholeTimeout: NaN }), RangeError);
+  // Bounded: the least recently used server goes beyond the capacity.
+  for (let i = 0; i < 10; i++) cache.set(Ipv4Address.parse(`192.0.2.${100 + i}`), null, null);
+  assert.equal(cache.size, 4);
+  assert.deepEqual(cache.entries().map((e) => e.server), [
+    "192.0.2.106",
+    "192.0.2.107",
+    "192.0.2.108",
+    "192.0.2.109",
+  ]);
 });
