@@ -8,6 +8,7 @@
 import type { TcpListenerInfo, TcpListenSocket } from "../socket/tcp/listener.ts";
 import type { TcpSocket } from "../socket/tcp/socket.ts";
 import { AcceptQueue } from "./_accept_queue.ts";
+import { badResource } from "./errors.ts";
 import { type StreamHost, TcpStream, toNetAddr } from "./tcp_stream.ts";
 
 /** What a listener needs from its stack. */
@@ -119,6 +120,64 @@ export class TcpListener implements Deno.Listener<TcpStream, Deno.NetAddr> {
    */
   get info(): TcpListenerInfo {
     return this.#socket.info;
+  }
+
+  /**
+   * Issues TCP Fast Open cookies under `key` from now on (a listener made with
+   * `fastOpen: true`). Cookies issued under the key before stay valid until the next rotation,
+   * as Linux's primary and backup keys, so clients that hold one keep sending data in their SYN
+   * while new clients get cookies under the new key. Rotate at least as often as cookies should
+   * expire: a cookie lives for at most two rotations. The first key is derived from the stack's
+   * secret.
+   *
+   * @param key 16 secret bytes (e.g. from `crypto.getRandomValues`).
+   * @throws {TypeError} When `key` is not a `Uint8Array`, or the listener does not take Fast
+   * Open.
+   * @throws {RangeError} When `key` is not 16 bytes.
+   * @throws {Deno.errors.BadResource} After `close()`.
+   *
+   * @example A cookie lives through one rotation, not two
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a, b] = linkPair();
+   * await using server = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * await using client = new NetStack({ device: b, addresses: ["192.0.2.2/24"] });
+   * const listener = server.listen({ port: 80, fastOpen: true });
+   * const opts = { hostname: "192.0.2.1", port: 80, fastOpen: true };
+   * async function once(): Promise<number> {
+   *   const conn = await client.connect(opts);
+   *   await conn.write(new Uint8Array([1]));
+   *   const peer = await listener.accept();
+   *   assert.equal(await peer.read(new Uint8Array(1)), 1);
+   *   peer.close();
+   *   conn.close();
+   *   return listener.info.fastOpenAccepted;
+   * }
+   * assert.equal(await once(), 0); // fetches a cookie
+   * assert.equal(await once(), 1); // data in the SYN
+   * listener.rotateFastOpenKey(crypto.getRandomValues(new Uint8Array(16)));
+   * assert.equal(await once(), 2); // the previous key still counts
+   * listener.rotateFastOpenKey(crypto.getRandomValues(new Uint8Array(16)));
+   * listener.rotateFastOpenKey(crypto.getRandomValues(new Uint8Array(16)));
+   * assert.equal(await once(), 2); // too old: an ordinary handshake and a fresh cookie
+   * assert.equal(listener.info.fastOpenRejected, 1);
+   * assert.equal(await once(), 3);
+   * assert.throws(() => listener.rotateFastOpenKey(new Uint8Array(8)), RangeError);
+   * listener.close();
+   * ```
+   */
+  rotateFastOpenKey(key: Uint8Array): void {
+    if (!(key instanceof Uint8Array)) {
+      throw new TypeError(`Invalid Fast Open key: need a Uint8Array of 16 bytes`);
+    }
+    if (this.#queue.closed) throw badResource("Listener");
+    if (!this.#socket.fastOpen) {
+      throw new TypeError(
+        "Cannot rotate the Fast Open key: the listener was made without fastOpen",
+      );
+    }
+    this.#socket.rotateFastOpenKey(key);
   }
 
   /**

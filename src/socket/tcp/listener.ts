@@ -366,6 +366,23 @@ export class TcpListenSocket {
   }
 
   /**
+   * Whether this listener takes TCP Fast Open (`TcpListenOptions.fastOpen`).
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const local = { addr: Ipv4Address.UNSPECIFIED, port: 80 };
+   * assert.equal(new TcpListenSocket(local, { fastOpen: true }).fastOpen, true);
+   * assert.equal(new TcpListenSocket(local).fastOpen, false);
+   * ```
+   */
+  get fastOpen(): boolean {
+    return this.#tfo !== null;
+  }
+
+  /**
    * Issues Fast Open cookies under `key` from now on; cookies issued under the key before stay
    * valid until the next rotation.
    *
