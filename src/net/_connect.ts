@@ -12,7 +12,6 @@ import { abortError, coreError, netError } from "./errors.ts";
 
 /** Waits for a connecting socket to be established or to fail. */
 class ConnectWaiter implements Watcher {
-  readonly refed = true;
   get key(): object {
     return this.socket;
   }
@@ -22,6 +21,7 @@ class ConnectWaiter implements Watcher {
     readonly resolve: () => void,
     readonly reject: (e: unknown) => void,
     readonly causes?: WeakMap<TcpSocket, Error>,
+    readonly refed = true,
   ) {}
   fail(error: Error): void {
     this.reject(error);
@@ -79,4 +79,39 @@ export async function awaitConnect(
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * For a connect that resolved before its handshake (Fast Open, `stream` made in SYN-SENT): until
+ * the handshake completes, `signal` still aborts the connection (the stream's reads and writes
+ * then reject with the signal's reason), and `stream` learns when it completed. Does not keep
+ * the process alive by itself.
+ */
+export function watchHandshake(
+  driver: Driver,
+  socket: TcpSocket,
+  remote: IpEndpoint,
+  stream: { connected(): void },
+  signal: AbortSignal | undefined,
+  causes: WeakMap<TcpSocket, Error>,
+): void {
+  let waiter: ConnectWaiter | null = null;
+  const onAbort = () => {
+    if (waiter !== null) driver.unwatch(waiter);
+    const reason = abortError(signal!);
+    causes.set(
+      socket,
+      reason instanceof Error ? reason : new DOMException(String(reason), "AbortError"),
+    );
+    socket.abort();
+    driver.wake();
+  };
+  const done = () => {
+    signal?.removeEventListener("abort", onAbort);
+    stream.connected();
+  };
+  const failed = () => signal?.removeEventListener("abort", onAbort);
+  waiter = new ConnectWaiter(socket, remote, done, failed, causes, false);
+  signal?.addEventListener("abort", onAbort, { once: true });
+  driver.watch(waiter);
 }

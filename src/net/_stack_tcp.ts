@@ -10,7 +10,7 @@ import { TcpSocket } from "../socket/tcp/socket.ts";
 import { monotonicNow } from "../time.ts";
 import { formatEndpoint, type IpAddress, type IpEndpoint, Ipv4Address } from "../wire/address.ts";
 import { checkBoolean, checkOneOf, checkOptions, checkSignal } from "../_validate.ts";
-import { awaitConnect } from "./_connect.ts";
+import { awaitConnect, watchHandshake } from "./_connect.ts";
 import type { ConnectOptions, ListenOptions } from "./options.ts";
 import { abortError, coreError, fromCoreError } from "./errors.ts";
 import { checkBacklog, checkHostname, checkPort, parseHost, tryParseIp } from "./_options.ts";
@@ -153,15 +153,22 @@ async function connectTo(
   const socket = new TcpSocket(
     fastOpen ? { ...s.tcpOptions, fastOpen: s.fastOpenCache } : s.tcpOptions,
   );
+  const now = monotonicNow();
   try {
-    iface.connectTcp(s.sockets, socket, remote, local, monotonicNow());
+    iface.connectTcp(s.sockets, socket, remote, local, now);
   } catch (e) {
     throw fromCoreError(e, `Cannot connect to ${formatEndpoint(remote)}`);
   }
   // RFC 7413 with a cookie: like TCP_FASTOPEN_CONNECT, return at once so that the first write
-  // can travel in the SYN (which waits for it briefly); a failure shows in the first read.
-  if (!fastOpen || s.fastOpenCache.cookie(addr) === null) {
+  // can travel in the SYN (which waits for it briefly); a failed handshake shows in the first
+  // read or write, and the signal aborts until the handshake completes.
+  const cache = s.fastOpenCache;
+  if (!fastOpen || cache.cookie(addr) === null || cache.paused(addr, now)) {
     await awaitConnect(s.driver, socket, remote, signal, s.abortCauses);
-  } else s.driver.wake();
-  return new TcpStream(s.host, socket);
+    return new TcpStream(s.host, socket);
+  }
+  const stream = new TcpStream(s.host, socket);
+  watchHandshake(s.driver, socket, remote, stream, signal, s.abortCauses);
+  s.driver.wake();
+  return stream;
 }

@@ -240,11 +240,20 @@ export interface ConnectOptions {
   readonly localPort?: number;
   /**
    * Use TCP Fast Open (RFC 7413), default `false` (off, like Linux). The first connection to a
-   * server asks for a cookie and goes as usual; later ones, with the cookie the stack keeps,
-   * resolve at once, like Linux's `TCP_FASTOPEN_CONNECT`: the first write (within 5 ms) travels
-   * in the SYN, and a failure to connect shows in the first read or write. Data the server does
-   * not take in the SYN is sent again after the handshake; a server that answers without Fast
-   * Open is not asked again.
+   * server asks for a cookie and goes as usual; later ones, with the cookie the stack keeps
+   * (`NetStack.fastOpenCache`), resolve at once, like Linux's `TCP_FASTOPEN_CONNECT`: the first
+   * write (within 5 ms) travels in the SYN. Such a connect resolves before the handshake, so:
+   * - a failed handshake rejects the first read or write with the error `connect` would have
+   *   rejected with (`ConnectionRefused`, `TimedOut`, `NetworkUnreachable`); a write that only
+   *   queued data before the failure has resolved;
+   * - `signal` still aborts the connection until the handshake completes, and its reads and
+   *   writes then reject with the signal's reason (an `AbortError`); after that it does nothing.
+   *
+   * Data the server does not take in the SYN is sent again after the handshake; a server that
+   * answers without Fast Open is not asked again. After lost SYN data Fast Open pauses, as
+   * Linux's: for one server after its second SYN-data drop in a row (4 minutes, doubling), for
+   * every server after a Fast Open connection takes two timeouts in a row (a middlebox black
+   * hole: one hour, doubling); such connects go as usual meanwhile.
    */
   readonly fastOpen?: boolean;
 }

@@ -10,6 +10,7 @@ import type { Interface } from "../iface/interface.ts";
 import type { DropCounters } from "../iface/counters.ts";
 import type { Device } from "../phy/device.ts";
 import type { Instant } from "../time.ts";
+import type { FastOpenCache } from "../socket/tcp/fast_open_cache.ts";
 import { checkOptions } from "../_validate.ts";
 import type {
   ConnectOptions,
@@ -214,6 +215,25 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    */
   get dnsCounters(): Readonly<DnsCounters> {
     return this.#s.dnsCounters;
+  }
+
+  /**
+   * The stack's TCP Fast Open cookies (`ConnectOptions.fastOpen`), one per server, at most 1024
+   * (the least recently used go first), with the pauses after lost SYN data: `info` counts them,
+   * `entries()` lists the servers.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [device] = linkPair();
+   * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+   * assert.equal(stack.fastOpenCache.info.capacity, 1024);
+   * assert.equal(stack.fastOpenCache.info.blackholes, 0);
+   * ```
+   */
+  get fastOpenCache(): FastOpenCache {
+    return this.#s.fastOpenCache;
   }
 
   /**

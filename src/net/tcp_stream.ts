@@ -70,7 +70,9 @@ export function toNetAddr(ep: IpEndpoint | null, transport: "tcp" | "udp"): Deno
  *
  * Failures are `Deno.errors.*`: `ConnectionReset` when the peer resets, `TimedOut` when
  * retransmissions or keep-alives give up, `BrokenPipe` for a write after `closeWrite()` or after
- * a reset, `BadResource` after `close()`.
+ * a reset, `BadResource` after `close()`. A stream from a Fast Open connect that resolved before
+ * its handshake rejects its reads and writes with the connect's error when the handshake fails
+ * (`ConnectionRefused`, `TimedOut`, `NetworkUnreachable`, or the signal's `AbortError`).
  *
  * @example Echo one message over an in-memory link
  * ```ts
@@ -109,6 +111,8 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
   #refed = true;
   #readable: ReadableStream<Uint8Array<ArrayBuffer>> | null = null;
   #writable: WritableStream<Uint8Array> | null = null;
+  /** Made before the handshake completed (a Fast Open connect): a failure is the connect's. */
+  #connecting: boolean;
 
   /**
    * Wraps an open socket. Applications get streams from `NetStack.connect` and
@@ -123,6 +127,17 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
     this.#socket = socket;
     this.#local = socket.localEndpoint;
     this.#remote = socket.remoteEndpoint;
+    this.#connecting = socket.state === "synSent";
+  }
+
+  /**
+   * Tells a stream made before its handshake completed (a Fast Open connect) that it has
+   * completed: later failures are the connection's, no longer the connect's.
+   *
+   * @internal
+   */
+  connected(): void {
+    this.#connecting = false;
   }
 
   /** The local address (`transport: "tcp"`). */
@@ -623,6 +638,9 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
     }
     const err = this.#socketError();
     if (err !== null) {
+      // A handshake that failed after a Fast Open connect resolved: the connect's error, as
+      // Linux's first write after TCP_FASTOPEN_CONNECT.
+      if (this.#connecting) throw err;
       throw netError("BrokenPipe", `Cannot write to ${this.#peer()}: ${err.message}`);
     }
     if (!s.maySend) {
@@ -648,6 +666,8 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
       const deviceError = this.#host.deviceError(this.#socket);
       if (deviceError !== null) return deviceError;
     }
-    return error === null ? null : coreError(error, `Connection to ${this.#peer()}`);
+    if (error === null) return null;
+    const what = this.#connecting ? "Cannot connect to" : "Connection to";
+    return coreError(error, `${what} ${this.#peer()}`);
   }
 }

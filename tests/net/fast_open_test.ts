@@ -101,3 +101,112 @@ Deno.test("examples/fast_open.ts sends its second request in the SYN", async () 
   );
   assert.match(text, /server: 1 cookie sent, 1 SYN with data taken/);
 });
+
+/** A stack pair whose client holds a cookie for 192.0.2.1:`port` (one connection made). */
+async function primedPair(port: number) {
+  const net = stackPair();
+  const listener = net.server.listen({ port, fastOpen: true });
+  const first = await net.client.connect({ hostname: "192.0.2.1", port, fastOpen: true });
+  const peer = await listener.accept();
+  first.close();
+  peer.close();
+  return { net, listener };
+}
+
+Deno.test("NetStack: the signal of a Fast Open connect still aborts it after connect resolved early", async () => {
+  const { net, listener } = await primedPair(85);
+  await using _ = net;
+  const ac = new AbortController();
+  const conn = await net.client.connect({
+    hostname: "192.0.2.1",
+    port: 85,
+    fastOpen: true,
+    signal: ac.signal,
+  });
+  assert.equal(conn.info.state, "synSent"); // resolved before the handshake
+  ac.abort();
+  const isAbort = (e: unknown) => e instanceof DOMException && e.name === "AbortError";
+  await assert.rejects(conn.read(new Uint8Array(4)), isAbort);
+  await assert.rejects(conn.write(REQUEST), isAbort);
+  assert.equal(conn.info.state, "closed");
+  assert.equal(listener.info.synsReceived, 1); // only the first connection's SYN
+  conn.close();
+  listener.close();
+});
+
+Deno.test("NetStack: after the handshake of an early Fast Open connect its signal no longer aborts it", async () => {
+  const { net, listener } = await primedPair(86);
+  await using _ = net;
+  const ac = new AbortController();
+  const conn = await net.client.connect({
+    hostname: "192.0.2.1",
+    port: 86,
+    fastOpen: true,
+    signal: ac.signal,
+  });
+  await conn.write(REQUEST);
+  const peer = await listener.accept();
+  assert.deepEqual(await readN(peer, REQUEST.length), REQUEST);
+  await peer.write(new Uint8Array([7]));
+  assert.deepEqual(await readN(conn, 1), new Uint8Array([7]));
+  assert.equal(conn.info.state, "established");
+  ac.abort();
+  await conn.write(new Uint8Array([8]));
+  assert.deepEqual(await readN(peer, 1), new Uint8Array([8]));
+  assert.equal(conn.info.state, "established");
+  conn.close();
+  peer.close();
+  listener.close();
+});
+
+Deno.test("NetStack: a refused Fast Open handshake rejects the first read and write with ConnectionRefused", async () => {
+  const { net, listener } = await primedPair(87);
+  await using _ = net;
+  listener.close(); // the server now answers the SYN with a reset
+  const conn = await net.client.connect({ hostname: "192.0.2.1", port: 87, fastOpen: true });
+  assert.equal(conn.info.state, "synSent");
+  assert.equal(await conn.write(REQUEST), REQUEST.length); // queued for the SYN
+  await assert.rejects(conn.read(new Uint8Array(4)), Deno.errors.ConnectionRefused);
+  const e = await conn.write(REQUEST).then(() => null, (e) => e);
+  assert.ok(e instanceof Deno.errors.ConnectionRefused, String(e)); // not BrokenPipe
+  assert.match(e.message, /^Cannot connect to 192\.0\.2\.1:87/);
+  assert.equal((e as { code?: string }).code, "ECONNREFUSED");
+  conn.close();
+});
+
+Deno.test("NetStack: the stack's Fast Open cache is bounded and lists its servers", async () => {
+  const { net, listener } = await primedPair(88);
+  await using _ = net;
+  const cache = net.client.fastOpenCache;
+  assert.equal(cache.info.capacity, 1024);
+  assert.equal(cache.size, 1);
+  const [row] = cache.entries();
+  assert.equal(row!.server, "192.0.2.1");
+  assert.equal(row!.cookie?.length, 8);
+  assert.equal(row!.mss, 1460);
+  // A paused cache makes a Fast Open connect wait for its handshake, with a plain SYN.
+  cache.noteBlackhole(performance.now());
+  const conn = await net.client.connect({ hostname: "192.0.2.1", port: 88, fastOpen: true });
+  assert.equal(conn.info.state, "established");
+  await conn.write(REQUEST);
+  const peer = await listener.accept();
+  assert.deepEqual(await readN(peer, REQUEST.length), REQUEST);
+  assert.equal(conn.info.fastOpenSynData, 0);
+  assert.equal(listener.info.fastOpenAccepted, 0);
+  conn.close();
+  peer.close();
+  listener.close();
+});
+
+Deno.test("TcpListener.rotateFastOpenKey checks its key and the listener", async () => {
+  await using net = stackPair();
+  const plain = net.server.listen({ port: 89 });
+  assert.throws(() => plain.rotateFastOpenKey(new Uint8Array(16)), TypeError);
+  plain.close();
+  const l = net.server.listen({ port: 90, fastOpen: true });
+  assert.throws(() => l.rotateFastOpenKey("k" as unknown as Uint8Array), TypeError);
+  assert.throws(() => l.rotateFastOpenKey(new Uint8Array(15)), RangeError);
+  l.rotateFastOpenKey(new Uint8Array(16).fill(1));
+  l.close();
+  assert.throws(() => l.rotateFastOpenKey(new Uint8Array(16)), Deno.errors.BadResource);
+});
