@@ -9,6 +9,7 @@ import { Ipv4Address } from "./address.ts";
 import { checksumFinish, type EmitOptions, type ParseOptions } from "./checksum.ts";
 import { sumHeader } from "./_checksum_fast.ts";
 import { requireLength, WireError } from "./error.ts";
+import { writeIpv4Header } from "./_ipv4_fast.ts";
 
 const FIELD = {
   VER_IHL: 0,
@@ -459,53 +460,7 @@ export function ipv4BufferLen(repr: Ipv4Repr): number {
  * ```
  */
 export function emitIpv4(repr: Ipv4Repr, packet: Ipv4Packet, opts?: EmitOptions): void {
-  checkRepr(repr);
-  const b = packet.buffer;
-  const len = IPV4_HEADER_LEN + repr.payloadLen;
-  if (b.length < len) {
-    throw new RangeError(`Buffer of ${b.length} bytes is too short for a ${len}-byte IPv4 packet`);
-  }
-  b[FIELD.VER_IHL] = 0x45;
-  b[FIELD.DSCP_ECN] = (repr.dscp << 2) | repr.ecn;
-  writeU16(b, FIELD.LENGTH, len);
-  writeU16(b, FIELD.IDENT, repr.ident);
-  writeU16(
-    b,
-    FIELD.FLG_OFF,
-    (repr.dontFrag ? FLAG_DF : 0) | (repr.moreFrags ? FLAG_MF : 0) | (repr.fragOffset >>> 3),
-  );
-  b[FIELD.TTL] = repr.ttl;
-  b[FIELD.PROTOCOL] = repr.protocol;
-  writeU16(b, FIELD.CHECKSUM, 0);
-  repr.src.writeTo(b, FIELD.SRC);
-  repr.dst.writeTo(b, FIELD.DST);
-  if (opts?.fillChecksum !== false) {
-    writeU16(b, FIELD.CHECKSUM, checksumFinish(sumHeader(b, 0, IPV4_HEADER_LEN, 0)));
-  }
-}
-
-function checkRepr(repr: Ipv4Repr): void {
-  checkUint("protocol", repr.protocol, 0xff);
-  checkUint("TTL", repr.ttl, 0xff);
-  checkUint("DSCP", repr.dscp, 0x3f);
-  checkUint("ECN", repr.ecn, 0x03);
-  checkUint("identification", repr.ident, 0xffff);
-  checkUint("payload length", repr.payloadLen, MAX_TOTAL_LEN - IPV4_HEADER_LEN);
-  const off = repr.fragOffset;
-  if (
-    !Number.isInteger(off) || off < 0 || off % 8 !== 0 ||
-    off + repr.payloadLen > MAX_TOTAL_LEN - IPV4_HEADER_LEN
-  ) {
-    throw new RangeError(
-      `Invalid IPv4 fragment offset ${off}: must be a multiple of 8 and end by byte 65515`,
-    );
-  }
-}
-
-function checkUint(name: string, v: number, max: number): void {
-  if (!Number.isInteger(v) || v < 0 || v > max) {
-    throw new RangeError(`Invalid IPv4 ${name} ${v}: must be 0 to ${max}`);
-  }
+  writeIpv4Header(repr, packet.buffer, 0, opts?.fillChecksum !== false);
 }
 
 function readU16(b: Uint8Array, o: number): number {
