@@ -15,7 +15,8 @@ import { emitEthernet, EthernetFrame, EtherType } from "../wire/ethernet.ts";
 import { emitIcmpv4, Icmpv4Packet, type Icmpv4Repr } from "../wire/icmpv4.ts";
 import { emitIcmpv6, Icmpv6Packet, type Icmpv6Repr } from "../wire/icmpv6.ts";
 import { IpProtocol } from "../wire/ip.ts";
-import { emitIpv4, IPV4_HEADER_LEN, Ipv4Packet } from "../wire/ipv4.ts";
+import { IPV4_HEADER_LEN, Ipv4Packet } from "../wire/ipv4.ts";
+import { writeIpv4Header } from "../wire/_ipv4_fast.ts";
 import { emitIpv6, IPV6_HEADER_LEN, Ipv6Packet } from "../wire/ipv6.ts";
 import {
   emitIpv6Fragment,
@@ -68,7 +69,7 @@ function route(core: IfaceCore, pkt: OutPacket): boolean {
     if (mac !== undefined) {
       writeEth(core, buf, mac, pkt.version === 4 ? EtherType.Ipv4 : EtherType.Ipv6);
     }
-    emitPacket(core, pkt, link === 0 ? buf : buf.subarray(link));
+    emitPacket(core, pkt, buf, link);
     commit(core);
     return true;
   }
@@ -77,7 +78,7 @@ function route(core: IfaceCore, pkt: OutPacket): boolean {
     bytes = pkt.payload;
   } else {
     bytes = core.scratch.subarray(0, total);
-    emitPacket(core, pkt, bytes);
+    emitPacket(core, pkt, bytes, 0);
   }
   if (mac === null) {
     if (core.neighbors.enqueue(hop, bytes.slice(), core.now) === "full") core.counters.queueFull++;
@@ -86,21 +87,26 @@ function route(core: IfaceCore, pkt: OutPacket): boolean {
   return sendBuilt(core, bytes, mac);
 }
 
-/** Writes the IP header and the upper layer of `pkt` into `out` (exactly its total length). */
-function emitPacket(core: IfaceCore, pkt: OutPacket, out: Uint8Array): void {
+/**
+ * Writes the IP header and the upper layer of `pkt` into `buf[at, buf.length)` (exactly its total
+ * length). An IPv4 TCP segment is written in place at `at` (no subarray or view per segment).
+ */
+function emitPacket(core: IfaceCore, pkt: OutPacket, buf: Uint8Array, at: number): void {
   if (pkt.upper === Upper.Raw) {
-    out.set(pkt.payload);
+    buf.set(pkt.payload, at);
     return;
   }
   let upperAt: number;
+  let out = buf;
   if (pkt.version === 4) {
     const r = pkt.ipv4;
-    r.payloadLen = out.length - IPV4_HEADER_LEN;
+    r.payloadLen = buf.length - at - IPV4_HEADER_LEN;
     r.ident = core.ident4;
     core.ident4 = (core.ident4 + 1) & 0xffff;
-    emitIpv4(r, new Ipv4Packet(out), core.fillIpv4);
-    upperAt = IPV4_HEADER_LEN;
+    writeIpv4Header(r, buf, at, core.fillIpv4.fillChecksum !== false);
+    upperAt = at + IPV4_HEADER_LEN;
   } else {
+    if (at !== 0) out = buf.subarray(at);
     const r = pkt.ipv6;
     r.payloadLen = out.length - IPV6_HEADER_LEN;
     emitIpv6(r, new Ipv6Packet(out));

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { EthernetAddress, type IpAddress, Ipv6Address } from "../wire/address.ts";
+import { EthernetAddress, type IpAddress, Ipv4Address, Ipv6Address } from "../wire/address.ts";
+import { readU32 } from "../wire/_bytes.ts";
 import type { EthernetRepr } from "../wire/ethernet.ts";
 import { IPV6_HEADER_LEN } from "../wire/ipv6.ts";
 import type { ChecksumCapabilities, Device } from "../phy/device.ts";
@@ -128,6 +129,22 @@ export class IfaceCore {
   group: EgressGroup | null = null;
   /** IPv6 autoconfiguration (RA, DAD, MLD) when attached; see ndp_host.ts. */
   ndpHost: NdpHost | null = null;
+
+  // The last two IPv4 addresses read from frames (a flow's source and destination), handed out
+  // again while they repeat: addresses are immutable, so ingress reads them without allocating.
+  #v4a: Ipv4Address = Ipv4Address.UNSPECIFIED;
+  #v4b: Ipv4Address = Ipv4Address.UNSPECIFIED;
+
+  /** The IPv4 address at `b[off, off + 4)`, the same object as last time when it repeats. */
+  ipv4At(b: Uint8Array, off: number): Ipv4Address {
+    const v = readU32(b, off);
+    if (v === this.#v4a.value) return this.#v4a;
+    if (v === this.#v4b.value) return this.#v4b;
+    const a = new Ipv4Address(v);
+    this.#v4b = this.#v4a;
+    this.#v4a = a;
+    return a;
+  }
 
   // Egress: the packet value every send fills, the Ethernet header repr, and a buffer for
   // packets that cannot be written straight into a device frame (fragmented or queued for an

@@ -10,14 +10,16 @@ import type { IpAddress, Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import { EthernetFrame, EtherType } from "../wire/ethernet.ts";
 import { WireError } from "../wire/error.ts";
 import { IpProtocol } from "../wire/ip.ts";
-import { Ipv4Packet, parseIpv4 } from "../wire/ipv4.ts";
+import { IPV4_HEADER_LEN, Ipv4Packet, parseIpv4 } from "../wire/ipv4.ts";
+import { plainIpv4Len } from "../wire/_ipv4_fast.ts";
+import { readU16, readU32 } from "../wire/_bytes.ts";
 import { Ipv6OptionAction } from "../wire/ipv6_ext.ts";
 import { Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
 import type { TcpRepr } from "../wire/tcp.ts";
 import { readTcpSegment } from "../wire/_tcp_parse.ts";
 import { tcpResetFor } from "../socket/tcp/mod.ts";
 import { parseUdp, UdpPacket } from "../wire/udp.ts";
-import type { IfaceCore } from "./iface_state.ts";
+import { ETH_LEN, type IfaceCore } from "./iface_state.ts";
 import { receiveArp } from "./address_resolution.ts";
 import { sendTcp } from "./egress.ts";
 import { Icmpv4Type } from "../wire/icmpv4.ts";
@@ -49,6 +51,12 @@ export function receiveFrame(core: IfaceCore, frame: Uint8Array): void {
 }
 
 function receiveEthernet(core: IfaceCore, bytes: Uint8Array): void {
+  const hw = core.hw;
+  if (
+    bytes.length >= ETH_LEN && readU16(bytes, 12) === EtherType.Ipv4 &&
+    readU16(bytes, 0) === hw.hi && readU32(bytes, 2) === hw.lo &&
+    receivePlainTcp4(core, bytes, ETH_LEN)
+  ) return;
   const frame = EthernetFrame.newChecked(bytes);
   const dst = frame.dst;
   if (!dst.equals(core.hw)) {
@@ -75,9 +83,31 @@ function receiveEthernet(core: IfaceCore, bytes: Uint8Array): void {
 
 function receiveIp(core: IfaceCore, bytes: Uint8Array): void {
   const v = bytes.length === 0 ? 0 : bytes[0]! >>> 4;
-  if (v === 4) receiveIpv4(core, bytes);
-  else if (v === 6) receiveIpv6(core, bytes);
+  if (v === 4) {
+    if (!receivePlainTcp4(core, bytes, 0)) receiveIpv4(core, bytes);
+  } else if (v === 6) receiveIpv6(core, bytes);
   else throw new WireError("ip.version", v, "not IPv4 or IPv6");
+}
+
+/**
+ * The common case, read where it lies in the frame (no view, repr, subarray or address objects):
+ * an unfragmented IPv4 packet without options carrying TCP to one of our addresses, from a
+ * unicast source, on an interface that does not forward, with no raw socket open. Returns
+ * `false`, having done nothing, for anything else: the general path then checks the frame in
+ * full and raises the precise `WireError` (a bad header checksum included).
+ */
+function receivePlainTcp4(core: IfaceCore, b: Uint8Array, off: number): boolean {
+  if (core.forwarder !== null) return false;
+  const total = plainIpv4Len(b, off, b.length, core.verifyIpv4.verifyChecksum !== false);
+  if (total < 0 || b[off + 9] !== IpProtocol.Tcp) return false;
+  const sockets = core.sockets;
+  if (sockets !== null && sockets.rawSockets.length !== 0) return false;
+  const src = core.ipv4At(b, off + 12), dst = core.ipv4At(b, off + 16);
+  if (src.isBroadcast || src.isMulticast || core.routes.isSubnetBroadcast(src)) return false;
+  if (!core.routes.hasAddress(dst)) return false;
+  core.cx.ecn = b[off + 1]! & 3; // RFC 3168 §6.1.3: the CE mark reaches TCP
+  receiveTcpAt(core, src, dst, b, off + IPV4_HEADER_LEN, off + total);
+  return true;
 }
 
 function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
@@ -123,7 +153,7 @@ function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
   const raw = deliverRaw(core, 4, protocol, whole);
   if (payload === null && protocol === IpProtocol.Tcp) {
     // The common case: TCP read where it lies in the frame, after the IP header.
-    receiveTcpAt(core, src, dst, whole, packet.headerLen);
+    receiveTcpAt(core, src, dst, whole, packet.headerLen, whole.length);
     return;
   }
   deliverUpper(core, src, dst, protocol, payload ?? packet.payload, whole, isFragment, 0, raw);
@@ -273,7 +303,7 @@ function deliverUpper(
       receiveUdp(core, src, dst, payload, whole, isFragment);
       return;
     case IpProtocol.Tcp:
-      receiveTcpAt(core, src, dst, payload, 0);
+      receiveTcpAt(core, src, dst, payload, 0, payload.length);
       return;
     case IpProtocol.Icmp:
       if (src.version === 4) processIcmpv4(core, src, dst as Ipv4Address, payload);
@@ -341,20 +371,21 @@ function receiveUdp(
   }
 }
 
-/** Takes the TCP segment at `packet[off, packet.length)` where it lies, without a subarray. */
+/** Takes the TCP segment at `packet[off, end)` where it lies, without a subarray. */
 function receiveTcpAt(
   core: IfaceCore,
   src: IpAddress,
   dst: IpAddress,
   packet: Uint8Array,
   off: number,
+  end: number,
 ): void {
   if (core.linkMulticast || dst.isMulticast) {
     core.counters.notForUs++; // RFC 1122 §4.2.3.10: TCP ignores broadcast and multicast
     return;
   }
   const verify = core.verifyTcp.verifyChecksum !== false;
-  const repr = readTcpSegment(packet, off, packet.length, src, dst, verify);
+  const repr = readTcpSegment(packet, off, end, src, dst, verify);
   if (deliverTcp(core, src, dst, repr)) return;
   core.counters.noSocket++;
   sendReset(core, src, dst, repr);
