@@ -3,14 +3,16 @@
  * `linkPair` on virtual time (no async layer, device checksums on), with this checkout's code and
  * with another checkout's (`--baseline DIR`, for example made by
  * `git worktree add --detach /tmp/base <commit>`), alternating old and new runs in one process
- * (which goes first changes every round) after one warm-up transfer each. Prints MB/s per run, by wall time and by process CPU time
+ * (which goes first changes every round) after an untimed warm-up transfer each (`--warmup`,
+ * 128 MiB by default: in a fresh process the first 50–100 MiB at MTU 1500 ran at a third to
+ * half of the steady speed while V8 was still optimising, measured 2026-12-08). Prints MB/s per run, by wall time and by process CPU time
  * (user + system, less disturbed by other processes on a shared machine), and the new/old ratio
  * of the medians. With `--split` each run is its own process (old and new alternating), which
  * removes the advantage of the tree imported first into a process. The kernel is not in this comparison: `deno task bench:net` is the bench that
  * sets smolnet against Deno's kernel TCP.
  *
  * ```sh
- * deno run --allow-read --allow-run --allow-sys bench/core_ab.ts --baseline DIR [--mtu 1500] [--mib 128] [--rounds 5] [--split]
+ * deno run --allow-read --allow-run --allow-sys bench/core_ab.ts --baseline DIR [--mtu 1500] [--mib 128] [--rounds 5] [--warmup 128] [--split]
  * ```
  *
  * @module
@@ -25,9 +27,16 @@ import { arg, median, positive } from "./_args.ts";
  * warm-up. The parent runs these alternately with `--split`, because the tree imported first into
  * a process measured up to 40 % faster than an identical copy imported second.
  */
-async function one(which: string, baseline: string, here: string, mtu: number, mib: number) {
+async function one(
+  which: string,
+  baseline: string,
+  here: string,
+  mtu: number,
+  mib: number,
+  warmup: number,
+) {
   const t = await loadCore(which, which === "old" ? baseline : here);
-  coreTransfer(t, mtu, 16 << 20);
+  coreTransfer(t, mtu, warmup << 20);
   console.log(JSON.stringify(coreTransfer(t, mtu, mib << 20)));
 }
 
@@ -53,18 +62,19 @@ async function spawnOne(which: string, extra: string[]): Promise<[number, number
 if (import.meta.main) {
   const baseline = arg("--baseline", null);
   const mtu = positive("--mtu", 1500), mib = positive("--mib", 128);
-  const rounds = positive("--rounds", 5);
+  const rounds = positive("--rounds", 5), warmup = positive("--warmup", 128);
   const here = fileURLToPath(new URL("..", import.meta.url));
   const only = arg("--one", "");
   if (only !== "") {
-    await one(only, baseline, here, mtu, mib);
+    await one(only, baseline, here, mtu, mib, warmup);
     Deno.exit(0);
   }
   const split = Deno.args.includes("--split");
   const trees = split ? [] : [await loadCore("old", baseline), await loadCore("new", here)];
-  for (const t of trees) coreTransfer(t, mtu, 16 << 20); // warm-up: V8 optimises the hot path
+  for (const t of trees) coreTransfer(t, mtu, warmup << 20); // V8 optimises the hot path
   const wall: number[][] = [[], []], cpu: number[][] = [[], []];
   const extra = ["--baseline", baseline, "--mtu", String(mtu), "--mib", String(mib)];
+  extra.push("--warmup", String(warmup));
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < 2; k++) {
       const i = (r + k) % 2; // old first in even rounds, new first in odd ones
@@ -79,7 +89,7 @@ if (import.meta.main) {
   console.log(
     `core bulk, MTU ${mtu}, checksums on, ${mib} MiB x ${rounds}${
       split ? ", one process per run" : ""
-    }, old = ${baseline}, load ${loadText()}`,
+    }, warm-up ${warmup} MiB, old = ${baseline}, load ${loadText()}`,
   );
   for (const [what, m] of [["wall", wall], ["cpu", cpu]] as const) {
     const o = median(m[0]!), n = median(m[1]!);
