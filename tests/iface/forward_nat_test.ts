@@ -305,6 +305,35 @@ Deno.test("NAT: Fragmentation Needed about an inbound-translated packet quotes i
   assert.equal(qh.verifyChecksum(), true);
 });
 
+Deno.test("NAT: a reply translated to an inside host with no route back is net unreachable, quoted as it arrived", () => {
+  // Reverse-path checks off: an inside source no route covers (203.0.113.10) is forwarded and
+  // mapped, and the reply then translates to an address the router cannot reach.
+  const nat = new NatTable({ externalAddress: "198.51.100.1" });
+  const l = lab({ allowDocumentation: true, reversePath: "off" }, { outside: { nat } });
+  send(l.hostIn, udp4("203.0.113.10", "198.51.100.20", { srcPort: 5000, dstPort: 53 }));
+  l.poll(0);
+  assert.equal(open(receiveAll(l.hostOut)[0]!).src, "198.51.100.1:5000");
+  send(l.hostOut, udp4("198.51.100.20", "198.51.100.1", { srcPort: 53, dstPort: 5000 }));
+  l.poll(1);
+  assert.equal(receiveAll(l.hostIn).length, 0);
+  assert.equal(l.fwd.counters.noRoute, 1);
+  const errs = receiveAll(l.hostOut);
+  assert.equal(errs.length, 1);
+  const ip = new Ipv4Packet(errs[0]!);
+  const outer = parseIpv4(ip);
+  assert.equal(outer.src.toString(), "198.51.100.1"); // from the address the sender used
+  assert.equal(outer.dst.toString(), "198.51.100.20");
+  const m = parseIcmpv4(new Icmpv4Packet(ip.payload)); // ICMP checksum verified
+  assert.equal(m.kind, "dstUnreachable");
+  if (m.kind !== "dstUnreachable") return;
+  assert.equal(m.code, 0); // net unreachable (RFC 1812 §5.2.7.1)
+  const q = parseIcmpv4Quote(m.data);
+  assert.equal(q.src.toString(), "198.51.100.20");
+  assert.equal(q.dst.toString(), "198.51.100.1"); // the external address, not 203.0.113.10
+  assert.equal((q.upper[2]! << 8) | q.upper[3]!, 5000); // the external port
+  assert.equal(new Ipv4Packet(m.data.slice(0, 20)).verifyChecksum(), true);
+});
+
 /** Reassembles IPv4 fragments and parses the UDP datagram (every checksum verified). */
 function reassembleUdp(frags: Uint8Array[]) {
   const r = new Reassembler(4);
