@@ -25,7 +25,6 @@ import { Icmpv4Type } from "../wire/icmpv4.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";
 import { IpProtocol } from "../wire/ip.ts";
 import { Ipv4Packet } from "../wire/ipv4.ts";
-import { Ipv6Packet } from "../wire/ipv6.ts";
 import { specialPurposeBlocks } from "../wire/special_purpose.ts";
 import type { IpCidr } from "../wire/cidr.ts";
 import type { Device } from "../phy/device.ts";
@@ -624,7 +623,7 @@ function forwardPacket(
       if (ip4.moreFrags || ip4.fragOffset !== 0) {
         return natReassemble(s.natReasm, s.natWhole, c, core, ip4, packet);
       }
-      const step = natInbound(nat, core.now, ip4);
+      const step = natInbound(nat, core.now, ip4, src as Ipv4Address);
       if (step === NatStep.Malformed) {
         c.natMalformed++;
         return true;
@@ -662,7 +661,8 @@ function forwardPacket(
       return true;
     }
   }
-  const hopLimit = v4 ? (ip4 ??= new Ipv4Packet(packet)).ttl : packet[7]!;
+  // IPv4 TTL (byte 8) or IPv6 hop limit (byte 7), read in place: the plain path makes no view.
+  const hopLimit = v4 ? packet[8]! : packet[7]!;
   if (hopLimit <= 1) {
     // RFC 1812 §5.3.1, RFC 4443 §3.3: code 0, hop limit exceeded in transit.
     c.ttlExceeded++;
@@ -693,12 +693,11 @@ function forwardPacket(
     c.directedBroadcast++;
     return true;
   }
-  if (
-    v4 && natIn === null && out.nat !== null && out !== inPort &&
-    (ip4!.moreFrags || ip4!.fragOffset !== 0)
-  ) {
+  // IPv4 flags and fragment offset (bytes 6–7): MF or a non-zero offset make a fragment.
+  const fragment = v4 && (((packet[6]! << 8) | packet[7]!) & 0x3fff) !== 0;
+  if (v4 && natIn === null && out.nat !== null && out !== inPort && fragment) {
     // The ports are only in the first fragment.
-    return natReassemble(s.natReasm, s.natWhole, c, core, ip4!, packet);
+    return natReassemble(s.natReasm, s.natWhole, c, core, ip4 ?? new Ipv4Packet(packet), packet);
   }
   // The outgoing core is mid-poll only when it is the ingress interface itself.
   const begun = outCore.device === null;
@@ -707,7 +706,7 @@ function forwardPacket(
     const mtu = outCore.ipMtu;
     const superFrame = packet.length > mtu && isSuperFrame(core, packet);
     if (packet.length > mtu && !superFrame) {
-      if (!v4 || ip4!.dontFrag) {
+      if (!v4 || (packet[6]! & 0x40) !== 0) { // IPv4 DF
         // RFC 1191 §4: code 4 with the next-hop MTU; RFC 8201 / RFC 4443 §3.2: Packet Too Big.
         c.tooBig++;
         // RFC 5508: the error quotes the packet as its sender sent it, not as translated.
@@ -727,7 +726,8 @@ function forwardPacket(
       c.fragmented++;
     }
     if (v4 && natIn === null && out.nat !== null && out !== inPort) {
-      const step = natOutbound(out.nat, core.now, ip4!);
+      ip4 ??= new Ipv4Packet(packet);
+      const step = natOutbound(out.nat, core.now, ip4, src as Ipv4Address, dst as Ipv4Address);
       if (step !== NatStep.Translated) {
         if (step === NatStep.Refused) c.natRefused++;
         else if (step === NatStep.Malformed) c.natMalformed++;
@@ -751,13 +751,15 @@ function forwardPacket(
       }
     }
     if (v4) {
-      // RFC 1812 §5.3.1 and §5.2.2: TTL - 1, checksum updated incrementally (RFC 1624).
-      const ip = ip4!;
-      const word = (hopLimit << 8) | ip.protocol;
-      ip.checksum = checksumUpdate(ip.checksum, word, word - 0x100);
-      ip.ttl = hopLimit - 1;
+      // RFC 1812 §5.3.1 and §5.2.2: TTL - 1 (byte 8, beside the protocol in one 16-bit word),
+      // the header checksum (bytes 10–11) updated incrementally (RFC 1624).
+      const word = (hopLimit << 8) | packet[9]!;
+      const sum = checksumUpdate((packet[10]! << 8) | packet[11]!, word, word - 0x100);
+      packet[10] = sum >>> 8;
+      packet[11] = sum;
+      packet[8] = hopLimit - 1;
     } else {
-      new Ipv6Packet(packet).hopLimit = hopLimit - 1;
+      packet[7] = hopLimit - 1;
     }
     if (!out.core.csum.tcp || core.csum.tcp || !isTcp(packet)) {
       // Both ends offload checksums (or verify them): a frame too big for the MTU is cut by the

@@ -66,70 +66,111 @@ const ports = { src: 0, dst: 0, flags: 0 };
  */
 const lastIn: { kind: NatProtocol | null; port: number } = { kind: null, port: 0 };
 
-/** Reads a TCP or UDP header's ports (and TCP's flags) into {@linkcode ports}. */
-function readPorts(kind: "tcp" | "udp", l4: Uint8Array): void {
-  if (kind === "tcp") {
-    const t = new TcpPacket(l4);
-    ports.src = t.srcPort;
-    ports.dst = t.dstPort;
-    ports.flags = t.flags;
-  } else {
-    const u = new UdpPacket(l4);
-    ports.src = u.srcPort;
-    ports.dst = u.dstPort;
-    ports.flags = 0;
-  }
+/**
+ * Byte offsets read and written in place, so that a translation allocates nothing: the IPv4
+ * header checksum, source and destination (RFC 791), TCP's flags and checksum (RFC 9293), UDP's
+ * checksum (RFC 768), ICMP's checksum and echo identifier (RFC 792). Ports are the first two
+ * 16-bit words of TCP and UDP.
+ */
+const IP_CHECKSUM = 10, IP_SRC = 12, IP_DST = 16;
+const TCP_FLAGS = 13, TCP_CHECKSUM = 16, UDP_CHECKSUM = 6, ICMP_CHECKSUM = 2, ECHO_IDENT = 4;
+
+function read16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+function write16(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 8;
+  b[at + 1] = v;
+}
+
+/**
+ * The transport bytes of IPv4 packet `b`, as `Ipv4Packet.payload` bounds them (from the header
+ * length to the total length, clipped to the buffer): the offset, and the length (negative or
+ * short when truncated).
+ */
+const l4 = { off: 0, len: 0 };
+function locateL4(b: Uint8Array): void {
+  const hl = (b[0]! & 0x0f) * 4;
+  let end = read16(b, 2);
+  if (end > b.length) end = b.length;
+  l4.off = hl;
+  l4.len = end < hl ? 0 : end - hl;
+}
+
+/** Reads the TCP or UDP header at `off` in `b`: ports (and TCP's flags) into {@linkcode ports}. */
+function readPorts(kind: "tcp" | "udp", b: Uint8Array, off: number): void {
+  ports.src = read16(b, off);
+  ports.dst = read16(b, off + 2);
+  ports.flags = kind === "tcp" ? b[off + TCP_FLAGS]! : 0;
 }
 
 /**
  * Translates an inside→outside packet (source becomes the external address and port). With
  * hairpinning (the destination is the external address and maps back inside), the destination
  * is rewritten to the inside host too.
+ *
+ * @param src The packet's source address (the object ingress parsed; a new mapping keeps it).
+ * @param dst The packet's destination address.
  */
-export function natOutbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep {
-  const protocol = ip.protocol;
+export function natOutbound(
+  nat: NatTable,
+  now: number,
+  ip: Ipv4Packet,
+  src: Ipv4Address,
+  dst: Ipv4Address,
+): NatStep {
+  const b = ip.buffer;
+  const protocol = b[9]!;
   const kind = protocolOf(protocol);
   if (kind === null) return NatStep.Unsupported;
-  if (ip.moreFrags || ip.fragOffset !== 0) return NatStep.Fragment;
-  const l4 = ip.payload;
-  if (l4.length < l4Min(protocol)) return NatStep.Malformed;
+  if ((read16(b, 6) & 0x3fff) !== 0) return NatStep.Fragment; // MF or an offset
+  locateL4(b);
+  const off = l4.off;
+  if (l4.len < l4Min(protocol)) return NatStep.Malformed;
   if (kind === "icmp") {
-    const m = new Icmpv4Packet(l4);
-    if (isIcmpError(m.msgType)) return errorOutbound(nat, now, ip, m);
-    if (m.msgType !== Icmpv4Type.EchoRequest) return NatStep.Unsupported;
-    ports.src = m.echoIdent;
+    const type = b[off]!;
+    if (isIcmpError(type)) return errorOutbound(nat, now, ip, new Icmpv4Packet(ip.payload));
+    if (type !== Icmpv4Type.EchoRequest) return NatStep.Unsupported;
+    ports.src = read16(b, off + ECHO_IDENT);
     ports.dst = 0;
     ports.flags = 0;
-  } else readPorts(kind, l4);
-  const r = nat.outbound(now, kind, ip.src, ports.src, ip.dst, ports.dst, ports.flags);
+  } else readPorts(kind, b, off);
+  const r = nat.outbound(now, kind, src, ports.src, dst, ports.dst, ports.flags);
   if (r === null) return NatStep.Refused;
   const hairpin = r.hairpin, hairpinPort = r.hairpinPort;
-  rewrite(ip, l4, kind, true, r.address, r.port);
-  if (hairpin !== null) rewrite(ip, l4, kind, false, hairpin, hairpinPort);
+  rewrite(b, off, kind, true, r.address, r.port);
+  if (hairpin !== null) rewrite(b, off, kind, false, hairpin, hairpinPort);
   return NatStep.Translated;
 }
 
-/** Translates an outside→inside packet addressed to the external address. */
-export function natInbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep {
-  const protocol = ip.protocol;
+/**
+ * Translates an outside→inside packet addressed to the external address.
+ *
+ * @param src The packet's source address.
+ */
+export function natInbound(nat: NatTable, now: number, ip: Ipv4Packet, src: Ipv4Address): NatStep {
+  const b = ip.buffer;
+  const protocol = b[9]!;
   const kind = protocolOf(protocol);
   if (kind === null) return NatStep.NoMapping;
-  if (ip.moreFrags || ip.fragOffset !== 0) return NatStep.NoMapping;
-  const l4 = ip.payload;
-  if (l4.length < l4Min(protocol)) return NatStep.Malformed;
+  if ((read16(b, 6) & 0x3fff) !== 0) return NatStep.NoMapping;
+  locateL4(b);
+  const off = l4.off;
+  if (l4.len < l4Min(protocol)) return NatStep.Malformed;
   if (kind === "icmp") {
-    const m = new Icmpv4Packet(l4);
-    if (isIcmpError(m.msgType)) return errorInbound(nat, now, ip, m);
-    if (m.msgType !== Icmpv4Type.EchoReply) return NatStep.NoMapping;
+    const type = b[off]!;
+    if (isIcmpError(type)) return errorInbound(nat, now, ip, new Icmpv4Packet(ip.payload));
+    if (type !== Icmpv4Type.EchoReply) return NatStep.NoMapping;
     ports.src = 0;
-    ports.dst = m.echoIdent;
+    ports.dst = read16(b, off + ECHO_IDENT);
     ports.flags = 0;
-  } else readPorts(kind, l4);
-  const r = nat.inbound(now, kind, ports.dst, ip.src, ports.src, ports.flags);
+  } else readPorts(kind, b, off);
+  const r = nat.inbound(now, kind, ports.dst, src, ports.src, ports.flags);
   if (r === null) return NatStep.NoMapping;
   lastIn.kind = kind;
   lastIn.port = ports.dst;
-  rewrite(ip, l4, kind, false, r.address, r.port);
+  rewrite(b, off, kind, false, r.address, r.port);
   return NatStep.Translated;
 }
 
@@ -142,53 +183,51 @@ export function natInbound(nat: NatTable, now: number, ip: Ipv4Packet): NatStep 
 export function natUndoInbound(nat: NatTable, ip: Ipv4Packet): void {
   const kind = lastIn.kind;
   if (kind === null) return;
-  rewrite(ip, ip.payload, kind, false, nat.externalAddress, lastIn.port);
+  const b = ip.buffer;
+  rewrite(b, (b[0]! & 0x0f) * 4, kind, false, nat.externalAddress, lastIn.port);
   lastIn.kind = null;
 }
 
 /**
- * Writes `addr`/`port` as the source (`isSrc`) or destination and updates the checksums. For
- * ICMP echo the identifier plays both ports.
+ * Writes `addr`/`port` as the source (`isSrc`) or destination of the IPv4 packet `b` whose
+ * transport header is at `off`, and updates the checksums. For ICMP echo the identifier plays
+ * both ports.
  */
 function rewrite(
-  ip: Ipv4Packet,
-  l4: Uint8Array,
+  b: Uint8Array,
+  off: number,
   kind: NatProtocol,
   isSrc: boolean,
   addr: Ipv4Address,
   port: number,
 ): void {
-  const old = isSrc ? ip.src.value : ip.dst.value;
-  const oh = old >>> 16, ol = old & 0xffff;
+  const at = isSrc ? IP_SRC : IP_DST;
+  const oh = read16(b, at), ol = read16(b, at + 2);
   const nh = addr.value >>> 16, nl = addr.value & 0xffff;
-  ip.checksum = checksumUpdate(checksumUpdate(ip.checksum, oh, nh), ol, nl);
-  if (isSrc) ip.src = addr;
-  else ip.dst = addr;
-  if (kind === "tcp") {
-    const t = new TcpPacket(l4);
-    const op = isSrc ? t.srcPort : t.dstPort;
-    let c = checksumUpdate(checksumUpdate(t.checksum, oh, nh), ol, nl);
-    c = checksumUpdate(c, op, port);
-    t.checksum = c;
-    if (isSrc) t.srcPort = port;
-    else t.dstPort = port;
-  } else if (kind === "udp") {
-    const u = new UdpPacket(l4);
-    const op = isSrc ? u.srcPort : u.dstPort;
-    if (u.checksum !== 0) {
-      // RFC 768: zero means "no checksum"; a computed zero is sent as all ones.
-      let c = checksumUpdate(checksumUpdate(u.checksum, oh, nh), ol, nl);
-      c = checksumUpdate(c, op, port);
-      u.checksum = c === 0 ? 0xffff : c;
-    }
-    if (isSrc) u.srcPort = port;
-    else u.dstPort = port;
-  } else {
-    const m = new Icmpv4Packet(l4);
+  write16(b, IP_CHECKSUM, checksumUpdate(checksumUpdate(read16(b, IP_CHECKSUM), oh, nh), ol, nl));
+  write16(b, at, nh);
+  write16(b, at + 2, nl);
+  if (kind === "icmp") {
     // ICMP has no pseudo-header: only the identifier counts.
-    m.checksum = checksumUpdate(m.checksum, m.echoIdent, port);
-    m.echoIdent = port;
+    const id = off + ECHO_IDENT;
+    write16(
+      b,
+      off + ICMP_CHECKSUM,
+      checksumUpdate(read16(b, off + ICMP_CHECKSUM), read16(b, id), port),
+    );
+    write16(b, id, port);
+    return;
   }
+  const pAt = isSrc ? off : off + 2;
+  const op = read16(b, pAt);
+  const cAt = off + (kind === "tcp" ? TCP_CHECKSUM : UDP_CHECKSUM);
+  const c = read16(b, cAt);
+  // RFC 768: a UDP checksum of zero means "none"; a computed zero is sent as all ones.
+  if (kind === "tcp" || c !== 0) {
+    const c2 = checksumUpdate(checksumUpdate(checksumUpdate(c, oh, nh), ol, nl), op, port);
+    write16(b, cAt, kind === "udp" && c2 === 0 ? 0xffff : c2);
+  }
+  write16(b, pAt, port);
 }
 
 /** Destination Unreachable, Time Exceeded, Parameter Problem: the errors that quote a packet. */
