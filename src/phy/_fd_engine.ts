@@ -25,6 +25,7 @@ import {
 } from "./_libc.ts";
 import type { Libc, MutableHostDeviceStats } from "./_libc.ts";
 import type { TxRing } from "./_tx_ring.ts";
+import { RxRing } from "./_rx_ring.ts";
 import { type Instant, NEVER } from "../time.ts";
 
 /**
@@ -93,6 +94,11 @@ export interface FdEngineOptions {
    * Default `false`.
    */
   readonly coalesceAcks?: boolean | undefined;
+  /**
+   * Do not start the reader loop: the adapter then calls `useReader` (a reader thread) or
+   * `startLoop`. Default `false`.
+   */
+  readonly deferLoop?: boolean | undefined;
 }
 
 /** The transmit counters: in ring mode the sum of the worker's and the frames written inline. */
@@ -131,7 +137,8 @@ const MAX_POLL_FAILURES = 100;
  * frame (counted in `dropsTxBusy`) — there is no transmit queue. With a writer thread
  * (`useWriter`, `_tx_ring.ts`) frames are built in the slots of a shared ring instead and a
  * Worker writes them in order; a pure ACK is still written here when the ring holds nothing
- * unwritten.
+ * unwritten. With a reader thread (`startReader`, `_rx_ring.ts`) the loop here does not run: a
+ * Worker reads the fd into a shared ring and `receive` takes frames from it.
  */
 export class FdEngine {
   readonly capabilities: DeviceCapabilities;
@@ -197,7 +204,9 @@ export class FdEngine {
   #wrote = false;
   /** `nextDeadline` said "now": the stack will call `receive` soon, so the loop need not poll. */
   #promised = false;
-  readonly #loop: Promise<void>;
+  #loop: Promise<void> = Promise.resolve();
+  /** The reader thread's ring (`useReader`), or null when the loop here reads the fd. */
+  #reader: RxRing | null = null;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #rejectClosed!: (e: Error) => void;
@@ -240,7 +249,57 @@ export class FdEngine {
     });
     // A rejection nobody awaits must not end the process; `closed` still rejects for awaiters.
     this.#closed.catch(() => {});
+    if (options.deferLoop !== true) this.#loop = this.#run();
+  }
+
+  /** Starts the reader loop of an engine made with `deferLoop`. */
+  startLoop(): void {
     this.#loop = this.#run();
+  }
+
+  /**
+   * Hands reading to a reader thread with a ring of `slots` frames (an engine made with
+   * `deferLoop`, without a receive path of its own): `receive` takes frames from the ring it
+   * fills, and the readiness callback runs when frames arrive after `receive` found none. Its
+   * polls, full-ring waits and read errors count in `readerWakeups`, `rxQueueFull` and
+   * `readErrors`. Rejects when the worker cannot start (the engine is then left to `close`).
+   */
+  async startReader(slots: number): Promise<void> {
+    const lib = this.#lib;
+    const one = new Uint8Array(8);
+    one[0] = 1;
+    const ring = await RxRing.start(
+      this.#fd,
+      this.#eventFd,
+      slots,
+      (this.#slotSize + 63) & ~63,
+      (fd) => lib.symbols.write(fd, one, 8n),
+    );
+    this.#reader = ring;
+    ring.onDeath((e) => this.#threadDied("reader", e));
+    ring.linkStats(this.stats);
+    this.#loop = this.#watch(ring);
+  }
+
+  /** The reader-thread loop: waits for frames after `receive` found none, then wakes the stack. */
+  async #watch(ring: RxRing): Promise<void> {
+    while (this.#state === "open") {
+      const wait = ring.wait();
+      if (wait !== null) await wait;
+      if (this.#state !== "open") break;
+      const failure = ring.failure();
+      if (failure !== null) {
+        const [revents, code] = failure;
+        this.#fail(
+          this.#classify(revents, code) ??
+            new Error(
+              `${this.#label}: the reader thread stopped: revents ${revents}, errno ${code}`,
+            ),
+        );
+        break;
+      }
+      this.#onReadable?.();
+    }
   }
 
   get closed(): Promise<void> {
@@ -256,7 +315,7 @@ export class FdEngine {
   }
 
   get pending(): number {
-    return this.#rx.length;
+    return this.#reader !== null ? this.#reader.available : this.#rx.length;
   }
 
   /** Bytes of the largest frame `commit` writes, offload header included (a ring slot's size). */
@@ -289,10 +348,20 @@ export class FdEngine {
   }
 
   receive(_now: Instant): Uint8Array | null {
-    let frame = this.#rx.pop();
-    // Ring empty: read the fd here rather than wait for the loop's poll (a worker-thread round
-    // trip and an event-loop turn); frames that keep coming are taken without either.
-    if (frame === null && this.#state === "open" && this.#pull()) frame = this.#rx.pop();
+    let frame: Uint8Array | null;
+    const reader = this.#reader;
+    if (reader !== null) {
+      frame = this.#state === "open" || this.#state === "failed" ? reader.next() : null;
+      while (frame !== null && frame.length > this.#rxFrameSize) {
+        this.stats.dropsOversize++;
+        frame = reader.next();
+      }
+    } else {
+      frame = this.#rx.pop();
+      // Ring empty: read the fd here rather than wait for the loop's poll (a worker-thread round
+      // trip and an event-loop turn); frames that keep coming are taken without either.
+      if (frame === null && this.#state === "open" && this.#pull()) frame = this.#rx.pop();
+    }
     const waiter = this.#spaceWaiter;
     if (waiter !== null) {
       this.#spaceWaiter = null;
@@ -472,7 +541,8 @@ export class FdEngine {
   }
 
   nextDeadline(): Instant {
-    if (!this.#wrote || this.#state !== "open") return NEVER;
+    // With a reader thread the kernel's answer wakes the stack through the ring.
+    if (!this.#wrote || this.#state !== "open" || this.#reader !== null) return NEVER;
     this.#promised = true;
     return -Infinity;
   }
@@ -503,6 +573,7 @@ export class FdEngine {
     if (this.#state === "open") this.#state = "closing";
     this.#stopLoop();
     await this.#loop;
+    await this.#reader?.close();
     // Every published frame is written before the fd closes.
     if (ring !== null) await ring.close();
     this.#lib.symbols.close(this.#fd);
@@ -517,6 +588,11 @@ export class FdEngine {
 
   /** Wakes the reader loop wherever it waits (its poll through the eventfd), so it ends. */
   #stopLoop(): void {
+    if (this.#reader !== null) {
+      // Stops the worker through the eventfd, and wakes the loop's wait.
+      void this.#reader.close();
+      return;
+    }
     const one = new Uint8Array(8);
     one[0] = 1;
     this.#lib.symbols.write(this.#eventFd, one, 8n);

@@ -113,8 +113,22 @@ export interface TunTapOptions {
    * it runs.
    */
   readonly writerThread?: boolean;
-  /** With `writerThread`, the ring's length in frames. Default 256 (32 with TCP segmentation offload). */
+  /** With `writerThread`, the ring's length in frames. Default 256. */
   readonly writerQueueLen?: number;
+  /**
+   * Read on a second thread: a Worker with its own libc handle reads frames into the slots of a
+   * shared ring as they come (blocking in `poll()` when the fd is empty), so `receive` takes
+   * every ready frame without a system call, and the stack is woken (one `Atomics.waitAsync`)
+   * only after `receive` found the ring empty. A full ring stops the worker until `receive`
+   * frees a slot (the kernel's queue holds or drops meanwhile, counted in `stats.rxQueueFull`);
+   * `stats.readerWakeups` counts the worker's polls and `pending` the frames ready. Not used with
+   * `offload` (frames then carry the offload header and are few and large). A worker that dies
+   * fails the device (`Deno.errors.BrokenPipe`, `stats.threadFailures`). Needs `--allow-read`
+   * for the worker's module besides `--allow-ffi`. Default `false`.
+   */
+  readonly readerThread?: boolean;
+  /** With `readerThread`, the ring's length in frames. Default 512. */
+  readonly readerQueueLen?: number;
   /** Called once when the device fails (for example it was deleted); `closed` rejects too. */
   readonly onError?: (error: Error) => void;
 }
@@ -158,12 +172,19 @@ export class TunTapDevice extends FdDevice {
   readonly #name: string;
   readonly #mode: "tun" | "tap";
   readonly #writer: boolean;
+  readonly #reader: boolean;
 
-  private constructor(engine: FdEngine, name: string, mode: "tun" | "tap", writer: boolean) {
+  private constructor(
+    engine: FdEngine,
+    name: string,
+    mode: "tun" | "tap",
+    threads: { writer: boolean; reader: boolean },
+  ) {
     super(engine);
     this.#name = name;
     this.#mode = mode;
-    this.#writer = writer;
+    this.#writer = threads.writer;
+    this.#reader = threads.reader;
   }
 
   /**
@@ -187,18 +208,22 @@ export class TunTapDevice extends FdDevice {
    * ```
    */
   static async open(options: TunTapOptions): Promise<TunTapDevice> {
-    const { engine, fd, name, mode, tso } = TunTapDevice.#openSync(options);
+    const { engine, fd, name, mode, tso, reader } = TunTapDevice.#openSync(options);
     const writer = options.writerThread === true && !tso;
-    if (writer) {
-      try {
-        const slots = options.writerQueueLen ?? (tso ? 32 : 256);
-        engine.useWriter(await TxRing.start(fd, slots, engine.txFrameSize));
-      } catch (e) {
-        await engine.close();
-        throw e;
+    try {
+      if (reader) {
+        const slots = options.readerQueueLen ?? 512;
+        await engine.startReader(slots);
       }
+      if (writer) {
+        const slots = options.writerQueueLen ?? 256;
+        engine.useWriter(await TxRing.start(fd, slots, engine.txFrameSize));
+      }
+    } catch (e) {
+      await engine.close();
+      throw e;
     }
-    return new TunTapDevice(engine, name, mode, writer);
+    return new TunTapDevice(engine, name, mode, { writer, reader });
   }
 
   static #openSync(options: TunTapOptions): {
@@ -207,6 +232,7 @@ export class TunTapDevice extends FdDevice {
     name: string;
     mode: "tun" | "tap";
     tso: boolean;
+    reader: boolean;
   } {
     const { name, mode } = options;
     if (mode !== "tun" && mode !== "tap") {
@@ -217,7 +243,11 @@ export class TunTapDevice extends FdDevice {
     if (options.writerQueueLen !== undefined) {
       checkInt("writer queue length", options.writerQueueLen, 2, 1 << 16);
     }
+    if (options.readerQueueLen !== undefined) {
+      checkInt("reader queue length", options.readerQueueLen, 2, 1 << 16);
+    }
     const offload = options.offload === true;
+    const reader = options.readerThread === true && !offload;
     if (offload && mode !== "tun") {
       throw new TypeError(`Invalid option offload for mode "${mode}": offloads need mode "tun"`);
     }
@@ -309,9 +339,10 @@ export class TunTapDevice extends FdDevice {
         label,
         onError: options.onError,
         coalesceAcks: options.coalesceAcks !== false,
+        deferLoop: reader,
         classify: (revents, code) => classifyTunError(label, revents, code),
       });
-      return { engine, fd, name: actual, mode, tso };
+      return { engine, fd, name: actual, mode, tso, reader };
     } catch (e) {
       if (fd >= 0) lib.symbols.close(fd);
       lib.close();
@@ -352,6 +383,22 @@ export class TunTapDevice extends FdDevice {
    */
   get writerThread(): boolean {
     return this.#writer;
+  }
+
+  /**
+   * Whether a reader thread reads the frames: `readerThread` was asked for without `offload`.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun", readerThread: true });
+   * assert.equal(dev.readerThread, true);
+   * await dev.close();
+   * ```
+   */
+  get readerThread(): boolean {
+    return this.#reader;
   }
 }
 
