@@ -75,30 +75,34 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "interop: mtuProbing finds a black hole over 1280 bytes and the upload completes",
-  ...interop,
-  fn: async () => {
-    await using peer = await blackHolePeer();
-    const stack = peer.stack({ tcp: { mtuProbing: "blackHole" } });
-    const server = peer.python(PY_SINK, ["5403"]);
-    await peer.waitListening(5403);
-    const conn = await stack.connect({ hostname: KERNEL_V4, port: 5403 });
-    const size = 4 * 1048576;
-    await withTimeout(writeAll(conn, new Uint8Array(size)), 60_000, "upload");
-    await conn.closeWrite();
-    const out = await withTimeout(server.output, 60_000, "kernel server");
-    assert.equal(Number(out.stdout.trim()), size);
-    const i = conn.info;
-    assert.ok(i.mtuBlackHoles >= 1, `${i.mtuBlackHoles} black holes`);
-    assert.ok(i.mtuProbesAcked >= 1, `${i.mtuProbesAcked} probes acknowledged`);
-    // The path's segment size: 1280 less 20 (IP), 20 (TCP) and 12 (timestamps); the search ends
-    // within 8 bytes of it.
-    const pathMss = PATH_MTU - 52;
-    assert.ok(i.mss <= pathMss && i.mss > pathMss - 8, `mss ${i.mss}`);
-    // The black hole really dropped something (the rule's counter).
-    const rules = await peer.must("nft", ["list", "chain", "inet", "bh", "in"]);
-    assert.match(rules, /counter packets [1-9]/);
-    conn.close();
-  },
-});
+for (const sack of [true, false]) {
+  Deno.test({
+    name: `interop: mtuProbing finds a black hole over 1280 bytes and the upload completes (${
+      sack ? "SACK" : "no SACK"
+    })`,
+    ...interop,
+    fn: async () => {
+      await using peer = await blackHolePeer();
+      const stack = peer.stack({ tcp: { mtuProbing: "blackHole", sack } });
+      const server = peer.python(PY_SINK, [sack ? "5403" : "5405"]);
+      await peer.waitListening(sack ? 5403 : 5405);
+      const conn = await stack.connect({ hostname: KERNEL_V4, port: sack ? 5403 : 5405 });
+      const size = 4 * 1048576;
+      await withTimeout(writeAll(conn, new Uint8Array(size)), 60_000, "upload");
+      await conn.closeWrite();
+      const out = await withTimeout(server.output, 60_000, "kernel server");
+      assert.equal(Number(out.stdout.trim()), size);
+      const i = conn.info;
+      assert.ok(i.mtuBlackHoles >= 1, `${i.mtuBlackHoles} black holes`);
+      assert.ok(i.mtuProbesAcked >= 1, `${i.mtuProbesAcked} probes acknowledged`);
+      // The path's segment size: 1280 less 20 (IP), 20 (TCP) and 12 (timestamps); the search ends
+      // within 8 bytes of it.
+      const pathMss = PATH_MTU - 52;
+      assert.ok(i.mss <= pathMss && i.mss > pathMss - 8, `mss ${i.mss}`);
+      // The black hole really dropped something (the rule's counter).
+      const rules = await peer.must("nft", ["list", "chain", "inet", "bh", "in"]);
+      assert.match(rules, /counter packets [1-9]/);
+      conn.close();
+    },
+  });
+}

@@ -320,10 +320,15 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     c.sndWl2 = repr.ack;
   }
   const recovering = c.inRecovery || c.inLoss;
+  // With a path MTU probe in flight: the window before this ACK, restored if the ACK starts a
+  // recovery for the probe's own loss.
+  const probing = c.mtuProbe !== null && c.mtuProbe.probeLen > 0;
+  const priorCwnd = probing ? c.cc.cwnd : 0;
+  const priorSsthresh = probing ? c.cc.ssthresh : 0;
   if (processAck(c, now, repr) === AckResult.Challenge) {
     return c.challengeAck(now, cx.challengeAckLimiter);
   }
-  if (c.mtuProbe !== null) mtuProbeOnAck(c, now, recovering);
+  if (probing) mtuProbeOnAck(c, now, recovering, priorCwnd, priorSsthresh);
   // The SYN-ACK's record is acknowledged: an idle connection holds no log storage.
   if (synReceived && c.log.count === 0) c.log.release();
   // RFC 7323 §4.3: TS.Recent from the segment at the left edge of the window (SEG.SEQ ≤

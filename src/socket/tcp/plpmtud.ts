@@ -7,14 +7,22 @@
  *   base ({@linkcode BASE_MSS_V4}, or what an IPv6 minimum MTU of 1280 leaves), or halves when it
  *   is there already, and probing starts. The RTO's retransmission already leaves in the smaller
  *   size.
- * - Probing (SACK connections): a binary search between the size known to work and the
- *   negotiated MSS. A probe is one segment of the candidate size carrying new data, sent when
- *   nothing is being recovered and the windows have room for it. Its acknowledgment raises the
- *   segment size to it; its loss lowers the search's upper bound, and when it was the only loss
- *   the window reduction that loss caused is undone (a probe's loss says nothing about
- *   congestion) and it is sent again in ordinary segments. The search stops when the bounds are
- *   within {@linkcode PROBE_THRESHOLD} bytes and starts again after {@linkcode REPROBE_INTERVAL}
- *   (RFC 8899 §5.1.1 PMTU_RAISE_TIMER), since the path may have grown.
+ * - Probing: a binary search between the size known to work and the negotiated MSS. A probe
+ *   is one segment of the candidate size carrying new data, sent when nothing is being recovered
+ *   and the windows have room for it. Its acknowledgment raises the segment size to it.
+ * - A lost probe is the probe's own loss when it is the first loss of a new episode: with SACK,
+ *   recovery starts with the probe marked lost; without SACK, the duplicate ACKs that start
+ *   recovery stop at the probe (SND.UNA is its first byte, Linux's test); on a timeout, the
+ *   probe is the oldest unacknowledged segment. Then the search's upper bound falls below it,
+ *   and when nothing else was lost (always assumed without SACK, as Linux) the window reduction
+ *   is undone (a probe's loss says nothing about congestion) and its data goes again in
+ *   ordinary segments. A probe lost with other data, or found lost in a recovery that another
+ *   loss started, says nothing about the path: the same size is probed again later, and only
+ *   {@linkcode MAX_PROBES} such losses in a row count as a failure (RFC 8899 §5.1.2).
+ * - The search stops when the bounds are within {@linkcode PROBE_THRESHOLD} bytes and starts
+ *   again {@linkcode REPROBE_INTERVAL} later (RFC 8899 §5.1.1 PMTU_RAISE_TIMER), since the path
+ *   may have grown: with the first new data after that time, also after the connection was
+ *   idle (TCP has no padding to probe with when there is nothing to send).
  * - ICMP Packet Too Big (`icmp_error.ts`) still lowers the path MTU and the segment size at once;
  *   probes never exceed the MTU it reported, nor the interface's.
  *
@@ -41,6 +49,8 @@ export const MSS_FLOOR = 48;
 export const PROBE_THRESHOLD = 8;
 /** When a finished search starts again, in ms (RFC 8899 §5.1.1; Linux's `tcp_probe_interval`). */
 export const REPROBE_INTERVAL = 600_000;
+/** Probe losses in a row, none the probe's own, that still count as a failure (RFC 8899). */
+export const MAX_PROBES = 3;
 
 /** The per-connection search. Fields are public to the tcp folder only. */
 export class MtuProber {
@@ -60,6 +70,8 @@ export class MtuProber {
   next: Instant = 0;
   /** `rtoCount` at the last black-hole detection (one per timeout). */
   blackHoleAt = -1;
+  /** Losses in a row of probes of this size that were not the probe's own. */
+  tries = 0;
 
   constructor(on: boolean) {
     this.enabled = on;
@@ -79,13 +91,12 @@ function setMss(c: TcpConn, mss: number): void {
 
 /**
  * After the handshake fixed the segment size: sets up the search when probing is not off. With
- * `"on"` the connection starts at the base size (as Linux with `tcp_mtu_probing = 2`), when SACK
- * was negotiated; without SACK, which probing needs, `"on"` acts as `"blackHole"`.
+ * `"on"` the connection starts at the base size (as Linux with `tcp_mtu_probing = 2`).
  */
 export function mtuProbeInit(c: TcpConn): void {
   const mode = c.o.mtuProbing;
   if (mode === "off") return;
-  const p = c.mtuProbe = new MtuProber(mode === "on" && c.sackOn);
+  const p = c.mtuProbe = new MtuProber(mode === "on");
   p.maxMss = c.sndMss;
   p.high = c.sndMss;
   const base = baseMss(c);
@@ -101,7 +112,8 @@ export function mtuProbeInit(c: TcpConn): void {
 export function mtuProbeOnRto(c: TcpConn, now: Instant): void {
   const p = c.mtuProbe;
   if (p === null || !c.synAcked) return;
-  if (p.probeLen > 0) probeFailed(c, now);
+  // The timeout is the probe's own when the probe is the oldest data unacknowledged.
+  if (p.probeLen > 0) probeLost(c, now, c.sndUna === p.probeSeq);
   if (c.rtoCount + 1 < BLACK_HOLE_RTOS || p.blackHoleAt === c.rtoCount) return;
   p.blackHoleAt = c.rtoCount;
   const cur = c.sndMss;
@@ -117,24 +129,32 @@ export function mtuProbeOnRto(c: TcpConn, now: Instant): void {
   c.counters.mtuBlackHoles++;
 }
 
-/** The probe was lost: the search's upper bound falls below it. */
-function probeFailed(c: TcpConn, now: Instant): void {
+/**
+ * The probe was lost: when `own` (see the module notes), or the {@linkcode MAX_PROBES}th loss in
+ * a row at this size, the search's upper bound falls below it; else the same size goes again.
+ * Returns whether it counted as a failure.
+ */
+function probeLost(c: TcpConn, now: Instant, own: boolean): boolean {
   const p = c.mtuProbe!;
-  p.high = p.probeLen - 1;
+  const len = p.probeLen;
   p.probeLen = 0;
+  if (!own && ++p.tries < MAX_PROBES) return false;
+  p.tries = 0;
+  p.high = len - 1;
   if (p.high - p.low < PROBE_THRESHOLD) p.next = now + REPROBE_INTERVAL;
+  return true;
 }
 
 /**
  * The probe's payload length when one should go now, else 0 (no allocation, no state change):
- * probing on, a SACK connection in ESTABLISHED or CLOSE-WAIT with nothing being recovered or
+ * probing on, a connection in ESTABLISHED or CLOSE-WAIT with nothing being recovered or
  * retransmitted, no probe in flight, the search not finished, enough new data queued to fill it
  * and room for it in both windows. `mtuRoom` is the payload the interface's MTU and the path MTU
  * allow for this connection.
  */
 export function mtuProbeSize(c: TcpConn, now: Instant, mtuRoom: number, avail: number): number {
   const p = c.mtuProbe;
-  if (p === null || !p.enabled || p.probeLen > 0 || !c.sackOn) return 0;
+  if (p === null || !p.enabled || p.probeLen > 0) return 0;
   if (c.inRecovery || c.inLoss || c.sndNxt !== c.sndMax || now < p.next) return 0;
   const s = c.state;
   if (s !== TcpState.Established && s !== TcpState.CloseWait) return 0;
@@ -150,7 +170,8 @@ export function mtuProbeSize(c: TcpConn, now: Instant, mtuRoom: number, avail: n
   const len = (p.low + high + 1) >>> 1;
   if (len <= c.sndMss || avail < len) return 0;
   if (seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt) < len) return 0;
-  if (c.cc.cwnd - c.log.inFlight() < len + c.sndMss) return 0;
+  const flight = c.sackOn ? c.log.inFlight() : seqSub(c.sndNxt, c.sndUna);
+  if (c.cc.cwnd - flight < len + c.sndMss) return 0;
   return len;
 }
 
@@ -164,12 +185,20 @@ export function mtuProbeSent(c: TcpConn, seq: number, len: number): void {
 }
 
 /**
- * After an acceptable ACK was processed (`recovering`: fast or RTO recovery before it): the
- * probe is acknowledged (the segment size rises to it), or recovery began on this ACK with the
- * probe marked lost (the bound falls; when the probe was the only loss, the window reduction is
- * undone and its data goes again in ordinary segments, RFC 8899 §4.4).
+ * After an acceptable ACK was processed (`recovering`: fast or RTO recovery before it;
+ * `priorCwnd` / `priorSsthresh`: the controller's values before it): the probe is acknowledged
+ * (the segment size rises to it), or recovery began on this ACK at the probe (the probe's own
+ * loss: the bound falls, and when nothing else was lost the window reduction is undone and its
+ * data goes again in ordinary segments, RFC 8899 §4.4), or with the probe lost among other
+ * data (not its own: the size is probed again).
  */
-export function mtuProbeOnAck(c: TcpConn, now: Instant, recovering: boolean): void {
+export function mtuProbeOnAck(
+  c: TcpConn,
+  now: Instant,
+  recovering: boolean,
+  priorCwnd: number,
+  priorSsthresh: number,
+): void {
   const p = c.mtuProbe;
   if (p === null || p.probeLen === 0) return;
   if (seqGe(c.sndUna, p.probeEnd)) {
@@ -177,17 +206,29 @@ export function mtuProbeOnAck(c: TcpConn, now: Instant, recovering: boolean): vo
     // probe itself got through.
     p.low = p.probeLen;
     p.probeLen = 0;
+    p.tries = 0;
     setMss(c, p.low);
     c.counters.mtuProbesAcked++;
     if (p.high - p.low < PROBE_THRESHOLD) p.next = now + REPROBE_INTERVAL;
     return;
   }
   if (recovering || !c.inRecovery) return;
+  if (!c.sackOn) {
+    // RFC 6582 recovery began on this ACK: the duplicate ACKs stop at the probe, the first
+    // loss. Without SACK nothing tells more, so (as Linux's tcp_fastretrans_alert) only the
+    // probe is taken as lost: no window reduction, and the NewReno retransmissions resend its
+    // data in segments of the current size as the partial ACKs come.
+    if (c.sndUna !== p.probeSeq) return;
+    probeLost(c, now, true);
+    c.cc.onUndo(now, priorCwnd, priorSsthresh);
+    return;
+  }
   const flags = probeFlags(c);
   if ((flags & SegFlag.Lost) === 0) return;
-  const probeLost = p.probeLen;
-  probeFailed(c, now);
-  if (c.log.lostBytes > probeLost) return; // more was lost: a congestion event after all
+  const lost = p.probeLen;
+  const own = c.log.lostBytes <= lost;
+  probeLost(c, now, own);
+  if (!own) return; // more was lost: a congestion event, which says nothing of the probe's size
   // Only the probe was lost: no congestion response (as Linux's tcp_mtup_probe_failed and
   // tcp_simple_retransmit); its data goes again in segments of the current size.
   const u = c.undo;
@@ -211,11 +252,14 @@ function probeFlags(c: TcpConn): number {
   return 0;
 }
 
-/** A retransmission of `[seq, end)` left: when it covers probe data, the probe failed. */
+/**
+ * A retransmission of `[seq, end)` left: when it covers probe data, the probe was lost in a
+ * recovery another loss started (the probe's own losses are judged before): not its own.
+ */
 export function mtuProbeOnRetransmit(c: TcpConn, now: Instant, seq: number, end: number): void {
   const p = c.mtuProbe;
   if (p === null || p.probeLen === 0) return;
-  if (seqLt(seq, p.probeEnd) && seqGt(end, p.probeSeq)) probeFailed(c, now);
+  if (seqLt(seq, p.probeEnd) && seqGt(end, p.probeSeq)) probeLost(c, now, false);
 }
 
 /**

@@ -34,6 +34,10 @@ class BlackHolePath {
   readonly ssthreshSeen = new Set<number>();
   /** A's segment size, sampled whenever a segment leaves A. */
   readonly mssSeen = new Set<number>();
+  /** Each data segment A sent: when, its sequence number, payload length and A's MSS then. */
+  readonly sent: { t: number; seq: number; len: number; mss: number }[] = [];
+  /** Return `true` to drop a segment that fits the path too (congestion). */
+  drop: (toB: boolean, r: TcpRepr) => boolean = () => false;
   #q: { t: number; toB: boolean; r: TcpRepr }[] = [];
   readonly #rng = new Rng(1);
   readonly #lim = new TokenBucket({ burst: 1000, interval: 1000 });
@@ -66,8 +70,11 @@ class BlackHolePath {
       this.largestSent = Math.max(this.largestSent, size);
       this.ssthreshSeen.add(this.a.info.ssthresh);
       this.mssSeen.add(this.a.info.mss);
+      if (r.payload.length > 0) {
+        this.sent.push({ t: this.now, seq: r.seq, len: r.payload.length, mss: this.a.info.mss });
+      }
     }
-    if (size > this.pathMtu) {
+    if (size > this.pathMtu || this.drop(toB, r)) {
       this.dropped++;
       return;
     }
@@ -79,11 +86,11 @@ class BlackHolePath {
     return this.received === this.total;
   }
 
-  /** Runs until `until` ms or until B has everything. */
-  run(until: number): void {
+  /** Runs until `until` ms or (unless `whole`) until B has everything. */
+  run(until: number, whole = false): void {
     const toB = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (this.#emit(true, r), true) };
     const toA = { emitTcp: (_s: unknown, _d: unknown, r: TcpRepr) => (this.#emit(false, r), true) };
-    for (; this.now < until && !this.done; this.now++) {
+    for (; this.now < until && (whole || !this.done); this.now++) {
       const due = this.#q.filter((f) => f.t <= this.now);
       this.#q = this.#q.filter((f) => f.t > this.now);
       for (const f of due) {
@@ -198,12 +205,119 @@ Deno.test("PLPMTUD searches again after 600 s and finds a path that grew", () =>
   assert.ok(p.a.info.mss > mssOf(1500) - PROBE_THRESHOLD, `mss ${p.a.info.mss}`);
 });
 
-Deno.test("PLPMTUD on without SACK keeps the negotiated size (probing needs SACK)", () => {
-  const p = new BlackHolePath(1500, { mtuProbing: "on", sack: false }, 100_000);
+Deno.test("PLPMTUD on without SACK: probes converge, and a lost probe does not reduce the window", () => {
+  const p = new BlackHolePath(1400, { mtuProbing: "on", sack: false }, 2_000_000);
+  p.run(120_000);
+  assert.equal(p.received, p.total);
+  const i = p.a.info;
+  assert.ok(i.mtuProbesAcked >= 1, `${i.mtuProbesAcked} probes acknowledged`);
+  assert.ok(i.mtuProbes - i.mtuProbesAcked >= 1, "at least one probe was lost");
+  assert.ok(i.mss <= mssOf(1400) && i.mss > mssOf(1400) - PROBE_THRESHOLD, `mss ${i.mss}`);
+  // The duplicate ACKs stopped at each lost probe: taken as the probe's own loss, no response.
+  assert.equal(p.ssthreshSeen.size, 1, [...p.ssthreshSeen].join(", "));
+  assert.ok(i.fastRetransmits >= 1);
+});
+
+Deno.test("PLPMTUD blackHole without SACK: after two timeouts the size drops, then probes find the path", () => {
+  const p = new BlackHolePath(1280, { mtuProbing: "blackHole", sack: false }, 2_000_000);
+  p.run(120_000);
+  assert.equal(p.received, p.total);
+  const i = p.a.info;
+  assert.equal(i.mtuBlackHoles, 1);
+  assert.ok(p.mssSeen.has(1024), [...p.mssSeen].join(", ")); // the base
+  // Before, without SACK the size stayed at the base.
+  assert.ok(i.mss <= mssOf(1280) && i.mss > mssOf(1280) - PROBE_THRESHOLD, `mss ${i.mss}`);
+});
+
+for (const sack of [true, false]) {
+  Deno.test(`PLPMTUD (${sack ? "SACK" : "no SACK"}): a probe lost with other data is probed again at the same size`, () => {
+    // A clean 1500-byte path: every probe fits. The second probe is lost together with the
+    // segment before it (congestion): that loss is not the probe's, so the size is tried again
+    // and the search still reaches the interface's size. A learning run finds the two segments.
+    const learn = new BlackHolePath(1500, { mtuProbing: "on", sack }, 3_000_000);
+    learn.run(500);
+    const isProbe = (x: { len: number; mss: number }) => x.len > x.mss;
+    const probes = learn.sent.filter(isProbe);
+    const probe = probes[1]!; // the second: the first is the connection's first segment
+    const before = learn.sent[learn.sent.indexOf(probe) - 1]!;
+    assert.ok(!isProbe(before));
+    const p = new BlackHolePath(1500, { mtuProbing: "on", sack }, 3_000_000);
+    let dropped = 0;
+    p.drop = (toB, r) => {
+      if (!toB || dropped >= 2) return false;
+      const hit = (r.seq === probe.seq && r.payload.length === probe.len) ||
+        (r.seq === before.seq && r.payload.length === before.len);
+      if (hit) dropped++;
+      return hit;
+    };
+    p.run(120_000);
+    assert.equal(dropped, 2);
+    assert.equal(p.received, p.total);
+    // The next probe after the lost one has its size: the search's bound did not fall.
+    const k = p.sent.findIndex((s) => s.seq === probe.seq && s.len === probe.len);
+    const next = p.sent.slice(k + 1).find(isProbe)!;
+    assert.equal(next.len, probe.len, p.sent.slice(k - 2, k + 40).map((s) => s.len).join(","));
+    assert.ok(p.a.info.mss > mssOf(1500) - PROBE_THRESHOLD, `mss ${p.a.info.mss}`);
+  });
+}
+
+Deno.test("PLPMTUD: the third probe of one size lost with other data counts as a failure", () => {
+  // Every probe of the second size is lost with the data segment right after it.
+  const p = new BlackHolePath(1500, { mtuProbing: "on" }, 3_000_000);
+  let size = 0;
+  let probesSeen = 0;
+  let dropNext = false;
+  let lossesAtSize = 0;
+  p.drop = (toB, r) => {
+    if (!toB || r.payload.length === 0) return false;
+    const len = r.payload.length;
+    if (len > p.a.info.mss) {
+      if (++probesSeen === 2) size = len;
+      if (len === size) {
+        lossesAtSize++;
+        dropNext = true;
+        return true;
+      }
+      return false;
+    }
+    if (dropNext) {
+      dropNext = false;
+      return true;
+    }
+    return false;
+  };
+  p.run(120_000);
+  assert.equal(p.received, p.total);
+  assert.equal(lossesAtSize, 3); // tried three times, then the bound fell below it
+  const later = p.sent.filter((s) => s.len > s.mss).slice(4);
+  assert.ok(
+    later.length > 0 && later.every((s) => s.len < size),
+    later.map((s) => s.len).join(","),
+  );
+});
+
+Deno.test("PLPMTUD: after 600 s idle the first new data probes again; nothing is sent while idle", () => {
+  const p = new BlackHolePath(1280, { mtuProbing: "on" }, 500_000);
   p.run(60_000);
   assert.equal(p.received, p.total);
-  assert.equal(p.a.info.mss, mssOf(1500));
-  assert.equal(p.a.info.mtuProbes, 0);
+  const converged = p.a.info.mss;
+  const probes = p.a.info.mtuProbes;
+  const sent = p.sent.length;
+  p.pathMtu = 1500;
+  // Idle with nothing to send: no probe (TCP has no padding), no segment, no timer at all.
+  p.run(p.now + 1000, true);
+  assert.equal(p.a.pollAt(p.cx), Infinity);
+  p.now += 700_000;
+  p.run(p.now + 1000, true);
+  assert.equal(p.sent.length, sent);
+  assert.equal(p.a.info.mtuProbes, probes);
+  // Data again: the raise timer expired while idle, so the first window carries a probe.
+  const t0 = p.now;
+  p.total += 100_000;
+  p.run(p.now + 20);
+  assert.ok(p.a.info.mtuProbes > probes);
+  const firstProbe = p.sent.slice(sent).find((s) => s.len > converged)!;
+  assert.ok(firstProbe.t - t0 <= 1, `probe at +${firstProbe.t - t0} ms`);
 });
 
 Deno.test("mtuProbing is validated", () => {
