@@ -20,6 +20,7 @@
 import { TunTapDevice } from "../src/phy/mod.ts";
 import { createNetns, deleteNetns, linkName, must, run } from "../tests/phy/_netns.ts";
 import { type Proc, spawnProc } from "./_proc.ts";
+import { acquire, interruptHandler } from "./_cleanup.ts";
 
 export { must, run };
 
@@ -40,50 +41,11 @@ export const SERVER_PORT = 5201;
 
 // --- cleanup --------------------------------------------------------------------------------
 
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
-let interrupted = false;
-let creating: Promise<unknown> = Promise.resolve();
-
-/** Whether SIGINT/SIGTERM arrived (nothing new starts then). */
-export function wasInterrupted(): boolean {
-  return interrupted;
-}
-
-/** Runs every registered undo, newest first. */
-export async function cleanUp(): Promise<void> {
-  while (cleanups.length > 0) {
-    try {
-      await cleanups.pop()!();
-    } catch (e) {
-      console.error(`cleanup: ${(e as Error).message}`);
-    }
-  }
-}
-
-/** Registers an undo. */
-export function onCleanup(undo: () => Promise<unknown> | unknown): void {
-  cleanups.push(undo);
-}
-
-/** Creates a resource and registers its undo in one step a signal cannot split. */
-export function acquire<T>(make: () => Promise<T>, undo: (x: T) => unknown): Promise<T> {
-  if (interrupted) return Promise.reject(new Error("interrupted"));
-  const p = make().then((x) => {
-    cleanups.push(() => undo(x));
-    return x;
-  });
-  creating = p.catch(() => {});
-  return p;
-}
+export { acquire, cleanUp, isInterrupted as wasInterrupted, onCleanup } from "./_cleanup.ts";
 
 /** On SIGINT/SIGTERM: wait for the resource being created, clean up, exit 130. */
 export function installSignalHandlers(): void {
-  const handler = (): void => {
-    if (interrupted) return;
-    interrupted = true;
-    console.error("\ninterrupted: removing namespaces, devices and processes");
-    creating.then(cleanUp).finally(() => Deno.exit(130));
-  };
+  const handler = interruptHandler("\ninterrupted: removing namespaces, devices and processes\n");
   Deno.addSignalListener("SIGINT", handler);
   Deno.addSignalListener("SIGTERM", handler);
 }

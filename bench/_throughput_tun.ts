@@ -26,10 +26,10 @@ import {
   acquire,
   budget,
   cleanUp,
-  cleanups,
-  mustCmd,
+  must,
+  onCleanup,
   randomHex,
-  runCmd,
+  run,
   spawnProc,
 } from "./_throughput_host.ts";
 
@@ -223,18 +223,18 @@ export function vethUnavailable(): string | null {
  * both ends. Returns the medians in MB/s, offloads on first.
  */
 export async function vethRows(): Promise<{ on: Stat; off: Stat }> {
-  const nsA = `smolnet-bench-${randomHex(4)}`;
-  const nsB = `smolnet-bench-${randomHex(4)}`;
-  const ifA = `sbva${randomHex(3)}`;
-  const ifB = `sbvb${randomHex(3)}`;
+  const nsA = `smolnet-bench-${randomHex(8)}`;
+  const nsB = `smolnet-bench-${randomHex(8)}`;
+  const ifA = `sbva${randomHex(6)}`;
+  const ifB = `sbvb${randomHex(6)}`;
   progress(`veth: creating namespaces ${nsA}, ${nsB}`);
   for (const ns of [nsA, nsB]) {
     await acquire(
-      () => mustCmd("ip", ["netns", "add", ns]),
-      () => runCmd("ip", ["netns", "del", ns]),
+      () => must("ip", ["netns", "add", ns]),
+      () => run("ip", ["netns", "del", ns]),
     );
   }
-  await mustCmd("ip", [
+  await must("ip", [
     "-n",
     nsA,
     "link",
@@ -248,17 +248,17 @@ export async function vethRows(): Promise<{ on: Stat; off: Stat }> {
     "netns",
     nsB,
   ]);
-  await mustCmd("ip", ["-n", nsA, "addr", "add", `${VETH_SERVER}/24`, "dev", ifA]);
-  await mustCmd("ip", ["-n", nsB, "addr", "add", "198.51.100.2/24", "dev", ifB]);
+  await must("ip", ["-n", nsA, "addr", "add", `${VETH_SERVER}/24`, "dev", ifA]);
+  await must("ip", ["-n", nsB, "addr", "add", "198.51.100.2/24", "dev", ifB]);
   for (const [ns, i] of [[nsA, ifA], [nsB, ifB]] as const) {
-    await mustCmd("ip", ["-n", ns, "link", "set", i, "up"]);
-    await mustCmd("ip", ["-n", ns, "link", "set", "lo", "up"]);
+    await must("ip", ["-n", ns, "link", "set", i, "up"]);
+    await must("ip", ["-n", ns, "link", "set", "lo", "up"]);
   }
   const server = spawnProc("ip", ["netns", "exec", nsA, "iperf3", "-s", "-B", VETH_SERVER]);
-  cleanups.push(() => server.kill());
+  onCleanup(() => server.kill());
   const once = async (): Promise<number> => {
     for (let attempt = 0;; attempt++) {
-      const r = await runCmd("ip", [
+      const r = await run("ip", [
         "netns",
         "exec",
         nsB,
@@ -269,18 +269,19 @@ export async function vethRows(): Promise<{ on: Stat; off: Stat }> {
         String(VETH_SECONDS),
         "-J",
       ]);
+      const text = r.stdout + r.stderr;
       if (r.code === 0) {
-        const j = JSON.parse(r.text.slice(0, r.text.lastIndexOf("}") + 1));
+        const j = JSON.parse(text.slice(0, text.lastIndexOf("}") + 1));
         return j.end.sum_received.bytes / j.end.sum_received.seconds / 1e6;
       }
       // The server may not listen yet on the first try.
-      if (attempt >= 20) throw new Error(`iperf3 client: ${r.text.trim().slice(0, 200)}`);
+      if (attempt >= 20) throw new Error(`iperf3 client: ${text.trim().slice(0, 200)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   };
   const on = await repeat("Linux↔Linux veth, offloads on", once);
   for (const [ns, i] of [[nsA, ifA], [nsB, ifB]] as const) {
-    await mustCmd("ip", [
+    await must("ip", [
       "netns",
       "exec",
       ns,
@@ -314,12 +315,12 @@ async function kernelTunDrops(
   ns: string,
   ifname: string,
 ): Promise<{ queue: string; retransmitted: string }> {
-  const link = await runCmd("ip", ["-n", ns, "-s", "-j", "link", "show", ifname]);
-  const snmp = await runCmd("ip", ["netns", "exec", ns, "cat", "/proc/net/snmp"]);
-  const tcp = snmp.text.split("\n").filter((l) => l.startsWith("Tcp:")).map((l) => l.split(" "));
+  const link = await run("ip", ["-n", ns, "-s", "-j", "link", "show", ifname]);
+  const snmp = await run("ip", ["netns", "exec", ns, "cat", "/proc/net/snmp"]);
+  const tcp = snmp.stdout.split("\n").filter((l) => l.startsWith("Tcp:")).map((l) => l.split(" "));
   let queue = "?";
   try {
-    queue = String(JSON.parse(link.text)[0].stats64.tx.dropped);
+    queue = String(JSON.parse(link.stdout)[0].stats64.tx.dropped);
   } catch { /* unknown */ }
   return { queue, retransmitted: tcp[1]?.[tcp[0]!.indexOf("RetransSegs")] ?? "?" };
 }
@@ -329,13 +330,13 @@ export async function tunRows(
   veth: { on: Stat; off: Stat } | null,
   writerThread = false,
 ): Promise<void> {
-  const ns = `smolnet-bench-${randomHex(4)}`;
-  const ifname = `sbtun${randomHex(3)}`;
+  const ns = `smolnet-bench-${randomHex(8)}`;
+  const ifname = `sbtun${randomHex(6)}`;
   const mode = (offload ? "offloads on" : "offloads off") + (writerThread ? ", writer thread" : "");
   progress(`TUN (${mode}): creating namespace ${ns}`);
   await acquire(
-    () => mustCmd("ip", ["netns", "add", ns]),
-    () => runCmd("ip", ["netns", "del", ns]),
+    () => must("ip", ["netns", "add", ns]),
+    () => run("ip", ["netns", "del", ns]),
   );
   const dev = await acquire(
     () => TunTapDevice.open({ name: ifname, mode: "tun", mtu: 1500, offload, writerThread }),
@@ -344,8 +345,8 @@ export async function tunRows(
   if (offload && dev.capabilities.offload?.tcpv4 !== true) {
     throw new Error(`the kernel refused TCP segmentation offload on ${ifname}`);
   }
-  await mustCmd("ip", ["link", "set", "dev", ifname, "netns", ns]);
-  await mustCmd("ip", [
+  await must("ip", ["link", "set", "dev", ifname, "netns", ns]);
+  await must("ip", [
     "netns",
     "exec",
     ns,
@@ -353,9 +354,9 @@ export async function tunRows(
     "-qw",
     `net.ipv6.conf.${ifname}.disable_ipv6=1`,
   ]);
-  await mustCmd("ip", ["-n", ns, "addr", "add", `${TUN_KERNEL}/24`, "dev", ifname]);
-  await mustCmd("ip", ["-n", ns, "link", "set", ifname, "up"]);
-  await mustCmd("ip", ["-n", ns, "link", "set", "lo", "up"]);
+  await must("ip", ["-n", ns, "addr", "add", `${TUN_KERNEL}/24`, "dev", ifname]);
+  await must("ip", ["-n", ns, "link", "set", ifname, "up"]);
+  await must("ip", ["-n", ns, "link", "set", "lo", "up"]);
   const py = spawnProc("ip", [
     "netns",
     "exec",
@@ -367,11 +368,11 @@ export async function tunRows(
     TUN_KERNEL,
     String(TUN_PORT),
   ]);
-  cleanups.push(() => py.kill());
+  onCleanup(() => py.kill());
   const ready = await py.line(30_000, "kernel-side server start");
   if (ready !== "listening") throw new Error(`kernel-side server: "${ready}"`);
   const stack = new NetStack({ device: dev, addresses: ["192.0.2.2/24"], tcp: BULK_TCP, seed: 3 });
-  cleanups.push(() => stack.close());
+  onCleanup(() => stack.close());
   await tick();
   await tick();
   const mib = `${ARGS.tunBytes / (1 << 20)} MiB`;

@@ -21,7 +21,7 @@ import {
   rows,
   stat,
 } from "./_throughput_common.ts";
-import { acquire, budget, cleanups, spawnProc } from "./_throughput_host.ts";
+import { acquire, budget, onCleanup, spawnProc } from "./_throughput_host.ts";
 
 /** Issue 7 target: the UDP tunnel against raw datagrams. */
 const UDP_RATIO_TARGET = 80;
@@ -73,7 +73,7 @@ export async function udpRows(): Promise<void> {
     Deno.execPath(),
     helperArgs("sink", [sinkTun!, srcTun!, sinkRaw!, srcRaw!]),
   );
-  cleanups.push(() => sink.kill());
+  onCleanup(() => sink.kill());
   if ((await sink.line(60_000, "UDP tunnel sink start")) !== "ready") {
     throw new Error("UDP tunnel sink did not start");
   }
@@ -98,7 +98,7 @@ export async function udpRows(): Promise<void> {
       Deno.execPath(),
       helperArgs("source", [srcTun!, sinkTun!, srcRaw!, sinkRaw!]),
     );
-    cleanups.push(() => src.kill());
+    onCleanup(() => src.kill());
     if ((await src.line(60_000, "UDP tunnel source start")) !== "ready") {
       throw new Error("UDP tunnel source did not start");
     }

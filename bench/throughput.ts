@@ -106,9 +106,6 @@ async function tunAndUdpRows(): Promise<void> {
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
   }
-  // Interrupted: no table; onSignal exits once the cleanup is done (its pending work keeps the
-  // event loop alive until then).
-  if (isInterrupted()) await new Promise<never>(() => {});
 }
 
 // --- run ------------------------------------------------------------------------------------
@@ -116,6 +113,9 @@ async function tunAndUdpRows(): Promise<void> {
 const loadBefore = load();
 if (!ARGS.tunOnly) await coreRows();
 if (ARGS.tun) await tunAndUdpRows();
+// Interrupted: no table; onSignal exits once the cleanup is done (its pending work keeps the
+// event loop alive until then). tunAndUdpRows may return early when interrupted.
+if (isInterrupted()) await new Promise<never>(() => {});
 const loadAfter = load();
 Deno.stderr.writeSync(encoder.encode("\r\x1b[2K"));
 report(loadBefore, loadAfter);
