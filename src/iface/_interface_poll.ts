@@ -65,12 +65,14 @@ export class Poller {
     if (group !== null) group.begin(core, now, sockets);
     const before = core.counters.rxFrames + core.counters.txFrames;
     let changed = false;
-    // Ingress, bounded per poll.
+    // Ingress, bounded per poll. Replies leave on the member the packet came in on.
+    if (group !== null) group.pinned = core;
     for (let i = 0; i < this.ingressBudget; i++) {
       const frame = device.receive(now);
       if (frame === null) break;
       receiveFrame(core, frame);
     }
+    if (group !== null) group.pinned = null;
     this.reap(sockets);
     timeWaitTable(sockets).expire(now);
     if (core.acceptAny !== null) acceptAnyExpire(core.acceptAny, sockets, now);
@@ -94,7 +96,12 @@ export class Poller {
       }
     }
     if (core.announcePending) this.sendAnnouncements();
-    if (core.ndpHost !== null) core.ndpHost.dispatch(core.cx, this.emitter);
+    if (core.ndpHost !== null) {
+      // Link-scoped (RS, NS, MLD from `::` or a link-local source): they leave on this member.
+      if (group !== null) group.pinned = core;
+      core.ndpHost.dispatch(core.cx, this.emitter);
+      if (group !== null) group.pinned = null;
+    }
     if (core.medium === "ethernet") serviceNeighbors(core);
     // Egress over the ready sockets only (woken by ingress, by the application through their
     // waker, or by their deadline): one dispatch per socket per round, until no progress or the
@@ -206,6 +213,21 @@ function socketPollAt(s: AnySocket, cx: SocketContext): Instant {
 
 /** One egress dispatch; `true` when the socket sent something. */
 function dispatchOne(
+  core: IfaceCore,
+  s: AnySocket,
+  cx: SocketContext,
+  emitter: Emitter,
+): boolean {
+  const g = core.group;
+  if (g === null) return dispatchIn(core, s, cx, emitter);
+  // A pinned socket (accepted on a member, zoned, accept-any) sends through its member only.
+  g.pinned = g.pinOf(s);
+  const sent = dispatchIn(core, s, cx, emitter);
+  g.pinned = null;
+  return sent;
+}
+
+function dispatchIn(
   core: IfaceCore,
   s: AnySocket,
   cx: SocketContext,

@@ -329,7 +329,9 @@ export class AcceptAny {
    *
    * @param options `backlog` (established connections waiting for accept, default 128),
    * `synQueue` (half-open connections, default 1024, SYN cookies beyond it) and `socket` (options
-   * of every connection).
+   * of every connection); or `listener`, another interface's transparent listener to share (its
+   * accept queue then takes the connections of both interfaces; the flow bound and counters stay
+   * each interface's own).
    * @returns The listener (its `local` is `0.0.0.0:0`).
    * @throws {NetError} `EADDRINUSE` when a transparent listener is already open.
    *
@@ -344,17 +346,51 @@ export class AcceptAny {
    * ```
    */
   listenTcp(
-    options: { backlog?: number; synQueue?: number; socket?: TcpSocketOptions } = {},
+    options: {
+      backlog?: number;
+      synQueue?: number;
+      socket?: TcpSocketOptions;
+      listener?: TcpListenSocket;
+    } = {},
   ): TcpListenSocket {
     const s = this.#s;
     if (s.listener !== null && !s.listener.isClosed) {
       throw new NetError("EADDRINUSE", "A transparent TCP listener is already open");
     }
+    const { listener, ...rest } = options;
+    if (listener !== undefined) {
+      if (!(listener instanceof TcpListenSocket) || listener.local.port !== 0) {
+        throw new TypeError("Invalid listener: expected another interface's transparent listener");
+      }
+      s.listener = listener;
+      return listener;
+    }
     s.listener = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 0 }, {
-      ...options,
+      ...rest,
       transparent: true,
     });
     return s.listener;
+  }
+
+  /**
+   * The open transparent TCP listener, or `null`.
+   *
+   * @example
+   * ```ts
+   * import { AcceptAny } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
+   * const first = new AcceptAny(), second = new AcceptAny();
+   * assert.equal(first.tcpListener, null);
+   * const listener = first.listenTcp();
+   * second.listenTcp({ listener }); // one accept queue for both interfaces
+   * assert.equal(second.tcpListener, listener);
+   * listener.close();
+   * assert.equal(first.tcpListener, null);
+   * ```
+   */
+  get tcpListener(): TcpListenSocket | null {
+    const l = this.#s.listener;
+    return l === null || l.isClosed ? null : l;
   }
 
   /**
@@ -632,6 +668,7 @@ export function acceptAnyUdp(
     const socket = new UdpSocket();
     socket.bind({ addr: dst.addr, port: dst.port });
     sockets.add(socket);
+    if (core.group !== null) core.group.pin(core, socket); // replies leave where it came in
     e = {
       socket,
       local: { addr: dst.addr, port: dst.port },

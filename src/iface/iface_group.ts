@@ -119,6 +119,9 @@ class Member implements RouteSource {
 /** The hook each member's core holds: what egress asks while a member polls. */
 class Hook implements EgressGroup {
   readonly members: Member[] = [];
+  /** The member each pinned socket sends through. */
+  readonly pins = new WeakMap<object, IfaceCore>();
+  pinned: IfaceCore | null = null;
   /** The members' routes with metrics of their own, by member index. */
   table = new RouteTable();
 
@@ -143,6 +146,7 @@ class Hook implements EgressGroup {
   }
 
   end(core: IfaceCore): void {
+    this.pinned = null;
     const ms = this.members;
     for (let i = 0; i < ms.length; i++) {
       const c = ms[i]!.core;
@@ -163,7 +167,18 @@ class Hook implements EgressGroup {
     return null;
   }
 
+  pin(core: IfaceCore, socket: object): void {
+    this.pins.set(socket, core);
+  }
+
+  pinOf(socket: object): IfaceCore | null {
+    const c = this.pins.get(socket);
+    // A member that left the group sends for it no more.
+    return c === undefined || c.group !== this ? null : c;
+  }
+
   egress(core: IfaceCore, src: IpAddress, dst: IpAddress): IfaceCore {
+    if (this.pinned !== null) return this.pinned;
     const own = this.owner(core, src);
     if (own !== null) return own;
     // Multicast and broadcast from no member's address (DAD, a wildcard socket) stay on the
@@ -174,6 +189,8 @@ class Hook implements EgressGroup {
   }
 
   sourceFor(core: IfaceCore, dst: IpAddress): IpAddress | null {
+    const p = this.pinned;
+    if (p !== null) return selectSourceAddress(dst, p.routes.addresses);
     // Link-scoped destinations stay on the sending member (as `egress` keeps them there).
     if (dst.isMulticast || (dst.version === 4 && dst.isBroadcast)) {
       return core.routes.sourceFor(dst);
@@ -186,6 +203,7 @@ class Hook implements EgressGroup {
   }
 
   contextFor(core: IfaceCore, local: IpAddress): SocketContext {
+    if (this.pinned !== null) return this.pinned.cx;
     return (this.owner(core, local) ?? core).cx;
   }
 }
@@ -404,6 +422,80 @@ export class InterfaceGroup {
   indexOf(address: IpAddress): number {
     const ms = this.#hook.members;
     for (let i = 0; i < ms.length; i++) if (ms[i]!.core.routes.hasAddress(address)) return i;
+    return -1;
+  }
+
+  /**
+   * Pins a socket of the shared set to a member: its packets leave on that member's device,
+   * whatever their addresses (an IPv6 link-local peer named with a zone, an accept-any flow whose
+   * source is the original destination). Connections a listener accepts are pinned to the member
+   * their SYN came in on, and replies to a received packet leave on the member it came in on. A
+   * pin holds while the member is in the group.
+   *
+   * @param socket A socket of the set the members poll.
+   * @param index The member's index, or `null` to unpin.
+   * @throws {RangeError} For an index that is no member's.
+   *
+   * @example
+   * ```ts
+   * import { Interface, InterfaceGroup } from "@smol/net/iface";
+   * import { linkPair } from "@smol/net/phy";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const group = new InterfaceGroup();
+   * group.add(new Interface({ addresses: ["fe80::1/64"] }), linkPair({ medium: "ip" })[0]);
+   * group.add(new Interface({ addresses: ["fe80::1/64"] }), linkPair({ medium: "ip" })[0]);
+   * const udp = new UdpSocket();
+   * assert.equal(group.pinnedIndex(udp), -1);
+   * group.pin(udp, 1); // fe80::/64 is on both links: this socket's packets take the second
+   * assert.equal(group.pinnedIndex(udp), 1);
+   * group.pin(udp, null);
+   * assert.equal(group.pinnedIndex(udp), -1);
+   * assert.throws(() => group.pin(udp, 2), RangeError);
+   * ```
+   */
+  pin(socket: object, index: number | null): void {
+    const h = this.#hook;
+    if (index === null) {
+      h.pins.delete(socket);
+      return;
+    }
+    if (!Number.isInteger(index) || index < 0 || index >= h.members.length) {
+      throw new RangeError(
+        `Invalid index ${index}: expected a member's, an integer from 0 to ${h.members.length - 1}`,
+      );
+    }
+    h.pin(h.members[index]!.core, socket);
+  }
+
+  /**
+   * The member a socket is pinned to (see {@linkcode InterfaceGroup.pin}).
+   *
+   * @param socket A socket.
+   * @returns The member's index, or -1 when it is not pinned (or its member left).
+   *
+   * @example
+   * ```ts
+   * import { Interface, InterfaceGroup } from "@smol/net/iface";
+   * import { linkPair } from "@smol/net/phy";
+   * import { UdpSocket } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * const group = new InterfaceGroup();
+   * group.add(new Interface({ addresses: ["192.0.2.1/24"] }), linkPair({ medium: "ip" })[0]);
+   * group.add(new Interface({ addresses: ["198.51.100.1/24"] }), linkPair({ medium: "ip" })[0]);
+   * const udp = new UdpSocket();
+   * group.pin(udp, 1);
+   * assert.equal(group.pinnedIndex(udp), 1);
+   * group.remove(1);
+   * assert.equal(group.pinnedIndex(udp), -1); // its member left
+   * ```
+   */
+  pinnedIndex(socket: object): number {
+    const h = this.#hook;
+    const c = h.pinOf(socket);
+    if (c === null) return -1;
+    const ms = h.members;
+    for (let i = 0; i < ms.length; i++) if (ms[i]!.core === c) return i;
     return -1;
   }
 

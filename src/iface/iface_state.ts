@@ -59,6 +59,16 @@ export interface EgressGroup {
   sourceFor(core: IfaceCore, dst: IpAddress): IpAddress | null;
   /** The socket context of the member that owns `local` (`core`'s when none does). */
   contextFor(core: IfaceCore, local: IpAddress): SocketContext;
+  /**
+   * The member every packet leaves on while it is set, whatever its addresses: the receiving
+   * member during ingress (replies leave where the packet came in), and a pinned socket's member
+   * while it dispatches.
+   */
+  pinned: IfaceCore | null;
+  /** Pins `socket` to `core`: it sends through `core` only (accepted, zoned or accept-any). */
+  pin(core: IfaceCore, socket: object): void;
+  /** The member `socket` is pinned to, or `null`. */
+  pinOf(socket: object): IfaceCore | null;
 }
 
 /** A mutable SocketContext that the interface refreshes once per poll. */

@@ -95,6 +95,8 @@ export function deliverTcp(
     }
     sockets.add(child);
     sockets.markChild(child);
+    // Its segments leave on the interface its SYN came in on (zones, accept-any).
+    if (core.group !== null) core.group.pin(core, child);
     if (core.acceptAny !== null) acceptAnyTrack(core.acceptAny, listener, child);
     sockets.indexTcp(child, { addr: dst, port: repr.dstPort }, { addr: src, port: repr.srcPort });
     const reply = child.process(core.cx, src, dst, repr);

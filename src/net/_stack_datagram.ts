@@ -61,7 +61,7 @@ function wrapUdp(s: StackState, core: CoreUdpSocket): UdpSocket {
 
 function listenFlows(s: StackState, options: TransparentDatagramOptions): UdpFlowListener {
   const d = s.driver;
-  const flows = listenTransparentUdp(s.iface, s.sockets, {
+  const flows = listenTransparentUdp(() => s.acceptAnys(), s.sockets, {
     wake: d.wake,
     watch: (w) => d.watch(w),
     unwatch: (w) => d.unwatch(w),

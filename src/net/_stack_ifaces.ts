@@ -9,6 +9,7 @@
 import { Interface, type InterfaceConfig } from "../iface/interface.ts";
 import { InterfaceGroup } from "../iface/iface_group.ts";
 import type { DropCounters } from "../iface/counters.ts";
+import type { AcceptAnyCounters } from "../iface/accept_any.ts";
 import { deviceChain } from "../phy/wrapper.ts";
 import type { IpAddress } from "../wire/address.ts";
 import { closeDevice } from "../phy/device.ts";
@@ -20,6 +21,7 @@ import { netError } from "./errors.ts";
 import type { InterfaceOptions } from "./options.ts";
 import { checkInterfaceOptions } from "./_options.ts";
 import { DEFAULT_INGRESS_BUDGET, type StackState } from "./_stack_state.ts";
+import { acceptAnyConfig, joinTransparent } from "./transparent.ts";
 
 /** `NetStack.addInterface`: `owner` is the stack that claims the device. */
 export function addInterface(s: StackState, owner: object, options: InterfaceOptions): number {
@@ -49,6 +51,7 @@ export function addInterface(s: StackState, owner: object, options: InterfaceOpt
     ...(hw !== undefined ? { hardwareAddr: hw } : {}),
     ...(gateway4 !== undefined ? { gateway4 } : {}),
     ...(gateway6 !== undefined ? { gateway6 } : {}),
+    ...acceptAnyConfig(options.acceptAny),
   };
   const iface = new Interface(config);
   if (o.mtu !== undefined) iface.linkMtu = o.mtu;
@@ -61,7 +64,10 @@ export function addInterface(s: StackState, owner: object, options: InterfaceOpt
   const routeMetrics = o.routes.flatMap((r) =>
     r.metric === null ? [] : [{ cidr: r.cidr, via: r.via, metric: r.metric }]
   );
+  const others = s.acceptAnys();
   s.group.add(iface, o.device, { metric: o.metric, routeMetrics });
+  // Transparent listeners already open take this interface's flows too.
+  if (iface.acceptAny !== null) joinTransparent(iface.acceptAny, others);
   s.members.push({
     iface,
     device: o.device,
@@ -96,9 +102,13 @@ export async function removeInterface(s: StackState, owner: object, index: numbe
       l.close();
     }
   }
+  const group = s.group!;
+  // Bound to its addresses, or pinned to it (accepted there: accept-any, link-local).
+  const onIt = (socket: object, addr: IpAddress | null) =>
+    (addr !== null && routes.hasAddress(addr)) || group.pinnedIndex(socket) === index;
   for (const u of [...s.udp]) {
-    const ep = (u.key as CoreUdpSocket).endpoint;
-    if (ep !== null && routes.hasAddress(ep.addr)) {
+    const core = u.key as CoreUdpSocket;
+    if (onIt(core, core.endpoint?.addr ?? null)) {
       u.fail(err);
       u.close();
       s.udp.delete(u);
@@ -107,11 +117,12 @@ export async function removeInterface(s: StackState, owner: object, index: numbe
   for (let i = 0; i < s.sockets.size; i++) {
     const t = s.sockets.at(i);
     if (!(t instanceof TcpSocket) || t.state === "closed") continue;
-    const local = t.localEndpoint;
-    if (local === null || !routes.hasAddress(local.addr)) continue;
+    if (!onIt(t, t.localEndpoint?.addr ?? null)) continue;
     s.abortCauses.set(t, err);
     t.abort();
   }
+  // Flows it terminated and nobody accepted yet are closed with it.
+  m.iface.acceptAny?.unlistenUdp(s.sockets);
   // One poll while the interface is still a member sends the resets through it.
   s.driver.flush();
   s.group!.remove(index);
@@ -126,6 +137,25 @@ export async function removeInterface(s: StackState, owner: object, index: numbe
 export function interfaceCounters(s: StackState, index: number): DropCounters {
   checkInteger("index", index, 0, s.members.length - 1);
   return s.members[index]!.iface.counters;
+}
+
+/** `NetStack.acceptAnyCounters`. */
+export function acceptAnyCounters(
+  s: StackState,
+  index: number,
+): Readonly<AcceptAnyCounters> | null {
+  checkInteger("index", index, 0, s.members.length - 1);
+  return s.members[index]!.iface.acceptAny?.counters ?? null;
+}
+
+/** `NetStack.interfaceOf`: `key` is the stream's or socket's core socket. */
+export function interfaceOf(s: StackState, key: object): number {
+  if (s.group === null) return 0;
+  const pinned = s.group.pinnedIndex(key);
+  if (pinned >= 0) return pinned;
+  const local = key instanceof TcpSocket ? key.localEndpoint : (key as CoreUdpSocket).endpoint;
+  if (local === null || local.addr.isUnspecified) return -1;
+  return s.group.indexOf(local.addr);
 }
 
 /** The interface that holds `addr`, or the first one (for the unspecified address). */

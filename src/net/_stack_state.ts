@@ -26,6 +26,7 @@ import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_ca
 import type { Pinger } from "./ping.ts";
 import { Autoconf, type AutoconfEvent } from "./autoconf.ts";
 import { acceptAnyConfig, type UdpFlowListener } from "./transparent.ts";
+import type { AcceptAny } from "../iface/accept_any.ts";
 
 /** The readiness callback of a device the stack no longer waits on. */
 function ignore(): void {}
@@ -74,6 +75,13 @@ export class StackState {
   group: InterfaceGroup | null = null;
   /** The first interface's metric in the group. */
   readonly metric: number;
+
+  /** The accept-any state of every interface that has it, the first interface's first. */
+  acceptAnys(): AcceptAny[] {
+    const out: AcceptAny[] = [];
+    for (const m of this.members) if (m.iface.acceptAny !== null) out.push(m.iface.acceptAny);
+    return out;
+  }
 
   /** Checks the options, builds the interface and claims the device for `stack`. */
   constructor(stack: EventTarget & PollTarget, options: NetStackOptions) {

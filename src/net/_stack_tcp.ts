@@ -37,7 +37,7 @@ export function listen(
   s.checkOpen();
   if (isTransparent(options)) {
     const t = listenTransparentTcp(
-      s.iface,
+      s.acceptAnys(),
       s.host,
       options as TransparentListenOptions,
       s.tcpOptions,

@@ -137,6 +137,12 @@ export interface InterfaceOptions {
   readonly hardwareAddress?: string | EthernetAddress;
   /** Further Interface settings (hop limit, ICMP echo replies, cache sizes). */
   readonly iface?: Partial<InterfaceConfig>;
+  /**
+   * Accept-any mode on this interface (see `NetStackOptions.acceptAny`): the stack's transparent
+   * listeners take TCP and UDP to every address that enters its device too, with a flow bound
+   * and counters of its own (`NetStack.acceptAnyCounters`). Default off.
+   */
+  readonly acceptAny?: AcceptAnyOptions | boolean;
 }
 
 /**

@@ -23,7 +23,7 @@ export type { ConnectOptions, DatagramOptions, InterfaceOptions, ListenOptions, 
 import type { TcpListener } from "./tcp_listener.ts";
 import { TcpStream } from "./tcp_stream.ts";
 import { TcpTraceRecorder } from "../trace/recorder.ts";
-import type { UdpSocket } from "./udp_socket.ts";
+import { UdpSocket } from "./udp_socket.ts";
 import type { DnsCounters } from "./dns_cache.ts";
 import type { PingOptions, PingResult } from "./ping.ts";
 import type { Autoconf } from "./autoconf.ts";
@@ -36,7 +36,14 @@ import { StackState } from "./_stack_state.ts";
 import { connect, listen } from "./_stack_tcp.ts";
 import { listenDatagram, ping } from "./_stack_datagram.ts";
 import { closeStack, nextDeadline, pollOnce } from "./_stack_poll.ts";
-import { addInterface, interfaceCounters, removeInterface } from "./_stack_ifaces.ts";
+import {
+  acceptAnyCounters,
+  addInterface,
+  interfaceCounters,
+  interfaceOf,
+  removeInterface,
+} from "./_stack_ifaces.ts";
+import type { AcceptAnyCounters } from "../iface/accept_any.ts";
 
 /**
  * A userspace TCP/IP stack on one device, or on several with `addInterface`. It owns the loop
@@ -281,7 +288,9 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    *   bound to an address takes only what comes to that address on its own interface (strong
    *   host model, RFC 1122 §3.3.4.2: no interface answers for another's addresses).
    * - Each interface has its own neighbor cache and counters (`interfaceCounters`).
-   * - Accept-any (`acceptAny`) and `counters` stay with the first interface; a stack made with
+   * - With `acceptAny`, the stack's transparent listeners take flows to any address entering
+   *   this interface too; its replies leave on it, with its own flow bound and counters
+   *   (`acceptAnyCounters`). `counters` stays the first interface's. A stack made with
    *   `addresses: "auto"` (DHCP, SLAAC) takes no further interface.
    *
    * @param options The device (not in use by any stack), addresses, gateways, routes, metric
@@ -373,6 +382,64 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    */
   interfaceCounters(index: number): DropCounters {
     return interfaceCounters(this.#s, index);
+  }
+
+  /**
+   * The accept-any counters of one interface (flows opened, dropped at its `maxFlows`, martians,
+   * expired UDP flows), each interface with accept-any keeping its own.
+   *
+   * @param index The interface's index (0 is the first).
+   * @returns Its counters (live), or `null` when the interface is not in accept-any mode.
+   * @throws {RangeError} For an index the stack has no interface for.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a] = linkPair(), [b] = linkPair();
+   * await using stack = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * stack.addInterface({ device: b, addresses: ["198.51.100.1/24"], acceptAny: { maxFlows: 8 } });
+   * assert.equal(stack.acceptAnyCounters(0), null); // the first interface terminates nothing
+   * assert.equal(stack.acceptAnyCounters(1)?.flowsOpened, 0);
+   * assert.throws(() => stack.acceptAnyCounters(2), RangeError);
+   * ```
+   */
+  acceptAnyCounters(index: number): Readonly<AcceptAnyCounters> | null {
+    return acceptAnyCounters(this.#s, index);
+  }
+
+  /**
+   * The interface a connection or UDP socket of this stack sends through: the one a connection
+   * was accepted on (a transparent listener's too), the one its zone or route picked, or the one
+   * its bound address is on.
+   *
+   * @param conn A connection or UDP socket of this stack (an accepted UDP flow too).
+   * @returns The interface's index; 0 on a stack with one interface; -1 for a socket bound to
+   * the wildcard on a stack with several (it sends by route, from any of them).
+   * @throws {TypeError} When `conn` is no `TcpStream` or `UdpSocket`.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a0, a1] = linkPair(), [b0, b1] = linkPair();
+   * await using host = new NetStack({ device: a0, addresses: ["192.0.2.1/24"] });
+   * host.addInterface({ device: b0, addresses: ["198.51.100.1/24"] });
+   * await using peer = new NetStack({ device: b1, addresses: ["198.51.100.2/24"] });
+   * using listener = host.listen({ port: 80 }); // every interface
+   * using conn = await peer.connect({ hostname: "198.51.100.1", port: 80 });
+   * using accepted = await listener.accept();
+   * assert.equal(host.interfaceOf(accepted), 1); // its SYN came in on the second interface
+   * using udp = host.listenDatagram({ port: 53 });
+   * assert.equal(host.interfaceOf(udp), -1); // the wildcard: either interface
+   * assert.equal(peer.interfaceOf(conn), 0);
+   * void a1;
+   * ```
+   */
+  interfaceOf(conn: TcpStream | UdpSocket): number {
+    if (conn instanceof TcpStream) return interfaceOf(this.#s, conn.socket);
+    if (conn instanceof UdpSocket) return interfaceOf(this.#s, conn.key);
+    throw new TypeError("Invalid conn: expected a TcpStream or UdpSocket of this stack");
   }
 
   /**

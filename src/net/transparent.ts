@@ -11,7 +11,6 @@
  */
 
 import type { AcceptAny, AcceptAnyOptions } from "../iface/accept_any.ts";
-import type { Interface } from "../iface/interface.ts";
 import type { SocketSet } from "../iface/socket_set.ts";
 import type { TcpSocketOptions } from "../socket/tcp/config.ts";
 import { checkOptions } from "../_validate.ts";
@@ -92,57 +91,73 @@ export function acceptAnyConfig(
   return { acceptAny: checkOptions("acceptAny", value) };
 }
 
-function acceptAnyOf(iface: Interface): AcceptAny {
-  const any = iface.acceptAny;
-  if (any === null) {
+function checkAny(anys: readonly AcceptAny[]): void {
+  if (anys.length === 0) {
     throw new TypeError(
       "Cannot listen transparently: the stack was made without the acceptAny option",
     );
   }
-  return any;
 }
 
-/** `NetStack.listen({ transparent: true })`. */
+/**
+ * `NetStack.listen({ transparent: true })`: one listener shared by the accept-any state of every
+ * interface in `anys` (interfaces added later join it, see `joinTransparent`).
+ */
 export function listenTransparentTcp(
-  iface: Interface,
+  anys: readonly AcceptAny[],
   host: ListenerHost,
   options: TransparentListenOptions,
   tcp: TcpSocketOptions,
   backlog: number,
 ): TcpListener {
-  const any = acceptAnyOf(iface);
+  checkAny(anys);
   const o = checkOptions("options", options, true);
   const b = o.tcpBacklog !== undefined ? checkBacklog("tcpBacklog", o.tcpBacklog) : backlog;
   const synQueue = o.synQueue !== undefined ? checkBacklog("synQueue", o.synQueue) : 1024;
-  let core;
-  try {
-    core = any.listenTcp({ backlog: b, synQueue, socket: tcp });
-  } catch (e) {
+  if (anys.some((a) => a.tcpListener !== null)) {
     throw new Deno.errors.AddrInUse(
-      `Cannot listen transparently: ${(e as Error).message.toLowerCase()}`,
+      "Cannot listen transparently: a transparent TCP listener is already open",
     );
   }
+  const core = anys[0]!.listenTcp({ backlog: b, synQueue, socket: tcp });
+  for (let i = 1; i < anys.length; i++) anys[i]!.listenTcp({ listener: core });
   // The accept-any listener is not in the socket set: its waiters are asked after every poll.
   return new TcpListener(host, core, { inSocketSet: false });
 }
 
+/**
+ * An interface added to a stack with accept-any on: it joins the transparent TCP listener and
+ * the UDP flow listener that are open on the stack's other interfaces (`others`).
+ */
+export function joinTransparent(any: AcceptAny, others: readonly AcceptAny[]): void {
+  for (const o of others) {
+    const l = o.tcpListener;
+    if (l !== null) {
+      any.listenTcp({ listener: l });
+      break;
+    }
+  }
+  if (others.some((o) => o.udpListening)) any.listenUdp();
+}
+
 /** `NetStack.listenDatagram({ transparent: true })`. */
 export function listenTransparentUdp(
-  iface: Interface,
+  anys: () => readonly AcceptAny[],
   sockets: SocketSet,
   host: FlowHost,
   options: TransparentDatagramOptions,
 ): UdpFlowListener {
-  const any = acceptAnyOf(iface);
+  const all = anys();
+  checkAny(all);
   const o = checkOptions("options", options, true);
   if (o.transport !== undefined && o.transport !== "udp") {
     throw new TypeError(`Invalid transport "${o.transport}": expected "udp"`);
   }
-  if (any.udpListening) {
+  if (all.some((a) => a.udpListening)) {
     throw new Deno.errors.AddrInUse("Cannot listen transparently: UDP flows are already taken");
   }
-  any.listenUdp();
-  return new UdpFlowListener(any, sockets, host);
+  for (const a of all) a.listenUdp();
+  return new UdpFlowListener(anys, sockets, host);
 }
 
 /** What a flow listener needs from its stack. */
@@ -184,7 +199,7 @@ export interface FlowHost extends Omit<DatagramHost, "release"> {
  * ```
  */
 export class UdpFlowListener implements AsyncIterable<UdpSocket> {
-  readonly #any: AcceptAny;
+  readonly #anys: () => readonly AcceptAny[];
   readonly #sockets: SocketSet;
   readonly #host: FlowHost;
   readonly #queue: AcceptQueue<UdpSocket>;
@@ -193,18 +208,21 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    * Wraps the accept-any state of a stack. Applications get one from
    * `NetStack.listenDatagram({ transparent: true })`.
    *
-   * @param any The interface's accept-any state, already taking UDP.
+   * @param anys The accept-any state of the stack's interfaces, already taking UDP.
    * @param sockets The stack's socket set.
    * @param host The stack.
    * @internal
    */
-  constructor(any: AcceptAny, sockets: SocketSet, host: FlowHost) {
-    this.#any = any;
+  constructor(anys: () => readonly AcceptAny[], sockets: SocketSet, host: FlowHost) {
+    this.#anys = anys;
     this.#sockets = sockets;
     this.#host = host;
     this.#queue = new AcceptQueue(host, this, () => {
-      const flow = any.acceptUdp();
-      return flow === null ? null : host.wrap(flow.socket);
+      for (const any of anys()) {
+        const flow = any.acceptUdp();
+        if (flow !== null) return host.wrap(flow.socket);
+      }
+      return null;
     });
   }
 
@@ -267,7 +285,7 @@ export class UdpFlowListener implements AsyncIterable<UdpSocket> {
    */
   close(): void {
     this.#queue.close();
-    this.#any.unlistenUdp(this.#sockets);
+    for (const any of this.#anys()) any.unlistenUdp(this.#sockets);
     this.#host.wake();
   }
 
