@@ -159,6 +159,7 @@ export type {
   TcpSocketOptions,
 } from "./src/socket/mod.ts";
 export type {
+  AcceptAnyCounters,
   AcceptAnyOptions,
   DropCounters,
   DropReason,

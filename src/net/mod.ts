@@ -61,6 +61,7 @@ export type {
   ReadinessHook,
 } from "../phy/mod.ts";
 export type {
+  AcceptAnyCounters,
   AcceptAnyOptions,
   DropCounters,
   DropReason,

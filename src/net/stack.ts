@@ -430,8 +430,9 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * using conn = await peer.connect({ hostname: "198.51.100.1", port: 80 });
    * using accepted = await listener.accept();
    * assert.equal(host.interfaceOf(accepted), 1); // its SYN came in on the second interface
-   * using udp = host.listenDatagram({ port: 53 });
+   * const udp = host.listenDatagram({ port: 53 });
    * assert.equal(host.interfaceOf(udp), -1); // the wildcard: either interface
+   * udp.close();
    * assert.equal(peer.interfaceOf(conn), 0);
    * void a1;
    * ```
