@@ -15,7 +15,7 @@ import { checkHostname, checkPort, parseHost } from "./_options.ts";
 import { UdpSocket } from "./udp_socket.ts";
 import { Pinger, type PingOptions, type PingResult } from "./ping.ts";
 import type { StackState } from "./_stack_state.ts";
-import { hasRoute, ifaceFor } from "./_stack_ifaces.ts";
+import { hasRoute, ifaceFor, splitZone, zoneOf } from "./_stack_ifaces.ts";
 import {
   isTransparent,
   listenTransparentUdp,
@@ -33,13 +33,23 @@ export function listenDatagram(
   const o = checkOptions("options", options as DatagramOptions, true);
   if (o.transport !== undefined) checkOneOf("transport", o.transport, ["udp"]);
   const port = checkPort("port", o.port, 0);
-  const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
+  const name = checkHostname("hostname", o.hostname);
+  // RFC 4007 §11: `fe80::1%1` binds to interface 1's link-local address, and the socket's
+  // datagrams leave on interface 1.
+  const { host, zone } = name === undefined ? { host: name, zone: null } : splitZone(s, name);
+  const addr = parseHost(host, Ipv4Address.UNSPECIFIED);
+  const scope = zone === null ? null : zoneOf(s, name!, addr, zone);
+  const iface = scope === null ? ifaceFor(s, addr) : s.members[scope]!.iface;
+  if (scope !== null && !iface.routes.hasAddress(addr)) {
+    throw coreError("EADDRNOTAVAIL", `Cannot bind to ${formatEndpoint({ addr, port })}%${scope}`);
+  }
   const core = new CoreUdpSocket();
   try {
-    ifaceFor(s, addr).bindUdp(s.sockets, core, { addr, port });
+    iface.bindUdp(s.sockets, core, { addr, port });
   } catch (e) {
     throw fromCoreError(e, `Cannot bind to ${formatEndpoint({ addr, port })}`);
   }
+  if (scope !== null && s.group !== null) s.group.pin(core, scope);
   return wrapUdp(s, core);
 }
 

@@ -158,6 +158,57 @@ export function interfaceOf(s: StackState, key: object): number {
   return s.group.indexOf(local.addr);
 }
 
+/**
+ * Splits an RFC 4007 §11 zone off a hostname: `fe80::1%1` names interface 1 (zones are
+ * interface indices, as `addInterface` returns them). `zone` is `null` without one.
+ */
+export function splitZone(s: StackState, name: string): { host: string; zone: number | null } {
+  const i = name.indexOf("%");
+  if (i < 0) return { host: name, zone: null };
+  const z = name.slice(i + 1);
+  if (!/^[0-9]{1,9}$/.test(z)) {
+    throw new TypeError(
+      `Invalid hostname "${name}": expected a zone that is an interface index, such as "fe80::1%1"`,
+    );
+  }
+  const zone = Number(z);
+  if (zone >= s.members.length) {
+    throw new RangeError(`Invalid hostname "${name}": the stack has no interface ${zone}`);
+  }
+  return { host: name.slice(0, i), zone };
+}
+
+/**
+ * The interface a zoned or link-local address is on: the zone's; `null` when the address needs
+ * none (not IPv6 link-local, or a stack with one interface).
+ *
+ * @throws {TypeError} For a zone on an address that is not IPv6 link-local, or (code `EINVAL`,
+ * as Linux's `connect` to a link-local address without a scope) an IPv6 link-local address
+ * without a zone on a stack with several interfaces, where it could be on any of them.
+ */
+export function zoneOf(
+  s: StackState,
+  name: string,
+  addr: IpAddress,
+  zone: number | null,
+): number | null {
+  const linkLocal = addr.version === 6 && addr.isLinkLocal;
+  if (zone !== null) {
+    if (!linkLocal) {
+      throw new TypeError(
+        `Invalid hostname "${name}": a zone applies to IPv6 link-local addresses (fe80::/10) only`,
+      );
+    }
+    return zone;
+  }
+  if (!linkLocal || s.members.length === 1) return null;
+  const e = new TypeError(
+    `Invalid hostname "${name}": a link-local address needs a zone on a stack with ${s.members.length} interfaces, such as "${name}%1"`,
+  );
+  Object.defineProperty(e, "code", { value: "EINVAL", enumerable: false, configurable: true });
+  throw e;
+}
+
 /** The interface that holds `addr`, or the first one (for the unspecified address). */
 export function ifaceFor(s: StackState, addr: IpAddress): Interface {
   if (s.group === null || addr.isUnspecified) return s.iface;

@@ -19,7 +19,8 @@ import { TcpStream } from "./tcp_stream.ts";
 import { resolveForConnect } from "./dns.ts";
 import type { NetStack } from "./stack.ts";
 import type { StackState } from "./_stack_state.ts";
-import { connectVia, ifaceFor, ownsAddress } from "./_stack_ifaces.ts";
+import { connectVia, ifaceFor, ownsAddress, splitZone, zoneOf } from "./_stack_ifaces.ts";
+import { selectSourceAddress } from "../iface/source_address.ts";
 import {
   isTransparent,
   listenTransparentTcp,
@@ -51,7 +52,14 @@ export function listen(
   if (o.transport !== undefined) checkOneOf("transport", o.transport, ["tcp"]);
   if (o.fastOpen !== undefined) checkBoolean("fastOpen", o.fastOpen);
   const port = checkPort("port", o.port, 0);
-  const addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
+  const name = checkHostname("hostname", o.hostname);
+  const { host, zone } = name === undefined ? { host: name, zone: null } : splitZone(s, name);
+  const addr = parseHost(host, Ipv4Address.UNSPECIFIED);
+  // A zone (`fe80::1%1`) takes the link-local address of that interface.
+  const scope = zone === null ? null : zoneOf(s, name!, addr, zone);
+  if (scope !== null && !s.members[scope]!.iface.routes.hasAddress(addr)) {
+    throw coreError("EADDRNOTAVAIL", `Cannot listen on ${formatEndpoint({ addr, port })}%${scope}`);
+  }
   const backlog = o.tcpBacklog !== undefined
     ? checkBacklog("tcpBacklog", o.tcpBacklog)
     : o.backlog !== undefined
@@ -68,7 +76,7 @@ export function listen(
       socket: s.tcpOptions,
       ...(o.fastOpen === true ? { fastOpen: true } : {}),
     });
-    ifaceFor(s, addr).listenTcp(s.sockets, core);
+    (scope === null ? ifaceFor(s, addr) : s.members[scope]!.iface).listenTcp(s.sockets, core);
   } catch (e) {
     throw fromCoreError(e, `Cannot listen on ${formatEndpoint({ addr, port })}`);
   }
@@ -92,6 +100,11 @@ export async function connect(
   checkSignal("signal", o.signal);
   if (o.fastOpen !== undefined) checkBoolean("fastOpen", o.fastOpen);
   if (o.localPort !== undefined) checkPort("localPort", o.localPort, 1);
+  if (name.includes("%")) {
+    // RFC 4007 §11: a zoned literal (`fe80::1%1`) names the interface as well.
+    const { host, zone } = splitZone(s, name);
+    return connectTo(s, parseHost(host, Ipv4Address.UNSPECIFIED), port, name, o, zone);
+  }
   const ip = name === "localhost" ? null : tryParseIp(name);
   if (ip !== null) return connectTo(s, ip, port, name, o);
   const servers = [...s.dnsServers, ...(s.autoconf?.dnsServers ?? [])];
@@ -126,8 +139,10 @@ async function connectTo(
   port: number,
   name: string,
   options: ConnectOptions,
+  zone: number | null = null,
 ): Promise<TcpStream> {
   s.checkOpen();
+  const scope = zoneOf(s, name, addr, zone);
   if (addr.isUnspecified || addr.isMulticast || (addr.version === 4 && addr.isBroadcast)) {
     throw new TypeError(`Invalid hostname "${name}": not a unicast address`);
   }
@@ -142,7 +157,18 @@ async function connectTo(
   let local: { localAddr?: IpAddress; localPort?: number } = options.localPort !== undefined
     ? { localPort: options.localPort }
     : NO_OPTIONS;
-  if (s.group !== null) {
+  if (scope !== null && s.group !== null) {
+    // The zone picks the interface; RFC 6724 its address for the link-local peer.
+    const m = s.members[scope]!;
+    const source = m.iface.routes.nextHop(addr) === null
+      ? null
+      : selectSourceAddress(addr, m.iface.routes.addresses);
+    if (source === null) {
+      throw coreError("ENETUNREACH", `Cannot connect to ${formatEndpoint(remote)}%${scope}`);
+    }
+    iface = m.iface;
+    local = { ...local, localAddr: source };
+  } else if (s.group !== null) {
     // Several interfaces: the route picks the interface, RFC 6724 its address.
     const via = connectVia(s, addr);
     if (via === null) throw coreError("ENETUNREACH", `Cannot connect to ${formatEndpoint(remote)}`);
@@ -156,6 +182,7 @@ async function connectTo(
   const now = monotonicNow();
   try {
     iface.connectTcp(s.sockets, socket, remote, local, now);
+    if (scope !== null && s.group !== null) s.group.pin(socket, scope);
   } catch (e) {
     throw fromCoreError(e, `Cannot connect to ${formatEndpoint(remote)}`);
   }

@@ -167,7 +167,8 @@ export interface ListenOptions {
   readonly port: number;
   /**
    * The local address. The default `0.0.0.0` takes every IPv4 address of the stack, as with
-   * `Deno.listen`; `::` takes every IPv6 address; listen twice to serve both.
+   * `Deno.listen`; `::` takes every IPv6 address; listen twice to serve both. A link-local
+   * address may name its interface with a zone (`"fe80::1%1"`).
    */
   readonly hostname?: string;
   /** Accept queue length, 1–65535 (default: the stack's `backlog`), as Deno's `tcpBacklog`. */
@@ -233,6 +234,11 @@ export interface ConnectOptions {
    * The peer: an IPv4 or IPv6 literal, or a host name when the stack has `dnsServers`. The
    * default is `127.0.0.1`, as with `Deno.connect`; a stack has no loopback interface, so a
    * loopback peer it does not own rejects with `NetworkUnreachable`.
+   *
+   * An IPv6 link-local peer takes a zone (RFC 4007 §11), the index of the interface it is on
+   * (`"fe80::2%1"`): the connection leaves on that interface, from its link-local address. On a
+   * stack with several interfaces a link-local peer without a zone is ambiguous and rejects with
+   * a `TypeError` whose `code` is `EINVAL`, as Linux's `connect` does without a scope.
    */
   readonly hostname?: string;
   /** The peer's port, 1–65535. */
@@ -287,6 +293,10 @@ export interface DatagramOptions {
   readonly transport?: "udp";
   /** The local port, 0–65535; 0 picks a free one. */
   readonly port: number;
-  /** The local address (default: every address of the stack). */
+  /**
+   * The local address (default: every address of the stack). A link-local address with a zone
+   * (`"fe80::1%1"`, RFC 4007 §11) binds to that interface's address, and the socket's datagrams
+   * leave on that interface (to link-local peers too, which are then unambiguous).
+   */
   readonly hostname?: string;
 }
