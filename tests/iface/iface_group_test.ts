@@ -310,3 +310,93 @@ Deno.test("InterfaceGroup.remove: the member leaves the route table and the othe
   assert.ok(f.ifA.counters.noRoute > noRoute);
   assert.throws(() => f.group.remove(1), RangeError);
 });
+
+Deno.test("InterfaceGroup pin: with the same link-local address on two members, a pinned socket's datagrams leave on its member only", () => {
+  const [a0, a1] = linkPair({ medium: "ip" });
+  const [b0, b1] = linkPair({ medium: "ip" });
+  const ifA = new Interface({ addresses: ["fe80::1/64"], seed: 1 });
+  const ifB = new Interface({ addresses: ["fe80::1/64"], seed: 2 });
+  const group = new InterfaceGroup();
+  group.add(ifA, a0);
+  group.add(ifB, b0);
+  const sockets = new SocketSet();
+  const peerA = new Interface({ addresses: ["fe80::2/64"], seed: 3 });
+  const peerB = new Interface({ addresses: ["fe80::2/64"], seed: 4 });
+  const setA = new SocketSet(), setB = new SocketSet();
+  const rxA = new UdpSocket(), rxB = new UdpSocket();
+  peerA.bindUdp(setA, rxA, { addr: ip("::"), port: 53 });
+  peerB.bindUdp(setB, rxB, { addr: ip("::"), port: 53 });
+  const pinned = new UdpSocket(), loose = new UdpSocket();
+  ifA.bindUdp(sockets, pinned, { addr: ip("fe80::1"), port: 1000 });
+  ifA.bindUdp(sockets, loose, { addr: ip("fe80::1"), port: 1001 });
+  group.pin(pinned, 1);
+  const to = { addr: ip("fe80::2"), port: 53 };
+  pinned.send(new Uint8Array([1]), to);
+  loose.send(new Uint8Array([2]), to);
+  for (let t = 0; t < 5; t++) {
+    ifA.poll(t, a0, sockets);
+    ifB.poll(t, b0, sockets);
+    peerA.poll(t, a1, setA);
+    peerB.poll(t, b1, setB);
+  }
+  const buf = new Uint8Array(8);
+  const gotB = rxB.recv(buf);
+  assert.equal(gotB?.length, 1);
+  assert.equal(buf[0], 1, "the pinned socket's datagram reached link B");
+  assert.equal(rxB.recv(buf), null);
+  const gotA = rxA.recv(buf);
+  assert.equal(buf[0], 2, "the unpinned one left by the route, on the first member");
+  assert.equal(gotA?.remote.port, 1001);
+  assert.equal(rxA.recv(buf), null);
+});
+
+Deno.test("InterfaceGroup: an accept-any connection on a member answers on that member, though the route to the client is another's", () => {
+  const [a0] = linkPair({ medium: "ip" });
+  const [b0, b1] = linkPair({ medium: "ip" });
+  // The group's route to the client (203.0.113.2) is A's /25; B has the /24 on-link.
+  const ifA = new Interface({
+    addresses: ["192.0.2.1/24"],
+    routes: [{ cidr: "203.0.113.0/25", via: "192.0.2.254" }],
+    seed: 1,
+  });
+  const ifB = new Interface({
+    addresses: ["198.51.100.1/24"],
+    routes: [{ cidr: "203.0.113.0/24", via: null }],
+    acceptAny: { allowDocumentation: true },
+    seed: 2,
+  });
+  const group = new InterfaceGroup();
+  group.add(ifA, a0);
+  group.add(ifB, b0);
+  assert.equal(group.lookup(ip("203.0.113.2"))?.iface, 0);
+  const sockets = new SocketSet();
+  const listener = ifB.acceptAny!.listenTcp();
+  const client = new Interface({
+    addresses: ["203.0.113.2/24"],
+    routes: [{ cidr: "0.0.0.0/0", via: null }],
+    seed: 3,
+  });
+  const setC = new SocketSet();
+  const conn = new TcpSocket();
+  client.connectTcp(setC, conn, { addr: ip("192.0.2.80"), port: 443 }, {}, 0);
+  for (let t = 0; t < 10; t++) {
+    client.poll(t, b1, setC);
+    ifA.poll(t, a0, sockets);
+    ifB.poll(t, b0, sockets);
+  }
+  assert.equal(conn.state, "established");
+  assert.equal(ifA.counters.txFrames, 0, "nothing left on A");
+  const accepted = ifB.acceptTcp(sockets, listener)!;
+  assert.equal(accepted.localEndpoint?.addr.toString(), "192.0.2.80");
+  assert.equal(group.pinnedIndex(accepted), 1);
+  // Data the application writes later leaves on B as well.
+  accepted.send(new Uint8Array(100));
+  for (let t = 10; t < 20; t++) {
+    ifA.poll(t, a0, sockets);
+    ifB.poll(t, b0, sockets);
+    client.poll(t, b1, setC);
+  }
+  assert.equal(recvAll(conn), 100);
+  assert.equal(ifA.counters.txFrames, 0);
+  assert.equal(ifB.acceptAny!.counters.flowsOpened, 1);
+});
