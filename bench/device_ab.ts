@@ -16,7 +16,8 @@
  *
  * `AB_DIR=down` (an environment variable; also `up`, `tcp`, `raw`) runs one direction only.
  * `on`/`off` opens the TUN device with or without offloads; `option=value` pairs go to
- * `TunTapDevice.open` (`coalesceAcks=false`). For the tunnel, `fw=N` sets both ends' flow window
+ * `TunTapDevice.open` (`coalesceAcks=false`), except `rxBuffer=`/`txBuffer=` (the stack's TCP
+ * buffers) and `qlen=` (the kernel's queue in front of the TUN, its txqueuelen). For the tunnel, `fw=N` sets both ends' flow window
  * and `nobatch` turns the batched libc path off. CPU figures are this process's user+system
  * milliseconds per MB (from /proc/self/stat), less sensitive to load than MB/s.
  *
@@ -127,6 +128,9 @@ async function tunArm(spec: string, kind: "tun" | "packet" = "tun"): Promise<Arm
   if (typeof opts.txBuffer === "number") tcp.txBufferSize = opts.txBuffer;
   delete opts.rxBuffer;
   delete opts.txBuffer;
+  // `qlen=N` sets the kernel's queue in front of the device (the TUN's txqueuelen: 500 frames).
+  const qlen = typeof opts.qlen === "number" ? opts.qlen : undefined;
+  delete opts.qlen;
   const { NetStack } = await import(`${root}/mod.ts`);
   const { TunTapDevice } = await import(`${root}/src/phy/tun_tap.ts`);
   const { RawSocketDevice } = await import(`${root}/src/phy/raw_socket.ts`);
@@ -203,6 +207,7 @@ async function tunArm(spec: string, kind: "tun" | "packet" = "tun"): Promise<Arm
     sh(["ip", "netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${ifn}.disable_ipv6=1`]);
     sh(["ip", "-n", ns, "addr", "add", "192.0.2.1/24", "dev", ifn]);
     sh(["ip", "-n", ns, "link", "set", ifn, "up"]);
+    if (qlen !== undefined) sh(["ip", "-n", ns, "link", "set", ifn, "txqueuelen", String(qlen)]);
     py = new Deno.Command("ip", {
       args: ["netns", "exec", ns, "python3", "-u", "-c", PY],
       stdout: "piped",

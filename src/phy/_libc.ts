@@ -233,6 +233,7 @@ const SIOCGIFMTU = 0x8921n;
 const SIOCSIFMTU = 0x8922n;
 const SIOCGIFFLAGS = 0x8913n;
 const SIOCSIFFLAGS = 0x8914n;
+const SIOCSIFTXQLEN = 0x8943n;
 const IFF_UP = 0x1;
 
 /**
@@ -276,6 +277,23 @@ export function configureInterface(
       throw osError(lib, `Cannot read the MTU of ${name}`, errno(lib));
     }
     return dv.getInt32(IFNAMSIZ, true);
+  } finally {
+    s.close(fd);
+  }
+}
+
+/**
+ * Sets the length of the kernel's transmit queue of interface `name` (its txqueuelen; for a TUN
+ * device the frames waiting to be read). Returns 0, or the errno when the kernel refused.
+ */
+export function setTxQueueLen(lib: Libc, name: string, len: number): number {
+  const s = lib.symbols;
+  const fd = s.socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno(lib);
+  try {
+    const ifr = ifreqFor(name);
+    new DataView(ifr.buffer).setInt32(IFNAMSIZ, len, true);
+    return s.ioctl(fd, SIOCSIFTXQLEN, ifr) < 0 ? errno(lib) : 0;
   } finally {
     s.close(fd);
   }

@@ -35,6 +35,7 @@ import {
   openLibc,
   osError,
   POLLNVAL,
+  setTxQueueLen,
 } from "./_libc.ts";
 
 export type { HostDeviceStats } from "./_libc.ts";
@@ -46,6 +47,8 @@ const IFF_NO_PI = 0x1000;
 const IFF_VNET_HDR = 0x4000;
 const TUNSETOFFLOAD = 0x400454d0n;
 const TUNSETVNETHDRSZ = 0x400454d8n;
+/** The default `kernelQueueLen`: about a 6 MiB receive window (autotuning's largest) in full segments. */
+const KERNEL_QUEUE_LEN = 4096;
 
 /**
  * Options of {@linkcode TunTapDevice.open}.
@@ -72,6 +75,15 @@ export interface TunTapOptions {
   readonly mtu?: number;
   /** Bring the interface up (IFF_UP; needs CAP_NET_ADMIN). Default `false`. */
   readonly up?: boolean;
+  /**
+   * The kernel's queue of frames waiting for this process to read them (the interface's
+   * txqueuelen, SIOCSIFTXQLEN; needs CAP_NET_ADMIN). When it is full the kernel drops what it
+   * routes to the device (counted in the interface's `tx_dropped`, seen by TCP as loss): the
+   * kernel's 500 overflowed whenever the process fell behind a sender whose window was larger.
+   * Default 4096, kept silently at the kernel's value where the process may not change it; an
+   * explicit value that the kernel refuses is an error.
+   */
+  readonly kernelQueueLen?: number;
   /**
    * Open with the `virtio_net_hdr` offload header (IFF_VNET_HDR) and ask the kernel for checksum
    * and segmentation offload (TUNSETOFFLOAD CSUM|TSO4|TSO6|USO4|USO6, falling back to
@@ -243,6 +255,9 @@ export class TunTapDevice extends FdDevice {
     if (options.writerQueueLen !== undefined) {
       checkInt("writer queue length", options.writerQueueLen, 2, 1 << 16);
     }
+    if (options.kernelQueueLen !== undefined) {
+      checkInt("kernel queue length", options.kernelQueueLen, 1, 1 << 20);
+    }
     if (options.readerQueueLen !== undefined) {
       checkInt("reader queue length", options.readerQueueLen, 2, 1 << 16);
     }
@@ -290,6 +305,10 @@ export class TunTapDevice extends FdDevice {
       }
       const actual = ifreqName(ifr);
       const ipMtu = configureInterface(lib, actual, { mtu: options.mtu, up: options.up });
+      const qlenCode = setTxQueueLen(lib, actual, options.kernelQueueLen ?? KERNEL_QUEUE_LEN);
+      if (qlenCode !== 0 && options.kernelQueueLen !== undefined) {
+        throw osError(lib, `Cannot set the queue length of ${actual}`, qlenCode);
+      }
       const medium = mode === "tun" ? Medium.Ip : Medium.Ethernet;
       const mtu = mode === "tun" ? ipMtu : ipMtu + ETHERNET_HEADER_LEN;
       let hdrLen = 0;

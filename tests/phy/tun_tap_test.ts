@@ -395,3 +395,52 @@ Deno.test({
     }
   },
 });
+
+/** python3: sends `n` 1000-byte UDP datagrams from 192.0.2.1 to 192.0.2.2:9000 at once. */
+const PY_BURST = String.raw`
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(int(sys.argv[1])): s.sendto(bytes(1000), ("192.0.2.2", 9000))
+`;
+
+for (const kernelQueueLen of [undefined, 500]) {
+  Deno.test({
+    name: `TunTapDevice with ${
+      kernelQueueLen === undefined ? "the default kernel queue (4096)" : "a kernel queue of 500"
+    } ${
+      kernelQueueLen === undefined ? "keeps" : "drops part of"
+    } a 3,000-datagram burst the stack is slow to take, every drop counted by the kernel`,
+    ignore: !netAdmin.ok || !hasCommand("python3"),
+    sanitizeOps: true,
+    sanitizeResources: true,
+    fn: async () => {
+      const n = 3000;
+      const opts = kernelQueueLen === undefined ? {} : { kernelQueueLen };
+      const { dev, ns, name } = await kernelSide("tun", opts);
+      const linkStats = async () =>
+        JSON.parse(await must("ip", ["-n", ns, "-s", "-j", "link", "show", name]))[0];
+      try {
+        assert.equal((await linkStats()).txqlen, kernelQueueLen ?? 4096);
+        // The stack takes nothing meanwhile: the device's ring fills, the rest waits in the kernel.
+        assert.equal((await runIn(ns, "python3", ["-c", PY_BURST, String(n)])).code, 0);
+        let got = 0;
+        for (let idle = 0; idle < 50; idle++) {
+          for (let f = dev.receive(0); f !== null; f = dev.receive(0)) {
+            if (f[9] === 17 && ((f[22]! << 8) | f[23]!) === 9000) {
+              got++;
+              idle = 0;
+            }
+          }
+          await new Promise((r) => setTimeout(r, 5));
+        }
+        const dropped = (await linkStats()).stats64.tx.dropped;
+        assert.equal(got + dropped, n, `${got} received, ${dropped} dropped by the kernel`);
+        if (kernelQueueLen === undefined) assert.equal(got, n);
+        else assert.ok(dropped > 0, "a 500-frame queue held the whole burst");
+      } finally {
+        await dev.close();
+        await deleteNetns(ns);
+      }
+    },
+  });
+}
