@@ -5,6 +5,7 @@
  * ```sh
  * deno task bench:loss [--quick] [--seconds S] [--runs N] [--drops 0,1,5] [--reorders 0,5]
  *                      [--depth D] [--buffer KiB] [--json FILE] [--only smolUp,smolDown,...]
+ *                      [--relay-all]
  * deno task bench:loss --from-json FILE   # prints the table of a saved run again
  * ```
  *
@@ -88,6 +89,12 @@ interface Args {
   fromJson: string | null;
   /** `--only a,b`: the contenders to run (all by default). */
   only: Contender[] | null;
+  /**
+   * `--relay-all`: cells without reordering cross the relay too (holding nothing), so every
+   * contender has a userspace TUN path: Linux↔Linux through the same two TUN devices and the
+   * copying process that smolnet's own TUN path resembles.
+   */
+  relayAll?: boolean;
 }
 
 function numbers(s: string | undefined, what: string): number[] {
@@ -134,6 +141,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (x === "--json") a.json = argv[++i] ?? null;
     else if (x === "--from-json") a.fromJson = argv[++i] ?? null;
     else if (x === "--only") a.only = contenderList(argv[++i]);
+    else if (x === "--relay-all") a.relayAll = true;
     else if (x !== "--quick") throw new TypeError(`Unknown argument "${x}"`);
   }
   if (!(a.seconds > 0) || !(Number.isInteger(a.runs) && a.runs >= 1)) {
@@ -434,7 +442,7 @@ async function transfer(
   size: number,
   cap: number,
 ): Promise<Transfer> {
-  const relayed = reorder > 0;
+  const relayed = reorder > 0 || ARGS.relayAll === true;
   const server = relayed ? topo.servers.relayed : topo.servers.direct;
   const host = relayed ? ADDR.relayServer : ADDR.server;
   await setDrop(topo.router, drop);
@@ -555,7 +563,8 @@ function printReport(report: Report): void {
       `rate (* = stopped sending at ${3 * a.seconds} s); reorder depth ${a.depth}; smolnet ` +
       `CUBIC with ${smolTcp}; Linux sockets set TCP_CONGESTION (namespace default ` +
       `${report.defaultCc}); load ${report.load[0].toFixed(2)} → ${report.load[1].toFixed(2)}` +
-      (report.bbr ? "" : "; no BBR column: the kernel does not offer bbr"),
+      (report.bbr ? "" : "; no BBR column: the kernel does not offer bbr") +
+      (a.relayAll === true ? "; every cell through the relay (--relay-all)" : ""),
   );
   console.log(table(report));
   for (const c of report.cells) {
@@ -681,7 +690,7 @@ async function main(): Promise<void> {
             const msg = (e as Error).message;
             failures.get(who)!.push(msg);
             console.error(`\n${LABEL[who]}, drop ${drop} %, reorder ${reorder} %: ${msg}`);
-            await restartServer(topo, reorder > 0);
+            await restartServer(topo, reorder > 0 || ARGS.relayAll === true);
           }
         }
       }
