@@ -469,6 +469,10 @@ export class TcpListenSocket {
     const ws = o.windowScale && repr.windowScale !== null;
     const sack = o.sack && repr.sackPermitted;
     const ts = o.timestamps ? repr.timestamp : null;
+    // RFC 3168 §6.1.1: an ECN-setup SYN (ECE and CWR) to a listener that takes ECN; the cookie
+    // carries the verdict in the TSval, so only with timestamps.
+    const ecnSetup = TcpFlags.ECE | TcpFlags.CWR;
+    const ecn = ts !== null && o.ecn !== "off" && (repr.flags & ecnSetup) === ecnSetup;
     let timestamp = null;
     if (ts !== null) {
       const off = o.timestampOffset ?? timestampOffset(cx.isnSecret, dst, src);
@@ -476,6 +480,7 @@ export class TcpListenSocket {
         (Math.floor(cx.now) + off) >>> 0,
         ws ? repr.windowScale : null,
         sack,
+        ecn,
       );
       timestamp = { tsVal, tsEcr: ts.tsVal };
     }
@@ -487,7 +492,7 @@ export class TcpListenSocket {
       dstPort: remote.port,
       seq: iss,
       ack: (repr.seq + 1) >>> 0,
-      flags: TcpFlags.SYN | TcpFlags.ACK,
+      flags: TcpFlags.SYN | TcpFlags.ACK | (ecn ? TcpFlags.ECE : 0),
       window: o.rxBufferSize < 65535 ? o.rxBufferSize : 65535,
       urgent: 0,
       mss: o.mss ?? mssForMtu(cx.ipMtu, local),
@@ -551,13 +556,13 @@ export class TcpListenSocket {
     const child = new TcpSocket({ ...this.#opts, initialSequenceNumber: cookie });
     child.listen(local);
     attachParent(child, this.#hooks);
-    // The client's SYN as the cookie remembers it.
+    // The client's SYN as the cookie remembers it (an ECN-setup SYN when ECN was agreed).
     child.process(cx, src, dst, {
       srcPort: remote.port,
       dstPort: local.port,
       seq: clientIsn,
       ack: 0,
-      flags: TcpFlags.SYN,
+      flags: TcpFlags.SYN | (opts !== null && opts.ecn ? TcpFlags.ECE | TcpFlags.CWR : 0),
       window: repr.window,
       urgent: 0,
       mss: COOKIE_MSS[mssIndex]!,

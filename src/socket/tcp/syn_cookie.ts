@@ -10,10 +10,12 @@
  *   off-path attacker cannot forge one nor change the MSS it carries;
  * - bits 2–0: the index of the client's MSS in {@linkcode COOKIE_MSS}.
  *
- * Window scale and SACK-permitted ride in the low 6 bits of the SYN-ACK's TSval (as Linux's
+ * Window scale, SACK-permitted and ECN ride in the low 6 bits of the SYN-ACK's TSval (as Linux's
  * `cookie_init_timestamp`), which the client echoes in every TSecr: bits 3–0 the client's shift
- * (15: none), bit 4 SACK-permitted. Without timestamps they cannot be carried, and the rebuilt
- * connection goes without window scaling and SACK, as on Linux.
+ * (15: none), bit 4 SACK-permitted, bit 5 ECN negotiated (RFC 3168 §6.1.1: the SYN was an
+ * ECN-setup SYN, the cookie SYN-ACK an ECN-setup SYN-ACK). Without timestamps they cannot be
+ * carried, and the rebuilt connection goes without window scaling, SACK and ECN, as on Linux
+ * (whose cookie SYN-ACK may still offer ECN then; ours does not, so both ends agree).
  *
  * @module
  */
@@ -32,6 +34,7 @@ export const COOKIE_TICK = 64_000;
 export const COOKIE_TS_MASK = 0x3f;
 const NO_WSCALE = 15;
 const SACK_BIT = 0x10;
+const ECN_BIT = 0x20;
 
 /** The index in {@linkcode COOKIE_MSS} of the largest value not above `mss`. */
 export function cookieMssIndex(mss: number): number {
@@ -86,19 +89,31 @@ export function checkCookie(
  * Our TSval `tsVal` with the options in its low bits, never above `tsVal` (so timestamps do not
  * jump ahead of our clock).
  */
-export function cookieTsVal(tsVal: number, windowScale: number | null, sack: boolean): number {
-  const bits = (windowScale === null ? NO_WSCALE : windowScale) | (sack ? SACK_BIT : 0);
+export function cookieTsVal(
+  tsVal: number,
+  windowScale: number | null,
+  sack: boolean,
+  ecn: boolean,
+): number {
+  const bits = (windowScale === null ? NO_WSCALE : windowScale) | (sack ? SACK_BIT : 0) |
+    (ecn ? ECN_BIT : 0);
   let v = ((tsVal & ~COOKIE_TS_MASK) | bits) >>> 0;
   if (((v - tsVal) | 0) > 0) v = (v - (COOKIE_TS_MASK + 1)) >>> 0;
   return v;
 }
 
-/** The options a TSecr carries back: the client's window shift (or `null`) and SACK-permitted. */
-export function cookieOptions(tsEcr: number): { windowScale: number | null; sack: boolean } {
+/**
+ * The options a TSecr carries back: the client's window shift (or `null`), SACK-permitted and
+ * whether ECN was negotiated.
+ */
+export function cookieOptions(
+  tsEcr: number,
+): { windowScale: number | null; sack: boolean; ecn: boolean } {
   const ws = tsEcr & 0xf;
   return {
     windowScale: ws === NO_WSCALE ? null : ws > 14 ? 14 : ws,
     sack: (tsEcr & SACK_BIT) !== 0,
+    ecn: (tsEcr & ECN_BIT) !== 0,
   };
 }
 

@@ -163,3 +163,71 @@ Deno.test("TcpListenSocket checks no cookie while none was sent recently, and ev
   assert.equal(off.info.evicted, 1);
   assert.equal(off.synCookie(cx(), CLIENT.addr, SERVER.addr, floodSyn(3003)), null);
 });
+
+/** The client's handshake through a cookie: its SYN, the cookie SYN-ACK, its ACK, the child. */
+function throughCookie(l: TcpListenSocket, client: TcpSocket) {
+  client.connect(cx(), SERVER, CLIENT);
+  const [syn] = emitted(client);
+  assert.equal(l.onSyn(cx(), CLIENT.addr, SERVER.addr, syn!), null, "no room in the SYN queue");
+  const synAck = l.synCookie(cx(), CLIENT.addr, SERVER.addr, syn!)!;
+  now += 30;
+  const ack = client.process(cx(), SERVER.addr, CLIENT.addr, synAck) ?? emitted(client)[0]!;
+  const child = l.onCookieAck(cx(), CLIENT.addr, SERVER.addr, ack)!;
+  assert.ok(child !== null, "the cookie is valid");
+  child.process(cx(), CLIENT.addr, SERVER.addr, ack);
+  assert.equal(child.state, "established");
+  return { syn: syn!, synAck, child };
+}
+
+Deno.test("TcpListenSocket under a SYN flood keeps ECN through the cookie, and CE gets the ECN response", () => {
+  const l = flooded();
+  const client = new TcpSocket({ ecn: "on" });
+  const { syn, synAck, child } = throughCookie(l, client);
+  assert.equal(syn.flags & (TcpFlags.ECE | TcpFlags.CWR), TcpFlags.ECE | TcpFlags.CWR);
+  // RFC 3168 §6.1.1: the cookie SYN-ACK is an ECN-setup SYN-ACK (ECE without CWR).
+  assert.equal(synAck.flags & (TcpFlags.ECE | TcpFlags.CWR), TcpFlags.ECE);
+  assert.equal(client.info.ecn, true);
+  assert.equal(child.info.ecn, true, "the cookie carried the ECN verdict");
+  assert.equal(l.info.synCookiesAccepted, 1);
+  // A router marks the client's first data CE: the child echoes ECE, the client reduces once.
+  client.send(new Uint8Array(1000).fill(1));
+  const [data] = emitted(client);
+  const echo = child.process({ ...cx(), ecn: 3 }, CLIENT.addr, SERVER.addr, data!) ??
+    emitted(child)[0]!; // the first CE is acknowledged at once
+  assert.ok((echo.flags & TcpFlags.ECE) !== 0, "ECE echoed");
+  assert.equal(child.info.ceReceived, 1);
+  now += 30;
+  client.process(cx(), SERVER.addr, CLIENT.addr, echo);
+  assert.equal(client.info.ecnReductions, 1);
+  client.send(new Uint8Array(100).fill(2));
+  const [next] = emitted(client);
+  assert.ok((next!.flags & TcpFlags.CWR) !== 0, "CWR on the next new data");
+});
+
+Deno.test("TcpListenSocket cookies carry no ECN without timestamps, for a plain SYN, or with ecn off", () => {
+  // Without timestamps the TSval cannot carry it: no ECN-setup SYN-ACK, ECN off on both ends.
+  const a = throughCookie(flooded(), new TcpSocket({ ecn: "on", timestamps: false }));
+  assert.equal(a.synAck.flags & TcpFlags.ECE, 0);
+  assert.equal(a.child.info.ecn, false);
+  // A SYN that did not ask for ECN.
+  const b = throughCookie(flooded(), new TcpSocket({ ecn: "accept" }));
+  assert.equal(b.synAck.flags & TcpFlags.ECE, 0);
+  assert.equal(b.child.info.ecn, false);
+  // A listener with ECN off.
+  const off = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, {
+    synQueue: 1,
+    socket: { ecn: "off" },
+  });
+  const flooder = Ipv4Address.parse("198.51.100.9");
+  off.onSyn(cx(), flooder, SERVER.addr, floodSyn(2000))!.process(
+    cx(),
+    flooder,
+    SERVER.addr,
+    floodSyn(2000),
+  );
+  const client = new TcpSocket({ ecn: "on" });
+  const c = throughCookie(off, client);
+  assert.equal(c.synAck.flags & TcpFlags.ECE, 0);
+  assert.equal(c.child.info.ecn, false);
+  assert.equal(client.info.ecn, false);
+});
