@@ -111,3 +111,67 @@ Deno.test({
     listener.close();
   },
 });
+
+/**
+ * A SYN flood from a raw socket in the namespace: `argv[3]` SYNs to `argv[1]:argv[2]` from
+ * spoofed on-link sources 192.0.2.100–.199 (TEST-NET-1; the kernel owns none of them, so our
+ * SYN-ACKs to them are dropped and each SYN stays half-open in our SYN queue).
+ */
+const PY_FLOOD = String.raw`
+import socket, struct, sys
+dst, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+d = socket.inet_aton(dst)
+for i in range(count):
+    src = socket.inet_aton("192.0.2.%d" % (100 + i % 100))
+    sport = 20000 + i
+    tcp = struct.pack("!HHIIBBHHH", sport, port, 1000 + i, 0, 5 << 4, 0x02, 65535, 0, 0)
+    tcp = tcp[:16] + struct.pack("!H", csum(src + d + struct.pack("!BBH", 0, 6, 20) + tcp)) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i & 0xffff, 0, 64, 6, 0, src, d)
+    ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
+    s.sendto(ip + tcp, (dst, 0))
+print(count, flush=True)
+`;
+
+Deno.test({
+  name:
+    "interop: under a SYN flood a kernel client with tcp_ecn=1 gets in through a SYN cookie with ECN",
+  ...interop,
+  fn: async () => {
+    await using peer = await KernelPeer.create();
+    await peer.must("sysctl", ["-qw", "net.ipv4.tcp_ecn=1"]);
+    const stack = peer.stack();
+    const listener = stack.listen({ hostname: STACK_V4, port: 5303 });
+    // 1100 half-open connections fill the listener's SYN queue (1024).
+    const flood = peer.python(PY_FLOOD, [STACK_V4, "5303", "1100"]);
+    await withTimeout(flood.output, 10_000, "flood");
+    for (let i = 0; i < 100 && listener.info.synQueueLength < 1024; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal(listener.info.synQueueLength, 1024);
+    const client = peer.python(PY_CLIENT, [STACK_V4, "5303"], { stdin: true });
+    const conn = await withTimeout(listener.accept(), 10_000, "accept");
+    const buf = new Uint8Array(65536);
+    let got = 0;
+    while (got < 100_000) {
+      const n = await withTimeout(conn.read(buf), 10_000, "read");
+      if (n === null) break;
+      got += n;
+    }
+    assert.equal(got, 100_000);
+    const info = listener.info;
+    assert.ok(info.synCookiesSent >= 1, `${info.synCookiesSent} cookies sent`);
+    assert.equal(info.synCookiesAccepted, 1);
+    assert.equal(conn.info.ecn, true, "ECN negotiated through the cookie");
+    await client.send("done\n");
+    const out = await withTimeout(client.output, 10_000, "kernel client");
+    assert.equal(parseLine(out.stdout)[1] & ECN_OK, ECN_OK);
+    conn.close();
+    listener.close();
+  },
+});
