@@ -119,3 +119,50 @@ Deno.test({
     listener.close();
   },
 });
+
+Deno.test({
+  name:
+    "interop: after two SYNs with data dropped by a middlebox our client stops using Fast Open to that kernel server",
+  ...interop,
+  fn: async () => {
+    await using peer = await KernelPeer.create();
+    await peer.must("sysctl", ["-qw", "net.ipv4.tcp_fastopen=3"]);
+    // A middlebox in the namespace: SYNs (without ACK) longer than 120 bytes vanish, i.e. a SYN
+    // with our cookie and a 300-byte request; a plain SYN or a cookie request passes.
+    await peer.must("nft", ["add", "table", "inet", "tfo"]);
+    await peer.must("nft", [
+      ...["add", "chain", "inet", "tfo", "in"],
+      "{ type filter hook input priority 0 ; }",
+    ]);
+    await peer.must("nft", [
+      ...["add", "rule", "inet", "tfo", "in", "iifname", peer.ifname],
+      ...["tcp", "flags", "&", "(syn|ack)", "==", "syn", "meta", "length", ">", "120"],
+      ...["counter", "drop"],
+    ]);
+    const stack = peer.stack();
+    const server = peer.python(PY_SERVER, ["5406", "4"]);
+    await peer.waitListening(5406);
+    const infos = [];
+    for (const i of [0, 1, 2, 3]) {
+      const conn = await stack.connect({ hostname: KERNEL_V4, port: 5406, fastOpen: true });
+      const early = conn.info.state === "synSent";
+      await writeAll(conn, new TextEncoder().encode(`request${i}:${"x".repeat(300)}`));
+      const buf = new Uint8Array(16);
+      const n = await withTimeout(conn.read(buf), 10_000, "reply");
+      assert.equal(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "ok");
+      const { fastOpenSynData: synData, rtos } = conn.info;
+      infos.push({ early, synData, rtos, drops: stack.fastOpenCache.info.synDataDrops });
+      conn.close();
+    }
+    const lines = parseLines((await withTimeout(server.output, 10_000, "kernel server")).stdout);
+    assert.deepEqual(lines.map((l) => l.text.slice(0, 9)), [0, 1, 2, 3].map((i) => `request${i}:`));
+    assert.deepEqual(infos, [
+      { early: false, synData: 0, rtos: 0, drops: 0 }, // the cookie request passes
+      { early: true, synData: 1, rtos: 1, drops: 1 }, // SYN data dropped, the plain retry passes
+      { early: true, synData: 1, rtos: 1, drops: 2 }, // again: Fast Open to it pauses (4 min)
+      { early: false, synData: 0, rtos: 0, drops: 2 }, // a plain handshake, no timeout
+    ]);
+    const rules = await peer.must("nft", ["list", "chain", "inet", "tfo", "in"]);
+    assert.match(rules, /counter packets 2 /);
+  },
+});
