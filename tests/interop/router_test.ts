@@ -8,176 +8,100 @@
 // translated), and the example's counters must show the translations. Skips with one line
 // where the machine cannot.
 import assert from "node:assert/strict";
-import { createNetns, deleteNetns, linkName, must, run } from "../phy/_netns.ts";
+import { linkName, must, run } from "../phy/_netns.ts";
 import { canRun, interop, reportSkip } from "./_kernel_peer.ts";
+import { httpServer, randomBytes, Scene, shIn, until, waitListening } from "./_fixtures.ts";
 
 reportSkip("router_test.ts");
 const root = new URL("../../", import.meta.url).pathname;
 
-interface Proc {
-  child: Deno.ChildProcess;
-  /** Resolves with stdout and stderr once the process ended. */
-  out: Promise<{ stdout: string; stderr: string }>;
-  /** Its stdout so far. */
-  text(): string;
-}
-
-async function collect(stream: ReadableStream<Uint8Array>, into: { s: string }): Promise<string> {
-  const dec = new TextDecoder();
-  for await (const chunk of stream) into.s += dec.decode(chunk, { stream: true });
-  return into.s;
-}
-
-function spawnIn(procs: Proc[], ns: string, cmd: string, args: string[]): Proc {
-  // `ip netns exec` execs the command: the PID is the command's own, and we kill only it.
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, cmd, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const o = { s: "" }, e = { s: "" };
-  const out = Promise.all([collect(child.stdout, o), collect(child.stderr, e), child.status])
-    .then(([stdout, stderr]) => ({ stdout, stderr }));
-  const p = { child, out, text: () => o.s };
-  procs.push(p);
-  return p;
-}
-
-async function until(what: string, f: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await f()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function routeThrough(offload: boolean): Promise<void> {
-  const procs: Proc[] = [];
-  const names: string[] = [];
-  const dir = await Deno.makeTempDir({ prefix: "smolnet-it-" });
-  try {
-    const [r, i, o] = [await createNetns("r"), await createNetns("i"), await createNetns("o")];
-    names.push(r, i, o);
-    const tin = linkName("ri"), tout = linkName("ro");
-    await must("ip", ["-n", r, "tuntap", "add", "dev", tin, "mode", "tun"]);
-    await must("ip", ["-n", r, "tuntap", "add", "dev", tout, "mode", "tun"]);
-    const router = spawnIn(procs, r, Deno.execPath(), [
-      "run",
-      "--allow-ffi",
-      `${root}examples/router.ts`,
-      "--inside",
-      tin,
-      "--outside",
-      tout,
-      "--allow-documentation",
-      ...(offload ? ["--offload"] : []),
-    ]);
-    // It prints its first line once it holds both devices.
-    await until("the router to start", () => Promise.resolve(router.text().includes("router:")));
-    await must("ip", ["-n", r, "link", "set", tin, "netns", i]);
-    await must("ip", ["-n", r, "link", "set", tout, "netns", o]);
-    const sh = (ns: string, cmd: string) => must("ip", ["netns", "exec", ns, "sh", "-ec", cmd]);
-    await sh(
+  await using scene = await Scene.create();
+  const dir = scene.dir;
+  const [r, i, o] = await scene.netns("r", "i", "o");
+  const tin = linkName("ri"), tout = linkName("ro");
+  await must("ip", ["-n", r, "tuntap", "add", "dev", tin, "mode", "tun"]);
+  await must("ip", ["-n", r, "tuntap", "add", "dev", tout, "mode", "tun"]);
+  const router = scene.spawnIn(r, Deno.execPath(), [
+    "run",
+    "--allow-ffi",
+    `${root}examples/router.ts`,
+    "--inside",
+    tin,
+    "--outside",
+    tout,
+    "--allow-documentation",
+    ...(offload ? ["--offload"] : []),
+  ]);
+  // It prints its first line once it holds both devices.
+  await until("the router to start", () => Promise.resolve(router.text().includes("router:")));
+  await must("ip", ["-n", r, "link", "set", tin, "netns", i]);
+  await must("ip", ["-n", r, "link", "set", tout, "netns", o]);
+  await shIn(
+    i,
+    `ip addr add 192.0.2.2/24 dev ${tin}; ip addr add 2001:db8:1::2/64 dev ${tin} nodad
+     ip link set ${tin} up
+     ip route add default via 192.0.2.1; ip -6 route add default via 2001:db8:1::1`,
+  );
+  await shIn(
+    o,
+    `ip addr add 198.51.100.2/24 dev ${tout}; ip addr add 2001:db8:2::2/64 dev ${tout} nodad
+     ip link set ${tout} up
+     ip -6 route add 2001:db8:1::/64 via 2001:db8:2::1`,
+  );
+  const body = randomBytes(200_000);
+  await Deno.writeFile(`${dir}/blob.bin`, body);
+  const server = httpServer(scene, o, { bind: "198.51.100.2", port: 8000 });
+  const server6 = httpServer(scene, o, { bind: "2001:db8:2::2", port: 8001 });
+  for (const port of [8000, 8001]) await waitListening(o, "t", port);
+  const download = async (url: string, file: string) => {
+    const curl = await run("ip", [
+      "netns",
+      "exec",
       i,
-      `ip addr add 192.0.2.2/24 dev ${tin}; ip addr add 2001:db8:1::2/64 dev ${tin} nodad
-       ip link set ${tin} up
-       ip route add default via 192.0.2.1; ip -6 route add default via 2001:db8:1::1`,
-    );
-    await sh(
-      o,
-      `ip addr add 198.51.100.2/24 dev ${tout}; ip addr add 2001:db8:2::2/64 dev ${tout} nodad
-       ip link set ${tout} up
-       ip -6 route add 2001:db8:1::/64 via 2001:db8:2::1`,
-    );
-    const body = new Uint8Array(200_000);
-    for (let k = 0; k < body.length; k += 65536) {
-      crypto.getRandomValues(body.subarray(k, Math.min(body.length, k + 65536)));
-    }
-    await Deno.writeFile(`${dir}/blob.bin`, body);
-    const server = spawnIn(procs, o, "python3", [
-      "-u",
-      "-m",
-      "http.server",
-      "--bind",
-      "198.51.100.2",
-      "--directory",
-      dir,
-      "8000",
+      "curl",
+      "-s",
+      "-g",
+      "--max-time",
+      "20",
+      "-o",
+      `${dir}/${file}`,
+      "-w",
+      "%{http_code}",
+      url,
     ]);
-    const server6 = spawnIn(procs, o, "python3", [
-      "-u",
-      "-m",
-      "http.server",
-      "--bind",
-      "2001:db8:2::2",
-      "--directory",
-      dir,
-      "8001",
-    ]);
-    for (const port of [8000, 8001]) {
-      await until(`the server on ${port} to listen`, async () => {
-        const l = await run("ip", ["netns", "exec", o, "ss", "-Hltn", `sport = :${port}`]);
-        return l.stdout.includes(`:${port}`);
-      });
-    }
-    const download = async (url: string, file: string) => {
-      const curl = await run("ip", [
-        "netns",
-        "exec",
-        i,
-        "curl",
-        "-s",
-        "-g",
-        "--max-time",
-        "20",
-        "-o",
-        `${dir}/${file}`,
-        "-w",
-        "%{http_code}",
-        url,
-      ]);
-      assert.equal(curl.code, 0, `curl ${url} failed: ${curl.stderr}`);
-      assert.equal(curl.stdout, "200");
-      assert.deepEqual(await Deno.readFile(`${dir}/${file}`), body);
-    };
-    await download("http://198.51.100.2:8000/blob.bin", "got.bin");
-    await download("http://[2001:db8:2::2]:8001/blob.bin", "got6.bin");
-    // The router answers pings to each of its addresses from the inside, the outside ones
-    // included (they are reached through the inside interface).
-    for (const addr of ["192.0.2.1", "198.51.100.1", "2001:db8:1::1", "2001:db8:2::1"]) {
-      const ping = await run("ip", ["netns", "exec", i, "ping", "-c", "1", "-W", "2", addr]);
-      assert.equal(ping.code, 0, `ping ${addr}: ${ping.stdout}${ping.stderr}`);
-      assert.match(ping.stdout, new RegExp(`from ${addr.replaceAll(".", "\\.")}`));
-    }
-    // The IPv4 server saw the NAT address, never the inside host; the IPv6 one the inside
-    // host itself.
-    server.child.kill("SIGTERM");
-    const log = (await server.out).stderr;
-    assert.match(log, /^198\.51\.100\.1 - - .*"GET \/blob\.bin HTTP\/1\.1" 200/m);
-    assert.doesNotMatch(log, /192\.0\.2\.2/);
-    server6.child.kill("SIGTERM");
-    const log6 = (await server6.out).stderr;
-    assert.match(log6, /^2001:db8:1::2 - - .*"GET \/blob\.bin HTTP\/1\.1" 200/m);
-    router.child.kill("SIGTERM");
-    const text = (await router.out).stdout;
-    assert.match(text, /^router: forwarding .* \(NAT as 198\.51\.100\.1\)$/m);
-    const stats = JSON.parse(text.trim().split("\n").at(-1)!);
-    assert.ok(stats.forward.natOut > 0 && stats.forward.natIn > 0, text);
-    assert.ok(stats.mappings.some((m: string) => m.startsWith("tcp 192.0.2.2:")), text);
-    assert.ok(stats.forward.forwarded > stats.forward.natOut + stats.forward.natIn, text);
-    // With offloads the kernels hand over coalesced TCP super-frames, forwarded whole.
-    if (offload) assert.ok(stats.forward.superFrames > 0, text);
-    else assert.equal(stats.forward.superFrames, 0, text);
-  } finally {
-    for (const { child, out } of procs) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* already ended */ }
-      await out.catch(() => {});
-    }
-    for (const n of names) await deleteNetns(n);
-    await Deno.remove(dir, { recursive: true });
+    assert.equal(curl.code, 0, `curl ${url} failed: ${curl.stderr}`);
+    assert.equal(curl.stdout, "200");
+    assert.deepEqual(await Deno.readFile(`${dir}/${file}`), body);
+  };
+  await download("http://198.51.100.2:8000/blob.bin", "got.bin");
+  await download("http://[2001:db8:2::2]:8001/blob.bin", "got6.bin");
+  // The router answers pings to each of its addresses from the inside, the outside ones
+  // included (they are reached through the inside interface).
+  for (const addr of ["192.0.2.1", "198.51.100.1", "2001:db8:1::1", "2001:db8:2::1"]) {
+    const ping = await run("ip", ["netns", "exec", i, "ping", "-c", "1", "-W", "2", addr]);
+    assert.equal(ping.code, 0, `ping ${addr}: ${ping.stdout}${ping.stderr}`);
+    assert.match(ping.stdout, new RegExp(`from ${addr.replaceAll(".", "\\.")}`));
   }
+  // The IPv4 server saw the NAT address, never the inside host; the IPv6 one the inside
+  // host itself.
+  server.child.kill("SIGTERM");
+  const log = (await server.out).stderr;
+  assert.match(log, /^198\.51\.100\.1 - - .*"GET \/blob\.bin HTTP\/1\.1" 200/m);
+  assert.doesNotMatch(log, /192\.0\.2\.2/);
+  server6.child.kill("SIGTERM");
+  const log6 = (await server6.out).stderr;
+  assert.match(log6, /^2001:db8:1::2 - - .*"GET \/blob\.bin HTTP\/1\.1" 200/m);
+  router.child.kill("SIGTERM");
+  const text = (await router.out).stdout;
+  assert.match(text, /^router: forwarding .* \(NAT as 198\.51\.100\.1\)$/m);
+  const stats = JSON.parse(text.trim().split("\n").at(-1)!);
+  assert.ok(stats.forward.natOut > 0 && stats.forward.natIn > 0, text);
+  assert.ok(stats.mappings.some((m: string) => m.startsWith("tcp 192.0.2.2:")), text);
+  assert.ok(stats.forward.forwarded > stats.forward.natOut + stats.forward.natIn, text);
+  // With offloads the kernels hand over coalesced TCP super-frames, forwarded whole.
+  if (offload) assert.ok(stats.forward.superFrames > 0, text);
+  else assert.equal(stats.forward.superFrames, 0, text);
 }
 
 Deno.test({
