@@ -125,7 +125,7 @@ export function waitListening(ns: string, proto: "t" | "u", port: number): Promi
 }
 
 /** `size` random bytes (getRandomValues takes at most 64 KiB at a time). */
-export function randomBytes(size: number): Uint8Array {
+export function randomBytes(size: number): Uint8Array<ArrayBuffer> {
   const body = new Uint8Array(size);
   for (let k = 0; k < size; k += 65536) {
     crypto.getRandomValues(body.subarray(k, Math.min(size, k + 65536)));

@@ -8,46 +8,12 @@
 // reach the stack's wildcard echo listener through their own link, and B cannot reach the
 // listener bound to A's address through B's link. Skips with one line where the machine cannot.
 import assert from "node:assert/strict";
-import { createNetns, deleteNetns, linkName, must, run } from "../phy/_netns.ts";
+import { linkName, must, run } from "../phy/_netns.ts";
 import { canRun, interop, reportSkip } from "./_kernel_peer.ts";
+import { httpServer, randomBytes, Scene, shIn, until, waitListening } from "./_fixtures.ts";
 
 reportSkip("multi_interface_test.ts");
 const here = new URL(".", import.meta.url).pathname;
-
-interface Proc {
-  child: Deno.ChildProcess;
-  out: Promise<{ stdout: string; stderr: string }>;
-  text(): string;
-}
-
-async function collect(stream: ReadableStream<Uint8Array>, into: { s: string }): Promise<string> {
-  const dec = new TextDecoder();
-  for await (const chunk of stream) into.s += dec.decode(chunk, { stream: true });
-  return into.s;
-}
-
-function spawnIn(procs: Proc[], ns: string, cmd: string, args: string[]): Proc {
-  // `ip netns exec` execs the command: the PID is the command's own, and we kill only it.
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, cmd, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const o = { s: "" }, e = { s: "" };
-  const out = Promise.all([collect(child.stdout, o), collect(child.stderr, e), child.status])
-    .then(([stdout, stderr]) => ({ stdout, stderr }));
-  const p = { child, out, text: () => o.s };
-  procs.push(p);
-  return p;
-}
-
-async function until(what: string, f: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (await f()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** A python3 TCP client in `ns`: sends `msg`, half-closes, prints what comes back. */
 function pyClient(ns: string, host: string, port: number, msg: string) {
@@ -71,143 +37,103 @@ Deno.test({
   sanitizeOps: false,
   ignore: !canRun,
   fn: async () => {
-    const procs: Proc[] = [];
-    const names: string[] = [];
-    const dir = await Deno.makeTempDir({ prefix: "smolnet-mi-" });
-    try {
-      const [h, na, nb] = [await createNetns("h"), await createNetns("a"), await createNetns("b")];
-      names.push(h, na, nb);
-      const ta = linkName("ma"), tb = linkName("mb");
-      await must("ip", ["-n", h, "tuntap", "add", "dev", ta, "mode", "tun"]);
-      await must("ip", ["-n", h, "tuntap", "add", "dev", tb, "mode", "tun"]);
-      const host = spawnIn(procs, h, Deno.execPath(), [
-        "run",
-        "--allow-ffi",
-        "--allow-read",
-        `${here}_multi_iface_host.ts`,
-        ta,
-        tb,
-        `${dir}/go`,
-        "192.0.2.2,198.51.100.2,2001:db8:2::2",
-      ]);
-      await until("the stack to start", () => Promise.resolve(host.text().includes("ready")));
-      await must("ip", ["-n", h, "link", "set", ta, "netns", na]);
-      await must("ip", ["-n", h, "link", "set", tb, "netns", nb]);
-      const sh = (ns: string, cmd: string) => must("ip", ["netns", "exec", ns, "sh", "-ec", cmd]);
-      await sh(
-        na,
-        `ip addr add 192.0.2.2/24 dev ${ta}; ip addr add 2001:db8:1::2/64 dev ${ta} nodad
-         ip link set ${ta} up`,
-      );
-      await sh(
-        nb,
-        `ip addr add 198.51.100.2/24 dev ${tb}; ip addr add 2001:db8:2::2/64 dev ${tb} nodad
-         ip link set ${tb} up; ip route add 192.0.2.0/24 dev ${tb}`,
-      );
-      const body = new Uint8Array(300_000);
-      for (let k = 0; k < body.length; k += 65536) {
-        crypto.getRandomValues(body.subarray(k, Math.min(body.length, k + 65536)));
-      }
-      await Deno.writeFile(`${dir}/blob.bin`, body);
-      const sha = [...new Uint8Array(await crypto.subtle.digest("SHA-256", body))]
-        .map((x) => x.toString(16).padStart(2, "0")).join("");
-      const serverA = spawnIn(procs, na, "python3", [
-        "-u",
-        "-m",
-        "http.server",
-        "--bind",
-        "192.0.2.2",
-        "--directory",
-        dir,
-        "8000",
-      ]);
-      const serverB = spawnIn(procs, nb, "python3", [
-        "-u",
-        "-m",
-        "http.server",
-        "--bind",
-        "::",
-        "--directory",
-        dir,
-        "8000",
-      ]);
-      for (const ns of [na, nb]) {
-        await until(`the server in ${ns} to listen`, async () => {
-          const l = await run("ip", ["netns", "exec", ns, "ss", "-Hltn", "sport = :8000"]);
-          return l.stdout.includes(":8000");
-        });
-      }
-      // Clients in A and B reach the wildcard echo listener through their own link.
-      const echoA = await pyClient(na, "192.0.2.1", 7, "hello from A");
-      assert.equal(echoA.stdout.trim(), "hello from A", echoA.stderr);
-      const echoB = await pyClient(nb, "198.51.100.1", 7, "hello from B");
-      assert.equal(echoB.stdout.trim(), "hello from B", echoB.stderr);
-      const echoB6 = await pyClient(nb, "2001:db8:2::1", 7, "hello from B over IPv6");
-      assert.equal(echoB6.stdout.trim(), "hello from B over IPv6", echoB6.stderr);
-      // Strong host: B routes 192.0.2.0/24 onto its link, but the stack's interface there does
-      // not answer for interface A's address.
-      const cross = await pyClient(nb, "192.0.2.1", 9, "across");
-      assert.notEqual(cross.code, 0, `reached 192.0.2.1:9 through B: ${cross.stdout}`);
-      const viaA = await pyClient(na, "192.0.2.1", 9, "direct");
-      assert.equal(viaA.stdout.trim(), "direct", viaA.stderr);
-      // The stack fetches from each namespace.
-      await Deno.writeTextFile(`${dir}/go`, "");
-      await until("the fetches", () => Promise.resolve(host.text().includes("done")));
-      const lines = host.text().split("\n").filter((l) => l.startsWith("{"))
-        .map((l) => JSON.parse(l));
-      const fetched = new Map(lines.filter((l) => l.fetched).map((l) => [l.fetched, l]));
-      for (
-        const [dst, local] of [
-          ["192.0.2.2", "192.0.2.1"],
-          ["198.51.100.2", "198.51.100.1"],
-          ["2001:db8:2::2", "2001:db8:2::1"],
-        ]
-      ) {
-        const f = fetched.get(dst);
-        assert.ok(f, `no fetch from ${dst}: ${host.text()}`);
-        assert.equal(f.status, "HTTP/1.0 200");
-        assert.equal(f.local, local);
-        assert.equal(f.bytes, body.length);
-        assert.equal(f.sha256, sha);
-      }
-      assert.ok(fetched.get("192.0.2.2").mss > 1400, JSON.stringify(fetched.get("192.0.2.2")));
-      assert.ok(
-        fetched.get("198.51.100.2").mss <= 1240,
-        JSON.stringify(fetched.get("198.51.100.2")),
-      );
-      assert.ok(
-        fetched.get("2001:db8:2::2").mss <= 1220,
-        JSON.stringify(fetched.get("2001:db8:2::2")),
-      );
-      const accepted = lines.filter((l) => l.accepted).map((l) => `${l.from}>${l.accepted}`);
-      assert.deepEqual(accepted.sort(), [
-        "192.0.2.2>192.0.2.1",
-        "192.0.2.2>192.0.2.1",
-        "198.51.100.2>198.51.100.1",
-        "2001:db8:2::2>2001:db8:2::1",
-      ]);
-      // The servers saw each fetch from the stack's address on their own link.
-      serverA.child.kill("SIGTERM");
-      serverB.child.kill("SIGTERM");
-      const logA = (await serverA.out).stderr, logB = (await serverB.out).stderr;
-      assert.match(logA, /^192\.0\.2\.1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
-      assert.match(logB, /198\.51\.100\.1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
-      assert.match(logB, /^2001:db8:2::1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
-      host.child.kill("SIGTERM");
-      const text = (await host.out).stdout;
-      const { counters } = JSON.parse(text.trim().split("\n").at(-1)!);
-      assert.ok(counters[1].notForUs > 0, "interface 1 dropped the SYNs for 192.0.2.1");
-      assert.equal(counters[0].noRoute + counters[1].noRoute, 0);
-      assert.ok(counters[0].txFrames > 100 && counters[1].txFrames > 100, text);
-    } finally {
-      for (const { child, out } of procs) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already ended */ }
-        await out.catch(() => {});
-      }
-      for (const n of names) await deleteNetns(n);
-      await Deno.remove(dir, { recursive: true });
+    await using scene = await Scene.create("smolnet-mi-");
+    const dir = scene.dir;
+    const [h, na, nb] = await scene.netns("h", "a", "b");
+    const ta = linkName("ma"), tb = linkName("mb");
+    await must("ip", ["-n", h, "tuntap", "add", "dev", ta, "mode", "tun"]);
+    await must("ip", ["-n", h, "tuntap", "add", "dev", tb, "mode", "tun"]);
+    const host = scene.spawnIn(h, Deno.execPath(), [
+      "run",
+      "--allow-ffi",
+      "--allow-read",
+      `${here}_multi_iface_host.ts`,
+      ta,
+      tb,
+      `${dir}/go`,
+      "192.0.2.2,198.51.100.2,2001:db8:2::2",
+    ]);
+    await until("the stack to start", () => Promise.resolve(host.text().includes("ready")));
+    await must("ip", ["-n", h, "link", "set", ta, "netns", na]);
+    await must("ip", ["-n", h, "link", "set", tb, "netns", nb]);
+    await shIn(
+      na,
+      `ip addr add 192.0.2.2/24 dev ${ta}; ip addr add 2001:db8:1::2/64 dev ${ta} nodad
+       ip link set ${ta} up`,
+    );
+    await shIn(
+      nb,
+      `ip addr add 198.51.100.2/24 dev ${tb}; ip addr add 2001:db8:2::2/64 dev ${tb} nodad
+       ip link set ${tb} up; ip route add 192.0.2.0/24 dev ${tb}`,
+    );
+    const body = randomBytes(300_000);
+    await Deno.writeFile(`${dir}/blob.bin`, body);
+    const sha = [...new Uint8Array(await crypto.subtle.digest("SHA-256", body))]
+      .map((x) => x.toString(16).padStart(2, "0")).join("");
+    const serverA = httpServer(scene, na, { bind: "192.0.2.2", port: 8000 });
+    const serverB = httpServer(scene, nb, { bind: "::", port: 8000 });
+    for (const ns of [na, nb]) await waitListening(ns, "t", 8000);
+    // Clients in A and B reach the wildcard echo listener through their own link.
+    const echoA = await pyClient(na, "192.0.2.1", 7, "hello from A");
+    assert.equal(echoA.stdout.trim(), "hello from A", echoA.stderr);
+    const echoB = await pyClient(nb, "198.51.100.1", 7, "hello from B");
+    assert.equal(echoB.stdout.trim(), "hello from B", echoB.stderr);
+    const echoB6 = await pyClient(nb, "2001:db8:2::1", 7, "hello from B over IPv6");
+    assert.equal(echoB6.stdout.trim(), "hello from B over IPv6", echoB6.stderr);
+    // Strong host: B routes 192.0.2.0/24 onto its link, but the stack's interface there does
+    // not answer for interface A's address.
+    const cross = await pyClient(nb, "192.0.2.1", 9, "across");
+    assert.notEqual(cross.code, 0, `reached 192.0.2.1:9 through B: ${cross.stdout}`);
+    const viaA = await pyClient(na, "192.0.2.1", 9, "direct");
+    assert.equal(viaA.stdout.trim(), "direct", viaA.stderr);
+    // The stack fetches from each namespace.
+    await Deno.writeTextFile(`${dir}/go`, "");
+    await until("the fetches", () => Promise.resolve(host.text().includes("done")));
+    const lines = host.text().split("\n").filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l));
+    const fetched = new Map(lines.filter((l) => l.fetched).map((l) => [l.fetched, l]));
+    for (
+      const [dst, local] of [
+        ["192.0.2.2", "192.0.2.1"],
+        ["198.51.100.2", "198.51.100.1"],
+        ["2001:db8:2::2", "2001:db8:2::1"],
+      ]
+    ) {
+      const f = fetched.get(dst);
+      assert.ok(f, `no fetch from ${dst}: ${host.text()}`);
+      assert.equal(f.status, "HTTP/1.0 200");
+      assert.equal(f.local, local);
+      assert.equal(f.bytes, body.length);
+      assert.equal(f.sha256, sha);
     }
+    assert.ok(fetched.get("192.0.2.2").mss > 1400, JSON.stringify(fetched.get("192.0.2.2")));
+    assert.ok(
+      fetched.get("198.51.100.2").mss <= 1240,
+      JSON.stringify(fetched.get("198.51.100.2")),
+    );
+    assert.ok(
+      fetched.get("2001:db8:2::2").mss <= 1220,
+      JSON.stringify(fetched.get("2001:db8:2::2")),
+    );
+    const accepted = lines.filter((l) => l.accepted).map((l) => `${l.from}>${l.accepted}`);
+    assert.deepEqual(accepted.sort(), [
+      "192.0.2.2>192.0.2.1",
+      "192.0.2.2>192.0.2.1",
+      "198.51.100.2>198.51.100.1",
+      "2001:db8:2::2>2001:db8:2::1",
+    ]);
+    // The servers saw each fetch from the stack's address on their own link.
+    serverA.child.kill("SIGTERM");
+    serverB.child.kill("SIGTERM");
+    const logA = (await serverA.out).stderr, logB = (await serverB.out).stderr;
+    assert.match(logA, /^192\.0\.2\.1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
+    assert.match(logB, /198\.51\.100\.1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
+    assert.match(logB, /^2001:db8:2::1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
+    host.child.kill("SIGTERM");
+    const text = (await host.out).stdout;
+    const { counters } = JSON.parse(text.trim().split("\n").at(-1)!);
+    assert.ok(counters[1].notForUs > 0, "interface 1 dropped the SYNs for 192.0.2.1");
+    assert.equal(counters[0].noRoute + counters[1].noRoute, 0);
+    assert.ok(counters[0].txFrames > 100 && counters[1].txFrames > 100, text);
   },
 });
