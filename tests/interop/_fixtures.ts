@@ -161,6 +161,8 @@ export interface ProxyTopology {
   readonly s: string;
   /** The TUN device in P, up, for examples/tun2proxy.ts to open. */
   readonly tun: string;
+  /** P's veth towards C: the policy rule is `iif <vpc> lookup 100`. */
+  readonly vpc: string;
 }
 
 /**
@@ -231,7 +233,7 @@ export async function proxyTopology(
        ip -6 rule add iif ${vpc} lookup 100`,
     );
   }
-  return { c, p, s, tun };
+  return { c, p, s, tun, vpc };
 }
 
 /** The arguments of `deno` that run examples/tun2proxy.ts (from checkout `root`) on `tun`. */

@@ -6,8 +6,16 @@
 // device, so the proxy's own connections go to S. Skips with one line where the machine cannot.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { createNetns, deleteNetns, hasCommand, linkName, must, run } from "../phy/_netns.ts";
+import { hasCommand, must, run } from "../phy/_netns.ts";
 import { canRun, interop, interopTool, reportSkip } from "./_kernel_peer.ts";
+import {
+  dnsmasqArgs,
+  type Proc,
+  proxyTopology,
+  Scene,
+  tun2proxyArgs,
+  waitListening,
+} from "./_fixtures.ts";
 
 reportSkip("tun2proxy_test.ts");
 const tools = interopTool("tun2proxy_test.ts", "dnsmasq", "dnsmasq-base") &&
@@ -60,28 +68,9 @@ await Promise.all(conns.map(async (c, i) => {
 console.log(JSON.stringify({ ok, bad, ms: Math.round(performance.now() - t0) }));
 `;
 
-interface Procs {
-  list: { child: Deno.ChildProcess; out: Promise<Deno.CommandOutput> }[];
-}
-
-function spawnIn(procs: Procs, ns: string, cmd: string, args: string[]): Deno.ChildProcess {
-  // `ip netns exec` execs the command: the PID is the command's own, and we kill only it.
-  const child = new Deno.Command("ip", {
-    args: ["netns", "exec", ns, "sh", "-c", `ulimit -n 16384; exec "$@"`, "sh", cmd, ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  procs.list.push({ child, out: child.output() });
-  return child;
-}
-
-async function waitListening(ns: string, proto: "t" | "u", port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const r = await run("ip", ["netns", "exec", ns, "ss", `-Hl${proto}n`, `sport = :${port}`]);
-    if (r.stdout.includes(`:${port}`)) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`nothing listens on ${proto === "t" ? "TCP" : "UDP"} port ${port} in ${ns}`);
+/** Starts `cmd` in `ns` with room for the 1,000-flow test's file descriptors. */
+function spawnIn(scene: Scene, ns: string, cmd: string, args: string[]): Proc {
+  return scene.spawnIn(ns, cmd, args, { maxFiles: 16384 });
 }
 
 Deno.test({
@@ -92,94 +81,56 @@ Deno.test({
   sanitizeOps: false,
   ignore: !canRun || !tools,
   fn: async (t) => {
-    const procs: Procs = { list: [] };
-    const names: string[] = [];
-    const dir = await Deno.makeTempDir({ prefix: "smolnet-it-" });
-    try {
-      const [c, p, s] = [await createNetns("c"), await createNetns("p"), await createNetns("s")];
-      names.push(c, p, s);
-      const vc = linkName("vc"), vpc = linkName("vpc"), vps = linkName("vps"), vs = linkName("vs");
-      const tun = linkName("tp");
-      await must("ip", ["link", "add", vc, "netns", c, "type", "veth", "peer", vpc, "netns", p]);
-      await must("ip", ["link", "add", vps, "netns", p, "type", "veth", "peer", vs, "netns", s]);
-      const sh = (ns: string, cmd: string) => must("ip", ["netns", "exec", ns, "sh", "-ec", cmd]);
-      await sh(
-        c,
-        `ip addr add 192.0.2.1/30 dev ${vc}; ip link set ${vc} up; ip route add default via 192.0.2.2`,
-      );
-      await sh(
-        s,
-        `ip addr add 192.0.2.6/30 dev ${vs}; ip link set ${vs} up; ip route add default via 192.0.2.5
-         for a in ${HTTP} ${DNS} ${ECHO}; do ip addr add $a/32 dev lo; done`,
-      );
-      await sh(
-        p,
-        `ip addr add 192.0.2.2/30 dev ${vpc}; ip link set ${vpc} up
-         ip addr add 192.0.2.5/30 dev ${vps}; ip link set ${vps} up
-         ip route add 198.51.100.0/24 via 192.0.2.6
-         sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-         ip tuntap add dev ${tun} mode tun
-         sysctl -qw net.ipv6.conf.${tun}.disable_ipv6=1 net.ipv4.conf.${tun}.rp_filter=0
-         ip link set ${tun} up
-         ip route add default dev ${tun} table 100
-         ip rule add iif ${vpc} lookup 100`,
-      );
-      // Servers in S.
-      const size = 1048576 + 77;
-      const blob = crypto.getRandomValues(new Uint8Array(65536));
-      const body = new Uint8Array(size);
-      for (let off = 0; off < size; off += blob.length) {
-        body.set(blob.subarray(0, Math.min(blob.length, size - off)), off);
-      }
-      await Deno.writeFile(`${dir}/blob.bin`, body);
-      const want = createHash("sha256").update(body).digest("hex");
-      spawnIn(procs, s, "python3", [
-        "-m",
-        "http.server",
-        "--bind",
-        HTTP,
-        "--directory",
-        dir,
-        "80",
-      ]);
-      await Deno.writeTextFile(`${dir}/echo.py`, ECHO_PY);
-      spawnIn(procs, s, "python3", [`${dir}/echo.py`, ECHO, "7"]);
-      spawnIn(procs, s, "dnsmasq", [
-        "--keep-in-foreground",
-        "--log-facility=-",
-        "--conf-file=/dev/null",
-        "--no-resolv",
-        "--no-hosts",
-        "--bind-interfaces",
-        `--listen-address=${DNS}`,
-        "--port=53",
-        "--pid-file=",
-        "--user=root",
-        "--local=/example.net/",
-        `--host-record=www.example.net,${HTTP}`,
-      ]);
-      // The proxy in P.
-      const proxy = spawnIn(procs, p, Deno.execPath(), [
-        "run",
-        "--allow-ffi",
-        "--allow-net",
-        "--unstable-net",
-        `${root}examples/tun2proxy.ts`,
-        "--device",
-        tun,
-        "--allow-documentation",
-        "--quiet",
-        "--offload",
-      ]);
-      await Promise.all([
-        waitListening(s, "t", 80),
-        waitListening(s, "t", 7),
-        waitListening(s, "u", 53),
-      ]);
-      const inC = (cmd: string, args: string[]) => run("ip", ["netns", "exec", c, cmd, ...args]);
+    await using scene = await Scene.create();
+    const dir = scene.dir;
+    const netns = async (tag: string) => (await scene.netns(tag))[0];
+    const { c, p, s, tun, vpc } = await proxyTopology(netns, {
+      tags: ["c", "p", "s"],
+      family: 4,
+    }, [HTTP, DNS, ECHO]);
+    // Servers in S.
+    const size = 1048576 + 77;
+    const blob = crypto.getRandomValues(new Uint8Array(65536));
+    const body = new Uint8Array(size);
+    for (let off = 0; off < size; off += blob.length) {
+      body.set(blob.subarray(0, Math.min(blob.length, size - off)), off);
+    }
+    await Deno.writeFile(`${dir}/blob.bin`, body);
+    const want = createHash("sha256").update(body).digest("hex");
+    spawnIn(scene, s, "python3", [
+      "-m",
+      "http.server",
+      "--bind",
+      HTTP,
+      "--directory",
+      dir,
+      "80",
+    ]);
+    await Deno.writeTextFile(`${dir}/echo.py`, ECHO_PY);
+    spawnIn(scene, s, "python3", [`${dir}/echo.py`, ECHO, "7"]);
+    spawnIn(scene, s, "dnsmasq", dnsmasqArgs(DNS, HTTP));
+    // The proxy in P.
+    const proxy = spawnIn(scene, p, Deno.execPath(), tun2proxyArgs(root, tun));
+    await Promise.all([
+      waitListening(s, "t", 80),
+      waitListening(s, "t", 7),
+      waitListening(s, "u", 53),
+    ]);
+    const inC = (cmd: string, args: string[]) => run("ip", ["netns", "exec", c, cmd, ...args]);
 
-      await t.step("curl fetches a 1 MiB file byte-exact through the proxy", async () => {
-        let r = await inC("curl", [
+    await t.step("curl fetches a 1 MiB file byte-exact through the proxy", async () => {
+      let r = await inC("curl", [
+        "-s",
+        "--max-time",
+        "30",
+        "-o",
+        `${dir}/got.bin`,
+        `http://${HTTP}/blob.bin`,
+      ]);
+      for (let i = 0; i < 20 && r.code !== 0; i++) {
+        // The example may still be starting: the kernel retransmits, curl retries here.
+        await new Promise((res) => setTimeout(res, 250));
+        r = await inC("curl", [
           "-s",
           "--max-time",
           "30",
@@ -187,116 +138,94 @@ Deno.test({
           `${dir}/got.bin`,
           `http://${HTTP}/blob.bin`,
         ]);
-        for (let i = 0; i < 20 && r.code !== 0; i++) {
-          // The example may still be starting: the kernel retransmits, curl retries here.
-          await new Promise((res) => setTimeout(res, 250));
-          r = await inC("curl", [
-            "-s",
-            "--max-time",
-            "30",
-            "-o",
-            `${dir}/got.bin`,
-            `http://${HTTP}/blob.bin`,
-          ]);
-        }
-        assert.equal(r.code, 0, r.stderr);
-        const got = await Deno.readFile(`${dir}/got.bin`);
-        assert.equal(got.length, size);
-        assert.equal(createHash("sha256").update(got).digest("hex"), want);
-      });
-
-      await t.step("dig gets dnsmasq's answer through a relayed UDP flow", async () => {
-        const r = await inC("dig", [
-          "+short",
-          "+time=3",
-          "+tries=2",
-          `@${DNS}`,
-          "www.example.net",
-          "A",
-        ]);
-        assert.equal(r.code, 0, r.stdout + r.stderr);
-        assert.equal(r.stdout.trim(), HTTP);
-      });
-
-      await t.step("1,000 concurrent TCP flows each get back exactly their own bytes", async () => {
-        await Deno.writeTextFile(`${dir}/flows.ts`, FLOWS_TS);
-        const flows = async () => {
-          const r = await run("ip", [
-            "netns",
-            "exec",
-            c,
-            "sh",
-            "-c",
-            `ulimit -n 16384; exec "$@"`,
-            "sh",
-            Deno.execPath(),
-            "run",
-            "--allow-net",
-            `${dir}/flows.ts`,
-            ECHO,
-            "7",
-            "1000",
-          ]);
-          assert.equal(r.code, 0, r.stderr);
-          const res = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
-          assert.deepEqual({ ok: res.ok, bad: res.bad }, { ok: 1000, bad: 0 });
-          return res.ms as number;
-        };
-        const viaProxy = await flows();
-        // The same client and server with P's kernel forwarding instead of the proxy.
-        await must("ip", ["-n", p, "rule", "del", "iif", vpc, "lookup", "100"]);
-        const kernel = await flows();
-        await must("ip", ["-n", p, "rule", "add", "iif", vpc, "lookup", "100"]);
-        console.log(
-          `1,000 concurrent echo flows: through tun2proxy ${viaProxy} ms, kernel forwarding ` +
-            `${kernel} ms`,
-        );
-      });
-
-      await t.step({
-        name: "one-flow relay throughput beside kernel forwarding, iperf3 (reported, not asserted)",
-        ignore: !hasCommand("iperf3"),
-        fn: async () => {
-          spawnIn(procs, s, "iperf3", ["-s", "-B", ECHO, "-p", "5201"]);
-          await waitListening(s, "t", 5201);
-          const mbps = async (reverse: boolean) => {
-            const args = ["-c", ECHO, "-p", "5201", "-t", "4", "-J", ...(reverse ? ["-R"] : [])];
-            const r = await inC("iperf3", args);
-            assert.equal(r.code, 0, r.stderr);
-            return JSON.parse(r.stdout).end.sum_received.bits_per_second / 8e6;
-          };
-          const proxyDown = await mbps(true), proxyUp = await mbps(false);
-          // Without the rule C's traffic is forwarded by P's kernel straight to S.
-          await must("ip", ["-n", p, "rule", "del", "iif", vpc, "lookup", "100"]);
-          const kernelDown = await mbps(true), kernelUp = await mbps(false);
-          await must("ip", ["-n", p, "rule", "add", "iif", vpc, "lookup", "100"]);
-          const f = (x: number) => x.toFixed(0);
-          console.log(
-            `one TCP flow, MB/s: tun2proxy --offload down ${f(proxyDown)} up ${f(proxyUp)}; ` +
-              `kernel forwarding down ${f(kernelDown)} up ${f(kernelUp)} ` +
-              `(${(proxyDown / kernelDown).toFixed(2)}x / ${(proxyUp / kernelUp).toFixed(2)}x)`,
-          );
-        },
-      });
-
-      proxy.kill("SIGTERM");
-      const out = await procs.list.find((x) => x.child === proxy)!.out;
-      const stats = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!;
-      const counters = JSON.parse(stats);
-      console.log(`tun2proxy at exit: ${stats}`);
-      assert.ok(counters.relay.tcpOpened >= 1001, stats);
-      assert.ok(counters.relay.udpFlows >= 1, stats);
-      assert.equal(counters.acceptAny.martian, 0, stats);
-    } finally {
-      for (const { child, out } of procs.list) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already ended */ }
-        await out.catch(() => {});
       }
-      for (const n of names) await deleteNetns(n);
-      await Deno.remove(dir, { recursive: true });
-    }
+      assert.equal(r.code, 0, r.stderr);
+      const got = await Deno.readFile(`${dir}/got.bin`);
+      assert.equal(got.length, size);
+      assert.equal(createHash("sha256").update(got).digest("hex"), want);
+    });
+
+    await t.step("dig gets dnsmasq's answer through a relayed UDP flow", async () => {
+      const r = await inC("dig", [
+        "+short",
+        "+time=3",
+        "+tries=2",
+        `@${DNS}`,
+        "www.example.net",
+        "A",
+      ]);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(r.stdout.trim(), HTTP);
+    });
+
+    await t.step("1,000 concurrent TCP flows each get back exactly their own bytes", async () => {
+      await Deno.writeTextFile(`${dir}/flows.ts`, FLOWS_TS);
+      const flows = async () => {
+        const r = await run("ip", [
+          "netns",
+          "exec",
+          c,
+          "sh",
+          "-c",
+          `ulimit -n 16384; exec "$@"`,
+          "sh",
+          Deno.execPath(),
+          "run",
+          "--allow-net",
+          `${dir}/flows.ts`,
+          ECHO,
+          "7",
+          "1000",
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        const res = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+        assert.deepEqual({ ok: res.ok, bad: res.bad }, { ok: 1000, bad: 0 });
+        return res.ms as number;
+      };
+      const viaProxy = await flows();
+      // The same client and server with P's kernel forwarding instead of the proxy.
+      await must("ip", ["-n", p, "rule", "del", "iif", vpc, "lookup", "100"]);
+      const kernel = await flows();
+      await must("ip", ["-n", p, "rule", "add", "iif", vpc, "lookup", "100"]);
+      console.log(
+        `1,000 concurrent echo flows: through tun2proxy ${viaProxy} ms, kernel forwarding ` +
+          `${kernel} ms`,
+      );
+    });
+
+    await t.step({
+      name: "one-flow relay throughput beside kernel forwarding, iperf3 (reported, not asserted)",
+      ignore: !hasCommand("iperf3"),
+      fn: async () => {
+        spawnIn(scene, s, "iperf3", ["-s", "-B", ECHO, "-p", "5201"]);
+        await waitListening(s, "t", 5201);
+        const mbps = async (reverse: boolean) => {
+          const args = ["-c", ECHO, "-p", "5201", "-t", "4", "-J", ...(reverse ? ["-R"] : [])];
+          const r = await inC("iperf3", args);
+          assert.equal(r.code, 0, r.stderr);
+          return JSON.parse(r.stdout).end.sum_received.bits_per_second / 8e6;
+        };
+        const proxyDown = await mbps(true), proxyUp = await mbps(false);
+        // Without the rule C's traffic is forwarded by P's kernel straight to S.
+        await must("ip", ["-n", p, "rule", "del", "iif", vpc, "lookup", "100"]);
+        const kernelDown = await mbps(true), kernelUp = await mbps(false);
+        await must("ip", ["-n", p, "rule", "add", "iif", vpc, "lookup", "100"]);
+        const f = (x: number) => x.toFixed(0);
+        console.log(
+          `one TCP flow, MB/s: tun2proxy --offload down ${f(proxyDown)} up ${f(proxyUp)}; ` +
+            `kernel forwarding down ${f(kernelDown)} up ${f(kernelUp)} ` +
+            `(${(proxyDown / kernelDown).toFixed(2)}x / ${(proxyUp / kernelUp).toFixed(2)}x)`,
+        );
+      },
+    });
+
+    proxy.child.kill("SIGTERM");
+    const stats = (await proxy.out).stdout.trim().split("\n").at(-1)!;
+    const counters = JSON.parse(stats);
+    console.log(`tun2proxy at exit: ${stats}`);
+    assert.ok(counters.relay.tcpOpened >= 1001, stats);
+    assert.ok(counters.relay.udpFlows >= 1, stats);
+    assert.equal(counters.acceptAny.martian, 0, stats);
   },
 });
 
@@ -312,114 +241,53 @@ Deno.test({
   sanitizeOps: false,
   ignore: !canRun || !tools,
   fn: async () => {
-    const procs: Procs = { list: [] };
-    const names: string[] = [];
-    const dir = await Deno.makeTempDir({ prefix: "smolnet-it-" });
-    try {
-      const [c, p, s] = [await createNetns("c"), await createNetns("p"), await createNetns("s")];
-      names.push(c, p, s);
-      const vc = linkName("vc"), vpc = linkName("vpc"), vps = linkName("vps"), vs = linkName("vs");
-      const tun = linkName("tp");
-      await must("ip", ["link", "add", vc, "netns", c, "type", "veth", "peer", vpc, "netns", p]);
-      await must("ip", ["link", "add", vps, "netns", p, "type", "veth", "peer", vs, "netns", s]);
-      const sh = (ns: string, cmd: string) => must("ip", ["netns", "exec", ns, "sh", "-ec", cmd]);
-      await sh(
-        c,
-        `ip addr add 2001:db8:c::1/64 dev ${vc} nodad; ip link set ${vc} up
-         ip -6 route add default via 2001:db8:c::2`,
-      );
-      await sh(
-        s,
-        `ip addr add 2001:db8:d::2/64 dev ${vs} nodad; ip link set ${vs} up
-         ip -6 route add default via 2001:db8:d::1
-         for a in ${HTTP6} ${DNS6}; do ip addr add $a/128 dev lo nodad; done`,
-      );
-      await sh(
-        p,
-        `sysctl -qw net.ipv6.conf.all.forwarding=1
-         ip addr add 2001:db8:c::2/64 dev ${vpc} nodad; ip link set ${vpc} up
-         ip addr add 2001:db8:d::1/64 dev ${vps} nodad; ip link set ${vps} up
-         ip -6 route add 2001:db8:5::/64 via 2001:db8:d::2
-         ip tuntap add dev ${tun} mode tun
-         ip link set ${tun} up
-         ip -6 route add default dev ${tun} table 100
-         ip -6 rule add iif ${vpc} lookup 100`,
-      );
-      const body = crypto.getRandomValues(new Uint8Array(65536));
-      await Deno.writeFile(`${dir}/blob.bin`, body);
-      spawnIn(procs, s, "python3", [
-        "-m",
-        "http.server",
-        "--bind",
-        HTTP6,
-        "--directory",
-        dir,
-        "80",
-      ]);
-      spawnIn(procs, s, "dnsmasq", [
-        "--keep-in-foreground",
-        "--log-facility=-",
-        "--conf-file=/dev/null",
-        "--no-resolv",
-        "--no-hosts",
-        "--bind-interfaces",
-        `--listen-address=${DNS6}`,
-        "--port=53",
-        "--pid-file=",
-        "--user=root",
-        "--local=/example.net/",
-        `--host-record=www.example.net,${HTTP6}`,
-      ]);
-      const proxy = spawnIn(procs, p, Deno.execPath(), [
-        "run",
-        "--allow-ffi",
-        "--allow-net",
-        "--unstable-net",
-        `${root}examples/tun2proxy.ts`,
-        "--device",
-        tun,
-        "--allow-documentation",
-        "--quiet",
-        "--offload",
-      ]);
-      await Promise.all([waitListening(s, "t", 80), waitListening(s, "u", 53)]);
-      const inC = (cmd: string, args: string[]) => run("ip", ["netns", "exec", c, cmd, ...args]);
-      const curlArgs = ["-s", "-g", "--max-time", "20", "-o", `${dir}/got.bin`];
-      let r = await inC("curl", [...curlArgs, `http://[${HTTP6}]/blob.bin`]);
-      for (let i = 0; i < 20 && r.code !== 0; i++) {
-        // The example may still be starting: the kernel retransmits, curl retries here.
-        await new Promise((res) => setTimeout(res, 250));
-        r = await inC("curl", [...curlArgs, `http://[${HTTP6}]/blob.bin`]);
-      }
-      assert.equal(r.code, 0, r.stderr);
-      assert.deepEqual(await Deno.readFile(`${dir}/got.bin`), body);
-      const d = await inC("dig", [
-        "+short",
-        "+time=3",
-        "+tries=2",
-        `@${DNS6}`,
-        "www.example.net",
-        "AAAA",
-      ]);
-      assert.equal(d.code, 0, d.stdout + d.stderr);
-      assert.equal(d.stdout.trim(), HTTP6);
-
-      proxy.kill("SIGTERM");
-      const out = await procs.list.find((x) => x.child === proxy)!.out;
-      const stats = new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!;
-      const counters = JSON.parse(stats);
-      assert.ok(counters.relay.tcpOpened >= 1, stats);
-      assert.ok(counters.relay.udpFlows >= 1, stats);
-      assert.ok(counters.relay.bytesDown >= body.length, stats);
-    } finally {
-      for (const { child, out } of procs.list) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* already ended */ }
-        await out.catch(() => {});
-      }
-      for (const n of names) await deleteNetns(n);
-      await Deno.remove(dir, { recursive: true });
+    await using scene = await Scene.create();
+    const dir = scene.dir;
+    const netns = async (tag: string) => (await scene.netns(tag))[0];
+    const { c, p, s, tun } = await proxyTopology(netns, {
+      tags: ["c", "p", "s"],
+      family: 6,
+    }, [HTTP6, DNS6]);
+    const body = crypto.getRandomValues(new Uint8Array(65536));
+    await Deno.writeFile(`${dir}/blob.bin`, body);
+    spawnIn(scene, s, "python3", [
+      "-m",
+      "http.server",
+      "--bind",
+      HTTP6,
+      "--directory",
+      dir,
+      "80",
+    ]);
+    spawnIn(scene, s, "dnsmasq", dnsmasqArgs(DNS6, HTTP6));
+    const proxy = spawnIn(scene, p, Deno.execPath(), tun2proxyArgs(root, tun));
+    await Promise.all([waitListening(s, "t", 80), waitListening(s, "u", 53)]);
+    const inC = (cmd: string, args: string[]) => run("ip", ["netns", "exec", c, cmd, ...args]);
+    const curlArgs = ["-s", "-g", "--max-time", "20", "-o", `${dir}/got.bin`];
+    let r = await inC("curl", [...curlArgs, `http://[${HTTP6}]/blob.bin`]);
+    for (let i = 0; i < 20 && r.code !== 0; i++) {
+      // The example may still be starting: the kernel retransmits, curl retries here.
+      await new Promise((res) => setTimeout(res, 250));
+      r = await inC("curl", [...curlArgs, `http://[${HTTP6}]/blob.bin`]);
     }
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await Deno.readFile(`${dir}/got.bin`), body);
+    const d = await inC("dig", [
+      "+short",
+      "+time=3",
+      "+tries=2",
+      `@${DNS6}`,
+      "www.example.net",
+      "AAAA",
+    ]);
+    assert.equal(d.code, 0, d.stdout + d.stderr);
+    assert.equal(d.stdout.trim(), HTTP6);
+
+    proxy.child.kill("SIGTERM");
+    const stats = (await proxy.out).stdout.trim().split("\n").at(-1)!;
+    const counters = JSON.parse(stats);
+    assert.ok(counters.relay.tcpOpened >= 1, stats);
+    assert.ok(counters.relay.udpFlows >= 1, stats);
+    assert.ok(counters.relay.bytesDown >= body.length, stats);
   },
 });
