@@ -29,7 +29,8 @@
  * @module
  */
 
-import { createNetns, deleteNetns, linkName, must, run } from "../tests/phy/_netns.ts";
+import { createNetns, deleteNetns, must, run } from "../tests/phy/_netns.ts";
+import { proxyTopology, tun2proxyArgs, waitListening } from "../tests/interop/_fixtures.ts";
 import { spawnProc } from "./_proc.ts";
 
 function arg(name: string, fallback: number): number {
@@ -99,47 +100,19 @@ async function oneRun(order: { name: string; root: string }[]): Promise<string[]
   const names: string[] = [];
   const out: string[] = [];
   try {
-    const [c, p, s] = [
-      await createNetns("b2c"),
-      await createNetns("b2p"),
-      await createNetns("b2s"),
-    ];
-    names.push(c, p, s);
-    const vc = linkName("vc"), vpc = linkName("vpc"), vps = linkName("vps"), vs = linkName("vs");
-    const tun = linkName("tp");
-    await must("ip", ["link", "add", vc, "netns", c, "type", "veth", "peer", vpc, "netns", p]);
-    await must("ip", ["link", "add", vps, "netns", p, "type", "veth", "peer", vs, "netns", s]);
-    const sh = (ns: string, cmd: string) => must("ip", ["netns", "exec", ns, "sh", "-ec", cmd]);
-    await sh(
-      c,
-      `ip addr add 192.0.2.1/30 dev ${vc}; ip link set ${vc} up; ip route add default via 192.0.2.2`,
-    );
-    await sh(
-      s,
-      `ip addr add 192.0.2.6/30 dev ${vs}; ip link set ${vs} up; ip route add default via 192.0.2.5
-       ip addr add 198.51.100.7/32 dev lo`,
-    );
-    await sh(
-      p,
-      `ip addr add 192.0.2.2/30 dev ${vpc}; ip link set ${vpc} up
-       ip addr add 192.0.2.5/30 dev ${vps}; ip link set ${vps} up
-       ip route add 198.51.100.0/24 via 192.0.2.6
-       sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-       ip tuntap add dev ${tun} mode tun
-       sysctl -qw net.ipv6.conf.${tun}.disable_ipv6=1 net.ipv4.conf.${tun}.rp_filter=0
-       ip link set ${tun} up
-       ip route add default dev ${tun} table 100
-       ip rule add iif ${vpc} lookup 100`,
-    );
+    const netns = async (tag: string) => {
+      const n = await createNetns(tag);
+      names.push(n);
+      return n;
+    };
+    const { c, p, s, tun, vpc } = await proxyTopology(netns, {
+      tags: ["b2c", "b2p", "b2s"],
+      family: 4,
+    }, ["198.51.100.7"]);
     // `ip netns exec` execs the command: the PID is the command's own, and we kill only it.
     const server = spawnProc("ip", ["netns", "exec", s, "iperf3", "-s", "-B", "198.51.100.7"]);
     try {
-      for (let i = 0;; i++) {
-        const l = await run("ip", ["netns", "exec", s, "ss", "-Hltn", "sport = :5201"]);
-        if (l.stdout.includes(":5201")) break;
-        if (i === 400) throw new Error("iperf3 server: not listening after 10 s");
-        await new Promise((r) => setTimeout(r, 25));
-      }
+      await waitListening(s, "t", 5201);
       const mbps = async (reverse: boolean) => {
         for (let attempt = 0;; attempt++) {
           const r = await run("ip", [
@@ -170,16 +143,7 @@ async function oneRun(order: { name: string; root: string }[]): Promise<string[]
           "exec",
           p,
           Deno.execPath(),
-          "run",
-          "--allow-ffi",
-          "--allow-net",
-          "--unstable-net",
-          `${tree.root}examples/tun2proxy.ts`,
-          "--device",
-          tun,
-          "--allow-documentation",
-          "--quiet",
-          "--offload",
+          ...tun2proxyArgs(tree.root, tun),
         ]);
         try {
           await proxy.line(30_000, `${tree.name} tun2proxy start`);
