@@ -26,6 +26,7 @@ import {
   parseIpv4,
 } from "../../src/wire/mod.ts";
 import type { Device, ReadinessHook } from "../../src/phy/device.ts";
+import { TunTapDevice, type TunTapOptions } from "../../src/phy/tun_tap.ts";
 
 /** CAP_NET_ADMIN in the effective set, /dev/net/tun present and `ip` runnable; or why not. */
 export const netAdmin: { readonly ok: boolean; readonly reason: string } = detect();
@@ -132,6 +133,42 @@ export function runIn(ns: string, cmd: string, args: string[]): Promise<RunResul
 /** Turns IPv6 off on an interface so the kernel sends no MLD/RS noise. */
 export async function quietIpv6(ns: string, dev: string): Promise<void> {
   await must("ip", ["netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+}
+
+/** A TUN/TAP device whose kernel side is in a namespace of its own. */
+export interface DeviceInNetns {
+  readonly dev: TunTapDevice;
+  /** The namespace (delete it with {@linkcode deleteNetns}). */
+  readonly ns: string;
+  /** The kernel's name of the device, in `ns`. */
+  readonly name: string;
+}
+
+/**
+ * Opens a TUN/TAP device with `options` and a fresh name `sm<tag>…` in the test process's own
+ * namespace (the fd stays usable after the link moves), moves the link into a new namespace
+ * `smolnet-<tag>-…` and gives the kernel side 192.0.2.1/24, up, with IPv6 off. When a step
+ * fails the device is closed and the namespace deleted before the error is rethrown.
+ */
+export async function deviceInNetns(
+  tag: string,
+  options: Partial<TunTapOptions> & Pick<TunTapOptions, "mode">,
+): Promise<DeviceInNetns> {
+  const ns = await createNetns(tag);
+  let dev: TunTapDevice | null = null;
+  try {
+    const name = linkName(tag);
+    dev = await TunTapDevice.open({ ...options, name });
+    await must("ip", ["link", "set", "dev", name, "netns", ns]);
+    await quietIpv6(ns, name);
+    await ipIn(ns, "addr", "add", "192.0.2.1/24", "dev", name);
+    await ipIn(ns, "link", "set", name, "up");
+    return { dev, ns, name };
+  } catch (e) {
+    await dev?.close();
+    await deleteNetns(ns);
+    throw e;
+  }
 }
 
 /** What the responder saw and sent. */

@@ -8,14 +8,12 @@ import type { TunTapOptions } from "../../src/phy/tun_tap.ts";
 import { NetStack } from "../../src/net/stack.ts";
 import { segment } from "./_tcp_frames.ts";
 import {
-  createNetns,
   deleteNetns,
+  type DeviceInNetns,
+  deviceInNetns,
   hasCommand,
-  ipIn,
   linkName,
-  must,
   netAdmin,
-  quietIpv6,
   reportSkip,
   runIn,
 } from "./_netns.ts";
@@ -29,24 +27,8 @@ const withPython = {
 } as const;
 
 /** A TUN device with a writer thread, moved into a new namespace with 192.0.2.1/24, up. */
-async function kernelSide(
-  options: Partial<TunTapOptions> = {},
-): Promise<{ dev: TunTapDevice; ns: string; name: string }> {
-  const ns = await createNetns("txr");
-  let dev: TunTapDevice | null = null;
-  try {
-    const name = linkName("txr");
-    dev = await TunTapDevice.open({ mtu: 1500, ...options, name, mode: "tun", writerThread: true });
-    await must("ip", ["link", "set", "dev", name, "netns", ns]);
-    await quietIpv6(ns, name);
-    await ipIn(ns, "addr", "add", "192.0.2.1/24", "dev", name);
-    await ipIn(ns, "link", "set", name, "up");
-    return { dev, ns, name };
-  } catch (e) {
-    await dev?.close();
-    await deleteNetns(ns);
-    throw e;
-  }
+function kernelSide(options: Partial<TunTapOptions> = {}): Promise<DeviceInNetns> {
+  return deviceInNetns("txr", { mtu: 1500, ...options, mode: "tun", writerThread: true });
 }
 
 /**
