@@ -19,7 +19,9 @@
  * `TunTapDevice.open` (`coalesceAcks=false`), except `rxBuffer=`/`txBuffer=` (the stack's TCP
  * buffers) and `qlen=` (the kernel's queue in front of the TUN, its txqueuelen). For the tunnel, `fw=N` sets both ends' flow window
  * and `nobatch` turns the batched libc path off. CPU figures are this process's user+system
- * milliseconds per MB (from /proc/self/stat), less sensitive to load than MB/s.
+ * milliseconds per MB (from /proc/self/stat), less sensitive to load than MB/s; "waiting for a
+ * CPU" is the share of a transfer's wall time the main thread was runnable but not running (its
+ * run delay in /proc/thread-self/schedstat): what the load, not the code, cost.
  *
  * @module
  */
@@ -56,6 +58,14 @@ function cpuMs(): number {
   const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ");
   return (Number(f[11]) + Number(f[12])) * 10;
 }
+/**
+ * Milliseconds the main thread has spent runnable but waiting for a CPU (the run delay in
+ * /proc/thread-self/schedstat): on a loaded machine most stalls of a transfer are this.
+ */
+function runDelayMs(): number {
+  return Number(Deno.readTextFileSync("/proc/thread-self/schedstat").split(" ")[1]) / 1e6;
+}
+
 /** A line reader over a child's stdout. */
 function lineReader(stream: ReadableStream<Uint8Array>): () => Promise<string> {
   const rd = stream.pipeThrough(new TextDecoderStream()).getReader();
@@ -79,6 +89,8 @@ interface Arm {
   dirs: string[];
   res: Record<string, number[]>;
   cpu: Record<string, number[]>;
+  /** Per transfer: the share of its wall time the main thread waited for a CPU. */
+  wait: Record<string, number[]>;
   run(dir: string): Promise<number>;
   note(): string;
   close(): Promise<void>;
@@ -228,8 +240,10 @@ async function tunArm(spec: string, kind: "tun" | "packet" = "tun"): Promise<Arm
       dirs: ["down", "up"],
       res: { down: [], up: [] },
       cpu: { down: [], up: [] },
+      wait: { down: [], up: [] },
       async run(dir) {
         const c0 = cpuMs();
+        const w0 = runDelayMs();
         const conn = await stack.connect({ hostname: "192.0.2.1", port: 5001 });
         const wa = async (d: Uint8Array) => {
           for (let o = 0; o < d.length;) o += await conn.write(d.subarray(o));
@@ -262,6 +276,7 @@ async function tunArm(spec: string, kind: "tun" | "packet" = "tun"): Promise<Arm
         const theirs = Number(await line());
         if (theirs !== bytes || ours !== bytes) throw new Error(`${dir}: ${ours} / ${theirs}`);
         arm.cpu[dir]!.push((cpuMs() - c0) / (bytes / 1e6));
+        arm.wait[dir]!.push((runDelayMs() - w0) / (secs * 1000));
         return bytes / secs / 1e6;
       },
       note: () => {
@@ -346,13 +361,17 @@ async function tunnelArm(spec: string): Promise<Arm> {
       dirs: ["tcp", "raw"],
       res: { tcp: [], raw: [] },
       cpu: { tcp: [], raw: [] },
+      wait: { tcp: [], raw: [] },
       async run(dir) {
         const c0 = cpuMs();
+        const w0 = runDelayMs();
+        const t0 = performance.now();
         const r = dir === "tcp"
           ? await src.tcpSend(bytes)
           : await src.rawSend(Math.ceil(bytes / peer.DATAGRAM));
         retx += r.retransmits ?? 0;
         arm.cpu[dir]!.push((cpuMs() - c0) / (bytes / 1e6));
+        arm.wait[dir]!.push((runDelayMs() - w0) / (performance.now() - t0));
         return r.mbps;
       },
       note: () => {
@@ -386,6 +405,7 @@ try {
       if (ONLY !== undefined && dir !== ONLY) continue;
       for (let i = 0; i < warm; i++) await arm.run(dir);
       arm.cpu[dir]!.length = 0;
+      arm.wait[dir]!.length = 0;
     }
   }
   for (let r = 0; r < rounds; r++) {
@@ -400,7 +420,8 @@ try {
     const parts = arm.dirs.filter((d) => arm.res[d]!.length > 0).map((dir) => {
       const ratio = med(arm.res[dir]!.map((x, i) => x / base.res[dir]![i]!));
       return `${dir} ${med(arm.res[dir]!).toFixed(1)} MB/s (×${ratio.toFixed(2)}, ` +
-        `${med(arm.cpu[dir]!).toFixed(2)} CPU ms/MB)`;
+        `${med(arm.cpu[dir]!).toFixed(2)} CPU ms/MB, ` +
+        `${(100 * med(arm.wait[dir]!)).toFixed(0)} % waiting for a CPU)`;
     });
     console.log(`${arm.name}: ${parts.join(", ")}; ${arm.note()}`);
     console.log(
