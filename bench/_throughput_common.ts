@@ -58,7 +58,7 @@ export const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as cons
 
 export const encoder = new TextEncoder();
 let progressStep = 0;
-const progressTotal = (ARGS.tunOnly ? 0 : 4 + 1 + 2 + 2 + 1 + 1) + (ARGS.tun ? 10 : 0);
+const progressTotal = (ARGS.tunOnly ? 0 : 4 + 1 + 2 + 2 + 1 + 1) + (ARGS.tun ? 12 : 0);
 
 /** Counts `n` more steps done (for steps that do not go through {@linkcode repeat}). */
 export function advanceProgress(n: number): void {

@@ -329,17 +329,28 @@ export async function tunRows(
   offload: boolean,
   veth: { on: Stat; off: Stat } | null,
   writerThread = false,
+  readerThread = false,
 ): Promise<void> {
   const ns = `smolnet-bench-${randomHex(8)}`;
   const ifname = `sbtun${randomHex(6)}`;
-  const mode = (offload ? "offloads on" : "offloads off") + (writerThread ? ", writer thread" : "");
+  const mode = (offload ? "offloads on" : "offloads off") +
+    (writerThread ? ", writer thread" : "") +
+    (readerThread ? ", reader thread" : "");
   progress(`TUN (${mode}): creating namespace ${ns}`);
   await acquire(
     () => must("ip", ["netns", "add", ns]),
     () => run("ip", ["netns", "del", ns]),
   );
   const dev = await acquire(
-    () => TunTapDevice.open({ name: ifname, mode: "tun", mtu: 1500, offload, writerThread }),
+    () =>
+      TunTapDevice.open({
+        name: ifname,
+        mode: "tun",
+        mtu: 1500,
+        offload,
+        writerThread,
+        readerThread,
+      }),
     (d) => d.close(),
   );
   if (offload && dev.capabilities.offload?.tcpv4 !== true) {

@@ -24,8 +24,8 @@
  *   smolnet 192.0.2.2), bulk download and upload of `--tun-mib` (default 256, 32 with `--quick`)
  *   to/from a python3 server in the namespace, byte counts checked on every run and SHA-256 on an
  *   untimed check transfer per direction, with a plain TUN, a plain TUN with its writer thread
- *   (`writerThread`), and one opened with offloads (IFF_VNET_HDR, TSO4/TSO6: 64 KiB frames each
- *   way); beside them, as the ceiling, Linux to
+ *   (`writerThread`), one with its writer and reader threads (`readerThread`), and one opened
+ *   with offloads (IFF_VNET_HDR, TSO4/TSO6: 64 KiB frames each way); beside them, as the ceiling, Linux to
  *   Linux TCP (iperf3, one stream) over a veth pair between two more namespaces, with the default
  *   offloads and with TSO/GSO/GRO off (needs iperf3 and ethtool); and the UDP tunnel between two processes (a child
  *   `bench/_udp_tunnel_peer.ts` sinks TCP over a `UdpTunnelDevice` on 127.0.0.1) against raw
@@ -62,7 +62,7 @@ async function tunAndUdpRows(): Promise<void> {
     const why = tunUnavailable();
     if (why !== null) {
       skip("TUN", why);
-      advanceProgress(8);
+      advanceProgress(10);
     } else {
       let veth: { on: Stat; off: Stat } | null = null;
       const noVeth = vethUnavailable();
@@ -76,11 +76,17 @@ async function tunAndUdpRows(): Promise<void> {
           await cleanUp();
         }
       }
-      for (const [offload, writer] of [[false, false], [false, true], [true, false]]) {
+      const modes = [[false, false, false], [false, true, false], [false, true, true], [
+        true,
+        false,
+        false,
+      ]];
+      for (const [offload, writer, reader] of modes) {
         try {
-          await tunRows(offload!, veth, writer);
+          await tunRows(offload!, veth, writer, reader);
         } catch (e) {
-          const what = `offloads ${offload ? "on" : "off"}${writer ? ", writer thread" : ""}`;
+          const what = `offloads ${offload ? "on" : "off"}${writer ? ", writer thread" : ""}` +
+            (reader ? ", reader thread" : "");
           skip(`TUN (${what})`, `failed: ${(e as Error).message}`);
         } finally {
           await cleanUp();
