@@ -15,7 +15,7 @@ class EventFdDevice extends FdDevice {
 }
 
 /** An engine over a fresh non-blocking eventfd (never readable; writes of frames fail). */
-function eventFdEngine(): { engine: FdEngine; fd: number } {
+function eventFdEngine(deferLoop = false): { engine: FdEngine; fd: number } {
   const lib = openLibc();
   const fd = lib.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   assert.ok(fd >= 0);
@@ -26,6 +26,7 @@ function eventFdEngine(): { engine: FdEngine; fd: number } {
     rxQueueLen: 4,
     label: "test device",
     classify: () => null,
+    deferLoop,
   });
   return { engine, fd };
 }
@@ -103,6 +104,46 @@ Deno.test({
     await dev.closed;
     assert.equal(dev.stats.threadFailures, 0);
     assert.equal(dev.stats.writeErrors, 1);
+    assert.equal(dev.error, null);
+    await noWorkerLeft();
+  },
+});
+
+Deno.test({
+  name:
+    "FdEngine with a reader thread hands over what the worker read, and wakes the stack after it found the ring empty",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    // An eventfd reads as one 8-byte frame holding its counter once something was added to it.
+    const { engine, fd } = eventFdEngine(true);
+    await engine.startReader(4);
+    const dev = new EventFdDevice(engine);
+    const lib = openLibc();
+    try {
+      let woke = Promise.withResolvers<void>();
+      dev.onReadable(() => woke.resolve());
+      const add = (n: number) => {
+        const v = new Uint8Array(8);
+        new DataView(v.buffer).setBigUint64(0, BigInt(n), true);
+        assert.equal(lib.symbols.write(fd, v, 8n), 8);
+      };
+      for (const n of [7, 9]) {
+        assert.equal(dev.receive(0), null); // the ring is empty: the next frame wakes the stack
+        add(n);
+        await woke.promise;
+        woke = Promise.withResolvers<void>();
+        assert.equal(dev.pending, 1);
+        const frame = dev.receive(0);
+        assert.deepEqual(frame && [...frame], [n, 0, 0, 0, 0, 0, 0, 0]);
+        assert.equal(dev.receive(0), null);
+      }
+      assert.equal(dev.stats.framesReceived, 2);
+      assert.ok(dev.stats.readerWakeups >= 2, `${dev.stats.readerWakeups} polls`);
+    } finally {
+      lib.close();
+      await dev.close();
+    }
     assert.equal(dev.error, null);
     await noWorkerLeft();
   },
