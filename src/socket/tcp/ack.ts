@@ -68,7 +68,7 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
     if (acked > 0) undoOnAck(c, now, repr, recovering);
     rackOnAck(c, now, repr, acked > 0);
     if (c.undo.frtoHigh !== null && (acked > 0 || c.rack.deliveredCount > 0 || dup)) {
-      undoOnFrto(c, now, recovering);
+      undoOnFrto(c, now, recovering, acked > 0);
     }
     return AckResult.Ok;
   }

@@ -327,6 +327,8 @@ function planRack(c: TcpConn, now: Instant, mss: number, txEnd: number): Plan {
     }
   }
   if (!(c.inRecovery || c.inLoss)) return Plan.None;
+  // RFC 5682 step 2b: F-RTO probes with new data; the next ACK decides whether to resend.
+  if (c.inLoss && c.undo.frtoProbing) return Plan.None;
   const log = c.log;
   const i = log.firstLost();
   if (i < 0) return Plan.None;
@@ -415,6 +417,7 @@ function onRtoFired(c: TcpConn, now: Instant): void {
   if (episode) undoBegin(c);
   // RFC 5682: F-RTO judges the first timeout of an episode; a repeated timeout ends it.
   c.undo.frtoHigh = episode ? c.sndMax : null;
+  c.undo.frtoProbing = false;
   if (c.rtoCount === 0) c.cc.onRto(now, c.outstanding());
   c.rtoCount++;
   c.counters.rtos++;

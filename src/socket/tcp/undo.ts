@@ -8,8 +8,12 @@
  * timestamps, when the first ACK after it delivers a segment sent before the timeout and never
  * retransmitted (the SACK-enhanced F-RTO test of RFC 5682 §3, step 3b, as Linux's
  * `FLAG_ORIG_SACK_ACKED`: not everything was lost, the timeout was premature). Then the window
- * comes back, the lost marks are cleared and recovery ends. F-RTO here decides on that first
- * ACK only; step 2b (sending two new segments to probe before retransmitting more) is not done.
+ * comes back, the lost marks are cleared and recovery ends. When that first ACK advances SND.UNA
+ * with only retransmitted data (the late original of the resent segment looks the same), F-RTO
+ * step 2b probes: new data goes instead of further retransmissions (the congestion window, two
+ * segments by then, bounds it), and the next ACK decides by the same test (step 3; Linux's
+ * `REXMIT_NEW`). Without new data to send, or with the peer's window full, recovery goes on
+ * conventionally, as RFC 5682 §3 recommends.
  *
  * @module
  */
@@ -34,6 +38,11 @@ export class UndoState {
   priorSsthresh = 0;
   /** F-RTO: SND.MAX when the first timeout of the episode fired, `null` when F-RTO is off. */
   frtoHigh: number | null = null;
+  /**
+   * F-RTO step 3 (RFC 5682 §3): step 2b sent new data instead of retransmissions; the next ACK
+   * decides, and until then nothing is retransmitted.
+   */
+  frtoProbing = false;
 }
 
 /**
@@ -91,22 +100,38 @@ export function undoOnAck(c: TcpConn, now: Instant, repr: TcpRepr, recovering: b
 }
 
 /**
- * F-RTO (RFC 5682 §3, SACK-enhanced) on the first acceptable ACK after a retransmission timeout
- * (`recovering`: in RTO recovery before this ACK): when it delivered a segment sent before the
- * timeout that was never retransmitted, the timeout was spurious and is undone; otherwise
- * conventional RTO recovery goes on.
+ * F-RTO (RFC 5682 §3, SACK-enhanced) on an acceptable ACK after a retransmission timeout
+ * (`recovering`: in RTO recovery before this ACK; `advanced`: it moved SND.UNA): when it
+ * delivered a segment sent before the timeout that was never retransmitted, the timeout was
+ * spurious and is undone (step 3b). A first ACK that advanced SND.UNA with nothing else, while
+ * new data may go, starts step 2b: new data is sent instead of retransmissions and the next ACK
+ * decides. Otherwise (a duplicate ACK, or SACKs of new data only: step 3a) conventional RTO
+ * recovery goes on.
  */
-export function undoOnFrto(c: TcpConn, now: Instant, recovering: boolean): void {
+export function undoOnFrto(c: TcpConn, now: Instant, recovering: boolean, advanced: boolean): void {
   const u = c.undo;
   const high = u.frtoHigh;
   if (high === null) return;
+  const probing = u.frtoProbing;
   u.frtoHigh = null;
+  u.frtoProbing = false;
   if (!recovering || u.marker === null) return;
   const orig = c.rack.origDeliveredEnd;
   if (orig !== null && seqLe(orig, high)) {
     c.counters.frtoUndos++;
     undo(c, now);
+    return;
   }
+  if (!probing && advanced && seqLt(c.sndUna, high) && newDataMayGo(c)) {
+    u.frtoHigh = high; // step 2b: the next ACK decides
+    u.frtoProbing = true;
+  }
+}
+
+/** Whether unsent data exists and the peer's window has room for some of it. */
+function newDataMayGo(c: TcpConn): boolean {
+  const next = c.sndNxt;
+  return seqLt(next, c.txEnd()) && seqLt(next, c.sndUna + c.sndWnd >>> 0);
 }
 
 /** Restores the window from before the episode and ends recovery (Linux `tcp_undo_cwnd_reduction`). */
@@ -118,5 +143,7 @@ function undo(c: TcpConn, now: Instant): void {
   c.inRecovery = false;
   c.inLoss = false;
   c.forceRetransmit = false;
+  u.frtoHigh = null;
+  u.frtoProbing = false;
   c.counters.spuriousUndos++;
 }

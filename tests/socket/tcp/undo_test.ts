@@ -220,6 +220,48 @@ Deno.test("TcpSocket keeps an RTO whose first ACK covers only the retransmission
   assert.deepStrictEqual([i.frtoUndos, i.spuriousUndos], [0, 0]);
 });
 
+// F-RTO step 2b (RFC 5682 §3): a first ACK that covers only the resent segment (its late original
+// looks the same without timestamps) lets new data go instead of more retransmissions; the next
+// ACK decides.
+function rtoThenFirstAckOfResentSegment() {
+  const r = rtoWithoutTimestamps();
+  r.h.sock.send(fill(300)); // unsent data queued behind the flight
+  r.h.at(700);
+  r.h.send({ seq: R, ack: L + 100, window: W });
+  return r;
+}
+
+Deno.test("TcpSocket sends new data, not segment 2 again, after an RTO whose first ACK covers only the resent segment (F-RTO step 2b)", () => {
+  const { h } = rtoThenFirstAckOfResentSegment();
+  const out = h.out();
+  assert.ok(out.length >= 1, "something is sent");
+  assert.deepStrictEqual(out.map((s) => s.seq), [L + 300, L + 400]);
+  assert.deepStrictEqual([h.sock.info.retransmits, h.sock.info.frtoUndos], [2, 0]);
+});
+
+Deno.test("TcpSocket undoes the RTO when the ACK after F-RTO's new data acknowledges segments never resent (step 3b)", () => {
+  const { h, cwnd, ssthresh } = rtoThenFirstAckOfResentSegment();
+  h.out();
+  h.at(720);
+  // the delayed ACK of the original segments 2 and 3: the timeout was spurious
+  h.send({ seq: R, ack: L + 300, window: W });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.frtoUndos, i.spuriousUndos, i.inRecovery], [1, 1, false]);
+  assert.deepStrictEqual([i.cwnd, i.ssthresh], [cwnd, ssthresh]);
+  assert.equal(i.retransmits, 2, "segments 2 and 3 were never sent again");
+});
+
+Deno.test("TcpSocket resends after F-RTO's new data when the next ACK only SACKs that new data (step 3a: loss was real)", () => {
+  const { h, ssthresh } = rtoThenFirstAckOfResentSegment();
+  h.out();
+  h.at(720);
+  h.send({ seq: R, ack: L + 100, window: W, sackBlocks: blocks([300, 400]) });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.frtoUndos, i.spuriousUndos], [0, 0]);
+  assert.ok(i.ssthresh < ssthresh);
+  assert.equal(h.out()[0]?.seq, L + 100, "RTO recovery resends segment 2");
+});
+
 Deno.test("TcpSocket does not apply F-RTO to a second timeout in a row", () => {
   const { h } = rtoWithoutTimestamps();
   h.at(1300);
