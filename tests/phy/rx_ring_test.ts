@@ -7,14 +7,12 @@ import { TunTapDevice } from "../../src/phy/tun_tap.ts";
 import type { TunTapOptions } from "../../src/phy/tun_tap.ts";
 import { NetStack } from "../../src/net/stack.ts";
 import {
-  createNetns,
   deleteNetns,
+  type DeviceInNetns,
+  deviceInNetns,
   hasCommand,
-  ipIn,
   linkName,
-  must,
   netAdmin,
-  quietIpv6,
   reportSkip,
 } from "./_netns.ts";
 
@@ -27,25 +25,9 @@ const withPython = {
 } as const;
 
 /** A TUN device with a reader thread, moved into a new namespace with 192.0.2.1/24, up. */
-async function kernelSide(
-  options: Partial<TunTapOptions> = {},
-): Promise<{ dev: TunTapDevice; ns: string }> {
-  const ns = await createNetns("rxr");
-  let dev: TunTapDevice | null = null;
-  try {
-    const name = linkName("rxr");
-    dev = await TunTapDevice.open({ mtu: 1500, ...options, name, mode: "tun", readerThread: true });
-    await must("ip", ["link", "set", "dev", name, "netns", ns]);
-    await quietIpv6(ns, name);
-    await ipIn(ns, "addr", "add", "192.0.2.1/24", "dev", name);
-    await ipIn(ns, "link", "set", name, "up");
-    // 192.0.2.2 answers no ARP on a TUN: the kernel sends to it straight away.
-    return { dev, ns };
-  } catch (e) {
-    await dev?.close();
-    await deleteNetns(ns);
-    throw e;
-  }
+function kernelSide(options: Partial<TunTapOptions> = {}): Promise<DeviceInNetns> {
+  // 192.0.2.2 answers no ARP on a TUN: the kernel sends to it straight away.
+  return deviceInNetns("rxr", { mtu: 1500, ...options, mode: "tun", readerThread: true });
 }
 
 /** Names of this process's Worker threads (Deno names them `worker-N`). */
