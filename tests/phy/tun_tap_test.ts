@@ -12,12 +12,13 @@ import {
   answerPings,
   createNetns,
   deleteNetns,
+  type DeviceInNetns,
+  deviceInNetns,
   hasCommand,
   ipIn,
   linkName,
   must,
   netAdmin,
-  quietIpv6,
   reportSkip,
   runIn,
 } from "./_netns.ts";
@@ -38,25 +39,11 @@ if (netAdmin.ok && !hasPing) {
 const withPing = { ...privileged, ignore: !netAdmin.ok || !hasPing } as const;
 
 /** Opens a device, moves it into a new namespace with 192.0.2.1/24 on the kernel side, up. */
-async function kernelSide(
+function kernelSide(
   mode: "tun" | "tap",
   options: Partial<TunTapOptions> = {},
-): Promise<{ dev: TunTapDevice; ns: string; name: string }> {
-  const ns = await createNetns(mode);
-  let dev: TunTapDevice | null = null;
-  try {
-    const name = linkName(mode);
-    dev = await TunTapDevice.open({ ...options, name, mode });
-    await must("ip", ["link", "set", "dev", name, "netns", ns]);
-    await quietIpv6(ns, name);
-    await ipIn(ns, "addr", "add", "192.0.2.1/24", "dev", name);
-    await ipIn(ns, "link", "set", name, "up");
-    return { dev, ns, name };
-  } catch (e) {
-    await dev?.close();
-    await deleteNetns(ns);
-    throw e;
-  }
+): Promise<DeviceInNetns> {
+  return deviceInNetns(mode, { ...options, mode });
 }
 
 Deno.test({
