@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { IpAddress, Ipv4Address } from "../wire/address.ts";
+import { type IpAddress, type Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import { checksumUpdate } from "../wire/checksum.ts";
 import { Icmpv4Type } from "../wire/icmpv4.ts";
 import { Icmpv6Type } from "../wire/icmpv6.ts";
@@ -35,6 +35,7 @@ import { ETH_LEN, type ForwardHook, type IfaceCore } from "./iface_state.ts";
 import type { Interface } from "./interface.ts";
 import { natInbound, natOutbound, NatStep, natUndoInbound } from "./forward_nat.ts";
 import type { NatTable } from "./nat.ts";
+import { Npt } from "./forward_npt.ts";
 import { natReassemble } from "./_forward_frag.ts";
 import { completeTcpChecksum, isSuperFrame, isTcp, sendSegmented } from "./_forward_gso.ts";
 import { inList, type Martians, martians, sendError } from "./_forward_checks.ts";
@@ -65,6 +66,7 @@ class Port implements RouteSource, ForwardHook {
     readonly device: Device,
     readonly metric: number,
     readonly nat: NatTable | null,
+    readonly npt: Npt | null,
   ) {
     this.core = coreOf(iface);
   }
@@ -195,6 +197,9 @@ export class Forwarder {
         natReassembled: 0,
         natFragment: 0,
         natMalformed: 0,
+        nptOut: 0,
+        nptIn: 0,
+        nptUntranslatable: 0,
       },
       natReasm: new Reassembler(4, options.natReassembly),
       natWhole: new Uint8Array(ETH_LEN + 65535),
@@ -230,7 +235,8 @@ export class Forwarder {
     if (!Number.isInteger(metric) || metric < 0 || metric > 0xffffffff) {
       throw new RangeError(`Invalid metric ${metric}: expected an integer from 0 to 4294967295`);
     }
-    const port = new Port(s, s.ports.length, iface, device, metric, options.nat ?? null);
+    const npt = options.npt === undefined ? null : new Npt(options.npt);
+    const port = new Port(s, s.ports.length, iface, device, metric, options.nat ?? null, npt);
     s.ports.push(port);
     core.forwarder = port;
     return port.index;
@@ -421,6 +427,8 @@ function forwardPacket(
   let ip4: Ipv4Packet | null = null;
   /** The NAT that translated this packet inbound, or `null`. */
   let natIn: NatTable | null = null;
+  /** The NPTv6 mapping that translated this packet inbound, or `null`. */
+  let nptIn: Npt | null = null;
   const arrivedDst = dst;
   const owner = ownerOf(ports, dst);
   if (owner >= 0) {
@@ -454,6 +462,18 @@ function forwardPacket(
     return false; // not unicast: no multicast routing; local delivery decides
   } else if (v4 && core.routes.isSubnetBroadcast(dst as Ipv4Address)) {
     return false; // a subnet broadcast of the ingress link
+  } else if (!v4 && inPort.npt !== null) {
+    // NPTv6 (RFC 6296): to the outside prefix, mapped to the inside one before anything else.
+    const r = inPort.npt.inbound(packet);
+    if (r === false) {
+      c.nptUntranslatable++;
+      return true;
+    }
+    if (r) {
+      c.nptIn++;
+      nptIn = inPort.npt;
+      dst = Ipv6Address.fromBytes(packet, 24);
+    }
   }
   if (core.linkMulticast) {
     c.linkBroadcast++;
@@ -483,7 +503,17 @@ function forwardPacket(
   if (hopLimit <= 1) {
     // RFC 1812 §5.3.1, RFC 4443 §3.3: code 0, hop limit exceeded in transit.
     c.ttlExceeded++;
-    sendError(core, packet, src, dst, Icmpv4Type.TimeExceeded, Icmpv6Type.TimeExceeded, 0, 0);
+    if (nptIn !== null) nptIn.undoInbound(packet); // quoted as it arrived
+    sendError(
+      core,
+      packet,
+      src,
+      arrivedDst,
+      Icmpv4Type.TimeExceeded,
+      Icmpv6Type.TimeExceeded,
+      0,
+      0,
+    );
     return true;
   }
   let route = s.table.lookup(dst, ports);
@@ -491,6 +521,7 @@ function forwardPacket(
     // RFC 1812 §5.2.7.1 net unreachable; RFC 4443 §3.1 code 0, no route to destination.
     c.noRoute++;
     if (natIn !== null) natUndoInbound(natIn, ip4!);
+    else if (nptIn !== null) nptIn.undoInbound(packet);
     sendError(
       core,
       packet,
@@ -528,6 +559,7 @@ function forwardPacket(
         c.tooBig++;
         // RFC 5508: the error quotes the packet as its sender sent it, not as translated.
         if (natIn !== null) natUndoInbound(natIn, ip4!);
+        else if (nptIn !== null) nptIn.undoInbound(packet);
         sendError(
           core,
           packet,
@@ -566,6 +598,15 @@ function forwardPacket(
         out = ports[route.iface]!;
         hop = route.nextHop;
       }
+    }
+    if (!v4 && nptIn === null && out.npt !== null && out !== inPort) {
+      // NPTv6 (RFC 6296): an inside source leaving through the port takes the outside prefix.
+      const r = out.npt.outbound(packet);
+      if (r === false) {
+        c.nptUntranslatable++;
+        return true;
+      }
+      if (r) c.nptOut++;
     }
     if (v4) {
       // RFC 1812 §5.3.1 and §5.2.2: TTL - 1 (byte 8, beside the protocol in one 16-bit word),

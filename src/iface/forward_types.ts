@@ -6,6 +6,7 @@
  */
 
 import type { NatTable } from "./nat.ts";
+import type { NptOptions } from "./forward_npt.ts";
 import type { ReassemblyOptions } from "./reassembly.ts";
 
 /**
@@ -124,6 +125,12 @@ export interface ForwardPortOptions {
    * mapped port are translated back and forwarded inside.
    */
   readonly nat?: NatTable;
+  /**
+   * Make this the outside of an NPTv6 (RFC 6296): IPv6 packets from other interfaces that leave
+   * here with a source in `inside` take the `outside` prefix; packets arriving for an address
+   * in `outside` are mapped back and forwarded inside. Stateless and checksum-neutral.
+   */
+  readonly npt?: NptOptions;
 }
 
 /**
@@ -202,4 +209,13 @@ export interface ForwardCounters {
   natFragment: number;
   /** Dropped: through NAT with a truncated transport header. */
   natMalformed: number;
+  /** NPTv6: IPv6 packets whose source took the outside prefix. */
+  nptOut: number;
+  /** NPTv6: IPv6 packets whose destination took the inside prefix. */
+  nptIn: number;
+  /**
+   * Dropped: NPTv6 could not map the address (its subnet word, bits 48–63, is 0xffff, which has
+   * no checksum-neutral image that maps back).
+   */
+  nptUntranslatable: number;
 }

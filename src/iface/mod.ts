@@ -53,6 +53,7 @@ export {
   type ForwardPortOptions,
   type ReversePathMode,
 } from "./forward.ts";
+export type { NptOptions } from "./forward_npt.ts";
 export {
   type ForwardRoute,
   type ForwardRouteInit,
