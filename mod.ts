@@ -176,6 +176,7 @@ export type {
   NatTable,
   NatTimeouts,
   NeighborCacheOptions,
+  NptOptions,
   ReassemblyOptions,
   ReversePathMode,
   Route,

@@ -78,6 +78,7 @@ export type {
   NatTable,
   NatTimeouts,
   NeighborCacheOptions,
+  NptOptions,
   ReassemblyOptions,
   ReversePathMode,
   Route,

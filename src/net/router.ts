@@ -12,6 +12,7 @@ import type { ForwardRouteInit, RouteTable } from "../iface/forward_routes.ts";
 import type { DropCounters } from "../iface/counters.ts";
 import { Interface } from "../iface/interface.ts";
 import { type NatMapping, type NatOptions, NatTable } from "../iface/nat.ts";
+import type { NptOptions } from "../iface/forward_npt.ts";
 import { SocketSet } from "../iface/socket_set.ts";
 import {
   closeDevice,
@@ -63,6 +64,11 @@ export interface RouterInterfaceOptions {
    * which is the interface's first IPv4 address.
    */
   readonly nat?: boolean | Omit<NatOptions, "externalAddress">;
+  /**
+   * NPTv6 on this interface (the outside, RFC 6296): inside sources leaving here take the
+   * `outside` prefix, and packets to it are mapped back to `inside`.
+   */
+  readonly npt?: NptOptions;
 }
 
 /**
@@ -198,6 +204,7 @@ export class Router {
       this.#forwarder.attach(iface, o.device, {
         ...(o.metric === undefined ? {} : { metric: o.metric }),
         ...(nat === undefined ? {} : { nat }),
+        ...(o.npt === undefined ? {} : { npt: o.npt }),
       });
       this.#ports.push({ iface, device: o.device, sockets: new SocketSet() });
     }
