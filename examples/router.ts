@@ -1,8 +1,10 @@
 /**
  * A two-interface router between two TUN devices: hosts on the inside link (`--inside`) reach
  * the outside link (`--outside`) through it. IPv4 connections leave with the router's outside
- * address (NAPT); IPv6 is routed without translation (no NAT66 or NPTv6: the outside needs a
- * route back to the inside prefix, as for any IPv6 router). The kernel ends of the two TUN
+ * address (NAPT); IPv6 is routed without translation (the outside needs a route back to the
+ * inside prefix, as for any IPv6 router), or with `--npt6 INSIDE,OUTSIDE` through a stateless
+ * NPTv6 (RFC 6296): inside sources take the outside prefix, which the outside routes to the
+ * router, and replies are mapped back. The kernel ends of the two TUN
  * devices are the hosts: move them into two network namespaces and each namespace sees the
  * router as its next hop.
  *
@@ -54,6 +56,8 @@ CAP_NET_ADMIN).
   --gateway6 IP            IPv6 default route on the outside link (default none)
   --no-ipv6                IPv4 only
   --no-nat                 route IPv4 without address translation
+  --npt6 INSIDE,OUTSIDE    NPTv6 (RFC 6296) on the outside link: IPv6 sources in the INSIDE
+                           prefix leave with the OUTSIDE one (same length, /48 or shorter)
   --offload                open both devices with virtio-net offloads (checksums, TSO/GRO): TCP
                            crosses as coalesced super-frames the kernel cuts again on the way out
   --writer-thread          write each device's frames from a thread of its own (a Worker and a
@@ -78,6 +82,8 @@ export interface RouterArgs {
   nat: boolean;
   allowDocumentation: boolean;
   offload: boolean;
+  /** NPTv6 prefixes (`--npt6`), or `null`. */
+  npt6: { inside: string; outside: string } | null;
   /** Write frames from a writer thread (`TunTapDevice` `writerThread`). */
   writerThread: boolean;
 }
@@ -101,6 +107,7 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
     nat: true,
     allowDocumentation: false,
     offload: false,
+    npt6: null,
     writerThread: false,
   };
   for (let i = 0; i < argv.length; i++) {
@@ -150,6 +157,14 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
       case "--offload":
         a.offload = true;
         break;
+      case "--npt6": {
+        const [inside, outside, ...rest] = value().split(",");
+        if (inside === undefined || outside === undefined || rest.length > 0) {
+          throw new TypeError(`Invalid --npt6: expected INSIDE,OUTSIDE prefixes`);
+        }
+        a.npt6 = { inside, outside };
+        break;
+      }
       case "--writer-thread":
         a.writerThread = true;
         break;
@@ -192,6 +207,7 @@ async function main(): Promise<void> {
         device: outside,
         addresses: withV6(args.outsideAddress, args.outsideAddress6),
         nat: args.nat,
+        ...(args.npt6 === null ? {} : { npt: args.npt6 }),
         ...(args.gateway === null ? {} : { gateway4: args.gateway }),
         ...(args.gateway6 === null ? {} : { gateway6: args.gateway6 }),
       },
@@ -214,8 +230,8 @@ async function main(): Promise<void> {
   Deno.addSignalListener("SIGTERM", stop);
   console.log(
     `router: forwarding ${args.inside} <-> ${args.outside}${
-      args.nat ? ` (NAT as ${args.outsideAddress.split("/")[0]})` : ""
-    }`,
+      args.npt6 === null ? "" : ` (NPTv6 ${args.npt6.inside} as ${args.npt6.outside})`
+    }${args.nat ? ` (NAT as ${args.outsideAddress.split("/")[0]})` : ""}`,
   );
 }
 

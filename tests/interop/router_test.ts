@@ -5,8 +5,8 @@
 // 2001:db8:1::/64 via the router's 2001:db8:2::1, python3 http.server on both). curl in I
 // fetches a file from O through the router over IPv4 and IPv6; the IPv4 server's log must show
 // the NAT address 198.51.100.1, the IPv6 server's the inside host (IPv6 is routed, not
-// translated), and the example's counters must show the translations. Skips with one line
-// where the machine cannot.
+// translated; with --npt6, its outside name), and the example's counters must show the
+// translations. Skips with one line where the machine cannot.
 import assert from "node:assert/strict";
 import { linkName, must, run } from "../phy/_netns.ts";
 import { canRun, interop, reportSkip } from "./_kernel_peer.ts";
@@ -15,7 +15,13 @@ import { httpServer, randomBytes, Scene, shIn, until, waitListening } from "./_f
 reportSkip("router_test.ts");
 const root = new URL("../../", import.meta.url).pathname;
 
-async function routeThrough(offload: boolean): Promise<void> {
+// With NPTv6 (RFC 6296's example prefixes) the inside host is fd01:203:405:1::1234 and the
+// router fd01:203:405::1; the outside server must see 2001:db8:1:d550::1234.
+const NPT_HOST = "fd01:203:405:1::1234", NPT_NAME = "2001:db8:1:d550::1234";
+
+async function routeThrough(offload: boolean, npt = false): Promise<void> {
+  const host6 = npt ? NPT_HOST : "2001:db8:1::2",
+    router6 = npt ? "fd01:203:405::1" : "2001:db8:1::1";
   await using scene = await Scene.create();
   const dir = scene.dir;
   const [r, i, o] = await scene.netns("r", "i", "o");
@@ -32,6 +38,9 @@ async function routeThrough(offload: boolean): Promise<void> {
     tout,
     "--allow-documentation",
     ...(offload ? ["--offload"] : []),
+    ...(npt
+      ? ["--inside-address6", `${router6}/48`, "--npt6", "fd01:203:405::/48,2001:db8:1::/48"]
+      : []),
   ]);
   // It prints its first line once it holds both devices.
   await until("the router to start", () => Promise.resolve(router.text().includes("router:")));
@@ -39,15 +48,15 @@ async function routeThrough(offload: boolean): Promise<void> {
   await must("ip", ["-n", r, "link", "set", tout, "netns", o]);
   await shIn(
     i,
-    `ip addr add 192.0.2.2/24 dev ${tin}; ip addr add 2001:db8:1::2/64 dev ${tin} nodad
+    `ip addr add 192.0.2.2/24 dev ${tin}; ip addr add ${host6}/${npt ? 48 : 64} dev ${tin} nodad
      ip link set ${tin} up
-     ip route add default via 192.0.2.1; ip -6 route add default via 2001:db8:1::1`,
+     ip route add default via 192.0.2.1; ip -6 route add default via ${router6}`,
   );
   await shIn(
     o,
     `ip addr add 198.51.100.2/24 dev ${tout}; ip addr add 2001:db8:2::2/64 dev ${tout} nodad
      ip link set ${tout} up
-     ip -6 route add 2001:db8:1::/64 via 2001:db8:2::1`,
+     ip -6 route add 2001:db8:1::/48 via 2001:db8:2::1`,
   );
   const body = randomBytes(200_000);
   await Deno.writeFile(`${dir}/blob.bin`, body);
@@ -78,7 +87,7 @@ async function routeThrough(offload: boolean): Promise<void> {
   await download("http://[2001:db8:2::2]:8001/blob.bin", "got6.bin");
   // The router answers pings to each of its addresses from the inside, the outside ones
   // included (they are reached through the inside interface).
-  for (const addr of ["192.0.2.1", "198.51.100.1", "2001:db8:1::1", "2001:db8:2::1"]) {
+  for (const addr of ["192.0.2.1", "198.51.100.1", router6, "2001:db8:2::1"]) {
     const ping = await run("ip", ["netns", "exec", i, "ping", "-c", "1", "-W", "2", addr]);
     assert.equal(ping.code, 0, `ping ${addr}: ${ping.stdout}${ping.stderr}`);
     assert.match(ping.stdout, new RegExp(`from ${addr.replaceAll(".", "\\.")}`));
@@ -91,7 +100,10 @@ async function routeThrough(offload: boolean): Promise<void> {
   assert.doesNotMatch(log, /192\.0\.2\.2/);
   server6.child.kill("SIGTERM");
   const log6 = (await server6.out).stderr;
-  assert.match(log6, /^2001:db8:1::2 - - .*"GET \/blob\.bin HTTP\/1\.1" 200/m);
+  // With NPTv6 the outside name of the inside host, never its inside address.
+  const seen6 = npt ? NPT_NAME : host6;
+  assert.match(log6, new RegExp(`^${seen6} - - .*"GET /blob\\.bin HTTP/1\\.1" 200`, "m"));
+  if (npt) assert.doesNotMatch(log6, /fd01:/);
   router.child.kill("SIGTERM");
   const text = (await router.out).stdout;
   assert.match(text, /^router: forwarding .* \(NAT as 198\.51\.100\.1\)$/m);
@@ -102,6 +114,8 @@ async function routeThrough(offload: boolean): Promise<void> {
   // With offloads the kernels hand over coalesced TCP super-frames, forwarded whole.
   if (offload) assert.ok(stats.forward.superFrames > 0, text);
   else assert.equal(stats.forward.superFrames, 0, text);
+  if (npt) assert.ok(stats.forward.nptOut > 0 && stats.forward.nptIn > 0, text);
+  else assert.equal(stats.forward.nptOut, 0, text);
 }
 
 Deno.test({
@@ -121,4 +135,14 @@ Deno.test({
   sanitizeOps: false,
   ignore: !canRun,
   fn: () => routeThrough(true),
+});
+
+Deno.test({
+  name:
+    "examples/router.ts --npt6 maps the inside IPv6 prefix to the outside one (RFC 6296), IPv4 with NAT",
+  ...interop,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  ignore: !canRun,
+  fn: () => routeThrough(false, true),
 });
