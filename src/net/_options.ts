@@ -173,6 +173,8 @@ function checkHardwareAddress(name: string, value: unknown): EthernetAddress | u
 /** The checked options of `NetStack.addInterface`. */
 export interface InterfaceConfigChecked {
   readonly device: Device;
+  /** `addresses: "auto"`: DHCPv4 (and SLAAC on Ethernet) on this interface. */
+  readonly auto: boolean;
   readonly addresses: readonly IpCidr[];
   readonly gateways: readonly IpAddress[];
   readonly routes: readonly {
@@ -189,10 +191,16 @@ export interface InterfaceConfigChecked {
 export function checkInterfaceOptions(value: InterfaceOptions): InterfaceConfigChecked {
   const o = checkOptions("options", value, true);
   const device = checkDevice("device", o.device);
-  if (o.addresses === undefined) throw typeError("addresses", o.addresses, "an array of addresses");
-  const addresses = checkArray("addresses", o.addresses).map((a, i) =>
-    checkCidr(`addresses[${i}]`, a)
-  );
+  if (o.addresses === undefined) {
+    throw typeError("addresses", o.addresses, 'an array of addresses or "auto"');
+  }
+  const auto = o.addresses === "auto";
+  const addresses = auto
+    ? []
+    : checkArray("addresses", o.addresses as readonly (string | IpCidr)[]).map((a, i) =>
+      checkCidr(`addresses[${i}]`, a)
+    );
+  if (o.autoconf !== undefined) checkOptions("autoconf", o.autoconf);
   const ipv6 = addresses.some((a) => a.address.version === 6);
   checkMtu("device MTU", device.capabilities.mtu, device.capabilities.medium, ipv6);
   const routes = checkArray("routes", o.routes).map((r, i) => {
@@ -210,6 +218,7 @@ export function checkInterfaceOptions(value: InterfaceOptions): InterfaceConfigC
   if (o.iface !== undefined) checkOptions("iface", o.iface);
   return {
     device,
+    auto,
     addresses,
     gateways: checkArray("gateways", o.gateways).map((g, i) => checkAddress(`gateways[${i}]`, g)),
     routes,

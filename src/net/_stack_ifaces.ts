@@ -10,6 +10,7 @@ import { Interface, type InterfaceConfig } from "../iface/interface.ts";
 import { InterfaceGroup } from "../iface/iface_group.ts";
 import type { DropCounters } from "../iface/counters.ts";
 import type { AcceptAnyCounters } from "../iface/accept_any.ts";
+import type { Autoconf } from "./autoconf.ts";
 import { deviceChain } from "../phy/wrapper.ts";
 import type { IpAddress } from "../wire/address.ts";
 import { closeDevice } from "../phy/device.ts";
@@ -26,12 +27,6 @@ import { acceptAnyConfig, joinTransparent } from "./transparent.ts";
 /** `NetStack.addInterface`: `owner` is the stack that claims the device. */
 export function addInterface(s: StackState, owner: object, options: InterfaceOptions): number {
   s.checkOpen();
-  if (s.autoconf !== null) {
-    // DHCP and SLAAC broadcast from no address: with two interfaces they could leave on either.
-    throw new Deno.errors.NotSupported(
-      'Cannot add an interface to a stack made with addresses: "auto"',
-    );
-  }
   const o = checkInterfaceOptions(options);
   const chain = deviceChain(o.device);
   for (const m of s.members) {
@@ -55,11 +50,22 @@ export function addInterface(s: StackState, owner: object, options: InterfaceOpt
   };
   const iface = new Interface(config);
   if (o.mtu !== undefined) iface.linkMtu = o.mtu;
-  // Last: nothing above has side effects, so a rejected option leaves the device free.
-  claimDevice(o.device, owner);
+  // DHCP and SLAAC; checks its options (port 68, bound on first use, is unbound when it throws).
+  const autoconf = o.auto ? s.startAutoconf(iface, options.autoconf) : null;
+  try {
+    claimDevice(o.device, owner);
+  } catch (e) {
+    if (autoconf !== null) {
+      autoconf.close();
+      s.autoconfs.pop();
+    }
+    throw e;
+  }
   if (s.group === null) {
     s.group = new InterfaceGroup();
     s.group.add(s.iface, s.device, { metric: s.metric });
+    // The first interface's DHCP messages (from 0.0.0.0) leave on it alone.
+    if (s.autoconf !== null) s.group.pin(s.autoconf.sendSocket, 0);
   }
   const routeMetrics = o.routes.flatMap((r) =>
     r.metric === null ? [] : [{ cidr: r.cidr, via: r.via, metric: r.metric }]
@@ -72,7 +78,9 @@ export function addInterface(s: StackState, owner: object, options: InterfaceOpt
     iface,
     device: o.device,
     ingressBudget: config.ingressBudget ?? DEFAULT_INGRESS_BUDGET,
+    autoconf,
   });
+  if (autoconf !== null) s.group.pin(autoconf.sendSocket, s.members.length - 1);
   s.watchDevice(o.device);
   s.driver.wake();
   return s.members.length - 1;
@@ -125,6 +133,11 @@ export async function removeInterface(s: StackState, owner: object, index: numbe
   m.iface.acceptAny?.unlistenUdp(s.sockets);
   // One poll while the interface is still a member sends the resets through it.
   s.driver.flush();
+  // Its DHCP client and SLAAC stop (their timers and waiters with them; `configured` rejects).
+  if (m.autoconf !== null) {
+    m.autoconf.close();
+    s.autoconfs.splice(s.autoconfs.indexOf(m.autoconf), 1);
+  }
   s.group!.remove(index);
   s.members.splice(index, 1);
   s.unwatchDevice(m.device);
@@ -137,6 +150,12 @@ export async function removeInterface(s: StackState, owner: object, index: numbe
 export function interfaceCounters(s: StackState, index: number): DropCounters {
   checkInteger("index", index, 0, s.members.length - 1);
   return s.members[index]!.iface.counters;
+}
+
+/** `NetStack.interfaceAutoconf`. */
+export function interfaceAutoconf(s: StackState, index: number): Autoconf | null {
+  checkInteger("index", index, 0, s.members.length - 1);
+  return s.members[index]!.autoconf;
 }
 
 /** `NetStack.acceptAnyCounters`. */

@@ -20,7 +20,7 @@ export function pollOnce(s: StackState, now: Instant): boolean {
     const counters = s.iface.counters;
     const rx = counters.rxFrames;
     const polled = s.iface.poll(now, s.device, s.sockets);
-    if (s.autoconf?.poll(now)) return true;
+    if (s.autoconfs.length > 0 && pollAutoconfs(s, now)) return true;
     // Another poll at once helps only when ingress stopped at its budget (frames may still
     // wait) or a socket is due now; else the loop waits for the device or a deadline, which
     // saves an empty poll after each busy one.
@@ -46,7 +46,15 @@ function pollAll(s: StackState, now: Instant): boolean {
       again = true;
     }
   }
-  return s.autoconf?.poll(now) === true || again;
+  return (s.autoconfs.length > 0 && pollAutoconfs(s, now)) || again;
+}
+
+/** Every interface's DHCP client and SLAAC, after the port-68 batch is read. */
+function pollAutoconfs(s: StackState, now: Instant): boolean {
+  s.dhcpPort?.drain();
+  let changed = false;
+  for (const a of s.autoconfs) if (a.poll(now)) changed = true;
+  return changed;
 }
 
 /** The next deadline of the core and the devices. */
@@ -57,7 +65,8 @@ export function nextDeadline(s: StackState, now: Instant): Instant {
       const m = s.members[i]!;
       at = earliest(at, earliest(m.iface.pollAt(now, s.sockets), deviceDeadline(m.device)));
     }
-    return s.autoconf === null ? at : earliest(at, s.autoconf.pollAt(now));
+    for (const a of s.autoconfs) at = earliest(at, a.pollAt(now));
+    return at;
   } catch (e) {
     s.fail(e, "Stack failed");
     return NEVER;
@@ -82,7 +91,8 @@ export async function closeStack(s: StackState, owner: object): Promise<void> {
   try {
     s.driver.flush();
   } catch { /* a failing poll while closing: the stack is going away anyway */ }
-  s.autoconf?.close();
+  for (const a of s.autoconfs) a.close();
+  s.dhcpPort?.close();
   s.driver.stop();
   for (const m of s.members) releaseDevice(m.device, owner);
   await Promise.all(s.members.map((m) => closeDevice(m.device)));

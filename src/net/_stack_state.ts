@@ -24,7 +24,8 @@ import type { ListenerHost, TcpListener } from "./tcp_listener.ts";
 import type { UdpSocket } from "./udp_socket.ts";
 import { DnsCache, type DnsCounters, dnsCounters, type DnsHosts } from "./dns_cache.ts";
 import type { Pinger } from "./ping.ts";
-import { Autoconf, type AutoconfEvent } from "./autoconf.ts";
+import { Autoconf, type AutoconfEvent, type AutoconfOptions } from "./autoconf.ts";
+import { DhcpPort } from "./_stack_dhcp.ts";
 import { acceptAnyConfig, type UdpFlowListener } from "./transparent.ts";
 import type { AcceptAny } from "../iface/accept_any.ts";
 
@@ -38,6 +39,8 @@ export const DEFAULT_INGRESS_BUDGET = 256;
 export interface StackMember {
   readonly iface: Interface;
   readonly device: Device;
+  /** Its DHCPv4 client and SLAAC when it was made with `addresses: "auto"`, else `null`. */
+  readonly autoconf: Autoconf | null;
   /** Frames its poll takes before egress runs. */
   readonly ingressBudget: number;
 }
@@ -69,6 +72,10 @@ export class StackState {
   readonly dnsCounters: DnsCounters = dnsCounters();
   readonly families: readonly (4 | 6)[];
   readonly autoconf: Autoconf | null = null;
+  /** Every interface's autoconfiguration, the first interface's first (often empty). */
+  readonly autoconfs: Autoconf[] = [];
+  /** UDP port 68, shared by the DHCP clients of every interface (see `_stack_dhcp.ts`). */
+  dhcpPort: DhcpPort | null = null;
   /** Every interface, the first one first. */
   readonly members: StackMember[];
   /** Routes between the interfaces once there are several (see `NetStack.addInterface`). */
@@ -105,7 +112,7 @@ export class StackState {
     };
     this.iface = new Interface(config);
     this.ingressBudget = config.ingressBudget ?? DEFAULT_INGRESS_BUDGET;
-    this.members = [{ iface: this.iface, device: this.device, ingressBudget: this.ingressBudget }];
+    const first = { iface: this.iface, device: this.device, ingressBudget: this.ingressBudget };
     this.metric = o.metric;
     this.sockets = new SocketSet(o.maxSockets !== undefined ? { maxSockets: o.maxSockets } : {});
     this.tcpOptions = o.tcp;
@@ -120,19 +127,9 @@ export class StackState {
     this.families = o.auto
       ? (auto6 ? [4, 6] : [4])
       : [...new Set(o.addresses.map((a) => a.address.version))].sort();
-    if (o.auto) {
-      // Validates its options (a throw here leaves the device unclaimed); binds port 68.
-      this.autoconf = new Autoconf({
-        iface: this.iface,
-        sockets: this.sockets,
-        watch: (w) => this.driver.watch(w),
-        unwatch: (w) => this.driver.unwatch(w),
-      }, options.autoconf);
-      // Answers from the old servers may differ from the new ones'.
-      this.autoconf.addEventListener("change", (e) => {
-        if ((e as AutoconfEvent).change === "dnsChanged") this.dnsCache.clear();
-      });
-    }
+    // Validates its options (a throw here leaves the device unclaimed); binds port 68.
+    if (o.auto) this.autoconf = this.startAutoconf(this.iface, options.autoconf);
+    this.members = [{ ...first, autoconf: this.autoconf }];
     // Last: nothing above has side effects, so a rejected option leaves the device free.
     claimDevice(this.device, stack);
     this.driver = new Driver(stack);
@@ -164,6 +161,35 @@ export class StackState {
     };
     this.watchDevice(this.device);
     this.driver.wake();
+  }
+
+  /**
+   * Starts DHCPv4 (and SLAAC on Ethernet) on `iface`, with replies from the stack's shared port
+   * 68 (bound on first use).
+   */
+  startAutoconf(iface: Interface, options: AutoconfOptions | undefined): Autoconf {
+    const fresh = this.dhcpPort === null;
+    const port = this.dhcpPort ?? new DhcpPort(this.iface, this.sockets);
+    let a: Autoconf;
+    try {
+      a = new Autoconf({
+        iface,
+        sockets: this.sockets,
+        watch: (w) => this.driver.watch(w),
+        unwatch: (w) => this.driver.unwatch(w),
+        dhcpPort: port,
+      }, options);
+    } catch (e) {
+      if (fresh) port.close();
+      throw e;
+    }
+    this.dhcpPort = port;
+    // Answers from the old servers may differ from the new ones'.
+    a.addEventListener("change", (e) => {
+      if ((e as AutoconfEvent).change === "dnsChanged") this.dnsCache.clear();
+    });
+    this.autoconfs.push(a);
+    return a;
   }
 
   /** Polls when `device` becomes readable; fails the stack when it fails (while it is ours). */

@@ -107,7 +107,7 @@ export async function connect(
   }
   const ip = name === "localhost" ? null : tryParseIp(name);
   if (ip !== null) return connectTo(s, ip, port, name, o);
-  const servers = [...s.dnsServers, ...(s.autoconf?.dnsServers ?? [])];
+  const servers = [...s.dnsServers, ...s.autoconfs.flatMap((a) => a.dnsServers)];
   if ((servers.length === 0 && s.hosts === undefined) || name === "localhost") {
     return connectTo(s, parseHost(name, Ipv4Address.UNSPECIFIED), port, name, o);
   }
@@ -117,7 +117,7 @@ export async function connect(
     families: s.families,
     cache: s.dnsCache,
     counters: s.dnsCounters,
-    search: s.autoconf?.searchDomains ?? [],
+    search: [...new Set(s.autoconfs.flatMap((a) => a.searchDomains))],
     ...(s.hosts !== undefined ? { hosts: s.hosts } : {}),
     ...(o.signal !== undefined ? { signal: o.signal } : {}),
   });

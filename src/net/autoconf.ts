@@ -21,7 +21,13 @@ import {
 } from "../socket/dhcpv4.ts";
 import { UdpSocket as CoreUdpSocket } from "../socket/udp.ts";
 import { type Instant, NEVER } from "../time.ts";
-import { type IpAddress, IpCidr, Ipv4Address, type Ipv6Address } from "../wire/address.ts";
+import {
+  type IpAddress,
+  IpCidr,
+  type IpEndpoint,
+  Ipv4Address,
+  type Ipv6Address,
+} from "../wire/address.ts";
 import { DHCPV4_CLIENT_PORT } from "../wire/dhcpv4.ts";
 import { badResource, netError } from "./errors.ts";
 import { checkTimeout } from "../_validate.ts";
@@ -152,6 +158,18 @@ export interface AutoconfHost {
   watch(w: Watcher): void;
   /** Stops doing so. */
   unwatch(w: Watcher): void;
+  /**
+   * The stack's shared port 68 when it has several interfaces: the client reads its replies
+   * from `batch` (filled once per poll) and sends from a socket of its own, not indexed for
+   * ingress. Without it the client binds port 68 itself.
+   */
+  readonly dhcpPort?: {
+    readonly batch: readonly {
+      readonly remote: IpEndpoint;
+      readonly data: Uint8Array;
+      readonly truncated: boolean;
+    }[];
+  };
 }
 
 /**
@@ -192,6 +210,11 @@ export class Autoconf extends EventTarget {
   readonly #timeout: number;
   readonly #createdAt = performance.now();
 
+  /** @internal The socket the client sends from (the stack pins it to its interface). */
+  get sendSocket(): object {
+    return this.#socket;
+  }
+
   /**
    * Binds UDP port 68 on `host`'s interface and creates the client. Used by `NetStack`.
    *
@@ -212,10 +235,14 @@ export class Autoconf extends EventTarget {
       ...(requested !== undefined ? { requestedAddress: requested } : {}),
       clientIdentifier: options.clientIdentifier ?? defaultClientId(host.iface),
     });
-    host.iface.bindUdp(host.sockets, this.#socket, {
-      addr: Ipv4Address.UNSPECIFIED,
-      port: DHCPV4_CLIENT_PORT,
-    });
+    const local = { addr: Ipv4Address.UNSPECIFIED, port: DHCPV4_CLIENT_PORT };
+    if (host.dhcpPort === undefined) {
+      host.iface.bindUdp(host.sockets, this.#socket, local);
+    } else {
+      // Sends only: replies come through the shared port.
+      this.#socket.bind(local);
+      host.sockets.add(this.#socket);
+    }
     if (options.ipv6 !== undefined && typeof options.ipv6 !== "boolean") {
       throw new TypeError(`Invalid autoconf.ipv6 "${options.ipv6}": must be a boolean`);
     }
@@ -422,6 +449,13 @@ export class Autoconf extends EventTarget {
     const cx = { now, random: this.#host.iface.random };
     const socket = this.#socket;
     let changed = false;
+    const port = this.#host.dhcpPort;
+    if (port !== undefined) {
+      for (const got of port.batch) {
+        if (got.truncated) this.#client.counters.malformed++;
+        else this.#client.process(cx, got.remote, got.data);
+      }
+    }
     for (let got = socket.recv(this.#buffer); got !== null; got = socket.recv(this.#buffer)) {
       if (got.truncated) {
         this.#client.counters.malformed++;

@@ -108,8 +108,15 @@ export interface NetStackOptions {
 export interface InterfaceOptions {
   /** The device of the interface (not in use by this or another stack). */
   readonly device: Device;
-  /** The interface's addresses in CIDR form (`198.51.100.2/24`, `2001:db8:1::2/64`). */
-  readonly addresses: readonly (string | IpCidr)[];
+  /**
+   * The interface's addresses in CIDR form (`198.51.100.2/24`, `2001:db8:1::2/64`), or `"auto"`
+   * for DHCPv4 (and SLAAC on Ethernet) on this interface: its lease's address, default route
+   * (with this interface's `metric`) and MTU apply to it alone, a renewal or expiry touches only
+   * its own, and `NetStack.interfaceAutoconf` gives its state and events.
+   */
+  readonly addresses: readonly (string | IpCidr)[] | "auto";
+  /** Options of automatic configuration when `addresses` is `"auto"`. */
+  readonly autoconf?: AutoconfOptions;
   /** Its default gateways, at most one per IP version (with `metric`). */
   readonly gateways?: readonly (string | IpAddress)[];
   /**

@@ -39,6 +39,7 @@ import { closeStack, nextDeadline, pollOnce } from "./_stack_poll.ts";
 import {
   acceptAnyCounters,
   addInterface,
+  interfaceAutoconf,
   interfaceCounters,
   interfaceOf,
   removeInterface,
@@ -290,8 +291,10 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * - Each interface has its own neighbor cache and counters (`interfaceCounters`).
    * - With `acceptAny`, the stack's transparent listeners take flows to any address entering
    *   this interface too; its replies leave on it, with its own flow bound and counters
-   *   (`acceptAnyCounters`). `counters` stays the first interface's. A stack made with
-   *   `addresses: "auto"` (DHCP, SLAAC) takes no further interface.
+   *   (`acceptAnyCounters`). `counters` stays the first interface's.
+   * - With `addresses: "auto"` it runs DHCPv4 (and SLAAC on Ethernet) of its own
+   *   (`interfaceAutoconf`): its lease's address and routes go on this interface, with its
+   *   `metric`, and leave it alone at expiry; removing the interface stops its clients.
    *
    * @param options The device (not in use by any stack), addresses, gateways, routes, metric
    * and MTU.
@@ -299,7 +302,6 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    * @throws {TypeError} A malformed option, or a device an interface of this stack uses.
    * @throws {RangeError} A metric or MTU out of range.
    * @throws {Deno.errors.Busy} When another stack uses the device.
-   * @throws {Deno.errors.NotSupported} On a stack made with `addresses: "auto"`.
    *
    * @example Two subnets, one on each interface
    * ```ts
@@ -382,6 +384,30 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    */
   interfaceCounters(index: number): DropCounters {
     return interfaceCounters(this.#s, index);
+  }
+
+  /**
+   * The automatic configuration (DHCPv4, SLAAC) of one interface made with `addresses: "auto"`,
+   * else `null`; `interfaceAutoconf(0)` is `autoconf`.
+   *
+   * @param index The interface's index (0 is the first).
+   * @returns Its autoconfiguration (state, lease, events), or `null`.
+   * @throws {RangeError} For an index the stack has no interface for.
+   *
+   * @example
+   * ```ts
+   * import { linkPair, NetStack } from "@smol/net";
+   * import assert from "node:assert/strict";
+   * const [a] = linkPair(), [b] = linkPair({ medium: "ethernet" });
+   * await using stack = new NetStack({ device: a, addresses: ["192.0.2.1/24"] });
+   * assert.equal(stack.addInterface({ device: b, addresses: "auto" }), 1);
+   * assert.equal(stack.interfaceAutoconf(0), null); // static addresses
+   * assert.equal(stack.interfaceAutoconf(1)?.state, "init"); // its DHCP client has started
+   * assert.throws(() => stack.interfaceAutoconf(2), RangeError);
+   * ```
+   */
+  interfaceAutoconf(index: number): Autoconf | null {
+    return interfaceAutoconf(this.#s, index);
   }
 
   /**

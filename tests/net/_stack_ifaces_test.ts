@@ -344,15 +344,12 @@ Deno.test("examples/multi_interface.ts runs and every check it prints holds", as
   assert.match(text, /all checks hold/);
 });
 
-Deno.test("NetStack.addInterface is not supported on a stack with automatic configuration", async () => {
+Deno.test("NetStack.addInterface works on a stack with automatic configuration", async () => {
   const [a] = linkPair(), [b] = linkPair();
   await using stack = new NetStack({ device: a, addresses: "auto" });
-  assert.throws(
-    () => stack.addInterface({ device: b, addresses: ["198.51.100.1/24"] }),
-    Deno.errors.NotSupported,
-  );
-  await using again = new NetStack({ device: b, addresses: ["198.51.100.1/24"] }); // b stays free
-  void again;
+  assert.equal(stack.addInterface({ device: b, addresses: ["198.51.100.1/24"] }), 1);
+  assert.equal(stack.interfaceAutoconf(0), stack.autoconf);
+  assert.equal(stack.interfaceAutoconf(1), null);
 });
 
 Deno.test("NetStack.removeInterface aborts what is bound to its addresses, drops its routes and lets its device go; the other interface carries on", async () => {
