@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { type AutoconfEvent, linkPair, NetStack, type UdpSocket } from "../../mod.ts";
-import { Ipv4Address } from "../../src/wire/address.ts";
+import { EthernetAddress, Ipv4Address, Ipv6Address } from "../../src/wire/address.ts";
+import type { LinkDevice } from "../../src/phy/link.ts";
+import { emitEthernet, EthernetFrame, EtherType } from "../../src/wire/ethernet.ts";
+import { Icmpv6Packet } from "../../src/wire/icmpv6.ts";
+import { IpProtocol } from "../../src/wire/ip.ts";
+import { emitIpv6, Ipv6Packet, walkIpv6Headers } from "../../src/wire/ipv6.ts";
+import { emitNdisc, ndiscBufferLen, type NdiscRepr } from "../../src/wire/ndisc.ts";
 import {
   dhcpv4BufferLen,
   Dhcpv4MessageType,
@@ -184,4 +190,108 @@ Deno.test("NetStack removeInterface stops the interface's DHCP client: its confi
     RangeError,
   );
   host.addInterface({ device: b0, addresses: "auto" }); // b0 is free again, port 68 reusable
+});
+
+const ROUTER_MAC = EthernetAddress.parse("02:00:00:00:00:99");
+const ROUTER = Ipv6Address.parse("fe80::99");
+const ALL_NODES = Ipv6Address.LINK_LOCAL_ALL_NODES;
+
+/** A router advertisement of one autonomous /64 from fe80::99, sent into `dev`. */
+function advertise(dev: LinkDevice, prefix: string): void {
+  const repr: NdiscRepr = {
+    kind: "routerAdvert",
+    hopLimit: 64,
+    managed: false,
+    other: false,
+    routerLifetime: 1800,
+    reachableTime: 0,
+    retransTime: 0,
+    sourceLinkAddr: ROUTER_MAC,
+    mtu: null,
+    prefixes: [{
+      prefixLen: 64,
+      onLink: true,
+      autonomous: true,
+      validLifetime: 3600,
+      preferredLifetime: 3600,
+      prefix: Ipv6Address.parse(prefix),
+    }],
+    rdnss: [],
+  };
+  const len = ndiscBufferLen(repr);
+  const f = dev.transmit(0, 14 + 40 + len)!;
+  const dst = new EthernetAddress(0x3333, ALL_NODES.w3);
+  emitEthernet(
+    { src: ROUTER_MAC, dst, etherType: EtherType.Ipv6, vlan: null },
+    new EthernetFrame(f),
+  );
+  emitIpv6({
+    src: ROUTER,
+    dst: ALL_NODES,
+    nextHeader: IpProtocol.Icmpv6,
+    payloadLen: len,
+    hopLimit: 255,
+    trafficClass: 0,
+    flowLabel: 0,
+  }, new Ipv6Packet(f.subarray(14)));
+  const msg = new Icmpv6Packet(f.subarray(54));
+  emitNdisc(repr, msg);
+  msg.fillChecksum(ROUTER, ALL_NODES);
+  dev.commit();
+}
+
+/** Whether the frames sent into `dev` since the last call include a router solicitation. */
+function solicited(dev: LinkDevice): boolean {
+  let rs = false;
+  for (let f = dev.receive(0); f !== null; f = dev.receive(0)) {
+    if (new EthernetFrame(f).etherType !== EtherType.Ipv6) continue;
+    const ip = new Ipv6Packet(f.subarray(14));
+    const chain = walkIpv6Headers(ip);
+    if (chain.upperLayer === IpProtocol.Icmpv6 && ip.payload[chain.upperLayerOffset] === 133) {
+      rs = true;
+    }
+  }
+  return rs;
+}
+
+Deno.test("NetStack addInterface with addresses auto on Ethernet: SLAAC on each interface from its own link's router only", async () => {
+  const [routerA, devA] = linkPair({ medium: "ethernet" });
+  const [routerB, devB] = linkPair({ medium: "ethernet" });
+  await using host = new NetStack({
+    device: devA,
+    addresses: "auto",
+    seed: 5,
+    autoconf: { secretKey: new Uint8Array(16).fill(1) },
+  });
+  host.addInterface({
+    device: devB,
+    addresses: "auto",
+    autoconf: { secretKey: new Uint8Array(16).fill(2) },
+  });
+  // Each router answers the first solicitation on its own link, with its own prefix.
+  const answered = { a: false, b: false };
+  const timer = setInterval(() => {
+    if (!answered.a && solicited(routerA)) {
+      answered.a = true;
+      advertise(routerA, "2001:db8:1::");
+    }
+    if (!answered.b && solicited(routerB)) {
+      answered.b = true;
+      advertise(routerB, "2001:db8:2::");
+    }
+  }, 20);
+  const auto0 = host.interfaceAutoconf(0)!, auto1 = host.interfaceAutoconf(1)!;
+  try {
+    await within(Promise.all([auto0.configured, auto1.configured]), 10_000, "both SLAAC");
+  } finally {
+    clearInterval(timer);
+  }
+  const globals = (a: typeof auto0) =>
+    a.ipv6Addresses.filter((x) => !(x.address.address as Ipv6Address).isLinkLocal)
+      .map((x) => x.address.address.toString().split(":").slice(0, 3).join(":"));
+  assert.deepEqual(globals(auto0), ["2001:db8:1"]);
+  assert.deepEqual(globals(auto1), ["2001:db8:2"]);
+  assert.ok(
+    host.iface.routes.addresses.every((c) => !c.address.toString().startsWith("2001:db8:2:")),
+  );
 });
