@@ -1,9 +1,9 @@
 // The smolnet side of multi_interface_test.ts, run inside the test's host namespace: one
 // NetStack on two TUN devices (interface 0: 192.0.2.1/24 and 2001:db8:1::1/64; interface 1:
-// 198.51.100.1/24 and 2001:db8:2::1/64 with an MTU of 1280). It serves an echo on port 7 on every
+// 198.51.100.1/24 and 2001:db8:2::1/64 with an MTU of 1280; both fe80::1/64). It serves an echo on port 7 on every
 // address and a listener on 192.0.2.1:9 only, prints "ready", then once the file named by its
 // third argument exists fetches /blob.bin with HTTP/1.0 from port 8000 of each address in its
-// fourth argument (comma-separated) and prints one JSON line per fetch, then "done". Every
+// fourth argument (comma-separated, link-local ones with a zone, "/port" for another port) and prints one JSON line per fetch, then "done". Every
 // accepted connection is printed as JSON too. On SIGTERM it prints both interfaces' counters as
 // its last line and exits.
 import { NetStack, TunTapDevice } from "../../mod.ts";
@@ -11,8 +11,16 @@ import { NetStack, TunTapDevice } from "../../mod.ts";
 const [nameA, nameB, goFile, targets] = Deno.args;
 const a = await TunTapDevice.open({ name: nameA!, mode: "tun" });
 const b = await TunTapDevice.open({ name: nameB!, mode: "tun" });
-const stack = new NetStack({ device: a, addresses: ["192.0.2.1/24", "2001:db8:1::1/64"] });
-stack.addInterface({ device: b, addresses: ["198.51.100.1/24", "2001:db8:2::1/64"], mtu: 1280 });
+// The same link-local address on both: only a zone (fe80::2%0, fe80::2%1) picks the link.
+const stack = new NetStack({
+  device: a,
+  addresses: ["192.0.2.1/24", "2001:db8:1::1/64", "fe80::1/64"],
+});
+stack.addInterface({
+  device: b,
+  addresses: ["198.51.100.1/24", "2001:db8:2::1/64", "fe80::1/64"],
+  mtu: 1280,
+});
 Deno.addSignalListener("SIGTERM", () => {
   console.log(
     JSON.stringify({ counters: [stack.interfaceCounters(0), stack.interfaceCounters(1)] }),
@@ -47,8 +55,9 @@ for (;;) {
     await new Promise((r) => setTimeout(r, 25));
   }
 }
-for (const host of targets!.split(",")) {
-  const conn = await stack.connect({ hostname: host, port: 8000 });
+for (const target of targets!.split(",")) {
+  const [host, port] = target.split("/"); // "fe80::2%0/8001": another port than 8000
+  const conn = await stack.connect({ hostname: host!, port: Number(port ?? 8000) });
   await conn.write(new TextEncoder().encode(`GET /blob.bin HTTP/1.0\r\nHost: x\r\n\r\n`));
   const parts: Uint8Array[] = [];
   const buf = new Uint8Array(65536);

@@ -6,7 +6,9 @@
 // from B over IPv4 and IPv6, and each fetch must leave from the address of its own interface
 // (the server logs show it) with B's 1280-byte MTU in its segment size. Python clients in A and B
 // reach the stack's wildcard echo listener through their own link, and B cannot reach the
-// listener bound to A's address through B's link. Skips with one line where the machine cannot.
+// listener bound to A's address through B's link. Both links also carry fe80::1 (stack) and
+// fe80::2 (kernel): the stack fetches from fe80::2%0 (port 8001, a link-local server in A) and
+// fe80::2%1, and the zone alone picks the link (each server logs one fetch from fe80::1). Skips with one line where the machine cannot.
 import assert from "node:assert/strict";
 import { linkName, must, run } from "../phy/_netns.ts";
 import { canRun, interop, reportSkip } from "./_kernel_peer.ts";
@@ -51,7 +53,7 @@ Deno.test({
       ta,
       tb,
       `${dir}/go`,
-      "192.0.2.2,198.51.100.2,2001:db8:2::2",
+      "192.0.2.2,198.51.100.2,2001:db8:2::2,fe80::2%0/8001,fe80::2%1",
     ]);
     await until("the stack to start", () => Promise.resolve(host.text().includes("ready")));
     await must("ip", ["-n", h, "link", "set", ta, "netns", na]);
@@ -59,11 +61,12 @@ Deno.test({
     await shIn(
       na,
       `ip addr add 192.0.2.2/24 dev ${ta}; ip addr add 2001:db8:1::2/64 dev ${ta} nodad
-       ip link set ${ta} up`,
+       ip addr add fe80::2/64 dev ${ta} nodad; ip link set ${ta} up`,
     );
     await shIn(
       nb,
       `ip addr add 198.51.100.2/24 dev ${tb}; ip addr add 2001:db8:2::2/64 dev ${tb} nodad
+       ip addr add fe80::2/64 dev ${tb} nodad
        ip link set ${tb} up; ip route add 192.0.2.0/24 dev ${tb}`,
     );
     const body = randomBytes(300_000);
@@ -72,7 +75,10 @@ Deno.test({
       .map((x) => x.toString(16).padStart(2, "0")).join("");
     const serverA = httpServer(scene, na, { bind: "192.0.2.2", port: 8000 });
     const serverB = httpServer(scene, nb, { bind: "::", port: 8000 });
+    // A's link-local address serves too, from a server of its own (its log tells them apart).
+    const serverA6 = httpServer(scene, na, { bind: `fe80::2%${ta}`, port: 8001 });
     for (const ns of [na, nb]) await waitListening(ns, "t", 8000);
+    await waitListening(na, "t", 8001);
     // Clients in A and B reach the wildcard echo listener through their own link.
     const echoA = await pyClient(na, "192.0.2.1", 7, "hello from A");
     assert.equal(echoA.stdout.trim(), "hello from A", echoA.stderr);
@@ -97,6 +103,8 @@ Deno.test({
         ["192.0.2.2", "192.0.2.1"],
         ["198.51.100.2", "198.51.100.1"],
         ["2001:db8:2::2", "2001:db8:2::1"],
+        ["fe80::2%0", "fe80::1"],
+        ["fe80::2%1", "fe80::1"],
       ]
     ) {
       const f = fetched.get(dst);
@@ -115,6 +123,9 @@ Deno.test({
       fetched.get("2001:db8:2::2").mss <= 1220,
       JSON.stringify(fetched.get("2001:db8:2::2")),
     );
+    // The zone picked the link: %1 took B's 1280-byte MTU, %0 A's.
+    assert.ok(fetched.get("fe80::2%1").mss <= 1220, JSON.stringify(fetched.get("fe80::2%1")));
+    assert.ok(fetched.get("fe80::2%0").mss > 1400, JSON.stringify(fetched.get("fe80::2%0")));
     const accepted = lines.filter((l) => l.accepted).map((l) => `${l.from}>${l.accepted}`);
     assert.deepEqual(accepted.sort(), [
       "192.0.2.2>192.0.2.1",
@@ -124,8 +135,14 @@ Deno.test({
     ]);
     // The servers saw each fetch from the stack's address on their own link.
     serverA.child.kill("SIGTERM");
+    serverA6.child.kill("SIGTERM");
     serverB.child.kill("SIGTERM");
     const logA = (await serverA.out).stderr, logB = (await serverB.out).stderr;
+    const logA6 = (await serverA6.out).stderr;
+    // fe80::2%0 reached A's link-local server, fe80::2%1 B's: one fetch each.
+    const fromLinkLocal = /^fe80::1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/gm;
+    assert.equal(logA6.match(fromLinkLocal)?.length, 1, logA6);
+    assert.equal(logB.match(fromLinkLocal)?.length, 1, logB);
     assert.match(logA, /^192\.0\.2\.1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
     assert.match(logB, /198\.51\.100\.1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
     assert.match(logB, /^2001:db8:2::1 - - .*"GET \/blob\.bin HTTP\/1\.0" 200/m);
