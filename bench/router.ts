@@ -22,8 +22,9 @@
  * average is printed, as the machine is shared. A third contender, `--copy`, is the device
  * ceiling: this script reading one TUN device and writing every frame to the other, no stack.
  * The senders do not block (a full TUN queue drops), so the rate is what the router drains.
- * The router runs twice per run, as it is and with `--writer-thread` (each device's writes on a
- * thread of their own); `--baseline DIR` adds a third, another checkout's `examples/router.ts`
+ * The router runs four times per run: as it is, with `--writer-thread` (each device's writes on a
+ * thread of their own), with `--reader-thread` (its reads on one) and with both; `--baseline DIR`
+ * adds another checkout's `examples/router.ts`
  * (e.g. made by `git worktree add --detach /tmp/base <commit>`). `--profile DIR` writes a V8 CPU
  * profile of each router process into DIR (the router is stopped with SIGTERM so it writes it).
  *
@@ -216,10 +217,11 @@ async function tunCopy(inName: string, outName: string, offload: boolean): Promi
   }
 }
 
-/** How the router runs: which tree's example, with a writer thread, profiled into a folder. */
+/** How the router runs: which tree's example, with reader/writer threads, profiled into a folder. */
 interface RouterRun {
   root?: string;
   writerThread?: boolean;
+  readerThread?: boolean;
   profile?: string;
 }
 
@@ -251,7 +253,7 @@ async function smolnetLab(
     "--allow-ffi",
     ...(profile === "" || copy ? [] : ["--cpu-prof", `--cpu-prof-dir=${profile}`]),
     // The writer thread is a module Worker: it reads its own module.
-    ...(how.writerThread ? [`--allow-read=${root}`] : []),
+    ...(how.writerThread || how.readerThread ? [`--allow-read=${root}`] : []),
     ...(copy
       ? [`${here}bench/router.ts`, "--copy", tin, tout, ...(offload ? ["--offload"] : [])]
       : [
@@ -265,6 +267,7 @@ async function smolnetLab(
         ...(nat ? [] : ["--no-nat"]),
         ...(offload ? ["--offload"] : []),
         ...(how.writerThread ? ["--writer-thread"] : []),
+        ...(how.readerThread ? ["--reader-thread"] : []),
       ]),
   ]);
   undo.unshift(async () => {
@@ -380,10 +383,13 @@ async function forwarding(a: Args): Promise<void> {
       () => smolnetLab(a.nat, false, false, { profile }),
       (l) => measure(l, a),
     );
-    const w = await withLab(
-      () => smolnetLab(a.nat, false, false, { writerThread: true, profile }),
-      (lab) => measure(lab, a),
-    );
+    const threads = (writerThread: boolean, readerThread: boolean) =>
+      withLab(
+        () => smolnetLab(a.nat, false, false, { writerThread, readerThread, profile }),
+        (lab) => measure(lab, a),
+      );
+    const w = await threads(true, false), rd = await threads(false, true);
+    const both = await threads(true, true);
     const f = (x: { pps: number; offered: number }) =>
       `${Math.round(x.pps)} pps (offered ${Math.round(x.offered)})`;
     const ratios = (x: { pps: number }) =>
@@ -391,7 +397,9 @@ async function forwarding(a: Args): Promise<void> {
     console.log(
       `run ${run + 1}: kernel veth ${f(k)}; TUN copy, no stack ${f(c)}; ${
         old === null ? "" : `baseline Router ${f(old)} (${ratios(old)}); `
-      }smolnet Router ${f(s)} (${ratios(s)}); Router --writer-thread ${f(w)} (${ratios(w)})${
+      }smolnet Router ${f(s)} (${ratios(s)}); Router --writer-thread ${f(w)} (${
+        ratios(w)
+      }); --reader-thread ${f(rd)} (${ratios(rd)}); both ${f(both)} (${ratios(both)})${
         old === null ? "" : `; Router new/old ${(s.pps / old.pps).toFixed(2)}`
       }`,
     );

@@ -60,6 +60,9 @@ CAP_NET_ADMIN).
                            prefix leave with the OUTSIDE one (same length, /48 or shorter)
   --offload                open both devices with virtio-net offloads (checksums, TSO/GRO): TCP
                            crosses as coalesced super-frames the kernel cuts again on the way out
+  --reader-thread          read each device's frames on a thread of its own (a Worker filling a
+                           shared ring): many frames per wake-up, no read system call in the
+                           forwarding loop; not with --offload; needs --allow-read
   --writer-thread          write each device's frames from a thread of its own (a Worker and a
                            shared ring): the write system calls leave the forwarding loop;
                            needs --allow-read for the thread's module
@@ -86,6 +89,8 @@ export interface RouterArgs {
   npt6: { inside: string; outside: string } | null;
   /** Write frames from a writer thread (`TunTapDevice` `writerThread`). */
   writerThread: boolean;
+  /** Read frames on a reader thread (`TunTapDevice` `readerThread`). */
+  readerThread: boolean;
 }
 
 /**
@@ -109,6 +114,7 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
     offload: false,
     npt6: null,
     writerThread: false,
+    readerThread: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
@@ -168,6 +174,9 @@ export function parseArgs(argv: readonly string[]): RouterArgs | null {
       case "--writer-thread":
         a.writerThread = true;
         break;
+      case "--reader-thread":
+        a.readerThread = true;
+        break;
       default:
         throw new TypeError(`Unknown option ${JSON.stringify(flag)}`);
     }
@@ -197,6 +206,7 @@ async function main(): Promise<void> {
       mode: "tun",
       offload: args.offload,
       ...(args.writerThread ? { writerThread: true } : {}),
+      ...(args.readerThread ? { readerThread: true } : {}),
     });
   const inside = await open(args.inside);
   const outside = await open(args.outside);
