@@ -340,7 +340,7 @@ Deno.test("examples/multi_interface.ts runs and every check it prints holds", as
   }).output();
   const text = new TextDecoder().decode(out.stdout);
   assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
-  assert.equal(text.split("\n").filter((l) => l.startsWith("ok   ")).length, 6, text);
+  assert.equal(text.split("\n").filter((l) => l.startsWith("ok   ")).length, 9, text);
   assert.match(text, /all checks hold/);
 });
 
