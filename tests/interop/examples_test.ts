@@ -3,7 +3,8 @@
 // with --drop and --pcap), byte-exact; and every example of issue 6 prints its usage on --help.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { canRun, interop, linkName, must, netnsName, reportSkip, run } from "./_kernel_peer.ts";
+import { canRun, interop, linkName, must, reportSkip, run } from "./_kernel_peer.ts";
+import { httpServer, randomBytes, Scene, waitListening } from "./_fixtures.ts";
 
 reportSkip("examples_test.ts");
 
@@ -31,105 +32,67 @@ Deno.test({
   ...interop,
   ignore: !canRun,
   fn: async () => {
-    const ns = netnsName();
+    await using scene = await Scene.create();
+    const dir = scene.dir;
     const dev = linkName("eg");
-    const dir = await Deno.makeTempDir({ prefix: "smolnet-it-" });
     const size = 4 * 1048576 + 123;
-    const body = new Uint8Array(size);
-    for (let off = 0; off < size; off += 65536) {
-      crypto.getRandomValues(body.subarray(off, Math.min(size, off + 65536)));
-    }
+    const body = randomBytes(size);
     await Deno.writeFile(`${dir}/blob.bin`, body);
     const want = createHash("sha256").update(body).digest("hex");
-    await must("ip", ["netns", "add", ns]);
-    let server: Deno.ChildProcess | null = null;
-    let serverOut: Promise<Deno.CommandOutput> | null = null;
-    try {
-      const inNs = (...a: string[]) => must("ip", ["netns", "exec", ns, ...a]);
-      await inNs("ip", "link", "set", "lo", "up");
-      await inNs("ip", "tuntap", "add", "dev", dev, "mode", "tun");
-      await inNs("sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`);
-      await inNs("ip", "addr", "add", "192.0.2.1/24", "dev", dev);
-      await inNs("ip", "link", "set", dev, "up");
-      server = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          ns,
-          "python3",
-          "-m",
-          "http.server",
-          "--bind",
-          "192.0.2.1",
-          "--directory",
-          dir,
-          "8000",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      serverOut = server.output();
-      for (let i = 0; i < 100; i++) {
-        const r = await run("ip", ["netns", "exec", ns, "ss", "-Hltn", "sport = :8000"]);
-        if (r.stdout.includes(":8000")) break;
-        await new Promise((r) => setTimeout(r, 30));
-      }
-      const get = (...extra: string[]) =>
-        run("ip", [
-          "netns",
-          "exec",
-          ns,
-          Deno.execPath(),
-          "run",
-          "--allow-ffi",
-          "--allow-write",
-          `${root}http_get.ts`,
-          "--device",
-          dev,
-          "--address",
-          "192.0.2.2/24",
-          ...extra,
-          "http://192.0.2.1:8000/blob.bin",
-        ]);
-      const out = `${dir}/got.bin`;
-      const plain = await get("--output", out);
-      assert.equal(plain.code, 0, plain.stdout + plain.stderr);
-      assert.match(plain.stdout, /^HTTP\/1\.[01] 200/);
-      assert.match(plain.stdout, new RegExp(`${size} bytes in`));
-      assert.match(plain.stdout, new RegExp(`sha256 ${want}`));
-      assert.equal(createHash("sha256").update(await Deno.readFile(out)).digest("hex"), want);
-      const pcap = `${dir}/get.pcap`;
-      const lossy = await get("--drop", "0.05", "--pcap", pcap);
-      assert.equal(lossy.code, 0, lossy.stdout + lossy.stderr);
-      assert.match(lossy.stdout, new RegExp(`sha256 ${want}`));
-      assert.ok((await Deno.stat(pcap)).size > size);
-      const missing = await run("ip", [
+    const [ns] = await scene.netns("eg");
+    const inNs = (...a: string[]) => must("ip", ["netns", "exec", ns, ...a]);
+    await inNs("ip", "tuntap", "add", "dev", dev, "mode", "tun");
+    await inNs("sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`);
+    await inNs("ip", "addr", "add", "192.0.2.1/24", "dev", dev);
+    await inNs("ip", "link", "set", dev, "up");
+    httpServer(scene, ns, { bind: "192.0.2.1", port: 8000 });
+    await waitListening(ns, "t", 8000);
+    const get = (...extra: string[]) =>
+      run("ip", [
         "netns",
         "exec",
         ns,
         Deno.execPath(),
         "run",
         "--allow-ffi",
+        "--allow-write",
         `${root}http_get.ts`,
         "--device",
         dev,
-        "http://192.0.2.1:8000/nothing-here",
+        "--address",
+        "192.0.2.2/24",
+        ...extra,
+        "http://192.0.2.1:8000/blob.bin",
       ]);
-      assert.equal(missing.code, 1);
-      assert.match(missing.stdout, / 404 /);
-      console.log(
-        `http_get: ${plain.stdout.split("\n")[1]}; with 5 % drop: ` +
-          `${lossy.stdout.split("\n")[1]}`,
-      );
-    } finally {
-      if (server !== null) {
-        try {
-          server.kill("SIGKILL");
-        } catch { /* ended */ }
-        await serverOut?.catch(() => {});
-      }
-      await run("ip", ["netns", "del", ns]);
-      await Deno.remove(dir, { recursive: true });
-    }
+    const out = `${dir}/got.bin`;
+    const plain = await get("--output", out);
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.match(plain.stdout, /^HTTP\/1\.[01] 200/);
+    assert.match(plain.stdout, new RegExp(`${size} bytes in`));
+    assert.match(plain.stdout, new RegExp(`sha256 ${want}`));
+    assert.equal(createHash("sha256").update(await Deno.readFile(out)).digest("hex"), want);
+    const pcap = `${dir}/get.pcap`;
+    const lossy = await get("--drop", "0.05", "--pcap", pcap);
+    assert.equal(lossy.code, 0, lossy.stdout + lossy.stderr);
+    assert.match(lossy.stdout, new RegExp(`sha256 ${want}`));
+    assert.ok((await Deno.stat(pcap)).size > size);
+    const missing = await run("ip", [
+      "netns",
+      "exec",
+      ns,
+      Deno.execPath(),
+      "run",
+      "--allow-ffi",
+      `${root}http_get.ts`,
+      "--device",
+      dev,
+      "http://192.0.2.1:8000/nothing-here",
+    ]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stdout, / 404 /);
+    console.log(
+      `http_get: ${plain.stdout.split("\n")[1]}; with 5 % drop: ` +
+        `${lossy.stdout.split("\n")[1]}`,
+    );
   },
 });
