@@ -14,8 +14,8 @@ import { createNetns, deleteNetns, linkName, must, run } from "../phy/_netns.ts"
 /** A child process started in a namespace. */
 export interface Proc {
   readonly child: Deno.ChildProcess;
-  /** Resolves with stdout and stderr once the process ended. */
-  readonly out: Promise<{ stdout: string; stderr: string }>;
+  /** Resolves with stdout, stderr and the exit code once the process ended. */
+  readonly out: Promise<{ stdout: string; stderr: string; code: number }>;
   /** Its stdout so far. */
   text(): string;
 }
@@ -77,7 +77,7 @@ export class Scene {
     }).spawn();
     const o = { s: "" }, e = { s: "" };
     const out = Promise.all([collect(child.stdout, o), collect(child.stderr, e), child.status])
-      .then(([stdout, stderr]) => ({ stdout, stderr }));
+      .then(([stdout, stderr, status]) => ({ stdout, stderr, code: status.code }));
     const p = { child, out, text: () => o.s };
     this.#procs.push(p);
     return p;
@@ -104,6 +104,18 @@ export class Scene {
 /** Runs a shell script (`sh -ec`) in a namespace; throws with its output when it fails. */
 export function shIn(ns: string, script: string): Promise<string> {
   return must("ip", ["netns", "exec", ns, "sh", "-ec", script]);
+}
+
+/**
+ * Creates a persistent TUN device `name` in `ns` for an example to attach to: the kernel side
+ * has 192.0.2.1/24, up, IPv6 off.
+ */
+export async function persistentTun(ns: string, name: string): Promise<void> {
+  await shIn(
+    ns,
+    `ip tuntap add dev ${name} mode tun; sysctl -qw net.ipv6.conf.${name}.disable_ipv6=1
+     ip addr add 192.0.2.1/24 dev ${name}; ip link set ${name} up`,
+  );
 }
 
 /** Polls `f` every 25 ms until it is true; throws after 10 s. */

@@ -3,8 +3,8 @@
 // with --drop and --pcap), byte-exact; and every example of issue 6 prints its usage on --help.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { canRun, interop, linkName, must, reportSkip, run } from "./_kernel_peer.ts";
-import { httpServer, randomBytes, Scene, waitListening } from "./_fixtures.ts";
+import { canRun, interop, linkName, reportSkip, run } from "./_kernel_peer.ts";
+import { httpServer, persistentTun, randomBytes, Scene, waitListening } from "./_fixtures.ts";
 
 reportSkip("examples_test.ts");
 
@@ -40,11 +40,7 @@ Deno.test({
     await Deno.writeFile(`${dir}/blob.bin`, body);
     const want = createHash("sha256").update(body).digest("hex");
     const [ns] = await scene.netns("eg");
-    const inNs = (...a: string[]) => must("ip", ["netns", "exec", ns, ...a]);
-    await inNs("ip", "tuntap", "add", "dev", dev, "mode", "tun");
-    await inNs("sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`);
-    await inNs("ip", "addr", "add", "192.0.2.1/24", "dev", dev);
-    await inNs("ip", "link", "set", dev, "up");
+    await persistentTun(ns, dev);
     httpServer(scene, ns, { bind: "192.0.2.1", port: 8000 });
     await waitListening(ns, "t", 8000);
     const get = (...extra: string[]) =>

@@ -10,14 +10,13 @@ import {
   interop,
   KernelPeer,
   linkName,
-  must,
-  netnsName,
   reportSkip,
   run,
   STACK_V4,
   STACK_V6,
   withTimeout,
 } from "./_kernel_peer.ts";
+import { persistentTun, Scene } from "./_fixtures.ts";
 
 reportSkip("http_curl_test.ts");
 
@@ -148,93 +147,66 @@ Deno.test({
     "with --pcap and --drop, then stops on SIGTERM",
   ...interop,
   fn: async () => {
-    const ns = netnsName();
+    await using scene = await Scene.create();
+    const [ns] = await scene.netns("ex");
     const dev = linkName("ex");
-    const pcap = await Deno.makeTempFile({ suffix: ".pcap" });
-    await must("ip", ["netns", "add", ns]);
-    let child: Deno.ChildProcess | null = null;
-    let output: Promise<Deno.CommandOutput> | null = null;
-    try {
-      const inNs = (...a: string[]) => must("ip", ["netns", "exec", ns, ...a]);
-      await inNs("ip", "tuntap", "add", "dev", dev, "mode", "tun");
-      await inNs("sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`);
-      await inNs("ip", "addr", "add", "192.0.2.1/24", "dev", dev);
-      await inNs("ip", "link", "set", dev, "up");
-      const script = new URL("../../examples/tun_http_server.ts", import.meta.url).pathname;
-      child = new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          ns,
-          Deno.execPath(),
-          "run",
-          "--allow-ffi",
-          "--allow-write",
-          "--allow-read",
-          script,
-          "--device",
-          dev,
-          "--address",
-          "192.0.2.2/24",
-          "--port",
-          "8081",
-          "--pcap",
-          pcap,
-          "--drop",
-          "0.02",
-        ],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      output = child.output();
-      // Wait for the server, then fetch with retries covering the 2 % drop.
-      let ok = false;
-      for (let i = 0; i < 100 && !ok; i++) {
-        const r = await run("ip", [
-          "netns",
-          "exec",
-          ns,
-          "curl",
-          "-s",
-          "--max-time",
-          "2",
-          "-o",
-          "/dev/null",
-          "-w",
-          "%{http_code}",
-          "http://192.0.2.2:8081/",
-        ]);
-        ok = r.stdout === "200";
-        if (!ok) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.ok(ok, "the example did not answer within 10 s");
+    const pcap = `${scene.dir}/capture.pcap`;
+    await persistentTun(ns, dev);
+    const script = new URL("../../examples/tun_http_server.ts", import.meta.url).pathname;
+    const example = scene.spawnIn(ns, Deno.execPath(), [
+      "run",
+      "--allow-ffi",
+      "--allow-write",
+      "--allow-read",
+      script,
+      "--device",
+      dev,
+      "--address",
+      "192.0.2.2/24",
+      "--port",
+      "8081",
+      "--pcap",
+      pcap,
+      "--drop",
+      "0.02",
+    ]);
+    // Wait for the server, then fetch with retries covering the 2 % drop.
+    let ok = false;
+    for (let i = 0; i < 100 && !ok; i++) {
       const r = await run("ip", [
         "netns",
         "exec",
         ns,
-        "sh",
-        "-c",
-        "curl -sS --max-time 30 http://192.0.2.2:8081/bytes/1000000 | sha256sum",
+        "curl",
+        "-s",
+        "--max-time",
+        "2",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "http://192.0.2.2:8081/",
       ]);
-      assert.equal(r.stdout.split(" ")[0], patternSha(1_000_000), r.stderr);
-      child.kill("SIGTERM");
-      const out = await withTimeout(output, 10_000, "example exit");
-      child = null;
-      const text = new TextDecoder().decode(out.stdout);
-      assert.equal(out.code, 0, text + new TextDecoder().decode(out.stderr));
-      assert.match(text, /serving on TUN device/);
-      assert.match(text, /stopped: \d+ connections, \d+ requests/);
-      const size = (await Deno.stat(pcap)).size;
-      assert.ok(size > 1_000_000, `capture of ${size} bytes`);
-    } finally {
-      if (child !== null) {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* ended */ }
-        await output?.catch(() => {});
-      }
-      await run("ip", ["netns", "del", ns]);
-      await Deno.remove(pcap).catch(() => {});
+      ok = r.stdout === "200";
+      if (!ok) await new Promise((r) => setTimeout(r, 100));
     }
+    assert.ok(ok, "the example did not answer within 10 s");
+    const r = await run("ip", [
+      "netns",
+      "exec",
+      ns,
+      "sh",
+      "-c",
+      "curl -sS --max-time 30 http://192.0.2.2:8081/bytes/1000000 | sha256sum",
+    ]);
+    assert.equal(r.stdout.split(" ")[0], patternSha(1_000_000), r.stderr);
+    example.child.kill("SIGTERM");
+    const out = await withTimeout(example.out, 10_000, "example exit");
+    const text = out.stdout;
+    assert.equal(out.code, 0, text + out.stderr);
+    assert.match(text, /serving on TUN device/);
+    assert.match(text, /stopped: \d+ connections, \d+ requests/);
+    const size = (await Deno.stat(pcap)).size;
+    assert.ok(size > 1_000_000, `capture of ${size} bytes`);
   },
 });
