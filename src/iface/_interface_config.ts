@@ -13,6 +13,7 @@ import { TokenBucket } from "../socket/context.ts";
 import { IfaceCore } from "./iface_state.ts";
 import { NeighborCache } from "./neighbor.ts";
 import { Reassembler } from "./reassembly.ts";
+import { TcpBatch } from "./_ingress_gro.ts";
 import type { InterfaceConfig } from "./interface.ts";
 
 function toAddr(a: IpAddress | string): IpAddress {
@@ -55,6 +56,10 @@ export function buildCore(config: InterfaceConfig): IfaceCore {
     announce: medium === "ethernet" && (config.gratuitousArp ?? true),
   });
   if (config.acceptAny !== undefined) core.acceptAny = new AcceptAny(config.acceptAny);
+  if (config.coalesceTcp !== undefined && typeof config.coalesceTcp !== "boolean") {
+    throw new TypeError(`Invalid coalesceTcp ${String(config.coalesceTcp)}: must be a boolean`);
+  }
+  if (config.coalesceTcp !== false) core.tcpBatch = new TcpBatch();
   const routes = core.routes;
   for (const a of config.addresses ?? []) {
     routes.addAddress(typeof a === "string" ? IpCidr.parse(a) : a);

@@ -22,7 +22,7 @@ import type { IfaceCore } from "./iface_state.ts";
 import { sendIcmpError } from "./icmp.ts";
 import { serviceNeighbors } from "./address_resolution.ts";
 import { Emitter, sendArp } from "./egress.ts";
-import { receiveFrame } from "./ingress.ts";
+import { flushTcpBatch, receiveFrame } from "./ingress.ts";
 import { type AnySocket, schedulerOf, type SocketSet, timeWaitTable } from "./socket_set.ts";
 import { afterTcp } from "./tcp_demux.ts";
 
@@ -72,6 +72,7 @@ export class Poller {
       if (frame === null) break;
       receiveFrame(core, frame);
     }
+    if (core.tcpBatch !== null) flushTcpBatch(core); // still pinned: replies leave here
     if (group !== null) group.pinned = null;
     this.reap(sockets);
     timeWaitTable(sockets).expire(now);

@@ -25,6 +25,7 @@ import { Routes } from "./route.ts";
 import type { SocketSet } from "./socket_set.ts";
 import type { TimeWaitState } from "../socket/tcp/time_wait.ts";
 import type { AcceptAny } from "./accept_any.ts";
+import type { TcpBatch } from "./_ingress_gro.ts";
 
 /** Length of an Ethernet header without a VLAN tag. */
 export const ETH_LEN = 14;
@@ -139,6 +140,9 @@ export class IfaceCore {
   group: EgressGroup | null = null;
   /** IPv6 autoconfiguration (RA, DAD, MLD) when attached; see ndp_host.ts. */
   ndpHost: NdpHost | null = null;
+
+  /** Receive coalescing's pending batch, or `null` when it is off (see `_ingress_gro.ts`). */
+  tcpBatch: TcpBatch | null = null;
 
   // The last two IPv4 addresses read from frames (a flow's source and destination), handed out
   // again while they repeat: addresses are immutable, so ingress reads them without allocating.

@@ -33,6 +33,7 @@ import {
 } from "./icmp.ts";
 import type { ReassemblyDrop } from "./reassembly.ts";
 import { deliverTcp } from "./tcp_demux.ts";
+import { TcpBatch } from "./_ingress_gro.ts";
 import { acceptAnyDrops, acceptAnyUdp } from "./accept_any.ts";
 import { wakeSocket } from "../socket/waker.ts";
 
@@ -57,6 +58,7 @@ function receiveEthernet(core: IfaceCore, bytes: Uint8Array): void {
     readU16(bytes, 0) === hw.hi && readU32(bytes, 2) === hw.lo &&
     receivePlainTcp4(core, bytes, ETH_LEN)
   ) return;
+  if (core.tcpBatch !== null) flushTcpBatch(core);
   const frame = EthernetFrame.newChecked(bytes);
   const dst = frame.dst;
   if (!dst.equals(core.hw)) {
@@ -83,9 +85,10 @@ function receiveEthernet(core: IfaceCore, bytes: Uint8Array): void {
 
 function receiveIp(core: IfaceCore, bytes: Uint8Array): void {
   const v = bytes.length === 0 ? 0 : bytes[0]! >>> 4;
-  if (v === 4) {
-    if (!receivePlainTcp4(core, bytes, 0)) receiveIpv4(core, bytes);
-  } else if (v === 6) receiveIpv6(core, bytes);
+  if (v === 4 && receivePlainTcp4(core, bytes, 0)) return;
+  if (core.tcpBatch !== null) flushTcpBatch(core);
+  if (v === 4) receiveIpv4(core, bytes);
+  else if (v === 6) receiveIpv6(core, bytes);
   else throw new WireError("ip.version", v, "not IPv4 or IPv6");
 }
 
@@ -105,9 +108,56 @@ function receivePlainTcp4(core: IfaceCore, b: Uint8Array, off: number): boolean 
   const src = core.ipv4At(b, off + 12), dst = core.ipv4At(b, off + 16);
   if (src.isBroadcast || src.isMulticast || core.routes.isSubnetBroadcast(src)) return false;
   if (!core.routes.hasAddress(dst)) return false;
-  core.cx.ecn = b[off + 1]! & 3; // RFC 3168 §6.1.3: the CE mark reaches TCP
-  receiveTcpAt(core, src, dst, b, off + IPV4_HEADER_LEN, off + total);
+  const ecn = b[off + 1]! & 3; // RFC 3168 §6.1.3: the CE mark reaches TCP
+  core.cx.ecn = ecn;
+  const batch = core.tcpBatch;
+  if (batch === null) receiveTcpAt(core, src, dst, b, off + IPV4_HEADER_LEN, off + total);
+  else coalesceTcp(core, batch, src, dst, b, off + IPV4_HEADER_LEN, off + total, ecn);
   return true;
+}
+
+/**
+ * Receive coalescing (see `_ingress_gro.ts`): the segment at `b[tcp, end)` joins the pending
+ * batch, starts one, or (flushing the batch first) goes to its socket alone.
+ */
+function coalesceTcp(
+  core: IfaceCore,
+  batch: TcpBatch,
+  src: IpAddress,
+  dst: IpAddress,
+  b: Uint8Array,
+  tcp: number,
+  end: number,
+  ecn: number,
+): void {
+  const repr = readTcpSegment(b, tcp, end, src, dst, core.verifyTcp.verifyChecksum !== false);
+  const takes = TcpBatch.takes(repr);
+  if (batch.active) {
+    if (takes && batch.extends(repr, b, tcp, src, dst, ecn)) {
+      batch.add(repr);
+      return;
+    }
+    flushTcpBatch(core);
+    core.cx.ecn = ecn;
+  }
+  if (takes) batch.start(repr, b, tcp, src, dst, ecn);
+  else deliverOrReset(core, src, dst, repr);
+}
+
+/**
+ * Hands the pending coalesced segment, if any, to its socket. Ingress calls this before a frame
+ * that does not join the batch and at the end of a poll's ingress.
+ */
+export function flushTcpBatch(core: IfaceCore): void {
+  const batch = core.tcpBatch;
+  if (batch === null || !batch.active) return;
+  const src = batch.src!, dst = batch.dst!, ecn = batch.ecn;
+  const repr = batch.take();
+  const linkMulticast = core.linkMulticast;
+  core.cx.ecn = ecn;
+  core.linkMulticast = false; // a batch holds unicast frames only
+  deliverOrReset(core, src, dst, repr);
+  core.linkMulticast = linkMulticast;
 }
 
 function receiveIpv4(core: IfaceCore, bytes: Uint8Array): void {
@@ -385,7 +435,11 @@ function receiveTcpAt(
     return;
   }
   const verify = core.verifyTcp.verifyChecksum !== false;
-  const repr = readTcpSegment(packet, off, end, src, dst, verify);
+  deliverOrReset(core, src, dst, readTcpSegment(packet, off, end, src, dst, verify));
+}
+
+/** Gives the segment to its socket, or counts it and answers with a reset. */
+function deliverOrReset(core: IfaceCore, src: IpAddress, dst: IpAddress, repr: TcpRepr): void {
   if (deliverTcp(core, src, dst, repr)) return;
   core.counters.noSocket++;
   sendReset(core, src, dst, repr);

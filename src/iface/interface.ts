@@ -88,6 +88,13 @@ export interface InterfaceConfig {
    * only the interface's own (see {@linkcode AcceptAny}); default off.
    */
   readonly acceptAny?: AcceptAnyOptions;
+  /**
+   * Receive coalescing (GRO in software, on by default as Linux's GRO): in-order IPv4 TCP data
+   * segments of up to 16 KiB of one flow read in one poll reach the socket as one segment of up
+   * to 64 KiB, which it processes and acknowledges once. Each frame's checksums are verified
+   * first; the payloads are copied once more. `false` hands every segment over alone.
+   */
+  readonly coalesceTcp?: boolean;
 }
 
 /**
