@@ -38,7 +38,8 @@ export async function loadCore(name: string, root: string): Promise<CoreModules>
 
 /**
  * Sends `bytes` from a client `TcpSocket` to a listener's child; `onClient` sees the client
- * before it connects (to attach a recorder) and after the transfer (`done` true).
+ * before it connects (to attach a recorder) and after the transfer (`done` true); `iface` is
+ * added to both interfaces' config (a checkout that lacks an option ignores it).
  *
  * @returns [MB/s by wall time, MB/s by process CPU time].
  */
@@ -48,10 +49,11 @@ export function coreTransfer(
   bytes: number,
   // deno-lint-ignore no-explicit-any
   onClient?: (client: any, done: boolean) => void,
+  iface: Record<string, unknown> = {},
 ): [number, number] {
   const [da, db] = t.phy.linkPair({ mtu });
-  const a = new t.iface.Interface({ addresses: ["192.0.2.1/24"], seed: 1 });
-  const b = new t.iface.Interface({ addresses: ["192.0.2.2/24"], seed: 2 });
+  const a = new t.iface.Interface({ addresses: ["192.0.2.1/24"], seed: 1, ...iface });
+  const b = new t.iface.Interface({ addresses: ["192.0.2.2/24"], seed: 2, ...iface });
   const sa = new t.iface.SocketSet(), sb = new t.iface.SocketSet();
   const listener = new t.socket.TcpListenSocket(
     { addr: t.wire.Ipv4Address.UNSPECIFIED, port: 80 },

@@ -12,8 +12,12 @@
  * sets smolnet against Deno's kernel TCP.
  *
  * ```sh
- * deno run --allow-read --allow-run --allow-sys bench/core_ab.ts --baseline DIR [--mtu 1500] [--mib 128] [--rounds 5] [--warmup 128] [--split]
+ * deno run --allow-read --allow-run --allow-sys bench/core_ab.ts --baseline DIR [--mtu 1500] [--mib 128] [--rounds 5] [--warmup 128] [--split] [--no-coalesce]
  * ```
+ *
+ * `--no-coalesce` sets `InterfaceConfig.coalesceTcp: false` (no receive coalescing) in both trees,
+ * to compare other changes alone; a baseline older than the option ignores it and never
+ * coalesces.
  *
  * @module
  */
@@ -36,9 +40,12 @@ async function one(
   warmup: number,
 ) {
   const t = await loadCore(which, which === "old" ? baseline : here);
-  coreTransfer(t, mtu, warmup << 20);
-  console.log(JSON.stringify(coreTransfer(t, mtu, mib << 20)));
+  coreTransfer(t, mtu, warmup << 20, undefined, IFACE);
+  console.log(JSON.stringify(coreTransfer(t, mtu, mib << 20, undefined, IFACE)));
 }
+
+/** Interface options of both trees: no receive coalescing with `--no-coalesce`. */
+const IFACE = Deno.args.includes("--no-coalesce") ? { coalesceTcp: false } : {};
 
 /** The load averages, or "unknown" without --allow-sys. */
 function loadText(): string {
@@ -71,16 +78,17 @@ if (import.meta.main) {
   }
   const split = Deno.args.includes("--split");
   const trees = split ? [] : [await loadCore("old", baseline), await loadCore("new", here)];
-  for (const t of trees) coreTransfer(t, mtu, warmup << 20); // V8 optimises the hot path
+  for (const t of trees) coreTransfer(t, mtu, warmup << 20, undefined, IFACE); // V8 optimises
   const wall: number[][] = [[], []], cpu: number[][] = [[], []];
   const extra = ["--baseline", baseline, "--mtu", String(mtu), "--mib", String(mib)];
   extra.push("--warmup", String(warmup));
+  if (Deno.args.includes("--no-coalesce")) extra.push("--no-coalesce");
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < 2; k++) {
       const i = (r + k) % 2; // old first in even rounds, new first in odd ones
       const [w, c] = split
         ? await spawnOne(i === 0 ? "old" : "new", extra)
-        : coreTransfer(trees[i]!, mtu, mib << 20);
+        : coreTransfer(trees[i]!, mtu, mib << 20, undefined, IFACE);
       wall[i]!.push(w);
       cpu[i]!.push(c);
     }
@@ -89,7 +97,9 @@ if (import.meta.main) {
   console.log(
     `core bulk, MTU ${mtu}, checksums on, ${mib} MiB x ${rounds}${
       split ? ", one process per run" : ""
-    }, warm-up ${warmup} MiB, old = ${baseline}, load ${loadText()}`,
+    }, warm-up ${warmup} MiB${
+      "coalesceTcp" in IFACE ? ", coalesceTcp false" : ""
+    }, old = ${baseline}, load ${loadText()}`,
   );
   for (const [what, m] of [["wall", wall], ["cpu", cpu]] as const) {
     const o = median(m[0]!), n = median(m[1]!);
