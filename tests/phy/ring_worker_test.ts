@@ -2,6 +2,7 @@
 // it started fails the device it serves, counted, and the failure reaches the stack as a
 // Deno error. The device fd is an eventfd, so no privileges are needed.
 import assert from "node:assert/strict";
+import { noWorkerLeft } from "./_threads.ts";
 import { checksumAll, Medium } from "../../src/phy/device.ts";
 import { FdDevice, FdEngine } from "../../src/phy/_fd_device.ts";
 import { TxRing } from "../../src/phy/_tx_ring.ts";
@@ -29,24 +30,6 @@ function eventFdEngine(deferLoop = false): { engine: FdEngine; fd: number } {
     deferLoop,
   });
   return { engine, fd };
-}
-
-/** Names of this process's Worker threads (Deno names them `worker-N`). */
-function workerThreads(): string[] {
-  const names: string[] = [];
-  for (const t of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
-    const comm = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${t.name}/comm`).trim();
-    if (comm.startsWith("worker-")) names.push(comm);
-  }
-  return names;
-}
-
-/** Waits (up to 2 s) until the terminated workers' threads have exited, and asserts it. */
-async function noWorkerLeft(): Promise<void> {
-  for (let i = 0; i < 100 && workerThreads().length > 0; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.deepEqual(workerThreads(), []);
 }
 
 Deno.test({

@@ -3,6 +3,7 @@
 // wake-up; a full ring holds the worker back without losing frames; a 4 MiB download through a
 // NetStack arrives intact; `close` leaves no worker thread behind.
 import assert from "node:assert/strict";
+import { workerThreads } from "./_threads.ts";
 import { TunTapDevice } from "../../src/phy/tun_tap.ts";
 import type { TunTapOptions } from "../../src/phy/tun_tap.ts";
 import { NetStack } from "../../src/net/stack.ts";
@@ -28,16 +29,6 @@ const withPython = {
 function kernelSide(options: Partial<TunTapOptions> = {}): Promise<DeviceInNetns> {
   // 192.0.2.2 answers no ARP on a TUN: the kernel sends to it straight away.
   return deviceInNetns("rxr", { mtu: 1500, ...options, mode: "tun", readerThread: true });
-}
-
-/** Names of this process's Worker threads (Deno names them `worker-N`). */
-function workerThreads(): string[] {
-  const names: string[] = [];
-  for (const t of Deno.readDirSync(`/proc/${Deno.pid}/task`)) {
-    const comm = Deno.readTextFileSync(`/proc/${Deno.pid}/task/${t.name}/comm`).trim();
-    if (comm.startsWith("worker-")) names.push(comm);
-  }
-  return names;
 }
 
 /**
