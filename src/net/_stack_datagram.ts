@@ -86,10 +86,15 @@ function listenFlows(s: StackState, options: TransparentDatagramOptions): UdpFlo
 export function ping(s: StackState, options: PingOptions): Promise<PingResult> {
   let addr: IpAddress;
   let o: PingOptions;
+  let scope: number | null;
   try {
     s.checkOpen();
     o = checkOptions("options", options, true);
-    addr = parseHost(checkHostname("hostname", o.hostname), Ipv4Address.UNSPECIFIED);
+    const name = checkHostname("hostname", o.hostname);
+    // RFC 4007 §11: `fe80::2%1` pings through interface 1.
+    const { host, zone } = name === undefined ? { host: name, zone: null } : splitZone(s, name);
+    addr = parseHost(host, Ipv4Address.UNSPECIFIED);
+    scope = zone === null && addr.isUnspecified ? null : zoneOf(s, name!, addr, zone);
     if (o.size !== undefined) checkInteger("size", o.size, 0, 65000);
     if (o.timeout !== undefined) checkTimeout("timeout", o.timeout);
     checkSignal("signal", o.signal);
@@ -100,6 +105,22 @@ export function ping(s: StackState, options: PingOptions): Promise<PingResult> {
     return Promise.reject(
       new TypeError(`Invalid hostname "${o.hostname}": a destination is required`),
     );
+  }
+  if (scope !== null && s.group !== null) {
+    // A pinger of the zone's own, its ICMP socket pinned to that interface.
+    const iface = s.members[scope]!.iface;
+    if (iface.routes.nextHop(addr) === null) {
+      return Promise.reject(coreError("ENETUNREACH", `Cannot ping ${addr}%${scope}`));
+    }
+    let pinger = s.zonePingers.get(iface);
+    if (pinger === undefined) {
+      const socket = new IcmpSocket();
+      iface.bindIcmp(s.sockets, socket);
+      s.group.pin(socket, scope);
+      pinger = new Pinger(socket, s.driver.wake);
+      s.zonePingers.set(iface, pinger);
+    }
+    return pinger.ping(addr, o, (w) => s.driver.watch(w));
   }
   if (!hasRoute(s, addr)) {
     return Promise.reject(coreError("ENETUNREACH", `Cannot ping ${addr}`));

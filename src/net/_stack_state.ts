@@ -60,6 +60,8 @@ export class StackState {
   readonly udp = new Set<UdpSocket>();
   readonly flowListeners = new Set<UdpFlowListener>();
   pinger: Pinger | null = null;
+  /** Pingers of zoned destinations (`fe80::2%1`), one per interface, made on first use. */
+  readonly zonePingers = new WeakMap<Interface, Pinger>();
   /** Why a connection was aborted, when not by its application (`NetStack.removeInterface`). */
   readonly abortCauses = new WeakMap<TcpSocket, Error>();
   closed = false;

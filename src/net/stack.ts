@@ -582,7 +582,8 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
 
   /**
    * Sends one ICMP echo request (ICMPv4 or ICMPv6 by the address) and resolves with the reply's
-   * round-trip time.
+   * round-trip time. A link-local destination takes a zone (`"fe80::2%1"`: through interface 1),
+   * and needs one on a stack with several interfaces (else a `TypeError` with code `EINVAL`).
    *
    * @param options The destination, echo size, timeout and signal.
    * @returns The reply.

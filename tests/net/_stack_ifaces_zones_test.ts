@@ -99,3 +99,19 @@ Deno.test("NetStack zones: a UDP socket bound to fe80::1%1 sends on interface 1;
   ua.close();
   ub.close();
 });
+
+Deno.test("NetStack zones: ping fe80::2%1 echoes through interface 1 only; a link-local ping without a zone is a TypeError", async () => {
+  await using t = twoLinks();
+  const rxA = t.peerA.counters.rxFrames;
+  const reply = await t.host.ping({ hostname: "fe80::2%1", timeout: 2000 });
+  assert.equal(reply.from, "fe80::2");
+  assert.equal(t.peerA.counters.rxFrames, rxA, "nothing reached link A");
+  const again = await t.host.ping({ hostname: "fe80::2%0", timeout: 2000 });
+  assert.equal(again.from, "fe80::2");
+  assert.ok(t.peerA.counters.rxFrames > rxA, "the %0 echo went to link A");
+  await assert.rejects(
+    t.host.ping({ hostname: "fe80::2" }),
+    (e: Error & { code?: string }) => e instanceof TypeError && e.code === "EINVAL",
+  );
+  await assert.rejects(t.host.ping({ hostname: "fe80::2%7" }), RangeError);
+});
