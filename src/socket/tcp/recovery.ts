@@ -167,20 +167,46 @@ export function reorderTimerFired(c: TcpConn, now: Instant): void {
 
 /**
  * RFC 8985 §7.2: arms the probe timeout after new data left or an ACK arrived, when a SACK
- * connection in the open state has data outstanding; disarms it otherwise.
+ * connection in the open state has data outstanding; disarms it otherwise. In fast recovery it
+ * is armed only while the recovery is stalled ({@linkcode recoveryStalled}), at 2·SRTT + 2 ms.
  */
 export function armProbe(c: TcpConn, now: Instant): void {
   const out = c.outstanding();
   const s = c.state;
   if (
-    out === 0 || c.inRecovery || c.inLoss || c.rack.tlpEndSeq !== null ||
+    out === 0 || c.inLoss || c.rack.tlpEndSeq !== null ||
     (s !== TcpState.Established && s !== TcpState.CloseWait && s !== TcpState.FinWait1 &&
       s !== TcpState.Closing && s !== TcpState.LastAck)
   ) {
     c.timers.probe = NEVER;
     return;
   }
+  if (c.inRecovery) {
+    const srtt = c.rtt.srtt;
+    c.timers.probe = srtt !== null && recoveryStalled(c)
+      ? probeTimeout(now, srtt, false, c.timers.rto)
+      : NEVER;
+    return;
+  }
   c.timers.probe = probeTimeout(now, c.rtt.srtt, out <= c.sndMss, c.timers.rto);
+}
+
+/**
+ * Whether fast recovery is stalled: everything marked lost was resent and no new data may go
+ * (the peer's window is full, or nothing is unsent). Then nothing will leave after the
+ * outstanding retransmissions, so RACK cannot find one of them lost (RFC 8985 §6.2 needs a later
+ * transmission delivered), and only the RTO would, after most of its 200 ms minimum on a short
+ * path. A tail loss probe covers that case outside recovery (§7); this extends it: the probe
+ * timer resends the first unSACKed segment, in the same episode (no further reduction). The
+ * both-ways soak (10 % loss, 64 KiB windows) took 37/24/23 RTOs over seeds 1–3, 35/22/21 of them
+ * this shape; with the probe 5/1/4.
+ */
+export function recoveryStalled(c: TcpConn): boolean {
+  const log = c.log;
+  if (!c.inRecovery || log.lostBytes > 0 || log.count === 0) return false;
+  const unsent = seqSub(c.txEnd(), c.sndNxt);
+  const room = seqSub(seqAdd(c.sndUna, c.sndWnd), c.sndNxt);
+  return unsent <= 0 || room < (unsent < c.sndMss ? unsent : c.sndMss);
 }
 
 /** RFC 8985 §6.3 and RFC 5681 §3.1: an RTO marks every unSACKed segment lost. */

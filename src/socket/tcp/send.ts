@@ -35,7 +35,7 @@ import {
   mtuRoom,
 } from "./plpmtud.ts";
 import { windowUpdateDue } from "./recv.ts";
-import { armProbe, rackOnRto, reorderTimerFired } from "./recovery.ts";
+import { armProbe, rackOnRto, recoveryStalled, reorderTimerFired } from "./recovery.ts";
 import { undoBegin, undoNoteRetransmit } from "./undo.ts";
 import { SegFlag } from "./seg_log.ts";
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqSub } from "./seq.ts";
@@ -302,6 +302,28 @@ function offloadRoom(c: TcpConn, mss: number, ipMtu: number, offloadMax: number)
  */
 function planRack(c: TcpConn, now: Instant, mss: number, txEnd: number): Plan {
   const t = c.timers;
+  if (t.probe <= now && recoveryStalled(c)) {
+    // A stalled fast recovery (see recoveryStalled): resend the first unSACKed segment.
+    const log = c.log;
+    for (let i = 0; i < log.count; i++) {
+      const k = log.slot(i);
+      if ((log.flags[k]! & SegFlag.Sacked) !== 0) continue;
+      const seq = log.startSeq[k]!;
+      const recEnd = log.endSeq[k]!;
+      const dataEnd = seqLt(txEnd, recEnd) ? txEnd : recEnd;
+      let len = seqSub(dataEnd, seq);
+      if (len > mss) len = mss;
+      if (len < 0) len = 0;
+      c.pHole = true;
+      return setPlan(
+        c,
+        Plan.Data,
+        seq,
+        len,
+        c.finQueued && seqAdd(seq, len) === txEnd && seqGt(recEnd, txEnd),
+      );
+    }
+  }
   if (t.probe <= now) {
     if (c.sndUna === c.sndMax || c.inRecovery || c.inLoss || c.rack.tlpEndSeq !== null) {
       t.probe = NEVER; // nothing to probe for (the ACK path disarms it too)
@@ -525,8 +547,8 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         c.tlpFlight = c.outstanding();
         c.timers.probe = NEVER;
         c.counters.tlpProbes++;
-      } else if (c.sackOn && !retx) {
-        armProbe(c, now);
+      } else if (c.sackOn && (!retx || c.inRecovery)) {
+        armProbe(c, now); // in fast recovery: 2·SRTT after the last transmission, if stalled
       }
       if (len > 0 && len < c.pMss && !c.pHole && !c.pCut) {
         c.smallOut = true;

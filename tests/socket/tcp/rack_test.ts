@@ -149,6 +149,41 @@ Deno.test("TcpSocket with RACK finds a lost retransmission by time, without an R
   assert.deepStrictEqual([i.retransmits, i.rtos, i.inRecovery], [2, 0, false]);
 });
 
+Deno.test("TcpSocket resends a lost retransmission at 2·SRTT + 2 ms, not the RTO, when fast recovery is stalled by the peer's full window", () => {
+  const h = sender(400); // the peer's window: four segments
+  h.sock.send(fill(800));
+  assert.deepStrictEqual(h.out().map((s) => s.seq - L), [0, 100, 200, 300]); // sent at 100
+  h.at(200);
+  // segment 1 lost: three SACKed above it; the window is full, so nothing new may follow the
+  // retransmission, and RACK can never see the retransmission lost
+  h.send({ ...sackAck(0, [100, 400]), window: 400 });
+  h.expect({ seq: L, ack: R, payload: fill(100) });
+  h.expectNothing();
+  // the probe: 2·SRTT + 2 ms after the last ACK, before the RTO (200 + 300)
+  assert.equal(h.pollAt, 402);
+  h.at(401).expectNothing();
+  h.at(402).expect({ seq: L, ack: R, payload: fill(100) });
+  let i = h.sock.info;
+  assert.deepStrictEqual([i.retransmits, i.rtos, i.fastRetransmits, i.inRecovery], [2, 0, 1, true]);
+  // it arrives: recovery ends without a timeout, and new data flows
+  h.at(502);
+  h.send({ seq: R, ack: L + 400, window: 400 });
+  assert.deepStrictEqual(h.out().map((s) => s.seq - L), [400, 500]);
+  i = h.sock.info;
+  assert.deepStrictEqual([i.rtos, i.inRecovery], [0, false]);
+});
+
+Deno.test("TcpSocket sends no probe in fast recovery while new data may still follow the retransmission", () => {
+  const h = sender();
+  h.sock.send(fill(1400));
+  assert.equal(h.out().length, 10);
+  h.at(200);
+  h.send(sackAck(0, [100, 400]));
+  assert.deepStrictEqual(h.out().map((s) => s.seq - L), [0, 1000]);
+  // unsent data and room in the window: RACK finds a lost retransmission from what follows it
+  assert.ok(h.pollAt >= 200 + 300, `next wake-up ${h.pollAt} is the RTO, not a probe`);
+});
+
 Deno.test("TcpSocket sends a tail loss probe instead of waiting for the RTO when the last segment is lost (RFC 8985 §7)", () => {
   const h = sender();
   h.sock.send(fill(300));
