@@ -144,9 +144,8 @@ export {
   prettyPrint,
 } from "./src/wire/mod.ts";
 // The types of options, statistics and states the async layer's signatures use.
-export { TcpState } from "./src/socket/mod.ts";
+export { FastOpenCache, TcpState } from "./src/socket/mod.ts";
 export type {
-  FastOpenCache,
   FastOpenCacheInfo,
   FastOpenCacheOptions,
   FastOpenServerInfo,

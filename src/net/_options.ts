@@ -30,6 +30,7 @@ import {
   type TcpSocketOptions,
 } from "../socket/tcp/config.ts";
 import { RttEstimator } from "../socket/tcp/rtt.ts";
+import { FastOpenCache } from "../socket/tcp/fast_open_cache.ts";
 import type { InterfaceOptions, NetStackOptions } from "./options.ts";
 import { EthernetAddress, type IpAddress, type IpCidr, parseIpAddress } from "../wire/address.ts";
 
@@ -115,6 +116,7 @@ export interface StackConfig {
   readonly maxSockets: number | undefined;
   readonly seed: number | undefined;
   readonly dnsServers: readonly IpAddress[];
+  readonly fastOpenCache: FastOpenCache;
 }
 
 /** Checks the options of `new NetStack(options)`. */
@@ -154,7 +156,17 @@ export function checkStackOptions(value: NetStackOptions): StackConfig {
     dnsServers: checkArray("dnsServers", o.dnsServers).map((s, i) =>
       checkAddress(`dnsServers[${i}]`, s)
     ),
+    fastOpenCache: checkFastOpenCache(o.fastOpenCache),
   };
+}
+
+/** An optional `FastOpenCache` (a new one of 1024 servers when left out). */
+function checkFastOpenCache(value: unknown): FastOpenCache {
+  if (value === undefined) return new FastOpenCache();
+  if (!(value instanceof FastOpenCache)) {
+    throw typeError("fastOpenCache", value, "a FastOpenCache");
+  }
+  return value;
 }
 
 /** An optional MAC address, as a string or an `EthernetAddress`. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { FastOpenCache } from "../socket/tcp/fast_open_cache.ts";
+import type { FastOpenCache } from "../socket/tcp/fast_open_cache.ts";
 import { Interface, type InterfaceConfig } from "../iface/interface.ts";
 import type { InterfaceGroup } from "../iface/iface_group.ts";
 import { SocketSet } from "../iface/socket_set.ts";
@@ -70,7 +70,7 @@ export class StackState {
   readonly hosts: DnsHosts | undefined;
   readonly dnsCache = new DnsCache();
   /** The stack's TCP Fast Open cookies, one per server (`ConnectOptions.fastOpen`). */
-  readonly fastOpenCache = new FastOpenCache();
+  readonly fastOpenCache: FastOpenCache;
   readonly dnsCounters: DnsCounters = dnsCounters();
   readonly families: readonly (4 | 6)[];
   readonly autoconf: Autoconf | null = null;
@@ -118,6 +118,7 @@ export class StackState {
     this.metric = o.metric;
     this.sockets = new SocketSet(o.maxSockets !== undefined ? { maxSockets: o.maxSockets } : {});
     this.tcpOptions = o.tcp;
+    this.fastOpenCache = o.fastOpenCache;
     this.backlog = o.backlog;
     this.dnsServers = o.dnsServers;
     if (options.hosts !== undefined && !(options.hosts instanceof Map)) {

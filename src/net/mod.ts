@@ -27,6 +27,7 @@
  */
 
 export { NetStack } from "./stack.ts";
+export { FastOpenCache } from "../socket/tcp/fast_open_cache.ts";
 export type {
   ConnectOptions,
   DatagramOptions,
@@ -92,7 +93,6 @@ export type {
   Dhcpv4Counters,
   Dhcpv4Lease,
   Dhcpv4State,
-  FastOpenCache,
   FastOpenCacheInfo,
   FastOpenCacheOptions,
   FastOpenServerInfo,

@@ -9,6 +9,7 @@ import type { AcceptAnyOptions } from "../iface/accept_any.ts";
 import type { InterfaceConfig } from "../iface/interface.ts";
 import type { Device } from "../phy/device.ts";
 import type { TcpSocketOptions } from "../socket/tcp/config.ts";
+import type { FastOpenCache } from "../socket/tcp/fast_open_cache.ts";
 import type { EthernetAddress, IpAddress, IpCidr } from "../wire/address.ts";
 import type { AutoconfOptions } from "./autoconf.ts";
 import type { DnsHosts } from "./dns_cache.ts";
@@ -57,6 +58,13 @@ export interface NetStackOptions {
   readonly maxSockets?: number;
   /** Seed for the stack's random generator (default: random). Secrets always come from crypto. */
   readonly seed?: number;
+  /**
+   * The TCP Fast Open cookie cache of `connect({ fastOpen: true })` (default: a cache of 1024
+   * servers with black-hole detection after one hour, `new FastOpenCache()`). Give one to size
+   * it, to change or turn off (`blackholeTimeout: 0`, Linux's default since 5.14) the pause
+   * after suspected black holes, or to share cookies between stacks.
+   */
+  readonly fastOpenCache?: FastOpenCache;
   /** Further Interface settings (hop limit, ICMP echo replies, cache sizes). */
   readonly iface?: Partial<InterfaceConfig>;
   /**

@@ -232,12 +232,16 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
    *
    * @example
    * ```ts
-   * import { linkPair, NetStack } from "@smol/net";
+   * import { FastOpenCache, linkPair, NetStack } from "@smol/net";
    * import assert from "node:assert/strict";
-   * const [device] = linkPair();
-   * await using stack = new NetStack({ device, addresses: ["192.0.2.2/24"] });
+   * const [a, b] = linkPair();
+   * await using stack = new NetStack({ device: a, addresses: ["192.0.2.2/24"] });
    * assert.equal(stack.fastOpenCache.info.capacity, 1024);
    * assert.equal(stack.fastOpenCache.info.blackholes, 0);
+   * // A cache of its own: 64 servers, no pause after suspected black holes.
+   * const cache = new FastOpenCache(64, { blackholeTimeout: 0 });
+   * await using other = new NetStack({ device: b, addresses: ["192.0.2.3/24"], fastOpenCache: cache });
+   * assert.equal(other.fastOpenCache, cache);
    * ```
    */
   get fastOpenCache(): FastOpenCache {

@@ -2,7 +2,7 @@
 // NetStack.connect({ fastOpen }) between two stacks over a link pair.
 
 import assert from "node:assert/strict";
-import type { TcpStream } from "../../mod.ts";
+import { FastOpenCache, linkPair, NetStack, type TcpStream } from "../../mod.ts";
 import { stackPair } from "./_helpers.ts";
 
 async function readN(conn: TcpStream, n: number): Promise<Uint8Array> {
@@ -209,4 +209,30 @@ Deno.test("TcpListener.rotateFastOpenKey checks its key and the listener", async
   l.rotateFastOpenKey(new Uint8Array(16).fill(1));
   l.close();
   assert.throws(() => l.rotateFastOpenKey(new Uint8Array(16)), Deno.errors.BadResource);
+});
+
+Deno.test("NetStack takes a Fast Open cache of its own: sized, shared or with black-hole detection off", async () => {
+  const cache = new FastOpenCache(2, { blackholeTimeout: 0 });
+  await using net = stackPair({ client: { fastOpenCache: cache } });
+  assert.equal(net.client.fastOpenCache, cache);
+  assert.notEqual(net.server.fastOpenCache, cache); // each stack has its own by default
+  const listener = net.server.listen({ port: 91, fastOpen: true });
+  const first = await net.client.connect({ hostname: "192.0.2.1", port: 91, fastOpen: true });
+  (await listener.accept()).close();
+  first.close();
+  assert.equal(cache.size, 1);
+  assert.equal(cache.info.capacity, 2);
+  cache.noteBlackhole(performance.now()); // detection off: no pause
+  assert.equal(cache.info.blackholes, 0);
+  listener.close();
+  const [device] = linkPair();
+  assert.throws(
+    () =>
+      new NetStack({
+        device,
+        addresses: ["192.0.2.9/24"],
+        fastOpenCache: {} as unknown as FastOpenCache,
+      }),
+    TypeError,
+  );
 });

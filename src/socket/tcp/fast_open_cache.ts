@@ -20,7 +20,11 @@
 import type { Instant } from "../../time.ts";
 import type { IpAddress } from "../../wire/address.ts";
 
-/** Default pause of the black-hole detection, in ms (Linux's former default: one hour). */
+/**
+ * Default first pause of the black-hole detection, in ms: one hour, Linux's default before 5.14
+ * (since then Linux ships with the detection off, `tcp_fastopen_blackhole_timeout_sec = 0`,
+ * because of false positives; pass `blackholeTimeout: 0` for that).
+ */
 export const FAST_OPEN_BLACKHOLE_TIMEOUT = 3_600_000;
 /** Base of the per-server pause after recurring SYN-data drops (Linux: 60 s << drops). */
 const SYN_DROP_PAUSE = 60_000;
@@ -75,8 +79,9 @@ export interface FastOpenCacheInfo {
 /** Options of {@linkcode FastOpenCache}. */
 export interface FastOpenCacheOptions {
   /**
-   * The first pause after a suspected black hole, in ms (default one hour, Linux's former
-   * `tcp_fastopen_blackhole_timeout_sec`); `0` turns the detection off.
+   * The first pause after a suspected black hole, in ms (default one hour, Linux's
+   * `tcp_fastopen_blackhole_timeout_sec` before 5.14); `0` turns the detection off (Linux's
+   * default since 5.14).
    */
   blackholeTimeout?: number;
 }
