@@ -296,6 +296,19 @@ Deno.test("PLPMTUD: the third probe of one size lost with other data counts as a
   );
 });
 
+for (const sack of [true, false]) {
+  Deno.test(`PLPMTUD (${sack ? "SACK" : "no SACK"}) on a path with 2 % random loss still completes and finds the path MTU`, () => {
+    const p = new BlackHolePath(1400, { mtuProbing: "on", sack }, 2_000_000);
+    const rng = new Rng(11);
+    p.drop = (toB, r) => toB && r.payload.length > 0 && rng.nextU32() % 100 < 2;
+    p.run(300_000);
+    assert.equal(p.received, p.total);
+    const i = p.a.info;
+    assert.ok(i.retransmits > 10, `${i.retransmits} retransmissions`); // the loss was real
+    assert.ok(i.mss <= mssOf(1400) && i.mss > mssOf(1400) - PROBE_THRESHOLD, `mss ${i.mss}`);
+  });
+}
+
 Deno.test("PLPMTUD: after 600 s idle the first new data probes again; nothing is sent while idle", () => {
   const p = new BlackHolePath(1280, { mtuProbing: "on" }, 500_000);
   p.run(60_000);
