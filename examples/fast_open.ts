@@ -1,7 +1,9 @@
 /**
  * TCP Fast Open (RFC 7413) between two in-memory stacks: the first connection fetches a cookie,
  * the second sends its request in the SYN, and the server reads it before the handshake
- * completes. Both sides opt in (`fastOpen: true`), as on Linux.
+ * completes. Both sides opt in (`fastOpen: true`), as on Linux. Then the server rotates its
+ * cookie key (the client's cookie stays valid for one rotation), and the client's cache says
+ * what it holds.
  *
  * Run: `deno run examples/fast_open.ts`
  *
@@ -32,7 +34,9 @@ const served = (async () => {
   }
 })();
 
-for (const round of [1, 2]) {
+for (const round of [1, 2, 3]) {
+  // Before the third connection the server starts issuing cookies under a new key.
+  if (round === 3) listener.rotateFastOpenKey(crypto.getRandomValues(new Uint8Array(16)));
   const conn = await client.connect({ hostname: "192.0.2.1", port: 80, fastOpen: true });
   await conn.write(new TextEncoder().encode("GET / HTTP/1.0\r\n\r\n"));
   const buf = new Uint8Array(256);
@@ -48,7 +52,12 @@ for (const round of [1, 2]) {
 }
 const li = listener.info;
 console.log(
-  `server: ${li.fastOpenCookiesSent} cookie sent, ${li.fastOpenAccepted} SYN with data taken`,
+  `server: ${li.fastOpenCookiesSent} cookie sent, ${li.fastOpenAccepted} SYNs with data taken`,
+);
+const ci = client.fastOpenCache.info;
+console.log(
+  `client cache: ${ci.servers} of ${ci.capacity} servers, ${ci.synDataDrops} SYN-data drops, ` +
+    `${ci.blackholes} black holes`,
 );
 listener.close();
 await served;
