@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { TunTapDevice } from "../../src/phy/tun_tap.ts";
 import type { TunTapOptions } from "../../src/phy/tun_tap.ts";
 import { NetStack } from "../../src/net/stack.ts";
+import { downloadPattern } from "./_kernel_download.ts";
 import { segment } from "./_tcp_frames.ts";
 import {
   deleteNetns,
@@ -344,23 +345,6 @@ Deno.test({
   },
 });
 
-/** python3 in the namespace: accepts one connection on 192.0.2.1:5001, sends `n` bytes of
- * `i % 251`, half-closes, reads to EOF, prints the count sent. */
-const PY_SEND = String.raw`
-import socket, sys
-n = int(sys.argv[1])
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("192.0.2.1", 5001)); ls.listen(1); print("ready", flush=True)
-c, _ = ls.accept()
-block = bytes(i % 251 for i in range(251 * 256))
-sent = 0
-while sent < n:
-    k = min(len(block), n - sent); c.sendall(block[:k]); sent += k
-c.shutdown(socket.SHUT_WR)
-while c.recv(65536): pass
-print(sent, flush=True)
-`;
-
 for (const offload of [false, true]) {
   Deno.test({
     name:
@@ -373,28 +357,11 @@ for (const offload of [false, true]) {
       assert.equal(dev.writerThread, true);
       const bytes = 4 << 20;
       const stack = new NetStack({ device: dev, addresses: ["192.0.2.2/24"] });
-      const child = new Deno.Command("ip", {
-        args: ["netns", "exec", ns, "python3", "-u", "-c", PY_SEND, String(bytes)],
-        stdout: "piped",
-      }).spawn();
       try {
-        const out = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-        let text = "";
-        while (!text.includes("\n")) text += (await out.read()).value ?? "";
-        const conn = await stack.connect({ hostname: "192.0.2.1", port: 5001 });
-        const buf = new Uint8Array(65536);
-        let got = 0;
-        let bad = -1;
-        for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
-          for (let i = 0; i < n && bad < 0; i++) if (buf[i] !== (got + i) % 251) bad = got + i;
-          got += n;
-        }
-        await conn.closeWrite();
-        for (let r = await out.read(); !r.done; r = await out.read()) text += r.value;
-        conn.close();
+        const { got, bad, sent } = await downloadPattern(stack, ns, bytes);
         assert.equal(bad, -1, `byte ${bad} differs`);
         assert.equal(got, bytes);
-        assert.equal(text.split("\n")[1]!.trim(), String(bytes));
+        assert.equal(sent, String(bytes));
         const st = dev.stats;
         assert.equal(st.writeErrors, 0);
         assert.equal(st.dropsTxBusy, 0);
@@ -402,7 +369,6 @@ for (const offload of [false, true]) {
       } finally {
         await stack.close();
         await dev.close();
-        await child.status;
         await deleteNetns(ns);
       }
     },
