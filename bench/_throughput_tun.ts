@@ -178,19 +178,18 @@ export function tunUnavailable(): string | null {
   } catch {
     return "no /dev/net/tun (modprobe tun)";
   }
-  for (const [cmd, arg] of [["ip", "-V"], ["python3", "-V"]]) {
-    try {
-      if (
-        !new Deno.Command(cmd!, { args: [arg!], stdout: "null", stderr: "null" }).outputSync()
-          .success
-      ) {
-        return `\`${cmd} ${arg}\` fails`;
-      }
-    } catch {
-      return `no \`${cmd}\` on PATH`;
-    }
+  return cannotRun("ip", "-V") ?? cannotRun("python3", "-V");
+}
+
+/** Why `cmd arg` cannot run (`hint` added when it is not installed), or `null`. */
+function cannotRun(cmd: string, arg: string, hint = ""): string | null {
+  try {
+    const ok = new Deno.Command(cmd, { args: [arg], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+    return ok ? null : `\`${cmd} ${arg}\` fails`;
+  } catch {
+    return `no \`${cmd}\` on PATH${hint}`;
   }
-  return null;
 }
 
 /** Issue 17 targets for TUN with offloads: absolute, and against Linux over veth (same run). */
@@ -202,19 +201,8 @@ const VETH_SECONDS = ARGS.quick ? 1 : 3;
 
 /** Why iperf3 and ethtool cannot run, or `null`. */
 export function vethUnavailable(): string | null {
-  for (const [cmd, arg] of [["iperf3", "-v"], ["ethtool", "--version"]]) {
-    try {
-      if (
-        !new Deno.Command(cmd!, { args: [arg!], stdout: "null", stderr: "null" }).outputSync()
-          .success
-      ) {
-        return `\`${cmd} ${arg}\` fails`;
-      }
-    } catch {
-      return `no \`${cmd}\` on PATH (apt-get install iperf3 ethtool)`;
-    }
-  }
-  return null;
+  const hint = " (apt-get install iperf3 ethtool)";
+  return cannotRun("iperf3", "-v", hint) ?? cannotRun("ethtool", "--version", hint);
 }
 
 /**
