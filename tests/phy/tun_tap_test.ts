@@ -116,35 +116,40 @@ Deno.test({
   },
 });
 
-Deno.test({
-  name: "TunTapDevice ends its loop with a clear NotFound error when the interface is deleted",
-  ...privileged,
-  fn: async () => {
-    const { dev, ns, name } = await kernelSide("tun");
-    try {
-      let reported: Error | null = null;
-      let wakes = 0;
-      dev.onReadable(() => wakes++);
-      const closed = dev.closed.then(() => null, (e: Error) => e);
-      await ipIn(ns, "link", "del", name);
-      const timeout = new Promise<"timeout">((r) => {
-        const t = setTimeout(() => r("timeout"), 3000);
-        closed.then(() => clearTimeout(t));
-      });
-      const err = await Promise.race([closed, timeout]);
-      assert.notEqual(err, "timeout", "the loop did not notice the deletion within 3 s");
-      reported = err as Error;
-      assert.ok(reported instanceof Deno.errors.NotFound, String(reported));
-      assert.match(reported.message, new RegExp(`"${name}" is gone`));
-      assert.equal(dev.error, reported);
-      assert.equal(dev.canTransmit(0), false);
-      assert.ok(wakes >= 1, "the readiness callback runs once on failure");
-    } finally {
-      await dev.close();
-      await deleteNetns(ns);
-    }
-  },
-});
+for (const readerThread of [false, true]) {
+  Deno.test({
+    name: `TunTapDevice ends its loop with a clear NotFound error when the interface is deleted${
+      readerThread ? " (reader thread)" : ""
+    }`,
+    ...privileged,
+    fn: async () => {
+      const { dev, ns, name } = await kernelSide("tun", { readerThread });
+      assert.equal(dev.readerThread, readerThread);
+      try {
+        let reported: Error | null = null;
+        let wakes = 0;
+        dev.onReadable(() => wakes++);
+        const closed = dev.closed.then(() => null, (e: Error) => e);
+        await ipIn(ns, "link", "del", name);
+        const timeout = new Promise<"timeout">((r) => {
+          const t = setTimeout(() => r("timeout"), 3000);
+          closed.then(() => clearTimeout(t));
+        });
+        const err = await Promise.race([closed, timeout]);
+        assert.notEqual(err, "timeout", "the loop did not notice the deletion within 3 s");
+        reported = err as Error;
+        assert.ok(reported instanceof Deno.errors.NotFound, String(reported));
+        assert.match(reported.message, new RegExp(`"${name}" is gone`));
+        assert.equal(dev.error, reported);
+        assert.equal(dev.canTransmit(0), false);
+        assert.ok(wakes >= 1, "the readiness callback runs once on failure");
+      } finally {
+        await dev.close();
+        await deleteNetns(ns);
+      }
+    },
+  });
+}
 
 Deno.test({
   name: "TunTapDevice refuses an interface name that is taken by another kind of device",
