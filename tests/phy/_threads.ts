@@ -1,25 +1,41 @@
 /**
- * Worker threads of this test process, read from /proc through `cat`: Deno asks for --allow-all to
- * read /proc/<pid>/task directly, and the test task runs with named permissions (--allow-run).
+ * The Worker threads of this test process (Deno names them `worker-N`), by thread id, read from
+ * /proc through `cat`: Deno asks for --allow-all to read /proc/<pid>/task directly, and the test
+ * task runs with named permissions (--allow-run). `deno task test` runs modules in parallel in one
+ * process, so a test looks only at the threads that appeared while it opened its own device, never
+ * at the process's whole count.
  * @module
  */
 
-import assert from "node:assert/strict";
-
-/** Names of this process's Worker threads (Deno names them `worker-N`). */
-export function workerThreads(): string[] {
+/** Thread ids of this process's Worker threads. */
+export function workerTids(): Set<string> {
   const out = new Deno.Command("sh", {
-    args: ["-c", `cat /proc/${Deno.pid}/task/*/comm 2>/dev/null; true`],
+    args: ["-c", `grep -H . /proc/${Deno.pid}/task/*/comm 2>/dev/null; true`],
     stdout: "piped",
     stderr: "null",
   }).outputSync();
-  return new TextDecoder().decode(out.stdout).split("\n").filter((n) => n.startsWith("worker-"));
+  const tids = new Set<string>();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    // /proc/<pid>/task/<tid>/comm:<name>
+    const m = /\/task\/(\d+)\/comm:(.*)$/.exec(line);
+    if (m !== null && m[2]!.startsWith("worker-")) tids.add(m[1]!);
+  }
+  return tids;
 }
 
-/** Waits (up to 2 s) until the terminated workers' threads have exited, and asserts it. */
-export async function noWorkerLeft(): Promise<void> {
-  for (let i = 0; i < 100 && workerThreads().length > 0; i++) {
+/** The Worker threads alive now that were not in `before`. */
+export function newWorkers(before: Set<string>): Set<string> {
+  const now = workerTids();
+  for (const tid of before) now.delete(tid);
+  return now;
+}
+
+/** Waits (up to 2 s) until none of `tids` is alive; returns those still alive. */
+export async function untilGone(tids: Set<string>): Promise<string[]> {
+  for (let i = 0;; i++) {
+    const alive = workerTids();
+    const left = [...tids].filter((tid) => alive.has(tid));
+    if (left.length === 0 || i === 100) return left;
     await new Promise((r) => setTimeout(r, 20));
   }
-  assert.deepEqual(workerThreads(), []);
 }

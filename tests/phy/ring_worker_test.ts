@@ -2,12 +2,12 @@
 // it started fails the device it serves, counted, and the failure reaches the stack as a
 // Deno error. The device fd is an eventfd, so no privileges are needed.
 import assert from "node:assert/strict";
-import { noWorkerLeft } from "./_threads.ts";
 import { checksumAll, Medium } from "../../src/phy/device.ts";
 import { FdDevice, FdEngine } from "../../src/phy/_fd_device.ts";
 import { TxRing } from "../../src/phy/_tx_ring.ts";
 import { EFD_CLOEXEC, EFD_NONBLOCK, openLibc } from "../../src/phy/_libc.ts";
 import { NetStack } from "../../src/net/stack.ts";
+import { newWorkers, untilGone, workerTids } from "./_threads.ts";
 
 class EventFdDevice extends FdDevice {
   constructor(engine: FdEngine) {
@@ -37,8 +37,10 @@ Deno.test({
   sanitizeOps: true,
   sanitizeResources: true,
   async fn() {
+    const before = workerTids();
     const { engine, fd } = eventFdEngine();
     const ring = await TxRing.start(fd, 4, engine.txFrameSize);
+    const mine = newWorkers(before);
     engine.useWriter(ring);
     const dev = new EventFdDevice(engine);
     const stack = new NetStack({ device: dev, addresses: ["192.0.2.2/24"] });
@@ -68,7 +70,8 @@ Deno.test({
       await stack.close();
       await dev.close();
     }
-    await noWorkerLeft();
+    assert.ok(mine.size >= 1);
+    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
   },
 });
 
@@ -77,8 +80,10 @@ Deno.test({
   sanitizeOps: true,
   sanitizeResources: true,
   async fn() {
+    const before = workerTids();
     const { engine, fd } = eventFdEngine();
     engine.useWriter(await TxRing.start(fd, 4, engine.txFrameSize));
+    const mine = newWorkers(before);
     const dev = new EventFdDevice(engine);
     // An eventfd refuses a 40-byte write: the worker counts a write error and lives on.
     dev.transmit(0, 40)!.fill(0x45, 0, 1);
@@ -88,7 +93,8 @@ Deno.test({
     assert.equal(dev.stats.threadFailures, 0);
     assert.equal(dev.stats.writeErrors, 1);
     assert.equal(dev.error, null);
-    await noWorkerLeft();
+    assert.ok(mine.size >= 1);
+    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
   },
 });
 
@@ -99,8 +105,10 @@ Deno.test({
   sanitizeResources: true,
   async fn() {
     // An eventfd reads as one 8-byte frame holding its counter once something was added to it.
+    const before = workerTids();
     const { engine, fd } = eventFdEngine(true);
     await engine.startReader(4);
+    const mine = newWorkers(before);
     const dev = new EventFdDevice(engine);
     const lib = openLibc();
     try {
@@ -128,6 +136,7 @@ Deno.test({
       await dev.close();
     }
     assert.equal(dev.error, null);
-    await noWorkerLeft();
+    assert.ok(mine.size >= 1);
+    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
   },
 });
