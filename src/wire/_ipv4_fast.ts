@@ -7,7 +7,7 @@
  * @module
  */
 
-import { readU16, writeU16 } from "./_bytes.ts";
+import { readU16, writeU16, writeU32 } from "./_bytes.ts";
 import { checksumFinish } from "./checksum.ts";
 import { sumHeader } from "./_checksum_fast.ts";
 import type { Ipv4Repr } from "./ipv4.ts";
@@ -65,22 +65,26 @@ export function writeIpv4Header(repr: Ipv4Repr, b: Uint8Array, off: number, fill
       `Buffer of ${b.length - off} bytes is too short for a ${len}-byte IPv4 packet`,
     );
   }
+  const tos = (repr.dscp << 2) | repr.ecn;
+  const flagsOff = (repr.dontFrag ? FLAG_DF : 0) | (repr.moreFrags ? FLAG_MF : 0) |
+    (repr.fragOffset >>> 3);
+  const src = repr.src.value, dst = repr.dst.value;
   b[off] = 0x45;
-  b[off + 1] = (repr.dscp << 2) | repr.ecn;
+  b[off + 1] = tos;
   writeU16(b, off + 2, len);
   writeU16(b, off + 4, repr.ident);
-  writeU16(
-    b,
-    off + 6,
-    (repr.dontFrag ? FLAG_DF : 0) | (repr.moreFrags ? FLAG_MF : 0) | (repr.fragOffset >>> 3),
-  );
+  writeU16(b, off + 6, flagsOff);
   b[off + 8] = repr.ttl;
   b[off + 9] = repr.protocol;
-  b[off + 10] = 0;
-  b[off + 11] = 0;
-  repr.src.writeTo(b, off + 12);
-  repr.dst.writeTo(b, off + 16);
-  if (fill) writeU16(b, off + 10, checksumFinish(sumHeader(b, off, off + HEADER_LEN, 0)));
+  writeU32(b, off + 12, src);
+  writeU32(b, off + 16, dst);
+  // The header checksum from the field values (the 16-bit words just written, checksum zero),
+  // without reading the bytes back.
+  const sum = fill
+    ? 0x4500 + tos + len + repr.ident + flagsOff + (repr.ttl << 8) + repr.protocol +
+      (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff)
+    : 0xffff; // checksumFinish(0xffff) is 0: the field left for offload
+  writeU16(b, off + 10, checksumFinish(sum));
 }
 
 /**

@@ -46,6 +46,34 @@ Deno.test("writeIpv4Header at an offset writes what emitIpv4 writes at 0", () =>
   ));
 });
 
+Deno.test("writeIpv4Header's checksum, computed from the fields, verifies for any header; 0 when not filled", () => {
+  fc.assert(fc.property(
+    fc.record({
+      src: fc.integer({ min: 0, max: 0xffffffff }),
+      dst: fc.integer({ min: 0, max: 0xffffffff }),
+      protocol: fc.integer({ min: 0, max: 255 }),
+      payloadLen: fc.integer({ min: 0, max: 1000 }),
+      ttl: fc.integer({ min: 0, max: 255 }),
+      dscp: fc.integer({ min: 0, max: 63 }),
+      ecn: fc.integer({ min: 0, max: 3 }),
+      ident: fc.integer({ min: 0, max: 0xffff }),
+      dontFrag: fc.boolean(),
+      moreFrags: fc.boolean(),
+      fragOffset: fc.integer({ min: 0, max: 8000 }).map((x) => x * 8),
+    }),
+    (r) => {
+      const repr = { ...r, src: new Ipv4Address(r.src), dst: new Ipv4Address(r.dst) };
+      const b = new Uint8Array(7 + 20 + repr.payloadLen);
+      writeIpv4Header(repr, b, 7, true);
+      const p = new Ipv4Packet(b.subarray(7));
+      assert.equal(p.verifyChecksum(), true);
+      assert.deepEqual(parseIpv4(p), repr);
+      writeIpv4Header(repr, b, 7, false);
+      assert.equal(p.checksum, 0);
+    },
+  ));
+});
+
 Deno.test("writeIpv4Header refuses a field out of range or a short buffer with a RangeError", () => {
   const b = new Uint8Array(100);
   assert.throws(() => writeIpv4Header({ ...REPR, ttl: 256 }, b, 0, true), /TTL 256/);
