@@ -334,8 +334,10 @@ export class NetStack extends EventTarget implements AsyncDisposable, Disposable
   /**
    * Removes an interface `addInterface` added. Listeners and UDP sockets bound to one of its
    * addresses fail their pending calls with `Deno.errors.ConnectionAborted` ("Interface N was
-   * removed from the stack") and are closed; connections from its addresses are reset and fail
-   * with the same error. Its prefixes, gateways and routes leave the route table, the loop stops
+   * removed from the stack") and are closed; connections from its addresses, and connections
+   * and UDP flows tied to it (accepted there in accept-any mode, or opened with its zone), are
+   * reset and fail with the same error. Its DHCP client and SLAAC stop (their `configured`
+   * rejects with `BadResource`). Its prefixes, gateways and routes leave the route table, the loop stops
    * polling and waiting on its device, and the device is released (closed if it can be, as
    * `close` does), so another stack can take it. Later interfaces' indices go down by one.
    * Sockets bound to wildcards stay open on the other interfaces.

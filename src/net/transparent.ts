@@ -1,6 +1,8 @@
 /**
  * Transparent termination in the async layer: a {@linkcode NetStack} made with `acceptAny`
- * takes TCP connections and UDP flows to every address and port that enters its device.
+ * takes TCP connections and UDP flows to every address and port that enters its device (and the
+ * devices of interfaces added with `acceptAny`: one transparent listener serves them all, and
+ * each flow answers through the interface it came in on).
  * `stack.listen({ transparent: true })` returns a `TcpListener` whose accepted streams have
  * `localAddr` = the original destination, and `stack.listenDatagram({ transparent: true })`
  * returns a {@linkcode UdpFlowListener} whose accepted `UdpSocket`s are one client's flow each,
