@@ -18,7 +18,7 @@
  */
 
 import { TunTapDevice } from "../src/phy/mod.ts";
-import { createNetns, deleteNetns, linkName, must, run } from "../tests/phy/_netns.ts";
+import { createNetns, deleteNetns, linkName, must, offloadsOff, run } from "../tests/phy/_netns.ts";
 import { type Proc, spawnProc } from "./_proc.ts";
 import { acquire, interruptHandler } from "./_cleanup.ts";
 
@@ -75,21 +75,8 @@ function sysctl(ns: string, kv: string): Promise<string> {
   return must("ip", ["netns", "exec", ns, "sysctl", "-qw", kv]);
 }
 
-async function offloadsOff(ns: string, dev: string, required: boolean): Promise<void> {
-  const r = await run("ip", [
-    "netns",
-    "exec",
-    ns,
-    "ethtool",
-    "-K",
-    dev,
-    "tso",
-    "off",
-    "gso",
-    "off",
-    "gro",
-    "off",
-  ]);
+async function noOffloads(ns: string, dev: string, required: boolean): Promise<void> {
+  const r = await offloadsOff(ns, dev);
   if (r.code !== 0 && required) {
     throw new Error(`ethtool -K ${dev} tso off gso off gro off: ${r.stderr.trim()}`);
   }
@@ -101,7 +88,7 @@ async function veth(nsA: string, nsB: string, addrA: string, addrB: string): Pro
   await must("ip", ["-n", nsA, "link", "add", a, "type", "veth", "peer", "name", b, "netns", nsB]);
   for (const [ns, dev, addr] of [[nsA, a, addrA], [nsB, b, addrB]] as const) {
     await sysctl(ns, `net.ipv6.conf.${dev}.disable_ipv6=1`);
-    await offloadsOff(ns, dev, true);
+    await noOffloads(ns, dev, true);
     await must("ip", ["-n", ns, "addr", "add", `${addr}/28`, "dev", dev]);
     await must("ip", ["-n", ns, "link", "set", dev, "up"]);
   }
@@ -110,7 +97,7 @@ async function veth(nsA: string, nsB: string, addrA: string, addrB: string): Pro
 async function tunInto(ns: string, dev: string, addr: string): Promise<void> {
   await must("ip", ["link", "set", "dev", dev, "netns", ns]);
   await sysctl(ns, `net.ipv6.conf.${dev}.disable_ipv6=1`);
-  await offloadsOff(ns, dev, false);
+  await noOffloads(ns, dev, false);
   await must("ip", ["-n", ns, "addr", "add", `${addr}/28`, "dev", dev]);
   await must("ip", ["-n", ns, "link", "set", dev, "up"]);
 }

@@ -27,6 +27,7 @@ import {
   budget,
   cleanUp,
   must,
+  offloadsOff,
   onCleanup,
   randomHex,
   run,
@@ -269,20 +270,8 @@ export async function vethRows(): Promise<{ on: Stat; off: Stat }> {
   };
   const on = await repeat("Linux↔Linux veth, offloads on", once);
   for (const [ns, i] of [[nsA, ifA], [nsB, ifB]] as const) {
-    await must("ip", [
-      "netns",
-      "exec",
-      ns,
-      "ethtool",
-      "-K",
-      i,
-      "tso",
-      "off",
-      "gso",
-      "off",
-      "gro",
-      "off",
-    ]);
+    const r = await offloadsOff(ns, i);
+    if (r.code !== 0) throw new Error(`ethtool -K ${i} off in ${ns}: ${r.stderr.trim()}`);
   }
   const off = await repeat("Linux↔Linux veth, offloads off", once);
   for (const [stat, what] of [[on, "on"], [off, "off"]] as const) {

@@ -130,6 +130,14 @@ export function runIn(ns: string, cmd: string, args: string[]): Promise<RunResul
   return run("ip", ["netns", "exec", ns, cmd, ...args]);
 }
 
+/**
+ * Turns TCP segmentation, generic segmentation and generic receive offload off on `dev` in
+ * `ns` (`ethtool -K dev tso off gso off gro off`); the caller decides whether a failure matters.
+ */
+export function offloadsOff(ns: string, dev: string): Promise<RunResult> {
+  return runIn(ns, "ethtool", ["-K", dev, "tso", "off", "gso", "off", "gro", "off"]);
+}
+
 /** Turns IPv6 off on an interface so the kernel sends no MLD/RS noise. */
 export async function quietIpv6(ns: string, dev: string): Promise<void> {
   await must("ip", ["netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`]);
