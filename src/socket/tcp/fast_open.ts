@@ -277,14 +277,14 @@ function checkKey(key: Uint8Array): Uint8Array {
 
 /**
  * At an active open with Fast Open on: the option our SYN carries (the cached cookie, or a
- * request), or none for a server known not to take it or while Fast Open is paused after lost
+ * request), or none for a server that refused it within the hour or while Fast Open is paused after lost
  * SYN data. With a cookie the SYN waits up to {@linkcode FAST_OPEN_HOLD} for the first write.
  */
 export function fastOpenConnect(c: TcpConn, now: Instant): void {
   const cache = c.o.fastOpen;
   if (cache === null) return;
   const server = c.remote!.addr;
-  if (cache.disabled(server) || cache.paused(server, now)) return;
+  if (cache.disabled(server, now) || cache.paused(server, now)) return;
   const cookie = cache.cookie(server);
   c.tfoCookie = cookie ?? EMPTY;
   if (cookie !== null) c.timers.hold = now + FAST_OPEN_HOLD;
@@ -361,7 +361,7 @@ export function fastOpenSynAck(c: TcpConn, repr: TcpRepr, now: Instant): void {
     // The server answered our first SYN (a cookie request, or data with a cookie) without Fast
     // Open: it does not take it (RFC 7413 §4.1.3). A valid cookie without data draws no option
     // either, and a SYN sent again after a timeout goes plain: neither teaches anything.
-    cache.set(server, null, null);
+    cache.noteRefused(server, now);
   }
   c.tfoCookie = null;
 }

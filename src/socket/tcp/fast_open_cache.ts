@@ -14,6 +14,15 @@
  *   0. Linux also counts a connection that only asked for a cookie; we do not, because a long
  *   connection on a lossy path takes two timeouts in a row without any middlebox.
  *
+ * And one mark that Linux does not keep: a server that answered our first SYN (a cookie request,
+ * or data with a cookie) without Fast Open is "refused" for one hour, and its SYNs go plain
+ * meanwhile. Linux asks again in every SYN to a server it has no cookie for (an empty option),
+ * and keeps sending data with a cookie the server has stopped taking (the data then goes twice).
+ * We spare both, but only for an hour, the age after which Linux refreshes a `tcp_metrics` entry
+ * from its route (`TCP_METRICS_TIMEOUT`): a server that turns Fast Open on, or a path that stops
+ * stripping the option, is found again within the hour (before, the mark stayed until
+ * `delete()`).
+ *
  * @module
  */
 
@@ -26,6 +35,11 @@ import type { IpAddress } from "../../wire/address.ts";
  * because of false positives; pass `blackholeTimeout: 0` for that).
  */
 export const FAST_OPEN_BLACKHOLE_TIMEOUT = 3_600_000;
+/**
+ * How long, in ms, a server that answered a Fast Open SYN without Fast Open gets plain SYNs: one
+ * hour, Linux's `TCP_METRICS_TIMEOUT` (see the module notes for why there is a mark at all).
+ */
+const FAST_OPEN_REFUSAL_TIMEOUT = 3_600_000;
 /** Base of the per-server pause after recurring SYN-data drops (Linux: 60 s << drops). */
 const SYN_DROP_PAUSE = 60_000;
 /** The per-server pause starts at the second drop in a row (Linux: `syn_loss > 1`). */
@@ -41,8 +55,11 @@ interface CacheEntry {
   cookie: Uint8Array | null;
   /** The MSS the server announced, or `null`. */
   mss: number | null;
-  /** The server answered a Fast Open SYN without Fast Open. */
-  refused: boolean;
+  /**
+   * Until when the server counts as not taking Fast Open (it answered a Fast Open SYN without
+   * it): `-Infinity` for no mark, `Infinity` for one set by hand.
+   */
+  refusedUntil: Instant;
   /** SYN-data drops in a row. */
   synDrops: number;
   /** When the last one was seen. */
@@ -183,7 +200,9 @@ export class FastOpenCache {
   }
 
   /**
-   * The servers remembered, least recently used first, with their cookies (copies) and state.
+   * The servers remembered, least recently used first, with their cookies (copies) and state:
+   * `refused` when a server was marked as not taking Fast Open, in force until `refusedUntil`
+   * (it may be over: the mark goes at the next answer with a cookie).
    *
    * @returns One row per server.
    *
@@ -205,6 +224,7 @@ export class FastOpenCache {
     cookie: Uint8Array | null;
     mss: number | null;
     refused: boolean;
+    refusedUntil: Instant;
     synDataDrops: number;
   }[] {
     const out = [];
@@ -213,7 +233,8 @@ export class FastOpenCache {
         server,
         cookie: e.cookie === null ? null : e.cookie.slice(),
         mss: e.mss,
-        refused: e.refused,
+        refused: e.refusedUntil !== -Infinity,
+        refusedUntil: e.refusedUntil,
         synDataDrops: e.synDrops,
       });
     }
@@ -240,10 +261,12 @@ export class FastOpenCache {
   }
 
   /**
-   * Whether `server` answered a Fast Open SYN without Fast Open (it is not tried again until
-   * {@linkcode FastOpenCache.delete}).
+   * Whether Fast Open is off for `server` at `now` because it answered a Fast Open SYN without
+   * Fast Open (for one hour after {@linkcode FastOpenCache.noteRefused}), or was marked by hand
+   * with a `null` cookie (until a cookie is set or {@linkcode FastOpenCache.delete}).
    *
    * @param server The server's address.
+   * @param now The time, on the clock the cache was told about refusals with.
    * @returns `true` when Fast Open is off for it.
    *
    * @example
@@ -252,13 +275,17 @@ export class FastOpenCache {
    * import { Ipv4Address } from "@smol/net/wire";
    * import assert from "node:assert/strict";
    * const cache = new FastOpenCache();
-   * const a = Ipv4Address.parse("192.0.2.1");
+   * const a = Ipv4Address.parse("192.0.2.1"), b = Ipv4Address.parse("192.0.2.2");
    * cache.set(a, null, null);
-   * assert.equal(cache.disabled(a), true);
+   * assert.equal(cache.disabled(a, 1e12), true);
+   * cache.noteRefused(b, 0);
+   * assert.equal(cache.disabled(b, 3_599_999), true);
+   * assert.equal(cache.disabled(b, 3_600_000), false); // an hour later it is asked again
    * ```
    */
-  disabled(server: IpAddress): boolean {
-    return this.#map.get(server.toString())?.refused ?? false;
+  disabled(server: IpAddress, now: Instant): boolean {
+    const e = this.#map.get(server.toString());
+    return e !== undefined && now < e.refusedUntil;
   }
 
   /**
@@ -310,7 +337,8 @@ export class FastOpenCache {
 
   /**
    * Remembers `server`'s cookie (copied) and MSS; a `null` cookie marks it as not taking Fast
-   * Open.
+   * Open until a cookie is set or it is deleted (the socket uses
+   * {@linkcode FastOpenCache.noteRefused}, whose mark expires).
    *
    * @param server The server's address.
    * @param cookie Its cookie, or `null`.
@@ -330,7 +358,35 @@ export class FastOpenCache {
     const e = this.#touch(server);
     e.cookie = cookie === null ? null : cookie.slice();
     e.mss = mss;
-    e.refused = cookie === null;
+    e.refusedUntil = cookie === null ? Infinity : -Infinity;
+  }
+
+  /**
+   * Records that `server` answered our first SYN (a cookie request, or data with a cookie)
+   * without Fast Open at `now`: its cookie and MSS are forgotten and its SYNs go plain for one
+   * hour (see the module notes); then it is asked again. Called by the socket.
+   *
+   * @param server The server's address.
+   * @param now The time.
+   *
+   * @example
+   * ```ts
+   * import { FastOpenCache } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const cache = new FastOpenCache();
+   * const a = Ipv4Address.parse("192.0.2.1");
+   * cache.set(a, new Uint8Array(8), 1460);
+   * cache.noteRefused(a, 1000);
+   * assert.equal(cache.cookie(a), null);
+   * assert.equal(cache.entries()[0]!.refusedUntil, 1000 + 3_600_000);
+   * ```
+   */
+  noteRefused(server: IpAddress, now: Instant): void {
+    const e = this.#touch(server);
+    e.cookie = null;
+    e.mss = null;
+    e.refusedUntil = now + FAST_OPEN_REFUSAL_TIMEOUT;
   }
 
   /** The entry of `server`, made or moved to the most recently used end. */
@@ -338,7 +394,9 @@ export class FastOpenCache {
     const k = server.toString();
     let e = this.#map.get(k);
     if (e !== undefined) this.#map.delete(k); // re-insert: the newest is last
-    else e = { cookie: null, mss: null, refused: false, synDrops: 0, lastSynDrop: -Infinity };
+    else {
+      e = { cookie: null, mss: null, refusedUntil: -Infinity, synDrops: 0, lastSynDrop: -Infinity };
+    }
     this.#map.set(k, e);
     if (this.#map.size > this.#capacity) this.#map.delete(this.#map.keys().next().value!);
     return e;

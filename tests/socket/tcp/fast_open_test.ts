@@ -1,6 +1,7 @@
 // TCP Fast Open (RFC 7413) between a client TcpSocket and a TcpListenSocket in memory, on
 // explicit time: cookie request, data in the SYN, invalid cookie, a server that does not take
-// Fast Open, a lost SYN with data, a lost SYN-ACK, the pending cap, key rotation, the hold.
+// Fast Open (and its refusal expiring after an hour), a lost SYN with data, a lost SYN-ACK, the
+// pending cap, key rotation, the hold.
 
 import assert from "node:assert/strict";
 import { fastOpenCookie, FastOpenServer } from "../../../src/socket/tcp/fast_open.ts";
@@ -164,7 +165,7 @@ Deno.test("Fast Open: a server without Fast Open acknowledges only the SYN; the 
   const child = net.listener.accept()!;
   assert.deepEqual(readAll(child), DATA);
   assert.equal(c.info.fastOpenFallbacks, 1);
-  assert.equal(cache.disabled(SERVER.addr), true);
+  assert.equal(cache.disabled(SERVER.addr, net.now), true);
   // The next connection to that server sends a plain SYN and waits for the handshake.
   net.connect({ fastOpen: cache }, DATA);
   net.run(40);
@@ -172,6 +173,38 @@ Deno.test("Fast Open: a server without Fast Open acknowledges only the SYN; the 
   assert.equal(second.repr.fastOpen, undefined);
   assert.equal(second.repr.payload.length, 0);
   assert.deepEqual(readAll(net.listener.accept()!), DATA);
+});
+
+Deno.test("Fast Open: a server's refusal is remembered for an hour, then it is asked again", () => {
+  const net = new FastOpenNet({}); // no Fast Open on the server at first
+  const cache = new FastOpenCache();
+  net.connect({ fastOpen: cache }, DATA);
+  net.run(20);
+  assert.equal(synsOf(net)[0]!.repr.fastOpen?.length, 0); // asked for a cookie at t=0
+  const refusedAt = synAcksOf(net)[0]!.t + 1; // the SYN-ACK without the option arrived
+  const [row] = cache.entries();
+  assert.equal(row!.refused, true);
+  assert.equal(row!.refusedUntil, refusedAt + 3_600_000);
+  assert.equal(cache.disabled(SERVER.addr, refusedAt + 3_599_999), true);
+  // 59 min 59 s later: still a plain SYN.
+  net.now = refusedAt + 3_599_000;
+  net.connect({ fastOpen: cache }, DATA);
+  net.run(net.now + 20);
+  assert.equal(synsOf(net)[1]!.repr.fastOpen, undefined);
+  // The server restarts with Fast Open on. An hour after the refusal the client asks again and
+  // gets a cookie, and the connection after that carries its data in the SYN.
+  const later = new FastOpenNet({ fastOpen: { key: KEY } });
+  later.now = refusedAt + 3_600_000;
+  assert.equal(cache.disabled(SERVER.addr, later.now), false);
+  later.connect({ fastOpen: cache }, DATA);
+  later.run(later.now + 20);
+  assert.equal(synsOf(later)[0]!.repr.fastOpen?.length, 0);
+  assert.deepEqual(cache.cookie(SERVER.addr), fastOpenCookie(KEY, CLIENT, SERVER.addr));
+  assert.equal(cache.entries()[0]!.refused, false);
+  const c = later.connect({ fastOpen: cache }, DATA);
+  later.run(later.now + 20);
+  assert.deepEqual(synsOf(later)[1]!.repr.payload, DATA);
+  assert.equal(c.info.fastOpenDataAcked, 1);
 });
 
 Deno.test("Fast Open: a lost SYN with data is sent again plain, and the data once after the handshake", () => {
@@ -263,7 +296,7 @@ Deno.test("Fast Open: with a cookie and nothing written the SYN waits 5 ms, then
   assert.deepEqual(syn!.repr.fastOpen, cache.cookie(SERVER.addr));
   net.run(20);
   assert.equal(c.state, "established");
-  assert.equal(cache.disabled(SERVER.addr), false); // a valid cookie without data: no verdict
+  assert.equal(cache.disabled(SERVER.addr, net.now), false); // a cookie, no data: no verdict
 });
 
 Deno.test("Fast Open is off by default: no option on a plain SYN or SYN-ACK, no writes in SYN-SENT", () => {
