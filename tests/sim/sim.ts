@@ -538,7 +538,11 @@ export interface Pair {
 }
 
 /** Builds a {@linkcode Pair}; interface seeds and ISN secrets derive from the simulator's seed. */
-export function twoNodes(sim: Simulator, options: SimLinkOptions = {}): Pair {
+export function twoNodes(
+  sim: Simulator,
+  options: SimLinkOptions = {},
+  config: Partial<InterfaceConfig> = {},
+): Pair {
   const link = new SimLink(sim, options);
   const medium = options.medium ?? "ip";
   const cfg = (n: number): InterfaceConfig => ({
@@ -548,6 +552,7 @@ export function twoNodes(sim: Simulator, options: SimLinkOptions = {}): Pair {
     seed: sim.rng.nextU32(),
     isnSecret: sim.rng.fill(new Uint8Array(16)),
     gratuitousArp: false,
+    ...config,
   });
   const a = new SimNode(sim, "a", link.a, cfg(1));
   const b = new SimNode(sim, "b", link.b, cfg(2));
