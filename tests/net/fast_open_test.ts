@@ -1,8 +1,18 @@
 // TCP Fast Open through the async layer (issue 13): NetStack.listen({ fastOpen }) and
-// NetStack.connect({ fastOpen }) between two stacks over a link pair.
+// NetStack.connect({ fastOpen }) between two stacks over a link pair, and an early-resolved
+// connect whose handshake fails (reset, timeout, ICMP errors from a hand-driven link end).
 
 import assert from "node:assert/strict";
-import { FastOpenCache, linkPair, NetStack, type TcpStream } from "../../mod.ts";
+import { FastOpenCache, type LinkDevice, linkPair, NetStack, type TcpStream } from "../../mod.ts";
+import { Ipv4Address } from "../../src/wire/address.ts";
+import {
+  emitIcmpv4,
+  icmpv4BufferLen,
+  Icmpv4Packet,
+  type Icmpv4Repr,
+} from "../../src/wire/icmpv4.ts";
+import { IpProtocol } from "../../src/wire/ip.ts";
+import { emitIpv4, Ipv4Packet } from "../../src/wire/ipv4.ts";
 import { stackPair } from "./_helpers.ts";
 
 async function readN(conn: TcpStream, n: number): Promise<Uint8Array> {
@@ -240,4 +250,113 @@ Deno.test("NetStack takes a Fast Open cache of its own: sized, shared or with bl
       }),
     TypeError,
   );
+});
+
+// An early-resolved connect whose handshake fails another way than a reset: the link's other end
+// is driven by the test (IP medium, no stack there), and the client holds a cookie for
+// 192.0.2.1 from "an earlier connection", so connect({ fastOpen }) resolves in SYN-SENT.
+const SERVER_V4 = Ipv4Address.parse("192.0.2.1");
+
+function handDriven(connectTimeout: number): { peer: LinkDevice; client: NetStack } {
+  const [peer, device] = linkPair({ medium: "ip" });
+  const client = new NetStack({
+    device,
+    addresses: ["192.0.2.2/24"],
+    seed: 2,
+    tcp: { connectTimeout },
+  });
+  client.fastOpenCache.set(SERVER_V4, new Uint8Array(8).fill(7), 1460);
+  return { peer, client };
+}
+
+/** The next IP packet the client sent on the link (polled, bounded). */
+async function nextPacket(peer: LinkDevice): Promise<Uint8Array> {
+  for (let i = 0; i < 5000; i++) {
+    const p = peer.receive(0);
+    if (p !== null) return p.slice();
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  throw new Error("the client sent nothing");
+}
+
+/** Sends the client an ICMP Destination Unreachable with `code` from 192.0.2.1 quoting `packet`. */
+function sendUnreachable(peer: LinkDevice, packet: Uint8Array, code: number): void {
+  const repr: Icmpv4Repr = {
+    kind: "dstUnreachable",
+    code,
+    nextHopMtu: 0,
+    data: packet.subarray(0, 28),
+  };
+  const len = icmpv4BufferLen(repr);
+  const buf = peer.transmit(0, 20 + len)!;
+  emitIpv4({
+    src: SERVER_V4,
+    dst: Ipv4Address.parse("192.0.2.2"),
+    protocol: IpProtocol.Icmp,
+    payloadLen: len,
+    ttl: 64,
+    dscp: 0,
+    ecn: 0,
+    ident: 1,
+    dontFrag: false,
+    moreFrags: false,
+    fragOffset: 0,
+  }, new Ipv4Packet(buf));
+  emitIcmpv4(repr, new Icmpv4Packet(buf.subarray(20)));
+  peer.commit();
+}
+
+/** Connects early with Fast Open, writes, and returns the stream and the SYN that left. */
+async function earlyConnect(peer: LinkDevice, client: NetStack, port: number) {
+  const conn = await client.connect({ hostname: "192.0.2.1", port, fastOpen: true });
+  assert.equal(conn.info.state, "synSent"); // resolved before the handshake
+  assert.equal(await conn.write(REQUEST), REQUEST.length); // queued for the SYN
+  const syn = await nextPacket(peer);
+  assert.equal(syn[9], IpProtocol.Tcp);
+  assert.equal(syn[20 + 13]! & 0x12, 0x02); // SYN without ACK
+  return { conn, syn };
+}
+
+/** The first read and the first write of `conn` both reject with `cls`, `code`, the connect's message. */
+async function assertBothReject(
+  conn: TcpStream,
+  cls: new (...a: never[]) => Error,
+  code: string,
+  port: number,
+): Promise<void> {
+  for (const op of [() => conn.read(new Uint8Array(4)), () => conn.write(REQUEST)]) {
+    const e = await op().then(() => null, (e) => e);
+    assert.ok(e instanceof cls, `expected ${cls.name}, got ${e}`);
+    assert.equal((e as { code?: string }).code, code);
+    assert.match((e as Error).message, new RegExp(`^Cannot connect to 192\\.0\\.2\\.1:${port}`));
+  }
+}
+
+Deno.test("NetStack: a Fast Open handshake nobody answers rejects the first read and write with TimedOut", async () => {
+  const { peer, client } = handDriven(300);
+  await using _ = client;
+  const { conn } = await earlyConnect(peer, client, 92);
+  // Nothing answers: the connect timeout (300 ms) closes the connection.
+  await assertBothReject(conn, Deno.errors.TimedOut, "ETIMEDOUT", 92);
+  assert.equal(conn.info.state, "closed");
+  conn.close();
+});
+
+Deno.test("NetStack: a Fast Open handshake answered by an ICMP hard error rejects the first read and write with NetworkUnreachable", async () => {
+  // Connect timeout an hour: only the ICMP error can end the handshake.
+  const { peer, client } = handDriven(3_600_000);
+  await using _ = client;
+  const { conn, syn } = await earlyConnect(peer, client, 93);
+  sendUnreachable(peer, syn, 13); // communication administratively prohibited
+  await assertBothReject(conn, Deno.errors.NetworkUnreachable, "ENETUNREACH", 93);
+  conn.close();
+});
+
+Deno.test("NetStack: a Fast Open handshake that times out after an ICMP soft error rejects with NetworkUnreachable, not TimedOut", async () => {
+  const { peer, client } = handDriven(300);
+  await using _ = client;
+  const { conn, syn } = await earlyConnect(peer, client, 94);
+  sendUnreachable(peer, syn, 0); // net unreachable: soft in SYN-SENT, remembered
+  await assertBothReject(conn, Deno.errors.NetworkUnreachable, "ENETUNREACH", 94);
+  conn.close();
 });
