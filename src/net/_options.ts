@@ -119,9 +119,10 @@ export interface StackConfig {
   readonly fastOpenCache: FastOpenCache;
 }
 
-/** Checks the options of `new NetStack(options)`. */
-export function checkStackOptions(value: NetStackOptions): StackConfig {
-  const o = checkOptions("options", value, true);
+/** The device, `addresses` and `autoconf` shared by the stack's and `addInterface`'s options. */
+function checkDeviceAddresses(
+  o: NetStackOptions | InterfaceOptions,
+): { device: Device; auto: boolean; addresses: IpCidr[]; ipv6: boolean } {
   const device = checkDevice("device", o.device);
   if (o.addresses === undefined) {
     throw typeError("addresses", o.addresses, 'an array of addresses with prefix or "auto"');
@@ -135,6 +136,13 @@ export function checkStackOptions(value: NetStackOptions): StackConfig {
   if (o.autoconf !== undefined) checkOptions("autoconf", o.autoconf);
   const ipv6 = addresses.some((a) => a.address.version === 6);
   checkMtu("device MTU", device.capabilities.mtu, device.capabilities.medium, ipv6);
+  return { device, auto, addresses, ipv6 };
+}
+
+/** Checks the options of `new NetStack(options)`. */
+export function checkStackOptions(value: NetStackOptions): StackConfig {
+  const o = checkOptions("options", value, true);
+  const { device, auto, addresses } = checkDeviceAddresses(o);
   const gateways = checkArray("gateways", o.gateways).map((g, i) =>
     checkAddress(`gateways[${i}]`, g)
   );
@@ -202,19 +210,7 @@ export interface InterfaceConfigChecked {
 /** Checks the options of `NetStack.addInterface`. */
 export function checkInterfaceOptions(value: InterfaceOptions): InterfaceConfigChecked {
   const o = checkOptions("options", value, true);
-  const device = checkDevice("device", o.device);
-  if (o.addresses === undefined) {
-    throw typeError("addresses", o.addresses, 'an array of addresses or "auto"');
-  }
-  const auto = o.addresses === "auto";
-  const addresses = auto
-    ? []
-    : checkArray("addresses", o.addresses as readonly (string | IpCidr)[]).map((a, i) =>
-      checkCidr(`addresses[${i}]`, a)
-    );
-  if (o.autoconf !== undefined) checkOptions("autoconf", o.autoconf);
-  const ipv6 = addresses.some((a) => a.address.version === 6);
-  checkMtu("device MTU", device.capabilities.mtu, device.capabilities.medium, ipv6);
+  const { device, auto, addresses, ipv6 } = checkDeviceAddresses(o);
   const routes = checkArray("routes", o.routes).map((r, i) => {
     checkOptions(`routes[${i}]`, r, true);
     const cidr = checkCidr(`routes[${i}].cidr`, r.cidr);
