@@ -12,9 +12,10 @@
  *   address, bounded, with the server's MSS; the first SYN of a connection carries the first write's data and the cookie,
  *   or asks for a cookie. The data stays in the send buffer until acknowledged: a SYN-ACK that
  *   acknowledges only the SYN makes it go again after the handshake, so nothing is lost or
- *   delivered twice. A server that answers without Fast Open is remembered as not taking it.
- *   A SYN with data that is lost, or a Fast Open connection that takes two timeouts in a row,
- *   pauses Fast Open for a while (see `fast_open_cache.ts`).
+ *   delivered twice. A server that answers without Fast Open is remembered as not taking it,
+ *   for an hour. A SYN with data that is lost, or a Fast Open connection that takes two
+ *   timeouts in a row (or fails of a timeout before its second), pauses Fast Open for a while
+ *   (see `fast_open_cache.ts`).
  *
  * @module
  */
@@ -377,6 +378,19 @@ const BLACKHOLE_RTOS = 2;
  */
 export function fastOpenOnTimeout(c: TcpConn, now: Instant): void {
   if (c.tfoSynData === 0 || c.rtoCount !== BLACKHOLE_RTOS) return;
+  c.o.fastOpen?.noteBlackhole(now);
+}
+
+/**
+ * When `c` is about to fail with `"timedOut"` from its retransmission timer's side (the connect
+ * timeout, the user timeout, or the last retransmission given up): a connection whose SYN
+ * carried data that dies before its second timeout is a suspected black hole too, as in Linux's
+ * `tcp_fastopen_active_detect_blackhole` (`timeouts < 2 && expired`). Without this, a connect
+ * timeout shorter than the first two RTOs (1 s + 2 s) would hide every black hole. Keep-alive
+ * and zero-window probes that give up are not counted (Linux checks neither).
+ */
+export function fastOpenOnExpiry(c: TcpConn, now: Instant): void {
+  if (c.tfoSynData === 0 || c.rtoCount >= BLACKHOLE_RTOS) return; // the 2nd timeout counted
   c.o.fastOpen?.noteBlackhole(now);
 }
 

@@ -8,7 +8,8 @@
  *   a row that server gets plain SYNs for 60 s × 2^drops (4 minutes, doubling, capped at
  *   2^11 minutes), and a SYN-ACK that acknowledges SYN data clears the count;
  * - for the whole cache (Linux's `tcp_fastopen_active_disable`, the middlebox "black hole"): a
- *   connection whose SYN carried data that then takes two timeouts in a row pauses Fast Open to
+ *   connection whose SYN carried data that then takes two timeouts in a row, or fails of a
+ *   timeout (connect, user or retransmission limit) before its second, pauses Fast Open to
  *   every server for `blackholeTimeout` × 2^(n−1) (n the pauses in a row, the factor capped at
  *   64). The first connection whose SYN data is acknowledged after a pause ended sets n back to
  *   0. Linux also counts a connection that only asked for a cookie; we do not, because a long
@@ -459,7 +460,7 @@ export class FastOpenCache {
 
   /**
    * Records a suspected black hole at `now` (a connection whose SYN carried data took two
-   * timeouts in a row): Fast Open pauses for every server. Nothing when `blackholeTimeout` is
+   * timeouts in a row, or failed of a timeout before its second): Fast Open pauses for every server. Nothing when `blackholeTimeout` is
    * 0, or while a pause is already running (the connections it stopped cannot tell anything).
    * Called by the socket.
    *

@@ -26,7 +26,13 @@ import {
   TS_OPTION_LEN,
 } from "./conn.ts";
 import { ecnSynFlags, IpEcn } from "./ecn.ts";
-import { fastOpenHolds, fastOpenOnTimeout, fastOpenSynData, withFastOpen } from "./fast_open.ts";
+import {
+  fastOpenHolds,
+  fastOpenOnExpiry,
+  fastOpenOnTimeout,
+  fastOpenSynData,
+  withFastOpen,
+} from "./fast_open.ts";
 import {
   mtuProbeOnRetransmit,
   mtuProbeOnRto,
@@ -57,10 +63,12 @@ export function checkTimeouts(c: TcpConn, now: Instant): void {
     return;
   }
   if ((s === TcpState.SynSent || s === TcpState.SynReceived) && now >= t.connect) {
+    if (c.tfoSynData !== 0) fastOpenOnExpiry(c, now);
     c.closeWith("timedOut");
     return;
   }
   if (now >= t.rto && c.rtoCount >= c.o.maxRetransmissions) {
+    if (c.tfoSynData !== 0) fastOpenOnExpiry(c, now);
     c.closeWith("timedOut");
     return;
   }
@@ -70,6 +78,7 @@ export function checkTimeouts(c: TcpConn, now: Instant): void {
     mtuProbeOnRto(c, now);
   }
   if (c.userTimeout !== null && now >= c.waitSince + c.userTimeout) {
+    if (c.tfoSynData !== 0) fastOpenOnExpiry(c, now);
     c.closeWith("timedOut");
     return;
   }

@@ -390,6 +390,42 @@ Deno.test("Fast Open: a Fast Open SYN lost twice pauses Fast Open to every serve
   assert.equal(cache.info.pausedUntil, -Infinity);
 });
 
+Deno.test("Fast Open: a Fast Open connect that times out before its second timeout is a black hole too", () => {
+  const { net, cache } = primed();
+  net.drop = (s) => s.toServer; // nothing reaches the server
+  const c = net.connect({ fastOpen: cache, connectTimeout: 2000 }, DATA);
+  net.run(2100); // SYN with data at 0, plain SYN at 1000 (first timeout), gives up at 2000
+  assert.equal(c.state, "closed");
+  assert.equal(c.error, "timedOut");
+  assert.equal(c.info.fastOpenSynData, 1);
+  assert.equal(c.info.rtos, 1);
+  assert.equal(cache.info.blackholes, 1);
+  assert.equal(cache.info.pausedUntil, 2000 + 3_600_000);
+  // A connect that gave up before any timeout (Linux: a user timeout that expires at the first
+  // RTO, clamped to it) counts as well, once the pause is over.
+  net.now = cache.info.pausedUntil;
+  const early = net.connect({ fastOpen: cache, connectTimeout: 500 }, DATA);
+  const t0 = net.now;
+  net.run(t0 + 600);
+  assert.equal(early.error, "timedOut");
+  assert.equal(early.info.fastOpenSynData, 1);
+  assert.equal(early.info.rtos, 0);
+  assert.equal(cache.info.blackholes, 2);
+  assert.equal(cache.info.pausedUntil, t0 + 500 + 2 * 3_600_000);
+});
+
+Deno.test("Fast Open: a connect without SYN data (a cookie request) that times out is no black hole", () => {
+  const net = new FastOpenNet({ fastOpen: { key: KEY } });
+  const cache = new FastOpenCache();
+  net.drop = (s) => s.toServer;
+  const c = net.connect({ fastOpen: cache, connectTimeout: 2000 }, DATA);
+  net.run(2100);
+  assert.equal(c.error, "timedOut");
+  assert.equal(synsOf(net)[0]!.repr.fastOpen?.length, 0); // it asked for a cookie
+  assert.equal(c.info.fastOpenSynData, 0);
+  assert.equal(cache.info.blackholes, 0);
+});
+
 Deno.test("Fast Open: two timeouts in a row after a Fast Open handshake also pause Fast Open", () => {
   const { net, cache } = primed();
   const c = net.connect({ fastOpen: cache }, DATA);
