@@ -277,10 +277,11 @@ export interface ConnectOptions {
    *   writes then reject with the signal's reason (an `AbortError`); after that it does nothing.
    *
    * Data the server does not take in the SYN is sent again after the handshake; a server that
-   * answers without Fast Open is not asked again. After lost SYN data Fast Open pauses, as
-   * Linux's: for one server after its second SYN-data drop in a row (4 minutes, doubling), for
-   * every server after a Fast Open connection takes two timeouts in a row (a middlebox black
-   * hole: one hour, doubling); such connects go as usual meanwhile.
+   * answers without Fast Open is not asked again for an hour. After lost SYN data Fast Open
+   * pauses, as Linux's: for one server after its second SYN-data drop in a row (4 minutes,
+   * doubling), for every server after a Fast Open connection takes two timeouts in a row or
+   * fails of a timeout before its second (a middlebox black hole: one hour, doubling); such
+   * connects go as usual meanwhile.
    */
   readonly fastOpen?: boolean;
 }
