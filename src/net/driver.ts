@@ -14,6 +14,15 @@
  * deadlines use one `setTimeout` that is re-armed only when the deadline moves earlier; nothing
  * spins. The loop holds the process open only while a referenced resource waits for something.
  *
+ * The drivers of one process share their turns: a woken driver joins a run queue that one
+ * `setImmediate` callback works through, and a driver woken while that callback runs (two stacks
+ * in one process, where one's poll puts frames on the other's device) runs in the same
+ * callback, up to {@linkcode TURNS_PER_BATCH} turns, until a turn finishes a waiter (resolves a
+ * connect, accept, read or write): then the application's continuation runs before the next
+ * turn, as it would with the stacks in two processes. A driver that wants another turn after its
+ * own (its poll budget ran out, or something is due at once) gets it in the next callback, so I/O
+ * and timers run in between.
+ *
  * @module
  */
 
@@ -50,6 +59,11 @@ export interface PollTarget {
 
 /** Upper bound on polls per turn of the loop, so other tasks get to run between bursts. */
 const POLLS_PER_TURN = 64;
+/**
+ * Upper bound on driver turns in one `setImmediate` callback (woken drivers run in the same
+ * callback until then; the rest wait for the next one).
+ */
+const TURNS_PER_BATCH = 64;
 /** Keeps the process alive while a referenced resource waits and no timer is armed. */
 const KEEPALIVE_MS = 2 ** 30;
 
@@ -59,6 +73,50 @@ function noop(): void {}
  * Drives a {@linkcode PollTarget} from the event loop.
  */
 export class Driver {
+  /** Drivers woken for the batch being run (or the next one when none runs). */
+  static #queue: Driver[] = [];
+  /** Drivers that asked for another turn after their own: the next batch. */
+  static #later: Driver[] = [];
+  static #scheduled = false;
+  static #batching = false;
+  /** A waiter finished in the turn just run: the application runs before the next turn. */
+  static #handedOver = false;
+
+  /** Runs the queued drivers' turns, those woken meanwhile included, up to the batch bound. */
+  static #runBatch = (): void => {
+    Driver.#scheduled = false;
+    Driver.#batching = true;
+    const queue = Driver.#queue;
+    let i = 0;
+    Driver.#handedOver = false;
+    try {
+      while (i < queue.length && i < TURNS_PER_BATCH) {
+        const d = queue[i++]!;
+        d.#queued = false;
+        if (!d.#stopped) d.#runPolls();
+        // A connect, accept, read or write resolved: its continuation (a microtask) runs before
+        // any further turn, as it would with the stacks in two processes.
+        if (Driver.#handedOver) break;
+      }
+    } finally {
+      // Shifted by hand (no splice): the turns left over and the next batch's come first.
+      let k = 0;
+      for (let j = i; j < queue.length; j++) queue[k++] = queue[j]!;
+      queue.length = k;
+      const later = Driver.#later;
+      for (let j = 0; j < later.length; j++) queue.push(later[j]!);
+      while (later.length > 0) later.pop();
+      Driver.#batching = false;
+      if (queue.length > 0) Driver.#schedule();
+    }
+  };
+
+  static #schedule(): void {
+    if (Driver.#scheduled) return;
+    Driver.#scheduled = true;
+    setImmediate(Driver.#runBatch);
+  }
+
   readonly #target: PollTarget;
   /** Watchers settled after every poll (no key, or a second watcher on a key). */
   readonly #watchers = new Set<Watcher>();
@@ -69,7 +127,8 @@ export class Driver {
   #changedSpare: object[] = [];
   /** The watchers whose `refed` was true when last looked at (kept exact by `refChanged`). */
   readonly #refed = new Set<Watcher>();
-  #immediate: ReturnType<typeof setImmediate> | null = null;
+  /** In the run queue (for this batch or the next). */
+  #queued = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
   #timerAt: Instant = NEVER;
   /** One long interval created on first need, then only ref'd and unref'd (no timer churn). */
@@ -99,8 +158,10 @@ export class Driver {
       this.#wakeAgain = true;
       return;
     }
-    if (this.#immediate !== null) return;
-    this.#immediate = setImmediate(this.#turn);
+    if (this.#queued) return;
+    this.#queued = true;
+    Driver.#queue.push(this);
+    if (!Driver.#batching) Driver.#schedule();
   };
 
   /**
@@ -117,7 +178,7 @@ export class Driver {
     if (this.#stopped) return;
     if (at <= now) this.wake();
     // During a turn the turn's end arms the timer for every deadline; a pending turn polls.
-    else if (!this.#running && this.#immediate === null) this.#armTimer(at);
+    else if (!this.#running && !this.#queued) this.#armTimer(at);
   }
 
   /**
@@ -170,8 +231,7 @@ export class Driver {
   /** Stops the loop for good and clears every timer. */
   stop(): void {
     this.#stopped = true;
-    if (this.#immediate !== null) clearImmediate(this.#immediate);
-    this.#immediate = null;
+    // A queued turn is skipped when its batch reaches it.
     this.#clearTimer();
     if (this.#keepalive !== null) clearInterval(this.#keepalive);
     this.#keepalive = null;
@@ -188,12 +248,6 @@ export class Driver {
    */
   changed = (key: object): void => {
     this.#changed.push(key);
-  };
-
-  #turn = (): void => {
-    this.#immediate = null;
-    if (this.#stopped) return;
-    this.#runPolls();
   };
 
   #runPolls(): void {
@@ -222,7 +276,15 @@ export class Driver {
     const at = this.#target.nextDeadline(now);
     if (at <= now || this.#wakeAgain || midBurst) {
       this.#wakeAgain = false;
-      this.#immediate = setImmediate(this.#turn);
+      if (!this.#queued) {
+        // The next batch, not this one: I/O and timers run first.
+        this.#queued = true;
+        if (Driver.#batching) Driver.#later.push(this);
+        else {
+          Driver.#queue.push(this);
+          Driver.#schedule();
+        }
+      }
     } else {
       this.#armTimer(at);
     }
@@ -240,6 +302,7 @@ export class Driver {
         if (w === undefined) continue;
         this.settles++;
         if (!w.settle()) {
+          Driver.#handedOver = true;
           if (keyed.get(w.key!) === w) keyed.delete(w.key!);
           this.#refed.delete(w);
         }
@@ -253,6 +316,7 @@ export class Driver {
     for (const w of this.#watchers) {
       this.settles++;
       if (!w.settle()) {
+        Driver.#handedOver = true;
         this.#watchers.delete(w);
         this.#refed.delete(w);
       }

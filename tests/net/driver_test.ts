@@ -231,3 +231,59 @@ Deno.test("Driver.wakeBy polls for a due instant and only keeps a later one as a
   await turns();
   assert.equal(d.polls, 1);
 });
+
+/** Two drivers whose polls wake each other `rounds` times in all (`Infinity`: for ever). */
+function pingPong(rounds: number): [Driver, Driver] {
+  let left = rounds;
+  const ds: Driver[] = [];
+  const target = (other: number): PollTarget => ({
+    pollOnce: () => {
+      if (left-- > 0) ds[other]!.wake();
+      return false;
+    },
+    nextDeadline: () => NEVER,
+    lingering: () => false,
+  });
+  ds.push(new Driver(target(1)), new Driver(target(0)));
+  return [ds[0]!, ds[1]!];
+}
+
+Deno.test("Drivers of one process run each other's wake-ups in the same turn of the event loop", async () => {
+  // Like two stacks on a linkPair: each poll puts a frame on the other's device.
+  const [a, b] = pingPong(10);
+  a.wake();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a.polls + b.polls, 11); // before one other callback of the loop ran
+  assert.equal(a.polls, 6);
+  a.stop();
+  b.stop();
+});
+
+Deno.test("Drivers hand over to the application when a waiter finished, before the next driver's turn", async () => {
+  const [a, b] = pingPong(10);
+  const done = new FakeWatcher(undefined, false); // its settle resolves what it waited for
+  a.watch(done);
+  a.wake();
+  await new Promise((r) => setImmediate(r));
+  // A's turn settled a waiter: B, woken by A's poll, waits for the next callback, so the
+  // waiter's continuation runs first.
+  assert.deepEqual([a.polls, b.polls, done.settled], [1, 0, 1]);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a.polls + b.polls, 11);
+  a.stop();
+  b.stop();
+});
+
+Deno.test("Drivers that wake each other for ever still let the event loop turn", async () => {
+  const [a, b] = pingPong(Infinity);
+  a.wake();
+  await new Promise((r) => setImmediate(r));
+  // One batch of 64 turns, then the rest of the loop's callbacks (this one) first.
+  assert.equal(a.polls + b.polls, 64);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a.polls + b.polls, 128);
+  a.stop();
+  b.stop();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(a.polls + b.polls, 128); // stopped drivers are skipped
+});
