@@ -7,9 +7,11 @@
  * process CPU time) and the load average. `deno task bench:net` holds the table row; this is the
  * A/B for a change to the churn path. `--rr` measures 64-byte request/response round trips on one
  * connection instead (no Nagle; `--count` round trips), the path of small reads and writes.
+ * `--bulk MTU` moves `--count` MiB one way over one connection at that MTU instead (MB per
+ * second), to check that a change to the loop costs the bulk path nothing.
  *
  * ```sh
- * deno run -A bench/churn_ab.ts --baseline DIR [--count 1000] [--rounds 6] [--rr]
+ * deno run -A bench/churn_ab.ts --baseline DIR [--count 1000] [--rounds 6] [--rr | --bulk MTU]
  * ```
  *
  * @module
@@ -95,11 +97,49 @@ async function roundTrips(
   return [n / seconds, n / ((cpu.user + cpu.system) / 1e6)];
 }
 
-const measure = Deno.args.includes("--rr") ? roundTrips : rate;
+/** MB per wall second and per CPU second moving `n` MiB one way over one connection. */
+async function bulk(
+  n: number,
+  listen: () => Listener,
+  connect: () => Promise<Conn>,
+): Promise<[number, number]> {
+  const l = listen();
+  const pending = l.accept();
+  const c = await connect();
+  const s = await pending;
+  const total = n * 1024 * 1024;
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const received = (async () => {
+    const buf = new Uint8Array(256 * 1024);
+    let got = 0;
+    while (got < total) {
+      const k = await s.read(buf);
+      if (k === null) throw new Error("Unexpected end of stream");
+      got += k;
+    }
+  })();
+  const chunk = new Uint8Array(256 * 1024).fill(1);
+  for (let sent = 0; sent < total;) {
+    sent += await c.write(chunk.subarray(0, Math.min(chunk.length, total - sent)));
+  }
+  await received;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  c.close();
+  s.close();
+  l.close();
+  return [total / 1e6 / seconds, total / 1e6 / ((cpu.user + cpu.system) / 1e6)];
+}
+
+const bulkMtu = Number(arg("--bulk", "0"));
+const measure = Deno.args.includes("--rr") ? roundTrips : bulkMtu > 0 ? bulk : rate;
+/** Warm-up size: connections or round trips, or MiB for `--bulk`. */
+const WARM_UP = bulkMtu > 0 ? 16 : 300;
 
 // deno-lint-ignore no-explicit-any
 async function smol(m: any, n: number): Promise<[number, number]> {
-  const [a, b] = m.linkPair({ mtu: 1500 });
+  const [a, b] = m.linkPair({ mtu: bulkMtu > 0 ? bulkMtu : 1500 });
   const server = new m.NetStack({ device: a, addresses: ["192.0.2.1/24"], seed: 1 });
   const client = new m.NetStack({ device: b, addresses: ["192.0.2.2/24"], seed: 2 });
   await new Promise((r) => setImmediate(r));
@@ -128,8 +168,8 @@ function kernel(n: number): Promise<[number, number]> {
 /** One run in this process: prints `[smol wall, smol cpu, kernel wall, kernel cpu]`. */
 async function one(root: string, n: number): Promise<void> {
   const m = await import(pathToFileURL(resolve(root, "mod.ts")).href);
-  await smol(m, 300);
-  await kernel(300);
+  await smol(m, WARM_UP);
+  await kernel(WARM_UP);
   const s = await smol(m, n);
   const k = await kernel(n);
   console.log(JSON.stringify([...s, ...k]));
@@ -146,6 +186,7 @@ async function spawnOne(root: string, n: number): Promise<number[]> {
       "--count",
       String(n),
       ...(measure === roundTrips ? ["--rr"] : []),
+      ...(bulkMtu > 0 ? ["--bulk", String(bulkMtu)] : []),
     ],
     stdout: "piped",
     stderr: "inherit",
@@ -178,8 +219,12 @@ if (import.meta.main) {
       runs[i]!.push(await spawnOne(trees[i]!, n));
     }
   }
-  const what = measure === roundTrips ? "64-byte round trips" : "connect+accept+close";
-  console.log(`${what}, ${n} x ${rounds} (per second: ${what}), load ${loadText()}`);
+  const what = measure === roundTrips
+    ? "64-byte round trips"
+    : bulkMtu > 0
+    ? `MB moved at MTU ${bulkMtu} (count: MiB)`
+    : "connect+accept+close";
+  console.log(`${what} per second: count ${n}, ${rounds} rounds, load ${loadText()}`);
   ["old", "new"].forEach((name, i) => {
     const rs = runs[i]!;
     const wall = median(rs.map((x) => x[0]!)), cpu = median(rs.map((x) => x[1]!));
