@@ -52,6 +52,11 @@ export class SocketMeta<S = unknown> implements SocketWaker {
   heapPos = -1;
   /** In the ready list. */
   ready = false;
+  /**
+   * Kept in the ready list by a poll that did not reach it (the device filled up), untouched
+   * since: the next poll that takes it does not report it changed again.
+   */
+  quiet = false;
   /** Removed from the set (a ready-list entry left behind is skipped). */
   removed = false;
 
@@ -64,7 +69,8 @@ export class SocketMeta<S = unknown> implements SocketWaker {
 
   /** The socket changed (the waker its socket calls). */
   wake(): void {
-    if (!this.ready && !this.removed) this.#sched.wake(this);
+    if (this.ready) this.quiet = false;
+    else if (!this.removed) this.#sched.wake(this);
   }
 }
 
@@ -103,6 +109,7 @@ export class Scheduler<S = unknown> {
 
   /** Moves a socket to the ready list. */
   wake(m: SocketMeta<S>): void {
+    if (m.ready) m.quiet = false;
     if (m.ready || m.removed) return;
     if (m.heapPos >= 0) this.#heapRemove(m);
     m.ready = true;
@@ -129,7 +136,7 @@ export class Scheduler<S = unknown> {
     if (f !== null) {
       for (let i = 0; i < list.length; i++) {
         const m = list[i]!;
-        if (!m.removed) f(m.socket);
+        if (!m.removed && !m.quiet) f(m.socket);
       }
     }
     return list;
@@ -144,12 +151,26 @@ export class Scheduler<S = unknown> {
   requeue(m: SocketMeta<S>): void {
     if (m.removed) return;
     m.ready = true;
+    m.quiet = false;
+    this.#ready.push(m);
+  }
+
+  /**
+   * A taken socket the poll did not reach goes back to the ready list unchanged: the next poll
+   * takes it without reporting it again (unless something wakes it meanwhile), so a burst that
+   * waits for room on the device costs no settles per poll.
+   */
+  keep(m: SocketMeta<S>): void {
+    if (m.removed) return;
+    m.ready = true;
+    m.quiet = true;
     this.#ready.push(m);
   }
 
   /** A taken socket sleeps until `at` (`NEVER`: until woken). */
   sleep(m: SocketMeta<S>, at: Instant): void {
     m.ready = false;
+    m.quiet = false;
     m.at = at;
     if (m.removed || at === NEVER) return;
     const heap = this.#heap;
