@@ -119,11 +119,14 @@ export class Poller {
       const cx = core.cx;
       let active = this.active, next = this.activeNext;
       let count = 0;
-      for (let k = 0; k < n && !core.deviceFull; k++) {
+      let k = 0;
+      for (; k < n && !core.deviceFull; k++) {
         const m = list[k]!;
         if (m.removed) continue;
         if (dispatchOne(core, m.socket, cx, emitter)) active[count++] = k;
       }
+      // The sockets from here on were not dispatched (the device filled up): still ready.
+      const reached = k;
       while (count > 0 && !core.deviceFull) {
         let kept = 0;
         for (let j = 0; j < count && !core.deviceFull; j++) {
@@ -136,9 +139,15 @@ export class Poller {
         next = t;
         count = kept;
       }
-      for (let k = 0; k < n; k++) {
+      for (k = 0; k < n; k++) {
         const m = list[k]!;
         if (m.removed) continue;
+        // Asking (and reporting) an untouched socket again would cost O(ready sockets) per
+        // poll while a burst (thousands of connects) waits for room on the device.
+        if (k >= reached) {
+          sched.keep(m);
+          continue;
+        }
         const at = socketPollAt(m.socket, cx);
         if (at <= now) sched.requeue(m);
         else sched.sleep(m, at);

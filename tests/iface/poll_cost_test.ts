@@ -70,3 +70,39 @@ Deno.test("Interface poll visits only the connections whose timer is due", () =>
   assert.equal(visitsOfOnePoll([a], rto), 10); // the retransmissions, nothing else
   void b;
 });
+
+Deno.test("Interface poll reports a burst of connects waiting for room on the device once, and every socket it changes", () => {
+  const [a, b] = pair("ip", {}, {}, { queueLen: 16 });
+  const listener = new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }, {
+    backlog: 1024,
+  });
+  b.iface.listenTcp(b.sockets, listener);
+  let reported = new Set<unknown>();
+  a.sockets.onChange((s) => reported.add(s));
+  const clients = Array.from({ length: 200 }, () => {
+    const c = new TcpSocket();
+    a.iface.connectTcp(a.sockets, c, { addr: B, port: 80 }, {}, 0);
+    return c;
+  });
+  a.iface.poll(0, a.dev, a.sockets);
+  assert.equal(reported.size, 200); // woken by connect: each reported once
+  // B has not read its device: it is full and A's poll dispatches nothing. Of the 184 SYNs that
+  // wait, only the one whose dispatch found the device full is reported again.
+  reported = new Set();
+  a.iface.poll(0, a.dev, a.sockets);
+  assert.equal(reported.size, 1);
+  // Until every connection is established, each poll reports every socket whose state changed.
+  for (let t = 1; t < 100 && clients.some((c) => c.state !== "established"); t++) {
+    b.iface.poll(t, b.dev, b.sockets);
+    for (let s = b.iface.acceptTcp(b.sockets, listener); s !== null;) {
+      s = b.iface.acceptTcp(b.sockets, listener);
+    }
+    const before = clients.map((c) => c.state);
+    reported = new Set();
+    a.iface.poll(t, a.dev, a.sockets);
+    clients.forEach((c, i) => {
+      if (c.state !== before[i]) assert.ok(reported.has(c), `socket ${i} changed unreported`);
+    });
+  }
+  assert.ok(clients.every((c) => c.state === "established"));
+});
