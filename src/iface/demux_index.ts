@@ -148,15 +148,20 @@ export class DemuxIndex<S> {
 
   /**
    * A free ephemeral port (RFC 6056 §3.3.2: a random start in 49152–65535, then the next free
-   * one); `EADDRNOTAVAIL` when every one is in use.
+   * one), passing over ports `avoid` refuses while another free one exists; `EADDRNOTAVAIL` when
+   * every one is in use.
    */
-  allocatePort(protocol: PortProtocol, rng: Rng): number {
+  allocatePort(protocol: PortProtocol, rng: Rng, avoid?: (port: number) => boolean): number {
     const use = protocol === "tcp" ? this.#tcpPorts : this.#udpPorts;
     const start = rng.below(EPHEMERAL_COUNT);
+    let fallback = -1;
     for (let i = 0; i < EPHEMERAL_COUNT; i++) {
       const port = EPHEMERAL_PORT_MIN + ((start + i) % EPHEMERAL_COUNT);
-      if (use[port] === 0) return port;
+      if (use[port] !== 0) continue;
+      if (avoid === undefined || !avoid(port)) return port;
+      if (fallback < 0) fallback = port;
     }
+    if (fallback >= 0) return fallback;
     throw new NetError(
       "EADDRNOTAVAIL",
       `No free ${protocol.toUpperCase()} ephemeral port in ${EPHEMERAL_PORT_MIN}-${EPHEMERAL_PORT_MAX}`,

@@ -606,9 +606,14 @@ export class Interface {
       addr = core.routes.sourceFor(remote.addr);
       if (addr === null) throw new NetError("ENETUNREACH", `No source address for ${remote.addr}`);
     }
+    // An ephemeral port passes over a 4-tuple that entered TIME-WAIT less than a second ago: its
+    // peer may hold TIME-WAIT too (simultaneous close), and a SYN whose timestamp is not newer
+    // than the peer's TS.Recent (same millisecond) is refused there (RFC 6191), costing the
+    // client its 1 s SYN timeout. Linux's tcp_twsk_unique waits the same second.
     const port = options.localPort !== undefined && options.localPort !== 0
       ? options.localPort
-      : sockets.allocatePort("tcp", core.rng);
+      : sockets.allocatePort("tcp", core.rng, (p) =>
+        recentTimeWait(sockets, core, addr, p, remote, now));
     const local = { addr, port };
     if (sockets.handleOf(socket) === undefined) sockets.add(socket);
     sockets.indexTcp(socket, local, remote);
@@ -664,4 +669,23 @@ export class Interface {
     if (s !== null) sockets.adopt(s);
     return s;
   }
+}
+
+/** How long a 4-tuple stays unused by an ephemeral connect after entering TIME-WAIT (ms). */
+const TIME_WAIT_REUSE_AGE = 1000;
+
+/** Whether `addr`:`port` → `remote` entered TIME-WAIT less than {@linkcode TIME_WAIT_REUSE_AGE} ago. */
+function recentTimeWait(
+  sockets: SocketSet,
+  core: IfaceCore,
+  addr: IpAddress,
+  port: number,
+  remote: IpEndpoint,
+  now: Instant,
+): boolean {
+  const table = timeWaitTable(sockets);
+  const slot = table.find(addr, port, remote.addr, remote.port);
+  if (slot < 0) return false;
+  table.read(slot, core.tw);
+  return now - (core.tw.expires - core.tw.duration) < TIME_WAIT_REUSE_AGE;
 }

@@ -311,10 +311,13 @@ export class SocketSet {
 
   /**
    * Picks a free ephemeral port (RFC 6056 §3.3.2: a random start in 49152–65535, then the next
-   * free one), never colliding with a port in use by the protocol.
+   * free one), never colliding with a port in use by the protocol. Ports that `avoid` refuses are
+   * passed over while another free one exists (`Interface.connectTcp` passes over a 4-tuple that
+   * left TIME-WAIT less than a second ago).
    *
    * @param protocol `"tcp"` or `"udp"`.
    * @param rng The interface's generator.
+   * @param avoid Refuses a free port when another is free (optional).
    * @returns The port.
    * @throws {NetError} `EADDRNOTAVAIL` when every ephemeral port is in use.
    *
@@ -326,10 +329,13 @@ export class SocketSet {
    * const p = set.allocatePort("udp", new Rng(1));
    * assert.ok(p >= 49152 && p <= 65535);
    * assert.equal(set.portInUse("udp", p), false);
+   * // Only one free port is refused: it is passed over.
+   * const q = set.allocatePort("udp", new Rng(1), (port) => port === p);
+   * assert.notEqual(q, p);
    * ```
    */
-  allocatePort(protocol: PortProtocol, rng: Rng): number {
-    return this.#r.index.allocatePort(protocol, rng);
+  allocatePort(protocol: PortProtocol, rng: Rng, avoid?: (port: number) => boolean): number {
+    return this.#r.index.allocatePort(protocol, rng, avoid);
   }
 
   /**

@@ -233,3 +233,23 @@ Deno.test("Interface connectTcp reuses a 4-tuple in TIME-WAIT with an ISN beyond
   run([a, b], 40, 50);
   assert.equal(again.state, "established");
 });
+
+Deno.test("Interface connectTcp passes over an ephemeral port whose 4-tuple entered TIME-WAIT less than a second ago", () => {
+  // Both ends may hold TIME-WAIT (simultaneous close); a SYN in the same millisecond carries a
+  // timestamp no newer than the peer's TS.Recent and is refused there, so the client would wait
+  // for its 1 s SYN timeout. connectTcp hands allocatePort a filter for such ports.
+  const c = closedConnection("client");
+  const { a } = c;
+  const verdicts: boolean[] = [];
+  const allocate = a.sockets.allocatePort.bind(a.sockets);
+  a.sockets.allocatePort = (protocol, rng, avoid) => {
+    assert.ok(avoid !== undefined);
+    verdicts.push(avoid(c.closerPort), avoid(c.closerPort + 1 > 65535 ? 49152 : c.closerPort + 1));
+    return allocate(protocol, rng, avoid);
+  };
+  a.iface.connectTcp(a.sockets, new TcpSocket(), { addr: B, port: 80 }, {}, c.at + 500);
+  a.iface.connectTcp(a.sockets, new TcpSocket(), { addr: B, port: 8080 }, {}, c.at + 600);
+  a.iface.connectTcp(a.sockets, new TcpSocket(), { addr: B, port: 80 }, {}, c.at + 30 + 1000);
+  // Refused within the second for the same destination only, and never for other ports.
+  assert.deepEqual(verdicts, [true, false, false, false, false, false]);
+});
