@@ -424,14 +424,20 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))
 s.bind((sys.argv[1], 0)); s.settimeout(1.5)
 print("ready", flush=True)
 seen = []
-try:
-    while True:
+errors = 0
+while errors < 10:
+    try:
         d, addr = s.recvfrom(65536)
-        if addr[2] == 4 or len(d) < 40 or d[0] >> 4 != 4 or d[9] != 6: continue  # 4: outgoing
-        ihl = (d[0] & 15) * 4; th = (d[ihl + 12] >> 4) * 4
-        seen.append("%d:%d" % (int.from_bytes(d[ihl + 8:ihl + 12], "big"), int.from_bytes(d[2:4], "big") - ihl - th))
-except (socket.timeout, OSError):  # OSError: ENETDOWN once the device's fd closed
-    pass
+    except socket.timeout:
+        break
+    except OSError:
+        # ENETDOWN once the device's fd closed. Linux reports it before the frames still queued
+        # on this socket (a slow reader under load lost the last 20), so read on until the timeout.
+        errors += 1
+        continue
+    if addr[2] == 4 or len(d) < 40 or d[0] >> 4 != 4 or d[9] != 6: continue  # 4: outgoing
+    ihl = (d[0] & 15) * 4; th = (d[ihl + 12] >> 4) * 4
+    seen.append("%d:%d" % (int.from_bytes(d[ihl + 8:ihl + 12], "big"), int.from_bytes(d[2:4], "big") - ihl - th))
 print(" ".join(seen), flush=True)
 `;
 
