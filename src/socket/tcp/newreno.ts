@@ -19,9 +19,13 @@ const MAX_CWND = 2 ** 40;
  * NewReno (RFC 5681, RFC 6582) on byte windows.
  *
  * - Initial window: min(10·SMSS, max(2·SMSS, 14600)) bytes (RFC 6928), `ssthresh` very large.
- * - Slow start (`cwnd < ssthresh`): `cwnd += min(N, L)` per ACK of N bytes, with the RFC 3465
- *   §2.2 limit L = 2·SMSS, and L = 1·SMSS in the slow start that follows a timeout (RFC 3465
- *   §2.3). Growth stops at `ssthresh`; the rest of that ACK counts for congestion avoidance.
+ * - Slow start (`cwnd < ssthresh`): `cwnd += N` per ACK of N bytes, as Linux's `tcp_slow_start`,
+ *   without RFC 3465 §2.2's per-ACK limit of 2·SMSS: receivers that coalesce (Linux's GRO, our
+ *   `InterfaceConfig.coalesceTcp`) acknowledge up to 64 KiB per ACK, and a 2·SMSS limit then grows
+ *   the window by a few percent per round trip instead of doubling it (measured: 16 MiB over a 20 ms
+ *   RTT took 2.1 s instead of 0.4 s). In the slow start that follows a timeout the limit is
+ *   1·SMSS per ACK (RFC 3465 §2.3). Growth stops at `ssthresh`; the rest of that ACK counts for
+ *   congestion avoidance.
  * - Congestion avoidance: byte counting (RFC 5681 §3.1, RFC 3465 §2.1): once a window's worth of
  *   bytes has been acked, `cwnd += SMSS`. That is one SMSS per RTT whatever the ACK pattern
  *   (delayed ACKs included), where `SMSS·SMSS/cwnd` per ACK would grow half as fast under
@@ -220,9 +224,9 @@ export class NewReno implements CongestionController {
     if (2 * flight < this.#cwnd) return; // RFC 7661 §4.3: not validated, do not grow
     let acked = bytesAcked;
     if (this.#cwnd < this.#ssthresh) {
-      // RFC 5681 §3.1 slow start with RFC 3465 §2.2-2.3 limit L.
-      const limit = this.#afterTimeout ? this.#mss : 2 * this.#mss;
-      const increase = acked < limit ? acked : limit;
+      // Slow start: every byte acknowledged, as Linux (stretch ACKs from coalescing receivers);
+      // 1·SMSS per ACK after a timeout (RFC 3465 §2.3).
+      const increase = this.#afterTimeout && acked > this.#mss ? this.#mss : acked;
       const room = this.#ssthresh - this.#cwnd;
       if (increase < room) {
         this.#cwnd += increase;
