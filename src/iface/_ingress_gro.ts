@@ -30,17 +30,13 @@ const ACK_PSH = TcpFlags.ACK | TcpFlags.PSH;
 export class TcpBatch {
   /** The merged payload, allocated by the first batch. */
   #data: Uint8Array | null = null;
-  /** Whether a batch is pending. */
-  active = false;
-  /** The first segment (its payload is replaced by the merged one on flush). */
+  /** The first segment (its payload is replaced by the merged one on flush); `null` when none. */
   first: TcpRepr | null = null;
   src: IpAddress | null = null;
   dst: IpAddress | null = null;
   ecn = 0;
   /** Payload bytes held. */
   len = 0;
-  /** Segments held. */
-  count = 0;
   /** The sequence number the next segment must carry. */
   nextSeq = 0;
   /** The first segment's payload length; later ones may not be longer. */
@@ -52,6 +48,11 @@ export class TcpBatch {
   /** The first segment's header bytes from the acknowledgment number to the end of the options. */
   readonly header = new Uint8Array(52);
   headerLen = 0;
+
+  /** Whether a batch is pending. */
+  get active(): boolean {
+    return this.first !== null;
+  }
 
   /**
    * Whether `repr` may be batched: data (at most {@linkcode MAX_BATCH_SEGMENT} bytes) with ACK
@@ -113,13 +114,11 @@ export class TcpBatch {
     const end = (b[tcp + 12]! >>> 4) * 4;
     this.header.set(b.subarray(tcp + 8, tcp + end));
     this.headerLen = end - 8;
-    this.active = true;
     this.first = repr;
     this.src = src;
     this.dst = dst;
     this.ecn = ecn;
     this.len = 0;
-    this.count = 0;
     this.segLen = repr.payload.length;
     this.nextSeq = repr.seq;
     this.flags = 0;
@@ -132,7 +131,6 @@ export class TcpBatch {
     const p = repr.payload;
     (this.#data ??= new Uint8Array(MAX_BATCH_PAYLOAD)).set(p, this.len);
     this.len += p.length;
-    this.count++;
     this.nextSeq = (this.nextSeq + p.length) >>> 0;
     this.flags |= repr.flags;
     if (p.length < this.segLen || (repr.flags & TcpFlags.PSH) !== 0) this.closed = true;
@@ -145,7 +143,6 @@ export class TcpBatch {
       flags: this.flags,
       payload: this.#data!.subarray(0, this.len),
     };
-    this.active = false;
     this.first = null;
     return merged;
   }
