@@ -210,6 +210,8 @@ export class TcpConn {
   pCut = false;
   /** The planned segment is a tail loss probe (RFC 8985 §7.3). */
   pTlp = false;
+  /** The planned segment is the probe of a stalled fast recovery (`recoveryStalled`). */
+  pStall = false;
   /** The payload room of a full-sized segment for this plan (SMSS less this segment's SACK blocks, within the MTU). */
   pMss = DEFAULT_MSS_V4;
 

@@ -138,6 +138,7 @@ export function plan(c: TcpConn, now: Instant, ipMtu: number, offloadMax = 0): P
   c.pKeepAlive = false;
   c.pCut = false;
   c.pTlp = false;
+  c.pStall = false;
   c.pProbe = false;
   c.pKind = Plan.None;
   if (c.rstPending) return setPlan(c, Plan.Rst, c.ackSeq(), 0, false);
@@ -324,6 +325,7 @@ function planRack(c: TcpConn, now: Instant, mss: number, txEnd: number): Plan {
       if (len > mss) len = mss;
       if (len < 0) len = 0;
       c.pHole = true;
+      c.pStall = true;
       return setPlan(
         c,
         Plan.Data,
@@ -521,6 +523,7 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
       if (c.sndUna === c.sndMax) c.waitSince = now;
       if (retx) {
         c.counters.retransmits++;
+        if (c.pStall) c.counters.recoveryProbes++;
         if (c.rttTime !== NEVER && seqLe(seq, c.rttSeq) && seqLt(c.rttSeq, end)) c.rttTime = NEVER;
       } else if (c.rttTime === NEVER && !c.tsOn && len > 0) {
         c.rttSeq = seq;

@@ -79,6 +79,11 @@ export interface TcpCounters {
   tlpProbes: number;
   /** Tail loss probes that repaired a loss (no D-SACK came back for them). */
   tlpRecoveries: number;
+  /**
+   * Probes of a stalled fast recovery: everything marked lost was resent and nothing new could
+   * follow, so the probe timer resent the first unSACKed segment (counted in `retransmits` too).
+   */
+  recoveryProbes: number;
   /** ACKs or reorder timeouts on which RACK (RFC 8985) marked segments lost. */
   rackLost: number;
   /** D-SACK blocks received (RFC 2883): the peer got a segment twice. */
@@ -200,6 +205,7 @@ export function newCounters(): TcpCounters {
     pathMtuReductions: 0,
     tlpProbes: 0,
     tlpRecoveries: 0,
+    recoveryProbes: 0,
     rackLost: 0,
     dsacksReceived: 0,
     spuriousUndos: 0,
@@ -243,6 +249,7 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.pathMtuReductions = src.pathMtuReductions;
   dst.tlpProbes = src.tlpProbes;
   dst.tlpRecoveries = src.tlpRecoveries;
+  dst.recoveryProbes = src.recoveryProbes;
   dst.rackLost = src.rackLost;
   dst.dsacksReceived = src.dsacksReceived;
   dst.spuriousUndos = src.spuriousUndos;

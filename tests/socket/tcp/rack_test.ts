@@ -164,7 +164,10 @@ Deno.test("TcpSocket resends a lost retransmission at 2·SRTT + 2 ms, not the RT
   h.at(401).expectNothing();
   h.at(402).expect({ seq: L, ack: R, payload: fill(100) });
   let i = h.sock.info;
-  assert.deepStrictEqual([i.retransmits, i.rtos, i.fastRetransmits, i.inRecovery], [2, 0, 1, true]);
+  assert.deepStrictEqual(
+    [i.retransmits, i.recoveryProbes, i.rtos, i.fastRetransmits, i.inRecovery],
+    [2, 1, 0, 1, true],
+  );
   // it arrives: recovery ends without a timeout, and new data flows
   h.at(502);
   h.send({ seq: R, ack: L + 400, window: 400 });
@@ -196,7 +199,7 @@ Deno.test("TcpSocket sends a tail loss probe instead of waiting for the RTO when
   h.at(449).expectNothing();
   h.at(450).expect({ seq: L + 200, ack: R, payload: fill(100, 200), flags: 0x18 });
   let i = h.sock.info;
-  assert.deepStrictEqual([i.tlpProbes, i.rtos, i.retransmits], [1, 0, 1]);
+  assert.deepStrictEqual([i.tlpProbes, i.rtos, i.retransmits, i.recoveryProbes], [1, 0, 1, 0]);
   // the probe repaired the loss; one probe per episode, the RTO is the next resort
   h.at(550);
   h.send({ seq: R, ack: L + 300, window: W });
