@@ -45,6 +45,14 @@ export interface StackMember {
   readonly ingressBudget: number;
 }
 
+/** Each stack's state, for tests and benchmarks that count its sockets ({@linkcode stateOf}). */
+const STATES = new WeakMap<object, StackState>();
+
+/** The state of `stack` (a `NetStack`), or `undefined`: for tests and benchmarks only. */
+export function stateOf(stack: object): StackState | undefined {
+  return STATES.get(stack);
+}
+
 /** What a stack is: `stack` is the `NetStack` it belongs to (its event target and poll target). */
 export class StackState {
   readonly stack: EventTarget & PollTarget;
@@ -96,6 +104,7 @@ export class StackState {
   constructor(stack: EventTarget & PollTarget, options: NetStackOptions) {
     this.stack = stack;
     const o = checkStackOptions(options);
+    STATES.set(stack, this);
     this.device = o.device;
     const medium = o.device.capabilities.medium;
     let hw = o.hardwareAddress;
