@@ -3,11 +3,13 @@
  * one flow read in one poll are handed to the socket as one segment, so it processes and
  * acknowledges them once instead of once per frame. A batch takes only what merging cannot
  * change: data with ACK (and PSH on the last), the same addresses, ports, acknowledgment,
- * window, ECN codepoint and option bytes (timestamps included), each segment starting where the
- * one before ended and as long as the first (a shorter one ends the batch), up to 64 KiB. The
- * payloads are copied into one buffer, because a device lends each frame only until the next.
- * Ingress flushes the batch before any frame it does not take and at the end of the poll's
- * ingress. Internal to the iface folder; on unless `InterfaceConfig.coalesceTcp` is `false`.
+ * window, ECN codepoint, IPv6 flow label and option bytes (timestamps included), each segment
+ * starting where the one before ended and as long as the first (a shorter one ends the batch),
+ * up to 64 KiB. The payloads are copied into one buffer, because a device lends each frame only
+ * until the next. Ingress flushes the batch before any frame it does not take and at the end of
+ * the poll's ingress. IPv4 and IPv6 alike; IPv6 only without extension headers (ingress reads
+ * only those in place). Internal to the iface folder; on unless `InterfaceConfig.coalesceTcp`
+ * is `false`.
  *
  * @module
  */
@@ -35,6 +37,8 @@ export class TcpBatch {
   src: IpAddress | null = null;
   dst: IpAddress | null = null;
   ecn = 0;
+  /** The IPv6 flow label (0 for IPv4): as in Linux's `ipv6_gro_receive`, labels must match. */
+  label = 0;
   /** Payload bytes held. */
   len = 0;
   /** The sequence number the next segment must carry. */
@@ -66,8 +70,8 @@ export class TcpBatch {
 
   /**
    * Whether the segment may join the pending batch: same flow, next in sequence, same
-   * acknowledgment, window, ECN and options (compared as bytes), no longer than the first, and
-   * room left.
+   * acknowledgment, window, ECN, flow label and options (compared as bytes), no longer than the
+   * first, and room left.
    */
   extends(
     repr: TcpRepr,
@@ -76,12 +80,13 @@ export class TcpBatch {
     src: IpAddress,
     dst: IpAddress,
     ecn: number,
+    label = 0,
   ): boolean {
     const first = this.first!;
     const n = repr.payload.length;
     if (
       this.closed || repr.seq !== this.nextSeq || n > this.segLen ||
-      this.len + n > MAX_BATCH_PAYLOAD || ecn !== this.ecn ||
+      this.len + n > MAX_BATCH_PAYLOAD || ecn !== this.ecn || label !== this.label ||
       repr.srcPort !== first.srcPort || repr.dstPort !== first.dstPort ||
       !(src === this.src || src.equals(this.src!)) ||
       !(dst === this.dst || dst.equals(this.dst!))
@@ -110,6 +115,7 @@ export class TcpBatch {
     src: IpAddress,
     dst: IpAddress,
     ecn: number,
+    label = 0,
   ): void {
     const end = (b[tcp + 12]! >>> 4) * 4;
     this.header.set(b.subarray(tcp + 8, tcp + end));
@@ -118,6 +124,7 @@ export class TcpBatch {
     this.src = src;
     this.dst = dst;
     this.ecn = ecn;
+    this.label = label;
     this.len = 0;
     this.segLen = repr.payload.length;
     this.nextSeq = repr.seq;

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { IpAddress, Ipv4Address, Ipv6Address } from "../wire/address.ts";
+import { type IpAddress, type Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import { EthernetFrame, EtherType } from "../wire/ethernet.ts";
 import { WireError } from "../wire/error.ts";
 import { IpProtocol } from "../wire/ip.ts";
@@ -14,7 +14,7 @@ import { IPV4_HEADER_LEN, Ipv4Packet, parseIpv4 } from "../wire/ipv4.ts";
 import { plainIpv4Len } from "../wire/_ipv4_fast.ts";
 import { readU16, readU32 } from "../wire/_bytes.ts";
 import { Ipv6OptionAction } from "../wire/ipv6_ext.ts";
-import { Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
+import { IPV6_HEADER_LEN, Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
 import type { TcpRepr } from "../wire/tcp.ts";
 import { readTcpSegment } from "../wire/_tcp_parse.ts";
 import { tcpResetFor } from "../socket/tcp/mod.ts";
@@ -54,10 +54,12 @@ export function receiveFrame(core: IfaceCore, frame: Uint8Array): void {
 function receiveEthernet(core: IfaceCore, bytes: Uint8Array): void {
   const hw = core.hw;
   if (
-    bytes.length >= ETH_LEN && readU16(bytes, 12) === EtherType.Ipv4 &&
-    readU16(bytes, 0) === hw.hi && readU32(bytes, 2) === hw.lo &&
-    receivePlainTcp4(core, bytes, ETH_LEN)
-  ) return;
+    bytes.length >= ETH_LEN && readU16(bytes, 0) === hw.hi && readU32(bytes, 2) === hw.lo
+  ) {
+    const type = readU16(bytes, 12);
+    if (type === EtherType.Ipv4 && receivePlainTcp4(core, bytes, ETH_LEN)) return;
+    if (type === EtherType.Ipv6 && receivePlainTcp6(core, bytes, ETH_LEN)) return;
+  }
   if (core.tcpBatch !== null) flushTcpBatch(core);
   const frame = EthernetFrame.newChecked(bytes);
   const dst = frame.dst;
@@ -86,6 +88,7 @@ function receiveEthernet(core: IfaceCore, bytes: Uint8Array): void {
 function receiveIp(core: IfaceCore, bytes: Uint8Array): void {
   const v = bytes.length === 0 ? 0 : bytes[0]! >>> 4;
   if (v === 4 && receivePlainTcp4(core, bytes, 0)) return;
+  if (v === 6 && receivePlainTcp6(core, bytes, 0)) return;
   if (core.tcpBatch !== null) flushTcpBatch(core);
   if (v === 4) receiveIpv4(core, bytes);
   else if (v === 6) receiveIpv6(core, bytes);
@@ -112,13 +115,51 @@ function receivePlainTcp4(core: IfaceCore, b: Uint8Array, off: number): boolean 
   core.cx.ecn = ecn;
   const batch = core.tcpBatch;
   if (batch === null) receiveTcpAt(core, src, dst, b, off + IPV4_HEADER_LEN, off + total);
-  else coalesceTcp(core, batch, src, dst, b, off + IPV4_HEADER_LEN, off + total, ecn);
+  else coalesceTcp(core, batch, src, dst, b, off + IPV4_HEADER_LEN, off + total, ecn, 0);
+  return true;
+}
+
+/**
+ * {@linkcode receivePlainTcp4} for IPv6: a packet whose Next Header is TCP (no extension
+ * headers) to one of our unicast addresses, from a source that is not multicast, on an interface
+ * that does not forward, with no raw socket open, read where it lies (two address objects, no
+ * view, repr or subarray). Returns `false`, having done nothing, for anything else, which the
+ * general path takes (and raises the precise error for).
+ */
+function receivePlainTcp6(core: IfaceCore, b: Uint8Array, off: number): boolean {
+  if (core.forwarder !== null || b.length - off < IPV6_HEADER_LEN) return false;
+  if (b[off]! >>> 4 !== 6 || b[off + 6] !== IpProtocol.Tcp) return false;
+  const end = off + IPV6_HEADER_LEN + readU16(b, off + 4);
+  if (end > b.length) return false;
+  const sockets = core.sockets;
+  if (sockets !== null && sockets.rawSockets.length !== 0) return false;
+  const dst = new Ipv6Address(
+    readU32(b, off + 24),
+    readU32(b, off + 28),
+    readU32(b, off + 32),
+    readU32(b, off + 36),
+  );
+  if (dst.isMulticast || !core.routes.hasAddress(dst)) return false;
+  const src = new Ipv6Address(
+    readU32(b, off + 8),
+    readU32(b, off + 12),
+    readU32(b, off + 16),
+    readU32(b, off + 20),
+  );
+  if (src.isMulticast) return false;
+  const ecn = (b[off + 1]! >>> 4) & 3; // RFC 3168 §6.1.3: the CE mark reaches TCP
+  core.cx.ecn = ecn;
+  const batch = core.tcpBatch;
+  const tcp = off + IPV6_HEADER_LEN;
+  if (batch === null) receiveTcpAt(core, src, dst, b, tcp, end);
+  else coalesceTcp(core, batch, src, dst, b, tcp, end, ecn, readU32(b, off) & 0xfffff);
   return true;
 }
 
 /**
  * Receive coalescing (see `_ingress_gro.ts`): the segment at `b[tcp, end)` joins the pending
- * batch, starts one, or (flushing the batch first) goes to its socket alone.
+ * batch, starts one, or (flushing the batch first) goes to its socket alone. `label` is the IPv6
+ * flow label (0 for IPv4): segments with different labels are not merged.
  */
 function coalesceTcp(
   core: IfaceCore,
@@ -129,18 +170,19 @@ function coalesceTcp(
   tcp: number,
   end: number,
   ecn: number,
+  label: number,
 ): void {
   const repr = readTcpSegment(b, tcp, end, src, dst, core.verifyTcp.verifyChecksum !== false);
   const takes = TcpBatch.takes(repr);
   if (batch.active) {
-    if (takes && batch.extends(repr, b, tcp, src, dst, ecn)) {
+    if (takes && batch.extends(repr, b, tcp, src, dst, ecn, label)) {
       batch.add(repr);
       return;
     }
     flushTcpBatch(core);
     core.cx.ecn = ecn;
   }
-  if (takes) batch.start(repr, b, tcp, src, dst, ecn);
+  if (takes) batch.start(repr, b, tcp, src, dst, ecn, label);
   else deliverOrReset(core, src, dst, repr);
 }
 

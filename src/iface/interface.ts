@@ -89,10 +89,10 @@ export interface InterfaceConfig {
    */
   readonly acceptAny?: AcceptAnyOptions;
   /**
-   * Receive coalescing (GRO in software, on by default as Linux's GRO): in-order IPv4 TCP data
-   * segments of up to 16 KiB of one flow read in one poll reach the socket as one segment of up
-   * to 64 KiB, which it processes and acknowledges once. Each frame's checksums are verified
-   * first; the payloads are copied once more. `false` hands every segment over alone.
+   * Receive coalescing (GRO in software, on by default as Linux's GRO): in-order TCP data
+   * segments of up to 16 KiB of one flow (IPv4, or IPv6 without extension headers) read in one
+   * poll reach the socket as one segment of up to 64 KiB, which it processes and acknowledges
+   * once. Each frame's checksums are verified first; the payloads are copied once more. `false` hands every segment over alone.
    */
   readonly coalesceTcp?: boolean;
 }

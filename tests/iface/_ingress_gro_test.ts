@@ -96,3 +96,14 @@ Deno.test("TcpBatch takes only data with ACK (and PSH) and stops at 64 KiB", () 
   assert.equal(batch.extends(r, b, 0, SRC, DST, 0), false);
   assert.equal(batch.take().payload.length, batch.len);
 });
+
+Deno.test("TcpBatch refuses another IPv6 flow label and keeps the one it started with", () => {
+  const batch = new TcpBatch();
+  const [r, b] = seg();
+  batch.start(r, b, 0, SRC, DST, 0, 0x12345);
+  assert.equal(batch.label, 0x12345);
+  const [r2, b2] = seg({ seq: 6000 });
+  assert.equal(batch.extends(r2, b2, 0, SRC, DST, 0, 0x12346), false);
+  assert.equal(batch.extends(r2, b2, 0, SRC, DST, 0), false); // no label is label 0
+  assert.equal(batch.extends(r2, b2, 0, SRC, DST, 0, 0x12345), true);
+});
