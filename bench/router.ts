@@ -5,25 +5,29 @@
  *
  * ```sh
  * deno run -A bench/router.ts [--seconds S] [--runs N] [--size BYTES] [--senders K] [--nat]
- *   [--baseline DIR] [--profile DIR]
+ *   [--python-sender] [--arms plain,writer,reader,both] [--baseline DIR] [--profile DIR]
  * deno run -A bench/router.ts --tcp [--seconds S] [--runs N] [--nat]
  * deno run --v8-flags=--expose-gc bench/router.ts --conntrack [--flows N]
  * ```
  *
  * Forwarding (root, /dev/net/tun, `ip`, `nft`, python3): for each contender, three namespaces
  * created by name and deleted afterwards (`smolnet-rb*-…`): an inside host (192.0.2.2/24) whose
- * `--senders` python3 processes send UDP datagrams of `--size` bytes as fast as they can for
+ * `--senders` processes send UDP datagrams of `--size` bytes as fast as they can for
  * `--seconds` to an outside host (198.51.100.2/24), which drops them in nftables' input hook
- * (no socket, no ICMP back). The router between them is either examples/router.ts in its own
+ * (no socket, no ICMP back). A sender is bench/_udp_flood.ts (libc `sendmmsg`, 64 datagrams per
+ * call; several hundred thousand datagrams/s into a TUN device on one core), or with
+ * `--python-sender` a python3 loop of `send` (about 50k/s each: too weak to load the router). The router between them is either examples/router.ts in its own
  * namespace, holding two TUN devices whose kernel ends are the two hosts, or the kernel itself
  * (`ip_forward=1`, veth pairs; with `--nat` an nftables masquerade). The rate is the packets the
  * outside host's interface received over the sending window (its kernel counters), offered is
- * what the inside host's interface sent. Contenders alternate, `--runs` times each; the load
+ * what the senders' kernel accepted, and dropped what the inside host's device dropped on
+ * transmit (a TUN device's queue was full: the router read too slowly); offered ≈ rate + dropped. Contenders alternate, `--runs` times each; the load
  * average is printed, as the machine is shared. A third contender, `--copy`, is the device
  * ceiling: this script reading one TUN device and writing every frame to the other, no stack.
  * The senders do not block (a full TUN queue drops), so the rate is what the router drains.
- * The router runs four times per run: as it is, with `--writer-thread` (each device's writes on a
- * thread of their own), with `--reader-thread` (its reads on one) and with both; `--baseline DIR`
+ * The router runs up to four times per run (`--arms`): as it is (`plain`), with `--writer-thread`
+ * (`writer`: each device's writes on a thread of their own), with `--reader-thread` (`reader`:
+ * its reads on one) and with both (`both`); each line also gives the load average then; `--baseline DIR`
  * adds another checkout's `examples/router.ts`
  * (e.g. made by `git worktree add --detach /tmp/base <commit>`). `--profile DIR` writes a V8 CPU
  * profile of each router process into DIR (the router is stopped with SIGTERM so it writes it).
@@ -61,6 +65,10 @@ interface Args {
   tcp: boolean;
   baseline: string;
   profile: string;
+  /** `mmsg`: bench/_udp_flood.ts (sendmmsg, 64 per call); `python`: the python3 loop. */
+  sender: "mmsg" | "python";
+  /** Which Router arms run (`plain`, `writer`, `reader`, `both`), comma-separated. */
+  arms: string[];
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -75,6 +83,8 @@ function parseArgs(argv: readonly string[]): Args {
     tcp: false,
     baseline: "",
     profile: "",
+    sender: "mmsg",
+    arms: ["plain", "writer", "reader", "both"],
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -91,7 +101,15 @@ function parseArgs(argv: readonly string[]): Args {
     else if (f === "--nat") a.nat = true;
     else if (f === "--conntrack") a.conntrack = true;
     else if (f === "--tcp") a.tcp = true;
-    else if (f === "--baseline" || f === "--profile") {
+    else if (f === "--python-sender") a.sender = "python";
+    else if (f === "--arms") {
+      a.arms = (argv[++i] ?? "").split(",");
+      for (const x of a.arms) {
+        if (!["plain", "writer", "reader", "both"].includes(x)) {
+          throw new TypeError(`Invalid --arms entry ${JSON.stringify(x)}`);
+        }
+      }
+    } else if (f === "--baseline" || f === "--profile") {
       const v = argv[++i];
       if (v === undefined) throw new TypeError(`Missing value after ${f}`);
       if (f === "--baseline") a.baseline = v.endsWith("/") ? v : `${v}/`;
@@ -158,10 +176,13 @@ interface Lab {
   undo: (() => Promise<unknown>)[];
 }
 
-async function counters(ns: string, dev: string): Promise<{ rx: number; tx: number }> {
+async function counters(
+  ns: string,
+  dev: string,
+): Promise<{ rx: number; tx: number; txDropped: number }> {
   const out = await must("ip", ["-n", ns, "-s", "-j", "link", "show", "dev", dev]);
   const s = JSON.parse(out)[0].stats64;
-  return { rx: s.rx.packets, tx: s.tx.packets };
+  return { rx: s.rx.packets, tx: s.tx.packets, txDropped: s.tx.dropped };
 }
 
 async function hosts(lab: Lab): Promise<void> {
@@ -321,34 +342,47 @@ async function kernelLab(nat: boolean): Promise<Lab> {
   return lab;
 }
 
-async function measure(lab: Lab, a: Args): Promise<{ pps: number; offered: number }> {
+/** One forwarding measurement, per second of the sending window. */
+interface Rate {
+  /** Packets the outside host's interface received. */
+  pps: number;
+  /** Datagrams the senders' kernel accepted (what was offered to the path). */
+  offered: number;
+  /** Packets the inside host's device dropped on transmit (for TUN: the router read too slowly). */
+  dropped: number;
+}
+
+async function measure(lab: Lab, a: Args): Promise<Rate> {
   const senders: Proc[] = [];
+  const flood = new URL("./_udp_flood.ts", import.meta.url).pathname;
   try {
     for (let k = 0; k < a.senders; k++) {
-      const p = spawnProc("ip", [
-        "netns",
-        "exec",
-        lab.inside,
-        "python3",
-        "-c",
-        SENDER_PY,
-        "198.51.100.2",
-        "9000",
-        String(a.seconds),
-        String(a.size),
-      ]);
+      const args = ["198.51.100.2", "9000", String(a.seconds), String(a.size)];
+      const p = spawnProc(
+        "ip",
+        a.sender === "python"
+          ? ["netns", "exec", lab.inside, "python3", "-c", SENDER_PY, ...args]
+          : ["netns", "exec", lab.inside, Deno.execPath(), "run", "--allow-ffi", flood, ...args],
+      );
       senders.push(p);
-      await p.line(10_000, "sender ready");
+      await p.line(30_000, "sender ready");
     }
     // Let the path settle (ARP-free on TUN; the first packets also make NAT mappings).
     const b0 = await counters(lab.outside, lab.outDev), i0 = await counters(lab.inside, lab.inDev);
     const t0 = performance.now();
     await Promise.all(senders.map((p) => p.send("go")));
-    await Promise.all(senders.map((p) => p.line(a.seconds * 1000 + 30_000, "sender done")));
+    const sent = await Promise.all(
+      senders.map((p) => p.line(a.seconds * 1000 + 30_000, "sender done")),
+    );
     await new Promise((r) => setTimeout(r, 200)); // what is still queued
     const secs = (performance.now() - t0) / 1000;
     const b1 = await counters(lab.outside, lab.outDev), i1 = await counters(lab.inside, lab.inDev);
-    return { pps: (b1.rx - b0.rx) / secs, offered: (i1.tx - i0.tx) / secs };
+    const offered = sent.reduce((n, l) => n + Number(l), 0);
+    return {
+      pps: (b1.rx - b0.rx) / secs,
+      offered: offered / secs,
+      dropped: (i1.txDropped - i0.txDropped) / secs,
+    };
   } finally {
     for (const p of senders) await p.kill();
   }
@@ -367,42 +401,44 @@ async function withLab<T>(make: () => Promise<Lab>, f: (lab: Lab) => Promise<T>)
 async function forwarding(a: Args): Promise<void> {
   const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
   console.log(
-    `router forwarding, UDP ${a.size} B payload, ${a.senders} senders x ${a.seconds} s, ${
-      a.nat ? "with NAT" : "no NAT"
-    }; load average ${load}`,
+    `router forwarding, UDP ${a.size} B payload, ${a.senders} ${
+      a.sender === "python" ? "python3" : "sendmmsg"
+    } senders x ${a.seconds} s, ${a.nat ? "with NAT" : "no NAT"}; load average ${load}`,
   );
   const profile = a.profile;
+  const arms: Record<string, [boolean, boolean]> = {
+    plain: [false, false],
+    writer: [true, false],
+    reader: [false, true],
+    both: [true, true],
+  };
+  const f = (x: Rate) =>
+    `${Math.round(x.pps)} pps (offered ${Math.round(x.offered)}, dropped at the inside device ${
+      Math.round(x.dropped)
+    })`;
   for (let run = 0; run < a.runs; run++) {
+    const l = () => Deno.readTextFile("/proc/loadavg").then((t) => t.split(" ")[0]);
     const k = await withLab(() => kernelLab(a.nat), (lab) => measure(lab, a));
+    console.log(`run ${run + 1}: kernel veth ${f(k)}; load ${await l()}`);
     const c = await withLab(() => smolnetLab(a.nat, true), (lab) => measure(lab, a));
-    const old = a.baseline === "" ? null : await withLab(
-      () => smolnetLab(a.nat, false, false, { root: a.baseline, profile }),
-      (lab) => measure(lab, a),
-    );
-    const s = await withLab(
-      () => smolnetLab(a.nat, false, false, { profile }),
-      (l) => measure(l, a),
-    );
-    const threads = (writerThread: boolean, readerThread: boolean) =>
-      withLab(
+    console.log(`run ${run + 1}: TUN copy, no stack ${f(c)}; load ${await l()}`);
+    const ratios = (x: Rate) =>
+      `/kernel ${(x.pps / k.pps).toFixed(2)}, /copy ${(x.pps / c.pps).toFixed(2)}`;
+    if (a.baseline !== "") {
+      const old = await withLab(
+        () => smolnetLab(a.nat, false, false, { root: a.baseline, profile }),
+        (lab) => measure(lab, a),
+      );
+      console.log(`run ${run + 1}: baseline Router ${f(old)} (${ratios(old)}); load ${await l()}`);
+    }
+    for (const arm of a.arms) {
+      const [writerThread, readerThread] = arms[arm]!;
+      const r = await withLab(
         () => smolnetLab(a.nat, false, false, { writerThread, readerThread, profile }),
         (lab) => measure(lab, a),
       );
-    const w = await threads(true, false), rd = await threads(false, true);
-    const both = await threads(true, true);
-    const f = (x: { pps: number; offered: number }) =>
-      `${Math.round(x.pps)} pps (offered ${Math.round(x.offered)})`;
-    const ratios = (x: { pps: number }) =>
-      `/kernel ${(x.pps / k.pps).toFixed(2)}, /copy ${(x.pps / c.pps).toFixed(2)}`;
-    console.log(
-      `run ${run + 1}: kernel veth ${f(k)}; TUN copy, no stack ${f(c)}; ${
-        old === null ? "" : `baseline Router ${f(old)} (${ratios(old)}); `
-      }smolnet Router ${f(s)} (${ratios(s)}); Router --writer-thread ${f(w)} (${
-        ratios(w)
-      }); --reader-thread ${f(rd)} (${ratios(rd)}); both ${f(both)} (${ratios(both)})${
-        old === null ? "" : `; Router new/old ${(s.pps / old.pps).toFixed(2)}`
-      }`,
-    );
+      console.log(`run ${run + 1}: Router ${arm} ${f(r)} (${ratios(r)}); load ${await l()}`);
+    }
   }
   const after = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
   console.log(`load average after: ${after}`);
