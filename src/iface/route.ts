@@ -99,6 +99,29 @@ export function cidrContains(cidr: IpCidr, addr: IpAddress): boolean {
 export class Routes {
   readonly #addresses: IpCidr[] = [];
   readonly #routes: Route[] = [];
+  #generation = 0;
+
+  /**
+   * A counter bumped by every change of the addresses or routes, so a cache of decisions made
+   * from them (the forwarder's) can tell when it is stale.
+   *
+   * @example
+   * ```ts
+   * import { Routes } from "@smol/net/iface";
+   * import { IpCidr } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * const r = new Routes();
+   * const g = r.generation;
+   * r.addAddress(IpCidr.parse("192.0.2.1/24"));
+   * assert.notEqual(r.generation, g);
+   * const g2 = r.generation;
+   * r.addAddress(IpCidr.parse("192.0.2.1/24")); // already there: no change
+   * assert.equal(r.generation, g2);
+   * ```
+   */
+  get generation(): number {
+    return this.#generation;
+  }
 
   /** The interface's addresses with their prefixes. */
   get addresses(): readonly IpCidr[] {
@@ -132,6 +155,7 @@ export class Routes {
     if (!cidr.address.isUnicast) throw new TypeError(`Invalid interface address ${cidr}`);
     if (this.hasAddress(cidr.address)) return;
     this.#addresses.push(cidr);
+    this.#generation++;
   }
 
   /**
@@ -156,6 +180,7 @@ export class Routes {
     const i = this.#addresses.findIndex((c) => c.address.equals(addr));
     if (i < 0) return false;
     this.#addresses.splice(i, 1);
+    this.#generation++;
     return true;
   }
 
@@ -182,6 +207,7 @@ export class Routes {
       throw new TypeError(`Invalid route ${route.cidr} via ${route.via}: address families differ`);
     }
     this.#routes.push({ cidr: route.cidr.network(), via: route.via });
+    this.#generation++;
   }
 
   /**
@@ -212,6 +238,7 @@ export class Routes {
         n++;
       }
     }
+    if (n > 0) this.#generation++;
     return n;
   }
 

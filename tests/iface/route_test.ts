@@ -50,3 +50,30 @@ Deno.test("Routes recognises subnet broadcast addresses and its own addresses", 
   assert.throws(() => r.addAddress(IpCidr.parse("224.0.0.1/4")), TypeError);
   assert.throws(() => r.add({ cidr: IpCidr.parse("::/0"), via: ip("192.0.2.1") }), TypeError);
 });
+
+Deno.test("Routes.generation changes with every change of addresses or routes, and only then", () => {
+  const r = new Routes();
+  const seen = new Set<number>([r.generation]);
+  const changed = () => {
+    assert.ok(!seen.has(r.generation), "the generation did not change");
+    seen.add(r.generation);
+  };
+  const same = (f: () => unknown) => {
+    const g = r.generation;
+    f();
+    assert.equal(r.generation, g);
+  };
+  r.addAddress(IpCidr.parse("192.0.2.2/24"));
+  changed();
+  same(() => r.addAddress(IpCidr.parse("192.0.2.2/24")));
+  r.add({ cidr: IpCidr.parse("0.0.0.0/0"), via: ip("192.0.2.1") });
+  changed();
+  same(() => r.remove(IpCidr.parse("203.0.113.0/24")));
+  assert.equal(r.remove(IpCidr.parse("0.0.0.0/0")), 1);
+  changed();
+  same(() => r.removeAddress(ip("192.0.2.9")));
+  assert.equal(r.removeAddress(ip("192.0.2.2")), true);
+  changed();
+  // Lookups do not change it.
+  same(() => r.nextHop(ip("198.51.100.1")));
+});
