@@ -40,6 +40,7 @@ import { natReassemble } from "./_forward_frag.ts";
 import { completeTcpChecksum, isSuperFrame, isTcp, sendSegmented } from "./_forward_gso.ts";
 import { inList, type Martians, martians, sendError } from "./_forward_checks.ts";
 import { Reassembler } from "./reassembly.ts";
+import { DecisionCache } from "./_forward_cache.ts";
 import { type RouteChoice, type RouteSource, RouteTable } from "./forward_routes.ts";
 import type {
   ForwardCounters,
@@ -103,6 +104,18 @@ interface State {
   readonly natWhole: Uint8Array;
   /** Where a super-frame's segments are built (see `_forward_gso.ts`). */
   readonly segScratch: Uint8Array;
+  /** Route decisions already made (see `_forward_cache.ts`). */
+  readonly cache: DecisionCache;
+  /** Bumped by every attach and detach (part of the cache's generation). */
+  attachments: number;
+}
+
+/** The generation of every input of a route decision: it changes whenever one of them does. */
+function generation(s: State): number {
+  let g = s.attachments + s.table.generation;
+  const ports = s.ports;
+  for (let i = 0; i < ports.length; i++) g += ports[i]!.core.routes.generation;
+  return g;
 }
 
 function checkIndex(ports: readonly Port[], i: number): Port {
@@ -204,6 +217,8 @@ export class Forwarder {
       natReasm: new Reassembler(4, options.natReassembly),
       natWhole: new Uint8Array(ETH_LEN + 65535),
       segScratch: new Uint8Array(65535),
+      cache: new DecisionCache(),
+      attachments: 0,
     };
   }
 
@@ -238,6 +253,7 @@ export class Forwarder {
     const npt = options.npt === undefined ? null : new Npt(options.npt);
     const port = new Port(s, s.ports.length, iface, device, metric, options.nat ?? null, npt);
     s.ports.push(port);
+    s.attachments++;
     core.forwarder = port;
     return port.index;
   }
@@ -263,6 +279,7 @@ export class Forwarder {
     const s = this.#s;
     for (const p of s.ports) if (p.core.forwarder === p) p.core.forwarder = null;
     s.ports.length = 0;
+    s.attachments++;
   }
 
   /** Whether packets are forwarded (default `true`); when `false` they are not taken. */
@@ -479,23 +496,29 @@ function forwardPacket(
     c.linkBroadcast++;
     return true;
   }
-  if (inList(s.martianSrc, src)) {
-    c.martianSource++;
-    return true;
-  }
-  if (natIn === null && inList(s.martianDst, dst)) {
-    c.martianDestination++;
-    return true;
-  }
-  if (ownerOf(ports, src) >= 0) {
-    c.spoofedSource++;
-    return true;
-  }
-  if (s.reversePath !== "off") {
-    const back = s.table.lookup(src, ports);
-    if (back === null || (s.reversePath === "strict" && back.iface !== inPort.index)) {
-      c.reversePath++;
+  // A flow seen before skips the source checks and the route lookup (they passed then, and
+  // nothing they read has changed since).
+  const cache = s.cache;
+  const e = cache.find(generation(s), inPort.index, src, dst);
+  if (e < 0) {
+    if (inList(s.martianSrc, src)) {
+      c.martianSource++;
       return true;
+    }
+    if (natIn === null && inList(s.martianDst, dst)) {
+      c.martianDestination++;
+      return true;
+    }
+    if (ownerOf(ports, src) >= 0) {
+      c.spoofedSource++;
+      return true;
+    }
+    if (s.reversePath !== "off") {
+      const back = s.table.lookup(src, ports);
+      if (back === null || (s.reversePath === "strict" && back.iface !== inPort.index)) {
+        c.reversePath++;
+        return true;
+      }
     }
   }
   // IPv4 TTL (byte 8) or IPv6 hop limit (byte 7), read in place: the plain path makes no view.
@@ -516,31 +539,40 @@ function forwardPacket(
     );
     return true;
   }
-  let route = s.table.lookup(dst, ports);
-  if (route === null) {
-    // RFC 1812 §5.2.7.1 net unreachable; RFC 4443 §3.1 code 0, no route to destination.
-    c.noRoute++;
-    if (natIn !== null) natUndoInbound(natIn, ip4!);
-    else if (nptIn !== null) nptIn.undoInbound(packet);
-    sendError(
-      core,
-      packet,
-      src,
-      arrivedDst,
-      Icmpv4Type.DstUnreachable,
-      Icmpv6Type.DstUnreachable,
-      0,
-      0,
-    );
-    return true;
+  let outIndex: number, hop: IpAddress;
+  if (e >= 0) {
+    outIndex = cache.iface(e);
+    hop = cache.via(e) ?? dst;
+  } else {
+    const route = s.table.lookup(dst, ports);
+    if (route === null) {
+      // RFC 1812 §5.2.7.1 net unreachable; RFC 4443 §3.1 code 0, no route to destination.
+      c.noRoute++;
+      if (natIn !== null) natUndoInbound(natIn, ip4!);
+      else if (nptIn !== null) nptIn.undoInbound(packet);
+      sendError(
+        core,
+        packet,
+        src,
+        arrivedDst,
+        Icmpv4Type.DstUnreachable,
+        Icmpv6Type.DstUnreachable,
+        0,
+        0,
+      );
+      return true;
+    }
+    outIndex = route.iface;
+    hop = route.nextHop;
+    if (v4 && ports[outIndex]!.core.routes.isSubnetBroadcast(dst as Ipv4Address)) {
+      c.directedBroadcast++;
+      return true;
+    }
+    // Only a decision every check made is kept (after inbound NAT the martian check is skipped).
+    if (natIn === null) cache.fill(inPort.index, src, dst, outIndex, hop === dst ? null : hop);
   }
-  let out = ports[route.iface]!;
-  let hop = route.nextHop;
+  let out = ports[outIndex]!;
   const outCore = out.core;
-  if (v4 && outCore.routes.isSubnetBroadcast(dst as Ipv4Address)) {
-    c.directedBroadcast++;
-    return true;
-  }
   // IPv4 flags and fragment offset (bytes 6–7): MF or a non-zero offset make a fragment.
   const fragment = v4 && (((packet[6]! << 8) | packet[7]!) & 0x3fff) !== 0;
   if (v4 && natIn === null && out.nat !== null && out !== inPort && fragment) {
@@ -590,7 +622,7 @@ function forwardPacket(
           return true;
         }
         // Hairpinned: now addressed to an inside host; route again.
-        route = s.table.lookup(ip4!.dst, ports);
+        const route = s.table.lookup(ip4!.dst, ports);
         if (route === null) {
           c.noRoute++;
           return true;

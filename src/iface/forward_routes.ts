@@ -146,6 +146,26 @@ export class RouteTable {
     metric: 0,
   };
 
+  #generation = 0;
+
+  /**
+   * A counter bumped by every route added or removed (the forwarder's cache of route decisions
+   * is emptied when it changes).
+   *
+   * @example
+   * ```ts
+   * import { RouteTable } from "@smol/net/iface";
+   * import assert from "node:assert/strict";
+   * const t = new RouteTable();
+   * const g = t.generation;
+   * t.add({ cidr: "203.0.113.0/24", iface: 0 });
+   * assert.notEqual(t.generation, g);
+   * ```
+   */
+  get generation(): number {
+    return this.#generation;
+  }
+
   /** The routes, in the order added. */
   get routes(): readonly ForwardRoute[] {
     return this.#routes;
@@ -184,6 +204,7 @@ export class RouteTable {
     const metric = init.metric ?? 0;
     checkMetric(metric);
     this.#routes.push({ cidr: cidr.network(), via, iface: init.iface, metric });
+    this.#generation++;
   }
 
   /**
@@ -215,6 +236,7 @@ export class RouteTable {
         n++;
       }
     }
+    if (n > 0) this.#generation++;
     return n;
   }
 
