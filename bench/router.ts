@@ -8,6 +8,7 @@
  *   [--python-sender] [--arms plain,writer,reader,both] [--baseline DIR] [--profile DIR]
  * deno run -A bench/router.ts --tcp [--seconds S] [--runs N] [--nat]
  * deno run --v8-flags=--expose-gc bench/router.ts --conntrack [--flows N]
+ * deno run --allow-read --allow-run --allow-sys bench/router.ts --core [--baseline DIR] [--runs N] [--packets N]
  * ```
  *
  * Forwarding (root, /dev/net/tun, `ip`, `nft`, python3): for each contender, three namespaces
@@ -41,6 +42,12 @@
  * wire-MTU segments (bytes / 1448: MTU 1500 less 20 IP, 20 TCP and 12 timestamp bytes); a
  * super-frame counts as the segments it carries, not as one packet.
  *
+ * `--core`: the in-process cost of forwarding (bench/_router_core.ts: a `Forwarder` over
+ * `linkPair`, one 64-byte UDP flow, CPU ns per packet), without and with NAT, `--runs` runs of
+ * `--packets` each, every run its own process; with `--baseline DIR` the other checkout's code runs
+ * alternately with this one's (which goes first changes every run) and the new/old ratio of the
+ * medians is printed.
+ *
  * Conntrack: a heap delta (`gc()` before and after) of a `NatTable` made and filled with
  * `--flows` flows (half TCP, half UDP; distinct inside hosts and ports, each address a fresh
  * object as forwarding makes them), per flow and in MiB.
@@ -53,6 +60,7 @@ import { TunTapDevice } from "../src/phy/mod.ts";
 import { Ipv4Address } from "../src/wire/address.ts";
 import { createNetns, deleteNetns, linkName, must } from "../tests/phy/_netns.ts";
 import { type Proc, spawnProc } from "./_proc.ts";
+import { forwardCost } from "./_router_core.ts";
 
 interface Args {
   seconds: number;
@@ -63,6 +71,8 @@ interface Args {
   conntrack: boolean;
   flows: number;
   tcp: boolean;
+  core: boolean;
+  packets: number;
   baseline: string;
   profile: string;
   /** `mmsg`: bench/_udp_flood.ts (sendmmsg, 64 per call); `python`: the python3 loop. */
@@ -81,6 +91,8 @@ function parseArgs(argv: readonly string[]): Args {
     conntrack: false,
     flows: 100_000,
     tcp: false,
+    core: false,
+    packets: 1_000_000,
     baseline: "",
     profile: "",
     sender: "mmsg",
@@ -101,6 +113,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (f === "--nat") a.nat = true;
     else if (f === "--conntrack") a.conntrack = true;
     else if (f === "--tcp") a.tcp = true;
+    else if (f === "--core") a.core = true;
+    else if (f === "--packets") a.packets = num();
     else if (f === "--python-sender") a.sender = "python";
     else if (f === "--arms") {
       a.arms = (argv[++i] ?? "").split(",");
@@ -524,12 +538,57 @@ async function tcpForwarding(a: Args): Promise<void> {
   console.log(`load average after: ${after}`);
 }
 
+// --- in-process cost ------------------------------------------------------------------------
+
+async function coreCost(a: Args): Promise<void> {
+  const here = new URL("../", import.meta.url).pathname;
+  const load = () => Promise.resolve(Deno.loadavg()[0].toFixed(2));
+  console.log(
+    `forwarding cost in process, ${a.packets} packets per run, CPU ns/packet; load ${await load()}`,
+  );
+  const one = async (root: string, nat: boolean): Promise<number> => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", `${here}bench/router.ts`, "--core-one", root, String(a.packets)]
+        .concat(nat ? ["nat"] : []),
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    if (!out.success) throw new Error(`--core-one ${root} failed`);
+    return Number(new TextDecoder().decode(out.stdout).trim());
+  };
+  const med = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
+  for (const nat of [false, true]) {
+    const fresh: number[] = [], old: number[] = [];
+    for (let r = 0; r < a.runs; r++) {
+      if (a.baseline !== "" && r % 2 === 0) old.push(await one(a.baseline, nat));
+      fresh.push(await one(here, nat));
+      if (a.baseline !== "" && r % 2 === 1) old.push(await one(a.baseline, nat));
+    }
+    const f = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(", ");
+    console.log(
+      `${nat ? "with NAT" : "no NAT"}: new ${f(fresh)} (median ${med(fresh).toFixed(0)})${
+        a.baseline === ""
+          ? ""
+          : `; old ${f(old)} (median ${med(old).toFixed(0)}); new/old ${
+            (med(fresh) / med(old)).toFixed(2)
+          }`
+      }; load ${await load()}`,
+    );
+  }
+}
+
 if (import.meta.main) {
+  if (Deno.args[0] === "--core-one") {
+    const ns = await forwardCost(Deno.args[1]!, Number(Deno.args[2]), Deno.args[3] === "nat");
+    console.log(ns.toFixed(1));
+    Deno.exit(0);
+  }
   if (Deno.args[0] === "--copy") {
     await tunCopy(Deno.args[1]!, Deno.args[2]!, Deno.args[3] === "--offload");
   }
   const a = parseArgs(Deno.args);
   if (a.conntrack) conntrackMemory(a.flows);
+  else if (a.core) await coreCost(a);
   else if (a.tcp) await tcpForwarding(a);
   else await forwarding(a);
 }
