@@ -542,7 +542,7 @@ async function tcpForwarding(a: Args): Promise<void> {
 
 async function coreCost(a: Args): Promise<void> {
   const here = new URL("../", import.meta.url).pathname;
-  const load = () => Promise.resolve(Deno.loadavg()[0].toFixed(2));
+  const load = () => Promise.resolve(Deno.loadavg()[0]!.toFixed(2));
   console.log(
     `forwarding cost in process, ${a.packets} packets per run, CPU ns/packet; load ${await load()}`,
   );
