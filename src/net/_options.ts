@@ -70,6 +70,7 @@ export function checkTcpOptions(
   opt("rxBufferSize", checkBufferSize);
   opt("txBufferSize", checkBufferSize);
   opt("congestion", (n, v) => checkOneOf(n, v, ["newreno", "cubic"]));
+  opt("hystart", checkBoolean);
   opt("noDelay", checkBoolean);
   opt("sack", checkBoolean);
   opt("timestamps", checkBoolean);

@@ -81,6 +81,15 @@ export interface TcpSocketOptions {
   txBufferSize?: number;
   /** Congestion control algorithm (default `"newreno"`). */
   congestion?: "newreno" | "cubic";
+  /**
+   * HyStart++ (RFC 9406) for either congestion control, default `true` (as Linux's CUBIC, whose
+   * HyStart is on by default): in the initial slow start, when the minimum RTT of a round trip
+   * rises by clamp(RTT/8, 4 ms, 16 ms) over the last one, the window grows a quarter as fast
+   * (Conservative Slow Start) and, unless the RTT falls back, slow start ends after five round
+   * trips with `ssthresh = cwnd`, before the path's queue overflows. It needs RTT samples on
+   * most ACKs (timestamps, on by default). `false` leaves slow start only on loss.
+   */
+  hystart?: boolean;
   /** Disable Nagle's algorithm (default `false`, i.e. Nagle on). */
   noDelay?: boolean;
   /** Keep-alive probing, or `null` (default) for none. */
@@ -158,6 +167,7 @@ export interface ResolvedTcpOptions {
   /** The largest send buffer: `txBufferSize` when fixed. */
   txBufferMax: number;
   congestion: "newreno" | "cubic";
+  hystart: boolean;
   noDelay: boolean;
   keepAlive: KeepAliveOptions | null;
   userTimeout: Duration | null;
@@ -218,6 +228,8 @@ function resolve(o: TcpSocketOptions): ResolvedTcpOptions {
   if (congestion !== "newreno" && congestion !== "cubic") {
     throw new RangeError(`Invalid congestion control "${congestion}"`);
   }
+  const hystart = o.hystart ?? true;
+  if (typeof hystart !== "boolean") throw new TypeError(`Invalid hystart ${String(hystart)}`);
   const ecn = o.ecn ?? "accept";
   if (typeof ecn !== "string") throw new TypeError(`Invalid ECN mode ${String(ecn)}`);
   if (ecn !== "off" && ecn !== "accept" && ecn !== "on") {
@@ -248,6 +260,7 @@ function resolve(o: TcpSocketOptions): ResolvedTcpOptions {
     txBufferSize: tx ?? TX_BUFFER_DEFAULT,
     txBufferMax: tx ?? TX_BUFFER_MAX,
     congestion,
+    hystart,
     noDelay: o.noDelay ?? false,
     keepAlive: checkKeepAlive(o.keepAlive ?? null),
     userTimeout: o.userTimeout === undefined || o.userTimeout === null

@@ -25,6 +25,7 @@
  */
 
 import { Cubic } from "./cubic.ts";
+import type { HyStart } from "./hystart.ts";
 import { NewReno } from "./newreno.ts";
 import type { Duration, Instant } from "../../time.ts";
 
@@ -72,6 +73,12 @@ export interface CongestionOptions {
    * min(10·MSS, max(2·MSS, 14600)).
    */
   initialWindowSegments?: number;
+  /**
+   * HyStart++ (RFC 9406) in the initial slow start, default `true` (Linux's CUBIC has HyStart
+   * on by default): a rising RTT ends slow start before the path's queue overflows. `false`
+   * leaves slow start only on loss.
+   */
+  hystart?: boolean;
 }
 
 /**
@@ -96,8 +103,10 @@ export interface CongestionController {
   readonly name: CongestionKind;
   /** The congestion window in bytes; never below one SMSS. */
   readonly cwnd: number;
-  /** The slow start threshold in bytes (very large until the first loss). */
+  /** The slow start threshold in bytes (very large until the first loss or HyStart++ exit). */
   readonly ssthresh: number;
+  /** HyStart++ (RFC 9406) with its phase and counters, `null` when turned off. */
+  readonly hystart: HyStart | null;
   /**
    * Sets the sender maximum segment size (after the handshake, or on a path MTU change). Before
    * the first ACK or loss this also resets `cwnd` to the initial window for the new size.
@@ -113,7 +122,8 @@ export interface CongestionController {
    * @param now The current instant.
    * @param bytesAcked Bytes newly acknowledged by this ACK (SND.UNA advance).
    * @param inFlight Bytes still outstanding after this ACK (SND.NXT − SND.UNA).
-   * @param rtt The smoothed RTT in milliseconds, or `null` before the first sample.
+   * @param rtt The RTT sample this ACK gave in milliseconds (RFC 7323 timestamps, or the timed
+   * segment), or `null` when it gave none. HyStart++ takes the minimum per round.
    */
   onAck(now: Instant, bytesAcked: number, inFlight: number, rtt: number | null): void;
   /**

@@ -239,7 +239,9 @@ export class TcpConn {
       ? new BufferTuner(o.rxBufferMax, o.txBufferSize, o.txBufferMax)
       : null;
     this.rtt = new RttEstimator(o.rto);
-    this.cc = createCongestionController(o.congestion, DEFAULT_MSS_V4);
+    this.cc = createCongestionController(o.congestion, DEFAULT_MSS_V4, {
+      hystart: o.hystart,
+    });
     this.noDelay = o.noDelay;
     this.keepAlive = o.keepAlive;
     this.userTimeout = o.userTimeout;

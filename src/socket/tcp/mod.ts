@@ -41,3 +41,4 @@ export * from "./congestion.ts";
 export * from "./isn.ts";
 export * from "./newreno.ts";
 export * from "./cubic.ts";
+export * from "./hystart.ts";

@@ -1,13 +1,14 @@
 /**
  * NewReno congestion control: RFC 5681 slow start and congestion avoidance with RFC 3465
  * byte counting, RFC 6582 fast recovery, RFC 6928 initial window, RFC 5681 §4.1 restart after
- * idle. {@linkcode NewReno} is also the base that CUBIC (`cubic.ts`) refines: it replaces only the
+ * idle, HyStart++ (RFC 9406) in the initial slow start. {@linkcode NewReno} is also the base that CUBIC (`cubic.ts`) refines: it replaces only the
  * congestion avoidance increase and the multiplicative decrease.
  *
  * @module
  */
 
 import type { CongestionController, CongestionKind, CongestionOptions } from "./congestion.ts";
+import { HyStart } from "./hystart.ts";
 import type { Duration, Instant } from "../../time.ts";
 
 /** RFC 5681 §3.1: the initial ssthresh is the largest window a peer can advertise (RFC 7323). */
@@ -26,6 +27,9 @@ const MAX_CWND = 2 ** 40;
  *   RTT took 2.1 s instead of 0.4 s). In the slow start that follows a timeout the limit is
  *   1·SMSS per ACK (RFC 3465 §2.3). Growth stops at `ssthresh`; the rest of that ACK counts for
  *   congestion avoidance.
+ * - HyStart++ (RFC 9406, on unless `hystart: false`): in the initial slow start a rise of the
+ *   per-round minimum RTT moves to Conservative Slow Start (a quarter of the growth), and after
+ *   five such rounds `ssthresh = cwnd` ends slow start without a loss (see `hystart.ts`).
  * - Congestion avoidance: byte counting (RFC 5681 §3.1, RFC 3465 §2.1): once a window's worth of
  *   bytes has been acked, `cwnd += SMSS`. That is one SMSS per RTT whatever the ACK pattern
  *   (delayed ACKs included), where `SMSS·SMSS/cwnd` per ACK would grow half as fast under
@@ -65,6 +69,8 @@ export class NewReno implements CongestionController {
   #timeoutPending = false;
   /** No ACK or loss yet: `setMss` may still reset the initial window. */
   #fresh = true;
+  /** HyStart++ (RFC 9406), `null` when turned off. */
+  readonly #hystart: HyStart | null;
 
   /**
    * Creates a controller at the initial window.
@@ -79,6 +85,7 @@ export class NewReno implements CongestionController {
       throw new RangeError(`Invalid initial window ${iw} segments`);
     }
     this.#iwSegments = iw;
+    this.#hystart = options.hystart === false ? null : new HyStart();
     this.#mss = checkMss(mss);
     this.#cwnd = this.initialWindow;
   }
@@ -158,6 +165,22 @@ export class NewReno implements CongestionController {
   }
 
   /**
+   * HyStart++ (RFC 9406) of this controller, with its phase and counters; `null` when the
+   * controller was made with `hystart: false`.
+   *
+   * @example
+   * ```ts
+   * import { NewReno } from "@smol/net/socket";
+   * import assert from "node:assert/strict";
+   * assert.equal(new NewReno(1460).hystart?.phase, "slowStart");
+   * assert.equal(new NewReno(1460, { hystart: false }).hystart, null);
+   * ```
+   */
+  get hystart(): HyStart | null {
+    return this.#hystart;
+  }
+
+  /**
    * Whether the controller is in fast recovery (between `onEnterRecovery` and `onExitRecovery`
    * or `onRto`).
    *
@@ -220,13 +243,26 @@ export class NewReno implements CongestionController {
     this.#fresh = false;
     this.#timeoutPending = false;
     if (this.#inRecovery) return;
+    // RFC 9406: HyStart++ watches every ACK of the initial slow start (application-limited
+    // ones included: they still end rounds and carry RTT samples).
+    let divisor = 1;
+    const hs = this.#hystart;
+    if (hs !== null && hs.phase !== "off" && this.#cwnd < this.#ssthresh) {
+      if (hs.onAck(bytesAcked, inFlight, rtt)) {
+        // The last CSS round ended: congestion avoidance from here (RFC 9406 §4.2).
+        const floor = 2 * this.#mss;
+        const cwnd = Math.floor(this.#cwnd);
+        this.#ssthresh = cwnd > floor ? cwnd : floor;
+      } else divisor = hs.growthDivisor;
+    }
     const flight = (inFlight > 0 ? inFlight : 0) + bytesAcked;
     if (2 * flight < this.#cwnd) return; // RFC 7661 §4.3: not validated, do not grow
     let acked = bytesAcked;
     if (this.#cwnd < this.#ssthresh) {
       // Slow start: every byte acknowledged, as Linux (stretch ACKs from coalescing receivers);
-      // 1·SMSS per ACK after a timeout (RFC 3465 §2.3).
-      const increase = this.#afterTimeout && acked > this.#mss ? this.#mss : acked;
+      // 1·SMSS per ACK after a timeout (RFC 3465 §2.3); a quarter of that in CSS (RFC 9406).
+      const full = this.#afterTimeout && acked > this.#mss ? this.#mss : acked;
+      const increase = divisor === 1 ? full : full / divisor;
       const room = this.#ssthresh - this.#cwnd;
       if (increase < room) {
         this.#cwnd += increase;
@@ -386,6 +422,10 @@ export class NewReno implements CongestionController {
     if (priorSsthresh > this.#ssthresh) this.#ssthresh = priorSsthresh;
     const cwnd = priorCwnd < MAX_CWND ? priorCwnd : MAX_CWND;
     if (cwnd > this.#cwnd) this.#cwnd = cwnd;
+    // Back in the initial slow start: HyStart++ watches it again (RFC 9406 §4.3).
+    if (this.#ssthresh >= INITIAL_SSTHRESH && this.#hystart?.phase === "off") {
+      this.#hystart.restart();
+    }
     this.undone(now);
   }
 
@@ -523,6 +563,7 @@ export class NewReno implements CongestionController {
   /** Applies a reduction: the subclass's threshold, floored to whole bytes and 2·SMSS. */
   #reduce(now: Instant, inFlight: number, timeout: boolean): number {
     this.#fresh = false;
+    this.#hystart?.stop(); // RFC 9406 §4.2: a loss ends slow start and CSS alike
     this.#avoidanceBytes = 0;
     const flight = inFlight > 0 ? (inFlight < MAX_CWND ? inFlight : MAX_CWND) : 0;
     const threshold = Math.floor(this.reductionThreshold(now, flight, timeout));
