@@ -177,6 +177,12 @@ export interface TcpInfo extends TcpCounters {
   bufferMemory: number;
   /** Whether ECN (RFC 3168) was negotiated. */
   ecn: boolean;
+  /** HyStart++ (RFC 9406): slow starts ended by a rise in RTT (entries into CSS). */
+  hystartExits: number;
+  /** HyStart++: round trips spent in Conservative Slow Start. */
+  hystartCssRounds: number;
+  /** HyStart++: returns from CSS to slow start because the RTT fell back. */
+  hystartCssResumes: number;
 }
 
 /** A fresh all-zero counter set. */
@@ -289,5 +295,9 @@ export function refreshInfo(i: TcpInfo, c: TcpConn): TcpInfo {
   i.recvCapacity = c.rx.capacity;
   i.bufferMemory = c.tx.storageSize + c.rx.storageSize;
   i.ecn = c.ecn.on;
+  const hs = c.cc.hystart;
+  i.hystartExits = hs === null ? 0 : hs.counters.exits;
+  i.hystartCssRounds = hs === null ? 0 : hs.counters.cssRounds;
+  i.hystartCssResumes = hs === null ? 0 : hs.counters.cssResumes;
   return i;
 }
