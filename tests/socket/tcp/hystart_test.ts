@@ -1,6 +1,6 @@
 // HyStart++ (RFC 9406): the state machine on its own, then inside NewReno and CUBIC driven by a
 // lock-step sender (one round trip per call, an ACK per two segments, the window refilled after
-// every ACK).
+// every ACK), then two TcpSockets over a rate-limited path.
 
 import assert from "node:assert/strict";
 import type { CongestionController } from "../../../src/socket/tcp/congestion.ts";
@@ -8,6 +8,7 @@ import { resolveOptions } from "../../../src/socket/tcp/config.ts";
 import { Cubic } from "../../../src/socket/tcp/cubic.ts";
 import { HyStart } from "../../../src/socket/tcp/hystart.ts";
 import { NewReno } from "../../../src/socket/tcp/newreno.ts";
+import { Path } from "./_path.ts";
 
 const MSS = 1000;
 const INITIAL_SSTHRESH = 65_535 * 2 ** 14;
@@ -233,4 +234,39 @@ Deno.test("HyStart with a constant RTT never acts: the window matches slow start
     assert.equal(on.cc.hystart?.phase, "slowStart");
     assert.equal(on.cc.hystart?.lastRoundMinRtt, 20, "HyStart watched every round");
   }
+});
+
+/** The largest SRTT of A's connection, sampled every 5 ms up to `until`. */
+function peakSrtt(p: Path, until: number): number {
+  let peak = 0;
+  while (p.now < until) {
+    p.run(p.now + 5);
+    const s = p.a.info.srtt ?? 0;
+    if (s > peak) peak = s;
+  }
+  return peak;
+}
+
+Deno.test("TcpSocket leaves slow start on a rising RTT before its window fills a bottleneck queue", () => {
+  // 20 ms RTT at 2 MB/s (a BDP of 40 KB); the path queues without bound, so only the RTT says
+  // that the window is past the bottleneck.
+  const opts = (hystart: boolean) => ({
+    delay: 10,
+    rate: 2_000,
+    readRate: Infinity,
+    write: true,
+    limit: 4 << 20,
+    a: { hystart, congestion: "cubic" as const },
+  });
+  const on = new Path(opts(true));
+  const off = new Path(opts(false));
+  const peakOn = peakSrtt(on, 1000);
+  const peakOff = peakSrtt(off, 1000);
+  assert.equal(on.a.info.hystartExits, 1);
+  assert.ok(on.a.info.hystartCssRounds >= 1);
+  assert.ok(on.a.info.ssthresh < INITIAL_SSTHRESH, "slow start ended");
+  assert.equal(on.a.info.retransmits, 0);
+  assert.equal(off.a.info.hystartExits, 0);
+  assert.equal(off.a.info.ssthresh, INITIAL_SSTHRESH, "without HyStart slow start goes on");
+  assert.ok(peakOn * 2 < peakOff, `peak SRTT ${peakOn} ms with HyStart, ${peakOff} without`);
 });
