@@ -94,6 +94,26 @@ export abstract class FdDevice implements Device, ReadinessHook, DeadlineSource 
   }
 
   /**
+   * The segment size (virtio `gso_size`) of the TCP super-frame `receive` returned last: how many
+   * bytes of TCP payload each segment the sender's kernel put into it carried (a TUN device
+   * opened with `offload`). A router needs it to tell whether those segments fit the outgoing
+   * link (RFC 1191 path MTU discovery). 0 when that frame was not a super-frame.
+   *
+   * @example
+   * ```ts ignore
+   * import { TunTapDevice } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const dev = await TunTapDevice.open({ name: "tun0", mode: "tun", offload: true });
+   * const f = dev.receive(0);
+   * if (f !== null && f.length > dev.capabilities.mtu) assert.ok(dev.receivedSegmentSize > 0);
+   * await dev.close();
+   * ```
+   */
+  get receivedSegmentSize(): number {
+    return this.#engine.receivedSegmentSize;
+  }
+
+  /**
    * Settles when the device stops: resolves after `close()`, rejects with the device error
    * (`Deno.errors.NotFound` when the interface was deleted, for example by `ip link del`).
    * Never rejects unobserved.

@@ -43,6 +43,8 @@ export interface FrameReceiver {
   readonly staged: boolean;
   /** Appends staged frames to `rx` until none is left or the ring is full. */
   flush(rx: FrameQueue): void;
+  /** The `gso_size` of the TCP super-frame `read` accepted last, else 0 (kept as its stamp). */
+  readonly segmentSize?: number;
 }
 
 /**
@@ -182,6 +184,8 @@ export class FdEngine {
   #holdTcp = -1;
   /** How many ACKs the held one has replaced. */
   #holdRun = 0;
+  /** The segment size of the frame `receive` returned last. */
+  #rxSegment = 0;
   /** Between a `receive` that returned a frame and the next that returned `null`. */
   #receiving = false;
   /** Bytes returned by `receive` since the last frame written. */
@@ -347,9 +351,15 @@ export class FdEngine {
     });
   }
 
+  /** The segment size of the super-frame `receive` returned last (0: not a super-frame). */
+  get receivedSegmentSize(): number {
+    return this.#rxSegment;
+  }
+
   receive(_now: Instant): Uint8Array | null {
     let frame: Uint8Array | null;
     const reader = this.#reader;
+    this.#rxSegment = 0;
     if (reader !== null) {
       frame = this.#state === "open" || this.#state === "failed" ? reader.next() : null;
       while (frame !== null && frame.length > this.#rxFrameSize) {
@@ -357,10 +367,15 @@ export class FdEngine {
         frame = reader.next();
       }
     } else {
+      let seg = this.#rx.peekStamp(); // the frame's segment size (see `#accept`)
       frame = this.#rx.pop();
       // Ring empty: read the fd here rather than wait for the loop's poll (a worker-thread round
       // trip and an event-loop turn); frames that keep coming are taken without either.
-      if (frame === null && this.#state === "open" && this.#pull()) frame = this.#rx.pop();
+      if (frame === null && this.#state === "open" && this.#pull()) {
+        seg = this.#rx.peekStamp();
+        frame = this.#rx.pop();
+      }
+      if (frame !== null) this.#rxSegment = seg;
     }
     const waiter = this.#spaceWaiter;
     if (waiter !== null) {
@@ -776,7 +791,8 @@ export class FdEngine {
     else if (n > this.#rxFrameSize) this.stats.dropsOversize++;
     else {
       this.#rx.reserve(n);
-      this.#rx.commit();
+      // The stamp (unused otherwise here) carries the frame's segment size to `receive`.
+      this.#rx.commit(this.#receiver?.segmentSize ?? 0);
     }
   }
 }

@@ -11,6 +11,7 @@ import { WireError } from "../wire/error.ts";
 import {
   emitVirtioNetHdr,
   parseVirtioNetHdr,
+  VIRTIO_NET_GSO_ECN,
   VirtioNetGsoType,
   VirtioNetHdr,
   type VirtioNetHdrRepr,
@@ -98,6 +99,8 @@ export class TunOffloadReceiver implements FrameReceiver {
   readonly #slotPointers = new WeakMap<Uint8Array, bigint>();
   /** Splits UDP super-frames (USO) into datagrams. */
   readonly #uso: UsoSplitter;
+  /** The `gso_size` of the TCP super-frame read last, 0 for any other frame. */
+  segmentSize = 0;
 
   constructor(
     lib: Libc,
@@ -142,6 +145,10 @@ export class TunOffloadReceiver implements FrameReceiver {
     }
     if (len > slot.length) return len; // truncated: the engine counts it
     const r = acceptOffloadFrame(this.#hdr, slot, len, this.#mtu, this.#stats);
+    const gso = this.#hdr.gsoType & ~VIRTIO_NET_GSO_ECN;
+    this.segmentSize = gso === VirtioNetGsoType.TcpV4 || gso === VirtioNetGsoType.TcpV6
+      ? this.#hdr.gsoSize
+      : 0;
     if (r < 0 || this.#hdr.gsoType !== VirtioNetGsoType.UdpL4) return r;
     // A UDP super-frame (USO): more than one datagram of gso_size goes up in pieces.
     return this.#uso.stage(slot, len, this.#hdr.gsoSize) ? -2 : r;
