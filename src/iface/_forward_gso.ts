@@ -14,6 +14,36 @@ import { IpProtocol } from "../wire/ip.ts";
 import { TcpFlags, TcpPacket } from "../wire/tcp.ts";
 import { sendIpTo } from "./egress.ts";
 import type { IfaceCore } from "./iface_state.ts";
+import type { Device } from "../phy/device.ts";
+
+/** A device that says the segment size of the super-frame it handed over last (a TUN device). */
+export interface SegmentSizeSource {
+  /** The `gso_size` of the frame `receive` returned last; 0 when it was not a super-frame. */
+  readonly receivedSegmentSize: number;
+}
+
+/** `device` when it reports segment sizes, else `null`. */
+export function segmentSource(device: Device): SegmentSizeSource | null {
+  const d = device as Device & Partial<SegmentSizeSource>;
+  return typeof d.receivedSegmentSize === "number" ? d as SegmentSizeSource : null;
+}
+
+/**
+ * Whether the segments coalesced into a TCP super-frame were larger than `mtu`: its IP and TCP
+ * headers plus the segment size the ingress device reported (as Linux's
+ * skb_gso_validate_network_len). Without a report the segments are taken to fit (they fitted
+ * the ingress link; the frame is cut again to the outgoing MTU).
+ */
+export function segmentsExceed(
+  from: SegmentSizeSource | null,
+  packet: Uint8Array,
+  mtu: number,
+): boolean {
+  const seg = from === null ? 0 : from.receivedSegmentSize;
+  if (seg <= 0) return false;
+  const hl = ipHeaderLen(packet);
+  return hl + (packet[hl + 12]! >>> 4) * 4 + seg > mtu;
+}
 
 /** The IP header length of a TCP packet (IPv6 carries TCP with no extension header here). */
 function ipHeaderLen(packet: Uint8Array): number {

@@ -10,7 +10,9 @@
  * TTL / hop limit (ICMP Time Exceeded at ≤ 1, RFC 1812 §5.3.1, RFC 8200 §3), the route
  * (Destination Unreachable when none, RFC 1812 §5.2.7.1), a directed broadcast (RFC 2644), the
  * outgoing MTU (Fragmentation Needed with DF set, RFC 1191 §4; Packet Too Big for IPv6,
- * RFC 8201; IPv4 without DF is fragmented, RFC 1812 §5.2.6), then NAPT on an interface that has
+ * RFC 8201; IPv4 without DF is fragmented, RFC 1812 §5.2.6; a TCP super-frame the ingress device
+ * coalesced is judged by the segments it was made of when the device reports their size, as a
+ * TUN device with offloads does), then NAPT on an interface that has
  * a {@linkcode NatTable} (IPv4 fragments through it are reassembled first and fragmented again
  * on the way out), the TTL decrement with an incremental checksum update (RFC 1624), and
  * the send. Each drop adds one to a named counter in {@linkcode ForwardCounters}. The received
@@ -37,7 +39,15 @@ import { natInbound, natOutbound, NatStep, natUndoInbound } from "./forward_nat.
 import type { NatTable } from "./nat.ts";
 import { Npt } from "./forward_npt.ts";
 import { natReassemble } from "./_forward_frag.ts";
-import { completeTcpChecksum, isSuperFrame, isTcp, sendSegmented } from "./_forward_gso.ts";
+import {
+  completeTcpChecksum,
+  isSuperFrame,
+  isTcp,
+  segmentsExceed,
+  type SegmentSizeSource,
+  segmentSource,
+  sendSegmented,
+} from "./_forward_gso.ts";
 import { inList, type Martians, martians, sendError } from "./_forward_checks.ts";
 import { Reassembler } from "./reassembly.ts";
 import { DecisionCache } from "./_forward_cache.ts";
@@ -59,6 +69,8 @@ export type {
 /** One attached interface. */
 class Port implements RouteSource, ForwardHook {
   readonly core: IfaceCore;
+  /** The ingress device's report of each super-frame's segment size, when it gives one. */
+  readonly segments: SegmentSizeSource | null;
 
   constructor(
     readonly state: State,
@@ -70,6 +82,7 @@ class Port implements RouteSource, ForwardHook {
     readonly npt: Npt | null,
   ) {
     this.core = coreOf(iface);
+    this.segments = segmentSource(device);
   }
 
   get addresses(): readonly IpCidr[] {
@@ -584,9 +597,13 @@ function forwardPacket(
   if (begun) outCore.begin(core.now, out.device, null);
   try {
     const mtu = outCore.ipMtu;
-    const superFrame = packet.length > mtu && isSuperFrame(core, packet);
-    if (packet.length > mtu && !superFrame) {
-      if (!v4 || (packet[6]! & 0x40) !== 0) { // IPv4 DF
+    const big = packet.length > mtu;
+    const superFrame = big && isSuperFrame(core, packet);
+    const df = !v4 || (packet[6]! & 0x40) !== 0; // IPv6, or IPv4 with DF
+    // A super-frame whose original segments were too big is answered as each segment would
+    // have been (path MTU discovery through the ingress device's coalescing).
+    if (big && (!superFrame || (df && segmentsExceed(inPort.segments, packet, mtu)))) {
+      if (df) {
         // RFC 1191 §4: code 4 with the next-hop MTU; RFC 8201 / RFC 4443 §3.2: Packet Too Big.
         c.tooBig++;
         // RFC 5508: the error quotes the packet as its sender sent it, not as translated.
