@@ -10,7 +10,8 @@
  * ```
  *
  * `SMOLNET_LOSS_COUNTERS=1` prints the sender's counters after each smolnet upload (timeouts,
- * fast retransmits, tail loss probes, undos, SRTT, RTO, cwnd) and the receiver's after each
+ * fast retransmits, tail loss probes, undos, SRTT, RTO, cwnd; SRTT percentiles and maximum over
+ * the transfer; HyStart++ exits and CSS rounds) and the receiver's after each
  * download (segments, out-of-order, D-SACKs sent, PAWS and out-of-window drops) to stderr.
  * `SMOLNET_LOSS_TRACE=DIR` records each smolnet upload (`NetStack.trace`) and writes the trace of
  * one that had a retransmission timeout to DIR as JSON lines.
@@ -316,10 +317,17 @@ async function smolUpload(
   let sent = 0;
   // With the counters: cwnd, flight and the unsent queue sampled every 2 ms, to tell a window
   // kept small by the congestion controller from a sender limited by the device or the CPU.
-  const samples: { cwnd: number[]; flight: number[]; queued: number[]; recovering: number } = {
+  const samples: {
+    cwnd: number[];
+    flight: number[];
+    queued: number[];
+    srtt: number[];
+    recovering: number;
+  } = {
     cwnd: [],
     flight: [],
     queued: [],
+    srtt: [],
     recovering: 0,
   };
   const sampler = COUNTERS
@@ -329,6 +337,7 @@ async function smolUpload(
       samples.cwnd.push(i.cwnd / i.mss);
       samples.flight.push(flight / i.mss);
       samples.queued.push((i.sendQueue - flight) / i.mss);
+      if (i.srtt !== null) samples.srtt.push(i.srtt);
       if (i.inRecovery) samples.recovering++;
     }, 2)
     : null;
@@ -364,6 +373,9 @@ async function smolUpload(
           `${i.rackLost} retransmits ${i.retransmits} segmentsOut ${i.segmentsOut} srtt ` +
           `${i.srtt} rto ${i.rto} cwnd ${i.cwnd} ssthresh ${i.ssthresh}; segments p10/50/90: ` +
           `cwnd ${q(samples.cwnd)} flight ${q(samples.flight)} unsent ${q(samples.queued)}; ` +
+          `srtt ms p10/50/90 ${q(samples.srtt)} max ${Math.max(0, ...samples.srtt).toFixed(1)}; ` +
+          `hystart exits ${i.hystartExits} cssRounds ${i.hystartCssRounds} cssResumes ` +
+          `${i.hystartCssResumes}; ` +
           `in recovery ${(100 * samples.recovering / (samples.cwnd.length || 1)).toFixed(0)} % ` +
           `of ${samples.cwnd.length} samples; ${cpuLine(cpu0, wall0)}`,
       );
