@@ -559,6 +559,11 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         c.tlpFlight = c.outstanding();
         c.timers.probe = NEVER;
         c.counters.tlpProbes++;
+      } else if (c.pStall) {
+        // One probe per stall: the next needs an ACK first (the ACK path re-arms it). Re-armed
+        // here, every probe resent SND.UNA and restarted the RTO: on a dead path it probed every
+        // 2·SRTT forever, never timing out, backing off or giving up.
+        c.timers.probe = NEVER;
       } else if (c.sackOn && (!retx || c.inRecovery)) {
         armProbe(c, now); // in fast recovery: 2·SRTT after the last transmission, if stalled
       }

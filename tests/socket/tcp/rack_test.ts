@@ -176,6 +176,20 @@ Deno.test("TcpSocket resends a lost retransmission at 2·SRTT + 2 ms, not the RT
   assert.deepStrictEqual([i.rtos, i.inRecovery], [0, false]);
 });
 
+Deno.test("TcpSocket probes a stalled fast recovery once, then times out and backs off when nothing comes back", () => {
+  const h = sender(400);
+  h.sock.send(fill(800));
+  h.out(); // sent at 100
+  h.at(200);
+  h.send({ ...sackAck(0, [100, 400]), window: 400 });
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // the fast retransmit; the RTO is now 500
+  h.at(402).expect({ seq: L, ack: R, payload: fill(100) }); // the probe restarts it: 702
+  assert.equal(h.pollAt, 702); // no second probe without an ACK
+  h.at(702).expect({ seq: L, ack: R, payload: fill(100) });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.recoveryProbes, i.rtos, i.rto], [1, 1, 600]);
+});
+
 Deno.test("TcpSocket sends no probe in fast recovery while new data may still follow the retransmission", () => {
   const h = sender();
   h.sock.send(fill(1400));
