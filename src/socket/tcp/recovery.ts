@@ -153,7 +153,7 @@ function enterRecovery(c: TcpConn, now: Instant): void {
   c.recover = c.sndMax;
   c.forceRetransmit = true;
   c.timers.probe = NEVER;
-  undoBegin(c);
+  undoBegin(c, now);
   c.cc.onEnterRecovery(now, c.outstanding());
   c.prr.begin(c.outstanding());
   c.counters.fastRetransmits++;

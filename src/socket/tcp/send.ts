@@ -447,7 +447,7 @@ function onRtoFired(c: TcpConn, now: Instant): void {
   // RFC 5681 §3.1 eq. 4 and RFC 6298 §5.5–5.7: collapse cwnd once per loss event, back off.
   // A timeout outside a recovery episode starts one that a later proof can undo.
   const episode = c.sackOn && c.rtoCount === 0 && !c.inRecovery && !c.inLoss;
-  if (episode) undoBegin(c);
+  if (episode) undoBegin(c, now);
   // RFC 5682: F-RTO judges the first timeout of an episode; a repeated timeout ends it.
   c.undo.frtoHigh = episode ? c.sndMax : null;
   c.undo.frtoProbing = false;

@@ -90,6 +90,12 @@ export interface TcpCounters {
   dsacksReceived: number;
   /** Recovery episodes undone as spurious (D-SACK, RFC 3708; timestamps, RFC 3522). */
   spuriousUndos: number;
+  /**
+   * Recovery episodes that began while an earlier one's undo still waited for its evidence, and
+   * joined it (see `undoBegin`): the window from before the first comes back only when every
+   * retransmission of both is shown spurious.
+   */
+  undoJoined: number;
   /** D-SACK blocks sent (RFC 2883): we received a segment twice. */
   dsacksSent: number;
   /** D-SACK blocks ignored: they name data outside anything sent within a window. */
@@ -215,6 +221,7 @@ export function newCounters(): TcpCounters {
     rackLost: 0,
     dsacksReceived: 0,
     spuriousUndos: 0,
+    undoJoined: 0,
     dsacksSent: 0,
     dsackIgnored: 0,
     sackBlocksIgnored: 0,
@@ -259,6 +266,7 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.rackLost = src.rackLost;
   dst.dsacksReceived = src.dsacksReceived;
   dst.spuriousUndos = src.spuriousUndos;
+  dst.undoJoined = src.undoJoined;
   dst.dsacksSent = src.dsacksSent;
   dst.dsackIgnored = src.dsackIgnored;
   dst.sackBlocksIgnored = src.sackBlocksIgnored;

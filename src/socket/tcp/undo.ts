@@ -15,6 +15,12 @@
  * `REXMIT_NEW`). Without new data to send, or with the peer's window full, recovery goes on
  * conventionally, as RFC 5682 §3 recommends.
  *
+ * Episodes overlap: a timeout in fast recovery continues its episode (as Linux keeps
+ * `undo_marker` then), and an episode that begins while the previous one's D-SACKs may still be
+ * on the way joins it in a run ({@linkcode undoBegin}). An episode shown spurious restores the
+ * window from before it; the window from before the run's first reduction comes back only once
+ * every retransmission of the run is shown spurious. Each undo counts in `spuriousUndos`.
+ *
  * @module
  */
 
@@ -26,16 +32,31 @@ import { seqLe, seqLt } from "./seq.ts";
 
 /** The undo state of the current recovery episode; fields are public to the tcp folder only. */
 export class UndoState {
-  /** SND.UNA when the episode began, or `null` when no episode can be undone. */
+  /**
+   * SND.UNA when the first episode of the run began (a run is one episode, or several joined
+   * by {@linkcode undoBegin}), or `null` when nothing can be undone.
+   */
   marker: number | null = null;
-  /** Segments retransmitted in the episode that no D-SACK has yet shown to be duplicates. */
+  /** SND.UNA when the current episode began: D-SACKs below it are for earlier episodes. */
+  start = 0;
+  /** Segments retransmitted in the current episode that no D-SACK has yet shown to be duplicates. */
   retrans = 0;
-  /** When the episode's first retransmission left, `NEVER` before it. */
+  /** Segments retransmitted in the run's earlier episodes not yet shown to be duplicates. */
+  carried = 0;
+  /** The current episode was shown spurious and its reduction undone; earlier ones still wait. */
+  proven = false;
+  /** When the current episode's first retransmission left, `NEVER` before it. */
   stamp: Instant = NEVER;
-  /** `cwnd` before the episode's reduction. */
+  /** When the run's latest retransmission left, `NEVER` before it. */
+  lastRetx: Instant = NEVER;
+  /** `cwnd` before the current episode's reduction. */
   priorCwnd = 0;
-  /** `ssthresh` before the episode's reduction. */
+  /** `ssthresh` before the current episode's reduction. */
   priorSsthresh = 0;
+  /** `cwnd` before the run's first reduction. */
+  firstCwnd = 0;
+  /** `ssthresh` before the run's first reduction. */
+  firstSsthresh = 0;
   /** F-RTO: SND.MAX when the first timeout of the episode fired, `null` when F-RTO is off. */
   frtoHigh: number | null = null;
   /**
@@ -49,11 +70,33 @@ export class UndoState {
  * A recovery episode begins (call before the controller reduces the window). As Linux's
  * `retrans_stamp`, the stamp is the earliest retransmission still unacknowledged: an ACK for a
  * retransmission of an earlier episode must not look like one for an original transmission.
+ *
+ * When the previous episode's evidence may still come (some of its retransmissions are not yet
+ * shown duplicates, and the latest left less than an RTO ago: its D-SACK can still be on the
+ * way), the new episode joins it in one run, as Linux's `undo_marker` / `undo_retrans` span a
+ * timeout that falls in fast recovery: the run's marker and its window from before the first
+ * reduction stay, and D-SACKs for either episode count. Each episode is still judged on its own
+ * evidence: the current one shown spurious restores the window from before it, and the window
+ * from before the first comes back only once every retransmission of the run is shown spurious.
  */
-export function undoBegin(c: TcpConn): void {
+export function undoBegin(c: TcpConn, now: Instant): void {
   const u = c.undo;
-  u.marker = c.sndUna;
+  const cc = c.cc;
+  if (
+    u.marker !== null && u.retrans + u.carried > 0 && u.lastRetx !== NEVER &&
+    now - u.lastRetx < c.rtt.rto
+  ) {
+    u.carried += u.retrans > 0 ? u.retrans : 0;
+    c.counters.undoJoined++;
+  } else {
+    u.marker = c.sndUna;
+    u.carried = 0;
+    u.firstCwnd = cc.cwnd;
+    u.firstSsthresh = cc.ssthresh;
+  }
+  u.start = c.sndUna;
   u.retrans = 0;
+  u.proven = false;
   u.stamp = NEVER;
   const log = c.log;
   for (let i = 0; i < log.count; i++) {
@@ -62,8 +105,8 @@ export function undoBegin(c: TcpConn): void {
       u.stamp = log.xmitTs[k]!;
     }
   }
-  u.priorCwnd = c.cc.cwnd;
-  u.priorSsthresh = c.cc.ssthresh;
+  u.priorCwnd = cc.cwnd;
+  u.priorSsthresh = cc.ssthresh;
 }
 
 /** A retransmission of `len` bytes left at `now`. */
@@ -72,18 +115,29 @@ export function undoNoteRetransmit(c: TcpConn, now: Instant, len: number): void 
   if (u.marker === null) return;
   u.retrans += len > c.sndMss ? Math.ceil(len / c.sndMss) : 1;
   if (u.stamp === NEVER) u.stamp = now;
+  u.lastRetx = now;
 }
 
 /**
- * A valid D-SACK block `[left, right)` arrived: when it names data of the episode, its segments
- * were received twice; once every retransmission is accounted for, undo (RFC 3708 §3).
+ * A valid D-SACK block `[left, right)` arrived: when it names data of the run, its segments were
+ * received twice. Once every retransmission of the current episode is accounted for, that
+ * episode was spurious (RFC 3708 §3); once those of the earlier episodes of the run are too, the
+ * whole run was.
  */
 export function undoOnDsack(c: TcpConn, now: Instant, left: number, right: number): void {
   const u = c.undo;
-  if (u.marker === null || seqLt(left, u.marker) || u.retrans <= 0) return;
+  if (u.marker === null || seqLt(left, u.marker)) return;
   const len = right - left >>> 0;
-  u.retrans -= len > c.sndMss ? Math.ceil(len / c.sndMss) : 1;
-  if (u.retrans <= 0) undo(c, now);
+  const segs = len > c.sndMss ? Math.ceil(len / c.sndMss) : 1;
+  if (seqLt(left, u.start)) {
+    if (u.carried <= 0) return;
+    u.carried -= segs;
+    if (u.carried <= 0 && u.proven) undo(c, now);
+    return;
+  }
+  if (u.retrans <= 0) return;
+  u.retrans -= segs;
+  if (u.retrans <= 0) episodeSpurious(c, now);
 }
 
 /**
@@ -96,7 +150,7 @@ export function undoOnAck(c: TcpConn, now: Instant, repr: TcpRepr, recovering: b
   if (!recovering || u.marker === null || u.stamp === NEVER || !c.tsOn) return;
   const ts = repr.timestamp;
   if (ts === null || ts.tsEcr === 0) return;
-  if (((ts.tsEcr - c.tsVal(u.stamp)) | 0) < 0) undo(c, now);
+  if (((ts.tsEcr - c.tsVal(u.stamp)) | 0) < 0) episodeSpurious(c, now);
 }
 
 /**
@@ -119,7 +173,7 @@ export function undoOnFrto(c: TcpConn, now: Instant, recovering: boolean, advanc
   const orig = c.rack.origDeliveredEnd;
   if (orig !== null && seqLe(orig, high)) {
     c.counters.frtoUndos++;
-    undo(c, now);
+    episodeSpurious(c, now);
     return;
   }
   if (!probing && advanced && seqLt(c.sndUna, high) && newDataMayGo(c)) {
@@ -134,16 +188,39 @@ function newDataMayGo(c: TcpConn): boolean {
   return seqLt(next, c.txEnd()) && seqLt(next, c.sndUna + c.sndWnd >>> 0);
 }
 
-/** Restores the window from before the episode and ends recovery (Linux `tcp_undo_cwnd_reduction`). */
+/**
+ * The current episode was shown spurious: with nothing of the run's earlier episodes still
+ * unproven the whole run is undone; otherwise only this episode's reduction is, and the run
+ * waits for the rest of its evidence.
+ */
+function episodeSpurious(c: TcpConn, now: Instant): void {
+  const u = c.undo;
+  if (u.carried <= 0) {
+    undo(c, now);
+    return;
+  }
+  c.cc.onUndo(now, u.priorCwnd, u.priorSsthresh);
+  u.retrans = 0;
+  u.proven = true;
+  endRecovery(c);
+}
+
+/** Restores the window from before the run and ends recovery (Linux `tcp_undo_cwnd_reduction`). */
 function undo(c: TcpConn, now: Instant): void {
   const u = c.undo;
-  c.cc.onUndo(now, u.priorCwnd, u.priorSsthresh);
+  c.cc.onUndo(now, u.firstCwnd, u.firstSsthresh);
   u.marker = null;
+  u.carried = 0;
+  u.proven = false;
+  endRecovery(c);
+}
+
+function endRecovery(c: TcpConn): void {
   c.log.clearLost();
   c.inRecovery = false;
   c.inLoss = false;
   c.forceRetransmit = false;
-  u.frtoHigh = null;
-  u.frtoProbing = false;
+  c.undo.frtoHigh = null;
+  c.undo.frtoProbing = false;
   c.counters.spuriousUndos++;
 }

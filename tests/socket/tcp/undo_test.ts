@@ -159,11 +159,11 @@ Deno.test("A recovery episode's Eifel stamp is the earliest retransmission still
   c.log.sent(1100, 1200, 10);
   c.log.sent(1100, 1200, 150); // a retransmission of an earlier episode, still in flight
   c.sndUna = 1000;
-  undoBegin(c);
+  undoBegin(c, 0);
   // an ACK for that retransmission echoes 150: not older than the stamp, so no undo
   assert.equal(c.undo.stamp, 150);
   c.log.acked(1200, null);
-  undoBegin(c);
+  undoBegin(c, 0);
   assert.equal(c.undo.stamp, Number.POSITIVE_INFINITY);
 });
 
@@ -270,4 +270,94 @@ Deno.test("TcpSocket does not apply F-RTO to a second timeout in a row", () => {
   h.at(1350);
   h.send({ seq: R, ack: L + 300, window: W });
   assert.equal(h.sock.info.frtoUndos, 0);
+});
+
+// Overlapping episodes (Linux's undo_marker / undo_retrans span them): a second episode that
+// begins while the first one's D-SACK may still be on the way joins it in one run.
+/** Episode 1 (segment 0 resent at 200) ends at 210; episode 2 resends segment 10 at `at2`. */
+function twoEpisodes(at2 = 220) {
+  const h = sackSender();
+  h.sock.send(fill(1000));
+  assert.equal(h.out().length, 10);
+  const { cwnd, ssthresh } = h.sock.info;
+  h.at(200);
+  h.send({ seq: R, ack: L, window: W, sackBlocks: blocks([100, 400]) });
+  h.expect({ seq: L, ack: R, payload: fill(100) });
+  h.at(210);
+  h.send({ seq: R, ack: L + 1000, window: W }); // the original was late: episode 1 ends
+  const after1 = [h.sock.info.cwnd, h.sock.info.ssthresh];
+  h.sock.send(fill(500, 1000));
+  assert.deepStrictEqual(h.out().map((s) => s.seq - L), [1000, 1100, 1200, 1300, 1400]);
+  h.at(at2);
+  h.send({ seq: R, ack: L + 1000, window: W, sackBlocks: blocks([1100, 1400]) });
+  h.expect({ seq: L + 1000, ack: R, payload: fill(100, 1000) }); // episode 2
+  h.send({ seq: R, ack: L + 1500, window: W }); // its original was late too: it ends
+  return { h, before: [cwnd, ssthresh], after1 };
+}
+
+/** cwnd, ssthresh and spuriousUndos now (`info` is one object, refreshed on read). */
+function win(h: ReturnType<typeof sackSender>): number[] {
+  const i = h.sock.info;
+  return [i.cwnd, i.ssthresh, i.spuriousUndos];
+}
+
+Deno.test("TcpSocket restores the window from before the first of two overlapping episodes once both retransmissions are D-SACKed", () => {
+  const { h, before } = twoEpisodes();
+  assert.equal(h.sock.info.undoJoined, 1);
+  const reduced = win(h).slice(0, 2);
+  h.at(300);
+  h.send({ seq: R, ack: L + 1500, window: W, sackBlocks: blocks([0, 100]) }); // episode 1's
+  assert.deepStrictEqual(win(h), [...reduced, 0]);
+  h.send({ seq: R, ack: L + 1500, window: W, sackBlocks: blocks([1000, 1100]) }); // episode 2's
+  assert.deepStrictEqual(win(h), [...before, 1]);
+  assert.deepStrictEqual([h.sock.info.dsacksReceived, h.sock.info.inRecovery], [2, false]);
+});
+
+Deno.test("TcpSocket undoes only the second of two overlapping episodes while the first is unproven, then the first when its D-SACK comes", () => {
+  const { h, before, after1 } = twoEpisodes();
+  h.at(300);
+  h.send({ seq: R, ack: L + 1500, window: W, sackBlocks: blocks([1000, 1100]) }); // episode 2's
+  assert.deepStrictEqual(win(h), [...after1, 1]);
+  h.send({ seq: R, ack: L + 1500, window: W, sackBlocks: blocks([0, 100]) }); // episode 1's, late
+  assert.deepStrictEqual(win(h), [...before, 2]);
+});
+
+Deno.test("TcpSocket keeps the first episode's reduction when only the second of two overlapping episodes is shown spurious", () => {
+  const { h, after1 } = twoEpisodes();
+  h.at(300);
+  h.send({ seq: R, ack: L + 1500, window: W, sackBlocks: blocks([1000, 1100]) });
+  h.at(400);
+  h.send({ seq: R, ack: L + 1500, window: W }); // episode 1 repaired a real loss: no D-SACK
+  assert.deepStrictEqual(win(h), [...after1, 1]);
+});
+
+Deno.test("TcpSocket starts a run afresh when the earlier episode's last retransmission left an RTO ago or more", () => {
+  // RTO 300 (SRTT 100): episode 1's retransmission left at 200, episode 2 begins at 500
+  const { h, after1 } = twoEpisodes(500);
+  assert.equal(h.sock.info.undoJoined, 0);
+  h.at(600);
+  h.send({ seq: R, ack: L + 1500, window: W, sackBlocks: blocks([0, 100]) }); // below the marker
+  h.send({ seq: R, ack: L + 1500, window: W, sackBlocks: blocks([1000, 1100]) });
+  assert.deepStrictEqual(win(h), [...after1, 1]);
+});
+
+Deno.test("TcpSocket keeps one run across a timeout in fast recovery: every retransmission D-SACKed restores the window from before it", () => {
+  const h = sackSender();
+  h.sock.send(fill(1000));
+  h.out();
+  const { cwnd, ssthresh } = h.sock.info;
+  h.at(200);
+  h.send({ seq: R, ack: L, window: W, sackBlocks: blocks([100, 400]) });
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // fast retransmit
+  // nothing more comes back: the stalled-recovery probe, then the RTO (no new episode)
+  h.at(402).expect({ seq: L, ack: R, payload: fill(100) });
+  h.at(702).expect({ seq: L, ack: R, payload: fill(100) });
+  const resent = h.sock.info.retransmits;
+  assert.deepStrictEqual([resent, h.sock.info.undoJoined], [3, 0]);
+  h.at(h.pollAt - 1);
+  for (let n = 1; n <= resent; n++) {
+    assert.equal(h.sock.info.spuriousUndos, 0);
+    h.send({ seq: R, ack: L + 1000, window: W, sackBlocks: blocks([0, 100]) });
+  }
+  assert.deepStrictEqual(win(h), [cwnd, ssthresh, 1]);
 });
