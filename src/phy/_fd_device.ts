@@ -14,7 +14,7 @@ import type { Instant } from "../time.ts";
 import type { FdEngine } from "./_fd_engine.ts";
 
 export { FdEngine } from "./_fd_engine.ts";
-export type { FdEngineOptions, FrameReceiver, FrameSender } from "./_fd_engine.ts";
+export type { FdEngineOptions, FrameReceiver, FrameSender } from "./_fd_engine_options.ts";
 
 /**
  * The part of {@linkcode TunTapDevice} and {@linkcode RawSocketDevice} that does not depend on

@@ -12,10 +12,12 @@ import type { DeviceCapabilities } from "./device.ts";
 import { FrameQueue } from "./link.ts";
 import { pureAckOffset, supersedes } from "./_ack_filter.ts";
 import {
+  backoffMs,
   EFD_CLOEXEC,
   EFD_NONBLOCK,
   Errno,
   errno,
+  MAX_READ_FAILURES,
   newHostStats,
   osError,
   POLLERR,
@@ -26,82 +28,8 @@ import {
 import type { Libc, MutableHostDeviceStats } from "./_libc.ts";
 import type { TxRing } from "./_tx_ring.ts";
 import { RxRing } from "./_rx_ring.ts";
+import type { FdEngineOptions, FrameReceiver, FrameSender } from "./_fd_engine_options.ts";
 import { type Instant, NEVER } from "../time.ts";
-
-/**
- * A receive path other than plain `read` (the AF_PACKET `recvmsg` path), created once by the
- * engine with its counters and slot size.
- */
-export interface FrameReceiver {
-  /**
-   * Receives one frame into `slot` (a whole ring slot, reserved); returns its length, -1 on error
-   * (errno set) or -2 when the frame was handled otherwise (skipped, dropped and counted, or
-   * staged).
-   */
-  read(slot: Uint8Array): number;
-  /** Whether frames wait to be appended by `flush` (a super-frame being segmented). */
-  readonly staged: boolean;
-  /** Appends staged frames to `rx` until none is left or the ring is full. */
-  flush(rx: FrameQueue): void;
-  /** The `gso_size` of the TCP super-frame `read` accepted last, else 0 (kept as its stamp). */
-  readonly segmentSize?: number;
-}
-
-/**
- * A transmit path that puts a header in front of each frame (the TUN offload header): the engine
- * hands out `buffer[headroom, headroom + len)` and, on commit, writes what `prepare` returns.
- */
-export interface FrameSender {
-  /** Bytes reserved in front of each frame. */
-  readonly headroom: number;
-  /** The largest frame `transmit` accepts (the MTU, or more with segmentation offload). */
-  readonly maxLen: number;
-  /**
-   * Fills the header in front of the frame of `len` bytes at `headroom` in `buffer`; returns the
-   * number of bytes to write, or -1 to drop the frame (counted by the sender).
-   */
-  prepare(buffer: Uint8Array, len: number): number;
-}
-
-/** Options of {@linkcode FdEngine}. */
-export interface FdEngineOptions {
-  /** Owned library handle (closed by `close`). */
-  readonly lib: Libc;
-  /** Owned non-blocking device fd (closed by `close`). */
-  readonly fd: number;
-  /** The device's capabilities (its MTU bounds delivered frames). */
-  readonly capabilities: DeviceCapabilities;
-  /** Receive ring length in frames. */
-  readonly rxQueueLen: number;
-  /** Builds the receive path; without it frames are read with `read(2)`. */
-  readonly receiver?:
-    | ((stats: MutableHostDeviceStats, slotSize: number) => FrameReceiver)
-    | undefined;
-  /** The largest frame the receive path delivers (default: the MTU). */
-  readonly rxFrameSize?: number | undefined;
-  /** Builds the transmit path; without it frames are written as they are. */
-  readonly sender?: ((stats: MutableHostDeviceStats) => FrameSender) | undefined;
-  /** For messages: `TUN device "tun0"`. */
-  readonly label: string;
-  /**
-   * Called when poll reports POLLERR/POLLHUP/POLLNVAL or a read fails with `code`: return the
-   * fatal error that ends the loop, or `null` to count it and continue.
-   */
-  readonly classify: (revents: number, code: number) => Error | null;
-  /** Called once with the fatal error. */
-  readonly onError?: ((error: Error) => void) | undefined;
-  /**
-   * Hold each pure TCP ACK until the stack has drained the receive ring or sends another frame,
-   * and drop it when a newer ACK of the same connection supersedes it (`_ack_filter.ts`).
-   * Default `false`.
-   */
-  readonly coalesceAcks?: boolean | undefined;
-  /**
-   * Do not start the reader loop: the adapter then calls `useReader` (a reader thread) or
-   * `startLoop`. Default `false`.
-   */
-  readonly deferLoop?: boolean | undefined;
-}
 
 /** The transmit counters: in ring mode the sum of the worker's and the frames written inline. */
 type TxCounters = Pick<
@@ -211,6 +139,13 @@ export class FdEngine {
   #loop: Promise<void> = Promise.resolve();
   /** The reader thread's ring (`useReader`), or null when the loop here reads the fd. */
   #reader: RxRing | null = null;
+  /** Failed reads in a row (counted, not fatal), with neither a frame nor EAGAIN between. */
+  #readFailures = 0;
+  /** The errno of the last of them. */
+  #readErrno = 0;
+  /** The loop's pause before retrying a failing read (cut short by `close`). */
+  #pauseTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #pauseWake: (() => void) | null = null;
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
   #rejectClosed!: (e: Error) => void;
@@ -267,8 +202,9 @@ export class FdEngine {
    * fills, and the readiness callback runs when frames arrive after `receive` found none. Its
    * polls, full-ring waits and read errors count in `readerWakeups`, `rxQueueFull` and
    * `readErrors`. Rejects when the worker cannot start (the engine is then left to `close`).
+   * `module` replaces the worker's module (for tests).
    */
-  async startReader(slots: number): Promise<void> {
+  async startReader(slots: number, module?: string): Promise<void> {
     const lib = this.#lib;
     const one = new Uint8Array(8);
     one[0] = 1;
@@ -278,6 +214,7 @@ export class FdEngine {
       slots,
       (this.#slotSize + 63) & ~63,
       (fd) => lib.symbols.write(fd, one, 8n),
+      module,
     );
     this.#reader = ring;
     ring.onDeath((e) => this.#threadDied("reader", e));
@@ -293,12 +230,12 @@ export class FdEngine {
       if (this.#state !== "open") break;
       const failure = ring.failure();
       if (failure !== null) {
-        const [revents, code] = failure;
+        const [revents, code, run] = failure;
         this.#fail(
           this.#classify(revents, code) ??
-            new Error(
+            (run > 0 ? this.#failedReads(run, code) : new Error(
               `${this.#label}: the reader thread stopped: revents ${revents}, errno ${code}`,
-            ),
+            )),
         );
         break;
       }
@@ -370,8 +307,11 @@ export class FdEngine {
       let seg = this.#rx.peekStamp(); // the frame's segment size (see `#accept`)
       frame = this.#rx.pop();
       // Ring empty: read the fd here rather than wait for the loop's poll (a worker-thread round
-      // trip and an event-loop turn); frames that keep coming are taken without either.
-      if (frame === null && this.#state === "open" && this.#pull()) {
+      // trip and an event-loop turn); frames that keep coming are taken without either. Not
+      // while reads keep failing: the loop retries them, pausing.
+      if (
+        frame === null && this.#state === "open" && this.#readFailures < 2 && this.#pull()
+      ) {
         seg = this.#rx.peekStamp();
         frame = this.#rx.pop();
       }
@@ -612,6 +552,12 @@ export class FdEngine {
     one[0] = 1;
     this.#lib.symbols.write(this.#eventFd, one, 8n);
     this.#wakeIdle();
+    const pause = this.#pauseWake;
+    if (pause !== null) {
+      clearTimeout(this.#pauseTimer);
+      this.#pauseWake = null;
+      pause();
+    }
     const waiter = this.#spaceWaiter;
     if (waiter !== null) {
       this.#spaceWaiter = null;
@@ -636,6 +582,18 @@ export class FdEngine {
     if (!this.#drain(false)) return false;
     if (this.#drained) this.#wakeIdle();
     return this.#rx.length > before;
+  }
+
+  /** The error that ends the device after `run` failed reads in a row, the last with `code`. */
+  #failedReads(run: number, code: number): Error {
+    return osError(this.#lib, `${this.#label}: ${run} reads in a row failed`, code);
+  }
+
+  /** Counts a failed read that does not end the device. */
+  #readFailed(code: number): void {
+    this.stats.readErrors++;
+    this.#readFailures++;
+    this.#readErrno = code;
   }
 
   /** A worker thread died after it started: the device fails (its frames would never move). */
@@ -692,6 +650,20 @@ export class FdEngine {
         await new Promise<void>((resolve) => this.#idleWaiter = resolve);
         continue;
       }
+      // Reads keep failing (counted, not fatal): pause before the next try, give up at last.
+      const run = this.#readFailures;
+      if (run >= MAX_READ_FAILURES) {
+        this.#fail(this.#failedReads(run, this.#readErrno));
+        break;
+      }
+      if (run >= 2) {
+        await new Promise<void>((resolve) => {
+          this.#pauseWake = resolve;
+          this.#pauseTimer = setTimeout(resolve, backoffMs(run));
+        });
+        this.#pauseWake = null;
+        if (this.#state !== "open") break;
+      }
       pv.setInt16(6, 0, true);
       pv.setInt16(14, 0, true);
       this.stats.readerWakeups++;
@@ -716,8 +688,12 @@ export class FdEngine {
           this.#fail(fatal);
           break;
         }
-        this.stats.readErrors++;
-        if (n >= 0) this.#accept(n);
+        if (n < 0) this.#readFailed(code);
+        else {
+          this.stats.readErrors++;
+          this.#readFailures = 0;
+          this.#accept(n);
+        }
         continue;
       }
       const before = this.#rx.length;
@@ -752,6 +728,7 @@ export class FdEngine {
           this.#drained = true;
           this.#wrote = false;
           this.#promised = false;
+          this.#readFailures = 0;
           break;
         }
         if (code === Errno.EINTR) continue;
@@ -761,10 +738,11 @@ export class FdEngine {
           result = false;
           break;
         }
-        this.stats.readErrors++;
+        this.#readFailed(code);
         this.#drained = true;
         break;
       }
+      this.#readFailures = 0;
       this.#accept(n);
     }
     if (notify && wasEmpty && !this.#rx.isEmpty() && this.#onReadable !== null) {

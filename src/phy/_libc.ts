@@ -113,6 +113,19 @@ export const Errno = {
   ENETDOWN: 100,
 } as const;
 
+/**
+ * A read that fails with an error the device only counts (not EAGAIN, not one that ends the
+ * device) is retried at once; when it fails again with neither a frame nor an empty fd between,
+ * the reader pauses `backoffMs(n)` before the next try, and after this many failures in a row the
+ * device fails: an fd that stays readable and keeps failing would otherwise spin its reader.
+ */
+export const MAX_READ_FAILURES = 32;
+
+/** The pause before retrying after `n` failed reads in a row: 0, then 1, 2, 4 … 50 ms. */
+export function backoffMs(n: number): number {
+  return n < 2 ? 0 : Math.min(1 << (n - 2), 50);
+}
+
 const ERRNO_NAMES: Record<number, string> = Object.fromEntries(
   Object.entries(Errno).map(([k, v]) => [v, k]),
 );

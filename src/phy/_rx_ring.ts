@@ -10,7 +10,7 @@
  *   (stack), `STOP` set by `close`, `SLEEP` the worker waits for a free slot, `WAKE` bumped (and
  *   notified) by a release that saw `SLEEP` and by `close`, `WANT` the stack found the ring empty
  *   and waits, `SEQ` bumped and notified by a publish that saw `WANT`, `FAILED` and the fatal
- *   error's `ERR_REVENTS` / `ERR_CODE`;
+ *   error's `ERR_REVENTS` / `ERR_CODE` / `ERR_RUN`;
  * - `[64, 96)` counters, `Float64Array`, written by the worker only: its polls, times it found
  *   the ring full, failed reads it counted and went on;
  * - `[96, 96 + 4n)` each slot's frame length;
@@ -44,6 +44,11 @@ export const FAILED = 7;
 export const ERR_REVENTS = 8;
 /** The errno of the fatal error (0 when poll reported it). */
 export const ERR_CODE = 9;
+/**
+ * Failed reads in a row when the worker stopped (0 unless it gave up on an error that a single
+ * read would only count: `MAX_READ_FAILURES`).
+ */
+export const ERR_RUN = 10;
 /** Counter indices (`Float64Array`): the worker's polls. */
 export const C_POLLS = 0;
 /** Times the worker found the ring full and waited. */
@@ -126,7 +131,8 @@ export class RxRing {
   /**
    * Starts the worker reading `fd` into `slots` slots of `slotSize` bytes (a multiple of 64);
    * `close` writes `eventFd` through `signal` to end its poll. Resolves once it has opened libc;
-   * rejects (and leaves nothing running) when it cannot start.
+   * rejects (and leaves nothing running) when it cannot start. `module` replaces the worker's
+   * module (`_rx_worker.ts`): the tests run one that dies on purpose.
    */
   static async start(
     fd: number,
@@ -134,13 +140,13 @@ export class RxRing {
     slots: number,
     slotSize: number,
     signal: (fd: number) => void,
+    module: string = new URL("./_rx_worker.ts", import.meta.url).href,
   ): Promise<RxRing> {
     const sab = new SharedArrayBuffer(dataOffset(slots) + slots * slotSize);
     // The stack has not looked yet: the first frame wakes it.
     new Int32Array(sab, 0, 16)[WANT] = 1;
     const init: RxWorkerInit = { sab, fd, eventFd, slots, slotSize };
-    const url = new URL("./_rx_worker.ts", import.meta.url).href;
-    const w = await startRingWorker(url, "smolnet-rx", "Receive worker", init);
+    const w = await startRingWorker(module, "smolnet-rx", "Receive worker", init);
     return new RxRing(sab, slots, slotSize, w, eventFd, signal);
   }
 
@@ -203,10 +209,18 @@ export class RxRing {
     return r.value.then(() => this.#seq = Atomics.load(this.#ctrl, SEQ));
   }
 
-  /** The worker's fatal error as `[revents, errno]`, or `null` while it runs. */
-  failure(): [number, number] | null {
-    if (Atomics.load(this.#ctrl, FAILED) === 0) return null;
-    return [Atomics.load(this.#ctrl, ERR_REVENTS), Atomics.load(this.#ctrl, ERR_CODE)];
+  /**
+   * The worker's fatal error as `[revents, errno, failed reads in a row]`, or `null` while it
+   * runs.
+   */
+  failure(): [number, number, number] | null {
+    const ctrl = this.#ctrl;
+    if (Atomics.load(ctrl, FAILED) === 0) return null;
+    return [
+      Atomics.load(ctrl, ERR_REVENTS),
+      Atomics.load(ctrl, ERR_CODE),
+      Atomics.load(ctrl, ERR_RUN),
+    ];
   }
 
   /**

@@ -8,7 +8,17 @@
  * @module
  */
 
-import { Errno, errno, openLibc, POLLERR, POLLHUP, POLLIN, POLLNVAL } from "./_libc.ts";
+import {
+  backoffMs,
+  Errno,
+  errno,
+  MAX_READ_FAILURES,
+  openLibc,
+  POLLERR,
+  POLLHUP,
+  POLLIN,
+  POLLNVAL,
+} from "./_libc.ts";
 import {
   C_FULL,
   C_POLLS,
@@ -17,6 +27,7 @@ import {
   dataOffset,
   ERR_CODE,
   ERR_REVENTS,
+  ERR_RUN,
   FAILED,
   HEAD,
   LENS_AT,
@@ -74,8 +85,11 @@ function run(lib: Libc, init: RxWorkerInit): void {
   pv.setInt16(12, POLLIN, true);
   let head = Atomics.load(ctrl, HEAD);
   let pollFailures = 0;
+  /** Failed reads in a row, with neither a frame nor an empty fd (EAGAIN) between them. */
+  let readFailures = 0;
   const clear = new Uint8Array(8);
   const fail = (revents: number, code: number) => {
+    Atomics.store(ctrl, ERR_RUN, readFailures);
     Atomics.store(ctrl, ERR_REVENTS, revents);
     Atomics.store(ctrl, ERR_CODE, code);
     Atomics.store(ctrl, FAILED, 1);
@@ -96,6 +110,7 @@ function run(lib: Libc, init: RxWorkerInit): void {
     const s = (head >>> 0) % slots;
     const n = lib.symbols.read(fd, views[s]!, size);
     if (n > 0) {
+      readFailures = 0;
       lens[s] = n;
       head = (head + 1) | 0;
       Atomics.store(ctrl, HEAD, head);
@@ -109,6 +124,7 @@ function run(lib: Libc, init: RxWorkerInit): void {
     const code = n < 0 ? errno(lib) : Errno.EIO;
     if (code === Errno.EINTR) continue;
     if (code === Errno.EAGAIN) {
+      readFailures = 0;
       pv.setInt16(6, 0, true);
       pv.setInt16(14, 0, true);
       counters[C_POLLS]!++;
@@ -130,8 +146,13 @@ function run(lib: Libc, init: RxWorkerInit): void {
       }
       continue;
     }
-    // EBADF, EBADFD, EIO: the device is gone; anything else is counted and passed over.
+    // EBADF, EBADFD, EIO: the device is gone; anything else is counted and passed over, but a
+    // read that keeps failing is retried after a growing pause (`close` cuts it short through
+    // `WAKE`), and after MAX_READ_FAILURES in a row the worker gives up.
     if (code === Errno.EBADF || code === Errno.EBADFD || code === Errno.EIO) return fail(0, code);
     counters[C_READ_ERRORS]!++;
+    if (++readFailures >= MAX_READ_FAILURES) return fail(0, code);
+    const pause = backoffMs(readFailures);
+    if (pause > 0) Atomics.wait(ctrl, WAKE, Atomics.load(ctrl, WAKE), pause);
   }
 }

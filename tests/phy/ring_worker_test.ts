@@ -1,11 +1,21 @@
 // The worker threads behind the TUN device's rings (src/phy/_ring_worker.ts): one that dies after
 // it started fails the device it serves, counted, and the failure reaches the stack as a
-// Deno error. The device fd is an eventfd, so no privileges are needed.
+// Deno error; a read that keeps failing neither spins the reader nor goes on forever. The device
+// fd is an eventfd (or a directory, whose reads always fail), so no privileges are needed.
 import assert from "node:assert/strict";
 import { checksumAll, Medium } from "../../src/phy/device.ts";
 import { FdDevice, FdEngine } from "../../src/phy/_fd_device.ts";
 import { TxRing } from "../../src/phy/_tx_ring.ts";
-import { EFD_CLOEXEC, EFD_NONBLOCK, openLibc } from "../../src/phy/_libc.ts";
+import {
+  backoffMs,
+  cString,
+  EFD_CLOEXEC,
+  EFD_NONBLOCK,
+  MAX_READ_FAILURES,
+  O_CLOEXEC,
+  O_NONBLOCK,
+  openLibc,
+} from "../../src/phy/_libc.ts";
 import { NetStack } from "../../src/net/stack.ts";
 import { newWorkers, untilGone, workerTids } from "./_threads.ts";
 
@@ -15,10 +25,19 @@ class EventFdDevice extends FdDevice {
   }
 }
 
-/** An engine over a fresh non-blocking eventfd (never readable; writes of frames fail). */
-function eventFdEngine(deferLoop = false): { engine: FdEngine; fd: number } {
+/** O_DIRECTORY: the fd of a directory, which poll reports readable and whose reads fail. */
+const O_DIRECTORY = 0o200000;
+
+/**
+ * An engine over a fresh non-blocking eventfd (readable once something was added to it; writes
+ * of frames fail), or with `directory` over the fd of `/` (always readable, every read fails
+ * with EISDIR, an error the device only counts).
+ */
+function eventFdEngine(deferLoop = false, directory = false): { engine: FdEngine; fd: number } {
   const lib = openLibc();
-  const fd = lib.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  const fd = directory
+    ? lib.symbols.open(cString("/"), O_DIRECTORY | O_NONBLOCK | O_CLOEXEC, 0)
+    : lib.symbols.eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   assert.ok(fd >= 0);
   const engine = new FdEngine({
     lib,
@@ -139,4 +158,94 @@ Deno.test({
     assert.ok(mine.size >= 1);
     assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
   },
+});
+
+Deno.test({
+  name: "FdEngine fails with BrokenPipe when its reader thread dies after it started",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    const before = workerTids();
+    const { engine, fd } = eventFdEngine(true);
+    // The stand-in reader starts like the real one and dies when the device fd becomes readable.
+    await engine.startReader(4, new URL("./_dying_reader.ts", import.meta.url).href);
+    const mine = newWorkers(before);
+    const dev = new EventFdDevice(engine);
+    const stack = new NetStack({ device: dev, addresses: ["192.0.2.2/24"] });
+    const lib = openLibc();
+    try {
+      assert.equal(dev.error, null);
+      assert.equal(dev.canTransmit(0), true);
+      const one = new Uint8Array(8);
+      one[0] = 1;
+      assert.equal(lib.symbols.write(fd, one, 8n), 8);
+      await assert.rejects(dev.closed, (e: Error) => {
+        assert.ok(e instanceof Deno.errors.BrokenPipe);
+        assert.match(e.message, /^test device: its reader thread died: Receive worker failed: /);
+        assert.match(e.message, /killed by the test/);
+        return true;
+      });
+      assert.equal(dev.stats.threadFailures, 1);
+      assert.equal(dev.canTransmit(0), false);
+      assert.equal(dev.receive(0), null);
+      await assert.rejects(stack.connect({ hostname: "192.0.2.1", port: 80 }), (e: Error) => {
+        assert.ok(e instanceof Deno.errors.ConnectionAborted);
+        assert.match(e.message, /its reader thread died/);
+        return true;
+      });
+      assert.equal(stack.deviceError?.cause, dev.error);
+    } finally {
+      lib.close();
+      await stack.close();
+      await dev.close();
+    }
+    assert.ok(mine.size >= 1);
+    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
+  },
+});
+
+for (const reader of [false, true]) {
+  Deno.test({
+    name: `FdEngine ${
+      reader ? "with a reader thread " : ""
+    }fails the device after ${MAX_READ_FAILURES} failed reads in a row instead of retrying forever`,
+    sanitizeOps: true,
+    sanitizeResources: true,
+    async fn() {
+      const before = workerTids();
+      const { engine } = eventFdEngine(reader, true);
+      if (reader) await engine.startReader(4);
+      const mine = newWorkers(before);
+      const dev = new EventFdDevice(engine);
+      try {
+        await assert.rejects(dev.closed, (e: Error) => {
+          assert.equal(
+            e.message,
+            `test device: ${MAX_READ_FAILURES} reads in a row failed: errno 21`,
+          );
+          return true;
+        });
+        // Every failed read was counted, and no more were made: the reader stopped there.
+        assert.equal(dev.stats.readErrors, MAX_READ_FAILURES);
+        // The loop polls once per retry (the fd is always readable); the worker retries without
+        // polling (it polls only after EAGAIN).
+        assert.ok(
+          dev.stats.readerWakeups <= (reader ? 0 : MAX_READ_FAILURES),
+          `${dev.stats.readerWakeups} polls`,
+        );
+        assert.equal(dev.stats.threadFailures, 0);
+        assert.equal(dev.receive(0), null);
+      } finally {
+        await dev.close();
+      }
+      if (reader) assert.ok(mine.size >= 1);
+      assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
+    },
+  });
+}
+
+Deno.test("backoffMs: a failed read is retried at once, then after 1, 2, 4 … ms, at most 50", () => {
+  const pauses = Array.from({ length: 10 }, (_, i) => backoffMs(i));
+  assert.deepEqual(pauses, [0, 0, 1, 2, 4, 8, 16, 32, 50, 50]);
+  assert.equal(backoffMs(MAX_READ_FAILURES), 50);
 });
