@@ -139,6 +139,12 @@ export class FdEngine {
   #loop: Promise<void> = Promise.resolve();
   /** The reader thread's ring (`useReader`), or null when the loop here reads the fd. */
   #reader: RxRing | null = null;
+  /**
+   * Settled by `#stopLoop` to end the reader-thread loop: a wake-up through `Atomics.notify` on
+   * this thread (`RxRing.close`) settles `waitAsync` in a V8 task that Deno does not count as
+   * pending work, so with nothing else pending the process could end before it ran.
+   */
+  #halt: PromiseWithResolvers<void> | null = null;
   /** Failed reads in a row (counted, not fatal), with neither a frame nor EAGAIN between. */
   #readFailures = 0;
   /** The errno of the last of them. */
@@ -217,16 +223,17 @@ export class FdEngine {
       module,
     );
     this.#reader = ring;
+    this.#halt = Promise.withResolvers<void>();
     ring.onDeath((e) => this.#threadDied("reader", e));
     ring.linkStats(this.stats);
-    this.#loop = this.#watch(ring);
+    this.#loop = this.#watch(ring, this.#halt.promise);
   }
 
   /** The reader-thread loop: waits for frames after `receive` found none, then wakes the stack. */
-  async #watch(ring: RxRing): Promise<void> {
+  async #watch(ring: RxRing, halt: Promise<void>): Promise<void> {
     while (this.#state === "open") {
       const wait = ring.wait();
-      if (wait !== null) await wait;
+      if (wait !== null) await Promise.race([wait, halt]);
       if (this.#state !== "open") break;
       const failure = ring.failure();
       if (failure !== null) {
@@ -544,8 +551,9 @@ export class FdEngine {
   /** Wakes the reader loop wherever it waits (its poll through the eventfd), so it ends. */
   #stopLoop(): void {
     if (this.#reader !== null) {
-      // Stops the worker through the eventfd, and wakes the loop's wait.
+      // Stops the worker through the eventfd, and ends the loop's wait.
       void this.#reader.close();
+      this.#halt?.resolve();
       return;
     }
     const one = new Uint8Array(8);

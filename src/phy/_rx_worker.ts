@@ -42,7 +42,7 @@ import type { Libc } from "./_libc.ts";
 import type { RxWorkerInit } from "./_rx_ring.ts";
 import type { RingWorkerReply } from "./_ring_worker.ts";
 
-/** Consecutive failed polls (whose errno is invisible) before the worker gives up. */
+/** Consecutive failed polls (other than EINTR) before the worker gives up. */
 const MAX_POLL_FAILURES = 100;
 
 interface WorkerScope {
@@ -129,7 +129,10 @@ function run(lib: Libc, init: RxWorkerInit): void {
       pv.setInt16(14, 0, true);
       counters[C_POLLS]!++;
       if (lib.symbols.pollSync(pfd, 2n, -1) < 0) {
-        if (++pollFailures >= MAX_POLL_FAILURES) return fail(0, errno(lib));
+        // A signal handled on this thread ends the poll with EINTR (a CPU profiler's SIGPROF
+        // every millisecond, under `--cpu-prof`): not a failure, poll again.
+        const code = errno(lib);
+        if (code !== Errno.EINTR && ++pollFailures >= MAX_POLL_FAILURES) return fail(0, code);
         continue;
       }
       pollFailures = 0;

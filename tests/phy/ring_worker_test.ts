@@ -249,3 +249,61 @@ Deno.test("backoffMs: a failed read is retried at once, then after 1, 2, 4 … m
   assert.deepEqual(pauses, [0, 0, 1, 2, 4, 8, 16, 32, 50, 50]);
   assert.equal(backoffMs(MAX_READ_FAILURES), 50);
 });
+
+Deno.test({
+  name:
+    "FdEngine's reader thread polls again when a signal interrupts its poll (EINTR is not a failure)",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  async fn() {
+    // A CPU profiler (`--cpu-prof`) sends SIGPROF to the worker's thread every millisecond; here
+    // SIGWINCH, for which Deno then runs a handler, is sent to it 150 times (the worker used to
+    // give up after 100 failed polls in a row and fail the device).
+    const listener = () => {};
+    Deno.addSignalListener("SIGWINCH", listener);
+    const before = workerTids();
+    const { engine, fd } = eventFdEngine(true);
+    await engine.startReader(4);
+    const mine = newWorkers(before);
+    const dev = new EventFdDevice(engine);
+    const lib = openLibc();
+    const sys = Deno.dlopen("libc.so.6", {
+      tgkill: { parameters: ["i32", "i32", "i32"], result: "i32" },
+    });
+    try {
+      assert.ok(mine.size >= 1);
+      const SIGWINCH = 28;
+      for (let i = 0; i < 150; i++) {
+        // Each signal once the worker is back in poll (it counts a poll before each).
+        const polls = dev.stats.readerWakeups;
+        for (const tid of mine) {
+          assert.equal(sys.symbols.tgkill(Deno.pid, Number(tid), SIGWINCH), 0);
+        }
+        for (let spin = 0; dev.stats.readerWakeups === polls && dev.error === null; spin++) {
+          if (spin % 64 === 63) await new Promise((r) => setTimeout(r, 1));
+        }
+      }
+      assert.equal(dev.error, null);
+      assert.equal(dev.stats.readErrors, 0);
+      // And it still reads.
+      const woke = Promise.withResolvers<void>();
+      dev.onReadable(() => woke.resolve());
+      assert.equal(dev.receive(0), null);
+      const v = new Uint8Array(8);
+      v[0] = 5;
+      assert.equal(lib.symbols.write(fd, v, 8n), 8);
+      await woke.promise;
+      assert.deepEqual([...dev.receive(0)!], [5, 0, 0, 0, 0, 0, 0, 0]);
+      assert.equal(dev.error, null);
+      assert.equal(dev.stats.readErrors, 0);
+      assert.ok(dev.stats.readerWakeups >= 1);
+    } finally {
+      sys.close();
+      lib.close();
+      await dev.close();
+      Deno.removeSignalListener("SIGWINCH", listener);
+    }
+    assert.equal(dev.error, null);
+    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
+  },
+});
