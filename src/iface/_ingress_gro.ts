@@ -107,7 +107,7 @@ export class TcpBatch {
     return true;
   }
 
-  /** Starts a batch with `repr` (whose header is at `b[tcp, …)`). */
+  /** Starts a batch with (a copy of) `repr`, whose header is at `b[tcp, …)`. */
   start(
     repr: TcpRepr,
     b: Uint8Array,
@@ -120,7 +120,9 @@ export class TcpBatch {
     const end = (b[tcp + 12]! >>> 4) * 4;
     this.header.set(b.subarray(tcp + 8, tcp + end));
     this.headerLen = end - 8;
-    this.first = repr;
+    // Ingress reads every segment into one reused repr: the batch keeps a copy of the first.
+    const ts = repr.timestamp;
+    this.first = { ...repr, timestamp: ts === null ? null : { tsVal: ts.tsVal, tsEcr: ts.tsEcr } };
     this.src = src;
     this.dst = dst;
     this.ecn = ecn;

@@ -16,7 +16,7 @@ import { readU16, readU32 } from "../wire/_bytes.ts";
 import { Ipv6OptionAction } from "../wire/ipv6_ext.ts";
 import { IPV6_HEADER_LEN, Ipv6Packet, parseIpv6, walkIpv6Headers } from "../wire/ipv6.ts";
 import type { TcpRepr } from "../wire/tcp.ts";
-import { readTcpSegment } from "../wire/_tcp_parse.ts";
+import { TcpSegmentReader } from "../wire/_tcp_parse.ts";
 import { tcpResetFor } from "../socket/tcp/mod.ts";
 import { parseUdp, UdpPacket } from "../wire/udp.ts";
 import { ETH_LEN, type IfaceCore } from "./iface_state.ts";
@@ -36,6 +36,14 @@ import { deliverTcp } from "./tcp_demux.ts";
 import { TcpBatch } from "./_ingress_gro.ts";
 import { acceptAnyDrops, acceptAnyUdp } from "./accept_any.ts";
 import { wakeSocket } from "../socket/waker.ts";
+
+/**
+ * Every TCP segment received is read into this one repr (no repr or timestamps object per
+ * segment): it goes to its socket, which is done with it before the next frame is read; the
+ * coalescing batch copies the one it keeps. Ingress is never re-entered (one poll runs at a
+ * time, and nothing a socket does while processing reads a frame).
+ */
+const READER = new TcpSegmentReader();
 
 /** Processes one frame; never throws a `WireError`. */
 export function receiveFrame(core: IfaceCore, frame: Uint8Array): void {
@@ -172,7 +180,7 @@ function coalesceTcp(
   ecn: number,
   label: number,
 ): void {
-  const repr = readTcpSegment(b, tcp, end, src, dst, core.verifyTcp.verifyChecksum !== false);
+  const repr = READER.read(b, tcp, end, src, dst, core.verifyTcp.verifyChecksum !== false);
   const takes = TcpBatch.takes(repr);
   if (batch.active) {
     if (takes && batch.extends(repr, b, tcp, src, dst, ecn, label)) {
@@ -477,7 +485,7 @@ function receiveTcpAt(
     return;
   }
   const verify = core.verifyTcp.verifyChecksum !== false;
-  deliverOrReset(core, src, dst, readTcpSegment(packet, off, end, src, dst, verify));
+  deliverOrReset(core, src, dst, READER.read(packet, off, end, src, dst, verify));
 }
 
 /** Gives the segment to its socket, or counts it and answers with a reset. */

@@ -12,7 +12,7 @@ import type { IpAddress } from "./address.ts";
 import { checksumFinish, pseudoHeaderSum } from "./checksum.ts";
 import { sumAt } from "./_checksum_fast.ts";
 import { WireError } from "./error.ts";
-import { type ParsedTcpOptions, parseTcpOptions } from "./tcp_option.ts";
+import { type MutableTcpTimestamp, type ParsedTcpOptions, parseTcpOptions } from "./tcp_option.ts";
 import { TCP_FIELD as FIELD } from "./_tcp_emit.ts";
 import type { TcpRepr } from "./tcp.ts";
 
@@ -58,6 +58,44 @@ export function checkTcpLen(b: Uint8Array, off: number, end: number): void {
 }
 
 /**
+ * Checks the segment at `b[off, end)`, verifies its checksum when `verify`, parses its options
+ * into `PARSED` (the timestamps into `ts` when given) and returns where its header ends.
+ */
+function readHeader(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  src: IpAddress,
+  dst: IpAddress,
+  verify: boolean,
+  ts: MutableTcpTimestamp | null,
+): number {
+  checkTcpLen(b, off, end);
+  if (verify) {
+    const sum = sumAt(b, off, end, pseudoHeaderSum(src, dst, PROTOCOL_TCP, end - off));
+    if (checksumFinish(sum) !== 0) {
+      const field = readU16(b, off + FIELD.CHECKSUM);
+      const expected = checksumFinish(sum + (~field & 0xffff));
+      throw new WireError(
+        "tcp.checksum",
+        field,
+        `checksum mismatch, expected 0x${expected.toString(16).padStart(4, "0")}`,
+      );
+    }
+  }
+  // RFC 9293 §3.1 / RFC 6335 §6: port 0 is reserved and never identifies a connection.
+  if (readU16(b, off + FIELD.SRC_PORT) === 0) {
+    throw new WireError("tcp.srcPort", 0, "port 0 is reserved");
+  }
+  if (readU16(b, off + FIELD.DST_PORT) === 0) {
+    throw new WireError("tcp.dstPort", 0, "port 0 is reserved");
+  }
+  const headerEnd = off + (b[off + FIELD.DATA_OFFSET]! >>> 4) * 4;
+  parseTcpOptions(b, off + FIELD.OPTIONS, headerEnd, PARSED, ts);
+  return headerEnd;
+}
+
+/**
  * `parseTcp` for the segment at `b[off, end)`: checks, verifies the checksum when `verify`, and
  * reads the header and options; the payload is a subarray of `b` (a shared empty array when the
  * segment carries no data).
@@ -72,32 +110,11 @@ export function readTcpSegment(
   dst: IpAddress,
   verify: boolean,
 ): TcpRepr {
-  checkTcpLen(b, off, end);
-  if (verify) {
-    const sum = sumAt(b, off, end, pseudoHeaderSum(src, dst, PROTOCOL_TCP, end - off));
-    if (checksumFinish(sum) !== 0) {
-      const field = readU16(b, off + FIELD.CHECKSUM);
-      const expected = checksumFinish(sum + (~field & 0xffff));
-      throw new WireError(
-        "tcp.checksum",
-        field,
-        `checksum mismatch, expected 0x${expected.toString(16).padStart(4, "0")}`,
-      );
-    }
-  }
-  const srcPort = readU16(b, off + FIELD.SRC_PORT);
-  const dstPort = readU16(b, off + FIELD.DST_PORT);
-  // RFC 9293 §3.1 / RFC 6335 §6: port 0 is reserved and never identifies a connection.
-  if (srcPort === 0) throw new WireError("tcp.srcPort", 0, "port 0 is reserved");
-  if (dstPort === 0) throw new WireError("tcp.dstPort", 0, "port 0 is reserved");
-
-  const headerEnd = off + (b[off + FIELD.DATA_OFFSET]! >>> 4) * 4;
+  const headerEnd = readHeader(b, off, end, src, dst, verify, null);
   const o = PARSED;
-  parseTcpOptions(b, off + FIELD.OPTIONS, headerEnd, o);
-
   const repr: TcpRepr = {
-    srcPort,
-    dstPort,
+    srcPort: readU16(b, off + FIELD.SRC_PORT),
+    dstPort: readU16(b, off + FIELD.DST_PORT),
     seq: readU32(b, off + FIELD.SEQ),
     ack: readU32(b, off + FIELD.ACK),
     flags: b[off + FIELD.FLAGS]!,
@@ -115,4 +132,68 @@ export function readTcpSegment(
   // Only the rare segment with a Fast Open option gets the extra field: every other repr keeps
   // one shape (and compares equal to literals written without it).
   return o.fastOpen === null ? repr : { ...repr, fastOpen: o.fastOpen };
+}
+
+/** A {@linkcode TcpRepr} whose fields a reader overwrites. */
+type MutableTcpRepr = { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
+
+/**
+ * {@linkcode readTcpSegment} into one repr (and one timestamps object) reused for every segment
+ * it reads, for ingress, which hands each segment to its socket and is done with it before it
+ * reads the next: a repr returned by `read` is valid only until the next `read`. Whoever keeps a
+ * segment longer (the receive coalescing batch, a trace sink) copies it. A segment with a Fast
+ * Open option (a SYN, rare) still gets a repr of its own.
+ */
+export class TcpSegmentReader {
+  readonly #ts: MutableTcpTimestamp = { tsVal: 0, tsEcr: 0 };
+  // Fields in the order of readTcpSegment's literal: one object shape for both.
+  readonly #repr: MutableTcpRepr = {
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    window: 0,
+    urgent: 0,
+    mss: null,
+    windowScale: null,
+    sackPermitted: false,
+    sackBlocks: PARSED.sackBlocks,
+    timestamp: null,
+    payload: NO_PAYLOAD,
+  };
+
+  /**
+   * The segment at `b[off, end)`, as {@linkcode readTcpSegment} reads it, in the reused repr.
+   *
+   * @throws {WireError} As `parseTcp`.
+   */
+  read(
+    b: Uint8Array,
+    off: number,
+    end: number,
+    src: IpAddress,
+    dst: IpAddress,
+    verify: boolean,
+  ): TcpRepr {
+    const headerEnd = readHeader(b, off, end, src, dst, verify, this.#ts);
+    const o = PARSED;
+    const r = this.#repr;
+    r.srcPort = readU16(b, off + FIELD.SRC_PORT);
+    r.dstPort = readU16(b, off + FIELD.DST_PORT);
+    r.seq = readU32(b, off + FIELD.SEQ);
+    r.ack = readU32(b, off + FIELD.ACK);
+    r.flags = b[off + FIELD.FLAGS]!;
+    r.window = readU16(b, off + FIELD.WINDOW);
+    r.urgent = readU16(b, off + FIELD.URGENT);
+    r.mss = o.mss;
+    r.windowScale = o.windowScale;
+    r.sackPermitted = o.sackPermitted;
+    r.sackBlocks = o.sackBlocks;
+    r.timestamp = o.timestamp;
+    r.payload = headerEnd === end ? NO_PAYLOAD : b.subarray(headerEnd, end);
+    if (o.fastOpen === null) return r;
+    const ts = r.timestamp;
+    return { ...r, timestamp: ts === null ? null : { ...ts }, fastOpen: o.fastOpen };
+  }
 }

@@ -159,8 +159,15 @@ function badOptionLength(kind: number, len: number, expected: string): WireError
   );
 }
 
+/** A {@linkcode TcpTimestamp} that a reader fills again for each segment. */
+export interface MutableTcpTimestamp {
+  tsVal: number;
+  tsEcr: number;
+}
+
 /**
- * Parses the options in `b[start..end)` into `out` (every field is reset first).
+ * Parses the options in `b[start..end)` into `out` (every field is reset first). With `ts`, a
+ * timestamps option is read into that object (and `out.timestamp` is it) instead of a new one.
  *
  * @internal
  * @throws {WireError} `tcp.option` (the value is the kind) for a missing or bad length byte, an
@@ -171,6 +178,7 @@ export function parseTcpOptions(
   start: number,
   end: number,
   out: ParsedTcpOptions,
+  ts: MutableTcpTimestamp | null = null,
 ): void {
   out.mss = null;
   out.windowScale = null;
@@ -235,7 +243,12 @@ export function parseTcpOptions(
       }
       case TcpOption.TIMESTAMP:
         if (len !== 10) throw badOptionLength(kind, len, "10");
-        out.timestamp = { tsVal: readU32(b, i + 2), tsEcr: readU32(b, i + 6) };
+        if (ts === null) out.timestamp = { tsVal: readU32(b, i + 2), tsEcr: readU32(b, i + 6) };
+        else {
+          ts.tsVal = readU32(b, i + 2);
+          ts.tsEcr = readU32(b, i + 6);
+          out.timestamp = ts;
+        }
         break;
       case TcpOption.FAST_OPEN:
         // RFC 7413 §4.1.1: a malformed cookie is ignored (the SYN goes on as a plain SYN), as
