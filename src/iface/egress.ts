@@ -381,6 +381,8 @@ function sourceOf(core: IfaceCore, dst: IpAddress): IpAddress | null {
  */
 export class Emitter implements TcpEmitter, UdpEmitter, IcmpEmitter, RawEmitter, NdpOutput {
   readonly #core: IfaceCore;
+  /** A segment is written into a frame (or a copied packet) before `emitTcp` returns. */
+  readonly writesThrough = true;
 
   constructor(core: IfaceCore) {
     this.#core = core;

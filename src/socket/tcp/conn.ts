@@ -46,6 +46,37 @@ export const NO_BLOCKS: readonly SackBlock[] = Object.freeze([]) as readonly Sac
 /** `TcpConn.sackRecent` before the first out-of-order segment. */
 const NO_RECENT = new Uint32Array(0);
 
+/** A {@linkcode TcpRepr} whose fields {@linkcode TcpConn.segment} overwrites. */
+type MutableTcpRepr = { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
+/** The timestamps of {@linkcode OUT}. */
+const OUT_TS = { tsVal: 0, tsEcr: 0 };
+/** The repr `segment` fills while {@linkcode reuseSegments} is on (fields in its literal's order). */
+const OUT: MutableTcpRepr = {
+  srcPort: 0,
+  dstPort: 0,
+  seq: 0,
+  ack: 0,
+  flags: 0,
+  window: 0,
+  urgent: 0,
+  mss: null,
+  windowScale: null,
+  sackPermitted: false,
+  sackBlocks: NO_BLOCKS,
+  timestamp: null,
+  payload: EMPTY,
+};
+let reuseOut = false;
+
+/**
+ * While on, {@linkcode TcpConn.segment} fills one shared repr (and timestamps object) instead of
+ * allocating them, valid until its next call: for a dispatch to an emitter that is done with a
+ * segment when `emitTcp` returns (`TcpEmitter.writesThrough`). Off again right after.
+ */
+export function reuseSegments(on: boolean): void {
+  reuseOut = on;
+}
+
 /** RFC 9293 §3.7.1: the MSS to assume when the peer sends none (IPv4; 1220 for IPv6). */
 export const DEFAULT_MSS_V4 = 536;
 /** RFC 8200 §5 minimum MTU 1280 − 40 − 20. */
@@ -430,6 +461,27 @@ export class TcpConn {
     const synAck = syn && hasAck;
     // RFC 3168 §6.1.3: every ACK carries ECE from a CE mark until the peer's CWR.
     if (this.ecn.echo && hasAck && !syn && (flags & TcpFlags.RST) === 0) flags |= TcpFlags.ECE;
+    const ts = (syn && !synAck ? this.o.timestamps : this.tsOn) && (flags & TcpFlags.RST) === 0;
+    if (reuseOut) {
+      const r = OUT;
+      r.srcPort = this.local!.port;
+      r.dstPort = this.remote!.port;
+      r.seq = seq;
+      r.ack = hasAck ? this.rcvNxt : 0;
+      r.flags = flags;
+      r.window = window;
+      r.mss = syn ? this.ourMss : null;
+      r.windowScale = syn && (synAck ? this.wsOn : this.o.windowScale) ? this.rcvShift : null;
+      r.sackPermitted = syn && (synAck ? this.sackOn : this.o.sack);
+      r.sackBlocks = !syn && hasAck ? this.sackBlocks() : NO_BLOCKS;
+      if (ts) {
+        OUT_TS.tsVal = this.tsVal(now);
+        OUT_TS.tsEcr = hasAck ? this.tsRecent : 0;
+        r.timestamp = OUT_TS;
+      } else r.timestamp = null;
+      r.payload = payload;
+      return r;
+    }
     return {
       srcPort: this.local!.port,
       dstPort: this.remote!.port,
@@ -442,9 +494,7 @@ export class TcpConn {
       windowScale: syn && (synAck ? this.wsOn : this.o.windowScale) ? this.rcvShift : null,
       sackPermitted: syn && (synAck ? this.sackOn : this.o.sack),
       sackBlocks: !syn && hasAck ? this.sackBlocks() : NO_BLOCKS,
-      timestamp: (syn && !synAck ? this.o.timestamps : this.tsOn) && (flags & TcpFlags.RST) === 0
-        ? { tsVal: this.tsVal(now), tsEcr: hasAck ? this.tsRecent : 0 }
-        : null,
+      timestamp: ts ? { tsVal: this.tsVal(now), tsEcr: hasAck ? this.tsRecent : 0 } : null,
       payload,
     };
   }

@@ -42,4 +42,11 @@ export interface TcpEmitter {
    * @returns `false` when it could not be sent now (device full); the socket then changes nothing.
    */
   emitTcp(src: IpAddress, dst: IpAddress, repr: TcpRepr, ecn?: number): boolean;
+  /**
+   * `true` when the emitter is done with `repr` (and its timestamps) once `emitTcp` returns: it
+   * writes the segment out and keeps no reference. `dispatch` then builds its segments into one
+   * reused repr instead of a new one each (the Interface's emitter does). Absent or `false`:
+   * every segment is a new object the emitter may keep.
+   */
+  readonly writesThrough?: boolean;
 }

@@ -86,7 +86,9 @@ export interface TcpTraceSink {
    *
    * @param now When.
    * @param dir `"in"` for a segment the socket took in, `"out"` for one it sent.
-   * @param repr The segment.
+   * @param repr The segment: read it during the call, copy what you keep (an Interface reads
+   *   every received segment into one reused repr, and a dispatch through its emitter builds
+   *   every sent one into another).
    * @param reason For `"out"`, why it was sent; `null` for `"in"`.
    */
   segment(now: Instant, dir: "in" | "out", repr: TcpRepr, reason: TcpSendReason | null): void;
