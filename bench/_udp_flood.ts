@@ -9,10 +9,13 @@
  *
  * Prints `ready`, waits for a line on stdin, sends for SECONDS, then prints the number of
  * datagrams the kernel accepted (a datagram the kernel refused, e.g. ENOBUFS when the device
- * queue is full, is not counted and the call is retried with the next batch).
+ * queue is full, is not counted and the call is retried with the next batch) and the process's
+ * CPU seconds (user + system).
  *
  * @module
  */
+
+import process from "node:process";
 
 const AF_INET = 2, SOCK_DGRAM = 2;
 /** sizeof(struct mmsghdr) on 64-bit Linux: struct msghdr (56) + msg_len (4) + padding (4). */
@@ -64,7 +67,8 @@ if (import.meta.main) {
       if (n > 0) sent += n;
     }
   }
-  console.log(String(sent));
+  const cpu = process.cpuUsage();
+  console.log(`${sent} ${((cpu.user + cpu.system) / 1e6).toFixed(3)}`);
   lib.symbols.close(fd);
   lib.close();
   // Keep iov and payload alive until here (the kernel read them through raw pointers).

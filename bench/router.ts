@@ -22,7 +22,10 @@
  * (`ip_forward=1`, veth pairs; with `--nat` an nftables masquerade). The rate is the packets the
  * outside host's interface received over the sending window (its kernel counters), offered is
  * what the senders' kernel accepted, and dropped what the inside host's device dropped on
- * transmit (a TUN device's queue was full: the router read too slowly); offered ≈ rate + dropped. Contenders alternate, `--runs` times each; the load
+ * transmit (a TUN device's queue was full: the router read too slowly); offered ≈ rate + dropped.
+ * Each line also gives the router process's CPU share over the window (/proc/PID/stat), the
+ * packets it forwarded per CPU-second it got (less sensitive to the machine's load than pps),
+ * and the senders' CPU share (their own count, start-up included). Contenders alternate, `--runs` times each; the load
  * average is printed, as the machine is shared. A third contender, `--copy`, is the device
  * ceiling: this script reading one TUN device and writing every frame to the other, no stack.
  * The senders do not block (a full TUN queue drops), so the rate is what the router drains.
@@ -86,7 +89,7 @@ function parseArgs(argv: readonly string[]): Args {
     seconds: 5,
     runs: 2,
     size: 64,
-    senders: 2,
+    senders: 0, // 1 sendmmsg sender or 2 python3 ones unless given
     nat: false,
     conntrack: false,
     flows: 100_000,
@@ -130,6 +133,7 @@ function parseArgs(argv: readonly string[]): Args {
       else a.profile = v;
     } else throw new TypeError(`Unknown option ${f}`);
   }
+  if (a.senders === 0) a.senders = a.sender === "python" ? 2 : 1;
   return a;
 }
 
@@ -183,6 +187,8 @@ print(n, flush=True)
 `;
 
 interface Lab {
+  /** The router process (examples/router.ts or the TUN copy), when it is one. */
+  pid?: number;
   inside: string;
   outside: string;
   inDev: string;
@@ -318,7 +324,7 @@ async function smolnetLab(
   await proc.line(30_000, "router start");
   await must("ip", ["-n", r, "link", "set", tin, "netns", i]);
   await must("ip", ["-n", r, "link", "set", tout, "netns", o]);
-  const lab = { inside: i, outside: o, inDev: tin, outDev: tout, undo };
+  const lab = { pid: proc.pid, inside: i, outside: o, inDev: tin, outDev: tout, undo };
   await hosts(lab);
   return lab;
 }
@@ -364,6 +370,18 @@ interface Rate {
   offered: number;
   /** Packets the inside host's device dropped on transmit (for TUN: the router read too slowly). */
   dropped: number;
+  /** The router process's CPU time over the window, in CPU-seconds per second (NaN: kernel). */
+  routerCpu: number;
+  /** The senders' CPU time (user + system) per second of the window, summed. */
+  senderCpu: number;
+}
+
+/** User + system CPU seconds of process `pid` so far (/proc/PID/stat, 100 ticks a second). */
+async function cpuSeconds(pid: number | undefined): Promise<number> {
+  if (pid === undefined) return NaN;
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // utime and stime are fields 14 and 15
 }
 
 async function measure(lab: Lab, a: Args): Promise<Rate> {
@@ -383,6 +401,7 @@ async function measure(lab: Lab, a: Args): Promise<Rate> {
     }
     // Let the path settle (ARP-free on TUN; the first packets also make NAT mappings).
     const b0 = await counters(lab.outside, lab.outDev), i0 = await counters(lab.inside, lab.inDev);
+    const r0 = await cpuSeconds(lab.pid);
     const t0 = performance.now();
     await Promise.all(senders.map((p) => p.send("go")));
     const sent = await Promise.all(
@@ -390,12 +409,17 @@ async function measure(lab: Lab, a: Args): Promise<Rate> {
     );
     await new Promise((r) => setTimeout(r, 200)); // what is still queued
     const secs = (performance.now() - t0) / 1000;
+    const r1 = await cpuSeconds(lab.pid);
     const b1 = await counters(lab.outside, lab.outDev), i1 = await counters(lab.inside, lab.inDev);
-    const offered = sent.reduce((n, l) => n + Number(l), 0);
+    // Each sender prints its count; the sendmmsg one also its CPU seconds.
+    const offered = sent.reduce((n, l) => n + Number(l.split(" ")[0]), 0);
+    const cpu = sent.reduce((n, l) => n + Number(l.split(" ")[1] ?? NaN), 0);
     return {
       pps: (b1.rx - b0.rx) / secs,
       offered: offered / secs,
       dropped: (i1.txDropped - i0.txDropped) / secs,
+      routerCpu: (r1 - r0) / secs,
+      senderCpu: cpu / a.seconds,
     };
   } finally {
     for (const p of senders) await p.kill();
@@ -426,10 +450,13 @@ async function forwarding(a: Args): Promise<void> {
     reader: [false, true],
     both: [true, true],
   };
+  const pct = (x: number) => Number.isNaN(x) ? "-" : `${Math.round(x * 100)} %`;
   const f = (x: Rate) =>
     `${Math.round(x.pps)} pps (offered ${Math.round(x.offered)}, dropped at the inside device ${
       Math.round(x.dropped)
-    })`;
+    }; CPU router ${pct(x.routerCpu)}${
+      Number.isNaN(x.routerCpu) ? "" : `, ${Math.round(x.pps / x.routerCpu)} pps per router CPU-s`
+    }, senders ${pct(x.senderCpu)})`;
   for (let run = 0; run < a.runs; run++) {
     const l = () => Deno.readTextFile("/proc/loadavg").then((t) => t.split(" ")[0]);
     const k = await withLab(() => kernelLab(a.nat), (lab) => measure(lab, a));
