@@ -28,7 +28,10 @@
  * With `--offload` both devices are opened with virtio-net offloads: the kernel hands over a TCP
  * flow as coalesced super-frames of up to 64 KiB (GRO) and cuts the ones the router writes
  * back into MTU-sized segments (TSO), so one read and one write move dozens of segments; the
- * router rewrites only the super-frame's headers (TTL, NAT).
+ * router rewrites only the super-frame's headers (TTL, NAT). The device reports the size of the
+ * segments each super-frame was made of: when they would not fit the outgoing link, the sender
+ * gets Fragmentation Needed / Packet Too Big with that link's MTU, as for single segments
+ * (tests/interop/router_pmtu_test.ts).
  *
  * A TUN device keeps working for the process that opened it when its kernel end moves to
  * another namespace. The router answers pings to each of its addresses from either link (the
