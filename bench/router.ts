@@ -25,7 +25,10 @@
  * transmit (a TUN device's queue was full: the router read too slowly); offered ≈ rate + dropped.
  * Each line also gives the router process's CPU share over the window (/proc/PID/stat), the
  * packets it forwarded per CPU-second it got (less sensitive to the machine's load than pps),
- * and the senders' CPU share (their own count, start-up included). Contenders alternate, `--runs` times each; the load
+ * and the senders' CPU share (their own count, start-up included), then the Router's own non-zero
+ * drop counters (forwarder and devices, from what examples/router.ts prints on SIGTERM; a device's
+ * `rxQueueFull` counts the times its receive ring was full, leaving frames in the kernel's queue,
+ * which then drops: part of "dropped at the inside device"). Contenders alternate, `--runs` times each; the load
  * average is printed, as the machine is shared. A third contender, `--copy`, is the device
  * ceiling: this script reading one TUN device and writing every frame to the other, no stack.
  * The senders do not block (a full TUN queue drops), so the rate is what the router drains.
@@ -189,6 +192,8 @@ print(n, flush=True)
 interface Lab {
   /** The router process (examples/router.ts or the TUN copy), when it is one. */
   pid?: number;
+  /** Stops examples/router.ts (SIGTERM) and returns the counters it prints as it ends. */
+  finish?: () => Promise<RouterReport | null>;
   inside: string;
   outside: string;
   inDev: string;
@@ -324,7 +329,26 @@ async function smolnetLab(
   await proc.line(30_000, "router start");
   await must("ip", ["-n", r, "link", "set", tin, "netns", i]);
   await must("ip", ["-n", r, "link", "set", tout, "netns", o]);
-  const lab = { pid: proc.pid, inside: i, outside: o, inDev: tin, outDev: tout, undo };
+  let finished: Promise<RouterReport | null> | null = null;
+  const finish = () =>
+    finished ??= (async () => {
+      try {
+        Deno.kill(proc.pid, "SIGTERM");
+        const line = await proc.line(10_000, "router counters");
+        return line.startsWith("{") ? JSON.parse(line) as RouterReport : null;
+      } catch {
+        return null;
+      }
+    })();
+  const lab = {
+    pid: proc.pid,
+    ...(copy ? {} : { finish }),
+    inside: i,
+    outside: o,
+    inDev: tin,
+    outDev: tout,
+    undo,
+  };
   await hosts(lab);
   return lab;
 }
@@ -362,6 +386,12 @@ async function kernelLab(nat: boolean): Promise<Lab> {
   return lab;
 }
 
+/** What examples/router.ts prints when it stops (the parts read here). */
+interface RouterReport {
+  forward: Record<string, number>;
+  devices: Record<"inside" | "outside", Record<string, number>>;
+}
+
 /** One forwarding measurement, per second of the sending window. */
 interface Rate {
   /** Packets the outside host's interface received. */
@@ -374,6 +404,8 @@ interface Rate {
   routerCpu: number;
   /** The senders' CPU time (user + system) per second of the window, summed. */
   senderCpu: number;
+  /** The router's own drops by cause (examples/router.ts only), over the whole run. */
+  drops: string;
 }
 
 /** User + system CPU seconds of process `pid` so far (/proc/PID/stat, 100 ticks a second). */
@@ -413,6 +445,8 @@ async function measure(lab: Lab, a: Args): Promise<Rate> {
     const b1 = await counters(lab.outside, lab.outDev), i1 = await counters(lab.inside, lab.inDev);
     // Each sender prints its count; the sendmmsg one also its CPU seconds.
     const offered = sent.reduce((n, l) => n + Number(l.split(" ")[0]), 0);
+    const rep = lab.finish === undefined ? null : await lab.finish();
+    const drops = rep === null ? "" : dropsOf(rep);
     const cpu = sent.reduce((n, l) => n + Number(l.split(" ")[1] ?? NaN), 0);
     return {
       pps: (b1.rx - b0.rx) / secs,
@@ -420,10 +454,29 @@ async function measure(lab: Lab, a: Args): Promise<Rate> {
       dropped: (i1.txDropped - i0.txDropped) / secs,
       routerCpu: (r1 - r0) / secs,
       senderCpu: cpu / a.seconds,
+      drops,
     };
   } finally {
     for (const p of senders) await p.kill();
   }
+}
+
+/** The router's non-zero drop counters, `name n, …` (forwarder, then each device). */
+function dropsOf(r: RouterReport): string {
+  const out: string[] = [];
+  const fwd = r.forward ?? {};
+  for (const [k, v] of Object.entries(fwd)) {
+    if (v > 0 && !["forwarded", "natOut", "natIn", "superFrames", "segmented"].includes(k)) {
+      out.push(`${k} ${v}`);
+    }
+  }
+  for (const side of ["inside", "outside"] as const) {
+    const d = r.devices?.[side] ?? {};
+    for (const k of ["rxQueueFull", "txQueueFull", "dropsTxBusy", "writeErrors"]) {
+      if ((d[k] ?? 0) > 0) out.push(`${side} ${k} ${d[k]}`);
+    }
+  }
+  return out.length === 0 ? "none" : out.join(", ");
 }
 
 async function withLab<T>(make: () => Promise<Lab>, f: (lab: Lab) => Promise<T>): Promise<T> {
@@ -456,7 +509,7 @@ async function forwarding(a: Args): Promise<void> {
       Math.round(x.dropped)
     }; CPU router ${pct(x.routerCpu)}${
       Number.isNaN(x.routerCpu) ? "" : `, ${Math.round(x.pps / x.routerCpu)} pps per router CPU-s`
-    }, senders ${pct(x.senderCpu)})`;
+    }, senders ${pct(x.senderCpu)}${x.drops === "" ? "" : `; router counters: ${x.drops}`})`;
   for (let run = 0; run < a.runs; run++) {
     const l = () => Deno.readTextFile("/proc/loadavg").then((t) => t.split(" ")[0]);
     const k = await withLab(() => kernelLab(a.nat), (lab) => measure(lab, a));

@@ -231,8 +231,15 @@ async function main(): Promise<void> {
     const maps = router.mappings().map((m) =>
       `${m.protocol} ${m.internalAddress}:${m.internalPort} -> :${m.externalPort} (${m.packetsOut}/${m.packetsIn} packets)`
     );
+    // Each device's counters: frames, and what it refused or dropped (a full ring, a busy write).
+    const dev = (d: TunTapDevice) => {
+      const { framesReceived, framesSent, rxQueueFull, txQueueFull, dropsTxBusy, writeErrors } =
+        d.stats;
+      return { framesReceived, framesSent, rxQueueFull, txQueueFull, dropsTxBusy, writeErrors };
+    };
     console.log(JSON.stringify({
       forward: router.counters,
+      devices: { inside: dev(inside), outside: dev(outside) },
       mappings: maps,
       ...(router.error === null ? {} : { error: String(router.error) }),
     }));
