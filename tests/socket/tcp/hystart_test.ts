@@ -182,6 +182,42 @@ Deno.test("A loss in CSS reduces the window as in slow start and ends HyStart; l
   }
 });
 
+Deno.test("A loss in slow start, before any RTT rise, reduces the window exactly as without HyStart and ends it", () => {
+  for (const Kind of [NewReno, Cubic]) {
+    const on = new Flow(new Kind(MSS));
+    const off = new Flow(new Kind(MSS, { hystart: false }));
+    for (let r = 0; r < 4; r++) {
+      on.round(20);
+      off.round(20);
+    }
+    assert.equal(on.cc.hystart?.phase, "slowStart");
+    on.cc.onEnterRecovery(on.now, on.cc.cwnd);
+    off.cc.onEnterRecovery(off.now, off.cc.cwnd);
+    assert.equal(on.cc.hystart?.phase, "off");
+    assert.equal(on.cc.ssthresh, off.cc.ssthresh);
+    assert.equal(on.cc.cwnd, off.cc.cwnd);
+    on.cc.onExitRecovery(on.now);
+    off.cc.onExitRecovery(off.now);
+    for (const rtt of [20, 40, 80]) {
+      on.round(rtt);
+      off.round(rtt);
+    }
+    assert.equal(on.cc.cwnd, off.cc.cwnd, "congestion avoidance is untouched");
+  }
+});
+
+Deno.test("CSS counts every byte of a stretch ACK, a quarter of it (no RFC 9406 L limit, as slow start)", () => {
+  const cc = new NewReno(MSS);
+  const flow = new Flow(cc);
+  flow.round(20);
+  flow.round(20);
+  flow.round(30);
+  assert.equal(cc.hystart?.phase, "css");
+  const before = cc.cwnd;
+  cc.onAck(flow.now, 44 * MSS, before, 30); // a coalescing receiver's ACK of 44 segments
+  assert.equal(cc.cwnd - before, 11 * MSS);
+});
+
 Deno.test("An undone reduction brings back the initial ssthresh and HyStart with it", () => {
   const cc = new NewReno(MSS);
   const flow = new Flow(cc);
