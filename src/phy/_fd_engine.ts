@@ -130,8 +130,9 @@ export class FdEngine {
   /** Whether the last read on the stack's side found the fd empty. */
   #drained = true;
   /**
-   * Data was written since a read last found the fd empty: the kernel answers inside that
-   * `write` (its receive path sends the ACK), so `nextDeadline` asks for a poll now.
+   * A frame was written since a read last found the fd empty: the kernel answers inside that
+   * `write` (its receive path sends the ACK for data, and the data an ACK lets out), so
+   * `nextDeadline` asks for a poll now.
    */
   #wrote = false;
   /** `nextDeadline` said "now": the stack will call `receive` soon, so the loop need not poll. */
@@ -458,9 +459,10 @@ export class FdEngine {
     }
     const n = this.#lib.symbols.write(this.#fd, buf, BigInt(total));
     if (n === total) {
-      // Data makes the kernel answer inside the write (its receive path sends the ACK); an ACK
-      // makes it send data later, paced, so only data asks for a poll now.
-      if (len > HOLD_SIZE) this.#wrote = true;
+      // The kernel answers inside the write: its receive path sends the ACK for data, and the
+      // data an ACK lets out (the TUN has no pacing qdisc, and a TUN's queued frames do not
+      // count against TCP small queues), so a read finds the answer at once.
+      this.#wrote = true;
       this.#rxSinceWrite = 0;
       this.#txStats.framesSent++;
       this.#txStats.bytesSent += len;

@@ -227,9 +227,12 @@ Deno.test({
       assert.equal(dev.nextDeadline(), Infinity);
       send(dev, ack(1000));
       assert.equal(dev.stats.framesSent, 1);
-      // The kernel answers an ACK later (paced data): no reason to poll before the fd says so.
+      // The kernel answers inside the write (the data an ACK lets out): poll now, until a read
+      // finds nothing.
+      assert.equal(dev.nextDeadline(), -Infinity);
+      assert.equal(dev.receive(0), null);
       assert.equal(dev.nextDeadline(), Infinity);
-      // It answers data inside the write (its ACK): poll now, until a read finds nothing.
+      // Likewise for data (its ACK).
       send(dev, segment({ ack: 1000, payload: 600, dstLast: 1 }));
       assert.equal(dev.stats.framesSent, 2);
       assert.equal(dev.nextDeadline(), -Infinity);
