@@ -28,10 +28,30 @@ export const MAX_BATCH_SEGMENT = 16384;
 
 const ACK_PSH = TcpFlags.ACK | TcpFlags.PSH;
 
+/** A {@linkcode TcpRepr} whose fields the batch overwrites. */
+type MutableTcpRepr = { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
+
 /** One flow's pending segments. */
 export class TcpBatch {
   /** The merged payload, allocated by the first batch. */
   #data: Uint8Array | null = null;
+  /** The batch's copy of its first segment, filled by `start` (`first` while active). */
+  readonly #first: MutableTcpRepr = {
+    srcPort: 0,
+    dstPort: 0,
+    seq: 0,
+    ack: 0,
+    flags: 0,
+    window: 0,
+    urgent: 0,
+    mss: null,
+    windowScale: null,
+    sackPermitted: false,
+    sackBlocks: [],
+    timestamp: null,
+    payload: new Uint8Array(0),
+  };
+  readonly #ts = { tsVal: 0, tsEcr: 0 };
   /** The first segment (its payload is replaced by the merged one on flush); `null` when none. */
   first: TcpRepr | null = null;
   src: IpAddress | null = null;
@@ -121,8 +141,27 @@ export class TcpBatch {
     this.header.set(b.subarray(tcp + 8, tcp + end));
     this.headerLen = end - 8;
     // Ingress reads every segment into one reused repr: the batch keeps a copy of the first.
+    const f = this.#first;
+    f.srcPort = repr.srcPort;
+    f.dstPort = repr.dstPort;
+    f.seq = repr.seq;
+    f.ack = repr.ack;
+    f.flags = repr.flags;
+    f.window = repr.window;
+    f.urgent = repr.urgent;
+    f.mss = repr.mss;
+    f.windowScale = repr.windowScale;
+    f.sackPermitted = repr.sackPermitted;
+    f.sackBlocks = repr.sackBlocks;
     const ts = repr.timestamp;
-    this.first = { ...repr, timestamp: ts === null ? null : { tsVal: ts.tsVal, tsEcr: ts.tsEcr } };
+    if (ts === null) f.timestamp = null;
+    else {
+      this.#ts.tsVal = ts.tsVal;
+      this.#ts.tsEcr = ts.tsEcr;
+      f.timestamp = this.#ts;
+    }
+    f.payload = repr.payload;
+    this.first = f;
     this.src = src;
     this.dst = dst;
     this.ecn = ecn;
@@ -145,13 +184,14 @@ export class TcpBatch {
     if (p.length < this.segLen || (repr.flags & TcpFlags.PSH) !== 0) this.closed = true;
   }
 
-  /** The merged segment, and the batch emptied. Call only while `active`. */
+  /**
+   * The merged segment, and the batch emptied. Call only while `active`. The repr is the batch's
+   * own, valid until the next `start`.
+   */
   take(): TcpRepr {
-    const merged: TcpRepr = {
-      ...this.first!,
-      flags: this.flags,
-      payload: this.#data!.subarray(0, this.len),
-    };
+    const merged = this.#first;
+    merged.flags = this.flags;
+    merged.payload = this.#data!.subarray(0, this.len);
     this.first = null;
     return merged;
   }

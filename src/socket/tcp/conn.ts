@@ -342,13 +342,13 @@ export class TcpConn {
     const effMss = this.peerEffMss();
     const threshold = quarter < effMss ? quarter : effMss;
     if (free - current >= threshold) win = free;
-    const max = 65535 * 2 ** this.rcvShift;
+    const max = 65535 * (1 << this.rcvShift); // RFC 7323 §2.3: a shift of at most 14
     return win > max ? max : win;
   }
 
   /** The 16-bit window field for `win` bytes (scaled; rounded up only when the buffer has room). */
   windowField(win: number): number {
-    const unit = 2 ** this.rcvShift;
+    const unit = 1 << this.rcvShift;
     let f = Math.ceil(win / unit);
     if (f * unit > this.rx.window) f = Math.floor(win / unit);
     return f > 65535 ? 65535 : f;
@@ -357,7 +357,7 @@ export class TcpConn {
   /** Records that an ACK carrying RCV.NXT and window field `field` has left. */
   noteAckSent(field: number): void {
     this.lastAckSent = this.rcvNxt;
-    const right = seqAdd(this.rcvNxt, field * 2 ** this.rcvShift);
+    const right = seqAdd(this.rcvNxt, field * (1 << this.rcvShift));
     if (seqSub(right, this.rcvAdvRight) > 0) this.rcvAdvRight = right;
     this.timers.delayedAck = NEVER;
     this.ackNow = false;
