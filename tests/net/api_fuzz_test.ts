@@ -158,6 +158,7 @@ Deno.test("Every public function takes fuzzed arguments without breaking the sta
           "rxBufferSize",
           "txBufferSize",
           "congestion",
+          "hystart",
           "noDelay",
           "keepAlive",
           "userTimeout",

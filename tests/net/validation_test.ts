@@ -48,6 +48,12 @@ Deno.test("new NetStack rejects a bad TCP option at once instead of failing in t
     '"bbr"',
   );
   throwsWith(
+    () => new NetStack({ ...base, tcp: { hystart: "on" as unknown as boolean } }),
+    TypeError,
+    "tcp.hystart",
+    '"on"',
+  );
+  throwsWith(
     () => new NetStack({ ...base, tcp: { keepAlive: { idle: 1, interval: 0, count: 1 } } }),
     RangeError,
     "tcp.keepAlive.interval",
