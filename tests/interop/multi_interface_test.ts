@@ -151,6 +151,10 @@ Deno.test({
     const { counters } = JSON.parse(text.trim().split("\n").at(-1)!);
     assert.ok(counters[1].notForUs > 0, "interface 1 dropped the SYNs for 192.0.2.1");
     assert.equal(counters[0].noRoute + counters[1].noRoute, 0);
-    assert.ok(counters[0].txFrames > 100 && counters[1].txFrames > 100, text);
+    // Each interface carried at least one 300,000-byte download: over 200 frames received at MTU
+    // 1500 or 1280 (receive coalescing merges them into fewer segments and acknowledges them
+    // with fewer frames, so the frames sent are no measure of it).
+    assert.ok(counters[0].rxFrames > 200 && counters[1].rxFrames > 200, text);
+    assert.ok(counters[0].txFrames > 0 && counters[1].txFrames > 0, text);
   },
 });
