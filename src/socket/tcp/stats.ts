@@ -96,6 +96,11 @@ export interface TcpCounters {
    * retransmission of both is shown spurious.
    */
   undoJoined: number;
+  /**
+   * Without SACK: fast retransmits shown spurious (timestamps, or an ACK sooner than the minimum
+   * RTT) whose reordering raised the duplicate-ACK threshold (`TcpInfo.dupThresh`).
+   */
+  dupThreshRaised: number;
   /** D-SACK blocks sent (RFC 2883): we received a segment twice. */
   dsacksSent: number;
   /** D-SACK blocks ignored: they name data outside anything sent within a window. */
@@ -183,6 +188,11 @@ export interface TcpInfo extends TcpCounters {
   bufferMemory: number;
   /** Whether ECN (RFC 3168) was negotiated. */
   ecn: boolean;
+  /**
+   * Without SACK, the duplicate ACKs that start fast recovery: 3 (RFC 5681), more once
+   * reordering was seen (see `dupThreshRaised`).
+   */
+  dupThresh: number;
   /** HyStart++ (RFC 9406): slow starts ended by a rise in RTT (entries into CSS). */
   hystartExits: number;
   /** HyStart++: round trips spent in Conservative Slow Start. */
@@ -222,6 +232,7 @@ export function newCounters(): TcpCounters {
     dsacksReceived: 0,
     spuriousUndos: 0,
     undoJoined: 0,
+    dupThreshRaised: 0,
     dsacksSent: 0,
     dsackIgnored: 0,
     sackBlocksIgnored: 0,
@@ -267,6 +278,7 @@ export function copyCounters(dst: TcpCounters, src: TcpCounters): void {
   dst.dsacksReceived = src.dsacksReceived;
   dst.spuriousUndos = src.spuriousUndos;
   dst.undoJoined = src.undoJoined;
+  dst.dupThreshRaised = src.dupThreshRaised;
   dst.dsacksSent = src.dsacksSent;
   dst.dsackIgnored = src.dsackIgnored;
   dst.sackBlocksIgnored = src.sackBlocksIgnored;
@@ -303,6 +315,7 @@ export function refreshInfo(i: TcpInfo, c: TcpConn): TcpInfo {
   i.recvCapacity = c.rx.capacity;
   i.bufferMemory = c.tx.storageSize + c.rx.storageSize;
   i.ecn = c.ecn.on;
+  i.dupThresh = c.undo.dupThresh;
   const hs = c.cc.hystart;
   i.hystartExits = hs === null ? 0 : hs.counters.exits;
   i.hystartCssRounds = hs === null ? 0 : hs.counters.cssRounds;

@@ -27,6 +27,8 @@
 import { type Instant, NEVER } from "../../time.ts";
 import type { TcpRepr } from "../../wire/tcp.ts";
 import type { TcpConn } from "./conn.ts";
+import { MAX_REORDERING } from "./rack.ts";
+import { DUP_THRESH } from "./sack.ts";
 import { SegFlag } from "./seg_log.ts";
 import { seqLe, seqLt } from "./seq.ts";
 
@@ -64,6 +66,12 @@ export class UndoState {
    * decides, and until then nothing is retransmitted.
    */
   frtoProbing = false;
+  /**
+   * Without SACK: the duplicate ACKs that start fast recovery. RFC 5681's 3, raised for this
+   * connection when a fast retransmit proves spurious (Linux's `tp->reordering` for a peer
+   * without SACK), at most `MAX_REORDERING`.
+   */
+  dupThresh: number = DUP_THRESH;
 }
 
 /**
@@ -179,6 +187,63 @@ export function undoOnFrto(c: TcpConn, now: Instant, recovering: boolean, advanc
   if (!probing && advanced && seqLt(c.sndUna, high) && newDataMayGo(c)) {
     u.frtoHigh = high; // step 2b: the next ACK decides
     u.frtoProbing = true;
+  }
+}
+
+/**
+ * Fast recovery without SACK begins on duplicate ACKs (RFC 6582; call before the controller
+ * reduces the window). Its retransmission leaves no earlier than `now`, which stands for it in
+ * the tests of {@linkcode undoRenoOnAck}.
+ */
+export function undoRenoBegin(c: TcpConn, now: Instant): void {
+  undoBegin(c, now);
+  c.undo.stamp = now;
+}
+
+/**
+ * Without SACK, an ACK that acknowledged `acked` new bytes while in fast recovery
+ * (`recovering`, taken before the ACK) shows the fast retransmit spurious when it echoes a
+ * timestamp older than the retransmission (Eifel, RFC 3522) or, without timestamps, when it came
+ * sooner than the connection's minimum RTT after the retransmission left (no answer to it can be
+ * that fast: the original arrived, as Linux's RACK reasons with `tcp_min_rtt`). Then the window
+ * comes back, and the segments it acknowledged above the resent one (they overtook the
+ * original: the reordering degree) raise the duplicate-ACK threshold to one more than them,
+ * as Linux raises `tp->reordering` (capped by `tcp_max_reordering`, 300).
+ */
+export function undoRenoOnAck(
+  c: TcpConn,
+  now: Instant,
+  repr: TcpRepr,
+  recovering: boolean,
+  acked: number,
+): void {
+  const u = c.undo;
+  if (!recovering || u.marker === null || u.stamp === NEVER) return;
+  if (c.tsOn) {
+    const ts = repr.timestamp;
+    if (ts === null || ts.tsEcr === 0 || ((ts.tsEcr - c.tsVal(u.stamp)) | 0) >= 0) return;
+  } else {
+    const minRtt = c.rack.minRtt;
+    if (!(now - u.stamp < minRtt)) return; // also without an RTT sample (minRtt infinite)
+  }
+  const above = Math.ceil(acked / c.sndMss) - 1;
+  const thresh = above + 1 < MAX_REORDERING ? above + 1 : MAX_REORDERING;
+  if (thresh > u.dupThresh) {
+    u.dupThresh = thresh;
+    c.counters.dupThreshRaised++;
+  }
+  episodeSpurious(c, now);
+}
+
+/**
+ * A retransmission timeout without SACK: when the duplicate ACKs outside recovery reached
+ * RFC 5681's threshold but not the raised one, the reordering degree was over-estimated and a
+ * loss waited for the timer; the threshold goes back to 3 (Linux's `tcp_enter_loss`).
+ */
+export function undoRenoOnRto(c: TcpConn): void {
+  const u = c.undo;
+  if (!c.inRecovery && c.dupAcks >= DUP_THRESH && u.dupThresh > DUP_THRESH) {
+    u.dupThresh = DUP_THRESH;
   }
 }
 
