@@ -12,7 +12,7 @@ import { TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
 import type { TcpConn } from "./conn.ts";
 import { rackBeginAck, rackOnAck, rackRecoveryEnded, usesRack } from "./recovery.ts";
 import { DUP_THRESH } from "./sack.ts";
-import { undoOnAck, undoOnFrto } from "./undo.ts";
+import { undoOnAck, undoOnFrto, undoRenoBegin, undoRenoOnAck } from "./undo.ts";
 import { seqAdd, seqGe, seqGt, seqLe, seqLt, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
 
@@ -77,16 +77,18 @@ export function processAck(c: TcpConn, now: Instant, repr: TcpRepr): AckResult {
     c.counters.dupAcks++;
     if (c.inRecovery && !c.sackOn) c.cc.onDupAckInRecovery(); // RFC 6582 §3.2 step 3
   }
-  // RFC 6675 §5 (a) DupAcks ≥ DupThresh or (b) IsLost(HighACK + 1); RFC 6582 §3.2 step 2: not
-  // again until SND.UNA passes the previous recovery point.
+  if (acked > 0) undoRenoOnAck(c, now, repr, recovering, acked);
+  // RFC 5681 §3.2 DupThresh (raised by reordering, see undo.ts) or RFC 5827 early retransmit;
+  // RFC 6582 §3.2 step 2: not again until SND.UNA passes the previous recovery point.
   if (
     !c.inRecovery && c.sndMax !== c.sndUna && seqGe(c.sndUna, c.recover) &&
-    (c.dupAcks >= DUP_THRESH || earlyRetransmitDue(c))
+    (c.dupAcks >= c.undo.dupThresh || earlyRetransmitDue(c))
   ) {
     c.inRecovery = true;
     c.recover = c.sndMax;
     c.highRxt = c.sndUna;
     c.forceRetransmit = true;
+    undoRenoBegin(c, now);
     c.cc.onEnterRecovery(now, c.outstanding());
     c.counters.fastRetransmits++;
   }

@@ -42,7 +42,7 @@ import {
 } from "./plpmtud.ts";
 import { windowUpdateDue } from "./recv.ts";
 import { armProbe, rackOnRto, recoveryStalled, reorderTimerFired } from "./recovery.ts";
-import { undoBegin, undoNoteRetransmit } from "./undo.ts";
+import { undoBegin, undoNoteRetransmit, undoRenoOnRto } from "./undo.ts";
 import { SegFlag } from "./seg_log.ts";
 import { seqAdd, seqGt, seqLe, seqLt, seqMax, seqSub } from "./seq.ts";
 import { TcpState } from "./state.ts";
@@ -456,6 +456,7 @@ function onRtoFired(c: TcpConn, now: Instant): void {
   c.counters.rtos++;
   if (c.tfoSynData !== 0) fastOpenOnTimeout(c, now);
   c.rtt.backoff();
+  if (!c.sackOn) undoRenoOnRto(c);
   c.dupAcks = 0;
   c.forceRetransmit = false;
   c.rttTime = NEVER;

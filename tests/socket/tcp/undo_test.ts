@@ -361,3 +361,117 @@ Deno.test("TcpSocket keeps one run across a timeout in fast recovery: every retr
   }
   assert.deepStrictEqual(win(h), [cwnd, ssthresh, 1]);
 });
+
+// Without SACK (RFC 5681 / RFC 6582): a fast retransmit shown spurious by a timestamp echo or by
+// an ACK sooner than the minimum RTT is undone, and the reordering it shows raises the
+// duplicate-ACK threshold for the connection (Linux's tp->reordering).
+function renoSender(timestamps = false) {
+  return establishedAfter(
+    100,
+    timestamps
+      ? { timestamps: true, timestampOffset: TS_OFF, txBufferSize: 8192 }
+      : { txBufferSize: 8192 },
+    timestamps
+      ? { mss: 112, window: W, timestamp: { tsVal: 1, tsEcr: 0 } }
+      : { mss: 100, window: W },
+    timestamps ? { window: W, timestamp: { tsVal: 2, tsEcr: TS_OFF } } : { window: W },
+  );
+}
+
+/** `n` duplicate ACKs at SND.UNA = L. */
+function dupAcks(h: ReturnType<typeof renoSender>, n: number, ts?: number) {
+  for (let k = 0; k < n; k++) {
+    h.send({
+      seq: R,
+      ack: L,
+      window: W,
+      ...(ts === undefined ? {} : { timestamp: { tsVal: 3, tsEcr: ts } }),
+    });
+  }
+}
+
+Deno.test("TcpSocket without SACK undoes a fast retransmit answered sooner than the minimum RTT and raises its duplicate-ACK threshold", () => {
+  const h = renoSender();
+  h.sock.send(fill(1000));
+  assert.equal(h.out().length, 10); // sent at 100; min RTT 100 (the handshake)
+  const { cwnd, ssthresh } = h.sock.info;
+  assert.equal(h.sock.info.dupThresh, 3);
+  h.at(200);
+  dupAcks(h, 3);
+  h.expect({ seq: L, ack: R, payload: fill(100) }); // fast retransmit at 200
+  dupAcks(h, 6); // nine segments overtook the first
+  h.out();
+  h.at(210);
+  // the first segment arrives 10 ms after the retransmission left: no answer to it is that fast
+  h.send({ seq: R, ack: L + 1000, window: W });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.spuriousUndos, i.dupThreshRaised, i.dupThresh, i.inRecovery], [
+    1,
+    1,
+    10,
+    false,
+  ]);
+  assert.deepStrictEqual([i.cwnd >= cwnd, i.ssthresh], [true, ssthresh]);
+});
+
+Deno.test("TcpSocket without SACK waits for the raised threshold, and a timeout after more than three duplicate ACKs lowers it again", () => {
+  const h = renoSender();
+  h.sock.send(fill(1000));
+  h.out();
+  h.at(200);
+  dupAcks(h, 9);
+  h.out();
+  h.at(210);
+  h.send({ seq: R, ack: L + 1000, window: W }); // spurious: threshold 10
+  h.sock.send(fill(1000, 1000));
+  assert.equal(h.out().length, 10);
+  h.at(300);
+  for (let k = 0; k < 9; k++) h.send({ seq: R, ack: L + 1000, window: W });
+  h.expectNothing(); // nine duplicate ACKs: below the threshold, no fast retransmit
+  assert.deepStrictEqual([h.sock.info.fastRetransmits, h.sock.info.dupAcks], [1, 18]);
+  h.at(h.pollAt);
+  assert.equal(h.out()[0]?.seq, L + 1000); // the RTO resends it
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.rtos, i.dupThresh], [1, 3]);
+});
+
+Deno.test("TcpSocket without SACK undoes a fast retransmit whose ACK echoes the original's timestamp (Eifel) and raises the threshold", () => {
+  const h = renoSender(true);
+  h.sock.send(fill(500));
+  assert.equal(h.out().length, 5); // 100 bytes each after the timestamp option; TSval 1100
+  const { cwnd } = h.sock.info;
+  h.at(200);
+  dupAcks(h, 4, 1100);
+  assert.equal(h.out()[0]?.timestamp?.tsVal, 1200); // the fast retransmit
+  h.at(300); // as late as an answer to the retransmission could be, but it echoes 1100
+  h.send({ seq: R, ack: L + 500, window: W, timestamp: { tsVal: 4, tsEcr: 1100 } });
+  const i = h.sock.info;
+  assert.deepStrictEqual([i.spuriousUndos, i.dupThreshRaised, i.dupThresh], [1, 1, 5]);
+  assert.ok(i.cwnd >= cwnd);
+});
+
+Deno.test("TcpSocket without SACK keeps the reduction and the threshold when the retransmission repaired a loss", () => {
+  for (const ts of [false, true]) {
+    const h = renoSender(ts);
+    h.sock.send(fill(500));
+    h.out();
+    h.at(200);
+    dupAcks(h, 4, ts ? 1100 : undefined);
+    h.out();
+    const reduced = h.sock.info.ssthresh;
+    h.at(300); // one RTT after the retransmission, echoing its TSval
+    h.send({
+      seq: R,
+      ack: L + 500,
+      window: W,
+      ...(ts ? { timestamp: { tsVal: 4, tsEcr: 1200 } } : {}),
+    });
+    const i = h.sock.info;
+    assert.deepStrictEqual([i.spuriousUndos, i.dupThreshRaised, i.dupThresh, i.ssthresh], [
+      0,
+      0,
+      3,
+      reduced,
+    ]);
+  }
+});
