@@ -116,16 +116,25 @@ export interface CongestionController {
   setMss(mss: number): void;
   /**
    * A new cumulative ACK outside recovery: slow start or congestion avoidance growth. The window
-   * grows only while it is in use: when the flight before this ACK (`inFlight + bytesAcked`) was at
-   * least half of `cwnd` (RFC 7661 §4.3).
+   * grows only while it is in use: when the flight in use (`usedFlight`, by default the flight
+   * before this ACK, `inFlight + bytesAcked`) was at least half of `cwnd` (RFC 7661 §4.3).
    *
    * @param now The current instant.
    * @param bytesAcked Bytes newly acknowledged by this ACK (SND.UNA advance).
    * @param inFlight Bytes still outstanding after this ACK (SND.NXT − SND.UNA).
    * @param rtt The RTT sample this ACK gave in milliseconds (RFC 7323 timestamps, or the timed
    * segment), or `null` when it gave none. HyStart++ takes the minimum per round.
+   * @param usedFlight The most bytes outstanding in the current round (the connection passes
+   * it so that ACKs taken in a batch, which drain the pipe before anything is sent, still
+   * count as a window in use); default `inFlight + bytesAcked`.
    */
-  onAck(now: Instant, bytesAcked: number, inFlight: number, rtt: number | null): void;
+  onAck(
+    now: Instant,
+    bytesAcked: number,
+    inFlight: number,
+    rtt: number | null,
+    usedFlight?: number,
+  ): void;
   /**
    * Fast retransmit: the third duplicate ACK arrived (RFC 6582 §3.2 step 2). Sets `ssthresh` from
    * the flight and `cwnd = ssthresh + 3·SMSS`.

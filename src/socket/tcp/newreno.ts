@@ -228,6 +228,7 @@ export class NewReno implements CongestionController {
    * @param bytesAcked Bytes newly acknowledged.
    * @param inFlight Bytes still outstanding after this ACK.
    * @param rtt The smoothed RTT, or `null` before the first sample.
+   * @param usedFlight The round's largest flight (RFC 7661); default `inFlight + bytesAcked`.
    *
    * @example
    * ```ts
@@ -238,7 +239,13 @@ export class NewReno implements CongestionController {
    * assert.equal(cc.cwnd, 12000);
    * ```
    */
-  onAck(now: Instant, bytesAcked: number, inFlight: number, rtt: number | null): void {
+  onAck(
+    now: Instant,
+    bytesAcked: number,
+    inFlight: number,
+    rtt: number | null,
+    usedFlight?: number,
+  ): void {
     if (!(bytesAcked > 0)) return;
     this.#fresh = false;
     this.#timeoutPending = false;
@@ -255,7 +262,7 @@ export class NewReno implements CongestionController {
         this.#ssthresh = cwnd > floor ? cwnd : floor;
       } else divisor = hs.growthDivisor;
     }
-    const flight = (inFlight > 0 ? inFlight : 0) + bytesAcked;
+    const flight = usedFlight ?? (inFlight > 0 ? inFlight : 0) + bytesAcked;
     if (2 * flight < this.#cwnd) return; // RFC 7661 §4.3: not validated, do not grow
     let acked = bytesAcked;
     if (this.#cwnd < this.#ssthresh) {
