@@ -82,9 +82,11 @@ while True:
 `;
 
 /**
- * The Linux sender (python3, one process per transfer): `HOST PORT N CC SECS` connects with
- * TCP_CONGESTION CC, sends `recv`, then N bytes (or until SECS seconds passed), half-closes and
- * waits for the server's close; prints `{"bytes":N,"cc":CC,"info":{...}}` (as the server's).
+ * The Linux sender (python3, one process per transfer): `HOST PORT N CC SECS [SAMPLE]` connects
+ * with TCP_CONGESTION CC, sends `recv`, then N bytes (or until SECS seconds passed), half-closes
+ * and waits for the server's close; prints `{"bytes":N,"cc":CC,"info":{...}}` (as the server's).
+ * SAMPLE `1` adds `"samples"`: cwnd, packets in flight and SRTT (µs) read from tcp_info every
+ * 2 ms while sending, and how many samples found the sender in Recovery or Loss.
  */
 export const PY_CLIENT = String.raw`
 import json, os, socket, sys, time
@@ -107,6 +109,26 @@ c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, cc.encode())
 got = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, 16).rstrip(b"\0").decode()
 c.connect((host, port))
 c.sendall(b"recv\n")
+samples = {"cwnd": [], "flight": [], "rttUs": [], "recovering": 0}
+sampling = sys.argv[6:7] == ["1"]
+def sample():
+    # Every 2 ms while sending: cwnd, packets in flight (unacked - sacked - lost + retrans),
+    # smoothed RTT and whether the sender is in Recovery or Loss (tcpi_ca_state 3, 4).
+    while sampling:
+        try:
+            b = c.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 104)
+        except OSError:
+            return
+        u32 = lambda o: int.from_bytes(b[o:o + 4], "little")
+        samples["cwnd"].append(u32(80))
+        samples["flight"].append(u32(24) - u32(28) - u32(32) + u32(36))
+        samples["rttUs"].append(u32(68))
+        if b[1] >= 3:
+            samples["recovering"] += 1
+        time.sleep(0.002)
+if sampling:
+    import threading
+    threading.Thread(target=sample, daemon=True).start()
 block = memoryview(bytearray(os.urandom(1 << 20)))
 end = time.monotonic() + secs
 n = 0
@@ -117,9 +139,13 @@ while n < total and time.monotonic() < end:
 c.shutdown(socket.SHUT_WR)
 while c.recv(65536):
     pass
+sampling = False
 info = tcpinfo(c)
 c.close()
-print(json.dumps({"bytes": n, "cc": got, "info": info}), flush=True)
+out = {"bytes": n, "cc": got, "info": info}
+if samples["cwnd"]:
+    out["samples"] = samples
+print(json.dumps(out), flush=True)
 `;
 
 /** Parses a JSON result line of a peer; throws with the peer's error text. */

@@ -245,6 +245,21 @@ function budgetMs(capSeconds: number): number {
   return capSeconds * 1000 + 120_000;
 }
 
+/** The Linux client's tcp_info samples (`SMOLNET_LOSS_COUNTERS=1`), see `PY_CLIENT`. */
+interface LinuxSamples {
+  cwnd: number[];
+  flight: number[];
+  rttUs: number[];
+  recovering: number;
+}
+
+/** `p10/p50/p90` of `xs`, one decimal. */
+function percentiles(xs: number[]): string {
+  const v = xs.toSorted((a, b) => a - b);
+  const at = (p: number) => (v[Math.floor(p * (v.length - 1))] ?? 0).toFixed(1);
+  return `${at(0.1)}/${at(0.5)}/${at(0.9)}`;
+}
+
 /** `SMOLNET_LOSS_COUNTERS=1`: the Linux sender's struct tcp_info at the end of a transfer. */
 function printLinuxInfo(who: string, bytes: number, info: Record<string, number> | undefined) {
   if (info === undefined) return;
@@ -283,15 +298,28 @@ async function linuxSend(
         String(size),
         cc,
         String(cap),
+        COUNTERS ? "1" : "0",
       ])),
     (p) => p.kill(),
   );
-  const sent = parseResult<{ bytes: number; cc: string; info?: Record<string, number> }>(
+  const sent = parseResult<
+    { bytes: number; cc: string; info?: Record<string, number>; samples?: LinuxSamples }
+  >(
     await client.line(budgetMs(cap), `Linux ${cc} client`),
     "Linux client",
   );
   if (sent.cc !== cc) throw new Error(`Linux client asked for ${cc}, got ${sent.cc}`);
-  if (COUNTERS) printLinuxInfo(`Linux ${cc} -> Linux`, sent.bytes, sent.info);
+  if (COUNTERS) {
+    printLinuxInfo(`Linux ${cc} -> Linux`, sent.bytes, sent.info);
+    const s = sent.samples;
+    if (s !== undefined) {
+      console.error(
+        `  sampled every 2 ms: segments p10/50/90: cwnd ${percentiles(s.cwnd)} flight ` +
+          `${percentiles(s.flight)}; srtt us ${percentiles(s.rttUs)}; in recovery ` +
+          `${(100 * s.recovering / (s.cwnd.length || 1)).toFixed(0)} % of ${s.cwnd.length} samples`,
+      );
+    }
+  }
   const got = parseResult<{ bytes: number; seconds: number }>(
     await server.line(30_000, "server result"),
     "server",
@@ -361,11 +389,7 @@ async function smolUpload(
     if (sampler !== null) {
       clearInterval(sampler);
       const i = conn.info;
-      const q = (xs: number[]) => {
-        const v = xs.toSorted((a, b) => a - b);
-        const at = (p: number) => (v[Math.floor(p * (v.length - 1))] ?? 0).toFixed(1);
-        return `${at(0.1)}/${at(0.5)}/${at(0.9)}`;
-      };
+      const q = percentiles;
       console.error(
         `\nup ${sent} B: rtos ${i.rtos} fastRetransmits ${i.fastRetransmits} tlpProbes ` +
           `${i.tlpProbes} tlpRecoveries ${i.tlpRecoveries} spuriousUndos ${i.spuriousUndos} ` +
