@@ -167,7 +167,10 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
     }
   } else {
     c.dupAcks = 0;
-    c.cc.onAck(now, acked, c.outstanding(), rtt);
+    // RFC 7661: the window is validated by the flight in use, not what this ACK left.
+    const out = c.outstanding();
+    const used = c.usedFlight();
+    c.cc.onAck(now, acked, out, rtt, used > out + acked ? used : out + acked);
     if (c.inLoss && seqGe(ack, c.recover)) {
       c.inLoss = false;
       rackRecoveryEnded(c);

@@ -21,7 +21,7 @@ import { RttEstimator } from "./rtt.ts";
 import { SegmentLog } from "./seg_log.ts";
 import { UndoState } from "./undo.ts";
 import type { MtuProber } from "./plpmtud.ts";
-import { seqAdd, seqSub } from "./seq.ts";
+import { seqAdd, seqLt, seqSub } from "./seq.ts";
 import { type TcpError, TcpState } from "./state.ts";
 import { newCounters, type TcpCounters } from "./stats.ts";
 import { TcpTimers } from "./timers.ts";
@@ -210,6 +210,13 @@ export class TcpConn {
   smallEnd = 0;
   smallOut = false;
   lastSend: Instant = Number.NEGATIVE_INFINITY;
+  /**
+   * The most bytes outstanding after a transmission of the current round, and where that round
+   * ends (SND.MAX when it began; `null` before the first send): the flight that validates the
+   * congestion window (RFC 7661, as Linux's `max_packets_out` / `cwnd_usage_seq`).
+   */
+  peakFlight = 0;
+  peakFlightEnd: number | null = null;
   lastRecv: Instant = 0;
   /** Since when we have been waiting for the peer to acknowledge (RFC 5482 user timeout). */
   waitSince: Instant = NEVER;
@@ -579,6 +586,38 @@ export class TcpConn {
   /** Bytes sent and not yet acknowledged, in sequence space. */
   outstanding(): number {
     return seqSub(this.sndMax, this.sndUna);
+  }
+
+  /**
+   * After a transmission: the round's peak flight grows to what is outstanding now, or a new
+   * round starts when SND.UNA has passed the end of the last one (as Linux's
+   * `tcp_cwnd_validate`).
+   */
+  notePeakFlight(): void {
+    const out = this.outstanding();
+    const end = this.peakFlightEnd;
+    if (end === null || !seqLt(this.sndUna, end)) {
+      this.peakFlight = out;
+      this.peakFlightEnd = this.sndMax;
+    } else if (out > this.peakFlight) {
+      this.peakFlight = out;
+    }
+  }
+
+  /**
+   * The flight in use (RFC 5681's FlightSize for the window's validation, RFC 7661, and for the
+   * reduction on loss, RFC 9438 §4.6): the most outstanding after a transmission of the current
+   * round, or more if more is outstanding now. A sender that takes in a batch of ACKs before it
+   * sends again (a busy event loop, a device read in bursts) sees the pipe drain within the
+   * batch, so what an ACK leaves outstanding understates the window in use: its later ACKs did
+   * not grow the window, and a loss found late in a batch set ssthresh from a fraction of it
+   * (0.63 of cwnd on average with the ACKs of a 0.4 ms round trip read every 0.4 ms, against
+   * 0.96 when each is read as it comes; under 1 % random loss the window settled at 7.4
+   * segments instead of 13).
+   */
+  usedFlight(): number {
+    const out = this.outstanding();
+    return this.peakFlight > out ? this.peakFlight : out;
   }
 }
 

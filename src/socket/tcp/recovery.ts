@@ -154,8 +154,10 @@ function enterRecovery(c: TcpConn, now: Instant): void {
   c.forceRetransmit = true;
   c.timers.probe = NEVER;
   undoBegin(c, now);
-  c.cc.onEnterRecovery(now, c.outstanding());
-  c.prr.begin(c.outstanding());
+  // RFC 9438 §4.6 FlightSize: the flight in use, not what the ACKs before this one left.
+  const flight = c.usedFlight();
+  c.cc.onEnterRecovery(now, flight);
+  c.prr.begin(flight);
   c.counters.fastRetransmits++;
 }
 

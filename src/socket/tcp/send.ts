@@ -547,6 +547,7 @@ export function commitSegment(c: TcpConn, now: Instant, repr: TcpRepr): void {
         if (c.forceRetransmit && !c.inRecovery) c.forceRetransmit = false;
       }
       c.sndMax = seqMax(c.sndMax, c.sndNxt);
+      c.notePeakFlight();
       // RFC 6298 §5.1 starts the timer when it is off; like Linux, also restart it when SND.UNA
       // itself is resent (fast or early retransmit, a partial ACK's hole), so the timeout
       // measures from that retransmission rather than from the ACK before it.

@@ -183,7 +183,9 @@ Deno.test("PLPMTUD with ICMP: a Packet Too Big lowers the size at once and probe
 });
 
 Deno.test("PLPMTUD searches again after 600 s and finds a path that grew", () => {
-  const p = new BlackHolePath(1280, { mtuProbing: "on" }, 500_000);
+  // A 256 KiB send buffer bounds the flight, so the 6 MB of the last phase take enough round
+  // trips for the search (one probe per round trip) whatever the window does.
+  const p = new BlackHolePath(1280, { mtuProbing: "on", txBufferSize: 256 * 1024 }, 500_000);
   p.run(60_000);
   assert.equal(p.received, p.total);
   const converged = p.a.info.mss;
