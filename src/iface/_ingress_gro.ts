@@ -17,6 +17,7 @@
 import type { IpAddress } from "../wire/address.ts";
 import { readU16, readU32 } from "../wire/_bytes.ts";
 import { TcpFlags, type TcpRepr } from "../wire/tcp.ts";
+import { blankTcpRepr, type MutableTcpRepr } from "../wire/_tcp_parse.ts";
 
 /** The largest merged payload: what fits one IPv4 packet with a 60-byte TCP header. */
 export const MAX_BATCH_PAYLOAD = 65535 - 20 - 60;
@@ -28,29 +29,13 @@ export const MAX_BATCH_SEGMENT = 16384;
 
 const ACK_PSH = TcpFlags.ACK | TcpFlags.PSH;
 
-/** A {@linkcode TcpRepr} whose fields the batch overwrites. */
-type MutableTcpRepr = { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
-
 /** One flow's pending segments. */
 export class TcpBatch {
   /** The merged payload, allocated by the first batch. */
   #data: Uint8Array | null = null;
   /** The batch's copy of its first segment, filled by `start` (`first` while active). */
-  readonly #first: MutableTcpRepr = {
-    srcPort: 0,
-    dstPort: 0,
-    seq: 0,
-    ack: 0,
-    flags: 0,
-    window: 0,
-    urgent: 0,
-    mss: null,
-    windowScale: null,
-    sackPermitted: false,
-    sackBlocks: [],
-    timestamp: null,
-    payload: new Uint8Array(0),
-  };
+  readonly #first: MutableTcpRepr = blankTcpRepr();
+
   readonly #ts = { tsVal: 0, tsEcr: 0 };
   /** The first segment (its payload is replaced by the merged one on flush); `null` when none. */
   first: TcpRepr | null = null;

@@ -111,43 +111,48 @@ export function readTcpSegment(
   verify: boolean,
 ): TcpRepr {
   const headerEnd = readHeader(b, off, end, src, dst, verify, null);
-  const o = PARSED;
-  const repr: TcpRepr = {
-    srcPort: readU16(b, off + FIELD.SRC_PORT),
-    dstPort: readU16(b, off + FIELD.DST_PORT),
-    seq: readU32(b, off + FIELD.SEQ),
-    ack: readU32(b, off + FIELD.ACK),
-    flags: b[off + FIELD.FLAGS]!,
-    window: readU16(b, off + FIELD.WINDOW),
-    urgent: readU16(b, off + FIELD.URGENT),
-    mss: o.mss,
-    windowScale: o.windowScale,
-    sackPermitted: o.sackPermitted,
-    sackBlocks: o.sackBlocks,
-    timestamp: o.timestamp,
-    // A segment without data (most ACKs) shares one empty array: a subarray costs more than the
-    // rest of the parse.
-    payload: headerEnd === end ? NO_PAYLOAD : b.subarray(headerEnd, end),
-  };
+  const repr = fill(blankTcpRepr(), b, off, end, headerEnd);
   // Only the rare segment with a Fast Open option gets the extra field: every other repr keeps
   // one shape (and compares equal to literals written without it).
-  return o.fastOpen === null ? repr : { ...repr, fastOpen: o.fastOpen };
+  return PARSED.fastOpen === null ? repr : { ...repr, fastOpen: PARSED.fastOpen };
 }
 
-/** A {@linkcode TcpRepr} whose fields a reader overwrites. */
-type MutableTcpRepr = { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
+/** Fills `r` with the header at `b[off, …)`, the options in `PARSED` and the payload. */
+function fill(
+  r: MutableTcpRepr,
+  b: Uint8Array,
+  off: number,
+  end: number,
+  headerEnd: number,
+): MutableTcpRepr {
+  const o = PARSED;
+  r.srcPort = readU16(b, off + FIELD.SRC_PORT);
+  r.dstPort = readU16(b, off + FIELD.DST_PORT);
+  r.seq = readU32(b, off + FIELD.SEQ);
+  r.ack = readU32(b, off + FIELD.ACK);
+  r.flags = b[off + FIELD.FLAGS]!;
+  r.window = readU16(b, off + FIELD.WINDOW);
+  r.urgent = readU16(b, off + FIELD.URGENT);
+  r.mss = o.mss;
+  r.windowScale = o.windowScale;
+  r.sackPermitted = o.sackPermitted;
+  r.sackBlocks = o.sackBlocks;
+  r.timestamp = o.timestamp;
+  // A segment without data (most ACKs) shares one empty array: a subarray costs more than the
+  // rest of the parse.
+  r.payload = headerEnd === end ? NO_PAYLOAD : b.subarray(headerEnd, end);
+  return r;
+}
+
+/** A {@linkcode TcpRepr} whose fields a reader or a builder overwrites. */
+export type MutableTcpRepr = { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
 
 /**
- * {@linkcode readTcpSegment} into one repr (and one timestamps object) reused for every segment
- * it reads, for ingress, which hands each segment to its socket and is done with it before it
- * reads the next: a repr returned by `read` is valid only until the next `read`. Whoever keeps a
- * segment longer (the receive coalescing batch, a trace sink) copies it. A segment with a Fast
- * Open option (a SYN, rare) still gets a repr of its own.
+ * A repr to fill again and again: zero fields, no options, no payload, in the field order of
+ * {@linkcode readTcpSegment}'s literal (one object shape for all).
  */
-export class TcpSegmentReader {
-  readonly #ts: MutableTcpTimestamp = { tsVal: 0, tsEcr: 0 };
-  // Fields in the order of readTcpSegment's literal: one object shape for both.
-  readonly #repr: MutableTcpRepr = {
+export function blankTcpRepr(): MutableTcpRepr {
+  return {
     srcPort: 0,
     dstPort: 0,
     seq: 0,
@@ -162,6 +167,18 @@ export class TcpSegmentReader {
     timestamp: null,
     payload: NO_PAYLOAD,
   };
+}
+
+/**
+ * {@linkcode readTcpSegment} into one repr (and one timestamps object) reused for every segment
+ * it reads, for ingress, which hands each segment to its socket and is done with it before it
+ * reads the next: a repr returned by `read` is valid only until the next `read`. Whoever keeps a
+ * segment longer (the receive coalescing batch, a trace sink) copies it. A segment with a Fast
+ * Open option (a SYN, rare) still gets a repr of its own.
+ */
+export class TcpSegmentReader {
+  readonly #ts: MutableTcpTimestamp = { tsVal: 0, tsEcr: 0 };
+  readonly #repr: MutableTcpRepr = blankTcpRepr();
 
   /**
    * The segment at `b[off, end)`, as {@linkcode readTcpSegment} reads it, in the reused repr.
@@ -177,21 +194,8 @@ export class TcpSegmentReader {
     verify: boolean,
   ): TcpRepr {
     const headerEnd = readHeader(b, off, end, src, dst, verify, this.#ts);
+    const r = fill(this.#repr, b, off, end, headerEnd);
     const o = PARSED;
-    const r = this.#repr;
-    r.srcPort = readU16(b, off + FIELD.SRC_PORT);
-    r.dstPort = readU16(b, off + FIELD.DST_PORT);
-    r.seq = readU32(b, off + FIELD.SEQ);
-    r.ack = readU32(b, off + FIELD.ACK);
-    r.flags = b[off + FIELD.FLAGS]!;
-    r.window = readU16(b, off + FIELD.WINDOW);
-    r.urgent = readU16(b, off + FIELD.URGENT);
-    r.mss = o.mss;
-    r.windowScale = o.windowScale;
-    r.sackPermitted = o.sackPermitted;
-    r.sackBlocks = o.sackBlocks;
-    r.timestamp = o.timestamp;
-    r.payload = headerEnd === end ? NO_PAYLOAD : b.subarray(headerEnd, end);
     if (o.fastOpen === null) return r;
     const ts = r.timestamp;
     return { ...r, timestamp: ts === null ? null : { ...ts }, fastOpen: o.fastOpen };

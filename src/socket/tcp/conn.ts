@@ -10,6 +10,7 @@ import { RingBuffer } from "../../storage/ring_buffer.ts";
 import { type Instant, NEVER } from "../../time.ts";
 import type { IpEndpoint } from "../../wire/address.ts";
 import { type SackBlock, TcpFlags, type TcpRepr } from "../../wire/tcp.ts";
+import { blankTcpRepr, type MutableTcpRepr } from "../../wire/_tcp_parse.ts";
 import { TokenBucket } from "../context.ts";
 import { BufferTuner } from "./autotune.ts";
 import { EcnState } from "./ecn.ts";
@@ -46,26 +47,10 @@ export const NO_BLOCKS: readonly SackBlock[] = Object.freeze([]) as readonly Sac
 /** `TcpConn.sackRecent` before the first out-of-order segment. */
 const NO_RECENT = new Uint32Array(0);
 
-/** A {@linkcode TcpRepr} whose fields {@linkcode TcpConn.segment} overwrites. */
-type MutableTcpRepr = { -readonly [K in keyof TcpRepr]: TcpRepr[K] };
 /** The timestamps of {@linkcode OUT}. */
 const OUT_TS = { tsVal: 0, tsEcr: 0 };
-/** The repr `segment` fills while {@linkcode reuseSegments} is on (fields in its literal's order). */
-const OUT: MutableTcpRepr = {
-  srcPort: 0,
-  dstPort: 0,
-  seq: 0,
-  ack: 0,
-  flags: 0,
-  window: 0,
-  urgent: 0,
-  mss: null,
-  windowScale: null,
-  sackPermitted: false,
-  sackBlocks: NO_BLOCKS,
-  timestamp: null,
-  payload: EMPTY,
-};
+/** The repr `segment` fills while {@linkcode reuseSegments} is on. */
+const OUT: MutableTcpRepr = blankTcpRepr();
 let reuseOut = false;
 
 /**
