@@ -7,7 +7,9 @@
  *   for one (an empty option) gets it in the SYN-ACK; a SYN whose cookie checks out under the
  *   current or the previous key has its data taken before the handshake completes (§4.2.2), up
  *   to a cap on such pending connections (§5.1); an invalid cookie means a normal handshake that
- *   ignores the data and hands out a valid cookie.
+ *   ignores the data and hands out a valid cookie. A FIN right behind taken data (SYN+data+FIN)
+ *   is taken too (`input.ts`); our client's FIN follows the handshake instead, since Linux
+ *   listeners drop SYN+FIN.
  * - The client side (its cookies in a `FastOpenCache`, `fast_open_cache.ts`): cookies per server
  *   address, bounded, with the server's MSS; the first SYN of a connection carries the first write's data and the cookie,
  *   or asks for a cookie. The data stays in the send buffer until acknowledged: a SYN-ACK that

@@ -143,6 +143,16 @@ function onListen(
   c.tsOffset = chooseTsOffset(c, cx);
   takeSyn(c, cx.now, repr);
   fastOpenTakeData(c, repr);
+  // RFC 9293 §3.10.7.2: other control in a SYN is processed after it. A FIN right behind the
+  // SYN (and its data, when Fast Open took it: RFC 7413 allows SYN+data+FIN) is received now, so
+  // the SYN-ACK acknowledges it and the handshake leads to CLOSE-WAIT. A FIN behind data not
+  // taken waits, like that data, for the peer to send it again. (Linux drops SYN+FIN instead.)
+  if ((f & TcpFlags.FIN) && seqAdd(repr.seq, 1 + repr.payload.length) === c.rcvNxt) {
+    c.rcvNxt = seqAdd(c.rcvNxt, 1);
+    c.lastAckSent = c.rcvNxt;
+    c.rcvAdvRight = c.rcvNxt;
+    c.finRcvd = true;
+  }
   c.iss = chooseIss(c, cx);
   ecnTakeSyn(c, repr.flags, false, c.iss);
   c.sndUna = c.iss;
@@ -313,7 +323,13 @@ function onSynchronized(c: TcpConn, cx: SocketContext, seg: TcpRepr): TcpRepr | 
     }
     c.timers.connect = Number.POSITIVE_INFINITY;
     c.rack.reset(c.sndUna);
-    c.setState(c.finQueued ? TcpState.FinWait1 : TcpState.Established);
+    // A FIN taken with the SYN (onListen) makes the handshake end in CLOSE-WAIT (LAST-ACK
+    // once closed as well).
+    c.setState(
+      c.finRcvd
+        ? (c.finQueued ? TcpState.LastAck : TcpState.CloseWait)
+        : (c.finQueued ? TcpState.FinWait1 : TcpState.Established),
+    );
     c.sndWnd = repr.window * 2 ** c.sndShift;
     if (c.sndWnd > c.maxSndWnd) c.maxSndWnd = c.sndWnd;
     c.sndWl1 = repr.seq;

@@ -458,7 +458,8 @@ export class TcpSocket {
    */
   get mayRecv(): boolean {
     const s = this.#c.state;
-    return this.#c.rx.length > 0 || s === TcpState.SynSent || s === TcpState.SynReceived ||
+    return this.#c.rx.length > 0 || s === TcpState.SynSent ||
+      (s === TcpState.SynReceived && !this.#c.finRcvd) ||
       s === TcpState.Established || s === TcpState.FinWait1 || s === TcpState.FinWait2;
   }
 

@@ -71,6 +71,13 @@ export class FastOpenNet {
     if (!this.drop(s)) this.#queue.push(s);
   }
 
+  /** A segment from the client that arrives in the next millisecond (logged as sent now). */
+  inject(repr: TcpRepr): void {
+    const s = { toServer: true, repr, t: this.now };
+    this.log.push(s);
+    this.#queue.push(s);
+  }
+
   #toServer(r: TcpRepr): void {
     const cx = this.cx;
     let child = this.children.find((c) =>

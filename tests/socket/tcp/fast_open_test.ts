@@ -7,10 +7,10 @@ import assert from "node:assert/strict";
 import { fastOpenCookie, FastOpenServer } from "../../../src/socket/tcp/fast_open.ts";
 import { FastOpenCache } from "../../../src/socket/tcp/fast_open_cache.ts";
 import { Ipv4Address } from "../../../src/wire/address.ts";
-import { TcpFlags } from "../../../src/wire/tcp.ts";
+import { TcpFlags, type TcpRepr } from "../../../src/wire/tcp.ts";
 import { CLIENT, FastOpenNet, readAll, SERVER } from "./_fast_open_net.ts";
 
-const { SYN, ACK } = TcpFlags;
+const { SYN, ACK, FIN } = TcpFlags;
 const DATA = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: example\r\n\r\n");
 const KEY = new Uint8Array(16).fill(3);
 
@@ -469,4 +469,80 @@ Deno.test("Fast Open: black-hole detection is off with blackholeTimeout 0, and t
     "192.0.2.108",
     "192.0.2.109",
   ]);
+});
+
+// A FIN in the SYN (RFC 9293 §3.10.7.2: control in a SYN is processed after it; RFC 7413 allows
+// SYN+data+FIN). The client's SYN is taken from a real connect and sent again with FIN set.
+function synWithFin(
+  net: FastOpenNet,
+  cache: FastOpenCache | false,
+  data?: Uint8Array,
+  synData?: Uint8Array,
+) {
+  let syn: TcpRepr | null = null;
+  // Keep the real client out of it: its SYN is replaced, and nothing reaches it.
+  net.drop = (s) => {
+    if (s.toServer && (s.repr.flags & SYN) !== 0 && syn === null) syn = s.repr;
+    return s.repr.dstPort !== SERVER.port || s.repr === syn;
+  };
+  net.connect({ fastOpen: cache }, data);
+  net.run(1);
+  const fin: TcpRepr = { ...syn!, flags: SYN | FIN, payload: synData ?? syn!.payload };
+  net.inject(fin);
+  net.run(3);
+  const synAck = synAcksOf(net)[0]!.repr;
+  /** The client's ACK of the SYN-ACK, its sequence number after what the server acknowledged. */
+  const { fastOpen: _, ...plain } = fin;
+  const ack: TcpRepr = {
+    ...plain,
+    seq: synAck.ack,
+    ack: (synAck.seq + 1) >>> 0,
+    flags: ACK,
+    payload: new Uint8Array(0),
+    mss: null,
+    windowScale: null,
+    sackPermitted: false,
+  };
+  return { fin, synAck, ack };
+}
+
+Deno.test("Fast Open: a SYN with data and FIN delivers both: the SYN-ACK acknowledges the FIN and the handshake ends in CLOSE-WAIT", () => {
+  const { net, cache } = primed();
+  const { fin, synAck, ack } = synWithFin(net, cache, DATA);
+  assert.deepEqual(fin.payload, DATA);
+  assert.equal(synAck.ack, (fin.seq + 1 + DATA.length + 1) >>> 0); // SYN, data and FIN
+  const child = net.listener.accept()!;
+  assert.equal(child.state, "synReceived");
+  assert.deepEqual(readAll(child), DATA);
+  assert.deepStrictEqual([child.isEof, child.mayRecv], [true, false]);
+  net.inject(ack);
+  net.run(5);
+  assert.equal(child.state, "closeWait");
+  child.close();
+  net.run(7);
+  assert.equal(child.state, "lastAck");
+  const last = net.log.at(-1)!.repr;
+  assert.deepStrictEqual([last.flags & FIN, last.seq], [FIN, (synAck.seq + 1) >>> 0]);
+});
+
+Deno.test("A SYN with FIN and no data: the SYN-ACK acknowledges the FIN, and the accepted connection is at its end", () => {
+  const net = new FastOpenNet({});
+  const { fin, synAck, ack } = synWithFin(net, false);
+  assert.equal(fin.payload.length, 0);
+  assert.equal(synAck.ack, (fin.seq + 2) >>> 0);
+  net.inject(ack);
+  net.run(5);
+  const child = net.listener.accept()!;
+  assert.deepStrictEqual([child.state, child.isEof], ["closeWait", true]);
+});
+
+Deno.test("A SYN with data not taken (no Fast Open) and FIN: neither is acknowledged; both wait to be sent again", () => {
+  const net = new FastOpenNet({});
+  const { fin, synAck, ack } = synWithFin(net, false, undefined, DATA);
+  assert.deepEqual(fin.payload, DATA);
+  assert.equal(synAck.ack, (fin.seq + 1) >>> 0); // the SYN only
+  net.inject(ack);
+  net.run(5);
+  const child = net.listener.accept()!;
+  assert.deepStrictEqual([child.state, child.isEof, child.recvQueue], ["established", false, 0]);
 });
