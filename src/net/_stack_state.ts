@@ -164,7 +164,13 @@ export class StackState {
       },
       deviceError: (socket) =>
         this.deviceError ?? (socket === undefined ? null : this.abortCauses.get(socket) ?? null),
-      accept: (l) => this.iface.acceptTcp(this.sockets, l),
+      accept: (l) => {
+        const held = l.heldBack;
+        const child = this.iface.acceptTcp(this.sockets, l);
+        // Held-back children were asked to send their SYN-ACK again: a poll sends them.
+        if (l.heldBack !== held) driver.wake();
+        return child;
+      },
       unlisten: (l) => {
         const h = this.sockets.handleOf(l);
         if (h !== undefined) this.sockets.remove(h);

@@ -202,6 +202,13 @@ export class TcpListenSocket {
   #lastCookie = Number.NEGATIVE_INFINITY;
   readonly #syn: Set<TcpSocket> = new Set();
   readonly #ready: Set<TcpSocket> = new Set();
+  /**
+   * Children of the SYN queue whose completing ACK was dropped because the accept queue was full
+   * (the peer counts itself established), oldest first; `accept()` asks them to complete again.
+   */
+  readonly #heldBack: Set<TcpSocket> = new Set();
+  /** Held-back children asked again whose handshake has not completed yet. */
+  readonly #asked: Set<TcpSocket> = new Set();
   readonly #hooks: ParentHooks;
   #closed = false;
   readonly #info: TcpListenerInfo = {
@@ -253,6 +260,8 @@ export class TcpListenSocket {
     this.#tfo = tfo === false ? null : new FastOpenServer(tfo === true ? {} : tfo);
     const syn = this.#syn;
     const ready = this.#ready;
+    const heldBack = this.#heldBack;
+    const asked = this.#asked;
     const info = this.#info;
     const grew = (): void => wakeSocket(this);
     this.#hooks = {
@@ -262,10 +271,16 @@ export class TcpListenSocket {
         // Fast Open child is in the accept queue already.
         if (ready.size < backlog || ready.has(child as TcpSocket)) return true;
         info.acceptOverflows++;
+        asked.delete(child as TcpSocket);
+        heldBack.add(child as TcpSocket);
         return false;
       },
       childStateChanged(child: unknown, _from: TcpState, to: TcpState): void {
         const s = child as TcpSocket;
+        if (to !== TcpState.SynReceived) {
+          heldBack.delete(s);
+          asked.delete(s);
+        }
         if (to === TcpState.Closed) {
           // Died before the handshake completed: forget it. A child that dies after ESTABLISHED
           // stays queued; accept() hands it out and the reader sees the error.
@@ -595,9 +610,47 @@ export class TcpListenSocket {
       this.#ready.delete(s);
       attachParent(s, null);
       this.#info.accepted++;
+      if (this.#heldBack.size > 0) this.#askHeldBack();
       return s;
     }
     return null;
+  }
+
+  /**
+   * Children whose handshake the peer completed while the accept queue was full: they wait in
+   * SYN-RECEIVED with their completing ACK dropped (Linux's listen overflow). Each
+   * {@linkcode TcpListenSocket.accept} that makes room asks the oldest of them, as many as there
+   * is room for, to send their SYN-ACK again on the next poll; the peer's answering ACK then
+   * completes the handshake. Without this they would wait for their SYN-ACK retransmission
+   * timers, which back off to seconds, and a burst of held-back children, all retransmitting at
+   * once, would fill the queue again: only `backlog` of them would complete per backoff, and the
+   * rest could time out while their peers, established, wait for data forever.
+   *
+   * @example
+   * ```ts
+   * import { TcpListenSocket } from "@smol/net/socket";
+   * import { Ipv4Address } from "@smol/net/wire";
+   * import assert from "node:assert/strict";
+   * assert.equal(new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 80 }).heldBack, 0);
+   * ```
+   */
+  get heldBack(): number {
+    return this.#heldBack.size;
+  }
+
+  /** Asks held-back children, oldest first, to send their SYN-ACK again, while there is room. */
+  #askHeldBack(): void {
+    const heldBack = this.#heldBack;
+    for (const s of heldBack) {
+      if (this.#ready.size + this.#asked.size >= this.#backlog) return;
+      heldBack.delete(s);
+      const c = connOf(s);
+      if (c.state !== TcpState.SynReceived || c.sndMax === c.iss) continue;
+      // Planned like the SYN-ACK sent again for a duplicate SYN: no backoff, no RTT sample.
+      c.sndNxt = c.iss;
+      this.#asked.add(s);
+      wakeSocket(s);
+    }
   }
 
   /**
@@ -671,6 +724,8 @@ export class TcpListenSocket {
     }
     this.#syn.clear();
     this.#ready.clear();
+    this.#heldBack.clear();
+    this.#asked.clear();
   }
 
   /**

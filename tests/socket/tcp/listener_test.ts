@@ -140,3 +140,48 @@ Deno.test("TcpListenSocket close() resets children never accepted and stops taki
   }
   assert.equal(l.onSyn(H.cx, REMOTE.addr, LOCAL.addr, syn(45002)), null);
 });
+
+/** What `child` sends if dispatched now. */
+function sent(child: TcpSocket): TcpRepr[] {
+  const out: TcpRepr[] = [];
+  child.dispatch(H.cx, { emitTcp: (_s, _d, r) => (out.push(r), true) });
+  return out;
+}
+
+Deno.test("TcpListenSocket asks children held back by a full accept queue to send their SYN-ACK again as accept() makes room", () => {
+  const l = listener({ backlog: 2 });
+  const ports = [42000, 42001, 42002, 42003, 42004, 42005];
+  const children = ports.map((p) => open(l, p)!);
+  ports.forEach((p, i) => ackFrom(children[i]!, p));
+  // Two completed; the peers of the other four count themselves established.
+  assert.deepStrictEqual([l.pendingAccepts, l.heldBack, l.info.acceptOverflows], [2, 4, 4]);
+  for (const c of children.slice(2)) {
+    assert.equal(c.state, "synReceived");
+    assert.deepStrictEqual(sent(c), [], "nothing is due before the SYN-ACK's retransmission timer");
+  }
+  // One accept makes room for one: the oldest held-back child sends its SYN-ACK again at once.
+  assert.equal(l.accept(), children[0]);
+  assert.equal(l.heldBack, 3);
+  const again = sent(children[2]!);
+  assert.equal(again.length, 1);
+  assert.equal(again[0]!.flags, SYN | ACK);
+  assert.equal(again[0]!.seq, LOCAL_SEQ);
+  assert.deepStrictEqual(sent(children[3]!), [], "no room for a second one");
+  // A second accept: the accept queue holds one, one child was asked: room for one more.
+  assert.equal(l.accept(), children[1]);
+  assert.equal(l.heldBack, 2);
+  assert.equal(sent(children[3]!)[0]?.flags, SYN | ACK);
+  // The peers answer: both complete and wait for accept().
+  ackFrom(children[2]!, 42002);
+  ackFrom(children[3]!, 42003);
+  assert.deepStrictEqual([children[2]!.state, children[3]!.state], ["established", "established"]);
+  assert.deepStrictEqual([l.pendingAccepts, l.heldBack, l.info.acceptOverflows], [2, 2, 4]);
+  // Draining the queue brings in the rest the same way, none of them reset.
+  const accepted = [l.accept(), l.accept()];
+  assert.deepStrictEqual(accepted, [children[2], children[3]]);
+  for (const [i, p] of [[4, 42004], [5, 42005]] as const) {
+    assert.equal(sent(children[i]!)[0]?.flags, SYN | ACK);
+    ackFrom(children[i]!, p);
+  }
+  assert.deepStrictEqual([l.pendingAccepts, l.heldBack, l.synQueueLength], [2, 0, 0]);
+});
