@@ -21,7 +21,7 @@
  *
  * ```sh
  * deno run -A bench/tun_churn.ts [--count 2000] [--rounds 5] [--kib 16] [--burst 5000] [--idle 5]
- *   [--backlog 4096] [--only in|out|veth] [--json out.json] [--snapshot after_rounds.heapsnapshot]
+ *   [--backlog 4096] [--kernel-queue N] [--only in|out|veth] [--json out.json] [--snapshot after_rounds.heapsnapshot]
  * ```
  *
  * @module
@@ -45,8 +45,16 @@ const JSON_OUT = arg("--json", "");
 const SNAPSHOT = arg("--snapshot", "");
 /** Both listeners' backlog (the kernel caps it at net.core.somaxconn, 4096 by default). */
 const BACKLOG = positive("--backlog", 4096);
+/** The TUN's kernel queue toward us (`TunTapOptions.kernelQueueLen`; the device's default). */
+const KERNEL_QUEUE = arg("--kernel-queue", "");
 const PEER = new URL("./_churn_peer.ts", import.meta.url).pathname;
 const MB = 1024 * 1024;
+/**
+ * The clients' read buffers come from a free list (as in `_churn_peer.ts`), so the application
+ * adds no garbage per connection and the memory figures are the stack's.
+ */
+const READ_BUFFER = 16384;
+const readBuffers: Uint8Array[] = [];
 const onSignal = interruptHandler("\r\x1b[2Kinterrupted: removing namespaces and processes\n");
 
 /** What the kernel-side `connect` run prints. */
@@ -57,6 +65,7 @@ interface PeerReport {
   slowest: number;
   over1s: number;
   over5s: number;
+  perSecond: number[];
   complete: number;
   errors: Record<string, number>;
   rss: number;
@@ -69,11 +78,14 @@ interface Round extends PeerReport {
   connPerS: number;
   rssMB: number;
   heapMB: number;
+  heapTotalMB: number;
   externalMB: number;
   sockets: number;
   timeWait: number;
   drops: Record<string, number>;
   listener: Record<string, number>;
+  /** The kernel's counters over the round (namespaces of its side), and the TUN's TX drops. */
+  kernel: Record<string, number>;
 }
 
 function pattern(n: number): Uint8Array {
@@ -82,11 +94,23 @@ function pattern(n: number): Uint8Array {
   return b;
 }
 
-function mem(): { rssMB: number; heapMB: number; externalMB: number } {
+function mem(): { rssMB: number; heapMB: number; heapTotalMB: number; externalMB: number } {
   // With --v8-flags=--expose-gc: collect first, so what remains is what is still referenced.
   (globalThis as { gc?: () => void }).gc?.();
   const m = Deno.memoryUsage();
-  return { rssMB: m.rss / MB, heapMB: m.heapUsed / MB, externalMB: m.external / MB };
+  return {
+    rssMB: m.rss / MB,
+    heapMB: m.heapUsed / MB,
+    heapTotalMB: m.heapTotal / MB,
+    externalMB: m.external / MB,
+  };
+}
+
+/** How many connects took 0-1 s, 1-2 s, ... (the last bucket: 7 s and more). */
+function perSecond(times: number[]): number[] {
+  const b = new Array<number>(8).fill(0);
+  for (const t of times) b[Math.min(7, Math.floor(t / 1000))]!++;
+  return b;
 }
 
 async function netns(tag: string): Promise<string> {
@@ -154,7 +178,7 @@ async function ourClients(stack: NetStack, host: string, port: number, n: number
       return;
     }
     times.push(performance.now() - t);
-    const buf = new Uint8Array(65536);
+    const buf = readBuffers.pop() ?? new Uint8Array(READ_BUFFER);
     let got = 0;
     let bad = false;
     try {
@@ -167,6 +191,7 @@ async function ourClients(stack: NetStack, host: string, port: number, n: number
       errors[k] = (errors[k] ?? 0) + 1;
     }
     c.close();
+    readBuffers.push(buf);
     if (got === BYTES && !bad) complete++;
     else errors[bad ? "corrupt" : "short"] = (errors[bad ? "corrupt" : "short"] ?? 0) + 1;
   }));
@@ -180,6 +205,7 @@ async function ourClients(stack: NetStack, host: string, port: number, n: number
     slowest: at(1),
     over1s: times.filter((t) => t > 1000).length,
     over5s: times.filter((t) => t > 5000).length,
+    perSecond: perSecond(times),
     complete,
     errors,
     rss: Deno.memoryUsage().rss,
@@ -193,6 +219,7 @@ function roundOf(
   stack: NetStack | null,
   sockets: () => [number, number],
   listener: Record<string, number>,
+  kernel: Record<string, number>,
 ): Round {
   const [s, tw] = sockets();
   const drops = stack === null ? {} : stack.counters.snapshot() as Record<string, number>;
@@ -201,11 +228,12 @@ function roundOf(
     n,
     ...r,
     connPerS: n / (r.wall / 1000),
-    ...(stack === null ? { rssMB: 0, heapMB: 0, externalMB: 0 } : mem()),
+    ...(stack === null ? { rssMB: 0, heapMB: 0, heapTotalMB: 0, externalMB: 0 } : mem()),
     sockets: s,
     timeWait: tw,
     drops,
     listener,
+    kernel,
   };
 }
 
@@ -213,11 +241,13 @@ function print(r: Round): void {
   const errs = Object.entries(r.errors).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
   const ours = r.side === "veth"
     ? `peer RSS ${(r.rss / MB).toFixed(0)} MB`
-    : `RSS ${r.rssMB.toFixed(1)} MB, heap ${r.heapMB.toFixed(1)}, external ${
-      r.externalMB.toFixed(1)
-    }; sockets ${r.sockets}, TIME-WAIT ${r.timeWait}`;
+    : `RSS ${r.rssMB.toFixed(1)} MB, heap ${r.heapMB.toFixed(1)} of ${
+      r.heapTotalMB.toFixed(1)
+    }, external ${r.externalMB.toFixed(1)}; sockets ${r.sockets}, TIME-WAIT ${r.timeWait}`;
   const drops = Object.entries(r.drops).filter(([k]) => k !== "rxFrames" && k !== "txFrames")
     .map(([k, v]) => `${k} ${v}`).join(" ");
+  const kern = Object.entries(r.kernel).filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`)
+    .join(" ");
   const lst = Object.entries(r.listener).filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`)
     .join(" ");
   console.log(
@@ -225,9 +255,38 @@ function print(r: Round): void {
       (r.wall / 1000).toFixed(2)
     } s), connect median ${r.median.toFixed(0)} p99 ${r.p99.toFixed(0)} slowest ${
       r.slowest.toFixed(0)
-    } ms, >1s ${r.over1s} >5s ${r.over5s}; ok ${r.complete}, errors: ${errs}; ${ours}` +
-      (drops ? `; drops ${drops}` : "") + (lst ? `; listener ${lst}` : ""),
+    } ms, >1s ${r.over1s} >5s ${r.over5s} (per s ${
+      r.perSecond.join(" ")
+    }); ok ${r.complete}, errors: ${errs}; ${ours}` +
+      (drops ? `; drops ${drops}` : "") + (lst ? `; listener ${lst}` : "") +
+      (kern ? `; kernel ${kern}` : ""),
   );
+}
+
+/** Kernel counters of namespace `ns` worth watching here, and the TUN's drops toward us. */
+const KERNEL_COUNTERS = [
+  "TcpExtListenOverflows",
+  "TcpExtListenDrops",
+  "TcpExtTCPReqQFullDrop",
+  "TcpExtSyncookiesSent",
+  "TcpExtTCPTimeWaitOverflow",
+  "TcpRetransSegs",
+  "TcpOutRsts",
+  "TcpExtTCPSynRetrans",
+];
+
+/** The kernel's counters in `ns` (cumulative) and the TX drops of `dev` there. */
+async function kernelCounters(ns: string, dev: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const r = await run("ip", ["netns", "exec", ns, "nstat", "-asz", ...KERNEL_COUNTERS]);
+  for (const line of r.stdout.split("\n")) {
+    const m = /^(\w+)\s+(\d+)/.exec(line);
+    if (m !== null) out[m[1]!.replace(/^TcpExt/, "")] = Number(m[2]);
+  }
+  const link = await run("ip", ["-n", ns, "-s", "link", "show", dev]);
+  const tx = /TX:[^\n]*\n\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(link.stdout);
+  if (tx !== null) out["tunTxDropped"] = Number(tx[4]);
+  return out;
 }
 
 function loadText(): string {
@@ -248,7 +307,12 @@ async function main(): Promise<void> {
   const ns = await netns("tch");
   const ifname = linkName("tc");
   const dev = await acquire(
-    () => TunTapDevice.open({ name: ifname, mode: "tun" }),
+    () =>
+      TunTapDevice.open({
+        name: ifname,
+        mode: "tun",
+        ...(KERNEL_QUEUE === "" ? {} : { kernelQueueLen: Number(KERNEL_QUEUE) }),
+      }),
     (d) => d.close(),
   );
   await must("ip", ["link", "set", "dev", ifname, "netns", ns]);
@@ -291,24 +355,33 @@ async function main(): Promise<void> {
   const ours = serveOurs(stack, 7000, data);
   const info = () => ({ ...ours.listener.info } as unknown as Record<string, number>);
 
+  const kernelOf = async (side: string) => {
+    if (side !== "veth") return await kernelCounters(ns, ifname);
+    const [a, b] = [await kernelCounters(vA, ""), await kernelCounters(vB, "")];
+    for (const [k, v] of Object.entries(b)) a[k] = (a[k] ?? 0) + v;
+    return a;
+  };
+  const side = async (name: string, go: () => Promise<PeerReport>, listener = {}) => {
+    if (!want(name) || isInterrupted()) return;
+    const k0 = await kernelOf(name);
+    const r = await go();
+    const k1 = await kernelOf(name);
+    for (const k of Object.keys(k1)) k1[k] = k1[k]! - (k0[k] ?? 0);
+    const row = name === "veth"
+      ? roundOf(name, n0, r, null, () => [0, 0], {}, k1)
+      : roundOf(name, n0, r, stack, sockets, name === "in" ? info() : listener, k1);
+    results.push(row);
+    print(row);
+  };
+  let n0 = 0;
   const oneRound = async (n: number) => {
-    if (want("in")) {
-      const r = await kernelClients(ns, "192.0.2.2", 7000, n);
-      results.push(roundOf("in", n, r, stack, sockets, info()));
-      print(results.at(-1)!);
-    }
-    if (isInterrupted()) return;
-    if (want("out")) {
-      const r = await withTimeout(ourClients(stack, "192.0.2.1", 7001, n), 120_000, "our clients");
-      results.push(roundOf("out", n, r, stack, sockets, {}));
-      print(results.at(-1)!);
-    }
-    if (isInterrupted()) return;
-    if (want("veth")) {
-      const r = await kernelClients(vA, "198.51.100.2", 7002, n);
-      results.push(roundOf("veth", n, r, null, () => [0, 0], {}));
-      print(results.at(-1)!);
-    }
+    n0 = n;
+    await side("in", () => kernelClients(ns, "192.0.2.2", 7000, n));
+    await side(
+      "out",
+      () => withTimeout(ourClients(stack, "192.0.2.1", 7001, n), 120_000, "our clients"),
+    );
+    await side("veth", () => kernelClients(vA, "198.51.100.2", 7002, n));
   };
 
   const base = mem();
