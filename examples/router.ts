@@ -60,7 +60,7 @@ CAP_NET_ADMIN).
   --no-ipv6                IPv4 only
   --no-nat                 route IPv4 without address translation
   --npt6 INSIDE,OUTSIDE    NPTv6 (RFC 6296) on the outside link: IPv6 sources in the INSIDE
-                           prefix leave with the OUTSIDE one (same length, /48 or shorter)
+                           prefix leave with the OUTSIDE one (same length, /1 to /64)
   --offload                open both devices with virtio-net offloads (checksums, TSO/GRO): TCP
                            crosses as coalesced super-frames the kernel cuts again on the way out
   --reader-thread          read each device's frames on a thread of its own (a Worker filling a
