@@ -190,6 +190,25 @@ Deno.test("TcpSocket probes a stalled fast recovery once, then times out and bac
   assert.deepStrictEqual([i.recoveryProbes, i.rtos, i.rto], [1, 1, 600]);
 });
 
+Deno.test("TcpSocket probes a fast recovery that PRR holds with only retransmissions in flight, though data waits and the window is open", () => {
+  const h = sender();
+  h.sock.send(fill(1400));
+  assert.equal(h.out().length, 10); // cwnd-limited at 100: 400 bytes wait, the peer's window is open
+  h.at(200);
+  // segments 0-4 lost, 5-9 SACKed: all five resent, which fills ssthresh (500): PRR lets
+  // nothing new go until an ACK, and only retransmissions are in flight
+  h.send(sackAck(0, [500, 1000]));
+  assert.deepStrictEqual(h.out().map((s) => s.seq - L), [0, 100, 200, 300, 400]);
+  // nothing comes back: the probe 2·SRTT + 2 ms after the last send, not the RTO (200 + 300)
+  assert.equal(h.pollAt, 402);
+  h.at(402).expect({ seq: L, ack: R, payload: fill(100) });
+  const i = h.sock.info;
+  assert.deepStrictEqual(
+    [i.recoveryProbes, i.rtos, i.fastRetransmits, i.inRecovery],
+    [1, 0, 1, true],
+  );
+});
+
 Deno.test("TcpSocket sends no probe in fast recovery while new data may still follow the retransmission", () => {
   const h = sender();
   h.sock.send(fill(1400));
