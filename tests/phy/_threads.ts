@@ -30,12 +30,15 @@ export function newWorkers(before: Set<string>): Set<string> {
   return now;
 }
 
-/** Waits (up to 2 s) until none of `tids` is alive; returns those still alive. */
+/**
+ * Waits (up to 10 s: a thread that has finished its work may wait for a core on a loaded machine)
+ * until none of `tids` is alive; returns those still alive.
+ */
 export async function untilGone(tids: Set<string>): Promise<string[]> {
   for (let i = 0;; i++) {
     const alive = workerTids();
     const left = [...tids].filter((tid) => alive.has(tid));
-    if (left.length === 0 || i === 100) return left;
+    if (left.length === 0 || i === 500) return left;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
