@@ -350,6 +350,8 @@ class Lane {
  */
 export class FaultInjector extends DeviceWrapper {
   readonly #rx: Lane;
+  /** Whether the frame `receive` returned last came straight from the inner device (not queued). */
+  #rxDirect = false;
   readonly #tx: Lane;
   readonly #stats: FaultStats;
   /** The pending transmit buffer (inner's on the direct path, the queue's otherwise). */
@@ -392,6 +394,27 @@ export class FaultInjector extends DeviceWrapper {
   }
 
   /**
+   * The inner device's segment size (see {@linkcode DeviceWrapper.receivedSegmentSize}) when the
+   * frame `receive` returned last came straight from it; 0 when that frame was held (delay,
+   * reordering, duplication), as the inner device's report then belongs to another frame.
+   *
+   * @example
+   * ```ts
+   * import { FaultInjector, Loopback } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const tun = Object.assign(new Loopback(), { receivedSegmentSize: 1448 });
+   * const dev = new FaultInjector(tun, {});
+   * tun.transmit(0, 60);
+   * tun.commit();
+   * assert.equal(dev.receive(0)?.length, 60);
+   * assert.equal(dev.receivedSegmentSize, 1448);
+   * ```
+   */
+  override get receivedSegmentSize(): number {
+    return this.#rxDirect ? super.receivedSegmentSize : 0;
+  }
+
+  /**
    * The next received frame that survived the faults and is due at `now`, or `null`. Valid until
    * the next `receive`.
    *
@@ -420,9 +443,11 @@ export class FaultInjector extends DeviceWrapper {
         if (frame === null) return null;
         if (!this.#admitRx(now, frame)) continue;
         lane.corrupt(frame);
+        this.#rxDirect = true;
         return frame;
       }
     }
+    this.#rxDirect = false;
     lane.main.release();
     lane.held.release();
     // Pull while a frame (and its possible duplicate) fits, so nothing pulled is lost to a full

@@ -147,6 +147,26 @@ export class DeviceWrapper implements Device, ReadinessHook, DeadlineSource {
   }
 
   /**
+   * The segment size (virtio `gso_size`) of the TCP super-frame the inner device handed over
+   * last, as a TUN device with offloads reports it (`TunTapDevice.receivedSegmentSize`), so that a
+   * router's path MTU check sees through any number of wrappers; 0 when the inner device does not
+   * report one or that frame was not a super-frame.
+   *
+   * @example
+   * ```ts
+   * import { DeviceWrapper, Loopback, Tracer } from "@smol/net/phy";
+   * import assert from "node:assert/strict";
+   * const tun = Object.assign(new Loopback(), { receivedSegmentSize: 1448 });
+   * assert.equal(new DeviceWrapper(new Tracer(tun, () => {})).receivedSegmentSize, 1448);
+   * assert.equal(new DeviceWrapper(new Loopback()).receivedSegmentSize, 0);
+   * ```
+   */
+  get receivedSegmentSize(): number {
+    const size = (this.inner as { readonly receivedSegmentSize?: unknown }).receivedSegmentSize;
+    return typeof size === "number" ? size : 0;
+  }
+
+  /**
    * The inner device's `closed` promise (a host adapter's), so a stack over this wrapper sees
    * the device fail; `undefined` for in-memory devices.
    */

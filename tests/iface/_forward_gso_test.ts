@@ -7,7 +7,9 @@ import { Forwarder } from "../../src/iface/forward.ts";
 import { Interface } from "../../src/iface/interface.ts";
 import { SocketSet } from "../../src/iface/socket_set.ts";
 import { linkPair } from "../../src/phy/link.ts";
-import type { DeviceCapabilities } from "../../src/phy/device.ts";
+import type { Device, DeviceCapabilities } from "../../src/phy/device.ts";
+import { FaultInjector } from "../../src/phy/fault_injector.ts";
+import { Tracer } from "../../src/phy/tracer.ts";
 import { DeviceWrapper } from "../../src/phy/wrapper.ts";
 import type { Ipv6Address } from "../../src/wire/address.ts";
 import { Icmpv4Packet, parseIcmpv4 } from "../../src/wire/icmpv4.ts";
@@ -24,7 +26,7 @@ class Tun extends DeviceWrapper {
   constructor(inner: ConstructorParameters<typeof DeviceWrapper>[0], readonly mtu: number) {
     super(inner);
   }
-  get receivedSegmentSize(): number {
+  override get receivedSegmentSize(): number {
     return this.segmentSize;
   }
   override get capabilities(): DeviceCapabilities {
@@ -37,15 +39,16 @@ class Tun extends DeviceWrapper {
   }
 }
 
-/** Inside MTU 1500, outside MTU 1280, both with offloads. */
-function pmtuLab() {
+/** Inside MTU 1500, outside MTU 1280, both with offloads; `wrap` wraps the inside device. */
+function pmtuLab(wrap: (d: Device) => Device = (d) => d) {
   const [hostIn, routerIn] = linkPair({ medium: "ip", mtu: 65535 });
   const [routerOut, hostOut] = linkPair({ medium: "ip", mtu: 65535 });
   const inside = new Interface({ addresses: ["192.0.2.1/24", "2001:db8:1::1/64"], seed: 1 });
   const outside = new Interface({ addresses: ["198.51.100.1/24", "2001:db8:2::1/64"], seed: 2 });
   const fwd = new Forwarder({ allowDocumentation: true });
   const rin = new Tun(routerIn, 1500), rout = new Tun(routerOut, 1280);
-  fwd.attach(inside, rin);
+  const din = wrap(rin);
+  fwd.attach(inside, din);
   fwd.attach(outside, rout);
   const si = new SocketSet(), so = new SocketSet();
   return {
@@ -54,7 +57,7 @@ function pmtuLab() {
     hostIn,
     hostOut,
     poll(now: number) {
-      inside.poll(now, rin, si);
+      inside.poll(now, din, si);
       outside.poll(now, rout, so);
     },
   };
@@ -155,4 +158,14 @@ Deno.test("Forwarder answers an IPv6 super-frame whose segments exceed the outgo
   l.poll(1);
   assert.equal(receiveAll(l.hostOut).length, 1);
   assert.equal(l.fwd.counters.superFrames, 1);
+});
+
+Deno.test("Forwarder sees the segment size through device wrappers (Tracer, FaultInjector)", () => {
+  const l = pmtuLab((d) => new Tracer(new FaultInjector(d, {}), () => {}));
+  l.rin.segmentSize = 1448; // 20 + 20 + 1448 = 1488 > 1280
+  send(l.hostIn, superFrame4(20_000));
+  l.poll(0);
+  assert.equal(receiveAll(l.hostOut).length, 0);
+  assert.equal(l.fwd.counters.tooBig, 1);
+  assert.equal(receiveAll(l.hostIn).length, 1); // Fragmentation Needed, not a silent re-cut
 });
