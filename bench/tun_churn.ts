@@ -21,7 +21,7 @@
  *
  * ```sh
  * deno run -A bench/tun_churn.ts [--count 2000] [--rounds 5] [--kib 16] [--burst 5000] [--idle 5]
- *   [--backlog 4096] [--kernel-queue N] [--only in|out|veth] [--json out.json] [--snapshot after_rounds.heapsnapshot]
+ *   [--backlog 4096] [--kernel-queue N] [--reader-thread] [--only in|out|veth] [--json out.json] [--snapshot after_rounds.heapsnapshot]
  * ```
  *
  * @module
@@ -312,6 +312,7 @@ async function main(): Promise<void> {
         name: ifname,
         mode: "tun",
         ...(KERNEL_QUEUE === "" ? {} : { kernelQueueLen: Number(KERNEL_QUEUE) }),
+        ...(Deno.args.includes("--reader-thread") ? { readerThread: true } : {}),
       }),
     (d) => d.close(),
   );
