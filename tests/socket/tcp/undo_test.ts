@@ -341,6 +341,51 @@ Deno.test("TcpSocket starts a run afresh when the earlier episode's last retrans
   assert.deepStrictEqual(win(h), [...after1, 1]);
 });
 
+Deno.test("TcpSocket undoes the second of two joined episodes on a timestamp echo older than its retransmission (Eifel), the first on its late D-SACK", () => {
+  const h = tsSender();
+  h.sock.send(fill(1000));
+  assert.equal(h.out().length, 10); // TSval 1100
+  const before = win(h).slice(0, 2);
+  h.at(200);
+  h.send({
+    seq: R,
+    ack: L,
+    window: W,
+    sackBlocks: blocks([100, 400]),
+    timestamp: { tsVal: 3, tsEcr: 1100 },
+  });
+  assert.equal(h.out()[0]?.timestamp?.tsVal, 1200); // episode 1 resends segment 0
+  h.at(210);
+  // the retransmission is acknowledged first (its TSval echoed): no proof for episode 1 yet
+  h.send({ seq: R, ack: L + 1000, window: W, timestamp: { tsVal: 4, tsEcr: 1200 } });
+  const after1 = win(h).slice(0, 2);
+  h.sock.send(fill(500, 1000));
+  assert.equal(h.out().length, 5); // TSval 1210
+  h.at(220);
+  h.send({
+    seq: R,
+    ack: L + 1000,
+    window: W,
+    sackBlocks: blocks([1100, 1400]),
+    timestamp: { tsVal: 5, tsEcr: 1210 },
+  });
+  assert.equal(h.out()[0]?.timestamp?.tsVal, 1220); // episode 2 resends segment 10
+  assert.equal(h.sock.info.undoJoined, 1);
+  h.at(230);
+  // the late original of segment 10: its TSval 1210 is older than the retransmission's
+  h.send({ seq: R, ack: L + 1500, window: W, timestamp: { tsVal: 6, tsEcr: 1210 } });
+  assert.deepStrictEqual(win(h), [...after1, 1]);
+  h.at(300);
+  h.send({
+    seq: R,
+    ack: L + 1500,
+    window: W,
+    sackBlocks: blocks([0, 100]),
+    timestamp: { tsVal: 7, tsEcr: 1210 },
+  });
+  assert.deepStrictEqual(win(h), [...before, 2]);
+});
+
 Deno.test("TcpSocket keeps one run across a timeout in fast recovery: every retransmission D-SACKed restores the window from before it", () => {
   const h = sackSender();
   h.sock.send(fill(1000));
