@@ -69,8 +69,12 @@ export class NewReno implements CongestionController {
   #timeoutPending = false;
   /** No ACK or loss yet: `setMss` may still reset the initial window. */
   #fresh = true;
-  /** HyStart++ (RFC 9406), `null` when turned off. */
-  readonly #hystart: HyStart | null;
+  /**
+   * HyStart++ (RFC 9406), `null` when turned off, `undefined` until first needed: made on the
+   * first ACK with data still in flight (or when read), so that an idle connection, most of a
+   * server's, does not carry its ~200 bytes.
+   */
+  #hystart: HyStart | null | undefined;
 
   /**
    * Creates a controller at the initial window.
@@ -85,7 +89,7 @@ export class NewReno implements CongestionController {
       throw new RangeError(`Invalid initial window ${iw} segments`);
     }
     this.#iwSegments = iw;
-    this.#hystart = options.hystart === false ? null : new HyStart();
+    this.#hystart = options.hystart === false ? null : undefined;
     this.#mss = checkMss(mss);
     this.#cwnd = this.initialWindow;
   }
@@ -177,7 +181,13 @@ export class NewReno implements CongestionController {
    * ```
    */
   get hystart(): HyStart | null {
-    return this.#hystart;
+    return this.#hyStart();
+  }
+
+  /** HyStart++, made on first use; `null` when turned off. */
+  #hyStart(): HyStart | null {
+    const hs = this.#hystart;
+    return hs === undefined ? (this.#hystart = new HyStart()) : hs;
   }
 
   /**
@@ -253,7 +263,9 @@ export class NewReno implements CongestionController {
     // RFC 9406: HyStart++ watches every ACK of the initial slow start (application-limited
     // ones included: they still end rounds and carry RTT samples).
     let divisor = 1;
-    const hs = this.#hystart;
+    // An ACK that leaves nothing in flight before any data was (the handshake's) begins no
+    // round: HyStart++ is made with the first one that does.
+    const hs = this.#hystart === undefined && inFlight <= 0 ? null : this.#hyStart();
     if (hs !== null && hs.phase !== "off" && this.#cwnd < this.#ssthresh) {
       if (hs.onAck(bytesAcked, inFlight, rtt)) {
         // The last CSS round ended: congestion avoidance from here (RFC 9406 §4.2).
@@ -570,7 +582,7 @@ export class NewReno implements CongestionController {
   /** Applies a reduction: the subclass's threshold, floored to whole bytes and 2·SMSS. */
   #reduce(now: Instant, inFlight: number, timeout: boolean): number {
     this.#fresh = false;
-    this.#hystart?.stop(); // RFC 9406 §4.2: a loss ends slow start and CSS alike
+    this.#hyStart()?.stop(); // RFC 9406 §4.2: a loss ends slow start and CSS alike
     this.#avoidanceBytes = 0;
     const flight = inFlight > 0 ? (inFlight < MAX_CWND ? inFlight : MAX_CWND) : 0;
     const threshold = Math.floor(this.reductionThreshold(now, flight, timeout));
