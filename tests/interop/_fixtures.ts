@@ -3,7 +3,7 @@
  * (router, multi_interface, tun2proxy; bench/tun2proxy.ts too): a {@linkcode Scene} that owns
  * the namespaces, child processes and temporary directory of one test and removes them
  * together, waits for a condition or a listening port, random file bodies, and the client /
- * proxy / server topology of the tun2proxy tests. Namespaces are created with a random suffix
+ * proxy / server topology of the tun2proxy tests with their echo server and 1,000-flow client. Namespaces are created with a random suffix
  * and deleted by name (tests/phy/_netns.ts); children are killed by their own PID.
  *
  * @module
@@ -284,3 +284,51 @@ export function dnsmasqArgs(listen: string, host: string): string[] {
     `--host-record=www.example.net,${host}`,
   ];
 }
+
+/** A python3 TCP echo server on `argv[1]`:`argv[2]` (asyncio, backlog 4096). */
+export const ECHO_PY = String.raw`
+import asyncio, sys
+async def echo(r, w):
+    while True:
+        d = await r.read(65536)
+        if not d:
+            break
+        w.write(d)
+        await w.drain()
+    w.close()
+async def main():
+    s = await asyncio.start_server(echo, sys.argv[1], int(sys.argv[2]), backlog=4096)
+    async with s:
+        await s.serve_forever()
+asyncio.run(main())
+`;
+
+/**
+ * A Deno script, `HOST PORT N`: opens N connections at once to an echo server; each sends its own
+ * 4 KiB pattern, half-closes and must read back exactly its own bytes. Prints
+ * `{"ok":…,"bad":…,"ms":…}` (the flows that got their bytes back, the others, the wall time).
+ */
+export const FLOWS_TS = String.raw`
+const [host, port, n] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2])];
+const t0 = performance.now();
+const conns = await Promise.all(Array.from({ length: n }, () => Deno.connect({ hostname: host, port })));
+let ok = 0, bad = 0;
+await Promise.all(conns.map(async (c, i) => {
+  const msg = new Uint8Array(4096);
+  for (let k = 0; k < msg.length; k++) msg[k] = (i * 7 + k) & 0xff;
+  new DataView(msg.buffer).setUint32(0, i);
+  for (let off = 0; off < msg.length;) off += await c.write(msg.subarray(off));
+  await c.closeWrite();
+  const got = new Uint8Array(8192);
+  let len = 0;
+  for (;;) {
+    const r = await c.read(got.subarray(len));
+    if (r === null) break;
+    len += r;
+  }
+  c.close();
+  if (len === msg.length && got.subarray(0, len).every((b, k) => b === msg[k])) ok++;
+  else bad++;
+}));
+console.log(JSON.stringify({ ok, bad, ms: Math.round(performance.now() - t0) }));
+`;

@@ -10,6 +10,8 @@ import { hasCommand, must, run } from "../phy/_netns.ts";
 import { canRun, interop, interopTool, reportSkip } from "./_kernel_peer.ts";
 import {
   dnsmasqArgs,
+  ECHO_PY,
+  FLOWS_TS,
   type Proc,
   proxyTopology,
   Scene,
@@ -23,50 +25,6 @@ const tools = interopTool("tun2proxy_test.ts", "dnsmasq", "dnsmasq-base") &&
 const root = new URL("../../", import.meta.url).pathname;
 
 const HTTP = "198.51.100.10", DNS = "198.51.100.53", ECHO = "198.51.100.7";
-
-const ECHO_PY = String.raw`
-import asyncio, sys
-async def echo(r, w):
-    while True:
-        d = await r.read(65536)
-        if not d:
-            break
-        w.write(d)
-        await w.drain()
-    w.close()
-async def main():
-    s = await asyncio.start_server(echo, sys.argv[1], int(sys.argv[2]), backlog=4096)
-    async with s:
-        await s.serve_forever()
-asyncio.run(main())
-`;
-
-// Opens N connections at once; each sends its own 4 KiB pattern, half-closes and must read back
-// exactly its own bytes.
-const FLOWS_TS = String.raw`
-const [host, port, n] = [Deno.args[0], Number(Deno.args[1]), Number(Deno.args[2])];
-const t0 = performance.now();
-const conns = await Promise.all(Array.from({ length: n }, () => Deno.connect({ hostname: host, port })));
-let ok = 0, bad = 0;
-await Promise.all(conns.map(async (c, i) => {
-  const msg = new Uint8Array(4096);
-  for (let k = 0; k < msg.length; k++) msg[k] = (i * 7 + k) & 0xff;
-  new DataView(msg.buffer).setUint32(0, i);
-  for (let off = 0; off < msg.length;) off += await c.write(msg.subarray(off));
-  await c.closeWrite();
-  const got = new Uint8Array(8192);
-  let len = 0;
-  for (;;) {
-    const r = await c.read(got.subarray(len));
-    if (r === null) break;
-    len += r;
-  }
-  c.close();
-  if (len === msg.length && got.subarray(0, len).every((b, k) => b === msg[k])) ok++;
-  else bad++;
-}));
-console.log(JSON.stringify({ ok, bad, ms: Math.round(performance.now() - t0) }));
-`;
 
 /** Starts `cmd` in `ns` with room for the 1,000-flow test's file descriptors. */
 function spawnIn(scene: Scene, ns: string, cmd: string, args: string[]): Proc {
