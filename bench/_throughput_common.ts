@@ -16,9 +16,14 @@ export interface Args {
   /** Only the TUN, veth ceiling and UDP tunnel rows (`--tun-only`). */
   tunOnly: boolean;
   tunBytes: number;
+  /** `--no-router`: without issue 20's Router forwarding rows (conntrack stays). */
+  noRouter: boolean;
+  /** `--no-tun2proxy`: without issue 20's tun2proxy rows. */
+  noTun2proxy: boolean;
 }
 
-function parseArgs(argv: readonly string[]): Args {
+/** Parses the command line of `bench/throughput.ts` (TypeError / RangeError on a bad one). */
+export function parseArgs(argv: readonly string[]): Args {
   const quick = argv.includes("--quick");
   let runs = quick ? 1 : 5;
   let mib = quick ? 16 : 1024;
@@ -26,6 +31,7 @@ function parseArgs(argv: readonly string[]): Args {
   let tun = false;
   let tunOnly = false;
   let tunMib = quick ? 32 : 256;
+  let noRouter = false, noTun2proxy = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--runs") runs = Number(argv[++i]);
@@ -34,6 +40,8 @@ function parseArgs(argv: readonly string[]): Args {
     else if (a === "--tun") tun = true;
     else if (a === "--tun-only") tun = tunOnly = true;
     else if (a === "--tun-mib") tunMib = Number(argv[++i]);
+    else if (a === "--no-router") noRouter = true;
+    else if (a === "--no-tun2proxy") noTun2proxy = true;
     else if (a !== "--quick") throw new TypeError(`Unknown argument "${a}"`);
   }
   if (!(runs >= 1) || !(mib > 0) || !(tunMib > 0)) {
@@ -47,6 +55,8 @@ function parseArgs(argv: readonly string[]): Args {
     tun,
     tunOnly,
     tunBytes: Math.round(tunMib * 1024 * 1024),
+    noRouter,
+    noTun2proxy,
   };
 }
 
@@ -58,7 +68,8 @@ export const BULK_TCP = { rxBufferSize: 1 << 20, txBufferSize: 1 << 20 } as cons
 
 export const encoder = new TextEncoder();
 let progressStep = 0;
-const progressTotal = (ARGS.tunOnly ? 0 : 4 + 1 + 2 + 2 + 1 + 1) + (ARGS.tun ? 12 : 0);
+const progressTotal = (ARGS.tunOnly ? 0 : 4 + 1 + 2 + 2 + 1 + 1) +
+  (ARGS.tun ? 12 + 1 + (ARGS.noRouter ? 0 : 1) + (ARGS.noTun2proxy ? 0 : 1) : 0);
 
 /** Counts `n` more steps done (for steps that do not go through {@linkcode repeat}). */
 export function advanceProgress(n: number): void {

@@ -64,7 +64,13 @@
 import { NatTable } from "../src/iface/nat.ts";
 import { TunTapDevice } from "../src/phy/mod.ts";
 import { Ipv4Address } from "../src/wire/address.ts";
-import { createNetns, deleteNetns, linkName, must } from "../tests/phy/_netns.ts";
+import {
+  createNetns as makeNetns,
+  deleteNetns as dropNetns,
+  linkName,
+  must,
+} from "../tests/phy/_netns.ts";
+import { interruptHandler, onCleanup } from "./_cleanup.ts";
 import { type Proc, spawnProc } from "./_proc.ts";
 import { forwardCost } from "./_router_core.ts";
 
@@ -85,6 +91,8 @@ interface Args {
   sender: "mmsg" | "python";
   /** Which Router arms run (`plain`, `writer`, `reader`, `both`), comma-separated. */
   arms: string[];
+  /** `--json FILE`: the figures as JSON too (bench/throughput.ts --tun reads them). */
+  json: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
@@ -103,6 +111,7 @@ function parseArgs(argv: readonly string[]): Args {
     profile: "",
     sender: "mmsg",
     arms: ["plain", "writer", "reader", "both"],
+    json: "",
   };
   for (let i = 0; i < argv.length; i++) {
     const f = argv[i]!;
@@ -129,10 +138,11 @@ function parseArgs(argv: readonly string[]): Args {
           throw new TypeError(`Invalid --arms entry ${JSON.stringify(x)}`);
         }
       }
-    } else if (f === "--baseline" || f === "--profile") {
+    } else if (f === "--baseline" || f === "--profile" || f === "--json") {
       const v = argv[++i];
       if (v === undefined) throw new TypeError(`Missing value after ${f}`);
       if (f === "--baseline") a.baseline = v.endsWith("/") ? v : `${v}/`;
+      else if (f === "--json") a.json = v;
       else a.profile = v;
     } else throw new TypeError(`Unknown option ${f}`);
   }
@@ -142,7 +152,7 @@ function parseArgs(argv: readonly string[]): Args {
 
 // --- conntrack memory -----------------------------------------------------------------------
 
-function conntrackMemory(flows: number): void {
+function conntrackMemory(flows: number): { flows: number; bytes: number } {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc === undefined) throw new Error("run with --v8-flags=--expose-gc");
   const server = Ipv4Address.parse("198.51.100.7");
@@ -164,6 +174,7 @@ function conntrackMemory(flows: number): void {
       Math.round(bytes / flows)
     } B/flow; target <= 32 MiB)`,
   );
+  return { flows, bytes };
 }
 
 // --- forwarding rate ------------------------------------------------------------------------
@@ -479,17 +490,49 @@ function dropsOf(r: RouterReport): string {
   return out.length === 0 ? "none" : out.join(", ");
 }
 
+/** Namespaces created and not yet deleted, and the undo of the lab being measured. */
+const liveNetns = new Set<string>();
+const liveUndo = new Set<() => Promise<void>>();
+// On SIGINT/SIGTERM (see `forwarding`'s caller): the lab's undo, then any namespace left.
+onCleanup(async () => {
+  for (const u of liveUndo) await u();
+  for (const n of liveNetns) await deleteNetns(n);
+});
+
+async function createNetns(tag: string): Promise<string> {
+  const n = await makeNetns(tag);
+  liveNetns.add(n);
+  return n;
+}
+
+async function deleteNetns(name: string): Promise<void> {
+  liveNetns.delete(name);
+  await dropNetns(name);
+}
+
 async function withLab<T>(make: () => Promise<Lab>, f: (lab: Lab) => Promise<T>): Promise<T> {
   let lab: Lab | null = null;
+  let undo: (() => Promise<void>) | null = null;
   try {
     lab = await make();
+    const undone = lab.undo.splice(0);
+    undo = async () => {
+      liveUndo.delete(undo!);
+      for (const u of undone) await u().catch(() => {});
+    };
+    liveUndo.add(undo);
     return await f(lab);
   } finally {
-    if (lab !== null) { for (const u of lab.undo) await u().catch(() => {}); }
+    if (undo !== null) await undo();
   }
 }
 
-async function forwarding(a: Args): Promise<void> {
+/** Per contender (`kernel`, `copy`, `baseline`, or a Router arm), its rate in every run. */
+type Rates = Record<string, Rate[]>;
+
+async function forwarding(a: Args): Promise<Rates> {
+  const rates: Rates = {};
+  const note = (name: string, r: Rate) => (rates[name] ??= []).push(r);
   const load = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
   console.log(
     `router forwarding, UDP ${a.size} B payload, ${a.senders} ${
@@ -513,8 +556,10 @@ async function forwarding(a: Args): Promise<void> {
   for (let run = 0; run < a.runs; run++) {
     const l = () => Deno.readTextFile("/proc/loadavg").then((t) => t.split(" ")[0]);
     const k = await withLab(() => kernelLab(a.nat), (lab) => measure(lab, a));
+    note("kernel", k);
     console.log(`run ${run + 1}: kernel veth ${f(k)}; load ${await l()}`);
     const c = await withLab(() => smolnetLab(a.nat, true), (lab) => measure(lab, a));
+    note("copy", c);
     console.log(`run ${run + 1}: TUN copy, no stack ${f(c)}; load ${await l()}`);
     const ratios = (x: Rate) =>
       `/kernel ${(x.pps / k.pps).toFixed(2)}, /copy ${(x.pps / c.pps).toFixed(2)}`;
@@ -523,6 +568,7 @@ async function forwarding(a: Args): Promise<void> {
         () => smolnetLab(a.nat, false, false, { root: a.baseline, profile }),
         (lab) => measure(lab, a),
       );
+      note("baseline", old);
       console.log(`run ${run + 1}: baseline Router ${f(old)} (${ratios(old)}); load ${await l()}`);
     }
     for (const arm of a.arms) {
@@ -531,11 +577,13 @@ async function forwarding(a: Args): Promise<void> {
         () => smolnetLab(a.nat, false, false, { writerThread, readerThread, profile }),
         (lab) => measure(lab, a),
       );
+      note(arm, r);
       console.log(`run ${run + 1}: Router ${arm} ${f(r)} (${ratios(r)}); load ${await l()}`);
     }
   }
   const after = (await Deno.readTextFile("/proc/loadavg")).split(" ").slice(0, 3).join(" ");
   console.log(`load average after: ${after}`);
+  return rates;
 }
 
 /** Bytes of TCP payload per wire packet on a 1500-byte link (20 IP, 20 TCP, 12 timestamps). */
@@ -667,8 +715,24 @@ if (import.meta.main) {
     await tunCopy(Deno.args[1]!, Deno.args[2]!, Deno.args[3] === "--offload");
   }
   const a = parseArgs(Deno.args);
-  if (a.conntrack) conntrackMemory(a.flows);
-  else if (a.core) await coreCost(a);
+  if (a.conntrack) {
+    const c = conntrackMemory(a.flows);
+    if (a.json !== "") Deno.writeTextFileSync(a.json, JSON.stringify({ conntrack: c }) + "\n");
+  } else if (a.core) await coreCost(a);
   else if (a.tcp) await tcpForwarding(a);
-  else await forwarding(a);
+  else {
+    // Interrupted (SIGINT/SIGTERM, e.g. from bench/throughput.ts): the lab being measured is
+    // taken down (router and senders killed, namespaces deleted) before exiting.
+    const stop = interruptHandler("router.ts: interrupted, removing namespaces\n");
+    Deno.addSignalListener("SIGINT", stop);
+    Deno.addSignalListener("SIGTERM", stop);
+    try {
+      const rates = await forwarding(a);
+      const out = { seconds: a.seconds, size: a.size, nat: a.nat, rates };
+      if (a.json !== "") Deno.writeTextFileSync(a.json, JSON.stringify(out) + "\n");
+    } finally {
+      Deno.removeSignalListener("SIGINT", stop);
+      Deno.removeSignalListener("SIGTERM", stop);
+    }
+  }
 }

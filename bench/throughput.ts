@@ -6,6 +6,7 @@
  *   [--quick] [--runs N] [--mib N] [--json FILE]
  * deno run -A bench/throughput.ts --tun [--tun-mib N] ...   # adds the TUN and UDP tunnel rows
  * deno run -A bench/throughput.ts --tun-only [--tun-mib N] ...   # only those rows and the veth ceiling
+ *   [--no-router] [--no-tun2proxy]   # with --tun/--tun-only: leave issue 20's Router or tun2proxy rows out
  * ```
  *
  * Rows:
@@ -33,6 +34,16 @@
  *   between the same two processes. The sending side runs in this process when it has
  *   `--unstable-net`, else in a second child. Namespace, device and processes are removed in
  *   `finally` and on SIGINT/SIGTERM; children also exit when their stdin closes.
+ * - also with `--tun`, issue 20's rows (`_throughput_issue20.ts`), each with its target, measured
+ *   by `bench/router.ts` and `bench/tun2proxy.ts` run once as children with `--json`: the
+ *   `Router` (examples/router.ts) forwarding 64-byte UDP from one `sendmmsg` sender between two
+ *   TUN devices, 2 s (≥ 100k pps), beside the kernel forwarding between veth pairs and the TUN
+ *   copy with no stack as reference rows; the heap of a NAT conntrack table of 100,000 flows
+ *   (≤ 32 MiB); `examples/tun2proxy.ts --offload` relaying one iperf3 TCP flow each way for 3 s
+ *   (≥ 150 MB/s), beside P's kernel forwarding of the same flow, and 1,000 concurrent TCP echo
+ *   flows through it, each of which must get back exactly its own bytes (none lost). Needs nft,
+ *   python3 and iperf3 besides the above; about 30 s. `--no-router` / `--no-tun2proxy` leave
+ *   those rows out. On SIGINT/SIGTERM the child gets SIGTERM and removes its namespaces.
  *
  * Each figure is the median of `--runs` runs (default 5) with the minimum and maximum. The
  * 1-minute load average is printed before and after, since figures from a loaded machine are
@@ -42,7 +53,8 @@
  *
  * This file runs the rows and prints the report; the rows live in `_throughput_core.ts`
  * (loopback, memory, scale), `_throughput_tun.ts` (TUN and the veth ceiling) and
- * `_throughput_tunnel.ts` (UDP tunnel), with `_throughput_host.ts` (namespaces, processes,
+ * `_throughput_tunnel.ts` (UDP tunnel), `_throughput_issue20.ts` (Router, conntrack,
+ * tun2proxy), with `_throughput_host.ts` (namespaces, processes,
  * cleanup), `_throughput_common.ts` (arguments, statistics, rows) and `_throughput_report.ts`.
  *
  * @module
@@ -54,6 +66,7 @@ import { cleanUp, isInterrupted, onSignal, skip } from "./_throughput_host.ts";
 import { report } from "./_throughput_report.ts";
 import { tunRows, tunUnavailable, vethRows, vethUnavailable } from "./_throughput_tun.ts";
 import { udpRows } from "./_throughput_tunnel.ts";
+import { issue20Rows } from "./_throughput_issue20.ts";
 
 async function tunAndUdpRows(): Promise<void> {
   Deno.addSignalListener("SIGINT", onSignal);
@@ -107,6 +120,14 @@ async function tunAndUdpRows(): Promise<void> {
       } finally {
         await cleanUp();
       }
+    }
+    if (isInterrupted()) return;
+    try {
+      await issue20Rows(
+        why ?? (noRun === undefined ? null : `needs --allow-${noRun} (run with -A)`),
+      );
+    } finally {
+      await cleanUp();
     }
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);

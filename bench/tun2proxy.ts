@@ -4,6 +4,7 @@
  *
  * ```sh
  * deno run -A bench/tun2proxy.ts [--seconds S] [--runs N] [--direction both|up|down] [--baseline DIR]
+ *   [--flows N] [--json FILE]
  * ```
  *
  * Root, /dev/net/tun, `ip`, iperf3. Three namespaces created by name and deleted afterwards
@@ -26,12 +27,27 @@
  * that tree's example too, in the same namespaces, alternating which goes first in each run, and
  * prints the new/old ratio of the medians of both figures at the end.
  *
+ * `--flows N` (issue 20's ≥ 1,000 concurrent flows without loss) adds, in the first run, N
+ * concurrent TCP flows from C to a python3 echo server in S (198.51.100.7:7), each sending its
+ * own 4 KiB and reading back exactly those bytes, through the proxy and then through P's kernel
+ * forwarding (the check of tests/interop/tun2proxy_test.ts, `FLOWS_TS`): flows intact, flows
+ * not, wall time. `--json FILE` writes every transfer and that check as JSON
+ * (bench/throughput.ts --tun reads it). SIGINT/SIGTERM kill the processes and delete the
+ * namespaces before exiting.
+ *
  * @module
  */
 
 import { createNetns, deleteNetns, must, run } from "../tests/phy/_netns.ts";
-import { proxyTopology, tun2proxyArgs, waitListening } from "../tests/interop/_fixtures.ts";
-import { spawnProc } from "./_proc.ts";
+import {
+  ECHO_PY,
+  FLOWS_TS,
+  proxyTopology,
+  tun2proxyArgs,
+  waitListening,
+} from "../tests/interop/_fixtures.ts";
+import { interruptHandler, onCleanup } from "./_cleanup.ts";
+import { type Proc, spawnProc as startProc } from "./_proc.ts";
 
 function arg(name: string, fallback: number): number {
   const i = Deno.args.indexOf(name);
@@ -49,7 +65,9 @@ function text(name: string, fallback: string): string {
   return v;
 }
 
-const seconds = arg("--seconds", 4), runs = arg("--runs", 2);
+const seconds = arg("--seconds", 4), runs = arg("--runs", 2), flowCount = arg("--flows", 0);
+if (!Number.isInteger(flowCount)) throw new RangeError(`Invalid --flows: ${flowCount}`);
+const jsonFile = text("--json", "");
 const direction = text("--direction", "both");
 if (!["both", "up", "down"].includes(direction)) {
   throw new RangeError(`Invalid --direction: ${direction}`);
@@ -88,6 +106,67 @@ interface Transfer {
   idle: number;
 }
 
+/** Processes and namespaces alive now: SIGINT/SIGTERM kill and delete them. */
+const liveProcs = new Set<Proc>();
+const liveNetns = new Set<string>();
+let liveDir = "";
+onCleanup(async () => {
+  for (const p of liveProcs) await p.kill();
+  for (const n of liveNetns) await deleteNetns(n);
+  if (liveDir !== "") await Deno.remove(liveDir, { recursive: true });
+});
+const stop = interruptHandler("tun2proxy.ts: interrupted, removing namespaces\n");
+Deno.addSignalListener("SIGINT", stop);
+Deno.addSignalListener("SIGTERM", stop);
+
+/** Starts `args` in `ns` (the PID is the command's: `ip netns exec` and `sh` exec it). */
+function spawnIn(ns: string, args: string[]): Proc {
+  const p = startProc("ip", [
+    "netns",
+    "exec",
+    ns,
+    "sh",
+    "-c",
+    'ulimit -n 16384; exec "$@"',
+    "sh",
+    ...args,
+  ]);
+  liveProcs.add(p); // p.kill() does nothing once it has ended
+  return p;
+}
+
+/** One N-flow check: flows that got exactly their bytes back, those that did not, wall ms. */
+interface FlowCheck {
+  ok: number;
+  bad: number;
+  ms: number;
+}
+
+/** The `--flows` check through the proxy and through kernel forwarding (first run only). */
+const flowChecks: { proxy?: FlowCheck; kernel?: FlowCheck } = {};
+
+/** Runs FLOWS_TS in C against the echo server: what it prints. */
+async function flowCheck(c: string, script: string): Promise<FlowCheck> {
+  const r = await run("ip", [
+    "netns",
+    "exec",
+    c,
+    "sh",
+    "-c",
+    'ulimit -n 16384; exec "$@"',
+    "sh",
+    Deno.execPath(),
+    "run",
+    "--allow-net",
+    script,
+    "198.51.100.7",
+    "7",
+    String(flowCount),
+  ]);
+  if (r.code !== 0) throw new Error(`flows failed: ${r.stderr.slice(-300)}`);
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+}
+
 /** Per tree, per direction, the transfers of every run. */
 const results = new Map<string, Transfer[]>();
 const note = (key: string, t: Transfer) => {
@@ -96,13 +175,18 @@ const note = (key: string, t: Transfer) => {
   results.set(key, list);
 };
 
-async function oneRun(order: { name: string; root: string }[]): Promise<string[]> {
+async function oneRun(
+  order: { name: string; root: string }[],
+  flows: boolean,
+): Promise<string[]> {
   const names: string[] = [];
   const out: string[] = [];
+  let dir = "";
   try {
     const netns = async (tag: string) => {
       const n = await createNetns(tag);
       names.push(n);
+      liveNetns.add(n);
       return n;
     };
     const { c, p, s, tun, vpc } = await proxyTopology(netns, {
@@ -110,9 +194,19 @@ async function oneRun(order: { name: string; root: string }[]): Promise<string[]
       family: 4,
     }, ["198.51.100.7"]);
     // `ip netns exec` execs the command: the PID is the command's own, and we kill only it.
-    const server = spawnProc("ip", ["netns", "exec", s, "iperf3", "-s", "-B", "198.51.100.7"]);
+    const server = spawnIn(s, ["iperf3", "-s", "-B", "198.51.100.7"]);
+    let echo: Proc | null = null;
     try {
       await waitListening(s, "t", 5201);
+      let script = "";
+      if (flows) {
+        dir = liveDir = await Deno.makeTempDir({ prefix: "smolnet-b2-" });
+        script = `${dir}/flows.ts`;
+        await Deno.writeTextFile(`${dir}/echo.py`, ECHO_PY);
+        await Deno.writeTextFile(script, FLOWS_TS);
+        echo = spawnIn(s, ["python3", `${dir}/echo.py`, "198.51.100.7", "7"]);
+        await waitListening(s, "t", 7);
+      }
       const mbps = async (reverse: boolean) => {
         for (let attempt = 0;; attempt++) {
           const r = await run("ip", [
@@ -138,15 +232,15 @@ async function oneRun(order: { name: string; root: string }[]): Promise<string[]
       if (direction !== "up") dirs.push({ label: "down", reverse: true });
       if (direction !== "down") dirs.push({ label: "up", reverse: false });
       for (const tree of order) {
-        const proxy = spawnProc("ip", [
-          "netns",
-          "exec",
-          p,
-          Deno.execPath(),
-          ...tun2proxyArgs(tree.root, tun),
-        ]);
+        const proxy = spawnIn(p, [Deno.execPath(), ...tun2proxyArgs(tree.root, tun)]);
         try {
           await proxy.line(30_000, `${tree.name} tun2proxy start`);
+          if (flows && tree.name === "new") {
+            const f = flowChecks.proxy = await flowCheck(c, script);
+            out.push(
+              `${flowCount} concurrent echo flows through tun2proxy: ${f.ok} intact, ${f.bad} not, ${f.ms} ms`,
+            );
+          }
           for (const d of dirs) {
             const t0 = performance.now(), c0 = await cpuSeconds(proxy.pid);
             const m0 = await machineJiffies();
@@ -169,6 +263,12 @@ async function oneRun(order: { name: string; root: string }[]): Promise<string[]
         }
       }
       await must("ip", ["-n", p, "rule", "del", "iif", vpc, "lookup", "100"]);
+      if (flows) {
+        const f = flowChecks.kernel = await flowCheck(c, script);
+        out.push(
+          `${flowCount} concurrent echo flows, kernel forwarding: ${f.ok} intact, ${f.bad} not, ${f.ms} ms`,
+        );
+      }
       for (const d of dirs) {
         const m0 = await machineJiffies();
         const rate = await mbps(d.reverse);
@@ -182,11 +282,19 @@ async function oneRun(order: { name: string; root: string }[]): Promise<string[]
         );
       }
     } finally {
+      await echo?.kill();
       await server.kill();
     }
     return out;
   } finally {
-    for (const n of names) await deleteNetns(n);
+    for (const n of names) {
+      liveNetns.delete(n);
+      await deleteNetns(n);
+    }
+    if (dir !== "") {
+      liveDir = "";
+      await Deno.remove(dir, { recursive: true });
+    }
   }
 }
 
@@ -203,7 +311,9 @@ console.log(
 for (let i = 0; i < runs; i++) {
   // With a baseline, which tree goes first alternates from run to run.
   const order = i % 2 === 0 ? trees : [...trees].reverse();
-  for (const line of await oneRun(order)) console.log(`run ${i + 1}: ${line}`);
+  for (const line of await oneRun(order, i === 0 && flowCount > 0)) {
+    console.log(`run ${i + 1}: ${line}`);
+  }
   console.log(`run ${i + 1}: load average ${await loadavg()}`);
 }
 for (const d of ["down", "up"]) {
@@ -228,3 +338,12 @@ for (const d of ["down", "up"]) {
   }
 }
 console.log(`load average after: ${await loadavg()}`);
+if (jsonFile !== "") {
+  const transfers = Object.fromEntries(results);
+  Deno.writeTextFileSync(
+    jsonFile,
+    JSON.stringify({ seconds, runs, direction, flows: flowCount, transfers, flowChecks }) + "\n",
+  );
+}
+Deno.removeSignalListener("SIGINT", stop);
+Deno.removeSignalListener("SIGTERM", stop);
