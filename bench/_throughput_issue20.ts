@@ -34,6 +34,7 @@ interface Tun2proxyJson {
 async function runJson<T>(args: string[]): Promise<T> {
   if (isInterrupted()) throw new Error("interrupted");
   const file = await Deno.makeTempFile({ prefix: "smolnet-bench-", suffix: ".json" });
+  onCleanup(() => Deno.remove(file).catch(() => {})); // after the child's (newest first)
   try {
     const child = new Deno.Command(Deno.execPath(), {
       args: [...args, "--json", file],
@@ -94,14 +95,14 @@ async function routerRows(): Promise<void> {
     name: "  reference: kernel veth forwarding, same flood",
     unit: "pps",
     stat: pps("kernel"),
-    target: "",
+    target: "reference",
     met: null,
   });
   rows.push({
     name: "  reference: TUN copy, no stack, same flood",
     unit: "pps",
     stat: pps("copy"),
-    target: "",
+    target: "reference",
     met: null,
   });
 }
@@ -163,7 +164,7 @@ async function tun2proxyRows(): Promise<void> {
       name: `  reference: kernel forwarding, same flow, ${label}`,
       unit: "MB/s",
       stat: kernel,
-      target: "",
+      target: "reference",
       met: null,
     });
   }
