@@ -25,9 +25,9 @@ export function report(loadBefore: number, loadAfter: number): void {
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   console.log(
     `smolnet throughput — Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ` +
-      `load ${fmt(loadBefore)} → ${
-        fmt(loadAfter)
-      }, bulk ${mibLabel}, ${ARGS.runs} run(s) per figure`,
+      `load ${fmt(loadBefore)} → ${fmt(loadAfter)}, ${
+        ARGS.tunOnly ? `TUN bulk ${ARGS.tunBytes / (1 << 20)} MiB` : `bulk ${mibLabel}`
+      }, ${ARGS.runs} run(s) per figure${ARGS.tun ? " (issue 20's rows: 1 run)" : ""}`,
   );
   console.log(line(header));
   console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);

@@ -5,9 +5,9 @@
  *
  * ```sh
  * deno run -A bench/router.ts [--seconds S] [--runs N] [--size BYTES] [--senders K] [--nat]
- *   [--python-sender] [--arms plain,writer,reader,both] [--baseline DIR] [--profile DIR]
+ *   [--python-sender] [--arms plain,writer,reader,both] [--baseline DIR] [--profile DIR] [--json FILE]
  * deno run -A bench/router.ts --tcp [--seconds S] [--runs N] [--nat]
- * deno run --v8-flags=--expose-gc bench/router.ts --conntrack [--flows N]
+ * deno run --v8-flags=--expose-gc bench/router.ts --conntrack [--flows N] [--json FILE]
  * deno run --allow-read --allow-run --allow-sys bench/router.ts --core [--baseline DIR] [--runs N] [--packets N]
  * ```
  *
@@ -57,6 +57,11 @@
  * Conntrack: a heap delta (`gc()` before and after) of a `NatTable` made and filled with
  * `--flows` flows (half TCP, half UDP; distinct inside hosts and ports, each address a fresh
  * object as forwarding makes them), per flow and in MiB.
+ *
+ * `--json FILE` (forwarding and conntrack) also writes the figures as JSON: every contender's
+ * rate in every run, or the flows and heap bytes (bench/throughput.ts --tun reads them). On
+ * SIGINT/SIGTERM the forwarding runs take down the lab being measured (router killed,
+ * namespaces deleted) before exiting.
  *
  * @module
  */
