@@ -53,11 +53,28 @@ class ConnectWaiter implements Watcher {
  * `Deno.connect` does when it fails, or with the signal's reason when `signal` aborts (the
  * socket is aborted then). `causes` says why the stack aborted a socket, when it did.
  */
-export async function awaitConnect(
+export function awaitConnect(
   driver: Driver,
   socket: TcpSocket,
   remote: IpEndpoint,
   signal: AbortSignal | undefined,
+  causes?: WeakMap<TcpSocket, Error>,
+): Promise<void> {
+  if (signal === undefined) {
+    // Without a signal: one promise and its waiter, no abort closure and no async frame.
+    return new Promise<void>((resolve, reject) => {
+      driver.watch(new ConnectWaiter(socket, remote, resolve, reject, causes));
+      driver.wake();
+    });
+  }
+  return awaitConnectOrAbort(driver, socket, remote, signal, causes);
+}
+
+async function awaitConnectOrAbort(
+  driver: Driver,
+  socket: TcpSocket,
+  remote: IpEndpoint,
+  signal: AbortSignal,
   causes?: WeakMap<TcpSocket, Error>,
 ): Promise<void> {
   let waiter: ConnectWaiter | null = null;
@@ -66,18 +83,18 @@ export async function awaitConnect(
     driver.wake();
     if (waiter !== null) {
       driver.unwatch(waiter);
-      waiter.reject(abortError(signal!));
+      waiter.reject(abortError(signal));
     }
   };
   try {
     await new Promise<void>((resolve, reject) => {
       waiter = new ConnectWaiter(socket, remote, resolve, reject, causes);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      signal.addEventListener("abort", onAbort, { once: true });
       driver.watch(waiter);
       driver.wake();
     });
   } finally {
-    signal?.removeEventListener("abort", onAbort);
+    signal.removeEventListener("abort", onAbort);
   }
 }
 

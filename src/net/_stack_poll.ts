@@ -65,7 +65,9 @@ export function nextDeadline(s: StackState, now: Instant): Instant {
       const m = s.members[i]!;
       at = earliest(at, earliest(m.iface.pollAt(now, s.sockets), deviceDeadline(m.device)));
     }
-    for (const a of s.autoconfs) at = earliest(at, a.pollAt(now));
+    // Indexed: this runs once per turn of the loop, and a `for...of` makes an iterator.
+    const autoconfs = s.autoconfs;
+    for (let i = 0; i < autoconfs.length; i++) at = earliest(at, autoconfs[i]!.pollAt(now));
     return at;
   } catch (e) {
     s.fail(e, "Stack failed");
