@@ -70,6 +70,16 @@ const KEEPALIVE_MS = 2 ** 30;
 function noop(): void {}
 
 /**
+ * A permanent entry in the keyed watchers' Map and in the refed Set, under a key no socket
+ * reports: never settled, never refed, nothing to fail. V8 shrinks a Map or Set (allocating a
+ * new table) on a delete that leaves fewer entries than a quarter of its capacity, and the
+ * watchers of a connection come and go a few times each around a handful live, so without it
+ * nearly every settle that emptied them allocated a fresh table.
+ */
+const PAD_WATCHER: Watcher = { settle: () => true, refed: false, fail: noop };
+const PAD_KEY = {};
+
+/**
  * Drives a {@linkcode PollTarget} from the event loop.
  */
 export class Driver {
@@ -121,12 +131,15 @@ export class Driver {
   /** Watchers settled after every poll (no key, or a second watcher on a key). */
   readonly #watchers = new Set<Watcher>();
   /** Watchers settled when their key changed. */
-  readonly #keyed = new Map<object, Watcher>();
+  readonly #keyed = new Map<object, Watcher>([[PAD_KEY, PAD_WATCHER]]);
   /** Keys reported changed since the last settle (may repeat). */
   #changed: object[] = [];
   #changedSpare: object[] = [];
-  /** The watchers whose `refed` was true when last looked at (kept exact by `refChanged`). */
-  readonly #refed = new Set<Watcher>();
+  /**
+   * The watchers whose `refed` was true when last looked at (kept exact by `refChanged`), and
+   * the pad (so one entry means none).
+   */
+  readonly #refed = new Set<Watcher>([PAD_WATCHER]);
   /** In the run queue (for this batch or the next). */
   #queued = false;
   #timer: ReturnType<typeof setTimeout> | null = null;
@@ -204,12 +217,13 @@ export class Driver {
     const key = w.key;
     if (key !== undefined && this.#keyed.get(key) === w) this.#keyed.delete(key);
     else this.#watchers.delete(w);
-    if (this.#refed.delete(w) && this.#refed.size === 0) this.#updateKeepalive();
+    if (this.#refed.delete(w) && this.#refed.size === 1) this.#updateKeepalive();
   }
 
   /** Re-evaluates whether the process must be kept alive (after ref/unref). */
   refChanged(): void {
     this.#refed.clear();
+    this.#refed.add(PAD_WATCHER);
     for (const w of this.#watchers) if (w.refed) this.#refed.add(w);
     for (const w of this.#keyed.values()) if (w.refed) this.#refed.add(w);
     this.#updateKeepalive();
@@ -238,8 +252,10 @@ export class Driver {
     this.#keepaliveRefed = false;
     this.#watchers.clear();
     this.#keyed.clear();
+    this.#keyed.set(PAD_KEY, PAD_WATCHER);
     this.#changed.length = 0;
     this.#refed.clear();
+    this.#refed.add(PAD_WATCHER);
   }
 
   /**
@@ -324,7 +340,7 @@ export class Driver {
   }
 
   #needsRef(): boolean {
-    return this.#refed.size > 0 || this.#target.lingering();
+    return this.#refed.size > 1 || this.#target.lingering();
   }
 
   /** Arms the deadline timer (never referenced: the keep-alive timer holds the process). */
