@@ -127,6 +127,9 @@ export interface CongestionController {
    * @param usedFlight The most bytes outstanding in the current round (the connection passes
    * it so that ACKs taken in a batch, which drain the pipe before anything is sent, still
    * count as a window in use); default `inFlight + bytesAcked`.
+   * @param ackRtt This ACK's RTT sample for HyStart++ only, default `rtt`: without timestamps
+   * the connection passes RACK's sample of the newest original transmission it acknowledges
+   * (RFC 8985 §6.2), which most ACKs give, while `rtt` keeps Karn's one timed segment.
    */
   onAck(
     now: Instant,
@@ -134,6 +137,7 @@ export interface CongestionController {
     inFlight: number,
     rtt: number | null,
     usedFlight?: number,
+    ackRtt?: number | null,
   ): void;
   /**
    * Fast retransmit: the third duplicate ACK arrived (RFC 6582 §3.2 step 2). Sets `ssthresh` from
