@@ -117,10 +117,14 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
   // RFC 7323 §4.1 / RFC 6298 §3: an RTT sample from the timestamp echo, or from the one timed
   // segment if it was never retransmitted (Karn).
   let rtt: number | null = null;
+  let tsSample = false;
   const ts = repr.timestamp;
   if (c.tsOn && ts !== null && ts.tsEcr !== 0) {
     const d = (c.tsVal(now) - ts.tsEcr) >>> 0;
-    if (d < 0x80000000) rtt = d;
+    if (d < 0x80000000) {
+      rtt = d;
+      tsSample = true;
+    }
   } else if (c.rttTime !== NEVER && seqGt(ack, c.rttSeq)) {
     rtt = now - c.rttTime;
   }
@@ -146,7 +150,15 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
   }
   c.sndUna = ack;
   if (seqLt(c.sndNxt, ack)) c.sndNxt = ack;
-  if (c.sackOn) c.log.acked(ack, c.rack);
+  // Without a timestamp sample, HyStart++ (only) takes RACK's per-ACK one: the newest original
+  // transmission this ACK delivered (RFC 8985 §6.2). The RTO estimator keeps Karn's one timed
+  // segment per round trip.
+  let ackRtt = rtt;
+  if (c.sackOn) {
+    c.log.acked(ack, c.rack);
+    const sent = c.rack.origDeliveredXmitTs;
+    if (!tsSample && sent !== Number.NEGATIVE_INFINITY && now >= sent) ackRtt = now - sent;
+  }
   if (seqLt(c.highRxt, ack)) c.highRxt = ack;
   c.rtoCount = 0;
 
@@ -170,7 +182,7 @@ function onNewAck(c: TcpConn, now: Instant, ack: number, acked: number, repr: Tc
     // RFC 7661: the window is validated by the flight in use, not what this ACK left.
     const out = c.outstanding();
     const used = c.usedFlight();
-    c.cc.onAck(now, acked, out, rtt, used > out + acked ? used : out + acked);
+    c.cc.onAck(now, acked, out, rtt, used > out + acked ? used : out + acked, ackRtt);
     if (c.inLoss && seqGe(ack, c.recover)) {
       c.inLoss = false;
       rackRecoveryEnded(c);

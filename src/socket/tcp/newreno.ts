@@ -239,6 +239,8 @@ export class NewReno implements CongestionController {
    * @param inFlight Bytes still outstanding after this ACK.
    * @param rtt The smoothed RTT, or `null` before the first sample.
    * @param usedFlight The round's largest flight (RFC 7661); default `inFlight + bytesAcked`.
+   * @param ackRtt This ACK's RTT sample for HyStart++ only (RACK's per-ACK sample when there
+   * are no timestamps), default `rtt`.
    *
    * @example
    * ```ts
@@ -255,6 +257,7 @@ export class NewReno implements CongestionController {
     inFlight: number,
     rtt: number | null,
     usedFlight?: number,
+    ackRtt?: number | null,
   ): void {
     if (!(bytesAcked > 0)) return;
     this.#fresh = false;
@@ -267,7 +270,7 @@ export class NewReno implements CongestionController {
     // round: HyStart++ is made with the first one that does.
     const hs = this.#hystart === undefined && inFlight <= 0 ? null : this.#hyStart();
     if (hs !== null && hs.phase !== "off" && this.#cwnd < this.#ssthresh) {
-      if (hs.onAck(bytesAcked, inFlight, rtt)) {
+      if (hs.onAck(bytesAcked, inFlight, ackRtt === undefined ? rtt : ackRtt)) {
         // The last CSS round ended: congestion avoidance from here (RFC 9406 §4.2).
         const floor = 2 * this.#mss;
         const cwnd = Math.floor(this.#cwnd);

@@ -73,6 +73,13 @@ export class Rack implements SegmentVisitor {
    * delivered (newly acknowledged or SACKed), or `null` (F-RTO, RFC 5682 §3 step 3b).
    */
   origDeliveredEnd: number | null = null;
+  /**
+   * The latest transmit time of a never-retransmitted segment that the ACK being processed
+   * delivered, or -Infinity: `now` less it is this ACK's RTT sample for delay-based slow-start
+   * exit (RACK.rtt's sample, RFC 8985 §6.2 step 2, as Linux's per-ACK `ca_rtt`), free of
+   * Karn's ambiguity.
+   */
+  origDeliveredXmitTs: Instant = Number.NEGATIVE_INFINITY;
 
   /** Resets the state for a new connection. */
   reset(iss: number): void {
@@ -102,6 +109,7 @@ export class Rack implements SegmentVisitor {
     this.#fackBefore = this.fack;
     this.deliveredCount = 0;
     this.origDeliveredEnd = null;
+    this.origDeliveredXmitTs = Number.NEGATIVE_INFINITY;
   }
 
   /** RFC 8985 §6.2 steps 2–3: RACK_update and reordering detection for one delivered record. */
@@ -120,6 +128,7 @@ export class Rack implements SegmentVisitor {
       }
       const o = this.origDeliveredEnd;
       if (o === null || seqLt(end, o)) this.origDeliveredEnd = end;
+      if (ts > this.origDeliveredXmitTs) this.origDeliveredXmitTs = ts;
     } else {
       // Step 2: an ACK of the original transmission, or a sample too short to be real, says
       // nothing about the retransmission.

@@ -306,3 +306,39 @@ Deno.test("TcpSocket leaves slow start on a rising RTT before its window fills a
   assert.equal(off.a.info.ssthresh, INITIAL_SSTHRESH, "without HyStart slow start goes on");
   assert.ok(peakOn * 2 < peakOff, `peak SRTT ${peakOn} ms with HyStart, ${peakOff} without`);
 });
+
+Deno.test("Without timestamps TcpSocket still leaves slow start by HyStart++, fed RACK's per-ACK RTT", () => {
+  // As above with RFC 7323 timestamps off: the timed segment gives one sample per round trip,
+  // RACK's newest newly acknowledged original transmission one per ACK. The SRTT, fed once per
+  // round trip, lags the queue, so the window says how far slow start went.
+  const opts = (hystart: boolean) => ({
+    delay: 10,
+    rate: 2_000,
+    readRate: Infinity,
+    write: true,
+    limit: 4 << 20,
+    a: { hystart, timestamps: false, congestion: "cubic" as const },
+  });
+  const on = new Path(opts(true));
+  const off = new Path(opts(false));
+  const peakOn = peakCwnd(on, 1000);
+  const peakOff = peakCwnd(off, 1000);
+  assert.equal(on.a.info.hystartExits, 1);
+  assert.ok(on.a.info.hystartCssRounds >= 1);
+  assert.ok(on.a.info.ssthresh < INITIAL_SSTHRESH, "slow start ended");
+  assert.equal(on.a.info.retransmits, 0);
+  assert.equal(off.a.info.ssthresh, INITIAL_SSTHRESH, "without HyStart slow start goes on");
+  assert.equal(off.a.info.hystartExits, 0);
+  assert.ok(peakOn * 2 < peakOff, `peak cwnd ${peakOn} B with HyStart, ${peakOff} without`);
+});
+
+/** The largest congestion window of A's connection, sampled every 5 ms up to `until`. */
+function peakCwnd(p: Path, until: number): number {
+  let peak = 0;
+  while (p.now < until) {
+    p.run(p.now + 5);
+    const w = p.a.info.cwnd;
+    if (w > peak) peak = w;
+  }
+  return peak;
+}
