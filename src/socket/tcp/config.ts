@@ -87,7 +87,8 @@ export interface TcpSocketOptions {
    * rises by clamp(RTT/8, 4 ms, 16 ms) over the last one, the window grows a quarter as fast
    * (Conservative Slow Start) and, unless the RTT falls back, slow start ends after five round
    * trips with `ssthresh = cwnd`, before the path's queue overflows. It needs RTT samples on
-   * most ACKs (timestamps, on by default). `false` leaves slow start only on loss.
+   * most ACKs: timestamps (on by default) or, without them, RACK's sample of the newest segment
+   * each ACK acknowledges (needs SACK). `false` leaves slow start only on loss.
    */
   hystart?: boolean;
   /** Disable Nagle's algorithm (default `false`, i.e. Nagle on). */
