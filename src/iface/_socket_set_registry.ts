@@ -11,6 +11,7 @@ import { IcmpSocket } from "../socket/icmp.ts";
 import { RawSocket } from "../socket/raw.ts";
 import { UdpSocket } from "../socket/udp.ts";
 import { TcpListenSocket, TcpSocket } from "../socket/tcp/mod.ts";
+import { Ipv4Address } from "../wire/address.ts";
 import { setWaker } from "../socket/waker.ts";
 import { NetError } from "./errors.ts";
 import { TimeWaitTable } from "./time_wait.ts";
@@ -81,19 +82,34 @@ function notOpen(handle: SocketHandle): NetError {
   );
 }
 
+/**
+ * A permanent entry in each registry's Maps and released Set, under keys no caller can name (an
+ * object among number handles, a plain object among sockets), never in the dense list. V8
+ * shrinks a Map or Set (allocating a new table) on a delete that leaves fewer entries than a
+ * quarter of its capacity; a client's set holds one connection at a time, so without it
+ * every connection's removal allocated new tables.
+ */
+const PAD: Entry = new SocketMeta<AnySocket>(
+  0,
+  new TcpListenSocket({ addr: Ipv4Address.UNSPECIFIED, port: 1 }),
+  K_LISTEN,
+  new Scheduler<AnySocket>(),
+);
+const PAD_KEY = {};
+
 /** The sockets of one set and who owns their lifetimes. */
 export class SocketRegistry {
   readonly maxSockets: number;
   nextHandle = 1;
-  readonly byHandle = new Map<SocketHandle, Entry>();
-  readonly bySocket = new Map<AnySocket, Entry>();
+  readonly byHandle = new Map<SocketHandle | object, Entry>([[PAD_KEY, PAD]]);
+  readonly bySocket = new Map<AnySocket | object, Entry>([[PAD_KEY, PAD]]);
   readonly list: Entry[] = [];
   readonly index = new DemuxIndex<AnySocket>();
   readonly raw: RawSocket[] = [];
   readonly timeWait = new TimeWaitTable();
   readonly sched = new Scheduler<AnySocket>();
-  /** Released TCP connections that linger until they close. */
-  readonly released = new Set<Entry>();
+  /** Released TCP connections that linger until they close, and the pad. */
+  readonly #released = new Set<Entry>([PAD]);
 
   constructor(maxSockets: number = DEFAULT_MAX_SOCKETS) {
     if (!Number.isInteger(maxSockets) || maxSockets < 1) {
@@ -144,7 +160,7 @@ export class SocketRegistry {
     if (e.kind === K_RAW) this.raw.splice(this.raw.indexOf(e.socket as RawSocket), 1);
     this.sched.remove(e);
     setWaker(e.socket, null);
-    if (e.released) this.released.delete(e);
+    if (e.released) this.#released.delete(e);
     return e.socket;
   }
 
@@ -178,14 +194,20 @@ export class SocketRegistry {
     }
     e.released = true;
     e.child = true; // reaped by the interface when it closes
-    this.released.add(e);
+    this.#released.add(e);
     return false;
+  }
+
+  /** The number of released TCP connections still in the set. */
+  get releasedCount(): number {
+    return this.#released.size - 1;
   }
 
   /** `SocketSet.lingering`. */
   lingering(): boolean {
-    if (this.released.size === 0) return false; // asked after every turn: no iterator then
-    for (const e of this.released) {
+    if (this.#released.size === 1) return false; // asked after every turn: no iterator then
+    for (const e of this.#released) {
+      if (e === PAD) continue;
       const st = (e.socket as TcpSocket).state;
       if (st !== "closed" && st !== "timeWait" && st !== "finWait2") return true;
     }

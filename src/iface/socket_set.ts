@@ -648,6 +648,6 @@ export class SocketSet {
    * Shown in the {@linkcode SocketSet.release} example.
    */
   get releasedCount(): number {
-    return this.#r.released.size;
+    return this.#r.releasedCount;
   }
 }

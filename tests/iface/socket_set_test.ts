@@ -147,3 +147,18 @@ Deno.test("SocketSet indexes ICMP sockets by echo identifier", () => {
   set.remove(set.handleOf(a)!);
   assert.equal(set.findIcmp(42), null);
 });
+
+Deno.test("An emptied SocketSet shows no socket, handle, release or lingering", () => {
+  const set = new SocketSet();
+  const s = fakeTcp();
+  const h = set.add(s);
+  set.remove(h);
+  assert.equal(set.size, 0);
+  assert.deepEqual([...set], []);
+  for (const handle of [0, -1, h, h + 1]) assert.equal(set.get(handle), undefined);
+  assert.equal(set.handleOf(s), undefined);
+  assert.equal(set.releasedCount, 0);
+  assert.equal(set.lingering(), false);
+  assert.throws(() => set.socket(0), NetError);
+  assert.throws(() => set.release(0), NetError);
+});
