@@ -9,16 +9,21 @@ import type { TcpSocket } from "../socket/tcp/socket.ts";
 import { formatEndpoint, type IpEndpoint } from "../wire/address.ts";
 import type { Driver, Watcher } from "./driver.ts";
 import { abortError, coreError, netError } from "./errors.ts";
+import { type StreamHost, TcpStream } from "./tcp_stream.ts";
 
-/** Waits for a connecting socket to be established or to fail. */
+/**
+ * Waits for a connecting socket to be established or to fail. With a `host`, resolves with the
+ * socket's stream (made then, so the connect needs no continuation of its own to make it).
+ */
 class ConnectWaiter implements Watcher {
   get key(): object {
     return this.socket;
   }
   constructor(
+    readonly host: StreamHost | null,
     readonly socket: TcpSocket,
     readonly remote: IpEndpoint,
-    readonly resolve: () => void,
+    readonly resolve: (stream: TcpStream | null) => void,
     readonly reject: (e: unknown) => void,
     readonly causes?: WeakMap<TcpSocket, Error>,
     readonly refed = true,
@@ -29,7 +34,7 @@ class ConnectWaiter implements Watcher {
   settle(): boolean {
     const s = this.socket;
     if (s.state === "established" || s.state === "closeWait") {
-      this.resolve();
+      this.resolve(this.host === null ? null : new TcpStream(this.host, s));
       return false;
     }
     if (s.state === "closed") {
@@ -49,34 +54,46 @@ class ConnectWaiter implements Watcher {
 }
 
 /**
- * Waits until `socket` (just registered with the stack's interface) is established; rejects as
- * `Deno.connect` does when it fails, or with the signal's reason when `signal` aborts (the
- * socket is aborted then). `causes` says why the stack aborted a socket, when it did.
+ * Waits until `socket` (just registered with the stack's interface) is established, then
+ * resolves with its stream on `host`; rejects as `Deno.connect` does when it fails, or with the
+ * signal's reason when `signal` aborts (the socket is aborted then). `causes` says why the stack
+ * aborted a socket, when it did.
  */
 export function awaitConnect(
   driver: Driver,
+  host: StreamHost,
   socket: TcpSocket,
   remote: IpEndpoint,
   signal: AbortSignal | undefined,
   causes?: WeakMap<TcpSocket, Error>,
-): Promise<void> {
+): Promise<TcpStream> {
   if (signal === undefined) {
     // Without a signal: one promise and its waiter, no abort closure and no async frame.
-    return new Promise<void>((resolve, reject) => {
-      driver.watch(new ConnectWaiter(socket, remote, resolve, reject, causes));
+    return new Promise<TcpStream>((resolve, reject) => {
+      driver.watch(
+        new ConnectWaiter(
+          host,
+          socket,
+          remote,
+          resolve as (s: TcpStream | null) => void,
+          reject,
+          causes,
+        ),
+      );
       driver.wake();
     });
   }
-  return awaitConnectOrAbort(driver, socket, remote, signal, causes);
+  return awaitConnectOrAbort(driver, host, socket, remote, signal, causes);
 }
 
 async function awaitConnectOrAbort(
   driver: Driver,
+  host: StreamHost,
   socket: TcpSocket,
   remote: IpEndpoint,
   signal: AbortSignal,
   causes?: WeakMap<TcpSocket, Error>,
-): Promise<void> {
+): Promise<TcpStream> {
   let waiter: ConnectWaiter | null = null;
   const onAbort = () => {
     socket.abort();
@@ -87,8 +104,15 @@ async function awaitConnectOrAbort(
     }
   };
   try {
-    await new Promise<void>((resolve, reject) => {
-      waiter = new ConnectWaiter(socket, remote, resolve, reject, causes);
+    return await new Promise<TcpStream>((resolve, reject) => {
+      waiter = new ConnectWaiter(
+        host,
+        socket,
+        remote,
+        resolve as (s: TcpStream | null) => void,
+        reject,
+        causes,
+      );
       signal.addEventListener("abort", onAbort, { once: true });
       driver.watch(waiter);
       driver.wake();
@@ -128,7 +152,7 @@ export function watchHandshake(
     stream.connected();
   };
   const failed = () => signal?.removeEventListener("abort", onAbort);
-  waiter = new ConnectWaiter(socket, remote, done, failed, causes, false);
+  waiter = new ConnectWaiter(null, socket, remote, done, failed, causes, false);
   signal?.addEventListener("abort", onAbort, { once: true });
   driver.watch(waiter);
 }

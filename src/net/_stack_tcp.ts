@@ -86,8 +86,24 @@ export function listen(
   return listener;
 }
 
-/** `NetStack.connect`: `stack` is the stack `s` belongs to (its resolver sends through it). */
-export async function connect(
+/**
+ * `NetStack.connect`: `stack` is the stack `s` belongs to (its resolver sends through it). Not
+ * an async function, so a connect to an address is one promise (the wait's), not three; a bad
+ * argument still rejects, never throws.
+ */
+export function connect(
+  s: StackState,
+  stack: NetStack,
+  options: ConnectOptions,
+): Promise<TcpStream> {
+  try {
+    return connectOrResolve(s, stack, options);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function connectOrResolve(
   s: StackState,
   stack: NetStack,
   options: ConnectOptions,
@@ -111,7 +127,19 @@ export async function connect(
   if ((servers.length === 0 && s.hosts === undefined) || name === "localhost") {
     return connectTo(s, parseHost(name, Ipv4Address.UNSPECIFIED), port, name, o);
   }
-  // Like Deno.connect (tokio): every resolved address in turn, the last error if all fail.
+  return connectResolved(s, stack, name, port, o, servers);
+}
+
+/** A connect to a host name: every resolved address in turn, the last error if all fail. */
+async function connectResolved(
+  s: StackState,
+  stack: NetStack,
+  name: string,
+  port: number,
+  o: ConnectOptions,
+  servers: IpAddress[],
+): Promise<TcpStream> {
+  // Like Deno.connect (tokio).
   const addrs = await resolveForConnect(stack, name, {
     servers,
     families: s.families,
@@ -133,7 +161,8 @@ export async function connect(
   throw last;
 }
 
-async function connectTo(
+/** Throws (not rejects) what it finds wrong before the wait: its callers turn that round. */
+function connectTo(
   s: StackState,
   addr: IpAddress,
   port: number,
@@ -191,11 +220,10 @@ async function connectTo(
   // read or write, and the signal aborts until the handshake completes.
   const cache = s.fastOpenCache;
   if (!fastOpen || cache.cookie(addr) === null || cache.paused(addr, now)) {
-    await awaitConnect(s.driver, socket, remote, signal, s.abortCauses);
-    return new TcpStream(s.host, socket);
+    return awaitConnect(s.driver, s.host, socket, remote, signal, s.abortCauses);
   }
   const stream = new TcpStream(s.host, socket);
   watchHandshake(s.driver, socket, remote, stream, signal, s.abortCauses);
   s.driver.wake();
-  return stream;
+  return Promise.resolve(stream);
 }
