@@ -148,6 +148,39 @@ Deno.test("An aborted signal rejects connect with AbortError and aborts the hand
   assert.equal(e2.name, "AbortError");
 });
 
+Deno.test("A connect with a signal that aborts only after it resolved gives an open stream", async () => {
+  await using net = stackPair();
+  const listener = net.server.listen({ port: 7 });
+  const controller = new AbortController();
+  const pendingAccept = listener.accept();
+  const conn = await net.client.connect({
+    hostname: "192.0.2.1",
+    port: 7,
+    signal: controller.signal,
+  });
+  const peer = await pendingAccept;
+  controller.abort(); // too late: the connect is done, the connection stays
+  assert.equal(conn.info.state, "established");
+  assert.equal(conn.remoteAddr.port, 7);
+  await writeAll(peer, new Uint8Array([1, 2, 3]));
+  const buf = new Uint8Array(8);
+  assert.equal(await conn.read(buf), 3);
+  conn.close();
+  peer.close();
+  listener.close();
+});
+
+Deno.test("Bad connect arguments reject, never throw, even on a closed stack", async () => {
+  const net = stackPair();
+  const bad = net.client.connect({ hostname: "192.0.2.1", port: 0 });
+  assert.ok(bad instanceof Promise);
+  await assert.rejects(bad, RangeError);
+  await net[Symbol.asyncDispose]();
+  const closed = net.client.connect({ hostname: "192.0.2.1", port: 7 });
+  assert.ok(closed instanceof Promise);
+  await assert.rejects(closed, Deno.errors.BadResource);
+});
+
 Deno.test("TcpListener.close rejects pending accepts with BadResource and ends iteration", async () => {
   await using net = stackPair();
   const listener = net.server.listen({ port: 7 });
