@@ -245,8 +245,9 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
       }
     }
     return new Promise((resolve, reject) => {
-      if (this.#reads === NO_WAITERS) this.#reads = [];
-      this.#reads.push({ p, resolve, reject });
+      // The first wait makes the list at the size of one (a push onto `[]` reserves 17).
+      if (this.#reads === NO_WAITERS) this.#reads = [{ p, resolve, reject }];
+      else this.#reads.push({ p, resolve, reject });
       this.#host.watch(this);
     });
   }
@@ -299,8 +300,8 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
       }
     }
     return new Promise((resolve, reject) => {
-      if (this.#writes === NO_WAITERS) this.#writes = [];
-      this.#writes.push({ p, resolve, reject });
+      if (this.#writes === NO_WAITERS) this.#writes = [{ p, resolve, reject }];
+      else this.#writes.push({ p, resolve, reject });
       this.#host.watch(this);
     });
   }
