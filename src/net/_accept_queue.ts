@@ -9,6 +9,7 @@
 
 import type { Watcher } from "./driver.ts";
 import { badResource } from "./errors.ts";
+import { takeFirst } from "./_waiters.ts";
 import type { StreamHost } from "./tcp_stream.ts";
 
 /** What an accept queue needs from its stack. */
@@ -90,7 +91,7 @@ export class AcceptQueue<T> {
     while (this.#waiters.length > 0) {
       const item = this.#take();
       if (item === null) break;
-      this.#waiters.shift()!.resolve(item);
+      takeFirst(this.#waiters)!.resolve(item);
     }
     return this.#waiters.length > 0;
   }

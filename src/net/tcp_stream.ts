@@ -10,6 +10,7 @@ import { formatEndpoint, type IpEndpoint } from "../wire/address.ts";
 import { badResource, coreError, netError } from "./errors.ts";
 import { checkBoolean, checkBytes } from "../_validate.ts";
 import type { Watcher } from "./driver.ts";
+import { takeFirst } from "./_waiters.ts";
 
 /** What a stream needs from its stack (kept narrow so streams stay testable). */
 export interface StreamHost {
@@ -590,12 +591,12 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
       try {
         r = this.#tryRead(w.p);
       } catch (e) {
-        this.#reads.shift();
+        takeFirst(this.#reads);
         w.reject(e);
         continue;
       }
       if (r === undefined) break;
-      this.#reads.shift();
+      takeFirst(this.#reads);
       w.resolve(r);
     }
     while (this.#writes.length > 0) {
@@ -604,12 +605,12 @@ export class TcpStream implements Deno.TcpConn, AsyncIterable<Uint8Array> {
       try {
         r = this.#tryWrite(w.p);
       } catch (e) {
-        this.#writes.shift();
+        takeFirst(this.#writes);
         w.reject(e);
         continue;
       }
       if (r === undefined) break;
-      this.#writes.shift();
+      takeFirst(this.#writes);
       w.resolve(r);
     }
     return this.#reads.length > 0 || this.#writes.length > 0;
