@@ -34,6 +34,7 @@ import { arg, positive } from "./_args.ts";
 import { acquire, cleanUp, interruptHandler, isInterrupted, onCleanup } from "./_cleanup.ts";
 import { spawnProc, withTimeout } from "./_proc.ts";
 import { linkName, must, randomHex, run } from "../tests/phy/_netns.ts";
+import { connectAll, type ConnectReport, pattern } from "./_churn_common.ts";
 
 const COUNT = positive("--count", 2000);
 const ROUNDS = positive("--rounds", 5);
@@ -57,22 +58,8 @@ const READ_BUFFER = 16384;
 const readBuffers: Uint8Array[] = [];
 const onSignal = interruptHandler("\r\x1b[2Kinterrupted: removing namespaces and processes\n");
 
-/** What the kernel-side `connect` run prints. */
-interface PeerReport {
-  wall: number;
-  median: number;
-  p99: number;
-  slowest: number;
-  over1s: number;
-  over5s: number;
-  perSecond: number[];
-  complete: number;
-  errors: Record<string, number>;
-  rss: number;
-}
-
 /** One round's line. */
-interface Round extends PeerReport {
+interface Round extends ConnectReport {
   side: string;
   n: number;
   connPerS: number;
@@ -88,12 +75,6 @@ interface Round extends PeerReport {
   kernel: Record<string, number>;
 }
 
-function pattern(n: number): Uint8Array {
-  const b = new Uint8Array(n);
-  for (let i = 0; i < n; i++) b[i] = i % 251;
-  return b;
-}
-
 function mem(): { rssMB: number; heapMB: number; heapTotalMB: number; externalMB: number } {
   // With --v8-flags=--expose-gc: collect first, so what remains is what is still referenced.
   (globalThis as { gc?: () => void }).gc?.();
@@ -104,13 +85,6 @@ function mem(): { rssMB: number; heapMB: number; heapTotalMB: number; externalMB
     heapTotalMB: m.heapTotal / MB,
     externalMB: m.external / MB,
   };
-}
-
-/** How many connects took 0-1 s, 1-2 s, ... (the last bucket: 7 s and more). */
-function perSecond(times: number[]): number[] {
-  const b = new Array<number>(8).fill(0);
-  for (const t of times) b[Math.min(7, Math.floor(t / 1000))]!++;
-  return b;
 }
 
 async function netns(tag: string): Promise<string> {
@@ -136,7 +110,7 @@ async function kernelClients(ns: string, host: string, port: number, n: number) 
   const p = peer(ns, ["connect", host, String(port), String(n), String(BYTES)]);
   const line = await p.line(120_000, `kernel clients in ${ns}`);
   await p.kill();
-  return JSON.parse(line) as PeerReport;
+  return JSON.parse(line) as ConnectReport;
 }
 
 /** Our side of `in`: accepts, writes the bytes, closes, until `stop` resolves. */
@@ -162,60 +136,20 @@ function serveOurs(stack: NetStack, port: number, data: Uint8Array) {
 }
 
 /** Our side of `out`: `n` connects at once, each reads to EOF, checks and closes. */
-async function ourClients(stack: NetStack, host: string, port: number, n: number) {
-  const errors: Record<string, number> = {};
-  const times: number[] = [];
-  let complete = 0;
-  const t0 = performance.now();
-  await Promise.all(Array.from({ length: n }, async () => {
-    const t = performance.now();
-    let c: TcpStream;
-    try {
-      c = await stack.connect({ hostname: host, port });
-    } catch (e) {
-      const k = `connect ${(e as Error).name}`;
-      errors[k] = (errors[k] ?? 0) + 1;
-      return;
-    }
-    times.push(performance.now() - t);
-    const buf = readBuffers.pop() ?? new Uint8Array(READ_BUFFER);
-    let got = 0;
-    let bad = false;
-    try {
-      for (let k = await c.read(buf); k !== null; k = await c.read(buf)) {
-        for (let i = 0; i < k && !bad; i++) bad = buf[i] !== (got + i) % 251;
-        got += k;
-      }
-    } catch (e) {
-      const k = `read ${(e as Error).name}`;
-      errors[k] = (errors[k] ?? 0) + 1;
-    }
-    c.close();
-    readBuffers.push(buf);
-    if (got === BYTES && !bad) complete++;
-    else errors[bad ? "corrupt" : "short"] = (errors[bad ? "corrupt" : "short"] ?? 0) + 1;
-  }));
-  const wall = performance.now() - t0;
-  times.sort((a, b) => a - b);
-  const at = (q: number) => times.length === 0 ? 0 : times[Math.floor(q * (times.length - 1))]!;
-  return {
-    wall,
-    median: at(0.5),
-    p99: at(0.99),
-    slowest: at(1),
-    over1s: times.filter((t) => t > 1000).length,
-    over5s: times.filter((t) => t > 5000).length,
-    perSecond: perSecond(times),
-    complete,
-    errors,
-    rss: Deno.memoryUsage().rss,
-  };
+function ourClients(stack: NetStack, host: string, port: number, n: number) {
+  return connectAll(
+    n,
+    BYTES,
+    () => stack.connect({ hostname: host, port }),
+    readBuffers,
+    READ_BUFFER,
+  );
 }
 
 function roundOf(
   side: string,
   n: number,
-  r: PeerReport,
+  r: ConnectReport,
   stack: NetStack | null,
   sockets: () => [number, number],
   listener: Record<string, number>,
@@ -362,7 +296,7 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(b)) a[k] = (a[k] ?? 0) + v;
     return a;
   };
-  const side = async (name: string, go: () => Promise<PeerReport>, listener = {}) => {
+  const side = async (name: string, go: () => Promise<ConnectReport>, listener = {}) => {
     if (!want(name) || isInterrupted()) return;
     const k0 = await kernelOf(name);
     const r = await go();
