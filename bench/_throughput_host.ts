@@ -11,7 +11,7 @@ import { type Proc, spawnProc as startProc } from "./_proc.ts";
 import { interruptHandler, isInterrupted } from "./_cleanup.ts";
 
 export { acquire, cleanUp, isInterrupted, onCleanup } from "./_cleanup.ts";
-export { must, offloadsOff, randomHex, run } from "../tests/phy/_netns.ts";
+export { must, offloadsOff, quietIpv6, randomHex, run } from "../tests/phy/_netns.ts";
 
 /** The SIGINT/SIGTERM listener of the `--tun` rows. */
 export const onSignal: () => void = interruptHandler(

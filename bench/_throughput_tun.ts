@@ -29,6 +29,7 @@ import {
   must,
   offloadsOff,
   onCleanup,
+  quietIpv6,
   randomHex,
   run,
   spawnProc,
@@ -334,14 +335,7 @@ export async function tunRows(
     throw new Error(`the kernel refused TCP segmentation offload on ${ifname}`);
   }
   await must("ip", ["link", "set", "dev", ifname, "netns", ns]);
-  await must("ip", [
-    "netns",
-    "exec",
-    ns,
-    "sysctl",
-    "-qw",
-    `net.ipv6.conf.${ifname}.disable_ipv6=1`,
-  ]);
+  await quietIpv6(ns, ifname);
   await must("ip", ["-n", ns, "addr", "add", `${TUN_KERNEL}/24`, "dev", ifname]);
   await must("ip", ["-n", ns, "link", "set", ifname, "up"]);
   await must("ip", ["-n", ns, "link", "set", "lo", "up"]);

@@ -33,7 +33,7 @@ import { stateOf } from "../src/net/_stack_state.ts";
 import { arg, positive } from "./_args.ts";
 import { acquire, cleanUp, interruptHandler, isInterrupted, onCleanup } from "./_cleanup.ts";
 import { spawnProc, withTimeout } from "./_proc.ts";
-import { linkName, must, randomHex, run } from "../tests/phy/_netns.ts";
+import { linkName, must, quietIpv6, randomHex, run } from "../tests/phy/_netns.ts";
 import { connectAll, type ConnectReport, pattern } from "./_churn_common.ts";
 
 const COUNT = positive("--count", 2000);
@@ -251,14 +251,7 @@ async function main(): Promise<void> {
     (d) => d.close(),
   );
   await must("ip", ["link", "set", "dev", ifname, "netns", ns]);
-  await must("ip", [
-    "netns",
-    "exec",
-    ns,
-    "sysctl",
-    "-qw",
-    `net.ipv6.conf.${ifname}.disable_ipv6=1`,
-  ]);
+  await quietIpv6(ns, ifname);
   await must("ip", ["-n", ns, "addr", "add", "192.0.2.1/24", "dev", ifname]);
   await must("ip", ["-n", ns, "link", "set", ifname, "up"]);
   const stack = new NetStack({ device: dev, addresses: ["192.0.2.2/24"] });
@@ -274,7 +267,7 @@ async function main(): Promise<void> {
     const a = linkName("va"), b = linkName("vb");
     await must("ip", ["-n", vA, "link", "add", a, "type", "veth", "peer", "name", b, "netns", vB]);
     for (const [n, i, ip] of [[vA, a, "198.51.100.1"], [vB, b, "198.51.100.2"]]) {
-      await must("ip", ["netns", "exec", n!, "sysctl", "-qw", `net.ipv6.conf.${i}.disable_ipv6=1`]);
+      await quietIpv6(n!, i!);
       await must("ip", ["-n", n!, "addr", "add", `${ip}/24`, "dev", i!]);
       await must("ip", ["-n", n!, "link", "set", i!, "up"]);
     }
