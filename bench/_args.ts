@@ -26,3 +26,12 @@ export function median(xs: readonly number[]): number {
   const m = s.length >> 1;
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
+
+/** The three load averages to one decimal, for a bench's header, or "unknown" without --allow-sys. */
+export function loadText(): string {
+  try {
+    return Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
+  } catch {
+    return "unknown (run with --allow-sys)";
+  }
+}

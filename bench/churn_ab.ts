@@ -20,7 +20,7 @@
 import process from "node:process";
 import { resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { arg, median, positive } from "./_args.ts";
+import { arg, loadText, median, positive } from "./_args.ts";
 
 interface Conn {
   close(): void;
@@ -193,14 +193,6 @@ async function spawnOne(root: string, n: number): Promise<number[]> {
   }).output();
   if (!out.success) throw new Error(`churn_ab --one ${root} failed`);
   return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
-}
-
-function loadText(): string {
-  try {
-    return Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
-  } catch {
-    return "unknown";
-  }
 }
 
 if (import.meta.main) {

@@ -14,7 +14,7 @@
  */
 
 import { linkPair, NetStack } from "../mod.ts";
-import { median, positive } from "./_args.ts";
+import { loadText, median, positive } from "./_args.ts";
 
 interface Conn {
   close(): void;
@@ -65,14 +65,6 @@ function kernel(n: number): Promise<number[]> {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = l.addr.port;
   return concurrent(n, l, () => Deno.connect({ hostname: "127.0.0.1", port }));
-}
-
-function loadText(): string {
-  try {
-    return Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
-  } catch {
-    return "unknown";
-  }
 }
 
 if (import.meta.main) {

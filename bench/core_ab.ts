@@ -24,7 +24,7 @@
 
 import { fileURLToPath } from "node:url";
 import { coreTransfer, loadCore } from "./_core_transfer.ts";
-import { arg, median, positive } from "./_args.ts";
+import { arg, loadText, median, positive } from "./_args.ts";
 
 /**
  * One tree per process (`--one old|new`): prints `[wall, cpu]` MB/s of one transfer after a
@@ -46,15 +46,6 @@ async function one(
 
 /** Interface options of both trees: no receive coalescing with `--no-coalesce`. */
 const IFACE = Deno.args.includes("--no-coalesce") ? { coalesceTcp: false } : {};
-
-/** The load averages, or "unknown" without --allow-sys. */
-function loadText(): string {
-  try {
-    return Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
-  } catch {
-    return "unknown (run with --allow-sys)";
-  }
-}
 
 async function spawnOne(which: string, extra: string[]): Promise<[number, number]> {
   const out = await new Deno.Command(Deno.execPath(), {

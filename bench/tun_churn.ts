@@ -30,7 +30,7 @@
 import { NetStack, type TcpStream } from "../mod.ts";
 import { TunTapDevice } from "../src/phy/tun_tap.ts";
 import { stateOf } from "../src/net/_stack_state.ts";
-import { arg, positive } from "./_args.ts";
+import { arg, loadText, positive } from "./_args.ts";
 import { acquire, cleanUp, interruptHandler, isInterrupted, onCleanup } from "./_cleanup.ts";
 import { spawnProc, withTimeout } from "./_proc.ts";
 import { linkName, must, quietIpv6, randomHex, run } from "../tests/phy/_netns.ts";
@@ -221,10 +221,6 @@ async function kernelCounters(ns: string, dev: string): Promise<Record<string, n
   const tx = /TX:[^\n]*\n\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/.exec(link.stdout);
   if (tx !== null) out["tunTxDropped"] = Number(tx[4]);
   return out;
-}
-
-function loadText(): string {
-  return Deno.loadavg().map((x) => x.toFixed(1)).join(" ");
 }
 
 async function main(): Promise<void> {
