@@ -70,20 +70,33 @@ export function awaitConnect(
   if (signal === undefined) {
     // Without a signal: one promise and its waiter, no abort closure and no async frame.
     return new Promise<TcpStream>((resolve, reject) => {
-      driver.watch(
-        new ConnectWaiter(
-          host,
-          socket,
-          remote,
-          resolve as (s: TcpStream | null) => void,
-          reject,
-          causes,
-        ),
-      );
-      driver.wake();
+      watchConnect(driver, host, socket, remote, resolve, reject, causes);
     });
   }
   return awaitConnectOrAbort(driver, host, socket, remote, signal, causes);
+}
+
+/** Makes the connect's waiter, has the driver watch it and wakes the driver. */
+function watchConnect(
+  driver: Driver,
+  host: StreamHost,
+  socket: TcpSocket,
+  remote: IpEndpoint,
+  resolve: (s: TcpStream) => void,
+  reject: (e: unknown) => void,
+  causes: WeakMap<TcpSocket, Error> | undefined,
+): ConnectWaiter {
+  const waiter = new ConnectWaiter(
+    host,
+    socket,
+    remote,
+    resolve as (s: TcpStream | null) => void,
+    reject,
+    causes,
+  );
+  driver.watch(waiter);
+  driver.wake();
+  return waiter;
 }
 
 async function awaitConnectOrAbort(
@@ -105,17 +118,8 @@ async function awaitConnectOrAbort(
   };
   try {
     return await new Promise<TcpStream>((resolve, reject) => {
-      waiter = new ConnectWaiter(
-        host,
-        socket,
-        remote,
-        resolve as (s: TcpStream | null) => void,
-        reject,
-        causes,
-      );
       signal.addEventListener("abort", onAbort, { once: true });
-      driver.watch(waiter);
-      driver.wake();
+      waiter = watchConnect(driver, host, socket, remote, resolve, reject, causes);
     });
   } finally {
     signal.removeEventListener("abort", onAbort);
