@@ -144,8 +144,9 @@ export class IfaceCore {
   /** Receive coalescing's pending batch, or `null` when it is off (see `_ingress_gro.ts`). */
   tcpBatch: TcpBatch | null = null;
 
-  // The last two IPv4 addresses read from frames (a flow's source and destination), handed out
-  // again while they repeat: addresses are immutable, so ingress reads them without allocating.
+  // The last two IPv4 and IPv6 addresses read from frames (a flow's source and destination),
+  // handed out again while they repeat: addresses are immutable, so ingress reads them without
+  // allocating.
   #v4a: Ipv4Address = Ipv4Address.UNSPECIFIED;
   #v4b: Ipv4Address = Ipv4Address.UNSPECIFIED;
 
@@ -158,6 +159,23 @@ export class IfaceCore {
     this.#v4b = this.#v4a;
     this.#v4a = a;
     return a;
+  }
+
+  #v6a: Ipv6Address = Ipv6Address.UNSPECIFIED;
+  #v6b: Ipv6Address = Ipv6Address.UNSPECIFIED;
+
+  /** The IPv6 address at `b[off, off + 16)`, the same object as last time when it repeats. */
+  ipv6At(b: Uint8Array, off: number): Ipv6Address {
+    const w0 = readU32(b, off), w1 = readU32(b, off + 4);
+    const w2 = readU32(b, off + 8), w3 = readU32(b, off + 12);
+    const a = this.#v6a;
+    if (a.w3 === w3 && a.w2 === w2 && a.w1 === w1 && a.w0 === w0) return a;
+    const b2 = this.#v6b;
+    if (b2.w3 === w3 && b2.w2 === w2 && b2.w1 === w1 && b2.w0 === w0) return b2;
+    const n = new Ipv6Address(w0, w1, w2, w3);
+    this.#v6b = a;
+    this.#v6a = n;
+    return n;
   }
 
   // Egress: the packet value every send fills, the Ethernet header repr, and a buffer for

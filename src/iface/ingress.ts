@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type IpAddress, type Ipv4Address, Ipv6Address } from "../wire/address.ts";
+import type { IpAddress, Ipv4Address, Ipv6Address } from "../wire/address.ts";
 import { EthernetFrame, EtherType } from "../wire/ethernet.ts";
 import { WireError } from "../wire/error.ts";
 import { IpProtocol } from "../wire/ip.ts";
@@ -130,8 +130,8 @@ function receivePlainTcp4(core: IfaceCore, b: Uint8Array, off: number): boolean 
 /**
  * {@linkcode receivePlainTcp4} for IPv6: a packet whose Next Header is TCP (no extension
  * headers) to one of our unicast addresses, from a source that is not multicast, on an interface
- * that does not forward, with no raw socket open, read where it lies (two address objects, no
- * view, repr or subarray). Returns `false`, having done nothing, for anything else, which the
+ * that does not forward, with no raw socket open, read where it lies (no view, repr, subarray or
+ * address objects). Returns `false`, having done nothing, for anything else, which the
  * general path takes (and raises the precise error for).
  */
 function receivePlainTcp6(core: IfaceCore, b: Uint8Array, off: number): boolean {
@@ -141,19 +141,9 @@ function receivePlainTcp6(core: IfaceCore, b: Uint8Array, off: number): boolean 
   if (end > b.length) return false;
   const sockets = core.sockets;
   if (sockets !== null && sockets.rawSockets.length !== 0) return false;
-  const dst = new Ipv6Address(
-    readU32(b, off + 24),
-    readU32(b, off + 28),
-    readU32(b, off + 32),
-    readU32(b, off + 36),
-  );
+  const dst = core.ipv6At(b, off + 24);
   if (dst.isMulticast || !core.routes.hasAddress(dst)) return false;
-  const src = new Ipv6Address(
-    readU32(b, off + 8),
-    readU32(b, off + 12),
-    readU32(b, off + 16),
-    readU32(b, off + 20),
-  );
+  const src = core.ipv6At(b, off + 8);
   if (src.isMulticast) return false;
   const ecn = (b[off + 1]! >>> 4) & 3; // RFC 3168 §6.1.3: the CE mark reaches TCP
   core.cx.ecn = ecn;
