@@ -6,25 +6,10 @@ import assert from "node:assert/strict";
 import { NetStack } from "../../src/net/stack.ts";
 import { DeviceWrapper } from "../../src/phy/wrapper.ts";
 import type { TunTapDevice } from "../../src/phy/tun_tap.ts";
-import { deleteNetns, deviceInNetns, hasCommand, netAdmin, reportSkip, runIn } from "./_netns.ts";
+import { deleteNetns, deviceInNetns, hasCommand, netAdmin, reportSkip } from "./_netns.ts";
+import { downloadPattern } from "./_kernel_download.ts";
 
 reportSkip("tun_segment_size_test.ts");
-
-/** python3 in the namespace: listens on 192.0.2.1:5001 and sends `n` bytes to who connects. */
-const PY_SEND = String.raw`
-import socket, sys
-n = int(sys.argv[1])
-ls = socket.socket(); ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("192.0.2.1", 5001)); ls.listen(1)
-c, _ = ls.accept()
-block = bytes(200_000)
-sent = 0
-while sent < n:
-    k = min(len(block), n - sent); c.sendall(block[:k]); sent += k
-c.shutdown(socket.SHUT_WR)
-while c.recv(65536): pass
-print(sent, flush=True)
-`;
 
 /** Notes every received frame's length, TCP payload length and segment size. */
 class Recorder extends DeviceWrapper {
@@ -53,25 +38,10 @@ Deno.test({
     const rec = new Recorder(dev);
     const stack = new NetStack({ device: rec, addresses: ["192.0.2.2/24"] });
     const bytes = 2 << 20;
-    const py = runIn(ns, "python3", ["-c", PY_SEND, String(bytes)]);
     try {
-      let conn = null;
-      for (let i = 0; conn === null; i++) {
-        try {
-          conn = await stack.connect({ hostname: "192.0.2.1", port: 5001 });
-        } catch (e) {
-          if (!(e instanceof Deno.errors.ConnectionRefused) || i > 100) throw e;
-          await new Promise((r) => setTimeout(r, 50));
-        }
-      }
-      const buf = new Uint8Array(65536);
-      let got = 0;
-      for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) got += n;
-      await conn.closeWrite();
-      const out = await py;
-      conn.close();
-      assert.equal(got, bytes);
-      assert.equal(out.stdout.trim(), String(bytes), out.stderr);
+      const r = await downloadPattern(stack, ns, bytes);
+      assert.equal(r.got, bytes);
+      assert.equal(r.sent, String(bytes));
       if (dev.capabilities.offload?.tcpv4 !== true) {
         console.log("TSO refused by this kernel: no super-frames to tag");
         return;
