@@ -272,32 +272,37 @@ Deno.test("HyStart with a constant RTT never acts: the window matches slow start
   }
 });
 
-/** The largest SRTT of A's connection, sampled every 5 ms up to `until`. */
-function peakSrtt(p: Path, until: number): number {
+/** The largest value of `read` on A's connection, sampled every 5 ms up to `until`. */
+function peakOf(p: Path, until: number, read: (info: Path["a"]["info"]) => number): number {
   let peak = 0;
   while (p.now < until) {
     p.run(p.now + 5);
-    const s = p.a.info.srtt ?? 0;
-    if (s > peak) peak = s;
+    const v = read(p.a.info);
+    if (v > peak) peak = v;
   }
   return peak;
 }
 
-Deno.test("TcpSocket leaves slow start on a rising RTT before its window fills a bottleneck queue", () => {
-  // 20 ms RTT at 2 MB/s (a BDP of 40 KB); the path queues without bound, so only the RTT says
-  // that the window is past the bottleneck.
-  const opts = (hystart: boolean) => ({
+/**
+ * A path of 20 ms RTT at 2 MB/s (a BDP of 40 KB) that queues without bound, so only the RTT says
+ * that the window is past the bottleneck; A uploads 4 MiB with CUBIC.
+ */
+function bottleneck(hystart: boolean, timestamps = true): Path {
+  return new Path({
     delay: 10,
     rate: 2_000,
     readRate: Infinity,
     write: true,
     limit: 4 << 20,
-    a: { hystart, congestion: "cubic" as const },
+    a: { hystart, congestion: "cubic" as const, ...(timestamps ? {} : { timestamps: false }) },
   });
-  const on = new Path(opts(true));
-  const off = new Path(opts(false));
-  const peakOn = peakSrtt(on, 1000);
-  const peakOff = peakSrtt(off, 1000);
+}
+
+Deno.test("TcpSocket leaves slow start on a rising RTT before its window fills a bottleneck queue", () => {
+  const on = bottleneck(true);
+  const off = bottleneck(false);
+  const peakOn = peakOf(on, 1000, (i) => i.srtt ?? 0);
+  const peakOff = peakOf(off, 1000, (i) => i.srtt ?? 0);
   assert.equal(on.a.info.hystartExits, 1);
   assert.ok(on.a.info.hystartCssRounds >= 1);
   assert.ok(on.a.info.ssthresh < INITIAL_SSTHRESH, "slow start ended");
@@ -311,18 +316,10 @@ Deno.test("Without timestamps TcpSocket still leaves slow start by HyStart++, fe
   // As above with RFC 7323 timestamps off: the timed segment gives one sample per round trip,
   // RACK's newest newly acknowledged original transmission one per ACK. The SRTT, fed once per
   // round trip, lags the queue, so the window says how far slow start went.
-  const opts = (hystart: boolean) => ({
-    delay: 10,
-    rate: 2_000,
-    readRate: Infinity,
-    write: true,
-    limit: 4 << 20,
-    a: { hystart, timestamps: false, congestion: "cubic" as const },
-  });
-  const on = new Path(opts(true));
-  const off = new Path(opts(false));
-  const peakOn = peakCwnd(on, 1000);
-  const peakOff = peakCwnd(off, 1000);
+  const on = bottleneck(true, false);
+  const off = bottleneck(false, false);
+  const peakOn = peakOf(on, 1000, (i) => i.cwnd);
+  const peakOff = peakOf(off, 1000, (i) => i.cwnd);
   assert.equal(on.a.info.hystartExits, 1);
   assert.ok(on.a.info.hystartCssRounds >= 1);
   assert.ok(on.a.info.ssthresh < INITIAL_SSTHRESH, "slow start ended");
@@ -331,14 +328,3 @@ Deno.test("Without timestamps TcpSocket still leaves slow start by HyStart++, fe
   assert.equal(off.a.info.hystartExits, 0);
   assert.ok(peakOn * 2 < peakOff, `peak cwnd ${peakOn} B with HyStart, ${peakOff} without`);
 });
-
-/** The largest congestion window of A's connection, sampled every 5 ms up to `until`. */
-function peakCwnd(p: Path, until: number): number {
-  let peak = 0;
-  while (p.now < until) {
-    p.run(p.now + 5);
-    const w = p.a.info.cwnd;
-    if (w > peak) peak = w;
-  }
-  return peak;
-}
