@@ -12,17 +12,20 @@ import assert from "node:assert/strict";
 import { Simulator, twoNodes } from "./sim.ts";
 import { startBulk } from "./bulk.ts";
 
+/** 0.2 ms RTT, 400 Mbit/s, 1 MiB queue; 5 % of frames held back until 8 later ones pass. */
+const REORDERING = {
+  latency: 0.1,
+  bandwidth: 400_000_000,
+  queueBytes: 1 << 20,
+  reorder: 0.05,
+  reorderDepth: 8,
+  reorderDelay: 2,
+} as const;
+
 for (const seed of [1, 2]) {
   Deno.test(`TCP with 5 % of frames held until 8 later ones pass (no loss) completes without a timeout and seldom retransmits spuriously (seed ${seed})`, () => {
     const sim = new Simulator(seed);
-    const pair = twoNodes(sim, {
-      latency: 0.1,
-      bandwidth: 400_000_000,
-      queueBytes: 1 << 20,
-      reorder: 0.05,
-      reorderDepth: 8,
-      reorderDelay: 2,
-    });
+    const pair = twoNodes(sim, REORDERING);
     const bulk = startBulk(pair, { aToB: 4 * 1024 * 1024 });
     sim.runOrFail(bulk.done, 60_000, "reordered transfer");
     const i = bulk.a.socket.info;
@@ -47,14 +50,7 @@ for (const seed of [1, 2]) {
 for (const seed of [1, 2]) {
   Deno.test(`TCP without SACK, 5 % of frames held until 8 later ones pass, raises its duplicate-ACK threshold and seldom retransmits spuriously (seed ${seed})`, () => {
     const sim = new Simulator(seed);
-    const pair = twoNodes(sim, {
-      latency: 0.1,
-      bandwidth: 400_000_000,
-      queueBytes: 1 << 20,
-      reorder: 0.05,
-      reorderDepth: 8,
-      reorderDelay: 2,
-    });
+    const pair = twoNodes(sim, REORDERING);
     const bulk = startBulk(pair, { aToB: 4 * 1024 * 1024, socket: { sack: false } });
     sim.runOrFail(bulk.done, 60_000, "reordered transfer");
     const i = bulk.a.socket.info;
