@@ -7,6 +7,8 @@
  * @module
  */
 
+import assert from "node:assert/strict";
+
 /** Thread ids of this process's Worker threads. */
 export function workerTids(): Set<string> {
   const out = new Deno.Command("sh", {
@@ -41,4 +43,10 @@ export async function untilGone(tids: Set<string>): Promise<string[]> {
     if (left.length === 0 || i === 500) return left;
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/** Asserts that `tids` (the threads a test started) is not empty and that all of them ended. */
+export async function assertThreadsEnded(tids: Set<string>): Promise<void> {
+  assert.ok(tids.size >= 1, "no worker thread started");
+  assert.deepEqual(await untilGone(tids), [], "the worker's thread is still alive");
 }

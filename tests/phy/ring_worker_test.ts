@@ -17,7 +17,7 @@ import {
   openLibc,
 } from "../../src/phy/_libc.ts";
 import { NetStack } from "../../src/net/stack.ts";
-import { newWorkers, untilGone, workerTids } from "./_threads.ts";
+import { assertThreadsEnded, newWorkers, untilGone, workerTids } from "./_threads.ts";
 
 class EventFdDevice extends FdDevice {
   constructor(engine: FdEngine) {
@@ -89,8 +89,7 @@ Deno.test({
       await stack.close();
       await dev.close();
     }
-    assert.ok(mine.size >= 1);
-    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
+    await assertThreadsEnded(mine);
   },
 });
 
@@ -112,8 +111,7 @@ Deno.test({
     assert.equal(dev.stats.threadFailures, 0);
     assert.equal(dev.stats.writeErrors, 1);
     assert.equal(dev.error, null);
-    assert.ok(mine.size >= 1);
-    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
+    await assertThreadsEnded(mine);
   },
 });
 
@@ -155,8 +153,7 @@ Deno.test({
       await dev.close();
     }
     assert.equal(dev.error, null);
-    assert.ok(mine.size >= 1);
-    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
+    await assertThreadsEnded(mine);
   },
 });
 
@@ -199,8 +196,7 @@ Deno.test({
       await stack.close();
       await dev.close();
     }
-    assert.ok(mine.size >= 1);
-    assert.deepEqual(await untilGone(mine), [], "the worker's thread is still alive");
+    await assertThreadsEnded(mine);
   },
 });
 
