@@ -11,7 +11,7 @@ import type { IpAddress } from "../../wire/address.ts";
 import type { TcpRepr } from "../../wire/tcp.ts";
 import type { SocketContext } from "../context.ts";
 import type { ResolvedTcpOptions } from "./config.ts";
-import { mssForMtu, Plan, reuseSegments, type TcpConn } from "./conn.ts";
+import { mssForMtu, Plan, type TcpConn } from "./conn.ts";
 import { tuneBuffers } from "./autotune.ts";
 import { matches, processSegment } from "./input.ts";
 import { buildSegment, checkTimeouts, commitSegment, ecnOf, nextDeadline, plan } from "./send.ts";
@@ -130,9 +130,7 @@ export function dispatchOne(
   tuneBuffers(c, now);
   const p = plan(c, now, cx.ipMtu, cx.tcpSegmentOffload);
   if (p === Plan.None) return false;
-  reuseSegments(emitter.writesThrough === true); // see TcpEmitter.writesThrough
-  const repr = buildSegment(c, now);
-  reuseSegments(false);
+  const repr = buildSegment(c, now, emitter.writesThrough === true); // see TcpEmitter.writesThrough
   if (!emitter.emitTcp(c.local!.addr, c.remote!.addr, repr, ecnOf(c))) return false;
   commitSegment(c, now, repr);
   if (sink !== null) sink.segment(now, "out", repr, sendReason(c, p, repr));

@@ -49,18 +49,8 @@ const NO_RECENT = new Uint32Array(0);
 
 /** The timestamps of {@linkcode OUT}. */
 const OUT_TS = { tsVal: 0, tsEcr: 0 };
-/** The repr `segment` fills while {@linkcode reuseSegments} is on. */
+/** The repr `segment(…, reuse = true)` fills. */
 const OUT: MutableTcpRepr = blankTcpRepr();
-let reuseOut = false;
-
-/**
- * While on, {@linkcode TcpConn.segment} fills one shared repr (and timestamps object) instead of
- * allocating them, valid until its next call: for a dispatch to an emitter that is done with a
- * segment when `emitTcp` returns (`TcpEmitter.writesThrough`). Off again right after.
- */
-export function reuseSegments(on: boolean): void {
-  reuseOut = on;
-}
 
 /** RFC 9293 §3.7.1: the MSS to assume when the peer sends none (IPv4; 1220 for IPv6). */
 export const DEFAULT_MSS_V4 = 536;
@@ -438,9 +428,12 @@ export class TcpConn {
 
   /**
    * A segment from this connection: ports, sequence numbers, window, timestamps. `flags` must
-   * include ACK except for a bare RST or our first SYN. Does not change state.
+   * include ACK except for a bare RST or our first SYN. Does not change state. With `reuse` it
+   * fills one shared repr (and timestamps object) instead of allocating them, valid until the
+   * next such call: for a dispatch to an emitter that is done with a segment when `emitTcp`
+   * returns (`TcpEmitter.writesThrough`).
    */
-  segment(now: Instant, flags: number, seq: number, payload: Uint8Array): TcpRepr {
+  segment(now: Instant, flags: number, seq: number, payload: Uint8Array, reuse = false): TcpRepr {
     const syn = (flags & TcpFlags.SYN) !== 0;
     const hasAck = (flags & TcpFlags.ACK) !== 0;
     let window = 0;
@@ -454,7 +447,7 @@ export class TcpConn {
     // RFC 3168 §6.1.3: every ACK carries ECE from a CE mark until the peer's CWR.
     if (this.ecn.echo && hasAck && !syn && (flags & TcpFlags.RST) === 0) flags |= TcpFlags.ECE;
     const ts = (syn && !synAck ? this.o.timestamps : this.tsOn) && (flags & TcpFlags.RST) === 0;
-    if (reuseOut) {
+    if (reuse) {
       const r = OUT;
       r.srcPort = this.local!.port;
       r.dstPort = this.remote!.port;

@@ -400,8 +400,11 @@ export function ecnOf(c: TcpConn): number {
   return c.ecn.on && isNewData(c) ? IpEcn.Ect0 : IpEcn.NotEct;
 }
 
-/** The segment for the current plan. May shorten `c.pLen` at the send ring's wrap point. */
-export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
+/**
+ * The segment for the current plan (into the shared repr with `reuse`, see `TcpConn.segment`). May
+ * shorten `c.pLen` at the send ring's wrap point.
+ */
+export function buildSegment(c: TcpConn, now: Instant, reuse = false): TcpRepr {
   switch (c.pKind) {
     case Plan.Rst:
       return c.rst(c.pSeq, true);
@@ -413,7 +416,7 @@ export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
         payload = c.tx.getAllocated(0, c.pLen); // Fast Open data, from the first byte queued
         c.pLen = payload.length;
       }
-      const r = c.segment(now, flags | ecnSynFlags(c, synAck, c.pRto), c.iss, payload);
+      const r = c.segment(now, flags | ecnSynFlags(c, synAck, c.pRto), c.iss, payload, reuse);
       return c.tfoCookie === null && c.tfoCookieOut === null
         ? r
         : withFastOpen(c, r, synAck, c.pRto);
@@ -434,12 +437,12 @@ export function buildSegment(c: TcpConn, now: Instant): TcpRepr {
       if (c.pFin) flags |= TcpFlags.FIN;
       if (c.pLen > 0 && end === seqAdd(base, c.tx.length)) flags |= TcpFlags.PSH;
       if (c.ecn.cwrPending && isNewData(c)) flags |= TcpFlags.CWR; // RFC 3168 §6.1.2
-      return c.segment(now, flags, c.pSeq, payload);
+      return c.segment(now, flags, c.pSeq, payload, reuse);
     }
     case Plan.Probe:
-      return c.segment(now, TcpFlags.ACK, c.pSeq, EMPTY);
+      return c.segment(now, TcpFlags.ACK, c.pSeq, EMPTY, reuse);
     default:
-      return c.segment(now, TcpFlags.ACK, c.pSeq, EMPTY);
+      return c.segment(now, TcpFlags.ACK, c.pSeq, EMPTY, reuse);
   }
 }
 
